@@ -1,0 +1,65 @@
+/*
+ * control.h - the local control socket that `ucctl` talks to.
+ *
+ * A unix stream socket (mode 0660, so an admin group can use ucctl without
+ * root). The protocol is one JSON object per line each way:
+ *
+ *   request:  {"argv": ["modules"], "json": true}\n
+ *   response: {"ok": true, "columns": ["name", ...], "rows": [["pbx-sim", ...]],
+ *              "fields": [{"name": "version", "value": "0.1.0"}],
+ *              "text": "free text", "error": "message when ok is false"}\n
+ *
+ * Members of the response other than "ok" are present only when filled. The
+ * server always answers JSON; ucctl renders tables for people unless --json.
+ * A request longer than CORE_CONTROL_MAX_REQUEST bytes, one that is not a JSON
+ * object with a non-empty "argv" array of strings, or an unknown command gets an
+ * error response naming what is wrong; an oversized or non-JSON request also
+ * closes that connection. Nothing a client sends can stop the daemon.
+ *
+ * Commands run on the main loop. Built-in: "help" (lists commands with usage
+ * and help). Everything else is registered: by the core (status, modules,
+ * reload, check-config, log) and by plugins through host->command_register.
+ */
+#ifndef CORE_CONTROL_H
+#define CORE_CONTROL_H
+
+#include <glib.h>
+#include <ucd/host.h>
+
+#define CORE_CONTROL_MAX_REQUEST (64 * 1024)
+#define CORE_CONTROL_MAX_CLIENTS 64
+
+typedef struct core_control core_control;
+
+/* Creates the socket at `path` (removing a stale socket file first, refusing
+ * to replace anything that is not a socket) with mode 0660, and serves it on
+ * `ctx`. NULL and *err on failure. */
+core_control *core_control_new(GMainContext *ctx, const char *path, GError **err);
+/* Closes every connection, removes the socket file, frees. */
+void core_control_free(core_control *ctl);
+const char *core_control_path(core_control *ctl);
+
+/* Registers a top-level command NAME for `owner` ("core" or a module id).
+ * UCD_E_BUSY when NAME exists, UCD_E_INVALID for an empty name or one with
+ * characters other than [a-z0-9-]. */
+int core_control_register(core_control *ctl, const char *owner, const char *name,
+                          const char *usage, const char *help, ucd_command_fn fn,
+                          void *user_data);
+/* Removes every command of `owner` (module stop). */
+void core_control_unregister_owner(core_control *ctl, const char *owner);
+
+/* Runs a command in-process, as if it came from the socket, and returns the
+ * response JSON (newly allocated, no trailing newline). For tests and for
+ * `ucd --check-config`-style local calls. */
+char *core_control_execute(core_control *ctl, int argc, const char *const *argv);
+
+/* The ucd_reply functions of the host table (host.h). */
+void core_reply_columns(ucd_reply *reply, size_t count, const char *const *names);
+void core_reply_row(ucd_reply *reply, const char *const *values);
+void core_reply_field(ucd_reply *reply, const char *name, const char *value);
+void core_reply_text(ucd_reply *reply, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void core_reply_error(ucd_reply *reply, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void core_reply_textv(ucd_reply *reply, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+void core_reply_errorv(ucd_reply *reply, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+
+#endif /* CORE_CONTROL_H */
