@@ -137,8 +137,9 @@ struct ucd_host {
     /* `items` is a NULL-terminated array; `count` may be NULL. */
     int (*config_list)(ucd_plugin *self, const char *key, const char *const **items, size_t *count);
     /* Reports a value that has the right type but is wrong for the plugin ("rate
-     * must be positive"): logged as "FILE:LINE: [module X] key: message", counted
-     * by --check-config, and recorded as the module's error. Returns UCD_FAIL, so
+     * must be positive"): logged as "FILE:LINE: [module X] key: message" and
+     * recorded as the module's error. (`ucd --check-config` checks key names,
+     * types and required keys from the key table; it runs no plugin code.) Returns UCD_FAIL, so
      * init can `return host->config_error(self, "rate", "must be positive");` */
     int (*config_error)(ucd_plugin *self, const char *key, const char *fmt, ...) UCD_PRINTF(3, 4);
 

@@ -1,0 +1,283 @@
+/*
+ * commands.c - the core's own ucctl commands: status, modules, reload,
+ * check-config, log (level, export), counters, bus.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static const ucd_host *H;
+
+static const char *state_word(ucd_module_state s)
+{
+    static const char *const words[] = {"loaded",   "initialized", "running", "stopped",
+                                        "declined", "failed",      "disabled"};
+    return (unsigned)s < G_N_ELEMENTS(words) ? words[s] : "unknown";
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+typedef struct {
+    unsigned running, total, failed;
+} module_tally;
+
+static void tally_module(const core_module_info *m, void *ud)
+{
+    module_tally *t = ud;
+    t->total++;
+    t->running += m->state == UCD_MODULE_RUNNING;
+    t->failed += m->state == UCD_MODULE_FAILED;
+}
+
+static void sum_drops(const core_bus_sub_stats *s, void *ud)
+{
+    *(uint64_t *)ud += s->dropped;
+}
+
+static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    module_tally t = {0};
+    core_modules_foreach(d->mods, tally_module, &t);
+    uint64_t drops = 0;
+    core_bus_foreach(d->rt.bus, sum_drops, &drops);
+    char buf[64];
+
+    H->reply_field(r, "version", UCD_VERSION);
+    g_snprintf(buf, sizeof buf, "%d.%d", UCD_ABI_MAJOR, UCD_ABI_MINOR);
+    H->reply_field(r, "plugin_abi", buf);
+    g_snprintf(buf, sizeof buf, "%d", (int)getpid());
+    H->reply_field(r, "pid", buf);
+    g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT,
+               (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
+    H->reply_field(r, "uptime_s", buf);
+    char *files = g_strjoinv(", ", (char **)core_config_files(d->cfg));
+    H->reply_field(r, "config", files);
+    g_free(files);
+    g_snprintf(buf, sizeof buf, "%u", d->reloads);
+    H->reply_field(r, "reloads", buf);
+    g_snprintf(buf, sizeof buf, "%u of %u running, %u failed", t.running, t.total, t.failed);
+    H->reply_field(r, "modules", buf);
+    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped",
+               core_bus_published(d->rt.bus), drops);
+    H->reply_field(r, "events", buf);
+    g_snprintf(buf, sizeof buf, "%u", core_workers_pending(d->rt.workers));
+    H->reply_field(r, "work_pending", buf);
+    H->reply_field(r, "state_dir", d->rt.state_dir);
+    return UCD_OK;
+}
+
+/* ---- modules ------------------------------------------------------------------ */
+
+static void module_row(const core_module_info *m, void *ud)
+{
+    ucd_reply *r = ud;
+    char abi[32] = "";
+    if (m->abi_major || m->abi_minor)
+        g_snprintf(abi, sizeof abi, "%u.%u", m->abi_major, m->abi_minor);
+    const char *row[] = {
+        m->id,  m->version ? m->version : "", abi, state_word(m->state), m->required ? "yes" : "no",
+        m->path ? m->path : "", m->last_error ? m->last_error : "",
+    };
+    H->reply_row(r, row);
+}
+
+static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    static const char *const cols[] = {"module", "version", "abi",  "state",
+                                       "required", "path",  "error"};
+    H->reply_columns(r, G_N_ELEMENTS(cols), cols);
+    core_modules_foreach(d->mods, module_row, r);
+    return UCD_OK;
+}
+
+/* ---- reload and check-config ------------------------------------------------- */
+
+static void reply_errors(ucd_reply *r, const char *what, GPtrArray *errors)
+{
+    GString *s = g_string_new(NULL);
+    g_string_printf(s, "%s: %u error%s", what, errors->len, errors->len == 1 ? "" : "s");
+    for (guint i = 0; i < errors->len; i++)
+        g_string_append_printf(s, "\n  %s", (const char *)errors->pdata[i]);
+    H->reply_error(r, "%s", s->str);
+    g_string_free(s, TRUE);
+}
+
+static int cmd_reload(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    gboolean ok = core_daemon_reload(d, errors);
+    int rc = UCD_OK;
+    if (!ok) {
+        reply_errors(r, "reload refused, the running configuration stays", errors);
+        rc = UCD_E_INVALID;
+    } else if (errors->len > 0) {
+        reply_errors(r, "reloaded, but", errors);
+        rc = UCD_FAIL;
+    } else {
+        H->reply_text(r, "configuration reloaded");
+    }
+    g_ptr_array_free(errors, TRUE);
+    return rc;
+}
+
+static int cmd_check_config(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    int n = core_daemon_check(d->config_file, d->conf_dir, errors);
+    if (n > 0)
+        reply_errors(r, "configuration has errors", errors);
+    else
+        H->reply_text(r, "configuration OK");
+    g_ptr_array_free(errors, TRUE);
+    return n > 0 ? UCD_E_INVALID : UCD_OK;
+}
+
+/* ---- log ----------------------------------------------------------------------- */
+
+static void level_row(const core_module_info *m, void *ud)
+{
+    const char *row[] = {m->id, core_log_level_name(core_log_level(m->id))};
+    H->reply_row(ud, row);
+}
+
+static int log_level(core_daemon *d, int argc, const char *const *argv, ucd_reply *r)
+{
+    if (argc == 2) {
+        static const char *const cols[] = {"module", "level"};
+        H->reply_columns(r, 2, cols);
+        const char *row[] = {"(default)", core_log_level_name(core_log_level(NULL))};
+        H->reply_row(r, row);
+        const char *core_row[] = {"core", core_log_level_name(core_log_level("core"))};
+        H->reply_row(r, core_row);
+        core_modules_foreach(d->mods, level_row, r);
+        return UCD_OK;
+    }
+    const char *module = argc >= 4 ? argv[2] : NULL;
+    const char *name = argv[argc >= 4 ? 3 : 2];
+    int level = core_log_level_parse(name);
+    if (level < 0) {
+        H->reply_error(r, "unknown log level '%s' (use error, warning, notice, info or debug)",
+                       name);
+        return UCD_E_INVALID;
+    }
+    core_log_set_level(module, level);
+    H->reply_text(r, "log level of %s is now %s", module ? module : "every module without its own",
+                  name);
+    return UCD_OK;
+}
+
+static void bundle_module(const core_module_info *m, void *ud)
+{
+    g_string_append_printf(ud, "%-28s %-10s %-6u.%-3u %-11s %s\n", m->id,
+                           m->version ? m->version : "-", m->abi_major, m->abi_minor,
+                           state_word(m->state), m->last_error ? m->last_error : "");
+}
+
+static int log_export(core_daemon *d, ucd_reply *r)
+{
+    GString *b = g_string_new(NULL);
+    GDateTime *now = g_date_time_new_now_utc();
+    char *stamp = g_date_time_format_iso8601(now);
+    g_string_append_printf(b, "ucd support bundle\nversion: %s\nplugin ABI: %d.%d\ncreated: %s\n",
+                           UCD_VERSION, UCD_ABI_MAJOR, UCD_ABI_MINOR, stamp);
+    g_free(stamp);
+    g_date_time_unref(now);
+
+    g_string_append(b, "\n== modules ==\n");
+    core_modules_foreach(d->mods, bundle_module, b);
+
+    g_string_append(b, "\n== configuration (secrets redacted) ==\n");
+    char *conf = core_config_dump_redacted(d->cfg, core_modules_key_is_secret, d->mods);
+    g_string_append(b, conf);
+    g_free(conf);
+
+    g_string_append(b, "\n== recent log ==\n");
+    char **lines = core_log_recent();
+    for (char **l = lines; l && *l; l++)
+        g_string_append_printf(b, "%s\n", *l);
+    g_strfreev(lines);
+
+    H->reply_field(r, "bundle", b->str);
+    g_string_free(b, TRUE);
+    return UCD_OK;
+}
+
+static int cmd_log(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    if (argc >= 2 && strcmp(argv[1], "level") == 0 && argc <= 4)
+        return log_level(d, argc, argv, r);
+    if (argc == 2 && strcmp(argv[1], "export") == 0)
+        return log_export(d, r);
+    H->reply_error(r, "usage: log level [[MODULE] LEVEL] | log export [FILE]");
+    return UCD_E_INVALID;
+}
+
+/* ---- counters and bus ------------------------------------------------------------ */
+
+static void counter_row(const char *name, ucd_counter_kind kind, int64_t value, const char *help,
+                        void *ud)
+{
+    char v[32];
+    g_snprintf(v, sizeof v, "%" G_GINT64_FORMAT, value);
+    const char *row[] = {name, kind == UCD_COUNTER_GAUGE ? "gauge" : "counter", v, help};
+    H->reply_row(ud, row);
+}
+
+static int cmd_counters(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    static const char *const cols[] = {"counter", "kind", "value", "help"};
+    H->reply_columns(r, G_N_ELEMENTS(cols), cols);
+    core_modules_foreach_counter(d->mods, counter_row, r);
+    return UCD_OK;
+}
+
+static void bus_row(const core_bus_sub_stats *s, void *ud)
+{
+    char q[32], cap[32], del[32], drop[32];
+    g_snprintf(q, sizeof q, "%u", s->queued);
+    g_snprintf(cap, sizeof cap, "%u", s->capacity);
+    g_snprintf(del, sizeof del, "%" G_GUINT64_FORMAT, s->delivered);
+    g_snprintf(drop, sizeof drop, "%" G_GUINT64_FORMAT, s->dropped);
+    const char *row[] = {s->owner, s->own_thread ? "own thread" : "main loop", q, cap, del, drop};
+    H->reply_row(ud, row);
+}
+
+static int cmd_bus(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    static const char *const cols[] = {"subscriber", "delivery", "queued",
+                                       "capacity",   "delivered", "dropped"};
+    H->reply_columns(r, G_N_ELEMENTS(cols), cols);
+    core_bus_foreach(d->rt.bus, bus_row, r);
+    return UCD_OK;
+}
+
+void core_commands_register(core_daemon *d)
+{
+    static const struct {
+        const char *name, *usage, *help;
+        ucd_command_fn fn;
+    } cmds[] = {
+        {"status", "", "version, uptime, modules and event counts", cmd_status},
+        {"modules", "", "every module: version, ABI, state, last error", cmd_modules},
+        {"reload", "", "re-read the configuration; refused if it has errors", cmd_reload},
+        {"check-config", "", "check the configuration files on disk without applying them",
+         cmd_check_config},
+        {"log", "level [[MODULE] LEVEL] | export [FILE]",
+         "show or change log levels; write a support bundle", cmd_log},
+        {"counters", "", "every module's counters", cmd_counters},
+        {"bus", "", "event bus subscribers: queue depth, deliveries, drops", cmd_bus},
+    };
+    H = core_host_table();
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++)
+        core_control_register(d->rt.control, "core", cmds[i].name, cmds[i].usage, cmds[i].help,
+                              cmds[i].fn, d);
+}

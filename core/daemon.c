@@ -1,0 +1,295 @@
+/*
+ * daemon.c - start-up, reload and shutdown of ucd.
+ *
+ * Start-up order, and why:
+ *   1. read and check the whole configuration: refuse to start on any error;
+ *   2. logging as configured;
+ *   3. state directory and control socket, created while still root, handed
+ *      to the service user;
+ *   4. drop root: no plugin code ever runs as root;
+ *   5. bus and workers, then modules in dependency order;
+ *   6. READY=1 to systemd.
+ * SIGHUP re-runs step 1 on the new files and applies the result only when it
+ * is clean (modules.c restarts only what changed). SIGTERM stops modules in
+ * reverse order so they can flush, then frees everything.
+ */
+#include <glib-unix.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "service.h"
+
+#define DEFAULT_CONFIG UCD_SYSCONFDIR "/ucd/ucd.conf"
+
+char **core_daemon_plugin_path(core_config *cfg)
+{
+    GPtrArray *dirs = g_ptr_array_new();
+    const char *env = g_getenv("UCD_PLUGIN_PATH");
+    if (env && *env) {
+        char **parts = g_strsplit(env, ":", -1);
+        for (char **s = parts; *s; s++)
+            if (**s)
+                g_ptr_array_add(dirs, g_strdup(*s));
+        g_strfreev(parts);
+    }
+    const char *raw = cfg ? core_config_raw(cfg, "core", "plugin_path") : NULL;
+    if (raw) {
+        char **parts = g_strsplit(raw, ";", -1);
+        for (char **s = parts; *s; s++) {
+            char *d = g_strstrip(g_strdup(*s));
+            if (*d)
+                g_ptr_array_add(dirs, d);
+            else
+                g_free(d);
+        }
+        g_strfreev(parts);
+    }
+    g_ptr_array_add(dirs, g_strdup(UCD_PLUGINDIR));
+    g_ptr_array_add(dirs, NULL);
+    return (char **)g_ptr_array_free(dirs, FALSE);
+}
+
+static core_config *load_checked(const char *file, const char *dir, GPtrArray *errors)
+{
+    core_config *cfg = core_config_load(file, dir, errors);
+    if (!cfg)
+        return NULL;
+    if (core_config_check(cfg, errors) > 0) {
+        core_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *errors)
+{
+    guint before = errors->len;
+    core_config *cfg = core_config_load(config_file ? config_file : DEFAULT_CONFIG, conf_dir,
+                                        errors);
+    if (!cfg)
+        return (int)(errors->len - before);
+    core_config_check(cfg, errors);
+    core_runtime rt = {.plugin_path = core_daemon_plugin_path(cfg)};
+    core_modules *mods = core_modules_new(&rt);
+    core_modules_check(mods, cfg, errors);
+    core_modules_free(mods);
+    g_strfreev(rt.plugin_path);
+    core_config_free(cfg);
+    return (int)(errors->len - before);
+}
+
+static void log_errors(const char *what, GPtrArray *errors)
+{
+    for (guint i = 0; i < errors->len; i++)
+        core_err("%s: %s", what, (const char *)errors->pdata[i]);
+}
+
+static const char *core_string(core_daemon *d, const char *key)
+{
+    const char *v = NULL;
+    return core_section_string(d->core_sec, key, &v) == UCD_OK ? v : NULL;
+}
+
+/* [log] applies at start and at every reload. */
+static void apply_log_config(core_config *cfg)
+{
+    const char *target = core_config_raw(cfg, "log", "target");
+    const char *level = core_config_raw(cfg, "log", "level");
+    const char *lines = core_config_raw(cfg, "log", "recent_lines");
+    int t = target ? core_log_target_parse(target) : CORE_LOG_AUTO;
+    int l = level ? core_log_level_parse(level) : 6;
+    core_log_configure(t < 0 ? CORE_LOG_AUTO : (core_log_target)t, l < 0 ? 6 : l,
+                       lines ? (size_t)g_ascii_strtoull(lines, NULL, 10) : 2000);
+}
+
+static gboolean on_sighup(gpointer data)
+{
+    core_daemon *d = data;
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    core_daemon_reload(d, errors);
+    g_ptr_array_free(errors, TRUE);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_stop_signal(gpointer data)
+{
+    core_daemon *d = data;
+    core_notice("stop requested");
+    core_service_stopping();
+    g_main_loop_quit(d->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* [core] keys that cannot change without a restart. */
+static const char *const restart_keys[] = {"state_dir", "control_socket", "user", "group",
+                                           "worker_threads", "bus_queue_size", NULL};
+
+gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors)
+{
+    core_service_reloading();
+    core_notice("reloading configuration from %s", d->config_file);
+    guint before = errors->len;
+    core_config *cfg = load_checked(d->config_file, d->conf_dir, errors);
+    if (cfg) {
+        char **path = core_daemon_plugin_path(cfg);
+        g_strfreev(d->rt.plugin_path);
+        d->rt.plugin_path = path;
+    }
+    if (!cfg || !core_modules_reload(d->mods, cfg, errors)) {
+        GPtrArray *mine = g_ptr_array_new();
+        for (guint i = before; i < errors->len; i++)
+            g_ptr_array_add(mine, errors->pdata[i]);
+        log_errors("reload refused, the running configuration stays", mine);
+        g_ptr_array_free(mine, TRUE);
+        if (cfg)
+            core_config_free(cfg);
+        core_service_ready("running; last reload refused (see log)");
+        return FALSE;
+    }
+    for (const char *const *k = restart_keys; *k; k++)
+        if (g_strcmp0(core_config_raw(cfg, "core", *k), core_config_raw(d->cfg, "core", *k)))
+            core_warn("reload: [core] %s changed; it takes effect at the next restart", *k);
+    apply_log_config(cfg);
+    /* Kept modules still hold strings of sections bound against the old
+     * configuration; keep it until exit (reloads are rare and small). */
+    g_ptr_array_add(d->retired_cfgs, d->cfg);
+    d->cfg = cfg;
+    d->reloads++;
+    core_notice("configuration reloaded");
+    core_service_ready("running");
+    return TRUE;
+}
+
+static gboolean setup_runtime(core_daemon *d, char **error)
+{
+    const char *user = core_string(d, "user");
+    const char *group = core_string(d, "group");
+    int64_t threads = 4, queue = 65536;
+    core_section_int(d->core_sec, "worker_threads", &threads);
+    core_section_int(d->core_sec, "bus_queue_size", &queue);
+
+    d->rt.state_dir = g_strdup(core_string(d, "state_dir"));
+    if (!core_service_make_dir(d->rt.state_dir, 0750, user, group, error))
+        return FALSE;
+
+    const char *sock = core_string(d, "control_socket");
+    char *sock_dir = g_path_get_dirname(sock);
+    gboolean ok = core_service_make_dir(sock_dir, 0750, user, group, error);
+    g_free(sock_dir);
+    if (!ok)
+        return FALSE;
+    d->rt.ctx = g_main_context_default();
+    GError *gerr = NULL;
+    d->rt.control = core_control_new(d->rt.ctx, sock, &gerr);
+    if (!d->rt.control) {
+        *error = g_strdup_printf("control socket %s: %s", sock, gerr->message);
+        g_error_free(gerr);
+        return FALSE;
+    }
+    if (!core_service_drop_privileges(user, group, error))
+        return FALSE;
+    if (!user && geteuid() == 0)
+        core_warn("running as root: set [core] user to drop privileges");
+
+    d->rt.bus = core_bus_new(d->rt.ctx, (uint32_t)queue);
+    d->rt.workers = core_workers_new(d->rt.ctx, (int)threads);
+    d->rt.plugin_path = core_daemon_plugin_path(d->cfg);
+    return TRUE;
+}
+
+static void teardown(core_daemon *d)
+{
+    if (d->mods)
+        core_modules_free(d->mods);
+    if (d->rt.bus)
+        core_bus_flush(d->rt.bus);
+    if (d->rt.workers)
+        core_workers_free(d->rt.workers);
+    if (d->rt.control)
+        core_control_free(d->rt.control);
+    if (d->rt.bus)
+        core_bus_free(d->rt.bus);
+    g_strfreev(d->rt.plugin_path);
+    g_free(d->rt.state_dir);
+    if (d->core_sec)
+        core_section_free(d->core_sec);
+    if (d->cfg)
+        core_config_free(d->cfg);
+    g_ptr_array_free(d->retired_cfgs, TRUE);
+    if (d->loop)
+        g_main_loop_unref(d->loop);
+    g_free(d->config_file);
+    g_free(d->conf_dir);
+}
+
+static void retired_cfg_free(gpointer cfg)
+{
+    core_config_free(cfg);
+}
+
+int core_daemon_run(const char *config_file, const char *conf_dir)
+{
+    core_daemon d = {
+        .config_file = g_strdup(config_file ? config_file : DEFAULT_CONFIG),
+        .conf_dir = g_strdup(conf_dir),
+        .retired_cfgs = g_ptr_array_new_with_free_func(retired_cfg_free),
+        .started_us = g_get_monotonic_time(),
+    };
+    signal(SIGPIPE, SIG_IGN);
+
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    d.cfg = load_checked(d.config_file, d.conf_dir, errors);
+    if (d.cfg)
+        d.core_sec = core_section_bind(d.cfg, "core", core_config_core_keys,
+                                       sizeof(ucd_config_key), NULL, errors);
+    if (!d.cfg || !d.core_sec) {
+        log_errors("configuration", errors);
+        g_ptr_array_free(errors, TRUE);
+        teardown(&d);
+        return 1;
+    }
+    apply_log_config(d.cfg);
+
+    char *error = NULL;
+    int rc = 0;
+    guint signals[3] = {0};
+    if (!setup_runtime(&d, &error)) {
+        core_err("cannot start: %s", error);
+        rc = 1;
+        goto out;
+    }
+    d.loop = g_main_loop_new(d.rt.ctx, FALSE);
+    signals[0] = g_unix_signal_add(SIGHUP, on_sighup, &d);
+    signals[1] = g_unix_signal_add(SIGTERM, on_stop_signal, &d);
+    signals[2] = g_unix_signal_add(SIGINT, on_stop_signal, &d);
+
+    d.mods = core_modules_new(&d.rt);
+    core_commands_register(&d);
+    if (core_modules_check(d.mods, d.cfg, errors) > 0) {
+        /* A module that cannot load is a start-up error only when required;
+         * the others were logged and will show as failed in `ucctl modules`. */
+        log_errors("modules", errors);
+    }
+    if (!core_modules_start(d.mods, &error)) {
+        core_err("cannot start: %s", error);
+        rc = 1;
+        goto out;
+    }
+    core_notice("ucd %s ready (pid %d, control socket %s)", UCD_VERSION, (int)getpid(),
+                core_control_path(d.rt.control));
+    core_service_ready("running");
+    g_main_loop_run(d.loop);
+    core_notice("stopping");
+out:
+    for (size_t i = 0; i < G_N_ELEMENTS(signals); i++)
+        if (signals[i])
+            g_source_remove(signals[i]);
+    g_free(error);
+    g_ptr_array_free(errors, TRUE);
+    teardown(&d);
+    core_log_shutdown();
+    return rc;
+}

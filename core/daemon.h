@@ -1,0 +1,45 @@
+/*
+ * daemon.h - the running daemon: configuration, runtime, modules, signals.
+ */
+#ifndef CORE_DAEMON_H
+#define CORE_DAEMON_H
+
+#include <glib.h>
+
+#include "config.h"
+#include "modules.h"
+
+typedef struct core_daemon {
+    char *config_file; /* -c, or the default */
+    char *conf_dir;    /* --conf-dir, or NULL: conf.d beside the config file */
+    core_config *cfg;  /* the configuration in force */
+    GPtrArray *retired_cfgs; /* older configurations kept while sections bound to them live */
+    core_section *core_sec;  /* [core] bound */
+    GMainLoop *loop;
+    core_runtime rt;
+    core_modules *mods;
+    gint64 started_us; /* monotonic */
+    guint reloads;
+    int exit_code;
+} core_daemon;
+
+/* Reads the configuration and checks all of it, every enabled plugin's key
+ * table included, without running plugin code. Returns the number of errors
+ * (appended to `errors`); 0 means the configuration would start. */
+int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *errors);
+
+/* Runs the daemon until SIGTERM/SIGINT; returns the process exit code. */
+int core_daemon_run(const char *config_file, const char *conf_dir);
+
+/* Re-reads the configuration and applies it, or refuses it and keeps the
+ * running one. Appends the reasons to `errors`. Returns TRUE if applied. */
+gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors);
+
+/* The search path: $UCD_PLUGIN_PATH (':'-separated, for development), then
+ * [core] plugin_path, then the built-in plugin directory. */
+char **core_daemon_plugin_path(core_config *cfg);
+
+/* commands.c: registers status, modules, reload, check-config, log, counters, bus. */
+void core_commands_register(core_daemon *d);
+
+#endif /* CORE_DAEMON_H */

@@ -1,0 +1,66 @@
+/*
+ * instance.h - private to modules.c and host.c: a module instance and the
+ * manager's tables. Plugins see `struct ucd_plugin` only as an opaque handle.
+ */
+#ifndef CORE_INSTANCE_H
+#define CORE_INSTANCE_H
+
+#include <stdatomic.h>
+
+#include "modules.h"
+
+struct ucd_plugin {
+    core_modules *mods;
+    char *id;       /* "pbx-sim:office" */
+    char *name;     /* "pbx-sim" */
+    char *instance; /* "office" or NULL */
+    char *section;  /* "module pbx-sim:office" */
+    char *where;    /* "FILE:LINE" of the section header, for messages */
+    gboolean required;
+    int conf_log_level; /* log_level key, -1 when unset */
+
+    core_plugin_lib *lib;              /* NULL when disabled or not loadable */
+    const ucd_plugin_descriptor *desc; /* normalized, owned by lib */
+    core_section *cfg;                 /* bound section, NULL when binding failed */
+
+    ucd_module_state state;
+    gboolean prepared; /* opened, bound and ordered without error: may init */
+    gboolean started;  /* start hook returned OK: stop hook is due */
+    char *last_error;
+    void *pstate;    /* what init returned through its state pointer */
+    char *state_dir; /* created on first request */
+
+    GPtrArray *timers;   /* struct ucd_timer *, not owned (sources own them) */
+    GPtrArray *watches;  /* struct ucd_watch * (GSource, one ref held) */
+    GPtrArray *counters; /* struct ucd_counter *, owned */
+};
+
+struct ucd_counter {
+    ucd_plugin *owner;
+    char *name;
+    char *help;
+    ucd_counter_kind kind;
+    _Atomic int64_t value;
+};
+
+/* A service registered by a module. */
+typedef struct core_service_entry {
+    ucd_plugin *provider;
+    char *name;
+    uint32_t major;
+    const void *iface;
+    void *impl;
+} core_service_entry;
+
+struct core_modules {
+    core_runtime *rt;
+    core_config *cfg;    /* the configuration the instances were bound to */
+    GPtrArray *all;      /* ucd_plugin *, in start order; unprepared ones last */
+    GPtrArray *services; /* core_service_entry *, in registration order */
+};
+
+/* host.c: removes what `p` still holds (timers, watches, subscriptions,
+ * commands, services); waits for its pending work. Counters stay until free. */
+void core_host_release(ucd_plugin *p);
+
+#endif /* CORE_INSTANCE_H */
