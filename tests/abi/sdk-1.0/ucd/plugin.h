@@ -1,0 +1,238 @@
+/*
+ * ucd/plugin.h - what a ucd plugin is: its descriptor, its life cycle, the ABI rule.
+ *
+ * Read this file first. A ucd plugin is a shared object that exports exactly one
+ * symbol, `ucd_plugin_entry`, returning a pointer to a constant descriptor: plain
+ * data that says who the plugin is, which services it provides, requires and
+ * optionally uses, which configuration keys it accepts, and four life-cycle hooks.
+ * The UCD_PLUGIN_DEFINE() macro at the end of this file writes both for you.
+ *
+ * Everything the core offers a plugin (logging, configuration, the event bus,
+ * timers, worker threads, the service registry, counters, control commands)
+ * arrives as one function table, `ucd_host`, passed to the init hook: see
+ * ucd/host.h. Events are described in ucd/event.h. Each kind of plugin
+ * (PBX driver, user backend, journal store, calendar source, exporter) publishes
+ * a versioned interface described in its own header: pbx.h, users.h, journal.h,
+ * calendar.h, exporter.h.
+ *
+ * The ABI rule
+ * ------------
+ * The core refuses a plugin whose UCD_ABI_MAJOR differs from its own, or whose
+ * UCD_ABI_MINOR is newer than its own (the plugin could call into table slots the
+ * core does not have). Every struct that crosses the boundary starts with a
+ * `uint32_t struct_size` and only ever grows at its end. A reader looks at
+ * struct_size before touching a member, so an older plugin (smaller struct) gets
+ * defaults for what it lacks, and a newer core never reads past what a plugin
+ * filled. The headers contain no GLib or other third-party types: only C11,
+ * fixed-width integers, opaque handles and callbacks with a user-data pointer.
+ *
+ * Threads
+ * -------
+ * Hooks, event callbacks, timer and watch callbacks and work completions all run
+ * on the core's main loop thread, one at a time, unless a function says otherwise.
+ * Functions marked "any thread" in host.h may be called from threads the plugin
+ * created or from a work function running on the worker pool.
+ */
+#ifndef UCD_PLUGIN_H
+#define UCD_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI this header describes. Bump MINOR for an append-only addition (a new
+ * host function at the end of ucd_host, a new member at the end of a struct, a new
+ * event type); bump MAJOR, with a note in docs/sdk/CHANGES.md, for anything else. */
+#define UCD_ABI_MAJOR 1
+#define UCD_ABI_MINOR 0
+
+#if defined(__GNUC__)
+#define UCD_EXPORT         __attribute__((visibility("default")))
+#define UCD_PRINTF(fi, va) __attribute__((format(printf, fi, va)))
+#else
+#define UCD_EXPORT
+#define UCD_PRINTF(fi, va)
+#endif
+
+/* Result codes used by every hook and interface function in the SDK. Zero is
+ * success; UCD_DECLINE is only meaningful from an init hook ("not for me, with
+ * this configuration": the module is skipped without an error); negative values
+ * are errors. */
+enum {
+    UCD_OK = 0,
+    UCD_DECLINE = 1,
+    UCD_FAIL = -1,          /* generic failure; details via host->set_error() */
+    UCD_E_INVALID = -2,     /* an argument is malformed or out of range */
+    UCD_E_NOT_FOUND = -3,   /* no such line, call, user, key, service ... */
+    UCD_E_UNSUPPORTED = -4, /* the operation is not offered (see capabilities) */
+    UCD_E_BUSY = -5,        /* try again later (queue full, resource in use) */
+    UCD_E_DENIED = -6,      /* authentication or permission refused */
+    UCD_E_UNAVAILABLE = -7, /* the peer behind the plugin is unreachable */
+    UCD_E_NOMEM = -8,
+};
+
+/* Returns a short constant English text for a UCD_* result code. Inline, so a
+ * plugin needs no symbol from the daemon: plugins link against nothing of ucd. */
+static inline const char *ucd_strerror(int code)
+{
+    switch (code) {
+    case UCD_OK:
+        return "success";
+    case UCD_DECLINE:
+        return "declined";
+    case UCD_FAIL:
+        return "failed";
+    case UCD_E_INVALID:
+        return "invalid argument";
+    case UCD_E_NOT_FOUND:
+        return "not found";
+    case UCD_E_UNSUPPORTED:
+        return "not supported";
+    case UCD_E_BUSY:
+        return "busy, try again later";
+    case UCD_E_DENIED:
+        return "permission denied";
+    case UCD_E_UNAVAILABLE:
+        return "peer unavailable";
+    case UCD_E_NOMEM:
+        return "out of memory";
+    default:
+        return "unknown error";
+    }
+}
+
+/* The opaque handle of one module instance ("[module pbx-sim:office]" in the
+ * configuration). The core creates it before init and passes it to every host
+ * function so that logs, counters, subscriptions and timers are attributed to,
+ * and cleaned up with, that instance. A plugin loaded twice gets two handles. */
+typedef struct ucd_plugin ucd_plugin;
+
+/* The host function table, see ucd/host.h. */
+typedef struct ucd_host ucd_host;
+
+/* ---- Services --------------------------------------------------------------
+ *
+ * Plugins name what they provide and need by service, never by file name: a PBX
+ * driver provides "pbx" major 1; a plugin that stores calls requires "journal"
+ * major 1 or optionally uses "users". The loader starts providers before their
+ * users, declines a module whose required service nobody provides, and refuses
+ * two modules providing one service marked UCD_SERVICE_EXCLUSIVE.
+ * Well-known names (interfaces in the kind headers): "pbx", "users", "journal",
+ * "calendar", "exporter". Integrators may invent their own, ideally prefixed
+ * ("acme.crm"). */
+enum {
+    UCD_SERVICE_EXCLUSIVE = 1u << 0, /* at most one enabled module may provide it */
+};
+
+typedef struct ucd_service_decl {
+    const char *name; /* NULL terminates an array of declarations */
+    uint32_t major;   /* interface major version provided or required */
+    uint32_t flags;   /* UCD_SERVICE_* (meaningful in `provides` only) */
+} ucd_service_decl;
+
+/* ---- Configuration keys ----------------------------------------------------
+ *
+ * A plugin lists every key its "[module NAME]" section accepts. The core checks
+ * a section against this list before init: unknown keys, values of the wrong
+ * type and missing required keys are reported with file:line, and
+ * `ucd --check-config` reports them for every enabled module without starting
+ * anything. The keys enabled, required, path and log_level belong to the core
+ * and are accepted in every module section. */
+typedef enum ucd_config_type {
+    UCD_CONFIG_STRING = 1,
+    UCD_CONFIG_INT = 2,      /* 64-bit signed, decimal */
+    UCD_CONFIG_BOOL = 3,     /* true/false, yes/no, on/off, 1/0 */
+    UCD_CONFIG_DOUBLE = 4,   /* decimal with optional fraction and exponent */
+    UCD_CONFIG_LIST = 5,     /* strings separated by ';' (GKeyFile list syntax) */
+    UCD_CONFIG_DURATION = 6, /* integer with unit ms, s, m, h or d; read as milliseconds */
+} ucd_config_type;
+
+enum {
+    UCD_KEY_REQUIRED = 1u << 0, /* the section must set it; no default applies */
+    UCD_KEY_SECRET = 1u << 1,   /* never logged; redacted in `ucctl log export` */
+};
+
+typedef struct ucd_config_key {
+    const char *name;          /* NULL terminates the array */
+    uint32_t type;             /* ucd_config_type */
+    uint32_t flags;            /* UCD_KEY_* */
+    const char *default_value; /* as it would be written in the file; NULL for none */
+    const char *help;          /* one line, shown by `ucctl modules --keys` and in docs */
+} ucd_config_key;
+
+/* ---- The descriptor --------------------------------------------------------
+ *
+ * Life cycle, all on the main loop:
+ *   init(self, host, &state)  read config, check the environment, register
+ *                             services and commands. Return UCD_OK, UCD_DECLINE
+ *                             (skipped, dependents declined, no error) or
+ *                             UCD_FAIL (after host->set_error(self, "why")).
+ *                             Must not block on the network.
+ *   start(state)              begin work: subscribe, open connections, add timers.
+ *                             Runs after every module this one requires started.
+ *   stop(state)               stop producing, flush what is buffered. Runs in
+ *                             reverse start order, so a journal stops after the
+ *                             drivers that feed it. Whatever the plugin still has
+ *                             subscribed, scheduled or registered is removed by the
+ *                             core after stop returns.
+ *   fini(state)               free everything. The library stays loaded until all
+ *                             fini hooks ran.
+ * A hook may be NULL when there is nothing to do. On reload, a module whose
+ * configuration section changed runs stop, fini, init and start again. */
+typedef struct ucd_plugin_descriptor {
+    uint32_t struct_size; /* sizeof(ucd_plugin_descriptor) as the plugin was built */
+    uint16_t abi_major;   /* UCD_ABI_MAJOR as the plugin was built */
+    uint16_t abi_minor;   /* UCD_ABI_MINOR as the plugin was built */
+
+    const char *name;        /* plugin name, "kind-name" style: "pbx-sim" */
+    const char *version;     /* the plugin's own version: "1.2.0" */
+    const char *license;     /* SPDX identifier: "MIT", "GPL-2.0-or-later" */
+    const char *description; /* one line */
+
+    const ucd_service_decl *provides; /* each may be NULL (none) */
+    const ucd_service_decl *requires;
+    const ucd_service_decl *uses;
+    const ucd_config_key *config_keys;
+    uint32_t config_key_size; /* sizeof(ucd_config_key) as built; lets the key struct grow */
+
+    int (*init)(ucd_plugin *self, const ucd_host *host, void **state);
+    int (*start)(void *state);
+    void (*stop)(void *state);
+    void (*fini)(void *state);
+} ucd_plugin_descriptor;
+
+/* The one symbol every plugin exports. */
+#define UCD_PLUGIN_ENTRY_SYMBOL "ucd_plugin_entry"
+typedef const ucd_plugin_descriptor *(*ucd_plugin_entry_fn)(void);
+
+/* Declares a plugin. Use it once, at file scope, in one source file:
+ *
+ *   static const ucd_config_key keys[] = {
+ *       {"greeting", UCD_CONFIG_STRING, 0, "hello", "what to log for each event"},
+ *       {NULL},
+ *   };
+ *   UCD_PLUGIN_DEFINE(.name = "example-hello", .version = "1.0.0", .license = "MIT",
+ *                     .description = "logs every call event",
+ *                     .config_keys = keys, .init = hello_init, .fini = hello_fini);
+ *
+ * The macro fills struct_size, the ABI version and config_key_size. */
+#define UCD_PLUGIN_DEFINE(...)                                                                     \
+    UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void);                                \
+    UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void)                                 \
+    {                                                                                              \
+        static const ucd_plugin_descriptor ucd_descriptor_ = {                                     \
+            .struct_size = sizeof(ucd_plugin_descriptor),                                          \
+            .abi_major = UCD_ABI_MAJOR,                                                            \
+            .abi_minor = UCD_ABI_MINOR,                                                            \
+            .config_key_size = sizeof(ucd_config_key),                                             \
+            __VA_ARGS__};                                                                          \
+        return &ucd_descriptor_;                                                                   \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UCD_PLUGIN_H */
