@@ -62,6 +62,8 @@ typedef struct core_order_item {
  *   - a dependency cycle (the cycle named: "a -> b -> a");
  *   - an exclusive service provided by two items (both named; both fail);
  *   - a required service whose only providers themselves cannot start.
+ * An item whose error is already set on entry (or whose desc is NULL) counts
+ * as unable to start: it provides nothing and keeps its message.
  * Items keep their relative input order where dependencies allow (stable). */
 void core_loader_order(GPtrArray *items);
 

@@ -1,0 +1,282 @@
+/*
+ * test-loader-order.c - core_loader_order(): providers before their users,
+ * optional uses honoured only when a provider exists, and each reason a module
+ * cannot start (missing provider, cycle, exclusive conflict, failed provider)
+ * named on the item, with failed items moved to the end.
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "loader.h"
+
+/* Service declaration lists used by the tests: NULL-name terminated. */
+static const ucd_service_decl P_A[] = {{"svc.a", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl P_B[] = {{"svc.b", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl P_C[] = {{"svc.c", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl P_JOURNAL_2[] = {{"journal", 2, 0}, {NULL, 0, 0}};
+static const ucd_service_decl P_EXCL[] = {{"test.excl", 1, UCD_SERVICE_EXCLUSIVE}, {NULL, 0, 0}};
+static const ucd_service_decl P_EXCL_PLAIN[] = {{"test.excl", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl R_A[] = {{"svc.a", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl R_B[] = {{"svc.b", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl R_C[] = {{"svc.c", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl R_JOURNAL_1[] = {{"journal", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl R_EXCL[] = {{"test.excl", 1, 0}, {NULL, 0, 0}};
+
+static void item_free(gpointer data)
+{
+    core_order_item *item = data;
+    g_free(item->error);
+    g_free(item->user_data); /* the descriptor */
+    g_free(item);
+}
+
+static GPtrArray *items_new(void)
+{
+    return g_ptr_array_new_with_free_func(item_free);
+}
+
+static void add(GPtrArray *items, const char *id, const ucd_service_decl *provides,
+                const ucd_service_decl *requires, const ucd_service_decl *uses)
+{
+    ucd_plugin_descriptor *desc = g_new0(ucd_plugin_descriptor, 1);
+    core_order_item *item = g_new0(core_order_item, 1);
+
+    desc->struct_size = sizeof(*desc);
+    desc->name = id;
+    desc->provides = provides;
+    desc->requires = requires;
+    desc->uses = uses;
+    item->id = id;
+    item->desc = desc;
+    item->user_data = desc;
+    g_ptr_array_add(items, item);
+}
+
+static core_order_item *at(GPtrArray *items, guint i)
+{
+    return g_ptr_array_index(items, i);
+}
+
+/* The ids in their current order, space separated, failed ones marked "!". */
+static char *order_of(GPtrArray *items)
+{
+    GString *order = g_string_new(NULL);
+
+    for (guint i = 0; i < items->len; i++)
+        g_string_append_printf(order, "%s%s%s", i ? " " : "", at(items, i)->error ? "!" : "",
+                               at(items, i)->id);
+    return g_string_free(order, FALSE);
+}
+
+static void assert_order(GPtrArray *items, const char *expected)
+{
+    g_autofree char *order = order_of(items);
+    g_assert_cmpstr(order, ==, expected);
+}
+
+static const char *error_of(GPtrArray *items, const char *id)
+{
+    for (guint i = 0; i < items->len; i++)
+        if (strcmp(at(items, i)->id, id) == 0) {
+            g_test_message("%s: %s", id, at(items, i)->error ? at(items, i)->error : "(none)");
+            return at(items, i)->error;
+        }
+    g_error("no item %s", id);
+}
+
+static void assert_error(GPtrArray *items, const char *id, const char *needle)
+{
+    const char *error = error_of(items, id);
+    g_assert_nonnull(error);
+    if (strstr(error, needle) == NULL)
+        g_error("%s: expected \"%s\" in \"%s\"", id, needle, error);
+}
+
+static void test_chain(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "c", NULL, R_B, NULL);
+    add(items, "b", P_B, R_A, NULL);
+    add(items, "a", P_A, NULL, NULL);
+    core_loader_order(items);
+    assert_order(items, "a b c");
+}
+
+static void test_uses_orders_when_provider_exists(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "user", NULL, NULL, P_A);
+    add(items, "loner", NULL, NULL, P_C);
+    add(items, "provider", P_A, NULL, NULL);
+    core_loader_order(items);
+    /* "loner" uses a service nobody provides: no error, no constraint. */
+    assert_order(items, "loner provider user");
+}
+
+/* A uses edge that closes a cycle with a requires edge is dropped: the
+ * requirement decides. */
+static void test_uses_cycle_is_not_an_error(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "a", P_A, NULL, R_B);
+    add(items, "b", P_B, R_A, NULL);
+    core_loader_order(items);
+    assert_order(items, "a b");
+}
+
+static void test_missing_provider(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "journal-sink", NULL, R_JOURNAL_1, NULL);
+    add(items, "journal-v2", P_JOURNAL_2, NULL, NULL);
+    core_loader_order(items);
+    /* A provider of major 2 does not satisfy major 1. */
+    assert_order(items, "journal-v2 !journal-sink");
+    assert_error(items, "journal-sink",
+                 "requires service 'journal' (major 1), which no enabled module provides");
+    g_assert_null(error_of(items, "journal-v2"));
+}
+
+static void test_self_does_not_satisfy(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "proxy", P_A, R_A, NULL);
+    core_loader_order(items);
+    assert_error(items, "proxy", "requires service 'svc.a' (major 1)");
+}
+
+static void test_cycle_named(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "free", NULL, NULL, NULL);
+    add(items, "b", P_B, R_A, NULL);
+    add(items, "a", P_A, R_B, NULL);
+    add(items, "after-a", NULL, R_A, NULL);
+    core_loader_order(items);
+    assert_order(items, "free !b !a !after-a");
+    assert_error(items, "a", "b -> a -> b");
+    assert_error(items, "b", "b -> a -> b");
+    assert_error(items, "after-a", "requires service 'svc.a' whose only provider 'a' cannot start");
+}
+
+static void test_three_cycle_named(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "x", P_A, R_B, NULL);
+    add(items, "y", P_B, R_C, NULL);
+    add(items, "z", P_C, R_A, NULL);
+    core_loader_order(items);
+    assert_order(items, "!x !y !z");
+    assert_error(items, "z", "dependency cycle: x -> y -> z -> x");
+}
+
+static void test_exclusive_twice(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "excl-a", P_EXCL, NULL, NULL);
+    add(items, "other", NULL, NULL, NULL);
+    add(items, "excl-b", P_EXCL_PLAIN, NULL, NULL);
+    add(items, "consumer", NULL, R_EXCL, NULL);
+    core_loader_order(items);
+    assert_order(items, "other !excl-a !excl-b !consumer");
+    assert_error(items, "excl-a", "exclusive service 'test.excl', which 'excl-b' also provides");
+    assert_error(items, "excl-b", "exclusive service 'test.excl', which 'excl-a' also provides");
+    assert_error(items, "consumer", "whose providers 'excl-a', 'excl-b' cannot start");
+}
+
+static void test_exclusive_once_is_fine(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "consumer", NULL, R_EXCL, NULL);
+    add(items, "excl-a", P_EXCL, NULL, NULL);
+    core_loader_order(items);
+    assert_order(items, "excl-a consumer");
+}
+
+static void test_transitive_failure(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "c", P_C, R_B, NULL);
+    add(items, "b", P_B, R_A, NULL);
+    add(items, "a", P_A, R_JOURNAL_1, NULL);
+    add(items, "ok", NULL, NULL, NULL);
+    core_loader_order(items);
+    assert_order(items, "ok !c !b !a");
+    assert_error(items, "a", "requires service 'journal' (major 1), which no enabled module");
+    assert_error(items, "b", "requires service 'svc.a' whose only provider 'a' cannot start");
+    assert_error(items, "c", "requires service 'svc.b' whose only provider 'b' cannot start");
+}
+
+/* A second provider keeps a user alive when the first one fails. */
+static void test_other_provider_survives(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "broken", P_A, R_JOURNAL_1, NULL);
+    add(items, "user", NULL, R_A, NULL);
+    add(items, "spare", P_A, NULL, NULL);
+    core_loader_order(items);
+    assert_order(items, "spare user !broken");
+}
+
+/* An item the caller already failed provides nothing. */
+static void test_prefailed_item(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "user", NULL, R_A, NULL);
+    add(items, "provider", P_A, NULL, NULL);
+    at(items, 1)->error = g_strdup("could not load");
+    core_loader_order(items);
+    assert_order(items, "!user !provider");
+    g_assert_cmpstr(error_of(items, "provider"), ==, "could not load");
+    assert_error(items, "user", "whose only provider 'provider' cannot start");
+}
+
+static void test_stable(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "m1", NULL, NULL, NULL);
+    add(items, "needs-a", NULL, R_A, NULL);
+    add(items, "m2", NULL, NULL, NULL);
+    add(items, "a", P_A, NULL, NULL);
+    add(items, "m3", NULL, NULL, NULL);
+    add(items, "also-needs-a", NULL, R_A, NULL);
+    core_loader_order(items);
+    assert_order(items, "m1 m2 a needs-a m3 also-needs-a");
+
+    /* Sorting a sorted list changes nothing. */
+    core_loader_order(items);
+    assert_order(items, "m1 m2 a needs-a m3 also-needs-a");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    g_test_add_func("/loader/order/chain", test_chain);
+    g_test_add_func("/loader/order/uses", test_uses_orders_when_provider_exists);
+    g_test_add_func("/loader/order/uses-cycle", test_uses_cycle_is_not_an_error);
+    g_test_add_func("/loader/order/missing-provider", test_missing_provider);
+    g_test_add_func("/loader/order/self-does-not-satisfy", test_self_does_not_satisfy);
+    g_test_add_func("/loader/order/cycle", test_cycle_named);
+    g_test_add_func("/loader/order/three-cycle", test_three_cycle_named);
+    g_test_add_func("/loader/order/exclusive-twice", test_exclusive_twice);
+    g_test_add_func("/loader/order/exclusive-once", test_exclusive_once_is_fine);
+    g_test_add_func("/loader/order/transitive-failure", test_transitive_failure);
+    g_test_add_func("/loader/order/other-provider", test_other_provider_survives);
+    g_test_add_func("/loader/order/prefailed", test_prefailed_item);
+    g_test_add_func("/loader/order/stable", test_stable);
+    return g_test_run();
+}

@@ -1,0 +1,14 @@
+/*
+ * excl-a - provides the exclusive service "test.excl", as excl-b does: enabling
+ * both must fail both, each naming the other.
+ */
+#include <ucd/plugin.h>
+
+static const ucd_service_decl excl_provides[] = {
+    {"test.excl", 1, UCD_SERVICE_EXCLUSIVE},
+    {NULL, 0, 0},
+};
+
+UCD_PLUGIN_DEFINE(.name = "excl-a", .version = "1.0.0", .license = "MIT",
+                  .description = "test fixture: provides an exclusive service",
+                  .provides = excl_provides);
