@@ -73,9 +73,11 @@ int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *
         return (int)(errors->len - before);
     core_config_check(cfg, errors);
     core_runtime rt = {.plugin_path = core_daemon_plugin_path(cfg)};
+    core_loader_init();
     core_modules *mods = core_modules_new(&rt);
     core_modules_check(mods, cfg, errors);
     core_modules_free(mods);
+    core_loader_shutdown();
     g_strfreev(rt.plugin_path);
     core_config_free(cfg);
     return (int)(errors->len - before);
@@ -266,6 +268,7 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     signals[1] = g_unix_signal_add(SIGTERM, on_stop_signal, &d);
     signals[2] = g_unix_signal_add(SIGINT, on_stop_signal, &d);
 
+    core_loader_init();
     d.mods = core_modules_new(&d.rt);
     core_commands_register(&d);
     if (core_modules_check(d.mods, d.cfg, errors) > 0) {
@@ -290,6 +293,7 @@ out:
     g_free(error);
     g_ptr_array_free(errors, TRUE);
     teardown(&d);
+    core_loader_shutdown();
     core_log_shutdown();
     return rc;
 }

@@ -137,9 +137,9 @@ static void open_and_bind(ucd_plugin *p, core_config *cfg, GPtrArray *errors)
     p->lib = core_loader_open(p->name, mc ? mc->path : NULL,
                               (const char *const *)p->mods->rt->plugin_path, &err);
     if (!p->lib) {
-        p->last_error = err;
+        p->last_error = err ? err : g_strdup("cannot be loaded (no reason given)");
         p->state = UCD_MODULE_FAILED;
-        add_error(errors, p, err);
+        add_error(errors, p, p->last_error);
         return;
     }
     p->desc = core_plugin_lib_descriptor(p->lib);

@@ -1,0 +1,303 @@
+/*
+ * harness.c - see harness.h.
+ */
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "harness.h"
+
+const char *harness_env(const char *name)
+{
+    const char *v = g_getenv(name);
+    if (!v || !*v)
+        g_error("environment variable %s is not set: run this test through meson test", name);
+    return v;
+}
+
+/* GLib reaps the child on its worker thread; the identifier turns NULL then,
+ * and only after that may the exit status be asked for. */
+static gboolean proc_exited(harness *h)
+{
+    return g_subprocess_get_identifier(h->proc) == NULL;
+}
+
+static char *preamble(harness *h)
+{
+    return g_strdup_printf("[core]\n"
+                           "state_dir = %s/state\n"
+                           "control_socket = %s\n"
+                           "worker_threads = 2\n"
+                           "\n[log]\n"
+                           "target = stderr\n"
+                           "level = debug\n\n",
+                           h->dir, h->sock);
+}
+
+void harness_write_config(harness *h, const char *body)
+{
+    char *pre = preamble(h);
+    char *all = g_strconcat(pre, body ? body : "", NULL);
+    GError *err = NULL;
+    if (!g_file_set_contents(h->conf, all, -1, &err))
+        g_error("writing %s: %s", h->conf, err->message);
+    g_free(pre);
+    g_free(all);
+}
+
+void harness_write_dropin(harness *h, const char *name, const char *body)
+{
+    char *dir = g_build_filename(h->dir, "conf.d", NULL);
+    g_mkdir_with_parents(dir, 0755);
+    char *path = g_build_filename(dir, name, NULL);
+    g_assert_true(g_file_set_contents(path, body, -1, NULL));
+    g_free(path);
+    g_free(dir);
+}
+
+harness *harness_new(const char *body)
+{
+    harness *h = g_new0(harness, 1);
+    GError *err = NULL;
+    h->dir = g_dir_make_tmp("ucd-test-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_chmod(h->dir, 0755); /* a dropped-privileges daemon must reach its files */
+    h->conf = g_build_filename(h->dir, "ucd.conf", NULL);
+    h->sock = g_build_filename(h->dir, "ucd.sock", NULL);
+    h->log_path = g_build_filename(h->dir, "ucd.log", NULL);
+    harness_write_config(h, body);
+    return h;
+}
+
+gboolean harness_start(harness *h)
+{
+    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+    g_subprocess_launcher_set_stderr_file_path(l, h->log_path);
+    g_subprocess_launcher_set_stdout_file_path(l, h->log_path);
+    g_subprocess_launcher_setenv(l, "UCD_PLUGIN_PATH", harness_env("UCD_TEST_PLUGIN_PATH"), TRUE);
+    g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
+    GError *err = NULL;
+    h->proc = g_subprocess_launcher_spawn(l, &err, harness_env("UCD_BIN"), "-c", h->conf, NULL);
+    g_object_unref(l);
+    g_assert_no_error(err);
+
+    const char *argv[] = {"status", NULL};
+    for (int i = 0; i < 400; i++) {
+        if (g_file_test(h->sock, G_FILE_TEST_EXISTS)) {
+            JsonNode *r = harness_request(h, argv);
+            if (r) {
+                json_node_free(r);
+                return TRUE;
+            }
+        }
+        if (proc_exited(h))
+            return FALSE;
+        g_usleep(50 * 1000);
+    }
+    return FALSE;
+}
+
+static GSocketConnection *connect_socket(harness *h)
+{
+    GSocketClient *c = g_socket_client_new();
+    GSocketAddress *addr = g_unix_socket_address_new(h->sock);
+    GSocketConnection *conn =
+        g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+    g_object_unref(addr);
+    g_object_unref(c);
+    return conn;
+}
+
+JsonNode *harness_request(harness *h, const char *const *argv)
+{
+    GSocketConnection *conn = connect_socket(h);
+    if (!conn)
+        return NULL;
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "argv");
+    json_builder_begin_array(b);
+    for (const char *const *a = argv; *a; a++)
+        json_builder_add_string_value(b, *a);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "json");
+    json_builder_add_boolean_value(b, TRUE);
+    json_builder_end_object(b);
+    JsonNode *req = json_builder_get_root(b);
+    char *text = json_to_string(req, FALSE);
+    char *line = g_strconcat(text, "\n", NULL);
+    json_node_free(req);
+    g_object_unref(b);
+    g_free(text);
+
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+    GDataInputStream *in =
+        g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    JsonNode *resp = NULL;
+    if (g_output_stream_write_all(out, line, strlen(line), NULL, NULL, NULL)) {
+        char *reply = g_data_input_stream_read_line_utf8(in, NULL, NULL, NULL);
+        if (reply)
+            resp = json_from_string(reply, NULL);
+        g_free(reply);
+    }
+    g_free(line);
+    g_object_unref(in);
+    g_object_unref(conn);
+    return resp;
+}
+
+JsonNode *harness_ok(harness *h, const char *const *argv)
+{
+    JsonNode *r = harness_request(h, argv);
+    g_assert_nonnull(r);
+    JsonObject *o = json_node_get_object(r);
+    if (!json_object_get_boolean_member_with_default(o, "ok", FALSE))
+        g_error("ucctl %s failed: %s", argv[0],
+                json_object_get_string_member_with_default(o, "error", "(no error text)"));
+    return r;
+}
+
+const char *harness_cell(JsonNode *resp, const char *key, const char *column)
+{
+    JsonObject *o = json_node_get_object(resp);
+    if (!json_object_has_member(o, "columns") || !json_object_has_member(o, "rows"))
+        return NULL;
+    JsonArray *cols = json_object_get_array_member(o, "columns");
+    int idx = -1;
+    for (guint i = 0; i < json_array_get_length(cols); i++)
+        if (strcmp(json_array_get_string_element(cols, i), column) == 0)
+            idx = (int)i;
+    if (idx < 0)
+        return NULL;
+    JsonArray *rows = json_object_get_array_member(o, "rows");
+    for (guint i = 0; i < json_array_get_length(rows); i++) {
+        JsonArray *row = json_array_get_array_element(rows, i);
+        if (strcmp(json_array_get_string_element(row, 0), key) == 0)
+            return json_array_get_string_element(row, (guint)idx);
+    }
+    return NULL;
+}
+
+gboolean harness_wait_state(harness *h, const char *module, const char *state)
+{
+    const char *argv[] = {"modules", NULL};
+    for (int i = 0; i < 400; i++) {
+        JsonNode *r = harness_request(h, argv);
+        gboolean hit = r && g_strcmp0(harness_cell(r, module, "state"), state) == 0;
+        if (r)
+            json_node_free(r);
+        if (hit)
+            return TRUE;
+        g_usleep(50 * 1000);
+    }
+    return FALSE;
+}
+
+char *harness_log(harness *h)
+{
+    char *text = NULL;
+    if (!g_file_get_contents(h->log_path, &text, NULL, NULL))
+        return g_strdup("");
+    return text;
+}
+
+gboolean harness_wait_log(harness *h, const char *needle)
+{
+    for (int i = 0; i < 400; i++) {
+        char *log = harness_log(h);
+        gboolean hit = strstr(log, needle) != NULL;
+        g_free(log);
+        if (hit)
+            return TRUE;
+        g_usleep(50 * 1000);
+    }
+    return FALSE;
+}
+
+void harness_signal(harness *h, int sig)
+{
+    g_subprocess_send_signal(h->proc, sig);
+}
+
+int harness_wait(harness *h)
+{
+    if (!h->proc)
+        return -1;
+    for (int i = 0; i < 600 && !proc_exited(h); i++)
+        g_usleep(50 * 1000);
+    if (!proc_exited(h))
+        return -1;
+    if (g_subprocess_get_if_exited(h->proc))
+        return g_subprocess_get_exit_status(h->proc);
+    return 128 + g_subprocess_get_term_sig(h->proc);
+}
+
+int harness_stop(harness *h)
+{
+    harness_signal(h, SIGTERM);
+    return harness_wait(h);
+}
+
+static void remove_tree(const char *path)
+{
+    GDir *d = g_dir_open(path, 0, NULL);
+    if (d) {
+        const char *name;
+        while ((name = g_dir_read_name(d))) {
+            char *child = g_build_filename(path, name, NULL);
+            if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
+                !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+                remove_tree(child);
+            else
+                g_unlink(child);
+            g_free(child);
+        }
+        g_dir_close(d);
+    }
+    g_rmdir(path);
+}
+
+void harness_free(harness *h)
+{
+    if (h->proc) {
+        if (!proc_exited(h)) {
+            g_subprocess_force_exit(h->proc);
+            g_subprocess_wait(h->proc, NULL, NULL);
+        }
+        g_object_unref(h->proc);
+    }
+    if (!g_getenv("UCD_TEST_KEEP"))
+        remove_tree(h->dir);
+    g_free(h->dir);
+    g_free(h->conf);
+    g_free(h->sock);
+    g_free(h->log_path);
+    g_free(h);
+}
+
+int harness_run(harness *h, const char *const *argv, char **out, char **err)
+{
+    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_subprocess_launcher_setenv(l, "UCD_SOCKET", h->sock, TRUE);
+    g_subprocess_launcher_setenv(l, "UCD_PLUGIN_PATH", harness_env("UCD_TEST_PLUGIN_PATH"), TRUE);
+    GError *e = NULL;
+    GSubprocess *p = g_subprocess_launcher_spawnv(l, argv, &e);
+    g_object_unref(l);
+    g_assert_no_error(e);
+    char *o = NULL, *r = NULL;
+    g_subprocess_communicate_utf8(p, NULL, NULL, &o, &r, &e);
+    g_assert_no_error(e);
+    int status = g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1;
+    g_object_unref(p);
+    if (out)
+        *out = o;
+    else
+        g_free(o);
+    if (err)
+        *err = r;
+    else
+        g_free(r);
+    return status;
+}

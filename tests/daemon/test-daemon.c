@@ -1,0 +1,428 @@
+/*
+ * test-daemon.c - the real ucd binary, end to end: module life cycle, every
+ * loader error as an admin sees it, dependency decline, reload (good and
+ * broken), check-config, the control socket under abuse, log levels and the
+ * support bundle, and dropping root.
+ */
+#include <gio/gunixsocketaddress.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const MODULES[] = {"modules", NULL};
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (!haystack || !strstr(haystack, needle))
+        g_error("expected to find \"%s\" in:\n%s", needle, haystack ? haystack : "(null)");
+}
+
+static char *module_error(harness *h, const char *id)
+{
+    JsonNode *r = harness_ok(h, MODULES);
+    char *e = g_strdup(harness_cell(r, id, "error"));
+    json_node_free(r);
+    return e;
+}
+
+static char *module_state(harness *h, const char *id)
+{
+    JsonNode *r = harness_ok(h, MODULES);
+    char *s = g_strdup(harness_cell(r, id, "state"));
+    json_node_free(r);
+    return s;
+}
+
+static long probe_value(harness *h, const char *what)
+{
+    const char *argv[] = {"probe", NULL};
+    JsonNode *r = harness_ok(h, argv);
+    const char *v = harness_cell(r, what, "value");
+    long n = v ? strtol(v, NULL, 10) : -1;
+    json_node_free(r);
+    return n;
+}
+
+/* A good plugin and its dependent start in order and stop in reverse. */
+static void test_lifecycle(void)
+{
+    harness *h = harness_new("[module good-dep]\n[module good-basic]\ngreeting = bonjour\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "good-basic", "running"));
+    g_assert_true(harness_wait_state(h, "good-dep", "running"));
+    g_assert_true(harness_wait_log(h, "good-basic init greeting=bonjour"));
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    char *log = harness_log(h);
+    /* providers start first even when listed later, and stop last */
+    char *basic_start = strstr(log, "good-basic start");
+    char *basic_stop = strstr(log, "good-basic stop");
+    char *dep_stop = strstr(log, "module good-dep stopped");
+    g_assert_nonnull(basic_start);
+    g_assert_nonnull(basic_stop);
+    g_assert_nonnull(dep_stop);
+    g_assert_true(dep_stop < basic_stop);
+    g_free(log);
+    harness_free(h);
+}
+
+/* Every part of the host table, used by the probe fixture for real. */
+static void test_host_table(void)
+{
+    harness *h = harness_new("[module probe]\ngreeting = salut\npassword = s3cret-value\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "probe", "running"));
+    for (int i = 0; i < 200 && probe_value(h, "seen") < 5; i++)
+        g_usleep(20000);
+    g_assert_cmpint(probe_value(h, "published"), ==, 5);
+    g_assert_cmpint(probe_value(h, "seen"), ==, 5);
+    g_assert_cmpint(probe_value(h, "watch_reads"), >=, 1);
+    g_assert_cmpint(probe_value(h, "work_done"), ==, 1);
+    g_assert_cmpint(probe_value(h, "state_dir_mode"), ==, 0700);
+
+    const char *counters[] = {"counters", NULL};
+    JsonNode *r = harness_ok(h, counters);
+    g_assert_cmpstr(harness_cell(r, "probe.events_seen", "value"), ==, "5");
+    json_node_free(r);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    char *log = harness_log(h);
+    g_assert_null(strstr(log, "s3cret-value")); /* the secret never reaches the log */
+    g_assert_true(strstr(log, "probe stop") < strstr(log, "probe fini"));
+    g_free(log);
+    harness_free(h);
+}
+
+/* Each broken plugin is refused with its own message; the daemon runs on. */
+static void test_loader_errors(void)
+{
+    harness *h = harness_new("[module bad-notelf]\n[module bad-noentry]\n[module bad-abi-newer]\n"
+                             "[module bad-abi-major]\n[module bad-missing-symbol]\n"
+                             "[module bad-init-fails]\n[module cycle-a]\n[module cycle-b]\n"
+                             "[module excl-a]\n[module excl-b]\n[module no-such-plugin]\n"
+                             "[module good-basic]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "good-basic", "running"));
+
+    static const struct {
+        const char *id, *needle;
+    } cases[] = {
+        {"bad-notelf", "not a shared object"},
+        {"bad-noentry", "not a ucd plugin"},
+        {"bad-abi-newer", "1.1"},
+        {"bad-abi-major", "2.0"},
+        {"bad-missing-symbol", "missing symbol"},
+        {"bad-init-fails", "the bad-init-fails fixture always fails to initialize"},
+        {"cycle-a", "cycle-a -> cycle-b -> cycle-a"},
+        {"excl-a", "excl-b"},
+        {"no-such-plugin", "not found"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *state = module_state(h, cases[i].id);
+        char *err = module_error(h, cases[i].id);
+        g_assert_cmpstr(state, ==, "failed");
+        assert_contains(err, cases[i].needle);
+        g_free(state);
+        g_free(err);
+    }
+    char *err = module_error(h, "bad-abi-newer");
+    assert_contains(err, "1.0"); /* both versions named */
+    g_free(err);
+    err = module_error(h, "bad-missing-symbol");
+    g_assert_null(strstr(err, "file not found")); /* libltdl's misleading word is not passed on */
+    g_free(err);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* A provider that declines takes its dependents with it, by name. */
+static void test_decline_chain(void)
+{
+    harness *h = harness_new("[module needs-decl]\n[module decliner]\n[module good-basic]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "good-basic", "running"));
+    char *s = module_state(h, "decliner");
+    g_assert_cmpstr(s, ==, "declined");
+    g_free(s);
+    s = module_state(h, "needs-decl");
+    g_assert_cmpstr(s, ==, "declined");
+    g_free(s);
+    char *e = module_error(h, "needs-decl");
+    assert_contains(e, "decliner");
+    g_free(e);
+    e = module_error(h, "decliner");
+    assert_contains(e, "no hardware present");
+    g_free(e);
+    char *log = harness_log(h);
+    g_assert_null(strstr(log, "needs-decl init must not run"));
+    g_free(log);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* A required module that fails stops start-up with the reason. */
+static void test_required_failure(void)
+{
+    harness *h = harness_new("[module good-basic]\n[module bad-init-fails]\nrequired = true\n");
+    g_assert_false(harness_start(h));
+    g_assert_cmpint(harness_wait(h), ==, 1);
+    char *log = harness_log(h);
+    assert_contains(log, "required module bad-init-fails");
+    assert_contains(log, "always fails to initialize");
+    g_free(log);
+    harness_free(h);
+}
+
+/* --check-config lists every error with file:line and exits non-zero. */
+static void test_check_config(void)
+{
+    harness *h = harness_new("[module good-basic]\ncount = many\ncolour = blue\n"
+                             "[module bad-abi-major]\n[module probe]\n");
+    const char *argv[] = {harness_env("UCD_BIN"), "-c", h->conf, "--check-config", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = harness_run(h, argv, &out, &err);
+    g_assert_cmpint(rc, ==, 1);
+    char *where = g_strdup_printf("%s:11:", h->conf); /* count = many */
+    assert_contains(err, where);
+    g_free(where);
+    assert_contains(err, "colour");
+    assert_contains(err, "bad-abi-major");
+    assert_contains(err, "3 errors");
+    g_free(out);
+    g_free(err);
+
+    harness_write_config(h, "[module good-basic]\n");
+    rc = harness_run(h, argv, &out, &err);
+    g_assert_cmpint(rc, ==, 0);
+    assert_contains(out, "configuration OK");
+    g_free(out);
+    g_free(err);
+    harness_free(h);
+}
+
+/* SIGHUP: a broken file is refused and the old configuration keeps running;
+ * a changed section restarts only its module. */
+static void test_reload(void)
+{
+    harness *h = harness_new("[module good-basic]\ngreeting = one\n[module probe]\n"
+                             "[module excl-a]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "probe", "running"));
+    g_assert_true(harness_wait_state(h, "excl-a", "running"));
+
+    harness_write_config(h, "[module good-basic\ngreeting = broken\n");
+    harness_signal(h, SIGHUP);
+    g_assert_true(harness_wait_log(h, "reload refused"));
+    char *s = module_state(h, "good-basic");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+
+    harness_write_config(h, "[module good-basic]\ngreeting = two\n[module probe]\n"
+                            "[module excl-a]\n");
+    harness_signal(h, SIGHUP);
+    g_assert_true(harness_wait_log(h, "good-basic init greeting=two"));
+    g_assert_true(harness_wait_log(h, "configuration reloaded"));
+    char *log = harness_log(h);
+    assert_contains(log, "restarting module good-basic");
+    /* probe uses good-basic's service and may hold its function table, so it
+     * restarts too; excl-a depends on nothing that changed and runs on */
+    assert_contains(log, "restarting module probe");
+    g_assert_null(strstr(log, "restarting module excl-a"));
+    g_assert_null(strstr(log, "module excl-a stopped"));
+    g_free(log);
+
+    /* the same through ucctl reload, with a drop-in that adds a module */
+    harness_write_dropin(h, "50-extra.conf", "[module good-dep]\n");
+    const char *reload[] = {"reload", NULL};
+    json_node_free(harness_ok(h, reload));
+    g_assert_true(harness_wait_state(h, "good-dep", "running"));
+
+    harness_write_dropin(h, "60-bad.conf", "[module good-dep]\nno_such_key = 1\n");
+    JsonNode *r = harness_request(h, reload);
+    JsonObject *o = json_node_get_object(r);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    assert_contains(json_object_get_string_member(o, "error"), "60-bad.conf:2");
+    json_node_free(r);
+    s = module_state(h, "good-dep");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+static void send_raw(harness *h, const char *data, gsize len, gboolean expect_reply)
+{
+    GSocketClient *c = g_socket_client_new();
+    GSocketAddress *addr = g_unix_socket_address_new(h->sock);
+    GSocketConnection *conn = g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+    g_assert_nonnull(conn);
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+    g_output_stream_write_all(out, data, len, NULL, NULL, NULL); /* may fail when closed early */
+    if (expect_reply) {
+        GDataInputStream *in =
+            g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+        char *line = g_data_input_stream_read_line(in, NULL, NULL, NULL);
+        g_assert_nonnull(line);
+        assert_contains(line, "\"ok\":false");
+        g_free(line);
+        g_object_unref(in);
+    }
+    g_object_unref(conn);
+    g_object_unref(addr);
+    g_object_unref(c);
+}
+
+/* Garbage, oversized and half-sent requests never hurt the daemon. */
+static void test_control_abuse(void)
+{
+    harness *h = harness_new("[module good-basic]\n");
+    g_assert_true(harness_start(h));
+    send_raw(h, "\x01\x02garbage\xff\n", 11, TRUE);
+    send_raw(h, "{\"argv\": 12}\n", 13, TRUE);
+    send_raw(h, "{\"argv\": [\"no-such-command\"]}\n", 30, TRUE);
+    gsize big = 1024 * 1024;
+    char *huge = g_malloc(big);
+    memset(huge, 'A', big);
+    send_raw(h, huge, big, FALSE);
+    g_free(huge);
+    send_raw(h, "{\"argv\": [\"sta", 14, FALSE); /* disconnect mid-request */
+    char *s = module_state(h, "good-basic");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* Log levels change at run time; the support bundle redacts secrets. */
+static void test_log_level_and_export(void)
+{
+    harness *h = harness_new("[module probe]\npassword = hunter2-secret\n"
+                             "[module good-basic]\ntoken = tok-secret\n");
+    g_assert_true(harness_start(h));
+    const char *set[] = {"log", "level", "probe", "error", NULL};
+    json_node_free(harness_ok(h, set));
+    const char *show[] = {"log", "level", NULL};
+    JsonNode *r = harness_ok(h, show);
+    g_assert_cmpstr(harness_cell(r, "probe", "level"), ==, "error");
+    g_assert_cmpstr(harness_cell(r, "good-basic", "level"), ==, "debug");
+    json_node_free(r);
+    const char *bad[] = {"log", "level", "probe", "loud", NULL};
+    r = harness_request(h, bad);
+    g_assert_false(json_object_get_boolean_member(json_node_get_object(r), "ok"));
+    json_node_free(r);
+
+    char *file = g_build_filename(h->dir, "bundle.txt", NULL);
+    const char *argv[] = {harness_env("UCCTL_BIN"), "log", "export", file, NULL};
+    g_assert_cmpint(harness_run(h, argv, NULL, NULL), ==, 0);
+    char *bundle = NULL;
+    g_assert_true(g_file_get_contents(file, &bundle, NULL, NULL));
+    assert_contains(bundle, "[module probe]");
+    assert_contains(bundle, "<redacted>");
+    assert_contains(bundle, "good-basic");
+    assert_contains(bundle, "== recent log ==");
+    g_assert_null(strstr(bundle, "hunter2-secret"));
+    g_assert_null(strstr(bundle, "tok-secret"));
+    g_free(bundle);
+    g_free(file);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* Plugins from outside this tree: one built against the frozen 1.0 headers,
+ * and the SDK example built out of tree against an installed SDK, the way the
+ * tutorial tells an integrator, then enabled with `path =`. */
+static char *build_example_out_of_tree(harness *h)
+{
+    char *work = g_build_filename(h->dir, "oot", NULL);
+    const char *argv[] = {harness_env("UCD_OOT_SCRIPT"), harness_env("UCD_MESON"),
+                          harness_env("UCD_PLUGIN_PC"),  harness_env("UCD_SDK_INCLUDE"),
+                          harness_env("UCD_EXAMPLE_SRC"), work, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = harness_run(h, argv, &out, &err);
+    if (rc != 0)
+        g_error("out-of-tree build failed (%d):\n%s\n%s", rc, out, err);
+    char *built = strstr(out, "built: ");
+    g_assert_nonnull(built);
+    char *path = g_strstrip(g_strdup(built + strlen("built: ")));
+    g_free(out);
+    g_free(err);
+    g_free(work);
+    return path;
+}
+
+static void test_foreign_plugins(void)
+{
+    harness *h = harness_new("");
+    char *so = build_example_out_of_tree(h);
+    char *body = g_strdup_printf("[module abi10-plugin]\n[module example-hello]\n"
+                                 "path = %s\ngreeting = ahoy\n",
+                                 so);
+    harness_write_config(h, body);
+    g_free(body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "abi10-plugin", "running"));
+    g_assert_true(harness_wait_state(h, "example-hello", "running"));
+    JsonNode *r = harness_ok(h, MODULES);
+    g_assert_cmpstr(harness_cell(r, "abi10-plugin", "abi"), ==, "1.0");
+    g_assert_cmpstr(harness_cell(r, "example-hello", "path"), ==, so);
+    json_node_free(r);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(so);
+    harness_free(h);
+}
+
+/* As root, ucd drops to [core] user before any plugin runs; not as root, a
+ * user switch is refused with a message that says why. */
+static void test_drop_root(void)
+{
+    harness *h = harness_new("[module probe]\n");
+    harness_write_dropin(h, "10-user.conf", "[core]\nuser = nobody\n");
+    if (geteuid() == 0) {
+        g_assert_true(harness_start(h));
+        const char *status[] = {"status", NULL};
+        JsonNode *r = harness_ok(h, status);
+        JsonArray *fields = json_object_get_array_member(json_node_get_object(r), "fields");
+        const char *pid = NULL;
+        for (guint i = 0; i < json_array_get_length(fields); i++) {
+            JsonObject *f = json_array_get_object_element(fields, i);
+            if (strcmp(json_object_get_string_member(f, "name"), "pid") == 0)
+                pid = json_object_get_string_member(f, "value");
+        }
+        char *proc = g_strdup_printf("/proc/%s", pid);
+        struct stat st;
+        g_assert_cmpint(stat(proc, &st), ==, 0);
+        g_assert_cmpuint(st.st_uid, !=, 0); /* the daemon no longer runs as root */
+        g_free(proc);
+        json_node_free(r);
+        g_assert_cmpint(harness_stop(h), ==, 0);
+    } else {
+        g_assert_false(harness_start(h));
+        g_assert_cmpint(harness_wait(h), ==, 1);
+        char *log = harness_log(h);
+        assert_contains(log, "is not root");
+        g_free(log);
+    }
+    harness_free(h);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/daemon/lifecycle", test_lifecycle);
+    g_test_add_func("/daemon/host-table", test_host_table);
+    g_test_add_func("/daemon/loader-errors", test_loader_errors);
+    g_test_add_func("/daemon/decline-chain", test_decline_chain);
+    g_test_add_func("/daemon/required-failure", test_required_failure);
+    g_test_add_func("/daemon/check-config", test_check_config);
+    g_test_add_func("/daemon/reload", test_reload);
+    g_test_add_func("/daemon/control-abuse", test_control_abuse);
+    g_test_add_func("/daemon/log-level-and-export", test_log_level_and_export);
+    g_test_add_func("/daemon/foreign-plugins", test_foreign_plugins);
+    g_test_add_func("/daemon/drop-root", test_drop_root);
+    return g_test_run();
+}
