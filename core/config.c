@@ -1027,7 +1027,7 @@ char *core_section_where(core_section *sec, const char *key)
 
 gboolean core_section_is_secret(core_section *sec, const char *key)
 {
-    bound_key *k = g_hash_table_lookup(sec->by_name, key);
+    bound_key *k = sec && key ? g_hash_table_lookup(sec->by_name, key) : NULL;
 
     return k && (k->flags & UCD_KEY_SECRET);
 }
