@@ -8,7 +8,7 @@
  *   - subscribes to line-state and call-state events, counts them per event
  *     type and logs the call-state ones with the greeting;
  *   - keeps a counter, example-hello.call_events_logged, shown by
- *     `ucctl status --counters`;
+ *     `ucctl counters`;
  *   - registers the control command `ucctl hello`, which replies with a table
  *     of the events seen per type plus a few fields.
  *
@@ -42,7 +42,7 @@ typedef struct hello_state {
 
 /* The keys of the [module example-hello] section. The core rejects any other
  * key, and values of the wrong type, with file:line before init runs, and
- * fills in the defaults; `ucctl modules --keys` shows the help texts. */
+ * fills in the defaults. */
 static const ucd_config_key hello_keys[] = {
     {"greeting", UCD_CONFIG_STRING, 0, "hello", "text put in front of every logged call event"},
     {"every", UCD_CONFIG_INT, 0, "1", "log only every Nth call-state event (1 = all of them)"},
