@@ -77,15 +77,33 @@ gboolean harness_start(harness *h)
     g_subprocess_launcher_set_stdout_file_path(l, h->log_path);
     g_subprocess_launcher_setenv(l, "UCD_PLUGIN_PATH", harness_env("UCD_TEST_PLUGIN_PATH"), TRUE);
     g_subprocess_launcher_unsetenv(l, "NOTIFY_SOCKET");
+    /* UCD_WRAPPER runs the daemon under a tool, e.g. valgrind with
+     * --error-exitcode: every test that expects a clean exit then also
+     * asserts a clean valgrind run. */
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    const char *wrapper = g_getenv("UCD_WRAPPER");
     GError *err = NULL;
-    h->proc = g_subprocess_launcher_spawn(l, &err, harness_env("UCD_BIN"), "-c", h->conf, NULL);
+    if (wrapper && *wrapper) {
+        char **words = NULL;
+        if (!g_shell_parse_argv(wrapper, NULL, &words, &err))
+            g_error("UCD_WRAPPER: %s", err->message);
+        for (char **w = words; *w; w++)
+            g_ptr_array_add(argv, g_strdup(*w));
+        g_strfreev(words);
+    }
+    g_ptr_array_add(argv, g_strdup(harness_env("UCD_BIN")));
+    g_ptr_array_add(argv, g_strdup("-c"));
+    g_ptr_array_add(argv, g_strdup(h->conf));
+    g_ptr_array_add(argv, NULL);
+    h->proc = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &err);
+    g_ptr_array_free(argv, TRUE);
     g_object_unref(l);
     g_assert_no_error(err);
 
-    const char *argv[] = {"status", NULL};
-    for (int i = 0; i < 400; i++) {
+    const char *status[] = {"status", NULL};
+    for (int i = 0; i < 600; i++) {
         if (g_file_test(h->sock, G_FILE_TEST_EXISTS)) {
-            JsonNode *r = harness_request(h, argv);
+            JsonNode *r = harness_request(h, status);
             if (r) {
                 json_node_free(r);
                 return TRUE;
