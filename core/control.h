@@ -28,14 +28,23 @@
 
 #define CORE_CONTROL_MAX_REQUEST (64 * 1024)
 #define CORE_CONTROL_MAX_CLIENTS 64
+/* The most content one reply may carry (the sum of its strings). A command that
+ * writes more gets an error response "reply larger than 16 MiB" instead, so a
+ * runaway plugin cannot make the daemon buffer unbounded output. */
+#define CORE_CONTROL_MAX_REPLY (16 * 1024 * 1024)
 
 typedef struct core_control core_control;
 
 /* Creates the socket at `path` (removing a stale socket file first, refusing
- * to replace anything that is not a socket) with mode 0660, and serves it on
- * `ctx`. NULL and *err on failure. */
+ * to replace anything that is not a socket, or a socket some process still
+ * listens on) with mode 0660, and serves it on `ctx`: every callback and every
+ * command runs on whichever thread iterates `ctx`. Who may connect is decided
+ * by the socket file's group and the permissions of its parent directory, which
+ * the caller prepares. NULL and *err on failure. */
 core_control *core_control_new(GMainContext *ctx, const char *path, GError **err);
-/* Closes every connection, removes the socket file, frees. */
+/* Closes every connection, removes the socket file (only if it is still the
+ * one this server created), frees. Connections with I/O in flight release
+ * their last bytes of memory when `ctx` next runs. */
 void core_control_free(core_control *ctl);
 const char *core_control_path(core_control *ctl);
 
@@ -53,7 +62,18 @@ void core_control_unregister_owner(core_control *ctl, const char *owner);
  * `ucd --check-config`-style local calls. */
 char *core_control_execute(core_control *ctl, int argc, const char *const *argv);
 
-/* The ucd_reply functions of the host table (host.h). */
+/* The ucd_reply functions of the host table (host.h).
+ *
+ * reply_columns sets the table's columns; called again before any row it
+ * replaces them, after a row it is ignored (the rows would no longer fit).
+ * reply_row reads one value per column and stops early at a NULL: a shorter,
+ * NULL-terminated row is padded with "" and values beyond the column count are
+ * never read (cut). A row before any columns is ignored. reply_field adds a
+ * "name: value" pair (NULL value: ""). reply_text appends to the free text as
+ * is (several calls concatenate). reply_error makes the response ok:false; a
+ * second error is appended after "; ". Strings that are not valid UTF-8 are
+ * repaired (U+FFFD) when the response is written. Past CORE_CONTROL_MAX_REPLY
+ * the whole reply turns into an error. */
 void core_reply_columns(ucd_reply *reply, size_t count, const char *const *names);
 void core_reply_row(ucd_reply *reply, const char *const *values);
 void core_reply_field(ucd_reply *reply, const char *name, const char *value);

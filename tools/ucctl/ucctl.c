@@ -1,0 +1,531 @@
+/*
+ * ucctl - talks to the ucd control socket: sends one command, prints the answer.
+ *
+ *   ucctl [--socket PATH] [--json] COMMAND [ARGS...]
+ *
+ * The protocol (core/control.h) is one JSON object per line each way. ucctl
+ * renders the response for people (fields, an aligned table, free text) or,
+ * with --json, prints it as received for scripts.
+ *
+ * Exit codes: 0 success; 1 the daemon answered with an error, or ucctl itself
+ * was misused or could not write its output; 2 no answer from the daemon
+ * (socket missing, connection refused, timeout, connection closed early).
+ */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <json-glib/json-glib.h>
+
+#define DEFAULT_SOCKET "/run/ucd/ucd.sock"
+/* The daemon refuses longer requests (CORE_CONTROL_MAX_REQUEST). */
+#define MAX_REQUEST (64 * 1024)
+/* The daemon caps a reply's content at 16 MiB; JSON escaping can inflate
+ * that, so accept a generous multiple before calling the answer bogus. */
+#define MAX_RESPONSE    (64 * 1024 * 1024)
+#define TIMEOUT_SECONDS 30
+
+enum { EXIT_REPLY_ERROR = 1, EXIT_UNREACHABLE = 2 };
+
+typedef struct options {
+    char *socket_path;
+    gboolean json;
+} options;
+
+static void fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* "ucctl: MESSAGE" on stderr, the one format for every complaint. */
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ucctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- talking to the daemon ---------------------------------------------- */
+
+static char *build_request(char **argv, gboolean json)
+{
+    JsonBuilder *builder = json_builder_new_immutable();
+    JsonGenerator *generator = json_generator_new();
+    JsonNode *root;
+    char *out;
+
+    json_builder_begin_object(builder);
+    json_builder_set_member_name(builder, "argv");
+    json_builder_begin_array(builder);
+    for (int i = 0; argv[i]; i++)
+        json_builder_add_string_value(builder, argv[i]);
+    json_builder_end_array(builder);
+    json_builder_set_member_name(builder, "json");
+    json_builder_add_boolean_value(builder, json);
+    json_builder_end_object(builder);
+
+    root = json_builder_get_root(builder);
+    json_generator_set_root(generator, root);
+    out = json_generator_to_data(generator, NULL);
+    json_node_unref(root);
+    g_object_unref(generator);
+    g_object_unref(builder);
+    return out;
+}
+
+static GSocket *connect_daemon(const char *path, GError **err)
+{
+    GSocket *socket =
+        g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, err);
+    GSocketAddress *address;
+    gboolean connected;
+
+    if (!socket)
+        return NULL;
+    g_socket_set_timeout(socket, TIMEOUT_SECONDS);
+    address = g_unix_socket_address_new(path);
+    connected = g_socket_connect(socket, address, NULL, err);
+    g_object_unref(address);
+    if (!connected)
+        g_clear_object(&socket);
+    return socket;
+}
+
+static gboolean send_all(GSocket *socket, const char *data, size_t len, GError **err)
+{
+    while (len > 0) {
+        gssize n = g_socket_send(socket, data, len, NULL, err);
+
+        if (n < 0)
+            return FALSE;
+        data += n;
+        len -= (size_t)n;
+    }
+    return TRUE;
+}
+
+/* Reads up to the first newline, within one deadline for the whole answer
+ * (a per-call timeout would let a trickling peer keep us forever). */
+static char *receive_line(GSocket *socket, GError **err)
+{
+    gint64 deadline = g_get_monotonic_time() + TIMEOUT_SECONDS * G_USEC_PER_SEC;
+    GString *line = g_string_new(NULL);
+    char buf[65536];
+
+    for (;;) {
+        gint64 left = deadline - g_get_monotonic_time();
+        gssize n;
+        char *newline;
+
+        if (left <= 0 || !g_socket_condition_timed_wait(socket, G_IO_IN, left, NULL, err)) {
+            g_clear_error(err);
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer within %d seconds",
+                        TIMEOUT_SECONDS);
+            break;
+        }
+        n = g_socket_receive_with_blocking(socket, buf, sizeof(buf), FALSE, NULL, err);
+        if (n < 0) {
+            if (g_error_matches(*err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+                g_clear_error(err);
+                continue;
+            }
+            break;
+        }
+        if (n == 0) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                        "the daemon closed the connection without an answer");
+            break;
+        }
+        newline = memchr(buf, '\n', (size_t)n);
+        g_string_append_len(line, buf, newline ? newline - buf : n);
+        if (newline)
+            return g_string_free(line, FALSE);
+        if (line->len > MAX_RESPONSE) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "answer larger than %d MiB",
+                        MAX_RESPONSE / (1024 * 1024));
+            break;
+        }
+    }
+    g_string_free(line, TRUE);
+    return NULL;
+}
+
+/* Sends argv and returns the response line, or NULL with the exit code the
+ * failure deserves in *status. */
+static char *exchange(const options *opts, char **argv, int *status)
+{
+    char *request = build_request(argv, opts->json);
+    char *line = NULL;
+    GError *error = NULL;
+    GSocket *socket;
+
+    *status = EXIT_UNREACHABLE;
+    if (strlen(request) >= MAX_REQUEST) {
+        fail("the command line is too long (the daemon accepts %d bytes)", MAX_REQUEST);
+        *status = EXIT_REPLY_ERROR;
+        g_free(request);
+        return NULL;
+    }
+    socket = connect_daemon(opts->socket_path, &error);
+    if (!socket) {
+        fail("cannot connect to %s: %s (is ucd running? see --socket)", opts->socket_path,
+             error->message);
+    } else {
+        char *framed = g_strconcat(request, "\n", NULL);
+
+        if (send_all(socket, framed, strlen(framed), &error))
+            line = receive_line(socket, &error);
+        if (!line)
+            fail("%s: %s", opts->socket_path, error->message);
+        g_free(framed);
+        g_object_unref(socket);
+    }
+    if (line)
+        *status = 0;
+    else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        *status = EXIT_REPLY_ERROR;
+    g_clear_error(&error);
+    g_free(request);
+    return line;
+}
+
+/* ---- rendering for people ----------------------------------------------- */
+
+static const char *member_string(JsonObject *object, const char *name)
+{
+    JsonNode *node = json_object_get_member(object, name);
+
+    if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+        return NULL;
+    return json_node_get_string(node);
+}
+
+static JsonArray *member_array(JsonObject *object, const char *name)
+{
+    JsonNode *node = json_object_get_member(object, name);
+
+    return node && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+static const char *element_string(JsonArray *array, guint i)
+{
+    JsonNode *node = i < json_array_get_length(array) ? json_array_get_element(array, i) : NULL;
+
+    if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+        return "";
+    return json_node_get_string(node);
+}
+
+/* A cell or field value on one line, with no control characters that could
+ * break the layout or drive the terminal. Free text is printed as is. */
+static char *printable(const char *s)
+{
+    GString *out = g_string_new(NULL);
+
+    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (c == '\t' || c == '\n' || c == '\r')
+            g_string_append_c(out, ' ');
+        else if (g_unichar_iscntrl(c))
+            g_string_append_c(out, '?');
+        else
+            g_string_append_unichar(out, c);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* Terminal columns: East Asian wide characters take two, combining marks none. */
+static size_t display_width(const char *s)
+{
+    size_t width = 0;
+
+    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (g_unichar_iszerowidth(c))
+            continue;
+        width += g_unichar_iswide(c) ? 2 : 1;
+    }
+    return width;
+}
+
+static void print_row(char **cells, const size_t *widths, guint ncolumns)
+{
+    for (guint i = 0; i < ncolumns; i++) {
+        fputs(cells[i], stdout);
+        /* No padding after the last column: no trailing blanks. */
+        if (i + 1 < ncolumns) {
+            for (size_t w = display_width(cells[i]); w < widths[i] + 2; w++)
+                fputc(' ', stdout);
+        }
+    }
+    fputc('\n', stdout);
+}
+
+/* Cells of row `r` (-1: the header), cleaned; free with g_strfreev. */
+static char **table_cells(JsonArray *columns, JsonArray *rows, int r, guint ncolumns)
+{
+    JsonArray *source = columns;
+    char **cells = g_new0(char *, ncolumns + 1);
+
+    if (r >= 0) {
+        JsonNode *node = json_array_get_element(rows, (guint)r);
+
+        source = JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+    }
+    for (guint i = 0; i < ncolumns; i++)
+        cells[i] = printable(source ? element_string(source, i) : "");
+    return cells;
+}
+
+static void print_table(JsonArray *columns, JsonArray *rows)
+{
+    guint ncolumns = json_array_get_length(columns);
+    int nrows = rows ? (int)json_array_get_length(rows) : 0;
+    GPtrArray *lines = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    size_t *widths = g_new0(size_t, ncolumns);
+
+    for (int r = -1; r < nrows; r++) {
+        char **cells = table_cells(columns, rows, r, ncolumns);
+
+        for (guint i = 0; i < ncolumns; i++)
+            widths[i] = MAX(widths[i], display_width(cells[i]));
+        g_ptr_array_add(lines, cells);
+    }
+    for (guint l = 0; l < lines->len; l++)
+        print_row(g_ptr_array_index(lines, l), widths, ncolumns);
+    g_free(widths);
+    g_ptr_array_unref(lines);
+}
+
+/* "name: value" per field; `skip` names one field not to show (NULL: none). */
+static void print_fields(JsonArray *fields, const char *skip)
+{
+    for (guint i = 0; i < json_array_get_length(fields); i++) {
+        JsonNode *node = json_array_get_element(fields, i);
+        const char *name, *value;
+        char *clean_name, *clean_value;
+
+        if (!JSON_NODE_HOLDS_OBJECT(node))
+            continue;
+        name = member_string(json_node_get_object(node), "name");
+        value = member_string(json_node_get_object(node), "value");
+        if (!name || (skip && strcmp(name, skip) == 0))
+            continue;
+        clean_name = printable(name);
+        clean_value = printable(value ? value : "");
+        printf("%s: %s\n", clean_name, clean_value);
+        g_free(clean_name);
+        g_free(clean_value);
+    }
+}
+
+static gboolean response_ok(JsonObject *response)
+{
+    JsonNode *node = json_object_get_member(response, "ok");
+
+    return node && JSON_NODE_HOLDS_VALUE(node) &&
+           json_node_get_value_type(node) == G_TYPE_BOOLEAN && json_node_get_boolean(node);
+}
+
+/* Fields, then the table, then free text; the error last, on stderr. */
+static int render(JsonObject *response, const char *skip_field)
+{
+    JsonArray *fields = member_array(response, "fields");
+    JsonArray *columns = member_array(response, "columns");
+    const char *text = member_string(response, "text");
+    const char *error = member_string(response, "error");
+
+    if (fields)
+        print_fields(fields, skip_field);
+    if (columns && json_array_get_length(columns) > 0)
+        print_table(columns, member_array(response, "rows"));
+    if (text && *text) {
+        fputs(text, stdout);
+        if (text[strlen(text) - 1] != '\n')
+            fputc('\n', stdout);
+    }
+    fflush(stdout);
+    if (response_ok(response))
+        return 0;
+    fail("%s", error ? error : "the command failed (no reason given)");
+    return EXIT_REPLY_ERROR;
+}
+
+/* ---- log export --------------------------------------------------------- */
+
+static const char *find_field(JsonObject *response, const char *wanted)
+{
+    JsonArray *fields = member_array(response, "fields");
+
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonNode *node = json_array_get_element(fields, i);
+        const char *name;
+
+        if (!JSON_NODE_HOLDS_OBJECT(node))
+            continue;
+        name = member_string(json_node_get_object(node), "name");
+        if (name && strcmp(name, wanted) == 0)
+            return member_string(json_node_get_object(node), "value");
+    }
+    return NULL;
+}
+
+static char *default_bundle_path(void)
+{
+    GDateTime *now = g_date_time_new_now_local();
+    char *name = g_date_time_format(now, "./ucd-support-%Y%m%d-%H%M%S.txt");
+
+    g_date_time_unref(now);
+    return name;
+}
+
+/* Writes the bundle readable by its owner only: it holds logs and
+ * configuration, which are nobody else's business. */
+static int save_bundle(const char *bundle, const char *file)
+{
+    char *path = file ? g_strdup(file) : default_bundle_path();
+    GError *error = NULL;
+    int status = 0;
+
+    if (g_file_set_contents_full(path, bundle, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
+        printf("%s\n", path);
+    } else {
+        fail("cannot write the support bundle: %s", error->message);
+        g_error_free(error);
+        status = EXIT_REPLY_ERROR;
+    }
+    g_free(path);
+    return status;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static gboolean is_log_export(char **argv)
+{
+    return argv[0] && argv[1] && strcmp(argv[0], "log") == 0 && strcmp(argv[1], "export") == 0;
+}
+
+/* Prints the answer: as received with --json (scripts get it untouched, the
+ * exit status still tells ok from not), else rendered, and for `log export`
+ * the bundle goes to a file instead of the screen. */
+static int handle_response(const options *opts, const char *line, const char *bundle_file,
+                           gboolean log_export)
+{
+    JsonParser *parser = json_parser_new_immutable();
+    GError *error = NULL;
+    JsonObject *response;
+    const char *bundle;
+    int status;
+
+    if (!json_parser_load_from_data(parser, line, -1, &error) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+        if (opts->json)
+            printf("%s\n", line);
+        fail("the daemon's answer is not a JSON object%s%s", error ? ": " : "",
+             error ? error->message : "");
+        g_clear_error(&error);
+        g_object_unref(parser);
+        return EXIT_REPLY_ERROR;
+    }
+    response = json_node_get_object(json_parser_get_root(parser));
+    if (opts->json) {
+        printf("%s\n", line);
+        status = response_ok(response) ? 0 : EXIT_REPLY_ERROR;
+    } else {
+        bundle = log_export ? find_field(response, "bundle") : NULL;
+        status = render(response, bundle ? "bundle" : NULL);
+        if (status == 0 && bundle)
+            status = save_bundle(bundle, bundle_file);
+    }
+    g_object_unref(parser);
+    return status;
+}
+
+static gboolean parse_options(int *argc, char ***argv, options *opts)
+{
+    GOptionEntry entries[] = {
+        {"socket", 's', 0, G_OPTION_ARG_FILENAME, &opts->socket_path,
+         "Control socket (default: $UCD_SOCKET, else " DEFAULT_SOCKET ")", "PATH"},
+        {"json", 'j', 0, G_OPTION_ARG_NONE, &opts->json, "Print the daemon's answer as JSON", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    GOptionContext *context = g_option_context_new("COMMAND [ARGS...]");
+    GError *error = NULL;
+    gboolean parsed;
+
+    g_option_context_set_summary(context, "Sends one command to the ucd daemon and prints the "
+                                          "answer.");
+    g_option_context_set_description(
+        context, "Run `ucctl help` for the commands the daemon offers.\n"
+                 "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n\n"
+                 "Exit status: 0 success, 1 error, 2 the daemon did not answer.\n");
+    g_option_context_add_main_entries(context, entries, NULL);
+    /* Stop at COMMAND, so that its own options (`status --counters`) are
+     * passed to the daemon instead of being rejected here. */
+    g_option_context_set_strict_posix(context, TRUE);
+    parsed = g_option_context_parse(context, argc, argv, &error);
+    if (!parsed) {
+        fail("%s (see --help)", error->message);
+        g_error_free(error);
+    }
+    g_option_context_free(context);
+    return parsed;
+}
+
+static char *default_socket_path(void)
+{
+    const char *env = g_getenv("UCD_SOCKET");
+
+    return g_strdup(env && *env ? env : DEFAULT_SOCKET);
+}
+
+static int run(options *opts, char **argv)
+{
+    gboolean log_export = is_log_export(argv);
+    const char *bundle_file = NULL;
+    char *line;
+    int status;
+
+    if (log_export) {
+        if (argv[2] && argv[3]) {
+            fail("usage: ucctl log export [FILE]");
+            return EXIT_REPLY_ERROR;
+        }
+        /* The file is ucctl's business: the daemon only sends the bundle. */
+        bundle_file = argv[2];
+        argv[2] = NULL;
+    }
+    line = exchange(opts, argv, &status);
+    if (!line)
+        return status;
+    status = handle_response(opts, line, bundle_file, log_export);
+    g_free(line);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    options opts = {NULL, FALSE};
+    int status;
+
+    setlocale(LC_ALL, "");
+    if (!parse_options(&argc, &argv, &opts))
+        return EXIT_REPLY_ERROR;
+    if (argc < 2) {
+        fail("no command given; try `ucctl help` (daemon commands) or `ucctl --help`");
+        g_free(opts.socket_path);
+        return EXIT_REPLY_ERROR;
+    }
+    if (!opts.socket_path)
+        opts.socket_path = default_socket_path();
+    status = run(&opts, argv + 1);
+    g_free(opts.socket_path);
+    return status;
+}
