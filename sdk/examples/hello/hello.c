@@ -199,7 +199,7 @@ static int hello_start(void *user_data)
         state->host->set_error(state->self, "cannot subscribe: %s", ucd_strerror(result));
         return result;
     }
-    ucd_info(state->host, state->self, "%s: logging every %" PRId64 ". call-state event",
+    ucd_info(state->host, state->self, "%s: logging one call-state event in %" PRId64,
              state->greeting, state->every);
     return UCD_OK;
 }
