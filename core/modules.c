@@ -288,7 +288,7 @@ static gboolean init_one(ucd_plugin *p)
                                         why ? why : "");
         g_free(why);
         core_notice("module %s %s", p->id, p->last_error);
-        finalize(p);
+        core_host_release(p); /* no fini: init did not succeed (plugin.h) */
         set_state(p, UCD_MODULE_DECLINED);
     } else {
         char *why = p->last_error;
@@ -297,7 +297,7 @@ static gboolean init_one(ucd_plugin *p)
                                                     "error without calling set_error)");
         g_free(why);
         core_err("module %s (%s): %s", p->id, core_plugin_lib_path(p->lib), p->last_error);
-        finalize(p);
+        core_host_release(p);
         set_state(p, UCD_MODULE_FAILED);
     }
     return FALSE;

@@ -199,7 +199,7 @@ struct ucd_host {
 
     /* ---- metrics ---- */
 
-    /* A named counter, shown by `ucctl status --counters` and exported by
+    /* A named counter, shown by `ucctl counters` and exported by
      * analytics exporters as MODULE_ID.NAME. Names: lower case, digits, '_'. */
     ucd_counter *(*counter_new)(ucd_plugin *self, const char *name, uint32_t kind,
                                 const char *help);

@@ -160,7 +160,7 @@ typedef struct ucd_config_key {
     uint32_t type;             /* ucd_config_type */
     uint32_t flags;            /* UCD_KEY_* */
     const char *default_value; /* as it would be written in the file; NULL for none */
-    const char *help;          /* one line, shown by `ucctl modules --keys` and in docs */
+    const char *help;          /* one line, for `ucd --check-config` messages and docs */
 } ucd_config_key;
 
 /* ---- The descriptor --------------------------------------------------------
@@ -179,7 +179,10 @@ typedef struct ucd_config_key {
  *                             subscribed, scheduled or registered is removed by the
  *                             core after stop returns.
  *   fini(state)               free everything. The library stays loaded until all
- *                             fini hooks ran.
+ *                             fini hooks ran. fini runs only for a module whose
+ *                             init returned UCD_OK: an init that declines or
+ *                             fails frees what it allocated itself (the core
+ *                             still removes what it registered).
  * A hook may be NULL when there is nothing to do. On reload, a module whose
  * configuration section changed runs stop, fini, init and start again. */
 typedef struct ucd_plugin_descriptor {
