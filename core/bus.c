@@ -59,6 +59,9 @@
 /* Larger bounds are clamped: the ring array is allocated up front. */
 #define MAX_QUEUE_SIZE (1u << 22)
 
+/* Events one main-loop subscription receives before the next one's turn. */
+#define DELIVERY_CHUNK 64u
+
 /* The most string members a payload has (ucd_call_state_event). */
 #define MAX_PAYLOAD_STRINGS 8
 #define NO_SUBJECT          SIZE_MAX
@@ -126,7 +129,14 @@ static const payload_kind payload_kinds[UCD_EVENT_TYPE_COUNT_] = {
 /* One published event and everything it points to, in one allocation:
  * [event_block][payload][custom data][strings]. */
 typedef struct event_block {
-    atomic_int refs; /* one per subscription it is queued on */
+    /* One per own-thread subscription it is queued on, plus one shared by all
+     * main-loop subscriptions when it is queued on any. */
+    atomic_int refs;
+    /* Main-loop subscriptions it is queued on: set by the publisher before
+     * the block is pushed (the ring's release store publishes it), then
+     * touched by the main loop thread only, so no atomic operation per
+     * delivery. */
+    uint32_t main_refs;
     ucd_event header;
     alignas(max_align_t) unsigned char payload[];
 } event_block;
@@ -150,6 +160,7 @@ struct ucd_subscription {
     char *source;       /* NULL = any */
     gboolean own_thread;
     gboolean in_delivery; /* consumer only: guards against re-entrant delivery */
+    uint32_t round_end;   /* consumer only: the tail when the delivery round began */
     ucd_event_cb cb;
     void *user_data;
     event_ring ring;
@@ -315,6 +326,13 @@ static void event_block_unref(event_block *block)
         g_free(block);
 }
 
+/* Drops a reference held by `sub`: main-loop subscriptions share one. */
+static void event_block_release(event_block *block, const ucd_subscription *sub)
+{
+    if (sub->own_thread || --block->main_refs == 0)
+        event_block_unref(block);
+}
+
 /* ---- rings ---------------------------------------------------------------- */
 
 static void ring_init(event_ring *ring, uint32_t bound)
@@ -349,12 +367,13 @@ static void ring_push(event_ring *ring, event_block *block)
     atomic_store_explicit(&ring->tail, tail + 1, memory_order_release);
 }
 
-/* Unreferences whatever is left; no producer may reach the ring any more. */
-static void ring_clear(event_ring *ring)
+/* Releases whatever `sub` has left queued; no producer may reach its ring
+ * any more. */
+static void ring_clear(event_ring *ring, const ucd_subscription *sub)
 {
     uint32_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
     for (uint32_t i = atomic_load_explicit(&ring->head, memory_order_relaxed); i != tail; i++)
-        event_block_unref(ring->slots[i & ring->mask]);
+        event_block_release(ring->slots[i & ring->mask], sub);
     atomic_store_explicit(&ring->head, tail, memory_order_release);
     g_free(ring->slots);
     ring->slots = NULL;
@@ -371,38 +390,52 @@ static gboolean sub_matches(const ucd_subscription *sub, const ucd_event *ev)
     return sub->source == NULL || strcmp(sub->source, ev->source) == 0;
 }
 
-/* Calls the callback for what the ring held when this started (events queued
- * by the callbacks themselves wait for the next round, so a subscriber that
- * republishes cannot starve the loop). Stops early when the subscription dies.
- * Returns TRUE when events remain. Consumer side only. */
-static gboolean sub_deliver(ucd_subscription *sub)
+/* Marks what a delivery round covers: what is queued now. Events queued by
+ * the callbacks themselves wait for the next round, so a subscriber that
+ * republishes cannot starve the loop. Consumer side only. */
+static void sub_begin_round(ucd_subscription *sub)
+{
+    if (!sub->in_delivery)
+        sub->round_end = atomic_load_explicit(&sub->ring.tail, memory_order_acquire);
+}
+
+/* Calls the callback for up to `limit` events of the current round; stops
+ * early when the subscription dies. Returns TRUE when the round has more for
+ * this subscription. Consumer side only. */
+static gboolean sub_deliver_some(ucd_subscription *sub, uint32_t limit)
 {
     event_ring *ring = &sub->ring;
     if (sub->in_delivery)
         return FALSE; /* a callback of this very subscription flushed the bus */
     sub->in_delivery = TRUE;
-    uint32_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+    uint32_t end = sub->round_end;
     uint32_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
     uint32_t count = 0;
-    while (head != tail && !atomic_load_explicit(&sub->dead, memory_order_relaxed)) {
+    while (head != end && count < limit &&
+           !atomic_load_explicit(&sub->dead, memory_order_relaxed)) {
         event_block *block = ring->slots[head & ring->mask];
         sub->cb(&block->header, sub->user_data);
         /* The slot is reused only after head moves past it, so it is read
          * before the store; the block lives on by its own reference. */
         atomic_store_explicit(&ring->head, ++head, memory_order_release);
-        event_block_unref(block);
+        event_block_release(block, sub);
         count++;
     }
     atomic_fetch_add_explicit(&sub->delivered, count, memory_order_relaxed);
     sub->in_delivery = FALSE;
-    if (atomic_load_explicit(&sub->dead, memory_order_relaxed))
-        return FALSE;
-    return atomic_load_explicit(&ring->tail, memory_order_acquire) != head;
+    return head != end && !atomic_load_explicit(&sub->dead, memory_order_relaxed);
+}
+
+/* Events queued and not delivered yet, for a live subscription. */
+static gboolean sub_has_queued(ucd_subscription *sub)
+{
+    return !atomic_load_explicit(&sub->dead, memory_order_relaxed) && !sub->in_delivery &&
+           ring_length(&sub->ring) > 0;
 }
 
 static void sub_free(ucd_subscription *sub)
 {
-    ring_clear(&sub->ring);
+    ring_clear(&sub->ring, sub);
     if (sub->own_thread)
         g_cond_clear(&sub->wake);
     g_free(sub->owner);
@@ -418,8 +451,9 @@ static gpointer own_thread_main(gpointer data)
     ucd_subscription *sub = data;
     core_bus *bus = sub->bus;
     for (;;) {
-        if (sub_deliver(sub))
-            continue;
+        sub_begin_round(sub);
+        while (sub_deliver_some(sub, UINT32_MAX))
+            ;
         g_mutex_lock(&bus->lock);
         if (atomic_load(&sub->dead)) {
             g_mutex_unlock(&bus->lock);
@@ -476,10 +510,20 @@ static gboolean deliver_main_round(core_bus *bus)
     ucd_subscription **snapshot = n <= G_N_ELEMENTS(local) ? local : g_new(ucd_subscription *, n);
     memcpy(snapshot, bus->main_subs->pdata, n * sizeof(*snapshot));
 
-    gboolean more = FALSE;
     bus->delivering++;
     for (guint i = 0; i < n; i++)
-        more |= sub_deliver(snapshot[i]);
+        sub_begin_round(snapshot[i]);
+    /* Subscriptions take turns a chunk at a time, so an event is still in
+     * the cache when the next subscriber receives it. */
+    gboolean again;
+    do {
+        again = FALSE;
+        for (guint i = 0; i < n; i++)
+            again |= sub_deliver_some(snapshot[i], DELIVERY_CHUNK);
+    } while (again);
+    gboolean more = FALSE;
+    for (guint i = 0; i < n && !more; i++)
+        more = sub_has_queued(snapshot[i]);
     if (--bus->delivering == 0)
         graveyard_empty(bus);
 
@@ -562,12 +606,12 @@ void core_bus_free(core_bus *bus)
 }
 
 /* Queues `block` on every matching subscription that has room; bus mutex held.
- * The reference count is set before the first push, because a consumer may
- * pop and unreference the block as soon as it is on a ring. Returns whether a
+ * The reference counts are set before the first push, because a consumer may
+ * pop and release the block as soon as it is on a ring. Returns whether a
  * main-loop subscription got it. */
 static gboolean route_locked(core_bus *bus, event_block *block, guint *n_matched)
 {
-    guint n = 0;
+    guint n = 0, n_own = 0;
     for (guint i = 0; i < bus->subs->len; i++) {
         ucd_subscription *sub = bus->subs->pdata[i];
         if (!sub_matches(sub, &block->header))
@@ -577,16 +621,15 @@ static gboolean route_locked(core_bus *bus, event_block *block, guint *n_matched
             continue;
         }
         bus->matched[n++] = sub;
+        n_own += sub->own_thread ? 1 : 0;
     }
-    atomic_store_explicit(&block->refs, (int)n, memory_order_relaxed);
+    block->main_refs = n - n_own;
+    atomic_store_explicit(&block->refs, (int)(n_own + (n > n_own ? 1 : 0)), memory_order_relaxed);
 
-    gboolean to_main = FALSE;
     for (guint i = 0; i < n; i++) {
         ucd_subscription *sub = bus->matched[i];
         ring_push(&sub->ring, block);
-        if (!sub->own_thread) {
-            to_main = TRUE;
-        } else {
+        if (sub->own_thread) {
             sub->idle = FALSE;
             if (sub->sleeping) {
                 sub->sleeping = FALSE;
@@ -595,7 +638,7 @@ static gboolean route_locked(core_bus *bus, event_block *block, guint *n_matched
         }
     }
     *n_matched = n;
-    return to_main;
+    return n > n_own;
 }
 
 int core_bus_publish(core_bus *bus, const char *source, const ucd_event *event)
@@ -767,9 +810,8 @@ static void wait_own_threads_idle(core_bus *bus)
 static gboolean main_queues_empty(core_bus *bus)
 {
     for (guint i = 0; i < bus->main_subs->len; i++) {
-        ucd_subscription *sub = bus->main_subs->pdata[i];
         /* One whose callback is running (it flushed) is delivered later. */
-        if (!sub->in_delivery && ring_length(&sub->ring) > 0)
+        if (sub_has_queued(bus->main_subs->pdata[i]))
             return FALSE;
     }
     return TRUE;
