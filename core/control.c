@@ -152,7 +152,7 @@ void core_reply_row(ucd_reply *reply, const char *const *values)
     row = g_new0(char *, ncolumns + 1);
     for (guint i = 0; i < ncolumns; i++) {
         /* A NULL ends the row early: pad, and read nothing past it. */
-        if (!values || !values[i])
+        if (!ended && (!values || !values[i]))
             ended = TRUE;
         row[i] = g_strdup(ended ? "" : values[i]);
     }
@@ -802,6 +802,20 @@ static gboolean clear_path(const char *path, GError **err)
     return TRUE;
 }
 
+/* Gives the socket its directory's group, as a setgid directory would. The
+ * daemon creates the socket as root and prepares the directory for its
+ * configured group first; that group, not root's, is who ucctl is for. When
+ * not permitted (not root, not a member), the socket keeps the group it got. */
+static void adopt_directory_group(const char *path)
+{
+    char *dir = g_path_get_dirname(path);
+    struct stat st;
+
+    if (stat(dir, &st) == 0 && lchown(path, (uid_t)-1, st.st_gid) != 0)
+        g_debug("control socket %s: keeping its group: %s", path, g_strerror(errno));
+    g_free(dir);
+}
+
 /* Binds, sets the mode, and only then listens: no client can connect while
  * the file still has the umask's mode. */
 static GSocket *bind_socket(core_control *ctl, GError **err)
@@ -819,6 +833,7 @@ static GSocket *bind_socket(core_control *ctl, GError **err)
     g_object_unref(address);
     if (!bound)
         goto fail;
+    adopt_directory_group(ctl->path);
     if (chmod(ctl->path, 0660) != 0 || lstat(ctl->path, &st) != 0) {
         g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno), "control socket %s: %s",
                     ctl->path, g_strerror(errno));

@@ -40,7 +40,8 @@ typedef struct core_control core_control;
  * listens on) with mode 0660, and serves it on `ctx`: every callback and every
  * command runs on whichever thread iterates `ctx`. Who may connect is decided
  * by the socket file's group and the permissions of its parent directory, which
- * the caller prepares. NULL and *err on failure. */
+ * the caller prepares: the socket takes the directory's group when the
+ * process may give it that group (root may). NULL and *err on failure. */
 core_control *core_control_new(GMainContext *ctx, const char *path, GError **err);
 /* Closes every connection, removes the socket file (only if it is still the
  * one this server created), frees. Connections with I/O in flight release

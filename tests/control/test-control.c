@@ -341,9 +341,12 @@ static void test_table_reply(void)
     JsonObject *object;
     JsonParser *parser;
     JsonArray *columns, *rows;
+    char *line;
 
     client_send(c, "{\"argv\": [\"table\"], \"json\": true}\n");
-    parser = parse_response(client_read_line(c), &object);
+    line = client_read_line(c);
+    parser = parse_response(line, &object);
+    g_free(line);
     g_assert_true(json_object_get_boolean_member(object, "ok"));
     columns = json_object_get_array_member(object, "columns");
     rows = json_object_get_array_member(object, "rows");
@@ -537,9 +540,12 @@ static void test_large_reply(void)
     client *c = client_new(s->path);
     JsonObject *object;
     JsonParser *parser;
+    char *line;
 
     client_send(c, "{\"argv\": [\"big\", \"3000000\"]}\n");
-    parser = parse_response(client_read_line(c), &object);
+    line = client_read_line(c);
+    parser = parse_response(line, &object);
+    g_free(line);
     g_assert_cmpuint(strlen(json_object_get_string_member(object, "text")), ==, 3000000);
     g_object_unref(parser);
     client_free(c);
@@ -628,6 +634,38 @@ static void test_socket_mode(void)
     g_assert_cmpint(st.st_mode & 07777, ==, 0660);
     g_assert_cmpstr(core_control_path(s->ctl), ==, s->path);
     server_stop(s);
+}
+
+/* The daemon prepares the socket's directory for the admin group while still
+ * root; the socket must carry that group, not root's. */
+static void test_socket_group(void)
+{
+    char *dir, *path;
+    GMainContext *ctx;
+    GError *error = NULL;
+    core_control *ctl;
+    struct stat st;
+    const gid_t admin_gid = 4242;
+
+    if (geteuid() != 0) {
+        g_test_skip("needs root to give a directory another group");
+        return;
+    }
+    dir = make_temp_dir();
+    path = g_build_filename(dir, "ucd.sock", NULL);
+    ctx = g_main_context_new();
+    g_assert_cmpint(chown(dir, (uid_t)-1, admin_gid), ==, 0);
+    ctl = core_control_new(ctx, path, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(lstat(path, &st), ==, 0);
+    g_assert_cmpuint(st.st_gid, ==, admin_gid);
+    g_assert_cmpint(st.st_mode & 07777, ==, 0660);
+    core_control_free(ctl);
+    drain_context(ctx);
+    g_main_context_unref(ctx);
+    g_rmdir(dir);
+    g_free(path);
+    g_free(dir);
 }
 
 /* Leaves a socket file nobody listens on, as a crashed daemon would. */
@@ -1197,6 +1235,7 @@ int main(int argc, char **argv)
     g_test_add_func("/control/socket/disconnect", test_disconnect_mid_line);
     g_test_add_func("/control/socket/too-many-clients", test_too_many_clients);
     g_test_add_func("/control/file/mode", test_socket_mode);
+    g_test_add_func("/control/file/group", test_socket_group);
     g_test_add_func("/control/file/stale", test_stale_socket_replaced);
     g_test_add_func("/control/file/regular-file", test_regular_file_refused);
     g_test_add_func("/control/file/live-socket", test_live_socket_refused);
