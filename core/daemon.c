@@ -35,18 +35,18 @@ char **core_daemon_plugin_path(core_config *cfg)
                 g_ptr_array_add(dirs, g_strdup(*s));
         g_strfreev(parts);
     }
-    const char *raw = cfg ? core_config_raw(cfg, "core", "plugin_path") : NULL;
-    if (raw) {
-        char **parts = g_strsplit(raw, ";", -1);
-        for (char **s = parts; *s; s++) {
-            char *d = g_strstrip(g_strdup(*s));
-            if (*d)
-                g_ptr_array_add(dirs, d);
-            else
-                g_free(d);
-        }
-        g_strfreev(parts);
-    }
+    GPtrArray *ignored = g_ptr_array_new_with_free_func(g_free);
+    core_section *core = cfg ? core_section_bind(cfg, "core", core_config_core_keys,
+                                                 sizeof(ucd_config_key), NULL, ignored)
+                             : NULL;
+    const char *const *items = NULL;
+    if (core && core_section_list(core, "plugin_path", &items, NULL) == UCD_OK)
+        for (; items && *items; items++)
+            if (**items)
+                g_ptr_array_add(dirs, g_strdup(*items));
+    if (core)
+        core_section_free(core);
+    g_ptr_array_free(ignored, TRUE);
     g_ptr_array_add(dirs, g_strdup(UCD_PLUGINDIR));
     g_ptr_array_add(dirs, NULL);
     return (char **)g_ptr_array_free(dirs, FALSE);
@@ -78,6 +78,16 @@ int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *
     core_modules_check(mods, cfg, errors);
     core_modules_free(mods);
     core_loader_shutdown();
+    /* A wrong core key in a module section is found by both the core check
+     * and the module's binding: say it once. */
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = before; i < errors->len;) {
+        if (!g_hash_table_add(seen, errors->pdata[i]))
+            g_ptr_array_remove_index(errors, i);
+        else
+            i++;
+    }
+    g_hash_table_destroy(seen);
     g_strfreev(rt.plugin_path);
     core_config_free(cfg);
     return (int)(errors->len - before);
@@ -95,16 +105,27 @@ static const char *core_string(core_daemon *d, const char *key)
     return core_section_string(d->core_sec, key, &v) == UCD_OK ? v : NULL;
 }
 
-/* [log] applies at start and at every reload. */
+/* [log] applies at start and at every reload. core_config_check() has
+ * already refused a bad target or level, so the parses cannot fail here. */
 static void apply_log_config(core_config *cfg)
 {
-    const char *target = core_config_raw(cfg, "log", "target");
-    const char *level = core_config_raw(cfg, "log", "level");
-    const char *lines = core_config_raw(cfg, "log", "recent_lines");
-    int t = target ? core_log_target_parse(target) : CORE_LOG_AUTO;
-    int l = level ? core_log_level_parse(level) : 6;
-    core_log_configure(t < 0 ? CORE_LOG_AUTO : (core_log_target)t, l < 0 ? 6 : l,
-                       lines ? (size_t)g_ascii_strtoull(lines, NULL, 10) : 2000);
+    GPtrArray *ignored = g_ptr_array_new_with_free_func(g_free);
+    core_section *log = core_section_bind(cfg, "log", core_config_log_keys,
+                                          sizeof(ucd_config_key), NULL, ignored);
+    const char *target = "auto", *level = "info";
+    int64_t lines = 2000;
+    if (log) {
+        core_section_string(log, "target", &target);
+        core_section_string(log, "level", &level);
+        core_section_int(log, "recent_lines", &lines);
+    }
+    int t = core_log_target_parse(target);
+    int l = core_log_level_parse(level);
+    core_log_configure(t < 0 ? CORE_LOG_AUTO : (core_log_target)t, l < 0 ? UCD_LOG_INFO : l,
+                       (size_t)lines);
+    if (log)
+        core_section_free(log);
+    g_ptr_array_free(ignored, TRUE);
 }
 
 static gboolean on_sighup(gpointer data)
@@ -155,9 +176,9 @@ gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors)
         if (g_strcmp0(core_config_raw(cfg, "core", *k), core_config_raw(d->cfg, "core", *k)))
             core_warn("reload: [core] %s changed; it takes effect at the next restart", *k);
     apply_log_config(cfg);
-    /* Kept modules still hold strings of sections bound against the old
-     * configuration; keep it until exit (reloads are rare and small). */
-    g_ptr_array_add(d->retired_cfgs, d->cfg);
+    /* Bound sections hold their own copies, so kept modules do not need the
+     * old configuration any more. */
+    core_config_free(d->cfg);
     d->cfg = cfg;
     d->reloads++;
     core_notice("configuration reloaded");
@@ -220,16 +241,10 @@ static void teardown(core_daemon *d)
         core_section_free(d->core_sec);
     if (d->cfg)
         core_config_free(d->cfg);
-    g_ptr_array_free(d->retired_cfgs, TRUE);
     if (d->loop)
         g_main_loop_unref(d->loop);
     g_free(d->config_file);
     g_free(d->conf_dir);
-}
-
-static void retired_cfg_free(gpointer cfg)
-{
-    core_config_free(cfg);
 }
 
 int core_daemon_run(const char *config_file, const char *conf_dir)
@@ -237,7 +252,6 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     core_daemon d = {
         .config_file = g_strdup(config_file ? config_file : DEFAULT_CONFIG),
         .conf_dir = g_strdup(conf_dir),
-        .retired_cfgs = g_ptr_array_new_with_free_func(retired_cfg_free),
         .started_us = g_get_monotonic_time(),
     };
     signal(SIGPIPE, SIG_IGN);

@@ -13,7 +13,6 @@ typedef struct core_daemon {
     char *config_file; /* -c, or the default */
     char *conf_dir;    /* --conf-dir, or NULL: conf.d beside the config file */
     core_config *cfg;  /* the configuration in force */
-    GPtrArray *retired_cfgs; /* older configurations kept while sections bound to them live */
     core_section *core_sec;  /* [core] bound */
     GMainLoop *loop;
     core_runtime rt;

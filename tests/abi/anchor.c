@@ -47,6 +47,7 @@ UCD_ABI_ANCHOR(ucd_presence_event)
 UCD_ABI_ANCHOR(ucd_change)
 UCD_ABI_ANCHOR(ucd_user_changed_event)
 UCD_ABI_ANCHOR(ucd_show_as)
+UCD_ABI_ANCHOR(ucd_forward_reason) /* 1.1 */
 UCD_ABI_ANCHOR(ucd_appointment_event)
 UCD_ABI_ANCHOR(ucd_module_state)
 UCD_ABI_ANCHOR(ucd_module_state_event)
@@ -106,3 +107,8 @@ UCD_ABI_ANCHOR(ucd_calendar_v1)
 UCD_ABI_ANCHOR(ucd_export_request)
 UCD_ABI_ANCHOR(ucd_export_done_cb)
 UCD_ABI_ANCHOR(ucd_exporter_v1)
+
+/* ---- numbers.h (1.1) ---- */
+UCD_ABI_ANCHOR(ucd_number_kind)
+UCD_ABI_ANCHOR(ucd_number_info)
+UCD_ABI_ANCHOR(ucd_numbers_v1)

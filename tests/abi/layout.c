@@ -70,7 +70,7 @@ PIN_OFFSET(ucd_line_state_event, driver_instance, 8);
 PIN_OFFSET(ucd_line_state_event, line, 16);
 PIN_OFFSET(ucd_line_state_event, dnd, 24);
 PIN_OFFSET(ucd_line_state_event, forward_to, 32);
-PIN_SIZE(ucd_call_state_event, 88);
+PIN_SIZE(ucd_call_state_event, 96); /* 88 in 1.0 */
 PIN_OFFSET(ucd_call_state_event, struct_size, 0);
 PIN_OFFSET(ucd_call_state_event, state, 4);
 PIN_OFFSET(ucd_call_state_event, prev_state, 8);
@@ -85,6 +85,8 @@ PIN_OFFSET(ucd_call_state_event, remote_number, 56);
 PIN_OFFSET(ucd_call_state_event, remote_name, 64);
 PIN_OFFSET(ucd_call_state_event, requested_number, 72);
 PIN_OFFSET(ucd_call_state_event, related_line, 80);
+PIN_OFFSET(ucd_call_state_event, forward_reason, 88); /* 1.1 */
+PIN_OFFSET(ucd_call_state_event, reserved, 92);       /* 1.1 */
 PIN_SIZE(ucd_presence_event, 48);
 PIN_OFFSET(ucd_presence_event, struct_size, 0);
 PIN_OFFSET(ucd_presence_event, state, 4);
@@ -136,6 +138,7 @@ PIN_OFFSET(ucd_event_filter, type_mask, 8);
 PIN_OFFSET(ucd_event_filter, subject, 16);
 PIN_OFFSET(ucd_event_filter, source, 24);
 PIN_OFFSET(ucd_event_filter, queue_size, 32);
+PIN_OFFSET(ucd_event_filter, reserved, 36); /* 1.1, was padding */
 
 /* ---- host.h ---- */
 PIN_SIZE(ucd_service, 40);
@@ -233,13 +236,27 @@ PIN_OFFSET(ucd_group, id, 8);
 PIN_OFFSET(ucd_group, name, 16);
 PIN_OFFSET(ucd_group, description, 24);
 PIN_OFFSET(ucd_group, leaders, 32);
-PIN_SIZE(ucd_users_v1, 48);
+/* numbers.h, ABI 1.1 */
+PIN_SIZE(ucd_number_info, 168);
+PIN_OFFSET(ucd_number_info, kind, 4);
+PIN_OFFSET(ucd_number_info, e164, 8);
+PIN_OFFSET(ucd_number_info, canonical, 32);
+PIN_OFFSET(ucd_number_info, dialable, 72);
+PIN_OFFSET(ucd_number_info, display, 112);
+PIN_OFFSET(ucd_number_info, extension, 152);
+PIN_SIZE(ucd_numbers_v1, 16);
+PIN_OFFSET(ucd_numbers_v1, normalize, 8);
+PIN_VALUE(UCD_NUMBER_SPECIAL, 5);
+PIN_VALUE(UCD_FORWARD_REASON_DEFLECT, 4);
+
+PIN_SIZE(ucd_users_v1, 56); /* 48 in 1.0 */
 PIN_OFFSET(ucd_users_v1, struct_size, 0);
 PIN_OFFSET(ucd_users_v1, foreach_user, 8);
 PIN_OFFSET(ucd_users_v1, foreach_group, 16);
 PIN_OFFSET(ucd_users_v1, sync, 24);
 PIN_OFFSET(ucd_users_v1, authenticate, 32);
 PIN_OFFSET(ucd_users_v1, set_home_server, 40);
+PIN_OFFSET(ucd_users_v1, import_users, 48); /* 1.1 */
 
 /* ---- journal.h ---- */
 PIN_SIZE(ucd_journal_participant, 48);

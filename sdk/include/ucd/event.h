@@ -114,7 +114,19 @@ typedef struct ucd_call_state_event {
     const char *remote_name;
     const char *requested_number; /* originally dialled number when it differs (forward, pickup) */
     const char *related_line;     /* the other line involved: transferred by, picked up by ... */
+    /* Since ABI 1.1 (zero from an older publisher): */
+    uint32_t forward_reason; /* ucd_forward_reason, with UCD_CAUSE_FORWARDED */
+    uint32_t reserved;
 } ucd_call_state_event;
+
+/* Why a call was forwarded (ucd_call_state_event.forward_reason, ABI 1.1). */
+typedef enum ucd_forward_reason {
+    UCD_FORWARD_REASON_NONE = 0,
+    UCD_FORWARD_REASON_UNCONDITIONAL = 1,
+    UCD_FORWARD_REASON_BUSY = 2,
+    UCD_FORWARD_REASON_NO_ANSWER = 3,
+    UCD_FORWARD_REASON_DEFLECT = 4, /* sent on by hand while ringing */
+} ucd_forward_reason;
 
 enum {
     UCD_CALL_FLAG_PRIVATE = 1u << 0, /* the remote number is withheld (CLIR) */
@@ -229,6 +241,8 @@ typedef struct ucd_event_filter {
     const char *subject; /* exact match on ucd_event.subject; NULL = any */
     const char *source;  /* exact match on the publisher's module id; NULL = any */
     uint32_t queue_size; /* this subscriber's queue bound; 0 = the core's default */
+    uint32_t reserved;   /* must be 0: makes the tail explicit, so the next member
+                            added changes struct_size (added in ABI 1.1, same layout) */
 } ucd_event_filter;
 
 enum {

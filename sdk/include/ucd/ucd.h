@@ -14,5 +14,6 @@
 #include <ucd/journal.h>
 #include <ucd/calendar.h>
 #include <ucd/exporter.h>
+#include <ucd/numbers.h>
 
 #endif /* UCD_UCD_H */

@@ -84,6 +84,15 @@ typedef struct ucd_users_v1 {
     /* Moves a user to another home server where the backend can write it back;
      * UCD_E_UNSUPPORTED otherwise. Blocking, like authenticate. */
     int (*set_home_server)(void *impl, const char *user_id, const char *server);
+
+    /* Since ABI 1.1 (check struct_size): */
+
+    /* Merges the users and groups of a users-file XML document (the schema of
+     * plugins/users-file, what `ucctl users export` writes) into this backend:
+     * users with a known id are updated, new ones added, none removed. Writes
+     * a one-line summary or the reason for refusing into `message`. Blocking.
+     * UCD_E_UNSUPPORTED for a read-only backend (a directory). */
+    int (*import_users)(void *impl, const char *path, char *message, size_t message_size);
 } ucd_users_v1;
 
 #ifdef __cplusplus
