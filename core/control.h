@@ -16,9 +16,10 @@
  * error response naming what is wrong; an oversized or non-JSON request also
  * closes that connection. Nothing a client sends can stop the daemon.
  *
- * Commands run on the main loop. Built-in: "help" (lists commands with usage
- * and help). Everything else is registered: by the core (status, modules,
- * reload, check-config, log) and by plugins through host->command_register.
+ * Commands run on the main loop. Built-in: "help" (a table of every command:
+ * command, usage, help, owner; "help NAME" describes one as fields).
+ * Everything else is registered: by the core (status, modules, reload,
+ * check-config, log, ...) and by plugins through host->command_register.
  */
 #ifndef CORE_CONTROL_H
 #define CORE_CONTROL_H
@@ -47,14 +48,14 @@ core_control *core_control_new(GMainContext *ctx, const char *path, GError **err
  * one this server created), frees. Connections with I/O in flight release
  * their last bytes of memory when `ctx` next runs. */
 void core_control_free(core_control *ctl);
+/* The socket's path, as given to core_control_new (for log messages). */
 const char *core_control_path(core_control *ctl);
 
 /* Registers a top-level command NAME for `owner` ("core" or a module id).
  * UCD_E_BUSY when NAME exists, UCD_E_INVALID for an empty name or one with
  * characters other than [a-z0-9-]. */
-int core_control_register(core_control *ctl, const char *owner, const char *name,
-                          const char *usage, const char *help, ucd_command_fn fn,
-                          void *user_data);
+int core_control_register(core_control *ctl, const char *owner, const char *name, const char *usage,
+                          const char *help, ucd_command_fn fn, void *user_data);
 /* Removes every command of `owner` (module stop). */
 void core_control_unregister_owner(core_control *ctl, const char *owner);
 
