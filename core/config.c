@@ -29,6 +29,8 @@
  * by name. */
 #define MODULE_SECTION_PATTERN "^module [a-z0-9][a-z0-9_-]*(:[A-Za-z0-9_-]+)?$"
 #define MODULE_PREFIX          "module "
+/* Numbering-plan locations (numbers.c binds their keys). */
+#define LOCATION_SECTION_PATTERN "^location [A-Za-z0-9_-]+$"
 
 const ucd_config_key core_config_core_keys[] = {
     {"plugin_path", UCD_CONFIG_LIST, 0, "",
@@ -58,6 +60,8 @@ const ucd_config_key core_config_module_keys[] = {
     {"path", UCD_CONFIG_STRING, 0, NULL, "the plugin file, instead of NAME.so on the plugin path"},
     {"log_level", UCD_CONFIG_STRING, 0, NULL,
      "this module's log level: error, warning, notice, info or debug"},
+    {"location", UCD_CONFIG_STRING, 0, NULL,
+     "for PBX drivers: the [location NAME] whose numbering plan its numbers follow"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -127,6 +131,7 @@ static void module_conf_free(gpointer p)
     g_free(m->name);
     g_free(m->instance);
     g_free(m->path);
+    g_free(m->location);
     g_free(m);
 }
 
@@ -345,8 +350,10 @@ static int first_bad_line(const char *text, gsize len)
 
 static gboolean section_name_valid(const char *name)
 {
-    if (strcmp(name, "core") == 0 || strcmp(name, "log") == 0)
+    if (strcmp(name, "core") == 0 || strcmp(name, "log") == 0 || strcmp(name, "permissions") == 0)
         return TRUE;
+    if (g_str_has_prefix(name, "location"))
+        return g_regex_match_simple(LOCATION_SECTION_PATTERN, name, G_REGEX_DOLLAR_ENDONLY, 0);
     return g_regex_match_simple(MODULE_SECTION_PATTERN, name, G_REGEX_DOLLAR_ENDONLY, 0);
 }
 
@@ -369,7 +376,8 @@ static gboolean check_section_names(const char *file, file_places *fp, GPtrArray
                 name);
         else
             msg = g_strdup_printf("unknown section [%s]: the sections are [core], [log], "
-                                  "[module NAME] and [module NAME:INSTANCE]",
+                                  "[permissions], [location NAME], [module NAME] and "
+                                  "[module NAME:INSTANCE]",
                                   name);
         add_error_at(errors, file, line, msg);
         g_free(msg);
@@ -1064,6 +1072,8 @@ static core_module_conf *module_conf_new(core_config *cfg, const char *section)
     if (core_section_string(sec, "path", &s) == UCD_OK)
         m->path = g_strdup(s);
     m->log_level = core_section_string(sec, "log_level", &s) == UCD_OK ? level_from_name(s) : -1;
+    if (core_section_string(sec, "location", &s) == UCD_OK)
+        m->location = g_strdup(s);
     core_section_free(sec);
     g_ptr_array_unref(ignored);
     return m;
@@ -1077,6 +1087,18 @@ static void build_modules(core_config *cfg)
         if (g_str_has_prefix(cs->name, MODULE_PREFIX))
             g_ptr_array_add(cfg->modules, module_conf_new(cfg, cs->name));
     }
+}
+
+char **core_config_sections(core_config *cfg, const char *prefix)
+{
+    GPtrArray *names = g_ptr_array_new();
+    for (guint i = 0; i < cfg->sections->len; i++) {
+        conf_section *cs = g_ptr_array_index(cfg->sections, i);
+        if (g_str_has_prefix(cs->name, prefix))
+            g_ptr_array_add(names, g_strdup(cs->name));
+    }
+    g_ptr_array_add(names, NULL);
+    return (char **)g_ptr_array_free(names, FALSE);
 }
 
 GPtrArray *core_config_modules(core_config *cfg)

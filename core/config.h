@@ -11,6 +11,8 @@
  *   [log]                       logging (core_config_log_keys)
  *   [module NAME]               one plugin instance
  *   [module NAME:INSTANCE]      one of several instances of a plugin
+ *   [location NAME]             a numbering plan (numbers.c binds its keys)
+ *   [permissions]               permission defaults (model/permissions.c binds its keys)
  * Any other section name is an error. Every module section accepts the keys of
  * core_config_module_keys (enabled, required, path, log_level) besides the
  * plugin's own.
@@ -54,6 +56,7 @@ typedef struct core_module_conf {
     gboolean required; /* key required, default false */
     char *path;        /* key path, or NULL: found by name on the plugin path */
     int log_level;     /* key log_level parsed, or -1 */
+    char *location;    /* key location (PBX drivers' numbering plan), or NULL */
 } core_module_conf;
 
 /* The module sections (owned by cfg). Their core keys are parsed here; wrong
@@ -63,6 +66,10 @@ GPtrArray *core_config_modules(core_config *cfg);
 /* Checks [core], [log] and the core keys of every module section: unknown
  * keys, wrong types, missing required keys. Returns the number of errors. */
 int core_config_check(core_config *cfg, GPtrArray *errors);
+
+/* The names of every section starting with `prefix` ("location "), in order
+ * of first appearance; NULL-terminated, free with g_strfreev(). */
+char **core_config_sections(core_config *cfg, const char *prefix);
 
 /* Raw access, for sections the core owns. NULL when not set. */
 const char *core_config_raw(core_config *cfg, const char *section, const char *key);

@@ -330,8 +330,8 @@ static void test_bad_section_forms(void)
 {
     tmpconf t;
     static const char *const expected[] = {
-        "%s:2: unknown section [Core]: the sections are [core], [log], [module NAME] and "
-        "[module NAME:INSTANCE]",
+        "%s:2: unknown section [Core]: the sections are [core], [log], [permissions], "
+        "[location NAME], [module NAME] and [module NAME:INSTANCE]",
         "%s:3: bad module section [modules x]: write [module NAME] or [module NAME:INSTANCE]; "
         "NAME has lowercase letters, digits, '-' and '_' and starts with a letter or digit, "
         "INSTANCE has letters, digits, '-' and '_'",
@@ -350,6 +350,8 @@ static void test_bad_section_forms(void)
         "%s:8: bad module section [module]: write [module NAME] or [module NAME:INSTANCE]; "
         "NAME has lowercase letters, digits, '-' and '_' and starts with a letter or digit, "
         "INSTANCE has letters, digits, '-' and '_'",
+        "%s:10: unknown section [location a b]: the sections are [core], [log], "
+        "[permissions], [location NAME], [module NAME] and [module NAME:INSTANCE]",
         NULL,
     };
     const char *main_file;
@@ -364,7 +366,10 @@ static void test_bad_section_forms(void)
                               "[module a:b:c]\n"        /* 6 */
                               "[module sim:]\n"         /* 7 */
                               "[module]\n"              /* 8 */
-                              "[module 0k_-:A-z_9]\n"); /* 9: valid */
+                              "[module 0k_-:A-z_9]\n"  /* 9: valid */
+                              "[location a b]\n"       /* 10 */
+                              "[location Office-1]\n"  /* 11: valid */
+                              "[permissions]\n");      /* 12: valid */
     g_assert_null(tmpconf_load(&t));
     assert_errors(t.errors, main_file, expected);
     tmpconf_clear(&t);
