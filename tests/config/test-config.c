@@ -429,7 +429,7 @@ static void test_unknown_key(void)
     tmpconf t;
     static const char *const expected[] = {
         "%s:3: [module pbx-sim] unknown key 'rte' (known: rate, seed, lines, enabled, "
-        "required, path, log_level)",
+        "required, path, log_level, location)",
         NULL,
     };
     static const char *const expected_core[] = {
