@@ -332,6 +332,50 @@ static void assert_server_alive(server *s)
     client_free(c);
 }
 
+/* ---- running ucctl ----------------------------------------------------- */
+
+typedef struct run_result {
+    int status;
+    char *out;
+    char *err;
+} run_result;
+
+static const char *ucctl_path(void)
+{
+    return g_getenv("UCCTL");
+}
+
+/* Runs ucctl with `args` (NULL-terminated); `socket_env` sets UCD_SOCKET. */
+static run_result run_ucctl(const char *socket_env, const char *const *args)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    char **envp = g_get_environ();
+    GError *error = NULL;
+    run_result r = {0};
+    int wait_status = 0;
+
+    g_ptr_array_add(argv, (char *)ucctl_path());
+    for (int i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (char *)args[i]);
+    g_ptr_array_add(argv, NULL);
+    envp = socket_env ? g_environ_setenv(envp, "UCD_SOCKET", socket_env, TRUE)
+                      : g_environ_unsetenv(envp, "UCD_SOCKET");
+    g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                 &wait_status, &error);
+    g_assert_no_error(error);
+    g_assert_true(WIFEXITED(wait_status));
+    r.status = WEXITSTATUS(wait_status);
+    g_strfreev(envp);
+    g_ptr_array_unref(argv);
+    return r;
+}
+
+static void run_result_clear(run_result *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+}
+
 /* ---- protocol over the socket ------------------------------------------- */
 
 static void test_table_reply(void)
@@ -594,6 +638,14 @@ static void test_too_many_clients(void)
     assert_error_response(client_read_line(extra), "too many control connections");
     g_assert_true(client_at_eof(extra));
     client_free(extra);
+    if (ucctl_path()) {
+        /* ucctl passes the refusal on instead of a bare "connection closed". */
+        run_result r = run_ucctl(s->path, (const char *const[]){"echo", "x", NULL});
+
+        g_assert_cmpint(r.status, ==, 1);
+        g_assert_nonnull(strstr(r.err, "ucctl: too many control connections"));
+        run_result_clear(&r);
+    }
 
     /* The ones already in are still served. */
     client_send(clients[0], "{\"argv\": [\"echo\", \"first\"]}\n");
@@ -1009,49 +1061,7 @@ static void test_register_and_help(void)
     local_close(&l);
 }
 
-/* ---- ucctl -------------------------------------------------------------- */
-
-typedef struct run_result {
-    int status;
-    char *out;
-    char *err;
-} run_result;
-
-static const char *ucctl_path(void)
-{
-    return g_getenv("UCCTL");
-}
-
-/* Runs ucctl with `args` (NULL-terminated); `socket_env` sets UCD_SOCKET. */
-static run_result run_ucctl(const char *socket_env, const char *const *args)
-{
-    GPtrArray *argv = g_ptr_array_new();
-    char **envp = g_get_environ();
-    GError *error = NULL;
-    run_result r = {0};
-    int wait_status = 0;
-
-    g_ptr_array_add(argv, (char *)ucctl_path());
-    for (int i = 0; args[i]; i++)
-        g_ptr_array_add(argv, (char *)args[i]);
-    g_ptr_array_add(argv, NULL);
-    envp = socket_env ? g_environ_setenv(envp, "UCD_SOCKET", socket_env, TRUE)
-                      : g_environ_unsetenv(envp, "UCD_SOCKET");
-    g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                 &wait_status, &error);
-    g_assert_no_error(error);
-    g_assert_true(WIFEXITED(wait_status));
-    r.status = WEXITSTATUS(wait_status);
-    g_strfreev(envp);
-    g_ptr_array_unref(argv);
-    return r;
-}
-
-static void run_result_clear(run_result *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
+/* ---- ucctl ------------------------------------------------------------- */
 
 static gboolean have_ucctl(void)
 {

@@ -178,8 +178,18 @@ static char *exchange(const options *opts, char **argv, int *status)
     } else {
         char *framed = g_strconcat(request, "\n", NULL);
 
-        if (send_all(socket, framed, strlen(framed), &error))
-            line = receive_line(socket, &error);
+        GError *send_error = NULL;
+
+        /* Read even when sending failed: a daemon that turns us away (too
+         * many connections) answers and closes before it reads anything. */
+        send_all(socket, framed, strlen(framed), &send_error);
+        line = receive_line(socket, &error);
+        if (!line && send_error) {
+            /* The send failure explains more than "closed without an answer". */
+            g_clear_error(&error);
+            error = g_steal_pointer(&send_error);
+        }
+        g_clear_error(&send_error);
         if (!line)
             fail("%s: %s", opts->socket_path, error->message);
         g_free(framed);
@@ -467,7 +477,7 @@ static gboolean parse_options(int *argc, char ***argv, options *opts)
                  "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n\n"
                  "Exit status: 0 success, 1 error, 2 the daemon did not answer.\n");
     g_option_context_add_main_entries(context, entries, NULL);
-    /* Stop at COMMAND, so that its own options (`status --counters`) are
+    /* Stop at COMMAND, so that its own options (`ucctl COMMAND --all`) are
      * passed to the daemon instead of being rejected here. */
     g_option_context_set_strict_posix(context, TRUE);
     parsed = g_option_context_parse(context, argc, argv, &error);
