@@ -318,44 +318,10 @@ static int host_service_register(ucd_plugin *p, const char *name, uint32_t major
     return UCD_OK;
 }
 
-static gboolean provider_live(const ucd_plugin *p)
-{
-    return p->state == UCD_MODULE_RUNNING || p->state == UCD_MODULE_INITIALIZED;
-}
-
-static void fill_service(const core_service_entry *e, ucd_service *out)
-{
-    /* Callers built against 1.0 pass their own struct_size; never write more. */
-    ucd_service s = {
-        .struct_size = sizeof s,
-        .major = e->major,
-        .name = e->name,
-        .provider = e->provider->id,
-        .iface = e->iface,
-        .impl = e->impl,
-    };
-    size_t n = out->struct_size < sizeof s ? out->struct_size : sizeof s;
-    uint32_t keep = out->struct_size;
-    memcpy(out, &s, n);
-    out->struct_size = keep;
-}
-
 static int host_service_get(ucd_plugin *p, const char *name, uint32_t major,
                             const char *provider, ucd_service *out)
 {
-    if (!name || !out || out->struct_size < sizeof(uint32_t))
-        return UCD_E_INVALID;
-    GPtrArray *all = p->mods->services;
-    for (guint i = 0; i < all->len; i++) {
-        core_service_entry *e = all->pdata[i];
-        if (e->major != major || strcmp(e->name, name) != 0 || !provider_live(e->provider))
-            continue;
-        if (provider && strcmp(provider, e->provider->id) != 0)
-            continue;
-        fill_service(e, out);
-        return UCD_OK;
-    }
-    return UCD_E_NOT_FOUND;
+    return core_modules_service_get(p->mods, name, major, provider, out);
 }
 
 static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major,
@@ -363,16 +329,7 @@ static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major,
 {
     if (!name || !cb)
         return UCD_E_INVALID;
-    GPtrArray *all = p->mods->services;
-    for (guint i = 0; i < all->len; i++) {
-        core_service_entry *e = all->pdata[i];
-        if (e->major != major || strcmp(e->name, name) != 0 || !provider_live(e->provider))
-            continue;
-        ucd_service s = {.struct_size = sizeof s};
-        fill_service(e, &s);
-        if (cb(&s, user_data))
-            break;
-    }
+    core_modules_service_foreach(p->mods, name, major, cb, user_data);
     return UCD_OK;
 }
 

@@ -54,6 +54,11 @@ typedef struct core_service_entry {
 
 struct core_modules {
     core_runtime *rt;
+    /* The core as a provider of its own services: always running, never in
+     * `all`, first in the start order. */
+    struct ucd_plugin core_self;
+    ucd_plugin_descriptor core_desc;
+    GArray *core_provides; /* ucd_service_decl, NULL-terminated */
     core_config *cfg;    /* the configuration the instances were bound to */
     GPtrArray *all;      /* ucd_plugin *, in start order; unprepared ones last */
     GPtrArray *services; /* core_service_entry *, in registration order */

@@ -93,7 +93,87 @@ core_modules *core_modules_new(core_runtime *rt)
     mods->rt = rt;
     mods->all = g_ptr_array_new();
     mods->services = g_ptr_array_new();
+    mods->core_provides = g_array_new(TRUE, TRUE, sizeof(ucd_service_decl));
+    mods->core_desc.struct_size = sizeof mods->core_desc;
+    mods->core_desc.name = "core";
+    mods->core_desc.version = UCD_VERSION;
+    mods->core_desc.provides = (const ucd_service_decl *)mods->core_provides->data;
+    mods->core_self.mods = mods;
+    mods->core_self.id = (char *)"core";
+    mods->core_self.name = (char *)"core";
+    mods->core_self.section = (char *)"core";
+    mods->core_self.desc = &mods->core_desc;
+    mods->core_self.state = UCD_MODULE_RUNNING;
+    mods->core_self.prepared = TRUE;
     return mods;
+}
+
+void core_modules_add_core_service(core_modules *mods, const char *name, uint32_t major,
+                                   const void *iface, void *impl)
+{
+    ucd_service_decl d = {.name = g_intern_string(name), .major = major};
+    g_array_append_val(mods->core_provides, d);
+    mods->core_desc.provides = (const ucd_service_decl *)mods->core_provides->data;
+    core_service_entry *e = g_new0(core_service_entry, 1);
+    e->provider = &mods->core_self;
+    e->name = g_strdup(name);
+    e->major = major;
+    e->iface = iface;
+    e->impl = impl;
+    g_ptr_array_insert(mods->services, 0, e);
+}
+
+static gboolean provider_live(const ucd_plugin *p)
+{
+    return p->state == UCD_MODULE_RUNNING || p->state == UCD_MODULE_INITIALIZED;
+}
+
+static void fill_service(const core_service_entry *e, ucd_service *out)
+{
+    /* Callers built against 1.0 pass their own struct_size; never write more. */
+    ucd_service s = {
+        .struct_size = sizeof s,
+        .major = e->major,
+        .name = e->name,
+        .provider = e->provider->id,
+        .iface = e->iface,
+        .impl = e->impl,
+    };
+    size_t n = out->struct_size < sizeof s ? out->struct_size : sizeof s;
+    uint32_t keep = out->struct_size;
+    memcpy(out, &s, n);
+    out->struct_size = keep;
+}
+
+int core_modules_service_get(core_modules *mods, const char *name, uint32_t major,
+                             const char *provider, ucd_service *out)
+{
+    if (!name || !out || out->struct_size < sizeof(uint32_t))
+        return UCD_E_INVALID;
+    for (guint i = 0; i < mods->services->len; i++) {
+        core_service_entry *e = mods->services->pdata[i];
+        if (e->major != major || strcmp(e->name, name) != 0 || !provider_live(e->provider))
+            continue;
+        if (provider && strcmp(provider, e->provider->id) != 0)
+            continue;
+        fill_service(e, out);
+        return UCD_OK;
+    }
+    return UCD_E_NOT_FOUND;
+}
+
+void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
+                                  ucd_service_cb cb, void *user_data)
+{
+    for (guint i = 0; i < mods->services->len; i++) {
+        core_service_entry *e = mods->services->pdata[i];
+        if (e->major != major || strcmp(e->name, name) != 0 || !provider_live(e->provider))
+            continue;
+        ucd_service s = {.struct_size = sizeof s};
+        fill_service(e, &s);
+        if (cb(&s, user_data))
+            break;
+    }
 }
 
 void core_modules_free(core_modules *mods)
@@ -104,7 +184,13 @@ void core_modules_free(core_modules *mods)
     for (guint i = 0; i < mods->all->len; i++)
         instance_free(mods->all->pdata[i]);
     g_ptr_array_free(mods->all, TRUE);
+    for (guint i = 0; i < mods->services->len; i++) {
+        core_service_entry *e = mods->services->pdata[i];
+        g_free(e->name);
+        g_free(e);
+    }
     g_ptr_array_free(mods->services, TRUE);
+    g_array_free(mods->core_provides, TRUE);
     g_free(mods);
 }
 
@@ -169,6 +255,11 @@ static int prepare_set(core_modules *mods, core_config *cfg, GPtrArray *set, GPt
     }
 
     GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
+    /* The core provides its own services: plugins may require them. */
+    core_order_item *core_item = g_new0(core_order_item, 1);
+    core_item->id = "core";
+    core_item->desc = &mods->core_desc;
+    g_ptr_array_add(items, core_item);
     for (guint i = 0; i < set->len; i++) {
         ucd_plugin *p = set->pdata[i];
         if (p->state != UCD_MODULE_LOADED || !p->cfg)
@@ -186,6 +277,8 @@ static int prepare_set(core_modules *mods, core_config *cfg, GPtrArray *set, GPt
     for (guint i = 0; i < items->len; i++) {
         core_order_item *it = items->pdata[i];
         ucd_plugin *p = it->user_data;
+        if (it == core_item)
+            continue;
         if (it->error) {
             p->state = UCD_MODULE_FAILED;
             p->last_error = it->error;
@@ -225,6 +318,9 @@ int core_modules_check(core_modules *mods, core_config *cfg, GPtrArray *errors)
 static gboolean service_running(core_modules *mods, const ucd_service_decl *d,
                                 const ucd_plugin **failed_provider)
 {
+    for (const ucd_service_decl *s = mods->core_desc.provides; s && s->name; s++)
+        if (strcmp(s->name, d->name) == 0 && s->major == d->major)
+            return TRUE;
     for (guint i = 0; i < mods->all->len; i++) {
         const ucd_plugin *q = mods->all->pdata[i];
         if (!q->prepared || !q->desc->provides)

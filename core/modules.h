@@ -91,6 +91,20 @@ void core_modules_foreach_counter(core_modules *mods,
  * to that section (for the redacted config dump). */
 gboolean core_modules_key_is_secret(const char *section, const char *key, void *mods);
 
+/* Registers a service the core itself provides (the number service, ...).
+ * Call before core_modules_check(): plugins then find it with service_get and
+ * may name it in `requires`. Its provider id is "core". */
+void core_modules_add_core_service(core_modules *mods, const char *name, uint32_t major,
+                                   const void *iface, void *impl);
+
+/* The service registry as the core sees it (the host table's service_get and
+ * service_foreach use these): running or initialized providers only, in
+ * registration order, the core's own services first. */
+int core_modules_service_get(core_modules *mods, const char *name, uint32_t major,
+                             const char *provider, ucd_service *out);
+void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
+                                  ucd_service_cb cb, void *user_data);
+
 /* The host table handed to plugins (host.c). */
 const ucd_host *core_host_table(void);
 
