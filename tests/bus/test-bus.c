@@ -4,6 +4,7 @@
  * subscribers and unsubscribe semantics.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "bus.h"
@@ -46,11 +47,11 @@ static char *describe_payload(const ucd_event *ev)
     }
     case UCD_EVENT_CALL_STATE: {
         const ucd_call_state_event *p = ev->payload;
-        return g_strdup_printf("call %u %u %u %u %u %s %s %s %s %s %s %s %s", p->state,
-                               p->prev_state, p->direction, p->cause, p->flags,
-                               s(p->driver_instance), s(p->line), s(p->call_id),
-                               s(p->conversation_id), s(p->remote_number), s(p->remote_name),
-                               s(p->requested_number), s(p->related_line));
+        return g_strdup_printf(
+            "call %u %u %u %u %u %s %s %s %s %s %s %s %s %u %u", p->state, p->prev_state,
+            p->direction, p->cause, p->flags, s(p->driver_instance), s(p->line), s(p->call_id),
+            s(p->conversation_id), s(p->remote_number), s(p->remote_name), s(p->requested_number),
+            s(p->related_line), p->forward_reason, p->reserved);
     }
     case UCD_EVENT_PRESENCE: {
         const ucd_presence_event *p = ev->payload;
@@ -159,7 +160,9 @@ static void publish_every_type(core_bus *bus)
                                  v[4],
                                  v[5],
                                  v[6],
-                                 v[7]};
+                                 v[7],
+                                 UCD_FORWARD_REASON_BUSY,
+                                 0};
     ev = header(UCD_EVENT_CALL_STATE, &call);
     g_assert_cmpint(publish_then_free(bus, "pbx-sim:office", &ev, v), ==, UCD_OK);
 
@@ -201,7 +204,7 @@ static void publish_every_type(core_bus *bus)
 
 static const char *const every_type_expected[] = {
     "[pbx-sim:office|201] line 4 pbx-sim:office 201 1 300",
-    "[pbx-sim:office|202] call 4 3 1 1 1 pbx-sim:office 202 c1 conv1 +4930123 Alice 555 203",
+    "[pbx-sim:office|202] call 4 3 1 1 1 pbx-sim:office 202 c1 conv1 +4930123 Alice 555 203 2 0",
     "[core|alice] presence 2 1 2 1 0 alice at lunch 1700000000000",
     "[users-ldap|bob] user 2 bob users-ldap",
     "[cal-ews|carol] appointment 1 2 carol uid-7 Review 1000 2000 cal-ews",
@@ -652,12 +655,53 @@ static void test_invalid_rejected(void)
     ev = header(UCD_EVENT_CUSTOM, &c);
     g_assert_cmpint(core_bus_publish(bus, "x", &ev), ==, UCD_E_INVALID); /* data missing */
 
-    ucd_event_filter f = {.struct_size = sizeof(f) - 4};
+    ucd_event_filter f = {.struct_size = offsetof(ucd_event_filter, queue_size)};
     g_assert_null(core_bus_subscribe(bus, "t", &f, record_cb, &rec));
 
     core_bus_flush(bus);
     g_assert_cmpuint(rec.lines->len, ==, 0);
     g_assert_cmpuint(core_bus_published(bus), ==, 0);
+    recorder_clear(&rec);
+    core_bus_free(bus);
+}
+
+/* A call-state payload from a 1.0 plugin ends before forward_reason (added in
+ * 1.1): the bus must not read past its struct_size, and the member reads 0. */
+static void test_older_payload_zero_filled(void)
+{
+    core_bus *bus = core_bus_new(NULL, 64);
+    recorder rec;
+    recorder_init(&rec, bus);
+    /* A 1.0 filter (no `reserved` tail) is accepted too. */
+    ucd_event_filter f = {.struct_size = offsetof(ucd_event_filter, reserved),
+                          .type_mask = UCD_EVENT_MASK(UCD_EVENT_CALL_STATE)};
+    g_assert_nonnull(core_bus_subscribe(bus, "t", &f, record_cb, &rec));
+
+    /* The bytes past the 1.0 struct hold garbage the bus must ignore. */
+    ucd_call_state_event old = {offsetof(ucd_call_state_event, forward_reason),
+                                UCD_CALL_OFFERING,
+                                UCD_CALL_IDLE,
+                                UCD_DIR_INBOUND,
+                                UCD_CAUSE_FORWARDED,
+                                0,
+                                "pbx",
+                                "201",
+                                "c9",
+                                "c9",
+                                "555",
+                                NULL,
+                                NULL,
+                                NULL,
+                                0xdead,
+                                0xbeef};
+    ucd_event ev = header(UCD_EVENT_CALL_STATE, &old);
+    g_assert_cmpint(core_bus_publish(bus, "pbx", &ev), ==, UCD_OK);
+    old.struct_size = offsetof(ucd_call_state_event, related_line); /* older than 1.0 */
+    g_assert_cmpint(core_bus_publish(bus, "pbx", &ev), ==, UCD_E_INVALID);
+    core_bus_flush(bus);
+    assert_lines(&rec,
+                 (const char *const[]){
+                     "[pbx|201] call 3 0 1 6 0 pbx 201 c9 c9 555 (null) (null) (null) 0 0", NULL});
     recorder_clear(&rec);
     core_bus_free(bus);
 }
@@ -706,6 +750,7 @@ int main(int argc, char **argv)
     g_test_add_func("/bus/unsubscribe-owner", test_unsubscribe_owner);
     g_test_add_func("/bus/publish-from-callback", test_publish_from_callback);
     g_test_add_func("/bus/invalid-rejected", test_invalid_rejected);
+    g_test_add_func("/bus/older-payload-zero-filled", test_older_payload_zero_filled);
     g_test_add_func("/bus/larger-payload-truncated", test_larger_payload_truncated);
     return g_test_run();
 }
