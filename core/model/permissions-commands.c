@@ -101,11 +101,12 @@ static char *allowed_capabilities(core_perm_level level)
 
 static int cmd_show(core_permissions *p, int argc, const char *const *argv, ucd_reply *reply)
 {
-    static const char *const columns[] = {"source", "level", "rule", "set_by", "decided"};
+    static const char *const columns[] = {"source", "level", "rule", "from", "decided"};
     explain_rows rows = {.reply = reply, .rules = g_ptr_array_new_with_free_func(g_free)};
     core_perm_rule decided;
     core_perm_level level;
     char *scope, *caps, *why;
+    const char *origin;
 
     if (argc != 4) {
         core_reply_error(reply, "usage: permissions show VIEWER SUBJECT");
@@ -114,8 +115,9 @@ static int cmd_show(core_permissions *p, int argc, const char *const *argv, ucd_
     }
     level = core_permissions_explain(p, argv[2], argv[3], &decided, collect_rule, &rows);
     scope = rule_scope(&decided);
-    why = g_strdup_printf("%s rule (%s, %s)", core_perm_source_name(decided.source), scope,
-                          rule_origin(&decided));
+    origin = rule_origin(&decided);
+    why = g_strdup_printf("%s rule (%s%s%s)", core_perm_source_name(decided.source), scope,
+                          *origin ? ", " : "", origin);
     caps = allowed_capabilities(level);
     core_reply_field(reply, "viewer", argv[2]);
     core_reply_field(reply, "subject", argv[3]);
@@ -303,7 +305,7 @@ static void list_rule(const core_perm_rule *rule, void *user_data)
 static int cmd_list(core_permissions *p, core_perm_directory *dir, int argc,
                     const char *const *argv, ucd_reply *reply)
 {
-    static const char *const columns[] = {"source", "level", "rule", "set_by"};
+    static const char *const columns[] = {"source", "level", "rule", "from"};
     list_filter f = {.dir = dir, .user = argc > 2 ? argv[2] : NULL, .reply = reply};
 
     if (argc > 3) {

@@ -13,7 +13,10 @@
 #define STATE_FILE_NAME "permissions.state"
 #define STATE_FILE_MODE 0640
 
-G_DEFINE_QUARK(core - permissions - error - quark, core_perm_error)
+GQuark core_perm_error_quark(void)
+{
+    return g_quark_from_static_string("core-permissions-error-quark");
+}
 
 /* ---- Names ------------------------------------------------------------------ */
 
