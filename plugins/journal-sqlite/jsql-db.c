@@ -1,0 +1,837 @@
+/*
+ * jsql-db.c - the journal's SQLite file.
+ *
+ * Key and index design (measured, see README.md and docs/PERFORMANCE.md):
+ * what limits a journal that commits every 100 ms is not the row inserts but
+ * the index pages each commit rewrites. An index whose keys arrive in random
+ * order (a uuid, a phone number) dirties a different leaf page per row, and a
+ * commit writes every dirty page to the WAL. So:
+ *   - conversation.id is the INTEGER PRIMARY KEY (the rowid): rows append at
+ *     the right edge of the table b-tree;
+ *   - uniqueness of a conversation is UNIQUE(start_ms, uuid), not UNIQUE(uuid):
+ *     a conversation's start time never changes, so a record stored twice
+ *     still collides, but the keys arrive nearly in time order and touch only
+ *     the last few leaf pages;
+ *   - participants are WITHOUT ROWID, keyed by (conversation_id, seq): appended;
+ *     the user index is (user_id, start_ms): one hot page per active user;
+ *   - outcomes are (outcome, start_ms): six hot pages;
+ *   - numbers, the only truly random keys, are one small integer per party
+ *     (the last nine digits, shared by a number's raw and E.164 forms) in one
+ *     WITHOUT ROWID table, instead of six text indexes.
+ */
+#include "jsql-db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "jsql-record.h"
+
+struct jsql_db {
+    sqlite3 *sql;
+    sqlite3_stmt *insert_conversation;
+    sqlite3_stmt *insert_participant;
+    sqlite3_stmt *insert_number;
+    sqlite3_stmt *begin, *commit, *rollback;
+};
+
+static const char schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS conversation("
+    " id INTEGER PRIMARY KEY,"
+    " uuid TEXT NOT NULL,"
+    " driver_instance TEXT,"
+    " start_ms INTEGER NOT NULL,"
+    " answer_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL,"
+    " direction INTEGER NOT NULL,"
+    " outcome INTEGER NOT NULL,"
+    " flags INTEGER NOT NULL,"
+    " source_number TEXT, source_e164 TEXT, source_name TEXT,"
+    " requested_number TEXT, requested_e164 TEXT,"
+    " destination_number TEXT, destination_e164 TEXT, destination_name TEXT,"
+    " transferred_by TEXT, forward_reason TEXT, picked_up_by TEXT,"
+    " end_reason TEXT, tags TEXT, memo TEXT);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS conversation_start_uuid ON conversation(start_ms, uuid);"
+    "CREATE INDEX IF NOT EXISTS conversation_start ON conversation(start_ms);"
+    "CREATE INDEX IF NOT EXISTS conversation_outcome ON conversation(outcome, start_ms);"
+    "CREATE TABLE IF NOT EXISTS participant("
+    " conversation_id INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " role INTEGER NOT NULL,"
+    " user_id TEXT, line TEXT,"
+    " joined_ms INTEGER NOT NULL, answered_ms INTEGER NOT NULL, left_ms INTEGER NOT NULL,"
+    " start_ms INTEGER NOT NULL," /* the conversation's: orders the user index by time */
+    " PRIMARY KEY(conversation_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS participant_user ON participant(user_id, start_ms)"
+    " WHERE user_id IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS conversation_number("
+    " number_key INTEGER NOT NULL,"
+    " start_ms INTEGER NOT NULL,"
+    " conversation_id INTEGER NOT NULL,"
+    " PRIMARY KEY(number_key, start_ms, conversation_id)) WITHOUT ROWID;";
+
+/* The conversation columns in insert and select order (select adds id first). */
+#define CONVERSATION_COLUMNS                                                                       \
+    "uuid, driver_instance, start_ms, answer_ms, end_ms, direction, outcome, flags,"               \
+    " source_number, source_e164, source_name, requested_number, requested_e164,"                  \
+    " destination_number, destination_e164, destination_name, transferred_by,"                     \
+    " forward_reason, picked_up_by, end_reason, tags, memo"
+
+static char *db_message(sqlite3 *sql, const char *what)
+{
+    return g_strdup_printf("%s: %s", what, sql ? sqlite3_errmsg(sql) : "out of memory");
+}
+
+static void number_key_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t key = jsql_number_key((const char *)sqlite3_value_text(argv[0]));
+    if (key < 0)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int64(ctx, key);
+}
+
+/* ---- versions ---- */
+
+static int read_version(sqlite3 *sql, int *version, char **error)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        sql, "SELECT count(*), sum(name = 'schema_version') FROM sqlite_master", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int objects = sqlite3_column_int(st, 0), has_version = sqlite3_column_int(st, 1);
+        rc = SQLITE_OK;
+        if (objects == 0)
+            *version = 0;
+        else if (!has_version) {
+            *error = g_strdup("not a ucd journal (no schema_version table)");
+            rc = SQLITE_NOTADB;
+        } else
+            *version = -1;
+    } else if (rc == SQLITE_DONE)
+        rc = SQLITE_CORRUPT;
+    if (rc != SQLITE_OK && *error == NULL)
+        *error = db_message(sql, "reading the schema");
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK || *version == 0)
+        return rc;
+
+    rc = sqlite3_prepare_v2(sql, "SELECT max(version) FROM schema_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        *error = db_message(sql, "reading schema_version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int jsql_file_version(const char *path, int *version, char **error)
+{
+    *version = 0;
+    if (!g_file_test(path, G_FILE_TEST_EXISTS))
+        return SQLITE_OK;
+    sqlite3 *sql = NULL;
+    int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(sql, 5000);
+        rc = read_version(sql, version, error);
+    } else
+        *error = db_message(sql, "opening");
+    sqlite3_close(sql);
+    return rc;
+}
+
+/* ---- migration ---- */
+
+/* Version 1 had one table, calls(uuid PRIMARY KEY, driver_instance, start_ms,
+ * answer_ms, end_ms, direction, outcome, source_number, destination_number,
+ * user_id, line): one row per call, one user. Each becomes a conversation with
+ * one participant (callee of an inbound call, else caller). */
+static const char migrate_v1_sql[] =
+    "INSERT INTO conversation(uuid, driver_instance, start_ms, answer_ms, end_ms, direction,"
+    " outcome, flags, source_number, destination_number, end_reason)"
+    " SELECT uuid, driver_instance, coalesce(start_ms, 0), coalesce(answer_ms, 0),"
+    "  coalesce(end_ms, 0), coalesce(direction, 0), coalesce(outcome, 1), 0, source_number,"
+    "  destination_number, 'normal'"
+    " FROM old.calls ORDER BY start_ms, uuid;"
+    "INSERT INTO participant(conversation_id, seq, role, user_id, line, joined_ms, answered_ms,"
+    " left_ms, start_ms)"
+    " SELECT c.id, 0, CASE WHEN o.direction = 1 THEN 1 ELSE 0 END, o.user_id, o.line,"
+    "  c.start_ms, c.answer_ms, c.end_ms, c.start_ms"
+    " FROM old.calls o JOIN conversation c ON c.start_ms = coalesce(o.start_ms, 0)"
+    "  AND c.uuid = o.uuid"
+    " WHERE o.user_id IS NOT NULL OR o.line IS NOT NULL;"
+    "INSERT OR IGNORE INTO conversation_number"
+    " SELECT k, start_ms, id FROM ("
+    "  SELECT jsql_number_key(source_number) AS k, start_ms, id FROM conversation"
+    "  UNION ALL SELECT jsql_number_key(destination_number), start_ms, id FROM conversation)"
+    " WHERE k IS NOT NULL;";
+
+static void remove_file_set(const char *base)
+{
+    static const char *const suffixes[] = {"", "-journal", "-wal", "-shm"};
+    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        char *name = g_strconcat(base, suffixes[i], NULL);
+        g_unlink(name);
+        g_free(name);
+    }
+}
+
+static int exec(sqlite3 *sql, const char *text, const char *what, char **error)
+{
+    int rc = sqlite3_exec(sql, text, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        *error = db_message(sql, what);
+    return rc;
+}
+
+/* Writes the migrated journal to `target` in one transaction; schema_version
+ * is written last in it, so a target with a version is a complete one. */
+static int migrate_into(const char *source, int from, const char *target, char **error)
+{
+    sqlite3 *sql = NULL;
+    int rc = sqlite3_open_v2(target, &sql,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
+    if (rc != SQLITE_OK) {
+        *error = db_message(sql, "creating the migrated file");
+        sqlite3_close(sql);
+        return rc;
+    }
+    sqlite3_create_function(sql, "jsql_number_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            number_key_sql, NULL, NULL);
+    char *uri = sqlite3_mprintf("file:%s?mode=ro", source);
+    char *attach = sqlite3_mprintf("ATTACH %Q AS old", uri);
+    char *version = sqlite3_mprintf("INSERT INTO schema_version VALUES(%d)", JSQL_SCHEMA_VERSION);
+    rc = exec(sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", "setting up", error);
+    if (rc == SQLITE_OK)
+        rc = exec(sql, attach, "attaching the old journal", error);
+    if (rc == SQLITE_OK)
+        rc = exec(sql, "BEGIN", "beginning", error);
+    if (rc == SQLITE_OK)
+        rc = exec(sql, schema_v2, "creating the schema", error);
+    if (rc == SQLITE_OK && from == 1)
+        rc = exec(sql, migrate_v1_sql, "copying version 1 rows", error);
+    if (rc == SQLITE_OK)
+        rc = exec(sql, version, "writing schema_version", error);
+    if (rc == SQLITE_OK)
+        rc = exec(sql, "COMMIT", "committing the migration", error);
+    if (rc == SQLITE_OK)
+        rc = exec(sql, "DETACH old; PRAGMA wal_checkpoint(TRUNCATE)", "finishing", error);
+    sqlite3_free(version);
+    sqlite3_free(attach);
+    sqlite3_free(uri);
+    int close_rc = sqlite3_close(sql);
+    return rc != SQLITE_OK ? rc : close_rc;
+}
+
+static int rename_or_fail(const char *from, const char *to, char **error)
+{
+    if (g_rename(from, to) == 0)
+        return SQLITE_OK;
+    *error = g_strdup_printf("renaming %s to %s: %s", from, to, g_strerror(errno));
+    return SQLITE_CANTOPEN;
+}
+
+/* Migrates PATH (version `from`) into PATH.migrating, then moves the old file
+ * aside as PATH.vFROM-backup (with its WAL, whose content belongs to it) and
+ * the new file into place. The old file's bytes are never written. A crash
+ * before the last rename leaves either the old file alone (the half-written
+ * .migrating is discarded next time) or no PATH and a complete .migrating,
+ * which the next open moves into place. */
+static int migrate(const char *path, int from, char **error)
+{
+    char *target = g_strconcat(path, ".migrating", NULL);
+    char *backup = g_strdup_printf("%s.v%d-backup", path, from);
+    char *old_wal = g_strconcat(path, "-wal", NULL);
+    char *backup_wal = g_strconcat(backup, "-wal", NULL);
+    int rc = SQLITE_OK;
+
+    if (g_file_test(backup, G_FILE_TEST_EXISTS)) {
+        *error = g_strdup_printf("cannot migrate %s from schema version %d: %s already exists "
+                                 "(move it away to let the migration keep a new backup)",
+                                 path, from, backup);
+        rc = SQLITE_CANTOPEN;
+    }
+    if (rc == SQLITE_OK) {
+        remove_file_set(target);
+        rc = migrate_into(path, from, target, error);
+        if (rc != SQLITE_OK)
+            remove_file_set(target);
+    }
+    if (rc == SQLITE_OK && g_file_test(old_wal, G_FILE_TEST_EXISTS))
+        rc = rename_or_fail(old_wal, backup_wal, error);
+    if (rc == SQLITE_OK)
+        rc = rename_or_fail(path, backup, error);
+    if (rc == SQLITE_OK)
+        rc = rename_or_fail(target, path, error);
+    g_free(backup_wal);
+    g_free(old_wal);
+    g_free(backup);
+    g_free(target);
+    return rc;
+}
+
+/* Finishes a migration a crash interrupted after the old file was moved away. */
+static void finish_interrupted_migration(const char *path)
+{
+    if (g_file_test(path, G_FILE_TEST_EXISTS))
+        return;
+    char *target = g_strconcat(path, ".migrating", NULL);
+    int version = 0;
+    char *error = NULL;
+    if (g_file_test(target, G_FILE_TEST_EXISTS) &&
+        jsql_file_version(target, &version, &error) == SQLITE_OK && version == JSQL_SCHEMA_VERSION)
+        g_rename(target, path);
+    g_free(error);
+    g_free(target);
+}
+
+/* ---- opening ---- */
+
+static int prepare(jsql_db *db, const char *text, sqlite3_stmt **st, char **error)
+{
+    int rc = sqlite3_prepare_v3(db->sql, text, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc != SQLITE_OK)
+        *error = db_message(db->sql, "preparing statements");
+    return rc;
+}
+
+static int configure(jsql_db *db, const jsql_options *options, int created, char **error)
+{
+    int64_t cache_kib = options->cache_mb > 0 ? options->cache_mb * 1024 : 2000;
+    /* max_page_count counts pages, so the cap follows the file's page size. */
+    char *pragmas = g_strdup_printf(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%" PRId64 ";"
+        "PRAGMA temp_store=MEMORY; PRAGMA max_page_count=%" PRId64 ";",
+        cache_kib,
+        options->max_size_mb > 0 ? options->max_size_mb * 1024 * 1024 / 4096 : (int64_t)0xfffffffe);
+    int rc = exec(db->sql, "PRAGMA page_size=4096", "setting the page size", error);
+    if (rc == SQLITE_OK)
+        rc = exec(db->sql, pragmas, "setting pragmas", error);
+    g_free(pragmas);
+    if (rc == SQLITE_OK && created) {
+        char *text = g_strdup_printf("BEGIN; %s INSERT INTO schema_version VALUES(%d); COMMIT;",
+                                     schema_v2, JSQL_SCHEMA_VERSION);
+        rc = exec(db->sql, text, "creating the schema", error);
+        g_free(text);
+        if (rc != SQLITE_OK)
+            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int prepare_all(jsql_db *db, char **error)
+{
+    int rc = prepare(db,
+                     "INSERT OR IGNORE INTO conversation(" CONVERSATION_COLUMNS ") VALUES"
+                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                     " ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                     &db->insert_conversation, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "INSERT INTO participant VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     &db->insert_participant, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "INSERT OR IGNORE INTO conversation_number VALUES (?1, ?2, ?3)",
+                     &db->insert_number, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "BEGIN", &db->begin, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "COMMIT", &db->commit, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "ROLLBACK", &db->rollback, error);
+    return rc;
+}
+
+int jsql_open(const char *path, const jsql_options *options, jsql_db **out, char **error)
+{
+    *out = NULL;
+    finish_interrupted_migration(path);
+    int version = 0;
+    int rc = jsql_file_version(path, &version, error);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (version > JSQL_SCHEMA_VERSION) {
+        *error = g_strdup_printf("%s has schema version %d, newer than this plugin's %d (written "
+                                 "by a newer ucd?): refusing to touch it",
+                                 path, version, JSQL_SCHEMA_VERSION);
+        return SQLITE_MISMATCH;
+    }
+    if (version > 0 && version < JSQL_SCHEMA_VERSION &&
+        (rc = migrate(path, version, error)) != SQLITE_OK)
+        return rc;
+
+    jsql_db *db = g_new0(jsql_db, 1);
+    rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK)
+        *error = db_message(db->sql, "opening");
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db->sql, 5000);
+        rc = configure(db, options, version == 0, error);
+    }
+    if (rc == SQLITE_OK)
+        rc = prepare_all(db, error);
+    if (rc != SQLITE_OK) {
+        jsql_close(db);
+        return rc;
+    }
+    *out = db;
+    return SQLITE_OK;
+}
+
+void jsql_close(jsql_db *db)
+{
+    if (db == NULL)
+        return;
+    sqlite3_stmt *all[] = {db->insert_conversation,
+                           db->insert_participant,
+                           db->insert_number,
+                           db->begin,
+                           db->commit,
+                           db->rollback};
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        sqlite3_finalize(all[i]);
+    sqlite3_close(db->sql);
+    g_free(db);
+}
+
+/* ---- writing ---- */
+
+static int run(jsql_db *db, sqlite3_stmt *st, const char *what, char **error)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return SQLITE_OK;
+    *error = db_message(db->sql, what);
+    return rc;
+}
+
+int jsql_begin(jsql_db *db, char **error)
+{
+    return run(db, db->begin, "beginning a transaction", error);
+}
+
+int jsql_commit(jsql_db *db, char **error)
+{
+    return run(db, db->commit, "committing", error);
+}
+
+void jsql_rollback(jsql_db *db)
+{
+    if (!sqlite3_get_autocommit(db->sql)) {
+        sqlite3_step(db->rollback);
+        sqlite3_reset(db->rollback);
+    }
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+}
+
+static void bind_conversation(sqlite3_stmt *st, const ucd_journal_record *r)
+{
+    const char *texts[] = {r->source_number,
+                           r->source_e164,
+                           r->source_name,
+                           r->requested_number,
+                           r->requested_e164,
+                           r->destination_number,
+                           r->destination_e164,
+                           r->destination_name,
+                           r->transferred_by,
+                           r->forward_reason,
+                           r->picked_up_by,
+                           r->end_reason,
+                           r->tags,
+                           r->memo};
+    bind_text(st, 1, r->uuid);
+    bind_text(st, 2, r->driver_instance);
+    sqlite3_bind_int64(st, 3, r->start_ms);
+    sqlite3_bind_int64(st, 4, r->answer_ms);
+    sqlite3_bind_int64(st, 5, r->end_ms);
+    sqlite3_bind_int(st, 6, (int)r->direction);
+    sqlite3_bind_int(st, 7, (int)r->outcome);
+    sqlite3_bind_int(st, 8, (int)r->flags);
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        bind_text(st, 9 + (int)i, texts[i]);
+}
+
+static int insert_participants(jsql_db *db, const ucd_journal_record *r, int64_t id, char **error)
+{
+    size_t stride = r->participant_size ? r->participant_size : sizeof(ucd_journal_participant);
+    sqlite3_stmt *st = db->insert_participant;
+    for (uint32_t i = 0; i < r->participant_count; i++) {
+        const ucd_journal_participant *p =
+            (const void *)((const char *)r->participants + (size_t)i * stride);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, (int)i);
+        sqlite3_bind_int(st, 3, (int)p->role);
+        bind_text(st, 4, p->user_id);
+        bind_text(st, 5, p->line);
+        sqlite3_bind_int64(st, 6, p->joined_ms);
+        sqlite3_bind_int64(st, 7, p->answered_ms);
+        sqlite3_bind_int64(st, 8, p->left_ms);
+        sqlite3_bind_int64(st, 9, r->start_ms);
+        int rc = run(db, st, "inserting a participant", error);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* The distinct number keys of a record's six numbers; returns how many. */
+static int record_number_keys(const ucd_journal_record *r, int64_t keys[6])
+{
+    const char *numbers[] = {r->source_number,  r->source_e164,        r->requested_number,
+                             r->requested_e164, r->destination_number, r->destination_e164};
+    int count = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(numbers); i++) {
+        int64_t key = jsql_number_key(numbers[i]);
+        int seen = key < 0;
+        for (int j = 0; j < count && !seen; j++)
+            seen = keys[j] == key;
+        if (!seen)
+            keys[count++] = key;
+    }
+    return count;
+}
+
+static int insert_numbers(jsql_db *db, const ucd_journal_record *r, int64_t id, char **error)
+{
+    int64_t keys[6];
+    int count = record_number_keys(r, keys);
+    for (int i = 0; i < count; i++) {
+        sqlite3_bind_int64(db->insert_number, 1, keys[i]);
+        sqlite3_bind_int64(db->insert_number, 2, r->start_ms);
+        sqlite3_bind_int64(db->insert_number, 3, id);
+        int rc = run(db, db->insert_number, "inserting a number", error);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+int jsql_insert(jsql_db *db, const ucd_journal_record *record, char **error)
+{
+    bind_conversation(db->insert_conversation, record);
+    int rc = run(db, db->insert_conversation, "inserting a conversation", error);
+    if (rc != SQLITE_OK || sqlite3_changes(db->sql) == 0)
+        return rc; /* an error, or a record stored before: nothing more to add */
+    int64_t id = sqlite3_last_insert_rowid(db->sql);
+    rc = insert_participants(db, record, id, error);
+    if (rc == SQLITE_OK)
+        rc = insert_numbers(db, record, id, error);
+    return rc;
+}
+
+/* ---- retention ---- */
+
+static int expire_one(jsql_db *db, sqlite3_stmt *row, sqlite3_stmt *del_number,
+                      sqlite3_stmt *del_rest, char **error)
+{
+    ucd_journal_record r = {.struct_size = sizeof(r)};
+    int64_t id = sqlite3_column_int64(row, 0);
+    r.start_ms = sqlite3_column_int64(row, 1);
+    const char **numbers[] = {&r.source_number,  &r.source_e164,        &r.requested_number,
+                              &r.requested_e164, &r.destination_number, &r.destination_e164};
+    for (size_t i = 0; i < G_N_ELEMENTS(numbers); i++)
+        *numbers[i] = (const char *)sqlite3_column_text(row, 2 + (int)i);
+    int64_t keys[6];
+    int count = record_number_keys(&r, keys);
+    int rc = SQLITE_OK;
+    for (int i = 0; i < count && rc == SQLITE_OK; i++) {
+        sqlite3_bind_int64(del_number, 1, keys[i]);
+        sqlite3_bind_int64(del_number, 2, r.start_ms);
+        sqlite3_bind_int64(del_number, 3, id);
+        rc = run(db, del_number, "expiring numbers", error);
+    }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(del_rest, 1, id);
+        rc = run(db, del_rest, "expiring a conversation", error);
+    }
+    return rc;
+}
+
+int jsql_expire(jsql_db *db, int64_t cutoff_ms, int limit, int *deleted, char **error)
+{
+    sqlite3_stmt *row = NULL, *del_number = NULL, *del_rest = NULL;
+    *deleted = 0;
+    int rc = prepare(db,
+                     "SELECT id, start_ms, source_number, source_e164, requested_number,"
+                     " requested_e164, destination_number, destination_e164 FROM conversation"
+                     " WHERE start_ms < ?1 ORDER BY start_ms LIMIT ?2",
+                     &row, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db,
+                     "DELETE FROM conversation_number WHERE number_key = ?1 AND start_ms = ?2"
+                     " AND conversation_id = ?3",
+                     &del_number, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "DELETE FROM participant WHERE conversation_id = ?1;", &del_rest, error);
+    sqlite3_stmt *del_conversation = NULL;
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "DELETE FROM conversation WHERE id = ?1", &del_conversation, error);
+    if (rc == SQLITE_OK)
+        rc = jsql_begin(db, error);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(row, 1, cutoff_ms);
+        sqlite3_bind_int(row, 2, limit);
+        int step;
+        while (rc == SQLITE_OK && (step = sqlite3_step(row)) == SQLITE_ROW) {
+            rc = expire_one(db, row, del_number, del_rest, error);
+            if (rc == SQLITE_OK) {
+                sqlite3_bind_int64(del_conversation, 1, sqlite3_column_int64(row, 0));
+                rc = run(db, del_conversation, "expiring a conversation", error);
+            }
+            (*deleted)++;
+        }
+        if (rc == SQLITE_OK && step != SQLITE_DONE) {
+            rc = step;
+            *error = db_message(db->sql, "selecting expired conversations");
+        }
+        sqlite3_reset(row);
+        if (rc == SQLITE_OK)
+            rc = jsql_commit(db, error);
+        if (rc != SQLITE_OK) {
+            jsql_rollback(db);
+            *deleted = 0;
+        }
+    }
+    sqlite3_finalize(row);
+    sqlite3_finalize(del_number);
+    sqlite3_finalize(del_rest);
+    sqlite3_finalize(del_conversation);
+    return rc;
+}
+
+/* ---- queries ---- */
+
+enum { COL_ID = 0 };
+
+static void column_record(sqlite3_stmt *st, ucd_journal_record *r)
+{
+    const char **texts[] = {&r->source_number,
+                            &r->source_e164,
+                            &r->source_name,
+                            &r->requested_number,
+                            &r->requested_e164,
+                            &r->destination_number,
+                            &r->destination_e164,
+                            &r->destination_name,
+                            &r->transferred_by,
+                            &r->forward_reason,
+                            &r->picked_up_by,
+                            &r->end_reason,
+                            &r->tags,
+                            &r->memo};
+    memset(r, 0, sizeof(*r));
+    r->struct_size = sizeof(*r);
+    r->uuid = (const char *)sqlite3_column_text(st, 1);
+    r->driver_instance = (const char *)sqlite3_column_text(st, 2);
+    r->start_ms = sqlite3_column_int64(st, 3);
+    r->answer_ms = sqlite3_column_int64(st, 4);
+    r->end_ms = sqlite3_column_int64(st, 5);
+    r->direction = (uint32_t)sqlite3_column_int(st, 6);
+    r->outcome = (uint32_t)sqlite3_column_int(st, 7);
+    r->flags = (uint32_t)sqlite3_column_int(st, 8);
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        *texts[i] = (const char *)sqlite3_column_text(st, 9 + (int)i);
+}
+
+/* Loads the participants of conversation `id` into `out` (strings copied into
+ * `strings`, freed by the caller after the callback). */
+static int load_participants(sqlite3_stmt *st, int64_t id, GArray *out, GStringChunk *strings)
+{
+    g_array_set_size(out, 0);
+    sqlite3_bind_int64(st, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *user = (const char *)sqlite3_column_text(st, 1);
+        const char *line = (const char *)sqlite3_column_text(st, 2);
+        ucd_journal_participant p = {
+            .struct_size = sizeof(p),
+            .role = (uint32_t)sqlite3_column_int(st, 0),
+            .user_id = user ? g_string_chunk_insert(strings, user) : NULL,
+            .line = line ? g_string_chunk_insert(strings, line) : NULL,
+            .joined_ms = sqlite3_column_int64(st, 3),
+            .answered_ms = sqlite3_column_int64(st, 4),
+            .left_ms = sqlite3_column_int64(st, 5),
+        };
+        g_array_append_val(out, p);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+typedef struct query_plan {
+    GString *sql;
+    int64_t cursor_start, cursor_id;
+    int64_t number_key;
+    int has_cursor;
+} query_plan;
+
+static int parse_cursor(const char *text, query_plan *plan)
+{
+    if (text == NULL || text[0] == '\0')
+        return UCD_OK;
+    char **parts = g_strsplit(text, ":", 3);
+    int ok = g_strv_length(parts) == 2 &&
+             g_ascii_string_to_signed(parts[0], 10, INT64_MIN, INT64_MAX,
+                                      (gint64 *)&plan->cursor_start, NULL) &&
+             g_ascii_string_to_signed(parts[1], 10, 0, INT64_MAX, (gint64 *)&plan->cursor_id, NULL);
+    g_strfreev(parts);
+    plan->has_cursor = ok;
+    return ok ? UCD_OK : UCD_E_INVALID;
+}
+
+/* Builds the statement; parameters are named so the binding order is free. */
+static void build_sql(const ucd_journal_query *q, query_plan *plan)
+{
+    GString *s = g_string_new("SELECT id, " CONVERSATION_COLUMNS " FROM conversation c WHERE 1");
+    if (q->from_ms)
+        g_string_append(s, " AND start_ms >= :from");
+    if (q->to_ms)
+        g_string_append(s, " AND start_ms < :to");
+    if (q->outcome_mask) {
+        g_string_append(s, " AND outcome IN (-1");
+        for (int o = 0; o < 32; o++) {
+            if (q->outcome_mask & (1u << o))
+                g_string_append_printf(s, ",%d", o);
+        }
+        g_string_append(s, ")");
+    }
+    if (q->user_id)
+        g_string_append(s, " AND id IN (SELECT conversation_id FROM participant"
+                           " WHERE user_id = :user)");
+    if (q->number) {
+        plan->number_key = jsql_number_key(q->number);
+        g_string_append(s, " AND id IN (SELECT conversation_id FROM conversation_number"
+                           " WHERE number_key = :key)"
+                           " AND :number IN (source_number, source_e164, requested_number,"
+                           " requested_e164, destination_number, destination_e164)");
+    }
+    if (plan->has_cursor)
+        g_string_append(s, " AND (start_ms, id) < (:cstart, :cid)");
+    g_string_append(s, " ORDER BY start_ms DESC, id DESC LIMIT :limit");
+    plan->sql = s;
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t value)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0)
+        sqlite3_bind_int64(st, i, value);
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *value)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0)
+        sqlite3_bind_text(st, i, value, -1, SQLITE_STATIC);
+}
+
+static void bind_query(sqlite3_stmt *st, const ucd_journal_query *q, const query_plan *plan,
+                       uint32_t limit)
+{
+    bind_named_int(st, ":from", q->from_ms);
+    bind_named_int(st, ":to", q->to_ms);
+    bind_named_text(st, ":user", q->user_id);
+    bind_named_int(st, ":key", plan->number_key);
+    bind_named_text(st, ":number", q->number);
+    bind_named_int(st, ":cstart", plan->cursor_start);
+    bind_named_int(st, ":cid", plan->cursor_id);
+    bind_named_int(st, ":limit", (int64_t)limit + 1); /* one more: is there a next page? */
+}
+
+/* Steps through the result, calling back for up to `limit` records. */
+static int deliver(sqlite3_stmt *st, sqlite3_stmt *parts, uint32_t limit, ucd_journal_record_cb cb,
+                   void *user_data, char *next_cursor, size_t next_cursor_size)
+{
+    GArray *list = g_array_new(FALSE, TRUE, sizeof(ucd_journal_participant));
+    GStringChunk *strings = g_string_chunk_new(256);
+    uint32_t delivered = 0;
+    int64_t last_start = 0, last_id = 0;
+    int rc, more = 0, stopped = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (delivered == limit) {
+            more = 1;
+            break;
+        }
+        ucd_journal_record r;
+        column_record(st, &r);
+        last_id = sqlite3_column_int64(st, COL_ID);
+        last_start = r.start_ms;
+        if ((rc = load_participants(parts, last_id, list, strings)) != SQLITE_OK)
+            break;
+        r.participants = (const ucd_journal_participant *)(void *)list->data;
+        r.participant_count = list->len;
+        r.participant_size = sizeof(ucd_journal_participant);
+        delivered++;
+        stopped = cb(&r, user_data) != 0;
+        g_string_chunk_clear(strings);
+        if (stopped) {
+            more = 1;
+            break;
+        }
+    }
+    g_string_chunk_free(strings);
+    g_array_free(list, TRUE);
+    if (next_cursor != NULL && next_cursor_size > 0) {
+        if (more && delivered > 0)
+            g_snprintf(next_cursor, next_cursor_size, "%" PRId64 ":%" PRId64, last_start, last_id);
+        else
+            next_cursor[0] = '\0';
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE || more ? SQLITE_OK : rc;
+}
+
+int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
+               void *user_data, char *next_cursor, size_t next_cursor_size, char **error)
+{
+    ucd_journal_query q = {0};
+    memcpy(&q, query, query->struct_size < sizeof(q) ? query->struct_size : sizeof(q));
+    query_plan plan = {0};
+    if (cb == NULL || parse_cursor(q.after, &plan) != UCD_OK) {
+        *error = g_strdup("malformed paging cursor");
+        return UCD_E_INVALID;
+    }
+    uint32_t limit = q.limit ? q.limit : 100;
+
+    sqlite3 *sql = NULL;
+    sqlite3_stmt *st = NULL, *parts = NULL;
+    int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL);
+    build_sql(&q, &plan);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(sql, 5000);
+        rc = sqlite3_prepare_v2(sql, plan.sql->str, -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(sql,
+                                "SELECT role, user_id, line, joined_ms, answered_ms, left_ms"
+                                " FROM participant WHERE conversation_id = ?1 ORDER BY seq",
+                                -1, &parts, NULL);
+    if (rc == SQLITE_OK) {
+        bind_query(st, &q, &plan, limit);
+        rc = deliver(st, parts, limit, cb, user_data, next_cursor, next_cursor_size);
+    }
+    if (rc != SQLITE_OK)
+        *error = db_message(sql, "querying the journal");
+    sqlite3_finalize(st);
+    sqlite3_finalize(parts);
+    sqlite3_close(sql);
+    g_string_free(plan.sql, TRUE);
+    return rc == SQLITE_OK ? UCD_OK : UCD_E_UNAVAILABLE;
+}

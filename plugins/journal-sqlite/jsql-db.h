@@ -1,0 +1,59 @@
+/*
+ * jsql-db.h - the journal's SQLite file: schema, migrations, batched inserts,
+ * retention and queries. No threads and no ucd host in here: the plugin's
+ * writer thread drives a jsql_db, the benchmark's baseline drives the same
+ * statements in one transaction, and query() opens its own read connection.
+ *
+ * Functions return an SQLite result code (SQLITE_OK on success) and, on
+ * failure, a message in `*error` for the caller to log and g_free.
+ */
+#ifndef JSQL_DB_H
+#define JSQL_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ucd/journal.h>
+
+/* The schema this code writes. Version 1 was the single-table preview layout
+ * (see README.md); a version 1 file is migrated into a new file on open. */
+#define JSQL_SCHEMA_VERSION 2
+
+typedef struct jsql_options {
+    int64_t cache_mb;    /* page cache per connection, MiB */
+    int64_t max_size_mb; /* cap on the database file, MiB; 0 = none */
+} jsql_options;
+
+typedef struct jsql_db jsql_db;
+
+/* Reads the schema version of the file at `path` without writing to it:
+ * 0 when the file does not exist or is an empty database. Returns SQLITE_OK,
+ * or an error (not a database, not a journal, unreadable). */
+int jsql_file_version(const char *path, int *version, char **error);
+
+/* Opens `path` for writing, creating it, or migrating an older schema into a
+ * new file first (the old file is renamed PATH.vN-backup, never modified).
+ * Refuses a file whose schema is newer than JSQL_SCHEMA_VERSION. On success
+ * `*db` is set. Blocking (a migration copies the whole journal). */
+int jsql_open(const char *path, const jsql_options *options, jsql_db **db, char **error);
+void jsql_close(jsql_db *db);
+
+int jsql_begin(jsql_db *db, char **error);
+/* Inserts one record inside the open transaction. A record whose uuid and
+ * start time are already stored is skipped (re-storing is harmless). */
+int jsql_insert(jsql_db *db, const ucd_journal_record *record, char **error);
+int jsql_commit(jsql_db *db, char **error);
+void jsql_rollback(jsql_db *db);
+
+/* Deletes at most `limit` of the oldest conversations that started before
+ * `cutoff_ms`, in its own transaction; `*deleted` gets how many. */
+int jsql_expire(jsql_db *db, int64_t cutoff_ms, int limit, int *deleted, char **error);
+
+/* Runs `query` on a read-only connection of its own (so it never waits for
+ * the writer in WAL mode) and calls `cb` per record, newest first. Returns a
+ * UCD_* code: UCD_E_INVALID for a malformed cursor, UCD_E_UNAVAILABLE when the
+ * file cannot be read. */
+int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
+               void *user_data, char *next_cursor, size_t next_cursor_size, char **error);
+
+#endif /* JSQL_DB_H */

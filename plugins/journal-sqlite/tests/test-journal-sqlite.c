@@ -1,0 +1,1038 @@
+/*
+ * test-journal-sqlite.c - runs journal-sqlite.so against a fake host table and
+ * checks what its README promises: every field survives a round trip, paging
+ * and filters return the right conversations, private numbers follow the
+ * policy, retention deletes old conversations, a version 1 file is migrated
+ * into a new file and the old one kept intact, a newer file is refused
+ * untouched, and a full or unopenable database keeps records in memory (and a
+ * spool across a reload) until writes succeed again, losing nothing.
+ *
+ * argv[1] is the path of journal-sqlite.so. Each test works in a temporary
+ * directory, the module's state directory.
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <ucd/ucd.h>
+
+struct ucd_plugin {
+    const char *id;
+};
+
+struct ucd_counter {
+    int64_t value;
+};
+
+/* What the plugin did to the fake host, and what the host answers. */
+typedef struct fake_world {
+    GMutex lock;          /* log and counters are "any thread" */
+    GHashTable *config;   /* key -> value as written in the file */
+    GHashTable *counters; /* name -> ucd_counter */
+    GPtrArray *log_lines;
+    char *error;
+    char *config_error_key;
+    char *state_dir;
+    const ucd_journal_v1 *iface;
+    void *impl;
+} fake_world;
+
+static fake_world world;
+static const ucd_plugin_descriptor *descriptor;
+static ucd_plugin self = {"journal-sqlite"};
+
+static const ucd_config_key *find_key(const char *name)
+{
+    for (const ucd_config_key *key = descriptor->config_keys; key->name != NULL; key++) {
+        if (strcmp(key->name, name) == 0)
+            return key;
+    }
+    return NULL;
+}
+
+static const char *fake_value(const char *key)
+{
+    const char *set = g_hash_table_lookup(world.config, key);
+    if (set != NULL)
+        return set;
+    const ucd_config_key *decl = find_key(key);
+    return decl != NULL ? decl->default_value : NULL;
+}
+
+static const char *fake_module_id(ucd_plugin *p)
+{
+    return p->id;
+}
+
+static const char *fake_state_dir(ucd_plugin *p)
+{
+    return world.state_dir;
+}
+
+static void fake_log(ucd_plugin *p, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (g_test_verbose())
+        g_printerr("[%d] %s\n", level, text);
+    g_mutex_lock(&world.lock);
+    g_ptr_array_add(world.log_lines, g_strdup_printf("%d %s", level, text));
+    g_mutex_unlock(&world.lock);
+    g_free(text);
+}
+
+static void fake_set_error(ucd_plugin *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_free(world.error);
+    world.error = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+}
+
+static int fake_config_string(ucd_plugin *p, const char *key, const char **value)
+{
+    const ucd_config_key *decl = find_key(key);
+    if (decl == NULL || decl->type != UCD_CONFIG_STRING)
+        return UCD_E_INVALID;
+    *value = fake_value(key);
+    return *value != NULL ? UCD_OK : UCD_E_NOT_FOUND;
+}
+
+/* INT, or DURATION read as milliseconds ("100ms", "2s"), as the core does. */
+static int fake_config_int(ucd_plugin *p, const char *key, int64_t *value)
+{
+    const ucd_config_key *decl = find_key(key);
+    if (decl == NULL || (decl->type != UCD_CONFIG_INT && decl->type != UCD_CONFIG_DURATION))
+        return UCD_E_INVALID;
+    const char *text = fake_value(key);
+    if (text == NULL)
+        return UCD_E_NOT_FOUND;
+    char *end = NULL;
+    *value = g_ascii_strtoll(text, &end, 10);
+    if (decl->type == UCD_CONFIG_DURATION && strcmp(end, "s") == 0)
+        *value *= 1000;
+    return UCD_OK;
+}
+
+static int fake_config_error(ucd_plugin *p, const char *key, const char *fmt, ...)
+{
+    g_free(world.config_error_key);
+    world.config_error_key = g_strdup(key);
+    return UCD_FAIL;
+}
+
+static int fake_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
+                                 void *impl)
+{
+    g_assert_cmpstr(name, ==, UCD_JOURNAL_SERVICE);
+    g_assert_cmpuint(major, ==, UCD_JOURNAL_MAJOR);
+    world.iface = iface;
+    world.impl = impl;
+    return UCD_OK;
+}
+
+static ucd_counter *fake_counter_new(ucd_plugin *p, const char *name, uint32_t kind,
+                                     const char *help)
+{
+    g_mutex_lock(&world.lock);
+    ucd_counter *c = g_hash_table_lookup(world.counters, name);
+    if (c == NULL) {
+        c = g_new0(ucd_counter, 1);
+        g_hash_table_insert(world.counters, g_strdup(name), c);
+    }
+    g_mutex_unlock(&world.lock);
+    return c;
+}
+
+static void fake_counter_add(ucd_counter *c, int64_t delta)
+{
+    g_mutex_lock(&world.lock);
+    c->value += delta;
+    g_mutex_unlock(&world.lock);
+}
+
+static void fake_counter_set(ucd_counter *c, int64_t value)
+{
+    g_mutex_lock(&world.lock);
+    c->value = value;
+    g_mutex_unlock(&world.lock);
+}
+
+static const ucd_host fake_host = {
+    .struct_size = sizeof(ucd_host),
+    .abi_major = UCD_ABI_MAJOR,
+    .abi_minor = UCD_ABI_MINOR,
+    .core_version = "test",
+    .module_id = fake_module_id,
+    .state_dir = fake_state_dir,
+    .log = fake_log,
+    .set_error = fake_set_error,
+    .config_string = fake_config_string,
+    .config_int = fake_config_int,
+    .config_error = fake_config_error,
+    .service_register = fake_service_register,
+    .counter_new = fake_counter_new,
+    .counter_add = fake_counter_add,
+    .counter_set = fake_counter_set,
+};
+
+static int64_t counter(const char *name)
+{
+    g_mutex_lock(&world.lock);
+    ucd_counter *c = g_hash_table_lookup(world.counters, name);
+    int64_t value = c ? c->value : -1;
+    g_mutex_unlock(&world.lock);
+    return value;
+}
+
+static gboolean log_has(int level, const char *needle)
+{
+    gboolean found = FALSE;
+    char *prefix = g_strdup_printf("%d ", level);
+    g_mutex_lock(&world.lock);
+    for (guint i = 0; i < world.log_lines->len && !found; i++) {
+        const char *line = g_ptr_array_index(world.log_lines, i);
+        found = g_str_has_prefix(line, prefix) && strstr(line, needle) != NULL;
+    }
+    g_mutex_unlock(&world.lock);
+    g_free(prefix);
+    return found;
+}
+
+/* A fresh world with a fresh state directory; keeps the directory of the
+ * previous one when `keep_dir` (a restart of the same module). */
+static void world_reset(gboolean keep_dir)
+{
+    if (world.config != NULL) {
+        g_hash_table_unref(world.config);
+        g_hash_table_unref(world.counters);
+        g_ptr_array_unref(world.log_lines);
+    }
+    g_clear_pointer(&world.error, g_free);
+    g_clear_pointer(&world.config_error_key, g_free);
+    if (!keep_dir) {
+        g_free(world.state_dir);
+        world.state_dir = g_dir_make_tmp("journal-test-XXXXXX", NULL);
+        g_assert_nonnull(world.state_dir);
+    }
+    world.config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    world.counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    world.log_lines = g_ptr_array_new_with_free_func(g_free);
+    world.iface = NULL;
+    world.impl = NULL;
+}
+
+static void set_config(const char *key, const char *value)
+{
+    g_hash_table_replace(world.config, g_strdup(key), g_strdup(value));
+}
+
+static char *state_file(const char *name)
+{
+    return g_build_filename(world.state_dir, name, NULL);
+}
+
+/* init + start; returns the module state. */
+static void *start_journal(void)
+{
+    void *state = NULL;
+    int rc = descriptor->init(&self, &fake_host, &state);
+    if (rc != UCD_OK)
+        g_error("init failed: %s / %s", world.error ? world.error : "-",
+                world.config_error_key ? world.config_error_key : "-");
+    g_assert_nonnull(world.iface);
+    g_assert_cmpint(descriptor->start(state), ==, UCD_OK);
+    return state;
+}
+
+static void stop_journal(void *state)
+{
+    descriptor->stop(state);
+    descriptor->fini(state);
+}
+
+/* ---- records ---- */
+
+/* A record with every field set, strings derived from `n`. */
+typedef struct test_record {
+    ucd_journal_record rec;
+    ucd_journal_participant parts[3];
+    GStringChunk *strings;
+} test_record;
+
+static const char *s(test_record *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static const char *s(test_record *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    const char *kept = g_string_chunk_insert(t->strings, text);
+    g_free(text);
+    return kept;
+}
+
+static test_record *make_record(int n, int64_t start_ms)
+{
+    test_record *t = g_new0(test_record, 1);
+    t->strings = g_string_chunk_new(512);
+    ucd_journal_record *r = &t->rec;
+    r->struct_size = sizeof(*r);
+    r->direction = UCD_DIR_INBOUND;
+    r->outcome = (uint32_t)(n % 6);
+    r->flags = 0;
+    r->uuid = s(t, "uuid-%08d-0000-4000-8000-000000000000", n);
+    r->driver_instance = "pbx-sim:office";
+    r->start_ms = start_ms;
+    r->answer_ms = start_ms + 2000;
+    r->end_ms = start_ms + 60000;
+    r->source_number = s(t, "089%07d", n);
+    r->source_e164 = s(t, "+4989%07d", n);
+    r->source_name = s(t, "Caller %d", n);
+    r->requested_number = s(t, "2%02d", n % 20);
+    r->requested_e164 = s(t, "+49301234%03d", 200 + n % 20);
+    r->destination_number = s(t, "2%02d", (n + 1) % 20);
+    r->destination_e164 = s(t, "+49301234%03d", 200 + (n + 1) % 20);
+    r->destination_name = s(t, "User %d", (n + 1) % 20);
+    r->transferred_by = s(t, "u%d", n % 20);
+    r->forward_reason = "busy";
+    r->picked_up_by = NULL;
+    r->end_reason = "normal";
+    r->tags = "sales;P-42";
+    r->memo = s(t, "memo for call %d, with 'quotes' and ümlauts", n);
+    for (int i = 0; i < 3; i++) {
+        ucd_journal_participant *p = &t->parts[i];
+        p->struct_size = sizeof(*p);
+        p->role = i == 0 ? UCD_ROLE_CALLEE : UCD_ROLE_TRANSFER_TARGET;
+        p->user_id = s(t, "u%d", (n + i) % 20);
+        p->line = s(t, "2%02d", (n + i) % 20);
+        p->joined_ms = start_ms + i * 1000;
+        p->answered_ms = i == 2 ? 0 : start_ms + 2000 + i;
+        p->left_ms = start_ms + 60000 - i;
+    }
+    t->parts[2].user_id = NULL; /* a line without a user */
+    r->participants = t->parts;
+    r->participant_count = 3;
+    r->participant_size = sizeof(ucd_journal_participant);
+    return t;
+}
+
+static void free_record(test_record *t)
+{
+    g_string_chunk_free(t->strings);
+    g_free(t);
+}
+
+static void store_ok(test_record *t)
+{
+    g_assert_cmpint(world.iface->store(world.impl, &t->rec), ==, UCD_OK);
+}
+
+/* ---- queries ---- */
+
+typedef struct collected {
+    GPtrArray *uuids;
+    GPtrArray *records; /* deep copies as test_record */
+} collected;
+
+static int collect_cb(const ucd_journal_record *r, void *user_data)
+{
+    collected *c = user_data;
+    g_ptr_array_add(c->uuids, g_strdup(r->uuid));
+    if (c->records != NULL) {
+        test_record *t = g_new0(test_record, 1);
+        t->strings = g_string_chunk_new(512);
+        t->rec = *r;
+#define KEEP(f) t->rec.f = r->f ? g_string_chunk_insert(t->strings, r->f) : NULL
+        KEEP(uuid);
+        KEEP(driver_instance);
+        KEEP(source_number);
+        KEEP(source_e164);
+        KEEP(source_name);
+        KEEP(requested_number);
+        KEEP(requested_e164);
+        KEEP(destination_number);
+        KEEP(destination_e164);
+        KEEP(destination_name);
+        KEEP(transferred_by);
+        KEEP(forward_reason);
+        KEEP(picked_up_by);
+        KEEP(end_reason);
+        KEEP(tags);
+        KEEP(memo);
+#undef KEEP
+        g_assert_cmpuint(r->participant_count, <=, 3);
+        for (uint32_t i = 0; i < r->participant_count; i++) {
+            t->parts[i] = r->participants[i];
+            t->parts[i].user_id =
+                r->participants[i].user_id
+                    ? g_string_chunk_insert(t->strings, r->participants[i].user_id)
+                    : NULL;
+            t->parts[i].line = r->participants[i].line
+                                   ? g_string_chunk_insert(t->strings, r->participants[i].line)
+                                   : NULL;
+        }
+        t->rec.participants = t->parts;
+        g_ptr_array_add(c->records, t);
+    }
+    return 0;
+}
+
+static collected *run_query(const ucd_journal_query *q, char *cursor, size_t cursor_size,
+                            gboolean keep_records)
+{
+    collected *c = g_new0(collected, 1);
+    c->uuids = g_ptr_array_new_with_free_func(g_free);
+    if (keep_records)
+        c->records = g_ptr_array_new_with_free_func((GDestroyNotify)free_record);
+    int rc = world.iface->query(world.impl, q, collect_cb, c, cursor, cursor_size);
+    g_assert_cmpint(rc, ==, UCD_OK);
+    return c;
+}
+
+static void free_collected(collected *c)
+{
+    g_ptr_array_unref(c->uuids);
+    if (c->records)
+        g_ptr_array_unref(c->records);
+    g_free(c);
+}
+
+/* Every conversation, all pages; returns how many. */
+static guint count_all(void)
+{
+    ucd_journal_query q = {.struct_size = sizeof(q), .limit = 1000};
+    char cursor[64] = "";
+    guint total = 0;
+    do {
+        q.after = cursor[0] ? g_strdup(cursor) : NULL;
+        collected *c = run_query(&q, cursor, sizeof(cursor), FALSE);
+        total += c->uuids->len;
+        free_collected(c);
+        g_free((char *)q.after);
+    } while (cursor[0] != '\0');
+    return total;
+}
+
+static guint count_query(const ucd_journal_query *q)
+{
+    collected *c = run_query(q, NULL, 0, FALSE);
+    guint n = c->uuids->len;
+    free_collected(c);
+    return n;
+}
+
+static void assert_integrity(const char *path)
+{
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void remove_tree(const char *dir)
+{
+    char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+    g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+static void finish_world(void)
+{
+    remove_tree(world.state_dir);
+}
+
+/* ---- tests ---- */
+
+static void assert_same_record(const ucd_journal_record *a, const ucd_journal_record *b)
+{
+    g_assert_cmpuint(a->direction, ==, b->direction);
+    g_assert_cmpuint(a->outcome, ==, b->outcome);
+    g_assert_cmpuint(a->flags, ==, b->flags);
+    g_assert_cmpint(a->start_ms, ==, b->start_ms);
+    g_assert_cmpint(a->answer_ms, ==, b->answer_ms);
+    g_assert_cmpint(a->end_ms, ==, b->end_ms);
+    const char *const sa[] = {a->uuid,
+                              a->driver_instance,
+                              a->source_number,
+                              a->source_e164,
+                              a->source_name,
+                              a->requested_number,
+                              a->requested_e164,
+                              a->destination_number,
+                              a->destination_e164,
+                              a->destination_name,
+                              a->transferred_by,
+                              a->forward_reason,
+                              a->picked_up_by,
+                              a->end_reason,
+                              a->tags,
+                              a->memo};
+    const char *const sb[] = {b->uuid,
+                              b->driver_instance,
+                              b->source_number,
+                              b->source_e164,
+                              b->source_name,
+                              b->requested_number,
+                              b->requested_e164,
+                              b->destination_number,
+                              b->destination_e164,
+                              b->destination_name,
+                              b->transferred_by,
+                              b->forward_reason,
+                              b->picked_up_by,
+                              b->end_reason,
+                              b->tags,
+                              b->memo};
+    for (size_t i = 0; i < G_N_ELEMENTS(sa); i++)
+        g_assert_cmpstr(sa[i], ==, sb[i]);
+    g_assert_cmpuint(a->participant_count, ==, b->participant_count);
+    for (uint32_t i = 0; i < a->participant_count; i++) {
+        const ucd_journal_participant *pa = &a->participants[i], *pb = &b->participants[i];
+        g_assert_cmpuint(pa->role, ==, pb->role);
+        g_assert_cmpstr(pa->user_id, ==, pb->user_id);
+        g_assert_cmpstr(pa->line, ==, pb->line);
+        g_assert_cmpint(pa->joined_ms, ==, pb->joined_ms);
+        g_assert_cmpint(pa->answered_ms, ==, pb->answered_ms);
+        g_assert_cmpint(pa->left_ms, ==, pb->left_ms);
+    }
+}
+
+static void test_round_trip(void)
+{
+    world_reset(FALSE);
+    void *state = start_journal();
+    test_record *t = make_record(7, 1700000000123);
+    t->rec.picked_up_by = "u9";
+    t->rec.flags = 0;
+    store_ok(t);
+    store_ok(t); /* stored twice: kept once */
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+
+    ucd_journal_query q = {.struct_size = sizeof(q)};
+    char cursor[64] = "x";
+    collected *c = run_query(&q, cursor, sizeof(cursor), TRUE);
+    g_assert_cmpuint(c->records->len, ==, 1);
+    g_assert_cmpstr(cursor, ==, "");
+    assert_same_record(&((test_record *)g_ptr_array_index(c->records, 0))->rec, &t->rec);
+    free_collected(c);
+
+    ucd_journal_status st = {.struct_size = sizeof(st)};
+    g_assert_cmpint(world.iface->status(world.impl, &st), ==, UCD_OK);
+    g_assert_cmpuint(st.healthy, ==, 1);
+    g_assert_cmpuint(st.stored, ==, 2); /* both accepted and committed; one row */
+    g_assert_cmpuint(st.pending, ==, 0);
+    g_assert_cmpint(counter("stored"), ==, 2);
+    char *db = state_file("journal.sqlite");
+    g_assert_cmpint(sql_int(db, "SELECT count(*) FROM conversation"), ==, 1);
+    stop_journal(state);
+    assert_integrity(db);
+    g_free(db);
+    free_record(t);
+    finish_world();
+}
+
+static void test_paging(void)
+{
+    world_reset(FALSE);
+    void *state = start_journal();
+    /* 250 conversations, five per start time: the cursor must break the ties. */
+    for (int i = 0; i < 250; i++) {
+        test_record *t = make_record(i, 1700000000000 + (i / 5) * 1000);
+        store_ok(t);
+        free_record(t);
+    }
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    ucd_journal_query q = {.struct_size = sizeof(q)}; /* default page: 100 */
+    char cursor[64] = "";
+    guint pages = 0;
+    int64_t last_start = INT64_MAX;
+    do {
+        char *after = cursor[0] ? g_strdup(cursor) : NULL;
+        q.after = after;
+        collected *c = run_query(&q, cursor, sizeof(cursor), TRUE);
+        g_assert_cmpuint(c->records->len, ==, pages < 2 ? 100 : 50);
+        for (guint i = 0; i < c->records->len; i++) {
+            const ucd_journal_record *r = &((test_record *)g_ptr_array_index(c->records, i))->rec;
+            g_assert_cmpint(r->start_ms, <=, last_start); /* newest first */
+            last_start = r->start_ms;
+            g_assert_true(g_hash_table_add(seen, g_strdup(r->uuid)));
+        }
+        free_collected(c);
+        g_free(after);
+        pages++;
+    } while (cursor[0] != '\0');
+    g_assert_cmpuint(pages, ==, 3);
+    g_assert_cmpuint(g_hash_table_size(seen), ==, 250);
+    g_hash_table_unref(seen);
+
+    q.after = "garbage";
+    g_assert_cmpint(world.iface->query(world.impl, &q, collect_cb, NULL, NULL, 0), ==,
+                    UCD_E_INVALID);
+    stop_journal(state);
+    char *db = state_file("journal.sqlite");
+    assert_integrity(db);
+    g_free(db);
+    finish_world();
+}
+
+static void test_filters(void)
+{
+    world_reset(FALSE);
+    void *state = start_journal();
+    for (int i = 0; i < 60; i++) {
+        test_record *t = make_record(i, 1700000000000 + i * 60000);
+        store_ok(t);
+        free_record(t);
+    }
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    ucd_journal_query q = {.struct_size = sizeof(q), .limit = 1000};
+    g_assert_cmpuint(count_query(&q), ==, 60);
+
+    /* user: u5 is participant of calls n with n%20 in {5, 4} (seq 0, 1; seq 2 has no user) */
+    q.user_id = "u5";
+    g_assert_cmpuint(count_query(&q), ==, 6);
+    q.user_id = "nobody";
+    g_assert_cmpuint(count_query(&q), ==, 0);
+    q.user_id = NULL;
+
+    /* number, raw or E.164, source or destination side */
+    q.number = "0890000017";
+    g_assert_cmpuint(count_query(&q), ==, 1);
+    q.number = "+49890000017";
+    g_assert_cmpuint(count_query(&q), ==, 1);
+    q.number = "+49301234205"; /* destination of n%20 == 4, requested of n%20 == 5 */
+    g_assert_cmpuint(count_query(&q), ==, 6);
+    q.number = "205"; /* raw requested of n%20 == 5, raw destination of n%20 == 4 */
+    g_assert_cmpuint(count_query(&q), ==, 6);
+    q.number = "+4989000001"; /* a prefix is not a number */
+    g_assert_cmpuint(count_query(&q), ==, 0);
+    q.number = NULL;
+
+    /* time range: [from, to) */
+    q.from_ms = 1700000000000 + 10 * 60000;
+    q.to_ms = 1700000000000 + 20 * 60000;
+    g_assert_cmpuint(count_query(&q), ==, 10);
+    /* outcome: n % 6 */
+    q.outcome_mask = (1u << UCD_OUTCOME_BUSY) | (1u << UCD_OUTCOME_BLOCKED);
+    collected *c = run_query(&q, NULL, 0, TRUE);
+    g_assert_cmpuint(c->records->len, ==, 3); /* n = 11, 14, 17 */
+    for (guint i = 0; i < c->records->len; i++) {
+        uint32_t o = ((test_record *)g_ptr_array_index(c->records, i))->rec.outcome;
+        g_assert_true(o == UCD_OUTCOME_BUSY || o == UCD_OUTCOME_BLOCKED);
+    }
+    free_collected(c);
+    /* all filters together */
+    q.user_id = "u12"; /* n%20 in {12, 11}: n = 11, 12 in range; outcome filter keeps 11 */
+    g_assert_cmpuint(count_query(&q), ==, 1);
+    stop_journal(state);
+    char *db = state_file("journal.sqlite");
+    assert_integrity(db);
+    g_free(db);
+    finish_world();
+}
+
+/* Stores one private inbound and one private outbound call under `policy`
+ * and returns them as stored (inbound first). */
+static collected *store_private(const char *policy)
+{
+    world_reset(FALSE);
+    set_config("private_numbers", policy);
+    void *state = start_journal();
+    test_record *in = make_record(1, 1700000000000);
+    in->rec.flags = UCD_JOURNAL_FLAG_PRIVATE;
+    test_record *out = make_record(2, 1700000001000);
+    out->rec.flags = UCD_JOURNAL_FLAG_PRIVATE;
+    out->rec.direction = UCD_DIR_OUTBOUND;
+    store_ok(in);
+    store_ok(out);
+    free_record(in);
+    free_record(out);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    ucd_journal_query q = {.struct_size = sizeof(q)};
+    collected *c = run_query(&q, NULL, 0, TRUE);
+    g_assert_cmpuint(c->records->len, ==, 2);
+    /* The private number is not findable unless kept. */
+    q.number = "+49890000001";
+    g_assert_cmpuint(count_query(&q), ==, strcmp(policy, "keep") == 0 ? 1 : 0);
+    stop_journal(state);
+    finish_world();
+    return c;
+}
+
+static const ucd_journal_record *nth(collected *c, guint i)
+{
+    /* newest first: index 0 is the outbound call */
+    return &((test_record *)g_ptr_array_index(c->records, i))->rec;
+}
+
+static void test_private_numbers(void)
+{
+    collected *c = store_private("mask"); /* the default, set explicitly here */
+    const ucd_journal_record *out = nth(c, 0), *in = nth(c, 1);
+    g_assert_cmpstr(in->source_number, ==, "089000xxxx");
+    g_assert_cmpstr(in->source_e164, ==, "+4989000xxxx");
+    g_assert_null(in->source_name);
+    g_assert_cmpstr(in->destination_number, ==, "202"); /* our side untouched */
+    g_assert_cmpstr(out->destination_number, ==, "xxx");
+    g_assert_cmpstr(out->destination_e164, ==, "+4930123xxxx");
+    g_assert_null(out->destination_name);
+    g_assert_cmpstr(out->source_number, ==, "0890000002");
+    g_assert_cmpuint(in->flags & UCD_JOURNAL_FLAG_PRIVATE, !=, 0);
+    free_collected(c);
+
+    c = store_private("drop");
+    out = nth(c, 0);
+    in = nth(c, 1);
+    g_assert_null(in->source_number);
+    g_assert_null(in->source_e164);
+    g_assert_null(in->source_name);
+    g_assert_null(out->destination_number);
+    g_assert_null(out->requested_e164);
+    g_assert_cmpstr(out->source_e164, ==, "+49890000002");
+    free_collected(c);
+
+    c = store_private("keep");
+    in = nth(c, 1);
+    g_assert_cmpstr(in->source_number, ==, "0890000001");
+    g_assert_cmpstr(in->source_name, ==, "Caller 1");
+    free_collected(c);
+
+    world_reset(FALSE);
+    set_config("private_numbers", "hide");
+    void *state = NULL;
+    g_assert_cmpint(descriptor->init(&self, &fake_host, &state), ==, UCD_FAIL);
+    g_assert_cmpstr(world.config_error_key, ==, "private_numbers");
+    finish_world();
+}
+
+static void test_retention(void)
+{
+    world_reset(FALSE);
+    void *state = start_journal(); /* retention_days 0: keeps everything */
+    int64_t now = g_get_real_time() / 1000;
+    for (int i = 0; i < 1200; i++) { /* more than one retention batch */
+        test_record *t = make_record(i, now - (int64_t)400 * 86400000 + i);
+        store_ok(t);
+        free_record(t);
+    }
+    for (int i = 0; i < 10; i++) {
+        test_record *t = make_record(5000 + i, now - (int64_t)5 * 86400000 + i);
+        store_ok(t);
+        free_record(t);
+    }
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 1210);
+    stop_journal(state);
+
+    world_reset(TRUE);
+    set_config("retention_days", "30");
+    state = start_journal();
+    /* Retention runs in the background at start; wait (bounded) for it. */
+    guint left = 0;
+    for (int tries = 0; tries < 600 && (left = count_all()) != 10; tries++)
+        g_usleep(50000);
+    g_assert_cmpuint(left, ==, 10);
+    char *db = state_file("journal.sqlite");
+    g_assert_cmpint(sql_int(db, "SELECT count(*) FROM participant"), ==, 30);
+    g_assert_cmpint(sql_int(db, "SELECT count(DISTINCT conversation_id) FROM conversation_number"),
+                    ==, 10);
+    stop_journal(state);
+    assert_integrity(db);
+    g_free(db);
+    finish_world();
+}
+
+/* The version 1 layout, as the preview wrote it. */
+static void fabricate_v1(const char *path, int rows)
+{
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db,
+                                 "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+                                 "INSERT INTO schema_version VALUES(1);"
+                                 "CREATE TABLE calls(uuid TEXT PRIMARY KEY, driver_instance TEXT,"
+                                 " start_ms INTEGER, answer_ms INTEGER, end_ms INTEGER,"
+                                 " direction INTEGER, outcome INTEGER, source_number TEXT,"
+                                 " destination_number TEXT, user_id TEXT, line TEXT);",
+                                 NULL, NULL, NULL),
+                    ==, SQLITE_OK);
+    for (int i = 0; i < rows; i++) {
+        char *sql = sqlite3_mprintf(
+            "INSERT INTO calls VALUES('old-%d', 'pbx-sim', %lld, %lld, %lld, %d, %d,"
+            " '08912345%02d', '2%02d', 'u%d', '2%02d')",
+            i, 1600000000000LL + i * 1000, i % 2 ? 0LL : 1600000000000LL + i * 1000 + 500,
+            1600000000000LL + i * 1000 + 900, 1 + i % 3, i % 2, i, i, i, i);
+        g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+        sqlite3_free(sql);
+    }
+    sqlite3_close(db);
+}
+
+static void test_migration_from_v1(void)
+{
+    world_reset(FALSE);
+    char *db = state_file("journal.sqlite");
+    char *backup = state_file("journal.sqlite.v1-backup");
+    fabricate_v1(db, 30);
+    gchar *before = NULL;
+    gsize before_size = 0;
+    g_assert_true(g_file_get_contents(db, &before, &before_size, NULL));
+
+    void *state = start_journal();
+    test_record *t = make_record(99, 1700000000000);
+    store_ok(t);
+    free_record(t);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 31);
+
+    /* The migrated rows: one conversation, one participant, numbers searchable. */
+    ucd_journal_query q = {.struct_size = sizeof(q), .number = "0891234507"};
+    collected *c = run_query(&q, NULL, 0, TRUE);
+    g_assert_cmpuint(c->records->len, ==, 1);
+    const ucd_journal_record *r = &((test_record *)g_ptr_array_index(c->records, 0))->rec;
+    g_assert_cmpstr(r->uuid, ==, "old-7");
+    g_assert_cmpstr(r->destination_number, ==, "207");
+    g_assert_cmpint(r->start_ms, ==, 1600000007000);
+    g_assert_cmpuint(r->direction, ==, 2);
+    g_assert_cmpuint(r->participant_count, ==, 1);
+    g_assert_cmpstr(r->participants[0].user_id, ==, "u7");
+    g_assert_cmpuint(r->participants[0].role, ==, UCD_ROLE_CALLER);
+    free_collected(c);
+    q.number = NULL;
+    q.user_id = "u8";
+    g_assert_cmpuint(count_query(&q), ==, 1);
+    stop_journal(state);
+
+    /* The old file, moved aside, is byte for byte what it was. */
+    gchar *after = NULL;
+    gsize after_size = 0;
+    g_assert_true(g_file_get_contents(backup, &after, &after_size, NULL));
+    g_assert_cmpmem(before, before_size, after, after_size);
+    g_assert_cmpint(sql_int(backup, "SELECT version FROM schema_version"), ==, 1);
+    g_assert_cmpint(sql_int(backup, "SELECT count(*) FROM calls"), ==, 30);
+    assert_integrity(backup);
+    assert_integrity(db);
+    g_assert_cmpint(sql_int(db, "SELECT max(version) FROM schema_version"), ==, 2);
+    g_assert_true(log_has(UCD_LOG_INFO, "schema version 2"));
+
+    /* A second start does not migrate again. */
+    world_reset(TRUE);
+    state = start_journal();
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 31);
+    stop_journal(state);
+    g_free(before);
+    g_free(after);
+    g_free(db);
+    g_free(backup);
+    finish_world();
+}
+
+static void test_newer_version_refused(void)
+{
+    world_reset(FALSE);
+    char *db = state_file("journal.sqlite");
+    sqlite3 *sql = NULL;
+    g_assert_cmpint(sqlite3_open(db, &sql), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(sql,
+                                 "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+                                 "INSERT INTO schema_version VALUES(3);"
+                                 "CREATE TABLE future(x);",
+                                 NULL, NULL, NULL),
+                    ==, SQLITE_OK);
+    sqlite3_close(sql);
+    gchar *before = NULL, *after = NULL;
+    gsize before_size = 0, after_size = 0;
+    g_assert_true(g_file_get_contents(db, &before, &before_size, NULL));
+
+    void *state = NULL;
+    g_assert_cmpint(descriptor->init(&self, &fake_host, &state), ==, UCD_FAIL);
+    g_assert_nonnull(world.error);
+    g_assert_nonnull(strstr(world.error, "schema version 3"));
+    g_assert_nonnull(strstr(world.error, "refusing"));
+    g_assert_true(g_file_get_contents(db, &after, &after_size, NULL));
+    g_assert_cmpmem(before, before_size, after, after_size);
+    g_free(before);
+    g_free(after);
+    g_free(db);
+    finish_world();
+}
+
+static void test_disk_full_then_recovery(void)
+{
+    world_reset(FALSE);
+    set_config("max_size_mb", "1");
+    set_config("commit_interval", "20ms");
+    void *state = start_journal();
+    /* ~3 MB of memos: cannot fit in 1 MiB. */
+    char *memo = g_strnfill(3000, 'm');
+    const int total = 1000;
+    for (int i = 0; i < total; i++) {
+        test_record *t = make_record(i, 1700000000000 + i);
+        t->rec.memo = memo;
+        store_ok(t);
+        free_record(t);
+    }
+    g_assert_cmpint(world.iface->flush(world.impl, 2000), ==, UCD_E_UNAVAILABLE);
+    ucd_journal_status st = {.struct_size = sizeof(st)};
+    g_assert_cmpint(world.iface->status(world.impl, &st), ==, UCD_OK);
+    g_assert_cmpuint(st.healthy, ==, 0);
+    g_assert_cmpuint(st.pending, >, 0);
+    g_assert_cmpuint(st.stored + st.pending, ==, total);
+    g_assert_nonnull(strstr(st.detail, "full"));
+    g_assert_cmpint(counter("failed_writes"), >, 0);
+    g_assert_true(log_has(UCD_LOG_ERROR, "is failing"));
+    /* Stopping while full spools what is waiting. */
+    stop_journal(state);
+    char *spool = state_file("journal.spool");
+    g_assert_true(g_file_test(spool, G_FILE_TEST_EXISTS));
+    g_assert_true(log_has(UCD_LOG_ERROR, "journal.spool"));
+    char *db = state_file("journal.sqlite");
+    assert_integrity(db);
+
+    /* The reload an admin does after raising the cap. */
+    world_reset(TRUE);
+    set_config("max_size_mb", "64");
+    state = start_journal();
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, total);
+    g_assert_false(g_file_test(spool, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(world.iface->status(world.impl, &st), ==, UCD_OK);
+    g_assert_cmpuint(st.healthy, ==, 1);
+    stop_journal(state);
+    assert_integrity(db);
+    g_free(memo);
+    g_free(spool);
+    g_free(db);
+    finish_world();
+}
+
+static void test_unopenable_path_then_recovery(void)
+{
+    world_reset(FALSE);
+    char *dir = state_file("not-yet");
+    char *db = g_build_filename(dir, "journal.sqlite", NULL);
+    set_config("database", db);
+    set_config("max_pending", "20");
+    void *state = start_journal(); /* start-up succeeds */
+    for (int i = 0; i < 20; i++) {
+        test_record *t = make_record(i, 1700000000000 + i);
+        store_ok(t);
+        free_record(t);
+    }
+    /* The bound: the 21st is refused, counted and named in the log. */
+    test_record *extra = make_record(77, 1700000000077);
+    g_assert_cmpint(world.iface->store(world.impl, &extra->rec), ==, UCD_E_BUSY);
+    g_assert_cmpint(counter("rejected"), ==, 1);
+    g_assert_true(log_has(UCD_LOG_ERROR, extra->rec.uuid));
+
+    g_assert_cmpint(world.iface->flush(world.impl, 300), ==, UCD_E_UNAVAILABLE);
+    ucd_journal_status st = {.struct_size = sizeof(st)};
+    g_assert_cmpint(world.iface->status(world.impl, &st), ==, UCD_OK);
+    g_assert_cmpuint(st.healthy, ==, 0);
+    g_assert_cmpuint(st.pending, ==, 20);
+    g_assert_cmpint(st.oldest_pending_ms, ==, 1700000000000);
+    ucd_journal_query q = {.struct_size = sizeof(q)};
+    g_assert_cmpint(world.iface->query(world.impl, &q, collect_cb, NULL, NULL, 0), ==,
+                    UCD_E_UNAVAILABLE);
+
+    g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 20);
+    g_assert_cmpint(world.iface->store(world.impl, &extra->rec), ==, UCD_OK);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 21);
+    g_assert_true(log_has(UCD_LOG_NOTICE, "writes again"));
+    stop_journal(state);
+    assert_integrity(db);
+    free_record(extra);
+    g_free(db);
+    g_free(dir);
+    finish_world();
+}
+
+/* A path under /proc can never be created, even by root. */
+static void test_proc_path_waits(void)
+{
+    world_reset(FALSE);
+    set_config("database", "/proc/ucd-journal-test/journal.sqlite");
+    void *state = start_journal();
+    test_record *t = make_record(1, 1700000000000);
+    store_ok(t);
+    free_record(t);
+    g_assert_cmpint(world.iface->flush(world.impl, 300), ==, UCD_E_UNAVAILABLE);
+    ucd_journal_status st = {.struct_size = sizeof(st)};
+    g_assert_cmpint(world.iface->status(world.impl, &st), ==, UCD_OK);
+    g_assert_cmpuint(st.pending, ==, 1);
+    g_assert_cmpuint(st.healthy, ==, 0);
+    stop_journal(state);
+    /* Spooled for the next start. */
+    char *spool = state_file("journal.spool");
+    g_assert_true(g_file_test(spool, G_FILE_TEST_EXISTS));
+    g_free(spool);
+    finish_world();
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (argc < 2) {
+        g_printerr("usage: %s PATH/journal-sqlite.so\n", argv[0]);
+        return 2;
+    }
+    g_mutex_init(&world.lock);
+    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL)
+        g_error("dlopen %s: %s", argv[1], dlerror());
+    ucd_plugin_entry_fn entry = NULL;
+    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
+    g_assert_nonnull(entry);
+    descriptor = entry();
+    g_assert_cmpstr(descriptor->name, ==, "journal-sqlite");
+
+    g_test_add_func("/journal-sqlite/round-trip", test_round_trip);
+    g_test_add_func("/journal-sqlite/paging", test_paging);
+    g_test_add_func("/journal-sqlite/filters", test_filters);
+    g_test_add_func("/journal-sqlite/private-numbers", test_private_numbers);
+    g_test_add_func("/journal-sqlite/retention", test_retention);
+    g_test_add_func("/journal-sqlite/migration-from-v1", test_migration_from_v1);
+    g_test_add_func("/journal-sqlite/newer-version-refused", test_newer_version_refused);
+    g_test_add_func("/journal-sqlite/disk-full-then-recovery", test_disk_full_then_recovery);
+    g_test_add_func("/journal-sqlite/unopenable-path-then-recovery",
+                    test_unopenable_path_then_recovery);
+    g_test_add_func("/journal-sqlite/proc-path-waits", test_proc_path_waits);
+    int result = g_test_run();
+    world_reset(FALSE);
+    remove_tree(world.state_dir);
+    g_hash_table_unref(world.config);
+    g_hash_table_unref(world.counters);
+    g_ptr_array_unref(world.log_lines);
+    g_free(world.state_dir);
+    dlclose(handle);
+    return result;
+}
