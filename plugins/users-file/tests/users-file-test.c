@@ -1,0 +1,1238 @@
+/*
+ * users-file-test.c - the users-file plugin against a fake host table, and
+ * core/model/users-xml.c (the export writer) against the plugin's reader.
+ *
+ * argv[1]: users-file.so, argv[2]: users.xsd, argv[3]: config/demo-users.xml.
+ *
+ * The fake host runs work items at once (work then done), records published
+ * events, log lines and the last set_error text, and hands out one fd watch
+ * and one timer, which the tests drive by hand: wait for the inotify fd to
+ * become readable, call the watch callback, fire the debounce timer. So a
+ * reload test depends on the kernel's inotify, never on wall-clock timing.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
+#include <ucd/ucd.h>
+
+#include "users-xml.h"
+
+struct ucd_plugin {
+    const char *id;
+};
+
+/* What the plugin did to the fake host, and the section's values. */
+typedef struct fake_world {
+    const char *file;
+    const char *watch;
+    const char *max_size;
+    GPtrArray *log_lines;
+    char *last_error;
+    char *config_error_key;
+    unsigned resynced_events;
+    char *last_event_backend;
+    const ucd_users_v1 *iface;
+    void *impl;
+    int watch_fd;
+    ucd_watch_cb watch_cb;
+    void *watch_data;
+    ucd_timer_cb timer_cb;
+    void *timer_data;
+} fake_world;
+
+static fake_world world;
+static GMutex world_lock; /* log and publish are "any thread" */
+static const ucd_plugin_descriptor *descriptor;
+static const char *schema_path;
+static const char *demo_path;
+static int fake_counter;
+static int fake_handle;
+
+static void fake_log(ucd_plugin *self, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (g_test_verbose())
+        g_printerr("  [plugin] %s\n", line);
+    g_mutex_lock(&world_lock);
+    g_ptr_array_add(world.log_lines, line);
+    g_mutex_unlock(&world_lock);
+}
+
+static void fake_set_error(ucd_plugin *self, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_free(world.last_error);
+    world.last_error = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+}
+
+static const char *fake_module_id(ucd_plugin *self)
+{
+    return self->id;
+}
+
+static const char *fake_value(const char *key)
+{
+    const char *set = strcmp(key, "file") == 0       ? world.file
+                      : strcmp(key, "watch") == 0    ? world.watch
+                      : strcmp(key, "max_size") == 0 ? world.max_size
+                                                     : NULL;
+    if (set != NULL)
+        return set;
+    for (const ucd_config_key *k = descriptor->config_keys; k->name != NULL; k++) {
+        if (strcmp(k->name, key) == 0)
+            return k->default_value;
+    }
+    return NULL;
+}
+
+static int fake_config_string(ucd_plugin *self, const char *key, const char **value)
+{
+    *value = fake_value(key);
+    return *value != NULL ? UCD_OK : UCD_E_NOT_FOUND;
+}
+
+static int fake_config_bool(ucd_plugin *self, const char *key, int *value)
+{
+    const char *text = fake_value(key);
+    if (text == NULL)
+        return UCD_E_NOT_FOUND;
+    *value = strcmp(text, "true") == 0;
+    return UCD_OK;
+}
+
+static int fake_config_int(ucd_plugin *self, const char *key, int64_t *value)
+{
+    const char *text = fake_value(key);
+    if (text == NULL)
+        return UCD_E_NOT_FOUND;
+    *value = g_ascii_strtoll(text, NULL, 10);
+    return UCD_OK;
+}
+
+static int fake_config_error(ucd_plugin *self, const char *key, const char *fmt, ...)
+{
+    g_free(world.config_error_key);
+    world.config_error_key = g_strdup(key);
+    return UCD_FAIL;
+}
+
+static int fake_publish(ucd_plugin *self, const ucd_event *event)
+{
+    g_assert_cmpuint(event->type, ==, UCD_EVENT_USER_CHANGED);
+    const ucd_user_changed_event *changed = event->payload;
+    g_assert_cmpuint(changed->struct_size, ==, sizeof(*changed));
+    g_assert_cmpuint(changed->change, ==, UCD_CHANGE_RESYNCED);
+    g_assert_null(changed->user_id);
+    g_mutex_lock(&world_lock);
+    world.resynced_events++;
+    g_free(world.last_event_backend);
+    world.last_event_backend = g_strdup(changed->backend);
+    g_mutex_unlock(&world_lock);
+    return UCD_OK;
+}
+
+static ucd_timer *fake_timer_add(ucd_plugin *self, uint64_t interval_ms, uint32_t flags,
+                                 ucd_timer_cb cb, void *user_data)
+{
+    g_assert_cmpuint(flags, ==, 0); /* the debounce timer is one-shot */
+    g_assert_cmpuint(interval_ms, >, 0);
+    world.timer_cb = cb;
+    world.timer_data = user_data;
+    return (ucd_timer *)&fake_handle;
+}
+
+static void fake_timer_remove(ucd_plugin *self, ucd_timer *timer)
+{
+    g_assert_true(timer == (ucd_timer *)&fake_handle);
+    g_assert_nonnull(world.timer_cb);
+    world.timer_cb = NULL;
+}
+
+static ucd_watch *fake_watch_add(ucd_plugin *self, int fd, uint32_t events, ucd_watch_cb cb,
+                                 void *user_data)
+{
+    g_assert_null(world.watch_cb);
+    g_assert_true(events & UCD_WATCH_READ);
+    world.watch_fd = fd;
+    world.watch_cb = cb;
+    world.watch_data = user_data;
+    return (ucd_watch *)&fake_handle;
+}
+
+static void fake_watch_remove(ucd_plugin *self, ucd_watch *watch)
+{
+    world.watch_cb = NULL;
+    world.watch_fd = -1;
+}
+
+static int fake_work_submit(ucd_plugin *self, ucd_work_fn work, ucd_done_fn done, void *user_data)
+{
+    work(user_data);
+    if (done != NULL)
+        done(user_data);
+    return UCD_OK;
+}
+
+static int fake_service_register(ucd_plugin *self, const char *name, uint32_t major,
+                                 const void *iface, void *impl)
+{
+    g_assert_cmpstr(name, ==, UCD_USERS_SERVICE);
+    g_assert_cmpuint(major, ==, UCD_USERS_MAJOR);
+    world.iface = iface;
+    world.impl = impl;
+    return UCD_OK;
+}
+
+static ucd_counter *fake_counter_new(ucd_plugin *self, const char *name, uint32_t kind,
+                                     const char *help)
+{
+    return (ucd_counter *)&fake_counter;
+}
+
+static void fake_counter_add(ucd_counter *counter, int64_t delta)
+{
+}
+
+static void fake_counter_set(ucd_counter *counter, int64_t value)
+{
+}
+
+static const ucd_host fake_host = {
+    .struct_size = sizeof(ucd_host),
+    .abi_major = UCD_ABI_MAJOR,
+    .abi_minor = UCD_ABI_MINOR,
+    .core_version = "test",
+    .module_id = fake_module_id,
+    .log = fake_log,
+    .set_error = fake_set_error,
+    .config_string = fake_config_string,
+    .config_int = fake_config_int,
+    .config_bool = fake_config_bool,
+    .config_error = fake_config_error,
+    .publish = fake_publish,
+    .timer_add = fake_timer_add,
+    .timer_remove = fake_timer_remove,
+    .watch_add = fake_watch_add,
+    .watch_remove = fake_watch_remove,
+    .work_submit = fake_work_submit,
+    .service_register = fake_service_register,
+    .counter_new = fake_counter_new,
+    .counter_add = fake_counter_add,
+    .counter_set = fake_counter_set,
+};
+
+static ucd_plugin test_self = {"users-file:test"};
+
+static void world_reset(void)
+{
+    g_free(world.last_error);
+    g_free(world.config_error_key);
+    g_free(world.last_event_backend);
+    if (world.log_lines != NULL)
+        g_ptr_array_unref(world.log_lines);
+    memset(&world, 0, sizeof(world));
+    world.log_lines = g_ptr_array_new_with_free_func(g_free);
+    world.watch_fd = -1;
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+#define HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<users xmlns=\"urn:ucd:users:1\">\n"
+#define TAIL "</users>\n"
+
+static char *temp_dir(void)
+{
+    GError *error = NULL;
+    char *dir = g_dir_make_tmp("users-file-test-XXXXXX", &error);
+    g_assert_no_error(error);
+    return dir;
+}
+
+static void remove_dir(char *dir)
+{
+    GDir *listing = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (listing != NULL && (name = g_dir_read_name(listing)) != NULL) {
+        char *path = g_build_filename(dir, name, NULL);
+        g_unlink(path);
+        g_free(path);
+    }
+    if (listing != NULL)
+        g_dir_close(listing);
+    g_rmdir(dir);
+    g_free(dir);
+}
+
+static void write_file(const char *path, const char *content)
+{
+    GError *error = NULL;
+    g_file_set_contents(path, content, -1, &error); /* temp + rename */
+    g_assert_no_error(error);
+}
+
+/* Truncate and write in place: what `cat new > users.xml` does. */
+static void write_in_place(const char *path, const char *content)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    g_assert_cmpint(fd, >=, 0);
+    size_t length = strlen(content);
+    g_assert_cmpint(write(fd, content, length), ==, (ssize_t)length);
+    g_assert_cmpint(close(fd), ==, 0);
+}
+
+static char *read_file(const char *path)
+{
+    char *content = NULL;
+    GError *error = NULL;
+    g_file_get_contents(path, &content, NULL, &error);
+    g_assert_no_error(error);
+    return content;
+}
+
+static guint count_entries(const char *dir)
+{
+    GDir *listing = g_dir_open(dir, 0, NULL);
+    guint count = 0;
+    while (g_dir_read_name(listing) != NULL)
+        count++;
+    g_dir_close(listing);
+    return count;
+}
+
+static gboolean log_has(const char *needle)
+{
+    for (guint i = 0; i < world.log_lines->len; i++) {
+        if (strstr(g_ptr_array_index(world.log_lines, i), needle) != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* ---- the plugin ------------------------------------------------------------- */
+
+static int plugin_init(const char *file, const char *watch, void **state)
+{
+    world_reset();
+    world.file = file;
+    world.watch = watch;
+    *state = NULL;
+    return descriptor->init(&test_self, &fake_host, state);
+}
+
+static void *plugin_start(const char *file, const char *watch)
+{
+    void *state = NULL;
+    g_assert_cmpint(plugin_init(file, watch, &state), ==, UCD_OK);
+    g_assert_nonnull(state);
+    g_assert_nonnull(world.iface);
+    g_assert_true(world.impl == state);
+    g_assert_cmpint(descriptor->start(state), ==, UCD_OK);
+    return state;
+}
+
+static void plugin_stop(void *state)
+{
+    descriptor->stop(state);
+    g_assert_null(world.watch_cb);
+    descriptor->fini(state);
+}
+
+static void strv_append(GString *out, const char *name, const char *const *values)
+{
+    g_string_append_printf(out, "|%s:", name);
+    for (size_t i = 0; values != NULL && values[i] != NULL; i++)
+        g_string_append_printf(out, "%s%s", i ? "," : "", values[i]);
+}
+
+#define OR_DASH(s) ((s) != NULL ? (s) : "-")
+
+/* Every field of a user as one line, so tests compare whole records. */
+static char *user_summary(const ucd_user *user)
+{
+    GString *out = g_string_new(NULL);
+    g_assert_cmpuint(user->struct_size, ==, sizeof(ucd_user));
+    g_string_append_printf(out, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s", user->id, user->login,
+                           user->enabled ? "enabled" : "disabled", OR_DASH(user->display_name),
+                           OR_DASH(user->given_name), OR_DASH(user->surname), OR_DASH(user->email),
+                           OR_DASH(user->department), OR_DASH(user->title),
+                           OR_DASH(user->home_server));
+    strv_append(out, "numbers", user->numbers);
+    strv_append(out, "groups", user->groups);
+    strv_append(out, "lines", user->lines);
+    return g_string_free(out, FALSE);
+}
+
+static char *group_summary(const ucd_group *group)
+{
+    GString *out = g_string_new(NULL);
+    g_assert_cmpuint(group->struct_size, ==, sizeof(ucd_group));
+    g_string_append_printf(out, "%s|%s|%s", group->id, OR_DASH(group->name),
+                           OR_DASH(group->description));
+    strv_append(out, "leaders", group->leaders);
+    return g_string_free(out, FALSE);
+}
+
+static int collect_user(const ucd_user *user, void *data)
+{
+    g_ptr_array_add(data, user_summary(user));
+    return 0;
+}
+
+static int collect_group(const ucd_group *group, void *data)
+{
+    g_ptr_array_add(data, group_summary(group));
+    return 0;
+}
+
+static GPtrArray *users_of(void *state)
+{
+    GPtrArray *users = g_ptr_array_new_with_free_func(g_free);
+    g_assert_cmpint(world.iface->foreach_user(state, collect_user, users), ==, UCD_OK);
+    return users;
+}
+
+static GPtrArray *groups_of(void *state)
+{
+    GPtrArray *groups = g_ptr_array_new_with_free_func(g_free);
+    g_assert_cmpint(world.iface->foreach_group(state, collect_group, groups), ==, UCD_OK);
+    return groups;
+}
+
+/* The users' ids joined with ',', in file order. */
+static char *user_ids_of(void *state)
+{
+    GPtrArray *users = users_of(state);
+    GString *ids = g_string_new(NULL);
+    for (guint i = 0; i < users->len; i++) {
+        const char *summary = g_ptr_array_index(users, i);
+        g_string_append_printf(ids, "%s%.*s", i ? "," : "", (int)strcspn(summary, "|"), summary);
+    }
+    g_ptr_array_unref(users);
+    return g_string_free(ids, FALSE);
+}
+
+static void assert_user_ids(void *state, const char *expected)
+{
+    char *ids = user_ids_of(state);
+    g_assert_cmpstr(ids, ==, expected);
+    g_free(ids);
+}
+
+/* Init must fail, and set_error must start with "PATH:LINE:". */
+static void assert_rejected_at(const char *path, long line, const char *fragment)
+{
+    void *state = NULL;
+    g_assert_cmpint(plugin_init(path, "false", &state), ==, UCD_FAIL);
+    g_assert_null(state);
+    g_assert_nonnull(world.last_error);
+    char *prefix = g_strdup_printf("%s:%ld: ", path, line);
+    if (!g_str_has_prefix(world.last_error, prefix))
+        g_error("expected an error at %s, got: %s", prefix, world.last_error);
+    if (fragment != NULL && strstr(world.last_error, fragment) == NULL)
+        g_error("expected \"%s\" in: %s", fragment, world.last_error);
+    g_assert_true(log_has(prefix)); /* logged too, not only recorded */
+    g_free(prefix);
+}
+
+/* Waits for the inotify fd, feeds the plugin its events, fires the debounce
+ * timer, until the plugin published `events` RESYNCED events or rejected the
+ * file (a log line with `rejected`). */
+static void pump_until(unsigned events, gboolean expect_rejection)
+{
+    for (int round = 0; round < 100; round++) {
+        if (world.resynced_events >= events && (!expect_rejection || log_has("rejected")))
+            return;
+        if (expect_rejection && log_has("rejected"))
+            return;
+        GPollFD poll_fd = {world.watch_fd, G_IO_IN, 0};
+        g_assert_nonnull(world.watch_cb);
+        if (g_poll(&poll_fd, 1, 100) > 0)
+            world.watch_cb(world.watch_fd, UCD_WATCH_READ, world.watch_data);
+        else if (world.timer_cb != NULL) {
+            ucd_timer_cb fire = world.timer_cb;
+            world.timer_cb = NULL; /* one-shot: gone once fired */
+            fire(world.timer_data);
+        }
+    }
+    g_error("the plugin did not reload (events %u)", world.resynced_events);
+}
+
+/* ---- documents -------------------------------------------------------------- */
+
+static const char full_doc[] =
+    HEAD "  <!-- a comment the plugin must keep when it rewrites the file -->\n"
+         "  <group id=\"file:sales\">\n"
+         "    <name>Sales</name>\n"
+         "    <description>  Sells things.  </description>\n"
+         "    <leader>file:anna</leader>\n"
+         "  </group>\n"
+         "  <group id=\"file:empty\"/>\n"
+         "  <user id=\"file:anna\">\n"
+         "    <login>anna</login>\n"
+         "    <displayName>Anna Berger</displayName>\n"
+         "    <givenName>Anna</givenName>\n"
+         "    <surname>Berger</surname>\n"
+         "    <email>anna@example.com</email>\n"
+         "    <department>Sales</department>\n"
+         "    <title>Head of Sales</title>\n"
+         "    <homeServer>ucd-munich</homeServer>\n"
+         "    <phone type=\"work\">+49 89 452133-201</phone>\n"
+         "    <phone type=\"mobile\">\n      +49 151 1234567\n    </phone>\n"
+         "    <memberOf>file:sales</memberOf>\n"
+         "    <memberOf>file:empty</memberOf>\n"
+         "    <line>201</line>\n"
+         "    <line driver=\"pbx-sim:office\">221</line>\n"
+         "  </user>\n"
+         "  <user id=\"file:ben\" enabled=\"false\">\n"
+         "    <login>ben</login>\n"
+         "  </user>\n" TAIL;
+
+static const char *const full_doc_users[] = {
+    "file:anna|anna|enabled|Anna Berger|Anna|Berger|anna@example.com|Sales|Head of Sales|"
+    "ucd-munich|numbers:+49 89 452133-201,+49 151 1234567|groups:file:sales,file:empty"
+    "|lines:201,pbx-sim:office/221",
+    "file:ben|ben|disabled|-|-|-|-|-|-|-|numbers:|groups:|lines:",
+};
+
+static const char *const full_doc_groups[] = {
+    "file:sales|Sales|Sells things.|leaders:file:anna",
+    "file:empty|-|-|leaders:",
+};
+
+static void assert_summaries(GPtrArray *got, const char *const *expected, size_t count)
+{
+    g_assert_cmpuint(got->len, ==, count);
+    for (size_t i = 0; i < count; i++)
+        g_assert_cmpstr(g_ptr_array_index(got, i), ==, expected[i]);
+    g_ptr_array_unref(got);
+}
+
+/* ---- tests: loading ---------------------------------------------------------- */
+
+static void test_loads_every_field(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, full_doc);
+
+    void *state = plugin_start(path, "false");
+    g_assert_null(world.watch_cb); /* watch = false */
+    assert_summaries(users_of(state), full_doc_users, G_N_ELEMENTS(full_doc_users));
+    assert_summaries(groups_of(state), full_doc_groups, G_N_ELEMENTS(full_doc_groups));
+    g_assert_true(log_has("loaded 2 users and 2 groups"));
+    /* The core pulls after start; nothing is published for the first load. */
+    g_assert_cmpuint(world.resynced_events, ==, 0);
+    g_assert_cmpint(world.iface->authenticate(state, "anna", "secret"), ==, UCD_E_UNSUPPORTED);
+    plugin_stop(state);
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+static int stop_after_first(const ucd_user *user, void *data)
+{
+    (*(int *)data)++;
+    return 1;
+}
+
+static void test_foreach_stops(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, full_doc);
+    void *state = plugin_start(path, "false");
+    int calls = 0;
+    g_assert_cmpint(world.iface->foreach_user(state, stop_after_first, &calls), ==, UCD_OK);
+    g_assert_cmpint(calls, ==, 1);
+    plugin_stop(state);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_config_errors(void)
+{
+    void *state = NULL;
+    world_reset();
+    world.file = "/nonexistent/users.xml";
+    world.max_size = "0";
+    g_assert_cmpint(descriptor->init(&test_self, &fake_host, &state), ==, UCD_FAIL);
+    g_assert_cmpstr(world.config_error_key, ==, "max_size");
+
+    g_assert_cmpint(plugin_init("/nonexistent/users.xml", "false", &state), ==, UCD_FAIL);
+    g_assert_nonnull(strstr(world.last_error, "/nonexistent/users.xml: cannot open"));
+}
+
+static void test_schema_violation_has_line(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+
+    /* a user without <login>: reported where <login> was expected, line 4 */
+    write_file(path, HEAD "  <user id=\"file:a\">\n    <displayName>A</displayName>\n"
+                          "  </user>\n" TAIL);
+    assert_rejected_at(path, 4, "login");
+
+    /* line 6: an element the schema does not know */
+    write_file(path, HEAD "  <user id=\"file:a\">\n    <login>a</login>\n\n"
+                          "    <nickname>x</nickname>\n  </user>\n" TAIL);
+    assert_rejected_at(path, 6, "nickname");
+
+    /* line 5: a phone type outside the enumeration */
+    write_file(path, HEAD "  <user id=\"file:a\">\n    <login>a</login>\n"
+                          "    <phone type=\"pager\">1</phone>\n  </user>\n" TAIL);
+    assert_rejected_at(path, 5, "pager");
+
+    /* line 1: the wrong namespace */
+    write_file(path, "<users xmlns=\"urn:somebody:else\"/>\n");
+    assert_rejected_at(path, 1, NULL);
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_malformed_xml_has_line(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+
+    write_file(path, HEAD "  <user id=\"file:a\">\n    <login>a</login>\n"
+                          "    <email>a@example.com</mail>\n  </user>\n" TAIL);
+    assert_rejected_at(path, 5, NULL); /* the mismatched end tag is on line 5 */
+
+    write_file(path, "");
+    void *state = NULL;
+    g_assert_cmpint(plugin_init(path, "false", &state), ==, UCD_FAIL);
+    g_assert_true(g_str_has_prefix(world.last_error, path));
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_entities_refused(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    char *secret_path = g_build_filename(dir, "secret.txt", NULL);
+    write_file(secret_path, "TOP-SECRET-CONTENT");
+
+    /* An external entity naming a local file. */
+    char *xxe = g_strdup_printf("<?xml version=\"1.0\"?>\n"
+                                "<!DOCTYPE users [ <!ENTITY s SYSTEM \"file://%s\"> ]>\n"
+                                "<users xmlns=\"urn:ucd:users:1\">\n"
+                                "  <user id=\"file:a\"><login>a</login>"
+                                "<displayName>&s;</displayName></user>\n" TAIL,
+                                secret_path);
+    write_file(path, xxe);
+    assert_rejected_at(path, 2, "DOCTYPE");
+    for (guint i = 0; i < world.log_lines->len; i++)
+        g_assert_null(strstr(g_ptr_array_index(world.log_lines, i), "TOP-SECRET"));
+    g_assert_null(strstr(world.last_error, "TOP-SECRET"));
+
+    /* The billion laughs: nested internal entities. */
+    GString *laughs = g_string_new("<?xml version=\"1.0\"?>\n<!DOCTYPE users [\n"
+                                   " <!ENTITY l0 \"lol\">\n");
+    for (int i = 1; i < 10; i++)
+        g_string_append_printf(laughs, " <!ENTITY l%d \"&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;\">\n",
+                               i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    g_string_append(laughs, "]>\n<users xmlns=\"urn:ucd:users:1\">\n"
+                            "  <user id=\"&l9;\"><login>&l9;</login></user>\n" TAIL);
+    write_file(path, laughs->str);
+    assert_rejected_at(path, 2, "DOCTYPE");
+
+    /* An entity without a DOCTYPE is just undefined. */
+    write_file(path, HEAD "  <user id=\"file:a\"><login>&s;</login></user>\n" TAIL);
+    assert_rejected_at(path, 3, NULL);
+
+    g_string_free(laughs, TRUE);
+    g_free(xxe);
+    g_free(secret_path);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_non_utf8_refused(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+
+    /* "Jürgen" in Latin-1 on line 5 */
+    write_file(path, HEAD "  <user id=\"file:j\">\n    <login>j</login>\n"
+                          "    <displayName>J\xfcrgen</displayName>\n  </user>\n" TAIL);
+    assert_rejected_at(path, 5, "UTF-8");
+
+    /* A legacy encoding declared, even with ASCII-only content. */
+    write_file(path, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+                     "<users xmlns=\"urn:ucd:users:1\"/>\n");
+    assert_rejected_at(path, 1, "ISO-8859-1");
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_duplicates_refused(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
+                          "  <user id=\"file:a\"><login>b</login></user>\n" TAIL);
+    assert_rejected_at(path, 4, "duplicate user id \"file:a\" (first on line 3)");
+
+    write_file(path, HEAD "  <user id=\"file:a\"><login>anna</login></user>\n"
+                          "  <user id=\"file:b\"><login>Anna</login></user>\n" TAIL);
+    assert_rejected_at(path, 4, "duplicate login \"Anna\" (also used by \"file:a\")");
+
+    write_file(path, HEAD "  <group id=\"file:g\"/>\n  <group id=\"file:g\"/>\n" TAIL);
+    assert_rejected_at(path, 4, "duplicate group id");
+
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login><line>201</line></user>\n"
+                          "  <user id=\"file:b\"><login>b</login><line>201</line></user>\n" TAIL);
+    assert_rejected_at(path, 4, "duplicate line \"201\" (also assigned to \"file:a\")");
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_unknown_references_refused(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+
+    write_file(path, HEAD "  <group id=\"file:sales\"/>\n"
+                          "  <user id=\"file:a\"><login>a</login>\n"
+                          "    <memberOf>file:support</memberOf></user>\n" TAIL);
+    assert_rejected_at(path, 4, "unknown group \"file:support\"");
+
+    write_file(path, HEAD "  <group id=\"file:sales\"><leader>file:nobody</leader></group>\n" TAIL);
+    assert_rejected_at(path, 3, "leader \"file:nobody\"");
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_max_size(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, full_doc);
+    void *state = NULL;
+
+    world_reset();
+    world.file = path;
+    world.watch = "false";
+    world.max_size = "100";
+    g_assert_cmpint(descriptor->init(&test_self, &fake_host, &state), ==, UCD_FAIL);
+    g_assert_nonnull(strstr(world.last_error, "max_size"));
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+/* ---- tests: reloading -------------------------------------------------------- */
+
+static const char two_users[] = HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
+                                     "  <user id=\"file:b\"><login>b</login></user>\n" TAIL;
+static const char three_users[] = HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
+                                       "  <user id=\"file:b\"><login>b</login></user>\n"
+                                       "  <user id=\"file:c\"><login>c</login></user>\n" TAIL;
+
+static void test_reload_rename_replace(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, two_users);
+    void *state = plugin_start(path, "true");
+    g_assert_nonnull(world.watch_cb);
+
+    /* Another file in the directory changing is no reason to reload. */
+    char *other = g_build_filename(dir, "other.xml", NULL);
+    write_file(other, "x");
+    write_file(path, three_users); /* g_file_set_contents: temp + rename */
+    pump_until(1, FALSE);
+    assert_user_ids(state, "file:a,file:b,file:c");
+    g_assert_cmpuint(world.resynced_events, ==, 1);
+    g_assert_cmpstr(world.last_event_backend, ==, "users-file:test");
+
+    plugin_stop(state);
+    g_free(other);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_reload_in_place(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, two_users);
+    void *state = plugin_start(path, "true");
+
+    write_in_place(path, three_users);
+    pump_until(1, FALSE);
+    assert_user_ids(state, "file:a,file:b,file:c");
+
+    plugin_stop(state);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_broken_edit_keeps_users(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, two_users);
+    void *state = plugin_start(path, "true");
+
+    /* An edit that breaks the file on line 4: logged, users kept. */
+    write_in_place(path, HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
+                              "  <user id=\"file:b\"><login>b</login>\n" TAIL);
+    pump_until(0, TRUE);
+    char *where = g_strdup_printf("%s:5: ", path);
+    g_assert_true(log_has(where));
+    g_assert_true(log_has("keeping the previous 2 users"));
+    g_assert_cmpuint(world.resynced_events, ==, 0);
+    assert_user_ids(state, "file:a,file:b");
+
+    /* A schema-valid file with a duplicate is just as bad. */
+    g_ptr_array_set_size(world.log_lines, 0);
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
+                          "  <user id=\"file:a\"><login>x</login></user>\n" TAIL);
+    pump_until(0, TRUE);
+    assert_user_ids(state, "file:a,file:b");
+
+    /* A removed file too. */
+    g_ptr_array_set_size(world.log_lines, 0);
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    pump_until(0, TRUE);
+    assert_user_ids(state, "file:a,file:b");
+
+    /* The fixed file loads. */
+    write_file(path, three_users);
+    pump_until(1, FALSE);
+    assert_user_ids(state, "file:a,file:b,file:c");
+
+    plugin_stop(state);
+    g_free(where);
+    g_free(path);
+    remove_dir(dir);
+}
+
+typedef struct sync_result {
+    int calls;
+    int result;
+    char *message;
+} sync_result;
+
+static void on_sync_done(int result, const char *message, void *data)
+{
+    sync_result *out = data;
+    out->calls++;
+    out->result = result;
+    g_free(out->message);
+    out->message = g_strdup(message);
+}
+
+static void test_sync(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, two_users);
+    void *state = plugin_start(path, "false");
+    sync_result done = {0};
+
+    g_assert_cmpint(world.iface->sync(state, UCD_SYNC_FULL, NULL, on_sync_done, &done), ==, UCD_OK);
+    g_assert_cmpint(done.calls, ==, 1);
+    g_assert_cmpint(done.result, ==, UCD_OK);
+    g_assert_nonnull(strstr(done.message, "unchanged: 2 users"));
+    g_assert_cmpuint(world.resynced_events, ==, 0);
+
+    write_file(path, three_users);
+    g_assert_cmpint(world.iface->sync(state, 0, NULL, on_sync_done, &done), ==, UCD_OK);
+    g_assert_cmpint(done.result, ==, UCD_OK);
+    g_assert_true(g_str_has_prefix(done.message, "3 users"));
+    g_assert_cmpuint(world.resynced_events, ==, 1);
+    assert_user_ids(state, "file:a,file:b,file:c");
+
+    write_file(path, "<users");
+    g_assert_cmpint(world.iface->sync(state, 0, NULL, on_sync_done, &done), ==, UCD_OK);
+    g_assert_cmpint(done.result, ==, UCD_E_INVALID);
+    g_assert_true(g_str_has_prefix(done.message, path));
+    assert_user_ids(state, "file:a,file:b,file:c");
+
+    g_free(done.message);
+    plugin_stop(state);
+    g_free(path);
+    remove_dir(dir);
+}
+
+/* ---- tests: writing ------------------------------------------------------------ */
+
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    return st.st_ino;
+}
+
+static const char import_doc[] =
+    HEAD "  <group id=\"file:support\"><name>Support</name></group>\n"
+         "  <user id=\"file:anna\">\n    <login>anna</login>\n"
+         "    <displayName>Anna Berger-Huber</displayName>\n"
+         "    <memberOf>file:sales</memberOf>\n    <line>201</line>\n  </user>\n"
+         "  <user id=\"file:carl\">\n    <login>carl</login>\n"
+         "    <memberOf>file:support</memberOf>\n    <line>203</line>\n  </user>\n"
+         "  <user id=\"file:dora\">\n    <login>dora</login>\n  </user>\n" TAIL;
+
+static void test_import_merges(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    char *import = g_build_filename(dir, "import.xml", NULL);
+    write_file(path, full_doc);
+    write_file(import, import_doc);
+    g_assert_cmpint(g_chmod(path, 0640), ==, 0);
+    ino_t before = inode_of(path);
+    void *state = plugin_start(path, "false");
+    char message[256];
+
+    g_assert_cmpint(world.iface->import_users(state, import, message, sizeof(message)), ==, UCD_OK);
+    g_assert_true(
+        g_str_has_prefix(message, "users: 2 added, 1 updated; groups: 1 added, 0 updated (from "));
+    g_assert_cmpuint(world.resynced_events, ==, 1);
+    assert_user_ids(state, "file:anna,file:ben,file:carl,file:dora");
+    GPtrArray *users = users_of(state);
+    g_assert_cmpstr(g_ptr_array_index(users, 0), ==,
+                    "file:anna|anna|enabled|Anna Berger-Huber|-|-|-|-|-|-|numbers:"
+                    "|groups:file:sales|lines:201");
+    g_ptr_array_unref(users);
+    GPtrArray *groups = groups_of(state);
+    g_assert_cmpuint(groups->len, ==, 3);
+    g_assert_cmpstr(g_ptr_array_index(groups, 2), ==, "file:support|Support|-|leaders:");
+    g_ptr_array_unref(groups);
+
+    /* Written by rename (a new inode), nothing left behind, mode kept, the
+     * comment kept, and without a namespace declaration per copied element. */
+    g_assert_cmpuint(inode_of(path), !=, before);
+    g_assert_cmpuint(count_entries(dir), ==, 2);
+    struct stat st;
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0640);
+    char *content = read_file(path);
+    if (g_test_verbose())
+        g_printerr("%s", content);
+    g_assert_nonnull(strstr(content, "a comment the plugin must keep"));
+    g_assert_null(strstr(content, "<user xmlns"));
+    g_free(content);
+
+    /* Importing the same file again changes nothing but counts updates. */
+    g_assert_cmpint(world.iface->import_users(state, import, message, sizeof(message)), ==, UCD_OK);
+    g_assert_true(g_str_has_prefix(message, "users: 0 added, 3 updated; groups: 0 added, 1"));
+
+    plugin_stop(state);
+    g_free(import);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void assert_import_refused(void *state, const char *path, const char *import,
+                                  const char *fragment)
+{
+    char *before = read_file(path);
+    ino_t inode = inode_of(path);
+    unsigned events = world.resynced_events;
+    char message[512];
+    g_assert_cmpint(world.iface->import_users(state, import, message, sizeof(message)), ==,
+                    UCD_E_INVALID);
+    if (strstr(message, fragment) == NULL)
+        g_error("expected \"%s\" in: %s", fragment, message);
+    g_assert_true(g_str_has_prefix(message, "import refused"));
+    char *after = read_file(path);
+    g_assert_cmpstr(after, ==, before);
+    g_assert_cmpuint(inode_of(path), ==, inode);
+    g_assert_cmpuint(world.resynced_events, ==, events);
+    g_free(before);
+    g_free(after);
+}
+
+static void test_import_refused_keeps_file(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    char *import = g_build_filename(dir, "import.xml", NULL);
+    write_file(path, full_doc);
+    void *state = plugin_start(path, "false");
+
+    write_file(import, HEAD "  <user id=\"file:x\">\n  </user>\n" TAIL);
+    char *where = g_strdup_printf("%s:3:", import);
+    assert_import_refused(state, path, import, where);
+
+    write_file(import, HEAD "  <user id=\"file:x\"><login>x</login>"
+                            "<memberOf>file:nowhere</memberOf></user>\n" TAIL);
+    assert_import_refused(state, path, import, "unknown group \"file:nowhere\"");
+
+    /* A new id with a login an existing user has. */
+    write_file(import, HEAD "  <user id=\"file:x\"><login>ANNA</login></user>\n" TAIL);
+    assert_import_refused(state, path, import, "duplicate login");
+
+    /* Duplicates within the imported file itself. */
+    write_file(import, HEAD "  <user id=\"file:x\"><login>x</login></user>\n"
+                            "  <user id=\"file:x\"><login>y</login></user>\n" TAIL);
+    assert_import_refused(state, path, import, "duplicate user id");
+
+    write_file(import, "<!DOCTYPE users SYSTEM \"http://example.com/x.dtd\"><users/>");
+    assert_import_refused(state, path, import, "DOCTYPE");
+
+    assert_import_refused(state, path, "/nonexistent/import.xml", "cannot open");
+    assert_user_ids(state, "file:anna,file:ben");
+
+    plugin_stop(state);
+    g_free(where);
+    g_free(import);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_set_home_server(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, full_doc);
+    void *state = plugin_start(path, "false");
+
+    g_assert_cmpint(world.iface->set_home_server(state, "file:ben", "ucd-berlin"), ==, UCD_OK);
+    GPtrArray *users = users_of(state);
+    g_assert_cmpstr(g_ptr_array_index(users, 1), ==,
+                    "file:ben|ben|disabled|-|-|-|-|-|-|ucd-berlin|numbers:|groups:|lines:");
+    g_ptr_array_unref(users);
+    g_assert_cmpuint(world.resynced_events, ==, 1);
+
+    /* anna has phones after the homeServer: the element is replaced in place. */
+    g_assert_cmpint(world.iface->set_home_server(state, "file:anna", "ucd-hamburg"), ==, UCD_OK);
+    g_assert_cmpint(world.iface->set_home_server(state, "file:ben", NULL), ==, UCD_OK);
+    users = users_of(state);
+    g_assert_nonnull(strstr(g_ptr_array_index(users, 0), "|ucd-hamburg|numbers:+49 89"));
+    g_assert_cmpstr(g_ptr_array_index(users, 1), ==,
+                    "file:ben|ben|disabled|-|-|-|-|-|-|-|numbers:|groups:|lines:");
+    g_ptr_array_unref(users);
+
+    g_assert_cmpint(world.iface->set_home_server(state, "file:nobody", "x"), ==, UCD_E_NOT_FOUND);
+    char *content = read_file(path);
+    g_assert_nonnull(strstr(content, "a comment the plugin must keep"));
+    g_free(content);
+
+    plugin_stop(state);
+    g_free(path);
+    remove_dir(dir);
+}
+
+/* ---- tests: the export writer and the demo file --------------------------- */
+
+static gboolean validates_against_schema(const char *xml)
+{
+    xmlSchemaParserCtxt *pctxt = xmlSchemaNewParserCtxt(schema_path);
+    xmlSchema *schema = xmlSchemaParse(pctxt);
+    xmlSchemaFreeParserCtxt(pctxt);
+    g_assert_nonnull(schema);
+    xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), "export.xml", NULL, XML_PARSE_NONET);
+    g_assert_nonnull(doc);
+    xmlSchemaValidCtxt *vctxt = xmlSchemaNewValidCtxt(schema);
+    int result = xmlSchemaValidateDoc(vctxt, doc);
+    xmlSchemaFreeValidCtxt(vctxt);
+    xmlFreeDoc(doc);
+    xmlSchemaFree(schema);
+    return result == 0;
+}
+
+static void test_export_round_trip(void)
+{
+    static const char *const anna_numbers[] = {"+49 89 452133-201", "+49 151 1234567", NULL};
+    static const char *const anna_groups[] = {"file:sales", "ldap:{4f2a}", NULL};
+    static const char *const anna_lines[] = {"201", "pbx-sim:office/221", "PJSIP/anna", NULL};
+    static const char *const none[] = {NULL};
+    static const char *const leaders[] = {"file:anna", NULL};
+    const ucd_user anna = {
+        .struct_size = sizeof(ucd_user),
+        .enabled = 1,
+        .id = "file:anna",
+        .login = "anna",
+        .display_name = "Anna \"Annie\" Berger & <Co>",
+        .given_name = "Anna",
+        .surname = "Berger",
+        .email = "anna@example.com",
+        .department = "Sales",
+        .title = "Head of Sales",
+        .home_server = "ucd-munich",
+        .numbers = anna_numbers,
+        .groups = anna_groups,
+        .lines = anna_lines,
+    };
+    const ucd_user jurgen = {
+        .struct_size = sizeof(ucd_user),
+        .enabled = 0,
+        .id = "7f1c9a2e-0b3d-4c55-9e61-2a8f0d4b6c11",
+        .login = "juergen",
+        .display_name = "Jürgen Weiß",
+        .numbers = none,
+        .groups = NULL, /* a backend may leave the arrays NULL */
+        .lines = none,
+    };
+    const ucd_group sales = {.struct_size = sizeof(ucd_group),
+                             .id = "file:sales",
+                             .name = "Sales",
+                             .description = "Line one\nline two",
+                             .leaders = leaders};
+    const ucd_group directory = {
+        .struct_size = sizeof(ucd_group), .id = "ldap:{4f2a}", .leaders = none};
+    const ucd_user *const users[] = {&anna, &jurgen};
+    const ucd_group *const groups[] = {&sales, &directory};
+    char *xml = NULL;
+    char *error = NULL;
+
+    g_assert_true(core_users_xml_write(users, 2, groups, 2, &xml, &error));
+    g_assert_null(error);
+    g_assert_true(validates_against_schema(xml));
+
+    /* The plugin reads it back to the same records. */
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "export.xml", NULL);
+    write_file(path, xml);
+    void *state = plugin_start(path, "false");
+    GPtrArray *got = users_of(state);
+    g_assert_cmpuint(got->len, ==, 2);
+    for (guint i = 0; i < 2; i++) {
+        char *want = user_summary(users[i]);
+        g_assert_cmpstr(g_ptr_array_index(got, i), ==, want);
+        g_free(want);
+    }
+    g_ptr_array_unref(got);
+    got = groups_of(state);
+    for (guint i = 0; i < 2; i++) {
+        char *want = group_summary(groups[i]);
+        g_assert_cmpstr(g_ptr_array_index(got, i), ==, want);
+        g_free(want);
+    }
+    g_ptr_array_unref(got);
+    plugin_stop(state);
+
+    g_free(xml);
+    g_free(path);
+    remove_dir(dir);
+}
+
+static void test_export_refuses_unwritable(void)
+{
+    const ucd_user control = {
+        .struct_size = sizeof(ucd_user), .id = "file:c", .login = "c", .display_name = "bell\a"};
+    const ucd_user no_login = {.struct_size = sizeof(ucd_user), .id = "file:n"};
+    const ucd_user latin1 = {.struct_size = sizeof(ucd_user), .id = "file:l", .login = "J\xfcrgen"};
+    const ucd_user *const cases[] = {&control, &no_login, &latin1};
+    const char *const expected[] = {"user \"file:c\": displayName", "user \"file:n\": login",
+                                    "user \"file:l\": login: not UTF-8"};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *xml = NULL;
+        char *error = NULL;
+        const ucd_user *const one[] = {cases[i]};
+        g_assert_false(core_users_xml_write(one, 1, NULL, 0, &xml, &error));
+        g_assert_null(xml);
+        g_assert_nonnull(error);
+        if (!g_str_has_prefix(error, expected[i]))
+            g_error("expected \"%s...\", got: %s", expected[i], error);
+        g_free(error);
+    }
+
+    /* Nothing at all is a valid, empty export. */
+    char *xml = NULL;
+    char *error = NULL;
+    g_assert_true(core_users_xml_write(NULL, 0, NULL, 0, &xml, &error));
+    g_assert_true(validates_against_schema(xml));
+    g_free(xml);
+}
+
+static int count_with_lines(const ucd_user *user, void *data)
+{
+    if (user->lines[0] != NULL && user->email != NULL && user->numbers[0] != NULL)
+        (*(int *)data)++;
+    return 0;
+}
+
+static void test_demo_file(void)
+{
+    void *state = plugin_start(demo_path, "false");
+    GPtrArray *users = users_of(state);
+    GPtrArray *groups = groups_of(state);
+    g_assert_cmpuint(users->len, >=, 18);
+    g_assert_cmpuint(users->len, <=, 25);
+    g_assert_cmpuint(groups->len, ==, 3);
+    int complete = 0;
+    world.iface->foreach_user(state, count_with_lines, &complete);
+    g_assert_cmpint(complete, ==, (int)users->len);
+    gboolean has_leader = FALSE;
+    for (guint i = 0; i < groups->len; i++)
+        has_leader |= strstr(g_ptr_array_index(groups, i), "leaders:file:") != NULL;
+    g_assert_true(has_leader);
+    g_ptr_array_unref(users);
+    g_ptr_array_unref(groups);
+    plugin_stop(state);
+
+    char *xml = read_file(demo_path);
+    g_assert_true(validates_against_schema(xml));
+    g_free(xml);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (argc < 4) {
+        g_printerr("usage: %s users-file.so users.xsd demo-users.xml\n", argv[0]);
+        return 2;
+    }
+    schema_path = argv[2];
+    demo_path = argv[3];
+    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL)
+        g_error("dlopen %s: %s", argv[1], dlerror());
+    ucd_plugin_entry_fn entry = NULL;
+    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
+    g_assert_nonnull(entry);
+    descriptor = entry();
+    g_assert_cmpstr(descriptor->name, ==, "users-file");
+
+    g_test_add_func("/users-file/load/every-field", test_loads_every_field);
+    g_test_add_func("/users-file/load/foreach-stops", test_foreach_stops);
+    g_test_add_func("/users-file/load/config-errors", test_config_errors);
+    g_test_add_func("/users-file/load/schema-violation", test_schema_violation_has_line);
+    g_test_add_func("/users-file/load/malformed", test_malformed_xml_has_line);
+    g_test_add_func("/users-file/load/entities-refused", test_entities_refused);
+    g_test_add_func("/users-file/load/not-utf8", test_non_utf8_refused);
+    g_test_add_func("/users-file/load/duplicates", test_duplicates_refused);
+    g_test_add_func("/users-file/load/unknown-references", test_unknown_references_refused);
+    g_test_add_func("/users-file/load/max-size", test_max_size);
+    g_test_add_func("/users-file/reload/rename-replace", test_reload_rename_replace);
+    g_test_add_func("/users-file/reload/in-place", test_reload_in_place);
+    g_test_add_func("/users-file/reload/broken-edit-keeps-users", test_broken_edit_keeps_users);
+    g_test_add_func("/users-file/sync", test_sync);
+    g_test_add_func("/users-file/import/merges", test_import_merges);
+    g_test_add_func("/users-file/import/refused-keeps-file", test_import_refused_keeps_file);
+    g_test_add_func("/users-file/home-server", test_set_home_server);
+    g_test_add_func("/users-xml/round-trip", test_export_round_trip);
+    g_test_add_func("/users-xml/refuses-unwritable", test_export_refuses_unwritable);
+    g_test_add_func("/users-file/demo", test_demo_file);
+    int result = g_test_run();
+    world_reset();
+    g_ptr_array_unref(world.log_lines);
+    dlclose(handle);
+    return result;
+}
