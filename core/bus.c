@@ -64,7 +64,6 @@
 
 /* The most string members a payload has (ucd_call_state_event). */
 #define MAX_PAYLOAD_STRINGS 8
-#define NO_SUBJECT          SIZE_MAX
 
 /* What the copy needs to know about one payload type. */
 typedef struct payload_kind {

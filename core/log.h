@@ -28,11 +28,17 @@ int core_log_target_parse(const char *name);
 void core_log_set_level(const char *module, int level);
 /* The effective level of a module (its own or the default). */
 int core_log_level(const char *module);
+/* TRUE when a message of `level` from `module` would be written. Cheap when
+ * `level` is above every configured level. */
 gboolean core_log_enabled(const char *module, int level);
 /* "error", "warning", "notice", "info", "debug" <-> 3..7; -1 when unknown. */
 int core_log_level_parse(const char *name);
-const char *core_log_level_name(int level);
+const char *core_log_level_name(int level); /* "unknown" outside 3..7 */
 
+/* Writes one line "LEVEL module: text" when the module's level allows it, and
+ * keeps it in the ring. Control characters, invalid UTF-8 and C1 controls in
+ * the text (and the module) are escaped (\n, \xHH, \uHHHH), so a message
+ * never spans lines. module NULL means "core". Any thread. */
 void core_log(const char *module, int level, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 void core_logv(const char *module, int level, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
 
