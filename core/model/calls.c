@@ -1,0 +1,520 @@
+/*
+ * calls.c - legs, conversations and the journal record of each finished
+ * conversation.
+ *
+ * A leg is one call on one line as a PBX driver reports it (call_id unique per
+ * driver instance); a conversation groups the legs sharing a conversation_id
+ * (both ends of an internal call, transfer targets, pickups, forward targets,
+ * consultation calls). Both are found by hash lookup per event: no scan of
+ * live calls ever happens on the event path.
+ *
+ * A conversation is complete when every leg reached a final state
+ * (DISCONNECTED or TRANSFERRED). Drivers emit a new leg before they end the
+ * old one, so a transfer never empties a conversation half way. Then one
+ * ucd_journal_record is built by the rules in docs/admin/model.md, handed to
+ * every running journal service, and the conversation and its legs are freed.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "model-internal.h"
+
+typedef struct core_conv core_conv;
+
+typedef struct core_leg {
+    core_conv *conv;
+    core_line *line;
+    char *call_id;
+    char *remote_number;
+    char *remote_name;
+    char *requested_number;
+    char *related_line;
+    uint32_t state;
+    uint32_t direction;
+    uint32_t cause;
+    ucd_participant_role role;
+    gboolean consultation; /* an outgoing leg of a line already in the conversation */
+    gboolean rang;
+    gboolean final;
+    int64_t joined_ms, answered_ms, left_ms, since_ms;
+} core_leg;
+
+struct core_conv {
+    core_driver *driver;
+    char *id;
+    char *uuid;
+    GPtrArray *legs; /* core_leg *, owned, in order of appearance */
+    guint live;
+    int64_t start_ms, answer_ms, end_ms;
+    uint32_t flags;
+    uint32_t forward_reason;
+    gboolean link_lost;
+    core_leg *last_final;
+};
+
+static void leg_free(gpointer p)
+{
+    core_leg *leg = p;
+    g_free(leg->call_id);
+    g_free(leg->remote_number);
+    g_free(leg->remote_name);
+    g_free(leg->requested_number);
+    g_free(leg->related_line);
+    g_free(leg);
+}
+
+void core_calls_conv_free(gpointer p)
+{
+    core_conv *c = p;
+    g_ptr_array_free(c->legs, TRUE);
+    g_free(c->id);
+    g_free(c->uuid);
+    g_free(c);
+}
+
+void core_calls_init(core_model *m)
+{
+    m->live_legs = 0;
+    m->open_convs = 0;
+}
+
+void core_calls_free(core_model *m)
+{
+    (void)m; /* conversations belong to their drivers' tables */
+}
+
+static gboolean is_final(uint32_t state)
+{
+    return state == UCD_CALL_DISCONNECTED || state == UCD_CALL_TRANSFERRED;
+}
+
+static gboolean is_outgoing(uint32_t state)
+{
+    return state == UCD_CALL_DIALING || state == UCD_CALL_RINGBACK;
+}
+
+/* What a leg counts as on its line, for presence. */
+enum { KIND_NONE, KIND_OFFERING, KIND_ACTIVE };
+
+static int leg_kind(uint32_t state)
+{
+    switch (state) {
+    case UCD_CALL_OFFERING:
+        return KIND_OFFERING;
+    case UCD_CALL_DIALING:
+    case UCD_CALL_RINGBACK:
+    case UCD_CALL_CONNECTED:
+    case UCD_CALL_HELD:
+    case UCD_CALL_CONFERENCED:
+        return KIND_ACTIVE;
+    default:
+        return KIND_NONE;
+    }
+}
+
+static void line_count(core_line *line, int kind, int delta)
+{
+    if (kind == KIND_OFFERING)
+        line->offering += delta;
+    else if (kind == KIND_ACTIVE)
+        line->active += delta;
+}
+
+/* ---- starting a leg ----------------------------------------------------------- */
+
+static gboolean line_in_conv(const core_conv *c, const core_line *line)
+{
+    for (guint i = 0; i < c->legs->len; i++)
+        if (((core_leg *)c->legs->pdata[i])->line == line)
+            return TRUE;
+    return FALSE;
+}
+
+/* The role of a new leg, from the cause and related line its first event
+ * carries and from what the conversation already holds. */
+static ucd_participant_role leg_role(const core_conv *c, const ucd_call_state_event *ev)
+{
+    if (ev->cause == UCD_CAUSE_PICKED_UP)
+        return UCD_ROLE_PICKUP;
+    if (ev->cause == UCD_CAUSE_FORWARDED || ev->forward_reason != UCD_FORWARD_REASON_NONE)
+        return UCD_ROLE_FORWARD_TARGET;
+    if (ev->cause == UCD_CAUSE_TRANSFERRED || (ev->related_line && c->legs->len > 0))
+        return UCD_ROLE_TRANSFER_TARGET;
+    if (is_outgoing(ev->state))
+        return UCD_ROLE_CALLER;
+    if (ev->state == UCD_CALL_OFFERING || ev->direction == UCD_DIR_INBOUND)
+        return UCD_ROLE_CALLEE;
+    if (ev->direction == UCD_DIR_OUTBOUND)
+        return UCD_ROLE_CALLER;
+    /* An internal leg first seen connected (the model started mid-call): the
+     * first one called, the next one was called. */
+    return c->legs->len == 0 ? UCD_ROLE_CALLER : UCD_ROLE_CALLEE;
+}
+
+static core_conv *conv_get(core_model *m, core_driver *d, const char *id, int64_t time_ms)
+{
+    core_conv *c = g_hash_table_lookup(d->convs, id);
+    if (c)
+        return c;
+    c = g_new0(core_conv, 1);
+    c->driver = d;
+    c->id = g_strdup(id);
+    c->uuid = g_uuid_string_random();
+    c->legs = g_ptr_array_new_with_free_func(leg_free);
+    c->start_ms = time_ms;
+    g_hash_table_insert(d->convs, c->id, c);
+    m->open_convs++;
+    return c;
+}
+
+static core_leg *leg_start(core_model *m, core_driver *d, const ucd_call_state_event *ev,
+                           int64_t time_ms)
+{
+    core_line *line = core_model_line_get(m, d, ev->line);
+    const char *conv_id =
+        ev->conversation_id && *ev->conversation_id ? ev->conversation_id : ev->call_id;
+    core_conv *c = conv_get(m, d, conv_id, time_ms);
+    core_leg *leg = g_new0(core_leg, 1);
+    leg->conv = c;
+    leg->line = line;
+    leg->call_id = g_strdup(ev->call_id);
+    leg->state = UCD_CALL_IDLE;
+    leg->direction = ev->direction;
+    leg->role = leg_role(c, ev);
+    leg->consultation = leg->role == UCD_ROLE_CALLER && line_in_conv(c, line);
+    leg->joined_ms = time_ms;
+    g_ptr_array_add(c->legs, leg);
+    c->live++;
+    m->live_legs++;
+    g_hash_table_insert(d->legs, leg->call_id, leg);
+    return leg;
+}
+
+/* ---- updating a leg ------------------------------------------------------------- */
+
+static void take_string(char **field, const char *value)
+{
+    if (value && g_strcmp0(*field, value) != 0) {
+        g_free(*field);
+        *field = g_strdup(value);
+    }
+}
+
+static void leg_update(core_leg *leg, const ucd_call_state_event *ev, int64_t time_ms)
+{
+    core_conv *c = leg->conv;
+    if (leg->state != ev->state)
+        leg->since_ms = time_ms;
+    leg->state = ev->state;
+    leg->cause = ev->cause;
+    if (leg->direction == UCD_DIR_UNKNOWN)
+        leg->direction = ev->direction;
+    take_string(&leg->remote_number, ev->remote_number);
+    take_string(&leg->remote_name, ev->remote_name);
+    if (!leg->requested_number)
+        take_string(&leg->requested_number, ev->requested_number);
+    if (!leg->related_line)
+        take_string(&leg->related_line, ev->related_line);
+    if (ev->flags & UCD_CALL_FLAG_PRIVATE)
+        c->flags |= UCD_JOURNAL_FLAG_PRIVATE;
+    if (ev->forward_reason && !c->forward_reason)
+        c->forward_reason = ev->forward_reason;
+    if (ev->state == UCD_CALL_OFFERING)
+        leg->rang = TRUE;
+    if (ev->state == UCD_CALL_CONNECTED && !leg->answered_ms) {
+        leg->answered_ms = time_ms;
+        if (!c->answer_ms)
+            c->answer_ms = time_ms;
+    }
+}
+
+/* A consultation transfer: the line that consulted left with TRANSFERRED, so
+ * whoever its consultation call reached is now a transfer target. */
+static void mark_consultation_targets(core_conv *c, const core_line *transferring)
+{
+    gboolean after_consultation = FALSE;
+    for (guint i = 0; i < c->legs->len; i++) {
+        core_leg *leg = c->legs->pdata[i];
+        if (leg->line == transferring) {
+            after_consultation = after_consultation || leg->consultation;
+            continue;
+        }
+        if (after_consultation && leg->role == UCD_ROLE_CALLEE)
+            leg->role = UCD_ROLE_TRANSFER_TARGET;
+    }
+}
+
+/* ---- the journal record --------------------------------------------------------- */
+
+static const char *line_number(const core_line *line)
+{
+    return line->number ? line->number : line->address;
+}
+
+static const char *user_id(const core_line *line)
+{
+    return line->user ? line->user->id : NULL;
+}
+
+static const char *user_name(const core_line *line)
+{
+    if (line->user && line->user->display_name)
+        return line->user->display_name;
+    return line->name;
+}
+
+static ucd_outcome outcome_of(const core_conv *c)
+{
+    if (c->answer_ms)
+        return UCD_OUTCOME_ANSWERED;
+    switch (c->last_final ? c->last_final->cause : UCD_CAUSE_NONE) {
+    case UCD_CAUSE_BUSY:
+    case UCD_CAUSE_REJECTED:
+        return UCD_OUTCOME_BUSY;
+    case UCD_CAUSE_VOICEMAIL:
+        return UCD_OUTCOME_VOICEMAIL;
+    case UCD_CAUSE_BLOCKED:
+        return UCD_OUTCOME_BLOCKED;
+    case UCD_CAUSE_FAILED:
+        return UCD_OUTCOME_FAILED;
+    default:
+        return UCD_OUTCOME_NO_ANSWER;
+    }
+}
+
+/* Who finally took the call: the callee-side leg answered last, else the
+ * callee-side leg that rang last. Callers are excluded: an internal caller's
+ * leg connects too. */
+static const core_leg *destination_leg(const core_conv *c)
+{
+    const core_leg *answered = NULL, *rang = NULL;
+    for (guint i = 0; i < c->legs->len; i++) {
+        const core_leg *leg = c->legs->pdata[i];
+        if (leg->role == UCD_ROLE_CALLER)
+            continue;
+        if (leg->answered_ms && (!answered || leg->answered_ms >= answered->answered_ms))
+            answered = leg;
+        if (leg->rang)
+            rang = leg;
+    }
+    return answered ? answered : rang;
+}
+
+typedef struct {
+    ucd_number_info source, requested, destination;
+} record_numbers;
+
+static const char *e164_of(core_model *m, const core_conv *c, const char *raw,
+                           ucd_number_info *info)
+{
+    info->struct_size = sizeof *info;
+    return core_model_normalize(m, c->driver->id, raw, info) ? info->e164 : NULL;
+}
+
+static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *r,
+                         record_numbers *n)
+{
+    const core_leg *first = c->legs->pdata[0];
+    gboolean inbound = first->direction == UCD_DIR_INBOUND || first->direction == UCD_DIR_UNKNOWN;
+    if (inbound) {
+        r->source_number = first->remote_number;
+        r->source_name = first->remote_name;
+        r->requested_number =
+            first->requested_number ? first->requested_number : line_number(first->line);
+    } else {
+        r->source_number = line_number(first->line);
+        r->source_name = user_name(first->line);
+        r->requested_number = first->remote_number;
+    }
+    if (first->direction == UCD_DIR_OUTBOUND) {
+        r->destination_number = first->remote_number;
+        r->destination_name = first->remote_name;
+    } else {
+        const core_leg *dest = destination_leg(c);
+        r->destination_number = dest ? line_number(dest->line) : NULL;
+        r->destination_name = dest ? user_name(dest->line) : NULL;
+    }
+    r->source_e164 = e164_of(m, c, r->source_number, &n->source);
+    r->requested_e164 = e164_of(m, c, r->requested_number, &n->requested);
+    r->destination_e164 = e164_of(m, c, r->destination_number, &n->destination);
+}
+
+static void fill_participants(const core_conv *c, ucd_journal_record *r,
+                              ucd_journal_participant *parts)
+{
+    for (guint i = 0; i < c->legs->len; i++) {
+        const core_leg *leg = c->legs->pdata[i];
+        parts[i] = (ucd_journal_participant){
+            .struct_size = sizeof parts[i],
+            .role = leg->role,
+            .user_id = user_id(leg->line),
+            .line = leg->line->address,
+            .joined_ms = leg->joined_ms,
+            .answered_ms = leg->answered_ms,
+            .left_ms = leg->left_ms,
+        };
+        if (leg->state == UCD_CALL_TRANSFERRED && !r->transferred_by)
+            r->transferred_by = user_id(leg->line);
+        if (leg->role == UCD_ROLE_PICKUP && !r->picked_up_by)
+            r->picked_up_by = user_id(leg->line);
+    }
+    r->participants = parts;
+    r->participant_count = c->legs->len;
+    r->participant_size = sizeof *parts;
+}
+
+typedef struct {
+    core_model *m;
+    const ucd_journal_record *record;
+    guint accepted;
+} store_ctx;
+
+static int store_one(const ucd_service *s, void *ud)
+{
+    store_ctx *sc = ud;
+    const ucd_journal_v1 *journal = s->iface;
+    if (!journal->store)
+        return 0;
+    int rc = journal->store(s->impl, sc->record);
+    if (rc == UCD_OK) {
+        sc->accepted++;
+        return 0;
+    }
+    /* Say it now and then, not for every record of a failing store. */
+    if (sc->m->store_errors++ % 1000 == 0)
+        core_warn("model: journal %s refused conversation %s: %s (%" G_GUINT64_FORMAT
+                  " refusals so far)",
+                  s->provider, sc->record->uuid, ucd_strerror(rc), sc->m->store_errors);
+    return 0;
+}
+
+static void conv_journal(core_model *m, const core_conv *c)
+{
+    ucd_journal_participant few[8];
+    ucd_journal_participant *parts =
+        c->legs->len <= G_N_ELEMENTS(few) ? few : g_new(ucd_journal_participant, c->legs->len);
+    record_numbers numbers;
+    const core_leg *first = c->legs->pdata[0];
+    ucd_journal_record r = {
+        .struct_size = sizeof r,
+        .direction = first->direction,
+        .outcome = outcome_of(c),
+        .flags = c->flags,
+        .uuid = c->uuid,
+        .driver_instance = c->driver->id,
+        .start_ms = c->start_ms,
+        .answer_ms = c->answer_ms,
+        .end_ms = c->end_ms,
+        .forward_reason = core_forward_reason_word(c->forward_reason),
+        .end_reason = c->link_lost ? "link_lost" : "normal",
+    };
+    fill_parties(m, c, &r, &numbers);
+    fill_participants(c, &r, parts);
+    store_ctx sc = {m, &r, 0};
+    core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, store_one, &sc);
+    if (sc.accepted)
+        m->stored++;
+    else
+        m->unstored++;
+    if (parts != few)
+        g_free(parts);
+}
+
+/* ---- ending a leg ---------------------------------------------------------------- */
+
+static void leg_end(core_model *m, core_leg *leg, int64_t time_ms)
+{
+    core_conv *c = leg->conv;
+    leg->final = TRUE;
+    leg->left_ms = time_ms;
+    g_hash_table_remove(c->driver->legs, leg->call_id);
+    m->live_legs--;
+    c->live--;
+    c->end_ms = time_ms;
+    c->last_final = leg;
+    if (leg->cause == UCD_CAUSE_LINK_LOST)
+        c->link_lost = TRUE;
+    if (leg->state == UCD_CALL_TRANSFERRED)
+        mark_consultation_targets(c, leg->line);
+    if (c->live > 0)
+        return;
+    conv_journal(m, c);
+    m->open_convs--;
+    g_hash_table_remove(c->driver->convs, c->id); /* frees c and its legs */
+}
+
+void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t time_ms)
+{
+    if (!ev->call_id || !ev->line)
+        return;
+    core_driver *d = core_model_driver(m, ev->driver_instance, TRUE);
+    if (!d)
+        return;
+    core_leg *leg = g_hash_table_lookup(d->legs, ev->call_id);
+    if (!leg)
+        leg = leg_start(m, d, ev, time_ms);
+    core_line *line = leg->line;
+    int before = leg_kind(leg->state), after = leg_kind(ev->state);
+    leg_update(leg, ev, time_ms);
+    core_trace_call(m->trace, line, ev, time_ms);
+    if (before != after) {
+        line_count(line, before, -1);
+        line_count(line, after, +1);
+        if (line->user)
+            core_presence_line_changed(m, line->user);
+    }
+    if (is_final(ev->state))
+        leg_end(m, leg, time_ms);
+}
+
+void core_calls_link_lost(core_model *m, core_driver *driver, int64_t time_ms)
+{
+    /* Ending legs changes the table: take the list first. */
+    GPtrArray *live = g_ptr_array_sized_new(g_hash_table_size(driver->legs));
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, driver->legs);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(live, v);
+    for (guint i = 0; i < live->len; i++) {
+        core_leg *leg = live->pdata[i];
+        ucd_call_state_event ev = {
+            .struct_size = sizeof ev,
+            .state = UCD_CALL_DISCONNECTED,
+            .prev_state = leg->state,
+            .direction = leg->direction,
+            .cause = UCD_CAUSE_LINK_LOST,
+            .driver_instance = driver->id,
+            .line = leg->line->address,
+            .call_id = leg->call_id,
+            .conversation_id = leg->conv->id,
+        };
+        core_calls_on_event(m, &ev, time_ms);
+    }
+    g_ptr_array_free(live, TRUE);
+}
+
+void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, void *ud), void *ud)
+{
+    GHashTableIter di, li;
+    gpointer d, l;
+    g_hash_table_iter_init(&di, m->drivers);
+    while (g_hash_table_iter_next(&di, NULL, &d)) {
+        g_hash_table_iter_init(&li, ((core_driver *)d)->legs);
+        while (g_hash_table_iter_next(&li, NULL, &l)) {
+            const core_leg *leg = l;
+            core_leg_view v = {
+                .line = leg->line,
+                .call_id = leg->call_id,
+                .conversation_id = leg->conv->id,
+                .uuid = leg->conv->uuid,
+                .state = leg->state,
+                .direction = leg->direction,
+                .remote_number = leg->remote_number,
+                .remote_name = leg->remote_name,
+                .since_ms = leg->since_ms,
+            };
+            cb(&v, ud);
+        }
+    }
+}

@@ -1,0 +1,1205 @@
+/*
+ * commands.c - the model's ucctl commands: users, groups, lines, calls,
+ * presence, journal, trace, caps, and the call-control test dialer (dial,
+ * answer, hangup, hold, retrieve, transfer, consult-transfer, deflect, pickup,
+ * dtmf, forward, dnd).
+ *
+ * Every command runs on the main loop and replies synchronously. Two of them
+ * call blocking plugin functions there, knowingly: `journal tail|query`
+ * (query(), bounded by --limit, at most 1000 rows) and `users import`
+ * (import_users(), an admin's one-off). Both are rare admin actions; a slow
+ * journal delays events by that long, which the bus queues absorb.
+ *
+ * Call control resolves the line first ("DRIVER/ADDRESS", or a bare address
+ * that must name exactly one line), checks the driver's capabilities() so the
+ * error names the missing capability, and only then calls the driver.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "model-internal.h"
+#ifdef CORE_HAVE_USERS_XML
+#include "users-xml.h"
+#endif
+
+#define JOURNAL_MAX_LIMIT 1000
+
+static int reply_fail(ucd_reply *r, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Replies with an error and returns `code`, so handlers can `return reply_fail(...)`. */
+static int reply_fail(ucd_reply *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    core_reply_errorv(r, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static const char *str(const char *s)
+{
+    return s ? s : "";
+}
+
+static char *time_text(int64_t ms)
+{
+    if (!ms)
+        return g_strdup("");
+    GDateTime *utc = g_date_time_new_from_unix_utc(ms / 1000);
+    GDateTime *local = utc ? g_date_time_to_local(utc) : NULL;
+    char *s = local ? g_date_time_format(local, "%Y-%m-%d %H:%M:%S") : g_strdup("");
+    if (local)
+        g_date_time_unref(local);
+    if (utc)
+        g_date_time_unref(utc);
+    return s;
+}
+
+static int64_t now_ms(void)
+{
+    return g_get_real_time() / 1000;
+}
+
+/* ---- option parsing ------------------------------------------------------------ */
+
+/* Parses the options of one command with GOption; on success `*args` holds
+ * the remaining words (args[0] is the command name). */
+static gboolean parse_options(int argc, const char *const *argv, GOptionEntry *entries,
+                              char ***args, ucd_reply *r)
+{
+    GOptionContext *ctx = g_option_context_new(NULL);
+    /* The daemon must never print help and exit on a client's --help. */
+    g_option_context_set_help_enabled(ctx, FALSE);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    *args = g_new0(char *, argc + 1);
+    for (int i = 0; i < argc; i++)
+        (*args)[i] = g_strdup(argv[i]);
+    GError *err = NULL;
+    gboolean ok = g_option_context_parse_strv(ctx, args, &err);
+    if (!ok) {
+        core_reply_error(r, "%s: %s", argv[0], err->message);
+        g_error_free(err);
+        g_strfreev(*args);
+        *args = NULL;
+    }
+    g_option_context_free(ctx);
+    return ok;
+}
+
+/* "90s", "30m", "2h", "1d", "500ms" -> milliseconds; -1 when malformed. */
+static int64_t parse_duration_ms(const char *s)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    char *end = NULL;
+    gint64 n = g_ascii_strtoll(s, &end, 10);
+    if (end == s || n < 0)
+        return -1;
+    for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
+        if (strcmp(end, units[i].unit) == 0)
+            return n * units[i].ms;
+    return -1;
+}
+
+/* ISO 8601 ("2026-03-01T12:00:00", local time unless a zone is given) or a
+ * date "2026-03-01" -> UTC ms; -1 when malformed. */
+static int64_t parse_time_ms(const char *s)
+{
+    GTimeZone *tz = g_time_zone_new_local();
+    GDateTime *dt = g_date_time_new_from_iso8601(s, tz);
+    if (!dt) {
+        char *midnight = g_strconcat(s, "T00:00:00", NULL);
+        dt = g_date_time_new_from_iso8601(midnight, tz);
+        g_free(midnight);
+    }
+    g_time_zone_unref(tz);
+    if (!dt)
+        return -1;
+    int64_t ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;
+    g_date_time_unref(dt);
+    return ms;
+}
+
+/* Either form of --until. */
+static int64_t parse_until_ms(const char *s)
+{
+    int64_t d = parse_duration_ms(s);
+    return d >= 0 ? now_ms() + d : parse_time_ms(s);
+}
+
+static gboolean parse_uint(const char *s, guint64 max, guint64 *out)
+{
+    return g_ascii_string_to_unsigned(s, 10, 0, max, out, NULL);
+}
+
+/* ---- users and groups ------------------------------------------------------------ */
+
+static gint by_user_login(gconstpointer a, gconstpointer b)
+{
+    const core_user *x = *(const core_user *const *)a, *y = *(const core_user *const *)b;
+    return g_strcmp0(x->login ? x->login : x->id, y->login ? y->login : y->id);
+}
+
+static int collect_user(const core_user *u, void *ud)
+{
+    g_ptr_array_add(ud, (gpointer)u);
+    return 0;
+}
+
+static GPtrArray *sorted_users(core_model *m)
+{
+    GPtrArray *users = g_ptr_array_new();
+    core_model_foreach_user(m, collect_user, users);
+    g_ptr_array_sort(users, by_user_login);
+    return users;
+}
+
+static char *line_list(const core_user *u)
+{
+    GString *s = g_string_new(NULL);
+    for (char **l = u->lines; *l; l++)
+        g_string_append_printf(s, "%s%s", s->len ? "," : "", *l);
+    return g_string_free(s, FALSE);
+}
+
+static int users_list(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    char *group = NULL, **args = NULL;
+    GOptionEntry entries[] = {
+        {"group", 'g', 0, G_OPTION_ARG_STRING, &group, "members of GROUP only", "G"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    static const char *const cols[] = {"id",     "login", "name",    "numbers",
+                                       "groups", "lines", "enabled", "backend"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    GPtrArray *users = sorted_users(m);
+    for (guint i = 0; i < users->len; i++) {
+        const core_user *u = users->pdata[i];
+        if (group && !g_strv_contains((const char *const *)u->groups, group))
+            continue;
+        char *numbers = g_strjoinv(",", u->numbers);
+        char *groups = g_strjoinv(",", u->groups);
+        char *lines = line_list(u);
+        const char *row[] = {u->id,  str(u->login), str(u->display_name),      numbers,
+                             groups, lines,         u->enabled ? "yes" : "no", str(u->backend)};
+        core_reply_row(r, row);
+        g_free(numbers);
+        g_free(groups);
+        g_free(lines);
+    }
+    g_ptr_array_free(users, TRUE);
+    g_free(group);
+    g_strfreev(args);
+    return UCD_OK;
+}
+
+static int users_show(core_model *m, const char *who, ucd_reply *r)
+{
+    const core_user *u = core_model_user(m, who);
+    if (!u)
+        return reply_fail(r, UCD_E_NOT_FOUND, "unknown user '%s' (see ucctl users)", who);
+    static const struct {
+        const char *name;
+        size_t offset;
+    } text_fields[] = {
+        {"id", offsetof(core_user, id)},
+        {"login", offsetof(core_user, login)},
+        {"display_name", offsetof(core_user, display_name)},
+        {"given_name", offsetof(core_user, given_name)},
+        {"surname", offsetof(core_user, surname)},
+        {"email", offsetof(core_user, email)},
+        {"department", offsetof(core_user, department)},
+        {"title", offsetof(core_user, title)},
+        {"home_server", offsetof(core_user, home_server)},
+        {"backend", offsetof(core_user, backend)},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(text_fields); i++)
+        core_reply_field(r, text_fields[i].name,
+                         *(char *const *)((const char *)u + text_fields[i].offset));
+    core_reply_field(r, "enabled", u->enabled ? "yes" : "no");
+    for (guint i = 0; u->numbers[i]; i++) {
+        char *v = u->e164[i] && *u->e164[i] && strcmp(u->e164[i], u->numbers[i])
+                      ? g_strdup_printf("%s (%s)", u->numbers[i], u->e164[i])
+                      : g_strdup(u->numbers[i]);
+        core_reply_field(r, "number", v);
+        g_free(v);
+    }
+    char *groups = g_strjoinv(", ", u->groups);
+    core_reply_field(r, "groups", groups);
+    g_free(groups);
+    for (guint i = 0; i < u->line_ptrs->len; i++) {
+        const core_line *line = u->line_ptrs->pdata[i];
+        char *v = g_strdup_printf("%s/%s (%s)", line->driver, line->address,
+                                  core_line_state_word(line->state));
+        core_reply_field(r, "line", v);
+        g_free(v);
+    }
+    core_reply_field(r, "presence", core_presence_word(core_model_presence(m, u->id)));
+    return UCD_OK;
+}
+
+static gint by_group_id(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(const core_group *const *)a)->id, (*(const core_group *const *)b)->id);
+}
+
+static GPtrArray *sorted_groups(core_model *m)
+{
+    GPtrArray *groups = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, m->groups);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(groups, v);
+    g_ptr_array_sort(groups, by_group_id);
+    return groups;
+}
+
+#ifdef CORE_HAVE_USERS_XML
+/* The model's copy, back in SDK records: pointers into the copy, valid until
+ * the next directory pull (this runs on the main loop, so during the call). */
+static ucd_user user_record(const core_user *u)
+{
+    return (ucd_user){
+        .struct_size = sizeof(ucd_user),
+        .enabled = u->enabled,
+        .id = u->id,
+        .login = u->login,
+        .display_name = u->display_name,
+        .given_name = u->given_name,
+        .surname = u->surname,
+        .email = u->email,
+        .department = u->department,
+        .title = u->title,
+        .home_server = u->home_server,
+        .numbers = (const char *const *)u->numbers,
+        .groups = (const char *const *)u->groups,
+        .lines = (const char *const *)u->lines,
+    };
+}
+
+static int users_export(core_model *m, ucd_reply *r)
+{
+    GPtrArray *users = sorted_users(m), *groups = sorted_groups(m);
+    ucd_user *urec = g_new0(ucd_user, users->len + 1);
+    ucd_group *grec = g_new0(ucd_group, groups->len + 1);
+    const ucd_user **uptr = g_new0(const ucd_user *, users->len + 1);
+    const ucd_group **gptr = g_new0(const ucd_group *, groups->len + 1);
+    for (guint i = 0; i < users->len; i++) {
+        urec[i] = user_record(users->pdata[i]);
+        uptr[i] = &urec[i];
+    }
+    for (guint i = 0; i < groups->len; i++) {
+        const core_group *g = groups->pdata[i];
+        grec[i] = (ucd_group){.struct_size = sizeof(ucd_group),
+                              .id = g->id,
+                              .name = g->name,
+                              .description = g->description,
+                              .leaders = (const char *const *)g->leaders};
+        gptr[i] = &grec[i];
+    }
+    char *xml = NULL, *error = NULL;
+    int rc = UCD_OK;
+    if (core_users_xml_write(uptr, users->len, gptr, groups->len, &xml, &error)) {
+        core_reply_field(r, "xml", xml);
+    } else {
+        rc = reply_fail(r, UCD_E_INVALID, "users export: %s", error);
+    }
+    g_free(xml);
+    g_free(error);
+    g_free(uptr);
+    g_free(gptr);
+    g_free(urec);
+    g_free(grec);
+    g_ptr_array_free(users, TRUE);
+    g_ptr_array_free(groups, TRUE);
+    return rc;
+}
+#else
+/* core/model/users-xml.c needs libxml2, which the core does not link yet:
+ * building it into the core defines CORE_HAVE_USERS_XML. */
+static int users_export(core_model *m, ucd_reply *r)
+{
+    return reply_fail(r, UCD_E_UNSUPPORTED,
+                      "users export is not available in this build (the core was built "
+                      "without the users XML writer, core/model/users-xml.c)");
+}
+#endif
+
+typedef struct {
+    char *path;
+    char message[1024];
+    int rc;
+    const char *provider;
+} import_ctx;
+
+static int import_into_first(const ucd_service *s, void *ud)
+{
+    import_ctx *ic = ud;
+    const ucd_users_v1 *users = s->iface;
+    if (users->struct_size < offsetof(ucd_users_v1, import_users) + sizeof users->import_users ||
+        !users->import_users)
+        return 0;
+    ic->provider = s->provider;
+    ic->rc = users->import_users(s->impl, ic->path, ic->message, sizeof ic->message);
+    return 1;
+}
+
+static int users_import(core_model *m, const char *path, ucd_reply *r)
+{
+    if (!g_path_is_absolute(path))
+        return reply_fail(r, UCD_E_INVALID,
+                          "users import: '%s' is not an absolute path (ucctl makes it one)", path);
+    import_ctx ic = {.path = (char *)path, .rc = UCD_E_UNSUPPORTED};
+    core_modules_service_foreach(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, import_into_first,
+                                 &ic);
+    if (!ic.provider)
+        return reply_fail(r, UCD_E_UNSUPPORTED,
+                          "users import: no running users backend can import users");
+    if (ic.rc != UCD_OK)
+        return reply_fail(r, ic.rc, "users import into %s: %s", ic.provider,
+                          ic.message[0] ? ic.message : ucd_strerror(ic.rc));
+    core_reply_field(r, "backend", ic.provider);
+    core_reply_text(r, "%s", ic.message[0] ? ic.message : "imported");
+    return UCD_OK;
+}
+
+static void sync_done(int result, const char *message, void *ud)
+{
+    char *provider = ud;
+    if (result == UCD_OK)
+        core_log("core", UCD_LOG_INFO, "model: users sync of %s finished%s%s", provider,
+                 message ? ": " : "", str(message));
+    else
+        core_log("core", UCD_LOG_WARNING, "model: users sync of %s failed: %s", provider,
+                 message ? message : ucd_strerror(result));
+    g_free(provider);
+}
+
+typedef struct {
+    uint32_t flags;
+    ucd_reply *r;
+} sync_ctx;
+
+static int sync_one(const ucd_service *s, void *ud)
+{
+    sync_ctx *sc = ud;
+    const ucd_users_v1 *users = s->iface;
+    int rc = UCD_E_UNSUPPORTED;
+    if (users->sync) {
+        char *provider = g_strdup(s->provider);
+        rc = users->sync(s->impl, sc->flags, NULL, sync_done, provider);
+        if (rc != UCD_OK)
+            g_free(provider); /* done is only called for a sync that started */
+    }
+    const char *row[] = {s->provider, rc == UCD_OK ? "started" : ucd_strerror(rc)};
+    core_reply_row(sc->r, row);
+    return 0;
+}
+
+static int users_sync(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    gboolean full = FALSE;
+    char **args = NULL;
+    GOptionEntry entries[] = {
+        {"full", 0, 0, G_OPTION_ARG_NONE, &full, "re-read everything", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    g_strfreev(args);
+    static const char *const cols[] = {"backend", "sync"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    sync_ctx sc = {full ? UCD_SYNC_FULL : 0, r};
+    core_modules_service_foreach(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, sync_one, &sc);
+    return UCD_OK;
+}
+
+static const char USERS_USAGE[] =
+    "users [list] [--group G] | users show ID|LOGIN | users export [FILE] | "
+    "users import FILE | users sync [--full]";
+
+static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    const char *sub = argc > 1 ? argv[1] : "list";
+    if (argc == 1 || g_str_has_prefix(sub, "-"))
+        return users_list(m, argc, argv, r);
+    if (strcmp(sub, "list") == 0)
+        return users_list(m, argc - 1, argv + 1, r);
+    if (strcmp(sub, "show") == 0 && argc == 3)
+        return users_show(m, argv[2], r);
+    if (strcmp(sub, "export") == 0 && argc == 2)
+        return users_export(m, r);
+    if (strcmp(sub, "import") == 0 && argc == 3)
+        return users_import(m, argv[2], r);
+    if (strcmp(sub, "sync") == 0)
+        return users_sync(m, argc - 1, argv + 1, r);
+    return reply_fail(r, UCD_E_INVALID, "usage: %s", USERS_USAGE);
+}
+
+static int cmd_groups(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    if (argc > 1)
+        return reply_fail(r, UCD_E_INVALID, "usage: groups");
+    GPtrArray *users = sorted_users(m);
+    GPtrArray *groups = sorted_groups(m);
+    static const char *const cols[] = {"id", "name", "members", "leaders", "description"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    for (guint i = 0; i < groups->len; i++) {
+        const core_group *g = groups->pdata[i];
+        guint members = 0;
+        for (guint u = 0; u < users->len; u++)
+            members +=
+                g_strv_contains((const char *const *)((core_user *)users->pdata[u])->groups, g->id);
+        char count[16];
+        g_snprintf(count, sizeof count, "%u", members);
+        char *leaders = g_strjoinv(",", g->leaders);
+        const char *row[] = {g->id, str(g->name), count, leaders, str(g->description)};
+        core_reply_row(r, row);
+        g_free(leaders);
+    }
+    g_ptr_array_free(groups, TRUE);
+    g_ptr_array_free(users, TRUE);
+    return UCD_OK;
+}
+
+/* ---- lines and line resolution --------------------------------------------------- */
+
+static gint by_line(gconstpointer a, gconstpointer b)
+{
+    const core_line *x = *(const core_line *const *)a, *y = *(const core_line *const *)b;
+    int c = strcmp(x->driver, y->driver);
+    return c ? c : strcmp(x->address, y->address);
+}
+
+static GPtrArray *sorted_lines(core_model *m)
+{
+    GPtrArray *lines = g_ptr_array_new();
+    GHashTableIter di, li;
+    gpointer d, l;
+    g_hash_table_iter_init(&di, m->drivers);
+    while (g_hash_table_iter_next(&di, NULL, &d)) {
+        g_hash_table_iter_init(&li, ((core_driver *)d)->lines);
+        while (g_hash_table_iter_next(&li, NULL, &l))
+            g_ptr_array_add(lines, l);
+    }
+    g_ptr_array_sort(lines, by_line);
+    return lines;
+}
+
+static int cmd_lines(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    if (argc > 1)
+        return reply_fail(r, UCD_E_INVALID, "usage: lines");
+    static const char *const cols[] = {"driver", "line", "number",  "name", "state",
+                                       "user",   "dnd",  "forward", "calls"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    GPtrArray *lines = sorted_lines(m);
+    for (guint i = 0; i < lines->len; i++) {
+        const core_line *l = lines->pdata[i];
+        char calls[16];
+        g_snprintf(calls, sizeof calls, "%u", l->offering + l->active);
+        const char *row[] = {l->driver,
+                             l->address,
+                             str(l->number),
+                             str(l->name),
+                             core_line_state_word(l->state),
+                             l->user ? str(l->user->login ? l->user->login : l->user->id) : "",
+                             l->dnd ? "on" : "off",
+                             str(l->forward_to),
+                             calls};
+        core_reply_row(r, row);
+    }
+    g_ptr_array_free(lines, TRUE);
+    return UCD_OK;
+}
+
+/* "DRIVER/ADDRESS": some '/' splits a known driver from one of its lines. */
+static core_line *line_by_full_name(core_model *m, const char *arg)
+{
+    for (const char *slash = strchr(arg, '/'); slash; slash = strchr(slash + 1, '/')) {
+        char *driver = g_strndup(arg, (gsize)(slash - arg));
+        core_driver *d = core_model_driver(m, driver, FALSE);
+        g_free(driver);
+        core_line *line = d ? g_hash_table_lookup(d->lines, slash + 1) : NULL;
+        if (line)
+            return line;
+    }
+    return NULL;
+}
+
+/* The line `arg` names, or NULL after replying why not. */
+static core_line *resolve_line(core_model *m, const char *arg, ucd_reply *r)
+{
+    core_line *line = line_by_full_name(m, arg);
+    if (line)
+        return line;
+    GPtrArray *found = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer d;
+    g_hash_table_iter_init(&it, m->drivers);
+    while (g_hash_table_iter_next(&it, NULL, &d)) {
+        core_line *l = g_hash_table_lookup(((core_driver *)d)->lines, arg);
+        if (l)
+            g_ptr_array_add(found, l);
+    }
+    if (found->len == 1) {
+        line = found->pdata[0];
+    } else if (found->len == 0) {
+        core_reply_error(r, "unknown line '%s' (see ucctl lines)", arg);
+    } else {
+        g_ptr_array_sort(found, by_line);
+        GString *names = g_string_new(NULL);
+        for (guint i = 0; i < found->len; i++) {
+            const core_line *l = found->pdata[i];
+            g_string_append_printf(names, "%s%s/%s", i ? ", " : "", l->driver, l->address);
+        }
+        core_reply_error(r, "line '%s' is on several drivers: %s (name one as DRIVER/ADDRESS)", arg,
+                         names->str);
+        g_string_free(names, TRUE);
+    }
+    g_ptr_array_free(found, TRUE);
+    return line;
+}
+
+/* ---- calls ------------------------------------------------------------------------ */
+
+typedef struct {
+    const core_line *line;
+    char *call_id, *conversation, *state, *direction, *remote, *since;
+} call_row;
+
+static void add_call_row(const core_leg_view *v, void *ud)
+{
+    call_row row = {
+        .line = v->line,
+        .call_id = g_strdup(v->call_id),
+        .conversation = g_strdup(v->uuid),
+        .state = g_strdup(core_call_state_word(v->state)),
+        .direction = g_strdup(core_direction_word(v->direction)),
+        .remote = v->remote_name && v->remote_number
+                      ? g_strdup_printf("%s (%s)", v->remote_number, v->remote_name)
+                      : g_strdup(v->remote_number ? v->remote_number : str(v->remote_name)),
+        .since = time_text(v->since_ms),
+    };
+    g_array_append_val(ud, row);
+}
+
+static gint by_call_row(gconstpointer a, gconstpointer b)
+{
+    const call_row *x = a, *y = b;
+    int c = by_line(&x->line, &y->line);
+    return c ? c : strcmp(x->call_id, y->call_id);
+}
+
+static void call_row_clear(gpointer p)
+{
+    call_row *row = p;
+    g_free(row->call_id);
+    g_free(row->conversation);
+    g_free(row->state);
+    g_free(row->direction);
+    g_free(row->remote);
+    g_free(row->since);
+}
+
+static void reply_count(ucd_reply *r, const char *name, uint64_t value)
+{
+    char buf[32];
+    g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, value);
+    core_reply_field(r, name, buf);
+}
+
+static int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    if (argc > 1)
+        return reply_fail(r, UCD_E_INVALID, "usage: calls");
+    GArray *rows = g_array_new(FALSE, FALSE, sizeof(call_row));
+    g_array_set_clear_func(rows, call_row_clear);
+    core_calls_foreach_leg(m, add_call_row, rows);
+    g_array_sort(rows, by_call_row);
+    core_model_stats st;
+    core_model_get_stats(m, &st);
+    reply_count(r, "live_legs", st.live_legs);
+    reply_count(r, "open_conversations", st.open_conversations);
+    reply_count(r, "journaled", st.conversations_stored);
+    reply_count(r, "store_errors", st.store_errors);
+    static const char *const cols[] = {"driver", "line",      "call",   "conversation",
+                                       "state",  "direction", "remote", "since"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    for (guint i = 0; i < rows->len; i++) {
+        const call_row *c = &g_array_index(rows, call_row, i);
+        const char *row[] = {c->line->driver, c->line->address, c->call_id, c->conversation,
+                             c->state,        c->direction,     c->remote,  c->since};
+        core_reply_row(r, row);
+    }
+    g_array_free(rows, TRUE);
+    return UCD_OK;
+}
+
+/* ---- presence --------------------------------------------------------------------- */
+
+static void presence_row(core_model *m, const core_user *u, ucd_reply *r)
+{
+    core_presence_view v = {0};
+    core_presence_view_get(m, u->id, &v);
+    char *until = time_text(v.until_ms);
+    const char *row[] = {u->id,
+                         str(u->login),
+                         core_presence_word(v.state),
+                         v.manual ? core_presence_word(v.manual) : "",
+                         core_presence_word(v.line),
+                         v.calendar ? core_presence_word(v.calendar) : "",
+                         str(v.note),
+                         until};
+    core_reply_row(r, row);
+    g_free(until);
+}
+
+static int presence_show(core_model *m, const char *who, ucd_reply *r)
+{
+    static const char *const cols[] = {"user", "login",    "state", "manual",
+                                       "line", "calendar", "note",  "until"};
+    if (who) {
+        const core_user *u = core_model_user(m, who);
+        if (!u)
+            return reply_fail(r, UCD_E_NOT_FOUND, "unknown user '%s' (see ucctl users)", who);
+        core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+        presence_row(m, u, r);
+        return UCD_OK;
+    }
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    GPtrArray *users = sorted_users(m);
+    for (guint i = 0; i < users->len; i++)
+        presence_row(m, users->pdata[i], r);
+    g_ptr_array_free(users, TRUE);
+    return UCD_OK;
+}
+
+static int presence_set(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    char *note = NULL, *until = NULL, **args = NULL;
+    GOptionEntry entries[] = {
+        {"note", 'n', 0, G_OPTION_ARG_STRING, &note, "free text", "TEXT"},
+        {"until", 'u', 0, G_OPTION_ARG_STRING, &until, "end time or duration", "WHEN"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    int rc = UCD_OK;
+    int64_t until_ms = 0;
+    int state = g_strv_length(args) == 3 ? core_presence_parse(args[2]) : -1;
+    if (g_strv_length(args) != 3) {
+        rc = reply_fail(r, UCD_E_INVALID,
+                        "usage: presence set USER STATE [--note TEXT] [--until ISO8601|DURATION]");
+    } else if (state != UCD_PRESENCE_AVAILABLE && state != UCD_PRESENCE_AWAY &&
+               state != UCD_PRESENCE_BUSY && state != UCD_PRESENCE_DND &&
+               state != UCD_PRESENCE_OUT_OF_OFFICE) {
+        rc = reply_fail(r, UCD_E_INVALID,
+                        "unknown state '%s': available, away, busy, dnd or out_of_office", args[2]);
+    } else if (until && (until_ms = parse_until_ms(until)) < 0) {
+        rc = reply_fail(r, UCD_E_INVALID,
+                        "--until '%s': give a time (2026-03-01T17:00) or a duration (30m, 2h, 1d)",
+                        until);
+    } else {
+        rc = core_model_set_manual(m, args[1], state, note, until_ms);
+        if (rc == UCD_E_NOT_FOUND)
+            core_reply_error(r, "unknown user '%s' (see ucctl users)", args[1]);
+        else if (rc != UCD_OK)
+            core_reply_error(r, "--until '%s' is not in the future", str(until));
+        else
+            rc = presence_show(m, args[1], r);
+    }
+    g_free(note);
+    g_free(until);
+    g_strfreev(args);
+    return rc;
+}
+
+static int cmd_presence(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    if (argc == 1)
+        return presence_show(m, NULL, r);
+    if (strcmp(argv[1], "set") == 0)
+        return presence_set(m, argc - 1, argv + 1, r);
+    if (strcmp(argv[1], "clear") == 0 && argc == 3) {
+        int rc = core_model_set_manual(m, argv[2], UCD_PRESENCE_UNKNOWN, NULL, 0);
+        if (rc != UCD_OK)
+            return reply_fail(r, rc, "unknown user '%s' (see ucctl users)", argv[2]);
+        return presence_show(m, argv[2], r);
+    }
+    if (argc == 2)
+        return presence_show(m, argv[1], r);
+    return reply_fail(r, UCD_E_INVALID,
+                      "usage: presence [USER] | presence set USER STATE [--note TEXT] "
+                      "[--until ISO8601|DURATION] | presence clear USER");
+}
+
+/* ---- journal ---------------------------------------------------------------------- */
+
+static const char *const outcome_words[] = {"answered", "no_answer", "busy",
+                                            "failed",   "voicemail", "blocked"};
+
+static int parse_outcomes(const char *list, uint32_t *mask)
+{
+    char **words = g_strsplit(list, ",", -1);
+    int bad = 0;
+    for (char **w = words; *w && !bad; w++) {
+        bad = 1;
+        for (size_t i = 0; i < G_N_ELEMENTS(outcome_words); i++)
+            if (strcmp(*w, outcome_words[i]) == 0) {
+                *mask |= 1u << i;
+                bad = 0;
+            }
+    }
+    g_strfreev(words);
+    return bad ? -1 : 0;
+}
+
+static int journal_row(const ucd_journal_record *rec, void *ud)
+{
+    ucd_reply *r = ud;
+    char *start = time_text(rec->start_ms);
+    char duration[32] = "";
+    if (rec->end_ms >= rec->start_ms && rec->start_ms)
+        g_snprintf(duration, sizeof duration, "%" G_GINT64_FORMAT "s",
+                   (rec->end_ms - rec->start_ms) / 1000);
+    GString *who = g_string_new(NULL);
+    for (uint32_t i = 0; rec->participants && i < rec->participant_count; i++) {
+        const ucd_journal_participant *p =
+            (const void *)((const char *)rec->participants + (size_t)i * rec->participant_size);
+        g_string_append_printf(who, "%s%s", who->len ? "," : "", p->user_id ? p->user_id : p->line);
+    }
+    const char *row[] = {start,
+                         core_direction_word(rec->direction),
+                         rec->outcome < G_N_ELEMENTS(outcome_words) ? outcome_words[rec->outcome]
+                                                                    : "unknown",
+                         str(rec->source_number),
+                         str(rec->destination_number),
+                         duration,
+                         who->str,
+                         str(rec->uuid)};
+    core_reply_row(r, row);
+    g_string_free(who, TRUE);
+    g_free(start);
+    return 0;
+}
+
+typedef struct {
+    const ucd_journal_query *query;
+    ucd_reply *r;
+    char cursor[256];
+    int rc;
+    gboolean found;
+} query_ctx;
+
+static int query_first(const ucd_service *s, void *ud)
+{
+    query_ctx *qc = ud;
+    const ucd_journal_v1 *journal = s->iface;
+    if (!journal->query)
+        return 0;
+    qc->found = TRUE;
+    core_reply_field(qc->r, "journal", s->provider);
+    qc->rc = journal->query(s->impl, qc->query, journal_row, qc->r, qc->cursor, sizeof qc->cursor);
+    return 1;
+}
+
+static int run_query(core_model *m, const ucd_journal_query *q, ucd_reply *r)
+{
+    static const char *const cols[] = {"start", "direction", "outcome",      "from",
+                                       "to",    "duration",  "participants", "uuid"};
+    query_ctx qc = {.query = q, .r = r};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    /* Blocking on the main loop, by choice: see the top of this file. */
+    core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, query_first, &qc);
+    if (!qc.found)
+        return reply_fail(r, UCD_E_UNAVAILABLE, "no journal is running");
+    if (qc.rc != UCD_OK)
+        return reply_fail(r, qc.rc, "journal query failed: %s", ucd_strerror(qc.rc));
+    core_reply_field(r, "next", qc.cursor);
+    return UCD_OK;
+}
+
+static int journal_query(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    char *user = NULL, *number = NULL, *from = NULL, *to = NULL, *outcome = NULL, *after = NULL,
+         **args = NULL;
+    int limit = 20;
+    GOptionEntry entries[] = {
+        {"user", 0, 0, G_OPTION_ARG_STRING, &user, "user id or login", "U"},
+        {"number", 0, 0, G_OPTION_ARG_STRING, &number, "number on either side", "N"},
+        {"from", 0, 0, G_OPTION_ARG_STRING, &from, "start at or after", "T"},
+        {"to", 0, 0, G_OPTION_ARG_STRING, &to, "start before", "T"},
+        {"outcome", 0, 0, G_OPTION_ARG_STRING, &outcome, "outcomes, comma-separated", "O"},
+        {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "page size", "N"},
+        {"after", 0, 0, G_OPTION_ARG_STRING, &after, "cursor of the previous page", "CURSOR"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    ucd_journal_query q = {.struct_size = sizeof q, .number = number, .after = after};
+    const core_user *u = user ? core_model_user(m, user) : NULL;
+    q.user_id = u ? u->id : user;
+    int rc = UCD_OK;
+    if (g_strv_length(args) != 1)
+        rc = reply_fail(r, UCD_E_INVALID, "journal query takes options only");
+    else if (limit < 1 || limit > JOURNAL_MAX_LIMIT)
+        rc = reply_fail(r, UCD_E_INVALID, "--limit must be 1 to %d", JOURNAL_MAX_LIMIT);
+    else if (from && (q.from_ms = parse_time_ms(from)) < 0)
+        rc = reply_fail(r, UCD_E_INVALID, "--from '%s' is not a time", from);
+    else if (to && (q.to_ms = parse_time_ms(to)) < 0)
+        rc = reply_fail(r, UCD_E_INVALID, "--to '%s' is not a time", to);
+    else if (outcome && parse_outcomes(outcome, &q.outcome_mask) < 0)
+        rc = reply_fail(r, UCD_E_INVALID, "--outcome '%s': use %s", outcome,
+                        "answered, no_answer, busy, failed, voicemail, blocked");
+    if (rc == UCD_OK) {
+        q.limit = (uint32_t)limit;
+        rc = run_query(m, &q, r);
+    }
+    g_free(user);
+    g_free(number);
+    g_free(from);
+    g_free(to);
+    g_free(outcome);
+    g_free(after);
+    g_strfreev(args);
+    return rc;
+}
+
+static int cmd_journal(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    if (argc >= 2 && strcmp(argv[1], "tail") == 0 && argc <= 3) {
+        guint64 n = 20;
+        if (argc == 3 && !parse_uint(argv[2], JOURNAL_MAX_LIMIT, &n))
+            return reply_fail(r, UCD_E_INVALID, "journal tail N: N is 1 to %d", JOURNAL_MAX_LIMIT);
+        ucd_journal_query q = {.struct_size = sizeof q, .limit = n ? (uint32_t)n : 1};
+        return run_query(m, &q, r);
+    }
+    if (argc >= 2 && strcmp(argv[1], "query") == 0)
+        return journal_query(m, argc - 1, argv + 1, r);
+    return reply_fail(r, UCD_E_INVALID,
+                      "usage: journal tail [N] | journal query [--user U] [--number N] "
+                      "[--from T] [--to T] [--outcome O] [--limit N] [--after CURSOR]");
+}
+
+/* ---- trace ------------------------------------------------------------------------- */
+
+static void trace_row(uint64_t seq, int64_t time_ms, const char *text, void *ud)
+{
+    char seq_text[24], when[32];
+    g_snprintf(seq_text, sizeof seq_text, "%" G_GUINT64_FORMAT, seq);
+    char *t = time_text(time_ms);
+    g_snprintf(when, sizeof when, "%s.%03d", t, (int)(time_ms % 1000));
+    g_free(t);
+    const char *row[] = {seq_text, when, text};
+    core_reply_row(ud, row);
+}
+
+static int cmd_trace(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    char *after = NULL, **args = NULL;
+    int limit = -1;
+    GOptionEntry entries[] = {
+        {"after", 0, 0, G_OPTION_ARG_STRING, &after, "entries after SEQ only", "SEQ"},
+        {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N entries", "N"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    guint64 after_seq = 0;
+    int rc = UCD_OK;
+    core_line *line = NULL;
+    if (g_strv_length(args) != 2)
+        rc = reply_fail(r, UCD_E_INVALID, "usage: trace LINE [--after SEQ] [--limit N]");
+    else if (after && !parse_uint(after, G_MAXUINT64, &after_seq))
+        rc = reply_fail(r, UCD_E_INVALID, "--after '%s' is not a sequence number", after);
+    else if (!(line = resolve_line(m, args[1], r)))
+        rc = UCD_E_NOT_FOUND;
+    if (rc == UCD_OK) {
+        /* A first look shows the latest few; a poll (--after) everything new. */
+        guint n = limit > 0 ? (guint)limit : after ? CORE_TRACE_CAPACITY : 20;
+        static const char *const cols[] = {"seq", "time", "event"};
+        core_reply_field(r, "line", line->address);
+        core_reply_field(r, "driver", line->driver);
+        core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+        uint64_t last = core_trace_query(m->trace, line, after_seq, n, after == NULL, trace_row, r);
+        reply_count(r, "seq", last);
+    }
+    g_free(after);
+    g_strfreev(args);
+    return rc;
+}
+
+/* ---- capabilities and call control -------------------------------------------------- */
+
+static const char *const cap_words[] = {
+    "monitor", "dial",   "answer", "hangup",  "hold", "transfer_blind", "transfer_consult",
+    "deflect", "pickup", "dtmf",   "forward", "dnd",  "conference",
+};
+
+/* The running pbx service of `line`'s driver, or FALSE after replying why not. */
+static gboolean line_driver(core_model *m, const core_line *line, ucd_service *s, ucd_reply *r)
+{
+    s->struct_size = sizeof *s;
+    if (core_modules_service_get(m->mods, UCD_PBX_SERVICE, UCD_PBX_MAJOR, line->driver, s) ==
+        UCD_OK)
+        return TRUE;
+    core_reply_error(r, "line %s: its driver %s is not running", line->address, line->driver);
+    return FALSE;
+}
+
+static int cmd_caps(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    if (argc != 2)
+        return reply_fail(r, UCD_E_INVALID, "usage: caps LINE");
+    core_line *line = resolve_line(m, argv[1], r);
+    ucd_service s;
+    if (!line)
+        return UCD_E_NOT_FOUND;
+    if (!line_driver(m, line, &s, r))
+        return UCD_E_UNAVAILABLE;
+    const ucd_pbx_v1 *pbx = s.iface;
+    uint64_t caps = pbx->capabilities ? pbx->capabilities(s.impl, line->address) : 0;
+    core_reply_field(r, "line", line->address);
+    core_reply_field(r, "driver", line->driver);
+    static const char *const cols[] = {"capability", "supported"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    for (size_t i = 0; i < G_N_ELEMENTS(cap_words); i++) {
+        const char *row[] = {cap_words[i], caps & (UINT64_C(1) << i) ? "yes" : "no"};
+        core_reply_row(r, row);
+    }
+    return UCD_OK;
+}
+
+typedef enum {
+    OP_DIAL,
+    OP_ANSWER,
+    OP_HANGUP,
+    OP_HOLD,
+    OP_RETRIEVE,
+    OP_TRANSFER,
+    OP_CONSULT_TRANSFER,
+    OP_DEFLECT,
+    OP_PICKUP,
+    OP_DTMF,
+    OP_FORWARD,
+    OP_DND,
+} call_op;
+
+typedef struct {
+    const char *name;
+    const char *usage;
+    const char *help;
+    int argc; /* words including the command */
+    uint64_t cap;
+    size_t slot; /* offset of the function in ucd_pbx_v1 */
+} op_desc;
+
+#define SLOT(f) offsetof(ucd_pbx_v1, f)
+
+static const op_desc ops[] = {
+    [OP_DIAL] = {"dial", "dial LINE NUMBER", "make a call from LINE", 3, UCD_PBX_CAP_DIAL,
+                 SLOT(dial)},
+    [OP_ANSWER] = {"answer", "answer LINE CALL", "answer a ringing call", 3, UCD_PBX_CAP_ANSWER,
+                   SLOT(answer)},
+    [OP_HANGUP] = {"hangup", "hangup LINE CALL", "end a call", 3, UCD_PBX_CAP_HANGUP, SLOT(hangup)},
+    [OP_HOLD] = {"hold", "hold LINE CALL", "put a call on hold", 3, UCD_PBX_CAP_HOLD, SLOT(hold)},
+    [OP_RETRIEVE] = {"retrieve", "retrieve LINE CALL", "take a call off hold", 3, UCD_PBX_CAP_HOLD,
+                     SLOT(retrieve)},
+    [OP_TRANSFER] = {"transfer", "transfer LINE CALL NUMBER", "blind transfer", 4,
+                     UCD_PBX_CAP_TRANSFER_BLIND, SLOT(transfer_blind)},
+    [OP_CONSULT_TRANSFER] = {"consult-transfer", "consult-transfer LINE HELD ACTIVE",
+                             "connect the held call with the active one and leave", 4,
+                             UCD_PBX_CAP_TRANSFER_CONSULT, SLOT(transfer_consult)},
+    [OP_DEFLECT] = {"deflect", "deflect LINE CALL NUMBER", "send a ringing call elsewhere", 4,
+                    UCD_PBX_CAP_DEFLECT, SLOT(deflect)},
+    [OP_PICKUP] = {"pickup", "pickup LINE TARGET_LINE", "take a call ringing on TARGET_LINE", 3,
+                   UCD_PBX_CAP_PICKUP, SLOT(pickup)},
+    [OP_DTMF] = {"dtmf", "dtmf LINE CALL DIGITS", "send DTMF digits", 4, UCD_PBX_CAP_DTMF,
+                 SLOT(send_dtmf)},
+    [OP_FORWARD] = {"forward", "forward LINE unconditional|busy|no_answer NUMBER|off",
+                    "set or clear call forwarding", 4, UCD_PBX_CAP_FORWARD, SLOT(set_forward)},
+    [OP_DND] = {"dnd", "dnd LINE on|off", "do not disturb", 3, UCD_PBX_CAP_DND, SLOT(set_dnd)},
+};
+
+static const char *cap_word(uint64_t cap)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cap_words); i++)
+        if (cap == UINT64_C(1) << i)
+            return cap_words[i];
+    return "unknown";
+}
+
+static const char *driver_error_words(int rc)
+{
+    switch (rc) {
+    case UCD_E_NOT_FOUND:
+        return "the driver knows no such call or line";
+    case UCD_E_UNSUPPORTED:
+        return "the line does not support it";
+    case UCD_E_INVALID:
+        return "the driver refused an argument as invalid";
+    case UCD_E_BUSY:
+        return "the driver is busy, try again";
+    case UCD_E_UNAVAILABLE:
+        return "the PBX is unreachable";
+    case UCD_E_DENIED:
+        return "the PBX refused it";
+    default:
+        return ucd_strerror(rc);
+    }
+}
+
+/* A target line for pickup: its address on the same driver. */
+static const char *same_driver_address(const core_line *line, const char *target)
+{
+    size_t n = strlen(line->driver);
+    if (strncmp(target, line->driver, n) == 0 && target[n] == '/')
+        return target + n + 1;
+    return target;
+}
+
+/* ucd_forward_type of a word; -1 when unknown. */
+static int forward_type(const char *word)
+{
+    static const char *const types[] = {"unconditional", "busy", "no_answer"};
+    for (int t = 0; t < (int)G_N_ELEMENTS(types); t++)
+        if (strcmp(word, types[t]) == 0)
+            return t;
+    return -1;
+}
+
+/* Arguments the model can check before bothering the driver. */
+static gboolean args_valid(call_op op, const char *const *argv, ucd_reply *r)
+{
+    if (op == OP_FORWARD && forward_type(argv[2]) < 0) {
+        core_reply_error(r, "forward: type '%s' is none of unconditional, busy, no_answer",
+                         argv[2]);
+        return FALSE;
+    }
+    if (op == OP_DND && strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0) {
+        core_reply_error(r, "dnd: say on or off, not '%s'", argv[2]);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static int call_driver(call_op op, const ucd_pbx_v1 *pbx, void *impl, const core_line *line,
+                       const char *const *argv, ucd_reply *r)
+{
+    const char *a = line->address;
+    switch (op) {
+    case OP_DIAL: {
+        char call_id[128] = "";
+        int rc = pbx->dial(impl, a, argv[2], call_id, sizeof call_id);
+        if (rc == UCD_OK && call_id[0])
+            core_reply_field(r, "call_id", call_id);
+        return rc;
+    }
+    case OP_ANSWER:
+        return pbx->answer(impl, a, argv[2]);
+    case OP_HANGUP:
+        return pbx->hangup(impl, a, argv[2]);
+    case OP_HOLD:
+        return pbx->hold(impl, a, argv[2]);
+    case OP_RETRIEVE:
+        return pbx->retrieve(impl, a, argv[2]);
+    case OP_TRANSFER:
+        return pbx->transfer_blind(impl, a, argv[2], argv[3]);
+    case OP_CONSULT_TRANSFER:
+        return pbx->transfer_consult(impl, a, argv[2], argv[3]);
+    case OP_DEFLECT:
+        return pbx->deflect(impl, a, argv[2], argv[3]);
+    case OP_PICKUP:
+        return pbx->pickup(impl, a, same_driver_address(line, argv[2]));
+    case OP_DTMF:
+        return pbx->send_dtmf(impl, a, argv[2], argv[3]);
+    case OP_FORWARD:
+        return pbx->set_forward(impl, a, (uint32_t)forward_type(argv[2]),
+                                strcmp(argv[3], "off") == 0 ? NULL : argv[3]);
+    case OP_DND:
+        return pbx->set_dnd(impl, a, strcmp(argv[2], "on") == 0);
+    }
+    return UCD_E_INVALID;
+}
+
+static int cmd_call_control(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_model *m = ud;
+    call_op op = 0;
+    while (op < G_N_ELEMENTS(ops) && strcmp(ops[op].name, argv[0]) != 0)
+        op++;
+    if (op >= G_N_ELEMENTS(ops))
+        return reply_fail(r, UCD_E_INVALID, "unknown call-control command '%s'", argv[0]);
+    const op_desc *d = &ops[op];
+    if (argc != d->argc)
+        return reply_fail(r, UCD_E_INVALID, "usage: %s", d->usage);
+    if (!args_valid(op, argv, r))
+        return UCD_E_INVALID;
+    core_line *line = resolve_line(m, argv[1], r);
+    ucd_service s;
+    if (!line)
+        return UCD_E_NOT_FOUND;
+    if (!line_driver(m, line, &s, r))
+        return UCD_E_UNAVAILABLE;
+    const ucd_pbx_v1 *pbx = s.iface;
+    void *const *fn = (void *const *)((const char *)pbx + d->slot);
+    uint64_t caps = pbx->capabilities ? pbx->capabilities(s.impl, line->address) : 0;
+    if (!(caps & d->cap) || pbx->struct_size < d->slot + sizeof(void *) || !*fn)
+        return reply_fail(r, UCD_E_UNSUPPORTED,
+                          "line %s (%s) does not support %s (capability '%s')", line->address,
+                          line->driver, d->name, cap_word(d->cap));
+    int rc = call_driver(op, pbx, s.impl, line, argv, r);
+    if (rc != UCD_OK) {
+        core_reply_error(r, "%s on line %s (%s): %s", d->name, line->address, line->driver,
+                         driver_error_words(rc));
+        return rc;
+    }
+    core_reply_text(r, "%s: accepted by %s", d->name, line->driver);
+    return UCD_OK;
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+void core_model_register_commands(core_model *m, core_control *ctl)
+{
+    static const struct {
+        const char *name, *usage, *help;
+        ucd_command_fn fn;
+    } cmds[] = {
+        {"users", USERS_USAGE, "users and their lines, from every users backend", cmd_users},
+        {"groups", "groups", "user groups", cmd_groups},
+        {"lines", "lines", "lines of every PBX driver, their state and user", cmd_lines},
+        {"calls", "calls", "live call legs", cmd_calls},
+        {"presence",
+         "presence [USER] | presence set USER STATE [--note TEXT] [--until ISO8601|DURATION] | "
+         "presence clear USER",
+         "presence of users; set or clear a manual state", cmd_presence},
+        {"journal",
+         "journal tail [N] | journal query [--user U] [--number N] [--from T] [--to T] "
+         "[--outcome O] [--limit N] [--after CURSOR]",
+         "finished conversations from the journal", cmd_journal},
+        {"trace", "trace LINE [--after SEQ] [--limit N]", "recent events of one line", cmd_trace},
+        {"caps", "caps LINE", "what a line can do", cmd_caps},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++)
+        core_control_register(ctl, "core", cmds[i].name, cmds[i].usage, cmds[i].help, cmds[i].fn,
+                              m);
+    for (size_t i = 0; i < G_N_ELEMENTS(ops); i++)
+        core_control_register(ctl, "core", ops[i].name, ops[i].usage, ops[i].help, cmd_call_control,
+                              m);
+}

@@ -1,0 +1,147 @@
+/*
+ * model-internal.h - private to the model's .c files: the model's tables and the
+ * functions one part of the model calls in another.
+ *
+ *   model.c      life cycle, bus dispatch, drivers and lines
+ *   directory.c  users and groups pulled from "users" services, line assignment
+ *   calls.c      legs -> conversations -> journal records
+ *   presence.c   line, manual and calendar presence, the merge, persistence
+ *   trace.c      the bounded ring of recent line and call events
+ *   commands.c   the ucctl commands
+ */
+#ifndef CORE_MODEL_INTERNAL_H
+#define CORE_MODEL_INTERNAL_H
+
+#include "model.h"
+
+/* How many line and call events `ucctl trace` can look back on. */
+#define CORE_TRACE_CAPACITY 10000
+
+typedef struct core_trace core_trace;
+typedef struct core_presence core_presence;
+
+/* One PBX driver instance as the model knows it: from a pbx service or from
+ * the first event naming it. Kept for the model's life (there are few). */
+typedef struct core_driver {
+    char *id;
+    GHashTable *lines; /* address -> core_line * (owned) */
+    GHashTable *legs;  /* call_id -> core_leg * of live legs (owned by their conversation) */
+    GHashTable *convs; /* conversation_id -> core_conv * (owned) */
+} core_driver;
+
+struct core_model {
+    core_runtime *rt;
+    core_modules *mods;
+    ucd_subscription *sub;
+    uint64_t events;
+
+    GHashTable *drivers; /* id -> core_driver * (owned) */
+    guint line_count;
+
+    /* directory.c */
+    GHashTable *users;       /* id -> core_user * (owned) */
+    GHashTable *logins;      /* login -> core_user * */
+    GHashTable *numbers;     /* E.164 and raw number -> core_user * */
+    GHashTable *groups;      /* id -> core_group * (owned) */
+    GHashTable *assignments; /* "DRIVER/ADDRESS" or "ADDRESS" -> core_user * */
+    GSource *pull_source;    /* pending debounced pull, NULL = none */
+
+    /* calls.c */
+    guint live_legs;
+    guint open_convs;
+    uint64_t stored, unstored, store_errors;
+
+    /* presence.c */
+    GHashTable *presence; /* user id -> core_presence * (owned) */
+    char *presence_file;  /* NULL: manual states are not persisted */
+
+    /* trace.c */
+    core_trace *trace;
+};
+
+/* model.c */
+core_driver *core_model_driver(core_model *m, const char *id, gboolean create);
+core_line *core_model_line_get(core_model *m, core_driver *d, const char *address);
+/* The numbers service, or NULL when none runs (tests). */
+gboolean core_model_normalize(core_model *m, const char *context, const char *raw,
+                              ucd_number_info *out);
+void core_model_pull_lines(core_model *m, const char *provider);
+
+/* directory.c */
+void core_directory_init(core_model *m);
+void core_directory_free(core_model *m);
+/* Re-reads every users service now and re-assigns lines. */
+void core_directory_pull(core_model *m);
+/* Schedules a pull on the next idle (coalesces bursts of change events). */
+void core_directory_pull_soon(core_model *m);
+/* Finds the user a new line belongs to and links both. */
+void core_directory_assign_line(core_model *m, core_line *line);
+
+/* calls.c */
+void core_calls_init(core_model *m);
+void core_calls_free(core_model *m);
+/* Frees a conversation and its legs (the destroy function of core_driver.convs). */
+void core_calls_conv_free(gpointer conv);
+void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t time_ms);
+/* Ends every live leg of `driver` with cause LINK_LOST at `time_ms`. */
+void core_calls_link_lost(core_model *m, core_driver *driver, int64_t time_ms);
+
+/* presence.c */
+void core_presence_init(core_model *m);
+void core_presence_free(core_model *m);
+/* Re-derives the line presence of `user` and publishes when anything changed. */
+void core_presence_line_changed(core_model *m, core_user *user);
+/* After a directory pull: entries for new users, line presence of all. */
+void core_presence_directory_changed(core_model *m);
+void core_presence_on_appointment(core_model *m, const ucd_appointment_event *ev);
+const char *core_presence_word(ucd_presence_state s);
+/* Parses a state word; -1 when unknown. */
+int core_presence_parse(const char *word);
+/* The parts of a user's presence for `ucctl presence`. */
+typedef struct core_presence_view {
+    ucd_presence_state state, manual, line, calendar;
+    const char *note;
+    int64_t until_ms;
+} core_presence_view;
+gboolean core_presence_view_get(core_model *m, const char *user_id, core_presence_view *out);
+
+/* trace.c */
+core_trace *core_trace_new(guint capacity);
+void core_trace_free(core_trace *t);
+void core_trace_call(core_trace *t, const core_line *line, const ucd_call_state_event *ev,
+                     int64_t time_ms);
+void core_trace_line(core_trace *t, const core_line *line, const ucd_line_state_event *ev,
+                     int64_t time_ms);
+/* A note of the model's own making ("link lost: module stopped"). */
+void core_trace_note(core_trace *t, const core_line *line, const char *text, int64_t time_ms);
+/* Calls `cb` for up to `limit` (0: all) entries of `line` with seq > after,
+ * oldest first: the oldest such entries, or with `newest` the most recent
+ * ones. `text` is valid during the callback. Returns the highest seq in the
+ * ring (of any line). */
+uint64_t core_trace_query(core_trace *t, const core_line *line, uint64_t after, guint limit,
+                          gboolean newest,
+                          void (*cb)(uint64_t seq, int64_t time_ms, const char *text, void *ud),
+                          void *ud);
+
+/* Words for enums, shared by trace and commands. */
+const char *core_call_state_word(uint32_t state);
+const char *core_line_state_word(uint32_t state);
+const char *core_direction_word(uint32_t direction);
+const char *core_cause_word(uint32_t cause);
+const char *core_forward_reason_word(uint32_t reason);
+
+/* commands.c uses these from calls.c to list live legs. */
+typedef struct core_leg_view {
+    const core_line *line;
+    const char *call_id;
+    const char *conversation_id;
+    const char *uuid;
+    uint32_t state, direction;
+    const char *remote_number;
+    const char *remote_name;
+    int64_t since_ms; /* when the leg reached its current state */
+} core_leg_view;
+void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, void *ud),
+                            void *ud);
+
+#endif /* CORE_MODEL_INTERNAL_H */
