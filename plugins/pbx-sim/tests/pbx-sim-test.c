@@ -1,0 +1,1073 @@
+/*
+ * pbx-sim-test.c - runs pbx-sim.so against a fake host table with a real
+ * GMainLoop, and checks the exact event sequences of every call operation.
+ *
+ * argv[1] is the path of pbx-sim.so. The fake host implements what the plugin
+ * uses: configuration from a table in the test, timers on the GLib main loop,
+ * publish (recorded per module instance as short text lines), counters,
+ * command registration and replies, service registration. The daemon's own
+ * tests run the plugin in the real core; this one tests the plugin alone.
+ *
+ * A recorded call event reads "LINE CALL PREV>STATE CAUSE", a line event
+ * "LLINE STATE" plus " dnd" and " fwd=NUMBER" when set. Simulated delays are
+ * divided by `speed`, so waits are short; nothing here measures time.
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <glib.h>
+#include <ucd/ucd.h>
+
+static const ucd_plugin_descriptor *descriptor;
+
+struct ucd_timer {
+    ucd_plugin *owner;
+    guint source;
+    ucd_timer_cb cb;
+    void *user_data;
+    uint32_t flags;
+};
+
+struct ucd_counter {
+    int64_t value;
+};
+
+struct ucd_reply {
+    GPtrArray *lines; /* "field:k=v", "columns:...", "row:...", "error:..." */
+    size_t columns;
+};
+
+/* One module instance as the fake host knows it. */
+struct ucd_plugin {
+    char *id;
+    char *instance;
+    GHashTable *config; /* key -> value text, as in the file */
+    GHashTable *lists;  /* key -> char ** handed out by config_list */
+    GPtrArray *timers;
+    GHashTable *counters;
+    GPtrArray *events; /* short text per event */
+    GPtrArray *details;
+    const ucd_pbx_v1 *pbx;
+    void *impl;
+    char *command_name;
+    ucd_command_fn command;
+    void *command_data;
+    void *state;
+    char *error_key;
+};
+
+/* ---- the fake host ------------------------------------------------------------------- */
+
+static const ucd_config_key *find_key(const char *name)
+{
+    for (const ucd_config_key *key = descriptor->config_keys; key->name != NULL; key++)
+        if (strcmp(key->name, name) == 0)
+            return key;
+    return NULL;
+}
+
+static const char *value_of(ucd_plugin *p, const char *key, uint32_t type, uint32_t type2, int *rc)
+{
+    const ucd_config_key *decl = find_key(key);
+    if (decl == NULL || (decl->type != type && decl->type != type2)) {
+        *rc = UCD_E_INVALID;
+        return NULL;
+    }
+    const char *value = g_hash_table_lookup(p->config, key);
+    if (value == NULL)
+        value = decl->default_value;
+    *rc = value != NULL ? UCD_OK : UCD_E_NOT_FOUND;
+    return value;
+}
+
+static const char *fake_module_id(ucd_plugin *p)
+{
+    return p->id;
+}
+
+static const char *fake_instance(ucd_plugin *p)
+{
+    return p->instance;
+}
+
+static void fake_log(ucd_plugin *p, int level, const char *fmt, ...)
+{
+    if (level <= UCD_LOG_WARNING) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *text = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        g_test_message("%s: %s", p->id, text);
+        g_free(text);
+    }
+}
+
+static int fake_log_enabled(ucd_plugin *p, int level)
+{
+    return level <= UCD_LOG_DEBUG; /* exercise the debug formatting too */
+}
+
+static void fake_set_error(ucd_plugin *p, const char *fmt, ...)
+{
+}
+
+static int fake_config_string(ucd_plugin *p, const char *key, const char **value)
+{
+    int rc;
+    *value = value_of(p, key, UCD_CONFIG_STRING, UCD_CONFIG_STRING, &rc);
+    return rc;
+}
+
+static int64_t parse_duration(const char *text)
+{
+    char *end = NULL;
+    int64_t n = g_ascii_strtoll(text, &end, 10);
+    if (strcmp(end, "ms") == 0 || *end == '\0')
+        return n;
+    if (strcmp(end, "s") == 0)
+        return n * 1000;
+    if (strcmp(end, "m") == 0)
+        return n * 60000;
+    if (strcmp(end, "h") == 0)
+        return n * 3600000;
+    g_assert_cmpstr(end, ==, "d");
+    return n * 86400000;
+}
+
+static int fake_config_int(ucd_plugin *p, const char *key, int64_t *value)
+{
+    int rc;
+    const char *text = value_of(p, key, UCD_CONFIG_INT, UCD_CONFIG_DURATION, &rc);
+    if (rc == UCD_OK)
+        *value = find_key(key)->type == UCD_CONFIG_DURATION ? parse_duration(text)
+                                                            : g_ascii_strtoll(text, NULL, 10);
+    return rc;
+}
+
+static int fake_config_bool(ucd_plugin *p, const char *key, int *value)
+{
+    int rc;
+    const char *text = value_of(p, key, UCD_CONFIG_BOOL, UCD_CONFIG_BOOL, &rc);
+    if (rc == UCD_OK)
+        *value = strcmp(text, "true") == 0;
+    return rc;
+}
+
+static int fake_config_double(ucd_plugin *p, const char *key, double *value)
+{
+    int rc;
+    const char *text = value_of(p, key, UCD_CONFIG_DOUBLE, UCD_CONFIG_DOUBLE, &rc);
+    if (rc == UCD_OK)
+        *value = g_ascii_strtod(text, NULL);
+    return rc;
+}
+
+static int fake_config_list(ucd_plugin *p, const char *key, const char *const **items,
+                            size_t *count)
+{
+    int rc;
+    const char *text = value_of(p, key, UCD_CONFIG_LIST, UCD_CONFIG_LIST, &rc);
+    if (rc != UCD_OK)
+        return rc;
+    char **list = g_strsplit(text, ";", -1);
+    guint n = g_strv_length(list);
+    if (n > 0 && *list[n - 1] == '\0') { /* a trailing ';' ends the list */
+        g_free(list[n - 1]);
+        list[--n] = NULL;
+    }
+    g_hash_table_replace(p->lists, g_strdup(key), list);
+    *items = (const char *const *)list;
+    if (count != NULL)
+        *count = n;
+    return UCD_OK;
+}
+
+static int fake_config_error(ucd_plugin *p, const char *key, const char *fmt, ...)
+{
+    g_free(p->error_key);
+    p->error_key = g_strdup(key);
+    return UCD_FAIL;
+}
+
+static const char *const call_states[] = {"idle",        "dialing",     "ringback",
+                                          "offering",    "connected",   "held",
+                                          "conferenced", "transferred", "disconnected"};
+static const char *const causes[] = {"none",        "normal",    "busy",      "no_answer",
+                                     "rejected",    "failed",    "forwarded", "picked_up",
+                                     "transferred", "voicemail", "link_lost", "blocked"};
+static const char *const line_states[] = {"unknown", "idle", "ringing",       "dialing",
+                                          "busy",    "held", "out_of_service"};
+static const char *const directions[] = {"unknown", "inbound", "outbound", "internal"};
+
+static void record_call(ucd_plugin *p, const ucd_event *event)
+{
+    const ucd_call_state_event *c = event->payload;
+    g_assert_cmpuint(c->struct_size, ==, sizeof(*c));
+    g_assert_cmpstr(c->driver_instance, ==, p->id);
+    g_ptr_array_add(p->events, g_strdup_printf("%s %s %s>%s %s", c->line, c->call_id,
+                                               call_states[c->prev_state], call_states[c->state],
+                                               causes[c->cause]));
+    g_ptr_array_add(
+        p->details,
+        g_strdup_printf(
+            "conv=%s dir=%s remote=%s name=%s req=%s rel=%s fwd=%u "
+            "flags=%u",
+            c->conversation_id, directions[c->direction], c->remote_number ? c->remote_number : "-",
+            c->remote_name ? c->remote_name : "-", c->requested_number ? c->requested_number : "-",
+            c->related_line ? c->related_line : "-", c->forward_reason, c->flags));
+}
+
+static void record_line(ucd_plugin *p, const ucd_event *event)
+{
+    const ucd_line_state_event *l = event->payload;
+    g_assert_cmpuint(l->struct_size, ==, sizeof(*l));
+    g_assert_cmpstr(l->driver_instance, ==, p->id);
+    GString *text = g_string_new(NULL);
+    g_string_printf(text, "L%s %s", l->line, line_states[l->state]);
+    if (l->dnd)
+        g_string_append(text, " dnd");
+    if (l->forward_to != NULL)
+        g_string_append_printf(text, " fwd=%s", l->forward_to);
+    g_ptr_array_add(p->events, g_string_free(text, FALSE));
+    g_ptr_array_add(p->details, g_strdup(""));
+}
+
+static int fake_publish(ucd_plugin *p, const ucd_event *event)
+{
+    g_assert_cmpuint(event->struct_size, ==, sizeof(*event));
+    if (event->type == UCD_EVENT_CALL_STATE)
+        record_call(p, event);
+    else if (event->type == UCD_EVENT_LINE_STATE)
+        record_line(p, event);
+    else
+        g_assert_not_reached();
+    return UCD_OK;
+}
+
+static gboolean fake_timer_fire(gpointer data)
+{
+    struct ucd_timer *t = data;
+    if (t->flags & UCD_TIMER_REPEAT) {
+        t->cb(t->user_data);
+        return G_SOURCE_CONTINUE;
+    }
+    g_ptr_array_remove_fast(t->owner->timers, t); /* forgotten before the callback, as the core */
+    t->cb(t->user_data);
+    g_free(t);
+    return G_SOURCE_REMOVE;
+}
+
+static ucd_timer *fake_timer_add(ucd_plugin *p, uint64_t interval_ms, uint32_t flags,
+                                 ucd_timer_cb cb, void *user_data)
+{
+    struct ucd_timer *t = g_new0(struct ucd_timer, 1);
+    t->owner = p;
+    t->cb = cb;
+    t->user_data = user_data;
+    t->flags = flags;
+    t->source = g_timeout_add((guint)interval_ms, fake_timer_fire, t);
+    g_ptr_array_add(p->timers, t);
+    return t;
+}
+
+static void fake_timer_remove(ucd_plugin *p, ucd_timer *t)
+{
+    g_assert_true(g_ptr_array_remove_fast(p->timers, t)); /* a fired one-shot must not come here */
+    g_source_remove(t->source);
+    g_free(t);
+}
+
+static int fake_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
+                                 void *impl)
+{
+    g_assert_cmpstr(name, ==, UCD_PBX_SERVICE);
+    g_assert_cmpuint(major, ==, UCD_PBX_MAJOR);
+    p->pbx = iface;
+    p->impl = impl;
+    return UCD_OK;
+}
+
+static ucd_counter *fake_counter_new(ucd_plugin *p, const char *name, uint32_t kind,
+                                     const char *help)
+{
+    ucd_counter *c = g_hash_table_lookup(p->counters, name);
+    if (c == NULL) {
+        c = g_new0(ucd_counter, 1);
+        g_hash_table_insert(p->counters, g_strdup(name), c);
+    }
+    return c;
+}
+
+static void fake_counter_add(ucd_counter *c, int64_t delta)
+{
+    c->value += delta;
+}
+
+static void fake_counter_set(ucd_counter *c, int64_t value)
+{
+    c->value = value;
+}
+
+static int fake_command_register(ucd_plugin *p, const char *name, const char *usage,
+                                 const char *help, ucd_command_fn fn, void *user_data)
+{
+    g_assert_true(g_regex_match_simple("^[a-z0-9][a-z0-9-]*$", name, 0, 0));
+    p->command_name = g_strdup(name);
+    p->command = fn;
+    p->command_data = user_data;
+    return UCD_OK;
+}
+
+static void fake_reply_columns(ucd_reply *r, size_t count, const char *const *names)
+{
+    r->columns = count;
+    g_ptr_array_add(r->lines, g_strdup_printf("columns:%zu", count));
+}
+
+static void fake_reply_row(ucd_reply *r, const char *const *values)
+{
+    GString *line = g_string_new("row:");
+    for (size_t i = 0; i < r->columns; i++)
+        g_string_append_printf(line, "%s%s", i ? "," : "", values[i]);
+    g_ptr_array_add(r->lines, g_string_free(line, FALSE));
+}
+
+static void fake_reply_field(ucd_reply *r, const char *name, const char *value)
+{
+    g_ptr_array_add(r->lines, g_strdup_printf("%s=%s", name, value));
+}
+
+static void fake_reply_text(ucd_reply *r, const char *fmt, ...)
+{
+}
+
+static void fake_reply_error(ucd_reply *r, const char *fmt, ...)
+{
+    g_ptr_array_add(r->lines, g_strdup("error"));
+}
+
+static const ucd_host fake_host = {
+    .struct_size = sizeof(ucd_host),
+    .abi_major = UCD_ABI_MAJOR,
+    .abi_minor = UCD_ABI_MINOR,
+    .core_version = "test",
+    .module_id = fake_module_id,
+    .instance = fake_instance,
+    .log = fake_log,
+    .log_enabled = fake_log_enabled,
+    .set_error = fake_set_error,
+    .config_string = fake_config_string,
+    .config_int = fake_config_int,
+    .config_bool = fake_config_bool,
+    .config_double = fake_config_double,
+    .config_list = fake_config_list,
+    .config_error = fake_config_error,
+    .publish = fake_publish,
+    .timer_add = fake_timer_add,
+    .timer_remove = fake_timer_remove,
+    .service_register = fake_service_register,
+    .counter_new = fake_counter_new,
+    .counter_add = fake_counter_add,
+    .counter_set = fake_counter_set,
+    .command_register = fake_command_register,
+    .reply_columns = fake_reply_columns,
+    .reply_row = fake_reply_row,
+    .reply_field = fake_reply_field,
+    .reply_text = fake_reply_text,
+    .reply_error = fake_reply_error,
+};
+
+/* ---- module instances ---------------------------------------------------------------- */
+
+/* The settings every test starts from: fast, and no timeout strikes by surprise. */
+static const char *const base_config[] = {"lines",
+                                          "201=Reception;202;203;204",
+                                          "limited_lines",
+                                          "204",
+                                          "speed",
+                                          "1000",
+                                          "ring_timeout",
+                                          "1h",
+                                          "answer_delay",
+                                          "2s",
+                                          NULL};
+
+static ucd_plugin *module_new(const char *instance, const char *const *config)
+{
+    ucd_plugin *p = g_new0(ucd_plugin, 1);
+    p->instance = g_strdup(instance);
+    p->id = instance != NULL ? g_strconcat("pbx-sim:", instance, NULL) : g_strdup("pbx-sim");
+    p->config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    p->lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
+    p->timers = g_ptr_array_new();
+    p->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    p->events = g_ptr_array_new_with_free_func(g_free);
+    p->details = g_ptr_array_new_with_free_func(g_free);
+    for (const char *const *kv = base_config; *kv != NULL; kv += 2)
+        g_hash_table_replace(p->config, g_strdup(kv[0]), g_strdup(kv[1]));
+    for (const char *const *kv = config; kv != NULL && *kv != NULL; kv += 2)
+        g_hash_table_replace(p->config, g_strdup(kv[0]), g_strdup(kv[1]));
+    return p;
+}
+
+static void module_free(ucd_plugin *p)
+{
+    g_free(p->id);
+    g_free(p->instance);
+    g_hash_table_unref(p->config);
+    g_hash_table_unref(p->lists);
+    g_ptr_array_unref(p->timers);
+    g_hash_table_unref(p->counters);
+    g_ptr_array_unref(p->events);
+    g_ptr_array_unref(p->details);
+    g_free(p->command_name);
+    g_free(p->error_key);
+    g_free(p);
+}
+
+static gboolean wait_expired(gpointer data)
+{
+    g_error("timed out waiting for events");
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until the module published `count` events in all. */
+static void wait_events(ucd_plugin *p, guint count)
+{
+    guint guard = g_timeout_add_seconds(20, wait_expired, NULL);
+    while (p->events->len < count)
+        g_main_context_iteration(NULL, TRUE);
+    g_source_remove(guard);
+}
+
+/* Starts a module; returns it with its start-up line events already read. */
+static ucd_plugin *start(const char *instance, const char *const *config)
+{
+    ucd_plugin *p = module_new(instance, config);
+    g_assert_cmpint(descriptor->init(p, &fake_host, &p->state), ==, UCD_OK);
+    g_assert_nonnull(p->pbx);
+    g_assert_cmpint(descriptor->start(p->state), ==, UCD_OK);
+    return p;
+}
+
+/* Stops a module as the core does: stop, remove what it still has scheduled, fini. */
+static void stop(ucd_plugin *p)
+{
+    descriptor->stop(p->state);
+    while (p->timers->len > 0) {
+        struct ucd_timer *t = g_ptr_array_steal_index_fast(p->timers, p->timers->len - 1);
+        g_source_remove(t->source);
+        g_free(t);
+    }
+    descriptor->fini(p->state);
+    module_free(p);
+}
+
+/* The events from index `from` on, `count` of them, joined with "; ". */
+static char *events_from(ucd_plugin *p, guint from, guint count)
+{
+    g_assert_cmpuint(p->events->len, >=, from + count);
+    GString *text = g_string_new(NULL);
+    for (guint i = from; i < from + count; i++)
+        g_string_append_printf(text, "%s%s", i > from ? "; " : "",
+                               (const char *)g_ptr_array_index(p->events, i));
+    return g_string_free(text, FALSE);
+}
+
+/* Waits for the next `count` events and checks they are exactly `expected`. */
+static void expect(ucd_plugin *p, guint *seen, guint count, const char *expected)
+{
+    wait_events(p, *seen + count);
+    char *got = events_from(p, *seen, count);
+    g_assert_cmpstr(got, ==, expected);
+    g_free(got);
+    *seen += count;
+}
+
+/* The details of the last event of `call_id`. */
+static const char *details_of(ucd_plugin *p, const char *call_id)
+{
+    char *needle = g_strdup_printf(" %s ", call_id);
+    const char *found = NULL;
+    for (guint i = 0; i < p->events->len; i++)
+        if (strstr(g_ptr_array_index(p->events, i), needle) != NULL)
+            found = g_ptr_array_index(p->details, i);
+    g_free(needle);
+    g_assert_nonnull(found);
+    return found;
+}
+
+/* Runs `ucctl NAME ARGS...`; returns the reply's lines joined with ", ". */
+static char *command(ucd_plugin *p, int expect_rc, ...)
+{
+    const char *argv[8] = {p->command_name};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, expect_rc);
+    for (const char *arg; (arg = va_arg(ap, const char *)) != NULL;)
+        argv[argc++] = arg;
+    va_end(ap);
+    ucd_reply reply = {g_ptr_array_new_with_free_func(g_free), 0};
+    g_assert_cmpint(p->command(argc, argv, &reply, p->command_data), ==, expect_rc);
+    g_ptr_array_add(reply.lines, NULL);
+    char *joined = g_strjoinv(", ", (char **)reply.lines->pdata);
+    g_ptr_array_unref(reply.lines);
+    return joined;
+}
+
+static void command_is(ucd_plugin *p, const char *expected, ...)
+{
+    const char *argv[8] = {p->command_name};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, expected);
+    for (const char *arg; (arg = va_arg(ap, const char *)) != NULL;)
+        argv[argc++] = arg;
+    va_end(ap);
+    ucd_reply reply = {g_ptr_array_new_with_free_func(g_free), 0};
+    p->command(argc, argv, &reply, p->command_data);
+    g_ptr_array_add(reply.lines, NULL);
+    char *joined = g_strjoinv(", ", (char **)reply.lines->pdata);
+    g_assert_cmpstr(joined, ==, expected);
+    g_free(joined);
+    g_ptr_array_unref(reply.lines);
+}
+
+#define PBX(p)  ((p)->pbx)
+#define IMPL(p) ((p)->impl)
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void test_inbound_answered(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = 0;
+
+    expect(p, &seen, 4, "L201 idle; L202 idle; L203 idle; L204 idle");
+    g_assert_cmpstr(p->command_name, ==, "sim");
+    command_is(p, "call=sim-1, result=ringing", "call", "+4930123456", "201", NULL);
+    g_assert_cmpuint(p->events->len, ==, seen); /* events follow, never inside the call */
+    expect(p, &seen, 2, "201 sim-1 idle>offering none; L201 ringing");
+    g_assert_cmpstr(details_of(p, "sim-1"), ==,
+                    "conv=sim-1 dir=inbound remote=+4930123456 name=- req=- rel=- fwd=0 flags=0");
+
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    g_assert_cmpuint(p->events->len, ==, seen);
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "201", "sim-1"), ==, UCD_E_INVALID);
+    expect(p, &seen, 2, "201 sim-1 offering>connected none; L201 busy");
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 connected>disconnected normal; L201 idle");
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "201", "sim-1"), ==, UCD_E_NOT_FOUND);
+
+    /* A withheld number is passed on with the PRIVATE flag; the journal decides. */
+    command_is(p, "call=sim-2, result=ringing", "call", "+4930999", "202", "--private", NULL);
+    expect(p, &seen, 2, "202 sim-2 idle>offering none; L202 ringing");
+    g_assert_nonnull(strstr(details_of(p, "sim-2"), "flags=1"));
+    command_is(p, "call=sim-2", "remote-hangup", "sim-2", NULL);
+    expect(p, &seen, 2, "202 sim-2 offering>disconnected normal; L202 idle");
+    stop(p);
+}
+
+static void test_outbound_answered(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = 4;
+    char id[32] = "";
+
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "202", "+498955512", id, sizeof(id)), ==, UCD_OK);
+    g_assert_cmpstr(id, ==, "sim-1");
+    expect(p, &seen, 5,
+           "202 sim-1 idle>dialing none; L202 dialing; 202 sim-1 dialing>ringback none; "
+           "202 sim-1 ringback>connected none; L202 busy");
+    g_assert_cmpstr(details_of(p, "sim-1"), ==,
+                    "conv=sim-1 dir=outbound remote=+498955512 name=- req=- rel=- fwd=0 flags=0");
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "202", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "202 sim-1 connected>disconnected normal; L202 idle");
+    stop(p);
+}
+
+static void test_outbound_busy_and_no_answer(void)
+{
+    const char *const config[] = {"busy_numbers",
+                                  "+4989000;+4989001",
+                                  "noanswer_numbers",
+                                  "+4989111",
+                                  "ring_timeout",
+                                  "10s",
+                                  NULL};
+    ucd_plugin *p = start(NULL, config);
+    guint seen = 4;
+
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "202", "+4989001", NULL, 0), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "202 sim-1 idle>dialing none; L202 dialing; 202 sim-1 dialing>disconnected busy; "
+           "L202 idle");
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "203", "+4989111", NULL, 0), ==, UCD_OK);
+    expect(p, &seen, 5,
+           "203 sim-2 idle>dialing none; L203 dialing; 203 sim-2 dialing>ringback none; "
+           "203 sim-2 ringback>disconnected no_answer; L203 idle");
+    /* An outside caller nobody answers gives up after ring_timeout. */
+    command_is(p, "call=sim-3, result=ringing", "call", "+4930555", "201", NULL);
+    expect(p, &seen, 4,
+           "201 sim-3 idle>offering none; L201 ringing; 201 sim-3 offering>disconnected "
+           "no_answer; L201 idle");
+    stop(p);
+}
+
+static void test_internal_call(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = 4;
+    char id[32];
+
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "202", id, sizeof(id)), ==, UCD_OK);
+    expect(p, &seen, 5,
+           "201 sim-1 idle>dialing none; L201 dialing; 202 sim-2 idle>offering none; "
+           "L202 ringing; 201 sim-1 dialing>ringback none");
+    g_assert_cmpstr(details_of(p, "sim-1"), ==,
+                    "conv=sim-1 dir=internal remote=202 name=- req=- rel=- fwd=0 flags=0");
+    g_assert_cmpstr(details_of(p, "sim-2"), ==,
+                    "conv=sim-1 dir=internal remote=201 name=Reception req=- rel=- fwd=0 flags=0");
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "202", "sim-2"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "202 sim-2 offering>connected none; L202 busy; 201 sim-1 ringback>connected none; "
+           "L201 busy");
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "202", "sim-2"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "202 sim-2 connected>disconnected normal; L202 idle; 201 sim-1 connected>disconnected "
+           "normal; L201 idle");
+
+    /* Hanging up a ringing internal call rejects it. */
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "203", NULL, 0), ==, UCD_OK);
+    seen += 5;
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "203", "sim-4"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "203 sim-4 offering>disconnected rejected; L203 idle; 201 sim-3 ringback>disconnected "
+           "rejected; L201 idle");
+    stop(p);
+}
+
+/* An outside call answered on 201 and connected; returns the events seen. */
+static guint answered_inbound(ucd_plugin *p, const char *line, guint seen)
+{
+    char *reply = command(p, UCD_OK, "call", "+4930123456", line, NULL);
+    g_free(reply);
+    wait_events(p, seen + 2);
+    const char *id = strchr(g_ptr_array_index(p->events, seen), ' ') + 1;
+    char *call = g_strndup(id, strcspn(id, " "));
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), line, call), ==, UCD_OK);
+    g_free(call);
+    wait_events(p, seen + 4);
+    return seen + 4;
+}
+
+static void test_blind_transfer(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = answered_inbound(p, "201", 4);
+
+    g_assert_cmpint(PBX(p)->transfer_blind(IMPL(p), "201", "sim-1", "202"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "202 sim-2 idle>offering transferred; L202 ringing; 201 sim-1 "
+           "connected>transferred transferred; L201 idle");
+    g_assert_cmpstr(details_of(p, "sim-2"), ==,
+                    "conv=sim-1 dir=inbound remote=+4930123456 name=- req=- rel=201 fwd=0 flags=0");
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "202", "sim-2"), ==, UCD_OK);
+    expect(p, &seen, 2, "202 sim-2 offering>connected none; L202 busy");
+    command_is(p, "call=sim-2", "remote-hangup", "sim-2", NULL);
+    expect(p, &seen, 2, "202 sim-2 connected>disconnected normal; L202 idle");
+    stop(p);
+}
+
+static void test_consultation_transfer(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = answered_inbound(p, "201", 4);
+
+    g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 connected>held none; L201 held");
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "203", NULL, 0), ==, UCD_OK);
+    expect(p, &seen, 5,
+           "201 sim-2 idle>dialing none; L201 dialing; 203 sim-3 idle>offering none; "
+           "L203 ringing; 201 sim-2 dialing>ringback none");
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "203", "sim-3"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "203 sim-3 offering>connected none; L203 busy; 201 sim-2 ringback>connected none; "
+           "L201 busy");
+    g_assert_cmpint(PBX(p)->transfer_consult(IMPL(p), "201", "sim-2", "sim-1"), ==, UCD_E_INVALID);
+    g_assert_cmpint(PBX(p)->transfer_consult(IMPL(p), "201", "sim-1", "sim-2"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "203 sim-3 connected>connected transferred; 201 sim-1 held>transferred "
+           "transferred; 201 sim-2 connected>transferred transferred; L201 idle");
+    /* One conversation: the consultation legs carry the held call's id. */
+    g_assert_cmpstr(details_of(p, "sim-1"), ==,
+                    "conv=sim-1 dir=inbound remote=+4930123456 name=- req=- rel=- fwd=0 flags=0");
+    g_assert_cmpstr(details_of(p, "sim-2"), ==,
+                    "conv=sim-1 dir=internal remote=203 name=- req=- rel=- fwd=0 flags=0");
+    g_assert_cmpstr(details_of(p, "sim-3"), ==,
+                    "conv=sim-1 dir=internal remote=+4930123456 name=- req=- rel=201 fwd=0 "
+                    "flags=0");
+    command_is(p, "call=sim-3", "remote-hangup", "sim-3", NULL);
+    expect(p, &seen, 2, "203 sim-3 connected>disconnected normal; L203 idle");
+    stop(p);
+}
+
+static void test_pickup(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = 4;
+
+    command_is(p, "call=sim-1, result=ringing", "call", "+4930123456", "202", NULL);
+    expect(p, &seen, 2, "202 sim-1 idle>offering none; L202 ringing");
+    g_assert_cmpint(PBX(p)->pickup(IMPL(p), "203", "201"), ==, UCD_E_INVALID); /* not ringing */
+    g_assert_cmpint(PBX(p)->pickup(IMPL(p), "203", "299"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(PBX(p)->pickup(IMPL(p), "203", "202"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "203 sim-2 idle>connected picked_up; L203 busy; 202 sim-1 offering>disconnected "
+           "picked_up; L202 idle");
+    g_assert_cmpstr(details_of(p, "sim-2"), ==,
+                    "conv=sim-1 dir=inbound remote=+4930123456 name=- req=202 rel=202 fwd=0 "
+                    "flags=0");
+    g_assert_nonnull(strstr(details_of(p, "sim-1"), "rel=203"));
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "203", "sim-2"), ==, UCD_OK);
+    expect(p, &seen, 2, "203 sim-2 connected>disconnected normal; L203 idle");
+
+    /* An internal caller is connected once the colleague picked up. */
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "202", NULL, 0), ==, UCD_OK);
+    seen += 5;
+    g_assert_cmpint(PBX(p)->pickup(IMPL(p), "203", "202"), ==, UCD_OK);
+    expect(p, &seen, 6,
+           "203 sim-5 idle>connected picked_up; L203 busy; 202 sim-4 offering>disconnected "
+           "picked_up; L202 idle; 201 sim-3 ringback>connected none; L201 busy");
+    stop(p);
+}
+
+static void test_forward_and_deflect(void)
+{
+    const char *const config[] = {"no_answer_forward_delay", "5s", NULL};
+    ucd_plugin *p = start(NULL, config);
+    guint seen = 4;
+
+    g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "202", UCD_FORWARD_UNCONDITIONAL, "203"), ==,
+                    UCD_OK);
+    expect(p, &seen, 1, "L202 idle fwd=203");
+    command_is(p, "call=sim-1, result=ringing", "call", "+4930123456", "202", NULL);
+    expect(p, &seen, 2, "203 sim-1 idle>offering forwarded; L203 ringing");
+    g_assert_cmpstr(details_of(p, "sim-1"), ==,
+                    "conv=sim-1 dir=inbound remote=+4930123456 name=- req=202 rel=202 fwd=1 "
+                    "flags=0");
+    g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "202", UCD_FORWARD_UNCONDITIONAL, NULL), ==,
+                    UCD_OK);
+    expect(p, &seen, 1, "L202 idle");
+    g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "202", 7, "203"), ==, UCD_E_INVALID);
+
+    /* Deflect: the new leg first, then the ringing one ends FORWARDED. */
+    command_is(p, "call=sim-2, result=ringing", "call", "+4930777", "202", NULL);
+    expect(p, &seen, 2, "202 sim-2 idle>offering none; L202 ringing");
+    g_assert_cmpint(PBX(p)->deflect(IMPL(p), "202", "sim-2", "201"), ==, UCD_OK);
+    expect(p, &seen, 4,
+           "201 sim-3 idle>offering forwarded; L201 ringing; 202 sim-2 offering>disconnected "
+           "forwarded; L202 idle");
+    g_assert_cmpstr(details_of(p, "sim-3"), ==,
+                    "conv=sim-2 dir=inbound remote=+4930777 name=- req=202 rel=202 fwd=4 flags=0");
+    g_assert_nonnull(strstr(details_of(p, "sim-2"), "fwd=4"));
+
+    /* Forward on no answer: 202 rings, then the call moves on to 204 by itself. */
+    g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "202", UCD_FORWARD_NO_ANSWER, "204"), ==, UCD_OK);
+    command_is(p, "call=sim-4, result=ringing", "call", "+4930888", "202", NULL);
+    expect(p, &seen, 6,
+           "202 sim-4 idle>offering none; L202 ringing; 204 sim-5 idle>offering forwarded; "
+           "L204 ringing; 202 sim-4 offering>disconnected forwarded; L202 idle");
+    g_assert_nonnull(strstr(details_of(p, "sim-5"), "fwd=3"));
+    stop(p);
+}
+
+static void test_dnd(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = 4;
+
+    g_assert_cmpint(PBX(p)->set_dnd(IMPL(p), "203", 1), ==, UCD_OK);
+    expect(p, &seen, 1, "L203 idle dnd");
+    command_is(p, "call=sim-1, result=busy", "call", "+4930123456", "203", NULL);
+    expect(p, &seen, 1, "203 sim-1 idle>disconnected busy");
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "203", NULL, 0), ==, UCD_OK);
+    expect(p, &seen, 5,
+           "201 sim-2 idle>dialing none; L201 dialing; 203 sim-3 idle>disconnected busy; "
+           "201 sim-2 dialing>disconnected busy; L201 idle");
+    /* With forward on busy set, a DND line forwards instead of refusing. */
+    g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "203", UCD_FORWARD_BUSY, "202"), ==, UCD_OK);
+    command_is(p, "call=sim-4, result=ringing", "call", "+4930123456", "203", NULL);
+    expect(p, &seen, 2, "202 sim-4 idle>offering forwarded; L202 ringing");
+    g_assert_nonnull(strstr(details_of(p, "sim-4"), "req=203 rel=203 fwd=2"));
+    g_assert_cmpint(PBX(p)->set_dnd(IMPL(p), "203", 0), ==, UCD_OK);
+    expect(p, &seen, 1, "L203 idle");
+    stop(p);
+}
+
+static void test_hold_retrieve_dtmf(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    guint seen = answered_inbound(p, "201", 4);
+
+    g_assert_cmpint(PBX(p)->retrieve(IMPL(p), "201", "sim-1"), ==, UCD_E_INVALID);
+    g_assert_cmpint(PBX(p)->send_dtmf(IMPL(p), "201", "sim-1", "12#*"), ==, UCD_OK);
+    g_assert_cmpint(PBX(p)->send_dtmf(IMPL(p), "201", "sim-1", "12x"), ==, UCD_E_INVALID);
+    g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 connected>held none; L201 held");
+    g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_E_INVALID);
+    g_assert_cmpint(PBX(p)->retrieve(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 held>connected none; L201 busy");
+    char *stats = command(p, UCD_OK, "stats", NULL);
+    g_assert_nonnull(strstr(stats, "dtmf_digits=4"));
+    g_assert_nonnull(strstr(stats, "calls_started=1"));
+    g_free(stats);
+    stop(p);
+}
+
+static int count_lines(const ucd_pbx_line *line, void *user_data)
+{
+    GString *text = user_data;
+    g_string_append_printf(text, "%s%s=%s", text->len ? "," : "", line->address,
+                           line->name != NULL ? line->name : "");
+    return 0;
+}
+
+static void test_errors_and_capabilities(void)
+{
+    ucd_plugin *p = start(NULL, NULL);
+    const uint64_t all = (UCD_PBX_CAP_CONFERENCE << 1) - 1;
+    guint seen = 4;
+
+    g_assert_cmpuint(PBX(p)->capabilities(IMPL(p), "201"), ==, all & ~UCD_PBX_CAP_CONFERENCE);
+    g_assert_cmpuint(PBX(p)->capabilities(IMPL(p), "204"), ==,
+                     UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL | UCD_PBX_CAP_HANGUP);
+    g_assert_cmpuint(PBX(p)->capabilities(IMPL(p), "999"), ==, 0);
+    GString *lines = g_string_new(NULL);
+    g_assert_cmpint(PBX(p)->list_lines(IMPL(p), count_lines, lines), ==, UCD_OK);
+    g_assert_cmpstr(lines->str, ==, "201=Reception,202=,203=,204=");
+    g_string_free(lines, TRUE);
+
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "999", "201", NULL, 0), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "999", "sim-1"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(PBX(p)->set_dnd(IMPL(p), "999", 1), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "", NULL, 0), ==, UCD_E_INVALID);
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "201", NULL, 0), ==, UCD_E_INVALID);
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "201", "sim-77"), ==, UCD_E_NOT_FOUND);
+
+    /* The limited line: ringing, but it cannot answer, hold or forward through CTI. */
+    command_is(p, "call=sim-1, result=ringing", "call", "+4930123456", "204", NULL);
+    expect(p, &seen, 2, "204 sim-1 idle>offering none; L204 ringing");
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "204", "sim-1"), ==, UCD_E_UNSUPPORTED);
+    g_assert_cmpint(PBX(p)->hold(IMPL(p), "204", "sim-1"), ==, UCD_E_UNSUPPORTED);
+    g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "204", 0, "201"), ==, UCD_E_UNSUPPORTED);
+    g_assert_cmpint(PBX(p)->pickup(IMPL(p), "204", "201"), ==, UCD_E_UNSUPPORTED);
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "203", "sim-1"), ==, UCD_E_NOT_FOUND); /* other line */
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "204", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "204 sim-1 offering>disconnected rejected; L204 idle");
+
+    /* Out of service: calls on it fail, call control answers "unavailable". */
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "202", NULL, 0), ==, UCD_OK);
+    seen += 5;
+    command_is(p, "line=202, state=out_of_service", "line", "202", "offline", NULL);
+    expect(p, &seen, 4,
+           "202 sim-3 offering>disconnected failed; L202 out_of_service; 201 sim-2 "
+           "ringback>disconnected normal; L201 idle");
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "202", "201", NULL, 0), ==, UCD_E_UNAVAILABLE);
+    command_is(p, "error", "line", "202", "sideways", NULL);
+    command_is(p, "error", "call", "+4930", "999", NULL);
+    command_is(p, "error", "remote-answer", "sim-99", NULL);
+    command_is(p, "error", "bogus", NULL);
+    command_is(p, "line=202, state=in_service", "line", "202", "online", NULL);
+    expect(p, &seen, 1, "L202 idle");
+    stop(p);
+}
+
+static void test_bad_config(void)
+{
+    const char *const bad[][3] = {
+        {"lines", "201;201", NULL},     {"lines", "20 1", NULL},
+        {"limited_lines", "299", NULL}, {"speed", "0", NULL},
+        {"prob_forward", "0.9", NULL},  {"ring_time_max", "1s", NULL},
+        {"weight_inbound", "-1", NULL},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        ucd_plugin *p = module_new(NULL, bad[i]);
+        void *state = NULL;
+        g_assert_cmpint(descriptor->init(p, &fake_host, &state), ==, UCD_FAIL);
+        g_assert_null(state);
+        g_assert_cmpstr(p->error_key, ==, bad[i][0]);
+        module_free(p);
+    }
+}
+
+/* ---- the generator ------------------------------------------------------------------ */
+
+static const char *const traffic_config[] = {"traffic",
+                                             "true",
+                                             "calls_per_hour",
+                                             "3600",
+                                             "seed",
+                                             "42",
+                                             "ring_timeout",
+                                             "30s",
+                                             "ring_time_min",
+                                             "2s",
+                                             "ring_time_max",
+                                             "10s",
+                                             "talk_time_min",
+                                             "5s",
+                                             "talk_time_max",
+                                             "30s",
+                                             "lines",
+                                             "201;202;203;204;205;206",
+                                             NULL};
+
+/* The first `count` events of a generator run with `seed`, as one text. */
+static char *traffic_run(const char *seed, guint count)
+{
+    const char *config[G_N_ELEMENTS(traffic_config)];
+    memcpy(config, traffic_config, sizeof(config));
+    config[5] = seed;
+    ucd_plugin *p = start("gen", config);
+    wait_events(p, count);
+    char *text = events_from(p, 0, count);
+    stop(p);
+    return text;
+}
+
+static void test_generator_is_deterministic(void)
+{
+    char *first = traffic_run("42", 400);
+    char *again = traffic_run("42", 400);
+    char *other = traffic_run("43", 400);
+
+    g_assert_cmpstr(first, ==, again);
+    g_assert_cmpstr(first, !=, other);
+    /* Realistic: calls ring, get answered and end; several kinds of outcome. */
+    g_assert_nonnull(strstr(first, "offering>connected"));
+    g_assert_nonnull(strstr(first, "ringback>connected"));
+    g_assert_nonnull(strstr(first, ">disconnected"));
+    g_free(first);
+    g_free(again);
+    g_free(other);
+}
+
+/* Every leg in the events starts from IDLE and ends in a final state. */
+static void check_legs_complete(ucd_plugin *p, guint from)
+{
+    GHashTable *last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = from; i < p->events->len; i++) {
+        const char *e = g_ptr_array_index(p->events, i);
+        if (e[0] == 'L')
+            continue;
+        char **f = g_strsplit(e, " ", -1);
+        if (!g_hash_table_contains(last, f[1]))
+            g_assert_true(g_str_has_prefix(f[2], "idle>"));
+        g_hash_table_replace(last, g_strdup(f[1]), g_strdup(f[2]));
+        g_strfreev(f);
+    }
+    GHashTableIter it;
+    gpointer id, state;
+    g_hash_table_iter_init(&it, last);
+    while (g_hash_table_iter_next(&it, &id, &state))
+        if (!g_str_has_suffix(state, ">disconnected") && !g_str_has_suffix(state, ">transferred"))
+            g_error("leg %s ends in %s", (char *)id, (char *)state);
+    g_assert_cmpuint(g_hash_table_size(last), >, 0);
+    g_hash_table_unref(last);
+}
+
+static void test_burst(void)
+{
+    const char *const config[] = {"lines", "201;202;203;204;205", "seed", "7", NULL};
+    ucd_plugin *a = start("a", config);
+    ucd_plugin *b = start("b", config);
+
+    char *reply = command(a, UCD_OK, "burst", "300", NULL);
+    g_assert_true(g_str_has_prefix(reply, "calls=300, events="));
+    g_free(reply);
+    reply = command(b, UCD_OK, "burst", "300", NULL);
+    g_free(reply);
+    /* Synchronous: every event is out when the command returns. */
+    g_assert_cmpuint(a->events->len, >, 300 * 3);
+    check_legs_complete(a, 5);
+    char *text_a = events_from(a, 5, a->events->len - 5);
+    char *text_b = events_from(b, 5, b->events->len - 5);
+    /* Same seed, same calls: equal but for the instance in the call ids. */
+    char **parts = g_strsplit(text_b, " b-", -1);
+    char *b_as_a = g_strjoinv(" a-", parts);
+    g_strfreev(parts);
+    g_assert_true(strcmp(text_a, b_as_a) == 0);
+    g_free(b_as_a);
+    for (const char *kind = "transferred"; kind != NULL;
+         kind = strcmp(kind, "transferred") == 0 ? "picked_up"
+                : strcmp(kind, "picked_up") == 0 ? "forwarded"
+                : strcmp(kind, "forwarded") == 0 ? "busy"
+                                                 : NULL)
+        g_assert_nonnull(strstr(text_a, kind));
+    g_free(text_a);
+    g_free(text_b);
+    command_is(a, "error", "burst", "0", NULL);
+    stop(a);
+    stop(b);
+}
+
+static void test_two_instances(void)
+{
+    ucd_plugin *office = start("Office", NULL);
+    ucd_plugin *lab = start("lab_2", NULL);
+    guint seen_office = 4, seen_lab = 4;
+
+    g_assert_cmpstr(office->command_name, ==, "sim-office");
+    g_assert_cmpstr(lab->command_name, ==, "sim-lab-2");
+    g_assert_true(office->impl != lab->impl);
+    command_is(office, "call=office-1, result=ringing", "call", "+4930123", "201", NULL);
+    command_is(lab, "call=lab_2-1, result=ringing", "call", "+4930456", "201", NULL);
+    expect(office, &seen_office, 2, "201 office-1 idle>offering none; L201 ringing");
+    expect(lab, &seen_lab, 2, "201 lab_2-1 idle>offering none; L201 ringing");
+    g_assert_cmpint(PBX(office)->answer(IMPL(office), "201", "lab_2-1"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(PBX(office)->answer(IMPL(office), "201", "office-1"), ==, UCD_OK);
+    expect(office, &seen_office, 2, "201 office-1 offering>connected none; L201 busy");
+    g_assert_cmpint(PBX(lab)->set_dnd(IMPL(lab), "202", 1), ==, UCD_OK);
+    expect(lab, &seen_lab, 1, "L202 idle dnd");
+    g_assert_cmpuint(office->events->len, ==, seen_office);
+    stop(office);
+    stop(lab);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (argc < 2) {
+        g_printerr("usage: %s PATH/pbx-sim.so\n", argv[0]);
+        return 2;
+    }
+    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL)
+        g_error("dlopen %s: %s", argv[1], dlerror());
+    ucd_plugin_entry_fn entry = NULL;
+    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
+    g_assert_nonnull(entry);
+    descriptor = entry();
+    g_assert_cmpstr(descriptor->name, ==, "pbx-sim");
+
+    g_test_add_func("/pbx-sim/inbound-answered", test_inbound_answered);
+    g_test_add_func("/pbx-sim/outbound-answered", test_outbound_answered);
+    g_test_add_func("/pbx-sim/outbound-busy-no-answer", test_outbound_busy_and_no_answer);
+    g_test_add_func("/pbx-sim/internal", test_internal_call);
+    g_test_add_func("/pbx-sim/blind-transfer", test_blind_transfer);
+    g_test_add_func("/pbx-sim/consultation-transfer", test_consultation_transfer);
+    g_test_add_func("/pbx-sim/pickup", test_pickup);
+    g_test_add_func("/pbx-sim/forward-deflect", test_forward_and_deflect);
+    g_test_add_func("/pbx-sim/dnd", test_dnd);
+    g_test_add_func("/pbx-sim/hold-retrieve-dtmf", test_hold_retrieve_dtmf);
+    g_test_add_func("/pbx-sim/errors-capabilities", test_errors_and_capabilities);
+    g_test_add_func("/pbx-sim/bad-config", test_bad_config);
+    g_test_add_func("/pbx-sim/generator-deterministic", test_generator_is_deterministic);
+    g_test_add_func("/pbx-sim/burst", test_burst);
+    g_test_add_func("/pbx-sim/two-instances", test_two_instances);
+    int result = g_test_run();
+    dlclose(handle);
+    return result;
+}
