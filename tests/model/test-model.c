@@ -172,6 +172,7 @@ static const ucd_journal_v1 journal_iface = {
 
 typedef struct fixture {
     char *dir;
+    char *socket;
     GMainContext *ctx;
     core_runtime rt;
     core_modules *mods;
@@ -246,10 +247,9 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     f->rt.bus = core_bus_new(f->ctx, 4096);
     f->rt.workers = core_workers_new(f->ctx, 1);
     f->rt.state_dir = g_build_filename(f->dir, "state", NULL);
-    char *sock = g_build_filename(f->dir, "ucd.sock", NULL);
-    f->rt.control = core_control_new(f->ctx, sock, &err);
+    f->socket = g_build_filename(f->dir, "ucd.sock", NULL);
+    f->rt.control = core_control_new(f->ctx, f->socket, &err);
     g_assert_no_error(err);
-    g_free(sock);
     f->mods = core_modules_new(&f->rt);
     f->providers = g_ptr_array_new_with_free_func(provider_free);
     f->pbx_a = (fake_pbx){pbx_a_lines, g_ptr_array_new_with_free_func(g_free)};
@@ -299,6 +299,7 @@ static void fixture_tear_down(fixture *f, gconstpointer data)
     g_ptr_array_free(f->presence, TRUE);
     remove_tree(f->dir);
     g_free(f->rt.state_dir);
+    g_free(f->socket);
     g_free(f->dir);
 }
 
@@ -859,6 +860,81 @@ static void test_trace_ring_wraps(void)
     core_trace_free(t);
 }
 
+/* ---- ucctl trace -------------------------------------------------------------------- */
+
+static void child_exited(GPid pid, gint status, gpointer data)
+{
+    *(gint *)data = status;
+    g_spawn_close_pid(pid);
+}
+
+/* Runs the built ucctl against the fixture's socket, serving the socket on
+ * this thread meanwhile; returns its stdout. */
+static char *run_ucctl(fixture *f, const char *const *args)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)g_getenv("UCCTL"));
+    g_ptr_array_add(argv, "--socket");
+    g_ptr_array_add(argv, f->socket);
+    for (; *args; args++)
+        g_ptr_array_add(argv, (gpointer)*args);
+    g_ptr_array_add(argv, NULL);
+    GPid pid;
+    int out_fd;
+    GError *err = NULL;
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
+                                           &out_fd, NULL, &err));
+    g_assert_no_error(err);
+    gint status = -1;
+    GSource *watch = g_child_watch_source_new(pid);
+    g_source_set_callback(watch, (GSourceFunc)(void (*)(void))child_exited, &status, NULL);
+    g_source_attach(watch, f->ctx);
+    while (status == -1)
+        g_main_context_iteration(f->ctx, TRUE);
+    g_source_unref(watch);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    GIOChannel *ch = g_io_channel_unix_new(out_fd);
+    char *text = NULL;
+    g_io_channel_read_to_end(ch, &text, NULL, NULL);
+    g_io_channel_shutdown(ch, FALSE, NULL);
+    g_io_channel_unref(ch);
+    g_ptr_array_free(argv, TRUE);
+    return text;
+}
+
+static void test_ucctl_trace(fixture *f, gconstpointer data)
+{
+    if (!g_getenv("UCCTL")) {
+        g_test_skip("UCCTL not set (ucctl not built)");
+        return;
+    }
+    inbound_connected(f, "201", "c1");
+    const char *people[] = {"trace", "201", "--once", NULL};
+    char *out = run_ucctl(f, people);
+    char **lines = g_strsplit(out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 3); /* two rows and the empty tail */
+    g_assert_nonnull(strstr(lines[0], "call c1 offering"));
+    g_assert_nonnull(strstr(lines[1], "call c1 connected"));
+    g_strfreev(lines);
+    g_free(out);
+
+    const char *json[] = {"--json", "trace", "pbx-a/201", "--once", NULL};
+    out = run_ucctl(f, json);
+    lines = g_strsplit(out, "\n", -1);
+    g_assert_cmpuint(g_strv_length(lines), ==, 3);
+    for (int i = 0; i < 2; i++) {
+        JsonParser *p = json_parser_new();
+        g_assert_true(json_parser_load_from_data(p, lines[i], -1, NULL));
+        JsonObject *o = json_node_get_object(json_parser_get_root(p));
+        g_assert_nonnull(strstr(json_object_get_string_member(o, "event"), "call c1"));
+        g_assert_cmpint(g_ascii_strtoll(json_object_get_string_member(o, "seq"), NULL, 10), >, 0);
+        g_object_unref(p);
+    }
+    g_strfreev(lines);
+    g_free(out);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -879,6 +955,7 @@ int main(int argc, char **argv)
     ADD("commands/errors", test_commands_errors);
     ADD("commands/tables", test_commands_tables);
     ADD("trace/after", test_trace);
+    ADD("trace/ucctl", test_ucctl_trace);
     g_test_add_func("/model/trace/ring-wraps", test_trace_ring_wraps);
     return g_test_run();
 }

@@ -7,6 +7,11 @@
  * renders the response for people (fields, an aligned table, free text) or,
  * with --json, prints it as received for scripts.
  *
+ * A few commands get help on this side: `log export [FILE]` and `users export
+ * [FILE]` write what the daemon sends to FILE, `users import FILE` sends FILE
+ * as an absolute path, and `trace LINE` keeps polling the daemon for new
+ * events of the line until interrupted (--once: print what there is and exit).
+ *
  * Exit codes: 0 success; 1 the daemon answered with an error, or ucctl itself
  * was misused or could not write its output; 2 no answer from the daemon
  * (socket missing, connection refused, timeout, connection closed early).
@@ -396,42 +401,72 @@ static char *default_bundle_path(void)
     return name;
 }
 
-/* Writes the bundle readable by its owner only: it holds logs and
- * configuration, which are nobody else's business. */
-static int save_bundle(const char *bundle, const char *file)
+/* Writes an export readable by its owner only: a support bundle holds logs
+ * and configuration, a users export personal data; both are nobody else's
+ * business. */
+static int save_export(const char *what, const char *content, const char *path)
 {
-    char *path = file ? g_strdup(file) : default_bundle_path();
     GError *error = NULL;
     int status = 0;
 
-    if (g_file_set_contents_full(path, bundle, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
+    if (g_file_set_contents_full(path, content, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
         printf("%s\n", path);
     } else {
-        fail("cannot write the support bundle: %s", error->message);
+        fail("cannot write the %s: %s", what, error->message);
         g_error_free(error);
         status = EXIT_REPLY_ERROR;
     }
-    g_free(path);
     return status;
 }
 
 /* ---- main --------------------------------------------------------------- */
 
-static gboolean is_log_export(char **argv)
+/* Commands whose answer carries a document in one field, which ucctl writes
+ * to a file (or, for a users export without FILE, to stdout). */
+typedef struct export_kind {
+    const char *command, *sub;
+    const char *field; /* the reply field holding the document */
+    const char *what;  /* for messages */
+} export_kind;
+
+static const export_kind export_kinds[] = {
+    {"log", "export", "bundle", "support bundle"},
+    {"users", "export", "xml", "users export"},
+};
+
+static const export_kind *export_of(char **argv)
 {
-    return argv[0] && argv[1] && strcmp(argv[0], "log") == 0 && strcmp(argv[1], "export") == 0;
+    for (size_t i = 0; argv[0] && argv[1] && i < G_N_ELEMENTS(export_kinds); i++)
+        if (strcmp(argv[0], export_kinds[i].command) == 0 &&
+            strcmp(argv[1], export_kinds[i].sub) == 0)
+            return &export_kinds[i];
+    return NULL;
+}
+
+/* Saves the exported document: to `file`, to the default bundle path for a
+ * support bundle, else to stdout. */
+static int save_document(const export_kind *kind, const char *content, const char *file)
+{
+    if (!file && strcmp(kind->field, "bundle") != 0) {
+        fputs(content, stdout);
+        return fflush(stdout) == 0 ? 0 : EXIT_REPLY_ERROR;
+    }
+    char *path = file ? g_strdup(file) : default_bundle_path();
+    int status = save_export(kind->what, content, path);
+    g_free(path);
+    return status;
 }
 
 /* Prints the answer: as received with --json (scripts get it untouched, the
- * exit status still tells ok from not), else rendered, and for `log export`
- * the bundle goes to a file instead of the screen. */
-static int handle_response(const options *opts, const char *line, const char *bundle_file,
-                           gboolean log_export)
+ * exit status still tells ok from not), else rendered, and for an export the
+ * document goes to a file instead of the screen. */
+static int handle_response(const options *opts, const char *line, const char *export_file,
+                           const export_kind *export)
 {
     JsonParser *parser = json_parser_new_immutable();
     GError *error = NULL;
     JsonObject *response;
-    const char *bundle;
+    const char *document;
     int status;
 
     if (!json_parser_load_from_data(parser, line, -1, &error) ||
@@ -449,10 +484,10 @@ static int handle_response(const options *opts, const char *line, const char *bu
         printf("%s\n", line);
         status = response_ok(response) ? 0 : EXIT_REPLY_ERROR;
     } else {
-        bundle = log_export ? find_field(response, "bundle") : NULL;
-        status = render(response, bundle ? "bundle" : NULL);
-        if (status == 0 && bundle)
-            status = save_bundle(bundle, bundle_file);
+        document = export ? find_field(response, export->field) : NULL;
+        status = render(response, document ? export->field : NULL);
+        if (status == 0 && document)
+            status = save_document(export, document, export_file);
     }
     g_object_unref(parser);
     return status;
@@ -474,7 +509,9 @@ static gboolean parse_options(int *argc, char ***argv, options *opts)
                                           "answer.");
     g_option_context_set_description(
         context, "Run `ucctl help` for the commands the daemon offers.\n"
-                 "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n\n"
+                 "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n"
+                 "`ucctl users export [FILE]` saves the users XML to FILE (else stdout).\n"
+                 "`ucctl trace LINE [--once]` follows a line's events until interrupted.\n\n"
                  "Exit status: 0 success, 1 error, 2 the daemon did not answer.\n");
     g_option_context_add_main_entries(context, entries, NULL);
     /* Stop at COMMAND, so that its own options (`ucctl COMMAND --all`) are
@@ -496,26 +533,169 @@ static char *default_socket_path(void)
     return g_strdup(env && *env ? env : DEFAULT_SOCKET);
 }
 
+/* ---- trace: polling ----------------------------------------------------- */
+
+#define TRACE_POLL_US (250 * 1000)
+
+static void print_trace_row(const options *opts, JsonArray *row)
+{
+    if (opts->json) {
+        JsonBuilder *b = json_builder_new_immutable();
+        JsonGenerator *g = json_generator_new();
+        static const char *const names[] = {"seq", "time", "event"};
+
+        json_builder_begin_object(b);
+        for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+            json_builder_set_member_name(b, names[i]);
+            json_builder_add_string_value(b, element_string(row, i));
+        }
+        json_builder_end_object(b);
+        JsonNode *root = json_builder_get_root(b);
+        json_generator_set_root(g, root);
+        char *text = json_generator_to_data(g, NULL);
+        printf("%s\n", text);
+        g_free(text);
+        json_node_unref(root);
+        g_object_unref(g);
+        g_object_unref(b);
+        return;
+    }
+    char *event = printable(element_string(row, 2));
+    printf("%s  %s  %s\n", element_string(row, 0), element_string(row, 1), event);
+    g_free(event);
+}
+
+/* Prints the rows of one trace answer; returns the seq to poll after, or
+ * -1 (with the error shown) when the daemon refused. */
+static gint64 print_trace_page(const options *opts, const char *line, gint64 after)
+{
+    JsonParser *parser = json_parser_new_immutable();
+    gint64 next = -1;
+
+    if (!json_parser_load_from_data(parser, line, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+        fail("the daemon's answer is not a JSON object");
+    } else {
+        JsonObject *response = json_node_get_object(json_parser_get_root(parser));
+        JsonArray *rows = member_array(response, "rows");
+        const char *seq = find_field(response, "seq");
+        guint n = rows ? json_array_get_length(rows) : 0;
+
+        if (!response_ok(response)) {
+            const char *error = member_string(response, "error");
+            fail("%s", error ? error : "the command failed (no reason given)");
+        } else {
+            for (guint i = 0; i < n; i++) {
+                JsonNode *node = json_array_get_element(rows, i);
+                if (JSON_NODE_HOLDS_ARRAY(node))
+                    print_trace_row(opts, json_node_get_array(node));
+            }
+            /* Everything up to the ring's newest seq was looked at, unless a
+             * limit cut the page: then continue after its last row. */
+            next = n ? g_ascii_strtoll(element_string(json_array_get_array_element(rows, n - 1), 0),
+                                       NULL, 10)
+                     : (seq ? g_ascii_strtoll(seq, NULL, 10) : after);
+            fflush(stdout);
+        }
+    }
+    g_object_unref(parser);
+    return next;
+}
+
+/* The LINE word of a trace command line: the first that is no option and
+ * no option's value. */
+static const char *trace_line(char **argv)
+{
+    for (int i = 1; argv[i]; i++) {
+        if (strcmp(argv[i], "--after") == 0 || strcmp(argv[i], "--limit") == 0) {
+            if (!argv[++i])
+                break;
+        } else if (argv[i][0] != '-') {
+            return argv[i];
+        }
+    }
+    return NULL;
+}
+
+/* `trace LINE [--after SEQ] [--limit N] [--once]`: the first page as asked,
+ * then every 250 ms what is new, until interrupted. */
+static int run_trace(options *opts, char **argv)
+{
+    gboolean once = FALSE;
+    GPtrArray *first = g_ptr_array_new();
+    int status = 0;
+
+    for (int i = 0; argv[i]; i++) {
+        if (strcmp(argv[i], "--once") == 0)
+            once = TRUE;
+        else
+            g_ptr_array_add(first, argv[i]);
+    }
+    g_ptr_array_add(first, NULL);
+    char **args = (char **)first->pdata;
+    const char *line_word = trace_line(args);
+    gint64 after = 0;
+
+    if (!line_word)
+        once = TRUE; /* let the daemon explain the usage */
+
+    for (gboolean first_page = TRUE;; first_page = FALSE) {
+        char seq[24];
+        char *poll[] = {"trace", (char *)line_word, "--after", seq, NULL};
+        g_snprintf(seq, sizeof seq, "%" G_GINT64_FORMAT, after);
+        char *line = exchange(opts, first_page ? args : poll, &status);
+
+        if (!line)
+            break;
+        after = print_trace_page(opts, line, after);
+        g_free(line);
+        if (after < 0) {
+            status = EXIT_REPLY_ERROR;
+            break;
+        }
+        if (once)
+            break;
+        g_usleep(TRACE_POLL_US);
+    }
+    g_ptr_array_free(first, TRUE);
+    return status;
+}
+
+static gboolean is_command(char **argv, const char *command, const char *sub)
+{
+    return argv[0] && strcmp(argv[0], command) == 0 &&
+           (!sub || (argv[1] && strcmp(argv[1], sub) == 0));
+}
+
 static int run(options *opts, char **argv)
 {
-    gboolean log_export = is_log_export(argv);
-    const char *bundle_file = NULL;
+    const export_kind *export = export_of(argv);
+    const char *export_file = NULL;
+    char *absolute = NULL;
     char *line;
     int status;
 
-    if (log_export) {
+    if (is_command(argv, "trace", NULL))
+        return run_trace(opts, argv);
+    if (export) {
         if (argv[2] && argv[3]) {
-            fail("usage: ucctl log export [FILE]");
+            fail("usage: ucctl %s %s [FILE]", export->command, export->sub);
             return EXIT_REPLY_ERROR;
         }
-        /* The file is ucctl's business: the daemon only sends the bundle. */
-        bundle_file = argv[2];
+        /* The file is ucctl's business: the daemon only sends the document. */
+        export_file = argv[2];
         argv[2] = NULL;
     }
+    if (is_command(argv, "users", "import") && argv[2]) {
+        /* The daemon has another working directory. */
+        absolute = g_canonicalize_filename(argv[2], NULL);
+        argv[2] = absolute;
+    }
     line = exchange(opts, argv, &status);
+    g_free(absolute);
     if (!line)
         return status;
-    status = handle_response(opts, line, bundle_file, log_export);
+    status = handle_response(opts, line, export_file, export);
     g_free(line);
     return status;
 }
