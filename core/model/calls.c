@@ -451,6 +451,14 @@ void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t 
     if (!d)
         return;
     core_leg *leg = g_hash_table_lookup(d->legs, ev->call_id);
+    if (!leg && is_final(ev->state)) {
+        /* The end of a leg never seen, or seen ended already (a driver's late
+         * event after the model ended its legs as link_lost): a record of it
+         * would be a duplicate or hold nothing but an end time. */
+        core_line *line = core_model_line_get(m, d, ev->line);
+        core_trace_call(m->trace, line, ev, time_ms);
+        return;
+    }
     if (!leg)
         leg = leg_start(m, d, ev, time_ms);
     core_line *line = leg->line;

@@ -513,6 +513,10 @@ static void test_link_lost(fixture *f, gconstpointer data)
                          "to=201/Alice Example xfer=- pickup=- fwd=- end=link_lost flags=0 "
                          "parts=callee:u-alice:201+");
     g_assert_cmpuint(core_model_line(f->model, "pbx-a", "201")->state, ==, UCD_LINE_OUT_OF_SERVICE);
+    /* The driver's own end of the leg, queued before it failed, changes nothing. */
+    CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NORMAL);
+    g_assert_cmpuint(f->journal.records->len, ==, 1);
     /* Alice's only line is gone: on the phone, then offline. */
     g_assert_cmpuint(core_model_presence(f->model, "u-alice"), ==, UCD_PRESENCE_OFFLINE);
     g_assert_cmpstr(f->presence->pdata[0], ==,
