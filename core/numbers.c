@@ -124,23 +124,42 @@ typedef struct country_defaults {
     const char *const *specials;      /* NULL: specials_generic */
 } country_defaults;
 
+/* Countries that differ from "0" and "00". A national prefix of "" means the
+ * country has no trunk prefix: numbers are always dialled in full, and a
+ * leading 0 belongs to the number (Italy's 06 ...). */
+/* clang-format off */
 static const country_defaults country_table[] = {
-    {"1", "1", "011", specials_nanp}, {"7", "8", "810", NULL},
-    {"30", "", NULL, NULL}, /* countries without a trunk prefix: */
-    {"31", NULL, NULL, specials_nl},  {"33", NULL, NULL, specials_fr},
-    {"34", "", NULL, NULL},           {"39", "", NULL, specials_it},
-    {"41", NULL, NULL, specials_ch},  {"43", NULL, NULL, specials_at},
-    {"44", NULL, NULL, specials_uk},  {"45", "", NULL, NULL},
-    {"47", "", NULL, NULL},           {"49", NULL, NULL, specials_de},
-    {"61", NULL, "0011", NULL},       {"65", "", "000", NULL},
-    {"81", NULL, "010", NULL},        {"298", "", NULL, NULL},
-    {"299", "", NULL, NULL},          {"351", "", NULL, NULL},
-    {"352", "", NULL, NULL},          {"354", "", NULL, NULL},
-    {"356", "", NULL, NULL},          {"357", "", NULL, NULL},
-    {"371", "", NULL, NULL},          {"372", "", NULL, NULL},
-    {"377", "", NULL, NULL},          {"378", "", NULL, NULL},
-    {"852", "", "001", NULL},         {"853", "", NULL, NULL},
+    {"1",   "1",  "011",  specials_nanp},
+    {"7",   "8",  "810",  NULL},
+    {"30",  "",   NULL,   NULL},
+    {"31",  NULL, NULL,   specials_nl},
+    {"33",  NULL, NULL,   specials_fr},
+    {"34",  "",   NULL,   NULL},
+    {"39",  "",   NULL,   specials_it},
+    {"41",  NULL, NULL,   specials_ch},
+    {"43",  NULL, NULL,   specials_at},
+    {"44",  NULL, NULL,   specials_uk},
+    {"45",  "",   NULL,   NULL},
+    {"47",  "",   NULL,   NULL},
+    {"49",  NULL, NULL,   specials_de},
+    {"61",  NULL, "0011", NULL},
+    {"65",  "",   "000",  NULL},
+    {"81",  NULL, "010",  NULL},
+    {"298", "",   NULL,   NULL},
+    {"299", "",   NULL,   NULL},
+    {"351", "",   NULL,   NULL},
+    {"352", "",   NULL,   NULL},
+    {"354", "",   NULL,   NULL},
+    {"356", "",   NULL,   NULL},
+    {"357", "",   NULL,   NULL},
+    {"371", "",   NULL,   NULL},
+    {"372", "",   NULL,   NULL},
+    {"377", "",   NULL,   NULL},
+    {"378", "",   NULL,   NULL},
+    {"852", "",   "001",  NULL},
+    {"853", "",   NULL,   NULL},
 };
+/* clang-format on */
 
 static const country_defaults *country_defaults_for(const char *country_code)
 {
@@ -168,6 +187,8 @@ typedef struct location {
     char international_prefix[MAX_PREFIX_DIGITS + 1];
     char national_prefix[MAX_PREFIX_DIGITS + 1];
     char outside_line_prefix[MAX_PREFIX_DIGITS + 1];
+    /* strlen() of the five above, for the hot path. */
+    size_t country_code_len, area_code_len, international_len, national_len, outside_line_len;
     gboolean strip_outside_line;
     gboolean dial_local_without_area_code;
     gboolean nanp;            /* country code 1: fixed 3-digit areas, 7-digit subscribers */
@@ -466,6 +487,15 @@ static gboolean read_lists(reader *r, location *loc)
     return ok;
 }
 
+static void location_measure(location *loc)
+{
+    loc->country_code_len = strlen(loc->country_code);
+    loc->area_code_len = strlen(loc->area_code);
+    loc->international_len = strlen(loc->international_prefix);
+    loc->national_len = strlen(loc->national_prefix);
+    loc->outside_line_len = strlen(loc->outside_line_prefix);
+}
+
 static location *location_from_section(core_config *cfg, const char *section, GPtrArray *errors)
 {
     reader r = {NULL, section, errors};
@@ -488,6 +518,7 @@ static location *location_from_section(core_config *cfg, const char *section, GP
     core_section_bool(r.sec, "dial_local_without_area_code", &b);
     loc->dial_local_without_area_code = b;
     core_section_free(r.sec);
+    location_measure(loc);
     if (!ok) {
         location_free(loc);
         return NULL;
@@ -741,9 +772,15 @@ typedef struct number {
     char dialled[CLEAN_SIZE];
 } number;
 
+/* TRUE when `s` starts with the non-empty `prefix`. */
 static gboolean has_prefix(const char *s, const char *prefix)
 {
-    return prefix[0] != '\0' && strncmp(s, prefix, strlen(prefix)) == 0;
+    if (*prefix == '\0')
+        return FALSE;
+    for (; *prefix; s++, prefix++)
+        if (*s != *prefix)
+            return FALSE;
+    return TRUE;
 }
 
 static gboolean pattern_matches(const char *pattern, const char *digits)
@@ -781,12 +818,12 @@ static gboolean is_extension(const location *loc, const char *digits, size_t len
 static gboolean is_outside_number(const location *loc, const char *digits)
 {
     size_t len = strlen(digits);
-    size_t np_len = strlen(loc->national_prefix);
+    size_t np_len = loc->national_len;
 
     if (is_special(loc, digits))
         return TRUE;
     if (has_prefix(digits, loc->international_prefix))
-        return len > strlen(loc->international_prefix);
+        return len > loc->international_len;
     if (np_len > 0 && has_prefix(digits, loc->national_prefix))
         return len >= np_len + MIN_NSN;
     if (loc->nanp)
@@ -799,7 +836,7 @@ static gboolean is_outside_number(const location *loc, const char *digits)
 static void place_area(const location *loc, number *num)
 {
     size_t nsn_len = strlen(num->nsn);
-    size_t area_len = strlen(loc->area_code);
+    size_t area_len = loc->area_code_len;
     gboolean same_country = strcmp(num->country_code, loc->country_code) == 0;
     gboolean local =
         same_country && area_len > 0 && nsn_len > area_len && has_prefix(num->nsn, loc->area_code);
@@ -844,7 +881,7 @@ static int classify_international(const location *loc, const char *digits, numbe
 
 static int classify_national(const location *loc, const char *nsn, number *num)
 {
-    return place(loc, loc->country_code, strlen(loc->country_code), "", nsn, num);
+    return place(loc, loc->country_code, loc->country_code_len, "", nsn, num);
 }
 
 /* A subscriber number of the own area. Without a configured area code it
@@ -855,15 +892,14 @@ static int classify_local(const location *loc, const char *subscriber, number *n
         num->kind = UCD_NUMBER_LOCAL;
         return UCD_OK;
     }
-    return place(loc, loc->country_code, strlen(loc->country_code), loc->area_code, subscriber,
-                 num);
+    return place(loc, loc->country_code, loc->country_code_len, loc->area_code, subscriber, num);
 }
 
 /* The outside-line prefix goes when what follows is a number of the public
  * network (docs/admin/numbers.md, "The outside-line prefix"). */
 static const char *skip_outside_line(const location *loc, const char *digits)
 {
-    const char *rest = digits + strlen(loc->outside_line_prefix);
+    const char *rest = digits + loc->outside_line_len;
 
     if (loc->strip_outside_line && has_prefix(digits, loc->outside_line_prefix) &&
         is_outside_number(loc, rest))
@@ -875,7 +911,7 @@ static int classify_digits(const location *loc, const char *text, number *num)
 {
     const char *digits = skip_outside_line(loc, text);
     size_t len = strlen(digits);
-    size_t np_len = strlen(loc->national_prefix);
+    size_t np_len = loc->national_len;
 
     sb_set(num->dialled, sizeof num->dialled, digits);
     if (is_special(loc, digits)) {
@@ -883,7 +919,7 @@ static int classify_digits(const location *loc, const char *text, number *num)
         return UCD_OK;
     }
     if (has_prefix(digits, loc->international_prefix))
-        return classify_international(loc, digits + strlen(loc->international_prefix), num);
+        return classify_international(loc, digits + loc->international_len, num);
     if (np_len > 0 && has_prefix(digits, loc->national_prefix) && len >= np_len + MIN_NSN)
         return classify_national(loc, digits + np_len, num);
     if (is_extension(loc, digits, len)) {
@@ -898,7 +934,7 @@ static int classify_digits(const location *loc, const char *text, number *num)
                           : UCD_OK;
     /* Without trunk prefix (Italy) every number is dialled in full. */
     if (np_len == 0)
-        return classify_national(loc, digits, num);
+        return len >= MIN_NSN ? classify_national(loc, digits, num) : UCD_OK;
     return classify_local(loc, digits, num);
 }
 
