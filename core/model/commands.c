@@ -824,7 +824,7 @@ static int run_query(core_model *m, const ucd_journal_query *q, ucd_reply *r)
     /* Blocking on the main loop, by choice: see the top of this file. */
     core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, query_first, &qc);
     if (!qc.found)
-        return reply_fail(r, UCD_E_UNAVAILABLE, "no journal is running");
+        return reply_fail(r, UCD_E_UNAVAILABLE, "no running journal answers queries");
     if (qc.rc != UCD_OK)
         return reply_fail(r, qc.rc, "journal query failed: %s", ucd_strerror(qc.rc));
     core_reply_field(r, "next", qc.cursor);
