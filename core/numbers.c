@@ -565,6 +565,17 @@ static const location *choose_fallback(core_numbers *numbers)
     return numbers->neutral;
 }
 
+static gboolean location_section_exists(core_config *cfg, const char *name)
+{
+    char *section = g_strconcat(LOCATION_PREFIX, name, NULL);
+    char *where = core_config_where(cfg, section, NULL);
+    gboolean exists = where != NULL;
+
+    g_free(section);
+    g_free(where);
+    return exists;
+}
+
 static gboolean map_modules(core_numbers *numbers, core_config *cfg, GPtrArray *errors)
 {
     GPtrArray *modules = core_config_modules(cfg);
@@ -574,6 +585,10 @@ static gboolean map_modules(core_numbers *numbers, core_config *cfg, GPtrArray *
         const core_module_conf *m = g_ptr_array_index(modules, i);
         const location *loc = m->location ? location_named(numbers, m->location) : NULL;
 
+        if (m->location && !loc && location_section_exists(cfg, m->location)) {
+            ok = FALSE; /* the section is there but wrong: already reported */
+            continue;
+        }
         if (m->location && !loc) {
             char *where = core_config_where(cfg, m->section, "location");
             char *known = location_names(numbers);

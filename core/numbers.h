@@ -29,7 +29,9 @@ void core_numbers_free(core_numbers *numbers);
  * argument is the core_numbers. */
 const ucd_numbers_v1 *core_numbers_iface(void);
 
-/* Same as the interface's normalize(). Thread-safe, allocation-free. */
+/* Same as the interface's normalize(). Thread-safe, lock-free, and
+ * allocation-free except for locations with rewrite rules (GRegex allocates
+ * while it replaces). docs/admin/numbers.md says how numbers are read. */
 int core_numbers_normalize(core_numbers *numbers, const char *context, const char *raw,
                            ucd_number_info *out);
 

@@ -810,6 +810,15 @@ static void test_config_keys_and_modules(void)
                                         "8: [module pbx-sim] location: no [location nowhere] "
                                         "section (the locations are: office)",
                                         NULL});
+    /* A module naming a location that is there but wrong: one error, at the
+     * location. */
+    expect_errors("[location lab]\n"
+                  "country_code = 4x\n"
+                  "[module pbx-sim]\n"
+                  "location = lab\n",
+                  (const char *const[]){"2: [location lab] country_code: '4x' is not a country "
+                                        "calling code (1 to 3 digits such as 49, 39 or 1)",
+                                        NULL});
 }
 
 int main(int argc, char **argv)
