@@ -42,6 +42,11 @@
 #define RETENTION_EVERY_MS 600000
 #define RETENTION_BATCH    500 /* rows per retention transaction: short, inserts go on */
 #define TAKE_CHUNK         512 /* records moved from the queue per lock */
+/* number_recent rows that trigger a merge into the number index (jsql-db.c):
+ * large enough that a merge's one pass over the index is rare, small enough
+ * that a query's scan of number_recent stays around a millisecond. */
+#define MERGE_ROWS     100000
+#define MERGE_EVERY_MS 600000 /* and when idle, this often */
 
 typedef struct journal {
     ucd_plugin *self;
@@ -238,6 +243,17 @@ static void expire_old(journal *j, jsql_db *db, int64_t *next_retention)
     *next_retention = now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
 }
 
+/* Runs outside the lock. A failed merge loses nothing: the rows stay in
+ * number_recent, where queries find them too. */
+static void merge_numbers(journal *j, jsql_db *db, int64_t *next_merge)
+{
+    char *error = NULL;
+    if (jsql_merge_numbers(db, &error) != SQLITE_OK)
+        j->host->log(j->self, UCD_LOG_WARNING, "number index merge: %s", error);
+    g_free(error);
+    *next_merge = now_ms() + MERGE_EVERY_MS;
+}
+
 static jsql_db *open_locked(journal *j, int64_t *retry_delay)
 {
     jsql_db *db = NULL;
@@ -265,6 +281,7 @@ static gpointer writer_main(gpointer data)
     journal *j = data;
     jsql_db *db = NULL;
     int64_t retry_at = 0, retry_delay = RETRY_MIN_MS, next_retention = 0, next_reminder = 0;
+    int64_t next_merge = now_ms() + MERGE_EVERY_MS;
     g_mutex_lock(&j->lock);
     for (;;) {
         remind_locked(j, &next_reminder);
@@ -286,6 +303,8 @@ static gpointer writer_main(gpointer data)
                 break;
             g_mutex_unlock(&j->lock);
             expire_old(j, db, &next_retention);
+            if (jsql_recent_numbers(db) > 0 && now_ms() >= next_merge)
+                merge_numbers(j, db, &next_merge);
             g_mutex_lock(&j->lock);
             int64_t wake_at = j->retention_days > 0 ? next_retention : now_ms() + REMINDER_MS;
             if (j->queue.length == 0 && j->running)
@@ -298,6 +317,11 @@ static gpointer writer_main(gpointer data)
         if (rc == SQLITE_OK) {
             batch_done_locked(j);
             retry_delay = RETRY_MIN_MS;
+            if (jsql_recent_numbers(db) >= MERGE_ROWS) {
+                g_mutex_unlock(&j->lock);
+                merge_numbers(j, db, &next_merge);
+                g_mutex_lock(&j->lock);
+            }
         } else {
             gboolean last_try = !j->running;
             batch_failed_locked(j, error);

@@ -45,6 +45,12 @@ int jsql_insert(jsql_db *db, const ucd_journal_record *record, char **error);
 int jsql_commit(jsql_db *db, char **error);
 void jsql_rollback(jsql_db *db);
 
+/* Rows waiting in number_recent for the next merge into the number index. */
+int64_t jsql_recent_numbers(const jsql_db *db);
+/* Moves number_recent into the number index, in key order, in one
+ * transaction. */
+int jsql_merge_numbers(jsql_db *db, char **error);
+
 /* Deletes at most `limit` of the oldest conversations that started before
  * `cutoff_ms`, in its own transaction; `*deleted` gets how many. */
 int jsql_expire(jsql_db *db, int64_t cutoff_ms, int limit, int *deleted, char **error);

@@ -759,8 +759,13 @@ static void test_retention(void)
     g_assert_cmpuint(left, ==, 10);
     char *db = state_file("journal.sqlite");
     g_assert_cmpint(sql_int(db, "SELECT count(*) FROM participant"), ==, 30);
-    g_assert_cmpint(sql_int(db, "SELECT count(DISTINCT conversation_id) FROM conversation_number"),
+    g_assert_cmpint(sql_int(db, "SELECT count(DISTINCT conversation_id) FROM"
+                                " (SELECT conversation_id FROM conversation_number"
+                                " UNION ALL SELECT conversation_id FROM number_recent)"),
                     ==, 10);
+    g_assert_cmpint(sql_int(db, "SELECT count(*) FROM conversation_number"
+                                " WHERE conversation_id NOT IN (SELECT id FROM conversation)"),
+                    ==, 0);
     stop_journal(state);
     assert_integrity(db);
     g_free(db);
