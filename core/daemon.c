@@ -14,12 +14,15 @@
  * reverse order so they can flush, then frees everything.
  */
 #include <glib-unix.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "model/model.h"
+#include "model/permissions.h"
 #include "service.h"
 
 #define DEFAULT_CONFIG UCD_SYSCONFDIR "/ucd/ucd.conf"
@@ -72,6 +75,10 @@ int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *
     if (!cfg)
         return (int)(errors->len - before);
     core_config_check(cfg, errors);
+    core_numbers *numbers = core_numbers_new(cfg, errors);
+    if (numbers)
+        core_numbers_free(numbers);
+    core_permissions_check_config(cfg, errors);
     core_runtime rt = {.plugin_path = core_daemon_plugin_path(cfg)};
     core_loader_init();
     core_modules *mods = core_modules_new(&rt);
@@ -128,6 +135,58 @@ static void apply_log_config(core_config *cfg)
     g_ptr_array_free(ignored, TRUE);
 }
 
+/* ---- the number service across reloads ---------------------------------- */
+
+static int slot_normalize(void *impl, const char *context, const char *raw, ucd_number_info *out)
+{
+    core_numbers_slot *slot = impl;
+    return core_numbers_normalize(atomic_load(&slot->current), context, raw, out);
+}
+
+static const ucd_numbers_v1 slot_iface = {
+    .struct_size = sizeof(ucd_numbers_v1),
+    .normalize = slot_normalize,
+};
+
+static void slot_replace(core_numbers_slot *slot, core_numbers *next)
+{
+    core_numbers *old = atomic_exchange(&slot->current, next);
+    if (old)
+        g_ptr_array_add(slot->retired, old);
+}
+
+static void numbers_free(gpointer n)
+{
+    core_numbers_free(n);
+}
+
+/* ---- the permissions' view of the directory ------------------------------ */
+
+static int perm_add_user(const core_user *u, void *dir)
+{
+    core_perm_directory_add_user(dir, u->id, (const char *const *)u->groups);
+    return 0;
+}
+
+static int perm_add_group(const core_group *g, void *dir)
+{
+    core_perm_directory_add_group(dir, g->id, (const char *const *)g->leaders);
+    return 0;
+}
+
+/* Built on demand: only ucctl permission commands ask, and they want the
+ * freshest directory. */
+static core_perm_directory *perm_directory(void *data)
+{
+    core_daemon *d = data;
+    if (!d->model)
+        return NULL;
+    core_perm_directory *dir = core_perm_directory_new();
+    core_model_foreach_group(d->model, perm_add_group, dir);
+    core_model_foreach_user(d->model, perm_add_user, dir);
+    return dir;
+}
+
 static gboolean on_sighup(gpointer data)
 {
     core_daemon *d = data;
@@ -156,12 +215,23 @@ gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors)
     core_notice("reloading configuration from %s", d->config_file);
     guint before = errors->len;
     core_config *cfg = load_checked(d->config_file, d->conf_dir, errors);
+    core_numbers *numbers = cfg ? core_numbers_new(cfg, errors) : NULL;
+    if (cfg && core_permissions_check_config(cfg, errors) > 0) {
+        core_config_free(cfg);
+        cfg = NULL;
+    }
+    if (cfg && !numbers) {
+        core_config_free(cfg);
+        cfg = NULL;
+    }
     if (cfg) {
         char **path = core_daemon_plugin_path(cfg);
         g_strfreev(d->rt.plugin_path);
         d->rt.plugin_path = path;
     }
     if (!cfg || !core_modules_reload(d->mods, cfg, errors)) {
+        if (numbers)
+            core_numbers_free(numbers);
         GPtrArray *mine = g_ptr_array_new();
         for (guint i = before; i < errors->len; i++)
             g_ptr_array_add(mine, errors->pdata[i]);
@@ -176,6 +246,8 @@ gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors)
         if (g_strcmp0(core_config_raw(cfg, "core", *k), core_config_raw(d->cfg, "core", *k)))
             core_warn("reload: [core] %s changed; it takes effect at the next restart", *k);
     apply_log_config(cfg);
+    slot_replace(&d->numbers, numbers);
+    core_permissions_apply_config(d->perms, cfg, errors);
     /* Bound sections hold their own copies, so kept modules do not need the
      * old configuration any more. */
     core_config_free(d->cfg);
@@ -225,6 +297,14 @@ static gboolean setup_runtime(core_daemon *d, char **error)
 
 static void teardown(core_daemon *d)
 {
+    /* The model goes first: it hands conversations still open to the journals
+     * (as link lost), so they must still run; queued events are delivered to
+     * it before that. */
+    if (d->model) {
+        core_bus_flush(d->rt.bus);
+        core_control_unregister_owner(d->rt.control, "core");
+        core_model_free(d->model);
+    }
     if (d->mods)
         core_modules_free(d->mods);
     if (d->rt.bus)
@@ -233,6 +313,11 @@ static void teardown(core_daemon *d)
         core_workers_free(d->rt.workers);
     if (d->rt.control)
         core_control_free(d->rt.control);
+    if (d->perms)
+        core_permissions_free(d->perms);
+    slot_replace(&d->numbers, NULL);
+    if (d->numbers.retired)
+        g_ptr_array_free(d->numbers.retired, TRUE);
     if (d->rt.bus)
         core_bus_free(d->rt.bus);
     g_strfreev(d->rt.plugin_path);
@@ -268,6 +353,17 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         return 1;
     }
     apply_log_config(d.cfg);
+    d.numbers.retired = g_ptr_array_new_with_free_func(numbers_free);
+    core_numbers *numbers = core_numbers_new(d.cfg, errors);
+    if (!numbers || core_permissions_check_config(d.cfg, errors) > 0) {
+        log_errors("configuration", errors);
+        g_ptr_array_free(errors, TRUE);
+        if (numbers)
+            core_numbers_free(numbers);
+        teardown(&d);
+        return 1;
+    }
+    slot_replace(&d.numbers, numbers);
 
     char *error = NULL;
     int rc = 0;
@@ -282,8 +378,16 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     signals[1] = g_unix_signal_add(SIGTERM, on_stop_signal, &d);
     signals[2] = g_unix_signal_add(SIGINT, on_stop_signal, &d);
 
+    d.perms = core_permissions_new(d.cfg, d.rt.state_dir, errors);
+    if (!d.perms) {
+        log_errors("permissions", errors);
+        rc = 1;
+        goto out;
+    }
     core_loader_init();
     d.mods = core_modules_new(&d.rt);
+    core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, &slot_iface,
+                                  &d.numbers);
     core_commands_register(&d);
     if (core_modules_check(d.mods, d.cfg, errors) > 0) {
         /* A module that cannot load is a start-up error only when required;
@@ -295,7 +399,11 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         rc = 1;
         goto out;
     }
-    core_notice("ucd %s ready (pid %d, control socket %s)", UCD_VERSION, (int)getpid(),
+    d.model = core_model_new(&d.rt, d.mods);
+    core_model_register_commands(d.model, d.rt.control);
+    core_permissions_register_commands(d.rt.control, d.perms, perm_directory, &d);
+    core_model_start(d.model);
+        core_notice("ucd %s ready (pid %d, control socket %s)", UCD_VERSION, (int)getpid(),
                 core_control_path(d.rt.control));
     core_service_ready("running");
     g_main_loop_run(d.loop);

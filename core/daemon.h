@@ -8,6 +8,18 @@
 
 #include "config.h"
 #include "modules.h"
+#include "numbers.h"
+
+typedef struct core_model core_model;
+typedef struct core_permissions core_permissions;
+
+/* The number service as plugins hold it: one stable interface whose plan is
+ * swapped on reload. Replaced plans are kept until exit, since another thread
+ * may still be inside normalize() with one. */
+typedef struct core_numbers_slot {
+    core_numbers *_Atomic current;
+    GPtrArray *retired;
+} core_numbers_slot;
 
 typedef struct core_daemon {
     char *config_file; /* -c, or the default */
@@ -17,6 +29,9 @@ typedef struct core_daemon {
     GMainLoop *loop;
     core_runtime rt;
     core_modules *mods;
+    core_numbers_slot numbers;
+    core_permissions *perms;
+    core_model *model;
     gint64 started_us; /* monotonic */
     guint reloads;
     int exit_code;

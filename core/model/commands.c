@@ -19,9 +19,7 @@
 
 #include "log.h"
 #include "model-internal.h"
-#ifdef CORE_HAVE_USERS_XML
 #include "users-xml.h"
-#endif
 
 #define JOURNAL_MAX_LIMIT 1000
 
@@ -260,7 +258,6 @@ static GPtrArray *sorted_groups(core_model *m)
     return groups;
 }
 
-#ifdef CORE_HAVE_USERS_XML
 /* The model's copy, back in SDK records: pointers into the copy, valid until
  * the next directory pull (this runs on the main loop, so during the call). */
 static ucd_user user_record(const core_user *u)
@@ -320,16 +317,6 @@ static int users_export(core_model *m, ucd_reply *r)
     g_ptr_array_free(groups, TRUE);
     return rc;
 }
-#else
-/* core/model/users-xml.c needs libxml2, which the core does not link yet:
- * building it into the core defines CORE_HAVE_USERS_XML. */
-static int users_export(core_model *m, ucd_reply *r)
-{
-    return reply_fail(r, UCD_E_UNSUPPORTED,
-                      "users export is not available in this build (the core was built "
-                      "without the users XML writer, core/model/users-xml.c)");
-}
-#endif
 
 typedef struct {
     char *path;

@@ -296,3 +296,13 @@ void core_model_foreach_user(core_model *m, int (*cb)(const core_user *u, void *
         if (cb(v, ud))
             break;
 }
+
+void core_model_foreach_group(core_model *m, int (*cb)(const core_group *g, void *ud), void *ud)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, m->groups);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        if (cb(v, ud))
+            break;
+}

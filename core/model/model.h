@@ -125,6 +125,8 @@ const core_group *core_model_group(core_model *m, const char *id);
 const core_line *core_model_line(core_model *m, const char *driver, const char *address);
 /* Calls `cb` for every user, in no particular order; non-zero stops. */
 void core_model_foreach_user(core_model *m, int (*cb)(const core_user *u, void *ud), void *ud);
+/* Calls `cb` for every group, in no particular order; non-zero stops. */
+void core_model_foreach_group(core_model *m, int (*cb)(const core_group *g, void *ud), void *ud);
 
 /* The merged presence of a user (UCD_PRESENCE_UNKNOWN for an unknown one). */
 ucd_presence_state core_model_presence(core_model *m, const char *user_id);
