@@ -45,7 +45,7 @@
 /* number_recent rows that trigger a merge into the number index (jsql-db.c):
  * large enough that a merge's one pass over the index is rare, small enough
  * that a query's scan of number_recent stays around a millisecond. */
-#define MERGE_ROWS     100000
+#define MERGE_ROWS     200000
 #define MERGE_EVERY_MS 600000 /* and when idle, this often */
 
 typedef struct journal {

@@ -396,7 +396,9 @@ int jsql_open(const char *path, const jsql_options *options, jsql_db **out, char
         return rc;
 
     jsql_db *db = g_new0(jsql_db, 1);
-    rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* NOMUTEX: the connection is used by one thread at a time (the writer). */
+    rc = sqlite3_open_v2(path, &db->sql,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         *error = db_message(db->sql, "opening");
     if (rc == SQLITE_OK) {
@@ -864,7 +866,7 @@ int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_rec
 
     sqlite3 *sql = NULL;
     sqlite3_stmt *st = NULL, *parts = NULL;
-    int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL);
+    int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     build_sql(&q, &plan);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(sql, 5000);
