@@ -372,6 +372,9 @@ static int journal_store(void *impl, const ucd_journal_record *record)
         return UCD_E_INVALID;
     g_mutex_lock(&j->lock);
     g_queue_push_tail(&j->queue, copy);
+    /* Here too, not only after a write: while the database cannot even be
+     * opened there is no write, and the admin must see the records wait. */
+    j->host->counter_set(j->pending_counter, (int64_t)pending_locked(j));
     if (j->writer_waiting)
         g_cond_signal(&j->wake);
     g_mutex_unlock(&j->lock);

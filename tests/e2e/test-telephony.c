@@ -1,0 +1,496 @@
+/*
+ * test-telephony.c - the telephony model end to end: the real ucd with the
+ * real pbx-sim, users-file and journal-sqlite plugins. Calls are driven with
+ * the same commands an admin types (sim call, answer, transfer, pickup ...);
+ * the test asserts the exact event sequence of a line (ucctl trace), the
+ * presence changes a plugin receives from the bus (the probe fixture), and the
+ * journal rows, read with SQLite itself from the journal's file.
+ */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "harness.h"
+
+static const char *const USERS_XML =
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    "<users xmlns='urn:ucd:users:1'>\n"
+    "  <group id='file:sales'><name>Sales</name><leader>file:u201</leader></group>\n"
+    "  <group id='file:support'><name>Support</name></group>\n"
+    "  <user id='file:u201'><login>anna</login><displayName>Anna Eins</displayName>"
+    "<phone type='work'>+49 89 4521-201</phone><memberOf>file:sales</memberOf>"
+    "<line>201</line></user>\n"
+    "  <user id='file:u202'><login>bert</login><displayName>Bert Zwei</displayName>"
+    "<memberOf>file:sales</memberOf><line>202</line></user>\n"
+    "  <user id='file:u203'><login>cora</login><displayName>Cora Drei</displayName>"
+    "<memberOf>file:support</memberOf><line>203</line></user>\n"
+    "  <user id='file:u204'><login>dirk</login><displayName>Dirk Vier</displayName>"
+    "<memberOf>file:support</memberOf><line>204</line></user>\n"
+    "</users>\n";
+
+/* A company in Munich on a simulated PBX; `journal_extra` adds journal keys. */
+static harness *start_company(const char *journal_extra)
+{
+    harness *h = harness_new(NULL);
+    char *users = g_build_filename(h->dir, "users.xml", NULL);
+    g_assert_true(g_file_set_contents(users, USERS_XML, -1, NULL));
+    char *body = g_strdup_printf("[location default]\n"
+                                 "country_code = 49\n"
+                                 "area_code = 89\n"
+                                 "outside_line_prefix = 0\n"
+                                 "strip_outside_line = false\n"
+                                 "extension_lengths = 3\n"
+                                 "[module pbx-sim:office]\n"
+                                 "lines = 201;202;203;204;209\n"
+                                 "limited_lines = 209\n"
+                                 "ring_timeout = 30s\n"
+                                 "speed = 20\n"
+                                 "[module users-file]\n"
+                                 "file = %s\n"
+                                 "[module journal-sqlite]\n%s\n"
+                                 "[module probe]\n"
+                                 "publish_count = 1\n",
+                                 users, journal_extra ? journal_extra : "");
+    harness_write_config(h, body);
+    g_free(body);
+    g_free(users);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "journal-sqlite", "running"));
+    g_assert_true(harness_wait_state(h, "pbx-sim:office", "running"));
+    return h;
+}
+
+/* ---- small helpers over the control socket ---------------------------------- */
+
+static JsonNode *ctl(harness *h, const char *a0, const char *a1, const char *a2, const char *a3)
+{
+    const char *argv[] = {a0, a1, a2, a3, NULL};
+    return harness_ok(h, argv);
+}
+
+static char *field(JsonNode *resp, const char *name)
+{
+    JsonObject *o = json_node_get_object(resp);
+    if (!json_object_has_member(o, "fields"))
+        return NULL;
+    JsonArray *fields = json_object_get_array_member(o, "fields");
+    for (guint i = 0; i < json_array_get_length(fields); i++) {
+        JsonObject *f = json_array_get_object_element(fields, i);
+        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
+            return g_strdup(json_object_get_string_member(f, "value"));
+    }
+    return NULL;
+}
+
+static int column(JsonObject *o, const char *name)
+{
+    JsonArray *cols = json_object_get_array_member(o, "columns");
+    for (guint i = 0; i < json_array_get_length(cols); i++)
+        if (strcmp(json_array_get_string_element(cols, i), name) == 0)
+            return (int)i;
+    g_error("no column %s", name);
+}
+
+/* An inbound call from outside: returns the call id pbx-sim gave it. */
+static char *sim_call(harness *h, const char *from, const char *line)
+{
+    JsonNode *r = ctl(h, "sim-office", "call", from, line);
+    char *call = field(r, "call");
+    char *result = field(r, "result");
+    g_assert_cmpstr(result, ==, "ringing");
+    g_free(result);
+    json_node_free(r);
+    return call;
+}
+
+/* The call id of the leg on `line` in `state` (polls until it appears). */
+static char *leg_on(harness *h, const char *line, const char *state)
+{
+    const char *argv[] = {"calls", NULL};
+    for (int i = 0; i < 200; i++) {
+        JsonNode *r = harness_ok(h, argv);
+        JsonObject *o = json_node_get_object(r);
+        int cl = column(o, "line"), cc = column(o, "call"), cs = column(o, "state");
+        JsonArray *rows = json_object_get_array_member(o, "rows");
+        char *found = NULL;
+        for (guint j = 0; j < json_array_get_length(rows) && !found; j++) {
+            JsonArray *row = json_array_get_array_element(rows, j);
+            if (strcmp(json_array_get_string_element(row, cl), line) == 0 &&
+                strcmp(json_array_get_string_element(row, cs), state) == 0)
+                found = g_strdup(json_array_get_string_element(row, cc));
+        }
+        json_node_free(r);
+        if (found)
+            return found;
+        g_usleep(20000);
+    }
+    g_error("no %s leg on line %s", state, line);
+}
+
+static void act(harness *h, const char *op, const char *line, const char *call, const char *arg)
+{
+    json_node_free(ctl(h, op, line, call, arg));
+}
+
+/* The presence states of a user as the probe plugin received them. */
+static char *presence_seen(harness *h, const char *user)
+{
+    JsonNode *r = ctl(h, "probe", "presence", user, NULL);
+    char *text = g_strdup(json_object_get_string_member(json_node_get_object(r), "text"));
+    json_node_free(r);
+    return text;
+}
+
+static void wait_presence_suffix(harness *h, const char *user, const char *suffix)
+{
+    for (int i = 0; i < 300; i++) {
+        char *seen = presence_seen(h, user);
+        gboolean hit = g_str_has_suffix(seen, suffix);
+        if (hit || i == 299) {
+            if (!hit)
+                g_error("presence of %s: expected to end with \"%s\", got \"%s\"", user, suffix,
+                        seen);
+            g_free(seen);
+            return;
+        }
+        g_free(seen);
+        g_usleep(20000);
+    }
+}
+
+/* The events of one line, oldest first, as `ucctl trace LINE` shows them,
+ * each cut to its first words ("call office-1 offering", "line ringing"). */
+static char *trace_words(harness *h, const char *line, int words)
+{
+    JsonNode *r = ctl(h, "trace", line, "--limit", "1000");
+    JsonObject *o = json_node_get_object(r);
+    int ce = column(o, "event");
+    JsonArray *rows = json_object_get_array_member(o, "rows");
+    GString *out = g_string_new(NULL);
+    for (guint j = 0; j < json_array_get_length(rows); j++) {
+        const char *ev = json_array_get_string_element(json_array_get_array_element(rows, j), ce);
+        char **w = g_strsplit(ev, " ", -1);
+        int n = g_str_has_prefix(ev, "line ") ? 2 : words;
+        for (int k = 0; k < n && w[k]; k++)
+            g_string_append_printf(out, "%s%s", k ? " " : "", w[k]);
+        g_string_append(out, "; ");
+        g_strfreev(w);
+    }
+    json_node_free(r);
+    return g_string_free(out, FALSE);
+}
+
+/* ---- the journal, read with SQLite ------------------------------------------ */
+
+static sqlite3 *journal_db(harness *h)
+{
+    char *path = g_build_filename(h->dir, "state", "journal-sqlite", "journal.sqlite", NULL);
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    g_free(path);
+    return db;
+}
+
+static char *sql_text(harness *h, const char *sql)
+{
+    sqlite3 *db = journal_db(h);
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
+    GString *out = g_string_new(NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            const unsigned char *v = sqlite3_column_text(st, c);
+            g_string_append_printf(out, "%s%s", c ? "|" : "", v ? (const char *)v : "NULL");
+        }
+        g_string_append(out, "\n");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return g_string_free(out, FALSE);
+}
+
+/* Conversations in the journal file; 0 while the writer has not created the
+ * file or its schema yet (a slow start, under valgrind). */
+static int count_conversations(harness *h)
+{
+    char *path = g_build_filename(h->dir, "state", "journal-sqlite", "journal.sqlite", NULL);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM conversation", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    g_free(path);
+    return n;
+}
+
+static void wait_conversations(harness *h, int n)
+{
+    for (int i = 0; i < 500; i++) {
+        int got = count_conversations(h);
+        if (got >= n) {
+            g_assert_cmpint(got, ==, n);
+            return;
+        }
+        g_usleep(20000);
+    }
+    g_error("the journal never reached %d conversations", n);
+}
+
+static void assert_sql(harness *h, const char *sql, const char *expected)
+{
+    char *got = sql_text(h, sql);
+    if (strcmp(got, expected) != 0)
+        g_error("%s\n  expected: %s  got:      %s", sql, expected, got);
+    g_free(got);
+}
+
+/* ---- scenarios ----------------------------------------------------------------- */
+
+/* An inbound call, answered and hung up: the line's events, the callee's
+ * presence, one journal row with the caller's number in E.164. */
+static void test_inbound_answered(void)
+{
+    harness *h = start_company(NULL);
+    char *call = sim_call(h, "0301234567", "201");
+    wait_presence_suffix(h, "file:u201", "ringing");
+    act(h, "answer", "201", call, NULL);
+    wait_presence_suffix(h, "file:u201", "ringing on_phone");
+    act(h, "hangup", "201", call, NULL);
+    wait_presence_suffix(h, "file:u201", "ringing on_phone available");
+    wait_conversations(h, 1);
+
+    char *trace = trace_words(h, "201", 3);
+    /* the driver announces the line as idle when it starts, then the call */
+    char *expected =
+        g_strdup_printf("line idle; call %s offering; line ringing; call %s connected; "
+                        "line busy; call %s disconnected; line idle; ",
+                        call, call, call);
+    g_assert_cmpstr(trace, ==, expected);
+    g_free(trace);
+    g_free(expected);
+
+    assert_sql(h,
+               "SELECT direction, outcome, source_number, source_e164, requested_number, "
+               "destination_number, destination_name, end_reason, answer_ms > 0 FROM conversation",
+               "1|0|0301234567|+49301234567|201|201|Anna Eins|normal|1\n");
+    assert_sql(h, "SELECT role, user_id, line, answered_ms > 0 FROM participant",
+               "1|file:u201|201|1\n");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(call);
+    harness_free(h);
+}
+
+/* A blind transfer: two legs, one conversation, transferred_by. */
+static void test_blind_transfer(void)
+{
+    harness *h = start_company(NULL);
+    char *call = sim_call(h, "004930555666", "201");
+    act(h, "answer", "201", call, NULL);
+    act(h, "transfer", "201", call, "202");
+    char *leg2 = leg_on(h, "202", "offering");
+    act(h, "answer", "202", leg2, NULL);
+    act(h, "hangup", "202", leg2, NULL);
+    wait_conversations(h, 1);
+    assert_sql(h,
+               "SELECT direction, outcome, source_e164, destination_name, transferred_by "
+               "FROM conversation",
+               "1|0|+4930555666|Bert Zwei|file:u201\n");
+    assert_sql(h, "SELECT role, user_id FROM participant ORDER BY seq",
+               "1|file:u201\n2|file:u202\n");
+    wait_presence_suffix(h, "file:u202", "ringing on_phone available");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(call);
+    g_free(leg2);
+    harness_free(h);
+}
+
+/* A consultation transfer: hold, consult a colleague, connect: still one
+ * conversation, with A, and C as the transfer target. */
+static void test_consultation_transfer(void)
+{
+    harness *h = start_company(NULL);
+    char *held = sim_call(h, "0891112222", "201");
+    act(h, "answer", "201", held, NULL);
+    act(h, "hold", "201", held, NULL);
+    act(h, "dial", "201", "203", NULL);
+    char *consult = leg_on(h, "201", "ringback");
+    char *at_c = leg_on(h, "203", "offering");
+    act(h, "answer", "203", at_c, NULL);
+    leg_on(h, "201", "connected");
+    act(h, "consult-transfer", "201", held, consult);
+    leg_on(h, "203", "connected");
+    act(h, "hangup", "203", at_c, NULL);
+    wait_conversations(h, 1);
+    assert_sql(h, "SELECT outcome, source_e164, destination_name, transferred_by FROM conversation",
+               "0|+49891112222|Cora Drei|file:u201\n");
+    assert_sql(h,
+               "SELECT count(*), sum(user_id = 'file:u201') > 0, sum(user_id = 'file:u203'), "
+               "sum(role = 2) FROM participant",
+               "3|1|1|1\n");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(held);
+    g_free(consult);
+    g_free(at_c);
+    harness_free(h);
+}
+
+/* A colleague picks up a ringing call. */
+static void test_pickup(void)
+{
+    harness *h = start_company(NULL);
+    char *call = sim_call(h, "0891234567", "203");
+    wait_presence_suffix(h, "file:u203", "ringing");
+    act(h, "pickup", "204", "203", NULL);
+    char *leg = leg_on(h, "204", "connected");
+    act(h, "hangup", "204", leg, NULL);
+    wait_conversations(h, 1);
+    assert_sql(h, "SELECT outcome, picked_up_by, destination_name FROM conversation",
+               "0|file:u204|Dirk Vier\n");
+    assert_sql(h, "SELECT role, user_id FROM participant ORDER BY seq",
+               "1|file:u203\n3|file:u204\n");
+    wait_presence_suffix(h, "file:u203", "ringing available");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(call);
+    g_free(leg);
+    harness_free(h);
+}
+
+/* Nobody answers: the caller gives up after ring_timeout (30 s at speed 20). */
+static void test_no_answer(void)
+{
+    harness *h = start_company(NULL);
+    char *call = sim_call(h, "+41445551234", "202");
+    wait_conversations(h, 1);
+    assert_sql(h, "SELECT outcome, answer_ms, source_e164 FROM conversation", "1|0|+41445551234\n");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(call);
+    harness_free(h);
+}
+
+/* Call control on a line that does not exist, or cannot do it. */
+static void test_bad_call_control(void)
+{
+    harness *h = start_company(NULL);
+    const char *unknown[] = {"dial", "999", "0891234567", NULL};
+    JsonNode *r = harness_request(h, unknown);
+    JsonObject *o = json_node_get_object(r);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    g_assert_nonnull(strstr(json_object_get_string_member(o, "error"), "unknown line '999'"));
+    json_node_free(r);
+
+    const char *hold[] = {"hold", "209", "office-1", NULL};
+    r = harness_request(h, hold);
+    o = json_node_get_object(r);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    g_assert_nonnull(strstr(json_object_get_string_member(o, "error"), "does not support hold"));
+    json_node_free(r);
+
+    const char *caps[] = {"caps", "209", NULL};
+    r = harness_ok(h, caps);
+    g_assert_nonnull(r);
+    json_node_free(r);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* A users file with an XML error: the module fails with file:line. */
+static void test_malformed_users(void)
+{
+    harness *h = harness_new(NULL);
+    char *users = g_build_filename(h->dir, "users.xml", NULL);
+    g_assert_true(g_file_set_contents(
+        users,
+        "<?xml version='1.0'?>\n<users xmlns='urn:ucd:users:1'>\n  <user id='x'>\n</users>\n", -1,
+        NULL));
+    char *body = g_strdup_printf("[module users-file]\nfile = %s\n", users);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "users-file", "failed"));
+    const char *argv[] = {"modules", NULL};
+    JsonNode *r = harness_ok(h, argv);
+    const char *err = harness_cell(r, "users-file", "error");
+    char *where = g_strdup_printf("%s:4", users);
+    if (!strstr(err, where))
+        g_error("expected %s in: %s", where, err);
+    g_free(where);
+    json_node_free(r);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(body);
+    g_free(users);
+    harness_free(h);
+}
+
+/* A journal whose file cannot be created (even root cannot create files in
+ * /proc): ucd runs, the failure is loud, the record waits in memory. */
+static void test_journal_unwritable(void)
+{
+    harness *h = start_company("database = /proc/ucd-no-such-dir/journal.sqlite");
+    char *call = sim_call(h, "0891234567", "201");
+    act(h, "answer", "201", call, NULL);
+    act(h, "hangup", "201", call, NULL);
+    const char *argv[] = {"counters", NULL};
+    gboolean pending = FALSE;
+    for (int i = 0; i < 200 && !pending; i++) {
+        JsonNode *r = harness_ok(h, argv);
+        pending = g_strcmp0(harness_cell(r, "journal-sqlite.pending", "value"), "1") == 0;
+        json_node_free(r);
+        if (!pending)
+            g_usleep(20000);
+    }
+    g_assert_true(pending);
+    char *log = harness_log(h);
+    g_assert_nonnull(strstr(log, "/proc/ucd-no-such-dir/journal.sqlite"));
+    g_free(log);
+    /* at stop the waiting record goes to the spool, read again at the next start */
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    char *spool = g_build_filename(h->dir, "state", "journal-sqlite", "journal.spool", NULL);
+    char *data = NULL;
+    gsize len = 0;
+    g_assert_true(g_file_get_contents(spool, &data, &len, NULL));
+    g_assert_cmpuint(len, >, 0);
+    g_free(data);
+    g_free(spool);
+    g_free(call);
+    harness_free(h);
+}
+
+/* Users move between servers: export, then import into a users file. */
+static void test_users_export_import(void)
+{
+    harness *h = start_company(NULL);
+    char *file = g_build_filename(h->dir, "export.xml", NULL);
+    const char *exp[] = {harness_env("UCCTL_BIN"), "users", "export", file, NULL};
+    g_assert_cmpint(harness_run(h, exp, NULL, NULL), ==, 0);
+    char *xml = NULL;
+    g_assert_true(g_file_get_contents(file, &xml, NULL, NULL));
+    g_assert_nonnull(strstr(xml, "Cora Drei"));
+    g_free(xml);
+    const char *imp[] = {"users", "import", file, NULL};
+    JsonNode *r = harness_ok(h, imp);
+    char *text = json_to_string(r, FALSE);
+    g_assert_nonnull(strstr(text, "0 added, 4 updated"));
+    g_free(text);
+    json_node_free(r);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(file);
+    harness_free(h);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/telephony/inbound-answered", test_inbound_answered);
+    g_test_add_func("/telephony/blind-transfer", test_blind_transfer);
+    g_test_add_func("/telephony/consultation-transfer", test_consultation_transfer);
+    g_test_add_func("/telephony/pickup", test_pickup);
+    g_test_add_func("/telephony/no-answer", test_no_answer);
+    g_test_add_func("/telephony/bad-call-control", test_bad_call_control);
+    g_test_add_func("/telephony/malformed-users", test_malformed_users);
+    g_test_add_func("/telephony/journal-unwritable", test_journal_unwritable);
+    g_test_add_func("/telephony/users-export-import", test_users_export_import);
+    return g_test_run();
+}
