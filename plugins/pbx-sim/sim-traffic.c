@@ -474,17 +474,19 @@ void sim_plan_step(sim *s, sim_plan *plan)
 /* Simulated gap between the starts of two burst calls. */
 #define BURST_GAP_MS 100
 
-/* Runs `count` generated calls to their end, one after the other, on the
- * virtual clock. Their events carry simulated times that end about now.
- * Returns how many calls found a free line. */
-uint64_t sim_burst(sim *s, uint64_t count)
+/* Runs burst calls number `first` to `first + count - 1` of a burst of
+ * `total`, one after the other, on the virtual clock. Their events carry
+ * simulated times that end about now (computed when the burst's first call
+ * runs). Returns how many of them found a free line. */
+uint64_t sim_burst_run(sim *s, uint64_t first, uint64_t count, uint64_t total)
 {
     uint64_t started = 0;
 
     sim_flush(s); /* what the live PBX queued goes first */
-    s->burst.wall_base_ms = g_get_real_time() / 1000 - (int64_t)count * BURST_GAP_MS;
+    if (first == 0)
+        s->burst.wall_base_ms = g_get_real_time() / 1000 - (int64_t)total * BURST_GAP_MS;
     s->clock = &s->burst;
-    for (uint64_t i = 0; i < count; i++) {
+    for (uint64_t i = first; i < first + count; i++) {
         /* The queue is empty after each drain, so time may start over. */
         s->burst.now_ms = (int64_t)i * BURST_GAP_MS;
         if (generate_call(s, s->burst_rng))
@@ -495,4 +497,9 @@ uint64_t sim_burst(sim *s, uint64_t count)
     s->clock = &s->live;
     s->stats.burst_calls += started;
     return started;
+}
+
+uint64_t sim_burst(sim *s, uint64_t count)
+{
+    return sim_burst_run(s, 0, count, count);
 }

@@ -167,6 +167,11 @@ struct sim {
     ucd_timer *tick;  /* host timer for the earliest live action */
     int64_t tick_due;
     ucd_timer *flush_timer;
+    /* A cooperative `sim burst` in progress: BURST_CHUNK calls per main-loop
+     * turn, so the bus delivers between chunks as it would with a real PBX. */
+    ucd_timer *burst_timer;
+    uint64_t burst_total, burst_next;
+    int64_t burst_started_us;
     int running;
     GRand *rng;       /* the traffic generator's */
     GRand *burst_rng; /* `sim burst`'s, so a burst leaves the generator's sequence alone */
@@ -223,6 +228,7 @@ sim_plan *sim_plan_ref(sim_plan *plan);
 void sim_plan_unref(sim_plan *plan);
 void sim_plan_far_end(const sim_plan *plan, sim_leg *leg);
 uint64_t sim_burst(sim *s, uint64_t count);
+uint64_t sim_burst_run(sim *s, uint64_t first, uint64_t count, uint64_t total);
 
 /* sim-api.c */
 extern const ucd_pbx_v1 sim_pbx_table;

@@ -984,10 +984,10 @@ static void test_burst(void)
     ucd_plugin *a = start("a", config);
     ucd_plugin *b = start("b", config);
 
-    char *reply = command(a, UCD_OK, "burst", "300", NULL);
+    char *reply = command(a, UCD_OK, "burst", "300", "--sync", NULL);
     g_assert_true(g_str_has_prefix(reply, "calls=300, events="));
     g_free(reply);
-    reply = command(b, UCD_OK, "burst", "300", NULL);
+    reply = command(b, UCD_OK, "burst", "300", "--sync", NULL);
     g_free(reply);
     /* Synchronous: every event is out when the command returns. */
     g_assert_cmpuint(a->events->len, >, 300 * 3);
