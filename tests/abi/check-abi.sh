@@ -24,6 +24,12 @@ anchor=$1
 baseline=$2
 
 if ! command -v abidw >/dev/null 2>&1 || ! command -v abidiff >/dev/null 2>&1; then
+    # In CI a missing checker is a failure: the ABI guard must never pass by
+    # not running. On a developer's machine it is a skip with the fix named.
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL: abidw/abidiff not found (CI=true); ./dev installs abigail-tools"
+        exit 1
+    fi
     echo "SKIP: abidw/abidiff not found; install them (Debian: apt-get install abigail-tools)"
     exit 77
 fi
