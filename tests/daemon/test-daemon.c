@@ -101,11 +101,12 @@ static void test_host_table(void)
 /* Each broken plugin is refused with its own message; the daemon runs on. */
 static void test_loader_errors(void)
 {
-    harness *h = harness_new("[module bad-notelf]\n[module bad-noentry]\n[module bad-abi-newer]\n"
-                             "[module bad-abi-major]\n[module bad-missing-symbol]\n"
-                             "[module bad-init-fails]\n[module cycle-a]\n[module cycle-b]\n"
-                             "[module excl-a]\n[module excl-b]\n[module no-such-plugin]\n"
-                             "[module good-basic]\n");
+    harness *h = harness_new(
+        "[module bad-notelf]\n[module bad-noentry]\n[module bad-abi-newer]\n"
+        "[module bad-abi-major]\n[module bad-abi-old-major]\n[module bad-missing-symbol]\n"
+        "[module bad-init-fails]\n[module cycle-a]\n[module cycle-b]\n"
+        "[module excl-a]\n[module excl-b]\n[module no-such-plugin]\n"
+        "[module good-basic]\n");
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "good-basic", "running"));
 
@@ -115,7 +116,8 @@ static void test_loader_errors(void)
         {"bad-notelf", "not a shared object"},
         {"bad-noentry", "not a ucd plugin"},
         {"bad-abi-newer", "needs a newer ucd"},
-        {"bad-abi-major", "2.0"},
+        {"bad-abi-major", "ABI 2.0"},
+        {"bad-abi-old-major", "ABI 0.9"},
         {"bad-missing-symbol", "missing symbol"},
         {"bad-init-fails", "the bad-init-fails fixture always fails to initialize"},
         {"cycle-a", "cycle-a -> cycle-b -> cycle-a"},
@@ -348,9 +350,13 @@ static void test_log_level_and_export(void)
 static char *build_example_out_of_tree(harness *h)
 {
     char *work = g_build_filename(h->dir, "oot", NULL);
-    const char *argv[] = {harness_env("UCD_OOT_SCRIPT"), harness_env("UCD_MESON"),
-                          harness_env("UCD_PLUGIN_PC"),  harness_env("UCD_SDK_INCLUDE"),
-                          harness_env("UCD_EXAMPLE_SRC"), work, NULL};
+    const char *argv[] = {harness_env("UCD_OOT_SCRIPT"),
+                          harness_env("UCD_MESON"),
+                          harness_env("UCD_PLUGIN_PC"),
+                          harness_env("UCD_SDK_INCLUDE"),
+                          harness_env("UCD_EXAMPLE_SRC"),
+                          work,
+                          NULL};
     char *out = NULL, *err = NULL;
     int rc = harness_run(h, argv, &out, &err);
     if (rc != 0)
