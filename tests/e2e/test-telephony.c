@@ -320,9 +320,9 @@ static void test_consultation_transfer(void)
     char *consult = leg_on(h, "201", "ringback");
     char *at_c = leg_on(h, "203", "offering");
     act(h, "answer", "203", at_c, NULL);
-    leg_on(h, "201", "connected");
+    g_free(leg_on(h, "201", "connected")); /* waits until the consultation is up */
     act(h, "consult-transfer", "201", held, consult);
-    leg_on(h, "203", "connected");
+    g_free(leg_on(h, "203", "connected"));
     act(h, "hangup", "203", at_c, NULL);
     wait_conversations(h, 1);
     assert_sql(h, "SELECT outcome, source_e164, destination_name, transferred_by FROM conversation",
