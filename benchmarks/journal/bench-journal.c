@@ -14,144 +14,24 @@
  *           when the bounded queue is full), with commit_interval = 100ms,
  *           until flush() reports everything durable.
  * Prints both rates and their ratio; the target is a ratio of at least 0.70.
+ * The plugin runs in the fake host (tests/fake-host); its warnings and errors
+ * go to stderr.
  */
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <glib.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
-#include <ucd/ucd.h>
 
+#include "fake-host.h"
 #include "jsql-db.h"
-
-struct ucd_plugin {
-    const char *id;
-};
-
-struct ucd_counter {
-    int64_t value;
-};
 
 static const char *bench_dir;
 static const char *commit_interval = "100"; /* ms */
-static GHashTable *bench_config;
 static const ucd_plugin_descriptor *descriptor;
-static const ucd_journal_v1 *journal_iface;
-static void *journal_impl;
-static struct ucd_counter sink;
-
-static const char *fake_module_id(ucd_plugin *p)
-{
-    return p->id;
-}
-
-static const char *fake_state_dir(ucd_plugin *p)
-{
-    return bench_dir;
-}
-
-static void fake_log(ucd_plugin *p, int level, const char *fmt, ...)
-{
-    if (level > UCD_LOG_WARNING)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "journal-sqlite: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static void fake_set_error(ucd_plugin *p, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static const ucd_config_key *find_key(const char *name)
-{
-    for (const ucd_config_key *k = descriptor->config_keys; k->name != NULL; k++) {
-        if (strcmp(k->name, name) == 0)
-            return k;
-    }
-    return NULL;
-}
-
-static const char *value_of(const char *key)
-{
-    const char *set = g_hash_table_lookup(bench_config, key);
-    const ucd_config_key *decl = find_key(key);
-    return set ? set : decl ? decl->default_value : NULL;
-}
-
-static int fake_config_string(ucd_plugin *p, const char *key, const char **value)
-{
-    *value = value_of(key);
-    return *value ? UCD_OK : UCD_E_NOT_FOUND;
-}
-
-static int fake_config_int(ucd_plugin *p, const char *key, int64_t *value)
-{
-    const char *text = value_of(key);
-    if (text == NULL)
-        return UCD_E_NOT_FOUND;
-    *value = g_ascii_strtoll(text, NULL, 10); /* durations here are written in ms */
-    return UCD_OK;
-}
-
-static int fake_config_error(ucd_plugin *p, const char *key, const char *fmt, ...)
-{
-    fprintf(stderr, "config error on %s\n", key);
-    return UCD_FAIL;
-}
-
-static int fake_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
-                                 void *impl)
-{
-    journal_iface = iface;
-    journal_impl = impl;
-    return UCD_OK;
-}
-
-static ucd_counter *fake_counter_new(ucd_plugin *p, const char *name, uint32_t kind,
-                                     const char *help)
-{
-    return &sink;
-}
-
-static void fake_counter_add(ucd_counter *c, int64_t delta)
-{
-}
-
-static void fake_counter_set(ucd_counter *c, int64_t value)
-{
-}
-
-static const ucd_host fake_host = {
-    .struct_size = sizeof(ucd_host),
-    .abi_major = UCD_ABI_MAJOR,
-    .abi_minor = UCD_ABI_MINOR,
-    .core_version = "bench",
-    .module_id = fake_module_id,
-    .state_dir = fake_state_dir,
-    .log = fake_log,
-    .set_error = fake_set_error,
-    .config_string = fake_config_string,
-    .config_int = fake_config_int,
-    .config_error = fake_config_error,
-    .service_register = fake_service_register,
-    .counter_new = fake_counter_new,
-    .counter_add = fake_counter_add,
-    .counter_set = fake_counter_set,
-};
 
 /* ---- the workload ---- */
 
@@ -262,31 +142,38 @@ static double run_plugin(const char *path, const bench_record *all, unsigned cou
                          int64_t cache_mb, uint64_t *busy_retries)
 {
     remove_database(path);
-    g_hash_table_replace(bench_config, "database", g_strdup(path));
-    g_hash_table_replace(bench_config, "commit_interval", g_strdup(commit_interval));
-    g_hash_table_replace(bench_config, "cache_size", g_strdup_printf("%" PRId64, cache_mb));
+    fake_module *module = fake_module_new(descriptor, "journal-sqlite");
+    module->log_echo_level = UCD_LOG_WARNING;
+    fake_module_set_state_dir(module, bench_dir);
+    fake_module_set(module, "database", path);
+    fake_module_set(module, "commit_interval", commit_interval);
+    char *text = g_strdup_printf("%" PRId64, cache_mb);
+    fake_module_set(module, "cache_size", text);
+    g_free(text);
     /* Room for the whole run: the figure is the writer's, not the bound's. */
-    g_hash_table_replace(bench_config, "max_pending", g_strdup_printf("%u", count + 1));
-    ucd_plugin self = {"journal-sqlite"};
-    void *state = NULL;
+    text = g_strdup_printf("%u", count + 1);
+    fake_module_set(module, "max_pending", text);
+    g_free(text);
     int64_t t0 = g_get_monotonic_time();
-    if (descriptor->init(&self, &fake_host, &state) != UCD_OK || descriptor->start(state) != UCD_OK)
-        g_error("plugin did not start");
+    fake_module_start(module);
+    void *impl = NULL;
+    const ucd_journal_v1 *journal =
+        fake_module_service(module, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, &impl);
     for (unsigned i = 0; i < count; i++) {
-        while (journal_iface->store(journal_impl, &all[i].rec) == UCD_E_BUSY) {
+        while (journal->store(impl, &all[i].rec) == UCD_E_BUSY) {
             (*busy_retries)++;
             g_usleep(1000); /* the queue is full: the writer is the bottleneck */
         }
     }
-    if (journal_iface->flush(journal_impl, 600000) != UCD_OK)
+    if (journal->flush(impl, 600000) != UCD_OK)
         g_error("plugin: flush did not complete");
     double seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
     ucd_journal_status st = {.struct_size = sizeof(st)};
-    journal_iface->status(journal_impl, &st);
+    journal->status(impl, &st);
     if (st.stored != count)
         g_error("plugin stored %" PRIu64 " of %u", st.stored, count);
-    descriptor->stop(state);
-    descriptor->fini(state);
+    fake_module_stop(module);
+    fake_module_free(module);
     return seconds;
 }
 
@@ -316,13 +203,8 @@ int main(int argc, char **argv)
     int64_t cache_mb = argc > 3 ? g_ascii_strtoll(argv[3], NULL, 10) : 64;
     if (argc > 4)
         commit_interval = argv[4];
-    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    if (handle == NULL)
-        g_error("dlopen: %s", dlerror());
-    ucd_plugin_entry_fn entry = NULL;
-    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
-    descriptor = entry();
-    bench_config = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    void *handle = NULL;
+    descriptor = fake_load_plugin(argv[1], "journal-sqlite", &handle);
     char *dir = g_dir_make_tmp("bench-journal-XXXXXX", NULL);
     bench_dir = dir;
     char *path = g_build_filename(dir, "journal.sqlite", NULL);
@@ -354,7 +236,6 @@ int main(int argc, char **argv)
     g_free(dir);
     g_free(all);
     g_string_chunk_free(strings);
-    g_hash_table_unref(bench_config);
     dlclose(handle);
     return 0;
 }

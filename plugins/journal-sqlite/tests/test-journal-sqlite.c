@@ -1,5 +1,5 @@
 /*
- * test-journal-sqlite.c - runs journal-sqlite.so against a fake host table and
+ * test-journal-sqlite.c - runs journal-sqlite.so against a fake host and
  * checks what its README promises: every field survives a round trip, paging
  * and filters return the right conversations, private numbers follow the
  * policy, retention deletes old conversations, a version 1 file is migrated
@@ -7,230 +7,61 @@
  * untouched, and a full or unopenable database keeps records in memory (and a
  * spool across a reload) until writes succeed again, losing nothing.
  *
- * argv[1] is the path of journal-sqlite.so. Each test works in a temporary
- * directory, the module's state directory.
+ * argv[1] is the path of journal-sqlite.so. The plugin runs in the fake host
+ * (tests/fake-host). Each test works in a temporary directory, the module's
+ * state directory.
  */
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <string.h>
 
-#include <glib.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
-#include <ucd/ucd.h>
 
-struct ucd_plugin {
-    const char *id;
-};
+#include "fake-host.h"
 
-struct ucd_counter {
-    int64_t value;
-};
-
-/* What the plugin did to the fake host, and what the host answers. */
-typedef struct fake_world {
-    GMutex lock;          /* log and counters are "any thread" */
-    GHashTable *config;   /* key -> value as written in the file */
-    GHashTable *counters; /* name -> ucd_counter */
-    GPtrArray *log_lines;
-    char *error;
-    char *config_error_key;
+/* The module of the running test, and its state directory, which outlives
+ * the module when a test restarts it. */
+typedef struct test_world {
+    fake_module *module;
     char *state_dir;
     const ucd_journal_v1 *iface;
     void *impl;
-} fake_world;
+} test_world;
 
-static fake_world world;
+static test_world world;
 static const ucd_plugin_descriptor *descriptor;
-static ucd_plugin self = {"journal-sqlite"};
-
-static const ucd_config_key *find_key(const char *name)
-{
-    for (const ucd_config_key *key = descriptor->config_keys; key->name != NULL; key++) {
-        if (strcmp(key->name, name) == 0)
-            return key;
-    }
-    return NULL;
-}
-
-static const char *fake_value(const char *key)
-{
-    const char *set = g_hash_table_lookup(world.config, key);
-    if (set != NULL)
-        return set;
-    const ucd_config_key *decl = find_key(key);
-    return decl != NULL ? decl->default_value : NULL;
-}
-
-static const char *fake_module_id(ucd_plugin *p)
-{
-    return p->id;
-}
-
-static const char *fake_state_dir(ucd_plugin *p)
-{
-    return world.state_dir;
-}
-
-static void fake_log(ucd_plugin *p, int level, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *text = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    if (g_test_verbose())
-        g_printerr("[%d] %s\n", level, text);
-    g_mutex_lock(&world.lock);
-    g_ptr_array_add(world.log_lines, g_strdup_printf("%d %s", level, text));
-    g_mutex_unlock(&world.lock);
-    g_free(text);
-}
-
-static void fake_set_error(ucd_plugin *p, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_free(world.error);
-    world.error = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-}
-
-static int fake_config_string(ucd_plugin *p, const char *key, const char **value)
-{
-    const ucd_config_key *decl = find_key(key);
-    if (decl == NULL || decl->type != UCD_CONFIG_STRING)
-        return UCD_E_INVALID;
-    *value = fake_value(key);
-    return *value != NULL ? UCD_OK : UCD_E_NOT_FOUND;
-}
-
-/* INT, or DURATION read as milliseconds ("100ms", "2s"), as the core does. */
-static int fake_config_int(ucd_plugin *p, const char *key, int64_t *value)
-{
-    const ucd_config_key *decl = find_key(key);
-    if (decl == NULL || (decl->type != UCD_CONFIG_INT && decl->type != UCD_CONFIG_DURATION))
-        return UCD_E_INVALID;
-    const char *text = fake_value(key);
-    if (text == NULL)
-        return UCD_E_NOT_FOUND;
-    char *end = NULL;
-    *value = g_ascii_strtoll(text, &end, 10);
-    if (decl->type == UCD_CONFIG_DURATION && strcmp(end, "s") == 0)
-        *value *= 1000;
-    return UCD_OK;
-}
-
-static int fake_config_error(ucd_plugin *p, const char *key, const char *fmt, ...)
-{
-    g_free(world.config_error_key);
-    world.config_error_key = g_strdup(key);
-    return UCD_FAIL;
-}
-
-static int fake_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
-                                 void *impl)
-{
-    g_assert_cmpstr(name, ==, UCD_JOURNAL_SERVICE);
-    g_assert_cmpuint(major, ==, UCD_JOURNAL_MAJOR);
-    world.iface = iface;
-    world.impl = impl;
-    return UCD_OK;
-}
-
-static ucd_counter *fake_counter_new(ucd_plugin *p, const char *name, uint32_t kind,
-                                     const char *help)
-{
-    g_mutex_lock(&world.lock);
-    ucd_counter *c = g_hash_table_lookup(world.counters, name);
-    if (c == NULL) {
-        c = g_new0(ucd_counter, 1);
-        g_hash_table_insert(world.counters, g_strdup(name), c);
-    }
-    g_mutex_unlock(&world.lock);
-    return c;
-}
-
-static void fake_counter_add(ucd_counter *c, int64_t delta)
-{
-    g_mutex_lock(&world.lock);
-    c->value += delta;
-    g_mutex_unlock(&world.lock);
-}
-
-static void fake_counter_set(ucd_counter *c, int64_t value)
-{
-    g_mutex_lock(&world.lock);
-    c->value = value;
-    g_mutex_unlock(&world.lock);
-}
-
-static const ucd_host fake_host = {
-    .struct_size = sizeof(ucd_host),
-    .abi_major = UCD_ABI_MAJOR,
-    .abi_minor = UCD_ABI_MINOR,
-    .core_version = "test",
-    .module_id = fake_module_id,
-    .state_dir = fake_state_dir,
-    .log = fake_log,
-    .set_error = fake_set_error,
-    .config_string = fake_config_string,
-    .config_int = fake_config_int,
-    .config_error = fake_config_error,
-    .service_register = fake_service_register,
-    .counter_new = fake_counter_new,
-    .counter_add = fake_counter_add,
-    .counter_set = fake_counter_set,
-};
 
 static int64_t counter(const char *name)
 {
-    g_mutex_lock(&world.lock);
-    ucd_counter *c = g_hash_table_lookup(world.counters, name);
-    int64_t value = c ? c->value : -1;
-    g_mutex_unlock(&world.lock);
-    return value;
+    return fake_module_counter(world.module, name);
 }
 
 static gboolean log_has(int level, const char *needle)
 {
-    gboolean found = FALSE;
-    char *prefix = g_strdup_printf("%d ", level);
-    g_mutex_lock(&world.lock);
-    for (guint i = 0; i < world.log_lines->len && !found; i++) {
-        const char *line = g_ptr_array_index(world.log_lines, i);
-        found = g_str_has_prefix(line, prefix) && strstr(line, needle) != NULL;
-    }
-    g_mutex_unlock(&world.lock);
-    g_free(prefix);
-    return found;
+    return fake_module_log_has(world.module, level, needle);
 }
 
-/* A fresh world with a fresh state directory; keeps the directory of the
+/* A fresh module with a fresh state directory; keeps the directory of the
  * previous one when `keep_dir` (a restart of the same module). */
 static void world_reset(gboolean keep_dir)
 {
-    if (world.config != NULL) {
-        g_hash_table_unref(world.config);
-        g_hash_table_unref(world.counters);
-        g_ptr_array_unref(world.log_lines);
-    }
-    g_clear_pointer(&world.error, g_free);
-    g_clear_pointer(&world.config_error_key, g_free);
+    if (world.module != NULL)
+        fake_module_free(world.module);
     if (!keep_dir) {
         g_free(world.state_dir);
         world.state_dir = g_dir_make_tmp("journal-test-XXXXXX", NULL);
         g_assert_nonnull(world.state_dir);
     }
-    world.config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    world.counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    world.log_lines = g_ptr_array_new_with_free_func(g_free);
+    world.module = fake_module_new(descriptor, "journal-sqlite");
+    fake_module_set_state_dir(world.module, world.state_dir);
     world.iface = NULL;
     world.impl = NULL;
 }
 
 static void set_config(const char *key, const char *value)
 {
-    g_hash_table_replace(world.config, g_strdup(key), g_strdup(value));
+    fake_module_set(world.module, key, value);
 }
 
 static char *state_file(const char *name)
@@ -241,20 +72,17 @@ static char *state_file(const char *name)
 /* init + start; returns the module state. */
 static void *start_journal(void)
 {
-    void *state = NULL;
-    int rc = descriptor->init(&self, &fake_host, &state);
-    if (rc != UCD_OK)
-        g_error("init failed: %s / %s", world.error ? world.error : "-",
-                world.config_error_key ? world.config_error_key : "-");
+    fake_module_start(world.module);
+    world.iface =
+        fake_module_service(world.module, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, &world.impl);
     g_assert_nonnull(world.iface);
-    g_assert_cmpint(descriptor->start(state), ==, UCD_OK);
-    return state;
+    return world.module->state;
 }
 
 static void stop_journal(void *state)
 {
-    descriptor->stop(state);
-    descriptor->fini(state);
+    g_assert_true(state == world.module->state);
+    fake_module_stop(world.module);
 }
 
 /* ---- records ---- */
@@ -724,9 +552,8 @@ static void test_private_numbers(void)
 
     world_reset(FALSE);
     set_config("private_numbers", "hide");
-    void *state = NULL;
-    g_assert_cmpint(descriptor->init(&self, &fake_host, &state), ==, UCD_FAIL);
-    g_assert_cmpstr(world.config_error_key, ==, "private_numbers");
+    g_assert_cmpint(fake_module_init(world.module), ==, UCD_FAIL);
+    g_assert_cmpstr(world.module->config_error_key, ==, "private_numbers");
     finish_world();
 }
 
@@ -875,11 +702,10 @@ static void test_newer_version_refused(void)
     gsize before_size = 0, after_size = 0;
     g_assert_true(g_file_get_contents(db, &before, &before_size, NULL));
 
-    void *state = NULL;
-    g_assert_cmpint(descriptor->init(&self, &fake_host, &state), ==, UCD_FAIL);
-    g_assert_nonnull(world.error);
-    g_assert_nonnull(strstr(world.error, "schema version 3"));
-    g_assert_nonnull(strstr(world.error, "refusing"));
+    g_assert_cmpint(fake_module_init(world.module), ==, UCD_FAIL);
+    g_assert_nonnull(world.module->last_error);
+    g_assert_nonnull(strstr(world.module->last_error, "schema version 3"));
+    g_assert_nonnull(strstr(world.module->last_error, "refusing"));
     g_assert_true(g_file_get_contents(db, &after, &after_size, NULL));
     g_assert_cmpmem(before, before_size, after, after_size);
     g_free(before);
@@ -1010,15 +836,8 @@ int main(int argc, char **argv)
         g_printerr("usage: %s PATH/journal-sqlite.so\n", argv[0]);
         return 2;
     }
-    g_mutex_init(&world.lock);
-    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    if (handle == NULL)
-        g_error("dlopen %s: %s", argv[1], dlerror());
-    ucd_plugin_entry_fn entry = NULL;
-    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
-    g_assert_nonnull(entry);
-    descriptor = entry();
-    g_assert_cmpstr(descriptor->name, ==, "journal-sqlite");
+    void *handle = NULL;
+    descriptor = fake_load_plugin(argv[1], "journal-sqlite", &handle);
 
     g_test_add_func("/journal-sqlite/round-trip", test_round_trip);
     g_test_add_func("/journal-sqlite/paging", test_paging);
@@ -1034,9 +853,7 @@ int main(int argc, char **argv)
     int result = g_test_run();
     world_reset(FALSE);
     remove_tree(world.state_dir);
-    g_hash_table_unref(world.config);
-    g_hash_table_unref(world.counters);
-    g_ptr_array_unref(world.log_lines);
+    fake_module_free(world.module);
     g_free(world.state_dir);
     dlclose(handle);
     return result;

@@ -1,11 +1,10 @@
 /*
- * pbx-sim-test.c - runs pbx-sim.so against a fake host table with a real
- * GMainLoop, and checks the exact event sequences of every call operation.
+ * pbx-sim-test.c - runs pbx-sim.so in a fake host with a real GMainLoop,
+ * and checks the exact event sequences of every call operation.
  *
- * argv[1] is the path of pbx-sim.so. The fake host implements what the plugin
- * uses: configuration from a table in the test, timers on the GLib main loop,
- * publish (recorded per module instance as short text lines), counters,
- * command registration and replies, service registration. The daemon's own
+ * argv[1] is the path of pbx-sim.so. The plugin runs in the fake host
+ * (tests/fake-host), with its timers on the GLib main loop; this test records
+ * what each module instance publishes as short text lines. The daemon's own
  * tests run the plugin in the real core; this one tests the plugin alone.
  *
  * A recorded call event reads "LINE CALL PREV>STATE CAUSE", a line event
@@ -13,182 +12,23 @@
  * divided by `speed`, so waits are short; nothing here measures time.
  */
 #include <dlfcn.h>
-#include <stdarg.h>
 #include <string.h>
 
-#include <glib.h>
-#include <ucd/ucd.h>
+#include "fake-host.h"
 
 static const ucd_plugin_descriptor *descriptor;
 
-struct ucd_timer {
-    ucd_plugin *owner;
-    guint source;
-    ucd_timer_cb cb;
-    void *user_data;
-    uint32_t flags;
-};
-
-struct ucd_counter {
-    int64_t value;
-};
-
-struct ucd_reply {
-    GPtrArray *lines; /* "field:k=v", "columns:...", "row:...", "error:..." */
-    size_t columns;
-};
-
-/* One module instance as the fake host knows it. */
-struct ucd_plugin {
-    char *id;
-    char *instance;
-    GHashTable *config; /* key -> value text, as in the file */
-    GHashTable *lists;  /* key -> char ** handed out by config_list */
-    GPtrArray *timers;
-    GHashTable *counters;
-    GPtrArray *events; /* short text per event */
+/* One module instance, and what it published: a short text per event, and
+ * the event's other fields in `details` at the same index. */
+typedef struct sim {
+    fake_module *module;
+    GPtrArray *events;
     GPtrArray *details;
     const ucd_pbx_v1 *pbx;
     void *impl;
-    char *command_name;
-    ucd_command_fn command;
-    void *command_data;
-    void *state;
-    char *error_key;
-};
+} sim;
 
-/* ---- the fake host ------------------------------------------------------------------- */
-
-static const ucd_config_key *find_key(const char *name)
-{
-    for (const ucd_config_key *key = descriptor->config_keys; key->name != NULL; key++)
-        if (strcmp(key->name, name) == 0)
-            return key;
-    return NULL;
-}
-
-static const char *value_of(ucd_plugin *p, const char *key, uint32_t type, uint32_t type2, int *rc)
-{
-    const ucd_config_key *decl = find_key(key);
-    if (decl == NULL || (decl->type != type && decl->type != type2)) {
-        *rc = UCD_E_INVALID;
-        return NULL;
-    }
-    const char *value = g_hash_table_lookup(p->config, key);
-    if (value == NULL)
-        value = decl->default_value;
-    *rc = value != NULL ? UCD_OK : UCD_E_NOT_FOUND;
-    return value;
-}
-
-static const char *fake_module_id(ucd_plugin *p)
-{
-    return p->id;
-}
-
-static const char *fake_instance(ucd_plugin *p)
-{
-    return p->instance;
-}
-
-static void fake_log(ucd_plugin *p, int level, const char *fmt, ...)
-{
-    if (level <= UCD_LOG_WARNING) {
-        va_list ap;
-        va_start(ap, fmt);
-        char *text = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        g_test_message("%s: %s", p->id, text);
-        g_free(text);
-    }
-}
-
-static int fake_log_enabled(ucd_plugin *p, int level)
-{
-    return level <= UCD_LOG_DEBUG; /* exercise the debug formatting too */
-}
-
-static void fake_set_error(ucd_plugin *p, const char *fmt, ...)
-{
-}
-
-static int fake_config_string(ucd_plugin *p, const char *key, const char **value)
-{
-    int rc;
-    *value = value_of(p, key, UCD_CONFIG_STRING, UCD_CONFIG_STRING, &rc);
-    return rc;
-}
-
-static int64_t parse_duration(const char *text)
-{
-    char *end = NULL;
-    int64_t n = g_ascii_strtoll(text, &end, 10);
-    if (strcmp(end, "ms") == 0 || *end == '\0')
-        return n;
-    if (strcmp(end, "s") == 0)
-        return n * 1000;
-    if (strcmp(end, "m") == 0)
-        return n * 60000;
-    if (strcmp(end, "h") == 0)
-        return n * 3600000;
-    g_assert_cmpstr(end, ==, "d");
-    return n * 86400000;
-}
-
-static int fake_config_int(ucd_plugin *p, const char *key, int64_t *value)
-{
-    int rc;
-    const char *text = value_of(p, key, UCD_CONFIG_INT, UCD_CONFIG_DURATION, &rc);
-    if (rc == UCD_OK)
-        *value = find_key(key)->type == UCD_CONFIG_DURATION ? parse_duration(text)
-                                                            : g_ascii_strtoll(text, NULL, 10);
-    return rc;
-}
-
-static int fake_config_bool(ucd_plugin *p, const char *key, int *value)
-{
-    int rc;
-    const char *text = value_of(p, key, UCD_CONFIG_BOOL, UCD_CONFIG_BOOL, &rc);
-    if (rc == UCD_OK)
-        *value = strcmp(text, "true") == 0;
-    return rc;
-}
-
-static int fake_config_double(ucd_plugin *p, const char *key, double *value)
-{
-    int rc;
-    const char *text = value_of(p, key, UCD_CONFIG_DOUBLE, UCD_CONFIG_DOUBLE, &rc);
-    if (rc == UCD_OK)
-        *value = g_ascii_strtod(text, NULL);
-    return rc;
-}
-
-static int fake_config_list(ucd_plugin *p, const char *key, const char *const **items,
-                            size_t *count)
-{
-    int rc;
-    const char *text = value_of(p, key, UCD_CONFIG_LIST, UCD_CONFIG_LIST, &rc);
-    if (rc != UCD_OK)
-        return rc;
-    char **list = g_strsplit(text, ";", -1);
-    guint n = g_strv_length(list);
-    if (n > 0 && *list[n - 1] == '\0') { /* a trailing ';' ends the list */
-        g_free(list[n - 1]);
-        list[--n] = NULL;
-    }
-    g_hash_table_replace(p->lists, g_strdup(key), list);
-    *items = (const char *const *)list;
-    if (count != NULL)
-        *count = n;
-    return UCD_OK;
-}
-
-static int fake_config_error(ucd_plugin *p, const char *key, const char *fmt, ...)
-{
-    g_free(p->error_key);
-    p->error_key = g_strdup(key);
-    return UCD_FAIL;
-}
+/* ---- recording ------------------------------------------------------------------------- */
 
 static const char *const call_states[] = {"idle",        "dialing",     "ringback",
                                           "offering",    "connected",   "held",
@@ -200,11 +40,11 @@ static const char *const line_states[] = {"unknown", "idle", "ringing",       "d
                                           "busy",    "held", "out_of_service"};
 static const char *const directions[] = {"unknown", "inbound", "outbound", "internal"};
 
-static void record_call(ucd_plugin *p, const ucd_event *event)
+static void record_call(sim *p, const ucd_event *event)
 {
     const ucd_call_state_event *c = event->payload;
     g_assert_cmpuint(c->struct_size, ==, sizeof(*c));
-    g_assert_cmpstr(c->driver_instance, ==, p->id);
+    g_assert_cmpstr(c->driver_instance, ==, p->module->id);
     g_ptr_array_add(p->events, g_strdup_printf("%s %s %s>%s %s", c->line, c->call_id,
                                                call_states[c->prev_state], call_states[c->state],
                                                causes[c->cause]));
@@ -218,11 +58,11 @@ static void record_call(ucd_plugin *p, const ucd_event *event)
             c->related_line ? c->related_line : "-", c->forward_reason, c->flags));
 }
 
-static void record_line(ucd_plugin *p, const ucd_event *event)
+static void record_line(sim *p, const ucd_event *event)
 {
     const ucd_line_state_event *l = event->payload;
     g_assert_cmpuint(l->struct_size, ==, sizeof(*l));
-    g_assert_cmpstr(l->driver_instance, ==, p->id);
+    g_assert_cmpstr(l->driver_instance, ==, p->module->id);
     GString *text = g_string_new(NULL);
     g_string_printf(text, "L%s %s", l->line, line_states[l->state]);
     if (l->dnd)
@@ -233,150 +73,16 @@ static void record_line(ucd_plugin *p, const ucd_event *event)
     g_ptr_array_add(p->details, g_strdup(""));
 }
 
-static int fake_publish(ucd_plugin *p, const ucd_event *event)
+static void record(fake_module *module, const ucd_event *event, void *data)
 {
     g_assert_cmpuint(event->struct_size, ==, sizeof(*event));
     if (event->type == UCD_EVENT_CALL_STATE)
-        record_call(p, event);
+        record_call(data, event);
     else if (event->type == UCD_EVENT_LINE_STATE)
-        record_line(p, event);
+        record_line(data, event);
     else
         g_assert_not_reached();
-    return UCD_OK;
 }
-
-static gboolean fake_timer_fire(gpointer data)
-{
-    struct ucd_timer *t = data;
-    if (t->flags & UCD_TIMER_REPEAT) {
-        t->cb(t->user_data);
-        return G_SOURCE_CONTINUE;
-    }
-    g_ptr_array_remove_fast(t->owner->timers, t); /* forgotten before the callback, as the core */
-    t->cb(t->user_data);
-    g_free(t);
-    return G_SOURCE_REMOVE;
-}
-
-static ucd_timer *fake_timer_add(ucd_plugin *p, uint64_t interval_ms, uint32_t flags,
-                                 ucd_timer_cb cb, void *user_data)
-{
-    struct ucd_timer *t = g_new0(struct ucd_timer, 1);
-    t->owner = p;
-    t->cb = cb;
-    t->user_data = user_data;
-    t->flags = flags;
-    t->source = g_timeout_add((guint)interval_ms, fake_timer_fire, t);
-    g_ptr_array_add(p->timers, t);
-    return t;
-}
-
-static void fake_timer_remove(ucd_plugin *p, ucd_timer *t)
-{
-    g_assert_true(g_ptr_array_remove_fast(p->timers, t)); /* a fired one-shot must not come here */
-    g_source_remove(t->source);
-    g_free(t);
-}
-
-static int fake_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
-                                 void *impl)
-{
-    g_assert_cmpstr(name, ==, UCD_PBX_SERVICE);
-    g_assert_cmpuint(major, ==, UCD_PBX_MAJOR);
-    p->pbx = iface;
-    p->impl = impl;
-    return UCD_OK;
-}
-
-static ucd_counter *fake_counter_new(ucd_plugin *p, const char *name, uint32_t kind,
-                                     const char *help)
-{
-    ucd_counter *c = g_hash_table_lookup(p->counters, name);
-    if (c == NULL) {
-        c = g_new0(ucd_counter, 1);
-        g_hash_table_insert(p->counters, g_strdup(name), c);
-    }
-    return c;
-}
-
-static void fake_counter_add(ucd_counter *c, int64_t delta)
-{
-    c->value += delta;
-}
-
-static void fake_counter_set(ucd_counter *c, int64_t value)
-{
-    c->value = value;
-}
-
-static int fake_command_register(ucd_plugin *p, const char *name, const char *usage,
-                                 const char *help, ucd_command_fn fn, void *user_data)
-{
-    g_assert_true(g_regex_match_simple("^[a-z0-9][a-z0-9-]*$", name, 0, 0));
-    p->command_name = g_strdup(name);
-    p->command = fn;
-    p->command_data = user_data;
-    return UCD_OK;
-}
-
-static void fake_reply_columns(ucd_reply *r, size_t count, const char *const *names)
-{
-    r->columns = count;
-    g_ptr_array_add(r->lines, g_strdup_printf("columns:%zu", count));
-}
-
-static void fake_reply_row(ucd_reply *r, const char *const *values)
-{
-    GString *line = g_string_new("row:");
-    for (size_t i = 0; i < r->columns; i++)
-        g_string_append_printf(line, "%s%s", i ? "," : "", values[i]);
-    g_ptr_array_add(r->lines, g_string_free(line, FALSE));
-}
-
-static void fake_reply_field(ucd_reply *r, const char *name, const char *value)
-{
-    g_ptr_array_add(r->lines, g_strdup_printf("%s=%s", name, value));
-}
-
-static void fake_reply_text(ucd_reply *r, const char *fmt, ...)
-{
-}
-
-static void fake_reply_error(ucd_reply *r, const char *fmt, ...)
-{
-    g_ptr_array_add(r->lines, g_strdup("error"));
-}
-
-static const ucd_host fake_host = {
-    .struct_size = sizeof(ucd_host),
-    .abi_major = UCD_ABI_MAJOR,
-    .abi_minor = UCD_ABI_MINOR,
-    .core_version = "test",
-    .module_id = fake_module_id,
-    .instance = fake_instance,
-    .log = fake_log,
-    .log_enabled = fake_log_enabled,
-    .set_error = fake_set_error,
-    .config_string = fake_config_string,
-    .config_int = fake_config_int,
-    .config_bool = fake_config_bool,
-    .config_double = fake_config_double,
-    .config_list = fake_config_list,
-    .config_error = fake_config_error,
-    .publish = fake_publish,
-    .timer_add = fake_timer_add,
-    .timer_remove = fake_timer_remove,
-    .service_register = fake_service_register,
-    .counter_new = fake_counter_new,
-    .counter_add = fake_counter_add,
-    .counter_set = fake_counter_set,
-    .command_register = fake_command_register,
-    .reply_columns = fake_reply_columns,
-    .reply_row = fake_reply_row,
-    .reply_field = fake_reply_field,
-    .reply_text = fake_reply_text,
-    .reply_error = fake_reply_error,
-};
 
 /* ---- module instances ---------------------------------------------------------------- */
 
@@ -393,36 +99,27 @@ static const char *const base_config[] = {"lines",
                                           "2s",
                                           NULL};
 
-static ucd_plugin *module_new(const char *instance, const char *const *config)
+static sim *module_new(const char *instance, const char *const *config)
 {
-    ucd_plugin *p = g_new0(ucd_plugin, 1);
-    p->instance = g_strdup(instance);
-    p->id = instance != NULL ? g_strconcat("pbx-sim:", instance, NULL) : g_strdup("pbx-sim");
-    p->config = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    p->lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
-    p->timers = g_ptr_array_new();
-    p->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    sim *p = g_new0(sim, 1);
+    char *id = instance != NULL ? g_strconcat("pbx-sim:", instance, NULL) : g_strdup("pbx-sim");
+    p->module = fake_module_new(descriptor, id);
+    g_free(id);
+    p->module->log_echo_level = UCD_LOG_WARNING;
+    p->module->on_publish = record;
+    p->module->publish_data = p;
+    fake_module_set_pairs(p->module, base_config);
+    fake_module_set_pairs(p->module, config);
     p->events = g_ptr_array_new_with_free_func(g_free);
     p->details = g_ptr_array_new_with_free_func(g_free);
-    for (const char *const *kv = base_config; *kv != NULL; kv += 2)
-        g_hash_table_replace(p->config, g_strdup(kv[0]), g_strdup(kv[1]));
-    for (const char *const *kv = config; kv != NULL && *kv != NULL; kv += 2)
-        g_hash_table_replace(p->config, g_strdup(kv[0]), g_strdup(kv[1]));
     return p;
 }
 
-static void module_free(ucd_plugin *p)
+static void module_free(sim *p)
 {
-    g_free(p->id);
-    g_free(p->instance);
-    g_hash_table_unref(p->config);
-    g_hash_table_unref(p->lists);
-    g_ptr_array_unref(p->timers);
-    g_hash_table_unref(p->counters);
+    fake_module_free(p->module);
     g_ptr_array_unref(p->events);
     g_ptr_array_unref(p->details);
-    g_free(p->command_name);
-    g_free(p->error_key);
     g_free(p);
 }
 
@@ -433,7 +130,7 @@ static gboolean wait_expired(gpointer data)
 }
 
 /* Runs the main loop until the module published `count` events in all. */
-static void wait_events(ucd_plugin *p, guint count)
+static void wait_events(sim *p, guint count)
 {
     guint guard = g_timeout_add_seconds(20, wait_expired, NULL);
     while (p->events->len < count)
@@ -442,30 +139,24 @@ static void wait_events(ucd_plugin *p, guint count)
 }
 
 /* Starts a module; returns it with its start-up line events already read. */
-static ucd_plugin *start(const char *instance, const char *const *config)
+static sim *start(const char *instance, const char *const *config)
 {
-    ucd_plugin *p = module_new(instance, config);
-    g_assert_cmpint(descriptor->init(p, &fake_host, &p->state), ==, UCD_OK);
+    sim *p = module_new(instance, config);
+    fake_module_start(p->module);
+    p->pbx = fake_module_service(p->module, UCD_PBX_SERVICE, UCD_PBX_MAJOR, &p->impl);
     g_assert_nonnull(p->pbx);
-    g_assert_cmpint(descriptor->start(p->state), ==, UCD_OK);
     return p;
 }
 
 /* Stops a module as the core does: stop, remove what it still has scheduled, fini. */
-static void stop(ucd_plugin *p)
+static void stop(sim *p)
 {
-    descriptor->stop(p->state);
-    while (p->timers->len > 0) {
-        struct ucd_timer *t = g_ptr_array_steal_index_fast(p->timers, p->timers->len - 1);
-        g_source_remove(t->source);
-        g_free(t);
-    }
-    descriptor->fini(p->state);
+    fake_module_stop(p->module);
     module_free(p);
 }
 
 /* The events from index `from` on, `count` of them, joined with "; ". */
-static char *events_from(ucd_plugin *p, guint from, guint count)
+static char *events_from(sim *p, guint from, guint count)
 {
     g_assert_cmpuint(p->events->len, >=, from + count);
     GString *text = g_string_new(NULL);
@@ -476,7 +167,7 @@ static char *events_from(ucd_plugin *p, guint from, guint count)
 }
 
 /* Waits for the next `count` events and checks they are exactly `expected`. */
-static void expect(ucd_plugin *p, guint *seen, guint count, const char *expected)
+static void expect(sim *p, guint *seen, guint count, const char *expected)
 {
     wait_events(p, *seen + count);
     char *got = events_from(p, *seen, count);
@@ -486,7 +177,7 @@ static void expect(ucd_plugin *p, guint *seen, guint count, const char *expected
 }
 
 /* The details of the last event of `call_id`. */
-static const char *details_of(ucd_plugin *p, const char *call_id)
+static const char *details_of(sim *p, const char *call_id)
 {
     char *needle = g_strdup_printf(" %s ", call_id);
     const char *found = NULL;
@@ -498,41 +189,9 @@ static const char *details_of(ucd_plugin *p, const char *call_id)
     return found;
 }
 
-/* Runs `ucctl NAME ARGS...`; returns the reply's lines joined with ", ". */
-static char *command(ucd_plugin *p, int expect_rc, ...)
-{
-    const char *argv[8] = {p->command_name};
-    int argc = 1;
-    va_list ap;
-    va_start(ap, expect_rc);
-    for (const char *arg; (arg = va_arg(ap, const char *)) != NULL;)
-        argv[argc++] = arg;
-    va_end(ap);
-    ucd_reply reply = {g_ptr_array_new_with_free_func(g_free), 0};
-    g_assert_cmpint(p->command(argc, argv, &reply, p->command_data), ==, expect_rc);
-    g_ptr_array_add(reply.lines, NULL);
-    char *joined = g_strjoinv(", ", (char **)reply.lines->pdata);
-    g_ptr_array_unref(reply.lines);
-    return joined;
-}
-
-static void command_is(ucd_plugin *p, const char *expected, ...)
-{
-    const char *argv[8] = {p->command_name};
-    int argc = 1;
-    va_list ap;
-    va_start(ap, expected);
-    for (const char *arg; (arg = va_arg(ap, const char *)) != NULL;)
-        argv[argc++] = arg;
-    va_end(ap);
-    ucd_reply reply = {g_ptr_array_new_with_free_func(g_free), 0};
-    p->command(argc, argv, &reply, p->command_data);
-    g_ptr_array_add(reply.lines, NULL);
-    char *joined = g_strjoinv(", ", (char **)reply.lines->pdata);
-    g_assert_cmpstr(joined, ==, expected);
-    g_free(joined);
-    g_ptr_array_unref(reply.lines);
-}
+/* `ucctl NAME ARGS...` on the module of `p` (see fake-host.h). */
+#define command(p, ...)    fake_module_command((p)->module, __VA_ARGS__)
+#define command_is(p, ...) fake_module_command_is((p)->module, __VA_ARGS__)
 
 #define PBX(p)  ((p)->pbx)
 #define IMPL(p) ((p)->impl)
@@ -541,11 +200,11 @@ static void command_is(ucd_plugin *p, const char *expected, ...)
 
 static void test_inbound_answered(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = 0;
 
     expect(p, &seen, 4, "L201 idle; L202 idle; L203 idle; L204 idle");
-    g_assert_cmpstr(p->command_name, ==, "sim");
+    g_assert_cmpstr(fake_module_command_name(p->module), ==, "sim");
     command_is(p, "call=sim-1, result=ringing", "call", "+4930123456", "201", NULL);
     g_assert_cmpuint(p->events->len, ==, seen); /* events follow, never inside the call */
     expect(p, &seen, 2, "201 sim-1 idle>offering none; L201 ringing");
@@ -571,7 +230,7 @@ static void test_inbound_answered(void)
 
 static void test_outbound_answered(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = 4;
     char id[32] = "";
 
@@ -596,7 +255,7 @@ static void test_outbound_busy_and_no_answer(void)
                                   "ring_timeout",
                                   "10s",
                                   NULL};
-    ucd_plugin *p = start(NULL, config);
+    sim *p = start(NULL, config);
     guint seen = 4;
 
     g_assert_cmpint(PBX(p)->dial(IMPL(p), "202", "+4989001", NULL, 0), ==, UCD_OK);
@@ -617,7 +276,7 @@ static void test_outbound_busy_and_no_answer(void)
 
 static void test_internal_call(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = 4;
     char id[32];
 
@@ -649,7 +308,7 @@ static void test_internal_call(void)
 }
 
 /* An outside call answered on 201 and connected; returns the events seen. */
-static guint answered_inbound(ucd_plugin *p, const char *line, guint seen)
+static guint answered_inbound(sim *p, const char *line, guint seen)
 {
     char *reply = command(p, UCD_OK, "call", "+4930123456", line, NULL);
     g_free(reply);
@@ -664,7 +323,7 @@ static guint answered_inbound(ucd_plugin *p, const char *line, guint seen)
 
 static void test_blind_transfer(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = answered_inbound(p, "201", 4);
 
     g_assert_cmpint(PBX(p)->transfer_blind(IMPL(p), "201", "sim-1", "202"), ==, UCD_OK);
@@ -682,7 +341,7 @@ static void test_blind_transfer(void)
 
 static void test_consultation_transfer(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = answered_inbound(p, "201", 4);
 
     g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_OK);
@@ -715,7 +374,7 @@ static void test_consultation_transfer(void)
 
 static void test_pickup(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = 4;
 
     command_is(p, "call=sim-1, result=ringing", "call", "+4930123456", "202", NULL);
@@ -746,7 +405,7 @@ static void test_pickup(void)
 static void test_forward_and_deflect(void)
 {
     const char *const config[] = {"no_answer_forward_delay", "5s", NULL};
-    ucd_plugin *p = start(NULL, config);
+    sim *p = start(NULL, config);
     guint seen = 4;
 
     g_assert_cmpint(PBX(p)->set_forward(IMPL(p), "202", UCD_FORWARD_UNCONDITIONAL, "203"), ==,
@@ -785,7 +444,7 @@ static void test_forward_and_deflect(void)
 
 static void test_dnd(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = 4;
 
     g_assert_cmpint(PBX(p)->set_dnd(IMPL(p), "203", 1), ==, UCD_OK);
@@ -808,7 +467,7 @@ static void test_dnd(void)
 
 static void test_hold_retrieve_dtmf(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     guint seen = answered_inbound(p, "201", 4);
 
     g_assert_cmpint(PBX(p)->retrieve(IMPL(p), "201", "sim-1"), ==, UCD_E_INVALID);
@@ -836,7 +495,7 @@ static int count_lines(const ucd_pbx_line *line, void *user_data)
 
 static void test_errors_and_capabilities(void)
 {
-    ucd_plugin *p = start(NULL, NULL);
+    sim *p = start(NULL, NULL);
     const uint64_t all = (UCD_PBX_CAP_CONFERENCE << 1) - 1;
     guint seen = 4;
 
@@ -893,11 +552,10 @@ static void test_bad_config(void)
         {"weight_inbound", "-1", NULL},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        ucd_plugin *p = module_new(NULL, bad[i]);
-        void *state = NULL;
-        g_assert_cmpint(descriptor->init(p, &fake_host, &state), ==, UCD_FAIL);
-        g_assert_null(state);
-        g_assert_cmpstr(p->error_key, ==, bad[i][0]);
+        sim *p = module_new(NULL, bad[i]);
+        g_assert_cmpint(fake_module_init(p->module), ==, UCD_FAIL);
+        g_assert_null(p->module->state);
+        g_assert_cmpstr(p->module->config_error_key, ==, bad[i][0]);
         module_free(p);
     }
 }
@@ -930,7 +588,7 @@ static char *traffic_run(const char *seed, guint count)
     const char *config[G_N_ELEMENTS(traffic_config)];
     memcpy(config, traffic_config, sizeof(config));
     config[5] = seed;
-    ucd_plugin *p = start("gen", config);
+    sim *p = start("gen", config);
     wait_events(p, count);
     char *text = events_from(p, 0, count);
     stop(p);
@@ -955,7 +613,7 @@ static void test_generator_is_deterministic(void)
 }
 
 /* Every leg in the events starts from IDLE and ends in a final state. */
-static void check_legs_complete(ucd_plugin *p, guint from)
+static void check_legs_complete(sim *p, guint from)
 {
     GHashTable *last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (guint i = from; i < p->events->len; i++) {
@@ -981,8 +639,8 @@ static void check_legs_complete(ucd_plugin *p, guint from)
 static void test_burst(void)
 {
     const char *const config[] = {"lines", "201;202;203;204;205", "seed", "7", NULL};
-    ucd_plugin *a = start("a", config);
-    ucd_plugin *b = start("b", config);
+    sim *a = start("a", config);
+    sim *b = start("b", config);
 
     char *reply = command(a, UCD_OK, "burst", "300", "--sync", NULL);
     g_assert_true(g_str_has_prefix(reply, "calls=300, events="));
@@ -1015,12 +673,12 @@ static void test_burst(void)
 
 static void test_two_instances(void)
 {
-    ucd_plugin *office = start("Office", NULL);
-    ucd_plugin *lab = start("lab_2", NULL);
+    sim *office = start("Office", NULL);
+    sim *lab = start("lab_2", NULL);
     guint seen_office = 4, seen_lab = 4;
 
-    g_assert_cmpstr(office->command_name, ==, "sim-office");
-    g_assert_cmpstr(lab->command_name, ==, "sim-lab-2");
+    g_assert_cmpstr(fake_module_command_name(office->module), ==, "sim-office");
+    g_assert_cmpstr(fake_module_command_name(lab->module), ==, "sim-lab-2");
     g_assert_true(office->impl != lab->impl);
     command_is(office, "call=office-1, result=ringing", "call", "+4930123", "201", NULL);
     command_is(lab, "call=lab_2-1, result=ringing", "call", "+4930456", "201", NULL);
@@ -1043,14 +701,8 @@ int main(int argc, char **argv)
         g_printerr("usage: %s PATH/pbx-sim.so\n", argv[0]);
         return 2;
     }
-    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    if (handle == NULL)
-        g_error("dlopen %s: %s", argv[1], dlerror());
-    ucd_plugin_entry_fn entry = NULL;
-    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
-    g_assert_nonnull(entry);
-    descriptor = entry();
-    g_assert_cmpstr(descriptor->name, ==, "pbx-sim");
+    void *handle = NULL;
+    descriptor = fake_load_plugin(argv[1], "pbx-sim", &handle);
 
     g_test_add_func("/pbx-sim/inbound-answered", test_inbound_answered);
     g_test_add_func("/pbx-sim/outbound-answered", test_outbound_answered);

@@ -4,248 +4,62 @@
  *
  * argv[1]: users-file.so, argv[2]: users.xsd, argv[3]: config/demo-users.xml.
  *
- * The fake host runs work items at once (work then done), records published
- * events, log lines and the last set_error text, and hands out one fd watch
- * and one timer, which the tests drive by hand: wait for the inotify fd to
- * become readable, call the watch callback, fire the debounce timer. So a
- * reload test depends on the kernel's inotify, never on wall-clock timing.
+ * The fake host (tests/fake-host) runs work items at once (work then done)
+ * and records published events, log lines and the last set_error text. The
+ * tests never run the main loop: they drive the plugin's one fd watch and its
+ * debounce timer by hand (wait for the inotify fd to become readable, call
+ * the watch callback, fire the timer). So a reload test depends on the
+ * kernel's inotify, never on wall-clock timing.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <glib.h>
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
-#include <ucd/ucd.h>
 
+#include "fake-host.h"
 #include "users-xml.h"
 
-struct ucd_plugin {
-    const char *id;
-};
-
-/* What the plugin did to the fake host, and the section's values. */
-typedef struct fake_world {
-    const char *file;
-    const char *watch;
-    const char *max_size;
-    GPtrArray *log_lines;
-    char *last_error;
-    char *config_error_key;
-    unsigned resynced_events;
-    char *last_event_backend;
+/* The module of the running test, and the RESYNCED events it published. */
+typedef struct test_world {
+    fake_module *module;
     const ucd_users_v1 *iface;
     void *impl;
-    int watch_fd;
-    ucd_watch_cb watch_cb;
-    void *watch_data;
-    ucd_timer_cb timer_cb;
-    void *timer_data;
-} fake_world;
+    unsigned resynced_events;
+    char *last_event_backend;
+} test_world;
 
-static fake_world world;
-static GMutex world_lock; /* log and publish are "any thread" */
+static test_world world;
 static const ucd_plugin_descriptor *descriptor;
 static const char *schema_path;
 static const char *demo_path;
-static int fake_counter;
-static int fake_handle;
 
-static void fake_log(ucd_plugin *self, int level, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    if (g_test_verbose())
-        g_printerr("  [plugin] %s\n", line);
-    g_mutex_lock(&world_lock);
-    g_ptr_array_add(world.log_lines, line);
-    g_mutex_unlock(&world_lock);
-}
-
-static void fake_set_error(ucd_plugin *self, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_free(world.last_error);
-    world.last_error = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-}
-
-static const char *fake_module_id(ucd_plugin *self)
-{
-    return self->id;
-}
-
-static const char *fake_value(const char *key)
-{
-    const char *set = strcmp(key, "file") == 0       ? world.file
-                      : strcmp(key, "watch") == 0    ? world.watch
-                      : strcmp(key, "max_size") == 0 ? world.max_size
-                                                     : NULL;
-    if (set != NULL)
-        return set;
-    for (const ucd_config_key *k = descriptor->config_keys; k->name != NULL; k++) {
-        if (strcmp(k->name, key) == 0)
-            return k->default_value;
-    }
-    return NULL;
-}
-
-static int fake_config_string(ucd_plugin *self, const char *key, const char **value)
-{
-    *value = fake_value(key);
-    return *value != NULL ? UCD_OK : UCD_E_NOT_FOUND;
-}
-
-static int fake_config_bool(ucd_plugin *self, const char *key, int *value)
-{
-    const char *text = fake_value(key);
-    if (text == NULL)
-        return UCD_E_NOT_FOUND;
-    *value = strcmp(text, "true") == 0;
-    return UCD_OK;
-}
-
-static int fake_config_int(ucd_plugin *self, const char *key, int64_t *value)
-{
-    const char *text = fake_value(key);
-    if (text == NULL)
-        return UCD_E_NOT_FOUND;
-    *value = g_ascii_strtoll(text, NULL, 10);
-    return UCD_OK;
-}
-
-static int fake_config_error(ucd_plugin *self, const char *key, const char *fmt, ...)
-{
-    g_free(world.config_error_key);
-    world.config_error_key = g_strdup(key);
-    return UCD_FAIL;
-}
-
-static int fake_publish(ucd_plugin *self, const ucd_event *event)
+/* The plugin publishes only "the directory changed, pull it again". */
+static void record_resynced(fake_module *module, const ucd_event *event, void *data)
 {
     g_assert_cmpuint(event->type, ==, UCD_EVENT_USER_CHANGED);
     const ucd_user_changed_event *changed = event->payload;
     g_assert_cmpuint(changed->struct_size, ==, sizeof(*changed));
     g_assert_cmpuint(changed->change, ==, UCD_CHANGE_RESYNCED);
     g_assert_null(changed->user_id);
-    g_mutex_lock(&world_lock);
     world.resynced_events++;
     g_free(world.last_event_backend);
     world.last_event_backend = g_strdup(changed->backend);
-    g_mutex_unlock(&world_lock);
-    return UCD_OK;
 }
 
-static ucd_timer *fake_timer_add(ucd_plugin *self, uint64_t interval_ms, uint32_t flags,
-                                 ucd_timer_cb cb, void *user_data)
-{
-    g_assert_cmpuint(flags, ==, 0); /* the debounce timer is one-shot */
-    g_assert_cmpuint(interval_ms, >, 0);
-    world.timer_cb = cb;
-    world.timer_data = user_data;
-    return (ucd_timer *)&fake_handle;
-}
-
-static void fake_timer_remove(ucd_plugin *self, ucd_timer *timer)
-{
-    g_assert_true(timer == (ucd_timer *)&fake_handle);
-    g_assert_nonnull(world.timer_cb);
-    world.timer_cb = NULL;
-}
-
-static ucd_watch *fake_watch_add(ucd_plugin *self, int fd, uint32_t events, ucd_watch_cb cb,
-                                 void *user_data)
-{
-    g_assert_null(world.watch_cb);
-    g_assert_true(events & UCD_WATCH_READ);
-    world.watch_fd = fd;
-    world.watch_cb = cb;
-    world.watch_data = user_data;
-    return (ucd_watch *)&fake_handle;
-}
-
-static void fake_watch_remove(ucd_plugin *self, ucd_watch *watch)
-{
-    world.watch_cb = NULL;
-    world.watch_fd = -1;
-}
-
-static int fake_work_submit(ucd_plugin *self, ucd_work_fn work, ucd_done_fn done, void *user_data)
-{
-    work(user_data);
-    if (done != NULL)
-        done(user_data);
-    return UCD_OK;
-}
-
-static int fake_service_register(ucd_plugin *self, const char *name, uint32_t major,
-                                 const void *iface, void *impl)
-{
-    g_assert_cmpstr(name, ==, UCD_USERS_SERVICE);
-    g_assert_cmpuint(major, ==, UCD_USERS_MAJOR);
-    world.iface = iface;
-    world.impl = impl;
-    return UCD_OK;
-}
-
-static ucd_counter *fake_counter_new(ucd_plugin *self, const char *name, uint32_t kind,
-                                     const char *help)
-{
-    return (ucd_counter *)&fake_counter;
-}
-
-static void fake_counter_add(ucd_counter *counter, int64_t delta)
-{
-}
-
-static void fake_counter_set(ucd_counter *counter, int64_t value)
-{
-}
-
-static const ucd_host fake_host = {
-    .struct_size = sizeof(ucd_host),
-    .abi_major = UCD_ABI_MAJOR,
-    .abi_minor = UCD_ABI_MINOR,
-    .core_version = "test",
-    .module_id = fake_module_id,
-    .log = fake_log,
-    .set_error = fake_set_error,
-    .config_string = fake_config_string,
-    .config_int = fake_config_int,
-    .config_bool = fake_config_bool,
-    .config_error = fake_config_error,
-    .publish = fake_publish,
-    .timer_add = fake_timer_add,
-    .timer_remove = fake_timer_remove,
-    .watch_add = fake_watch_add,
-    .watch_remove = fake_watch_remove,
-    .work_submit = fake_work_submit,
-    .service_register = fake_service_register,
-    .counter_new = fake_counter_new,
-    .counter_add = fake_counter_add,
-    .counter_set = fake_counter_set,
-};
-
-static ucd_plugin test_self = {"users-file:test"};
-
+/* A new module with an empty section; the previous one is freed. */
 static void world_reset(void)
 {
-    g_free(world.last_error);
-    g_free(world.config_error_key);
+    if (world.module != NULL)
+        fake_module_free(world.module);
     g_free(world.last_event_backend);
-    if (world.log_lines != NULL)
-        g_ptr_array_unref(world.log_lines);
     memset(&world, 0, sizeof(world));
-    world.log_lines = g_ptr_array_new_with_free_func(g_free);
-    world.watch_fd = -1;
+    world.module = fake_module_new(descriptor, "users-file:test");
+    world.module->on_publish = record_resynced;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -314,11 +128,7 @@ static guint count_entries(const char *dir)
 
 static gboolean log_has(const char *needle)
 {
-    for (guint i = 0; i < world.log_lines->len; i++) {
-        if (strstr(g_ptr_array_index(world.log_lines, i), needle) != NULL)
-            return TRUE;
-    }
-    return FALSE;
+    return fake_module_log_has(world.module, 0, needle);
 }
 
 /* ---- the plugin ------------------------------------------------------------- */
@@ -326,10 +136,13 @@ static gboolean log_has(const char *needle)
 static int plugin_init(const char *file, const char *watch, void **state)
 {
     world_reset();
-    world.file = file;
-    world.watch = watch;
-    *state = NULL;
-    return descriptor->init(&test_self, &fake_host, state);
+    fake_module_set(world.module, "file", file);
+    fake_module_set(world.module, "watch", watch);
+    int rc = fake_module_init(world.module);
+    *state = world.module->state;
+    world.iface =
+        fake_module_service(world.module, UCD_USERS_SERVICE, UCD_USERS_MAJOR, &world.impl);
+    return rc;
 }
 
 static void *plugin_start(const char *file, const char *watch)
@@ -343,11 +156,12 @@ static void *plugin_start(const char *file, const char *watch)
     return state;
 }
 
+/* The plugin must remove its own fd watch when it stops. */
 static void plugin_stop(void *state)
 {
-    descriptor->stop(state);
-    g_assert_null(world.watch_cb);
-    descriptor->fini(state);
+    g_assert_true(state == world.module->state);
+    fake_module_stop(world.module);
+    g_assert_cmpuint(world.module->leftover_watches, ==, 0);
 }
 
 static void strv_append(GString *out, const char *name, const char *const *values)
@@ -437,12 +251,12 @@ static void assert_rejected_at(const char *path, long line, const char *fragment
     void *state = NULL;
     g_assert_cmpint(plugin_init(path, "false", &state), ==, UCD_FAIL);
     g_assert_null(state);
-    g_assert_nonnull(world.last_error);
+    g_assert_nonnull(world.module->last_error);
     char *prefix = g_strdup_printf("%s:%ld: ", path, line);
-    if (!g_str_has_prefix(world.last_error, prefix))
-        g_error("expected an error at %s, got: %s", prefix, world.last_error);
-    if (fragment != NULL && strstr(world.last_error, fragment) == NULL)
-        g_error("expected \"%s\" in: %s", fragment, world.last_error);
+    if (!g_str_has_prefix(world.module->last_error, prefix))
+        g_error("expected an error at %s, got: %s", prefix, world.module->last_error);
+    if (fragment != NULL && strstr(world.module->last_error, fragment) == NULL)
+        g_error("expected \"%s\" in: %s", fragment, world.module->last_error);
     g_assert_true(log_has(prefix)); /* logged too, not only recorded */
     g_free(prefix);
 }
@@ -457,14 +271,12 @@ static void pump_until(unsigned events, gboolean expect_rejection)
             return;
         if (expect_rejection && log_has("rejected"))
             return;
-        GPollFD poll_fd = {world.watch_fd, G_IO_IN, 0};
-        g_assert_nonnull(world.watch_cb);
-        if (g_poll(&poll_fd, 1, 100) > 0)
-            world.watch_cb(world.watch_fd, UCD_WATCH_READ, world.watch_data);
-        else if (world.timer_cb != NULL) {
-            ucd_timer_cb fire = world.timer_cb;
-            world.timer_cb = NULL; /* one-shot: gone once fired */
-            fire(world.timer_data);
+        g_assert_cmpuint(world.module->watches->len, ==, 1);
+        if (fake_module_poll_watches(world.module, 100) == 0 && world.module->timers->len > 0) {
+            struct ucd_timer *debounce = g_ptr_array_index(world.module->timers, 0);
+            g_assert_cmpuint(debounce->flags, ==, 0); /* one-shot */
+            g_assert_cmpuint(debounce->interval_ms, >, 0);
+            fake_timer_fire(debounce);
         }
     }
     g_error("the plugin did not reload (events %u)", world.resynced_events);
@@ -529,7 +341,7 @@ static void test_loads_every_field(void)
     write_file(path, full_doc);
 
     void *state = plugin_start(path, "false");
-    g_assert_null(world.watch_cb); /* watch = false */
+    g_assert_cmpuint(world.module->watches->len, ==, 0); /* watch = false */
     assert_summaries(users_of(state), full_doc_users, G_N_ELEMENTS(full_doc_users));
     assert_summaries(groups_of(state), full_doc_groups, G_N_ELEMENTS(full_doc_groups));
     g_assert_true(log_has("loaded 2 users and 2 groups"));
@@ -566,13 +378,13 @@ static void test_config_errors(void)
 {
     void *state = NULL;
     world_reset();
-    world.file = "/nonexistent/users.xml";
-    world.max_size = "0";
-    g_assert_cmpint(descriptor->init(&test_self, &fake_host, &state), ==, UCD_FAIL);
-    g_assert_cmpstr(world.config_error_key, ==, "max_size");
+    fake_module_set(world.module, "file", "/nonexistent/users.xml");
+    fake_module_set(world.module, "max_size", "0");
+    g_assert_cmpint(fake_module_init(world.module), ==, UCD_FAIL);
+    g_assert_cmpstr(world.module->config_error_key, ==, "max_size");
 
     g_assert_cmpint(plugin_init("/nonexistent/users.xml", "false", &state), ==, UCD_FAIL);
-    g_assert_nonnull(strstr(world.last_error, "/nonexistent/users.xml: cannot open"));
+    g_assert_nonnull(strstr(world.module->last_error, "/nonexistent/users.xml: cannot open"));
 }
 
 static void test_schema_violation_has_line(void)
@@ -615,7 +427,7 @@ static void test_malformed_xml_has_line(void)
     write_file(path, "");
     void *state = NULL;
     g_assert_cmpint(plugin_init(path, "false", &state), ==, UCD_FAIL);
-    g_assert_true(g_str_has_prefix(world.last_error, path));
+    g_assert_true(g_str_has_prefix(world.module->last_error, path));
 
     g_free(path);
     remove_dir(dir);
@@ -637,9 +449,9 @@ static void test_entities_refused(void)
                                 secret_path);
     write_file(path, xxe);
     assert_rejected_at(path, 2, "DOCTYPE");
-    for (guint i = 0; i < world.log_lines->len; i++)
-        g_assert_null(strstr(g_ptr_array_index(world.log_lines, i), "TOP-SECRET"));
-    g_assert_null(strstr(world.last_error, "TOP-SECRET"));
+    for (guint i = 0; i < world.module->log_lines->len; i++)
+        g_assert_null(strstr(g_ptr_array_index(world.module->log_lines, i), "TOP-SECRET"));
+    g_assert_null(strstr(world.module->last_error, "TOP-SECRET"));
 
     /* The billion laughs: nested internal entities. */
     GString *laughs = g_string_new("<?xml version=\"1.0\"?>\n<!DOCTYPE users [\n"
@@ -728,14 +540,13 @@ static void test_max_size(void)
     char *dir = temp_dir();
     char *path = g_build_filename(dir, "users.xml", NULL);
     write_file(path, full_doc);
-    void *state = NULL;
 
     world_reset();
-    world.file = path;
-    world.watch = "false";
-    world.max_size = "100";
-    g_assert_cmpint(descriptor->init(&test_self, &fake_host, &state), ==, UCD_FAIL);
-    g_assert_nonnull(strstr(world.last_error, "max_size"));
+    fake_module_set(world.module, "file", path);
+    fake_module_set(world.module, "watch", "false");
+    fake_module_set(world.module, "max_size", "100");
+    g_assert_cmpint(fake_module_init(world.module), ==, UCD_FAIL);
+    g_assert_nonnull(strstr(world.module->last_error, "max_size"));
 
     g_free(path);
     remove_dir(dir);
@@ -755,7 +566,7 @@ static void test_reload_rename_replace(void)
     char *path = g_build_filename(dir, "users.xml", NULL);
     write_file(path, two_users);
     void *state = plugin_start(path, "true");
-    g_assert_nonnull(world.watch_cb);
+    g_assert_cmpuint(world.module->watches->len, ==, 1);
 
     /* Another file in the directory changing is no reason to reload. */
     char *other = g_build_filename(dir, "other.xml", NULL);
@@ -806,14 +617,14 @@ static void test_broken_edit_keeps_users(void)
     assert_user_ids(state, "file:a,file:b");
 
     /* A schema-valid file with a duplicate is just as bad. */
-    g_ptr_array_set_size(world.log_lines, 0);
+    fake_module_log_clear(world.module);
     write_file(path, HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
                           "  <user id=\"file:a\"><login>x</login></user>\n" TAIL);
     pump_until(0, TRUE);
     assert_user_ids(state, "file:a,file:b");
 
     /* A removed file too. */
-    g_ptr_array_set_size(world.log_lines, 0);
+    fake_module_log_clear(world.module);
     g_assert_cmpint(g_unlink(path), ==, 0);
     pump_until(0, TRUE);
     assert_user_ids(state, "file:a,file:b");
@@ -1201,14 +1012,8 @@ int main(int argc, char **argv)
     }
     schema_path = argv[2];
     demo_path = argv[3];
-    void *handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    if (handle == NULL)
-        g_error("dlopen %s: %s", argv[1], dlerror());
-    ucd_plugin_entry_fn entry = NULL;
-    *(void **)&entry = dlsym(handle, UCD_PLUGIN_ENTRY_SYMBOL);
-    g_assert_nonnull(entry);
-    descriptor = entry();
-    g_assert_cmpstr(descriptor->name, ==, "users-file");
+    void *handle = NULL;
+    descriptor = fake_load_plugin(argv[1], "users-file", &handle);
 
     g_test_add_func("/users-file/load/every-field", test_loads_every_field);
     g_test_add_func("/users-file/load/foreach-stops", test_foreach_stops);
@@ -1231,8 +1036,9 @@ int main(int argc, char **argv)
     g_test_add_func("/users-xml/refuses-unwritable", test_export_refuses_unwritable);
     g_test_add_func("/users-file/demo", test_demo_file);
     int result = g_test_run();
-    world_reset();
-    g_ptr_array_unref(world.log_lines);
+    if (world.module != NULL)
+        fake_module_free(world.module);
+    g_free(world.last_event_backend);
     dlclose(handle);
     return result;
 }
