@@ -66,6 +66,11 @@ struct control_client {
 };
 
 struct ucd_reply {
+    /* Set by core_reply_defer(): the handler answers later, from the main
+     * loop, with core_reply_complete(). `client` is the connection waiting
+     * for it (NULL for core_control_execute); `done` is set on completion. */
+    gboolean deferred, done;
+    control_client *client;
     GPtrArray *columns; /* char * */
     GPtrArray *rows;    /* char **, each with columns->len strings */
     GPtrArray *fields;  /* char *: name, value, name, value ... */
@@ -459,7 +464,13 @@ void core_control_unregister_owner(core_control *ctl, const char *owner)
 /* Runs argv[0] and returns the response JSON. The handler is copied out
  * before the call because it may unregister its own owner (a reload stops
  * modules, which removes their commands, this one included). */
-static char *run_command(core_control *ctl, int argc, const char *const *argv)
+static control_client *client_ref(control_client *c);
+static void client_unref(control_client *c);
+static void client_respond(control_client *c, char *response, gboolean close_after);
+static void client_process(control_client *c);
+
+static char *run_command(core_control *ctl, control_client *client, int argc,
+                         const char *const *argv)
 {
     const control_command *cmd = g_hash_table_lookup(ctl->commands, argv[0]);
     ucd_reply *reply = reply_new();
@@ -471,15 +482,47 @@ static char *run_command(core_control *ctl, int argc, const char *const *argv)
     } else {
         ucd_command_fn fn = cmd->fn;
         void *user_data = cmd->user_data;
+        reply->client = client;
         int rc = fn(argc, argv, reply, user_data);
 
-        /* A failing handler that said nothing still yields a reason. */
-        if (rc != UCD_OK && !reply->error)
+        if (reply->deferred) {
+            /* The handler owns the reply now; core_reply_complete() answers.
+             * Without a connection (core_control_execute) wait for it here. */
+            if (client)
+                return NULL;
+            while (!reply->done)
+                g_main_context_iteration(ctl->ctx, TRUE);
+        } else if (rc != UCD_OK && !reply->error) {
+            /* A failing handler that said nothing still yields a reason. */
             core_reply_error(reply, "%s failed: %s", argv[0], ucd_strerror(rc));
+        }
     }
     out = reply_to_json(reply);
     reply_free(reply);
     return out;
+}
+
+void core_reply_defer(ucd_reply *reply)
+{
+    g_return_if_fail(reply != NULL && !reply->deferred);
+    reply->deferred = TRUE;
+    if (reply->client)
+        client_ref(reply->client);
+}
+
+void core_reply_complete(ucd_reply *reply)
+{
+    g_return_if_fail(reply != NULL && reply->deferred && !reply->done);
+    control_client *c = reply->client;
+    if (!c) {
+        reply->done = TRUE; /* run_command is waiting for it */
+        return;
+    }
+    /* The client may have gone meanwhile: then the answer has nobody to go to. */
+    if (c->ctl)
+        client_respond(c, reply_to_json(reply), FALSE);
+    client_unref(c);
+    reply_free(reply);
 }
 
 char *core_control_execute(core_control *ctl, int argc, const char *const *argv)
@@ -488,7 +531,7 @@ char *core_control_execute(core_control *ctl, int argc, const char *const *argv)
 
     if (argc < 1 || !argv || !argv[0])
         return error_response("\"argv\" is empty");
-    return run_command(ctl, argc, argv);
+    return run_command(ctl, NULL, argc, argv);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -540,7 +583,8 @@ static char **request_argv(JsonNode *root, char **problem)
 /* Handles one request line (without its newline) and returns the response.
  * *fatal is set when the bytes were not JSON at all: such a peer is not
  * speaking our protocol, and what follows cannot be trusted to be framed. */
-static char *handle_line(core_control *ctl, const char *line, size_t len, gboolean *fatal)
+static char *handle_line(core_control *ctl, control_client *client, const char *line, size_t len,
+                         gboolean *fatal)
 {
     JsonParser *parser;
     GError *error = NULL;
@@ -571,14 +615,12 @@ static char *handle_line(core_control *ctl, const char *line, size_t len, gboole
         g_free(problem);
         return out;
     }
-    out = run_command(ctl, (int)g_strv_length(argv), (const char *const *)argv);
+    out = run_command(ctl, client, (int)g_strv_length(argv), (const char *const *)argv);
     g_strfreev(argv);
     return out;
 }
 
 /* ---- connections -------------------------------------------------------- */
-
-static void client_process(control_client *c);
 
 static control_client *client_ref(control_client *c)
 {
@@ -697,10 +739,13 @@ static void client_process(control_client *c)
         return;
     }
     /* Tolerate CRLF from hand-typed sessions (socat, nc -C). */
-    response = handle_line(c->ctl, (const char *)c->input->data,
+    response = handle_line(c->ctl, c, (const char *)c->input->data,
                            len > 0 && c->input->data[len - 1] == '\r' ? len - 1 : len, &fatal);
     g_byte_array_remove_range(c->input, 0, (guint)len + 1);
-    client_respond(c, response, fatal);
+    /* NULL: a deferred reply; core_reply_complete() responds, and the next
+     * request is read only after that, so answers keep request order. */
+    if (response)
+        client_respond(c, response, fatal);
 }
 
 static void client_start(core_control *ctl, GSocketConnection *conn)

@@ -64,6 +64,17 @@ void core_control_unregister_owner(core_control *ctl, const char *owner);
  * `ucd --check-config`-style local calls. */
 char *core_control_execute(core_control *ctl, int argc, const char *const *argv);
 
+/* Defers a reply: the handler returns at once (its return value is then
+ * ignored) and answers later, from the main loop, by filling `reply` and
+ * calling core_reply_complete(). For commands that must block (a database
+ * query, a directory write): run the blocking part on the worker pool and
+ * complete in its done callback. The connection reads no further request
+ * until then, so answers stay in request order; a client that disconnects
+ * meanwhile is simply not answered. Core commands only (not in the SDK). */
+void core_reply_defer(ucd_reply *reply);
+/* Sends a deferred reply and frees it: `reply` is invalid afterwards. */
+void core_reply_complete(ucd_reply *reply);
+
 /* The ucd_reply functions of the host table (host.h).
  *
  * reply_columns sets the table's columns; called again before any row it

@@ -93,6 +93,26 @@ static int cmd_log(int argc, const char *const *argv, ucd_reply *reply, void *us
     return UCD_OK;
 }
 
+/* "later MS WORD": a deferred reply, completed from a timeout on the server's
+ * context: the way a core command answers after blocking work on a worker. */
+static gboolean complete_later(gpointer data)
+{
+    ucd_reply *reply = data;
+    core_reply_text(reply, "later");
+    core_reply_complete(reply);
+    return G_SOURCE_REMOVE;
+}
+
+static int cmd_later(int argc, const char *const *argv, ucd_reply *reply, void *user_data)
+{
+    core_reply_defer(reply);
+    GSource *t = g_timeout_source_new(argc > 1 ? (guint)atoi(argv[1]) : 20);
+    g_source_set_callback(t, complete_later, reply, NULL);
+    g_source_attach(t, g_main_context_get_thread_default());
+    g_source_unref(t);
+    return UCD_OK;
+}
+
 static void register_test_commands(core_control *ctl)
 {
     g_assert_cmpint(core_control_register(ctl, "test", "table", "", "a table", cmd_table, NULL), ==,
@@ -107,6 +127,9 @@ static void register_test_commands(core_control *ctl)
                     UCD_OK);
     g_assert_cmpint(core_control_register(ctl, "core", "log", "export", "logs", cmd_log, NULL), ==,
                     UCD_OK);
+    g_assert_cmpint(
+        core_control_register(ctl, "test", "later", "MS", "answers after MS ms", cmd_later, NULL),
+        ==, UCD_OK);
 }
 
 static gpointer server_thread(gpointer data)
@@ -575,6 +598,27 @@ static void test_many_requests_one_connection(void)
     client_free(c);
     server_stop(s);
     g_string_free(batch, TRUE);
+}
+
+/* A deferred reply arrives later, and the request after it on the same
+ * connection is answered after it, in order; a client that leaves before
+ * the deferred answer does not disturb the server. */
+static void test_deferred_reply(void)
+{
+    server *s = server_start();
+    client *c = client_new(s->path);
+
+    client_send(c, "{\"argv\": [\"later\", \"50\"]}\n{\"argv\": [\"echo\", \"after\"]}\n");
+    assert_text_response(client_read_line(c), "later");
+    assert_text_response(client_read_line(c), "after");
+    client_free(c);
+
+    c = client_new(s->path);
+    client_send(c, "{\"argv\": [\"later\", \"30\"]}\n");
+    client_free(c);
+    g_usleep(60 * 1000);
+    assert_server_alive(s);
+    server_stop(s);
 }
 
 /* A reply far larger than a socket buffer arrives whole. */
@@ -1230,6 +1274,7 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/control/socket/table", test_table_reply);
+    g_test_add_func("/control/socket/deferred-reply", test_deferred_reply);
     g_test_add_func("/control/socket/unknown-command", test_unknown_command);
     g_test_add_func("/control/socket/garbage", test_garbage_bytes);
     g_test_add_func("/control/socket/invalid-json", test_invalid_json);
