@@ -4,11 +4,11 @@
  * answer, hangup, hold, retrieve, transfer, consult-transfer, deflect, pickup,
  * dtmf, forward, dnd).
  *
- * Every command runs on the main loop and replies synchronously. Two of them
- * call blocking plugin functions there, knowingly: `journal tail|query`
- * (query(), bounded by --limit, at most 1000 rows) and `users import`
- * (import_users(), an admin's one-off). Both are rare admin actions; a slow
- * journal delays events by that long, which the bus queues absorb.
+ * Every command runs on the main loop. Those that must call blocking plugin
+ * functions (`journal tail|query`: query(); `users import`: import_users();
+ * `users move`: set_home_server()) run that call on the worker pool, owned by
+ * the plugin's module, and answer through a deferred reply (control.h), so the
+ * main loop never waits for a database or a directory.
  *
  * Call control resolves the line first ("DRIVER/ADDRESS", or a bare address
  * that must name exactly one line), checks the driver's capabilities() so the
@@ -318,23 +318,66 @@ static int users_export(core_model *m, ucd_reply *r)
     return rc;
 }
 
+/* Users import and move write to a backend (a file, a directory): blocking,
+ * so they run on the worker pool, owned by the backend's module, and answer
+ * through a deferred reply. */
 typedef struct {
-    char *path;
+    char *path;     /* import: the document */
+    char *user_id;  /* move: whom ... */
+    char *server;   /* ... to where */
+    char *provider; /* the backend's module id */
+    const ucd_users_v1 *users;
+    void *impl;
+    ucd_reply *r;
     char message[1024];
     int rc;
-    const char *provider;
-} import_ctx;
+} users_job;
+
+static void users_job_free(users_job *job)
+{
+    g_free(job->path);
+    g_free(job->user_id);
+    g_free(job->server);
+    g_free(job->provider);
+    g_free(job);
+}
+
+static gboolean has_import(const ucd_users_v1 *users)
+{
+    return users->struct_size >=
+               offsetof(ucd_users_v1, import_users) + sizeof users->import_users &&
+           users->import_users != NULL;
+}
 
 static int import_into_first(const ucd_service *s, void *ud)
 {
-    import_ctx *ic = ud;
-    const ucd_users_v1 *users = s->iface;
-    if (users->struct_size < offsetof(ucd_users_v1, import_users) + sizeof users->import_users ||
-        !users->import_users)
+    users_job *job = ud;
+    if (!has_import(s->iface))
         return 0;
-    ic->provider = s->provider;
-    ic->rc = users->import_users(s->impl, ic->path, ic->message, sizeof ic->message);
+    job->users = s->iface;
+    job->impl = s->impl;
+    job->provider = g_strdup(s->provider);
     return 1;
+}
+
+static void import_work(void *ud)
+{
+    users_job *job = ud;
+    job->rc = job->users->import_users(job->impl, job->path, job->message, sizeof job->message);
+}
+
+static void import_done(void *ud)
+{
+    users_job *job = ud;
+    if (job->rc != UCD_OK) {
+        reply_fail(job->r, job->rc, "users import into %s: %s", job->provider,
+                   job->message[0] ? job->message : ucd_strerror(job->rc));
+    } else {
+        core_reply_field(job->r, "backend", job->provider);
+        core_reply_text(job->r, "%s", job->message[0] ? job->message : "imported");
+    }
+    core_reply_complete(job->r);
+    users_job_free(job);
 }
 
 static int users_import(core_model *m, const char *path, ucd_reply *r)
@@ -342,33 +385,139 @@ static int users_import(core_model *m, const char *path, ucd_reply *r)
     if (!g_path_is_absolute(path))
         return reply_fail(r, UCD_E_INVALID,
                           "users import: '%s' is not an absolute path (ucctl makes it one)", path);
-    import_ctx ic = {.path = (char *)path, .rc = UCD_E_UNSUPPORTED};
+    users_job *job = g_new0(users_job, 1);
+    job->path = g_strdup(path);
+    job->r = r;
     core_modules_service_foreach(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, import_into_first,
-                                 &ic);
-    if (!ic.provider)
+                                 job);
+    if (!job->provider) {
+        users_job_free(job);
         return reply_fail(r, UCD_E_UNSUPPORTED,
                           "users import: no running users backend can import users");
-    if (ic.rc != UCD_OK)
-        return reply_fail(r, ic.rc, "users import into %s: %s", ic.provider,
-                          ic.message[0] ? ic.message : ucd_strerror(ic.rc));
-    core_reply_field(r, "backend", ic.provider);
-    core_reply_text(r, "%s", ic.message[0] ? ic.message : "imported");
+    }
+    core_reply_defer(r);
+    core_workers_submit(m->rt->workers, job->provider, import_work, import_done, job);
     return UCD_OK;
+}
+
+static void move_work(void *ud)
+{
+    users_job *job = ud;
+    job->rc = job->users->set_home_server(job->impl, job->user_id, job->server);
+}
+
+static void move_done(void *ud)
+{
+    users_job *job = ud;
+    if (job->rc == UCD_OK)
+        core_reply_text(job->r, "%s now has home server %s (in %s)", job->user_id, job->server,
+                        job->provider);
+    else if (job->rc == UCD_E_UNSUPPORTED)
+        reply_fail(job->r, job->rc,
+                   "users move: %s cannot write the home server back (for a directory, enable "
+                   "write-back in its module section)",
+                   job->provider);
+    else
+        reply_fail(job->r, job->rc, "users move of %s in %s: %s", job->user_id, job->provider,
+                   ucd_strerror(job->rc));
+    core_reply_complete(job->r);
+    users_job_free(job);
+}
+
+/* users move USER --to SERVER: rewrites the user's home server in the backend
+ * it came from; the backend's next sync then (de)activates the user. */
+static int users_move(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    char *to = NULL, **args = NULL;
+    GOptionEntry entries[] = {
+        {"to", 0, 0, G_OPTION_ARG_STRING, &to, "the server the user moves to", "SERVER"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    int rc = UCD_OK;
+    const core_user *u = g_strv_length(args) == 2 ? core_model_user(m, args[1]) : NULL;
+    ucd_service s = {.struct_size = sizeof s};
+    if (g_strv_length(args) != 2 || !to || !*to)
+        rc = reply_fail(r, UCD_E_INVALID, "usage: users move USER --to SERVER");
+    else if (!u)
+        rc = reply_fail(r, UCD_E_NOT_FOUND, "users move: no user '%s'", args[1]);
+    else if (core_modules_service_get(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, u->backend,
+                                      &s) != UCD_OK)
+        rc = reply_fail(r, UCD_E_UNAVAILABLE, "users move: backend %s of %s is not running",
+                        u->backend, u->id);
+    else if (!((const ucd_users_v1 *)s.iface)->set_home_server)
+        rc = reply_fail(r, UCD_E_UNSUPPORTED, "users move: %s cannot change home servers",
+                        u->backend);
+    if (rc == UCD_OK) {
+        users_job *job = g_new0(users_job, 1);
+        job->user_id = g_strdup(u->id);
+        job->server = g_strdup(to);
+        job->provider = g_strdup(u->backend);
+        job->users = s.iface;
+        job->impl = s.impl;
+        job->r = r;
+        core_reply_defer(r);
+        core_workers_submit(m->rt->workers, job->provider, move_work, move_done, job);
+    }
+    g_free(to);
+    g_strfreev(args);
+    return rc;
+}
+
+/* The progress of one backend's sync. The backend's progress and done
+ * callbacks hold a reference, so one arriving late (while the model is being
+ * freed at shutdown) writes to this record, never to a freed model. */
+struct core_sync_state {
+    char *provider;
+    gboolean running;
+    uint64_t done, total;
+    int result;
+    char *message;
+};
+
+static core_sync_state *sync_state_ref(core_sync_state *st)
+{
+    return g_atomic_rc_box_acquire(st);
+}
+
+static void sync_state_clear(gpointer p)
+{
+    core_sync_state *st = p;
+    g_free(st->provider);
+    g_free(st->message);
+}
+
+void core_sync_state_unref(gpointer state)
+{
+    g_atomic_rc_box_release_full(state, sync_state_clear);
+}
+
+static void sync_progress(uint64_t done, uint64_t total, void *ud)
+{
+    core_sync_state *st = ud;
+    st->done = done;
+    st->total = total;
 }
 
 static void sync_done(int result, const char *message, void *ud)
 {
-    char *provider = ud;
+    core_sync_state *st = ud;
+    st->running = FALSE;
+    st->result = result;
+    g_free(st->message);
+    st->message = g_strdup(message);
     if (result == UCD_OK)
-        core_log("core", UCD_LOG_INFO, "model: users sync of %s finished%s%s", provider,
+        core_log("core", UCD_LOG_INFO, "model: users sync of %s finished%s%s", st->provider,
                  message ? ": " : "", str(message));
     else
-        core_log("core", UCD_LOG_WARNING, "model: users sync of %s failed: %s", provider,
+        core_log("core", UCD_LOG_WARNING, "model: users sync of %s failed: %s", st->provider,
                  message ? message : ucd_strerror(result));
-    g_free(provider);
+    core_sync_state_unref(st);
 }
 
 typedef struct {
+    core_model *m;
     uint32_t flags;
     ucd_reply *r;
 } sync_ctx;
@@ -379,10 +528,17 @@ static int sync_one(const ucd_service *s, void *ud)
     const ucd_users_v1 *users = s->iface;
     int rc = UCD_E_UNSUPPORTED;
     if (users->sync) {
-        char *provider = g_strdup(s->provider);
-        rc = users->sync(s->impl, sc->flags, NULL, sync_done, provider);
-        if (rc != UCD_OK)
-            g_free(provider); /* done is only called for a sync that started */
+        core_sync_state *st = g_atomic_rc_box_new0(core_sync_state);
+        st->provider = g_strdup(s->provider);
+        st->running = TRUE;
+        g_hash_table_replace(sc->m->syncs, st->provider, st);
+        rc = users->sync(s->impl, sc->flags, sync_progress, sync_done, sync_state_ref(st));
+        if (rc != UCD_OK) {
+            /* done is only called for a sync that started */
+            st->running = FALSE;
+            st->result = rc;
+            core_sync_state_unref(st);
+        }
     }
     const char *row[] = {s->provider, rc == UCD_OK ? "started" : ucd_strerror(rc)};
     core_reply_row(sc->r, row);
@@ -391,10 +547,13 @@ static int sync_one(const ucd_service *s, void *ud)
 
 static int users_sync(core_model *m, int argc, const char *const *argv, ucd_reply *r)
 {
-    gboolean full = FALSE;
+    gboolean full = FALSE, progress = FALSE;
     char **args = NULL;
     GOptionEntry entries[] = {
         {"full", 0, 0, G_OPTION_ARG_NONE, &full, "re-read everything", NULL},
+        /* ucctl polls `users sync-status` and draws the bar; the daemon needs
+         * nothing more for it */
+        {"progress", 0, 0, G_OPTION_ARG_NONE, &progress, "show progress (ucctl)", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     if (!parse_options(argc, argv, entries, &args, r))
@@ -402,14 +561,52 @@ static int users_sync(core_model *m, int argc, const char *const *argv, ucd_repl
     g_strfreev(args);
     static const char *const cols[] = {"backend", "sync"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    sync_ctx sc = {full ? UCD_SYNC_FULL : 0, r};
+    sync_ctx sc = {m, full ? UCD_SYNC_FULL : 0, r};
     core_modules_service_foreach(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, sync_one, &sc);
+    return UCD_OK;
+}
+
+static gint by_provider(gconstpointer a, gconstpointer b)
+{
+    const core_sync_state *x = *(core_sync_state *const *)a, *y = *(core_sync_state *const *)b;
+    return strcmp(x->provider, y->provider);
+}
+
+/* users sync-status: one row per backend that was asked to sync. */
+static int users_sync_status(core_model *m, ucd_reply *r)
+{
+    static const char *const cols[] = {"backend", "state", "done", "total", "message"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    GPtrArray *all = g_ptr_array_new(); /* GLib 2.74 has no values_as_ptr_array */
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, m->syncs);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(all, v);
+    g_ptr_array_sort(all, by_provider);
+    for (guint i = 0; i < all->len; i++) {
+        const core_sync_state *st = all->pdata[i];
+        char done[24], total[24];
+        g_snprintf(done, sizeof done, "%" G_GUINT64_FORMAT, st->done);
+        g_snprintf(total, sizeof total, "%" G_GUINT64_FORMAT, st->total);
+        const char *row[] = {st->provider,
+                             st->running            ? "running"
+                             : st->result == UCD_OK ? "ok"
+                                                    : "failed",
+                             done, total,
+                             st->message       ? st->message
+                             : st->result != 0 ? ucd_strerror(st->result)
+                                               : ""};
+        core_reply_row(r, row);
+    }
+    g_ptr_array_free(all, TRUE);
     return UCD_OK;
 }
 
 static const char USERS_USAGE[] =
     "users [list] [--group G] | users show ID|LOGIN | users export [FILE] | "
-    "users import FILE | users sync [--full]";
+    "users import FILE | users sync [--full] [--progress] | users sync-status | "
+    "users move USER --to SERVER";
 
 static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
@@ -427,6 +624,10 @@ static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
         return users_import(m, argv[2], r);
     if (strcmp(sub, "sync") == 0)
         return users_sync(m, argc - 1, argv + 1, r);
+    if (strcmp(sub, "move") == 0)
+        return users_move(m, argc - 1, argv + 1, r);
+    if (strcmp(sub, "sync-status") == 0 && argc == 2)
+        return users_sync_status(m, r);
     return reply_fail(r, UCD_E_INVALID, "usage: %s", USERS_USAGE);
 }
 
@@ -782,39 +983,74 @@ static int journal_row(const ucd_journal_record *rec, void *ud)
     return 0;
 }
 
+/* A journal query runs on the worker pool (query() blocks on the database)
+ * and answers through a deferred reply. The work item is owned by the
+ * journal's module, so stopping that module waits for the query. The job owns
+ * copies of the query's strings: the command's own are gone by then. */
 typedef struct {
-    const ucd_journal_query *query;
+    ucd_journal_query q;
+    char *user_id, *number, *after;
+    char *provider; /* the journal's module id: owns the work item */
+    const ucd_journal_v1 *journal;
+    void *impl;
     ucd_reply *r;
     char cursor[256];
     int rc;
-    gboolean found;
-} query_ctx;
+} query_job;
 
 static int query_first(const ucd_service *s, void *ud)
 {
-    query_ctx *qc = ud;
+    query_job *job = ud;
     const ucd_journal_v1 *journal = s->iface;
     if (!journal->query)
         return 0;
-    qc->found = TRUE;
-    core_reply_field(qc->r, "journal", s->provider);
-    qc->rc = journal->query(s->impl, qc->query, journal_row, qc->r, qc->cursor, sizeof qc->cursor);
+    job->journal = journal;
+    job->impl = s->impl;
+    job->provider = g_strdup(s->provider);
+    core_reply_field(job->r, "journal", s->provider);
     return 1;
+}
+
+static void query_work(void *ud)
+{
+    query_job *job = ud;
+    job->rc = job->journal->query(job->impl, &job->q, journal_row, job->r, job->cursor,
+                                  sizeof job->cursor);
+}
+
+static void query_done(void *ud)
+{
+    query_job *job = ud;
+    if (job->rc != UCD_OK)
+        reply_fail(job->r, job->rc, "journal query failed: %s", ucd_strerror(job->rc));
+    else
+        core_reply_field(job->r, "next", job->cursor);
+    core_reply_complete(job->r);
+    g_free(job->user_id);
+    g_free(job->number);
+    g_free(job->after);
+    g_free(job->provider);
+    g_free(job);
 }
 
 static int run_query(core_model *m, const ucd_journal_query *q, ucd_reply *r)
 {
     static const char *const cols[] = {"start", "direction", "outcome",      "from",
                                        "to",    "duration",  "participants", "uuid"};
-    query_ctx qc = {.query = q, .r = r};
+    query_job *job = g_new0(query_job, 1);
+    job->r = r;
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    /* Blocking on the main loop, by choice: see the top of this file. */
-    core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, query_first, &qc);
-    if (!qc.found)
+    core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, query_first, job);
+    if (!job->journal) {
+        g_free(job);
         return reply_fail(r, UCD_E_UNAVAILABLE, "no running journal answers queries");
-    if (qc.rc != UCD_OK)
-        return reply_fail(r, qc.rc, "journal query failed: %s", ucd_strerror(qc.rc));
-    core_reply_field(r, "next", qc.cursor);
+    }
+    job->q = *q;
+    job->q.user_id = job->user_id = g_strdup(q->user_id);
+    job->q.number = job->number = g_strdup(q->number);
+    job->q.after = job->after = g_strdup(q->after);
+    core_reply_defer(r);
+    core_workers_submit(m->rt->workers, job->provider, query_work, query_done, job);
     return UCD_OK;
 }
 

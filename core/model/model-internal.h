@@ -57,7 +57,14 @@ struct core_model {
 
     /* trace.c */
     core_trace *trace;
+
+    /* commands.c: the progress of `users sync`, backend id -> core_sync_state */
+    GHashTable *syncs;
 };
+
+/* commands.c: a sync's progress, shared with the backend's callbacks. */
+typedef struct core_sync_state core_sync_state;
+void core_sync_state_unref(gpointer state);
 
 /* model.c */
 core_driver *core_model_driver(core_model *m, const char *id, gboolean create);

@@ -237,6 +237,7 @@ core_model *core_model_new(core_runtime *rt, core_modules *mods)
     m->mods = mods;
     m->drivers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, driver_free);
     m->trace = core_trace_new(CORE_TRACE_CAPACITY);
+    m->syncs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, core_sync_state_unref);
     core_calls_init(m);
     core_directory_init(m);
     core_presence_init(m);
@@ -274,6 +275,7 @@ void core_model_free(core_model *m)
     g_hash_table_destroy(m->drivers);
     core_directory_free(m);
     core_trace_free(m->trace);
+    g_hash_table_destroy(m->syncs);
     g_free(m);
 }
 

@@ -279,6 +279,18 @@ static void test_inbound_answered(void)
                "1|0|0301234567|+49301234567|201|201|Anna Eins|normal|1\n");
     assert_sql(h, "SELECT role, user_id, line, answered_ms > 0 FROM participant",
                "1|file:u201|201|1\n");
+
+    /* the same conversation through the daemon: journal query runs on a worker
+     * and answers through a deferred reply */
+    JsonNode *q = ctl(h, "journal", "query", "--user", "anna");
+    JsonArray *rows = json_object_get_array_member(json_node_get_object(q), "rows");
+    g_assert_cmpuint(json_array_get_length(rows), ==, 1);
+    char *uuid = sql_text(h, "SELECT uuid FROM conversation");
+    g_strchomp(uuid);
+    g_assert_cmpstr(json_array_get_string_element(json_array_get_array_element(rows, 0), 7), ==,
+                    uuid);
+    g_free(uuid);
+    json_node_free(q);
     g_assert_cmpint(harness_stop(h), ==, 0);
     g_free(call);
     harness_free(h);
@@ -480,6 +492,36 @@ static void test_users_export_import(void)
     harness_free(h);
 }
 
+/* Admin commands on the directory: move a user to another home server (the
+ * users-file backend writes it back), and a sync with a progress display. */
+static void test_users_move_and_sync(void)
+{
+    harness *h = start_company(NULL);
+    const char *bad[] = {"users", "move", "cora", NULL};
+    JsonNode *r = harness_request(h, bad);
+    g_assert_false(json_object_get_boolean_member(json_node_get_object(r), "ok"));
+    json_node_free(r);
+    const char *move[] = {"users", "move", "cora", "--to", "pbx2.example.test", NULL};
+    r = harness_ok(h, move);
+    json_node_free(r);
+    char *xml = NULL;
+    char *users = g_build_filename(h->dir, "users.xml", NULL);
+    g_assert_true(g_file_get_contents(users, &xml, NULL, NULL));
+    g_assert_nonnull(strstr(xml, "pbx2.example.test"));
+    g_free(xml);
+    g_free(users);
+
+    const char *sync[] = {harness_env("UCCTL_BIN"), "users", "sync", "--full", "--progress", NULL};
+    char *out = NULL, *err = NULL;
+    g_assert_cmpint(harness_run(h, sync, &out, &err), ==, 0);
+    g_assert_nonnull(strstr(err, "users-file"));
+    g_assert_nonnull(strstr(err, "ok"));
+    g_free(out);
+    g_free(err);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -492,5 +534,6 @@ int main(int argc, char **argv)
     g_test_add_func("/telephony/malformed-users", test_malformed_users);
     g_test_add_func("/telephony/journal-unwritable", test_journal_unwritable);
     g_test_add_func("/telephony/users-export-import", test_users_export_import);
+    g_test_add_func("/telephony/users-move-and-sync", test_users_move_and_sync);
     return g_test_run();
 }

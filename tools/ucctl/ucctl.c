@@ -511,7 +511,8 @@ static gboolean parse_options(int *argc, char ***argv, options *opts)
         context, "Run `ucctl help` for the commands the daemon offers.\n"
                  "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n"
                  "`ucctl users export [FILE]` saves the users XML to FILE (else stdout).\n"
-                 "`ucctl trace LINE [--once]` follows a line's events until interrupted.\n\n"
+                 "`ucctl trace LINE [--once]` follows a line's events until interrupted.\n"
+                 "`ucctl users sync [--full] --progress` shows a progress bar per backend.\n\n"
                  "Exit status: 0 success, 1 error, 2 the daemon did not answer.\n");
     g_option_context_add_main_entries(context, entries, NULL);
     /* Stop at COMMAND, so that its own options (`ucctl COMMAND --all`) are
@@ -667,6 +668,77 @@ static gboolean is_command(char **argv, const char *command, const char *sub)
            (!sub || (argv[1] && strcmp(argv[1], sub) == 0));
 }
 
+/* ---- users sync --progress: polling -------------------------------------- */
+
+static gboolean has_word(char **argv, const char *word)
+{
+    for (int i = 0; argv[i]; i++)
+        if (strcmp(argv[i], word) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+/* One progress line per backend: "users-ldap  [#######.....]  5200 of 9000". */
+static void draw_progress(JsonObject *o, gboolean *running)
+{
+    JsonArray *rows = json_object_get_array_member(o, "rows");
+    *running = FALSE;
+    for (guint i = 0; i < json_array_get_length(rows); i++) {
+        JsonArray *row = json_array_get_array_element(rows, i);
+        const char *backend = json_array_get_string_element(row, 0);
+        const char *state = json_array_get_string_element(row, 1);
+        guint64 done = g_ascii_strtoull(json_array_get_string_element(row, 2), NULL, 10);
+        guint64 total = g_ascii_strtoull(json_array_get_string_element(row, 3), NULL, 10);
+        char bar[33];
+        int filled = total ? (int)(MIN(done, total) * 32 / total) : 0;
+        for (int k = 0; k < 32; k++)
+            bar[k] = k < filled ? '#' : '.';
+        bar[32] = '\0';
+        if (strcmp(state, "running") == 0)
+            *running = TRUE;
+        if (total)
+            fprintf(stderr, "\r%-20s [%s] %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " %s",
+                    backend, bar, done, total, state);
+        else
+            fprintf(stderr, "\r%-20s %" G_GUINT64_FORMAT " entries read %s", backend, done, state);
+        if (strcmp(state, "running") != 0) {
+            const char *message = json_array_get_string_element(row, 4);
+            fprintf(stderr, "%s%s\n", *message ? ": " : "", message);
+        }
+    }
+    fflush(stderr);
+}
+
+/* `users sync [--full] --progress`: starts the sync as usual, then polls
+ * `users sync-status` every 250 ms and redraws the bars until no backend runs. */
+static int run_sync_progress(options *opts, char **argv)
+{
+    int status = 0;
+    char *line = exchange(opts, argv, &status);
+    if (!line)
+        return status;
+    status = handle_response(opts, line, NULL, NULL);
+    g_free(line);
+    if (status != 0 || opts->json)
+        return status;
+    char *poll[] = {"users", "sync-status", NULL};
+    for (gboolean running = TRUE; running;) {
+        g_usleep(TRACE_POLL_US);
+        line = exchange(opts, poll, &status);
+        if (!line)
+            return status;
+        JsonParser *parser = json_parser_new();
+        if (json_parser_load_from_data(parser, line, -1, NULL) &&
+            JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+            draw_progress(json_node_get_object(json_parser_get_root(parser)), &running);
+        else
+            running = FALSE;
+        g_object_unref(parser);
+        g_free(line);
+    }
+    return status;
+}
+
 static int run(options *opts, char **argv)
 {
     const export_kind *export = export_of(argv);
@@ -677,6 +749,8 @@ static int run(options *opts, char **argv)
 
     if (is_command(argv, "trace", NULL))
         return run_trace(opts, argv);
+    if (is_command(argv, "users", "sync") && has_word(argv, "--progress"))
+        return run_sync_progress(opts, argv);
     if (export) {
         if (argv[2] && argv[3]) {
             fail("usage: ucctl %s %s [FILE]", export->command, export->sub);
