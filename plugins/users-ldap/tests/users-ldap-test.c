@@ -1,0 +1,575 @@
+/*
+ * users-ldap-test.c - the users-ldap plugin against a real OpenLDAP slapd
+ * (tests/peers/slapd.sh), through the fake host (tests/fake-host).
+ *
+ * argv[1]: users-ldap.so, argv[2]: tests/peers/slapd.sh.
+ *
+ * The fake host runs work items at once on the calling thread, so sync()
+ * returns after the sync was judged; the tests never run the main loop. One
+ * slapd with 5,000 users (five times the 1,000-entry cap) serves the ordinary
+ * tests; the fault tests start a second one of their own, which they stop,
+ * kill and empty.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "fake-host.h"
+
+#define MAIN_USERS  5000
+#define FAULT_USERS 1500
+
+static const ucd_plugin_descriptor *descriptor;
+static const char *peer_script;
+static GHashTable *slapd; /* the main peer's exports */
+
+/* ---- the peer --------------------------------------------------------------------- */
+
+static void peer_guard(const char *dir);
+
+/* Starts slapd with `users` users; NULL (and a skip or failure) when it
+ * cannot. */
+static GHashTable *peer_start(int users)
+{
+    char *count = g_strdup_printf("%d", users);
+    const char *argv[] = {"bash", peer_script, "start", count, NULL};
+    char *out = NULL, *err = NULL;
+    int status = 0;
+    GError *error = NULL;
+    gboolean spawned = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                    &out, &err, &status, &error);
+    g_free(count);
+    if (!spawned || !g_spawn_check_wait_status(status, NULL)) {
+        g_printerr("slapd.sh failed: %s%s\n", error != NULL ? error->message : "", err);
+        g_clear_error(&error);
+        g_free(out);
+        g_free(err);
+        return NULL;
+    }
+    GHashTable *env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    char **words = g_strsplit_set(out, " \n", -1);
+    for (char **w = words; *w != NULL; w++) {
+        char *eq = strchr(*w, '=');
+        if (eq != NULL)
+            g_hash_table_insert(env, g_strndup(*w, (gsize)(eq - *w)), g_strdup(eq + 1));
+    }
+    g_strfreev(words);
+    g_free(out);
+    g_free(err);
+    const char *dir = g_hash_table_lookup(env, "LDAP_DIR");
+    g_assert_nonnull(dir);
+    peer_guard(dir);
+    return env;
+}
+
+/* A guard process that stops the peer when this program ends in any way,
+ * an abort included: it waits for the end of a pipe only we hold. */
+static void peer_guard(const char *dir)
+{
+    int fds[2];
+    g_assert_cmpint(pipe(fds), ==, 0);
+    pid_t pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        close(fds[1]);
+        char byte;
+        while (read(fds[0], &byte, 1) > 0) {
+        }
+        execlp("bash", "bash", peer_script, "stop", dir, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+}
+
+static const char *peer(GHashTable *env, const char *name)
+{
+    const char *value = g_hash_table_lookup(env, name);
+    g_assert_nonnull(value);
+    return value;
+}
+
+static void peer_stop(GHashTable *env)
+{
+    const char *argv[] = {"bash", peer_script, "stop", peer(env, "LDAP_DIR"), NULL};
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                 NULL);
+    g_hash_table_unref(env);
+}
+
+/* Runs ldapmodify (or ldapadd/ldapdelete, `tool`) as the admin with `ldif`. */
+static void peer_apply(GHashTable *env, const char *tool, const char *ldif)
+{
+    GError *error = NULL;
+    GSubprocess *process =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                         tool, "-x", "-H", peer(env, "LDAP_URI"), "-D", peer(env, "LDAP_ADMIN_DN"),
+                         "-w", peer(env, "LDAP_ADMIN_PW"), NULL);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8(process, ldif, NULL, NULL, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_true(g_subprocess_get_successful(process));
+    g_object_unref(process);
+}
+
+/* ---- the module ----------------------------------------------------------------------- */
+
+typedef struct world {
+    fake_module *module;
+    const ucd_users_v1 *iface;
+    void *impl;
+    unsigned resynced;
+    char *state_dir;
+} world;
+
+static void record_resynced(fake_module *module, const ucd_event *event, void *data)
+{
+    world *w = data;
+    g_assert_cmpuint(event->type, ==, UCD_EVENT_USER_CHANGED);
+    const ucd_user_changed_event *changed = event->payload;
+    g_assert_cmpuint(changed->change, ==, UCD_CHANGE_RESYNCED);
+    w->resynced++;
+}
+
+/* A module reading the users of `env` as OpenLDAP users, with `extra`
+ * settings ({key, value, ..., NULL}) on top; not started. */
+static world *world_new(GHashTable *env, const char *const *extra, const char *state_dir)
+{
+    world *w = g_new0(world, 1);
+    w->module = fake_module_new(descriptor, "users-ldap:test");
+    w->module->on_publish = record_resynced;
+    w->module->publish_data = w;
+    const char *const defaults[] = {
+        "uris",
+        peer(env, "LDAP_URI"),
+        "ca_file",
+        peer(env, "LDAP_CACERT"),
+        "bind_dn",
+        peer(env, "LDAP_ADMIN_DN"),
+        "bind_password",
+        peer(env, "LDAP_ADMIN_PW"),
+        "base_dn",
+        "ou=Users,dc=example,dc=test",
+        "group_base_dn",
+        "ou=Groups,dc=example,dc=test",
+        "filter",
+        "(objectClass=inetOrgPerson)",
+        "group_filter",
+        "(objectClass=groupOfNames)",
+        "attr_change",
+        "modifyTimestamp",
+        "home_server_attribute",
+        "",
+        "page_size",
+        "300",
+        NULL,
+    };
+    fake_module_set_pairs(w->module, defaults);
+    fake_module_set_pairs(w->module, extra);
+    w->state_dir = state_dir != NULL ? g_strdup(state_dir) : g_dir_make_tmp("ul-test-XXXXXX", NULL);
+    fake_module_set_state_dir(w->module, w->state_dir);
+    return w;
+}
+
+static void world_start(world *w)
+{
+    fake_module_start(w->module);
+    w->iface = fake_module_service(w->module, UCD_USERS_SERVICE, UCD_USERS_MAJOR, &w->impl);
+    g_assert_nonnull(w->iface);
+}
+
+static void remove_tree(const char *dir)
+{
+    GDir *listing = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (listing != NULL && (name = g_dir_read_name(listing)) != NULL) {
+        char *path = g_build_filename(dir, name, NULL);
+        g_unlink(path);
+        g_free(path);
+    }
+    if (listing != NULL)
+        g_dir_close(listing);
+    g_rmdir(dir);
+}
+
+static void world_free(world *w, gboolean keep_state)
+{
+    fake_module_stop(w->module);
+    fake_module_free(w->module);
+    if (!keep_state)
+        remove_tree(w->state_dir);
+    g_free(w->state_dir);
+    g_free(w);
+}
+
+/* A copy of what foreach_user gave for one user. */
+typedef struct seen_user {
+    char *id, *login, *display_name, *department, *title, *home_server;
+    gboolean enabled;
+    char **numbers, **groups;
+} seen_user;
+
+static void seen_user_free(gpointer data)
+{
+    seen_user *u = data;
+    g_free(u->id);
+    g_free(u->login);
+    g_free(u->display_name);
+    g_free(u->department);
+    g_free(u->title);
+    g_free(u->home_server);
+    g_strfreev(u->numbers);
+    g_strfreev(u->groups);
+    g_free(u);
+}
+
+static int collect_user(const ucd_user *user, void *data)
+{
+    seen_user *u = g_new0(seen_user, 1);
+    u->id = g_strdup(user->id);
+    u->login = g_strdup(user->login);
+    u->display_name = g_strdup(user->display_name);
+    u->department = g_strdup(user->department);
+    u->title = g_strdup(user->title);
+    u->home_server = g_strdup(user->home_server);
+    u->enabled = user->enabled != 0;
+    u->numbers = g_strdupv((char **)user->numbers);
+    u->groups = g_strdupv((char **)user->groups);
+    g_assert_false(g_hash_table_contains(data, u->login));
+    g_hash_table_insert(data, u->login, u);
+    return 0;
+}
+
+/* login -> seen_user of the module's current set. */
+static GHashTable *users_of(world *w)
+{
+    GHashTable *users = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, seen_user_free);
+    g_assert_cmpint(w->iface->foreach_user(w->impl, collect_user, users), ==, UCD_OK);
+    return users;
+}
+
+static int count_group(const ucd_group *group, void *data)
+{
+    (*(unsigned *)data)++;
+    g_assert_nonnull(group->id);
+    g_assert_nonnull(group->name);
+    return 0;
+}
+
+typedef struct sync_result {
+    gboolean done;
+    int result;
+    char *message;
+    guint64 last_done, last_total;
+} sync_result;
+
+static void on_sync_progress(uint64_t done, uint64_t total, void *data)
+{
+    sync_result *r = data;
+    r->last_done = done;
+    r->last_total = total;
+}
+
+static void on_sync_done(int result, const char *message, void *data)
+{
+    sync_result *r = data;
+    r->done = TRUE;
+    r->result = result;
+    r->message = g_strdup(message);
+}
+
+/* Runs a sync to its end (the fake host runs it at once); returns its result. */
+static int world_sync(world *w, uint32_t flags, char **message)
+{
+    sync_result r = {0};
+    g_assert_cmpint(w->iface->sync(w->impl, flags, on_sync_progress, on_sync_done, &r), ==, UCD_OK);
+    g_assert_true(r.done);
+    if (r.result == UCD_OK)
+        g_assert_cmpuint(r.last_done, >, 0);
+    if (message != NULL)
+        *message = r.message;
+    else
+        g_free(r.message);
+    return r.result;
+}
+
+/* ---- ordinary syncs ---------------------------------------------------------------------- */
+
+static void check_full_set(world *w)
+{
+    GHashTable *users = users_of(w);
+    g_assert_cmpuint(g_hash_table_size(users), ==, MAIN_USERS);
+    seen_user *u = g_hash_table_lookup(users, "user4097");
+    g_assert_nonnull(u);
+    g_assert_cmpstr(u->display_name, ==, "Test User4097");
+    g_assert_cmpstr(u->department, ==, "Sales");
+    g_assert_true(u->enabled);
+    g_assert_cmpstr(u->numbers[0], ==, "+1 555 0004097");
+    g_assert_null(u->numbers[1]);
+    g_assert_cmpstr(u->groups[0], ==, "cn=grp7,ou=groups,dc=example,dc=test");
+    /* objectGUID q1OssqC1kUCrtq3Hus + BAB + A== as AD's text form. */
+    g_assert_cmpuint(strlen(u->id), ==, 36);
+    g_assert_cmpint(u->id[8], ==, '-');
+    g_hash_table_unref(users);
+    g_assert_cmpint(fake_module_counter(w->module, "users"), ==, MAIN_USERS);
+    unsigned groups = 0;
+    w->iface->foreach_group(w->impl, count_group, &groups);
+    g_assert_cmpuint(groups, ==, 10);
+}
+
+static void test_sync_plain(void)
+{
+    world *w = world_new(slapd, NULL, NULL);
+    world_start(w); /* start runs the first full sync */
+    check_full_set(w);
+    g_assert_cmpuint(w->resynced, ==, 1);
+
+    /* Ids are stable from one sync to the next. */
+    GHashTable *before = users_of(w);
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
+    GHashTable *after = users_of(w);
+    seen_user *a = g_hash_table_lookup(before, "user17"), *b = g_hash_table_lookup(after, "user17");
+    g_assert_cmpstr(a->id, ==, b->id);
+    g_hash_table_unref(before);
+    g_hash_table_unref(after);
+    g_assert_cmpuint(w->resynced, ==, 2);
+    world_free(w, FALSE);
+}
+
+static void test_sync_starttls(void)
+{
+    const char *const extra[] = {"starttls", "true", "page_size", "1000", NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    check_full_set(w);
+    world_free(w, FALSE);
+}
+
+static void test_sync_ldaps(void)
+{
+    const char *const extra[] = {"uris", peer(slapd, "LDAPS_URI"), NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    check_full_set(w);
+    world_free(w, FALSE);
+}
+
+/* The first URI answers nobody: the second serves. */
+static void test_failover(void)
+{
+    char *uris = g_strdup_printf("ldap://127.0.0.1:1;%s", peer(slapd, "LDAP_URI"));
+    const char *const extra[] = {"uris", uris, "timeout", "2s", NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    check_full_set(w);
+    world_free(w, FALSE);
+    g_free(uris);
+}
+
+static void test_untrusted_certificate(void)
+{
+    const char *const other[] = {"uris", peer(slapd, "LDAPS_URI"), "ca_file",
+                                 peer(slapd, "LDAP_OTHER_CACERT"), NULL};
+    world *w = world_new(slapd, other, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    g_assert_cmpuint(g_hash_table_size(users), ==, 0);
+    g_hash_table_unref(users);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not applied"));
+    world_free(w, FALSE);
+
+    /* StartTLS is refused the same way. */
+    const char *const starttls[] = {"starttls", "true", "ca_file", peer(slapd, "LDAP_OTHER_CACERT"),
+                                    NULL};
+    w = world_new(slapd, starttls, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "StartTLS failed"));
+    world_free(w, FALSE);
+
+    /* Accepted only when verification is switched off, and said loudly. */
+    const char *const off[] = {"uris",       peer(slapd, "LDAPS_URI"),
+                               "ca_file",    peer(slapd, "LDAP_OTHER_CACERT"),
+                               "tls_verify", "false",
+                               NULL};
+    w = world_new(slapd, off, NULL);
+    world_start(w);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "NOT checked"));
+    g_assert_cmpint(fake_module_counter(w->module, "users"), ==, MAIN_USERS);
+    world_free(w, FALSE);
+}
+
+static void test_wrong_service_password(void)
+{
+    const char *const extra[] = {"bind_password", "not-the-password", NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "Invalid credentials"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "cn=admin,dc=example,dc=test"));
+    g_assert_false(fake_module_log_has(w->module, 0, "not-the-password"));
+    char *message = NULL;
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, &message), !=, UCD_OK);
+    g_assert_nonnull(strstr(message, "Invalid credentials"));
+    g_free(message);
+    world_free(w, FALSE);
+}
+
+static void test_groups_from_objects(void)
+{
+    /* OpenLDAP style: no memberOf, memberships from groupOfNames member. */
+    const char *const extra[] = {"attr_member_of", "", "nested_groups", "true", NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    seen_user *u = g_hash_table_lookup(users, "user23");
+    g_assert_cmpstr(u->groups[0], ==, "cn=grp3,ou=groups,dc=example,dc=test");
+    g_assert_null(u->groups[1]);
+    g_hash_table_unref(users);
+    /* slapd has no LDAP_MATCHING_RULE_IN_CHAIN: the plugin says it falls back. */
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "direct memberships only"));
+    world_free(w, FALSE);
+}
+
+static void set_account_control(const char *user, const char *value)
+{
+    char *ldif = g_strdup_printf("dn: cn=%s,ou=Users,dc=example,dc=test\nchangetype: modify\n"
+                                 "replace: userAccountControl\nuserAccountControl: %s\n",
+                                 user, value);
+    peer_apply(slapd, "ldapmodify", ldif);
+    g_free(ldif);
+}
+
+static void test_disabled_account(void)
+{
+    set_account_control("user3", "514"); /* 512 | ACCOUNTDISABLE */
+    world *w = world_new(slapd, NULL, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    g_assert_false(((seen_user *)g_hash_table_lookup(users, "user3"))->enabled);
+    g_assert_true(((seen_user *)g_hash_table_lookup(users, "user4"))->enabled);
+    g_hash_table_unref(users);
+    world_free(w, FALSE);
+    set_account_control("user3", "512");
+}
+
+static void test_logins(void)
+{
+    world *w = world_new(slapd, NULL, NULL);
+    world_start(w);
+    g_assert_cmpint(w->iface->authenticate(w->impl, "user5", "Passw0rd"), ==, UCD_OK);
+    g_assert_cmpint(w->iface->authenticate(w->impl, "user5", "wrong"), ==, UCD_E_DENIED);
+    /* An empty password would be an "unauthenticated bind", which succeeds. */
+    g_assert_cmpint(w->iface->authenticate(w->impl, "user5", ""), ==, UCD_E_DENIED);
+    g_assert_cmpint(w->iface->authenticate(w->impl, "nobody", "Passw0rd"), ==, UCD_E_NOT_FOUND);
+    /* Filter injection: each must stay a literal login that nobody has. */
+    g_assert_cmpint(w->iface->authenticate(w->impl, "*", "Passw0rd"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(w->iface->authenticate(w->impl, "*)(uid=*", "Passw0rd"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(w->iface->authenticate(w->impl, "user5)(|(uid=*", "Passw0rd"), ==,
+                    UCD_E_NOT_FOUND);
+    g_assert_cmpint(w->iface->authenticate(w->impl, "user\\2a", "Passw0rd"), ==, UCD_E_NOT_FOUND);
+    g_assert_false(fake_module_log_has(w->module, 0, "Passw0rd"));
+    g_assert_false(fake_module_log_has(w->module, 0, "wrong"));
+    world_free(w, FALSE);
+}
+
+#define BAD_GUID "objectGUID:: q1OssqC1kUCrtq3HusZZZA==\n"
+
+static void test_bad_input(void)
+{
+    char *long_name = g_strnfill(5000, 'x');
+    char *ldif = g_strdup_printf(
+        "dn: cn=badlong,ou=Users,dc=example,dc=test\nobjectClass: inetOrgPerson\n"
+        "objectClass: adUser\nsn: x\nsAMAccountName: badlong\ndisplayName: %s\n"
+        "objectGUID:: q1OssqC1kUCrtq3HusZZYA==\n\n"
+        "dn: cn=badutf8,ou=Users,dc=example,dc=test\nobjectClass: inetOrgPerson\n"
+        "objectClass: adUser\nsn: x\nsAMAccountName: badutf8\nblob:: /v8A/w==\n"
+        "objectGUID:: q1OssqC1kUCrtq3HusZZXA==\n\n"
+        "dn: cn=nologin,ou=Users,dc=example,dc=test\nobjectClass: inetOrgPerson\n"
+        "objectClass: adUser\nsn: x\nobjectGUID:: q1OssqC1kUCrtq3HusZZWA==\n\n"
+        "dn: cn=noid,ou=Users,dc=example,dc=test\nobjectClass: inetOrgPerson\n"
+        "objectClass: adUser\nsn: x\nsAMAccountName: noid\n\n"
+        "dn: cn=twotitles,ou=Users,dc=example,dc=test\nobjectClass: inetOrgPerson\n"
+        "objectClass: adUser\nsn: x\nsAMAccountName: twotitles\ntitle: First\ntitle: Second\n"
+        "objectGUID:: q1OssqC1kUCrtq3HusZZVA==\n",
+        long_name);
+    peer_apply(slapd, "ldapadd", ldif);
+    g_free(ldif);
+    g_free(long_name);
+
+    const char *const extra[] = {"attr_department", "blob", NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    /* Kept, without the bad value, with a logged reason. */
+    seen_user *u = g_hash_table_lookup(users, "badlong");
+    g_assert_nonnull(u);
+    g_assert_null(u->display_name);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "longer than 1024"));
+    u = g_hash_table_lookup(users, "badutf8");
+    g_assert_nonnull(u);
+    g_assert_null(u->department);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not UTF-8"));
+    u = g_hash_table_lookup(users, "twotitles");
+    g_assert_cmpstr(u->title, ==, "First");
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "2 values where one"));
+    /* Skipped: no login, no id. */
+    g_assert_false(g_hash_table_contains(users, "noid"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "cn=nologin"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "no usable login"));
+    g_assert_cmpuint(g_hash_table_size(users), ==, MAIN_USERS + 3);
+    g_assert_cmpint(fake_module_counter(w->module, "rejected_values"), ==, 5);
+    g_hash_table_unref(users);
+    world_free(w, FALSE);
+
+    peer_apply(slapd, "ldapdelete",
+               "cn=badlong,ou=Users,dc=example,dc=test\ncn=badutf8,ou=Users,dc=example,dc=test\n"
+               "cn=nologin,ou=Users,dc=example,dc=test\ncn=noid,ou=Users,dc=example,dc=test\n"
+               "cn=twotitles,ou=Users,dc=example,dc=test\n");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (argc < 3)
+        g_error("usage: users-ldap-test users-ldap.so slapd.sh");
+    void *handle = NULL;
+    descriptor = fake_load_plugin(argv[1], "users-ldap", &handle);
+    peer_script = argv[2];
+    /* The plugin must take its CA from its configuration, nothing else. */
+    g_unsetenv("LDAPTLS_CACERT");
+    g_unsetenv("LDAPTLS_REQCERT");
+
+    if (g_find_program_in_path("slapd") == NULL &&
+        !g_file_test("/usr/sbin/slapd", G_FILE_TEST_EXISTS)) {
+        if (g_strcmp0(g_getenv("CI"), "true") == 0) {
+            g_printerr("CI=true: slapd is missing (apt-get install slapd ldap-utils)\n");
+            return 1;
+        }
+        g_printerr("skipped: slapd is missing (apt-get install slapd ldap-utils)\n");
+        return 77;
+    }
+    slapd = peer_start(MAIN_USERS);
+    if (slapd == NULL)
+        return 1;
+
+    g_test_add_func("/users-ldap/sync/plain", test_sync_plain);
+    g_test_add_func("/users-ldap/sync/starttls", test_sync_starttls);
+    g_test_add_func("/users-ldap/sync/ldaps", test_sync_ldaps);
+    g_test_add_func("/users-ldap/sync/failover", test_failover);
+    g_test_add_func("/users-ldap/tls/untrusted", test_untrusted_certificate);
+    g_test_add_func("/users-ldap/bind/wrong-service-password", test_wrong_service_password);
+    g_test_add_func("/users-ldap/groups/objects", test_groups_from_objects);
+    g_test_add_func("/users-ldap/users/disabled", test_disabled_account);
+    g_test_add_func("/users-ldap/login", test_logins);
+    g_test_add_func("/users-ldap/bad-input", test_bad_input);
+    int result = g_test_run();
+    peer_stop(slapd);
+    return result;
+}

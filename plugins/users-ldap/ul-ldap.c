@@ -1,0 +1,291 @@
+/*
+ * ul-ldap.c - connecting, binding and paged searching with libldap
+ * (ul-ldap.h).
+ *
+ * TLS options are set on each handle and then made effective with
+ * LDAP_OPT_X_TLS_NEWCTX: libldap's global TLS context would otherwise be
+ * shared with every other user of the library in the process, and with
+ * whatever LDAPTLS_* variables or ldaprc files the environment holds.
+ */
+#include <string.h>
+
+#include "ul-ldap.h"
+
+/* Microsoft's OID in supportedCapabilities: "this is Active Directory". */
+#define UL_AD_CAPABILITY "1.2.840.113556.1.4.800"
+
+static char *ul_diagnostic(LDAP *ld, int rc)
+{
+    char *diag = NULL;
+    if (ld != NULL)
+        ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+    char *text = diag != NULL && *diag != '\0'
+                     ? g_strdup_printf("%s (%s)", ldap_err2string(rc), diag)
+                     : g_strdup(ldap_err2string(rc));
+    ldap_memfree(diag);
+    return text;
+}
+
+static void ul_set_timeouts(LDAP *ld, const ul_server_config *config)
+{
+    struct timeval timeout = {.tv_sec = config->timeout_s, .tv_usec = 0};
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &timeout);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &timeout);
+}
+
+/* Per-handle TLS: verification on unless configured off, with the CA of the
+ * configuration. libldap checks the host name against the certificate when
+ * it demands one. */
+static int ul_set_tls(LDAP *ld, const ul_server_config *config)
+{
+    int require = config->tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
+    int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
+    if (rc == LDAP_OPT_SUCCESS && config->ca_file != NULL)
+        rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, config->ca_file);
+    if (rc == LDAP_OPT_SUCCESS && config->ca_dir != NULL)
+        rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR, config->ca_dir);
+    int is_server = 0;
+    if (rc == LDAP_OPT_SUCCESS)
+        rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
+    return rc;
+}
+
+static LDAP *ul_open(const ul_server_config *config, const char *uri, int *rc, char **why)
+{
+    LDAP *ld = NULL;
+    *rc = ldap_initialize(&ld, uri);
+    if (*rc != LDAP_SUCCESS) {
+        *why = g_strdup_printf("%s: %s", uri, ldap_err2string(*rc));
+        return NULL;
+    }
+    int version = LDAP_VERSION3;
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    ul_set_timeouts(ld, config);
+    *rc = ul_set_tls(ld, config);
+    if (*rc != LDAP_SUCCESS) {
+        *why = g_strdup_printf("%s: TLS setup: %s", uri, ldap_err2string(*rc));
+        ldap_unbind_ext_s(ld, NULL, NULL);
+        return NULL;
+    }
+    if (config->starttls && g_ascii_strncasecmp(uri, "ldap://", 7) == 0) {
+        *rc = ldap_start_tls_s(ld, NULL, NULL);
+        if (*rc != LDAP_SUCCESS) {
+            char *diag = ul_diagnostic(ld, *rc);
+            *why = g_strdup_printf("%s: StartTLS failed: %s", uri, diag);
+            g_free(diag);
+            ldap_unbind_ext_s(ld, NULL, NULL);
+            return NULL;
+        }
+    }
+    return ld;
+}
+
+static int ul_bind(LDAP *ld, const char *dn, const char *password)
+{
+    struct berval cred = {
+        .bv_val = (char *)(password != NULL ? password : ""),
+        .bv_len = password != NULL ? strlen(password) : 0,
+    };
+    return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+}
+
+static gboolean ul_is_unreachable(int rc)
+{
+    return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT ||
+           rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY;
+}
+
+/* Opens and binds to the first URI that works. */
+static LDAP *ul_open_bound(const ul_server_config *config, const char *dn, const char *password,
+                           int *rc_out, char **error)
+{
+    GString *reasons = g_string_new(NULL);
+    int rc = LDAP_SERVER_DOWN;
+    for (char **uri = config->uris; uri != NULL && *uri != NULL; uri++) {
+        char *why = NULL;
+        LDAP *ld = ul_open(config, *uri, &rc, &why);
+        if (ld != NULL) {
+            rc = ul_bind(ld, dn, password);
+            if (rc == LDAP_SUCCESS) {
+                g_string_free(reasons, TRUE);
+                *rc_out = rc;
+                return ld;
+            }
+            char *diag = ul_diagnostic(ld, rc);
+            why =
+                g_strdup_printf("%s: bind as \"%s\" refused: %s", *uri, dn != NULL ? dn : "", diag);
+            g_free(diag);
+            ldap_unbind_ext_s(ld, NULL, NULL);
+        }
+        if (reasons->len > 0)
+            g_string_append(reasons, "; ");
+        g_string_append(reasons, why);
+        g_free(why);
+        /* Wrong credentials are wrong on every replica: no fail-over. */
+        if (!ul_is_unreachable(rc))
+            break;
+    }
+    if (reasons->len == 0)
+        g_string_append(reasons, "no LDAP URI configured");
+    *rc_out = rc;
+    if (error != NULL)
+        *error = g_string_free(reasons, FALSE);
+    else
+        g_string_free(reasons, TRUE);
+    return NULL;
+}
+
+LDAP *ul_ldap_connect(const ul_server_config *config, char **error, gboolean *unavailable)
+{
+    int rc = LDAP_SUCCESS;
+    LDAP *ld = ul_open_bound(config, config->bind_dn, config->bind_password, &rc, error);
+    if (unavailable != NULL)
+        *unavailable = ld == NULL && ul_is_unreachable(rc);
+    return ld;
+}
+
+int ul_ldap_check_password(const ul_server_config *config, const char *dn, const char *password)
+{
+    int rc = LDAP_SUCCESS;
+    LDAP *ld = ul_open_bound(config, dn, password, &rc, NULL);
+    ul_ldap_close(ld);
+    return rc;
+}
+
+void ul_ldap_close(LDAP *ld)
+{
+    if (ld != NULL)
+        ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+/* ---- searching ---------------------------------------------------------------- */
+
+typedef struct ul_page {
+    struct berval *cookie; /* NULL or empty: no more pages */
+    ber_int_t estimate;
+} ul_page;
+
+/* Reads the result message of one page: its code, and the paging cookie. */
+static int ul_page_result(LDAP *ld, LDAPMessage *result, ul_page *page, char **diag)
+{
+    int code = LDAP_SUCCESS;
+    char *message = NULL;
+    LDAPControl **controls = NULL;
+    int rc = ldap_parse_result(ld, result, &code, NULL, &message, NULL, &controls, 0);
+    if (rc == LDAP_SUCCESS)
+        rc = code;
+    if (rc != LDAP_SUCCESS && message != NULL && *message != '\0')
+        *diag = g_strdup(message);
+    ldap_memfree(message);
+    ber_bvfree(page->cookie);
+    page->cookie = NULL;
+    LDAPControl *paging =
+        controls != NULL ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, controls, NULL) : NULL;
+    if (paging != NULL) {
+        struct berval cookie = {0, NULL};
+        if (ldap_parse_pageresponse_control(ld, paging, &page->estimate, &cookie) == LDAP_SUCCESS &&
+            cookie.bv_len > 0)
+            page->cookie = ber_bvdup(&cookie);
+        ber_memfree(cookie.bv_val);
+    }
+    ldap_controls_free(controls);
+    return rc;
+}
+
+static int ul_search_page(LDAP *ld, const ul_server_config *config, const char *base, int scope,
+                          const char *filter, char **attrs, gboolean paged, ul_page *page,
+                          LDAPMessage **result)
+{
+    LDAPControl *control = NULL;
+    if (paged) {
+        int rc = ldap_create_page_control(ld, config->page_size, page->cookie, 1, &control);
+        if (rc != LDAP_SUCCESS)
+            return rc;
+    }
+    LDAPControl *controls[] = {control, NULL};
+    struct timeval timeout = {.tv_sec = config->timeout_s, .tv_usec = 0};
+    int rc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, paged ? controls : NULL, NULL,
+                               &timeout, LDAP_NO_LIMIT, result);
+    if (control != NULL)
+        ldap_control_free(control);
+    return rc;
+}
+
+gboolean ul_ldap_search(LDAP *ld, const ul_server_config *config, const char *base, int scope,
+                        const char *filter, char **attrs, gboolean paged, ul_entry_fn on_entry,
+                        ul_page_fn on_page, void *data, const gint *cancel, char **error)
+{
+    ul_page page = {0};
+    guint64 read = 0;
+    gboolean ok = TRUE;
+    do {
+        if (cancel != NULL && g_atomic_int_get(cancel)) {
+            *error = g_strdup("stopped");
+            ok = FALSE;
+            break;
+        }
+        LDAPMessage *result = NULL;
+        int rc = ul_search_page(ld, config, base, scope, filter, attrs, paged, &page, &result);
+        for (LDAPMessage *entry = ldap_first_entry(ld, result); ok && entry != NULL;
+             entry = ldap_next_entry(ld, entry)) {
+            read++;
+            if (!on_entry(ld, entry, data)) {
+                *error = g_strdup("stopped");
+                ok = FALSE;
+            }
+        }
+        char *diag = NULL;
+        if (ok && result != NULL)
+            rc = ul_page_result(ld, result, &page, &diag);
+        ldap_msgfree(result);
+        if (ok && rc != LDAP_SUCCESS) {
+            char *text = diag != NULL ? g_strdup_printf("%s (%s)", ldap_err2string(rc), diag)
+                                      : ul_diagnostic(ld, rc);
+            *error =
+                g_strdup_printf("search of \"%s\" failed after %" G_GUINT64_FORMAT " entries: %s",
+                                base, read, text);
+            g_free(text);
+            ok = FALSE;
+        }
+        g_free(diag);
+        if (ok && on_page != NULL)
+            on_page(read, page.estimate > 0 ? (guint64)page.estimate : 0, data);
+    } while (ok && paged && page.cookie != NULL);
+    ber_bvfree(page.cookie);
+    return ok;
+}
+
+char *ul_ldap_escape_filter_value(const char *value)
+{
+    struct berval in = {.bv_val = (char *)value, .bv_len = strlen(value)};
+    struct berval out = {0, NULL};
+    if (ldap_bv2escaped_filter_value(&in, &out) != 0)
+        return NULL;
+    char *escaped = g_strndup(out.bv_val, out.bv_len);
+    ber_memfree(out.bv_val);
+    return escaped;
+}
+
+static gboolean ul_root_dse_entry(LDAP *ld, LDAPMessage *entry, void *data)
+{
+    gboolean *is_ad = data;
+    struct berval **values = ldap_get_values_len(ld, entry, "supportedCapabilities");
+    for (int i = 0; values != NULL && values[i] != NULL; i++)
+        if (values[i]->bv_len == strlen(UL_AD_CAPABILITY) &&
+            memcmp(values[i]->bv_val, UL_AD_CAPABILITY, values[i]->bv_len) == 0)
+            *is_ad = TRUE;
+    ldap_value_free_len(values);
+    return TRUE;
+}
+
+gboolean ul_ldap_is_active_directory(LDAP *ld, const ul_server_config *config)
+{
+    char *attrs[] = {"supportedCapabilities", NULL};
+    gboolean is_ad = FALSE;
+    char *error = NULL;
+    ul_ldap_search(ld, config, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, FALSE,
+                   ul_root_dse_entry, NULL, &is_ad, NULL, &error);
+    g_free(error);
+    return is_ad;
+}

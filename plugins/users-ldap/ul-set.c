@@ -1,0 +1,737 @@
+/*
+ * ul-set.c - user sets built from LDAP entries, and their cache (ul-set.h).
+ *
+ * Directory data is input from outside: every value is checked before it
+ * becomes part of a record (valid UTF-8, no longer than max_value_length,
+ * one value where one is expected), and what is left out is reported with
+ * the entry's DN and the reason, never silently.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "ul-set.h"
+
+#define UL_CACHE_VERSION 1u
+#define UL_USER_TUPLE    "(sssmsmsmsmsmsmsmsmsmsbasas)"
+#define UL_GROUP_TUPLE   "(ssmsas)"
+#define UL_CACHE_TYPE                                                                              \
+    "(ums"                                                                                         \
+    "a" UL_USER_TUPLE "a" UL_GROUP_TUPLE ")"
+/* The same tuples as g_variant_new/get formats: lists as GVariant values. */
+#define UL_USER_ARGS  "(sssmsmsmsmsmsmsmsmsmsb@as@as)"
+#define UL_GROUP_ARGS "(ssms@as)"
+
+/* The bit of userAccountControl that AD sets on a disabled account. */
+#define UL_ACCOUNTDISABLE 0x2
+
+typedef struct ul_user {
+    char *dn;
+    char *dn_key; /* lower case, for matching memberOf and member values */
+    char *id;
+    char *login;
+    char *display_name;
+    char *given_name;
+    char *surname;
+    char *email;
+    char *department;
+    char *title;
+    char *home_value;  /* the attribute's raw value, for write-back */
+    char *home_server; /* parsed; NULL: none */
+    char *stamp;
+    gboolean enabled;
+    GPtrArray *numbers; /* char *, NULL-terminated once sealed */
+    GPtrArray *groups;
+} ul_user;
+
+typedef struct ul_group {
+    char *id; /* the group's DN in lower case: what memberOf values name */
+    char *name;
+    char *description;
+    GPtrArray *members; /* char *: DN keys; NULL-terminated once sealed */
+} ul_group;
+
+struct ul_set {
+    gint refs;
+    GPtrArray *users;  /* ul_user *, each a reference */
+    GHashTable *by_id; /* id -> ul_user * */
+    GPtrArray *groups; /* ul_group * */
+    char *max_stamp;
+};
+
+struct ul_builder {
+    const ul_map *map;
+    ul_reject_fn reject;
+    void *reject_data;
+    GPtrArray *users;
+    GHashTable *by_id;
+    GHashTable *by_dn_key;
+    GHashTable *logins;
+    GPtrArray *groups;
+    char *max_stamp;
+};
+
+/* ---- records ------------------------------------------------------------------- */
+
+static void ul_user_clear(ul_user *user)
+{
+    g_free(user->dn);
+    g_free(user->dn_key);
+    g_free(user->id);
+    g_free(user->login);
+    g_free(user->display_name);
+    g_free(user->given_name);
+    g_free(user->surname);
+    g_free(user->email);
+    g_free(user->department);
+    g_free(user->title);
+    g_free(user->home_value);
+    g_free(user->home_server);
+    g_free(user->stamp);
+    g_ptr_array_unref(user->numbers);
+    g_ptr_array_unref(user->groups);
+}
+
+static ul_user *ul_user_new(void)
+{
+    ul_user *user = g_atomic_rc_box_new0(ul_user);
+    user->numbers = g_ptr_array_new_with_free_func(g_free);
+    user->groups = g_ptr_array_new_with_free_func(g_free);
+    return user;
+}
+
+static void ul_user_unref(gpointer user)
+{
+    g_atomic_rc_box_release_full(user, (GDestroyNotify)ul_user_clear);
+}
+
+static void ul_group_free(gpointer data)
+{
+    ul_group *group = data;
+    g_free(group->id);
+    g_free(group->name);
+    g_free(group->description);
+    g_ptr_array_unref(group->members);
+    g_free(group);
+}
+
+/* Ends the arrays with NULL, as ucd_user's string lists are. */
+static void ul_seal(GPtrArray *array)
+{
+    if (array->len == 0 || g_ptr_array_index(array, array->len - 1) != NULL)
+        g_ptr_array_add(array, NULL);
+}
+
+static gboolean ul_contains(GPtrArray *array, const char *value)
+{
+    for (guint i = 0; i < array->len; i++) {
+        const char *item = g_ptr_array_index(array, i);
+        if (item != NULL && strcmp(item, value) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static char *ul_dn_key(const char *dn)
+{
+    return g_utf8_strdown(dn, -1);
+}
+
+/* Compares change stamps: numbers (uSNChanged) by value, others
+ * (modifyTimestamp, entryCSN: fixed-width times) as text. */
+static int ul_stamp_compare(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    gboolean numeric = strspn(a, "0123456789") == la && strspn(b, "0123456789") == lb;
+    if (numeric && la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+static void ul_note_stamp(char **max, const char *stamp)
+{
+    if (stamp != NULL && (*max == NULL || ul_stamp_compare(stamp, *max) > 0)) {
+        g_free(*max);
+        *max = g_strdup(stamp);
+    }
+}
+
+/* ---- reading values ------------------------------------------------------------- */
+
+char *ul_guid_to_text(const unsigned char b[16])
+{
+    return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                           b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11],
+                           b[12], b[13], b[14], b[15]);
+}
+
+char *ul_parse_home_server(const char *value)
+{
+    if (value == NULL)
+        return NULL;
+    if (value[0] == '<') {
+        /* AD's "<16,Homeserver>": a tag number, a comma, the name. */
+        const char *comma = strchr(value, ',');
+        const char *end = strrchr(value, '>');
+        if (comma == NULL || end == NULL || end < comma)
+            return NULL;
+        char *name = g_strstrip(g_strndup(comma + 1, (gsize)(end - comma - 1)));
+        if (*name == '\0') {
+            g_free(name);
+            return NULL;
+        }
+        return name;
+    }
+    char *name = g_strstrip(g_strdup(value));
+    if (*name == '\0') {
+        g_free(name);
+        return NULL;
+    }
+    return name;
+}
+
+static void ul_reject(ul_builder *builder, const char *dn, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static void ul_reject(ul_builder *builder, const char *dn, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *reason = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (builder->reject != NULL)
+        builder->reject(dn, reason, builder->reject_data);
+    g_free(reason);
+}
+
+/* A text value as a new string, or NULL (and the reason reported). */
+static char *ul_text_value(ul_builder *builder, const char *dn, const char *attribute,
+                           const struct berval *value)
+{
+    if (value->bv_len > builder->map->max_value_length) {
+        ul_reject(builder, dn, "%s: value of %lu bytes is longer than %zu, left out", attribute,
+                  (unsigned long)value->bv_len, builder->map->max_value_length);
+        return NULL;
+    }
+    if (!g_utf8_validate(value->bv_val, (gssize)value->bv_len, NULL)) {
+        ul_reject(builder, dn, "%s: value is not UTF-8 text, left out", attribute);
+        return NULL;
+    }
+    return g_strndup(value->bv_val, value->bv_len);
+}
+
+/* The one value of a single-valued field; the first when the directory has
+ * several (reported), NULL when it has none. */
+static char *ul_single(ul_builder *builder, LDAP *ld, LDAPMessage *entry, const char *dn,
+                       const char *attribute)
+{
+    if (attribute == NULL || *attribute == '\0')
+        return NULL;
+    struct berval **values = ldap_get_values_len(ld, entry, attribute);
+    int count = ldap_count_values_len(values);
+    char *text = NULL;
+    if (count > 1)
+        ul_reject(builder, dn, "%s: %d values where one is expected, the first is used", attribute,
+                  count);
+    if (count > 0)
+        text = ul_text_value(builder, dn, attribute, values[0]);
+    ldap_value_free_len(values);
+    return text;
+}
+
+static void ul_multi(ul_builder *builder, LDAP *ld, LDAPMessage *entry, const char *dn,
+                     const char *attribute, gboolean as_dn_key, GPtrArray *out)
+{
+    if (attribute == NULL || *attribute == '\0')
+        return;
+    struct berval **values = ldap_get_values_len(ld, entry, attribute);
+    for (int i = 0; values != NULL && values[i] != NULL; i++) {
+        char *text = ul_text_value(builder, dn, attribute, values[i]);
+        if (text != NULL && as_dn_key) {
+            char *key = ul_dn_key(text);
+            g_free(text);
+            text = key;
+        }
+        if (text != NULL && !ul_contains(out, text))
+            g_ptr_array_add(out, text);
+        else
+            g_free(text);
+    }
+    ldap_value_free_len(values);
+}
+
+/* The user's id: a 16-byte objectGUID as GUID text, or a text id (entryUUID). */
+static char *ul_id_value(ul_builder *builder, LDAP *ld, LDAPMessage *entry, const char *dn)
+{
+    const char *attribute = builder->map->id;
+    struct berval **values = ldap_get_values_len(ld, entry, attribute);
+    char *id = NULL;
+    if (ldap_count_values_len(values) != 1)
+        ul_reject(builder, dn, "%s: %d values where exactly one is needed: entry skipped",
+                  attribute, ldap_count_values_len(values));
+    else if (g_ascii_strcasecmp(attribute, "objectGUID") == 0 && values[0]->bv_len == 16)
+        id = ul_guid_to_text((const unsigned char *)values[0]->bv_val);
+    else if (g_ascii_strcasecmp(attribute, "objectGUID") == 0)
+        ul_reject(builder, dn, "objectGUID: %lu bytes, not 16: entry skipped",
+                  (unsigned long)values[0]->bv_len);
+    else if ((id = ul_text_value(builder, dn, attribute, values[0])) == NULL)
+        ul_reject(builder, dn, "%s: no usable id: entry skipped", attribute);
+    ldap_value_free_len(values);
+    return id;
+}
+
+/* Whether the account is usable here: not disabled in the directory, and
+ * homed on this server. */
+static void ul_judge(ul_builder *builder, LDAP *ld, LDAPMessage *entry, ul_user *user)
+{
+    const ul_map *map = builder->map;
+    gboolean disabled = FALSE;
+    char *control = ul_single(builder, ld, entry, user->dn, map->account_control);
+    if (control != NULL) {
+        char *end = NULL;
+        guint64 flags = g_ascii_strtoull(control, &end, 10);
+        if (end == control || *end != '\0')
+            ul_reject(builder, user->dn, "%s: \"%s\" is not a number, ignored",
+                      map->account_control, control);
+        else
+            disabled = (flags & UL_ACCOUNTDISABLE) != 0;
+        g_free(control);
+    }
+    if (map->home_server != NULL && *map->home_server != '\0') {
+        GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
+        ul_multi(builder, ld, entry, user->dn, map->home_server, FALSE, values);
+        /* extensionName is multi-valued and holds other things too: the
+         * first value that names a server wins. */
+        for (guint i = 0; i < values->len && user->home_server == NULL; i++) {
+            user->home_server = ul_parse_home_server(g_ptr_array_index(values, i));
+            if (user->home_server != NULL)
+                user->home_value = g_strdup(g_ptr_array_index(values, i));
+        }
+        g_ptr_array_unref(values);
+    }
+    gboolean here = user->home_server == NULL
+                        ? map->unhomed_enabled
+                        : g_ascii_strcasecmp(user->home_server, map->server_name) == 0;
+    user->enabled = !disabled && here;
+}
+
+gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry)
+{
+    const ul_map *map = builder->map;
+    char *dn = ldap_get_dn(ld, entry);
+    ul_user *user = ul_user_new();
+    user->dn = g_strdup(dn != NULL ? dn : "");
+    ldap_memfree(dn);
+    user->dn_key = ul_dn_key(user->dn);
+    user->id = ul_id_value(builder, ld, entry, user->dn);
+    user->login = user->id != NULL ? ul_single(builder, ld, entry, user->dn, map->login) : NULL;
+    if (user->id != NULL && user->login == NULL)
+        ul_reject(builder, user->dn, "%s: no usable login: entry skipped", map->login);
+    else if (user->id != NULL && g_hash_table_contains(builder->by_id, user->id))
+        ul_reject(builder, user->dn, "id %s repeats another entry's: entry skipped", user->id);
+    else if (user->login != NULL && g_hash_table_contains(builder->logins, user->login))
+        ul_reject(builder, user->dn, "login \"%s\" repeats another entry's: entry skipped",
+                  user->login);
+    if (user->id == NULL || user->login == NULL ||
+        g_hash_table_contains(builder->by_id, user->id) ||
+        g_hash_table_contains(builder->logins, user->login)) {
+        ul_user_unref(user);
+        return FALSE;
+    }
+    user->display_name = ul_single(builder, ld, entry, user->dn, map->display_name);
+    user->given_name = ul_single(builder, ld, entry, user->dn, map->given_name);
+    user->surname = ul_single(builder, ld, entry, user->dn, map->surname);
+    user->email = ul_single(builder, ld, entry, user->dn, map->email);
+    user->department = ul_single(builder, ld, entry, user->dn, map->department);
+    user->title = ul_single(builder, ld, entry, user->dn, map->title);
+    user->stamp = ul_single(builder, ld, entry, user->dn, map->change);
+    for (char **attribute = map->numbers; attribute != NULL && *attribute != NULL; attribute++)
+        ul_multi(builder, ld, entry, user->dn, *attribute, FALSE, user->numbers);
+    ul_multi(builder, ld, entry, user->dn, map->member_of, TRUE, user->groups);
+    ul_judge(builder, ld, entry, user);
+    ul_note_stamp(&builder->max_stamp, user->stamp);
+
+    g_ptr_array_add(builder->users, user);
+    g_hash_table_insert(builder->by_id, user->id, user);
+    g_hash_table_insert(builder->by_dn_key, user->dn_key, user);
+    g_hash_table_add(builder->logins, user->login);
+    return TRUE;
+}
+
+void ul_builder_add_group(ul_builder *builder, LDAP *ld, LDAPMessage *entry,
+                          const char *name_attribute, const char *member_attribute)
+{
+    char *dn = ldap_get_dn(ld, entry);
+    if (dn == NULL)
+        return;
+    ul_group *group = g_new0(ul_group, 1);
+    group->id = ul_dn_key(dn);
+    group->members = g_ptr_array_new_with_free_func(g_free);
+    group->name = ul_single(builder, ld, entry, dn, name_attribute);
+    if (group->name == NULL)
+        group->name = g_strdup(dn);
+    group->description = ul_single(builder, ld, entry, dn, "description");
+    ul_multi(builder, ld, entry, dn, member_attribute, TRUE, group->members);
+    ldap_memfree(dn);
+    g_ptr_array_add(builder->groups, group);
+}
+
+void ul_builder_add_membership(ul_builder *builder, const char *user_dn, const char *group_dn)
+{
+    char *key = ul_dn_key(user_dn);
+    ul_user *user = g_hash_table_lookup(builder->by_dn_key, key);
+    g_free(key);
+    char *group_key = ul_dn_key(group_dn);
+    if (user != NULL && !ul_contains(user->groups, group_key))
+        g_ptr_array_add(user->groups, group_key);
+    else
+        g_free(group_key);
+}
+
+ul_builder *ul_builder_new(const ul_map *map, ul_reject_fn reject, void *reject_data)
+{
+    ul_builder *builder = g_new0(ul_builder, 1);
+    builder->map = map;
+    builder->reject = reject;
+    builder->reject_data = reject_data;
+    builder->users = g_ptr_array_new_with_free_func(ul_user_unref);
+    builder->by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    builder->by_dn_key = g_hash_table_new(g_str_hash, g_str_equal);
+    builder->logins = g_hash_table_new(g_str_hash, g_str_equal);
+    builder->groups = g_ptr_array_new_with_free_func(ul_group_free);
+    return builder;
+}
+
+void ul_builder_free(ul_builder *builder)
+{
+    if (builder == NULL)
+        return;
+    g_ptr_array_unref(builder->users);
+    g_hash_table_unref(builder->by_id);
+    g_hash_table_unref(builder->by_dn_key);
+    g_hash_table_unref(builder->logins);
+    if (builder->groups != NULL)
+        g_ptr_array_unref(builder->groups);
+    g_free(builder->max_stamp);
+    g_free(builder);
+}
+
+guint ul_builder_user_count(const ul_builder *builder)
+{
+    return builder->users->len;
+}
+
+guint ul_builder_group_count(const ul_builder *builder)
+{
+    return builder->groups->len;
+}
+
+/* ---- sets ------------------------------------------------------------------------ */
+
+static ul_set *ul_set_new(void)
+{
+    ul_set *set = g_new0(ul_set, 1);
+    set->refs = 1;
+    set->users = g_ptr_array_new_with_free_func(ul_user_unref);
+    set->by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    set->groups = g_ptr_array_new_with_free_func(ul_group_free);
+    return set;
+}
+
+static void ul_set_add(ul_set *set, ul_user *user)
+{
+    g_ptr_array_add(set->users, user);
+    g_hash_table_insert(set->by_id, user->id, user);
+}
+
+/* Group objects' member lists become the users' groups. */
+static void ul_apply_group_members(ul_builder *builder)
+{
+    for (guint g = 0; g < builder->groups->len; g++) {
+        ul_group *group = g_ptr_array_index(builder->groups, g);
+        for (guint m = 0; m < group->members->len; m++) {
+            ul_user *user =
+                g_hash_table_lookup(builder->by_dn_key, g_ptr_array_index(group->members, m));
+            if (user != NULL && !ul_contains(user->groups, group->id))
+                g_ptr_array_add(user->groups, g_strdup(group->id));
+        }
+    }
+}
+
+ul_set *ul_builder_finish(ul_builder *builder)
+{
+    if (builder->map->member_of == NULL || *builder->map->member_of == '\0')
+        ul_apply_group_members(builder);
+    ul_set *set = ul_set_new();
+    for (guint i = 0; i < builder->users->len; i++) {
+        ul_user *user = g_ptr_array_index(builder->users, i);
+        ul_seal(user->numbers);
+        ul_seal(user->groups);
+        ul_set_add(set, g_atomic_rc_box_acquire(user));
+    }
+    for (guint g = 0; g < builder->groups->len; g++)
+        ul_seal(((ul_group *)g_ptr_array_index(builder->groups, g))->members);
+    g_ptr_array_unref(set->groups);
+    set->groups = builder->groups;
+    builder->groups = NULL;
+    set->max_stamp = g_steal_pointer(&builder->max_stamp);
+    ul_builder_free(builder);
+    return set;
+}
+
+static ul_group *ul_group_copy(const ul_group *group)
+{
+    ul_group *copy = g_new0(ul_group, 1);
+    copy->id = g_strdup(group->id);
+    copy->name = g_strdup(group->name);
+    copy->description = g_strdup(group->description);
+    copy->members = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < group->members->len; i++)
+        g_ptr_array_add(copy->members, g_strdup(g_ptr_array_index(group->members, i)));
+    return copy;
+}
+
+ul_set *ul_builder_merge(ul_builder *builder, const ul_set *base)
+{
+    ul_set *set = ul_set_new();
+    for (guint i = 0; i < base->users->len; i++) {
+        ul_user *user = g_ptr_array_index(base->users, i);
+        ul_user *changed = g_hash_table_lookup(builder->by_id, user->id);
+        if (changed == NULL)
+            ul_set_add(set, g_atomic_rc_box_acquire(user));
+    }
+    for (guint i = 0; i < builder->users->len; i++) {
+        ul_user *user = g_ptr_array_index(builder->users, i);
+        ul_seal(user->numbers);
+        ul_seal(user->groups);
+        ul_set_add(set, g_atomic_rc_box_acquire(user));
+    }
+    for (guint g = 0; g < base->groups->len; g++)
+        g_ptr_array_add(set->groups, ul_group_copy(g_ptr_array_index(base->groups, g)));
+    set->max_stamp = g_strdup(base->max_stamp);
+    ul_note_stamp(&set->max_stamp, builder->max_stamp);
+    ul_builder_free(builder);
+    return set;
+}
+
+ul_set *ul_set_ref(ul_set *set)
+{
+    if (set != NULL)
+        g_atomic_int_inc(&set->refs);
+    return set;
+}
+
+void ul_set_unref(ul_set *set)
+{
+    if (set == NULL || !g_atomic_int_dec_and_test(&set->refs))
+        return;
+    g_hash_table_unref(set->by_id);
+    g_ptr_array_unref(set->users);
+    g_ptr_array_unref(set->groups);
+    g_free(set->max_stamp);
+    g_free(set);
+}
+
+guint ul_set_user_count(const ul_set *set)
+{
+    return set != NULL ? set->users->len : 0;
+}
+
+guint ul_set_group_count(const ul_set *set)
+{
+    return set != NULL ? set->groups->len : 0;
+}
+
+const char *ul_set_max_stamp(const ul_set *set)
+{
+    return set != NULL ? set->max_stamp : NULL;
+}
+
+const char *ul_set_user_dn(const ul_set *set, const char *id)
+{
+    const ul_user *user = set != NULL ? g_hash_table_lookup(set->by_id, id) : NULL;
+    return user != NULL ? user->dn : NULL;
+}
+
+const char *ul_set_user_home_value(const ul_set *set, const char *id)
+{
+    const ul_user *user = set != NULL ? g_hash_table_lookup(set->by_id, id) : NULL;
+    return user != NULL ? user->home_value : NULL;
+}
+
+int ul_set_foreach_user(const ul_set *set, ucd_user_cb cb, void *user_data)
+{
+    for (guint i = 0; i < set->users->len; i++) {
+        const ul_user *u = g_ptr_array_index(set->users, i);
+        const ucd_user record = {
+            .struct_size = sizeof(record),
+            .enabled = u->enabled ? 1 : 0,
+            .id = u->id,
+            .login = u->login,
+            .display_name = u->display_name,
+            .given_name = u->given_name,
+            .surname = u->surname,
+            .email = u->email,
+            .department = u->department,
+            .title = u->title,
+            .home_server = u->home_server,
+            .numbers = (const char *const *)u->numbers->pdata,
+            .groups = (const char *const *)u->groups->pdata,
+            .lines = NULL,
+        };
+        int stop = cb(&record, user_data);
+        if (stop != 0)
+            return stop;
+    }
+    return 0;
+}
+
+int ul_set_foreach_group(const ul_set *set, ucd_group_cb cb, void *user_data)
+{
+    for (guint i = 0; i < set->groups->len; i++) {
+        const ul_group *g = g_ptr_array_index(set->groups, i);
+        const ucd_group record = {
+            .struct_size = sizeof(record),
+            .id = g->id,
+            .name = g->name,
+            .description = g->description,
+            .leaders = NULL,
+        };
+        int stop = cb(&record, user_data);
+        if (stop != 0)
+            return stop;
+    }
+    return 0;
+}
+
+/* ---- the cache --------------------------------------------------------------------- */
+
+static GVariant *ul_strv_variant(GPtrArray *array)
+{
+    GVariantBuilder builder;
+    g_variant_builder_init(&builder, G_VARIANT_TYPE_STRING_ARRAY);
+    for (guint i = 0; i < array->len; i++)
+        if (g_ptr_array_index(array, i) != NULL)
+            g_variant_builder_add(&builder, "s", (const char *)g_ptr_array_index(array, i));
+    return g_variant_builder_end(&builder);
+}
+
+gboolean ul_set_save(const ul_set *set, const char *path, GError **error)
+{
+    GVariantBuilder users, groups;
+    g_variant_builder_init(&users, G_VARIANT_TYPE("a" UL_USER_TUPLE));
+    for (guint i = 0; i < set->users->len; i++) {
+        const ul_user *u = g_ptr_array_index(set->users, i);
+        g_variant_builder_add(&users, UL_USER_ARGS, u->dn, u->id, u->login, u->display_name,
+                              u->given_name, u->surname, u->email, u->department, u->title,
+                              u->home_value, u->home_server, u->stamp, u->enabled,
+                              ul_strv_variant(u->numbers), ul_strv_variant(u->groups));
+    }
+    g_variant_builder_init(&groups, G_VARIANT_TYPE("a" UL_GROUP_TUPLE));
+    for (guint i = 0; i < set->groups->len; i++) {
+        const ul_group *g = g_ptr_array_index(set->groups, i);
+        g_variant_builder_add(&groups, UL_GROUP_ARGS, g->id, g->name, g->description,
+                              ul_strv_variant(g->members));
+    }
+    GVariant *cache = g_variant_ref_sink(
+        g_variant_new(UL_CACHE_TYPE, UL_CACHE_VERSION, set->max_stamp, &users, &groups));
+    gboolean ok =
+        g_file_set_contents_full(path, g_variant_get_data(cache), (gssize)g_variant_get_size(cache),
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+    g_variant_unref(cache);
+    return ok;
+}
+
+static void ul_strv_into(GVariant *strv, GPtrArray *out)
+{
+    GVariantIter iter;
+    const char *item;
+    g_variant_iter_init(&iter, strv);
+    while (g_variant_iter_next(&iter, "&s", &item))
+        g_ptr_array_add(out, g_strdup(item));
+    ul_seal(out);
+}
+
+static ul_user *ul_user_from_variant(GVariant *tuple)
+{
+    ul_user *u = ul_user_new();
+    GVariant *numbers = NULL, *groups = NULL;
+    g_variant_get(tuple, UL_USER_ARGS, &u->dn, &u->id, &u->login, &u->display_name, &u->given_name,
+                  &u->surname, &u->email, &u->department, &u->title, &u->home_value,
+                  &u->home_server, &u->stamp, &u->enabled, &numbers, &groups);
+    u->dn_key = ul_dn_key(u->dn);
+    ul_strv_into(numbers, u->numbers);
+    ul_strv_into(groups, u->groups);
+    g_variant_unref(numbers);
+    g_variant_unref(groups);
+    return u;
+}
+
+static ul_group *ul_group_from_variant(GVariant *tuple)
+{
+    ul_group *g = g_new0(ul_group, 1);
+    GVariant *members = NULL;
+    g->members = g_ptr_array_new_with_free_func(g_free);
+    g_variant_get(tuple, UL_GROUP_ARGS, &g->id, &g->name, &g->description, &members);
+    ul_strv_into(members, g->members);
+    g_variant_unref(members);
+    return g;
+}
+
+ul_set *ul_set_load(const char *path, GError **error)
+{
+    char *bytes = NULL;
+    gsize size = 0;
+    if (!g_file_get_contents(path, &bytes, &size, error))
+        return NULL;
+    GVariant *raw =
+        g_variant_new_from_data(G_VARIANT_TYPE(UL_CACHE_TYPE), bytes, size, FALSE, g_free, bytes);
+    /* The file is input like any other: normal form makes every access safe. */
+    GVariant *cache = g_variant_get_normal_form(raw);
+    g_variant_unref(raw);
+    guint32 version = 0;
+    g_variant_get_child(cache, 0, "u", &version);
+    if (version != UL_CACHE_VERSION) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: cache version %u, not %u", path,
+                    version, UL_CACHE_VERSION);
+        g_variant_unref(cache);
+        return NULL;
+    }
+    ul_set *set = ul_set_new();
+    g_variant_get_child(cache, 1, "ms", &set->max_stamp);
+    GVariant *users = g_variant_get_child_value(cache, 2);
+    for (gsize i = 0; i < g_variant_n_children(users); i++) {
+        GVariant *tuple = g_variant_get_child_value(users, i);
+        ul_user *user = ul_user_from_variant(tuple);
+        g_variant_unref(tuple);
+        if (*user->id == '\0' || g_hash_table_contains(set->by_id, user->id))
+            ul_user_unref(user);
+        else
+            ul_set_add(set, user);
+    }
+    g_variant_unref(users);
+    GVariant *groups = g_variant_get_child_value(cache, 3);
+    for (gsize i = 0; i < g_variant_n_children(groups); i++) {
+        GVariant *tuple = g_variant_get_child_value(groups, i);
+        g_ptr_array_add(set->groups, ul_group_from_variant(tuple));
+        g_variant_unref(tuple);
+    }
+    g_variant_unref(groups);
+    g_variant_unref(cache);
+    return set;
+}
+
+char **ul_map_user_attributes(const ul_map *map)
+{
+    GPtrArray *attrs = g_ptr_array_new();
+    const char *single[] = {
+        map->id,        map->login,           map->display_name, map->given_name,
+        map->surname,   map->email,           map->department,   map->title,
+        map->member_of, map->account_control, map->change,       map->home_server};
+    for (gsize i = 0; i < G_N_ELEMENTS(single); i++)
+        if (single[i] != NULL && *single[i] != '\0')
+            g_ptr_array_add(attrs, g_strdup(single[i]));
+    for (char **n = map->numbers; n != NULL && *n != NULL; n++)
+        g_ptr_array_add(attrs, g_strdup(*n));
+    g_ptr_array_add(attrs, NULL);
+    return (char **)g_ptr_array_free(attrs, FALSE);
+}

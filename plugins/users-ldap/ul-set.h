@@ -1,0 +1,106 @@
+/*
+ * ul-set.h - one user set read from the directory: immutable records built
+ * from LDAP entries, the attribute map that says which attribute is what,
+ * and the state-directory cache of the last good set.
+ *
+ * A set is reference-counted and never changes once built: the plugin swaps
+ * the current one under a lock, and foreach_user keeps a reference while it
+ * calls back. Users are reference-counted too, so an incremental sync builds
+ * the next set from the previous one without copying unchanged records.
+ */
+#ifndef UL_SET_H
+#define UL_SET_H
+
+#include <glib.h>
+#include <ldap.h>
+#include <ucd/users.h>
+
+/* Which attribute holds what (configuration keys attr_*), and how users are
+ * judged; read-only once the plugin is initialized. */
+typedef struct ul_map {
+    char *id;    /* objectGUID (binary, shown as GUID text) or entryUUID */
+    char *login; /* sAMAccountName, uid */
+    char *display_name;
+    char *given_name;
+    char *surname;
+    char *email;
+    char *department;
+    char *title;
+    char **numbers;           /* telephoneNumber, mobile, ipPhone */
+    char *member_of;          /* memberOf; NULL: memberships from group objects */
+    char *account_control;    /* userAccountControl (bit 2: disabled); NULL: none */
+    char *change;             /* uSNChanged, modifyTimestamp, entryCSN; NULL: none */
+    char *home_server;        /* extensionName ("<16,NAME>" values), homeServer; NULL: none */
+    char *server_name;        /* this server, compared without case */
+    gboolean unhomed_enabled; /* a user without a home server value is active here */
+    gsize max_value_length;
+} ul_map;
+
+/* The attributes to request for users, NULL-terminated. g_strfreev. */
+char **ul_map_user_attributes(const ul_map *map);
+
+/* A problem with one entry, reported as it is found (any thread). */
+typedef void (*ul_reject_fn)(const char *dn, const char *reason, void *data);
+
+typedef struct ul_set ul_set;
+typedef struct ul_builder ul_builder;
+
+/* Collects users and groups of one sync. `reject` is told of every value or
+ * entry that was left out and why. */
+ul_builder *ul_builder_new(const ul_map *map, ul_reject_fn reject, void *reject_data);
+void ul_builder_free(ul_builder *builder);
+
+/* Adds the user of `entry`; FALSE (and `reject` told) when the entry has no
+ * usable id or login, or repeats an id already read. Bad optional values are
+ * left out with a reason; the user stays. */
+gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry);
+
+/* Adds a group: its name from `name_attribute`, members (DNs) from
+ * `member_attribute` when that is not NULL. */
+void ul_builder_add_group(ul_builder *builder, LDAP *ld, LDAPMessage *entry,
+                          const char *name_attribute, const char *member_attribute);
+
+/* Adds group `group_dn` to the user whose DN is `user_dn` (nested groups). */
+void ul_builder_add_membership(ul_builder *builder, const char *user_dn, const char *group_dn);
+
+guint ul_builder_user_count(const ul_builder *builder);
+guint ul_builder_group_count(const ul_builder *builder);
+
+/* The set of a full sync: the users and groups read; group objects' member
+ * lists become the users' groups. The builder is consumed. */
+ul_set *ul_builder_finish(ul_builder *builder);
+
+/* The set of an incremental sync: `base` with the users read replacing those
+ * of the same id (none removed: only a full sync sees deletions); groups
+ * stay those of `base`. The builder is consumed. */
+ul_set *ul_builder_merge(ul_builder *builder, const ul_set *base);
+
+ul_set *ul_set_ref(ul_set *set);
+void ul_set_unref(ul_set *set);
+guint ul_set_user_count(const ul_set *set);
+guint ul_set_group_count(const ul_set *set);
+/* The highest change stamp seen (uSNChanged, modifyTimestamp...), or NULL. */
+const char *ul_set_max_stamp(const ul_set *set);
+/* The DN of the user with `id`, or NULL. Valid while the set is. */
+const char *ul_set_user_dn(const ul_set *set, const char *id);
+/* The stored value of the user's home server attribute, or NULL. */
+const char *ul_set_user_home_value(const ul_set *set, const char *id);
+
+int ul_set_foreach_user(const ul_set *set, ucd_user_cb cb, void *user_data);
+int ul_set_foreach_group(const ul_set *set, ucd_group_cb cb, void *user_data);
+
+/* Writes the set to `path` atomically; FALSE with `*error` set. */
+gboolean ul_set_save(const ul_set *set, const char *path, GError **error);
+/* Reads a set written by ul_set_save; NULL with `*error` when the file is
+ * missing or not a cache of this version. */
+ul_set *ul_set_load(const char *path, GError **error);
+
+/* "<16,pbx1>" -> "pbx1"; a plain value as it is; NULL for an empty one or one
+ * in the bracket form without a server name. Free with g_free. */
+char *ul_parse_home_server(const char *value);
+/* The 16 bytes of an objectGUID as AD shows it: the first three fields
+ * little-endian ("{3F2504E0-4F89-11D3-9A0C-0305E82C3301}" without braces, in
+ * lower case). */
+char *ul_guid_to_text(const unsigned char bytes[16]);
+
+#endif /* UL_SET_H */
