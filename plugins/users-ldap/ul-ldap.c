@@ -227,8 +227,8 @@ gboolean ul_ldap_search(LDAP *ld, const ul_server_config *config, const char *ba
         }
         LDAPMessage *result = NULL;
         int rc = ul_search_page(ld, config, base, scope, filter, attrs, paged, &page, &result);
-        for (LDAPMessage *entry = ldap_first_entry(ld, result); ok && entry != NULL;
-             entry = ldap_next_entry(ld, entry)) {
+        LDAPMessage *first = result != NULL ? ldap_first_entry(ld, result) : NULL;
+        for (LDAPMessage *entry = first; ok && entry != NULL; entry = ldap_next_entry(ld, entry)) {
             read++;
             if (!on_entry(ld, entry, data)) {
                 *error = g_strdup("stopped");

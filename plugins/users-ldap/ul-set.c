@@ -301,10 +301,14 @@ static void ul_judge(ul_builder *builder, LDAP *ld, LDAPMessage *entry, ul_user 
         ul_multi(builder, ld, entry, user->dn, map->home_server, FALSE, values);
         /* extensionName is multi-valued and holds other things too: the
          * first value that names a server wins. */
+        gboolean tagged_only = g_ascii_strcasecmp(map->home_server, "extensionName") == 0;
         for (guint i = 0; i < values->len && user->home_server == NULL; i++) {
-            user->home_server = ul_parse_home_server(g_ptr_array_index(values, i));
+            const char *value = g_ptr_array_index(values, i);
+            if (tagged_only && value[0] != '<')
+                continue;
+            user->home_server = ul_parse_home_server(value);
             if (user->home_server != NULL)
-                user->home_value = g_strdup(g_ptr_array_index(values, i));
+                user->home_value = g_strdup(value);
         }
         g_ptr_array_unref(values);
     }

@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -534,6 +535,177 @@ static void test_bad_input(void)
                "cn=twotitles,ou=Users,dc=example,dc=test\n");
 }
 
+/* ---- faults, incremental syncs and home servers (a slapd of our own) ------------------- */
+
+static seen_user *find_user(GHashTable *users, const char *login)
+{
+    return g_hash_table_lookup(users, login);
+}
+
+static guint count_users(world *w)
+{
+    GHashTable *users = users_of(w);
+    guint n = g_hash_table_size(users);
+    g_hash_table_unref(users);
+    return n;
+}
+
+typedef struct sync_thread {
+    world *w;
+    int result;
+} sync_thread;
+
+static gpointer run_full_sync(gpointer data)
+{
+    sync_thread *t = data;
+    t->result = world_sync(t->w, UCD_SYNC_FULL, NULL);
+    return NULL;
+}
+
+static void modify(GHashTable *env, const char *user, const char *attribute, const char *value)
+{
+    char *ldif = g_strdup_printf("dn: cn=%s,ou=Users,dc=example,dc=test\nchangetype: modify\n"
+                                 "replace: %s\n%s: %s\n",
+                                 user, attribute, attribute, value);
+    peer_apply(env, "ldapmodify", ldif);
+    g_free(ldif);
+}
+
+static void test_faults(void)
+{
+    GHashTable *env = peer_start(FAULT_USERS);
+    g_assert_nonnull(env);
+    /* Users are homed on pbx0/pbx1/pbx2 by I % 3; this server is pbx1. */
+    const char *const extra[] = {"home_server_attribute",
+                                 "homeServer",
+                                 "server_name",
+                                 "pbx1.example.test",
+                                 "page_size",
+                                 "100",
+                                 "write_back",
+                                 "true",
+                                 NULL};
+    world *w = world_new(env, extra, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    g_assert_cmpuint(g_hash_table_size(users), ==, FAULT_USERS);
+    g_assert_true(find_user(users, "user4")->enabled);
+    g_assert_false(find_user(users, "user5")->enabled);
+    g_assert_cmpstr(find_user(users, "user5")->home_server, ==, "pbx2.example.test");
+    g_hash_table_unref(users);
+
+    /* Incremental: a changed entry arrives, a deletion is only seen by a full sync,
+     * a user moved to another server is no longer enabled here. */
+    modify(env, "user4", "displayName", "Changed Four");
+    modify(env, "user10", "homeServer", "pbx2.example.test");
+    peer_apply(env, "ldapdelete", "cn=user7,ou=Users,dc=example,dc=test\n");
+    char *message = NULL;
+    g_assert_cmpint(world_sync(w, 0, &message), ==, UCD_OK);
+    g_assert_nonnull(strstr(message, "incremental"));
+    g_free(message);
+    users = users_of(w);
+    g_assert_cmpstr(find_user(users, "user4")->display_name, ==, "Changed Four");
+    g_assert_false(find_user(users, "user10")->enabled);
+    g_assert_nonnull(find_user(users, "user7"));
+    g_hash_table_unref(users);
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
+    users = users_of(w);
+    g_assert_null(find_user(users, "user7"));
+    g_assert_false(find_user(users, "user10")->enabled);
+    g_assert_cmpuint(g_hash_table_size(users), ==, FAULT_USERS - 1);
+
+    /* Write-back: moving user13 (pbx2) here enables it at once. */
+    const char *id13 = find_user(users, "user13")->id;
+    g_assert_cmpint(w->iface->set_home_server(w->impl, id13, "pbx1.example.test"), ==, UCD_OK);
+    g_hash_table_unref(users);
+    users = users_of(w);
+    g_assert_true(find_user(users, "user13")->enabled);
+    g_hash_table_unref(users);
+
+    /* A sync returning far fewer users is not applied. */
+    GString *deletes = g_string_new(NULL);
+    for (int i = 1000; i < 1300; i++)
+        g_string_append_printf(deletes, "cn=user%d,ou=Users,dc=example,dc=test\n", i);
+    peer_apply(env, "ldapdelete", deletes->str);
+    g_string_free(deletes, TRUE);
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_E_INVALID);
+    g_assert_cmpuint(count_users(w), ==, FAULT_USERS - 1);
+    g_assert_cmpint(fake_module_counter(w->module, "rejected_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not applied"));
+
+    /* slapd dies in the middle of a paged sync: nobody is removed. The
+     * sync runs on a thread of the test; when its first page is logged,
+     * slapd is frozen and killed (10 entries a page: many pages remain). */
+    char *state_dir = g_strdup(w->state_dir);
+    world_free(w, TRUE);
+    const char *const small_pages[] = {"page_size", "10", NULL};
+    w = world_new(env, extra, state_dir);
+    fake_module_set_pairs(w->module, small_pages);
+    world_start(w); /* the shrunken directory: refused against the cached set */
+    g_assert_cmpuint(count_users(w), ==, FAULT_USERS - 1);
+    fake_module_log_clear(w->module);
+    sync_thread t = {w, UCD_OK};
+    GThread *thread = g_thread_new("sync", run_full_sync, &t);
+    while (!fake_module_log_has(w->module, UCD_LOG_DEBUG, "page read"))
+        g_usleep(1000);
+    pid_t pid = (pid_t)atoi(peer(env, "LDAP_PID"));
+    kill(pid, SIGSTOP);
+    kill(pid, SIGKILL);
+    g_thread_join(thread);
+    g_assert_cmpint(t.result, !=, UCD_OK);
+    g_assert_cmpuint(count_users(w), ==, FAULT_USERS - 1);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    world_free(w, TRUE);
+
+    /* slapd down at start-up: the cached last good set is there. */
+    w = world_new(env, extra, state_dir);
+    world_start(w);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_INFO, "cached users loaded"));
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    users = users_of(w);
+    g_assert_cmpuint(g_hash_table_size(users), ==, FAULT_USERS - 1);
+    g_assert_true(find_user(users, "user13")->enabled);
+    g_assert_cmpstr(find_user(users, "user4")->display_name, ==, "Changed Four");
+    g_hash_table_unref(users);
+    /* A login cannot be checked, and says so. */
+    g_assert_cmpint(w->iface->authenticate(w->impl, "user4", "Passw0rd"), ==, UCD_E_UNAVAILABLE);
+    world_free(w, FALSE);
+    g_free(state_dir);
+    peer_stop(env);
+}
+
+/* AD's extensionName holds "<16,SERVER>" among other values (extensions). */
+static void test_extension_name(void)
+{
+    peer_apply(slapd, "ldapmodify",
+               "dn: cn=user2,ou=Users,dc=example,dc=test\nchangetype: modify\n"
+               "add: extensionName\nextensionName: <16,pbx9>\n");
+    const char *const extra[] = {"home_server_attribute", "extensionName", NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    g_assert_cmpstr(find_user(users, "user2")->home_server, ==, "pbx9");
+    g_assert_false(find_user(users, "user2")->enabled);
+    g_assert_null(find_user(users, "user1")->home_server); /* "10001" is an extension */
+    g_assert_true(find_user(users, "user1")->enabled);
+    g_hash_table_unref(users);
+    world_free(w, FALSE);
+    peer_apply(slapd, "ldapmodify",
+               "dn: cn=user2,ou=Users,dc=example,dc=test\nchangetype: modify\n"
+               "delete: extensionName\nextensionName: <16,pbx9>\n");
+}
+
+static void test_write_back_off(void)
+{
+    world *w = world_new(slapd, NULL, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    g_assert_cmpint(w->iface->set_home_server(w->impl, find_user(users, "user1")->id, "x"), ==,
+                    UCD_E_UNSUPPORTED);
+    g_hash_table_unref(users);
+    world_free(w, FALSE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -569,6 +741,9 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/users/disabled", test_disabled_account);
     g_test_add_func("/users-ldap/login", test_logins);
     g_test_add_func("/users-ldap/bad-input", test_bad_input);
+    g_test_add_func("/users-ldap/home-server/write-back-off", test_write_back_off);
+    g_test_add_func("/users-ldap/faults", test_faults);
+    g_test_add_func("/users-ldap/home-server/extension-name", test_extension_name);
     int result = g_test_run();
     peer_stop(slapd);
     return result;
