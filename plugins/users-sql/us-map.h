@@ -1,0 +1,40 @@
+/*
+ * us-map.h - the SQL the plugin runs, built from the table/column map of the
+ * configuration or taken from its explicit queries.
+ *
+ * Table and column names cannot be bound parameters, so every name from the
+ * configuration must pass us_map_identifier_ok() before it is written into a
+ * statement; values (a login, a change stamp, a user id) are always bound.
+ */
+#ifndef US_MAP_H
+#define US_MAP_H
+
+#include <glib.h>
+
+/* Reads the value of a string configuration key; NULL or "" when unset. */
+typedef const char *(*us_map_lookup)(const char *key, void *data);
+
+typedef struct us_map {
+    char *users;         /* columns: us_user_field order, then extra number columns */
+    char *users_changed; /* the same with one parameter, the last stamp; NULL: none */
+    char *numbers;       /* user id, number; NULL: not used */
+    char *groups;        /* id, name, description */
+    char *members;       /* user id, group id */
+    char *lines;         /* user id, line address */
+    char *password;      /* one parameter, the login -> hash [, enabled]; NULL: no logins */
+    char *set_home;      /* parameters: server, user id; NULL: no write-back */
+} us_map;
+
+/* TRUE for a name made of [A-Za-z0-9_] parts joined by single dots
+ * ("users", "hr.staff"): nothing that could end a name or start a clause. */
+gboolean us_map_identifier_ok(const char *name);
+
+/* Builds the statements. `number_columns` are extra columns of the users
+ * table holding phone numbers. FALSE with `*bad_key` (the key at fault) and
+ * `*error` set when a name is not a plain identifier. */
+gboolean us_map_build(us_map *map, us_map_lookup lookup, void *data,
+                      const char *const *number_columns, gboolean write_back, const char **bad_key,
+                      char **error);
+void us_map_clear(us_map *map);
+
+#endif /* US_MAP_H */

@@ -1,0 +1,99 @@
+#!/bin/bash
+# A throw-away MariaDB for tests, reached through MariaDB Connector/ODBC.
+#
+#   eval "$(tests/peers/mariadb.sh start)"      # prints export lines, see the end
+#   tests/peers/mariadb.sh halt "$MARIADB_DIR"   # stop the server, keep its data
+#   tests/peers/mariadb.sh resume "$MARIADB_DIR" # start it again on the same port
+#   tests/peers/mariadb.sh stop "$MARIADB_DIR"   # stop it and remove everything
+#
+# Listens on 127.0.0.1 on a free port and on a socket in its temp dir; user
+# test/secret owns the database test. Exit 77 when MariaDB or its ODBC driver
+# is missing (1 with CI=true).
+set -euo pipefail
+
+missing() {
+    echo "mariadb.sh: $1 missing; install: apt-get install mariadb-server mariadb-client odbc-mariadb unixodbc" >&2
+    [ "${CI:-}" = true ] && exit 1
+    exit 77
+}
+
+free_port() {
+    local port
+    for _ in $(seq 50); do
+        port=$(shuf -i 20000-59999 -n 1)
+        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+    echo "mariadb.sh: no free port" >&2; exit 1
+}
+
+run_user() { if [ "$(id -u)" = 0 ]; then echo mysql; else id -un; fi; }
+
+server_start() { # DIR PORT: waits until the server answers
+    rm -f "$1/mysqld.pid"
+    nohup mariadbd --no-defaults --user="$(run_user)" --datadir="$1/data" \
+        --socket="$1/mysqld.sock" --pid-file="$1/mysqld.pid" --log-error="$1/error.log" \
+        --port="$2" --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \
+        --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
+        --innodb-flush-log-at-trx-commit=0 --performance-schema=OFF \
+        --character-set-server=utf8mb4 --init-file="$1/init.sql" >/dev/null 2>&1 &
+    local pid=$!
+    for _ in $(seq 300); do
+        if [ -s "$1/mysqld.pid" ] &&
+            mariadb-admin --no-defaults -S "$1/mysqld.sock" -uroot ping >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+server_halt() { # DIR: by the PID in its pid file
+    [ -s "$1/mysqld.pid" ] || return 0
+    local pid
+    pid=$(cat "$1/mysqld.pid")
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    rm -f "$1/mysqld.pid"
+}
+
+case "${1:-}" in
+stop) server_halt "$2"; rm -rf "$2"; exit 0 ;;
+halt) server_halt "$2"; exit 0 ;;
+resume) server_start "$2" "$(cat "$2/port")" || { cat "$2/error.log" >&2; exit 1; }; exit 0 ;;
+start) ;;
+*) echo "usage: $0 start | halt DIR | resume DIR | stop DIR" >&2; exit 2 ;;
+esac
+
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing "mariadbd"
+export PATH="$PATH:/usr/sbin"
+command -v mariadb >/dev/null || missing "the mariadb client"
+DRV=$(ls /usr/lib/*/odbc/libmaodbc.so 2>/dev/null | head -n 1)
+[ -n "$DRV" ] || missing "MariaDB Connector/ODBC (libmaodbc.so)"
+
+D=$(mktemp -d /tmp/ucd-mariadb.XXXXXX)
+chmod 755 "$D"
+[ "$(id -u)" = 0 ] && chown mysql: "$D"
+trap 'server_halt "$D"; rm -rf "$D"' ERR
+mariadb-install-db --no-defaults --user="$(run_user)" --datadir="$D/data" \
+    --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+    >"$D/install.log" 2>&1
+cat >"$D/init.sql" <<SQL
+CREATE DATABASE IF NOT EXISTS test CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS 'test'@'%' IDENTIFIED BY 'secret';
+CREATE USER IF NOT EXISTS 'test'@'localhost' IDENTIFIED BY 'secret';
+GRANT ALL ON test.* TO 'test'@'%';
+GRANT ALL ON test.* TO 'test'@'localhost';
+SQL
+for attempt in 1 2 3 4 5; do
+    PORT=$(free_port)
+    server_start "$D" "$PORT" && break
+    server_halt "$D"
+    [ "$attempt" = 5 ] && { cat "$D/error.log" >&2; exit 1; }
+done
+echo "$PORT" >"$D/port"
+trap - ERR
+echo "export MARIADB_DIR='$D'"
+echo "export MARIADB_PORT='$PORT'"
+echo "export MARIADB_SOCKET='$D/mysqld.sock'"
+echo "export MARIADB_ODBC='Driver=$DRV;Server=127.0.0.1;Port=$PORT;Database=test;Uid=test;CharSet=utf8mb4'"
