@@ -718,8 +718,10 @@ int main(int argc, char **argv)
     g_unsetenv("LDAPTLS_CACERT");
     g_unsetenv("LDAPTLS_REQCERT");
 
-    if (g_find_program_in_path("slapd") == NULL &&
-        !g_file_test("/usr/sbin/slapd", G_FILE_TEST_EXISTS)) {
+    char *slapd_path = g_find_program_in_path("slapd");
+    gboolean have_slapd = slapd_path != NULL || g_file_test("/usr/sbin/slapd", G_FILE_TEST_EXISTS);
+    g_free(slapd_path);
+    if (!have_slapd) {
         if (g_strcmp0(g_getenv("CI"), "true") == 0) {
             g_printerr("CI=true: slapd is missing (apt-get install slapd ldap-utils)\n");
             return 1;
