@@ -54,6 +54,20 @@ struct core_plugin_lib {
 };
 
 static GHashTable *open_libs; /* real path -> core_plugin_lib */
+
+/* An accepted plugin stays mapped until the process exits, even after its
+ * last instance closed (GStreamer does the same). The libraries a plugin
+ * links, TLS and LDAP among them, keep process-wide state and thread-local
+ * destructors and are not written to be unloaded: unloading them can crash a
+ * later thread, and loses their one-time allocations. A refused file is still
+ * unloaded at once. The price: a replaced plugin file takes effect at the next
+ * start of ucd, not at a reload. */
+static void make_resident(const char *path)
+{
+    void *handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    if (handle != NULL)
+        dlclose(handle); /* only drops this reference; NODELETE stays */
+}
 static unsigned init_count;
 
 /* ---- Life cycle ------------------------------------------------------------ */
@@ -459,7 +473,8 @@ core_plugin_lib *core_loader_open(const char *name, const char *explicit_path,
             g_hash_table_remove(open_libs, lib->path);
         return NULL;
     }
-    lib->users++;
+    if (lib->users++ == 0)
+        make_resident(lib->path);
     return lib;
 }
 

@@ -1,7 +1,9 @@
 /*
  * harness.c - see harness.h.
  */
+#include <fcntl.h>
 #include <gio/gunixsocketaddress.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -120,8 +122,7 @@ static GSocketConnection *connect_socket(harness *h)
 {
     GSocketClient *c = g_socket_client_new();
     GSocketAddress *addr = g_unix_socket_address_new(h->sock);
-    GSocketConnection *conn =
-        g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+    GSocketConnection *conn = g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
     g_object_unref(addr);
     g_object_unref(c);
     return conn;
@@ -150,8 +151,7 @@ JsonNode *harness_request(harness *h, const char *const *argv)
     g_free(text);
 
     GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
-    GDataInputStream *in =
-        g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+    GDataInputStream *in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
     JsonNode *resp = NULL;
     if (g_output_stream_write_all(out, line, strlen(line), NULL, NULL, NULL)) {
         char *reply = g_data_input_stream_read_line_utf8(in, NULL, NULL, NULL);
@@ -296,8 +296,8 @@ void harness_free(harness *h)
 
 int harness_run(harness *h, const char *const *argv, char **out, char **err)
 {
-    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    GSubprocessLauncher *l =
+        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
     g_subprocess_launcher_setenv(l, "UCD_SOCKET", h->sock, TRUE);
     g_subprocess_launcher_setenv(l, "UCD_PLUGIN_PATH", harness_env("UCD_TEST_PLUGIN_PATH"), TRUE);
     GError *e = NULL;
@@ -318,4 +318,110 @@ int harness_run(harness *h, const char *const *argv, char **out, char **err)
     else
         g_free(r);
     return status;
+}
+
+/* ---- real peer servers ---------------------------------------------------------- */
+
+struct harness_peer {
+    char *script;
+    char *dir;
+    GHashTable *env;
+    int guard_fd; /* closing it makes the guard stop the peer */
+};
+
+/* The guard waits for the end of a pipe only this process holds, so the peer
+ * is stopped however the test ends. */
+static int peer_guard(const char *script, const char *dir)
+{
+    int fds[2];
+    g_assert_cmpint(pipe(fds), ==, 0);
+    pid_t pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        close(fds[1]);
+        char byte;
+        while (read(fds[0], &byte, 1) > 0) {
+        }
+        execlp("bash", "bash", script, "stop", dir, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return fds[1];
+}
+
+harness_peer *harness_peer_start(const char *script, const char *dir_var, const char *const *args)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (char *)"bash");
+    g_ptr_array_add(argv, (char *)script);
+    g_ptr_array_add(argv, (char *)"start");
+    for (const char *const *a = args; a && *a; a++)
+        g_ptr_array_add(argv, (char *)*a);
+    g_ptr_array_add(argv, NULL);
+    char *out = NULL, *err = NULL;
+    int status = 0;
+    GError *e = NULL;
+    gboolean ran = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                &out, &err, &status, &e);
+    g_ptr_array_free(argv, TRUE);
+    g_assert_no_error(e);
+    g_assert_true(ran);
+    if (g_spawn_check_wait_status(status, NULL) == FALSE) {
+        gboolean missing = WIFEXITED(status) && WEXITSTATUS(status) == 3;
+        if (missing && g_strcmp0(g_getenv("CI"), "true") != 0) {
+            g_test_skip_printf("%s: %s", script, err);
+            g_free(out);
+            g_free(err);
+            return NULL;
+        }
+        g_error("%s start failed (%s): %s%s", script,
+                missing ? "a program is missing, and CI=true makes that a failure" : "error", out,
+                err);
+    }
+    harness_peer *peer = g_new0(harness_peer, 1);
+    peer->script = g_strdup(script);
+    peer->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    char **lines = g_strsplit(out, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (!g_str_has_prefix(*l, "export "))
+            continue;
+        int n = 0;
+        char **words = NULL;
+        if (!g_shell_parse_argv(*l + strlen("export "), &n, &words, NULL))
+            continue;
+        for (int i = 0; i < n; i++) {
+            char *eq = strchr(words[i], '=');
+            if (eq)
+                g_hash_table_insert(peer->env, g_strndup(words[i], eq - words[i]),
+                                    g_strdup(eq + 1));
+        }
+        g_strfreev(words);
+    }
+    g_strfreev(lines);
+    g_free(out);
+    g_free(err);
+    peer->dir = g_strdup(harness_peer_get(peer, dir_var));
+    g_assert_nonnull(peer->dir);
+    peer->guard_fd = peer_guard(script, peer->dir);
+    return peer;
+}
+
+const char *harness_peer_get(harness_peer *peer, const char *name)
+{
+    return g_hash_table_lookup(peer->env, name);
+}
+
+void harness_peer_stop(harness_peer *peer)
+{
+    if (!peer)
+        return;
+    const char *argv[] = {"bash", peer->script, "stop", peer->dir, NULL};
+    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                 NULL);
+    close(peer->guard_fd); /* the guard's own stop then finds nothing left */
+    g_hash_table_unref(peer->env);
+    g_free(peer->script);
+    g_free(peer->dir);
+    g_free(peer);
 }

@@ -54,6 +54,18 @@ void harness_free(harness *h);
  * to the harness socket; returns exit status, output in *out / *err. */
 int harness_run(harness *h, const char *const *argv, char **out, char **err);
 
+/* A real peer server started by a tests/peers script ("SCRIPT start ARGS..."
+ * printing "export NAME=VALUE ..." lines). A guard process stops it with
+ * "SCRIPT stop DIR" when the test ends in any way, an abort included. When the
+ * script says a program is missing (exit 3), the test fails under CI=true
+ * and is skipped otherwise (then NULL is returned). */
+typedef struct harness_peer harness_peer;
+harness_peer *harness_peer_start(const char *script, const char *dir_var, const char *const *args);
+/* A value the script exported (owned by the peer), or NULL. */
+const char *harness_peer_get(harness_peer *peer, const char *name);
+/* Stops the peer now and frees it. */
+void harness_peer_stop(harness_peer *peer);
+
 /* Paths from meson (env): the daemon, ucctl, fixture plugin directory. */
 const char *harness_env(const char *name);
 

@@ -178,8 +178,11 @@ typedef struct ucd_config_key {
  *                             drivers that feed it. Whatever the plugin still has
  *                             subscribed, scheduled or registered is removed by the
  *                             core after stop returns.
- *   fini(state)               free everything. The library stays loaded until all
- *                             fini hooks ran. fini runs only for a module whose
+ *   fini(state)               free everything. The library stays loaded until the
+ *                             process exits (resident): a plugin may rely on
+ *                             its static data and on libraries it links staying
+ *                             mapped; a replaced plugin file takes effect at the
+ *                             next start of ucd. fini runs only for a module whose
  *                             init returned UCD_OK: an init that declines or
  *                             fails frees what it allocated itself (the core
  *                             still removes what it registered).
