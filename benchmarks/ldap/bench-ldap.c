@@ -6,6 +6,12 @@
  * full sync and its ratio to the limit, an incremental sync after 100
  * changes, resident memory per synced user, and ns per lookup by login and
  * by phone number in an index built from foreach_user (what the core does).
+ *
+ * Both the limit and the full sync are timed ROUNDS times, alternating, and
+ * the best of each is compared: the machine is shared, and the best run is
+ * the one least disturbed by others. With LDAP_URI in the environment (the
+ * exports of `slapd.sh start N`) a running slapd is used and left running,
+ * which saves its 40 s start when profiling.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +63,30 @@ static void done_cb(int result, const char *message, void *data)
     printf("  %s\n", message);
 }
 
+/* Times of the limit and of the full sync are the best of this many runs. */
+#define ROUNDS 3
+
+static double time_dump(const char *command)
+{
+    gint64 t0 = g_get_monotonic_time();
+    g_free(run(command));
+    double seconds = (g_get_monotonic_time() - t0) / 1e6;
+    printf("ldapsearch -E pr=1000/noprompt: %.3f s\n", seconds);
+    return seconds;
+}
+
+static double time_full_sync(const ucd_users_v1 *iface, void *impl)
+{
+    int result = -1;
+    gint64 t0 = g_get_monotonic_time();
+    iface->sync(impl, UCD_SYNC_FULL, NULL, done_cb, &result);
+    double seconds = (g_get_monotonic_time() - t0) / 1e6;
+    printf("plugin full sync: %.3f s (result %d)\n", seconds, result);
+    if (result != 0)
+        g_error("full sync failed");
+    return seconds;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -65,10 +95,17 @@ int main(int argc, char **argv)
     void *handle = NULL;
     const ucd_plugin_descriptor *descriptor = fake_load_plugin(argv[1], "users-ldap", &handle);
 
-    char *start = g_strdup_printf("bash %s start %d", argv[2], n);
     gint64 t0 = g_get_monotonic_time();
-    char *exports = run(start);
-    printf("slapd with %d users ready in %.1f s\n", n, (g_get_monotonic_time() - t0) / 1e6);
+    const char *given_uri = g_getenv("LDAP_URI");
+    char *exports = NULL;
+    if (given_uri != NULL) {
+        exports = g_strdup_printf("LDAP_URI=%s", given_uri);
+    } else {
+        char *start = g_strdup_printf("bash %s start %d", argv[2], n);
+        exports = run(start);
+        g_free(start);
+        printf("slapd with %d users ready in %.1f s\n", n, (g_get_monotonic_time() - t0) / 1e6);
+    }
     GHashTable *env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     char **words = g_strsplit_set(exports, " \n", -1);
     for (char **w = words; *w != NULL; w++) {
@@ -85,10 +122,7 @@ int main(int argc, char **argv)
                                  "-w secret -b ou=Users,dc=example,dc=test -E pr=1000/noprompt "
                                  "\"(objectClass=inetOrgPerson)\" %s > /dev/null'",
                                  uri, attrs);
-    t0 = g_get_monotonic_time();
-    g_free(run(dump));
-    double limit_s = (g_get_monotonic_time() - t0) / 1e6;
-    printf("ldapsearch -E pr=1000/noprompt: %.3f s\n", limit_s);
+    double limit_s = time_dump(dump);
 
     fake_module *module = fake_module_new(descriptor, "users-ldap:bench");
     const char *const config[] = {"uris",
@@ -119,13 +153,20 @@ int main(int argc, char **argv)
     fake_module_start(module); /* the first full sync runs in start */
     double full_s = (g_get_monotonic_time() - t0) / 1e6;
     long rss_after = rss_kib();
-    printf("plugin full sync: %.3f s (%.2fx the limit), %" G_GINT64_FORMAT " users\n", full_s,
-           full_s / limit_s, fake_module_counter(module, "users"));
+    printf("plugin full sync: %.3f s, %" G_GINT64_FORMAT " users\n", full_s,
+           fake_module_counter(module, "users"));
     printf("memory: %.0f bytes per user (RSS growth)\n",
            (rss_after - rss_before) * 1024.0 / (double)n);
 
     void *impl = NULL;
     const ucd_users_v1 *iface = fake_module_service(module, UCD_USERS_SERVICE, 1, &impl);
+    for (int round = 1; round < ROUNDS; round++) {
+        double limit = time_dump(dump), full = time_full_sync(iface, impl);
+        limit_s = MIN(limit_s, limit);
+        full_s = MIN(full_s, full);
+    }
+    printf("best of %d: limit %.3f s, plugin full sync %.3f s = %.2fx the limit (target 1.5x)\n",
+           ROUNDS, limit_s, full_s, full_s / limit_s);
     GString *ldif = g_string_new(NULL);
     for (int i = 1; i <= 100; i++)
         g_string_append_printf(ldif,
@@ -170,9 +211,12 @@ int main(int argc, char **argv)
 
     fake_module_stop(module);
     fake_module_free(module);
-    char *stop = g_strdup_printf("bash %s stop %s", argv[2],
-                                 (const char *)g_hash_table_lookup(env, "LDAP_DIR"));
-    g_free(run(stop));
+    if (given_uri == NULL) {
+        char *stop = g_strdup_printf("bash %s stop %s", argv[2],
+                                     (const char *)g_hash_table_lookup(env, "LDAP_DIR"));
+        g_free(run(stop));
+        g_free(stop);
+    }
     g_unlink(ldif_path);
     return found == (gsize)n * rounds * 2 ? 0 : 1;
 }

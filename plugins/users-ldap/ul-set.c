@@ -58,8 +58,21 @@ struct ul_set {
     char *max_stamp;
 };
 
+/* Which requested attribute fills which field, and the values of the entry
+ * being read (see ul_fields_read). */
+typedef struct ul_fields {
+    guint count;
+    const char **names; /* per field: the attribute, NULL when not mapped */
+    int *first;         /* per field: the first field of the same attribute */
+    BerVarray *values;  /* per field: the values of the current entry */
+    int *by_position;   /* per attribute position: the field found there last */
+    guint positions;
+} ul_fields;
+
 struct ul_builder {
     const ul_map *map;
+    ul_fields user_fields;
+    ul_fields group_fields;
     ul_reject_fn reject;
     void *reject_data;
     GPtrArray *users;
@@ -131,9 +144,31 @@ static gboolean ul_contains(GPtrArray *array, const char *value)
     return FALSE;
 }
 
+static gboolean ul_is_ascii(const char *text)
+{
+    for (const char *c = text; *c != '\0'; c++)
+        if ((unsigned char)*c >= 0x80)
+            return FALSE;
+    return TRUE;
+}
+
+/* `dn` (taken) in lower case: ASCII in place, without a copy (most DNs);
+ * others through GLib's Unicode tables. */
+static char *ul_dn_key_take(char *dn)
+{
+    if (ul_is_ascii(dn)) {
+        for (char *c = dn; *c != '\0'; c++)
+            *c = g_ascii_tolower(*c);
+        return dn;
+    }
+    char *key = g_utf8_strdown(dn, -1);
+    g_free(dn);
+    return key;
+}
+
 static char *ul_dn_key(const char *dn)
 {
-    return g_utf8_strdown(dn, -1);
+    return ul_dn_key_take(g_strdup(dn));
 }
 
 /* Compares change stamps: numbers (uSNChanged) by value, others
@@ -159,9 +194,23 @@ static void ul_note_stamp(char **max, const char *stamp)
 
 char *ul_guid_to_text(const unsigned char b[16])
 {
-    return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                           b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11],
-                           b[12], b[13], b[14], b[15]);
+    /* The byte order of AD's text form; -1: a dash. Written by hand: this runs
+     * once per user of every full sync, where printf showed in profiles. */
+    static const int order[] = {3,  2, 1, 0,  -1, 5,  4,  -1, 7,  6,
+                                -1, 8, 9, -1, 10, 11, 12, 13, 14, 15};
+    static const char hex[] = "0123456789abcdef";
+    char *text = g_malloc(37);
+    char *out = text;
+    for (gsize i = 0; i < G_N_ELEMENTS(order); i++) {
+        if (order[i] < 0) {
+            *out++ = '-';
+            continue;
+        }
+        *out++ = hex[b[order[i]] >> 4];
+        *out++ = hex[b[order[i]] & 0xf];
+    }
+    *out = '\0';
+    return text;
 }
 
 char *ul_parse_home_server(const char *value)
@@ -219,73 +268,211 @@ static char *ul_text_value(ul_builder *builder, const char *dn, const char *attr
     return g_strndup(value->bv_val, value->bv_len);
 }
 
+/* ---- reading entries in one pass ------------------------------------------------ */
+
+/* The fields of a user entry: the index of each in ul_builder.user_fields. */
+enum {
+    UL_F_ID,
+    UL_F_LOGIN,
+    UL_F_DISPLAY_NAME,
+    UL_F_GIVEN_NAME,
+    UL_F_SURNAME,
+    UL_F_EMAIL,
+    UL_F_DEPARTMENT,
+    UL_F_TITLE,
+    UL_F_CHANGE,
+    UL_F_MEMBER_OF,
+    UL_F_ACCOUNT_CONTROL,
+    UL_F_HOME_SERVER,
+    UL_F_NUMBERS /* the first of map->numbers; the others follow */
+};
+
+/* Groups: name, description, members. */
+enum { UL_G_NAME, UL_G_DESCRIPTION, UL_G_MEMBERS, UL_G_COUNT };
+
+static void ul_fields_init(ul_fields *fields, const char *const *names, guint count)
+{
+    fields->count = count;
+    fields->names = g_new0(const char *, count);
+    fields->first = g_new0(int, count);
+    fields->values = g_new0(BerVarray, count);
+    for (guint f = 0; f < count; f++) {
+        fields->names[f] = names[f] != NULL && *names[f] != '\0' ? names[f] : NULL;
+        fields->first[f] = (int)f;
+        for (guint e = 0; e < f && fields->names[f] != NULL; e++)
+            if (fields->names[e] != NULL &&
+                g_ascii_strcasecmp(fields->names[e], fields->names[f]) == 0) {
+                fields->first[f] = (int)e;
+                break;
+            }
+    }
+}
+
+static void ul_fields_clear(ul_fields *fields)
+{
+    g_free(fields->names);
+    g_free(fields->first);
+    g_free(fields->values);
+    g_free(fields->by_position);
+    memset(fields, 0, sizeof(*fields));
+}
+
+static gboolean ul_name_is(const char *name, const struct berval *attribute)
+{
+    return name != NULL && g_ascii_strncasecmp(name, attribute->bv_val, attribute->bv_len) == 0 &&
+           name[attribute->bv_len] == '\0';
+}
+
+/* The field an attribute of an entry fills, or -1. A server sends the
+ * attributes of every entry in the same order, so the field found at this
+ * position last time is tried first: one comparison per attribute instead of
+ * one per field. */
+static int ul_fields_find(ul_fields *fields, guint position, const struct berval *attribute)
+{
+    if (position >= fields->positions) {
+        guint grown = MAX(position + 1, fields->positions * 2);
+        fields->by_position = g_renew(int, fields->by_position, grown);
+        for (guint p = fields->positions; p < grown; p++)
+            fields->by_position[p] = -1;
+        fields->positions = grown;
+    }
+    int guess = fields->by_position[position];
+    if (guess >= 0 && ul_name_is(fields->names[guess], attribute))
+        return guess;
+    for (guint f = 0; f < fields->count; f++)
+        if (fields->first[f] == (int)f && ul_name_is(fields->names[f], attribute)) {
+            fields->by_position[position] = (int)f;
+            return (int)f;
+        }
+    return -1;
+}
+
+/* Reads the DN and the values of every field of `entry` in one pass over its
+ * attributes (ldap_get_values_len would scan the entry once per field). The
+ * values point into the message: valid until ul_fields_release, and the
+ * message must outlive them. FALSE when the entry cannot be decoded. */
+static gboolean ul_fields_read(ul_fields *fields, LDAP *ld, LDAPMessage *entry, struct berval *dn)
+{
+    BerElement *ber = NULL;
+    memset(fields->values, 0, fields->count * sizeof(BerVarray));
+    if (ldap_get_dn_ber(ld, entry, &ber, dn) != LDAP_SUCCESS) {
+        if (ber != NULL)
+            ber_free(ber, 0);
+        return FALSE;
+    }
+    struct berval attribute;
+    BerVarray values = NULL;
+    guint position = 0;
+    while (ldap_get_attribute_ber(ld, entry, ber, &attribute, &values) == LDAP_SUCCESS &&
+           attribute.bv_val != NULL) {
+        int f = ul_fields_find(fields, position++, &attribute);
+        if (f >= 0 && fields->values[f] == NULL)
+            fields->values[f] = values;
+        else
+            ber_memfree(values);
+        values = NULL;
+    }
+    ber_free(ber, 0);
+    /* Fields that name the same attribute share its values. */
+    for (guint f = 0; f < fields->count; f++)
+        if (fields->first[f] != (int)f)
+            fields->values[f] = fields->values[fields->first[f]];
+    return TRUE;
+}
+
+static void ul_fields_release(ul_fields *fields)
+{
+    for (guint f = 0; f < fields->count; f++) {
+        if (fields->first[f] == (int)f)
+            ber_memfree(fields->values[f]);
+        fields->values[f] = NULL;
+    }
+}
+
+static int ul_count(BerVarray values)
+{
+    int count = 0;
+    while (values != NULL && values[count].bv_val != NULL)
+        count++;
+    return count;
+}
+
 /* The one value of a single-valued field; the first when the directory has
  * several (reported), NULL when it has none. */
-static char *ul_single(ul_builder *builder, LDAP *ld, LDAPMessage *entry, const char *dn,
-                       const char *attribute)
+static char *ul_single(ul_builder *builder, const char *dn, const char *attribute, BerVarray values)
 {
     if (attribute == NULL || *attribute == '\0')
         return NULL;
-    struct berval **values = ldap_get_values_len(ld, entry, attribute);
-    int count = ldap_count_values_len(values);
-    char *text = NULL;
+    int count = ul_count(values);
     if (count > 1)
         ul_reject(builder, dn, "%s: %d values where one is expected, the first is used", attribute,
                   count);
-    if (count > 0)
-        text = ul_text_value(builder, dn, attribute, values[0]);
-    ldap_value_free_len(values);
-    return text;
+    return count > 0 ? ul_text_value(builder, dn, attribute, &values[0]) : NULL;
 }
 
-static void ul_multi(ul_builder *builder, LDAP *ld, LDAPMessage *entry, const char *dn,
-                     const char *attribute, gboolean as_dn_key, GPtrArray *out)
+/* Above this many values a hash set finds repeats, not a linear scan (AD
+ * users in hundreds of groups, groups of thousands of members). */
+#define UL_LINEAR_DEDUP_MAX 16
+
+static void ul_multi(ul_builder *builder, const char *dn, const char *attribute, BerVarray values,
+                     gboolean as_dn_key, GPtrArray *out)
 {
     if (attribute == NULL || *attribute == '\0')
         return;
-    struct berval **values = ldap_get_values_len(ld, entry, attribute);
-    for (int i = 0; values != NULL && values[i] != NULL; i++) {
-        char *text = ul_text_value(builder, dn, attribute, values[i]);
-        if (text != NULL && as_dn_key) {
-            char *key = ul_dn_key(text);
-            g_free(text);
-            text = key;
-        }
-        if (text != NULL && !ul_contains(out, text))
-            g_ptr_array_add(out, text);
-        else
-            g_free(text);
+    int count = ul_count(values);
+    GHashTable *seen = NULL;
+    if (count + out->len > UL_LINEAR_DEDUP_MAX) {
+        seen = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < out->len; i++)
+            if (g_ptr_array_index(out, i) != NULL)
+                g_hash_table_add(seen, g_ptr_array_index(out, i));
     }
-    ldap_value_free_len(values);
+    for (int i = 0; i < count; i++) {
+        char *text = ul_text_value(builder, dn, attribute, &values[i]);
+        if (text != NULL && as_dn_key)
+            text = ul_dn_key_take(text);
+        gboolean repeated = text == NULL || (seen != NULL ? g_hash_table_contains(seen, text)
+                                                          : ul_contains(out, text));
+        if (repeated) {
+            g_free(text);
+            continue;
+        }
+        g_ptr_array_add(out, text);
+        if (seen != NULL)
+            g_hash_table_add(seen, text);
+    }
+    if (seen != NULL)
+        g_hash_table_unref(seen);
 }
 
 /* The user's id: a 16-byte objectGUID as GUID text, or a text id (entryUUID). */
-static char *ul_id_value(ul_builder *builder, LDAP *ld, LDAPMessage *entry, const char *dn)
+static char *ul_id_value(ul_builder *builder, const char *dn, BerVarray values)
 {
     const char *attribute = builder->map->id;
-    struct berval **values = ldap_get_values_len(ld, entry, attribute);
+    int count = ul_count(values);
+    gboolean guid = g_ascii_strcasecmp(attribute, "objectGUID") == 0;
     char *id = NULL;
-    if (ldap_count_values_len(values) != 1)
+    if (count != 1)
         ul_reject(builder, dn, "%s: %d values where exactly one is needed: entry skipped",
-                  attribute, ldap_count_values_len(values));
-    else if (g_ascii_strcasecmp(attribute, "objectGUID") == 0 && values[0]->bv_len == 16)
-        id = ul_guid_to_text((const unsigned char *)values[0]->bv_val);
-    else if (g_ascii_strcasecmp(attribute, "objectGUID") == 0)
+                  attribute, count);
+    else if (guid && values[0].bv_len == 16)
+        id = ul_guid_to_text((const unsigned char *)values[0].bv_val);
+    else if (guid)
         ul_reject(builder, dn, "objectGUID: %lu bytes, not 16: entry skipped",
-                  (unsigned long)values[0]->bv_len);
-    else if ((id = ul_text_value(builder, dn, attribute, values[0])) == NULL)
+                  (unsigned long)values[0].bv_len);
+    else if ((id = ul_text_value(builder, dn, attribute, &values[0])) == NULL)
         ul_reject(builder, dn, "%s: no usable id: entry skipped", attribute);
-    ldap_value_free_len(values);
     return id;
 }
 
 /* Whether the account is usable here: not disabled in the directory, and
  * homed on this server. */
-static void ul_judge(ul_builder *builder, LDAP *ld, LDAPMessage *entry, ul_user *user)
+static void ul_judge(ul_builder *builder, BerVarray *values, ul_user *user)
 {
     const ul_map *map = builder->map;
     gboolean disabled = FALSE;
-    char *control = ul_single(builder, ld, entry, user->dn, map->account_control);
+    char *control =
+        ul_single(builder, user->dn, map->account_control, values[UL_F_ACCOUNT_CONTROL]);
     if (control != NULL) {
         char *end = NULL;
         guint64 flags = g_ascii_strtoull(control, &end, 10);
@@ -297,20 +484,20 @@ static void ul_judge(ul_builder *builder, LDAP *ld, LDAPMessage *entry, ul_user 
         g_free(control);
     }
     if (map->home_server != NULL && *map->home_server != '\0') {
-        GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
-        ul_multi(builder, ld, entry, user->dn, map->home_server, FALSE, values);
+        GPtrArray *home = g_ptr_array_new_with_free_func(g_free);
+        ul_multi(builder, user->dn, map->home_server, values[UL_F_HOME_SERVER], FALSE, home);
         /* extensionName is multi-valued and holds other things too: the
          * first value that names a server wins. */
         gboolean tagged_only = g_ascii_strcasecmp(map->home_server, "extensionName") == 0;
-        for (guint i = 0; i < values->len && user->home_server == NULL; i++) {
-            const char *value = g_ptr_array_index(values, i);
+        for (guint i = 0; i < home->len && user->home_server == NULL; i++) {
+            const char *value = g_ptr_array_index(home, i);
             if (tagged_only && value[0] != '<')
                 continue;
             user->home_server = ul_parse_home_server(value);
             if (user->home_server != NULL)
                 user->home_value = g_strdup(value);
         }
-        g_ptr_array_unref(values);
+        g_ptr_array_unref(home);
     }
     gboolean here = user->home_server == NULL
                         ? map->unhomed_enabled
@@ -318,16 +505,14 @@ static void ul_judge(ul_builder *builder, LDAP *ld, LDAPMessage *entry, ul_user 
     user->enabled = !disabled && here;
 }
 
-gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry)
+/* The id and login, checked for presence and uniqueness; FALSE (reported)
+ * when the entry cannot be a user. */
+static gboolean ul_identify(ul_builder *builder, BerVarray *values, ul_user *user)
 {
     const ul_map *map = builder->map;
-    char *dn = ldap_get_dn(ld, entry);
-    ul_user *user = ul_user_new();
-    user->dn = g_strdup(dn != NULL ? dn : "");
-    ldap_memfree(dn);
-    user->dn_key = ul_dn_key(user->dn);
-    user->id = ul_id_value(builder, ld, entry, user->dn);
-    user->login = user->id != NULL ? ul_single(builder, ld, entry, user->dn, map->login) : NULL;
+    user->id = ul_id_value(builder, user->dn, values[UL_F_ID]);
+    user->login =
+        user->id != NULL ? ul_single(builder, user->dn, map->login, values[UL_F_LOGIN]) : NULL;
     if (user->id != NULL && user->login == NULL)
         ul_reject(builder, user->dn, "%s: no usable login: entry skipped", map->login);
     else if (user->id != NULL && g_hash_table_contains(builder->by_id, user->id))
@@ -335,23 +520,61 @@ gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry)
     else if (user->login != NULL && g_hash_table_contains(builder->logins, user->login))
         ul_reject(builder, user->dn, "login \"%s\" repeats another entry's: entry skipped",
                   user->login);
-    if (user->id == NULL || user->login == NULL ||
-        g_hash_table_contains(builder->by_id, user->id) ||
-        g_hash_table_contains(builder->logins, user->login)) {
+    else
+        return user->id != NULL && user->login != NULL;
+    return FALSE;
+}
+
+static void ul_user_fields(ul_builder *builder, BerVarray *values, ul_user *user)
+{
+    const ul_map *map = builder->map;
+    const char *dn = user->dn;
+    user->display_name = ul_single(builder, dn, map->display_name, values[UL_F_DISPLAY_NAME]);
+    user->given_name = ul_single(builder, dn, map->given_name, values[UL_F_GIVEN_NAME]);
+    user->surname = ul_single(builder, dn, map->surname, values[UL_F_SURNAME]);
+    user->email = ul_single(builder, dn, map->email, values[UL_F_EMAIL]);
+    user->department = ul_single(builder, dn, map->department, values[UL_F_DEPARTMENT]);
+    user->title = ul_single(builder, dn, map->title, values[UL_F_TITLE]);
+    user->stamp = ul_single(builder, dn, map->change, values[UL_F_CHANGE]);
+    guint f = UL_F_NUMBERS;
+    for (char **attribute = map->numbers; attribute != NULL && *attribute != NULL; attribute++)
+        ul_multi(builder, dn, *attribute, values[f++], FALSE, user->numbers);
+    ul_multi(builder, dn, map->member_of, values[UL_F_MEMBER_OF], TRUE, user->groups);
+}
+
+static void ul_user_fields_init(ul_builder *builder)
+{
+    const ul_map *map = builder->map;
+    GPtrArray *names = g_ptr_array_new();
+    const char *fixed[] = {map->id,      map->login,     map->display_name,    map->given_name,
+                           map->surname, map->email,     map->department,      map->title,
+                           map->change,  map->member_of, map->account_control, map->home_server};
+    G_STATIC_ASSERT(G_N_ELEMENTS(fixed) == UL_F_NUMBERS);
+    for (gsize i = 0; i < G_N_ELEMENTS(fixed); i++)
+        g_ptr_array_add(names, (gpointer)fixed[i]);
+    for (char **n = map->numbers; n != NULL && *n != NULL; n++)
+        g_ptr_array_add(names, *n);
+    ul_fields_init(&builder->user_fields, (const char *const *)names->pdata, names->len);
+    g_ptr_array_unref(names);
+}
+
+gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry)
+{
+    ul_fields *fields = &builder->user_fields;
+    struct berval dn = {0, NULL};
+    ul_user *user = ul_user_new();
+    if (!ul_fields_read(fields, ld, entry, &dn))
+        dn.bv_len = 0;
+    user->dn = g_strndup(dn.bv_val != NULL ? dn.bv_val : "", dn.bv_len);
+    user->dn_key = ul_dn_key(user->dn);
+    if (!ul_identify(builder, fields->values, user)) {
+        ul_fields_release(fields);
         ul_user_unref(user);
         return FALSE;
     }
-    user->display_name = ul_single(builder, ld, entry, user->dn, map->display_name);
-    user->given_name = ul_single(builder, ld, entry, user->dn, map->given_name);
-    user->surname = ul_single(builder, ld, entry, user->dn, map->surname);
-    user->email = ul_single(builder, ld, entry, user->dn, map->email);
-    user->department = ul_single(builder, ld, entry, user->dn, map->department);
-    user->title = ul_single(builder, ld, entry, user->dn, map->title);
-    user->stamp = ul_single(builder, ld, entry, user->dn, map->change);
-    for (char **attribute = map->numbers; attribute != NULL && *attribute != NULL; attribute++)
-        ul_multi(builder, ld, entry, user->dn, *attribute, FALSE, user->numbers);
-    ul_multi(builder, ld, entry, user->dn, map->member_of, TRUE, user->groups);
-    ul_judge(builder, ld, entry, user);
+    ul_user_fields(builder, fields->values, user);
+    ul_judge(builder, fields->values, user);
+    ul_fields_release(fields);
     ul_note_stamp(&builder->max_stamp, user->stamp);
 
     g_ptr_array_add(builder->users, user);
@@ -364,18 +587,29 @@ gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry)
 void ul_builder_add_group(ul_builder *builder, LDAP *ld, LDAPMessage *entry,
                           const char *name_attribute, const char *member_attribute)
 {
-    char *dn = ldap_get_dn(ld, entry);
-    if (dn == NULL)
+    ul_fields *fields = &builder->group_fields;
+    const char *names[UL_G_COUNT] = {name_attribute, "description", member_attribute};
+    if (fields->count == 0 || g_strcmp0(fields->names[UL_G_NAME], names[UL_G_NAME]) != 0 ||
+        g_strcmp0(fields->names[UL_G_MEMBERS], names[UL_G_MEMBERS]) != 0) {
+        ul_fields_clear(fields);
+        ul_fields_init(fields, names, UL_G_COUNT);
+    }
+    struct berval dn_value = {0, NULL};
+    if (!ul_fields_read(fields, ld, entry, &dn_value) || dn_value.bv_val == NULL) {
+        ul_fields_release(fields);
         return;
+    }
+    char *dn = g_strndup(dn_value.bv_val, dn_value.bv_len);
     ul_group *group = g_new0(ul_group, 1);
     group->id = ul_dn_key(dn);
     group->members = g_ptr_array_new_with_free_func(g_free);
-    group->name = ul_single(builder, ld, entry, dn, name_attribute);
+    group->name = ul_single(builder, dn, name_attribute, fields->values[UL_G_NAME]);
     if (group->name == NULL)
         group->name = g_strdup(dn);
-    group->description = ul_single(builder, ld, entry, dn, "description");
-    ul_multi(builder, ld, entry, dn, member_attribute, TRUE, group->members);
-    ldap_memfree(dn);
+    group->description = ul_single(builder, dn, "description", fields->values[UL_G_DESCRIPTION]);
+    ul_multi(builder, dn, member_attribute, fields->values[UL_G_MEMBERS], TRUE, group->members);
+    ul_fields_release(fields);
+    g_free(dn);
     g_ptr_array_add(builder->groups, group);
 }
 
@@ -402,6 +636,7 @@ ul_builder *ul_builder_new(const ul_map *map, ul_reject_fn reject, void *reject_
     builder->by_dn_key = g_hash_table_new(g_str_hash, g_str_equal);
     builder->logins = g_hash_table_new(g_str_hash, g_str_equal);
     builder->groups = g_ptr_array_new_with_free_func(ul_group_free);
+    ul_user_fields_init(builder);
     return builder;
 }
 
@@ -416,6 +651,8 @@ void ul_builder_free(ul_builder *builder)
     if (builder->groups != NULL)
         g_ptr_array_unref(builder->groups);
     g_free(builder->max_stamp);
+    ul_fields_clear(&builder->user_fields);
+    ul_fields_clear(&builder->group_fields);
     g_free(builder);
 }
 

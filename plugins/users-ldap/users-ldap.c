@@ -316,8 +316,12 @@ static gboolean ul_read_groups(ul_job *job, LDAP *ld, ul_builder *builder)
     ul_state *state = job->state;
     if (state->group_filter == NULL || *state->group_filter == '\0')
         return TRUE;
+    /* Member lists are only read when they are the memberships: with
+     * memberOf they would be the largest part of the answer, and unused. */
+    const ul_map *map = &state->map;
+    gboolean from_members = map->member_of == NULL || *map->member_of == '\0';
     char *attrs[] = {(char *)state->group_name_attribute, "description",
-                     (char *)state->group_member_attribute, NULL};
+                     from_members ? (char *)state->group_member_attribute : NULL, NULL};
     ul_group_read read = {builder, state};
     gboolean ok = TRUE;
     for (char **base = state->group_base_dns; ok && *base != NULL; base++)
