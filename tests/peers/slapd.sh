@@ -13,6 +13,8 @@
 # ldap:// (with StartTLS) and ldaps:// listen on two free ports; the server
 # certificate is signed by a test CA (LDAP_CACERT); a second, unrelated CA
 # (LDAP_OTHER_CACERT) is there to prove that verification refuses.
+# LDAP_CERT_DAYS=-1 in the environment makes the server certificate expired
+# (valid until yesterday), for the tests that it must be refused.
 # Exports: LDAP_DIR LDAP_PID LDAP_URI LDAPS_URI LDAP_CACERT LDAP_OTHER_CACERT
 #          LDAP_BASE LDAP_ADMIN_DN LDAP_ADMIN_PW
 set -euo pipefail
@@ -58,7 +60,7 @@ make_ca other-ca "some other CA"
 openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$D/key.pem" -out "$D/req.pem" 2>/dev/null
 printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$D/ext.cnf"
 openssl x509 -req -in "$D/req.pem" -CA "$D/ca.pem" -CAkey "$D/ca-key.pem" -CAcreateserial \
-    -days 30 -extfile "$D/ext.cnf" -out "$D/cert.pem" 2>/dev/null
+    -days "${LDAP_CERT_DAYS:-30}" -extfile "$D/ext.cnf" -out "$D/cert.pem" 2>/dev/null
 
 # The slice of the AD schema the plugin reads (AD's own OIDs), plus a plain
 # homeServer attribute for sites that extend their schema.

@@ -406,6 +406,38 @@ static void test_untrusted_certificate(void)
     world_free(w, FALSE);
 }
 
+/* A server certificate signed by the right CA but expired: refused on ldaps
+ * and StartTLS, accepted only with verification switched off. */
+static void test_expired_certificate(void)
+{
+    g_setenv("LDAP_CERT_DAYS", "-1", TRUE);
+    GHashTable *expired = peer_start(10);
+    g_unsetenv("LDAP_CERT_DAYS");
+    g_assert_nonnull(expired);
+
+    const char *const ldaps[] = {"uris", peer(expired, "LDAPS_URI"), NULL};
+    world *w = world_new(expired, ldaps, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not applied"));
+    world_free(w, FALSE);
+
+    const char *const starttls[] = {"starttls", "true", NULL};
+    w = world_new(expired, starttls, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "StartTLS failed"));
+    world_free(w, FALSE);
+
+    const char *const off[] = {"uris", peer(expired, "LDAPS_URI"), "tls_verify", "false", NULL};
+    w = world_new(expired, off, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "users"), ==, 10);
+    world_free(w, FALSE);
+    peer_stop(expired);
+}
+
 static void test_wrong_service_password(void)
 {
     const char *const extra[] = {"bind_password", "not-the-password", NULL};
@@ -738,6 +770,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/sync/ldaps", test_sync_ldaps);
     g_test_add_func("/users-ldap/sync/failover", test_failover);
     g_test_add_func("/users-ldap/tls/untrusted", test_untrusted_certificate);
+    g_test_add_func("/users-ldap/tls/expired", test_expired_certificate);
     g_test_add_func("/users-ldap/bind/wrong-service-password", test_wrong_service_password);
     g_test_add_func("/users-ldap/groups/objects", test_groups_from_objects);
     g_test_add_func("/users-ldap/users/disabled", test_disabled_account);
