@@ -193,9 +193,9 @@ static int ul_page_result(LDAP *ld, LDAPMessage *result, ul_page *page, char **d
     return rc;
 }
 
-static int ul_search_page(LDAP *ld, const ul_server_config *config, const char *base, int scope,
-                          const char *filter, char **attrs, gboolean paged, ul_page *page,
-                          LDAPMessage **result)
+/* Sends the search of one page; its answers are read by ul_read_page. */
+static int ul_send_page(LDAP *ld, const ul_server_config *config, const char *base, int scope,
+                        const char *filter, char **attrs, gboolean paged, ul_page *page, int *msgid)
 {
     LDAPControl *control = NULL;
     if (paged) {
@@ -205,11 +205,50 @@ static int ul_search_page(LDAP *ld, const ul_server_config *config, const char *
     }
     LDAPControl *controls[] = {control, NULL};
     struct timeval timeout = {.tv_sec = config->timeout_s, .tv_usec = 0};
-    int rc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, paged ? controls : NULL, NULL,
-                               &timeout, LDAP_NO_LIMIT, result);
+    int rc = ldap_search_ext(ld, base, scope, filter, attrs, 0, paged ? controls : NULL, NULL,
+                             &timeout, LDAP_NO_LIMIT, msgid);
     if (control != NULL)
         ldap_control_free(control);
     return rc;
+}
+
+/* Reads the answers of one page as they arrive, one message at a time:
+ * entries are decoded while the server still sends the rest of the page
+ * (ldap_search_ext_s would first collect the whole page). Returns the page's
+ * result code; `*stopped` when on_entry asked to stop. */
+static int ul_read_page(LDAP *ld, const ul_server_config *config, int msgid, ul_page *page,
+                        ul_entry_fn on_entry, void *data, guint64 *read, gboolean *stopped,
+                        char **diag)
+{
+    struct timeval timeout = {.tv_sec = config->timeout_s, .tv_usec = 0};
+    for (;;) {
+        LDAPMessage *message = NULL;
+        int type = ldap_result(ld, msgid, LDAP_MSG_ONE, &timeout, &message);
+        if (type <= 0) {
+            /* -1: the connection failed; 0: the server went quiet. */
+            ldap_msgfree(message);
+            int rc = LDAP_TIMEOUT;
+            if (type < 0)
+                ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+            else
+                ldap_abandon_ext(ld, msgid, NULL, NULL);
+            return rc != LDAP_SUCCESS ? rc : LDAP_OTHER;
+        }
+        if (type == LDAP_RES_SEARCH_ENTRY) {
+            (*read)++;
+            if (!on_entry(ld, message, data)) {
+                ldap_msgfree(message);
+                ldap_abandon_ext(ld, msgid, NULL, NULL);
+                *stopped = TRUE;
+                return LDAP_SUCCESS;
+            }
+        } else if (type == LDAP_RES_SEARCH_RESULT) {
+            int rc = ul_page_result(ld, message, page, diag);
+            ldap_msgfree(message);
+            return rc;
+        }
+        ldap_msgfree(message); /* entries done with, and references (not followed) */
+    }
 }
 
 gboolean ul_ldap_search(LDAP *ld, const ul_server_config *config, const char *base, int scope,
@@ -225,21 +264,16 @@ gboolean ul_ldap_search(LDAP *ld, const ul_server_config *config, const char *ba
             ok = FALSE;
             break;
         }
-        LDAPMessage *result = NULL;
-        int rc = ul_search_page(ld, config, base, scope, filter, attrs, paged, &page, &result);
-        LDAPMessage *first = result != NULL ? ldap_first_entry(ld, result) : NULL;
-        for (LDAPMessage *entry = first; ok && entry != NULL; entry = ldap_next_entry(ld, entry)) {
-            read++;
-            if (!on_entry(ld, entry, data)) {
-                *error = g_strdup("stopped");
-                ok = FALSE;
-            }
-        }
+        int msgid = -1;
+        gboolean stopped = FALSE;
         char *diag = NULL;
-        if (ok && result != NULL)
-            rc = ul_page_result(ld, result, &page, &diag);
-        ldap_msgfree(result);
-        if (ok && rc != LDAP_SUCCESS) {
+        int rc = ul_send_page(ld, config, base, scope, filter, attrs, paged, &page, &msgid);
+        if (rc == LDAP_SUCCESS)
+            rc = ul_read_page(ld, config, msgid, &page, on_entry, data, &read, &stopped, &diag);
+        if (stopped) {
+            *error = g_strdup("stopped");
+            ok = FALSE;
+        } else if (rc != LDAP_SUCCESS) {
             char *text = diag != NULL ? g_strdup_printf("%s (%s)", ldap_err2string(rc), diag)
                                       : ul_diagnostic(ld, rc);
             *error =
