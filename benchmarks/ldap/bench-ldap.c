@@ -63,6 +63,16 @@ static void done_cb(int result, const char *message, void *data)
     printf("  %s\n", message);
 }
 
+/* When the last UCD_CHANGE_RESYNCED was published: the moment the core can
+ * read the new users. The cache file is written after it. */
+static gint64 published_at;
+
+static void on_publish(fake_module *module, const ucd_event *event, void *data)
+{
+    if (event->type == UCD_EVENT_USER_CHANGED)
+        published_at = g_get_monotonic_time();
+}
+
 /* Times of the limit and of the full sync are the best of this many runs. */
 #define ROUNDS 3
 
@@ -75,13 +85,18 @@ static double time_dump(const char *command)
     return seconds;
 }
 
-static double time_full_sync(const ucd_users_v1 *iface, void *impl)
+/* Seconds until the users were published; `*with_cache`: until the call
+ * returned, the cache written too. */
+static double time_full_sync(const ucd_users_v1 *iface, void *impl, double *with_cache)
 {
     int result = -1;
     gint64 t0 = g_get_monotonic_time();
     iface->sync(impl, UCD_SYNC_FULL, NULL, done_cb, &result);
-    double seconds = (g_get_monotonic_time() - t0) / 1e6;
-    printf("plugin full sync: %.3f s (result %d)\n", seconds, result);
+    *with_cache = (g_get_monotonic_time() - t0) / 1e6;
+    double seconds = (published_at - t0) / 1e6;
+    printf("plugin full sync: %.3f s to the users published, %.3f s with the cache written "
+           "(result %d)\n",
+           seconds, *with_cache, result);
     if (result != 0)
         g_error("full sync failed");
     return seconds;
@@ -148,25 +163,39 @@ int main(int argc, char **argv)
                                   NULL};
     fake_module_set_pairs(module, config);
     fake_module_set(module, "group_filter", "(objectClass=groupOfNames)");
+    /* A state directory, as the daemon gives: the cache is written too (the
+     * fake host runs that work item inline, so it is inside the timed call). */
+    char *state_dir = g_dir_make_tmp("bench-ldap-XXXXXX", NULL);
+    fake_module_set_state_dir(module, state_dir);
+    /* BENCH_LDAP_PHASES=1: the plugin's debug lines, with where each sync's
+     * time went. */
+    if (g_getenv("BENCH_LDAP_PHASES") != NULL)
+        module->log_echo_level = UCD_LOG_DEBUG;
+    module->on_publish = on_publish;
     long rss_before = rss_kib();
     t0 = g_get_monotonic_time();
     fake_module_start(module); /* the first full sync runs in start */
-    double full_s = (g_get_monotonic_time() - t0) / 1e6;
+    double cached_s = (g_get_monotonic_time() - t0) / 1e6;
+    double full_s = (published_at - t0) / 1e6;
     long rss_after = rss_kib();
-    printf("plugin full sync: %.3f s, %" G_GINT64_FORMAT " users\n", full_s,
-           fake_module_counter(module, "users"));
+    printf("plugin full sync: %.3f s to the users published, %.3f s with the cache written, "
+           "%" G_GINT64_FORMAT " users\n",
+           full_s, cached_s, fake_module_counter(module, "users"));
     printf("memory: %.0f bytes per user (RSS growth)\n",
            (rss_after - rss_before) * 1024.0 / (double)n);
 
     void *impl = NULL;
     const ucd_users_v1 *iface = fake_module_service(module, UCD_USERS_SERVICE, 1, &impl);
     for (int round = 1; round < ROUNDS; round++) {
-        double limit = time_dump(dump), full = time_full_sync(iface, impl);
+        double with_cache = 0;
+        double limit = time_dump(dump), full = time_full_sync(iface, impl, &with_cache);
         limit_s = MIN(limit_s, limit);
         full_s = MIN(full_s, full);
+        cached_s = MIN(cached_s, with_cache);
     }
-    printf("best of %d: limit %.3f s, plugin full sync %.3f s = %.2fx the limit (target 1.5x)\n",
-           ROUNDS, limit_s, full_s, full_s / limit_s);
+    printf("best of %d: limit %.3f s, plugin full sync %.3f s = %.2fx the limit (target 1.5x); "
+           "with the cache written (on a worker in the daemon) %.3f s = %.2fx\n",
+           ROUNDS, limit_s, full_s, full_s / limit_s, cached_s, cached_s / limit_s);
     GString *ldif = g_string_new(NULL);
     for (int i = 1; i <= 100; i++)
         g_string_append_printf(ldif,
@@ -218,5 +247,8 @@ int main(int argc, char **argv)
         g_free(stop);
     }
     g_unlink(ldif_path);
+    char *cache = g_build_filename(state_dir, "users.cache", NULL);
+    g_unlink(cache);
+    g_rmdir(state_dir);
     return found == (gsize)n * rounds * 2 ? 0 : 1;
 }

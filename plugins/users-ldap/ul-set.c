@@ -846,35 +846,62 @@ int ul_set_foreach_group(const ul_set *set, ucd_group_cb cb, void *user_data)
 
 /* ---- the cache --------------------------------------------------------------------- */
 
+/* The cache is built from values, not with format strings: the per-call
+ * parsing of g_variant_builder_add formats was most of its cost. */
 static GVariant *ul_strv_variant(GPtrArray *array)
 {
-    GVariantBuilder builder;
-    g_variant_builder_init(&builder, G_VARIANT_TYPE_STRING_ARRAY);
-    for (guint i = 0; i < array->len; i++)
-        if (g_ptr_array_index(array, i) != NULL)
-            g_variant_builder_add(&builder, "s", (const char *)g_ptr_array_index(array, i));
-    return g_variant_builder_end(&builder);
+    gssize length = (gssize)array->len;
+    if (length > 0 && g_ptr_array_index(array, length - 1) == NULL)
+        length--; /* the NULL that seals the array */
+    return g_variant_new_strv((const char *const *)array->pdata, length);
+}
+
+static GVariant *ul_maybe_string(const char *text)
+{
+    return g_variant_new_maybe(G_VARIANT_TYPE_STRING,
+                               text != NULL ? g_variant_new_string(text) : NULL);
+}
+
+static GVariant *ul_user_variant(const ul_user *u)
+{
+    GVariant *fields[] = {
+        g_variant_new_string(u->dn),       g_variant_new_string(u->id),
+        g_variant_new_string(u->login),    ul_maybe_string(u->display_name),
+        ul_maybe_string(u->given_name),    ul_maybe_string(u->surname),
+        ul_maybe_string(u->email),         ul_maybe_string(u->department),
+        ul_maybe_string(u->title),         ul_maybe_string(u->home_value),
+        ul_maybe_string(u->home_server),   ul_maybe_string(u->stamp),
+        g_variant_new_boolean(u->enabled), ul_strv_variant(u->numbers),
+        ul_strv_variant(u->groups),
+    };
+    return g_variant_new_tuple(fields, G_N_ELEMENTS(fields));
+}
+
+static GVariant *ul_group_variant(const ul_group *g)
+{
+    GVariant *fields[] = {g_variant_new_string(g->id), g_variant_new_string(g->name),
+                          ul_maybe_string(g->description), ul_strv_variant(g->members)};
+    return g_variant_new_tuple(fields, G_N_ELEMENTS(fields));
 }
 
 gboolean ul_set_save(const ul_set *set, const char *path, GError **error)
 {
-    GVariantBuilder users, groups;
-    g_variant_builder_init(&users, G_VARIANT_TYPE("a" UL_USER_TUPLE));
-    for (guint i = 0; i < set->users->len; i++) {
-        const ul_user *u = g_ptr_array_index(set->users, i);
-        g_variant_builder_add(&users, UL_USER_ARGS, u->dn, u->id, u->login, u->display_name,
-                              u->given_name, u->surname, u->email, u->department, u->title,
-                              u->home_value, u->home_server, u->stamp, u->enabled,
-                              ul_strv_variant(u->numbers), ul_strv_variant(u->groups));
-    }
-    g_variant_builder_init(&groups, G_VARIANT_TYPE("a" UL_GROUP_TUPLE));
-    for (guint i = 0; i < set->groups->len; i++) {
-        const ul_group *g = g_ptr_array_index(set->groups, i);
-        g_variant_builder_add(&groups, UL_GROUP_ARGS, g->id, g->name, g->description,
-                              ul_strv_variant(g->members));
-    }
-    GVariant *cache = g_variant_ref_sink(
-        g_variant_new(UL_CACHE_TYPE, UL_CACHE_VERSION, set->max_stamp, &users, &groups));
+    GVariant **users = g_new(GVariant *, set->users->len + 1);
+    for (guint i = 0; i < set->users->len; i++)
+        users[i] = ul_user_variant(g_ptr_array_index(set->users, i));
+    GVariant **groups = g_new(GVariant *, set->groups->len + 1);
+    for (guint i = 0; i < set->groups->len; i++)
+        groups[i] = ul_group_variant(g_ptr_array_index(set->groups, i));
+    GVariant *fields[] = {
+        g_variant_new_uint32(UL_CACHE_VERSION),
+        ul_maybe_string(set->max_stamp),
+        g_variant_new_array(G_VARIANT_TYPE(UL_USER_TUPLE), users, set->users->len),
+        g_variant_new_array(G_VARIANT_TYPE(UL_GROUP_TUPLE), groups, set->groups->len),
+    };
+    g_free(users);
+    g_free(groups);
+    GVariant *cache = g_variant_ref_sink(g_variant_new_tuple(fields, G_N_ELEMENTS(fields)));
+    g_assert(g_variant_is_of_type(cache, G_VARIANT_TYPE(UL_CACHE_TYPE)));
     gboolean ok =
         g_file_set_contents_full(path, g_variant_get_data(cache), (gssize)g_variant_get_size(cache),
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);

@@ -93,6 +93,9 @@ typedef struct ul_job {
     ucd_sync_progress_cb progress;
     ucd_sync_done_cb done;
     void *done_data;
+    /* Where the sync's time went (microseconds), logged at debug level: the
+     * reading of docs/PERFORMANCE.md, and of a slow sync at a site. */
+    gint64 connect_us, users_us, decode_us, groups_us, nested_us, build_us;
 } ul_job;
 
 static const ucd_config_key ul_keys[] = {
@@ -251,7 +254,9 @@ typedef struct ul_user_read {
 static gboolean ul_sync_user_entry(LDAP *ld, LDAPMessage *entry, void *data)
 {
     ul_user_read *read = data;
+    gint64 start = g_get_monotonic_time();
     ul_builder_add_user(read->builder, ld, entry);
+    read->job->decode_us += g_get_monotonic_time() - start;
     return TRUE;
 }
 
@@ -385,29 +390,44 @@ static gboolean ul_read_nested(ul_job *job, LDAP *ld, ul_builder *builder)
     return ok;
 }
 
+/* Microseconds since `*t`, which becomes now. */
+static gint64 ul_lap(gint64 *t)
+{
+    gint64 now = g_get_monotonic_time();
+    gint64 lap = now - *t;
+    *t = now;
+    return lap;
+}
+
 static void ul_sync_work(void *data)
 {
     ul_job *job = data;
     ul_state *state = job->state;
+    gint64 t = g_get_monotonic_time();
     LDAP *ld = ul_ldap_connect(&state->server, &job->error, &job->unavailable);
+    job->connect_us = ul_lap(&t);
     if (ld == NULL)
         return;
     ul_builder *builder = ul_builder_new(&state->map, ul_on_reject, job);
     gboolean ok = ul_read_users(job, ld, builder);
+    job->users_us = ul_lap(&t);
     if (ok && job->full)
         ok = ul_read_groups(job, ld, builder);
+    job->groups_us = ul_lap(&t);
     if (ok && job->full && state->nested_groups && state->group_filter[0] != '\0') {
         job->is_ad = ul_ldap_is_active_directory(ld, &state->server);
         if (job->is_ad)
             ok = ul_read_nested(job, ld, builder);
     }
     ul_ldap_close(ld);
+    job->nested_us = ul_lap(&t);
     if (!ok) {
         ul_builder_free(builder);
         return;
     }
     job->result = job->full || job->base == NULL ? ul_builder_finish(builder)
                                                  : ul_builder_merge(builder, job->base);
+    job->build_us = ul_lap(&t);
 }
 
 /* ---- judging a sync, on the main loop ------------------------------------------- */
@@ -439,9 +459,22 @@ static void ul_apply(ul_state *state, ul_job *job)
 {
     guint before = ul_set_user_count(job->base);
     guint after = ul_set_user_count(job->result);
+    gint64 t = g_get_monotonic_time();
     ul_install(state, ul_set_ref(job->result));
-    ul_cache_save(state, job->result);
+    gint64 install_us = ul_lap(&t);
     ul_publish_resynced(state);
+    gint64 publish_us = ul_lap(&t);
+    /* After the set is in use and announced: the cache is for the next start,
+     * nobody waits for it now. */
+    ul_cache_save(state, job->result);
+    gint64 cache_us = ul_lap(&t);
+    if (state->host->log_enabled(state->self, UCD_LOG_DEBUG))
+        ucd_debug(state->host, state->self,
+                  "sync phases (ms): connect %.1f, users %.1f (decoding %.1f), groups %.1f, "
+                  "nested %.1f, set built %.1f, installed %.1f, published %.1f, cache %.1f",
+                  job->connect_us / 1e3, job->users_us / 1e3, job->decode_us / 1e3,
+                  job->groups_us / 1e3, job->nested_us / 1e3, job->build_us / 1e3, install_us / 1e3,
+                  publish_us / 1e3, cache_us / 1e3);
     state->host->counter_add(state->syncs, 1);
     state->retry_ms = 0;
     if (job->full)
