@@ -13,6 +13,7 @@
  * exports of `slapd.sh start N`) a running slapd is used and left running,
  * which saves its 40 s start when profiling.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,9 @@ int main(int argc, char **argv)
     fake_module_start(module); /* the first full sync runs in start */
     double cached_s = (g_get_monotonic_time() - t0) / 1e6;
     double full_s = (published_at - t0) / 1e6;
+    /* What the set keeps, not what the cache's serialization used meanwhile
+     * and glibc has not yet given back. */
+    malloc_trim(0);
     long rss_after = rss_kib();
     printf("plugin full sync: %.3f s to the users published, %.3f s with the cache written, "
            "%" G_GINT64_FORMAT " users\n",
@@ -211,8 +215,9 @@ int main(int argc, char **argv)
     int result = -1;
     t0 = g_get_monotonic_time();
     iface->sync(impl, 0, NULL, done_cb, &result);
-    printf("incremental sync of 100 changes: %.3f s (result %d)\n",
-           (g_get_monotonic_time() - t0) / 1e6, result);
+    printf("incremental sync of 100 changes: %.3f s to the users published, %.3f s with the "
+           "cache written (result %d)\n",
+           (published_at - t0) / 1e6, (g_get_monotonic_time() - t0) / 1e6, result);
 
     GHashTable *tables[2] = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
                              g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
