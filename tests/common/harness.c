@@ -2,6 +2,7 @@
  * harness.c - see harness.h.
  */
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <gio/gunixsocketaddress.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -72,9 +73,17 @@ harness *harness_new(const char *body)
     return h;
 }
 
+/* The daemon dies with the test: an aborted test must not leave ucd (or
+ * valgrind around it) running. */
+static void die_with_parent(gpointer unused)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 gboolean harness_start(harness *h)
 {
     GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+    g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
     g_subprocess_launcher_set_stderr_file_path(l, h->log_path);
     g_subprocess_launcher_set_stdout_file_path(l, h->log_path);
     g_subprocess_launcher_setenv(l, "UCD_PLUGIN_PATH", harness_env("UCD_TEST_PLUGIN_PATH"), TRUE);

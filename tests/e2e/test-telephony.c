@@ -511,6 +511,21 @@ static void test_users_move_and_sync(void)
     g_free(xml);
     g_free(users);
 
+    /* users-file reloads the file it just rewrote; a sync asked for during
+     * that reload is refused as busy. Wait until the model has the move. */
+    gboolean moved = FALSE;
+    for (int i = 0; i < 500 && !moved; i++) {
+        const char *show[] = {"users", "show", "cora", NULL};
+        JsonNode *u = harness_ok(h, show);
+        char *text = json_to_string(u, FALSE);
+        moved = strstr(text, "pbx2.example.test") != NULL;
+        g_free(text);
+        json_node_free(u);
+        if (!moved)
+            g_usleep(20000);
+    }
+    g_assert_true(moved);
+
     const char *sync[] = {harness_env("UCCTL_BIN"), "users", "sync", "--full", "--progress", NULL};
     char *out = NULL, *err = NULL;
     g_assert_cmpint(harness_run(h, sync, &out, &err), ==, 0);

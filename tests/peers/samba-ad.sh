@@ -193,6 +193,20 @@ for _ in $(seq 300); do
 done
 ldapsearch -x -H ldap://127.0.0.1 -b "" -s base >/dev/null 2>&1 ||
     { echo "samba-ad.sh: the DC did not answer; its log:" >&2; tail -20 "$D/log.samba" >&2; exit 1; }
+# Answering anonymously comes before being ready for what a client does
+# first: StartTLS, verified, and a bind as the service account. Wait for that
+# too, or a test's first sync can meet a DC that is still starting up.
+ready=0
+for _ in $(seq 300); do
+    if LDAPTLS_CACERT="$D/ca.pem" ldapsearch -x -ZZ -H ldap://127.0.0.1 \
+        -D "CN=svc-ucd,CN=Users,$BASE" -w "$BIND_PW" -b "$BASE" -s base >/dev/null 2>&1; then
+        ready=1
+        break
+    fi
+    sleep 0.1
+done
+[ "$ready" = 1 ] ||
+    { echo "samba-ad.sh: the DC refused StartTLS and bind; its log:" >&2; tail -20 "$D/log.samba" >&2; exit 1; }
 trap - EXIT
 
 echo "export SAMBA_DIR=$D SAMBA_PID=$(cat "$D/samba.pid") SAMBA_URI=ldap://127.0.0.1" \

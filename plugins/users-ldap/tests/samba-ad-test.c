@@ -195,7 +195,7 @@ static world *world_start(const char *const *extra)
         "server_name",
         "pbx1",
         "timeout",
-        "10s",
+        "30s", /* headroom for ASan and valgrind runs on a loaded machine */
         NULL,
     };
     fake_module_set_pairs(w->module, settings);
