@@ -325,6 +325,7 @@ typedef struct {
     char *path;     /* import: the document */
     char *user_id;  /* move: whom ... */
     char *server;   /* ... to where */
+    char **numbers; /* set-numbers: the new phone numbers */
     char *provider; /* the backend's module id */
     const ucd_users_v1 *users;
     void *impl;
@@ -338,6 +339,7 @@ static void users_job_free(users_job *job)
     g_free(job->path);
     g_free(job->user_id);
     g_free(job->server);
+    g_strfreev(job->numbers);
     g_free(job->provider);
     g_free(job);
 }
@@ -603,10 +605,66 @@ static int users_sync_status(core_model *m, ucd_reply *r)
     return UCD_OK;
 }
 
+static void numbers_work(void *ud)
+{
+    users_job *job = ud;
+    job->rc = job->users->set_numbers(job->impl, job->user_id, (const char *const *)job->numbers);
+}
+
+static void numbers_done(void *ud)
+{
+    users_job *job = ud;
+    if (job->rc == UCD_OK)
+        core_reply_text(job->r, "%s now has %u number(s) (in %s)", job->user_id,
+                        g_strv_length(job->numbers), job->provider);
+    else if (job->rc == UCD_E_UNSUPPORTED)
+        reply_fail(job->r, job->rc,
+                   "users set-numbers: %s does not write phone numbers back (for a directory, "
+                   "enable write_back and write_back_phones in its module section)",
+                   job->provider);
+    else
+        reply_fail(job->r, job->rc, "users set-numbers of %s in %s: %s", job->user_id,
+                   job->provider, ucd_strerror(job->rc));
+    core_reply_complete(job->r);
+    users_job_free(job);
+}
+
+/* users set-numbers USER [NUMBER...]: replaces the user's phone numbers in
+ * the backend the user came from (none: clears them). */
+static int users_set_numbers(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    if (argc < 2)
+        return reply_fail(r, UCD_E_INVALID, "usage: users set-numbers USER [NUMBER...]");
+    const core_user *u = core_model_user(m, argv[1]);
+    if (!u)
+        return reply_fail(r, UCD_E_NOT_FOUND, "users set-numbers: no user '%s'", argv[1]);
+    ucd_service s = {.struct_size = sizeof s};
+    if (core_modules_service_get(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, u->backend, &s) !=
+        UCD_OK)
+        return reply_fail(r, UCD_E_UNAVAILABLE, "users set-numbers: backend %s is not running",
+                          u->backend);
+    const ucd_users_v1 *users = s.iface;
+    /* set_numbers exists since ABI 1.2: an older backend's table ends before it */
+    if (users->struct_size < offsetof(ucd_users_v1, set_numbers) + sizeof users->set_numbers ||
+        !users->set_numbers)
+        return reply_fail(r, UCD_E_UNSUPPORTED, "users set-numbers: %s cannot write phone numbers",
+                          u->backend);
+    users_job *job = g_new0(users_job, 1);
+    job->user_id = g_strdup(u->id);
+    job->numbers = g_strdupv((char **)(argv + 2));
+    job->provider = g_strdup(u->backend);
+    job->users = users;
+    job->impl = s.impl;
+    job->r = r;
+    core_reply_defer(r);
+    core_workers_submit(m->rt->workers, job->provider, numbers_work, numbers_done, job);
+    return UCD_OK;
+}
+
 static const char USERS_USAGE[] =
     "users [list] [--group G] | users show ID|LOGIN | users export [FILE] | "
     "users import FILE | users sync [--full] [--progress] | users sync-status | "
-    "users move USER --to SERVER";
+    "users move USER --to SERVER | users set-numbers USER [NUMBER...]";
 
 static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
@@ -626,6 +684,8 @@ static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
         return users_sync(m, argc - 1, argv + 1, r);
     if (strcmp(sub, "move") == 0)
         return users_move(m, argc - 1, argv + 1, r);
+    if (strcmp(sub, "set-numbers") == 0)
+        return users_set_numbers(m, argc - 1, argv + 1, r);
     if (strcmp(sub, "sync-status") == 0 && argc == 2)
         return users_sync_status(m, r);
     return reply_fail(r, UCD_E_INVALID, "usage: %s", USERS_USAGE);

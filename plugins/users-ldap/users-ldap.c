@@ -51,6 +51,7 @@ typedef struct ul_state {
     const char *group_member_attribute;
     gboolean nested_groups;
     gboolean write_back;
+    gboolean write_back_phones;
     gint64 sync_interval_ms;
     gint64 full_interval_ms;
     gint64 retry_max_ms;
@@ -144,6 +145,8 @@ static const ucd_config_key ul_keys[] = {
     {"unhomed_users_enabled", UCD_CONFIG_BOOL, 0, "true",
      "users without a home server value are active here"},
     {"write_back", UCD_CONFIG_BOOL, 0, "false", "allow moving users (rewrites the home server)"},
+    {"write_back_phones", UCD_CONFIG_BOOL, 0, "false",
+     "with write_back: `ucctl users set-numbers` rewrites the first attr_numbers attribute"},
     {"sync_interval", UCD_CONFIG_DURATION, 0, "5m", "incremental sync period"},
     {"full_sync_interval", UCD_CONFIG_DURATION, 0, "1h", "full sync period (sees deletions)"},
     {"retry_max", UCD_CONFIG_DURATION, 0, "5m", "longest wait between retries of a failed sync"},
@@ -830,6 +833,52 @@ static int ul_set_home_server(void *impl, const char *user_id, const char *serve
     return result;
 }
 
+/* Writes a user's phone numbers to the first attribute of attr_numbers
+ * (telephoneNumber by default), replacing its values; the other number
+ * attributes (mobile, ipPhone) are left as they are. */
+static int ul_set_numbers(void *impl, const char *user_id, const char *const *numbers)
+{
+    ul_state *state = impl;
+    if (!state->write_back || !state->write_back_phones || state->map.numbers == NULL ||
+        state->map.numbers[0] == NULL)
+        return UCD_E_UNSUPPORTED;
+    if (user_id == NULL || numbers == NULL)
+        return UCD_E_INVALID;
+    ul_set *set = ul_current(state);
+    char *dn = g_strdup(set != NULL ? ul_set_user_dn(set, user_id) : NULL);
+    ul_set_unref(set);
+    if (dn == NULL)
+        return UCD_E_NOT_FOUND;
+    char *error = NULL;
+    gboolean unavailable = FALSE;
+    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable);
+    int result = unavailable ? UCD_E_UNAVAILABLE : UCD_FAIL;
+    if (ld == NULL) {
+        ucd_warning(state->host, state->self, "numbers of %s: %s", user_id, error);
+    } else {
+        /* LDAP_MOD_REPLACE with no values removes the attribute: clearing */
+        LDAPMod replace = {.mod_op = LDAP_MOD_REPLACE,
+                           .mod_type = state->map.numbers[0],
+                           .mod_values = numbers[0] != NULL ? (char **)numbers : NULL};
+        LDAPMod *mods[] = {&replace, NULL};
+        int rc = ldap_modify_ext_s(ld, dn, mods, NULL, NULL);
+        if (rc == LDAP_SUCCESS) {
+            ucd_notice(state->host, state->self, "user %s: %u number(s) written to %s of %s",
+                       user_id, g_strv_length((char **)numbers), state->map.numbers[0], dn);
+            ul_refresh_entry(state, ld, dn);
+            result = UCD_OK;
+        } else {
+            ucd_warning(state->host, state->self, "numbers of %s: modify %s: %s", user_id, dn,
+                        ldap_err2string(rc));
+            result = rc == LDAP_INSUFFICIENT_ACCESS ? UCD_E_DENIED : UCD_FAIL;
+        }
+        ul_ldap_close(ld);
+    }
+    g_free(error);
+    g_free(dn);
+    return result;
+}
+
 static int ul_import_users(void *impl, const char *path, char *message, size_t size)
 {
     if (message != NULL && size > 0)
@@ -845,6 +894,7 @@ static const ucd_users_v1 ul_iface = {
     .authenticate = ul_authenticate,
     .set_home_server = ul_set_home_server,
     .import_users = ul_import_users,
+    .set_numbers = ul_set_numbers,
 };
 
 /* ---- configuration ------------------------------------------------------------------ */
@@ -969,11 +1019,13 @@ static int ul_read_search(ul_state *state)
         return host->config_error(state->self, "filter", "must be an LDAP filter in parentheses");
     if (state->group_filter == NULL)
         state->group_filter = "";
-    int nested = 0, write_back = 0;
+    int nested = 0, write_back = 0, write_back_phones = 0;
     host->config_bool(state->self, "nested_groups", &nested);
     host->config_bool(state->self, "write_back", &write_back);
+    host->config_bool(state->self, "write_back_phones", &write_back_phones);
     state->nested_groups = nested != 0;
     state->write_back = write_back != 0;
+    state->write_back_phones = write_back_phones != 0;
     return UCD_OK;
 }
 

@@ -249,7 +249,7 @@ PIN_OFFSET(ucd_numbers_v1, normalize, 8);
 PIN_VALUE(UCD_NUMBER_SPECIAL, 5);
 PIN_VALUE(UCD_FORWARD_REASON_DEFLECT, 4);
 
-PIN_SIZE(ucd_users_v1, 56); /* 48 in 1.0 */
+PIN_SIZE(ucd_users_v1, 64); /* 48 in 1.0, 56 in 1.1 */
 PIN_OFFSET(ucd_users_v1, struct_size, 0);
 PIN_OFFSET(ucd_users_v1, foreach_user, 8);
 PIN_OFFSET(ucd_users_v1, foreach_group, 16);
@@ -257,6 +257,7 @@ PIN_OFFSET(ucd_users_v1, sync, 24);
 PIN_OFFSET(ucd_users_v1, authenticate, 32);
 PIN_OFFSET(ucd_users_v1, set_home_server, 40);
 PIN_OFFSET(ucd_users_v1, import_users, 48); /* 1.1 */
+PIN_OFFSET(ucd_users_v1, set_numbers, 56);  /* 1.2 */
 
 /* ---- journal.h ---- */
 PIN_SIZE(ucd_journal_participant, 48);

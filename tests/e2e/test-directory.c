@@ -79,6 +79,7 @@ static void test_ldap_and_sql(void)
         "base_dn = ou=Users,dc=example,dc=test\ngroup_base_dn = ou=Groups,dc=example,dc=test\n"
         "filter = (objectClass=inetOrgPerson)\ngroup_filter = (objectClass=groupOfNames)\n"
         "attr_change = modifyTimestamp\nhome_server_attribute =\n"
+        "write_back = true\nwrite_back_phones = true\n"
         "[module users-sql]\nbackend = sqlite\ndatabase = %s\n",
         harness_peer_get(ldap, "LDAP_URI"), harness_peer_get(ldap, "LDAP_CACERT"),
         harness_peer_get(ldap, "LDAP_ADMIN_DN"), harness_peer_get(ldap, "LDAP_ADMIN_PW"), replica);
@@ -112,6 +113,26 @@ static void test_ldap_and_sql(void)
     g_free(out);
     g_free(err);
     g_assert_cmpuint(user_count(h), ==, LDAP_USERS + 3);
+
+    /* phone numbers written back to the directory, seen by the model */
+    const char *set[] = {"users", "set-numbers", "user1234", "+49 89 4521-777", NULL};
+    json_node_free(harness_ok(h, set));
+    gboolean seen = FALSE;
+    for (int i = 0; i < 300 && !seen; i++) {
+        const char *show[] = {"users", "show", "user1234", NULL};
+        JsonNode *u = harness_ok(h, show);
+        char *text = json_to_string(u, FALSE);
+        seen = strstr(text, "+49 89 4521-777") != NULL;
+        g_free(text);
+        json_node_free(u);
+        if (!seen)
+            g_usleep(20000);
+    }
+    g_assert_true(seen);
+    const char *sql_set[] = {"users", "set-numbers", "sara", "+49 1", NULL};
+    JsonNode *refused = harness_request(h, sql_set);
+    g_assert_false(json_object_get_boolean_member(json_node_get_object(refused), "ok"));
+    json_node_free(refused);
 
     /* the service password: not in the log, redacted in the support bundle */
     char *bundle_path = g_build_filename(h->dir, "bundle.txt", NULL);

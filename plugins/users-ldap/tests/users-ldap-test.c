@@ -738,6 +738,36 @@ static void test_write_back_off(void)
     world_free(w, FALSE);
 }
 
+/* Phone write-back: only with write_back and write_back_phones; the numbers
+ * reach the directory (a new full sync reads them back), not only memory. */
+static void test_write_back_phones(void)
+{
+    const char *const no_phones[] = {"write_back", "true", NULL};
+    world *w = world_new(slapd, no_phones, NULL);
+    world_start(w);
+    GHashTable *users = users_of(w);
+    char *id = g_strdup(find_user(users, "user4999")->id);
+    g_hash_table_unref(users);
+    const char *const numbers[] = {"+49 89 4521-111", "+49 89 4521-222", NULL};
+    g_assert_cmpint(w->iface->set_numbers(w->impl, id, numbers), ==, UCD_E_UNSUPPORTED);
+    world_free(w, FALSE);
+
+    const char *const phones[] = {"write_back", "true", "write_back_phones", "true", NULL};
+    w = world_new(slapd, phones, NULL);
+    world_start(w);
+    g_assert_cmpint(w->iface->set_numbers(w->impl, id, numbers), ==, UCD_OK);
+    g_assert_cmpint(w->iface->set_numbers(w->impl, "no-such-id", numbers), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
+    users = users_of(w);
+    seen_user *u = find_user(users, "user4999");
+    g_assert_cmpstr(u->numbers[0], ==, "+49 89 4521-111");
+    g_assert_cmpstr(u->numbers[1], ==, "+49 89 4521-222");
+    g_assert_null(u->numbers[2]);
+    g_hash_table_unref(users);
+    world_free(w, FALSE);
+    g_free(id);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -777,6 +807,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/login", test_logins);
     g_test_add_func("/users-ldap/bad-input", test_bad_input);
     g_test_add_func("/users-ldap/home-server/write-back-off", test_write_back_off);
+    g_test_add_func("/users-ldap/write-back/phones", test_write_back_phones);
     g_test_add_func("/users-ldap/faults", test_faults);
     g_test_add_func("/users-ldap/home-server/extension-name", test_extension_name);
     int result = g_test_run();

@@ -93,6 +93,14 @@ typedef struct ucd_users_v1 {
      * a one-line summary or the reason for refusing into `message`. Blocking.
      * UCD_E_UNSUPPORTED for a read-only backend (a directory). */
     int (*import_users)(void *impl, const char *path, char *message, size_t message_size);
+
+    /* Since ABI 1.2 (check struct_size): */
+
+    /* Replaces the phone numbers of `user_id` in the backend (`numbers` is
+     * NULL-terminated; an empty array clears them) where it writes them back,
+     * e.g. a directory with phone write-back enabled; UCD_E_UNSUPPORTED
+     * otherwise. Blocking, like set_home_server. */
+    int (*set_numbers)(void *impl, const char *user_id, const char *const *numbers);
 } ucd_users_v1;
 
 #ifdef __cplusplus
