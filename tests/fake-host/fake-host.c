@@ -796,3 +796,56 @@ void fake_module_log_clear(fake_module *module)
     g_array_set_size(module->log_levels, 0);
     g_mutex_unlock(&fake_lock);
 }
+
+/* ---- users backends ----------------------------------------------------- */
+
+static void fake_user_free(gpointer data)
+{
+    fake_user *u = data;
+    g_free(u->id);
+    g_free(u->login);
+    g_free(u->display_name);
+    g_free(u->given_name);
+    g_free(u->surname);
+    g_free(u->email);
+    g_free(u->department);
+    g_free(u->title);
+    g_free(u->home_server);
+    g_strfreev(u->numbers);
+    g_strfreev(u->groups);
+    g_strfreev(u->lines);
+    g_free(u);
+}
+
+static char **strv_or_empty(const char *const *v)
+{
+    return v != NULL ? g_strdupv((char **)v) : g_new0(char *, 1);
+}
+
+static int collect_user(const ucd_user *user, void *data)
+{
+    fake_user *u = g_new0(fake_user, 1);
+    u->id = g_strdup(user->id);
+    u->login = g_strdup(user->login);
+    u->display_name = g_strdup(user->display_name);
+    u->given_name = g_strdup(user->given_name);
+    u->surname = g_strdup(user->surname);
+    u->email = g_strdup(user->email);
+    u->department = g_strdup(user->department);
+    u->title = g_strdup(user->title);
+    u->home_server = g_strdup(user->home_server);
+    u->enabled = user->enabled != 0;
+    u->numbers = strv_or_empty(user->numbers);
+    u->groups = strv_or_empty(user->groups);
+    u->lines = strv_or_empty(user->lines);
+    g_assert_false(g_hash_table_contains(data, u->login));
+    g_hash_table_insert(data, u->login, u);
+    return 0;
+}
+
+GHashTable *fake_users_by_login(const ucd_users_v1 *iface, void *impl)
+{
+    GHashTable *users = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, fake_user_free);
+    g_assert_cmpint(iface->foreach_user(impl, collect_user, users), ==, UCD_OK);
+    return users;
+}

@@ -196,4 +196,19 @@ char *fake_module_command(fake_module *module, int expect_rc, ...) G_GNUC_NULL_T
  * with ", " are exactly `expected`. */
 void fake_module_command_is(fake_module *module, const char *expected, ...) G_GNUC_NULL_TERMINATED;
 
+/* ---- users backends ------------------------------------------------------ */
+
+/* A deep copy of one record a users backend gave through foreach_user, so a
+ * test can keep it after the callback. String arrays are never NULL. */
+typedef struct fake_user {
+    char *id, *login, *display_name, *given_name, *surname, *email, *department, *title;
+    char *home_server;
+    gboolean enabled;
+    char **numbers, **groups, **lines;
+} fake_user;
+
+/* The backend's current users, login -> fake_user (the table owns them).
+ * Asserts that foreach_user succeeds and that no login comes twice. */
+GHashTable *fake_users_by_login(const ucd_users_v1 *iface, void *impl);
+
 #endif /* UCD_TESTS_FAKE_HOST_H */

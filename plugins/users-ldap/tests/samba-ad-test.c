@@ -231,62 +231,15 @@ static void world_free(world *w)
     g_free(w);
 }
 
-/* A copy of what foreach_user gave for one user. */
-typedef struct seen_user {
-    char *id, *login, *display_name, *given_name, *surname, *email, *department, *title;
-    char *home_server;
-    gboolean enabled;
-    char **numbers, **groups;
-} seen_user;
-
-static void seen_user_free(gpointer data)
-{
-    seen_user *u = data;
-    g_free(u->id);
-    g_free(u->login);
-    g_free(u->display_name);
-    g_free(u->given_name);
-    g_free(u->surname);
-    g_free(u->email);
-    g_free(u->department);
-    g_free(u->title);
-    g_free(u->home_server);
-    g_strfreev(u->numbers);
-    g_strfreev(u->groups);
-    g_free(u);
-}
-
-static int collect_user(const ucd_user *user, void *data)
-{
-    seen_user *u = g_new0(seen_user, 1);
-    u->id = g_strdup(user->id);
-    u->login = g_strdup(user->login);
-    u->display_name = g_strdup(user->display_name);
-    u->given_name = g_strdup(user->given_name);
-    u->surname = g_strdup(user->surname);
-    u->email = g_strdup(user->email);
-    u->department = g_strdup(user->department);
-    u->title = g_strdup(user->title);
-    u->home_server = g_strdup(user->home_server);
-    u->enabled = user->enabled != 0;
-    u->numbers = g_strdupv((char **)user->numbers);
-    u->groups = g_strdupv((char **)user->groups);
-    g_assert_false(g_hash_table_contains(data, u->login));
-    g_hash_table_insert(data, u->login, u);
-    return 0;
-}
-
-/* login -> seen_user of the module's current set. */
+/* login -> fake_user of the module's current set. */
 static GHashTable *users_of(world *w)
 {
-    GHashTable *users = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, seen_user_free);
-    g_assert_cmpint(w->iface->foreach_user(w->impl, collect_user, users), ==, UCD_OK);
-    return users;
+    return fake_users_by_login(w->iface, w->impl);
 }
 
-static seen_user *find_user(GHashTable *users, const char *login)
+static fake_user *find_user(GHashTable *users, const char *login)
 {
-    seen_user *u = g_hash_table_lookup(users, login);
+    fake_user *u = g_hash_table_lookup(users, login);
     if (u == NULL)
         g_error("user %s is missing", login);
     return u;
@@ -313,7 +266,7 @@ static int compare_strings(const void *a, const void *b)
 }
 
 /* The user's groups, sorted and joined with ' ' ("" for none). */
-static char *groups_text(const seen_user *u)
+static char *groups_text(const fake_user *u)
 {
     guint n = u->groups != NULL ? g_strv_length(u->groups) : 0;
     const char **sorted = g_new0(const char *, n + 1);
@@ -396,7 +349,7 @@ static void test_users(void)
         g_assert_cmpstr(find_user(users, login)->id, ==, guid);
     g_hash_table_unref(guids);
 
-    seen_user *u = find_user(users, "user7");
+    fake_user *u = find_user(users, "user7");
     g_assert_cmpstr(u->display_name, ==, "Test User7");
     g_assert_cmpstr(u->given_name, ==, "Test");
     g_assert_cmpstr(u->surname, ==, "User7");
@@ -472,7 +425,7 @@ static void test_home_server(void)
 {
     world *w = world_start(NULL);
     GHashTable *users = users_of(w);
-    seen_user *u = find_user(users, "user2");
+    fake_user *u = find_user(users, "user2");
     g_assert_cmpstr(u->home_server, ==, "pbx2");
     g_assert_false(u->enabled);
     u = find_user(users, "user3");
@@ -526,7 +479,7 @@ static void test_incremental(void)
 
     GHashTable *users = users_of(w);
     g_assert_cmpuint(g_hash_table_size(users), ==, (guint)dc_users);
-    seen_user *u = find_user(users, "user9");
+    fake_user *u = find_user(users, "user9");
     g_assert_cmpstr(u->id, ==, id9);
     g_assert_cmpstr(u->display_name, ==, "Changed Nine");
     g_assert_cmpstr(u->numbers[0], ==, "+1 555 999");

@@ -208,50 +208,10 @@ static void world_free(world *w, gboolean keep_state)
     g_free(w);
 }
 
-/* A copy of what foreach_user gave for one user. */
-typedef struct seen_user {
-    char *id, *login, *display_name, *department, *title, *home_server;
-    gboolean enabled;
-    char **numbers, **groups;
-} seen_user;
-
-static void seen_user_free(gpointer data)
-{
-    seen_user *u = data;
-    g_free(u->id);
-    g_free(u->login);
-    g_free(u->display_name);
-    g_free(u->department);
-    g_free(u->title);
-    g_free(u->home_server);
-    g_strfreev(u->numbers);
-    g_strfreev(u->groups);
-    g_free(u);
-}
-
-static int collect_user(const ucd_user *user, void *data)
-{
-    seen_user *u = g_new0(seen_user, 1);
-    u->id = g_strdup(user->id);
-    u->login = g_strdup(user->login);
-    u->display_name = g_strdup(user->display_name);
-    u->department = g_strdup(user->department);
-    u->title = g_strdup(user->title);
-    u->home_server = g_strdup(user->home_server);
-    u->enabled = user->enabled != 0;
-    u->numbers = g_strdupv((char **)user->numbers);
-    u->groups = g_strdupv((char **)user->groups);
-    g_assert_false(g_hash_table_contains(data, u->login));
-    g_hash_table_insert(data, u->login, u);
-    return 0;
-}
-
-/* login -> seen_user of the module's current set. */
+/* login -> fake_user of the module's current set. */
 static GHashTable *users_of(world *w)
 {
-    GHashTable *users = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, seen_user_free);
-    g_assert_cmpint(w->iface->foreach_user(w->impl, collect_user, users), ==, UCD_OK);
-    return users;
+    return fake_users_by_login(w->iface, w->impl);
 }
 
 static int count_group(const ucd_group *group, void *data)
@@ -305,7 +265,7 @@ static void check_full_set(world *w)
 {
     GHashTable *users = users_of(w);
     g_assert_cmpuint(g_hash_table_size(users), ==, MAIN_USERS);
-    seen_user *u = g_hash_table_lookup(users, "user4097");
+    fake_user *u = g_hash_table_lookup(users, "user4097");
     g_assert_nonnull(u);
     g_assert_cmpstr(u->display_name, ==, "Test User4097");
     g_assert_cmpstr(u->department, ==, "Sales");
@@ -334,7 +294,7 @@ static void test_sync_plain(void)
     GHashTable *before = users_of(w);
     g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
     GHashTable *after = users_of(w);
-    seen_user *a = g_hash_table_lookup(before, "user17"), *b = g_hash_table_lookup(after, "user17");
+    fake_user *a = g_hash_table_lookup(before, "user17"), *b = g_hash_table_lookup(after, "user17");
     g_assert_cmpstr(a->id, ==, b->id);
     g_hash_table_unref(before);
     g_hash_table_unref(after);
@@ -461,7 +421,7 @@ static void test_groups_from_objects(void)
     world *w = world_new(slapd, extra, NULL);
     world_start(w);
     GHashTable *users = users_of(w);
-    seen_user *u = g_hash_table_lookup(users, "user23");
+    fake_user *u = g_hash_table_lookup(users, "user23");
     g_assert_cmpstr(u->groups[0], ==, "cn=grp3,ou=groups,dc=example,dc=test");
     g_assert_null(u->groups[1]);
     g_hash_table_unref(users);
@@ -485,8 +445,8 @@ static void test_disabled_account(void)
     world *w = world_new(slapd, NULL, NULL);
     world_start(w);
     GHashTable *users = users_of(w);
-    g_assert_false(((seen_user *)g_hash_table_lookup(users, "user3"))->enabled);
-    g_assert_true(((seen_user *)g_hash_table_lookup(users, "user4"))->enabled);
+    g_assert_false(((fake_user *)g_hash_table_lookup(users, "user3"))->enabled);
+    g_assert_true(((fake_user *)g_hash_table_lookup(users, "user4"))->enabled);
     g_hash_table_unref(users);
     world_free(w, FALSE);
     set_account_control("user3", "512");
@@ -541,7 +501,7 @@ static void test_bad_input(void)
     world_start(w);
     GHashTable *users = users_of(w);
     /* Kept, without the bad value, with a logged reason. */
-    seen_user *u = g_hash_table_lookup(users, "badlong");
+    fake_user *u = g_hash_table_lookup(users, "badlong");
     g_assert_nonnull(u);
     g_assert_null(u->display_name);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "longer than 1024"));
@@ -569,7 +529,7 @@ static void test_bad_input(void)
 
 /* ---- faults, incremental syncs and home servers (a slapd of our own) ------------------- */
 
-static seen_user *find_user(GHashTable *users, const char *login)
+static fake_user *find_user(GHashTable *users, const char *login)
 {
     return g_hash_table_lookup(users, login);
 }
@@ -759,7 +719,7 @@ static void test_write_back_phones(void)
     g_assert_cmpint(w->iface->set_numbers(w->impl, "no-such-id", numbers), ==, UCD_E_NOT_FOUND);
     g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
     users = users_of(w);
-    seen_user *u = find_user(users, "user4999");
+    fake_user *u = find_user(users, "user4999");
     g_assert_cmpstr(u->numbers[0], ==, "+49 89 4521-111");
     g_assert_cmpstr(u->numbers[1], ==, "+49 89 4521-222");
     g_assert_null(u->numbers[2]);
