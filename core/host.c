@@ -109,8 +109,7 @@ static int host_config_error(ucd_plugin *p, const char *key, const char *fmt, ..
     va_end(ap);
     char *where = p->cfg ? core_section_where(p->cfg, key) : g_strdup(p->where);
     g_free(p->last_error);
-    p->last_error = g_strdup_printf("%s: [module %s] %s: %s", where ? where : "?", p->id, key,
-                                    msg);
+    p->last_error = g_strdup_printf("%s: [module %s] %s: %s", where ? where : "?", p->id, key, msg);
     core_log(p->id, UCD_LOG_ERROR, "%s", p->last_error);
     g_free(where);
     g_free(msg);
@@ -297,15 +296,15 @@ static gboolean declared_provided(const ucd_plugin *p, const char *name, uint32_
     return FALSE;
 }
 
-static int host_service_register(ucd_plugin *p, const char *name, uint32_t major,
-                                 const void *iface, void *impl)
+static int host_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
+                                 void *impl)
 {
     if (!name || !iface || *(const uint32_t *)iface < sizeof(uint32_t))
         return UCD_E_INVALID;
     if (!declared_provided(p, name, major)) {
         core_log(p->id, UCD_LOG_ERROR,
-                 "service_register('%s', %u): the plugin does not declare it in `provides`",
-                 name, major);
+                 "service_register('%s', %u): the plugin does not declare it in `provides`", name,
+                 major);
         return UCD_E_INVALID;
     }
     core_service_entry *e = g_new0(core_service_entry, 1);
@@ -318,14 +317,14 @@ static int host_service_register(ucd_plugin *p, const char *name, uint32_t major
     return UCD_OK;
 }
 
-static int host_service_get(ucd_plugin *p, const char *name, uint32_t major,
-                            const char *provider, ucd_service *out)
+static int host_service_get(ucd_plugin *p, const char *name, uint32_t major, const char *provider,
+                            ucd_service *out)
 {
     return core_modules_service_get(p->mods, name, major, provider, out);
 }
 
-static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major,
-                                ucd_service_cb cb, void *user_data)
+static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major, ucd_service_cb cb,
+                                void *user_data)
 {
     if (!name || !cb)
         return UCD_E_INVALID;
@@ -488,6 +487,8 @@ static const ucd_host host_table = {
     .reply_field = core_reply_field,
     .reply_text = host_reply_text,
     .reply_error = host_reply_error,
+    .reply_defer = core_reply_defer,
+    .reply_complete = core_reply_complete,
 };
 
 const ucd_host *core_host_table(void)

@@ -148,7 +148,7 @@ PIN_OFFSET(ucd_service, name, 8);
 PIN_OFFSET(ucd_service, provider, 16);
 PIN_OFFSET(ucd_service, iface, 24);
 PIN_OFFSET(ucd_service, impl, 32);
-PIN_SIZE(ucd_host, 288);
+PIN_SIZE(ucd_host, 304); /* 1.3: reply_defer, reply_complete */
 PIN_OFFSET(ucd_host, struct_size, 0);
 PIN_OFFSET(ucd_host, abi_major, 4);
 PIN_OFFSET(ucd_host, abi_minor, 6);
@@ -187,6 +187,8 @@ PIN_OFFSET(ucd_host, reply_row, 256);
 PIN_OFFSET(ucd_host, reply_field, 264);
 PIN_OFFSET(ucd_host, reply_text, 272);
 PIN_OFFSET(ucd_host, reply_error, 280);
+PIN_OFFSET(ucd_host, reply_defer, 288);    /* 1.3 */
+PIN_OFFSET(ucd_host, reply_complete, 296); /* 1.3 */
 
 /* ---- pbx.h ---- */
 PIN_SIZE(ucd_pbx_line, 40);
@@ -513,6 +515,12 @@ static void test_host_has_respects_struct_size(void)
     host.struct_size = offsetof(ucd_host, reply_error);
     g_assert_false(UCD_HOST_HAS(&host, reply_error));
     g_assert_true(UCD_HOST_HAS(&host, reply_text));
+
+    /* A 1.2 core: its table ends just before the 1.3 deferred replies. */
+    host.struct_size = offsetof(ucd_host, reply_defer);
+    g_assert_false(UCD_HOST_HAS(&host, reply_defer));
+    g_assert_false(UCD_HOST_HAS(&host, reply_complete));
+    g_assert_true(UCD_HOST_HAS(&host, reply_error));
 
     host.struct_size = offsetof(ucd_host, module_id);
     g_assert_false(UCD_HOST_HAS(&host, module_id));

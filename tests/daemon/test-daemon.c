@@ -71,6 +71,42 @@ static void test_lifecycle(void)
     harness_free(h);
 }
 
+/* A plugin command answering through a deferred reply (ABI 1.3): while its
+ * work runs on the pool, the daemon answers other clients; then the reply
+ * arrives, filled in the done callback. */
+static void test_deferred_plugin_reply(void)
+{
+    harness *h = harness_new("[module probe]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "probe", "running"));
+
+    const char *ucctl = harness_env("UCCTL_BIN");
+    GSubprocessLauncher *l =
+        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_subprocess_launcher_setenv(l, "UCD_SOCKET", h->sock, TRUE);
+    GError *error = NULL;
+    GSubprocess *slow =
+        g_subprocess_launcher_spawn(l, &error, ucctl, "probe", "slow", "1500", NULL);
+    g_assert_no_error(error);
+    /* The slow command is in flight and the main loop still answers. */
+    long in_flight = 0;
+    for (int i = 0; i < 500 && (in_flight = probe_value(h, "slow_in_flight")) == 0; i++)
+        g_usleep(10000);
+    g_assert_cmpint(in_flight, ==, 1);
+
+    char *out = NULL;
+    g_assert_true(g_subprocess_communicate_utf8(slow, NULL, NULL, &out, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_subprocess_get_successful(slow));
+    g_assert_nonnull(strstr(out, "slept 1500 ms on a pool thread: yes"));
+    g_assert_cmpint(probe_value(h, "slow_in_flight"), ==, 0);
+    g_free(out);
+    g_object_unref(slow);
+    g_object_unref(l);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
 /* Every part of the host table, used by the probe fixture for real. */
 static void test_host_table(void)
 {
@@ -430,6 +466,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/daemon/lifecycle", test_lifecycle);
     g_test_add_func("/daemon/host-table", test_host_table);
+    g_test_add_func("/daemon/deferred-plugin-reply", test_deferred_plugin_reply);
     g_test_add_func("/daemon/loader-errors", test_loader_errors);
     g_test_add_func("/daemon/decline-chain", test_decline_chain);
     g_test_add_func("/daemon/required-failure", test_required_failure);

@@ -20,6 +20,7 @@ struct ucd_counter {
 struct ucd_reply {
     GPtrArray *lines; /* see fake_module_run_command */
     size_t columns;
+    gboolean deferred, completed; /* reply_defer / reply_complete (ABI 1.3) */
 };
 
 typedef struct fake_command {
@@ -561,6 +562,21 @@ static void fake_reply_error(ucd_reply *reply, const char *fmt, ...)
     g_ptr_array_add(reply->lines, g_strdup("error"));
 }
 
+/* Work items run synchronously here (fake_work_submit), so a deferred reply is
+ * complete before the handler returns; fake_module_run_command checks that. */
+static void fake_reply_defer(ucd_reply *reply)
+{
+    g_assert_false(reply->deferred);
+    reply->deferred = TRUE;
+}
+
+static void fake_reply_complete(ucd_reply *reply)
+{
+    g_assert_true(reply->deferred);
+    g_assert_false(reply->completed);
+    reply->completed = TRUE;
+}
+
 const char *fake_module_command_name(fake_module *module)
 {
     if (module->commands->len == 0)
@@ -576,8 +592,10 @@ char **fake_module_run_command(fake_module *module, int *rc, const char *const *
     g_ptr_array_add(argv, command->name);
     for (const char *const *arg = args; arg != NULL && *arg != NULL; arg++)
         g_ptr_array_add(argv, (gpointer)*arg);
-    ucd_reply reply = {g_ptr_array_new(), 0};
+    ucd_reply reply = {g_ptr_array_new(), 0, FALSE, FALSE};
     *rc = command->fn((int)argv->len, (const char *const *)argv->pdata, &reply, command->user_data);
+    if (reply.deferred)
+        g_assert_true(reply.completed); /* a deferred reply must be sent */
     g_ptr_array_unref(argv);
     g_ptr_array_add(reply.lines, NULL);
     return (char **)g_ptr_array_free(reply.lines, FALSE);
@@ -658,6 +676,8 @@ const ucd_host fake_host = {
     .reply_field = fake_reply_field,
     .reply_text = fake_reply_text,
     .reply_error = fake_reply_error,
+    .reply_defer = fake_reply_defer,
+    .reply_complete = fake_reply_complete,
 };
 
 /* ---- modules ------------------------------------------------------------------------------ */

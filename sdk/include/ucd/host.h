@@ -219,6 +219,20 @@ struct ucd_host {
     void (*reply_field)(ucd_reply *reply, const char *name, const char *value);
     void (*reply_text)(ucd_reply *reply, const char *fmt, ...) UCD_PRINTF(2, 3);
     void (*reply_error)(ucd_reply *reply, const char *fmt, ...) UCD_PRINTF(2, 3);
+
+    /* ---- ABI 1.3: replies that come later (check UCD_HOST_HAS(host, reply_complete)) ---- */
+
+    /* Keeps `reply` open after the command handler returns, for a command whose
+     * work blocks (a database query, a report): call it in the handler, return
+     * UCD_OK, run the blocking part with work_submit(), fill the reply in the
+     * done callback and send it with reply_complete(). Until then the client's
+     * connection reads no further request, so answers stay in request order; a
+     * client that disconnects meanwhile is simply not answered. Main loop only. */
+    void (*reply_defer)(ucd_reply *reply);
+    /* Sends a deferred reply; `reply` is invalid afterwards. Main loop only.
+     * Every deferred reply must be completed, also when the module stops: a
+     * work item's done callback still runs before stop() returns. */
+    void (*reply_complete)(ucd_reply *reply);
 };
 
 /* Convenience wrappers, so a plugin writes ucd_info(host, self, "...") */

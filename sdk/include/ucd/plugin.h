@@ -47,7 +47,7 @@ extern "C" {
  * host function at the end of ucd_host, a new member at the end of a struct, a new
  * event type); bump MAJOR, with a note in docs/sdk/CHANGES.md, for anything else. */
 #define UCD_ABI_MAJOR 1
-#define UCD_ABI_MINOR 2
+#define UCD_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define UCD_EXPORT         __attribute__((visibility("default")))
