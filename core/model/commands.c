@@ -1160,9 +1160,49 @@ static int journal_query(core_model *m, int argc, const char *const *argv, ucd_r
     return rc;
 }
 
+/* One row per running journal store: whether records reach durable storage
+ * now, how many were stored, how many wait (in memory or a spool) and how old
+ * the oldest waiting one is, so an admin sees at once that a database is down
+ * and how far behind the journal is. status() must not block (journal.h). */
+static int status_row(const ucd_service *s, void *ud)
+{
+    ucd_reply *r = ud;
+    const ucd_journal_v1 *journal = s->iface;
+    ucd_journal_status st = {.struct_size = sizeof st};
+    char stored[32] = "", pending[32] = "", age[32] = "";
+    char *oldest = NULL;
+    const char *state = "unknown";
+    if (journal->status && journal->status(s->impl, &st) == UCD_OK) {
+        state = st.healthy ? "healthy" : "failing";
+        g_snprintf(stored, sizeof stored, "%" G_GUINT64_FORMAT, st.stored);
+        g_snprintf(pending, sizeof pending, "%" G_GUINT64_FORMAT, st.pending);
+        if (st.oldest_pending_ms > 0) {
+            int64_t now_ms = g_get_real_time() / 1000;
+            g_snprintf(age, sizeof age, "%" G_GINT64_FORMAT "s",
+                       MAX(now_ms - st.oldest_pending_ms, 0) / 1000);
+            oldest = time_text(st.oldest_pending_ms);
+        }
+    }
+    const char *row[] = {s->provider, state, stored, pending, age, str(oldest), str(st.detail)};
+    core_reply_row(r, row);
+    g_free(oldest);
+    return 0;
+}
+
+static int journal_status(core_model *m, ucd_reply *r)
+{
+    static const char *const cols[] = {"journal",    "state",  "stored", "pending",
+                                       "oldest_age", "oldest", "detail"};
+    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
+    core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, status_row, r);
+    return UCD_OK;
+}
+
 static int cmd_journal(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_model *m = ud;
+    if (argc == 2 && strcmp(argv[1], "status") == 0)
+        return journal_status(m, r);
     if (argc >= 2 && strcmp(argv[1], "tail") == 0 && argc <= 3) {
         guint64 n = 20;
         if (argc == 3 && !parse_uint(argv[2], JOURNAL_MAX_LIMIT, &n))
@@ -1172,9 +1212,10 @@ static int cmd_journal(int argc, const char *const *argv, ucd_reply *r, void *ud
     }
     if (argc >= 2 && strcmp(argv[1], "query") == 0)
         return journal_query(m, argc - 1, argv + 1, r);
-    return reply_fail(r, UCD_E_INVALID,
-                      "usage: journal tail [N] | journal query [--user U] [--number N] "
-                      "[--from T] [--to T] [--outcome O] [--limit N] [--after CURSOR]");
+    return reply_fail(
+        r, UCD_E_INVALID,
+        "usage: journal tail [N] | journal status | journal query [--user U] "
+        "[--number N] [--from T] [--to T] [--outcome O] [--limit N] [--after CURSOR]");
 }
 
 /* ---- trace ------------------------------------------------------------------------- */
@@ -1473,9 +1514,9 @@ void core_model_register_commands(core_model *m, core_control *ctl)
          "presence clear USER",
          "presence of users; set or clear a manual state", cmd_presence},
         {"journal",
-         "journal tail [N] | journal query [--user U] [--number N] [--from T] [--to T] "
-         "[--outcome O] [--limit N] [--after CURSOR]",
-         "finished conversations from the journal", cmd_journal},
+         "journal tail [N] | journal status | journal query [--user U] [--number N] [--from T] "
+         "[--to T] [--outcome O] [--limit N] [--after CURSOR]",
+         "finished conversations; each journal's state, backlog and spool", cmd_journal},
         {"trace", "trace LINE [--after SEQ] [--limit N]", "recent events of one line", cmd_trace},
         {"caps", "caps LINE", "what a line can do", cmd_caps},
     };

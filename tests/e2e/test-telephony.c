@@ -454,6 +454,16 @@ static void test_journal_unwritable(void)
             g_usleep(20000);
     }
     g_assert_true(pending);
+    /* `journal status`: the journal is failing, one record waits, and says why */
+    const char *status[] = {"journal", "status", NULL};
+    JsonNode *st = harness_ok(h, status);
+    g_assert_cmpstr(harness_cell(st, "journal-sqlite", "state"), ==, "failing");
+    g_assert_cmpstr(harness_cell(st, "journal-sqlite", "pending"), ==, "1");
+    g_assert_cmpstr(harness_cell(st, "journal-sqlite", "oldest"), !=, "");
+    g_test_message("detail: %s", harness_cell(st, "journal-sqlite", "detail"));
+    g_assert_true(
+        g_str_has_prefix(harness_cell(st, "journal-sqlite", "detail"), "waiting in memory: "));
+    json_node_free(st);
     char *log = harness_log(h);
     g_assert_nonnull(strstr(log, "/proc/ucd-no-such-dir/journal.sqlite"));
     g_free(log);
