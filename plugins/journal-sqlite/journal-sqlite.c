@@ -34,7 +34,7 @@
 #include <ucd/ucd.h>
 
 #include "jsql-db.h"
-#include "jsql-record.h"
+#include "jrec.h"
 
 #define RETRY_MIN_MS       250   /* first retry after a failed write */
 #define RETRY_MAX_MS       10000 /* retries slow down to this */
@@ -54,7 +54,7 @@ typedef struct journal {
     char *path;
     char *spool_path;
     jsql_options options;
-    jsql_privacy privacy;
+    jrec_privacy privacy;
     int64_t max_pending, commit_interval_ms, batch_size, retention_days;
 
     GMutex lock; /* guards everything below */
@@ -187,7 +187,7 @@ static int write_batch_locked(journal *j, jsql_db *db, char **error)
             break;
         g_mutex_unlock(&j->lock);
         for (guint i = first; i < first + taken && rc == SQLITE_OK; i++)
-            rc = jsql_insert(db, &((jsql_record *)g_ptr_array_index(j->batch, i))->rec, error);
+            rc = jsql_insert(db, &((jrec_record *)g_ptr_array_index(j->batch, i))->rec, error);
         g_mutex_lock(&j->lock);
         if (j->batch->len >= (guint)j->batch_size || now_ms() >= deadline)
             break;
@@ -201,9 +201,20 @@ static int write_batch_locked(journal *j, jsql_db *db, char **error)
     return rc;
 }
 
+/* The durability trail (README.md, "Durability"): one debug line per record
+ * right after it became durable, "durable UUID database|spool". */
+static void log_durable(journal *j, jrec_record *const *records, guint count, const char *where)
+{
+    if (!j->host->log_enabled(j->self, UCD_LOG_DEBUG))
+        return;
+    for (guint i = 0; i < count; i++)
+        j->host->log(j->self, UCD_LOG_DEBUG, "durable %s %s", records[i]->rec.uuid, where);
+}
+
 /* After a commit: the batch is durable. */
 static void batch_done_locked(journal *j)
 {
+    log_durable(j, (jrec_record *const *)j->batch->pdata, j->batch->len, "database");
     j->stored += j->batch->len;
     j->host->counter_add(j->stored_counter, (int64_t)j->batch->len);
     g_ptr_array_set_size(j->batch, 0); /* frees the records */
@@ -347,6 +358,30 @@ static gpointer writer_main(gpointer data)
 
 /* ---- the journal interface ---- */
 
+/* The record's copy, cleaned by the sanitizer (jrec.h; "Bad input" in
+ * README.md), or NULL when it cannot be stored: refused records are logged
+ * with their uuid and reason and counted as rejected, never dropped
+ * silently. */
+static jrec_record *sanitized_copy(journal *j, const ucd_journal_record *record)
+{
+    GString *problems = g_string_new(NULL);
+    jrec_record *copy = jrec_copy(record, j->privacy, now_ms(), problems);
+    if (copy != NULL && copy->rejected) {
+        j->host->log(j->self, UCD_LOG_WARNING, "conversation %s NOT stored: %s", copy->rec.uuid,
+                     problems->str);
+        j->host->counter_add(j->rejected_counter, 1);
+        g_mutex_lock(&j->lock);
+        j->rejected++;
+        g_mutex_unlock(&j->lock);
+        g_clear_pointer(&copy, jrec_free);
+    } else if (copy != NULL && problems->len > 0) {
+        j->host->log(j->self, UCD_LOG_WARNING, "conversation %s stored sanitized: %s",
+                     copy->rec.uuid, problems->str);
+    }
+    g_string_free(problems, TRUE);
+    return copy;
+}
+
 static int journal_store(void *impl, const ucd_journal_record *record)
 {
     journal *j = impl;
@@ -367,7 +402,7 @@ static int journal_store(void *impl, const ucd_journal_record *record)
     g_mutex_unlock(&j->lock);
 
     /* Copy outside the lock: the writer keeps going meanwhile. */
-    jsql_record *copy = jsql_record_copy(record, j->privacy);
+    jrec_record *copy = sanitized_copy(j, record);
     if (copy == NULL)
         return UCD_E_INVALID;
     g_mutex_lock(&j->lock);
@@ -399,12 +434,12 @@ static int64_t oldest_pending_locked(const journal *j)
 {
     int64_t oldest = 0;
     for (guint i = 0; i < j->batch->len; i++) {
-        int64_t s = ((jsql_record *)g_ptr_array_index(j->batch, i))->rec.start_ms;
+        int64_t s = ((jrec_record *)g_ptr_array_index(j->batch, i))->rec.start_ms;
         oldest = oldest == 0 || s < oldest ? s : oldest;
     }
     /* The queue is in store order; its head is a good stand-in for the oldest. */
     if (j->queue.length > 0) {
-        int64_t s = ((jsql_record *)j->queue.head->data)->rec.start_ms;
+        int64_t s = ((jrec_record *)j->queue.head->data)->rec.start_ms;
         oldest = oldest == 0 || s < oldest ? s : oldest;
     }
     return oldest;
@@ -483,10 +518,10 @@ static int read_config(journal *j)
     j->options.cache_mb = cache;
     j->options.max_size_mb = max_size;
     j->host->config_string(j->self, "private_numbers", &privacy);
-    int p = jsql_privacy_parse(privacy);
+    int p = jrec_privacy_parse(privacy);
     if (p < 0)
         return j->host->config_error(j->self, "private_numbers", "must be keep, mask or drop");
-    j->privacy = (jsql_privacy)p;
+    j->privacy = (jrec_privacy)p;
     const char *state_dir = j->host->state_dir(j->self);
     if (j->host->config_string(j->self, "database", &database) == UCD_OK && database != NULL &&
         database[0] != '\0')
@@ -523,7 +558,7 @@ static int check_existing_file(journal *j)
 
 static void journal_free(journal *j)
 {
-    g_queue_clear_full(&j->queue, (GDestroyNotify)jsql_record_free);
+    g_queue_clear_full(&j->queue, (GDestroyNotify)jrec_free);
     g_ptr_array_unref(j->batch);
     g_mutex_clear(&j->lock);
     g_cond_clear(&j->wake);
@@ -542,8 +577,9 @@ static void make_counters(journal *j)
                                               "conversations waiting in memory");
     j->failed_counter = j->host->counter_new(j->self, "failed_writes", UCD_COUNTER_MONOTONIC,
                                              "transactions or opens that failed");
-    j->rejected_counter = j->host->counter_new(j->self, "rejected", UCD_COUNTER_MONOTONIC,
-                                               "conversations refused: max_pending reached");
+    j->rejected_counter =
+        j->host->counter_new(j->self, "rejected", UCD_COUNTER_MONOTONIC,
+                             "conversations refused: max_pending reached, or bad input");
 }
 
 static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
@@ -555,7 +591,7 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
     g_cond_init(&j->wake);
     g_cond_init(&j->idle);
     g_queue_init(&j->queue);
-    j->batch = g_ptr_array_new_with_free_func((GDestroyNotify)jsql_record_free);
+    j->batch = g_ptr_array_new_with_free_func((GDestroyNotify)jrec_free);
     if (read_config(j) != UCD_OK || check_existing_file(j) != UCD_OK ||
         host->service_register(self, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, &journal_iface, j) !=
             UCD_OK) {
@@ -572,9 +608,9 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
  * again, which the (start_ms, uuid) key makes harmless. */
 static void load_spool(journal *j)
 {
-    jsql_record **records = NULL;
+    jrec_record **records = NULL;
     char *error = NULL;
-    int count = jsql_spool_read(j->spool_path, &records, &error);
+    int count = jrec_file_read(j->spool_path, &records, &error);
     if (count < 0) {
         j->host->log(j->self, UCD_LOG_ERROR, "cannot read spooled records from %s: %s",
                      j->spool_path, error);
@@ -607,12 +643,13 @@ static void spool_leftovers(journal *j)
     guint count = j->queue.length;
     if (count == 0)
         return;
-    jsql_record **records = g_new(jsql_record *, count);
+    jrec_record **records = g_new(jrec_record *, count);
     guint i = 0;
     for (GList *l = j->queue.head; l != NULL; l = l->next)
         records[i++] = l->data;
     char *error = NULL;
-    if (jsql_spool_write(j->spool_path, records, count, &error) == 0) {
+    if (jrec_file_write(j->spool_path, records, count, &error) == 0) {
+        log_durable(j, records, count, "spool");
         j->host->log(j->self, UCD_LOG_ERROR,
                      "journal %s not writable at stop: %u record(s) saved to %s, written at the "
                      "next start",

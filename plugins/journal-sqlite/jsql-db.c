@@ -35,7 +35,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
-#include "jsql-record.h"
+#include "jrec.h"
 
 struct jsql_db {
     sqlite3 *sql;
@@ -103,7 +103,7 @@ static char *db_message(sqlite3 *sql, const char *what)
 
 static void number_key_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    int64_t key = jsql_number_key((const char *)sqlite3_value_text(argv[0]));
+    int64_t key = jrec_number_key((const char *)sqlite3_value_text(argv[0]));
     if (key < 0)
         sqlite3_result_null(ctx);
     else
@@ -529,7 +529,7 @@ static int record_number_keys(const ucd_journal_record *r, int64_t keys[6])
                              r->requested_e164, r->destination_number, r->destination_e164};
     int count = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(numbers); i++) {
-        int64_t key = jsql_number_key(numbers[i]);
+        int64_t key = jrec_number_key(numbers[i]);
         int seen = key < 0;
         for (int j = 0; j < count && !seen; j++)
             seen = keys[j] == key;
@@ -770,7 +770,7 @@ static void build_sql(const ucd_journal_query *q, query_plan *plan)
         g_string_append(s, " AND id IN (SELECT conversation_id FROM participant"
                            " WHERE user_id = :user)");
     if (q->number) {
-        plan->number_key = jsql_number_key(q->number);
+        plan->number_key = jrec_number_key(q->number);
         g_string_append(s, " AND id IN (SELECT conversation_id FROM conversation_number"
                            " WHERE number_key = :key UNION ALL SELECT conversation_id"
                            " FROM number_recent WHERE number_key = :key)"

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "odbc-util.h"
 #include "us-db.h"
 
 /* The longest value read from ODBC; a longer one is cut to this plus one byte,
@@ -44,96 +45,24 @@ struct us_stmt {
     gint64 changes;
 };
 
-/* ---- redaction --------------------------------------------------------------- */
+/* ---- redaction and diagnostics (plugins/common/odbc-util.c) ---------------- */
 
 char *us_db_redact(const char *text, const char *secret)
 {
-    static GRegex *pattern;
-    if (g_once_init_enter(&pattern)) {
-        /* A value is either {braced, with }} for a brace} or runs to the next ';'. */
-        GRegex *compiled =
-            g_regex_new("\\b(pwd|password)(\\s*=\\s*)(\\{(?:[^}]|\\}\\})*\\}?|[^;]*)",
-                        G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-        g_once_init_leave(&pattern, compiled);
-    }
-    if (text == NULL)
-        return NULL;
-    char *redacted = g_regex_replace(pattern, text, -1, 0, "\\1\\2***", 0, NULL);
-    if (redacted == NULL)
-        redacted = g_strdup("(message withheld)");
-    if (secret != NULL && *secret != '\0' && strstr(redacted, secret) != NULL) {
-        char **parts = g_strsplit(redacted, secret, -1);
-        g_free(redacted);
-        redacted = g_strjoinv("***", parts);
-        g_strfreev(parts);
-    }
-    return redacted;
+    return odbc_redact(text, secret);
 }
 
-/* ---- ODBC diagnostics -------------------------------------------------------- */
-
-/* "what: [SQLSTATE] driver message; ..." for every diagnostic record. */
 static char *us_odbc_error(us_db *db, SQLSMALLINT type, SQLHANDLE handle, const char *what)
 {
-    GString *out = g_string_new(what);
-    for (SQLSMALLINT i = 1; i <= 5; i++) {
-        SQLCHAR state[6] = {0};
-        SQLCHAR message[512] = {0};
-        SQLINTEGER native = 0;
-        SQLSMALLINT length = 0;
-        SQLRETURN rc = SQLGetDiagRec(type, handle, i, state, &native, message,
-                                     (SQLSMALLINT)sizeof(message), &length);
-        if (!SQL_SUCCEEDED(rc))
-            break;
-        g_string_append_printf(out, "%s[%s] %s", i == 1 ? ": " : "; ", (char *)state,
-                               (char *)message);
-    }
-    char *redacted = us_db_redact(out->str, db != NULL ? db->secret : NULL);
-    g_string_free(out, TRUE);
-    return redacted;
+    return odbc_diagnostic(type, handle, what, db != NULL ? db->secret : NULL, NULL);
 }
 
 /* ---- connections --------------------------------------------------------------- */
 
-/* PWD={...} with every '}' doubled, as ODBC quotes a braced value. */
-static char *us_odbc_connection_string(const us_db_target *target)
-{
-    if (target->password == NULL || *target->password == '\0')
-        return g_strdup(target->target);
-    char **parts = g_strsplit(target->password, "}", -1);
-    char *quoted = g_strjoinv("}}", parts);
-    g_strfreev(parts);
-    const char *separator = g_str_has_suffix(target->target, ";") ? "" : ";";
-    char *full = g_strdup_printf("%s%sPWD={%s}", target->target, separator, quoted);
-    g_free(quoted);
-    return full;
-}
-
 static gboolean us_odbc_open(us_db *db, const us_db_target *target, char **error)
 {
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &db->env))) {
-        *error = g_strdup("ODBC: cannot allocate an environment");
-        return FALSE;
-    }
-    SQLSetEnvAttr(db->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, db->env, &db->dbc))) {
-        *error = us_odbc_error(db, SQL_HANDLE_ENV, db->env, "ODBC: cannot allocate a connection");
-        return FALSE;
-    }
-    if (target->timeout_s > 0)
-        SQLSetConnectAttr(db->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)(intptr_t)target->timeout_s,
-                          0);
-    char *connection = us_odbc_connection_string(target);
-    SQLRETURN rc = SQLDriverConnect(db->dbc, NULL, (SQLCHAR *)connection, SQL_NTS, NULL, 0, NULL,
-                                    SQL_DRIVER_NOPROMPT);
-    g_free(connection);
-    if (!SQL_SUCCEEDED(rc)) {
-        *error = us_odbc_error(db, SQL_HANDLE_DBC, db->dbc, "ODBC connect failed");
-        SQLFreeHandle(SQL_HANDLE_DBC, db->dbc);
-        db->dbc = SQL_NULL_HDBC;
-        return FALSE;
-    }
-    return TRUE;
+    return odbc_connect(target->target, target->password, target->timeout_s, &db->env, &db->dbc,
+                        error);
 }
 
 static gboolean us_sqlite_open(us_db *db, const us_db_target *target, char **error)

@@ -1,0 +1,40 @@
+/*
+ * odbc-util.h - what every plugin that speaks ODBC needs first: a connection
+ * with a login timeout, and error texts that say what the driver said but
+ * never contain a password.
+ */
+#ifndef UCD_ODBC_UTIL_H
+#define UCD_ODBC_UTIL_H
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include <glib.h>
+
+/* A copy of `text` in which the value of every PWD=, Password= (any case)
+ * setting of a connection string, and `secret` itself when not NULL or
+ * empty, are replaced by "***". For every message that could quote a
+ * connection string. g_free the result. */
+char *odbc_redact(const char *text, const char *secret);
+
+/* "what: [SQLSTATE] driver message; ..." for the diagnostic records of
+ * `handle`, redacted with `secret`. When `sqlstate` is not NULL it gets the
+ * first record's SQLSTATE (6 bytes, "" when none). g_free the result. */
+char *odbc_diagnostic(SQLSMALLINT type, SQLHANDLE handle, const char *what, const char *secret,
+                      char sqlstate[6]);
+
+/* `target` (a connection string, "DSN=name;..." for a data source) with
+ * PWD={password} appended when `password` is not NULL or empty (braces
+ * doubled as ODBC quotes them). g_free the result; it holds the password. */
+char *odbc_connection_string(const char *target, const char *password);
+
+/* Allocates an environment (ODBC 3) and a connection and connects to
+ * `target` + `password` with a login timeout of `timeout_s` seconds (0 =
+ * the driver's). TRUE with `*env` and `*dbc` set, or FALSE with `*error`
+ * set (redacted) and nothing left allocated. */
+gboolean odbc_connect(const char *target, const char *password, int timeout_s, SQLHENV *env,
+                      SQLHDBC *dbc, char **error);
+/* Disconnects and frees what odbc_connect made; NULL handles are skipped. */
+void odbc_disconnect(SQLHENV env, SQLHDBC dbc);
+
+#endif /* UCD_ODBC_UTIL_H */
