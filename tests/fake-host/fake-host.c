@@ -452,6 +452,103 @@ static void service_free(gpointer data)
     g_free(service);
 }
 
+/* Services the test provides (fake_provide_service) and the live modules,
+ * whose own registrations service_get also finds. Test thread only. */
+typedef struct provided_service {
+    char *provider;
+    fake_service service;
+} provided_service;
+
+static GPtrArray *provided_services; /* provided_service * */
+static GPtrArray *live_modules;      /* fake_module *, in creation order */
+
+void fake_provide_service(const char *provider, const char *name, uint32_t major, const void *iface,
+                          void *impl)
+{
+    if (provided_services == NULL)
+        provided_services = g_ptr_array_new();
+    provided_service *p = g_new0(provided_service, 1);
+    p->provider = g_strdup(provider);
+    p->service = (fake_service){g_strdup(name), major, iface, impl};
+    g_ptr_array_add(provided_services, p);
+}
+
+void fake_withdraw_services(void)
+{
+    for (guint i = 0; provided_services != NULL && i < provided_services->len; i++) {
+        provided_service *p = g_ptr_array_index(provided_services, i);
+        g_free(p->provider);
+        g_free(p->service.name);
+        g_free(p);
+    }
+    g_clear_pointer(&provided_services, g_ptr_array_unref);
+}
+
+static gboolean service_matches(const fake_service *service, const char *name, uint32_t major)
+{
+    return strcmp(service->name, name) == 0 && service->major == major;
+}
+
+/* Calls `cb` for each provider of name/major (narrowed to `provider` when not
+ * NULL) until it returns non-zero; returns how many it was called for. */
+static unsigned each_provider(const char *name, uint32_t major, const char *provider,
+                              ucd_service_cb cb, void *user_data)
+{
+    unsigned found = 0;
+    for (guint i = 0; provided_services != NULL && i < provided_services->len; i++) {
+        const provided_service *p = g_ptr_array_index(provided_services, i);
+        if (!service_matches(&p->service, name, major) ||
+            (provider != NULL && strcmp(provider, p->provider) != 0))
+            continue;
+        ucd_service s = {sizeof(s),        major,          p->service.name, p->provider,
+                         p->service.iface, p->service.impl};
+        found++;
+        if (cb(&s, user_data) != 0)
+            return found;
+    }
+    for (guint m = 0; live_modules != NULL && m < live_modules->len; m++) {
+        const fake_module *module = g_ptr_array_index(live_modules, m);
+        for (guint i = 0; i < module->services->len; i++) {
+            const fake_service *service = g_ptr_array_index(module->services, i);
+            if (!service_matches(service, name, major) ||
+                (provider != NULL && strcmp(provider, module->id) != 0))
+                continue;
+            ucd_service s = {sizeof(s),  major,          service->name,
+                             module->id, service->iface, service->impl};
+            found++;
+            if (cb(&s, user_data) != 0)
+                return found;
+        }
+    }
+    return found;
+}
+
+static int copy_first(const ucd_service *service, void *out)
+{
+    *(ucd_service *)out = *service;
+    return 1;
+}
+
+static int fake_service_get(ucd_plugin *self, const char *name, uint32_t major,
+                            const char *provider, ucd_service *out)
+{
+    ucd_service found = {0};
+    if (each_provider(name, major, provider, copy_first, &found) == 0)
+        return UCD_E_NOT_FOUND;
+    /* The caller's struct may be older (shorter) than ours. */
+    uint32_t size = out->struct_size ? MIN(out->struct_size, sizeof(found)) : sizeof(found);
+    memcpy(out, &found, size);
+    out->struct_size = size;
+    return UCD_OK;
+}
+
+static int fake_service_foreach(ucd_plugin *self, const char *name, uint32_t major,
+                                ucd_service_cb cb, void *user_data)
+{
+    each_provider(name, major, NULL, cb, user_data);
+    return UCD_OK;
+}
+
 const void *fake_module_service(fake_module *module, const char *name, uint32_t major, void **impl)
 {
     for (guint i = 0; i < module->services->len; i++) {
@@ -667,6 +764,8 @@ const ucd_host fake_host = {
     .watch_remove = fake_watch_remove,
     .work_submit = fake_work_submit,
     .service_register = fake_service_register,
+    .service_get = fake_service_get,
+    .service_foreach = fake_service_foreach,
     .counter_new = fake_counter_new,
     .counter_add = fake_counter_add,
     .counter_set = fake_counter_set,
@@ -717,11 +816,17 @@ fake_module *fake_module_new(const ucd_plugin_descriptor *descriptor, const char
     module->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     module->commands = g_ptr_array_new_with_free_func(command_free);
     module->services = g_ptr_array_new_with_free_func(service_free);
+    if (live_modules == NULL)
+        live_modules = g_ptr_array_new();
+    g_ptr_array_add(live_modules, module);
     return module;
 }
 
 void fake_module_free(fake_module *module)
 {
+    g_ptr_array_remove(live_modules, module);
+    if (live_modules->len == 0)
+        g_clear_pointer(&live_modules, g_ptr_array_unref); /* leak-free at exit */
     g_free(module->id);
     g_free(module->instance);
     g_free(module->state_dir);

@@ -24,8 +24,10 @@
  *   - publish hands each event to the module's on_publish hook (the test's
  *     recorder) and delivers nothing; fake_module_deliver plays the bus for
  *     the module's own subscriptions;
- *   - service_get and service_foreach are not offered (NULL): no plugin tested
- *     alone uses another's service.
+ *   - service_get and service_foreach find what the test gave with
+ *     fake_provide_service, then the services other live fake modules
+ *     registered (a test may run a real journal and its reader side by side),
+ *     in that order;
  * log, publish and the counter functions may be called from any thread.
  */
 #ifndef UCD_TESTS_FAKE_HOST_H
@@ -195,6 +197,18 @@ char *fake_module_command(fake_module *module, int expect_rc, ...) G_GNUC_NULL_T
  * `expected`, whatever its result, and asserts that the reply's lines joined
  * with ", " are exactly `expected`. */
 void fake_module_command_is(fake_module *module, const char *expected, ...) G_GNUC_NULL_TERMINATED;
+
+/* ---- services of other modules ------------------------------------------ */
+
+/* Makes `iface`/`impl` a running provider `provider` ("journal-fake") of
+ * service `name` major `major` for every module's service_get and
+ * service_foreach, until fake_withdraw_services. The strings are copied;
+ * `iface` and `impl` stay the test's. */
+void fake_provide_service(const char *provider, const char *name, uint32_t major, const void *iface,
+                          void *impl);
+
+/* Forgets every service given with fake_provide_service. */
+void fake_withdraw_services(void);
 
 /* ---- users backends ------------------------------------------------------ */
 
