@@ -1,0 +1,89 @@
+/*
+ * jodbc-dialect.h - the SQL text journal-odbc sends, for each database it
+ * speaks: PostgreSQL, MariaDB/MySQL and Microsoft SQL Server. They differ in
+ * type names (VARCHAR or NVARCHAR), identity columns (GENERATED AS IDENTITY,
+ * AUTO_INCREMENT, IDENTITY), insert-if-absent (ON CONFLICT DO NOTHING,
+ * ON DUPLICATE KEY UPDATE, INSERT ... SELECT ... WHERE NOT EXISTS) and
+ * paging (LIMIT or TOP). Nothing here talks to a database, so the SQL
+ * Server statements, which no server here runs, are tested as text.
+ *
+ * Every value is a bound parameter ('?'); only the table prefix (validated
+ * by jodbc_prefix_valid), column names from jrec.h and integers the code
+ * computes are ever written into the text.
+ */
+#ifndef JODBC_DIALECT_H
+#define JODBC_DIALECT_H
+
+#include <stdint.h>
+
+#include <glib.h>
+
+/* The schema this code writes into PREFIXschema_version. */
+#define JODBC_SCHEMA_VERSION 1
+
+typedef enum jodbc_dialect {
+    JODBC_AUTO = 0, /* ask the driver (SQL_DBMS_NAME) */
+    JODBC_POSTGRESQL = 1,
+    JODBC_MYSQL = 2,
+    JODBC_MSSQL = 3,
+} jodbc_dialect;
+
+/* "auto", "postgresql", "mysql" (also "mariadb") or "mssql"; -1 otherwise. */
+int jodbc_dialect_parse(const char *text);
+/* The dialect of a driver's SQL_DBMS_NAME ("PostgreSQL", "MariaDB",
+ * "MySQL", "Microsoft SQL Server"), or -1. */
+int jodbc_dialect_from_dbms(const char *dbms_name);
+const char *jodbc_dialect_name(jodbc_dialect dialect);
+
+/* A statement to run on every new connection, or NULL. PostgreSQL: a
+ * commit must be on disk before it is acknowledged, whatever the server's
+ * synchronous_commit default ("off" acknowledges commits a crash of the
+ * server can still lose, and the journal drops what it acknowledged). */
+const char *jodbc_sql_session_setup(jodbc_dialect dialect);
+
+/* TRUE for a usable table prefix: at most 32 of [A-Za-z0-9_], not starting
+ * with a digit (it is written into the SQL text unquoted). */
+gboolean jodbc_prefix_valid(const char *prefix);
+
+/* Conversation columns in insert order: the 16 texts of jrec_text_columns,
+ * then these integers. */
+#define JODBC_CONVERSATION_INTS                                                                    \
+    "start_ms", "answer_ms", "end_ms", "direction", "outcome", "flags", "source_key",              \
+        "requested_key", "destination_key"
+enum { JODBC_CONVERSATION_INT_COUNT = 9, JODBC_PARTICIPANT_COLUMNS = 9 };
+
+/* The statements that create the schema of version JODBC_SCHEMA_VERSION,
+ * the version row last. NULL-terminated; g_strfreev. */
+char **jodbc_sql_create_schema(jodbc_dialect dialect, const char *prefix);
+/* SELECT MAX(version) FROM PREFIXschema_version */
+char *jodbc_sql_read_version(const char *prefix);
+
+/* The most rows one insert statement may carry with `columns` parameters
+ * each (SQL Server takes at most 2100 parameters and 1000 VALUES rows). */
+unsigned jodbc_max_rows(jodbc_dialect dialect, unsigned columns);
+/* Inserts `rows` conversations (or participants), skipping those already
+ * stored (same uuid; same uuid and position), so that replaying a batch is
+ * harmless. */
+char *jodbc_sql_insert_conversations(jodbc_dialect dialect, const char *prefix, unsigned rows);
+char *jodbc_sql_insert_participants(jodbc_dialect dialect, const char *prefix, unsigned rows);
+
+/* Which filters a query statement has, in the order of its parameters. */
+typedef struct jodbc_filter {
+    gboolean from, to, user, number, cursor;
+    uint32_t outcome_mask; /* written as integers into the text */
+    uint32_t limit;        /* rows to return; written into the text */
+} jodbc_filter;
+
+/* Parameters, in order: from_ms; to_ms; user_id; number key three times and
+ * the number; cursor start_ms twice and id. Columns: id, the 16 texts, the
+ * first six integers; newest first (start_ms, id descending). */
+char *jodbc_sql_select(jodbc_dialect dialect, const char *prefix, const jodbc_filter *filter);
+/* The participants of the conversation with uuid ?, by position. */
+char *jodbc_sql_select_participants(const char *prefix);
+/* At most `limit` uuids of conversations that started before ?, oldest
+ * first; then the deletes by uuid. */
+char *jodbc_sql_select_expired(jodbc_dialect dialect, const char *prefix, unsigned limit);
+char *jodbc_sql_delete_participants(const char *prefix);
+char *jodbc_sql_delete_conversation(const char *prefix);
+
+#endif /* JODBC_DIALECT_H */

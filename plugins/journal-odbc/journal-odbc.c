@@ -1,0 +1,979 @@
+/*
+ * journal-odbc.c - finished conversations into a SQL server through unixODBC
+ * (PostgreSQL, MariaDB/MySQL, Microsoft SQL Server), with a durable local
+ * spool for when the server cannot take them (service "journal" major 1).
+ *
+ * store() sanitizes and copies the record into a bounded in-memory queue and
+ * returns. One writer thread of the plugin's own (why not the core's work
+ * items: see journal-sqlite.c, the same reasons hold) drains it:
+ *   - while the database answers and the spool is empty, it inserts a batch
+ *     (`batch_size` records, or what arrived within `commit_interval`) with
+ *     bound parameters in one transaction;
+ *   - when the database is unreachable, slower than `timeout`, or refuses a
+ *     batch, the batch goes to the spool (plugins/common/spool.h: appended
+ *     and fdatasync'd before it counts as acknowledged), and so does every
+ *     later record while the spool is not empty, which keeps the order;
+ *   - after reconnecting (backoff from `retry_min` doubling to `retry_max`)
+ *     it replays the spool in order, in batches, then writes directly again.
+ *     Replay is idempotent: a conversation's uuid is unique in the table.
+ *   - a batch refused for its data (SQLSTATE 22/23) is retried row by row;
+ *     a row that still fails is logged with its uuid and reason and kept in
+ *     the dead-letter spool (STATE_DIR/deadletter): never dropped silently,
+ *     never blocking the good rows. Records the sanitizer refuses go there
+ *     too.
+ * Queries borrow connections from a small pool (`pool_size` includes the
+ * writer's own), so they run concurrently with the writer and each other.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include <glib.h>
+#include <ucd/ucd.h>
+
+#include "jodbc-db.h"
+#include "jodbc-dialect.h"
+#include "jrec.h"
+#include "spool.h"
+
+#define REMINDER_MS        60000
+#define RETENTION_EVERY_MS 600000
+#define RETENTION_BATCH    500
+#define POOL_WAIT_MS       30000
+
+typedef struct journal {
+    ucd_plugin *self;
+    const ucd_host *host;
+    jodbc_target target;
+    char *connection, *spool_dir, *dead_dir;
+    const char *password;
+    jrec_privacy privacy;
+    int64_t batch_size, commit_interval_ms, retry_min_ms, retry_max_ms, spool_warn;
+    int64_t max_pending, retention_days, pool_size;
+
+    GMutex lock;     /* guards everything below */
+    GCond wake;      /* the writer waits on it */
+    GCond idle;      /* flush() waits on it */
+    GQueue queue;    /* jrec_record *, accepted, not yet taken by the writer */
+    guint in_flight; /* taken by the writer, not yet durable */
+    int64_t in_flight_oldest;
+    GThread *writer;
+    gboolean running, writer_waiting;
+    int flush_waiters;
+    gboolean connected, schema_refused;
+    jodbc_dialect dialect; /* the connected database's */
+    uint64_t spool_depth, stored;
+    int64_t spool_oldest_ms;
+    gboolean spool_warned;
+    char *failure; /* why the database is not written to now */
+    char detail[600];
+
+    /* the query connections */
+    GMutex pool_lock;
+    GCond pool_cond;
+    GQueue pool_idle;
+    int pool_open;
+
+    ucd_counter *stored_counter, *spooled_counter, *replayed_counter, *rejected_counter;
+    ucd_counter *failed_counter, *depth_counter, *pending_counter, *warn_counter;
+} journal;
+
+/* What the writer thread alone touches. */
+typedef struct writer {
+    journal *j;
+    jodbc_db *db;
+    spool *spool, *dead;
+    int64_t retry_at, retry_delay, next_retention, next_reminder;
+} writer;
+
+static const ucd_config_key journal_keys[] = {
+    {"dsn", UCD_CONFIG_STRING, 0, NULL, "a data source name from odbc.ini"},
+    {"connection_string", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL,
+     "an ODBC connection string (Driver=...;Server=...), instead of dsn"},
+    {"user", UCD_CONFIG_STRING, 0, NULL, "user name, appended as UID"},
+    {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "password, appended as PWD"},
+    {"dialect", UCD_CONFIG_STRING, 0, "auto", "auto, postgresql, mysql or mssql"},
+    {"table_prefix", UCD_CONFIG_STRING, 0, "ucd_", "put in front of every table name"},
+    {"batch_size", UCD_CONFIG_INT, 0, "500", "records per transaction at most"},
+    {"commit_interval", UCD_CONFIG_DURATION, 0, "100ms", "commit at least this often"},
+    {"insert_method", UCD_CONFIG_STRING, 0, "values",
+     "values (multi-row VALUES) or array (parameter arrays)"},
+    {"rows_per_statement", UCD_CONFIG_INT, 0, "100", "rows per insert statement"},
+    {"pool_size", UCD_CONFIG_INT, 0, "3", "connections: the writer's and those of queries"},
+    {"timeout", UCD_CONFIG_DURATION, 0, "5s", "login and statement timeout"},
+    {"retry_min", UCD_CONFIG_DURATION, 0, "500ms", "first reconnect after this"},
+    {"retry_max", UCD_CONFIG_DURATION, 0, "30s", "reconnects slow down to this"},
+    {"spool_warn", UCD_CONFIG_INT, 0, "10000", "warn when the spool holds more records"},
+    {"max_pending", UCD_CONFIG_INT, 0, "100000", "records waiting in memory at most"},
+    {"retention_days", UCD_CONFIG_INT, 0, "0", "delete conversations older; 0 keeps them"},
+    {"private_numbers", UCD_CONFIG_STRING, 0, "mask", "private calls: keep, mask or drop"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static int64_t now_ms(void)
+{
+    return g_get_real_time() / 1000;
+}
+
+static uint64_t pending_locked(const journal *j)
+{
+    return j->queue.length + j->in_flight + j->spool_depth;
+}
+
+static void update_gauges_locked(journal *j)
+{
+    j->host->counter_set(j->pending_counter, (int64_t)pending_locked(j));
+    j->host->counter_set(j->depth_counter, (int64_t)j->spool_depth);
+}
+
+/* ---- health ---- */
+
+static void set_failure_locked(journal *j, const char *why)
+{
+    if (j->failure == NULL || strcmp(j->failure, why) != 0)
+        j->host->log(j->self, UCD_LOG_ERROR, "database not written to: %s; records go to the spool",
+                     why);
+    g_free(j->failure);
+    j->failure = g_strdup(why);
+    j->connected = FALSE;
+}
+
+static void set_failure(journal *j, const char *why)
+{
+    g_mutex_lock(&j->lock);
+    set_failure_locked(j, why);
+    g_mutex_unlock(&j->lock);
+}
+
+static void log_durable(journal *j, jrec_record *const *records, guint count, const char *where)
+{
+    if (!j->host->log_enabled(j->self, UCD_LOG_DEBUG))
+        return;
+    for (guint i = 0; i < count; i++)
+        j->host->log(j->self, UCD_LOG_DEBUG, "durable %s %s", records[i]->rec.uuid, where);
+}
+
+/* ---- the spool ---- */
+
+static void spool_log(void *data, int level, const char *message)
+{
+    journal *j = data;
+    j->host->log(j->self, level, "%s", message);
+}
+
+static GBytes *serialize(const jrec_record *r)
+{
+    GVariant *v = g_variant_ref_sink(jrec_to_variant(&r->rec));
+    GBytes *bytes = g_variant_get_data_as_bytes(v);
+    g_variant_unref(v);
+    return bytes;
+}
+
+static jrec_record *deserialize(GBytes *bytes)
+{
+    GVariant *v = g_variant_ref_sink(
+        g_variant_new_from_bytes(G_VARIANT_TYPE(JREC_VARIANT_TYPE), bytes, FALSE));
+    jrec_record *r = g_variant_is_normal_form(v) ? jrec_from_variant(v) : NULL;
+    g_variant_unref(v);
+    return r;
+}
+
+static int append_records(spool *s, jrec_record *const *records, guint count, char **error)
+{
+    GBytes **payloads = g_new(GBytes *, count ? count : 1);
+    for (guint i = 0; i < count; i++)
+        payloads[i] = serialize(records[i]);
+    int rc = spool_append(s, payloads, count, error);
+    for (guint i = 0; i < count; i++)
+        g_bytes_unref(payloads[i]);
+    g_free(payloads);
+    return rc;
+}
+
+/* The start of the first record in the spool, 0 when it is empty. */
+static int64_t spool_head_start(spool *s)
+{
+    GPtrArray *head = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    char *error = NULL;
+    int64_t start = 0;
+    if (spool_read(s, 1, head, &error) == 1) {
+        jrec_record *r = deserialize(head->pdata[0]);
+        start = r != NULL ? r->rec.start_ms : 0;
+        jrec_free(r);
+    }
+    g_free(error);
+    g_ptr_array_unref(head);
+    return start;
+}
+
+/* Publishes the spool's depth; warns once per crossing of spool_warn. */
+static void spool_changed(writer *w)
+{
+    journal *j = w->j;
+    uint64_t depth = spool_depth(w->spool);
+    g_mutex_lock(&j->lock);
+    if (depth == 0)
+        j->spool_oldest_ms = 0;
+    else if (j->spool_depth == 0 || j->spool_oldest_ms == 0)
+        j->spool_oldest_ms = spool_head_start(w->spool);
+    j->spool_depth = depth;
+    if (depth > (uint64_t)j->spool_warn && !j->spool_warned) {
+        j->spool_warned = TRUE;
+        j->host->counter_add(j->warn_counter, 1);
+        j->host->log(j->self, UCD_LOG_WARNING,
+                     "spool holds %" PRIu64 " records, more than spool_warn (%" PRId64
+                     "): the database has not taken records for a while",
+                     depth, j->spool_warn);
+    } else if (depth == 0 && j->spool_warned) {
+        j->spool_warned = FALSE;
+        j->host->log(j->self, UCD_LOG_NOTICE, "spool drained: every record is in the database");
+    }
+    update_gauges_locked(j);
+    g_mutex_unlock(&j->lock);
+}
+
+/* Keeps refused records aside, never silently. */
+static void dead_letter(writer *w, jrec_record *const *records, guint count, const char *why)
+{
+    journal *j = w->j;
+    char *error = NULL;
+    for (guint i = 0; i < count; i++)
+        j->host->log(j->self, UCD_LOG_ERROR, "conversation %s refused (%s): kept in %s",
+                     records[i]->rec.uuid, why, j->dead_dir);
+    if (append_records(w->dead, records, count, &error) != 0) {
+        for (guint i = 0; i < count; i++)
+            j->host->log(j->self, UCD_LOG_ERROR, "conversation %s LOST: dead-letter spool: %s",
+                         records[i]->rec.uuid, error);
+    }
+    g_free(error);
+    j->host->counter_add(j->rejected_counter, count);
+}
+
+/* Makes `records` durable in the spool. FALSE when even that failed (the
+ * disk is full): the caller keeps them in memory. */
+static gboolean to_spool(writer *w, jrec_record *const *records, guint count)
+{
+    journal *j = w->j;
+    char *error = NULL;
+    if (append_records(w->spool, records, count, &error) != 0) {
+        j->host->log(j->self, UCD_LOG_ERROR, "cannot spool %u record(s): %s; they wait in memory",
+                     count, error);
+        g_free(error);
+        return FALSE;
+    }
+    log_durable(j, records, count, "spool");
+    j->host->counter_add(j->spooled_counter, count);
+    spool_changed(w);
+    return TRUE;
+}
+
+/* ---- the database ---- */
+
+static void drop_connection(writer *w, const char *why)
+{
+    journal *j = w->j;
+    jodbc_close(w->db);
+    w->db = NULL;
+    w->retry_at = now_ms() + w->retry_delay;
+    w->retry_delay = MIN(w->retry_delay * 2, j->retry_max_ms);
+    j->host->counter_add(j->failed_counter, 1);
+    set_failure(j, why);
+}
+
+static void try_connect(writer *w)
+{
+    journal *j = w->j;
+    char *error = NULL;
+    jodbc_db *db = jodbc_open(&j->target, &error);
+    int rc = db != NULL ? jodbc_prepare_schema(db, &error) : JODBC_E_CONNECTION;
+    if (rc != JODBC_OK) {
+        jodbc_close(db);
+        g_mutex_lock(&j->lock);
+        j->schema_refused = rc == JODBC_E_SCHEMA;
+        g_mutex_unlock(&j->lock);
+        w->db = NULL;
+        drop_connection(w, error);
+        g_free(error);
+        return;
+    }
+    w->db = db;
+    w->retry_delay = j->retry_min_ms;
+    g_mutex_lock(&j->lock);
+    j->connected = TRUE;
+    j->schema_refused = FALSE;
+    j->dialect = jodbc_db_dialect(db);
+    if (j->failure != NULL)
+        j->host->log(j->self, UCD_LOG_NOTICE, "database %s reachable again",
+                     jodbc_dialect_name(jodbc_db_dialect(db)));
+    else
+        j->host->log(j->self, UCD_LOG_INFO, "writing to %s (schema version %d)",
+                     jodbc_dialect_name(jodbc_db_dialect(db)), JODBC_SCHEMA_VERSION);
+    g_clear_pointer(&j->failure, g_free);
+    g_mutex_unlock(&j->lock);
+}
+
+static void count_stored(writer *w, jrec_record *const *records, guint count, gboolean replayed)
+{
+    journal *j = w->j;
+    if (!replayed)
+        log_durable(j, records, count, "database");
+    g_mutex_lock(&j->lock);
+    j->stored += count;
+    g_mutex_unlock(&j->lock);
+    j->host->counter_add(replayed ? j->replayed_counter : j->stored_counter, count);
+}
+
+/* A batch the database refused for its data, one row at a time: good rows
+ * are stored, bad ones kept aside. Returns how many were settled (stored or
+ * dead-lettered) before the connection failed; all on success. */
+static guint write_rows(writer *w, jrec_record *const *records, guint count, gboolean replayed)
+{
+    for (guint i = 0; i < count; i++) {
+        char *error = NULL;
+        int rc = jodbc_write(w->db, &records[i], 1, &error);
+        if (rc == JODBC_OK)
+            count_stored(w, &records[i], 1, replayed);
+        else if (rc == JODBC_E_DATA)
+            dead_letter(w, &records[i], 1, error);
+        else
+            drop_connection(w, error);
+        g_free(error);
+        if (w->db == NULL)
+            return i;
+    }
+    return count;
+}
+
+/* Stores a batch; returns how many records are settled (the rest must go
+ * to the spool, or stay there). */
+static guint write_batch(writer *w, jrec_record *const *records, guint count, gboolean replayed)
+{
+    char *error = NULL;
+    int rc = jodbc_write(w->db, records, count, &error);
+    guint settled = count;
+    if (rc == JODBC_OK) {
+        count_stored(w, records, count, replayed);
+    } else if (rc == JODBC_E_DATA) {
+        w->j->host->log(w->j->self, UCD_LOG_WARNING,
+                        "a batch of %u was refused (%s): retrying row by row", count, error);
+        settled = write_rows(w, records, count, replayed);
+    } else {
+        drop_connection(w, error);
+        settled = 0;
+    }
+    g_free(error);
+    return settled;
+}
+
+/* ---- replaying the spool ---- */
+
+static void replay_batch(writer *w)
+{
+    journal *j = w->j;
+    GPtrArray *payloads = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify)jrec_free);
+    char *error = NULL;
+    int n = spool_read(w->spool, (unsigned)j->batch_size, payloads, &error);
+    for (int i = 0; i < n; i++) {
+        jrec_record *r = deserialize(payloads->pdata[i]);
+        if (r != NULL)
+            g_ptr_array_add(records, r);
+        else
+            j->host->log(j->self, UCD_LOG_ERROR, "spool: an unreadable record skipped");
+    }
+    guint settled =
+        n > 0 ? write_batch(w, (jrec_record *const *)records->pdata, records->len, TRUE) : 0;
+    if (n < 0)
+        j->host->log(j->self, UCD_LOG_ERROR, "reading the spool: %s", error);
+    else if (settled == records->len && spool_consume(w->spool, (unsigned)n, &error) != 0)
+        j->host->log(j->self, UCD_LOG_ERROR, "spool cursor: %s (records will be replayed again)",
+                     error);
+    g_free(error);
+    spool_changed(w);
+    g_ptr_array_unref(records);
+    g_ptr_array_unref(payloads);
+}
+
+/* ---- taking records from memory ---- */
+
+static void wait_until_locked(journal *j, int64_t deadline_ms)
+{
+    int64_t left_ms = deadline_ms - now_ms();
+    if (left_ms <= 0)
+        return;
+    j->writer_waiting = TRUE;
+    g_cond_wait_until(&j->wake, &j->lock, g_get_monotonic_time() + left_ms * 1000);
+    j->writer_waiting = FALSE;
+}
+
+/* Up to batch_size records; for a direct write, waits up to
+ * commit_interval for the batch to fill. */
+static GPtrArray *take_batch(writer *w, gboolean direct)
+{
+    journal *j = w->j;
+    GPtrArray *batch = g_ptr_array_new();
+    g_mutex_lock(&j->lock);
+    int64_t deadline = now_ms() + j->commit_interval_ms;
+    while (direct && j->running && j->flush_waiters == 0 &&
+           j->queue.length < (guint)j->batch_size && now_ms() < deadline)
+        wait_until_locked(j, deadline);
+    while (batch->len < (guint)j->batch_size && j->queue.length > 0)
+        g_ptr_array_add(batch, g_queue_pop_head(&j->queue));
+    j->in_flight = batch->len;
+    j->in_flight_oldest = batch->len ? ((jrec_record *)batch->pdata[0])->rec.start_ms : 0;
+    g_mutex_unlock(&j->lock);
+    return batch;
+}
+
+/* The batch is settled (database, spool or dead letters): forget it. */
+static void batch_finished(journal *j, GPtrArray *batch, guint keep_from)
+{
+    g_mutex_lock(&j->lock);
+    /* What could not even be spooled goes back to the head, in order. */
+    for (guint i = batch->len; i > keep_from; i--)
+        g_queue_push_head(&j->queue, batch->pdata[i - 1]);
+    for (guint i = 0; i < keep_from; i++)
+        jrec_free(batch->pdata[i]);
+    j->in_flight = 0;
+    update_gauges_locked(j);
+    if (j->queue.length == 0 || keep_from < batch->len)
+        g_cond_broadcast(&j->idle);
+    g_mutex_unlock(&j->lock);
+    g_ptr_array_unref(batch);
+}
+
+/* Writes or spools one batch from memory. Returns FALSE when records could
+ * not be made durable at all (they wait in memory). */
+static gboolean handle_batch(writer *w, GPtrArray *batch)
+{
+    journal *j = w->j;
+    GPtrArray *good = g_ptr_array_new();
+    for (guint i = 0; i < batch->len; i++) {
+        jrec_record *r = batch->pdata[i];
+        if (r->rejected)
+            dead_letter(w, &r, 1, "bad input, see the warning logged when it was stored");
+        else
+            g_ptr_array_add(good, r);
+    }
+    jrec_record *const *records = (jrec_record *const *)good->pdata;
+    guint settled = 0;
+    if (good->len > 0 && w->db != NULL && spool_depth(w->spool) == 0)
+        settled = write_batch(w, records, good->len, FALSE);
+    gboolean ok = settled == good->len || to_spool(w, records + settled, good->len - settled);
+    g_ptr_array_unref(good);
+    batch_finished(j, batch, ok ? batch->len : 0);
+    return ok;
+}
+
+/* ---- retention ---- */
+
+static void expire_old(writer *w)
+{
+    journal *j = w->j;
+    if (j->retention_days <= 0 || w->db == NULL || now_ms() < w->next_retention)
+        return;
+    unsigned deleted = 0;
+    char *error = NULL;
+    int rc = jodbc_expire(w->db, now_ms() - j->retention_days * 86400000, RETENTION_BATCH, &deleted,
+                          &error);
+    if (rc != JODBC_OK)
+        j->host->log(j->self, UCD_LOG_WARNING, "retention: %s", error);
+    else if (deleted > 0)
+        j->host->log(j->self, UCD_LOG_DEBUG, "retention: deleted %u conversation(s)", deleted);
+    g_free(error);
+    w->next_retention = now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
+}
+
+/* ---- the writer thread ---- */
+
+static gboolean has_work_locked(journal *j, const writer *w)
+{
+    if (j->queue.length > 0 || j->flush_waiters > 0 || !j->running)
+        return TRUE;
+    if (j->spool_depth > 0)
+        return w->db != NULL || now_ms() >= w->retry_at;
+    return w->db != NULL && j->retention_days > 0 && now_ms() >= w->next_retention;
+}
+
+static void wait_for_work(writer *w)
+{
+    journal *j = w->j;
+    g_mutex_lock(&j->lock);
+    while (!has_work_locked(j, w)) {
+        int64_t wake_at = now_ms() + REMINDER_MS;
+        if (j->spool_depth > 0 && w->db == NULL)
+            wake_at = MIN(wake_at, w->retry_at);
+        if (j->retention_days > 0 && w->db != NULL)
+            wake_at = MIN(wake_at, w->next_retention);
+        wait_until_locked(j, wake_at);
+    }
+    g_mutex_unlock(&j->lock);
+}
+
+static void remind(writer *w)
+{
+    journal *j = w->j;
+    if (w->db != NULL || now_ms() < w->next_reminder)
+        return;
+    g_mutex_lock(&j->lock);
+    if (w->next_reminder != 0 && j->failure != NULL)
+        j->host->log(j->self, UCD_LOG_ERROR,
+                     "database still not written to (%s): %" PRIu64 " record(s) in the spool",
+                     j->failure, j->spool_depth);
+    g_mutex_unlock(&j->lock);
+    w->next_reminder = now_ms() + REMINDER_MS;
+}
+
+static gboolean open_spools(writer *w)
+{
+    journal *j = w->j;
+    spool_options options = {.log = spool_log, .log_data = j};
+    char *error = NULL;
+    w->spool = spool_open(j->spool_dir, &options, &error);
+    if (w->spool != NULL)
+        w->dead = spool_open(j->dead_dir, &options, &error);
+    if (w->dead == NULL) {
+        j->host->log(j->self, UCD_LOG_ERROR, "cannot open the spool: %s", error);
+        g_free(error);
+        return FALSE;
+    }
+    if (spool_depth(w->spool) > 0)
+        j->host->log(j->self, UCD_LOG_NOTICE, "%" PRIu64 " spooled record(s) to replay",
+                     spool_depth(w->spool));
+    spool_changed(w);
+    return TRUE;
+}
+
+static gboolean running(journal *j)
+{
+    g_mutex_lock(&j->lock);
+    gboolean r = j->running || j->queue.length > 0;
+    g_mutex_unlock(&j->lock);
+    return r;
+}
+
+/* Neither database nor spool took a batch: wait a moment before the next
+ * try (FALSE at stop: give up, stop() names what is left). */
+static gboolean pause_after_failure(journal *j, gboolean stopping)
+{
+    if (stopping)
+        return FALSE;
+    g_mutex_lock(&j->lock);
+    wait_until_locked(j, now_ms() + 1000);
+    g_mutex_unlock(&j->lock);
+    return TRUE;
+}
+
+static gpointer writer_main(gpointer data)
+{
+    writer w = {.j = data, .retry_delay = ((journal *)data)->retry_min_ms};
+    journal *j = w.j;
+    gboolean spools_ok = open_spools(&w);
+    while (spools_ok && running(j)) {
+        wait_for_work(&w);
+        remind(&w);
+        g_mutex_lock(&j->lock);
+        gboolean stopping = !j->running;
+        g_mutex_unlock(&j->lock);
+        /* At stop, no new connection: its login timeout would hold up the stop. */
+        if (w.db == NULL && now_ms() >= w.retry_at && !stopping)
+            try_connect(&w);
+        if (w.db != NULL && spool_depth(w.spool) > 0 && !stopping) {
+            replay_batch(&w);
+            if (w.db != NULL)
+                continue;
+        }
+        GPtrArray *batch = take_batch(&w, w.db != NULL && spool_depth(w.spool) == 0);
+        if (batch->len == 0)
+            g_ptr_array_unref(batch);
+        else if (!handle_batch(&w, batch) && !pause_after_failure(j, stopping))
+            break;
+        expire_old(&w);
+    }
+    jodbc_close(w.db);
+    spool_close(w.spool);
+    spool_close(w.dead);
+    g_mutex_lock(&j->lock);
+    j->connected = FALSE;
+    g_cond_broadcast(&j->idle);
+    g_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+/* ---- the query connections ---- */
+
+/* An idle connection of the pool, or a new one while the pool has room;
+ * waits for one otherwise. NULL with `*error` set. */
+static jodbc_db *borrow(journal *j, char **error)
+{
+    int limit = MAX(1, (int)j->pool_size - 1); /* one is the writer's */
+    int64_t deadline = g_get_monotonic_time() + POOL_WAIT_MS * 1000;
+    g_mutex_lock(&j->pool_lock);
+    while (j->pool_idle.length == 0 && j->pool_open >= limit) {
+        if (!g_cond_wait_until(&j->pool_cond, &j->pool_lock, deadline)) {
+            g_mutex_unlock(&j->pool_lock);
+            *error = g_strdup("every query connection is busy (pool_size)");
+            return NULL;
+        }
+    }
+    jodbc_db *db = g_queue_pop_head(&j->pool_idle);
+    if (db == NULL)
+        j->pool_open++;
+    g_mutex_unlock(&j->pool_lock);
+    if (db != NULL)
+        return db;
+    db = jodbc_open(&j->target, error);
+    if (db == NULL) {
+        g_mutex_lock(&j->pool_lock);
+        j->pool_open--;
+        g_cond_signal(&j->pool_cond);
+        g_mutex_unlock(&j->pool_lock);
+    }
+    return db;
+}
+
+static void give_back(journal *j, jodbc_db *db, gboolean broken)
+{
+    g_mutex_lock(&j->pool_lock);
+    if (broken) {
+        j->pool_open--;
+        jodbc_close(db);
+    } else {
+        g_queue_push_head(&j->pool_idle, db);
+    }
+    g_cond_signal(&j->pool_cond);
+    g_mutex_unlock(&j->pool_lock);
+}
+
+/* ---- the journal interface ---- */
+
+static int journal_store(void *impl, const ucd_journal_record *record)
+{
+    journal *j = impl;
+    if (record == NULL)
+        return UCD_E_INVALID;
+    g_mutex_lock(&j->lock);
+    uint64_t waiting = j->queue.length + j->in_flight;
+    g_mutex_unlock(&j->lock);
+    if (waiting >= (uint64_t)j->max_pending) {
+        j->host->counter_add(j->rejected_counter, 1);
+        j->host->log(j->self, UCD_LOG_ERROR,
+                     "journal queue full (%" PRIu64 " records in memory, max_pending): "
+                     "conversation %s NOT stored",
+                     waiting, record->uuid ? record->uuid : "(no uuid)");
+        return UCD_E_BUSY;
+    }
+    /* Sanitize and copy outside the lock: the writer keeps going meanwhile. */
+    GString *problems = g_string_new(NULL);
+    jrec_record *copy = jrec_copy(record, j->privacy, now_ms(), problems);
+    if (copy != NULL && problems->len > 0)
+        j->host->log(j->self, UCD_LOG_WARNING, "conversation %s %s: %s", copy->rec.uuid,
+                     copy->rejected ? "refused, kept as a dead letter" : "stored sanitized",
+                     problems->str);
+    g_string_free(problems, TRUE);
+    if (copy == NULL)
+        return UCD_E_INVALID;
+    g_mutex_lock(&j->lock);
+    g_queue_push_tail(&j->queue, copy);
+    update_gauges_locked(j);
+    if (j->writer_waiting)
+        g_cond_signal(&j->wake);
+    g_mutex_unlock(&j->lock);
+    return copy->rejected ? UCD_E_INVALID : UCD_OK;
+}
+
+static int journal_query(void *impl, const ucd_journal_query *query, ucd_journal_record_cb cb,
+                         void *user_data, char *next_cursor, size_t next_cursor_size)
+{
+    journal *j = impl;
+    if (query == NULL || cb == NULL)
+        return UCD_E_INVALID;
+    char *error = NULL;
+    jodbc_db *db = borrow(j, &error);
+    int rc = UCD_E_UNAVAILABLE;
+    if (db != NULL) {
+        gboolean lost = FALSE;
+        rc = jodbc_query(db, query, cb, user_data, next_cursor, next_cursor_size, &lost, &error);
+        give_back(j, db, lost);
+    }
+    if (rc != UCD_OK)
+        j->host->log(j->self, UCD_LOG_WARNING, "query: %s", error);
+    g_free(error);
+    return rc;
+}
+
+static int64_t oldest_pending_locked(const journal *j)
+{
+    int64_t candidates[] = {j->spool_oldest_ms, j->in_flight ? j->in_flight_oldest : 0,
+                            j->queue.length ? ((jrec_record *)j->queue.head->data)->rec.start_ms
+                                            : 0};
+    int64_t oldest = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
+        if (candidates[i] != 0 && (oldest == 0 || candidates[i] < oldest))
+            oldest = candidates[i];
+    return oldest;
+}
+
+static void describe_locked(journal *j)
+{
+    if (j->connected && j->spool_depth > 0)
+        g_snprintf(j->detail, sizeof(j->detail), "replaying spool: %" PRIu64 " left",
+                   j->spool_depth);
+    else if (j->connected)
+        g_snprintf(j->detail, sizeof(j->detail), "writing to %s", jodbc_dialect_name(j->dialect));
+    else
+        g_snprintf(j->detail, sizeof(j->detail), "spooling: %s",
+                   j->failure ? j->failure : "not connected yet");
+}
+
+static int journal_status(void *impl, ucd_journal_status *status)
+{
+    journal *j = impl;
+    if (status == NULL || status->struct_size == 0)
+        return UCD_E_INVALID;
+    ucd_journal_status s = {.struct_size = sizeof(s)};
+    g_mutex_lock(&j->lock);
+    s.healthy = j->connected && j->spool_depth == 0;
+    s.stored = j->stored;
+    s.pending = pending_locked(j);
+    s.oldest_pending_ms = oldest_pending_locked(j);
+    describe_locked(j);
+    s.detail = j->detail;
+    g_mutex_unlock(&j->lock);
+    uint32_t size = status->struct_size < sizeof(s) ? status->struct_size : sizeof(s);
+    memcpy(status, &s, size);
+    status->struct_size = size;
+    return UCD_OK;
+}
+
+/* Waits until every accepted record is durable: in the database or the spool. */
+static int journal_flush(void *impl, uint32_t timeout_ms)
+{
+    journal *j = impl;
+    int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_ms * 1000;
+    g_mutex_lock(&j->lock);
+    j->flush_waiters++;
+    g_cond_signal(&j->wake);
+    while ((j->queue.length > 0 || j->in_flight > 0) && j->writer != NULL &&
+           g_cond_wait_until(&j->idle, &j->lock, deadline))
+        ;
+    j->flush_waiters--;
+    int rc = j->queue.length == 0 && j->in_flight == 0 ? UCD_OK : UCD_E_BUSY;
+    g_mutex_unlock(&j->lock);
+    return rc;
+}
+
+static const ucd_journal_v1 journal_iface = {
+    .struct_size = sizeof(ucd_journal_v1),
+    .store = journal_store,
+    .query = journal_query,
+    .status = journal_status,
+    .flush = journal_flush,
+};
+
+/* ---- configuration ---- */
+
+static const char *string_key(journal *j, const char *key)
+{
+    const char *value = NULL;
+    if (j->host->config_string(j->self, key, &value) != UCD_OK || value == NULL || value[0] == '\0')
+        return NULL;
+    return value;
+}
+
+static int read_int(journal *j, const char *key, int64_t min, int64_t *value)
+{
+    if (j->host->config_int(j->self, key, value) != UCD_OK)
+        return j->host->config_error(j->self, key, "cannot be read");
+    if (*value < min)
+        return j->host->config_error(j->self, key, "must be at least %" PRId64, min);
+    return UCD_OK;
+}
+
+/* The connection string from dsn or connection_string, plus user. */
+static int read_connection(journal *j)
+{
+    const char *dsn = string_key(j, "dsn"), *connection = string_key(j, "connection_string");
+    const char *user = string_key(j, "user");
+    if ((dsn == NULL) == (connection == NULL))
+        return j->host->config_error(j->self, dsn ? "dsn" : "connection_string",
+                                     "set exactly one of dsn and connection_string");
+    if (dsn != NULL && strpbrk(dsn, ";{}=") != NULL)
+        return j->host->config_error(j->self, "dsn", "must be a plain data source name");
+    if (user != NULL && strpbrk(user, ";{}") != NULL)
+        return j->host->config_error(j->self, "user", "must not contain ; { or }");
+    GString *text = g_string_new(NULL);
+    if (dsn != NULL)
+        g_string_append_printf(text, "DSN=%s", dsn);
+    else
+        g_string_append(text, connection);
+    if (user != NULL)
+        g_string_append_printf(text, "%sUID=%s", g_str_has_suffix(text->str, ";") ? "" : ";", user);
+    j->connection = g_string_free(text, FALSE);
+    j->password = string_key(j, "password");
+    return UCD_OK;
+}
+
+static int read_choices(journal *j)
+{
+    const char *dialect = string_key(j, "dialect"), *prefix = string_key(j, "table_prefix");
+    const char *method = string_key(j, "insert_method");
+    int d = jodbc_dialect_parse(dialect);
+    if (d < 0)
+        return j->host->config_error(j->self, "dialect",
+                                     "must be auto, postgresql, mysql or mssql");
+    if (!jodbc_prefix_valid(prefix ? prefix : ""))
+        return j->host->config_error(j->self, "table_prefix",
+                                     "must be at most 32 letters, digits or '_', not starting "
+                                     "with a digit");
+    if (method != NULL && strcmp(method, "values") != 0 && strcmp(method, "array") != 0)
+        return j->host->config_error(j->self, "insert_method", "must be values or array");
+    int p = jrec_privacy_parse(string_key(j, "private_numbers"));
+    if (p < 0)
+        return j->host->config_error(j->self, "private_numbers", "must be keep, mask or drop");
+    j->privacy = (jrec_privacy)p;
+    j->target.dialect = (jodbc_dialect)d;
+    j->target.prefix = prefix ? prefix : "";
+    j->target.insert_method =
+        method != NULL && strcmp(method, "array") == 0 ? JODBC_INSERT_ARRAY : JODBC_INSERT_VALUES;
+    return UCD_OK;
+}
+
+static int read_config(journal *j)
+{
+    int64_t timeout = 0, rows = 0;
+    if (read_int(j, "batch_size", 1, &j->batch_size) != UCD_OK ||
+        read_int(j, "commit_interval", 1, &j->commit_interval_ms) != UCD_OK ||
+        read_int(j, "rows_per_statement", 1, &rows) != UCD_OK ||
+        read_int(j, "pool_size", 1, &j->pool_size) != UCD_OK ||
+        read_int(j, "timeout", 1000, &timeout) != UCD_OK ||
+        read_int(j, "retry_min", 1, &j->retry_min_ms) != UCD_OK ||
+        read_int(j, "retry_max", j->retry_min_ms, &j->retry_max_ms) != UCD_OK ||
+        read_int(j, "spool_warn", 1, &j->spool_warn) != UCD_OK ||
+        read_int(j, "max_pending", 1, &j->max_pending) != UCD_OK ||
+        read_int(j, "retention_days", 0, &j->retention_days) != UCD_OK ||
+        read_connection(j) != UCD_OK || read_choices(j) != UCD_OK)
+        return UCD_FAIL;
+    j->target.timeout_s = (int)MIN(timeout / 1000, 3600);
+    j->target.rows_per_statement = (unsigned)MIN(rows, 10000);
+    j->target.connection = j->connection;
+    j->target.password = j->password;
+    const char *state_dir = j->host->state_dir(j->self);
+    j->spool_dir = g_build_filename(state_dir, "spool", NULL);
+    j->dead_dir = g_build_filename(state_dir, "deadletter", NULL);
+    return UCD_OK;
+}
+
+/* ---- life cycle ---- */
+
+static void make_counters(journal *j)
+{
+    static const struct {
+        size_t offset;
+        const char *name;
+        uint32_t kind;
+        const char *help;
+    } all[] = {
+        {offsetof(journal, stored_counter), "stored", UCD_COUNTER_MONOTONIC,
+         "conversations committed to the database directly"},
+        {offsetof(journal, spooled_counter), "spooled", UCD_COUNTER_MONOTONIC,
+         "conversations written to the spool"},
+        {offsetof(journal, replayed_counter), "replayed", UCD_COUNTER_MONOTONIC,
+         "conversations committed from the spool"},
+        {offsetof(journal, rejected_counter), "rejected", UCD_COUNTER_MONOTONIC,
+         "conversations refused (bad input, the database, max_pending): logged, dead-lettered"},
+        {offsetof(journal, failed_counter), "failed_batches", UCD_COUNTER_MONOTONIC,
+         "connects or batches that failed for the database's sake"},
+        {offsetof(journal, warn_counter), "spool_warnings", UCD_COUNTER_MONOTONIC,
+         "times the spool grew past spool_warn"},
+        {offsetof(journal, depth_counter), "spool_depth", UCD_COUNTER_GAUGE,
+         "conversations in the spool"},
+        {offsetof(journal, pending_counter), "pending", UCD_COUNTER_GAUGE,
+         "conversations not yet in the database (memory and spool)"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        *(ucd_counter **)(void *)((char *)j + all[i].offset) =
+            j->host->counter_new(j->self, all[i].name, all[i].kind, all[i].help);
+}
+
+static void journal_free(journal *j)
+{
+    g_queue_clear_full(&j->queue, (GDestroyNotify)jrec_free);
+    g_queue_clear_full(&j->pool_idle, (GDestroyNotify)jodbc_close);
+    g_mutex_clear(&j->lock);
+    g_cond_clear(&j->wake);
+    g_cond_clear(&j->idle);
+    g_mutex_clear(&j->pool_lock);
+    g_cond_clear(&j->pool_cond);
+    g_free(j->failure);
+    g_free(j->connection);
+    g_free(j->spool_dir);
+    g_free(j->dead_dir);
+    g_free(j);
+}
+
+static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
+{
+    journal *j = g_new0(journal, 1);
+    j->self = self;
+    j->host = host;
+    g_mutex_init(&j->lock);
+    g_cond_init(&j->wake);
+    g_cond_init(&j->idle);
+    g_mutex_init(&j->pool_lock);
+    g_cond_init(&j->pool_cond);
+    g_queue_init(&j->queue);
+    g_queue_init(&j->pool_idle);
+    if (read_config(j) != UCD_OK ||
+        host->service_register(self, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, &journal_iface, j) !=
+            UCD_OK) {
+        journal_free(j);
+        return UCD_FAIL;
+    }
+    make_counters(j);
+    *state = j;
+    return UCD_OK;
+}
+
+/* The database may be down: the writer connects (and spools meanwhile). */
+static int journal_start(void *state)
+{
+    journal *j = state;
+    j->running = TRUE;
+    j->writer = g_thread_new("journal-odbc", writer_main, j);
+    return UCD_OK;
+}
+
+static void journal_stop(void *state)
+{
+    journal *j = state;
+    if (j->writer == NULL)
+        return;
+    g_mutex_lock(&j->lock);
+    j->running = FALSE;
+    g_cond_signal(&j->wake);
+    g_mutex_unlock(&j->lock);
+    g_thread_join(j->writer);
+    j->writer = NULL;
+    for (GList *l = j->queue.head; l != NULL; l = l->next)
+        j->host->log(j->self, UCD_LOG_ERROR,
+                     "conversation %s LOST: neither database nor spool took it",
+                     ((jrec_record *)l->data)->rec.uuid);
+}
+
+static void journal_fini(void *state)
+{
+    journal *j = state;
+    journal_stop(j);
+    journal_free(j);
+}
+
+static const ucd_service_decl journal_provides[] = {
+    {UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, 0},
+    {NULL, 0, 0},
+};
+
+UCD_PLUGIN_DEFINE(.name = "journal-odbc", .version = "1.0.0", .license = "MIT",
+                  .description = "stores finished conversations in a SQL server through ODBC, "
+                                 "spooling while it is unreachable",
+                  .provides = journal_provides, .config_keys = journal_keys, .init = journal_init,
+                  .start = journal_start, .stop = journal_stop, .fini = journal_fini);
