@@ -489,9 +489,14 @@ static gboolean has_work_locked(journal *j, const writer *w)
 {
     if (j->queue.length > 0 || j->flush_waiters > 0 || !j->running)
         return TRUE;
+    /* Disconnected: (re)connect when the backoff allows, also with nothing to
+     * write, so that status() tells the truth about the database before the
+     * first call ends and a spool left by a crash is replayed at once. */
+    if (w->db == NULL)
+        return now_ms() >= w->retry_at;
     if (j->spool_depth > 0)
-        return w->db != NULL || now_ms() >= w->retry_at;
-    return w->db != NULL && j->retention_days > 0 && now_ms() >= w->next_retention;
+        return TRUE;
+    return j->retention_days > 0 && now_ms() >= w->next_retention;
 }
 
 static void wait_for_work(writer *w)
@@ -500,7 +505,7 @@ static void wait_for_work(writer *w)
     g_mutex_lock(&j->lock);
     while (!has_work_locked(j, w)) {
         int64_t wake_at = now_ms() + REMINDER_MS;
-        if (j->spool_depth > 0 && w->db == NULL)
+        if (w->db == NULL)
             wake_at = MIN(wake_at, w->retry_at);
         if (j->retention_days > 0 && w->db != NULL)
             wake_at = MIN(wake_at, w->next_retention);
