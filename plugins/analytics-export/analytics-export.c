@@ -24,6 +24,7 @@
 #define CURSOR_SIZE    256 /* journal paging cursors */
 #define LAST_RUN_FILE  "last-run"
 #define DEFAULT_FORMAT "csv;xml;json;html"
+#define SLICE_MS       INT64_C(86400000) /* journal queries cover one day at most */
 
 static const ucd_config_key keys[] = {
     {"journal", UCD_CONFIG_STRING, 0, NULL,
@@ -43,7 +44,7 @@ static const ucd_config_key keys[] = {
      "node exporter textfile directory: each scheduled run also writes a .prom file there"},
     {"catch_up", UCD_CONFIG_BOOL, 0, "true",
      "at start, run the last scheduled export that was missed while ucd was down"},
-    {"page_size", UCD_CONFIG_INT, 0, "5000", "records per journal query page"},
+    {"page_size", UCD_CONFIG_INT, 0, "20000", "records per journal query page"},
     {NULL},
 };
 
@@ -102,7 +103,7 @@ static int read_timezone(ax_plugin *p)
 
 static int read_numbers(ax_plugin *p)
 {
-    int64_t sl = 20, page = 5000;
+    int64_t sl = 20, page = 20000;
     p->host->config_int(p->self, "service_level_seconds", &sl);
     p->host->config_int(p->self, "page_size", &page);
     if (sl < 1 || sl > 3600)
@@ -195,7 +196,7 @@ static int add_previous(const ucd_journal_record *record, void *data)
 
 /* Reads [from, to) page by page. A cursor that does not move would loop
  * forever on a broken store: it ends the query as an error. */
-static int read_journal(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb)
+static int read_slice(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb)
 {
     char cursor[CURSOR_SIZE] = "", next[CURSOR_SIZE];
     do {
@@ -233,6 +234,22 @@ static void write_files(ax_job *job)
         } else
             g_ptr_array_add(job->files, path);
     }
+}
+
+/* Reads [from, to) one day at a time, newest day first. A store may bound its
+ * index scan by the query's range rather than by the paging cursor (measured
+ * with journal-sqlite: every page of a month walked the index from the
+ * month's end down to the cursor, 22 s for a month and its previous month
+ * over 10 million conversations); slices of a day keep each page's scan
+ * short with any store. */
+static int read_journal(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb)
+{
+    for (int64_t end = to; end > from; end -= SLICE_MS) {
+        int rc = read_slice(job, MAX(from, end - SLICE_MS), end, cb);
+        if (rc != UCD_OK)
+            return rc;
+    }
+    return UCD_OK;
 }
 
 /* Remembers a scheduled run, so a restart knows which runs it missed. */
