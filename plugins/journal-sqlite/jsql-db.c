@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -704,31 +705,6 @@ static void column_record(sqlite3_stmt *st, ucd_journal_record *r)
         *texts[i] = (const char *)sqlite3_column_text(st, 9 + (int)i);
 }
 
-/* Loads the participants of conversation `id` into `out` (strings copied into
- * `strings`, freed by the caller after the callback). */
-static int load_participants(sqlite3_stmt *st, int64_t id, GArray *out, GStringChunk *strings)
-{
-    g_array_set_size(out, 0);
-    sqlite3_bind_int64(st, 1, id);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *user = (const char *)sqlite3_column_text(st, 1);
-        const char *line = (const char *)sqlite3_column_text(st, 2);
-        ucd_journal_participant p = {
-            .struct_size = sizeof(p),
-            .role = (uint32_t)sqlite3_column_int(st, 0),
-            .user_id = user ? g_string_chunk_insert(strings, user) : NULL,
-            .line = line ? g_string_chunk_insert(strings, line) : NULL,
-            .joined_ms = sqlite3_column_int64(st, 3),
-            .answered_ms = sqlite3_column_int64(st, 4),
-            .left_ms = sqlite3_column_int64(st, 5),
-        };
-        g_array_append_val(out, p);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 typedef struct query_plan {
     GString *sql;
     int64_t cursor_start, cursor_id;
@@ -756,7 +732,10 @@ static void build_sql(const ucd_journal_query *q, query_plan *plan)
     GString *s = g_string_new("SELECT id, " CONVERSATION_COLUMNS " FROM conversation c WHERE 1");
     if (q->from_ms)
         g_string_append(s, " AND start_ms >= :from");
-    if (q->to_ms)
+    /* One upper bound on start_ms, the tighter of --to and the cursor: SQLite
+     * bounds its index scan by one of them, and with :to while a cursor is
+     * set, every page would walk the index down from :to to the cursor. */
+    if (q->to_ms || plan->has_cursor)
         g_string_append(s, " AND start_ms < :to");
     if (q->outcome_mask) {
         g_string_append(s, " AND outcome IN (-1");
@@ -801,7 +780,11 @@ static void bind_query(sqlite3_stmt *st, const ucd_journal_query *q, const query
                        uint32_t limit)
 {
     bind_named_int(st, ":from", q->from_ms);
-    bind_named_int(st, ":to", q->to_ms);
+    int64_t upper = q->to_ms;
+    if (plan->has_cursor && plan->cursor_start < INT64_MAX &&
+        (upper == 0 || plan->cursor_start + 1 < upper))
+        upper = plan->cursor_start + 1;
+    bind_named_int(st, ":to", upper);
     bind_named_text(st, ":user", q->user_id);
     bind_named_int(st, ":key", plan->number_key);
     bind_named_text(st, ":number", q->number);
@@ -810,46 +793,262 @@ static void bind_query(sqlite3_stmt *st, const ucd_journal_query *q, const query
     bind_named_int(st, ":limit", (int64_t)limit + 1); /* one more: is there a next page? */
 }
 
-/* Steps through the result, calling back for up to `limit` records. */
-static int deliver(sqlite3_stmt *st, sqlite3_stmt *parts, uint32_t limit, ucd_journal_record_cb cb,
-                   void *user_data, char *next_cursor, size_t next_cursor_size)
+/* A page of results, read completely before the first callback so that the
+ * participants of all its conversations come from one scan of the participant
+ * table's key range instead of one query per conversation: a month report
+ * reads a million conversations, and a statement per conversation cost more
+ * than everything else together. Strings are copied into `strings` (SQLite's
+ * column buffers do not survive the next step). */
+typedef struct page {
+    GArray *records;      /* ucd_journal_record */
+    GArray *ids;          /* int64_t: each record's conversation id */
+    GArray *parts;        /* ucd_journal_participant, grouped by record */
+    GArray *first, *used; /* guint per record: its slice of `parts` */
+    GStringChunk *strings;
+} page;
+
+typedef struct id_slot {
+    int64_t id;
+    guint index;
+} id_slot;
+
+typedef struct owned_part {
+    guint index; /* the record it belongs to */
+    ucd_journal_participant p;
+} owned_part;
+
+static const char *keep(GStringChunk *strings, const unsigned char *text)
 {
-    GArray *list = g_array_new(FALSE, TRUE, sizeof(ucd_journal_participant));
-    GStringChunk *strings = g_string_chunk_new(256);
-    uint32_t delivered = 0;
-    int64_t last_start = 0, last_id = 0;
-    int rc, more = 0, stopped = 0;
+    return text ? g_string_chunk_insert(strings, (const char *)text) : NULL;
+}
+
+static void page_init(page *pg)
+{
+    pg->records = g_array_new(FALSE, TRUE, sizeof(ucd_journal_record));
+    pg->ids = g_array_new(FALSE, TRUE, sizeof(int64_t));
+    pg->parts = g_array_new(FALSE, TRUE, sizeof(ucd_journal_participant));
+    pg->first = g_array_new(FALSE, TRUE, sizeof(guint));
+    pg->used = g_array_new(FALSE, TRUE, sizeof(guint));
+    pg->strings = g_string_chunk_new(16384);
+}
+
+static void page_free(page *pg)
+{
+    g_array_free(pg->records, TRUE);
+    g_array_free(pg->ids, TRUE);
+    g_array_free(pg->parts, TRUE);
+    g_array_free(pg->first, TRUE);
+    g_array_free(pg->used, TRUE);
+    g_string_chunk_free(pg->strings);
+}
+
+/* Reads up to `limit` rows into `pg`; `*more` says a further row exists. */
+static int read_page(sqlite3_stmt *st, uint32_t limit, page *pg, int *more)
+{
+    int rc;
+    *more = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (delivered == limit) {
-            more = 1;
-            break;
+        if (pg->records->len == limit) {
+            *more = 1;
+            return SQLITE_OK;
         }
         ucd_journal_record r;
         column_record(st, &r);
-        last_id = sqlite3_column_int64(st, COL_ID);
-        last_start = r.start_ms;
-        if ((rc = load_participants(parts, last_id, list, strings)) != SQLITE_OK)
-            break;
-        r.participants = (const ucd_journal_participant *)(void *)list->data;
-        r.participant_count = list->len;
-        r.participant_size = sizeof(ucd_journal_participant);
+        const char **texts[] = {&r.uuid,
+                                &r.driver_instance,
+                                &r.source_number,
+                                &r.source_e164,
+                                &r.source_name,
+                                &r.requested_number,
+                                &r.requested_e164,
+                                &r.destination_number,
+                                &r.destination_e164,
+                                &r.destination_name,
+                                &r.transferred_by,
+                                &r.forward_reason,
+                                &r.picked_up_by,
+                                &r.end_reason,
+                                &r.tags,
+                                &r.memo};
+        for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+            *texts[i] = keep(pg->strings, (const unsigned char *)*texts[i]);
+        int64_t id = sqlite3_column_int64(st, COL_ID);
+        g_array_append_val(pg->records, r);
+        g_array_append_val(pg->ids, id);
+    }
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static ucd_journal_participant participant_columns(sqlite3_stmt *st, int first, GStringChunk *s)
+{
+    ucd_journal_participant p = {
+        .struct_size = sizeof(p),
+        .role = (uint32_t)sqlite3_column_int(st, first),
+        .user_id = keep(s, sqlite3_column_text(st, first + 1)),
+        .line = keep(s, sqlite3_column_text(st, first + 2)),
+        .joined_ms = sqlite3_column_int64(st, first + 3),
+        .answered_ms = sqlite3_column_int64(st, first + 4),
+        .left_ms = sqlite3_column_int64(st, first + 5),
+    };
+    return p;
+}
+
+/* One query per conversation: for pages whose ids are far apart (a user's or
+ * a number's conversations over years), where a range scan would read mostly
+ * other conversations' participants. */
+static int load_each(sqlite3 *sql, page *pg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(sql,
+                                "SELECT role, user_id, line, joined_ms, answered_ms, left_ms"
+                                " FROM participant WHERE conversation_id = ?1 ORDER BY seq",
+                                -1, &st, NULL);
+    for (guint i = 0; rc == SQLITE_OK && i < pg->ids->len; i++) {
+        guint first = pg->parts->len;
+        sqlite3_bind_int64(st, 1, g_array_index(pg->ids, int64_t, i));
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            ucd_journal_participant p = participant_columns(st, 0, pg->strings);
+            g_array_append_val(pg->parts, p);
+        }
+        sqlite3_reset(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        guint used = pg->parts->len - first;
+        g_array_append_val(pg->first, first);
+        g_array_append_val(pg->used, used);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int by_id(gconstpointer a, gconstpointer b)
+{
+    int64_t x = ((const id_slot *)a)->id, y = ((const id_slot *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Groups participants read in conversation-id order by their record, in
+ * page order (a counting sort: each record's participants stay in seq order). */
+static void group_parts(page *pg, GArray *found)
+{
+    guint n = pg->records->len;
+    g_array_set_size(pg->first, n);
+    g_array_set_size(pg->used, n);
+    memset(pg->used->data, 0, n * sizeof(guint));
+    for (guint i = 0; i < found->len; i++)
+        g_array_index(pg->used, guint, g_array_index(found, owned_part, i).index)++;
+    guint offset = 0;
+    for (guint i = 0; i < n; i++) {
+        g_array_index(pg->first, guint, i) = offset;
+        offset += g_array_index(pg->used, guint, i);
+    }
+    g_array_set_size(pg->parts, offset);
+    guint *fill = g_new0(guint, n);
+    for (guint i = 0; i < found->len; i++) {
+        const owned_part *o = &g_array_index(found, owned_part, i);
+        guint at = g_array_index(pg->first, guint, o->index) + fill[o->index]++;
+        g_array_index(pg->parts, ucd_journal_participant, at) = o->p;
+    }
+    g_free(fill);
+}
+
+/* All participants of the page's id range in one scan of the table's primary
+ * key, matched to the page's records by a merge over the sorted ids. */
+static int load_range(sqlite3 *sql, page *pg)
+{
+    guint n = pg->ids->len;
+    id_slot *slots = g_new(id_slot, n);
+    for (guint i = 0; i < n; i++)
+        slots[i] = (id_slot){g_array_index(pg->ids, int64_t, i), i};
+    qsort(slots, n, sizeof(*slots), by_id);
+    sqlite3_stmt *st = NULL;
+    GArray *found = g_array_new(FALSE, FALSE, sizeof(owned_part));
+    int rc = sqlite3_prepare_v2(sql,
+                                "SELECT conversation_id, role, user_id, line, joined_ms,"
+                                " answered_ms, left_ms FROM participant"
+                                " WHERE conversation_id BETWEEN ?1 AND ?2"
+                                " ORDER BY conversation_id, seq",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, slots[0].id);
+        sqlite3_bind_int64(st, 2, slots[n - 1].id);
+        guint k = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            while (k < n && slots[k].id < id)
+                k++;
+            if (k == n)
+                break;
+            if (slots[k].id != id)
+                continue; /* a conversation outside the page */
+            owned_part o = {slots[k].index, participant_columns(st, 1, pg->strings)};
+            g_array_append_val(found, o);
+        }
+        rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        group_parts(pg, found);
+    g_array_free(found, TRUE);
+    g_free(slots);
+    return rc;
+}
+
+/* A range scan pays for every conversation in the id range, in the page or
+ * not; below this density one query per conversation is cheaper. */
+#define RANGE_SPREAD 8
+
+static int load_page_participants(sqlite3 *sql, page *pg)
+{
+    guint n = pg->ids->len;
+    if (n == 0)
+        return SQLITE_OK;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (guint i = 0; i < n; i++) {
+        int64_t id = g_array_index(pg->ids, int64_t, i);
+        lo = MIN(lo, id);
+        hi = MAX(hi, id);
+    }
+    if ((uint64_t)(hi - lo) <= (uint64_t)n * RANGE_SPREAD + 64)
+        return load_range(sql, pg);
+    return load_each(sql, pg);
+}
+
+/* Reads a page, then calls back for each of its records. */
+static int deliver(sqlite3 *sql, sqlite3_stmt *st, uint32_t limit, ucd_journal_record_cb cb,
+                   void *user_data, char *next_cursor, size_t next_cursor_size)
+{
+    page pg;
+    page_init(&pg);
+    int more = 0;
+    int rc = read_page(st, limit, &pg, &more);
+    if (rc == SQLITE_OK)
+        rc = load_page_participants(sql, &pg);
+    guint delivered = 0;
+    for (guint i = 0; rc == SQLITE_OK && i < pg.records->len; i++) {
+        ucd_journal_record *r = &g_array_index(pg.records, ucd_journal_record, i);
+        guint first = g_array_index(pg.first, guint, i);
+        r->participant_count = g_array_index(pg.used, guint, i);
+        r->participants =
+            r->participant_count ? &g_array_index(pg.parts, ucd_journal_participant, first) : NULL;
+        r->participant_size = sizeof(ucd_journal_participant);
         delivered++;
-        stopped = cb(&r, user_data) != 0;
-        g_string_chunk_clear(strings);
-        if (stopped) {
-            more = 1;
+        if (cb(r, user_data) != 0) {
+            more = more || i + 1 < pg.records->len;
             break;
         }
     }
-    g_string_chunk_free(strings);
-    g_array_free(list, TRUE);
     if (next_cursor != NULL && next_cursor_size > 0) {
-        if (more && delivered > 0)
-            g_snprintf(next_cursor, next_cursor_size, "%" PRId64 ":%" PRId64, last_start, last_id);
-        else
+        if (rc == SQLITE_OK && more && delivered > 0) {
+            const ucd_journal_record *last =
+                &g_array_index(pg.records, ucd_journal_record, delivered - 1);
+            g_snprintf(next_cursor, next_cursor_size, "%" PRId64 ":%" PRId64, last->start_ms,
+                       g_array_index(pg.ids, int64_t, delivered - 1));
+        } else {
             next_cursor[0] = '\0';
+        }
     }
-    return rc == SQLITE_ROW || rc == SQLITE_DONE || more ? SQLITE_OK : rc;
+    page_free(&pg);
+    return rc;
 }
 
 int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
@@ -865,26 +1064,20 @@ int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_rec
     uint32_t limit = q.limit ? q.limit : 100;
 
     sqlite3 *sql = NULL;
-    sqlite3_stmt *st = NULL, *parts = NULL;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     build_sql(&q, &plan);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(sql, 5000);
         rc = sqlite3_prepare_v2(sql, plan.sql->str, -1, &st, NULL);
     }
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(sql,
-                                "SELECT role, user_id, line, joined_ms, answered_ms, left_ms"
-                                " FROM participant WHERE conversation_id = ?1 ORDER BY seq",
-                                -1, &parts, NULL);
     if (rc == SQLITE_OK) {
         bind_query(st, &q, &plan, limit);
-        rc = deliver(st, parts, limit, cb, user_data, next_cursor, next_cursor_size);
+        rc = deliver(sql, st, limit, cb, user_data, next_cursor, next_cursor_size);
     }
     if (rc != SQLITE_OK)
         *error = db_message(sql, "querying the journal");
     sqlite3_finalize(st);
-    sqlite3_finalize(parts);
     sqlite3_close(sql);
     g_string_free(plan.sql, TRUE);
     return rc == SQLITE_OK ? UCD_OK : UCD_E_UNAVAILABLE;

@@ -13,6 +13,7 @@
  */
 #include <dlfcn.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -382,6 +383,39 @@ static void test_round_trip(void)
     finish_world();
 }
 
+/* A record read back equals make_record() of its number and start. */
+static void assert_as_made(const ucd_journal_record *r)
+{
+    int n = atoi(r->uuid + strlen("uuid-"));
+    test_record *want = make_record(n, r->start_ms);
+    assert_same_record(r, &want->rec);
+    free_record(want);
+}
+
+/* Pages through `q` to the end, checking every record; returns their number. */
+static guint count_pages(ucd_journal_query *q)
+{
+    char cursor[64] = "";
+    guint total = 0;
+    do {
+        char *after = cursor[0] ? g_strdup(cursor) : NULL;
+        q->after = after;
+        collected *c = run_query(q, cursor, sizeof(cursor), TRUE);
+        g_assert_cmpuint(c->records->len, <=, q->limit);
+        for (guint i = 0; i < c->records->len; i++) {
+            const ucd_journal_record *r = &((test_record *)g_ptr_array_index(c->records, i))->rec;
+            g_assert_true(q->to_ms == 0 || r->start_ms < q->to_ms);
+            g_assert_cmpint(r->start_ms, >=, q->from_ms);
+            assert_as_made(r);
+        }
+        total += c->records->len;
+        free_collected(c);
+        g_free(after);
+    } while (cursor[0] != '\0');
+    q->after = NULL;
+    return total;
+}
+
 static void test_paging(void)
 {
     world_reset(FALSE);
@@ -409,6 +443,7 @@ static void test_paging(void)
             g_assert_cmpint(r->start_ms, <=, last_start); /* newest first */
             last_start = r->start_ms;
             g_assert_true(g_hash_table_add(seen, g_strdup(r->uuid)));
+            assert_as_made(r); /* each with its own participants */
         }
         free_collected(c);
         g_free(after);
@@ -417,6 +452,18 @@ static void test_paging(void)
     g_assert_cmpuint(pages, ==, 3);
     g_assert_cmpuint(g_hash_table_size(seen), ==, 250);
     g_hash_table_unref(seen);
+
+    /* small pages inside a time window (the cursor and --to together), and a
+     * user's conversations (ids far apart: participants read one by one) */
+    ucd_journal_query window = {.struct_size = sizeof(window),
+                                .from_ms = 1700000000000 + 10 * 1000,
+                                .to_ms = 1700000000000 + 40 * 1000,
+                                .limit = 7};
+    g_assert_cmpuint(count_pages(&window), ==, 150); /* groups 10..39, five each */
+    ucd_journal_query user = {.struct_size = sizeof(user), .user_id = "u3", .limit = 9};
+    /* u3 is participant 0 when n % 20 == 3 and participant 1 when n % 20 == 2:
+     * 13 numbers each below 250 */
+    g_assert_cmpuint(count_pages(&user), ==, 26);
 
     q.after = "garbage";
     g_assert_cmpint(world.iface->query(world.impl, &q, collect_cb, NULL, NULL, 0), ==,
