@@ -383,6 +383,81 @@ static void test_no_answer(void)
     harness_free(h);
 }
 
+/* A day's report through the real ucctl: analytics-export reads the journal
+ * through query() on the pool and answers through a deferred reply; the CSV
+ * it wrote says the same. */
+static void test_analytics_export(void)
+{
+    harness *h = start_company("[module analytics-export]\nservice_level_seconds = 10\n");
+    g_assert_true(harness_wait_state(h, "analytics-export", "running"));
+    char *answered = sim_call(h, "0301234567", "201");
+    act(h, "answer", "201", answered, NULL);
+    g_usleep(50 * 1000); /* answered means talk time > 0 */
+    act(h, "hangup", "201", answered, NULL);
+    char *missed = sim_call(h, "+41445551234", "202"); /* gives up after ring_timeout */
+    wait_conversations(h, 2);
+
+    GDateTime *now = g_date_time_new_now_local();
+    GDateTime *before = g_date_time_add_days(now, -1), *after = g_date_time_add_days(now, 2);
+    char *from = g_date_time_format(before, "%Y-%m-%d"),
+         *to = g_date_time_format(after, "%Y-%m-%d");
+    char *out_dir = g_build_filename(h->dir, "reports", NULL);
+    const char *argv[] = {harness_env("UCCTL_BIN"),
+                          "analytics",
+                          "export",
+                          "--from",
+                          from,
+                          "--to",
+                          to,
+                          "--format",
+                          "csv,html",
+                          "--output",
+                          out_dir,
+                          NULL};
+    char *out = NULL, *err = NULL;
+    int rc = harness_run(h, argv, &out, &err);
+    g_test_message("ucctl analytics export:\n%s%s", out, err);
+    g_assert_cmpint(rc, ==, 0);
+    g_assert_true(g_regex_match_simple("^calls: 2$", out, G_REGEX_MULTILINE, 0));
+    g_assert_true(g_regex_match_simple("^answered: 1$", out, G_REGEX_MULTILINE, 0));
+    g_assert_true(g_regex_match_simple("^missed: 1$", out, G_REGEX_MULTILINE, 0));
+    g_assert_true(g_regex_match_simple("^service_level_percent: 50.0$", out, G_REGEX_MULTILINE, 0));
+
+    /* the files it names exist; the CSV's total row counts the same */
+    GRegex *file_re = g_regex_new("^file: (\\S+)$", G_REGEX_MULTILINE, 0, NULL);
+    GMatchInfo *m = NULL;
+    int files = 0;
+    for (g_regex_match(file_re, out, 0, &m); g_match_info_matches(m); g_match_info_next(m, NULL)) {
+        char *path = g_match_info_fetch(m, 1);
+        g_assert_true(g_str_has_prefix(path, out_dir));
+        char *text = NULL;
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        if (g_str_has_suffix(path, ".csv"))
+            g_assert_true(
+                g_regex_match_simple("^total,[^,]*,[^,]*,2,1,1,", text, G_REGEX_MULTILINE, 0));
+        else
+            g_assert_nonnull(strstr(text, "<svg"));
+        g_free(text);
+        g_free(path);
+        files++;
+    }
+    g_assert_cmpint(files, ==, 2);
+    g_match_info_free(m);
+    g_regex_unref(file_re);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(out);
+    g_free(err);
+    g_free(out_dir);
+    g_free(from);
+    g_free(to);
+    g_date_time_unref(now);
+    g_date_time_unref(before);
+    g_date_time_unref(after);
+    g_free(answered);
+    g_free(missed);
+    harness_free(h);
+}
+
 /* Call control on a line that does not exist, or cannot do it. */
 static void test_bad_call_control(void)
 {
@@ -555,6 +630,7 @@ int main(int argc, char **argv)
     g_test_add_func("/telephony/consultation-transfer", test_consultation_transfer);
     g_test_add_func("/telephony/pickup", test_pickup);
     g_test_add_func("/telephony/no-answer", test_no_answer);
+    g_test_add_func("/telephony/analytics-export", test_analytics_export);
     g_test_add_func("/telephony/bad-call-control", test_bad_call_control);
     g_test_add_func("/telephony/malformed-users", test_malformed_users);
     g_test_add_func("/telephony/journal-unwritable", test_journal_unwritable);
