@@ -33,6 +33,8 @@
 #include "jodbc-db.h"
 #include "jodbc-dialect.h"
 #include "jrec.h"
+#include "jstore.h"
+#include "odbc-util.h"
 #include "spool.h"
 
 #define REMINDER_MS        60000
@@ -43,29 +45,20 @@
 typedef struct journal {
     ucd_plugin *self;
     const ucd_host *host;
+    jstore store; /* the queue, store(), flush(), the common keys and counters;
+                   * store.spooled is the spool's depth */
     jodbc_target target;
     char *connection, *spool_dir, *dead_dir;
+    char *target_name; /* the connection string without secrets, for messages */
     const char *password;
-    jrec_privacy privacy;
-    int64_t batch_size, commit_interval_ms, retry_min_ms, retry_max_ms, spool_warn;
-    int64_t max_pending, retention_days, pool_size;
+    int64_t retry_min_ms, retry_max_ms, spool_warn, pool_size;
 
-    GMutex lock;     /* guards everything below */
-    GCond wake;      /* the writer waits on it */
-    GCond idle;      /* flush() waits on it */
-    GQueue queue;    /* jrec_record *, accepted, not yet taken by the writer */
-    guint in_flight; /* taken by the writer, not yet durable */
-    int64_t in_flight_oldest;
-    GThread *writer;
-    gboolean running, writer_waiting;
-    int flush_waiters;
+    /* Guarded by store.lock. */
     gboolean connected, schema_refused;
     jodbc_dialect dialect; /* the connected database's */
-    uint64_t spool_depth, stored;
-    int64_t spool_oldest_ms;
     gboolean spool_warned;
-    char *failure; /* why the database is not written to now */
-    char detail[600];
+    char *failure;       /* why the database is not written to now */
+    char *spool_failure; /* why the spool does not take records now */
 
     /* the query connections */
     GMutex pool_lock;
@@ -73,8 +66,7 @@ typedef struct journal {
     GQueue pool_idle;
     int pool_open;
 
-    ucd_counter *stored_counter, *spooled_counter, *replayed_counter, *rejected_counter;
-    ucd_counter *failed_counter, *depth_counter, *pending_counter, *warn_counter;
+    ucd_counter *spooled_counter, *replayed_counter, *failed_counter, *depth_counter, *warn_counter;
 } journal;
 
 /* What the writer thread alone touches. */
@@ -93,36 +85,22 @@ static const ucd_config_key journal_keys[] = {
     {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "password, appended as PWD"},
     {"dialect", UCD_CONFIG_STRING, 0, "auto", "auto, postgresql, mysql or mssql"},
     {"table_prefix", UCD_CONFIG_STRING, 0, "ucd_", "put in front of every table name"},
-    {"batch_size", UCD_CONFIG_INT, 0, "500", "records per transaction at most"},
-    {"commit_interval", UCD_CONFIG_DURATION, 0, "100ms", "commit at least this often"},
+    JSTORE_CONFIG_KEYS("2000"),
     {"insert_method", UCD_CONFIG_STRING, 0, "values",
      "values (multi-row VALUES) or array (parameter arrays)"},
-    {"rows_per_statement", UCD_CONFIG_INT, 0, "100", "rows per insert statement"},
+    {"rows_per_statement", UCD_CONFIG_INT, 0, "500", "rows per insert statement"},
     {"pool_size", UCD_CONFIG_INT, 0, "3", "connections: the writer's and those of queries"},
     {"timeout", UCD_CONFIG_DURATION, 0, "5s", "login and statement timeout"},
     {"retry_min", UCD_CONFIG_DURATION, 0, "500ms", "first reconnect after this"},
     {"retry_max", UCD_CONFIG_DURATION, 0, "30s", "reconnects slow down to this"},
     {"spool_warn", UCD_CONFIG_INT, 0, "10000", "warn when the spool holds more records"},
-    {"max_pending", UCD_CONFIG_INT, 0, "100000", "records waiting in memory at most"},
-    {"retention_days", UCD_CONFIG_INT, 0, "0", "delete conversations older; 0 keeps them"},
-    {"private_numbers", UCD_CONFIG_STRING, 0, "mask", "private calls: keep, mask or drop"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static int64_t now_ms(void)
-{
-    return g_get_real_time() / 1000;
-}
-
-static uint64_t pending_locked(const journal *j)
-{
-    return j->queue.length + j->in_flight + j->spool_depth;
-}
-
 static void update_gauges_locked(journal *j)
 {
-    j->host->counter_set(j->pending_counter, (int64_t)pending_locked(j));
-    j->host->counter_set(j->depth_counter, (int64_t)j->spool_depth);
+    jstore_update_pending_locked(&j->store);
+    j->host->counter_set(j->depth_counter, (int64_t)j->store.spooled);
 }
 
 /* ---- health ---- */
@@ -139,17 +117,19 @@ static void set_failure_locked(journal *j, const char *why)
 
 static void set_failure(journal *j, const char *why)
 {
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&j->store.lock);
     set_failure_locked(j, why);
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&j->store.lock);
 }
 
-static void log_durable(journal *j, jrec_record *const *records, guint count, const char *where)
+/* Remembers for status() whether the spool takes records (`why` NULL) or
+ * not, and why. */
+static void set_spool_failure(journal *j, const char *why)
 {
-    if (!j->host->log_enabled(j->self, UCD_LOG_DEBUG))
-        return;
-    for (guint i = 0; i < count; i++)
-        j->host->log(j->self, UCD_LOG_DEBUG, "durable %s %s", records[i]->rec.uuid, where);
+    g_mutex_lock(&j->store.lock);
+    g_free(j->spool_failure);
+    j->spool_failure = g_strdup(why);
+    g_mutex_unlock(&j->store.lock);
 }
 
 /* ---- the spool ---- */
@@ -210,12 +190,12 @@ static void spool_changed(writer *w)
 {
     journal *j = w->j;
     uint64_t depth = spool_depth(w->spool);
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&j->store.lock);
     if (depth == 0)
-        j->spool_oldest_ms = 0;
-    else if (j->spool_depth == 0 || j->spool_oldest_ms == 0)
-        j->spool_oldest_ms = spool_head_start(w->spool);
-    j->spool_depth = depth;
+        j->store.spooled_oldest_ms = 0;
+    else if (j->store.spooled == 0 || j->store.spooled_oldest_ms == 0)
+        j->store.spooled_oldest_ms = spool_head_start(w->spool);
+    j->store.spooled = depth;
     if (depth > (uint64_t)j->spool_warn && !j->spool_warned) {
         j->spool_warned = TRUE;
         j->host->counter_add(j->warn_counter, 1);
@@ -228,7 +208,7 @@ static void spool_changed(writer *w)
         j->host->log(j->self, UCD_LOG_NOTICE, "spool drained: every record is in the database");
     }
     update_gauges_locked(j);
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&j->store.lock);
 }
 
 /* Keeps refused records aside, never silently. */
@@ -245,7 +225,7 @@ static void dead_letter(writer *w, jrec_record *const *records, guint count, con
                          records[i]->rec.uuid, error);
     }
     g_free(error);
-    j->host->counter_add(j->rejected_counter, count);
+    j->host->counter_add(j->store.rejected_counter, count);
 }
 
 /* Makes `records` durable in the spool. FALSE when even that failed (the
@@ -257,10 +237,14 @@ static gboolean to_spool(writer *w, jrec_record *const *records, guint count)
     if (append_records(w->spool, records, count, &error) != 0) {
         j->host->log(j->self, UCD_LOG_ERROR, "cannot spool %u record(s): %s; they wait in memory",
                      count, error);
+        char *why = g_strdup_printf("writing %s: %s", j->spool_dir, error);
+        set_spool_failure(j, why);
+        g_free(why);
         g_free(error);
         return FALSE;
     }
-    log_durable(j, records, count, "spool");
+    set_spool_failure(j, NULL);
+    jstore_log_durable(&j->store, records, count, "spool");
     j->host->counter_add(j->spooled_counter, count);
     spool_changed(w);
     return TRUE;
@@ -273,7 +257,7 @@ static void drop_connection(writer *w, const char *why)
     journal *j = w->j;
     jodbc_close(w->db);
     w->db = NULL;
-    w->retry_at = now_ms() + w->retry_delay;
+    w->retry_at = jstore_now_ms() + w->retry_delay;
     w->retry_delay = MIN(w->retry_delay * 2, j->retry_max_ms);
     j->host->counter_add(j->failed_counter, 1);
     set_failure(j, why);
@@ -287,9 +271,9 @@ static void try_connect(writer *w)
     int rc = db != NULL ? jodbc_prepare_schema(db, &error) : JODBC_E_CONNECTION;
     if (rc != JODBC_OK) {
         jodbc_close(db);
-        g_mutex_lock(&j->lock);
+        g_mutex_lock(&j->store.lock);
         j->schema_refused = rc == JODBC_E_SCHEMA;
-        g_mutex_unlock(&j->lock);
+        g_mutex_unlock(&j->store.lock);
         w->db = NULL;
         drop_connection(w, error);
         g_free(error);
@@ -297,7 +281,7 @@ static void try_connect(writer *w)
     }
     w->db = db;
     w->retry_delay = j->retry_min_ms;
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&j->store.lock);
     j->connected = TRUE;
     j->schema_refused = FALSE;
     j->dialect = jodbc_db_dialect(db);
@@ -308,18 +292,18 @@ static void try_connect(writer *w)
         j->host->log(j->self, UCD_LOG_INFO, "writing to %s (schema version %d)",
                      jodbc_dialect_name(jodbc_db_dialect(db)), JODBC_SCHEMA_VERSION);
     g_clear_pointer(&j->failure, g_free);
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&j->store.lock);
 }
 
 static void count_stored(writer *w, jrec_record *const *records, guint count, gboolean replayed)
 {
     journal *j = w->j;
     if (!replayed)
-        log_durable(j, records, count, "database");
-    g_mutex_lock(&j->lock);
-    j->stored += count;
-    g_mutex_unlock(&j->lock);
-    j->host->counter_add(replayed ? j->replayed_counter : j->stored_counter, count);
+        jstore_log_durable(&j->store, records, count, "database");
+    g_mutex_lock(&j->store.lock);
+    j->store.stored += count;
+    g_mutex_unlock(&j->store.lock);
+    j->host->counter_add(replayed ? j->replayed_counter : j->store.stored_counter, count);
 }
 
 /* A batch the database refused for its data, one row at a time: good rows
@@ -372,7 +356,7 @@ static void replay_batch(writer *w)
     GPtrArray *payloads = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify)jrec_free);
     char *error = NULL;
-    int n = spool_read(w->spool, (unsigned)j->batch_size, payloads, &error);
+    int n = spool_read(w->spool, (unsigned)j->store.batch_size, payloads, &error);
     for (int i = 0; i < n; i++) {
         jrec_record *r = deserialize(payloads->pdata[i]);
         if (r != NULL)
@@ -395,49 +379,30 @@ static void replay_batch(writer *w)
 
 /* ---- taking records from memory ---- */
 
-static void wait_until_locked(journal *j, int64_t deadline_ms)
-{
-    int64_t left_ms = deadline_ms - now_ms();
-    if (left_ms <= 0)
-        return;
-    j->writer_waiting = TRUE;
-    g_cond_wait_until(&j->wake, &j->lock, g_get_monotonic_time() + left_ms * 1000);
-    j->writer_waiting = FALSE;
-}
-
 /* Up to batch_size records; for a direct write, waits up to
  * commit_interval for the batch to fill. */
 static GPtrArray *take_batch(writer *w, gboolean direct)
 {
-    journal *j = w->j;
+    jstore *s = &w->j->store;
     GPtrArray *batch = g_ptr_array_new();
-    g_mutex_lock(&j->lock);
-    int64_t deadline = now_ms() + j->commit_interval_ms;
-    while (direct && j->running && j->flush_waiters == 0 &&
-           j->queue.length < (guint)j->batch_size && now_ms() < deadline)
-        wait_until_locked(j, deadline);
-    while (batch->len < (guint)j->batch_size && j->queue.length > 0)
-        g_ptr_array_add(batch, g_queue_pop_head(&j->queue));
-    j->in_flight = batch->len;
-    j->in_flight_oldest = batch->len ? ((jrec_record *)batch->pdata[0])->rec.start_ms : 0;
-    g_mutex_unlock(&j->lock);
+    g_mutex_lock(&s->lock);
+    int64_t deadline = jstore_now_ms() + s->commit_interval_ms;
+    while (direct && s->running && s->flush_waiters == 0 &&
+           s->queue.length < (guint)s->batch_size && jstore_now_ms() < deadline)
+        jstore_wait_locked(s, deadline);
+    jstore_take_locked(s, batch, (guint)s->batch_size);
+    g_mutex_unlock(&s->lock);
     return batch;
 }
 
 /* The batch is settled (database, spool or dead letters): forget it. */
 static void batch_finished(journal *j, GPtrArray *batch, guint keep_from)
 {
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&j->store.lock);
     /* What could not even be spooled goes back to the head, in order. */
-    for (guint i = batch->len; i > keep_from; i--)
-        g_queue_push_head(&j->queue, batch->pdata[i - 1]);
-    for (guint i = 0; i < keep_from; i++)
-        jrec_free(batch->pdata[i]);
-    j->in_flight = 0;
+    jstore_batch_done_locked(&j->store, batch, keep_from);
     update_gauges_locked(j);
-    if (j->queue.length == 0 || keep_from < batch->len)
-        g_cond_broadcast(&j->idle);
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&j->store.lock);
     g_ptr_array_unref(batch);
 }
 
@@ -469,63 +434,64 @@ static gboolean handle_batch(writer *w, GPtrArray *batch)
 static void expire_old(writer *w)
 {
     journal *j = w->j;
-    if (j->retention_days <= 0 || w->db == NULL || now_ms() < w->next_retention)
+    int64_t days = j->store.retention_days;
+    if (days <= 0 || w->db == NULL || jstore_now_ms() < w->next_retention)
         return;
     unsigned deleted = 0;
     char *error = NULL;
-    int rc = jodbc_expire(w->db, now_ms() - j->retention_days * 86400000, RETENTION_BATCH, &deleted,
-                          &error);
+    int rc =
+        jodbc_expire(w->db, jstore_now_ms() - days * 86400000, RETENTION_BATCH, &deleted, &error);
     if (rc != JODBC_OK)
         j->host->log(j->self, UCD_LOG_WARNING, "retention: %s", error);
     else if (deleted > 0)
         j->host->log(j->self, UCD_LOG_DEBUG, "retention: deleted %u conversation(s)", deleted);
     g_free(error);
-    w->next_retention = now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
+    w->next_retention = jstore_now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
 }
 
 /* ---- the writer thread ---- */
 
-static gboolean has_work_locked(journal *j, const writer *w)
+static gboolean has_work_locked(const jstore *s, const writer *w)
 {
-    if (j->queue.length > 0 || j->flush_waiters > 0 || !j->running)
+    if (s->queue.length > 0 || s->flush_waiters > 0 || !s->running)
         return TRUE;
     /* Disconnected: (re)connect when the backoff allows, also with nothing to
      * write, so that status() tells the truth about the database before the
      * first call ends and a spool left by a crash is replayed at once. */
     if (w->db == NULL)
-        return now_ms() >= w->retry_at;
-    if (j->spool_depth > 0)
+        return jstore_now_ms() >= w->retry_at;
+    if (s->spooled > 0)
         return TRUE;
-    return j->retention_days > 0 && now_ms() >= w->next_retention;
+    return s->retention_days > 0 && jstore_now_ms() >= w->next_retention;
 }
 
 static void wait_for_work(writer *w)
 {
-    journal *j = w->j;
-    g_mutex_lock(&j->lock);
-    while (!has_work_locked(j, w)) {
-        int64_t wake_at = now_ms() + REMINDER_MS;
+    jstore *s = &w->j->store;
+    g_mutex_lock(&s->lock);
+    while (!has_work_locked(s, w)) {
+        int64_t wake_at = jstore_now_ms() + REMINDER_MS;
         if (w->db == NULL)
             wake_at = MIN(wake_at, w->retry_at);
-        if (j->retention_days > 0 && w->db != NULL)
+        if (s->retention_days > 0 && w->db != NULL)
             wake_at = MIN(wake_at, w->next_retention);
-        wait_until_locked(j, wake_at);
+        jstore_wait_locked(s, wake_at);
     }
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&s->lock);
 }
 
 static void remind(writer *w)
 {
     journal *j = w->j;
-    if (w->db != NULL || now_ms() < w->next_reminder)
+    if (w->db != NULL || jstore_now_ms() < w->next_reminder)
         return;
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&j->store.lock);
     if (w->next_reminder != 0 && j->failure != NULL)
         j->host->log(j->self, UCD_LOG_ERROR,
                      "database still not written to (%s): %" PRIu64 " record(s) in the spool",
-                     j->failure, j->spool_depth);
-    g_mutex_unlock(&j->lock);
-    w->next_reminder = now_ms() + REMINDER_MS;
+                     j->failure, j->store.spooled);
+    g_mutex_unlock(&j->store.lock);
+    w->next_reminder = jstore_now_ms() + REMINDER_MS;
 }
 
 static gboolean open_spools(writer *w)
@@ -538,6 +504,9 @@ static gboolean open_spools(writer *w)
         w->dead = spool_open(j->dead_dir, &options, &error);
     if (w->dead == NULL) {
         j->host->log(j->self, UCD_LOG_ERROR, "cannot open the spool: %s", error);
+        char *why = g_strdup_printf("opening: %s", error);
+        set_spool_failure(j, why);
+        g_free(why);
         g_free(error);
         return FALSE;
     }
@@ -548,39 +517,39 @@ static gboolean open_spools(writer *w)
     return TRUE;
 }
 
-static gboolean running(journal *j)
+static gboolean running(jstore *s)
 {
-    g_mutex_lock(&j->lock);
-    gboolean r = j->running || j->queue.length > 0;
-    g_mutex_unlock(&j->lock);
+    g_mutex_lock(&s->lock);
+    gboolean r = s->running || s->queue.length > 0;
+    g_mutex_unlock(&s->lock);
     return r;
 }
 
 /* Neither database nor spool took a batch: wait a moment before the next
  * try (FALSE at stop: give up, stop() names what is left). */
-static gboolean pause_after_failure(journal *j, gboolean stopping)
+static gboolean pause_after_failure(jstore *s, gboolean stopping)
 {
     if (stopping)
         return FALSE;
-    g_mutex_lock(&j->lock);
-    wait_until_locked(j, now_ms() + 1000);
-    g_mutex_unlock(&j->lock);
+    g_mutex_lock(&s->lock);
+    jstore_wait_locked(s, jstore_now_ms() + 1000);
+    g_mutex_unlock(&s->lock);
     return TRUE;
 }
 
 static gpointer writer_main(gpointer data)
 {
     writer w = {.j = data, .retry_delay = ((journal *)data)->retry_min_ms};
-    journal *j = w.j;
+    jstore *s = &w.j->store;
     gboolean spools_ok = open_spools(&w);
-    while (spools_ok && running(j)) {
+    while (spools_ok && running(s)) {
         wait_for_work(&w);
         remind(&w);
-        g_mutex_lock(&j->lock);
-        gboolean stopping = !j->running;
-        g_mutex_unlock(&j->lock);
+        g_mutex_lock(&s->lock);
+        gboolean stopping = !s->running;
+        g_mutex_unlock(&s->lock);
         /* At stop, no new connection: its login timeout would hold up the stop. */
-        if (w.db == NULL && now_ms() >= w.retry_at && !stopping)
+        if (w.db == NULL && jstore_now_ms() >= w.retry_at && !stopping)
             try_connect(&w);
         if (w.db != NULL && spool_depth(w.spool) > 0 && !stopping) {
             replay_batch(&w);
@@ -590,17 +559,17 @@ static gpointer writer_main(gpointer data)
         GPtrArray *batch = take_batch(&w, w.db != NULL && spool_depth(w.spool) == 0);
         if (batch->len == 0)
             g_ptr_array_unref(batch);
-        else if (!handle_batch(&w, batch) && !pause_after_failure(j, stopping))
+        else if (!handle_batch(&w, batch) && !pause_after_failure(s, stopping))
             break;
         expire_old(&w);
     }
     jodbc_close(w.db);
     spool_close(w.spool);
     spool_close(w.dead);
-    g_mutex_lock(&j->lock);
-    j->connected = FALSE;
-    g_cond_broadcast(&j->idle);
-    g_mutex_unlock(&j->lock);
+    g_mutex_lock(&s->lock);
+    w.j->connected = FALSE;
+    g_cond_broadcast(&s->idle);
+    g_mutex_unlock(&s->lock);
     return NULL;
 }
 
@@ -651,47 +620,14 @@ static void give_back(journal *j, jodbc_db *db, gboolean broken)
 
 /* ---- the journal interface ---- */
 
-static int journal_store(void *impl, const ucd_journal_record *record)
-{
-    journal *j = impl;
-    if (record == NULL)
-        return UCD_E_INVALID;
-    g_mutex_lock(&j->lock);
-    uint64_t waiting = j->queue.length + j->in_flight;
-    g_mutex_unlock(&j->lock);
-    if (waiting >= (uint64_t)j->max_pending) {
-        j->host->counter_add(j->rejected_counter, 1);
-        j->host->log(j->self, UCD_LOG_ERROR,
-                     "journal queue full (%" PRIu64 " records in memory, max_pending): "
-                     "conversation %s NOT stored",
-                     waiting, record->uuid ? record->uuid : "(no uuid)");
-        return UCD_E_BUSY;
-    }
-    /* Sanitize and copy outside the lock: the writer keeps going meanwhile. */
-    GString *problems = g_string_new(NULL);
-    jrec_record *copy = jrec_copy(record, j->privacy, now_ms(), problems);
-    if (copy != NULL && problems->len > 0)
-        j->host->log(j->self, UCD_LOG_WARNING, "conversation %s %s: %s", copy->rec.uuid,
-                     copy->rejected ? "refused, kept as a dead letter" : "stored sanitized",
-                     problems->str);
-    g_string_free(problems, TRUE);
-    if (copy == NULL)
-        return UCD_E_INVALID;
-    g_mutex_lock(&j->lock);
-    g_queue_push_tail(&j->queue, copy);
-    update_gauges_locked(j);
-    if (j->writer_waiting)
-        g_cond_signal(&j->wake);
-    g_mutex_unlock(&j->lock);
-    return copy->rejected ? UCD_E_INVALID : UCD_OK;
-}
+/* store(), status() and flush() are jstore's (jstore.h). A record the
+ * sanitizer refuses is queued all the same, flagged, for the writer to keep
+ * in the dead letters. */
 
-static int journal_query(void *impl, const ucd_journal_query *query, ucd_journal_record_cb cb,
+static int journal_query(void *owner, const ucd_journal_query *query, ucd_journal_record_cb cb,
                          void *user_data, char *next_cursor, size_t next_cursor_size)
 {
-    journal *j = impl;
-    if (query == NULL || cb == NULL)
-        return UCD_E_INVALID;
+    journal *j = owner;
     char *error = NULL;
     jodbc_db *db = borrow(j, &error);
     int rc = UCD_E_UNAVAILABLE;
@@ -706,73 +642,38 @@ static int journal_query(void *impl, const ucd_journal_query *query, ucd_journal
     return rc;
 }
 
-static int64_t oldest_pending_locked(const journal *j)
+/* status()'s health and detail, with the lock held. While records do not
+ * reach the database, the detail says what fails: which database and why,
+ * and the spool too when it does not take records either. */
+static gboolean describe_locked(void *owner, char *detail, size_t size)
 {
-    int64_t candidates[] = {j->spool_oldest_ms, j->in_flight ? j->in_flight_oldest : 0,
-                            j->queue.length ? ((jrec_record *)j->queue.head->data)->rec.start_ms
-                                            : 0};
-    int64_t oldest = 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
-        if (candidates[i] != 0 && (oldest == 0 || candidates[i] < oldest))
-            oldest = candidates[i];
-    return oldest;
-}
-
-static void describe_locked(journal *j)
-{
-    if (j->connected && j->spool_depth > 0)
-        g_snprintf(j->detail, sizeof(j->detail), "replaying spool: %" PRIu64 " left",
-                   j->spool_depth);
+    journal *j = owner;
+    uint64_t spooled = j->store.spooled;
+    if (j->spool_failure != NULL)
+        g_snprintf(detail, size, "waiting in memory: spool %s: %s; database %s: %s", j->spool_dir,
+                   j->spool_failure, j->target_name,
+                   j->connected ? "reachable"
+                   : j->failure ? j->failure
+                                : "not connected yet");
+    else if (j->connected && spooled > 0)
+        g_snprintf(detail, size, "replaying spool: %" PRIu64 " left", spooled);
     else if (j->connected)
-        g_snprintf(j->detail, sizeof(j->detail), "writing to %s", jodbc_dialect_name(j->dialect));
+        g_snprintf(detail, size, "writing to %s", jodbc_dialect_name(j->dialect));
     else
-        g_snprintf(j->detail, sizeof(j->detail), "spooling: %s",
+        g_snprintf(detail, size, "spooling: database %s: %s", j->target_name,
                    j->failure ? j->failure : "not connected yet");
+    return j->connected && spooled == 0 && j->spool_failure == NULL;
 }
 
-static int journal_status(void *impl, ucd_journal_status *status)
-{
-    journal *j = impl;
-    if (status == NULL || status->struct_size == 0)
-        return UCD_E_INVALID;
-    ucd_journal_status s = {.struct_size = sizeof(s)};
-    g_mutex_lock(&j->lock);
-    s.healthy = j->connected && j->spool_depth == 0;
-    s.stored = j->stored;
-    s.pending = pending_locked(j);
-    s.oldest_pending_ms = oldest_pending_locked(j);
-    describe_locked(j);
-    s.detail = j->detail;
-    g_mutex_unlock(&j->lock);
-    uint32_t size = status->struct_size < sizeof(s) ? status->struct_size : sizeof(s);
-    memcpy(status, &s, size);
-    status->struct_size = size;
-    return UCD_OK;
-}
-
-/* Waits until every accepted record is durable: in the database or the spool. */
-static int journal_flush(void *impl, uint32_t timeout_ms)
-{
-    journal *j = impl;
-    int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_ms * 1000;
-    g_mutex_lock(&j->lock);
-    j->flush_waiters++;
-    g_cond_signal(&j->wake);
-    while ((j->queue.length > 0 || j->in_flight > 0) && j->writer != NULL &&
-           g_cond_wait_until(&j->idle, &j->lock, deadline))
-        ;
-    j->flush_waiters--;
-    int rc = j->queue.length == 0 && j->in_flight == 0 ? UCD_OK : UCD_E_BUSY;
-    g_mutex_unlock(&j->lock);
-    return rc;
-}
-
-static const ucd_journal_v1 journal_iface = {
-    .struct_size = sizeof(ucd_journal_v1),
-    .store = journal_store,
+/* flush() waits until every accepted record is durable: in the database or
+ * the spool; a timeout is UCD_E_BUSY (the default). */
+static const jstore_hooks journal_hooks = {
+    .describe_locked = describe_locked,
     .query = journal_query,
-    .status = journal_status,
-    .flush = journal_flush,
+    .stored_help = "conversations committed to the database directly",
+    .pending_help = "conversations not yet in the database (memory and spool)",
+    .rejected_help =
+        "conversations refused (bad input, the database, max_pending): logged, dead-lettered",
 };
 
 /* ---- configuration ---- */
@@ -787,11 +688,7 @@ static const char *string_key(journal *j, const char *key)
 
 static int read_int(journal *j, const char *key, int64_t min, int64_t *value)
 {
-    if (j->host->config_int(j->self, key, value) != UCD_OK)
-        return j->host->config_error(j->self, key, "cannot be read");
-    if (*value < min)
-        return j->host->config_error(j->self, key, "must be at least %" PRId64, min);
-    return UCD_OK;
+    return jstore_read_int(&j->store, key, min, value);
 }
 
 /* The connection string from dsn or connection_string, plus user. */
@@ -832,10 +729,6 @@ static int read_choices(journal *j)
                                      "with a digit");
     if (method != NULL && strcmp(method, "values") != 0 && strcmp(method, "array") != 0)
         return j->host->config_error(j->self, "insert_method", "must be values or array");
-    int p = jrec_privacy_parse(string_key(j, "private_numbers"));
-    if (p < 0)
-        return j->host->config_error(j->self, "private_numbers", "must be keep, mask or drop");
-    j->privacy = (jrec_privacy)p;
     j->target.dialect = (jodbc_dialect)d;
     j->target.prefix = prefix ? prefix : "";
     j->target.insert_method =
@@ -846,22 +739,20 @@ static int read_choices(journal *j)
 static int read_config(journal *j)
 {
     int64_t timeout = 0, rows = 0;
-    if (read_int(j, "batch_size", 1, &j->batch_size) != UCD_OK ||
-        read_int(j, "commit_interval", 1, &j->commit_interval_ms) != UCD_OK ||
+    if (jstore_read_config(&j->store) != UCD_OK ||
         read_int(j, "rows_per_statement", 1, &rows) != UCD_OK ||
         read_int(j, "pool_size", 1, &j->pool_size) != UCD_OK ||
         read_int(j, "timeout", 1000, &timeout) != UCD_OK ||
         read_int(j, "retry_min", 1, &j->retry_min_ms) != UCD_OK ||
         read_int(j, "retry_max", j->retry_min_ms, &j->retry_max_ms) != UCD_OK ||
-        read_int(j, "spool_warn", 1, &j->spool_warn) != UCD_OK ||
-        read_int(j, "max_pending", 1, &j->max_pending) != UCD_OK ||
-        read_int(j, "retention_days", 0, &j->retention_days) != UCD_OK ||
-        read_connection(j) != UCD_OK || read_choices(j) != UCD_OK)
+        read_int(j, "spool_warn", 1, &j->spool_warn) != UCD_OK || read_connection(j) != UCD_OK ||
+        read_choices(j) != UCD_OK)
         return UCD_FAIL;
     j->target.timeout_s = (int)MIN(timeout / 1000, 3600);
     j->target.rows_per_statement = (unsigned)MIN(rows, 10000);
     j->target.connection = j->connection;
     j->target.password = j->password;
+    j->target_name = odbc_redact(j->connection, j->password);
     const char *state_dir = j->host->state_dir(j->self);
     j->spool_dir = g_build_filename(state_dir, "spool", NULL);
     j->dead_dir = g_build_filename(state_dir, "deadletter", NULL);
@@ -872,44 +763,30 @@ static int read_config(journal *j)
 
 static void make_counters(journal *j)
 {
-    static const struct {
-        size_t offset;
-        const char *name;
-        uint32_t kind;
-        const char *help;
-    } all[] = {
-        {offsetof(journal, stored_counter), "stored", UCD_COUNTER_MONOTONIC,
-         "conversations committed to the database directly"},
+    static const jstore_counter own[] = {
         {offsetof(journal, spooled_counter), "spooled", UCD_COUNTER_MONOTONIC,
          "conversations written to the spool"},
         {offsetof(journal, replayed_counter), "replayed", UCD_COUNTER_MONOTONIC,
          "conversations committed from the spool"},
-        {offsetof(journal, rejected_counter), "rejected", UCD_COUNTER_MONOTONIC,
-         "conversations refused (bad input, the database, max_pending): logged, dead-lettered"},
         {offsetof(journal, failed_counter), "failed_batches", UCD_COUNTER_MONOTONIC,
          "connects or batches that failed for the database's sake"},
         {offsetof(journal, warn_counter), "spool_warnings", UCD_COUNTER_MONOTONIC,
          "times the spool grew past spool_warn"},
         {offsetof(journal, depth_counter), "spool_depth", UCD_COUNTER_GAUGE,
          "conversations in the spool"},
-        {offsetof(journal, pending_counter), "pending", UCD_COUNTER_GAUGE,
-         "conversations not yet in the database (memory and spool)"},
     };
-    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
-        *(ucd_counter **)(void *)((char *)j + all[i].offset) =
-            j->host->counter_new(j->self, all[i].name, all[i].kind, all[i].help);
+    jstore_counters_new(&j->store, j, own, G_N_ELEMENTS(own));
 }
 
 static void journal_free(journal *j)
 {
-    g_queue_clear_full(&j->queue, (GDestroyNotify)jrec_free);
+    jstore_clear(&j->store);
     g_queue_clear_full(&j->pool_idle, (GDestroyNotify)jodbc_close);
-    g_mutex_clear(&j->lock);
-    g_cond_clear(&j->wake);
-    g_cond_clear(&j->idle);
     g_mutex_clear(&j->pool_lock);
     g_cond_clear(&j->pool_cond);
     g_free(j->failure);
+    g_free(j->spool_failure);
+    g_free(j->target_name);
     g_free(j->connection);
     g_free(j->spool_dir);
     g_free(j->dead_dir);
@@ -921,16 +798,12 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
     journal *j = g_new0(journal, 1);
     j->self = self;
     j->host = host;
-    g_mutex_init(&j->lock);
-    g_cond_init(&j->wake);
-    g_cond_init(&j->idle);
+    jstore_init(&j->store, self, host, j);
+    j->store.keep_rejected = TRUE; /* the writer dead-letters them */
     g_mutex_init(&j->pool_lock);
     g_cond_init(&j->pool_cond);
-    g_queue_init(&j->queue);
     g_queue_init(&j->pool_idle);
-    if (read_config(j) != UCD_OK ||
-        host->service_register(self, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, &journal_iface, j) !=
-            UCD_OK) {
+    if (read_config(j) != UCD_OK || jstore_register(&j->store, &journal_hooks) != UCD_OK) {
         journal_free(j);
         return UCD_FAIL;
     }
@@ -943,23 +816,16 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
 static int journal_start(void *state)
 {
     journal *j = state;
-    j->running = TRUE;
-    j->writer = g_thread_new("journal-odbc", writer_main, j);
+    jstore_start(&j->store, "journal-odbc", writer_main);
     return UCD_OK;
 }
 
 static void journal_stop(void *state)
 {
     journal *j = state;
-    if (j->writer == NULL)
+    if (!jstore_stop(&j->store))
         return;
-    g_mutex_lock(&j->lock);
-    j->running = FALSE;
-    g_cond_signal(&j->wake);
-    g_mutex_unlock(&j->lock);
-    g_thread_join(j->writer);
-    j->writer = NULL;
-    for (GList *l = j->queue.head; l != NULL; l = l->next)
+    for (GList *l = j->store.queue.head; l != NULL; l = l->next)
         j->host->log(j->self, UCD_LOG_ERROR,
                      "conversation %s LOST: neither database nor spool took it",
                      ((jrec_record *)l->data)->rec.uuid);
@@ -972,13 +838,8 @@ static void journal_fini(void *state)
     journal_free(j);
 }
 
-static const ucd_service_decl journal_provides[] = {
-    {UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, 0},
-    {NULL, 0, 0},
-};
-
 UCD_PLUGIN_DEFINE(.name = "journal-odbc", .version = "1.0.0", .license = "MIT",
                   .description = "stores finished conversations in a SQL server through ODBC, "
                                  "spooling while it is unreachable",
-                  .provides = journal_provides, .config_keys = journal_keys, .init = journal_init,
+                  .provides = jstore_provides, .config_keys = journal_keys, .init = journal_init,
                   .start = journal_start, .stop = journal_stop, .fini = journal_fini);

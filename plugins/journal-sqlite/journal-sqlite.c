@@ -33,8 +33,9 @@
 #include <sqlite3.h>
 #include <ucd/ucd.h>
 
-#include "jsql-db.h"
 #include "jrec.h"
+#include "jsql-db.h"
+#include "jstore.h"
 
 #define RETRY_MIN_MS       250   /* first retry after a failed write */
 #define RETRY_MAX_MS       10000 /* retries slow down to this */
@@ -51,70 +52,47 @@
 typedef struct journal {
     ucd_plugin *self;
     const ucd_host *host;
+    jstore store; /* the queue, store(), flush(), the common keys and counters */
     char *path;
     char *spool_path;
     jsql_options options;
-    jrec_privacy privacy;
-    int64_t max_pending, commit_interval_ms, batch_size, retention_days;
 
-    GMutex lock; /* guards everything below */
-    GCond wake;  /* the writer waits on it for records, flushes, stop */
-    GCond idle;  /* flush() waits on it for an empty queue */
-    GQueue queue;
-    GPtrArray *batch; /* records in the open transaction, in order */
-    GThread *writer;
-    gboolean running;
-    gboolean writer_waiting;
-    int flush_waiters;
+    /* Guarded by store.lock. */
+    GPtrArray *batch; /* records in the open transaction, in order (in flight) */
     gboolean healthy;
     gboolean spool_pending; /* the spool file still holds records not yet committed */
     char *failure;          /* the last write error while unhealthy */
     int64_t failing_since_ms;
-    uint64_t stored, failed_writes, rejected;
-    char detail[512];
 
-    ucd_counter *stored_counter, *pending_counter, *failed_counter, *rejected_counter;
+    ucd_counter *failed_counter;
 } journal;
 
 static const ucd_config_key journal_keys[] = {
     {"database", UCD_CONFIG_STRING, 0, NULL,
      "the SQLite file; default STATE_DIR/MODULE_ID/journal.sqlite"},
-    {"private_numbers", UCD_CONFIG_STRING, 0, "mask",
-     "remote number of a private call: keep, mask (last 4 digits x) or drop"},
-    {"max_pending", UCD_CONFIG_INT, 0, "100000",
-     "records kept in memory while the database is slow or failing"},
-    {"commit_interval", UCD_CONFIG_DURATION, 0, "100ms", "commit at least this often"},
-    {"batch_size", UCD_CONFIG_INT, 0, "10000", "commit at the latest after this many records"},
+    JSTORE_CONFIG_KEYS("10000"),
     {"cache_size", UCD_CONFIG_INT, 0, "64", "SQLite page cache of the writer, MiB"},
-    {"retention_days", UCD_CONFIG_INT, 0, "0",
-     "delete conversations older than this many days; 0 keeps them forever"},
     {"max_size_mb", UCD_CONFIG_INT, 0, "0", "cap on the database file in MiB; 0 = no cap"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static int64_t now_ms(void)
-{
-    return g_get_real_time() / 1000;
-}
-
 static uint64_t pending_locked(const journal *j)
 {
-    return j->queue.length + j->batch->len;
+    return jstore_pending_locked(&j->store);
 }
 
 /* ---- health: one loud line per change, a reminder while failing ---- */
 
 static void become_failing_locked(journal *j, const char *why)
 {
-    j->failed_writes++;
     j->host->counter_add(j->failed_counter, 1);
     if (j->healthy || j->failure == NULL || strcmp(j->failure, why) != 0) {
         j->host->log(j->self, UCD_LOG_ERROR,
                      "journal %s is failing: %s; %" PRIu64
                      " record(s) wait in memory (at most %" PRId64 "), retrying",
-                     j->path, why, pending_locked(j), j->max_pending);
+                     j->path, why, pending_locked(j), j->store.max_pending);
         if (j->healthy || j->failure == NULL)
-            j->failing_since_ms = now_ms();
+            j->failing_since_ms = jstore_now_ms();
     }
     j->healthy = FALSE;
     g_free(j->failure);
@@ -127,14 +105,14 @@ static void become_healthy_locked(journal *j)
         j->host->log(j->self, UCD_LOG_NOTICE,
                      "journal %s writes again after %" PRId64 " s; %" PRIu64
                      " record(s) still waiting",
-                     j->path, (now_ms() - j->failing_since_ms) / 1000, pending_locked(j));
+                     j->path, (jstore_now_ms() - j->failing_since_ms) / 1000, pending_locked(j));
     j->healthy = TRUE;
     g_clear_pointer(&j->failure, g_free);
 }
 
 static void remind_locked(journal *j, int64_t *next_reminder)
 {
-    int64_t now = now_ms();
+    int64_t now = jstore_now_ms();
     if (j->healthy || now < *next_reminder)
         return;
     if (*next_reminder != 0)
@@ -146,26 +124,11 @@ static void remind_locked(journal *j, int64_t *next_reminder)
 
 /* ---- the writer thread ---- */
 
-/* Waits on `wake` until `deadline_ms` (wall clock) or a signal. */
-static void wait_until_locked(journal *j, int64_t deadline_ms)
-{
-    int64_t left_ms = deadline_ms - now_ms();
-    if (left_ms <= 0)
-        return;
-    j->writer_waiting = TRUE;
-    g_cond_wait_until(&j->wake, &j->lock, g_get_monotonic_time() + left_ms * 1000);
-    j->writer_waiting = FALSE;
-}
-
 /* Moves up to TAKE_CHUNK queued records into the batch; returns how many. */
 static guint take_locked(journal *j)
 {
-    guint taken = 0;
-    while (taken < TAKE_CHUNK && j->batch->len < (guint)j->batch_size && j->queue.length > 0) {
-        g_ptr_array_add(j->batch, g_queue_pop_head(&j->queue));
-        taken++;
-    }
-    return taken;
+    guint room = (guint)j->store.batch_size - MIN(j->batch->len, (guint)j->store.batch_size);
+    return jstore_take_locked(&j->store, j->batch, MIN(room, TAKE_CHUNK));
 }
 
 /* One transaction: inserts records as they arrive until batch_size of them
@@ -174,57 +137,50 @@ static guint take_locked(journal *j)
  * record queued; returns with the lock held. */
 static int write_batch_locked(journal *j, jsql_db *db, char **error)
 {
-    int64_t deadline = now_ms() + j->commit_interval_ms;
-    g_mutex_unlock(&j->lock);
+    jstore *s = &j->store;
+    int64_t deadline = jstore_now_ms() + s->commit_interval_ms;
+    g_mutex_unlock(&s->lock);
     int rc = jsql_begin(db, error);
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&s->lock);
     while (rc == SQLITE_OK) {
-        while (j->queue.length == 0 && j->running && j->flush_waiters == 0 && now_ms() < deadline)
-            wait_until_locked(j, deadline);
+        while (s->queue.length == 0 && s->running && s->flush_waiters == 0 &&
+               jstore_now_ms() < deadline)
+            jstore_wait_locked(s, deadline);
         guint first = j->batch->len;
         guint taken = take_locked(j);
         if (taken == 0)
             break;
-        g_mutex_unlock(&j->lock);
+        g_mutex_unlock(&s->lock);
         for (guint i = first; i < first + taken && rc == SQLITE_OK; i++)
             rc = jsql_insert(db, &((jrec_record *)g_ptr_array_index(j->batch, i))->rec, error);
-        g_mutex_lock(&j->lock);
-        if (j->batch->len >= (guint)j->batch_size || now_ms() >= deadline)
+        g_mutex_lock(&s->lock);
+        if (j->batch->len >= (guint)s->batch_size || jstore_now_ms() >= deadline)
             break;
     }
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&s->lock);
     if (rc == SQLITE_OK)
         rc = jsql_commit(db, error);
     if (rc != SQLITE_OK)
         jsql_rollback(db);
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&s->lock);
     return rc;
 }
 
-/* The durability trail (README.md, "Durability"): one debug line per record
- * right after it became durable, "durable UUID database|spool". */
-static void log_durable(journal *j, jrec_record *const *records, guint count, const char *where)
-{
-    if (!j->host->log_enabled(j->self, UCD_LOG_DEBUG))
-        return;
-    for (guint i = 0; i < count; i++)
-        j->host->log(j->self, UCD_LOG_DEBUG, "durable %s %s", records[i]->rec.uuid, where);
-}
-
-/* After a commit: the batch is durable. */
+/* After a commit: the batch is durable (the durability trail, README.md
+ * "Durability", says so record by record). */
 static void batch_done_locked(journal *j)
 {
-    log_durable(j, (jrec_record *const *)j->batch->pdata, j->batch->len, "database");
-    j->stored += j->batch->len;
-    j->host->counter_add(j->stored_counter, (int64_t)j->batch->len);
-    g_ptr_array_set_size(j->batch, 0); /* frees the records */
+    jstore *s = &j->store;
+    jstore_log_durable(s, (jrec_record *const *)j->batch->pdata, j->batch->len, "database");
+    s->stored += j->batch->len;
+    j->host->counter_add(s->stored_counter, (int64_t)j->batch->len);
+    jstore_batch_done_locked(s, j->batch, j->batch->len);
     become_healthy_locked(j);
-    if (j->queue.length == 0) {
+    if (s->queue.length == 0) {
         if (j->spool_pending && g_unlink(j->spool_path) == 0)
             j->host->log(j->self, UCD_LOG_INFO, "spooled records written; removed %s",
                          j->spool_path);
         j->spool_pending = FALSE;
-        g_cond_broadcast(&j->idle);
     }
 }
 
@@ -232,26 +188,25 @@ static void batch_done_locked(journal *j)
  * in order, and waits for the next attempt. */
 static void batch_failed_locked(journal *j, const char *why)
 {
-    for (guint i = j->batch->len; i > 0; i--)
-        g_queue_push_head(&j->queue, g_ptr_array_steal_index(j->batch, i - 1));
+    jstore_batch_done_locked(&j->store, j->batch, 0);
     become_failing_locked(j, why);
 }
 
 static void expire_old(journal *j, jsql_db *db, int64_t *next_retention)
 {
-    if (j->retention_days <= 0 || now_ms() < *next_retention)
+    int64_t days = j->store.retention_days;
+    if (days <= 0 || jstore_now_ms() < *next_retention)
         return;
     int deleted = 0;
     char *error = NULL;
-    int rc =
-        jsql_expire(db, now_ms() - j->retention_days * 86400000, RETENTION_BATCH, &deleted, &error);
+    int rc = jsql_expire(db, jstore_now_ms() - days * 86400000, RETENTION_BATCH, &deleted, &error);
     if (rc != SQLITE_OK)
         j->host->log(j->self, UCD_LOG_WARNING, "retention: %s", error);
     else if (deleted > 0)
         j->host->log(j->self, UCD_LOG_DEBUG, "retention: deleted %d conversation(s)", deleted);
     g_free(error);
     /* A full batch means more are due: come back right after the next commit. */
-    *next_retention = now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
+    *next_retention = jstore_now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
 }
 
 /* Runs outside the lock. A failed merge loses nothing: the rows stay in
@@ -262,16 +217,16 @@ static void merge_numbers(journal *j, jsql_db *db, int64_t *next_merge)
     if (jsql_merge_numbers(db, &error) != SQLITE_OK)
         j->host->log(j->self, UCD_LOG_WARNING, "number index merge: %s", error);
     g_free(error);
-    *next_merge = now_ms() + MERGE_EVERY_MS;
+    *next_merge = jstore_now_ms() + MERGE_EVERY_MS;
 }
 
 static jsql_db *open_locked(journal *j, int64_t *retry_delay)
 {
     jsql_db *db = NULL;
     char *error = NULL;
-    g_mutex_unlock(&j->lock);
+    g_mutex_unlock(&j->store.lock);
     int rc = jsql_open(j->path, &j->options, &db, &error);
-    g_mutex_lock(&j->lock);
+    g_mutex_lock(&j->store.lock);
     if (rc == SQLITE_OK) {
         j->host->log(j->self, UCD_LOG_INFO, "journal %s open (schema version %d)", j->path,
                      JSQL_SCHEMA_VERSION);
@@ -290,138 +245,81 @@ static jsql_db *open_locked(journal *j, int64_t *retry_delay)
 static gpointer writer_main(gpointer data)
 {
     journal *j = data;
+    jstore *s = &j->store;
     jsql_db *db = NULL;
     int64_t retry_at = 0, retry_delay = RETRY_MIN_MS, next_retention = 0, next_reminder = 0;
-    int64_t next_merge = now_ms() + MERGE_EVERY_MS;
-    g_mutex_lock(&j->lock);
+    int64_t next_merge = jstore_now_ms() + MERGE_EVERY_MS;
+    g_mutex_lock(&s->lock);
     for (;;) {
         remind_locked(j, &next_reminder);
         if (db == NULL) {
-            while (j->running && j->flush_waiters == 0 && now_ms() < retry_at)
-                wait_until_locked(j, retry_at);
-            gboolean last_try = !j->running;
+            while (s->running && s->flush_waiters == 0 && jstore_now_ms() < retry_at)
+                jstore_wait_locked(s, retry_at);
+            gboolean last_try = !s->running;
             db = open_locked(j, &retry_delay);
             if (db == NULL) {
-                retry_at = now_ms() + retry_delay;
+                retry_at = jstore_now_ms() + retry_delay;
                 retry_delay = MIN(retry_delay * 2, RETRY_MAX_MS);
                 if (last_try)
                     break;
                 continue;
             }
         }
-        if (j->queue.length == 0) {
-            if (!j->running)
+        if (s->queue.length == 0) {
+            if (!s->running)
                 break;
-            g_mutex_unlock(&j->lock);
+            g_mutex_unlock(&s->lock);
             expire_old(j, db, &next_retention);
-            if (jsql_recent_numbers(db) > 0 && now_ms() >= next_merge)
+            if (jsql_recent_numbers(db) > 0 && jstore_now_ms() >= next_merge)
                 merge_numbers(j, db, &next_merge);
-            g_mutex_lock(&j->lock);
-            int64_t wake_at = j->retention_days > 0 ? next_retention : now_ms() + REMINDER_MS;
-            if (j->queue.length == 0 && j->running)
-                wait_until_locked(j, MIN(wake_at, now_ms() + REMINDER_MS));
+            g_mutex_lock(&s->lock);
+            int64_t wake_at =
+                s->retention_days > 0 ? next_retention : jstore_now_ms() + REMINDER_MS;
+            if (s->queue.length == 0 && s->running)
+                jstore_wait_locked(s, MIN(wake_at, jstore_now_ms() + REMINDER_MS));
             continue;
         }
         char *error = NULL;
         int rc = write_batch_locked(j, db, &error);
-        j->host->counter_set(j->pending_counter, (int64_t)pending_locked(j));
         if (rc == SQLITE_OK) {
             batch_done_locked(j);
             retry_delay = RETRY_MIN_MS;
             if (jsql_recent_numbers(db) >= MERGE_ROWS) {
-                g_mutex_unlock(&j->lock);
+                g_mutex_unlock(&s->lock);
                 merge_numbers(j, db, &next_merge);
-                g_mutex_lock(&j->lock);
+                g_mutex_lock(&s->lock);
             }
         } else {
-            gboolean last_try = !j->running;
             batch_failed_locked(j, error);
-            g_mutex_unlock(&j->lock);
+            g_mutex_unlock(&s->lock);
             jsql_close(db); /* reopened on retry: the file may have changed meanwhile */
-            g_mutex_lock(&j->lock);
+            g_mutex_lock(&s->lock);
             db = NULL;
-            retry_at = now_ms() + retry_delay;
+            retry_at = jstore_now_ms() + retry_delay;
             retry_delay = MIN(retry_delay * 2, RETRY_MAX_MS);
-            if (last_try)
-                g_cond_broadcast(&j->idle);
         }
         g_free(error);
-        if (!j->running && (db == NULL || j->queue.length == 0))
+        if (!s->running && (db == NULL || s->queue.length == 0))
             break;
     }
-    j->host->counter_set(j->pending_counter, (int64_t)pending_locked(j));
-    g_cond_broadcast(&j->idle);
-    g_mutex_unlock(&j->lock);
+    jstore_update_pending_locked(s);
+    g_cond_broadcast(&s->idle);
+    g_mutex_unlock(&s->lock);
     jsql_close(db);
     return NULL;
 }
 
 /* ---- the journal interface ---- */
 
-/* The record's copy, cleaned by the sanitizer (jrec.h; "Bad input" in
- * README.md), or NULL when it cannot be stored: refused records are logged
- * with their uuid and reason and counted as rejected, never dropped
- * silently. */
-static jrec_record *sanitized_copy(journal *j, const ucd_journal_record *record)
-{
-    GString *problems = g_string_new(NULL);
-    jrec_record *copy = jrec_copy(record, j->privacy, now_ms(), problems);
-    if (copy != NULL && copy->rejected) {
-        j->host->log(j->self, UCD_LOG_WARNING, "conversation %s NOT stored: %s", copy->rec.uuid,
-                     problems->str);
-        j->host->counter_add(j->rejected_counter, 1);
-        g_mutex_lock(&j->lock);
-        j->rejected++;
-        g_mutex_unlock(&j->lock);
-        g_clear_pointer(&copy, jrec_free);
-    } else if (copy != NULL && problems->len > 0) {
-        j->host->log(j->self, UCD_LOG_WARNING, "conversation %s stored sanitized: %s",
-                     copy->rec.uuid, problems->str);
-    }
-    g_string_free(problems, TRUE);
-    return copy;
-}
+/* store(), status() and flush() are jstore's (jstore.h): store() copies the
+ * record through the sanitizer ("Bad input" in README.md); refused records
+ * are logged with their uuid and reason and counted as rejected, never
+ * dropped silently. */
 
-static int journal_store(void *impl, const ucd_journal_record *record)
-{
-    journal *j = impl;
-    if (record == NULL)
-        return UCD_E_INVALID;
-    g_mutex_lock(&j->lock);
-    uint64_t pending = pending_locked(j);
-    if (pending >= (uint64_t)j->max_pending) {
-        j->rejected++;
-        g_mutex_unlock(&j->lock);
-        j->host->counter_add(j->rejected_counter, 1);
-        j->host->log(j->self, UCD_LOG_ERROR,
-                     "journal queue full (%" PRIu64 " records waiting, max_pending): conversation "
-                     "%s NOT stored",
-                     pending, record->uuid ? record->uuid : "(no uuid)");
-        return UCD_E_BUSY;
-    }
-    g_mutex_unlock(&j->lock);
-
-    /* Copy outside the lock: the writer keeps going meanwhile. */
-    jrec_record *copy = sanitized_copy(j, record);
-    if (copy == NULL)
-        return UCD_E_INVALID;
-    g_mutex_lock(&j->lock);
-    g_queue_push_tail(&j->queue, copy);
-    /* Here too, not only after a write: while the database cannot even be
-     * opened there is no write, and the admin must see the records wait. */
-    j->host->counter_set(j->pending_counter, (int64_t)pending_locked(j));
-    if (j->writer_waiting)
-        g_cond_signal(&j->wake);
-    g_mutex_unlock(&j->lock);
-    return UCD_OK;
-}
-
-static int journal_query(void *impl, const ucd_journal_query *query, ucd_journal_record_cb cb,
+static int journal_query(void *owner, const ucd_journal_query *query, ucd_journal_record_cb cb,
                          void *user_data, char *next_cursor, size_t next_cursor_size)
 {
-    journal *j = impl;
-    if (query == NULL || cb == NULL)
-        return UCD_E_INVALID;
+    journal *j = owner;
     char *error = NULL;
     int rc = jsql_query(j->path, query, cb, user_data, next_cursor, next_cursor_size, &error);
     if (rc != UCD_OK)
@@ -430,98 +328,50 @@ static int journal_query(void *impl, const ucd_journal_query *query, ucd_journal
     return rc;
 }
 
-static int64_t oldest_pending_locked(const journal *j)
+/* status()'s health and detail, with the lock held. The failing detail
+ * names the file: "waiting in memory: " (which ucctl and the e2e test
+ * expect) and then what went wrong with which database. */
+static gboolean describe_locked(void *owner, char *detail, size_t size)
 {
-    int64_t oldest = 0;
-    for (guint i = 0; i < j->batch->len; i++) {
-        int64_t s = ((jrec_record *)g_ptr_array_index(j->batch, i))->rec.start_ms;
-        oldest = oldest == 0 || s < oldest ? s : oldest;
-    }
-    /* The queue is in store order; its head is a good stand-in for the oldest. */
-    if (j->queue.length > 0) {
-        int64_t s = ((jrec_record *)j->queue.head->data)->rec.start_ms;
-        oldest = oldest == 0 || s < oldest ? s : oldest;
-    }
-    return oldest;
-}
-
-static int journal_status(void *impl, ucd_journal_status *status)
-{
-    journal *j = impl;
-    if (status == NULL || status->struct_size == 0)
-        return UCD_E_INVALID;
-    ucd_journal_status s = {.struct_size = sizeof(s)};
-    g_mutex_lock(&j->lock);
-    s.healthy = j->healthy;
-    s.stored = j->stored;
-    s.pending = pending_locked(j);
-    s.oldest_pending_ms = oldest_pending_locked(j);
+    journal *j = owner;
     if (j->healthy)
-        g_snprintf(j->detail, sizeof(j->detail), "writing to %s", j->path);
+        g_snprintf(detail, size, "writing to %s", j->path);
+    else if (j->failure != NULL)
+        g_snprintf(detail, size, "waiting in memory: %s: %s", j->path, j->failure);
     else
-        g_snprintf(j->detail, sizeof(j->detail), "waiting in memory: %s",
-                   j->failure ? j->failure : "database not open yet");
-    s.detail = j->detail;
-    g_mutex_unlock(&j->lock);
-    uint32_t size = status->struct_size < sizeof(s) ? status->struct_size : sizeof(s);
-    memcpy(status, &s, size);
-    status->struct_size = size;
-    return UCD_OK;
+        g_snprintf(detail, size, "waiting in memory: %s not open yet", j->path);
+    return j->healthy;
 }
 
-static int journal_flush(void *impl, uint32_t timeout_ms)
+/* A flush() that timed out: UCD_E_UNAVAILABLE tells a failing database
+ * from a merely slow one (UCD_E_BUSY). */
+static int flush_timeout_locked(void *owner)
 {
-    journal *j = impl;
-    int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_ms * 1000;
-    g_mutex_lock(&j->lock);
-    j->flush_waiters++;
-    g_cond_signal(&j->wake); /* also: retry a failing database now */
-    while (pending_locked(j) > 0 && j->writer != NULL &&
-           g_cond_wait_until(&j->idle, &j->lock, deadline))
-        ;
-    j->flush_waiters--;
-    int rc = pending_locked(j) == 0 ? UCD_OK : j->healthy ? UCD_E_BUSY : UCD_E_UNAVAILABLE;
-    g_mutex_unlock(&j->lock);
-    return rc;
+    journal *j = owner;
+    return j->healthy ? UCD_E_BUSY : UCD_E_UNAVAILABLE;
 }
 
-static const ucd_journal_v1 journal_iface = {
-    .struct_size = sizeof(ucd_journal_v1),
-    .store = journal_store,
+static const jstore_hooks journal_hooks = {
+    .describe_locked = describe_locked,
     .query = journal_query,
-    .status = journal_status,
-    .flush = journal_flush,
+    .flush_timeout_locked = flush_timeout_locked,
+    .stored_help = "conversations committed to the database",
+    .pending_help = "conversations waiting in memory",
+    .rejected_help = "conversations refused: max_pending reached, or bad input",
 };
 
 /* ---- configuration and life cycle ---- */
 
-static int read_int(journal *j, const char *key, int64_t min, int64_t *value)
-{
-    if (j->host->config_int(j->self, key, value) != UCD_OK)
-        return j->host->config_error(j->self, key, "cannot be read");
-    if (*value < min)
-        return j->host->config_error(j->self, key, "must be at least %" PRId64, min);
-    return UCD_OK;
-}
-
 static int read_config(journal *j)
 {
-    const char *database = NULL, *privacy = NULL;
+    const char *database = NULL;
     int64_t cache = 0, max_size = 0;
-    if (read_int(j, "max_pending", 1, &j->max_pending) != UCD_OK ||
-        read_int(j, "commit_interval", 1, &j->commit_interval_ms) != UCD_OK ||
-        read_int(j, "batch_size", 1, &j->batch_size) != UCD_OK ||
-        read_int(j, "cache_size", 1, &cache) != UCD_OK ||
-        read_int(j, "retention_days", 0, &j->retention_days) != UCD_OK ||
-        read_int(j, "max_size_mb", 0, &max_size) != UCD_OK)
+    if (jstore_read_config(&j->store) != UCD_OK ||
+        jstore_read_int(&j->store, "cache_size", 1, &cache) != UCD_OK ||
+        jstore_read_int(&j->store, "max_size_mb", 0, &max_size) != UCD_OK)
         return UCD_FAIL;
     j->options.cache_mb = cache;
     j->options.max_size_mb = max_size;
-    j->host->config_string(j->self, "private_numbers", &privacy);
-    int p = jrec_privacy_parse(privacy);
-    if (p < 0)
-        return j->host->config_error(j->self, "private_numbers", "must be keep, mask or drop");
-    j->privacy = (jrec_privacy)p;
     const char *state_dir = j->host->state_dir(j->self);
     if (j->host->config_string(j->self, "database", &database) == UCD_OK && database != NULL &&
         database[0] != '\0')
@@ -558,11 +408,8 @@ static int check_existing_file(journal *j)
 
 static void journal_free(journal *j)
 {
-    g_queue_clear_full(&j->queue, (GDestroyNotify)jrec_free);
+    jstore_clear(&j->store);
     g_ptr_array_unref(j->batch);
-    g_mutex_clear(&j->lock);
-    g_cond_clear(&j->wake);
-    g_cond_clear(&j->idle);
     g_free(j->failure);
     g_free(j->path);
     g_free(j->spool_path);
@@ -571,15 +418,8 @@ static void journal_free(journal *j)
 
 static void make_counters(journal *j)
 {
-    j->stored_counter = j->host->counter_new(j->self, "stored", UCD_COUNTER_MONOTONIC,
-                                             "conversations committed to the database");
-    j->pending_counter = j->host->counter_new(j->self, "pending", UCD_COUNTER_GAUGE,
-                                              "conversations waiting in memory");
     j->failed_counter = j->host->counter_new(j->self, "failed_writes", UCD_COUNTER_MONOTONIC,
                                              "transactions or opens that failed");
-    j->rejected_counter =
-        j->host->counter_new(j->self, "rejected", UCD_COUNTER_MONOTONIC,
-                             "conversations refused: max_pending reached, or bad input");
 }
 
 static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
@@ -587,14 +427,10 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
     journal *j = g_new0(journal, 1);
     j->self = self;
     j->host = host;
-    g_mutex_init(&j->lock);
-    g_cond_init(&j->wake);
-    g_cond_init(&j->idle);
-    g_queue_init(&j->queue);
+    jstore_init(&j->store, self, host, j);
     j->batch = g_ptr_array_new_with_free_func((GDestroyNotify)jrec_free);
     if (read_config(j) != UCD_OK || check_existing_file(j) != UCD_OK ||
-        host->service_register(self, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, &journal_iface, j) !=
-            UCD_OK) {
+        jstore_register(&j->store, &journal_hooks) != UCD_OK) {
         journal_free(j);
         return UCD_FAIL;
     }
@@ -618,7 +454,7 @@ static void load_spool(journal *j)
         return;
     }
     for (int i = 0; i < count; i++)
-        g_queue_push_tail(&j->queue, records[i]);
+        g_queue_push_tail(&j->store.queue, records[i]);
     g_free(records);
     if (count > 0) {
         j->spool_pending = TRUE;
@@ -632,24 +468,23 @@ static int journal_start(void *state)
 {
     journal *j = state;
     load_spool(j);
-    j->running = TRUE;
-    j->writer = g_thread_new("journal-writer", writer_main, j);
+    jstore_start(&j->store, "journal-writer", writer_main);
     return UCD_OK;
 }
 
 /* Saves what the writer could not commit, or names every record lost. */
 static void spool_leftovers(journal *j)
 {
-    guint count = j->queue.length;
+    guint count = j->store.queue.length;
     if (count == 0)
         return;
     jrec_record **records = g_new(jrec_record *, count);
     guint i = 0;
-    for (GList *l = j->queue.head; l != NULL; l = l->next)
+    for (GList *l = j->store.queue.head; l != NULL; l = l->next)
         records[i++] = l->data;
     char *error = NULL;
     if (jrec_file_write(j->spool_path, records, count, &error) == 0) {
-        log_durable(j, records, count, "spool");
+        jstore_log_durable(&j->store, records, count, "spool");
         j->host->log(j->self, UCD_LOG_ERROR,
                      "journal %s not writable at stop: %u record(s) saved to %s, written at the "
                      "next start",
@@ -667,15 +502,8 @@ static void spool_leftovers(journal *j)
 static void journal_stop(void *state)
 {
     journal *j = state;
-    if (j->writer == NULL)
-        return;
-    g_mutex_lock(&j->lock);
-    j->running = FALSE;
-    g_cond_signal(&j->wake);
-    g_mutex_unlock(&j->lock);
-    g_thread_join(j->writer);
-    j->writer = NULL;
-    spool_leftovers(j);
+    if (jstore_stop(&j->store))
+        spool_leftovers(j);
 }
 
 static void journal_fini(void *state)
@@ -685,12 +513,7 @@ static void journal_fini(void *state)
     journal_free(j);
 }
 
-static const ucd_service_decl journal_provides[] = {
-    {UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, 0},
-    {NULL, 0, 0},
-};
-
 UCD_PLUGIN_DEFINE(.name = "journal-sqlite", .version = "1.0.0", .license = "MIT",
                   .description = "stores finished conversations in a local SQLite file",
-                  .provides = journal_provides, .config_keys = journal_keys, .init = journal_init,
+                  .provides = jstore_provides, .config_keys = journal_keys, .init = journal_init,
                   .start = journal_start, .stop = journal_stop, .fini = journal_fini);
