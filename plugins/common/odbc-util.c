@@ -68,6 +68,41 @@ char *odbc_connection_string(const char *target, const char *password)
     return full;
 }
 
+static const char *nonempty(const char *text)
+{
+    return text != NULL && *text != '\0' ? text : NULL;
+}
+
+char *odbc_config_target(const char *dsn, const char *connection_string, const char *user,
+                         const char **bad_key, const char **why)
+{
+    dsn = nonempty(dsn);
+    connection_string = nonempty(connection_string);
+    user = nonempty(user);
+    *bad_key = NULL;
+    *why = NULL;
+    if ((dsn == NULL) == (connection_string == NULL)) {
+        *bad_key = dsn ? "dsn" : "connection_string";
+        *why = "set exactly one of dsn and connection_string";
+    } else if (dsn != NULL && strpbrk(dsn, ";{}=") != NULL) {
+        *bad_key = "dsn";
+        *why = "must be a plain data source name";
+    } else if (user != NULL && strpbrk(user, ";{}") != NULL) {
+        *bad_key = "user";
+        *why = "must not contain ; { or }";
+    }
+    if (*bad_key != NULL)
+        return NULL;
+    GString *text = g_string_new(NULL);
+    if (dsn != NULL)
+        g_string_append_printf(text, "DSN=%s", dsn);
+    else
+        g_string_append(text, connection_string);
+    if (user != NULL)
+        g_string_append_printf(text, "%sUID=%s", g_str_has_suffix(text->str, ";") ? "" : ";", user);
+    return g_string_free(text, FALSE);
+}
+
 gboolean odbc_connect(const char *target, const char *password, int timeout_s, SQLHENV *env,
                       SQLHDBC *dbc, char **error)
 {

@@ -28,6 +28,30 @@ char *odbc_diagnostic(SQLSMALLINT type, SQLHANDLE handle, const char *what, cons
  * doubled as ODBC quotes them). g_free the result; it holds the password. */
 char *odbc_connection_string(const char *target, const char *password);
 
+/* The configuration keys a plugin connects with (see odbc_config_target),
+ * for its key table; `help_prefix` goes in front of each help text ("" or
+ * "odbc: "). Needs <ucd/ucd.h>. (Formatted by hand: clang-format cannot lay
+ * out a macro of initializers readably.) */
+// clang-format off
+#define ODBC_UTIL_CONNECTION_KEYS(help_prefix)                                                     \
+    {"dsn", UCD_CONFIG_STRING, 0, NULL, help_prefix "a data source name from odbc.ini"},           \
+    {"connection_string", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL,                                 \
+     help_prefix "an ODBC connection string (Driver=...;Server=...), instead of dsn"},             \
+    {"user", UCD_CONFIG_STRING, 0, NULL, help_prefix "user name, appended as UID"},                \
+    {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, help_prefix "password, appended as PWD"}
+// clang-format on
+
+/* The connection string (without the password) that the keys `dsn`,
+ * `connection_string` and `user` describe (NULL or "" when not set):
+ * "DSN=dsn" or the connection string, then ";UID=user" when a user is given.
+ * NULL when they are not usable, with `*bad_key` (the key to name in the
+ * configuration error) and `*why` set to static texts: not exactly one of
+ * dsn and connection_string, a dsn that is not a plain name, a user with
+ * ';', '{' or '}' (which would change the connection string). g_free the
+ * result. */
+char *odbc_config_target(const char *dsn, const char *connection_string, const char *user,
+                         const char **bad_key, const char **why);
+
 /* Allocates an environment (ODBC 3) and a connection and connects to
  * `target` + `password` with a login timeout of `timeout_s` seconds (0 =
  * the driver's). TRUE with `*env` and `*dbc` set, or FALSE with `*error`

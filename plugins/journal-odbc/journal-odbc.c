@@ -78,11 +78,7 @@ typedef struct writer {
 } writer;
 
 static const ucd_config_key journal_keys[] = {
-    {"dsn", UCD_CONFIG_STRING, 0, NULL, "a data source name from odbc.ini"},
-    {"connection_string", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL,
-     "an ODBC connection string (Driver=...;Server=...), instead of dsn"},
-    {"user", UCD_CONFIG_STRING, 0, NULL, "user name, appended as UID"},
-    {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "password, appended as PWD"},
+    ODBC_UTIL_CONNECTION_KEYS(""),
     {"dialect", UCD_CONFIG_STRING, 0, "auto", "auto, postgresql, mysql or mssql"},
     {"table_prefix", UCD_CONFIG_STRING, 0, "ucd_", "put in front of every table name"},
     JSTORE_CONFIG_KEYS("2000"),
@@ -694,23 +690,11 @@ static int read_int(journal *j, const char *key, int64_t min, int64_t *value)
 /* The connection string from dsn or connection_string, plus user. */
 static int read_connection(journal *j)
 {
-    const char *dsn = string_key(j, "dsn"), *connection = string_key(j, "connection_string");
-    const char *user = string_key(j, "user");
-    if ((dsn == NULL) == (connection == NULL))
-        return j->host->config_error(j->self, dsn ? "dsn" : "connection_string",
-                                     "set exactly one of dsn and connection_string");
-    if (dsn != NULL && strpbrk(dsn, ";{}=") != NULL)
-        return j->host->config_error(j->self, "dsn", "must be a plain data source name");
-    if (user != NULL && strpbrk(user, ";{}") != NULL)
-        return j->host->config_error(j->self, "user", "must not contain ; { or }");
-    GString *text = g_string_new(NULL);
-    if (dsn != NULL)
-        g_string_append_printf(text, "DSN=%s", dsn);
-    else
-        g_string_append(text, connection);
-    if (user != NULL)
-        g_string_append_printf(text, "%sUID=%s", g_str_has_suffix(text->str, ";") ? "" : ";", user);
-    j->connection = g_string_free(text, FALSE);
+    const char *bad_key = NULL, *why = NULL;
+    j->connection = odbc_config_target(string_key(j, "dsn"), string_key(j, "connection_string"),
+                                       string_key(j, "user"), &bad_key, &why);
+    if (j->connection == NULL)
+        return j->host->config_error(j->self, bad_key, "%s", why);
     j->password = string_key(j, "password");
     return UCD_OK;
 }

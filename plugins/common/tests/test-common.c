@@ -1,7 +1,8 @@
 /*
  * test-common.c - plugins/common alone: the journal record sanitizer,
  * privacy, number keys, the serialized form, and the durable spool with a
- * torn tail, a damaged frame in the middle and a restart mid-replay.
+ * torn tail, a damaged frame in the middle and a restart mid-replay; the
+ * ODBC connection string from configuration keys.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "jrec.h"
+#include "odbc-util.h"
 #include "spool.h"
 
 #define NOW 1700000000000LL
@@ -365,6 +367,33 @@ static void test_crc(void)
     g_assert_cmphex(spool_crc32(0, "123456789", 9), ==, 0xcbf43926);
 }
 
+/* The connection string from the dsn, connection_string and user keys, and
+ * the key named when they do not make one. */
+static void test_odbc_config_target(void)
+{
+    const char *key = NULL, *why = NULL;
+    char *target = odbc_config_target("ucd", NULL, "jo", &key, &why);
+    g_assert_cmpstr(target, ==, "DSN=ucd;UID=jo");
+    g_assert_null(key);
+    g_free(target);
+    target = odbc_config_target("", "Driver=X;Server=h;", "", &key, &why);
+    g_assert_cmpstr(target, ==, "Driver=X;Server=h;");
+    g_free(target);
+    target = odbc_config_target(NULL, "Driver=X", "jo", &key, &why);
+    g_assert_cmpstr(target, ==, "Driver=X;UID=jo");
+    g_free(target);
+
+    g_assert_null(odbc_config_target(NULL, "", NULL, &key, &why));
+    g_assert_cmpstr(key, ==, "connection_string");
+    g_assert_nonnull(strstr(why, "exactly one"));
+    g_assert_null(odbc_config_target("ucd", "Driver=X", NULL, &key, &why));
+    g_assert_cmpstr(key, ==, "dsn");
+    g_assert_null(odbc_config_target("ucd;PWD=x", NULL, NULL, &key, &why));
+    g_assert_cmpstr(key, ==, "dsn");
+    g_assert_null(odbc_config_target("ucd", NULL, "jo;PWD=x", &key, &why));
+    g_assert_cmpstr(key, ==, "user");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -376,6 +405,7 @@ int main(int argc, char **argv)
     g_test_add_func("/jrec/privacy", test_privacy);
     g_test_add_func("/jrec/number-key", test_number_key);
     g_test_add_func("/jrec/variant", test_variant_round_trip);
+    g_test_add_func("/odbc/config-target", test_odbc_config_target);
     g_test_add_func("/spool/crc", test_crc);
     g_test_add_func("/spool/order-and-segments", test_spool_order_and_segments);
     g_test_add_func("/spool/restart-mid-replay", test_spool_restart_mid_replay);
