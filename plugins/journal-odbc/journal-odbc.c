@@ -118,8 +118,8 @@ static void set_failure(journal *j, const char *why)
     g_mutex_unlock(&j->store.lock);
 }
 
-/* Remembers for status() whether the spool takes records (`why` NULL) or
- * not, and why. */
+/* Remembers for status() why the spool does not take records (cleared
+ * when a batch from memory was settled again: batch_finished). */
 static void set_spool_failure(journal *j, const char *why)
 {
     g_mutex_lock(&j->store.lock);
@@ -239,7 +239,6 @@ static gboolean to_spool(writer *w, jrec_record *const *records, guint count)
         g_free(error);
         return FALSE;
     }
-    set_spool_failure(j, NULL);
     jstore_log_durable(&j->store, records, count, "spool");
     j->host->counter_add(j->spooled_counter, count);
     spool_changed(w);
@@ -395,6 +394,9 @@ static GPtrArray *take_batch(writer *w, gboolean direct)
 static void batch_finished(journal *j, GPtrArray *batch, guint keep_from)
 {
     g_mutex_lock(&j->store.lock);
+    /* All durable: whatever the spool's trouble was, memory is not stuck. */
+    if (keep_from == batch->len)
+        g_clear_pointer(&j->spool_failure, g_free);
     /* What could not even be spooled goes back to the head, in order. */
     jstore_batch_done_locked(&j->store, batch, keep_from);
     update_gauges_locked(j);
