@@ -435,8 +435,103 @@ static int insert_array(jodbc_db *db, char table, const grid *g, unsigned first,
     return result;
 }
 
+/* Appends one PostgreSQL array element: an integer as digits, a text in
+ * double quotes with '\\' and '"' escaped, NULL unquoted (PostgreSQL's
+ * "Array Value Input" rules). */
+static void append_element(GString *out, const grid *g, size_t i, gboolean text)
+{
+    if (g->ind[i] == SQL_NULL_DATA) {
+        g_string_append(out, "NULL");
+    } else if (!text) {
+        g_string_append_printf(out, "%" G_GINT64_FORMAT, (gint64)g->ints[i]);
+    } else {
+        g_string_append_c(out, '"');
+        for (const char *c = g->texts[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                g_string_append_c(out, '\\');
+            g_string_append_c(out, *c);
+        }
+        g_string_append_c(out, '"');
+    }
+}
+
+/* The insert statement for unnest(), prepared once per connection. */
+static SQLHSTMT unnest_statement(jodbc_db *db, char table, const grid *g, char **error)
+{
+    char key[4] = {table, 'u', 0, 0};
+    SQLHSTMT st = g_hash_table_lookup(db->statements, key);
+    if (st != NULL)
+        return st;
+    gboolean *is_text = g_new0(gboolean, g->cols);
+    for (unsigned c = 0; c < g->cols; c++)
+        is_text[c] = g->widths[c] > 0;
+    char *sql = table == 'c' ? jodbc_sql_insert_conversations_unnest(db->prefix, is_text)
+                             : jodbc_sql_insert_participants_unnest(db->prefix, is_text);
+    g_free(is_text);
+    st = new_statement(db, error);
+    if (st != SQL_NULL_HSTMT && !SQL_SUCCEEDED(SQLPrepare(st, (SQLCHAR *)sql, SQL_NTS))) {
+        *error = diagnostic(db, SQL_HANDLE_STMT, st, "preparing an insert", NULL);
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+        st = SQL_NULL_HSTMT;
+    }
+    g_free(sql);
+    if (st != SQL_NULL_HSTMT)
+        g_hash_table_insert(db->statements, g_strdup(key), st);
+    return st;
+}
+
+/* Every row of `g` in one statement: each column one bound array literal. */
+static int insert_unnest(jodbc_db *db, char table, const grid *g, char **error)
+{
+    SQLHSTMT st = unnest_statement(db, table, g, error);
+    if (st == SQL_NULL_HSTMT)
+        return JODBC_E_CONNECTION;
+    GString **arrays = g_new0(GString *, g->cols);
+    int result = JODBC_OK;
+    for (unsigned c = 0; c < g->cols && result == JODBC_OK; c++) {
+        arrays[c] = g_string_sized_new(g->rows * (g->widths[c] > 0 ? 24 : 12) + 2);
+        g_string_append_c(arrays[c], '{');
+        for (unsigned r = 0; r < g->rows; r++) {
+            if (r > 0)
+                g_string_append_c(arrays[c], ',');
+            append_element(arrays[c], g, (size_t)c * g->rows + r, g->widths[c] > 0);
+        }
+        g_string_append_c(arrays[c], '}');
+        SQLRETURN rc =
+            SQLBindParameter(st, (SQLUSMALLINT)(c + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
+                             SQL_LONGVARCHAR, arrays[c]->len, 0, arrays[c]->str, 0, NULL);
+        if (!SQL_SUCCEEDED(rc))
+            result = statement_failed(db, st, "binding", error);
+    }
+    if (result == JODBC_OK) {
+        SQLRETURN rc = SQLExecute(st);
+        if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
+            result = statement_failed(
+                db, st, table == 'c' ? "inserting conversations" : "inserting participants", error);
+    }
+    for (unsigned c = 0; c < g->cols; c++)
+        if (arrays[c] != NULL)
+            g_string_free(arrays[c], TRUE);
+    g_free(arrays);
+    return result;
+}
+
+/* The method a batch is written with: auto is unnest on PostgreSQL, which
+ * alone understands it, and multi-row VALUES elsewhere. */
+static jodbc_insert_method effective_method(const jodbc_db *db)
+{
+    jodbc_insert_method m = db->target.insert_method;
+    if (m == JODBC_INSERT_AUTO || m == JODBC_INSERT_UNNEST)
+        return db->target.dialect == JODBC_POSTGRESQL ? JODBC_INSERT_UNNEST : JODBC_INSERT_VALUES;
+    return m;
+}
+
 static int insert_grid(jodbc_db *db, char table, const grid *g, char **error)
 {
+    if (g->rows == 0)
+        return JODBC_OK;
+    if (effective_method(db) == JODBC_INSERT_UNNEST)
+        return insert_unnest(db, table, g, error);
     unsigned chunk =
         MIN(db->target.rows_per_statement, jodbc_max_rows(db->target.dialect, g->cols));
     if (chunk == 0)

@@ -29,6 +29,8 @@ typedef enum jodbc_result {
 typedef enum jodbc_insert_method {
     JODBC_INSERT_VALUES = 0,
     JODBC_INSERT_ARRAY = 1,
+    JODBC_INSERT_UNNEST = 2, /* PostgreSQL: one array parameter per column */
+    JODBC_INSERT_AUTO = 3,   /* unnest on PostgreSQL, values elsewhere */
 } jodbc_insert_method;
 
 typedef struct jodbc_target {

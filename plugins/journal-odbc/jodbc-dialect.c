@@ -246,6 +246,37 @@ char *jodbc_sql_insert_participants(jodbc_dialect dialect, const char *prefix, u
     return sql;
 }
 
+static char *insert_unnest(const char *table, const char *const *names, size_t count,
+                           const gboolean *is_text)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "INSERT INTO %s (", table);
+    append_names(s, names, count, "");
+    g_string_append(s, ") SELECT * FROM unnest(");
+    for (size_t i = 0; i < count; i++)
+        g_string_append_printf(s, "%s?::%s[]", i ? ", " : "", is_text[i] ? "text" : "bigint");
+    g_string_append(s, ") ON CONFLICT DO NOTHING");
+    return g_string_free(s, FALSE);
+}
+
+char *jodbc_sql_insert_conversations_unnest(const char *prefix, const gboolean *is_text)
+{
+    size_t count = 0;
+    const char **names = conversation_names(&count);
+    char *table = g_strconcat(prefix, "conversation", NULL);
+    char *sql = insert_unnest(table, names, count, is_text);
+    g_free(table);
+    return sql;
+}
+
+char *jodbc_sql_insert_participants_unnest(const char *prefix, const gboolean *is_text)
+{
+    char *table = g_strconcat(prefix, "participant", NULL);
+    char *sql = insert_unnest(table, participant_columns, JODBC_PARTICIPANT_COLUMNS, is_text);
+    g_free(table);
+    return sql;
+}
+
 /* ---- queries ---- */
 
 char *jodbc_sql_select(jodbc_dialect dialect, const char *prefix, const jodbc_filter *f)

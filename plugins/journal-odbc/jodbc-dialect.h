@@ -67,6 +67,16 @@ unsigned jodbc_max_rows(jodbc_dialect dialect, unsigned columns);
 char *jodbc_sql_insert_conversations(jodbc_dialect dialect, const char *prefix, unsigned rows);
 char *jodbc_sql_insert_participants(jodbc_dialect dialect, const char *prefix, unsigned rows);
 
+/* PostgreSQL only: the same inserts with ONE parameter per column, a
+ * PostgreSQL array literal of all the rows' values (`text[]`, or `bigint[]`
+ * for the columns whose `is_text` is FALSE), turned into rows by unnest().
+ * Why: the statement stays the same size whatever the batch, so the server
+ * neither parses nor compiles a thousand VALUES rows of expressions per
+ * batch, which made multi-row VALUES cost more than twice COPY. `is_text`
+ * has one entry per column in insert order. */
+char *jodbc_sql_insert_conversations_unnest(const char *prefix, const gboolean *is_text);
+char *jodbc_sql_insert_participants_unnest(const char *prefix, const gboolean *is_text);
+
 /* Which filters a query statement has, in the order of its parameters. */
 typedef struct jodbc_filter {
     gboolean from, to, user, number, cursor;

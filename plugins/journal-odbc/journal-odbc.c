@@ -82,8 +82,9 @@ static const ucd_config_key journal_keys[] = {
     {"dialect", UCD_CONFIG_STRING, 0, "auto", "auto, postgresql, mysql or mssql"},
     {"table_prefix", UCD_CONFIG_STRING, 0, "ucd_", "put in front of every table name"},
     JSTORE_CONFIG_KEYS("2000"),
-    {"insert_method", UCD_CONFIG_STRING, 0, "values",
-     "values (multi-row VALUES) or array (parameter arrays)"},
+    {"insert_method", UCD_CONFIG_STRING, 0, "auto",
+     "auto (unnest on PostgreSQL, else values), values (multi-row VALUES), array "
+     "(parameter arrays) or unnest (PostgreSQL: one array per column)"},
     {"rows_per_statement", UCD_CONFIG_INT, 0, "500", "rows per insert statement"},
     {"pool_size", UCD_CONFIG_INT, 0, "3", "connections: the writer's and those of queries"},
     {"timeout", UCD_CONFIG_DURATION, 0, "5s", "login and statement timeout"},
@@ -713,12 +714,23 @@ static int read_choices(journal *j)
         return j->host->config_error(j->self, "table_prefix",
                                      "must be at most 32 letters, digits or '_', not starting "
                                      "with a digit");
-    if (method != NULL && strcmp(method, "values") != 0 && strcmp(method, "array") != 0)
-        return j->host->config_error(j->self, "insert_method", "must be values or array");
+    static const struct {
+        const char *name;
+        jodbc_insert_method method;
+    } methods[] = {{"auto", JODBC_INSERT_AUTO},
+                   {"values", JODBC_INSERT_VALUES},
+                   {"array", JODBC_INSERT_ARRAY},
+                   {"unnest", JODBC_INSERT_UNNEST}};
+    int m = method == NULL || *method == '\0' ? 0 : -1;
+    for (size_t i = 0; m < 0 && i < G_N_ELEMENTS(methods); i++)
+        if (strcmp(method, methods[i].name) == 0)
+            m = (int)i;
+    if (m < 0)
+        return j->host->config_error(j->self, "insert_method",
+                                     "must be auto, values, array or unnest");
     j->target.dialect = (jodbc_dialect)d;
     j->target.prefix = prefix ? prefix : "";
-    j->target.insert_method =
-        method != NULL && strcmp(method, "array") == 0 ? JODBC_INSERT_ARRAY : JODBC_INSERT_VALUES;
+    j->target.insert_method = methods[m].method;
     return UCD_OK;
 }
 

@@ -380,10 +380,11 @@ static void test_outage(void)
     module_free(m);
 }
 
-/* Batches of several statements (rows_per_statement) and parameter arrays. */
+/* Batches of several statements (rows_per_statement), parameter arrays, and
+ * one array per column (unnest: PostgreSQL; values elsewhere, as auto). */
 static void test_bulk(void)
 {
-    const char *const methods[] = {"values", "array"};
+    const char *const methods[] = {"values", "array", "unnest", "auto"};
     for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
         char *prefix = g_strdup_printf("bulk%zu_", i);
         fake_module *m = module_new(prefix, (const char *const[]){"insert_method", methods[i],
