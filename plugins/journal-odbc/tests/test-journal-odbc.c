@@ -118,7 +118,7 @@ static void module_free(fake_module *m)
 typedef struct test_record {
     ucd_journal_record rec;
     ucd_journal_participant parts[2];
-    char uuid[64], number[32], raw[32], memo[64];
+    char uuid[64], number[32], raw[32], memo[96];
 } test_record;
 
 static void make_record(test_record *t, const char *prefix, int n, int64_t start_ms)
@@ -127,7 +127,8 @@ static void make_record(test_record *t, const char *prefix, int n, int64_t start
     g_snprintf(t->uuid, sizeof(t->uuid), "%s-%04d", prefix, n);
     g_snprintf(t->number, sizeof(t->number), "+4989%07d", n);
     g_snprintf(t->raw, sizeof(t->raw), "089%07d", n);
-    g_snprintf(t->memo, sizeof(t->memo), "memo %d with 'quotes' and ümlauts", n);
+    g_snprintf(t->memo, sizeof(t->memo),
+               "memo %d with 'quotes', \"double\" {a,b} \\ NULL and ümlauts", n);
     t->parts[0] = (ucd_journal_participant){.struct_size = sizeof(t->parts[0]),
                                             .role = 1,
                                             .user_id = n % 2 ? "u1" : "u2",
@@ -271,7 +272,7 @@ static void test_round_trip(void)
     g_assert_true(g_str_has_prefix(c->first->str, "rt-0005|pbx-sim:office|"));
     g_assert_nonnull(strstr(c->first->str,
                             "|1|0|0890000005|+49890000005|Anna Müller|201|Desk|normal|p1;p2|memo "
-                            "5 with 'quotes' and ümlauts|2:u1/201/"));
+                            "5 with 'quotes', \"double\" {a,b} \\ NULL and ümlauts|2:u1/201/"));
     g_assert_true(g_str_has_suffix(c->first->str, ",-/202"));
     collected_free(c);
 
@@ -514,6 +515,15 @@ static void test_dialect_texts(void)
                     "INSERT INTO p_participant (conversation_uuid, seq, role, user_id, "
                     "line, joined_ms, answered_ms, left_ms, start_ms) VALUES (?, ?, ?, "
                     "?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    g_free(sql);
+    /* PostgreSQL's one-array-per-column form */
+    const gboolean part_texts[JODBC_PARTICIPANT_COLUMNS] = {TRUE, FALSE, FALSE, TRUE, TRUE};
+    sql = jodbc_sql_insert_participants_unnest("p_", part_texts);
+    g_assert_cmpstr(sql, ==,
+                    "INSERT INTO p_participant (conversation_uuid, seq, role, user_id, "
+                    "line, joined_ms, answered_ms, left_ms, start_ms) SELECT * FROM "
+                    "unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], "
+                    "?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) ON CONFLICT DO NOTHING");
     g_free(sql);
     sql = jodbc_sql_insert_participants(JODBC_MYSQL, "p_", 1);
     g_assert_true(
