@@ -659,8 +659,8 @@ static gboolean describe_locked(void *owner, char *detail, size_t size)
     else if (j->connected)
         g_snprintf(detail, size, "writing to %s", jodbc_dialect_name(j->dialect));
     else
-        g_snprintf(detail, size, "spooling: database %s: %s", j->target_name,
-                   j->failure ? j->failure : "not connected yet");
+        g_snprintf(detail, size, "spooling: %" PRIu64 " in the spool; database %s: %s", spooled,
+                   j->target_name, j->failure ? j->failure : "not connected yet");
     return j->connected && spooled == 0 && j->spool_failure == NULL;
 }
 

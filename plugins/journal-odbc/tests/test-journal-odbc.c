@@ -339,7 +339,8 @@ static void test_newer_schema_refused(void)
     ucd_journal_status s = status_of(m);
     g_assert_false(s.healthy);
     g_assert_cmpuint(s.pending, ==, 2);
-    g_assert_true(g_str_has_prefix(s.detail, "spooling: "));
+    g_assert_true(g_str_has_prefix(s.detail, "spooling: 2 in the spool; database "));
+    g_assert_nonnull(strstr(s.detail, "newer than this plugin's 1"));
     module_free(m);
 }
 
