@@ -257,7 +257,11 @@ int main(int argc, char **argv)
     printf("journal query() alone, one paged query per month: %.2f s\n", one_range);
     printf("analytics month report, end to end (5 formats): %.2f s (target < 5 s): %s\n",
            best_report, best_report < 5.0 ? "met" : "NOT met");
-    printf("of which KPIs and files: %.2f s\n", best_report - best_journal);
+    /* The plugin reads the previous period on a second thread while it reads
+     * the current one, so the report can take less than the journal time
+     * above, which reads both one after the other. */
+    printf("(the plugin reads the month and the previous month at once: on two cores the report "
+           "can be shorter than the serial query time above)\n");
 
     g_free(reply);
     fake_module_stop(analytics);

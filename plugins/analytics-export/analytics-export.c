@@ -87,6 +87,7 @@ typedef struct ax_job {
     ax_report *report;
     GPtrArray *files;
     char *error;
+    char *previous_error; /* the previous period's reader (previous_thread) */
 } ax_job;
 
 /* ---- configuration ---- */
@@ -196,7 +197,7 @@ static int add_previous(const ucd_journal_record *record, void *data)
 
 /* Reads [from, to) page by page. A cursor that does not move would loop
  * forever on a broken store: it ends the query as an error. */
-static int read_slice(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb)
+static int read_slice(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb, char **error)
 {
     char cursor[CURSOR_SIZE] = "", next[CURSOR_SIZE];
     do {
@@ -208,11 +209,11 @@ static int read_slice(ax_job *job, int64_t from, int64_t to, ucd_journal_record_
         next[0] = '\0';
         int rc = job->journal->query(job->journal_impl, &q, cb, job->report, next, sizeof(next));
         if (rc != UCD_OK) {
-            job->error = g_strdup_printf("journal query failed: %s", ucd_strerror(rc));
+            *error = g_strdup_printf("journal query failed: %s", ucd_strerror(rc));
             return rc;
         }
         if (next[0] && strcmp(next, cursor) == 0) {
-            job->error = g_strdup("the journal's paging cursor does not advance");
+            *error = g_strdup("the journal's paging cursor does not advance");
             return UCD_FAIL;
         }
         memcpy(cursor, next, sizeof(cursor));
@@ -242,14 +243,30 @@ static void write_files(ax_job *job)
  * month's end down to the cursor, 22 s for a month and its previous month
  * over 10 million conversations); slices of a day keep each page's scan
  * short with any store. */
-static int read_journal(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb)
+static int read_journal(ax_job *job, int64_t from, int64_t to, ucd_journal_record_cb cb,
+                        char **error)
 {
     for (int64_t end = to; end > from; end -= SLICE_MS) {
-        int rc = read_slice(job, MAX(from, end - SLICE_MS), end, cb);
+        int rc = read_slice(job, MAX(from, end - SLICE_MS), end, cb, error);
         if (rc != UCD_OK)
             return rc;
     }
     return UCD_OK;
+}
+
+/* The previous period is read on a thread of its own while the work item
+ * reads the current one: a report then takes about as long as its longer
+ * half (measured: a month over 10 million conversations, 4.7-4.9 s read one
+ * after the other). The two readers share nothing they write: add_previous
+ * touches only the report's previous-period totals, add_current everything
+ * else, and a store's query() is called concurrently anyway (the core's pool
+ * has several threads). */
+static gpointer previous_thread(gpointer data)
+{
+    ax_job *job = data;
+    read_journal(job, ax_report_previous_from(job->report), job->from_ms, add_previous,
+                 &job->previous_error);
+    return NULL;
 }
 
 /* Remembers a scheduled run, so a restart knows which runs it missed. */
@@ -273,9 +290,12 @@ static void job_work(void *data)
         job->error = g_strdup("the period is empty or longer than ten years");
         return;
     }
-    if (read_journal(job, job->from_ms, job->to_ms, add_current) == UCD_OK &&
-        read_journal(job, ax_report_previous_from(job->report), job->from_ms, add_previous) ==
-            UCD_OK) {
+    GThread *previous = g_thread_new("ax-previous", previous_thread, job);
+    read_journal(job, job->from_ms, job->to_ms, add_current, &job->error);
+    g_thread_join(previous);
+    if (job->error == NULL)
+        job->error = g_steal_pointer(&job->previous_error);
+    if (job->error == NULL) {
         if (g_mkdir_with_parents(job->out_dir, 0755) != 0 ||
             (job->prom_dir && g_mkdir_with_parents(job->prom_dir, 0755) != 0))
             job->error = g_strdup_printf("creating the output directory: %s", g_strerror(errno));
@@ -297,6 +317,7 @@ static void job_free(ax_job *job)
     g_free(job->prom_dir);
     g_free(job->state_dir);
     g_free(job->error);
+    g_free(job->previous_error);
     g_free(job);
 }
 

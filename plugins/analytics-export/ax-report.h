@@ -84,7 +84,9 @@ void ax_report_free(ax_report *report);
 /* Counts one record of the period. Returns FALSE, and counts the reason,
  * when the record is left out. */
 gboolean ax_report_add(ax_report *report, const ucd_journal_record *record);
-/* Counts one record of the previous period (totals only). */
+/* Counts one record of the previous period (totals only). It writes only
+ * the previous-period totals, so one thread may call it while another calls
+ * ax_report_add on the same report (the plugin reads both periods at once). */
 gboolean ax_report_add_previous(ax_report *report, const ucd_journal_record *record);
 
 /* ---- reading a finished report ---- */
