@@ -1,0 +1,294 @@
+/*
+ * psip-line.c - the dialog state of one monitored line (see psip-line.h).
+ */
+#include "psip-line.h"
+
+/* What the line remembers of one dialog. */
+typedef struct tracked_dialog {
+    char *key;
+    char *call_id;
+    psip_dialog_state state;
+    psip_direction direction;
+    char *remote_identity;
+    char *remote_display;
+    guint64 seen_in; /* the apply round that last listed it */
+} tracked_dialog;
+
+struct psip_line {
+    GPtrArray *dialogs; /* of tracked_dialog *, in order of first appearance */
+    GHashTable *by_key; /* key -> tracked_dialog * (borrowed from `dialogs`) */
+    gboolean has_version;
+    guint64 version; /* the last applied document's version */
+    gboolean needs_resync;
+    guint64 round; /* counts applied documents, for the full-document sweep */
+};
+
+static void tracked_free(gpointer data)
+{
+    tracked_dialog *dialog = data;
+    g_free(dialog->key);
+    g_free(dialog->call_id);
+    g_free(dialog->remote_identity);
+    g_free(dialog->remote_display);
+    g_free(dialog);
+}
+
+static void change_free(gpointer data)
+{
+    psip_line_change *change = data;
+    g_free(change->key);
+    g_free(change->call_id);
+    g_free(change->remote_identity);
+    g_free(change->remote_display);
+    g_free(change);
+}
+
+GPtrArray *psip_line_changes_new(void)
+{
+    return g_ptr_array_new_with_free_func(change_free);
+}
+
+psip_line *psip_line_new(void)
+{
+    psip_line *line = g_new0(psip_line, 1);
+    line->dialogs = g_ptr_array_new_with_free_func(tracked_free);
+    line->by_key = g_hash_table_new(g_str_hash, g_str_equal);
+    return line;
+}
+
+void psip_line_free(psip_line *line)
+{
+    if (line == NULL) {
+        return;
+    }
+    g_hash_table_unref(line->by_key);
+    g_ptr_array_unref(line->dialogs);
+    g_free(line);
+}
+
+static const char *dialog_key(const psip_dialog *dialog)
+{
+    return dialog->call_id != NULL && dialog->call_id[0] != '\0' ? dialog->call_id : dialog->id;
+}
+
+static void record_change(GPtrArray *changes, const tracked_dialog *dialog, psip_dialog_state to,
+                          psip_change_reason reason)
+{
+    if (changes == NULL) {
+        return;
+    }
+    psip_line_change *change = g_new0(psip_line_change, 1);
+    change->key = g_strdup(dialog->key);
+    change->call_id = g_strdup(dialog->call_id);
+    change->from = dialog->state;
+    change->to = to;
+    change->direction = dialog->direction;
+    change->remote_identity = g_strdup(dialog->remote_identity);
+    change->remote_display = g_strdup(dialog->remote_display);
+    change->reason = reason;
+    g_ptr_array_add(changes, change);
+}
+
+/* Forked calls give several dialogs one call-id; the call is as far as its
+ * furthest live branch, and over only when every branch is. */
+static gboolean supersedes(const psip_dialog *candidate, const psip_dialog *current)
+{
+    if (candidate->state == PSIP_DIALOG_UNKNOWN) {
+        return FALSE;
+    }
+    if (current->state == PSIP_DIALOG_UNKNOWN || current->state == PSIP_DIALOG_TERMINATED) {
+        return TRUE;
+    }
+    return candidate->state != PSIP_DIALOG_TERMINATED && candidate->state > current->state;
+}
+
+/* key -> the document's dialog that speaks for that key. */
+static GHashTable *pick_by_key(const psip_doc *doc)
+{
+    GHashTable *picked = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < doc->dialogs->len; i++) {
+        const psip_dialog *dialog = g_ptr_array_index(doc->dialogs, i);
+        const psip_dialog *current = g_hash_table_lookup(picked, dialog_key(dialog));
+        if (current == NULL || supersedes(dialog, current)) {
+            g_hash_table_insert(picked, (gpointer)dialog_key(dialog), (gpointer)dialog);
+        }
+    }
+    return picked;
+}
+
+static tracked_dialog *track(psip_line *line, const psip_dialog *dialog)
+{
+    tracked_dialog *tracked = g_new0(tracked_dialog, 1);
+    tracked->key = g_strdup(dialog_key(dialog));
+    tracked->call_id = g_strdup(dialog->call_id);
+    tracked->state = PSIP_DIALOG_NONE;
+    g_ptr_array_add(line->dialogs, tracked);
+    g_hash_table_insert(line->by_key, tracked->key, tracked);
+    return tracked;
+}
+
+/* Later documents may add what earlier ones left out (Kamailio's first
+ * "Trying" for a caller can lack the remote side); never erase what we know. */
+static void update_details(tracked_dialog *tracked, const psip_dialog *dialog)
+{
+    if (dialog->direction != PSIP_DIRECTION_UNSPECIFIED) {
+        tracked->direction = dialog->direction;
+    }
+    if (dialog->remote.identity != NULL) {
+        g_free(tracked->remote_identity);
+        tracked->remote_identity = g_strdup(dialog->remote.identity);
+    }
+    if (dialog->remote.identity_display != NULL) {
+        g_free(tracked->remote_display);
+        tracked->remote_display = g_strdup(dialog->remote.identity_display);
+    }
+}
+
+static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *changes)
+{
+    tracked_dialog *tracked = g_hash_table_lookup(line->by_key, dialog_key(dialog));
+    if (tracked == NULL) {
+        if (dialog->state == PSIP_DIALOG_UNKNOWN) {
+            return; /* nothing to tell the driver about a dialog we cannot place */
+        }
+        if (line->dialogs->len >= PSIP_LINE_MAX_DIALOGS) {
+            line->needs_resync = TRUE;
+            return;
+        }
+        tracked = track(line, dialog);
+        if (dialog->state == PSIP_DIALOG_TERMINATED) {
+            tracked->state = PSIP_DIALOG_TERMINATED; /* ended before we knew it: silent */
+        }
+    }
+    tracked->seen_in = line->round;
+    update_details(tracked, dialog);
+    if (dialog->state != PSIP_DIALOG_UNKNOWN && dialog->state != tracked->state) {
+        record_change(changes, tracked, dialog->state, PSIP_CHANGE_REPORTED);
+        tracked->state = dialog->state;
+    }
+}
+
+/* Removes the dialogs `drop` selects, keeping the order of the others. */
+static void remove_dialogs(psip_line *line,
+                           gboolean (*drop)(const psip_line *, const tracked_dialog *))
+{
+    guint kept = 0;
+    for (guint i = 0; i < line->dialogs->len; i++) {
+        tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
+        if (drop(line, dialog)) {
+            g_hash_table_remove(line->by_key, dialog->key);
+            tracked_free(dialog);
+        } else {
+            line->dialogs->pdata[kept++] = dialog;
+        }
+    }
+    g_ptr_array_set_free_func(line->dialogs, NULL);
+    g_ptr_array_set_size(line->dialogs, kept);
+    g_ptr_array_set_free_func(line->dialogs, tracked_free);
+}
+
+static gboolean not_in_this_round(const psip_line *line, const tracked_dialog *dialog)
+{
+    return dialog->seen_in != line->round;
+}
+
+static gboolean ended_before_this_round(const psip_line *line, const tracked_dialog *dialog)
+{
+    return dialog->state == PSIP_DIALOG_TERMINATED && dialog->seen_in != line->round;
+}
+
+/* A full document is the whole truth: live dialogs it omits have ended. */
+static void sweep_after_full(psip_line *line, GPtrArray *changes)
+{
+    for (guint i = 0; i < line->dialogs->len; i++) {
+        tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
+        if (dialog->seen_in != line->round && dialog->state != PSIP_DIALOG_TERMINATED) {
+            record_change(changes, dialog, PSIP_DIALOG_TERMINATED, PSIP_CHANGE_VANISHED);
+        }
+    }
+    remove_dialogs(line, not_in_this_round);
+}
+
+/* Ended dialogs are kept only to recognise them while documents still list
+ * them; with partial documents alone nothing would ever drop them, so past
+ * the limit those the last document did not mention go. */
+static void prune_ended(psip_line *line)
+{
+    if (line->dialogs->len >= PSIP_LINE_MAX_DIALOGS / 2) {
+        remove_dialogs(line, ended_before_this_round);
+    }
+}
+
+static void check_version(psip_line *line, const psip_doc *doc)
+{
+    if (doc->state == PSIP_DOC_FULL) {
+        line->needs_resync = FALSE;
+    } else if (!line->has_version || doc->version != line->version + 1) {
+        line->needs_resync = TRUE;
+    }
+    line->has_version = TRUE;
+    line->version = doc->version;
+}
+
+psip_line_result psip_line_apply(psip_line *line, const psip_doc *doc, GPtrArray *changes)
+{
+    g_return_val_if_fail(line != NULL && doc != NULL, PSIP_LINE_STALE);
+    if (line->has_version && doc->version <= line->version) {
+        return PSIP_LINE_STALE;
+    }
+    check_version(line, doc);
+    line->round++;
+    GHashTable *picked = pick_by_key(doc);
+    for (guint i = 0; i < doc->dialogs->len; i++) {
+        const psip_dialog *dialog = g_ptr_array_index(doc->dialogs, i);
+        if (g_hash_table_lookup(picked, dialog_key(dialog)) == dialog) {
+            apply_dialog(line, dialog, changes);
+        }
+    }
+    g_hash_table_unref(picked);
+    if (doc->state == PSIP_DOC_FULL) {
+        sweep_after_full(line, changes);
+    } else {
+        prune_ended(line);
+    }
+    return PSIP_LINE_APPLIED;
+}
+
+gboolean psip_line_needs_resync(const psip_line *line)
+{
+    return line->needs_resync;
+}
+
+void psip_line_new_subscription(psip_line *line)
+{
+    line->has_version = FALSE;
+    line->version = 0;
+}
+
+void psip_line_end_all(psip_line *line, GPtrArray *changes)
+{
+    for (guint i = 0; i < line->dialogs->len; i++) {
+        tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
+        if (dialog->state != PSIP_DIALOG_TERMINATED) {
+            record_change(changes, dialog, PSIP_DIALOG_TERMINATED, PSIP_CHANGE_LINK_LOST);
+        }
+    }
+    g_hash_table_remove_all(line->by_key);
+    g_ptr_array_set_size(line->dialogs, 0);
+}
+
+psip_dialog_state psip_line_dialog_state(const psip_line *line, const char *key)
+{
+    const tracked_dialog *dialog = g_hash_table_lookup(line->by_key, key);
+    return dialog != NULL ? dialog->state : PSIP_DIALOG_NONE;
+}
+
+guint psip_line_live_count(const psip_line *line)
+{
+    guint live = 0;
+    for (guint i = 0; i < line->dialogs->len; i++) {
+        const tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
+        live += dialog->state != PSIP_DIALOG_TERMINATED;
+    }
+    return live;
+}

@@ -1,0 +1,103 @@
+/*
+ * psip-line.h - the dialog state of ONE monitored line, fed with documents.
+ *
+ * The driver subscribes to a line's dialog events and passes every parsed
+ * NOTIFY body (psip-dialoginfo.h) to psip_line_apply(). The line checks the
+ * document's version, tracks the line's dialogs by call-id and reports each
+ * dialog whose state changed as a psip_line_change, which the driver turns into
+ * ucd call and line events. No SIP stack and no ucd host are involved here.
+ *
+ * Versions (RFC 4235 section 4.1): within one subscription every document is
+ * numbered one above the previous. A document numbered at or below the last
+ * applied one is a duplicate or arrived out of order and is ignored. A full
+ * document replaces the line's state (dialogs it no longer lists have ended);
+ * a partial one applies on top, and when it does not follow the last version
+ * (or no full document came first) the line needs a resync: the driver should
+ * refresh the subscription so the server sends full state again.
+ *
+ * Dialogs are keyed by call-id (the dialog id when a document gives none).
+ * Servers such as Kamailio keep finished dialogs in their documents for about
+ * 15 s, so a document may list several dialogs in any order; ended ones are
+ * remembered, terminated, until a full document drops them, so they are
+ * reported once. A dialog first seen already terminated (Kamailio's idle
+ * "dummy" dialog, or one that ended before we subscribed) is not reported.
+ */
+#ifndef PSIP_LINE_H
+#define PSIP_LINE_H
+
+#include "psip-dialoginfo.h"
+
+/* The line tracks at most this many dialogs; beyond it new dialogs are not
+ * tracked and the line asks for a resync (a flood, not a real phone line). */
+#define PSIP_LINE_MAX_DIALOGS 1024
+
+typedef struct psip_line psip_line;
+
+typedef enum psip_line_result {
+    PSIP_LINE_APPLIED, /* the document was applied (check psip_line_needs_resync) */
+    PSIP_LINE_STALE,   /* version at or below the last applied: ignored */
+} psip_line_result;
+
+/* Why a dialog changed state. */
+typedef enum psip_change_reason {
+    PSIP_CHANGE_REPORTED,  /* the document gave the new state */
+    PSIP_CHANGE_VANISHED,  /* a full document no longer listed a live dialog */
+    PSIP_CHANGE_LINK_LOST, /* psip_line_end_all(): the driver lost the server */
+} psip_change_reason;
+
+/* One dialog's state change. `from` is PSIP_DIALOG_NONE for a dialog new to
+ * the line, or PSIP_DIALOG_TERMINATED when a call-id that had ended comes
+ * back (both mean "a new call"). Identity fields are the latest known ones and
+ * may be NULL. */
+typedef struct psip_line_change {
+    char *key;     /* call-id, else the dialog id */
+    char *call_id; /* may be NULL */
+    psip_dialog_state from;
+    psip_dialog_state to;
+    psip_direction direction;
+    char *remote_identity; /* the remote party's URI */
+    char *remote_display;  /* its display name */
+    psip_change_reason reason;
+} psip_line_change;
+
+/* A new line with no dialogs and no version yet (the first document should be
+ * full; a partial one first applies but asks for a resync). */
+psip_line *psip_line_new(void);
+
+void psip_line_free(psip_line *line);
+
+/* Applies one parsed document. When `changes` is not NULL (an array made by
+ * psip_line_changes_new()), every dialog state change is appended to it in
+ * document order, ended-by-omission ones last. Returns PSIP_LINE_STALE when the
+ * version says the document is old news; then nothing changes. Dialogs whose
+ * <state> this module does not know keep their previous state (a full document
+ * listing one does not end it). */
+psip_line_result psip_line_apply(psip_line *line, const psip_doc *doc, GPtrArray *changes);
+
+/* TRUE after a partial document that did not follow the last applied version
+ * (or came before any full one), or when the dialog limit was hit; cleared by
+ * the next full document. The driver should refresh the subscription. */
+gboolean psip_line_needs_resync(const psip_line *line);
+
+/* The driver made a new subscription for this line (after an error, or the old
+ * one expired): its documents are numbered afresh, so the last version is
+ * forgotten. Dialogs are kept; the first full document of the new
+ * subscription ends those it no longer lists. */
+void psip_line_new_subscription(psip_line *line);
+
+/* Ends every live dialog with reason PSIP_CHANGE_LINK_LOST (appended to
+ * `changes` when not NULL) and forgets all dialogs: the server is gone, so
+ * what it last said can no longer be trusted to end. */
+void psip_line_end_all(psip_line *line, GPtrArray *changes);
+
+/* The state the line holds for a call-id (or dialog id), PSIP_DIALOG_NONE when
+ * it tracks no such dialog. */
+psip_dialog_state psip_line_dialog_state(const psip_line *line, const char *key);
+
+/* How many tracked dialogs are not terminated. */
+guint psip_line_live_count(const psip_line *line);
+
+/* An empty array of psip_line_change * that frees its elements. */
+GPtrArray *psip_line_changes_new(void);
+
+#endif
