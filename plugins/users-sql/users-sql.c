@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 #include <ucd/ucd.h>
 
+#include "odbc-util.h"
 #include "us-db.h"
 #include "us-hash.h"
 #include "us-map.h"
@@ -92,11 +93,7 @@ typedef struct us_sync_job {
 static const ucd_config_key us_keys[] = {
     {"backend", UCD_CONFIG_STRING, 0, "sqlite", "sqlite (a database file) or odbc"},
     {"database", UCD_CONFIG_STRING, 0, NULL, "sqlite: path of the database file"},
-    {"dsn", UCD_CONFIG_STRING, 0, NULL, "odbc: a data source name from odbc.ini"},
-    {"connection_string", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL,
-     "odbc: a connection string (Driver=...;Server=...), instead of dsn"},
-    {"user", UCD_CONFIG_STRING, 0, NULL, "odbc: user name, appended as UID"},
-    {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "odbc: password, appended as PWD"},
+    ODBC_UTIL_CONNECTION_KEYS("odbc: "),
     {"timeout", UCD_CONFIG_DURATION, 0, "10s", "connect (ODBC) or busy (SQLite) timeout"},
     {"id_prefix", UCD_CONFIG_STRING, 0, "sql:", "put in front of user and group ids"},
     {"users_table", UCD_CONFIG_STRING, 0, "users", "table of users"},
@@ -657,23 +654,12 @@ static const char *us_string(us_state *state, const char *key)
 /* The ODBC connection string from dsn or connection_string, plus user. */
 static int us_read_odbc_target(us_state *state)
 {
-    const ucd_host *host = state->host;
-    const char *dsn = us_string(state, "dsn");
-    const char *connection = us_string(state, "connection_string");
-    const char *user = us_string(state, "user");
-    if ((dsn == NULL) == (connection == NULL))
-        return host->config_error(state->self, dsn ? "dsn" : "connection_string",
-                                  "backend odbc needs exactly one of dsn and connection_string");
-    if (dsn != NULL && strpbrk(dsn, ";{}=") != NULL)
-        return host->config_error(state->self, "dsn", "must be a plain data source name");
-    GString *text = g_string_new(NULL);
-    if (dsn != NULL)
-        g_string_append_printf(text, "DSN=%s", dsn);
-    else
-        g_string_append(text, connection);
-    if (user != NULL)
-        g_string_append_printf(text, "%sUID=%s", g_str_has_suffix(text->str, ";") ? "" : ";", user);
-    state->connection = g_string_free(text, FALSE);
+    const char *bad_key = NULL, *why = NULL;
+    state->connection =
+        odbc_config_target(us_string(state, "dsn"), us_string(state, "connection_string"),
+                           us_string(state, "user"), &bad_key, &why);
+    if (state->connection == NULL)
+        return state->host->config_error(state->self, bad_key, "backend odbc: %s", why);
     state->target.backend = US_BACKEND_ODBC;
     state->target.target = state->connection;
     state->target.password = us_string(state, "password");
