@@ -1,0 +1,282 @@
+#!/bin/bash
+# A throw-away Kamailio 5.6 (registrar, proxy and presence server publishing
+# RFC 4235 dialog state) with two real baresip phones, alice and bob.
+#
+#   eval "$(tests/peers/kamailio.sh start)"     # prints export lines, see the end
+#   tests/peers/kamailio.sh ua DIR alice dial sip:bob@127.0.0.1   # a ctrl_tcp command
+#   tests/peers/kamailio.sh ua DIR bob accept                      # (bob answers by hand)
+#   tests/peers/kamailio.sh ua DIR alice hangup
+#   tests/peers/kamailio.sh call DIR [TALK_S [RING_S]]  # alice calls bob, bob answers, hang up
+#   tests/peers/kamailio.sh halt DIR     # stop Kamailio alone (the link-loss case)
+#   tests/peers/kamailio.sh resume DIR   # start it again on the same ports
+#   tests/peers/kamailio.sh stop DIR     # stop everything and remove the temp dir
+#
+# Everything listens on 127.0.0.1 on free ports (suites run in parallel). Calls
+# Kamailio proxies are tracked by its dialog module and pua_dialoginfo PUBLISHes
+# their state to its own presence server (db_text tables in DIR/db, no SQL
+# server), so SUBSCRIBE sip:alice@127.0.0.1:PORT with Event: dialog gets NOTIFYs
+# with application/dialog-info+xml: the caller's first state is "Trying"
+# (capital T), then early, confirmed, terminated; the callee early, confirmed,
+# terminated. Watchable users: alice, bob, carol (no phone); others get 404.
+# Subscriptions live in memory only: after halt/resume they are gone (a watcher
+# must subscribe again); registrations are kept in DIR/db and survive.
+# SIP_RPC is Kamailio's JSON-RPC over HTTP (dlg.list, dlg.end_dlg, ...).
+#
+# Exit 3 when Kamailio, its presence modules, baresip or nc is missing (1 with
+# CI=true: CI must have them), as tests/common/harness.c expects.
+set -euo pipefail
+
+missing() {
+    echo "kamailio.sh: $1 missing; install: apt-get install --no-install-recommends" \
+        "kamailio kamailio-presence-modules baresip-core netcat-openbsd" >&2
+    [ "${CI:-}" = true ] && exit 1
+    exit 3
+}
+
+port_taken() { # PORT: a TCP or UDP listener on it (ss when present, else a TCP connect)
+    if command -v ss >/dev/null; then
+        ss -Hlntu "( sport = :$1 )" 2>/dev/null | grep -q .
+    else
+        (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+# An even free port whose successor is free too (baresip also binds PORT+1 for TLS).
+free_port_pair() {
+    local port
+    for _ in $(seq 100); do
+        port=$(($(shuf -i 10000-29999 -n 1) * 2))
+        port_taken "$port" || port_taken $((port + 1)) || { echo "$port"; return; }
+    done
+    echo "kamailio.sh: no free port" >&2
+    exit 1
+}
+
+# baresip's ctrl_tcp speaks JSON in netstrings; prints the phone's answer.
+ua_command() { # DIR NAME COMMAND [PARAMS]
+    local port json
+    port=$(cat "$1/$2/ctrl_port")
+    json="{\"command\":\"$3\",\"params\":\"${4:-}\",\"token\":\"t\"}"
+    printf '%d:%s,' "${#json}" "$json" | nc -w 2 -q 1 127.0.0.1 "$port" || true
+    echo
+}
+
+alive() { # PIDS...: zombies count as gone
+    ps -o stat= -p "$(echo "$@" | tr ' ' ,)" 2>/dev/null | grep -qv Z
+}
+
+kamailio_start() { # DIR
+    rm -f "$1/kamailio.pid"
+    kamailio -f "$1/kamailio.cfg" -P "$1/kamailio.pid" -Y "$1" -m 64 -M 8 -E \
+        >>"$1/kamailio.log" 2>&1 || return 1
+    for _ in $(seq 50); do
+        [ -s "$1/kamailio.pid" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+kamailio_halt() { # DIR: Kamailio deletes its PID file itself when it exits
+    [ -s "$1/kamailio.pid" ] || return 0
+    local pid
+    pid=$(cat "$1/kamailio.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    alive "$pid" && kill -9 "$pid" 2>/dev/null
+    rm -f "$1/kamailio.pid"
+}
+
+registered_count() { # DIR
+    kamcmd -s "unix:$1/kamailio_ctl" ul.dump brief 2>/dev/null | grep -c 'AoR:' || true
+}
+
+wait_registered() { # DIR: both phones in the location table (up to 10 s)
+    for _ in $(seq 100); do
+        [ "$(registered_count "$1")" -ge 2 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+phones_stop() { # DIR: on SIGTERM baresip un-REGISTERs and waits; a second one forces it
+    local pids
+    pids=$(cat "$1"/*/pid 2>/dev/null || true)
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    kill $pids 2>/dev/null || true
+    for _ in $(seq 30); do
+        # shellcheck disable=SC2086
+        alive $pids || return 0
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -9 $pids 2>/dev/null || true
+}
+
+case "${1:-}" in
+stop)
+    phones_stop "$2"
+    kamailio_halt "$2"
+    rm -rf "$2"
+    exit 0
+    ;;
+halt) kamailio_halt "$2"; exit 0 ;;
+resume)
+    kamailio_start "$2" || { tail -n 20 "$2/kamailio.log" >&2; exit 1; }
+    # The registrations come back from DIR/db (baresip 1.0 cannot be told to
+    # register again now over ctrl_tcp).
+    wait_registered "$2" || { echo "kamailio.sh: registrations not restored" >&2; exit 1; }
+    exit 0
+    ;;
+ua) ua_command "$2" "$3" "$4" "${5:-}"; exit 0 ;;
+call)
+    ua_command "$2" alice dial sip:bob@127.0.0.1
+    sleep "${4:-1}"
+    ua_command "$2" bob accept
+    sleep "${3:-2}"
+    ua_command "$2" alice hangup
+    exit 0
+    ;;
+start) ;;
+*)
+    echo "usage: $0 start | ua DIR NAME COMMAND [PARAMS] | call DIR [TALK_S [RING_S]]" \
+        "| halt DIR | resume DIR | stop DIR" >&2
+    exit 2
+    ;;
+esac
+
+command -v kamailio >/dev/null || missing "kamailio"
+command -v kamcmd >/dev/null || missing "kamcmd (kamailio)"
+MPATH=$(find /usr/lib -maxdepth 3 -type d -path "*/kamailio/modules" 2>/dev/null | head -n 1)
+[ -n "$MPATH" ] || missing "Kamailio's modules"
+[ -f "$MPATH/presence_dialoginfo.so" ] || missing "presence_dialoginfo.so (kamailio-presence-modules)"
+[ -d /usr/share/kamailio/dbtext/kamailio ] || missing "Kamailio's db_text tables"
+command -v baresip >/dev/null || missing "baresip"
+[ -f /usr/lib/baresip/modules/ctrl_tcp.so ] || missing "baresip's ctrl_tcp module (baresip-core)"
+command -v nc >/dev/null || missing "nc (netcat-openbsd)"
+
+D=$(mktemp -d /tmp/ucd-kamailio.XXXXXX)
+trap 'phones_stop "$D"; kamailio_halt "$D"; rm -rf "$D"' ERR
+cp -r /usr/share/kamailio/dbtext/kamailio "$D/db" # presentity, active_watchers, pua, ...
+
+write_config() { # DIR SIP_PORT RPC_PORT
+    local dir=$1 sip=$2 rpc=$3
+    {
+        echo '#!KAMAILIO'
+        echo "debug=1
+children=2
+tcp_children=2
+auto_aliases=no
+listen=udp:127.0.0.1:$sip
+listen=tcp:127.0.0.1:$sip
+listen=tcp:127.0.0.1:$rpc
+alias=\"127.0.0.1:$sip\"
+tcp_accept_no_cl=yes
+mpath=\"$MPATH\""
+        # pua PUBLISHes to the presentity URI (sip:alice@127.0.0.1, port 5060)
+        # unless told where this Kamailio listens: outbound_proxy below.
+        # Order matters: tm before pua, dialog and pua before pua_dialoginfo,
+        # presence before presence_dialoginfo, xhttp before jsonrpcs.
+        for m in kex corex tm tmx sl rr pv maxfwd usrloc registrar textops siputils xlog ctl \
+            xhttp jsonrpcs dialog db_text presence presence_dialoginfo pua pua_dialoginfo; do
+            echo "loadmodule \"$m.so\""
+        done
+        echo "modparam(\"ctl\", \"binrpc\", \"unix:$dir/kamailio_ctl\")
+modparam(\"jsonrpcs\", \"transport\", 7)
+modparam(\"jsonrpcs\", \"fifo_name\", \"$dir/kamailio_rpc.fifo\")
+modparam(\"jsonrpcs\", \"dgram_socket\", \"$dir/kamailio_rpc.sock\")
+modparam(\"presence\", \"db_url\", \"text://$dir/db\")
+modparam(\"pua\", \"db_url\", \"text://$dir/db\")
+modparam(\"usrloc\", \"db_url\", \"text://$dir/db\")
+modparam(\"presence\", \"server_address\", \"sip:127.0.0.1:$sip\")
+modparam(\"pua\", \"outbound_proxy\", \"sip:127.0.0.1:$sip\")"
+        cat <<'CFG'
+modparam("usrloc", "db_mode", 1)             # registrations survive halt/resume (write-through)
+modparam("presence", "subs_db_mode", 0)          # subscriptions in memory only
+modparam("presence", "publ_cache", 2)            # presentities in memory only
+modparam("presence", "clean_period", 5)          # drop expired ones within 5 s
+modparam("presence", "max_expires", 3600)
+modparam("presence_dialoginfo", "force_dummy_dialog", 1)  # idle: a document, not an empty body
+modparam("pua", "db_mode", 0)
+modparam("pua_dialoginfo", "include_callid", 1)
+modparam("pua_dialoginfo", "include_tags", 1)
+modparam("pua_dialoginfo", "include_localremote", 1)
+modparam("pua_dialoginfo", "caller_confirmed", 0)
+modparam("pua_dialoginfo", "callee_trying", 0)
+modparam("pua_dialoginfo", "publish_dialog_req_within", 0)
+modparam("pua_dialoginfo", "override_lifetime", 300)
+request_route {
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (has_totag()) {
+    if (loose_route() || is_method("ACK")) { t_relay(); exit; }
+    if (is_method("SUBSCRIBE") && uri == myself) { route(PRESENCE); }
+    sl_send_reply("404", "Not here"); exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
+  if (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }
+  if (is_method("PUBLISH|SUBSCRIBE")) { route(PRESENCE); }
+  if (is_method("INVITE")) { dlg_manage(); record_route(); }
+  if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+  t_relay();
+}
+route[PRESENCE] {
+  if (is_method("SUBSCRIBE") && !has_totag() && !($rU =~ "^(alice|bob|carol)$")) {
+    sl_send_reply("404", "No such user"); exit;
+  }
+  if (!t_newtran()) { sl_reply_error(); exit; }
+  if (is_method("PUBLISH")) { handle_publish(); } else { handle_subscribe(); }
+  t_release();
+  exit;
+}
+event_route[xhttp:request] {
+  if ($hu =~ "^/RPC") { jsonrpc_dispatch(); exit; }
+  xhttp_reply("404", "Not Found", "text/plain", "");
+}
+CFG
+    } >"$dir/kamailio.cfg"
+}
+
+# A port may be taken between the check and the start: try a few.
+for attempt in 1 2 3 4 5; do
+    SIP_PORT=$(free_port_pair)
+    RPC_PORT=$((SIP_PORT + 1))
+    write_config "$D" "$SIP_PORT" "$RPC_PORT"
+    kamailio -c -f "$D/kamailio.cfg" >"$D/check.log" 2>&1 || { cat "$D/check.log" >&2; exit 1; }
+    kamailio_start "$D" && break
+    [ "$attempt" = 5 ] && { cat "$D/kamailio.log" >&2; exit 1; }
+done
+echo "$SIP_PORT" >"$D/sip_port"
+
+for n in alice bob; do
+    mkdir "$D/$n"
+    ua_port=$(free_port_pair)
+    ctrl_port=$(free_port_pair)
+    echo "$ctrl_port" >"$D/$n/ctrl_port"
+    echo "$ua_port" >"$D/$n/sip_port"
+    # net_interface by address (by the name 'lo' failed); opus because ausine
+    # makes 48 kHz only. bob answers by hand so a test sees him ring.
+    printf '%s\n' "sip_listen 127.0.0.1:$ua_port" "net_interface 127.0.0.1" \
+        "audio_source ausine,440" \
+        "module_path /usr/lib/baresip/modules" "module opus.so" "module ausine.so" \
+        "module menu.so" "module account.so" "module ctrl_tcp.so" \
+        "ctrl_tcp_listen 127.0.0.1:$ctrl_port" >"$D/$n/config"
+    mode=manual
+    [ "$n" = alice ] && mode=auto
+    echo "<sip:$n@127.0.0.1;transport=udp>;outbound=\"sip:127.0.0.1:$SIP_PORT\";regint=300;answermode=$mode;audio_codecs=opus" \
+        >"$D/$n/accounts"
+    nohup baresip -f "$D/$n" >"$D/$n/log" 2>&1 </dev/null &
+    echo $! >"$D/$n/pid"
+done
+wait_registered "$D" || { echo "kamailio.sh: the phones did not register" >&2; cat "$D"/*/log >&2; exit 1; }
+trap - ERR
+
+echo "export SIP_DIR='$D'"
+echo "export SIP_HOST='127.0.0.1'"
+echo "export SIP_PORT='$SIP_PORT'"
+echo "export SIP_DOMAIN='127.0.0.1'"
+echo "export SIP_RPC='http://127.0.0.1:$RPC_PORT/RPC'"
+echo "export SIP_ALICE_CTRL='$(cat "$D/alice/ctrl_port")'"
+echo "export SIP_BOB_CTRL='$(cat "$D/bob/ctrl_port")'"
