@@ -1,0 +1,368 @@
+/*
+ * psip-subscriber.c - dialog-event subscriptions over sofia-sip's nua.
+ *
+ * One nua user agent per subscriber, its su_root driven by a GSource on the
+ * caller's GMainContext, so every nua event below runs on that context's
+ * thread. One nua handle per monitored line; the handle is replaced (not
+ * reused) whenever a subscription has to start over, so a late answer to an
+ * abandoned SUBSCRIBE can never be taken for the new one.
+ */
+#define SU_ROOT_MAGIC_T struct psip_subscriber
+#define NUA_MAGIC_T     struct psip_subscriber
+#define NUA_HMAGIC_T    struct psip_sub_line
+
+#include "psip-subscriber.h"
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/su_glib.h>
+#include <sofia-sip/su_tag.h>
+
+#include <string.h>
+
+#define G_LOG_DOMAIN_PSIP "psip"
+
+#define DIALOG_EVENT     "dialog"
+#define DIALOG_ACCEPT    "application/dialog-info+xml"
+#define SHUTDOWN_WAIT_MS 5000
+
+typedef struct psip_sub_line {
+    struct psip_subscriber *owner;
+    char *uri;
+    psip_line *line;
+    nua_handle_t *handle; /* NULL while waiting to subscribe again */
+    gboolean active;
+    gboolean auth_tried; /* credentials answer one challenge per SUBSCRIBE, not a loop */
+    guint retry_ms;
+    GSource *retry; /* the pending new subscription, or NULL */
+} psip_sub_line;
+
+struct psip_subscriber {
+    GMainContext *context;
+    su_root_t *root;
+    nua_t *nua;
+    GHashTable *lines; /* uri -> psip_sub_line * */
+    psip_subscriber_callbacks callbacks;
+    char *auth_user;
+    char *auth_password;
+    char *expires;
+    guint retry_min_ms;
+    guint retry_max_ms;
+    gboolean shutdown_done;
+};
+
+static void subscribe_again_later(psip_sub_line *l);
+
+static void report_status(psip_sub_line *l, psip_subscription_status status, int code)
+{
+    psip_subscriber *sub = l->owner;
+    if (sub->callbacks.status)
+        sub->callbacks.status(l->uri, status, code, sub->callbacks.user_data);
+}
+
+/* Sends a SUBSCRIBE on the line's handle: the first one, or a refresh when
+ * the handle already has a subscription (nua tells them apart itself). */
+static void send_subscribe(psip_sub_line *l)
+{
+    psip_subscriber *sub = l->owner;
+    nua_subscribe(l->handle, NUTAG_URL(l->uri), SIPTAG_EVENT_STR(DIALOG_EVENT),
+                  SIPTAG_ACCEPT_STR(DIALOG_ACCEPT), SIPTAG_EXPIRES_STR(sub->expires), TAG_END());
+}
+
+static void drop_handle(psip_sub_line *l)
+{
+    if (!l->handle)
+        return;
+    nua_handle_bind(l->handle, NULL);
+    nua_handle_destroy(l->handle);
+    l->handle = NULL;
+}
+
+/* A fresh subscription on a fresh handle; the line's documents are numbered
+ * anew by the server, so its version is forgotten. */
+static void subscribe_fresh(psip_sub_line *l)
+{
+    drop_handle(l);
+    l->active = FALSE;
+    l->auth_tried = FALSE;
+    l->handle = nua_handle(l->owner->nua, l, SIPTAG_TO_STR(l->uri), TAG_END());
+    psip_line_new_subscription(l->line);
+    send_subscribe(l);
+}
+
+static gboolean retry_fired(gpointer data)
+{
+    psip_sub_line *l = data;
+    g_source_unref(l->retry);
+    l->retry = NULL;
+    subscribe_fresh(l);
+    return G_SOURCE_REMOVE;
+}
+
+static void cancel_retry(psip_sub_line *l)
+{
+    if (!l->retry)
+        return;
+    g_source_destroy(l->retry);
+    g_source_unref(l->retry);
+    l->retry = NULL;
+}
+
+/* The subscription is gone (refused, timed out, terminated by the server):
+ * start over after the current backoff, which then doubles. */
+static void subscribe_again_later(psip_sub_line *l)
+{
+    psip_subscriber *sub = l->owner;
+    drop_handle(l);
+    l->active = FALSE;
+    if (l->retry)
+        return;
+    l->retry = g_timeout_source_new(l->retry_ms);
+    g_source_set_callback(l->retry, retry_fired, l, NULL);
+    g_source_attach(l->retry, sub->context);
+    l->retry_ms = MIN(l->retry_ms * 2, sub->retry_max_ms);
+}
+
+/* Answers a 401/407 with the configured credentials, once. The realm comes
+ * from the challenge; nua keeps the credentials for the refreshes. */
+static gboolean authenticate(psip_sub_line *l, const sip_t *sip)
+{
+    psip_subscriber *sub = l->owner;
+    if (l->auth_tried || !sub->auth_user || !sip)
+        return FALSE;
+    const msg_auth_t *challenge =
+        sip->sip_www_authenticate ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+    if (!challenge)
+        return FALSE;
+    const char *realm = msg_params_find(challenge->au_params, "realm=");
+    if (!realm)
+        return FALSE;
+    l->auth_tried = TRUE;
+    char *credentials = g_strdup_printf("%s:%s:%s:%s", challenge->au_scheme, realm, sub->auth_user,
+                                        sub->auth_password);
+    nua_authenticate(l->handle, NUTAG_AUTH(credentials), TAG_END());
+    memset(credentials, 0, strlen(credentials)); /* not left behind in freed memory */
+    g_free(credentials);
+    return TRUE;
+}
+
+static void on_subscribe_answer(psip_sub_line *l, int status, const sip_t *sip)
+{
+    if (status < 200)
+        return;
+    if ((status == 401 || status == 407) && authenticate(l, sip))
+        return;
+    if (status < 300) {
+        l->active = TRUE;
+        l->retry_ms = l->owner->retry_min_ms;
+        report_status(l, PSIP_SUBSCRIPTION_ACTIVE, status);
+        return;
+    }
+    report_status(l, PSIP_SUBSCRIPTION_FAILED, status);
+    subscribe_again_later(l);
+}
+
+static void report_changes(psip_sub_line *l, GPtrArray *changes)
+{
+    psip_subscriber *sub = l->owner;
+    for (guint i = 0; i < changes->len; i++)
+        sub->callbacks.change(l->uri, g_ptr_array_index(changes, i), sub->callbacks.user_data);
+}
+
+/* Parses and applies one NOTIFY body. A body the parser refuses leaves the
+ * line as it was: the next full document puts it right. */
+static void apply_body(psip_sub_line *l, const sip_payload_t *payload)
+{
+    if (!payload || payload->pl_len == 0)
+        return;
+    GError *error = NULL;
+    psip_doc *doc = psip_dialoginfo_parse(payload->pl_data, payload->pl_len, &error);
+    if (!doc) {
+        g_log(G_LOG_DOMAIN_PSIP, G_LOG_LEVEL_DEBUG, "%s: NOTIFY body refused: %s", l->uri,
+              error->message);
+        g_error_free(error);
+        report_status(l, PSIP_SUBSCRIPTION_BAD_BODY, 0);
+        return;
+    }
+    GPtrArray *changes = psip_line_changes_new();
+    psip_line_apply(l->line, doc, changes);
+    report_changes(l, changes);
+    g_ptr_array_unref(changes);
+    psip_doc_free(doc);
+    /* A gap in partial documents: a refresh makes the server send full state. */
+    if (psip_line_needs_resync(l->line) && l->active)
+        send_subscribe(l);
+}
+
+static void on_notify(psip_sub_line *l, const sip_t *sip, tagi_t tags[])
+{
+    if (sip)
+        apply_body(l, sip->sip_payload);
+    const tagi_t *substate = tl_find(tags, nutag_substate);
+    if (substate && substate->t_value == nua_substate_terminated) {
+        report_status(l, PSIP_SUBSCRIPTION_FAILED, 0);
+        subscribe_again_later(l);
+    } else if (!l->active && substate && substate->t_value == nua_substate_active) {
+        l->active = TRUE;
+    }
+}
+
+static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nua,
+                         psip_subscriber *sub, nua_handle_t *nh, psip_sub_line *l, sip_t const *sip,
+                         tagi_t tags[])
+{
+    (void)phrase;
+    (void)nua;
+    if (event == nua_r_shutdown) {
+        if (status >= 200)
+            sub->shutdown_done = TRUE;
+        return;
+    }
+    /* Events of a handle we dropped, or one nua made for a request of its own. */
+    if (!l || l->handle != nh)
+        return;
+    switch (event) {
+    case nua_r_subscribe:
+        on_subscribe_answer(l, status, sip);
+        break;
+    case nua_i_notify:
+        on_notify(l, sip, tags);
+        break;
+    default:
+        break;
+    }
+}
+
+static void line_free(gpointer data)
+{
+    psip_sub_line *l = data;
+    cancel_retry(l);
+    drop_handle(l);
+    psip_line_free(l->line);
+    g_free(l->uri);
+    g_free(l);
+}
+
+static void set_defaults(psip_subscriber *sub, const psip_subscriber_config *config)
+{
+    sub->expires = g_strdup_printf("%u", config->expires ? config->expires : 600);
+    sub->retry_min_ms = config->retry_min_ms ? config->retry_min_ms : 500;
+    sub->retry_max_ms = config->retry_max_ms ? config->retry_max_ms : 30000;
+    if (sub->retry_max_ms < sub->retry_min_ms)
+        sub->retry_max_ms = sub->retry_min_ms;
+    if (config->auth_user && config->auth_password) {
+        sub->auth_user = g_strdup(config->auth_user);
+        sub->auth_password = g_strdup(config->auth_password);
+    }
+}
+
+static GQuark subscriber_error_quark(void)
+{
+    return g_quark_from_static_string("psip-subscriber-error-quark");
+}
+
+psip_subscriber *psip_subscriber_new(const psip_subscriber_config *config, GMainContext *context,
+                                     const psip_subscriber_callbacks *callbacks, GError **error)
+{
+    g_return_val_if_fail(config && config->server && callbacks && callbacks->change, NULL);
+    su_init();
+    psip_subscriber *sub = g_new0(psip_subscriber, 1);
+    sub->context = context ? g_main_context_ref(context) : g_main_context_ref_thread_default();
+    sub->callbacks = *callbacks;
+    sub->lines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, line_free);
+    set_defaults(sub, config);
+    sub->root = su_glib_root_create(sub);
+    if (sub->root) {
+        g_source_attach(su_glib_root_gsource(sub->root), sub->context);
+        sub->nua = nua_create(sub->root, on_nua_event, sub,
+                              NUTAG_URL(config->bind ? config->bind : "sip:127.0.0.1:*"),
+                              NUTAG_PROXY(config->server),
+                              TAG_IF(config->from, SIPTAG_FROM_STR(config->from)),
+                              SIPTAG_USER_AGENT_STR("ucd pbx-sip"), TAG_END());
+    }
+    if (!sub->nua) {
+        g_set_error(error, subscriber_error_quark(), 1,
+                    "cannot start the SIP stack on %s (address taken or invalid?)",
+                    config->bind ? config->bind : "sip:127.0.0.1:*");
+        sub->shutdown_done = TRUE;
+        psip_subscriber_free(sub);
+        return NULL;
+    }
+    return sub;
+}
+
+gboolean psip_subscriber_add_line(psip_subscriber *sub, const char *uri)
+{
+    if (g_hash_table_contains(sub->lines, uri))
+        return FALSE;
+    psip_sub_line *l = g_new0(psip_sub_line, 1);
+    l->owner = sub;
+    l->uri = g_strdup(uri);
+    l->line = psip_line_new();
+    l->retry_ms = sub->retry_min_ms;
+    g_hash_table_insert(sub->lines, l->uri, l);
+    subscribe_fresh(l);
+    return TRUE;
+}
+
+const psip_line *psip_subscriber_line(psip_subscriber *sub, const char *uri)
+{
+    psip_sub_line *l = g_hash_table_lookup(sub->lines, uri);
+    return l ? l->line : NULL;
+}
+
+guint psip_subscriber_active_count(psip_subscriber *sub)
+{
+    guint n = 0;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, sub->lines);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        n += ((psip_sub_line *)value)->active ? 1 : 0;
+    return n;
+}
+
+static gboolean shutdown_timed_out(gpointer data)
+{
+    *(gboolean *)data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* nua_shutdown ends every subscription (un-SUBSCRIBE) and answers with
+ * nua_r_shutdown; run the context until it does, or give up after a while
+ * (an unreachable server must not hang the caller). */
+static void wait_for_shutdown(psip_subscriber *sub)
+{
+    gboolean timed_out = FALSE;
+    GSource *timer = g_timeout_source_new(SHUTDOWN_WAIT_MS);
+    g_source_set_callback(timer, shutdown_timed_out, &timed_out, NULL);
+    g_source_attach(timer, sub->context);
+    nua_shutdown(sub->nua);
+    while (!sub->shutdown_done && !timed_out)
+        g_main_context_iteration(sub->context, TRUE);
+    g_source_destroy(timer);
+    g_source_unref(timer);
+}
+
+void psip_subscriber_free(psip_subscriber *sub)
+{
+    if (!sub)
+        return;
+    if (sub->nua && !sub->shutdown_done)
+        wait_for_shutdown(sub);
+    g_hash_table_destroy(sub->lines); /* handles before the stack */
+    if (sub->nua)
+        nua_destroy(sub->nua);
+    if (sub->root)
+        su_root_destroy(sub->root);
+    su_deinit();
+    if (sub->auth_password)
+        memset(sub->auth_password, 0, strlen(sub->auth_password));
+    g_free(sub->auth_user);
+    g_free(sub->auth_password);
+    g_free(sub->expires);
+    g_main_context_unref(sub->context);
+    g_free(sub);
+}

@@ -1,0 +1,84 @@
+/*
+ * psip-subscriber.h - the SIP layer of pbx-sip: dialog-event subscriptions.
+ *
+ * A subscriber is one SIP user agent (sofia-sip's nua, run on a GLib main
+ * context) that keeps an RFC 4235 `Event: dialog` subscription alive for each
+ * monitored line at one registrar/presence server, and feeds every NOTIFY body
+ * to that line's psip_line (psip-line.h). Each dialog state change is handed to
+ * the caller's callback.
+ *
+ * What the SIP stack does for us: refreshing each subscription before it
+ * expires, answering our NOTIFYs with 200 and NOTIFYs for subscriptions we
+ * never made with 481, digest authentication once given credentials. What this
+ * module adds: a new subscription, with exponential backoff, after a refused
+ * SUBSCRIBE or a terminated subscription (the line's version numbering is reset
+ * then), a refresh when a line needs a resync, and parsing. No ucd host is
+ * involved; the driver maps changes to ucd calls and line events.
+ */
+#ifndef PSIP_SUBSCRIBER_H
+#define PSIP_SUBSCRIBER_H
+
+#include "psip-line.h"
+
+#include <glib.h>
+
+typedef struct psip_subscriber psip_subscriber;
+
+typedef struct psip_subscriber_config {
+    /* Where every SUBSCRIBE is sent, e.g. "sip:127.0.0.1:5060" (required). */
+    const char *server;
+    /* The watcher's own address of record (From:), e.g. "sip:ucd@example.org". */
+    const char *from;
+    /* The local address to listen on; NULL = "sip:127.0.0.1:*" (any free port). */
+    const char *bind;
+    /* Digest credentials for the watcher's account, both NULL for none. They
+     * are only given to the SIP stack, never logged. */
+    const char *auth_user;
+    const char *auth_password;
+    /* Subscription lifetime asked for, in seconds (0 = 600). */
+    guint expires;
+    /* Backoff between attempts to subscribe again, in milliseconds (0 = 500
+     * and 30000): doubles after each failure, back to the minimum once active. */
+    guint retry_min_ms;
+    guint retry_max_ms;
+} psip_subscriber_config;
+
+/* What happened to a line's subscription (for logs and line status). */
+typedef enum psip_subscription_status {
+    PSIP_SUBSCRIPTION_ACTIVE,   /* the server accepted the SUBSCRIBE (or its refresh) */
+    PSIP_SUBSCRIPTION_FAILED,   /* refused, timed out or terminated: retrying later */
+    PSIP_SUBSCRIPTION_BAD_BODY, /* a NOTIFY body was refused by the parser */
+} psip_subscription_status;
+
+typedef struct psip_subscriber_callbacks {
+    /* A dialog on `line_uri` changed state; `change` is valid during the call. */
+    void (*change)(const char *line_uri, const psip_line_change *change, void *user_data);
+    /* The subscription of `line_uri` changed status; `sip_code` is the SIP
+     * status involved (0 when none). May be NULL. */
+    void (*status)(const char *line_uri, psip_subscription_status status, int sip_code,
+                   void *user_data);
+    void *user_data;
+} psip_subscriber_callbacks;
+
+/* Creates a subscriber whose SIP stack runs on `context` (NULL = the global
+ * default context): nothing happens unless that context is iterated. Returns
+ * NULL with `error` set when the stack cannot start (e.g. the bind address is
+ * taken). The configuration strings are copied. */
+psip_subscriber *psip_subscriber_new(const psip_subscriber_config *config, GMainContext *context,
+                                     const psip_subscriber_callbacks *callbacks, GError **error);
+
+/* Starts monitoring the line `uri` (e.g. "sip:alice@example.org"): sends its
+ * SUBSCRIBE now. FALSE when the line is already monitored. */
+gboolean psip_subscriber_add_line(psip_subscriber *sub, const char *uri);
+
+/* The dialog state of a monitored line (owned by the subscriber), or NULL. */
+const psip_line *psip_subscriber_line(psip_subscriber *sub, const char *uri);
+
+/* How many monitored lines have an active subscription right now. */
+guint psip_subscriber_active_count(psip_subscriber *sub);
+
+/* Ends every subscription (unSUBSCRIBE), waits up to a few seconds on the
+ * context for the stack to shut down, and frees everything. NULL is allowed. */
+void psip_subscriber_free(psip_subscriber *sub);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * psip-subscriber-test.c - the SIP layer against a real Kamailio.
+ *
+ * tests/peers/kamailio.sh starts Kamailio (registrar, proxy, presence server
+ * publishing dialog state) and two baresip phones, alice and bob. The
+ * subscriber watches both lines while alice calls bob, bob answers and alice
+ * hangs up, each step driven over the phones' ctrl_tcp; the changes the
+ * subscriber reports must be the real sequence Kamailio publishes, for one
+ * call-id on both lines. Also: the real NOTIFY bodies saved in corpus/ parse
+ * to what Kamailio meant.
+ *
+ *   psip-subscriber-test KAMAILIO_SH CORPUS_DIR
+ */
+#include "harness.h"
+#include "psip-subscriber.h"
+
+#include <string.h>
+
+#define ALICE   "sip:alice@127.0.0.1"
+#define BOB     "sip:bob@127.0.0.1"
+#define WAIT_MS 15000
+
+static const char *peer_script;
+static const char *corpus_dir;
+
+typedef struct seen_change {
+    char *line;
+    char *call_id;
+    psip_dialog_state from;
+    psip_dialog_state to;
+    psip_direction direction;
+    char *remote;
+} seen_change;
+
+typedef struct watch {
+    GMainContext *context;
+    GPtrArray *changes; /* of seen_change * */
+    guint failures;
+} watch;
+
+static void seen_change_free(gpointer data)
+{
+    seen_change *c = data;
+    g_free(c->line);
+    g_free(c->call_id);
+    g_free(c->remote);
+    g_free(c);
+}
+
+static void on_change(const char *line_uri, const psip_line_change *change, void *user_data)
+{
+    watch *w = user_data;
+    seen_change *c = g_new0(seen_change, 1);
+    c->line = g_strdup(line_uri);
+    c->call_id = g_strdup(change->call_id);
+    c->from = change->from;
+    c->to = change->to;
+    c->direction = change->direction;
+    c->remote = g_strdup(change->remote_identity);
+    g_test_message("%s %s: %s -> %s", line_uri, change->call_id,
+                   psip_dialog_state_name(change->from), psip_dialog_state_name(change->to));
+    g_ptr_array_add(w->changes, c);
+}
+
+static void on_status(const char *line_uri, psip_subscription_status status, int code,
+                      void *user_data)
+{
+    watch *w = user_data;
+    g_test_message("%s: subscription status %d (SIP %d)", line_uri, status, code);
+    if (status != PSIP_SUBSCRIPTION_ACTIVE)
+        w->failures++;
+}
+
+/* Iterates the context until `done` says so or WAIT_MS pass; FALSE on timeout. */
+static gboolean run_until(watch *w, gboolean (*done)(watch *, const void *), const void *arg)
+{
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    while (!done(w, arg)) {
+        if (g_get_monotonic_time() > deadline)
+            return FALSE;
+        g_main_context_iteration(w->context, FALSE);
+        g_usleep(2000);
+    }
+    return TRUE;
+}
+
+typedef struct line_state {
+    const char *line;
+    psip_dialog_state state;
+} line_state;
+
+static gboolean line_reached(watch *w, const void *arg)
+{
+    const line_state *want = arg;
+    for (guint i = 0; i < w->changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w->changes, i);
+        if (strcmp(c->line, want->line) == 0 && c->to == want->state)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static gboolean both_reached(watch *w, psip_dialog_state state)
+{
+    line_state a = {ALICE, state}, b = {BOB, state};
+    return run_until(w, line_reached, &a) && run_until(w, line_reached, &b);
+}
+
+static gboolean subprocess_done(watch *w, const void *arg)
+{
+    (void)w;
+    return *(const gboolean *)arg;
+}
+
+static void on_phone_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    g_assert_true(g_subprocess_wait_check_finish(G_SUBPROCESS(source), result, NULL));
+    *(gboolean *)data = TRUE;
+}
+
+/* "kamailio.sh ua DIR PHONE COMMAND [PARAMS]", with the context running so
+ * the subscriber answers NOTIFYs meanwhile. */
+static void phone(watch *w, harness_peer *peer, const char *who, const char *command,
+                  const char *params)
+{
+    GError *error = NULL;
+    GSubprocess *p =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "bash", peer_script, "ua",
+                         harness_peer_get(peer, "SIP_DIR"), who, command, params, NULL);
+    g_assert_no_error(error);
+    gboolean done = FALSE;
+    g_subprocess_wait_check_async(p, NULL, on_phone_done, &done);
+    g_assert_true(run_until(w, subprocess_done, &done));
+    g_object_unref(p);
+}
+
+static gboolean both_active(watch *w, const void *arg)
+{
+    return psip_subscriber_active_count((psip_subscriber *)arg) == 2 && w;
+}
+
+/* The states one line went through, for one call-id, as "a>b c>d ...". */
+static char *transitions(watch *w, const char *line, const char *call_id)
+{
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < w->changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w->changes, i);
+        if (strcmp(c->line, line) != 0 || g_strcmp0(c->call_id, call_id) != 0)
+            continue;
+        g_string_append_printf(s, "%s%s>%s", s->len ? " " : "", psip_dialog_state_name(c->from),
+                               psip_dialog_state_name(c->to));
+    }
+    return g_string_free(s, FALSE);
+}
+
+static const seen_change *first_change(watch *w, const char *line)
+{
+    for (guint i = 0; i < w->changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w->changes, i);
+        if (strcmp(c->line, line) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void check_call(watch *w)
+{
+    const seen_change *a = first_change(w, ALICE), *b = first_change(w, BOB);
+    g_assert_nonnull(a);
+    g_assert_nonnull(b);
+    /* One call, proxied by Kamailio: the same call-id on both lines. */
+    g_assert_nonnull(a->call_id);
+    g_assert_cmpstr(a->call_id, ==, b->call_id);
+    g_assert_cmpint(a->direction, ==, PSIP_DIRECTION_INITIATOR);
+    g_assert_cmpint(b->direction, ==, PSIP_DIRECTION_RECIPIENT);
+    g_assert_true(g_str_has_prefix(a->remote, BOB));
+    g_assert_true(g_str_has_prefix(b->remote, ALICE));
+    /* What Kamailio really publishes: the caller's "Trying" then early, the
+     * callee early from the start (callee_trying is off). */
+    char *alice = transitions(w, ALICE, a->call_id), *bob = transitions(w, BOB, a->call_id);
+    g_assert_cmpstr(alice, ==, "none>trying trying>early early>confirmed confirmed>terminated");
+    g_assert_cmpstr(bob, ==, "none>early early>confirmed confirmed>terminated");
+    g_free(alice);
+    g_free(bob);
+    /* Nothing else happened on the lines (the idle dummy dialog is not news). */
+    g_assert_cmpuint(w->changes->len, ==, 7);
+}
+
+static void test_real_call(void)
+{
+    harness_peer *peer = harness_peer_start(peer_script, "SIP_DIR", NULL);
+    if (!peer)
+        return;
+    watch w = {g_main_context_new(), g_ptr_array_new_with_free_func(seen_change_free), 0};
+    g_main_context_push_thread_default(w.context);
+    char *server = g_strdup_printf("sip:127.0.0.1:%s", harness_peer_get(peer, "SIP_PORT"));
+    psip_subscriber_config config = {.server = server, .from = "sip:ucd@127.0.0.1", .expires = 120};
+    psip_subscriber_callbacks callbacks = {on_change, on_status, &w};
+    GError *error = NULL;
+    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, &error);
+    g_assert_no_error(error);
+    g_assert_true(psip_subscriber_add_line(sub, ALICE));
+    g_assert_true(psip_subscriber_add_line(sub, BOB));
+    g_assert_false(psip_subscriber_add_line(sub, ALICE));
+    g_assert_true(run_until(&w, both_active, sub));
+
+    phone(&w, peer, "alice", "dial", BOB);
+    g_assert_true(both_reached(&w, PSIP_DIALOG_EARLY));
+    phone(&w, peer, "bob", "accept", "");
+    g_assert_true(both_reached(&w, PSIP_DIALOG_CONFIRMED));
+    phone(&w, peer, "alice", "hangup", "");
+    g_assert_true(both_reached(&w, PSIP_DIALOG_TERMINATED));
+    check_call(&w);
+    g_assert_cmpuint(w.failures, ==, 0);
+    g_assert_cmpuint(psip_line_live_count(psip_subscriber_line(sub, ALICE)), ==, 0);
+
+    psip_subscriber_free(sub);
+    g_free(server);
+    g_main_context_pop_thread_default(w.context);
+    g_main_context_unref(w.context);
+    g_ptr_array_unref(w.changes);
+    harness_peer_stop(peer);
+}
+
+static psip_doc *parse_corpus(const char *name)
+{
+    char *path = g_build_filename(corpus_dir, name, NULL), *body = NULL;
+    gsize len = 0;
+    g_assert_true(g_file_get_contents(path, &body, &len, NULL));
+    GError *error = NULL;
+    psip_doc *doc = psip_dialoginfo_parse(body, len, &error);
+    g_assert_no_error(error);
+    g_free(body);
+    g_free(path);
+    return doc;
+}
+
+/* Bodies Kamailio 5.6 really sent (saved from kamailio.sh's NOTIFYs). */
+static void test_real_bodies(void)
+{
+    psip_line *alice = psip_line_new();
+    const char *files[] = {"kamailio-alice-trying.xml", "kamailio-alice-confirmed.xml"};
+    const psip_dialog_state states[] = {PSIP_DIALOG_TRYING, PSIP_DIALOG_CONFIRMED};
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+        psip_doc *doc = parse_corpus(files[i]);
+        g_assert_cmpint(doc->state, ==, PSIP_DOC_FULL);
+        g_assert_cmpstr(doc->entity, ==, ALICE);
+        g_assert_cmpuint(doc->dialogs->len, ==, 1);
+        psip_dialog *d = g_ptr_array_index(doc->dialogs, 0);
+        g_assert_cmpint(d->state, ==, states[i]);
+        g_assert_cmpint(d->direction, ==, PSIP_DIRECTION_INITIATOR);
+        g_assert_true(g_str_has_prefix(d->remote.identity, BOB));
+        g_assert_cmpint(psip_line_apply(alice, doc, NULL), ==, PSIP_LINE_APPLIED);
+        g_assert_cmpint(psip_line_dialog_state(alice, d->call_id), ==, states[i]);
+        psip_doc_free(doc);
+    }
+    psip_line_free(alice);
+    psip_doc *bob = parse_corpus("kamailio-bob-terminated.xml");
+    psip_dialog *d = g_ptr_array_index(bob->dialogs, 0);
+    g_assert_cmpint(d->state, ==, PSIP_DIALOG_TERMINATED);
+    g_assert_cmpint(d->direction, ==, PSIP_DIRECTION_RECIPIENT);
+    g_assert_true(g_str_has_prefix(d->remote.identity, ALICE));
+    psip_doc_free(bob);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (argc < 3)
+        g_error("usage: %s KAMAILIO_SH CORPUS_DIR", argv[0]);
+    peer_script = argv[1];
+    corpus_dir = argv[2];
+    g_test_add_func("/psip-subscriber/real-bodies", test_real_bodies);
+    g_test_add_func("/psip-subscriber/real-call", test_real_call);
+    return g_test_run();
+}
