@@ -36,6 +36,7 @@ typedef struct watch {
     GMainContext *context;
     GPtrArray *changes; /* of seen_change * */
     guint failures;
+    guint accepted[2]; /* per line (alice, bob): SUBSCRIBEs and refreshes accepted */
 } watch;
 
 static void seen_change_free(gpointer data)
@@ -69,6 +70,8 @@ static void on_status(const char *line_uri, psip_subscription_status status, int
     g_test_message("%s: subscription status %d (SIP %d)", line_uri, status, code);
     if (status != PSIP_SUBSCRIPTION_ACTIVE)
         w->failures++;
+    else
+        w->accepted[strcmp(line_uri, ALICE) == 0 ? 0 : 1]++;
 }
 
 /* Iterates the context until `done` says so or WAIT_MS pass; FALSE on timeout. */
@@ -139,6 +142,71 @@ static gboolean both_active(watch *w, const void *arg)
     return psip_subscriber_active_count((psip_subscriber *)arg) == 2 && w;
 }
 
+/* Each line's subscription refreshed at least once by the stack itself. */
+static gboolean both_refreshed(watch *w, const void *arg)
+{
+    (void)arg;
+    return w->accepted[0] >= 2 && w->accepted[1] >= 2;
+}
+
+/* A UDP port free right now, for the subscriber's own address. */
+static guint16 free_udp_port(void)
+{
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *any = g_inet_socket_address_new(lo, 0);
+    g_assert_true(g_socket_bind(s, any, FALSE, NULL));
+    GInetSocketAddress *bound = G_INET_SOCKET_ADDRESS(g_socket_get_local_address(s, NULL));
+    guint16 port = g_inet_socket_address_get_port(bound);
+    g_object_unref(bound);
+    g_object_unref(any);
+    g_object_unref(lo);
+    g_object_unref(s);
+    return port;
+}
+
+/* Sends a NOTIFY for a subscription the subscriber never made to its port and
+ * returns the status line of the answer (g_free), NULL when none came. */
+static char *stray_notify(watch *w, guint16 port)
+{
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *any = g_inet_socket_address_new(lo, 0),
+                   *to = g_inet_socket_address_new(lo, port);
+    g_assert_true(g_socket_bind(s, any, FALSE, NULL));
+    GInetSocketAddress *me = G_INET_SOCKET_ADDRESS(g_socket_get_local_address(s, NULL));
+    guint16 my_port = g_inet_socket_address_get_port(me);
+    char *msg =
+        g_strdup_printf("NOTIFY sip:ucd@127.0.0.1:%u SIP/2.0\r\n"
+                        "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKstray%u\r\n"
+                        "Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=stray\r\n"
+                        "To: <sip:ucd@127.0.0.1>;tag=nosuch\r\nCall-ID: never-subscribed@test\r\n"
+                        "CSeq: 1 NOTIFY\r\nContact: <sip:127.0.0.1:%u>\r\nEvent: dialog\r\n"
+                        "Subscription-State: active;expires=60\r\nContent-Length: 0\r\n\r\n",
+                        port, my_port, my_port, my_port);
+    g_assert_cmpint(g_socket_send_to(s, to, msg, strlen(msg), NULL, NULL), ==, strlen(msg));
+    g_socket_set_blocking(s, FALSE);
+    char buf[2048], *status = NULL;
+    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    while (!status && g_get_monotonic_time() < deadline) {
+        g_main_context_iteration(w->context, FALSE);
+        gssize n = g_socket_receive(s, buf, sizeof buf - 1, NULL, NULL);
+        if (n > 0) {
+            buf[n] = '\0';
+            status = g_strndup(buf, strcspn(buf, "\r\n"));
+        } else {
+            g_usleep(2000);
+        }
+    }
+    g_free(msg);
+    g_object_unref(me);
+    g_object_unref(to);
+    g_object_unref(any);
+    g_object_unref(lo);
+    g_object_unref(s);
+    return status;
+}
+
 /* The states one line went through, for one call-id, as "a>b c>d ...". */
 static char *transitions(watch *w, const char *line, const char *call_id)
 {
@@ -191,10 +259,14 @@ static void test_real_call(void)
     harness_peer *peer = harness_peer_start(peer_script, "SIP_DIR", NULL);
     if (!peer)
         return;
-    watch w = {g_main_context_new(), g_ptr_array_new_with_free_func(seen_change_free), 0};
+    watch w = {g_main_context_new(), g_ptr_array_new_with_free_func(seen_change_free), 0, {0, 0}};
     g_main_context_push_thread_default(w.context);
     char *server = g_strdup_printf("sip:127.0.0.1:%s", harness_peer_get(peer, "SIP_PORT"));
-    psip_subscriber_config config = {.server = server, .from = "sip:ucd@127.0.0.1", .expires = 120};
+    guint16 port = free_udp_port();
+    char *bind = g_strdup_printf("sip:127.0.0.1:%u", port);
+    /* A short lifetime: the stack must refresh it before the call starts. */
+    psip_subscriber_config config = {
+        .server = server, .from = "sip:ucd@127.0.0.1", .bind = bind, .expires = 4};
     psip_subscriber_callbacks callbacks = {on_change, on_status, &w};
     GError *error = NULL;
     psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, &error);
@@ -203,6 +275,13 @@ static void test_real_call(void)
     g_assert_true(psip_subscriber_add_line(sub, BOB));
     g_assert_false(psip_subscriber_add_line(sub, ALICE));
     g_assert_true(run_until(&w, both_active, sub));
+    g_assert_true(run_until(&w, both_refreshed, NULL));
+    /* RFC 6665: a NOTIFY matching no subscription of ours is answered 481. */
+    char *answer = stray_notify(&w, port);
+    g_assert_nonnull(answer);
+    g_test_message("stray NOTIFY answered: %s", answer);
+    g_assert_true(g_str_has_prefix(answer, "SIP/2.0 481 ")); /* sofia says "Call Does Not Exist" */
+    g_free(answer);
 
     phone(&w, peer, "alice", "dial", BOB);
     g_assert_true(both_reached(&w, PSIP_DIALOG_EARLY));
@@ -216,6 +295,7 @@ static void test_real_call(void)
 
     psip_subscriber_free(sub);
     g_free(server);
+    g_free(bind);
     g_main_context_pop_thread_default(w.context);
     g_main_context_unref(w.context);
     g_ptr_array_unref(w.changes);
