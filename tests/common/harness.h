@@ -57,7 +57,7 @@ int harness_run(harness *h, const char *const *argv, char **out, char **err);
 /* A real peer server started by a tests/peers script ("SCRIPT start ARGS..."
  * printing "export NAME=VALUE ..." lines). A guard process stops it with
  * "SCRIPT stop DIR" when the test ends in any way, an abort included. When the
- * script says a program is missing (exit 3), the test fails under CI=true
+ * script says a program is missing (exit 3 or 77), the test fails under CI=true
  * and is skipped otherwise (then NULL is returned). */
 typedef struct harness_peer harness_peer;
 harness_peer *harness_peer_start(const char *script, const char *dir_var, const char *const *args);
