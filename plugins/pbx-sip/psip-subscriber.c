@@ -313,6 +313,18 @@ const psip_line *psip_subscriber_line(psip_subscriber *sub, const char *uri)
     return l ? l->line : NULL;
 }
 
+gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri)
+{
+    psip_sub_line *l = g_hash_table_lookup(sub->lines, uri);
+    if (!l)
+        return FALSE;
+    GPtrArray *changes = psip_line_changes_new();
+    psip_line_end_all(l->line, changes);
+    report_changes(l, changes);
+    g_ptr_array_unref(changes);
+    return TRUE;
+}
+
 guint psip_subscriber_active_count(psip_subscriber *sub)
 {
     guint n = 0;

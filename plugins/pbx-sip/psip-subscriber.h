@@ -74,6 +74,13 @@ gboolean psip_subscriber_add_line(psip_subscriber *sub, const char *uri);
 /* The dialog state of a monitored line (owned by the subscriber), or NULL. */
 const psip_line *psip_subscriber_line(psip_subscriber *sub, const char *uri);
 
+/* The link to the server is lost for line `uri` (its subscription failed or
+ * was terminated): every live dialog of the line is ended with reason
+ * PSIP_CHANGE_LINK_LOST, each reported through the change callback, and
+ * forgotten, so calls still alive when a new subscription comes are reported
+ * afresh. FALSE when the line is not monitored. */
+gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri);
+
 /* How many monitored lines have an active subscription right now. */
 guint psip_subscriber_active_count(psip_subscriber *sub);
 

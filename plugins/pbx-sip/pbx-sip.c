@@ -1,0 +1,475 @@
+/*
+ * pbx-sip.c - a PBX driver for SIP servers that publish RFC 4235 dialog state.
+ *
+ * The driver watches lines: one `Event: dialog` subscription per configured
+ * line at the registrar/presence server (psip-subscriber.h does the SIP), and
+ * turns each dialog change into the ucd call and line events pbx-sim publishes
+ * for the same situations, so presence and the journal work unchanged. Call
+ * control over plain SIP (click-to-dial) is not written yet: lines report
+ * MONITOR only. README.md documents every key.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include <glib.h>
+#include <ucd/ucd.h>
+
+#include "psip-subscriber.h"
+
+static const ucd_config_key sip_keys[] = {
+    {"server", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL,
+     "host:port of the registrar/presence server"},
+    {"domain", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL, "SIP domain of the lines"},
+    {"lines", UCD_CONFIG_LIST, UCD_KEY_REQUIRED, NULL, "user parts of the monitored lines"},
+    {"user", UCD_CONFIG_STRING, 0, "ucd", "the driver's own SIP user (From: and digest)"},
+    {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "digest password of `user`"},
+    {"expires", UCD_CONFIG_DURATION, 0, "600s", "subscription lifetime asked for"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const ucd_service_decl sip_provides[] = {
+    {UCD_PBX_SERVICE, UCD_PBX_MAJOR, 0},
+    {NULL, 0, 0},
+};
+
+/* One call on one line: the ucd leg made for one SIP call-id seen there. */
+typedef struct sip_leg {
+    char *call_id;         /* ucd's id, unique within the instance */
+    char *conversation_id; /* from the SIP call-id: both lines of an internal call share it */
+    uint32_t state;        /* ucd_call_state */
+    uint32_t direction;    /* ucd_call_direction */
+    char *remote_number;
+    char *remote_name;
+} sip_leg;
+
+typedef struct sip_line {
+    char *address;    /* the user part, as configured: "alice" */
+    char *uri;        /* "sip:alice@DOMAIN" */
+    GHashTable *legs; /* psip change key (SIP call-id) -> sip_leg */
+    gboolean link_up;
+    uint32_t shown_state; /* what the last line event said */
+} sip_line;
+
+typedef struct sip_driver {
+    ucd_plugin *self;
+    const ucd_host *host;
+    const char *module_id;
+    char *id_prefix;
+    char *server_uri;
+    char *from_uri;
+    char *domain;
+    char *user;
+    char *password;
+    int64_t expires_ms;
+    GPtrArray *lines;        /* sip_line, in configuration order */
+    GHashTable *line_by_uri; /* uri -> sip_line */
+    GHashTable *line_by_address;
+    psip_subscriber *subscriber;
+    uint64_t next_call;
+    gboolean running;
+} sip_driver;
+
+/* ---- lines and legs ---------------------------------------------------------------- */
+
+static void leg_free(gpointer data)
+{
+    sip_leg *leg = data;
+    g_free(leg->call_id);
+    g_free(leg->conversation_id);
+    g_free(leg->remote_number);
+    g_free(leg->remote_name);
+    g_free(leg);
+}
+
+static void line_free(gpointer data)
+{
+    sip_line *line = data;
+    g_free(line->address);
+    g_free(line->uri);
+    g_hash_table_unref(line->legs);
+    g_free(line);
+}
+
+static uint32_t line_state_now(const sip_line *line)
+{
+    gboolean connected = FALSE, dialing = FALSE, offering = FALSE;
+    GHashTableIter it;
+    gpointer value;
+
+    if (!line->link_up)
+        return UCD_LINE_OUT_OF_SERVICE;
+    g_hash_table_iter_init(&it, line->legs);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const sip_leg *leg = value;
+        connected |= leg->state == UCD_CALL_CONNECTED;
+        dialing |= leg->state == UCD_CALL_DIALING || leg->state == UCD_CALL_RINGBACK;
+        offering |= leg->state == UCD_CALL_OFFERING;
+    }
+    if (connected)
+        return UCD_LINE_BUSY;
+    if (dialing)
+        return UCD_LINE_DIALING;
+    return offering ? UCD_LINE_RINGING : UCD_LINE_IDLE;
+}
+
+/* Publishes a line event when the line's state differs from the last one told. */
+static void line_publish(sip_driver *d, sip_line *line)
+{
+    uint32_t state = line_state_now(line);
+    if (state == line->shown_state)
+        return;
+    line->shown_state = state;
+    const ucd_line_state_event payload = {
+        .struct_size = sizeof(payload),
+        .state = state,
+        .driver_instance = d->module_id,
+        .line = line->address,
+    };
+    const ucd_event event = {
+        .struct_size = sizeof(event), .type = UCD_EVENT_LINE_STATE, .payload = &payload};
+    d->host->publish(d->self, &event);
+}
+
+static void leg_publish(sip_driver *d, const sip_line *line, const sip_leg *leg, uint32_t prev,
+                        uint32_t cause)
+{
+    const ucd_call_state_event payload = {
+        .struct_size = sizeof(payload),
+        .state = leg->state,
+        .prev_state = prev,
+        .direction = leg->direction,
+        .cause = cause,
+        .driver_instance = d->module_id,
+        .line = line->address,
+        .call_id = leg->call_id,
+        .conversation_id = leg->conversation_id,
+        .remote_number = leg->remote_number,
+        .remote_name = leg->remote_name,
+    };
+    const ucd_event event = {
+        .struct_size = sizeof(event), .type = UCD_EVENT_CALL_STATE, .payload = &payload};
+    ucd_debug(d->host, d->self, "call %s on %s: %u -> %u, cause %u", leg->call_id, line->address,
+              prev, leg->state, cause);
+    d->host->publish(d->self, &event);
+}
+
+/* ---- dialog changes -> call events --------------------------------------------------- */
+
+/* The user part of a SIP URI ("sip:bob@host;x" -> "bob"), or the URI itself
+ * when it has none (a URI with no user is still an identity worth showing). */
+static char *user_part(const char *uri)
+{
+    if (uri == NULL)
+        return NULL;
+    const char *start = uri;
+    if (g_str_has_prefix(start, "sip:"))
+        start += 4;
+    else if (g_str_has_prefix(start, "sips:"))
+        start += 5;
+    const char *at = strchr(start, '@');
+    return at != NULL ? g_strndup(start, (gsize)(at - start)) : g_strdup(uri);
+}
+
+static uint32_t direction_of(sip_driver *d, const psip_line_change *change, const char *remote)
+{
+    if (remote != NULL && g_hash_table_contains(d->line_by_address, remote))
+        return UCD_DIR_INTERNAL;
+    switch (change->direction) {
+    case PSIP_DIRECTION_INITIATOR:
+        return UCD_DIR_OUTBOUND;
+    case PSIP_DIRECTION_RECIPIENT:
+        return UCD_DIR_INBOUND;
+    default:
+        return UCD_DIR_UNKNOWN;
+    }
+}
+
+/* The ucd call state for a dialog state, seen from the line: the caller dials
+ * then hears ringback, the callee is offered the call. IDLE: nothing to say. */
+static uint32_t call_state_of(psip_dialog_state state, psip_direction direction)
+{
+    gboolean caller = direction == PSIP_DIRECTION_INITIATOR;
+    switch (state) {
+    case PSIP_DIALOG_TRYING:
+    case PSIP_DIALOG_PROCEEDING:
+        return caller ? UCD_CALL_DIALING : UCD_CALL_OFFERING;
+    case PSIP_DIALOG_EARLY:
+        return caller ? UCD_CALL_RINGBACK : UCD_CALL_OFFERING;
+    case PSIP_DIALOG_CONFIRMED:
+        return UCD_CALL_CONNECTED;
+    case PSIP_DIALOG_TERMINATED:
+        return UCD_CALL_DISCONNECTED;
+    default:
+        return UCD_CALL_IDLE;
+    }
+}
+
+static sip_leg *leg_new(sip_driver *d, sip_line *line, const psip_line_change *change)
+{
+    sip_leg *leg = g_new0(sip_leg, 1);
+    leg->call_id = g_strdup_printf("%s-%" PRIu64, d->id_prefix, ++d->next_call);
+    leg->conversation_id = g_strdup_printf("%s-%s", d->id_prefix, change->key);
+    leg->state = UCD_CALL_IDLE;
+    leg->remote_number = user_part(change->remote_identity);
+    leg->remote_name = g_strdup(change->remote_display);
+    leg->direction = direction_of(d, change, leg->remote_number);
+    g_hash_table_insert(line->legs, g_strdup(change->key), leg);
+    return leg;
+}
+
+static uint32_t cause_of(const psip_line_change *change, uint32_t state)
+{
+    if (state != UCD_CALL_DISCONNECTED)
+        return UCD_CAUSE_NONE;
+    return change->reason == PSIP_CHANGE_LINK_LOST ? UCD_CAUSE_LINK_LOST : UCD_CAUSE_NORMAL;
+}
+
+static void on_change(const char *line_uri, const psip_line_change *change, void *user_data)
+{
+    sip_driver *d = user_data;
+    sip_line *line = g_hash_table_lookup(d->line_by_uri, line_uri);
+    uint32_t state = call_state_of(change->to, change->direction);
+
+    if (line == NULL || !d->running || state == UCD_CALL_IDLE)
+        return;
+    sip_leg *leg = g_hash_table_lookup(line->legs, change->key);
+    if (leg == NULL && state == UCD_CALL_DISCONNECTED)
+        return; /* a call we never told about */
+    if (leg == NULL)
+        leg = leg_new(d, line, change);
+    if (leg->state == state)
+        return;
+    uint32_t prev = leg->state;
+    leg->state = state;
+    leg_publish(d, line, leg, prev, cause_of(change, state));
+    if (state == UCD_CALL_DISCONNECTED)
+        g_hash_table_remove(line->legs, change->key);
+    line_publish(d, line);
+}
+
+/* A failed or terminated subscription: what the server said last can no
+ * longer end, so the line's calls end here ("link lost") and the line is out of
+ * service until a new subscription is active (the subscriber retries). */
+static void on_status(const char *line_uri, psip_subscription_status status, int sip_code,
+                      void *user_data)
+{
+    sip_driver *d = user_data;
+    sip_line *line = g_hash_table_lookup(d->line_by_uri, line_uri);
+
+    if (line == NULL || !d->running || status == PSIP_SUBSCRIPTION_BAD_BODY)
+        return;
+    if (status == PSIP_SUBSCRIPTION_ACTIVE) {
+        line->link_up = TRUE;
+    } else {
+        ucd_warning(d->host, d->self, "line %s: subscription failed (SIP %d), retrying",
+                    line->address, sip_code);
+        psip_subscriber_line_lost(d->subscriber, line_uri);
+        line->link_up = FALSE;
+    }
+    line_publish(d, line);
+}
+
+/* ---- the pbx service ------------------------------------------------------------------ */
+
+static uint64_t sip_capabilities(void *impl, const char *address)
+{
+    sip_driver *d = impl;
+    return g_hash_table_contains(d->line_by_address, address) ? UCD_PBX_CAP_MONITOR : 0;
+}
+
+static int sip_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
+{
+    sip_driver *d = impl;
+    for (guint i = 0; i < d->lines->len; i++) {
+        const sip_line *line = g_ptr_array_index(d->lines, i);
+        const ucd_pbx_line info = {
+            .struct_size = sizeof(info),
+            .state = line_state_now(line),
+            .address = line->address,
+            .number = line->address,
+            .capabilities = UCD_PBX_CAP_MONITOR,
+        };
+        if (cb(&info, user_data) != 0)
+            break;
+    }
+    return UCD_OK;
+}
+
+static const ucd_pbx_v1 sip_pbx_table = {
+    .struct_size = sizeof(ucd_pbx_v1),
+    .list_lines = sip_list_lines,
+    .capabilities = sip_capabilities,
+};
+
+/* ---- configuration ------------------------------------------------------------------- */
+
+static char *read_string(sip_driver *d, const char *key)
+{
+    const char *value = NULL;
+    if (d->host->config_string(d->self, key, &value) != UCD_OK || value == NULL || *value == '\0')
+        return NULL;
+    return g_strdup(value);
+}
+
+/* A line's user part goes into a SIP URI and is typed in ucctl. */
+static gboolean valid_user_part(const char *user)
+{
+    if (*user == '\0' || strlen(user) > 64)
+        return FALSE;
+    for (const char *c = user; *c; c++)
+        if (!g_ascii_isalnum(*c) && strchr("-_.!~*'+", *c) == NULL)
+            return FALSE;
+    return TRUE;
+}
+
+static int add_line(sip_driver *d, const char *address)
+{
+    if (!valid_user_part(address))
+        return d->host->config_error(d->self, "lines", "'%s' is not a SIP user part", address);
+    if (g_hash_table_contains(d->line_by_address, address))
+        return d->host->config_error(d->self, "lines", "line %s is listed twice", address);
+    sip_line *line = g_new0(sip_line, 1);
+    line->address = g_strdup(address);
+    line->uri = g_strdup_printf("sip:%s@%s", address, d->domain);
+    line->legs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, leg_free);
+    line->shown_state = UCD_LINE_UNKNOWN;
+    g_ptr_array_add(d->lines, line);
+    g_hash_table_insert(d->line_by_uri, line->uri, line);
+    g_hash_table_insert(d->line_by_address, line->address, line);
+    return UCD_OK;
+}
+
+static int read_lines(sip_driver *d)
+{
+    const char *const *items = NULL;
+    if (d->host->config_list(d->self, "lines", &items, NULL) != UCD_OK || items == NULL)
+        return d->host->config_error(d->self, "lines", "cannot be read");
+    for (const char *const *item = items; *item != NULL; item++) {
+        char *address = g_strstrip(g_strdup(*item));
+        int rc = add_line(d, address);
+        g_free(address);
+        if (rc != UCD_OK)
+            return rc;
+    }
+    if (d->lines->len == 0)
+        return d->host->config_error(d->self, "lines", "names no line");
+    return UCD_OK;
+}
+
+static int read_config(sip_driver *d)
+{
+    char *server = read_string(d, "server");
+    d->domain = read_string(d, "domain");
+    d->user = read_string(d, "user");
+    d->password = read_string(d, "password");
+
+    if (server == NULL)
+        return d->host->config_error(d->self, "server", "is empty");
+    d->server_uri = g_strconcat("sip:", server, NULL);
+    g_free(server);
+    if (d->domain == NULL)
+        return d->host->config_error(d->self, "domain", "is empty");
+    if (d->user == NULL || !valid_user_part(d->user))
+        return d->host->config_error(d->self, "user", "is not a SIP user part");
+    d->from_uri = g_strdup_printf("sip:%s@%s", d->user, d->domain);
+    if (d->host->config_int(d->self, "expires", &d->expires_ms) != UCD_OK)
+        return d->host->config_error(d->self, "expires", "cannot be read");
+    if (d->expires_ms < 60000 || d->expires_ms > 86400000)
+        return d->host->config_error(d->self, "expires", "must be between 60 s and 1 d");
+    return read_lines(d);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+static void driver_free(sip_driver *d)
+{
+    psip_subscriber_free(d->subscriber);
+    if (d->line_by_uri != NULL)
+        g_hash_table_unref(d->line_by_uri);
+    if (d->line_by_address != NULL)
+        g_hash_table_unref(d->line_by_address);
+    if (d->lines != NULL)
+        g_ptr_array_unref(d->lines);
+    if (d->password != NULL)
+        memset(d->password, 0, strlen(d->password)); /* a secret does not linger in freed memory */
+    g_free(d->password);
+    g_free(d->user);
+    g_free(d->domain);
+    g_free(d->from_uri);
+    g_free(d->server_uri);
+    g_free(d->id_prefix);
+    g_free(d);
+}
+
+static int sip_init(ucd_plugin *self, const ucd_host *host, void **state)
+{
+    sip_driver *d = g_new0(sip_driver, 1);
+    const char *instance = host->instance(self);
+
+    *state = NULL;
+    d->self = self;
+    d->host = host;
+    d->module_id = host->module_id(self);
+    d->id_prefix = g_ascii_strdown(instance != NULL ? instance : "sip", -1);
+    d->lines = g_ptr_array_new_with_free_func(line_free);
+    d->line_by_uri = g_hash_table_new(g_str_hash, g_str_equal);
+    d->line_by_address = g_hash_table_new(g_str_hash, g_str_equal);
+    int rc = read_config(d);
+    if (rc == UCD_OK)
+        rc = host->service_register(self, UCD_PBX_SERVICE, UCD_PBX_MAJOR, &sip_pbx_table, d);
+    if (rc != UCD_OK) {
+        host->set_error(self, "configuration or pbx service refused: %s", ucd_strerror(rc));
+        driver_free(d);
+        return UCD_FAIL;
+    }
+    *state = d;
+    return UCD_OK;
+}
+
+static int sip_start(void *state)
+{
+    sip_driver *d = state;
+    const psip_subscriber_config config = {
+        .server = d->server_uri,
+        .from = d->from_uri,
+        .auth_user = d->password != NULL ? d->user : NULL,
+        .auth_password = d->password,
+        .expires = (guint)(d->expires_ms / 1000),
+    };
+    const psip_subscriber_callbacks callbacks = {
+        .change = on_change, .status = on_status, .user_data = d};
+    GError *error = NULL;
+
+    /* The core runs its main loop on the default context: the SIP stack too. */
+    d->subscriber = psip_subscriber_new(&config, NULL, &callbacks, &error);
+    if (d->subscriber == NULL) {
+        d->host->set_error(d->self, "cannot start the SIP stack: %s", error->message);
+        g_error_free(error);
+        return UCD_FAIL;
+    }
+    d->running = TRUE;
+    for (guint i = 0; i < d->lines->len; i++) {
+        sip_line *line = g_ptr_array_index(d->lines, i);
+        psip_subscriber_add_line(d->subscriber, line->uri);
+    }
+    ucd_info(d->host, d->self, "monitoring %u lines at %s", d->lines->len, d->server_uri);
+    return UCD_OK;
+}
+
+static void sip_stop(void *state)
+{
+    sip_driver *d = state;
+    d->running = FALSE; /* the unsubscribes below report nothing more */
+    psip_subscriber_free(d->subscriber);
+    d->subscriber = NULL;
+}
+
+static void sip_fini(void *state)
+{
+    driver_free(state);
+}
+
+UCD_PLUGIN_DEFINE(.name = "pbx-sip", .version = "0.1.0", .license = "MIT",
+                  .description = "SIP PBX driver: line monitoring through RFC 4235 dialog events",
+                  .provides = sip_provides, .config_keys = sip_keys, .init = sip_init,
+                  .start = sip_start, .stop = sip_stop, .fini = sip_fini);
