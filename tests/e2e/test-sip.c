@@ -6,9 +6,9 @@
  * shows a pbx-sim call: legs ringing then connected (ucctl calls and trace),
  * both users' presence changing, and one journal row with both participants.
  */
-#include <sqlite3.h>
 #include <string.h>
 
+#include "e2e-util.h"
 #include "harness.h"
 
 static const char *const USERS_XML =
@@ -44,21 +44,6 @@ static harness *start_ucd(harness_peer *peer)
     return h;
 }
 
-static JsonNode *ctl(harness *h, const char *a0, const char *a1, const char *a2, const char *a3)
-{
-    const char *argv[] = {a0, a1, a2, a3, NULL};
-    return harness_ok(h, argv);
-}
-
-static int column(JsonObject *o, const char *name)
-{
-    JsonArray *cols = json_object_get_array_member(o, "columns");
-    for (guint i = 0; i < json_array_get_length(cols); i++)
-        if (strcmp(json_array_get_string_element(cols, i), name) == 0)
-            return (int)i;
-    g_error("no column %s", name);
-}
-
 /* "kamailio.sh ua DIR PHONE COMMAND [PARAMS]": drives a baresip phone. */
 static void phone(harness_peer *peer, const char *who, const char *command, const char *params)
 {
@@ -75,105 +60,12 @@ static void phone(harness_peer *peer, const char *who, const char *command, cons
     g_assert_true(g_spawn_check_wait_status(status, NULL));
 }
 
-/* The call id of the leg on `line` in `state` (polls up to 10 s). */
-static char *leg_on(harness *h, const char *line, const char *state)
-{
-    for (int i = 0; i < 500; i++) {
-        JsonNode *r = ctl(h, "calls", NULL, NULL, NULL);
-        JsonObject *o = json_node_get_object(r);
-        int cl = column(o, "line"), cc = column(o, "call"), cs = column(o, "state");
-        JsonArray *rows = json_object_get_array_member(o, "rows");
-        char *found = NULL;
-        for (guint j = 0; j < json_array_get_length(rows) && !found; j++) {
-            JsonArray *row = json_array_get_array_element(rows, j);
-            if (strcmp(json_array_get_string_element(row, cl), line) == 0 &&
-                strcmp(json_array_get_string_element(row, cs), state) == 0)
-                found = g_strdup(json_array_get_string_element(row, cc));
-        }
-        json_node_free(r);
-        if (found)
-            return found;
-        g_usleep(20000);
-    }
-    g_error("no %s leg on line %s", state, line);
-}
-
-static char *presence_seen(harness *h, const char *user)
-{
-    JsonNode *r = ctl(h, "probe", "presence", user, NULL);
-    char *text = g_strdup(json_object_get_string_member(json_node_get_object(r), "text"));
-    json_node_free(r);
-    return text;
-}
-
-static void wait_presence_suffix(harness *h, const char *user, const char *suffix)
-{
-    char *seen = NULL;
-    for (int i = 0; i < 500; i++) {
-        g_free(seen);
-        seen = presence_seen(h, user);
-        if (g_str_has_suffix(seen, suffix)) {
-            g_free(seen);
-            return;
-        }
-        g_usleep(20000);
-    }
-    g_error("presence of %s: expected to end with \"%s\", got \"%s\"", user, suffix, seen);
-}
-
-/* The events of one line as `ucctl trace LINE` shows them, each cut to its
- * first three words ("call kam-1 offering", "line ringing"). */
-static char *trace_words(harness *h, const char *line)
-{
-    JsonNode *r = ctl(h, "trace", line, "--limit", "1000");
-    JsonObject *o = json_node_get_object(r);
-    int ce = column(o, "event");
-    JsonArray *rows = json_object_get_array_member(o, "rows");
-    GString *out = g_string_new(NULL);
-    for (guint j = 0; j < json_array_get_length(rows); j++) {
-        const char *ev = json_array_get_string_element(json_array_get_array_element(rows, j), ce);
-        char **w = g_strsplit(ev, " ", -1);
-        int n = g_str_has_prefix(ev, "line ") ? 2 : 3;
-        for (int k = 0; k < n && w[k]; k++)
-            g_string_append_printf(out, "%s%s", k ? " " : "", w[k]);
-        g_string_append(out, "; ");
-        g_strfreev(w);
-    }
-    json_node_free(r);
-    return g_string_free(out, FALSE);
-}
-
-/* One SQL query's rows, "a|b\n" each; NULL while the file or table is missing. */
-static char *sql_text(harness *h, const char *sql)
-{
-    char *path = g_build_filename(h->dir, "state", "journal-sqlite", "journal.sqlite", NULL);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    GString *out = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_busy_timeout(db, 2000) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        out = g_string_new(NULL);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int c = 0; c < sqlite3_column_count(st); c++) {
-                const unsigned char *v = sqlite3_column_text(st, c);
-                g_string_append_printf(out, "%s%s", c ? "|" : "", v ? (const char *)v : "NULL");
-            }
-            g_string_append(out, "\n");
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    g_free(path);
-    return out ? g_string_free(out, FALSE) : NULL;
-}
-
 static void wait_journal_rows(harness *h, const char *expected)
 {
     char *got = NULL;
     for (int i = 0; i < 500; i++) {
         g_free(got);
-        got = sql_text(h, "SELECT count(*) FROM conversation");
+        got = e2e_journal_sql(h, "SELECT count(*) FROM conversation");
         if (g_strcmp0(got, expected) == 0)
             break;
         g_usleep(20000);
@@ -190,25 +82,25 @@ static void test_real_call(void)
     if (!peer)
         return;
     harness *h = start_ucd(peer);
-    wait_presence_suffix(h, "file:alice", "available");
-    wait_presence_suffix(h, "file:bob", "available");
+    e2e_wait_presence_suffix(h, "file:alice", "available");
+    e2e_wait_presence_suffix(h, "file:bob", "available");
 
     phone(peer, "alice", "dial", "sip:bob@127.0.0.1");
-    char *bob_call = leg_on(h, "bob", "offering");
-    char *alice_call = leg_on(h, "alice", "ringback");
+    char *bob_call = e2e_leg_on(h, "bob", "offering");
+    char *alice_call = e2e_leg_on(h, "alice", "ringback");
     g_assert_cmpstr(bob_call, !=, alice_call);
-    wait_presence_suffix(h, "file:bob", "ringing");
+    e2e_wait_presence_suffix(h, "file:bob", "ringing");
     phone(peer, "bob", "accept", "");
-    g_free(leg_on(h, "bob", "connected"));
-    g_free(leg_on(h, "alice", "connected"));
-    wait_presence_suffix(h, "file:bob", "ringing on_phone");
-    wait_presence_suffix(h, "file:alice", "on_phone");
+    g_free(e2e_leg_on(h, "bob", "connected"));
+    g_free(e2e_leg_on(h, "alice", "connected"));
+    e2e_wait_presence_suffix(h, "file:bob", "ringing on_phone");
+    e2e_wait_presence_suffix(h, "file:alice", "on_phone");
     phone(peer, "alice", "hangup", "");
-    wait_presence_suffix(h, "file:bob", "ringing on_phone available");
-    wait_presence_suffix(h, "file:alice", "on_phone available");
+    e2e_wait_presence_suffix(h, "file:bob", "ringing on_phone available");
+    e2e_wait_presence_suffix(h, "file:alice", "on_phone available");
     wait_journal_rows(h, "1\n");
 
-    char *trace = trace_words(h, "bob");
+    char *trace = e2e_trace_words(h, "bob", 3);
     char *expected =
         g_strdup_printf("line idle; call %s offering; line ringing; call %s connected; "
                         "line busy; call %s disconnected; line idle; ",
@@ -216,7 +108,7 @@ static void test_real_call(void)
     g_assert_cmpstr(trace, ==, expected);
     g_free(trace);
     g_free(expected);
-    trace = trace_words(h, "alice");
+    trace = e2e_trace_words(h, "alice", 3);
     /* Kamailio reports the caller "Trying" first: dialing, then ringback */
     expected = g_strdup_printf("line idle; call %s dialing; line dialing; call %s ringback; "
                                "call %s connected; line busy; call %s disconnected; line idle; ",
@@ -225,10 +117,10 @@ static void test_real_call(void)
     g_free(trace);
     g_free(expected);
 
-    char *rows = sql_text(h, "SELECT line, user_id FROM participant ORDER BY line");
+    char *rows = e2e_journal_sql(h, "SELECT line, user_id FROM participant ORDER BY line");
     g_assert_cmpstr(rows, ==, "alice|file:alice\nbob|file:bob\n");
     g_free(rows);
-    rows = sql_text(h, "SELECT end_reason, answer_ms > 0 FROM conversation");
+    rows = e2e_journal_sql(h, "SELECT end_reason, answer_ms > 0 FROM conversation");
     g_assert_cmpstr(rows, ==, "normal|1\n");
     g_free(rows);
 

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "e2e-util.h"
 #include "harness.h"
 
 static const char *const USERS_XML =
@@ -61,12 +62,6 @@ static harness *start_company(const char *journal_extra)
 
 /* ---- small helpers over the control socket ---------------------------------- */
 
-static JsonNode *ctl(harness *h, const char *a0, const char *a1, const char *a2, const char *a3)
-{
-    const char *argv[] = {a0, a1, a2, a3, NULL};
-    return harness_ok(h, argv);
-}
-
 static char *field(JsonNode *resp, const char *name)
 {
     JsonObject *o = json_node_get_object(resp);
@@ -81,19 +76,10 @@ static char *field(JsonNode *resp, const char *name)
     return NULL;
 }
 
-static int column(JsonObject *o, const char *name)
-{
-    JsonArray *cols = json_object_get_array_member(o, "columns");
-    for (guint i = 0; i < json_array_get_length(cols); i++)
-        if (strcmp(json_array_get_string_element(cols, i), name) == 0)
-            return (int)i;
-    g_error("no column %s", name);
-}
-
 /* An inbound call from outside: returns the call id pbx-sim gave it. */
 static char *sim_call(harness *h, const char *from, const char *line)
 {
-    JsonNode *r = ctl(h, "sim-office", "call", from, line);
+    JsonNode *r = e2e_ctl(h, "sim-office", "call", from, line);
     char *call = field(r, "call");
     char *result = field(r, "result");
     g_assert_cmpstr(result, ==, "ringing");
@@ -102,111 +88,20 @@ static char *sim_call(harness *h, const char *from, const char *line)
     return call;
 }
 
-/* The call id of the leg on `line` in `state` (polls until it appears). */
-static char *leg_on(harness *h, const char *line, const char *state)
-{
-    const char *argv[] = {"calls", NULL};
-    for (int i = 0; i < 200; i++) {
-        JsonNode *r = harness_ok(h, argv);
-        JsonObject *o = json_node_get_object(r);
-        int cl = column(o, "line"), cc = column(o, "call"), cs = column(o, "state");
-        JsonArray *rows = json_object_get_array_member(o, "rows");
-        char *found = NULL;
-        for (guint j = 0; j < json_array_get_length(rows) && !found; j++) {
-            JsonArray *row = json_array_get_array_element(rows, j);
-            if (strcmp(json_array_get_string_element(row, cl), line) == 0 &&
-                strcmp(json_array_get_string_element(row, cs), state) == 0)
-                found = g_strdup(json_array_get_string_element(row, cc));
-        }
-        json_node_free(r);
-        if (found)
-            return found;
-        g_usleep(20000);
-    }
-    g_error("no %s leg on line %s", state, line);
-}
-
 static void act(harness *h, const char *op, const char *line, const char *call, const char *arg)
 {
-    json_node_free(ctl(h, op, line, call, arg));
-}
-
-/* The presence states of a user as the probe plugin received them. */
-static char *presence_seen(harness *h, const char *user)
-{
-    JsonNode *r = ctl(h, "probe", "presence", user, NULL);
-    char *text = g_strdup(json_object_get_string_member(json_node_get_object(r), "text"));
-    json_node_free(r);
-    return text;
-}
-
-static void wait_presence_suffix(harness *h, const char *user, const char *suffix)
-{
-    for (int i = 0; i < 300; i++) {
-        char *seen = presence_seen(h, user);
-        gboolean hit = g_str_has_suffix(seen, suffix);
-        if (hit || i == 299) {
-            if (!hit)
-                g_error("presence of %s: expected to end with \"%s\", got \"%s\"", user, suffix,
-                        seen);
-            g_free(seen);
-            return;
-        }
-        g_free(seen);
-        g_usleep(20000);
-    }
-}
-
-/* The events of one line, oldest first, as `ucctl trace LINE` shows them,
- * each cut to its first words ("call office-1 offering", "line ringing"). */
-static char *trace_words(harness *h, const char *line, int words)
-{
-    JsonNode *r = ctl(h, "trace", line, "--limit", "1000");
-    JsonObject *o = json_node_get_object(r);
-    int ce = column(o, "event");
-    JsonArray *rows = json_object_get_array_member(o, "rows");
-    GString *out = g_string_new(NULL);
-    for (guint j = 0; j < json_array_get_length(rows); j++) {
-        const char *ev = json_array_get_string_element(json_array_get_array_element(rows, j), ce);
-        char **w = g_strsplit(ev, " ", -1);
-        int n = g_str_has_prefix(ev, "line ") ? 2 : words;
-        for (int k = 0; k < n && w[k]; k++)
-            g_string_append_printf(out, "%s%s", k ? " " : "", w[k]);
-        g_string_append(out, "; ");
-        g_strfreev(w);
-    }
-    json_node_free(r);
-    return g_string_free(out, FALSE);
+    json_node_free(e2e_ctl(h, op, line, call, arg));
 }
 
 /* ---- the journal, read with SQLite ------------------------------------------ */
 
-static sqlite3 *journal_db(harness *h)
-{
-    char *path = g_build_filename(h->dir, "state", "journal-sqlite", "journal.sqlite", NULL);
-    sqlite3 *db = NULL;
-    g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-    sqlite3_busy_timeout(db, 2000);
-    g_free(path);
-    return db;
-}
-
+/* The rows of `sql` on the journal file, which must exist by now. */
 static char *sql_text(harness *h, const char *sql)
 {
-    sqlite3 *db = journal_db(h);
-    sqlite3_stmt *st = NULL;
-    g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
-    GString *out = g_string_new(NULL);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(st); c++) {
-            const unsigned char *v = sqlite3_column_text(st, c);
-            g_string_append_printf(out, "%s%s", c ? "|" : "", v ? (const char *)v : "NULL");
-        }
-        g_string_append(out, "\n");
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return g_string_free(out, FALSE);
+    char *rows = e2e_journal_sql(h, sql);
+    if (rows == NULL)
+        g_error("the journal file cannot answer %s", sql);
+    return rows;
 }
 
 /* Conversations in the journal file; 0 while the writer has not created the
@@ -256,14 +151,14 @@ static void test_inbound_answered(void)
 {
     harness *h = start_company(NULL);
     char *call = sim_call(h, "0301234567", "201");
-    wait_presence_suffix(h, "file:u201", "ringing");
+    e2e_wait_presence_suffix(h, "file:u201", "ringing");
     act(h, "answer", "201", call, NULL);
-    wait_presence_suffix(h, "file:u201", "ringing on_phone");
+    e2e_wait_presence_suffix(h, "file:u201", "ringing on_phone");
     act(h, "hangup", "201", call, NULL);
-    wait_presence_suffix(h, "file:u201", "ringing on_phone available");
+    e2e_wait_presence_suffix(h, "file:u201", "ringing on_phone available");
     wait_conversations(h, 1);
 
-    char *trace = trace_words(h, "201", 3);
+    char *trace = e2e_trace_words(h, "201", 3);
     /* the driver announces the line as idle when it starts, then the call */
     char *expected =
         g_strdup_printf("line idle; call %s offering; line ringing; call %s connected; "
@@ -282,7 +177,7 @@ static void test_inbound_answered(void)
 
     /* the same conversation through the daemon: journal query runs on a worker
      * and answers through a deferred reply */
-    JsonNode *q = ctl(h, "journal", "query", "--user", "anna");
+    JsonNode *q = e2e_ctl(h, "journal", "query", "--user", "anna");
     JsonArray *rows = json_object_get_array_member(json_node_get_object(q), "rows");
     g_assert_cmpuint(json_array_get_length(rows), ==, 1);
     char *uuid = sql_text(h, "SELECT uuid FROM conversation");
@@ -303,7 +198,7 @@ static void test_blind_transfer(void)
     char *call = sim_call(h, "004930555666", "201");
     act(h, "answer", "201", call, NULL);
     act(h, "transfer", "201", call, "202");
-    char *leg2 = leg_on(h, "202", "offering");
+    char *leg2 = e2e_leg_on(h, "202", "offering");
     act(h, "answer", "202", leg2, NULL);
     act(h, "hangup", "202", leg2, NULL);
     wait_conversations(h, 1);
@@ -313,7 +208,7 @@ static void test_blind_transfer(void)
                "1|0|+4930555666|Bert Zwei|file:u201\n");
     assert_sql(h, "SELECT role, user_id FROM participant ORDER BY seq",
                "1|file:u201\n2|file:u202\n");
-    wait_presence_suffix(h, "file:u202", "ringing on_phone available");
+    e2e_wait_presence_suffix(h, "file:u202", "ringing on_phone available");
     g_assert_cmpint(harness_stop(h), ==, 0);
     g_free(call);
     g_free(leg2);
@@ -329,12 +224,12 @@ static void test_consultation_transfer(void)
     act(h, "answer", "201", held, NULL);
     act(h, "hold", "201", held, NULL);
     act(h, "dial", "201", "203", NULL);
-    char *consult = leg_on(h, "201", "ringback");
-    char *at_c = leg_on(h, "203", "offering");
+    char *consult = e2e_leg_on(h, "201", "ringback");
+    char *at_c = e2e_leg_on(h, "203", "offering");
     act(h, "answer", "203", at_c, NULL);
-    g_free(leg_on(h, "201", "connected")); /* waits until the consultation is up */
+    g_free(e2e_leg_on(h, "201", "connected")); /* waits until the consultation is up */
     act(h, "consult-transfer", "201", held, consult);
-    g_free(leg_on(h, "203", "connected"));
+    g_free(e2e_leg_on(h, "203", "connected"));
     act(h, "hangup", "203", at_c, NULL);
     wait_conversations(h, 1);
     assert_sql(h, "SELECT outcome, source_e164, destination_name, transferred_by FROM conversation",
@@ -355,16 +250,16 @@ static void test_pickup(void)
 {
     harness *h = start_company(NULL);
     char *call = sim_call(h, "0891234567", "203");
-    wait_presence_suffix(h, "file:u203", "ringing");
+    e2e_wait_presence_suffix(h, "file:u203", "ringing");
     act(h, "pickup", "204", "203", NULL);
-    char *leg = leg_on(h, "204", "connected");
+    char *leg = e2e_leg_on(h, "204", "connected");
     act(h, "hangup", "204", leg, NULL);
     wait_conversations(h, 1);
     assert_sql(h, "SELECT outcome, picked_up_by, destination_name FROM conversation",
                "0|file:u204|Dirk Vier\n");
     assert_sql(h, "SELECT role, user_id FROM participant ORDER BY seq",
                "1|file:u203\n3|file:u204\n");
-    wait_presence_suffix(h, "file:u203", "ringing available");
+    e2e_wait_presence_suffix(h, "file:u203", "ringing available");
     g_assert_cmpint(harness_stop(h), ==, 0);
     g_free(call);
     g_free(leg);
