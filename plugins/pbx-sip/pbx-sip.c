@@ -5,8 +5,10 @@
  * line at the registrar/presence server (psip-subscriber.h does the SIP), and
  * turns each dialog change into the ucd call and line events pbx-sim publishes
  * for the same situations, so presence and the journal work unchanged. Call
- * control over plain SIP (click-to-dial) is not written yet: lines report
- * MONITOR only. README.md documents every key.
+ * control over plain SIP is click-to-dial (the user's phone is called, then
+ * REFERred to the number): lines report MONITOR and DIAL. The calls that
+ * result are seen, like any other, through the dialog subscriptions.
+ * README.md documents every key.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -271,10 +273,42 @@ static void on_status(const char *line_uri, psip_subscription_status status, int
 
 /* ---- the pbx service ------------------------------------------------------------------ */
 
+/* What plain SIP lets a third party do with a line: watch it, and make calls
+ * from it (click-to-dial); not answer, hold or transfer the phone's calls. */
+#define SIP_LINE_CAPABILITIES (UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL)
+
 static uint64_t sip_capabilities(void *impl, const char *address)
 {
     sip_driver *d = impl;
-    return g_hash_table_contains(d->line_by_address, address) ? UCD_PBX_CAP_MONITOR : 0;
+    return g_hash_table_contains(d->line_by_address, address) ? SIP_LINE_CAPABILITIES : 0;
+}
+
+static gboolean valid_user_part(const char *user);
+
+/* Click-to-dial: the line's phone is called and told to call `number`. The
+ * legs come, as for any call, from the dialog subscriptions, so no call id is
+ * known yet: an empty one is written. */
+static int sip_dial(void *impl, const char *address, const char *number, char *call_id,
+                    size_t call_id_size)
+{
+    sip_driver *d = impl;
+    const sip_line *line = g_hash_table_lookup(d->line_by_address, address);
+
+    if (call_id != NULL && call_id_size > 0)
+        call_id[0] = '\0';
+    if (line == NULL)
+        return UCD_E_NOT_FOUND;
+    if (number == NULL || !valid_user_part(number))
+        return UCD_E_INVALID;
+    if (!d->running || !line->link_up)
+        return UCD_E_UNAVAILABLE;
+    char *target = g_strdup_printf("sip:%s@%s", number, d->domain);
+    gboolean started = psip_subscriber_dial(d->subscriber, line->uri, target);
+    g_free(target);
+    if (!started)
+        return UCD_FAIL;
+    ucd_info(d->host, d->self, "dial: calling %s to connect it to %s", line->address, number);
+    return UCD_OK;
 }
 
 static int sip_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
@@ -287,7 +321,7 @@ static int sip_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
             .state = line_state_now(line),
             .address = line->address,
             .number = line->address,
-            .capabilities = UCD_PBX_CAP_MONITOR,
+            .capabilities = SIP_LINE_CAPABILITIES,
         };
         if (cb(&info, user_data) != 0)
             break;
@@ -299,6 +333,7 @@ static const ucd_pbx_v1 sip_pbx_table = {
     .struct_size = sizeof(ucd_pbx_v1),
     .list_lines = sip_list_lines,
     .capabilities = sip_capabilities,
+    .dial = sip_dial,
 };
 
 /* ---- configuration ------------------------------------------------------------------- */
@@ -470,6 +505,7 @@ static void sip_fini(void *state)
 }
 
 UCD_PLUGIN_DEFINE(.name = "pbx-sip", .version = "0.1.0", .license = "MIT",
-                  .description = "SIP PBX driver: line monitoring through RFC 4235 dialog events",
+                  .description =
+                      "SIP PBX driver: RFC 4235 line monitoring, click-to-dial with REFER",
                   .provides = sip_provides, .config_keys = sip_keys, .init = sip_init,
                   .start = sip_start, .stop = sip_stop, .fini = sip_fini);

@@ -17,6 +17,7 @@
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/soa_tag.h>
 #include <sofia-sip/su_glib.h>
 #include <sofia-sip/su_tag.h>
 
@@ -44,6 +45,7 @@ struct psip_subscriber {
     su_root_t *root;
     nua_t *nua;
     GHashTable *lines; /* uri -> psip_sub_line * */
+    GHashTable *dials; /* nua_handle_t * -> psip_dial *: click-to-dial calls under way */
     psip_subscriber_callbacks callbacks;
     char *auth_user;
     char *auth_password;
@@ -125,12 +127,12 @@ static void subscribe_again_later(psip_sub_line *l)
     l->retry_ms = MIN(l->retry_ms * 2, sub->retry_max_ms);
 }
 
-/* Answers a 401/407 with the configured credentials, once. The realm comes
- * from the challenge; nua keeps the credentials for the refreshes. */
-static gboolean authenticate(psip_sub_line *l, const sip_t *sip)
+/* Answers the 401/407 challenge in `sip` on handle `nh` with the configured
+ * credentials. The realm comes from the challenge; nua keeps the credentials
+ * for later requests on the handle. */
+static gboolean answer_challenge(psip_subscriber *sub, nua_handle_t *nh, const sip_t *sip)
 {
-    psip_subscriber *sub = l->owner;
-    if (l->auth_tried || !sub->auth_user || !sip)
+    if (!sub->auth_user || !sip)
         return FALSE;
     const msg_auth_t *challenge =
         sip->sip_www_authenticate ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
@@ -139,12 +141,20 @@ static gboolean authenticate(psip_sub_line *l, const sip_t *sip)
     const char *realm = msg_params_find(challenge->au_params, "realm=");
     if (!realm)
         return FALSE;
-    l->auth_tried = TRUE;
     char *credentials = g_strdup_printf("%s:%s:%s:%s", challenge->au_scheme, realm, sub->auth_user,
                                         sub->auth_password);
-    nua_authenticate(l->handle, NUTAG_AUTH(credentials), TAG_END());
+    nua_authenticate(nh, NUTAG_AUTH(credentials), TAG_END());
     memset(credentials, 0, strlen(credentials)); /* not left behind in freed memory */
     g_free(credentials);
+    return TRUE;
+}
+
+/* Credentials answer one challenge per SUBSCRIBE, not a loop. */
+static gboolean authenticate(psip_sub_line *l, const sip_t *sip)
+{
+    if (l->auth_tried || !answer_challenge(l->owner, l->handle, sip))
+        return FALSE;
+    l->auth_tried = TRUE;
     return TRUE;
 }
 
@@ -209,6 +219,127 @@ static void on_notify(psip_sub_line *l, const sip_t *sip, tagi_t tags[])
     }
 }
 
+/* ---- click-to-dial ------------------------------------------------------------------- */
+
+/* An SDP offer for our leg to the user's phone: we never send media (port 9,
+ * discard), but the phone must find a codec it accepts, or it refuses the call
+ * (488) before it can be transferred. */
+#define DIAL_SDP                                                                                   \
+    "v=0\r\n"                                                                                      \
+    "o=ucd 1 1 IN IP4 127.0.0.1\r\n"                                                               \
+    "s=ucd\r\n"                                                                                    \
+    "c=IN IP4 127.0.0.1\r\n"                                                                       \
+    "t=0 0\r\n"                                                                                    \
+    "m=audio 9 RTP/AVP 0 8 111\r\n"                                                                \
+    "a=rtpmap:0 PCMU/8000\r\n"                                                                     \
+    "a=rtpmap:8 PCMA/8000\r\n"                                                                     \
+    "a=rtpmap:111 opus/48000/2\r\n"
+
+typedef struct psip_dial {
+    char *target_uri;
+    gboolean referred;   /* the REFER is sent */
+    gboolean hung_up;    /* our BYE is sent */
+    gboolean auth_tried; /* one challenge answered per INVITE, not a loop */
+} psip_dial;
+
+static void dial_free(gpointer data)
+{
+    psip_dial *dial = data;
+    g_free(dial->target_uri);
+    g_free(dial);
+}
+
+static void dial_hang_up(nua_handle_t *nh, psip_dial *dial)
+{
+    if (dial->hung_up)
+        return;
+    dial->hung_up = TRUE;
+    nua_bye(nh, TAG_END());
+}
+
+static void dial_forget(psip_subscriber *sub, nua_handle_t *nh)
+{
+    g_hash_table_remove(sub->dials, nh);
+    nua_handle_destroy(nh);
+}
+
+static void on_dial_invite_answer(psip_subscriber *sub, nua_handle_t *nh, psip_dial *dial,
+                                  int status, const sip_t *sip)
+{
+    if (status < 200)
+        return;
+    if ((status == 401 || status == 407) && !dial->auth_tried) {
+        dial->auth_tried = TRUE;
+        if (answer_challenge(sub, nh, sip))
+            return;
+    }
+    if (status >= 300) {
+        g_log(G_LOG_DOMAIN_PSIP, G_LOG_LEVEL_MESSAGE, "dial: the phone refused the call (SIP %d)",
+              status);
+        return; /* nua_i_state terminated follows and forgets the call */
+    }
+    if (!dial->referred) {
+        dial->referred = TRUE;
+        nua_refer(nh, SIPTAG_REFER_TO_STR(dial->target_uri), TAG_END());
+    }
+}
+
+/* The status line of a message/sipfrag NOTIFY body ("SIP/2.0 200 OK"), 0 when
+ * there is none: how the phone tells how its call to the target went. */
+static int sipfrag_status(const sip_t *sip)
+{
+    if (!sip || !sip->sip_payload || sip->sip_payload->pl_len < 12)
+        return 0;
+    const char *body = sip->sip_payload->pl_data;
+    if (strncmp(body, "SIP/2.0 ", 8) != 0)
+        return 0;
+    return (int)g_ascii_strtoll(body + 8, NULL, 10);
+}
+
+static void on_dial_event(psip_subscriber *sub, nua_event_t event, int status, nua_handle_t *nh,
+                          psip_dial *dial, const sip_t *sip, tagi_t tags[])
+{
+    switch (event) {
+    case nua_r_invite:
+        on_dial_invite_answer(sub, nh, dial, status, sip);
+        break;
+    case nua_r_refer:
+        if (status >= 300) /* the phone will not transfer: our leg is of no use */
+            dial_hang_up(nh, dial);
+        break;
+    case nua_i_notify:
+        if (sipfrag_status(sip) >= 200)
+            dial_hang_up(nh, dial);
+        break;
+    case nua_i_state: {
+        const tagi_t *state = tl_find(tags, nutag_callstate);
+        if (state && state->t_value == nua_callstate_terminated)
+            dial_forget(sub, nh);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri)
+{
+    g_return_val_if_fail(sub && device_uri && target_uri, FALSE);
+    nua_handle_t *nh = nua_handle(sub->nua, NULL, SIPTAG_TO_STR(device_uri), TAG_END());
+    if (!nh)
+        return FALSE;
+    psip_dial *dial = g_new0(psip_dial, 1);
+    dial->target_uri = g_strdup(target_uri);
+    g_hash_table_insert(sub->dials, nh, dial);
+    /* answer-after=0 (Call-Info) and info=alert-autoanswer (Alert-Info): the
+     * two auto-answer hints desk phones and soft phones commonly honour. */
+    nua_invite(nh, NUTAG_URL(device_uri), SOATAG_USER_SDP_STR(DIAL_SDP),
+               SIPTAG_CALL_INFO_STR("<sip:127.0.0.1>;answer-after=0"),
+               SIPTAG_HEADER_STR("Alert-Info: <http://127.0.0.1/>;info=alert-autoanswer"),
+               TAG_END());
+    return TRUE;
+}
+
 static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nua,
                          psip_subscriber *sub, nua_handle_t *nh, psip_sub_line *l, sip_t const *sip,
                          tagi_t tags[])
@@ -218,6 +349,11 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
     if (event == nua_r_shutdown) {
         if (status >= 200)
             sub->shutdown_done = TRUE;
+        return;
+    }
+    psip_dial *dial = nh ? g_hash_table_lookup(sub->dials, nh) : NULL;
+    if (dial) {
+        on_dial_event(sub, event, status, nh, dial, sip, tags);
         return;
     }
     /* Events of a handle we dropped, or one nua made for a request of its own. */
@@ -272,6 +408,7 @@ psip_subscriber *psip_subscriber_new(const psip_subscriber_config *config, GMain
     sub->context = context ? g_main_context_ref(context) : g_main_context_ref_thread_default();
     sub->callbacks = *callbacks;
     sub->lines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, line_free);
+    sub->dials = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, dial_free);
     set_defaults(sub, config);
     sub->root = su_glib_root_create(sub);
     if (sub->root) {
@@ -358,6 +495,20 @@ static void wait_for_shutdown(psip_subscriber *sub)
     g_source_unref(timer);
 }
 
+/* Calls still under way at shutdown: nua_shutdown has ended them, only their
+ * handles are left. */
+static void destroy_dials(psip_subscriber *sub)
+{
+    GHashTableIter it;
+    gpointer nh;
+    g_hash_table_iter_init(&it, sub->dials);
+    while (g_hash_table_iter_next(&it, &nh, NULL)) {
+        nua_handle_destroy(nh);
+        g_hash_table_iter_remove(&it);
+    }
+    g_hash_table_destroy(sub->dials);
+}
+
 void psip_subscriber_free(psip_subscriber *sub)
 {
     if (!sub)
@@ -365,6 +516,7 @@ void psip_subscriber_free(psip_subscriber *sub)
     if (sub->nua && !sub->shutdown_done)
         wait_for_shutdown(sub);
     g_hash_table_destroy(sub->lines); /* handles before the stack */
+    destroy_dials(sub);
     if (sub->nua)
         nua_destroy(sub->nua);
     if (sub->root)

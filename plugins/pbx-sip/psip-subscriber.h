@@ -81,6 +81,14 @@ const psip_line *psip_subscriber_line(psip_subscriber *sub, const char *uri);
  * afresh. FALSE when the line is not monitored. */
 gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri);
 
+/* Click-to-dial (RFC 3515): INVITEs `device_uri` (the user's own phone, with
+ * an auto-answer hint: Call-Info answer-after=0 and Alert-Info), and once the
+ * phone answers, REFERs it to `target_uri`; our own leg is hung up (BYE) when
+ * the phone's NOTIFY says the transfer got a final answer, or at once when the
+ * INVITE or the REFER fails. The dial runs on its own; FALSE only when it could
+ * not be started. */
+gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri);
+
 /* How many monitored lines have an active subscription right now. */
 guint psip_subscriber_active_count(psip_subscriber *sub);
 

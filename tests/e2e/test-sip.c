@@ -44,6 +44,15 @@ static harness *start_ucd(harness_peer *peer)
     return h;
 }
 
+/* ucd started, with both users known available (their lines idle). */
+static harness *start_ucd_idle(harness_peer *peer)
+{
+    harness *h = start_ucd(peer);
+    e2e_wait_presence_suffix(h, "file:alice", "available");
+    e2e_wait_presence_suffix(h, "file:bob", "available");
+    return h;
+}
+
 /* "kamailio.sh ua DIR PHONE COMMAND [PARAMS]": drives a baresip phone. */
 static void phone(harness_peer *peer, const char *who, const char *command, const char *params)
 {
@@ -60,12 +69,13 @@ static void phone(harness_peer *peer, const char *who, const char *command, cons
     g_assert_true(g_spawn_check_wait_status(status, NULL));
 }
 
-static void wait_journal_rows(harness *h, const char *expected)
+/* Polls the journal until `sql` gives `expected` (up to 10 s). */
+static void wait_journal(harness *h, const char *sql, const char *expected)
 {
     char *got = NULL;
     for (int i = 0; i < 500; i++) {
         g_free(got);
-        got = e2e_journal_sql(h, "SELECT count(*) FROM conversation");
+        got = e2e_journal_sql(h, sql);
         if (g_strcmp0(got, expected) == 0)
             break;
         g_usleep(20000);
@@ -81,9 +91,7 @@ static void test_real_call(void)
     harness_peer *peer = harness_peer_start(harness_env("UCD_KAMAILIO_SCRIPT"), "SIP_DIR", NULL);
     if (!peer)
         return;
-    harness *h = start_ucd(peer);
-    e2e_wait_presence_suffix(h, "file:alice", "available");
-    e2e_wait_presence_suffix(h, "file:bob", "available");
+    harness *h = start_ucd_idle(peer);
 
     phone(peer, "alice", "dial", "sip:bob@127.0.0.1");
     char *bob_call = e2e_leg_on(h, "bob", "offering");
@@ -98,7 +106,7 @@ static void test_real_call(void)
     phone(peer, "alice", "hangup", "");
     e2e_wait_presence_suffix(h, "file:bob", "ringing on_phone available");
     e2e_wait_presence_suffix(h, "file:alice", "on_phone available");
-    wait_journal_rows(h, "1\n");
+    wait_journal(h, "SELECT count(*) FROM conversation", "1\n");
 
     char *trace = e2e_trace_words(h, "bob", 3);
     char *expected =
@@ -131,9 +139,44 @@ static void test_real_call(void)
     g_free(alice_call);
 }
 
+/* `ucctl dial alice bob`: pbx-sip calls alice's phone (it auto-answers), REFERs
+ * it to bob, and leaves: bob's phone rings, bob answers, both are connected. */
+static void test_click_to_dial(void)
+{
+    harness_peer *peer = harness_peer_start(harness_env("UCD_KAMAILIO_SCRIPT"), "SIP_DIR", NULL);
+    if (!peer)
+        return;
+    harness *h = start_ucd_idle(peer);
+
+    const char *const dial[] = {"dial", "alice", "bob", NULL};
+    json_node_free(harness_ok(h, dial));
+    char *bob_call = e2e_leg_on(h, "bob", "offering");
+    e2e_wait_presence_suffix(h, "file:bob", "ringing");
+    phone(peer, "bob", "accept", "");
+    g_free(e2e_leg_on(h, "bob", "connected"));
+    e2e_wait_presence_suffix(h, "file:bob", "ringing on_phone");
+    phone(peer, "bob", "hangup", "");
+    e2e_wait_presence_suffix(h, "file:bob", "ringing on_phone available");
+    /* alice is free again: her call with bob and the driver's own leg to her
+     * phone (hung up after the transfer) have both ended */
+    e2e_wait_presence_suffix(h, "file:alice", "on_phone available");
+    /* the conversation alice <-> bob is journaled with both participants */
+    wait_journal(h,
+                 "SELECT count(*) FROM participant p JOIN participant q "
+                 "ON p.conversation_id = q.conversation_id "
+                 "WHERE p.line = 'bob' AND q.line = 'alice'",
+                 "1\n");
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+    harness_peer_stop(peer);
+    g_free(bob_call);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/sip/real-call", test_real_call);
+    g_test_add_func("/sip/click-to-dial", test_click_to_dial);
     return g_test_run();
 }
