@@ -27,6 +27,8 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
+#include "users-events.h"
+
 #include "uf-set.h"
 #include "uf-xml.h"
 
@@ -158,22 +160,6 @@ static void uf_log_rejected(uf_state *state, const char *path, GPtrArray *errors
     state->host->counter_add(state->rejected, 1);
 }
 
-/* UCD_CHANGE_RESYNCED: the core re-reads every user and group. Any thread. */
-static void uf_publish_resynced(uf_state *state)
-{
-    const ucd_user_changed_event changed = {
-        .struct_size = sizeof(changed),
-        .change = UCD_CHANGE_RESYNCED,
-        .backend = state->module_id,
-    };
-    const ucd_event event = {
-        .struct_size = sizeof(event),
-        .type = UCD_EVENT_USER_CHANGED,
-        .payload = &changed,
-    };
-    state->host->publish(state->self, &event);
-}
-
 static void uf_log_loaded(uf_state *state)
 {
     uf_set *set = uf_current(state);
@@ -239,7 +225,7 @@ static void uf_reload_done(void *data)
         uf_log_rejected(state, state->path, job->errors);
     if (job->changed) {
         uf_log_loaded(state);
-        uf_publish_resynced(state);
+        users_publish_resynced(state->host, state->self, state->module_id);
     }
     uf_report_sync(job);
     g_ptr_array_unref(job->errors);
@@ -433,7 +419,7 @@ static int uf_commit(uf_state *state, xmlDoc *doc, char **error)
         uf_log_rejected(state, state->path, errors);
     } else if (changed) {
         uf_log_loaded(state);
-        uf_publish_resynced(state);
+        users_publish_resynced(state->host, state->self, state->module_id);
     }
     g_ptr_array_unref(errors);
     return ok ? UCD_OK : UCD_FAIL;

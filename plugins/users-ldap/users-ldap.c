@@ -25,6 +25,8 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
+#include "users-events.h"
+
 #include "ul-ldap.h"
 #include "ul-set.h"
 
@@ -179,22 +181,6 @@ static void ul_install(ul_state *state, ul_set *set)
     g_mutex_unlock(&state->lock);
     ul_set_unref(old);
     state->host->counter_set(state->users_gauge, (int64_t)ul_set_user_count(set));
-}
-
-/* UCD_CHANGE_RESYNCED: the core re-reads every user and group. Any thread. */
-static void ul_publish_resynced(ul_state *state)
-{
-    const ucd_user_changed_event changed = {
-        .struct_size = sizeof(changed),
-        .change = UCD_CHANGE_RESYNCED,
-        .backend = state->module_id,
-    };
-    const ucd_event event = {
-        .struct_size = sizeof(event),
-        .type = UCD_EVENT_USER_CHANGED,
-        .payload = &changed,
-    };
-    state->host->publish(state->self, &event);
 }
 
 typedef struct ul_cache_job {
@@ -465,7 +451,7 @@ static void ul_apply(ul_state *state, ul_job *job)
     gint64 t = g_get_monotonic_time();
     ul_install(state, ul_set_ref(job->result));
     gint64 install_us = ul_lap(&t);
-    ul_publish_resynced(state);
+    users_publish_resynced(state->host, state->self, state->module_id);
     gint64 publish_us = ul_lap(&t);
     /* After the set is in use and announced: the cache is for the next start,
      * nobody waits for it now. */
@@ -757,7 +743,7 @@ static void ul_refresh_entry(ul_state *state, LDAP *ld, const char *dn)
     g_free(error);
     if (ok && ul_builder_user_count(builder) == 1) {
         ul_install(state, ul_builder_merge(builder, base));
-        ul_publish_resynced(state);
+        users_publish_resynced(state->host, state->self, state->module_id);
     } else {
         ul_builder_free(builder);
     }

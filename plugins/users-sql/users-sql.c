@@ -26,6 +26,8 @@
 #include <glib/gstdio.h>
 #include <ucd/ucd.h>
 
+#include "users-events.h"
+
 #include "odbc-util.h"
 #include "us-db.h"
 #include "us-hash.h"
@@ -171,21 +173,6 @@ static void us_install(us_state *state, us_set *set)
     g_mutex_unlock(&state->lock);
     us_set_unref(old);
     state->host->counter_set(state->users_gauge, (int64_t)us_set_user_count(set));
-}
-
-static void us_publish_resynced(us_state *state)
-{
-    const ucd_user_changed_event changed = {
-        .struct_size = sizeof(changed),
-        .change = UCD_CHANGE_RESYNCED,
-        .backend = state->module_id,
-    };
-    const ucd_event event = {
-        .struct_size = sizeof(event),
-        .type = UCD_EVENT_USER_CHANGED,
-        .payload = &changed,
-    };
-    state->host->publish(state->self, &event);
 }
 
 /* ---- reading the database (worker) -------------------------------------------- */
@@ -415,7 +402,7 @@ static void us_apply(us_sync_job *job)
         return;
     us_install(state, us_set_ref(job->result));
     ucd_info(state->host, state->self, "%s", job->message);
-    us_publish_resynced(state);
+    users_publish_resynced(state->host, state->self, state->module_id);
 }
 
 static void us_sync_done(void *data)
