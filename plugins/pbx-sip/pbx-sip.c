@@ -26,6 +26,8 @@ static const ucd_config_key sip_keys[] = {
     {"user", UCD_CONFIG_STRING, 0, "ucd", "the driver's own SIP user (From: and digest)"},
     {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "digest password of `user`"},
     {"expires", UCD_CONFIG_DURATION, 0, "600s", "subscription lifetime asked for"},
+    {"keepalive", UCD_CONFIG_DURATION, 0, "30s",
+     "OPTIONS to the server this often to notice link loss; 0 = off"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -63,6 +65,7 @@ typedef struct sip_driver {
     char *user;
     char *password;
     int64_t expires_ms;
+    int64_t keepalive_ms;
     GPtrArray *lines;        /* sip_line, in configuration order */
     GHashTable *line_by_uri; /* uri -> sip_line */
     GHashTable *line_by_address;
@@ -219,11 +222,29 @@ static sip_leg *leg_new(sip_driver *d, sip_line *line, const psip_line_change *c
     return leg;
 }
 
+/* The ucd cause of a leg reaching `state` (psip-line.h says how SIP ends map). */
 static uint32_t cause_of(const psip_line_change *change, uint32_t state)
 {
     if (state != UCD_CALL_DISCONNECTED)
         return UCD_CAUSE_NONE;
-    return change->reason == PSIP_CHANGE_LINK_LOST ? UCD_CAUSE_LINK_LOST : UCD_CAUSE_NORMAL;
+    switch (psip_line_change_end_cause(change)) {
+    case PSIP_END_BUSY:
+        return UCD_CAUSE_BUSY;
+    case PSIP_END_NO_ANSWER:
+        return UCD_CAUSE_NO_ANSWER;
+    case PSIP_END_REJECTED:
+        return UCD_CAUSE_REJECTED;
+    case PSIP_END_FAILED:
+        return UCD_CAUSE_FAILED;
+    case PSIP_END_PICKED_UP:
+        return UCD_CAUSE_PICKED_UP;
+    case PSIP_END_TRANSFERRED:
+        return UCD_CAUSE_TRANSFERRED;
+    case PSIP_END_LINK_LOST:
+        return UCD_CAUSE_LINK_LOST;
+    default:
+        return UCD_CAUSE_NORMAL;
+    }
 }
 
 static void on_change(const char *line_uri, const psip_line_change *change, void *user_data)
@@ -269,6 +290,34 @@ static void on_status(const char *line_uri, psip_subscription_status status, int
         line->link_up = FALSE;
     }
     line_publish(d, line);
+}
+
+/* The server keepalive saw the link go down or come back: logged once per
+ * transition. Down: every line is out of service at once (the subscriber then
+ * ends their calls, cause link_lost). Up: each line comes back as its fresh
+ * subscription is accepted (on_status). */
+static void on_link(gboolean up, int sip_code, void *user_data)
+{
+    sip_driver *d = user_data;
+
+    if (!d->running)
+        return;
+    if (up) {
+        ucd_warning(d->host, d->self, "server %s answers again (SIP %d): subscribing every line",
+                    d->server_uri, sip_code);
+        return;
+    }
+    if (sip_code != 0)
+        ucd_warning(d->host, d->self, "server %s is unreachable (SIP %d): lines out of service",
+                    d->server_uri, sip_code);
+    else
+        ucd_warning(d->host, d->self, "server %s does not answer: lines out of service",
+                    d->server_uri);
+    for (guint i = 0; i < d->lines->len; i++) {
+        sip_line *line = g_ptr_array_index(d->lines, i);
+        line->link_up = FALSE;
+        line_publish(d, line);
+    }
 }
 
 /* ---- the pbx service ------------------------------------------------------------------ */
@@ -411,6 +460,10 @@ static int read_config(sip_driver *d)
         return d->host->config_error(d->self, "expires", "cannot be read");
     if (d->expires_ms < 60000 || d->expires_ms > 86400000)
         return d->host->config_error(d->self, "expires", "must be between 60 s and 1 d");
+    if (d->host->config_int(d->self, "keepalive", &d->keepalive_ms) != UCD_OK)
+        return d->host->config_error(d->self, "keepalive", "cannot be read");
+    if (d->keepalive_ms != 0 && (d->keepalive_ms < 1000 || d->keepalive_ms > 86400000))
+        return d->host->config_error(d->self, "keepalive", "must be 0 (off) or 1 s to 1 d");
     return read_lines(d);
 }
 
@@ -470,9 +523,10 @@ static int sip_start(void *state)
         .auth_user = d->password != NULL ? d->user : NULL,
         .auth_password = d->password,
         .expires = (guint)(d->expires_ms / 1000),
+        .keepalive_ms = (guint)d->keepalive_ms,
     };
     const psip_subscriber_callbacks callbacks = {
-        .change = on_change, .status = on_status, .user_data = d};
+        .change = on_change, .status = on_status, .link = on_link, .user_data = d};
     GError *error = NULL;
 
     /* The core runs its main loop on the default context: the SIP stack too. */

@@ -11,6 +11,8 @@ typedef struct tracked_dialog {
     psip_direction direction;
     char *remote_identity;
     char *remote_display;
+    char *end_event; /* the terminated state's event and code, when given */
+    int end_code;
     guint64 seen_in; /* the apply round that last listed it */
 } tracked_dialog;
 
@@ -30,6 +32,7 @@ static void tracked_free(gpointer data)
     g_free(dialog->call_id);
     g_free(dialog->remote_identity);
     g_free(dialog->remote_display);
+    g_free(dialog->end_event);
     g_free(dialog);
 }
 
@@ -40,6 +43,7 @@ static void change_free(gpointer data)
     g_free(change->call_id);
     g_free(change->remote_identity);
     g_free(change->remote_display);
+    g_free(change->event);
     g_free(change);
 }
 
@@ -86,6 +90,10 @@ static void record_change(GPtrArray *changes, const tracked_dialog *dialog, psip
     change->remote_identity = g_strdup(dialog->remote_identity);
     change->remote_display = g_strdup(dialog->remote_display);
     change->reason = reason;
+    if (to == PSIP_DIALOG_TERMINATED && reason == PSIP_CHANGE_REPORTED) {
+        change->event = g_strdup(dialog->end_event);
+        change->code = dialog->end_code;
+    }
     g_ptr_array_add(changes, change);
 }
 
@@ -141,6 +149,11 @@ static void update_details(tracked_dialog *tracked, const psip_dialog *dialog)
     if (dialog->remote.identity_display != NULL) {
         g_free(tracked->remote_display);
         tracked->remote_display = g_strdup(dialog->remote.identity_display);
+    }
+    if (dialog->state == PSIP_DIALOG_TERMINATED) {
+        g_free(tracked->end_event);
+        tracked->end_event = g_strdup(dialog->event);
+        tracked->end_code = dialog->code;
     }
 }
 
@@ -291,4 +304,58 @@ guint psip_line_live_count(const psip_line *line)
         live += dialog->state != PSIP_DIALOG_TERMINATED;
     }
     return live;
+}
+
+/* ---- why a dialog ended --------------------------------------------------------------- */
+
+static psip_end_cause cause_of_code(int code)
+{
+    switch (code) {
+    case 486:
+    case 600:
+        return PSIP_END_BUSY;
+    case 603:
+        return PSIP_END_REJECTED;
+    case 408:
+    case 480:
+    case 487:
+        return PSIP_END_NO_ANSWER;
+    default:
+        return code >= 400 ? PSIP_END_FAILED : PSIP_END_NONE;
+    }
+}
+
+/* RFC 4235 "replaced": a Replaces INVITE (RFC 3891) took the dialog over. A
+ * dialog still ringing was taken by another phone (call pickup); an answered
+ * one was handed on (attended transfer). */
+static psip_end_cause cause_of_event(const char *event, psip_dialog_state from)
+{
+    if (event == NULL)
+        return PSIP_END_NONE;
+    if (g_ascii_strcasecmp(event, "rejected") == 0)
+        return PSIP_END_REJECTED;
+    if (g_ascii_strcasecmp(event, "cancelled") == 0 || g_ascii_strcasecmp(event, "timeout") == 0)
+        return PSIP_END_NO_ANSWER;
+    if (g_ascii_strcasecmp(event, "error") == 0)
+        return PSIP_END_FAILED;
+    if (g_ascii_strcasecmp(event, "replaced") == 0)
+        return from == PSIP_DIALOG_CONFIRMED ? PSIP_END_TRANSFERRED : PSIP_END_PICKED_UP;
+    return PSIP_END_NONE; /* local-bye, remote-bye, or unknown */
+}
+
+psip_end_cause psip_line_change_end_cause(const psip_line_change *change)
+{
+    if (change->to != PSIP_DIALOG_TERMINATED)
+        return PSIP_END_NONE;
+    if (change->reason == PSIP_CHANGE_LINK_LOST)
+        return PSIP_END_LINK_LOST;
+    psip_end_cause cause = cause_of_code(change->code);
+    if (cause == PSIP_END_NONE)
+        cause = cause_of_event(change->event, change->from);
+    if (cause != PSIP_END_NONE)
+        return cause;
+    if (change->direction == PSIP_DIRECTION_RECIPIENT && change->from != PSIP_DIALOG_CONFIRMED &&
+        change->code == 0 && change->reason == PSIP_CHANGE_REPORTED)
+        return PSIP_END_NO_ANSWER;
+    return PSIP_END_NORMAL;
 }

@@ -58,6 +58,12 @@ typedef struct psip_line_change {
     char *remote_identity; /* the remote party's URI */
     char *remote_display;  /* its display name */
     psip_change_reason reason;
+    /* Why a dialog terminated, as the document said (to = terminated and
+     * reason REPORTED only): the <state> event ("rejected", "cancelled",
+     * "replaced", "local-bye", "remote-bye", "error", "timeout"; NULL when
+     * absent) and code (a SIP status; 0 when absent). */
+    char *event;
+    int code;
 } psip_line_change;
 
 /* A new line with no dialogs and no version yet (the first document should be
@@ -96,6 +102,29 @@ psip_dialog_state psip_line_dialog_state(const psip_line *line, const char *key)
 
 /* How many tracked dialogs are not terminated. */
 guint psip_line_live_count(const psip_line *line);
+
+/* Why a call ended, in SIP terms the driver maps to its own causes. */
+typedef enum psip_end_cause {
+    PSIP_END_NONE,        /* the change is not an end */
+    PSIP_END_NORMAL,      /* hung up after it was answered, or nothing said otherwise */
+    PSIP_END_BUSY,        /* 486 Busy Here, 600 Busy Everywhere */
+    PSIP_END_NO_ANSWER,   /* 480/408/487, event cancelled/timeout, a callee never answered */
+    PSIP_END_REJECTED,    /* 603 Decline, event rejected */
+    PSIP_END_FAILED,      /* any other 4xx-6xx, event error */
+    PSIP_END_PICKED_UP,   /* event replaced while ringing: answered elsewhere (pickup) */
+    PSIP_END_TRANSFERRED, /* event replaced once answered: attended transfer */
+    PSIP_END_LINK_LOST,   /* psip_line_end_all */
+} psip_end_cause;
+
+/* The cause of a change to terminated, from its reason, the terminated
+ * state's code and event (RFC 4235 section 3.7.1) and the state it ended from:
+ * a SIP code decides first (486/600 busy, 603 rejected, 480/408/487 no answer,
+ * other >= 400 failed), then the event (rejected; cancelled/timeout no answer;
+ * error failed; replaced: picked up while ringing, transferred once
+ * confirmed), then a callee that never reached confirmed is no answer;
+ * everything else (local-bye, remote-bye, vanished from a full document) is
+ * normal. PSIP_END_NONE when `change` does not end a dialog. */
+psip_end_cause psip_line_change_end_cause(const psip_line_change *change);
 
 /* An empty array of psip_line_change * that frees its elements. */
 GPtrArray *psip_line_changes_new(void);

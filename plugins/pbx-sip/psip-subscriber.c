@@ -53,6 +53,13 @@ struct psip_subscriber {
     guint retry_min_ms;
     guint retry_max_ms;
     gboolean shutdown_done;
+    /* Server keepalive (0 = off): one OPTIONS probe at a time. */
+    char *server_uri;
+    guint keepalive_ms;
+    nua_handle_t *probe;  /* the probe awaiting its answer, or NULL */
+    GSource *probe_timer; /* the next probe */
+    gboolean link_down;
+    guint down_probe_ms; /* the interval between probes while down (backoff) */
 };
 
 static void subscribe_again_later(psip_sub_line *l);
@@ -103,13 +110,19 @@ static gboolean retry_fired(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Destroys a pending timer source, if any, and forgets it. */
+static void cancel_source(GSource **source)
+{
+    if (!*source)
+        return;
+    g_source_destroy(*source);
+    g_source_unref(*source);
+    *source = NULL;
+}
+
 static void cancel_retry(psip_sub_line *l)
 {
-    if (!l->retry)
-        return;
-    g_source_destroy(l->retry);
-    g_source_unref(l->retry);
-    l->retry = NULL;
+    cancel_source(&l->retry);
 }
 
 /* The subscription is gone (refused, timed out, terminated by the server):
@@ -119,7 +132,7 @@ static void subscribe_again_later(psip_sub_line *l)
     psip_subscriber *sub = l->owner;
     drop_handle(l);
     l->active = FALSE;
-    if (l->retry)
+    if (l->retry || sub->link_down) /* the link coming back subscribes every line */
         return;
     l->retry = g_timeout_source_new(l->retry_ms);
     g_source_set_callback(l->retry, retry_fired, l, NULL);
@@ -164,6 +177,13 @@ static void on_subscribe_answer(psip_sub_line *l, int status, const sip_t *sip)
         return;
     if ((status == 401 || status == 407) && authenticate(l, sip))
         return;
+    if (status == 481 && l->active) {
+        /* A refresh the server no longer knows (it restarted, or the
+         * subscription expired there): the server is fine, subscribe anew
+         * at once; its first full document resyncs the line. */
+        subscribe_fresh(l);
+        return;
+    }
     if (status < 300) {
         l->active = TRUE;
         l->retry_ms = l->owner->retry_min_ms;
@@ -217,6 +237,130 @@ static void on_notify(psip_sub_line *l, const sip_t *sip, tagi_t tags[])
     } else if (!l->active && substate && substate->t_value == nua_substate_active) {
         l->active = TRUE;
     }
+}
+
+/* ---- server keepalive ------------------------------------------------------------------ */
+
+static void line_lost(psip_sub_line *l);
+
+/* Answers that say the server did not take the probe: timeout, unavailable
+ * (also what sofia-sip reports for a transport error), and sofia-sip's own
+ * internal codes (9xx). Any other final answer, 404 and 405 included, proves
+ * that the server is alive. */
+static gboolean probe_failed_status(int status)
+{
+    return status == 408 || status == 503 || status >= 900;
+}
+
+static void arm_probe_timer(psip_subscriber *sub, guint ms);
+
+static void drop_probe(psip_subscriber *sub)
+{
+    if (!sub->probe)
+        return;
+    nua_handle_destroy(sub->probe);
+    sub->probe = NULL;
+}
+
+/* Tells the link's new state once and brings every line along: down, its
+ * calls end (their outcome is unknown now) and its subscription is dropped;
+ * up, the server may have restarted and forgotten every subscription, so
+ * each line subscribes afresh (a subscription it still kept gets 481 at its
+ * next NOTIFY and ends there). FALSE when the link was in that state. */
+static gboolean set_link(psip_subscriber *sub, gboolean up, int status)
+{
+    if (sub->link_down != up)
+        return FALSE;
+    sub->link_down = !up;
+    if (sub->callbacks.link)
+        sub->callbacks.link(up, status, sub->callbacks.user_data);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, sub->lines);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        psip_sub_line *l = value;
+        cancel_retry(l);
+        if (up) {
+            l->retry_ms = sub->retry_min_ms;
+            subscribe_fresh(l);
+        } else {
+            drop_handle(l);
+            l->active = FALSE;
+            line_lost(l);
+        }
+    }
+    return TRUE;
+}
+
+/* Down: probes go on with backoff. */
+static void link_lost(psip_subscriber *sub, int status)
+{
+    if (set_link(sub, FALSE, status))
+        sub->down_probe_ms = MIN(sub->retry_min_ms, sub->keepalive_ms);
+}
+
+static void link_back(psip_subscriber *sub, int status)
+{
+    if (set_link(sub, TRUE, status))
+        arm_probe_timer(sub, sub->keepalive_ms);
+}
+
+static void on_probe_answer(psip_subscriber *sub, int status)
+{
+    if (status < 200)
+        return;
+    drop_probe(sub);
+    if (probe_failed_status(status))
+        link_lost(sub, status);
+    else
+        link_back(sub, status);
+}
+
+static void send_probe(psip_subscriber *sub)
+{
+    sub->probe = nua_handle(sub->nua, NULL, SIPTAG_TO_STR(sub->server_uri), TAG_END());
+    if (sub->probe)
+        nua_options(sub->probe, NUTAG_URL(sub->server_uri), TAG_END());
+}
+
+/* Every keepalive interval (while down: the backoff interval): a probe still
+ * unanswered since the last tick means no answer, so the link is down; then
+ * the next probe goes out. */
+static gboolean probe_tick(gpointer data)
+{
+    psip_subscriber *sub = data;
+    g_source_unref(sub->probe_timer);
+    sub->probe_timer = NULL;
+    if (sub->probe) {
+        drop_probe(sub);
+        link_lost(sub, 0);
+    }
+    send_probe(sub);
+    guint next = sub->keepalive_ms;
+    if (sub->link_down) { /* backoff, never slower than the keepalive itself */
+        next = sub->down_probe_ms;
+        sub->down_probe_ms = MIN(sub->down_probe_ms * 2, sub->keepalive_ms);
+    }
+    arm_probe_timer(sub, next);
+    return G_SOURCE_REMOVE;
+}
+
+static void cancel_probe_timer(psip_subscriber *sub)
+{
+    cancel_source(&sub->probe_timer);
+}
+
+static void arm_probe_timer(psip_subscriber *sub, guint ms)
+{
+    cancel_probe_timer(sub);
+    sub->probe_timer = g_timeout_source_new(ms);
+    g_source_set_callback(sub->probe_timer, probe_tick, sub, NULL);
+    g_source_attach(sub->probe_timer, sub->context);
+}
+
+gboolean psip_subscriber_link_up(psip_subscriber *sub)
+{
+    return !sub->link_down;
 }
 
 /* ---- click-to-dial ------------------------------------------------------------------- */
@@ -351,6 +495,11 @@ static void on_nua_event(nua_event_t event, int status, char const *phrase, nua_
             sub->shutdown_done = TRUE;
         return;
     }
+    if (nh && nh == sub->probe) {
+        if (event == nua_r_options)
+            on_probe_answer(sub, status);
+        return;
+    }
     psip_dial *dial = nh ? g_hash_table_lookup(sub->dials, nh) : NULL;
     if (dial) {
         on_dial_event(sub, event, status, nh, dial, sip, tags);
@@ -388,6 +537,8 @@ static void set_defaults(psip_subscriber *sub, const psip_subscriber_config *con
     sub->retry_max_ms = config->retry_max_ms ? config->retry_max_ms : 30000;
     if (sub->retry_max_ms < sub->retry_min_ms)
         sub->retry_max_ms = sub->retry_min_ms;
+    sub->server_uri = g_strdup(config->server);
+    sub->keepalive_ms = config->keepalive_ms;
     if (config->auth_user && config->auth_password) {
         sub->auth_user = g_strdup(config->auth_user);
         sub->auth_password = g_strdup(config->auth_password);
@@ -427,6 +578,8 @@ psip_subscriber *psip_subscriber_new(const psip_subscriber_config *config, GMain
         psip_subscriber_free(sub);
         return NULL;
     }
+    if (sub->keepalive_ms)
+        arm_probe_timer(sub, sub->keepalive_ms);
     return sub;
 }
 
@@ -440,7 +593,8 @@ gboolean psip_subscriber_add_line(psip_subscriber *sub, const char *uri)
     l->line = psip_line_new();
     l->retry_ms = sub->retry_min_ms;
     g_hash_table_insert(sub->lines, l->uri, l);
-    subscribe_fresh(l);
+    if (!sub->link_down) /* else the link coming back subscribes it */
+        subscribe_fresh(l);
     return TRUE;
 }
 
@@ -450,15 +604,20 @@ const psip_line *psip_subscriber_line(psip_subscriber *sub, const char *uri)
     return l ? l->line : NULL;
 }
 
+static void line_lost(psip_sub_line *l)
+{
+    GPtrArray *changes = psip_line_changes_new();
+    psip_line_end_all(l->line, changes);
+    report_changes(l, changes);
+    g_ptr_array_unref(changes);
+}
+
 gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri)
 {
     psip_sub_line *l = g_hash_table_lookup(sub->lines, uri);
     if (!l)
         return FALSE;
-    GPtrArray *changes = psip_line_changes_new();
-    psip_line_end_all(l->line, changes);
-    report_changes(l, changes);
-    g_ptr_array_unref(changes);
+    line_lost(l);
     return TRUE;
 }
 
@@ -513,6 +672,8 @@ void psip_subscriber_free(psip_subscriber *sub)
 {
     if (!sub)
         return;
+    cancel_probe_timer(sub);
+    drop_probe(sub);
     if (sub->nua && !sub->shutdown_done)
         wait_for_shutdown(sub);
     g_hash_table_destroy(sub->lines); /* handles before the stack */
@@ -527,6 +688,7 @@ void psip_subscriber_free(psip_subscriber *sub)
     g_free(sub->auth_user);
     g_free(sub->auth_password);
     g_free(sub->expires);
+    g_free(sub->server_uri);
     g_main_context_unref(sub->context);
     g_free(sub);
 }

@@ -41,6 +41,12 @@ typedef struct psip_subscriber_config {
      * and 30000): doubles after each failure, back to the minimum once active. */
     guint retry_min_ms;
     guint retry_max_ms;
+    /* Server keepalive: an OPTIONS to `server` every this many milliseconds
+     * (0 = none). A probe unanswered by the next one, or answered 408/503 or
+     * with a transport error, means the link is down (see the link callback);
+     * then probes go out with the backoff above (at most every keepalive) until
+     * any final answer says the server is back. */
+    guint keepalive_ms;
 } psip_subscriber_config;
 
 /* What happened to a line's subscription (for logs and line status). */
@@ -57,6 +63,14 @@ typedef struct psip_subscriber_callbacks {
      * status involved (0 when none). May be NULL. */
     void (*status)(const char *line_uri, psip_subscription_status status, int sip_code,
                    void *user_data);
+    /* The server keepalive (config.keepalive_ms) saw the link go down (`up`
+     * FALSE: this is called first, then every live dialog of every line ends
+     * with reason PSIP_CHANGE_LINK_LOST through `change`, and no line is
+     * subscribed until the link is up again) or come back (`up` TRUE: every
+     * line then gets a fresh subscription, whose full state resyncs it, and
+     * `status` says ACTIVE as each is accepted). Called once per transition;
+     * `sip_code` is the probe's answer (0 for none). May be NULL. */
+    void (*link)(gboolean up, int sip_code, void *user_data);
     void *user_data;
 } psip_subscriber_callbacks;
 
@@ -88,6 +102,10 @@ gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri);
  * INVITE or the REFER fails. The dial runs on its own; FALSE only when it could
  * not be started. */
 gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri);
+
+/* FALSE while the server keepalive says the link is down (always TRUE
+ * without keepalive). */
+gboolean psip_subscriber_link_up(psip_subscriber *sub);
 
 /* How many monitored lines have an active subscription right now. */
 guint psip_subscriber_active_count(psip_subscriber *sub);

@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "psip-subscriber.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #define ALICE   "sip:alice@127.0.0.1"
@@ -29,6 +30,7 @@ typedef struct seen_change {
     psip_dialog_state from;
     psip_dialog_state to;
     psip_direction direction;
+    psip_change_reason reason;
     char *remote;
 } seen_change;
 
@@ -37,6 +39,8 @@ typedef struct watch {
     GPtrArray *changes; /* of seen_change * */
     guint failures;
     guint accepted[2]; /* per line (alice, bob): SUBSCRIBEs and refreshes accepted */
+    guint link_downs;  /* link callback transitions */
+    guint link_ups;
 } watch;
 
 static void seen_change_free(gpointer data)
@@ -48,6 +52,21 @@ static void seen_change_free(gpointer data)
     g_free(c);
 }
 
+/* A watch with its own main context, made the thread default. */
+static void watch_init(watch *w)
+{
+    *w = (watch){.context = g_main_context_new(),
+                 .changes = g_ptr_array_new_with_free_func(seen_change_free)};
+    g_main_context_push_thread_default(w->context);
+}
+
+static void watch_clear(watch *w)
+{
+    g_main_context_pop_thread_default(w->context);
+    g_main_context_unref(w->context);
+    g_ptr_array_unref(w->changes);
+}
+
 static void on_change(const char *line_uri, const psip_line_change *change, void *user_data)
 {
     watch *w = user_data;
@@ -57,6 +76,7 @@ static void on_change(const char *line_uri, const psip_line_change *change, void
     c->from = change->from;
     c->to = change->to;
     c->direction = change->direction;
+    c->reason = change->reason;
     c->remote = g_strdup(change->remote_identity);
     g_test_message("%s %s: %s -> %s", line_uri, change->call_id,
                    psip_dialog_state_name(change->from), psip_dialog_state_name(change->to));
@@ -74,10 +94,21 @@ static void on_status(const char *line_uri, psip_subscription_status status, int
         w->accepted[strcmp(line_uri, ALICE) == 0 ? 0 : 1]++;
 }
 
-/* Iterates the context until `done` says so or WAIT_MS pass; FALSE on timeout. */
-static gboolean run_until(watch *w, gboolean (*done)(watch *, const void *), const void *arg)
+static void on_link(gboolean up, int code, void *user_data)
 {
-    gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+    watch *w = user_data;
+    g_test_message("link %s (SIP %d)", up ? "up" : "down", code);
+    if (up)
+        w->link_ups++;
+    else
+        w->link_downs++;
+}
+
+/* Iterates the context until `done` says so or `wait_ms` pass; FALSE on timeout. */
+static gboolean run_until_ms(watch *w, gboolean (*done)(watch *, const void *), const void *arg,
+                             gint64 wait_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + wait_ms * 1000;
     while (!done(w, arg)) {
         if (g_get_monotonic_time() > deadline)
             return FALSE;
@@ -85,6 +116,11 @@ static gboolean run_until(watch *w, gboolean (*done)(watch *, const void *), con
         g_usleep(2000);
     }
     return TRUE;
+}
+
+static gboolean run_until(watch *w, gboolean (*done)(watch *, const void *), const void *arg)
+{
+    return run_until_ms(w, done, arg, WAIT_MS);
 }
 
 typedef struct line_state {
@@ -121,20 +157,37 @@ static void on_phone_done(GObject *source, GAsyncResult *result, gpointer data)
     *(gboolean *)data = TRUE;
 }
 
-/* "kamailio.sh ua DIR PHONE COMMAND [PARAMS]", with the context running so
- * the subscriber answers NOTIFYs meanwhile. */
-static void phone(watch *w, harness_peer *peer, const char *who, const char *command,
-                  const char *params)
+/* "kamailio.sh VERB DIR [ARGS...]" (NULL-terminated), with the context
+ * running so the subscriber answers NOTIFYs meanwhile. */
+static void peer_verb(watch *w, harness_peer *peer, const char *verb, ...)
 {
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, "bash");
+    g_ptr_array_add(argv, (gpointer)peer_script);
+    g_ptr_array_add(argv, (gpointer)verb);
+    g_ptr_array_add(argv, (gpointer)harness_peer_get(peer, "SIP_DIR"));
+    va_list ap;
+    va_start(ap, verb);
+    for (const char *arg = va_arg(ap, const char *); arg; arg = va_arg(ap, const char *))
+        g_ptr_array_add(argv, (gpointer)arg);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
     GError *error = NULL;
-    GSubprocess *p =
-        g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "bash", peer_script, "ua",
-                         harness_peer_get(peer, "SIP_DIR"), who, command, params, NULL);
+    GSubprocess *p = g_subprocess_newv((const char *const *)argv->pdata,
+                                       G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
     g_assert_no_error(error);
     gboolean done = FALSE;
     g_subprocess_wait_check_async(p, NULL, on_phone_done, &done);
     g_assert_true(run_until(w, subprocess_done, &done));
     g_object_unref(p);
+    g_ptr_array_unref(argv);
+}
+
+/* "kamailio.sh ua DIR PHONE COMMAND [PARAMS]". */
+static void phone(watch *w, harness_peer *peer, const char *who, const char *command,
+                  const char *params)
+{
+    peer_verb(w, peer, "ua", who, command, params, NULL);
 }
 
 static gboolean both_active(watch *w, const void *arg)
@@ -254,20 +307,30 @@ static void check_call(watch *w)
     g_assert_cmpuint(w->changes->len, ==, 7);
 }
 
-static void test_real_call(void)
+/* Kamailio and the phones, and a watch; NULL when the peer is skipped. */
+static harness_peer *start_watch(watch *w, char **server)
 {
     harness_peer *peer = harness_peer_start(peer_script, "SIP_DIR", NULL);
     if (!peer)
+        return NULL;
+    watch_init(w);
+    *server = g_strdup_printf("sip:127.0.0.1:%s", harness_peer_get(peer, "SIP_PORT"));
+    return peer;
+}
+
+static void test_real_call(void)
+{
+    watch w;
+    char *server = NULL;
+    harness_peer *peer = start_watch(&w, &server);
+    if (!peer)
         return;
-    watch w = {g_main_context_new(), g_ptr_array_new_with_free_func(seen_change_free), 0, {0, 0}};
-    g_main_context_push_thread_default(w.context);
-    char *server = g_strdup_printf("sip:127.0.0.1:%s", harness_peer_get(peer, "SIP_PORT"));
     guint16 port = free_udp_port();
     char *bind = g_strdup_printf("sip:127.0.0.1:%u", port);
     /* A short lifetime: the stack must refresh it before the call starts. */
     psip_subscriber_config config = {
         .server = server, .from = "sip:ucd@127.0.0.1", .bind = bind, .expires = 4};
-    psip_subscriber_callbacks callbacks = {on_change, on_status, &w};
+    psip_subscriber_callbacks callbacks = {on_change, on_status, NULL, &w};
     GError *error = NULL;
     psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, &error);
     g_assert_no_error(error);
@@ -296,9 +359,7 @@ static void test_real_call(void)
     psip_subscriber_free(sub);
     g_free(server);
     g_free(bind);
-    g_main_context_pop_thread_default(w.context);
-    g_main_context_unref(w.context);
-    g_ptr_array_unref(w.changes);
+    watch_clear(&w);
     harness_peer_stop(peer);
 }
 
@@ -343,6 +404,145 @@ static void test_real_bodies(void)
     psip_doc_free(bob);
 }
 
+/* ---- link loss: Kamailio halted during a call, then resumed ---------------------- */
+
+#define KEEPALIVE_MS 1000
+
+static gboolean link_is_down(watch *w, const void *arg)
+{
+    (void)arg;
+    return w->link_downs > 0;
+}
+
+static gboolean link_is_up_again(watch *w, const void *arg)
+{
+    (void)arg;
+    return w->link_ups > 0;
+}
+
+/* How many changes of `line` ended a dialog with reason link-lost. */
+static guint link_lost_count(watch *w, const char *line)
+{
+    guint n = 0;
+    for (guint i = 0; i < w->changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w->changes, i);
+        n += strcmp(c->line, line) == 0 && c->reason == PSIP_CHANGE_LINK_LOST &&
+             c->to == PSIP_DIALOG_TERMINATED;
+    }
+    return n;
+}
+
+typedef struct new_call {
+    const char *line;
+    const char *old_call_id;
+} new_call;
+
+/* A dialog other than the old call reached early on the line. */
+static gboolean new_call_seen(watch *w, const void *arg)
+{
+    const new_call *want = arg;
+    for (guint i = 0; i < w->changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w->changes, i);
+        if (strcmp(c->line, want->line) == 0 && c->to == PSIP_DIALOG_EARLY &&
+            g_strcmp0(c->call_id, want->old_call_id) != 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void test_link_loss(void)
+{
+    watch w;
+    char *server = NULL;
+    harness_peer *peer = start_watch(&w, &server);
+    if (!peer)
+        return;
+    psip_subscriber_config config = {.server = server,
+                                     .from = "sip:ucd@127.0.0.1",
+                                     .keepalive_ms = KEEPALIVE_MS,
+                                     .retry_min_ms = 200};
+    psip_subscriber_callbacks callbacks = {on_change, on_status, on_link, &w};
+    GError *error = NULL;
+    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, &error);
+    g_assert_no_error(error);
+    g_assert_true(psip_subscriber_add_line(sub, ALICE));
+    g_assert_true(psip_subscriber_add_line(sub, BOB));
+    g_assert_true(run_until(&w, both_active, sub));
+
+    phone(&w, peer, "alice", "dial", BOB);
+    g_assert_true(both_reached(&w, PSIP_DIALOG_EARLY));
+    phone(&w, peer, "bob", "accept", "");
+    g_assert_true(both_reached(&w, PSIP_DIALOG_CONFIRMED));
+    const seen_change *call = first_change(&w, ALICE);
+    char *old_call_id = g_strdup(call->call_id);
+    g_assert_cmpuint(w.link_downs, ==, 0);
+
+    /* The server goes away during the call: the probes go unanswered, the
+     * link is reported down within a few keepalives, the call ends. */
+    peer_verb(&w, peer, "halt", NULL);
+    g_assert_true(run_until_ms(&w, link_is_down, NULL, 3 * KEEPALIVE_MS + 1000));
+    g_assert_false(psip_subscriber_link_up(sub));
+    g_assert_cmpuint(link_lost_count(&w, ALICE), ==, 1);
+    g_assert_cmpuint(link_lost_count(&w, BOB), ==, 1);
+    g_assert_cmpuint(psip_line_live_count(psip_subscriber_line(sub, ALICE)), ==, 0);
+    g_assert_cmpuint(psip_subscriber_active_count(sub), ==, 0);
+    phone(&w, peer, "alice", "hangup", "");
+
+    /* Back: one "up", both lines subscribed again, a new call is seen. */
+    peer_verb(&w, peer, "resume", NULL);
+    g_assert_true(run_until(&w, link_is_up_again, NULL));
+    g_assert_true(run_until(&w, both_active, sub));
+    g_assert_cmpuint(w.link_downs, ==, 1);
+    g_assert_cmpuint(w.link_ups, ==, 1);
+    g_assert_true(psip_subscriber_link_up(sub));
+    phone(&w, peer, "alice", "dial", BOB);
+    new_call alice_call = {ALICE, old_call_id}, bob_call = {BOB, old_call_id};
+    g_assert_true(run_until(&w, new_call_seen, &alice_call));
+    g_assert_true(run_until(&w, new_call_seen, &bob_call));
+    phone(&w, peer, "alice", "hangup", "");
+
+    psip_subscriber_free(sub);
+    g_free(old_call_id);
+    g_free(server);
+    watch_clear(&w);
+    harness_peer_stop(peer);
+}
+
+/* Without any peer: a server that takes the probes and never answers. The
+ * unanswered probe is the link going down (no SIP code), once. */
+static void test_silent_server(void)
+{
+    GSocket *silent = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *any = g_inet_socket_address_new(lo, 0);
+    g_assert_true(g_socket_bind(silent, any, FALSE, NULL));
+    GInetSocketAddress *bound = G_INET_SOCKET_ADDRESS(g_socket_get_local_address(silent, NULL));
+    char *server = g_strdup_printf("sip:127.0.0.1:%u", g_inet_socket_address_get_port(bound));
+    watch w;
+    watch_init(&w);
+    psip_subscriber_config config = {
+        .server = server, .from = "sip:ucd@127.0.0.1", .keepalive_ms = KEEPALIVE_MS};
+    psip_subscriber_callbacks callbacks = {on_change, on_status, on_link, &w};
+    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, NULL);
+    g_assert_nonnull(sub);
+    g_assert_true(psip_subscriber_add_line(sub, ALICE));
+    g_assert_true(psip_subscriber_link_up(sub));
+    g_assert_true(run_until_ms(&w, link_is_down, NULL, 3 * KEEPALIVE_MS + 1000));
+    g_assert_false(psip_subscriber_link_up(sub));
+    g_assert_cmpuint(psip_subscriber_active_count(sub), ==, 0);
+    /* More unanswered probes while down: still one transition. */
+    run_until_ms(&w, link_is_up_again, NULL, 2 * KEEPALIVE_MS);
+    g_assert_cmpuint(w.link_downs, ==, 1);
+    g_assert_cmpuint(w.link_ups, ==, 0);
+    psip_subscriber_free(sub);
+    watch_clear(&w);
+    g_free(server);
+    g_object_unref(bound);
+    g_object_unref(any);
+    g_object_unref(lo);
+    g_object_unref(silent);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -352,5 +552,7 @@ int main(int argc, char **argv)
     corpus_dir = argv[2];
     g_test_add_func("/psip-subscriber/real-bodies", test_real_bodies);
     g_test_add_func("/psip-subscriber/real-call", test_real_call);
+    g_test_add_func("/psip-subscriber/link-loss", test_link_loss);
+    g_test_add_func("/psip-subscriber/silent-server", test_silent_server);
     return g_test_run();
 }

@@ -643,6 +643,103 @@ static void test_line_flood_is_bounded(void)
     psip_line_free(line);
 }
 
+/* ---- why a dialog ended (psip_line_change_end_cause) ---- */
+
+/* The end cause of a dialog on a fresh line that went `before` (a state, in
+ * `direction`), then terminated with `attrs` on its <state> (e.g.
+ * "event=\"rejected\" code=\"603\""); also checks that the change carries the
+ * event and code. */
+static psip_end_cause end_cause(const char *direction, const char *before, const char *attrs)
+{
+    psip_line *line = psip_line_new();
+    GPtrArray *changes = psip_line_changes_new();
+    g_autofree char *live = g_strdup_printf("<dialog id=\"d\" call-id=\"c\" direction=\"%s\">"
+                                            "<state>%s</state></dialog>",
+                                            direction, before);
+    g_autofree char *ended = g_strdup_printf("<dialog id=\"d\" call-id=\"c\" direction=\"%s\">"
+                                             "<state %s>terminated</state></dialog>",
+                                             direction, attrs);
+    g_assert_cmpint(apply_one(line, 1, "full", live, changes), ==, PSIP_LINE_APPLIED);
+    g_assert_cmpint(psip_line_change_end_cause(g_ptr_array_index(changes, 0)), ==, PSIP_END_NONE);
+    g_assert_cmpint(apply_one(line, 2, "full", ended, changes), ==, PSIP_LINE_APPLIED);
+    g_assert_cmpuint(changes->len, ==, 1);
+    const psip_line_change *change = g_ptr_array_index(changes, 0);
+    g_assert_cmpint(change->to, ==, PSIP_DIALOG_TERMINATED);
+    if (strstr(attrs, "event=") != NULL)
+        g_assert_nonnull(change->event);
+    if (strstr(attrs, "code=") != NULL)
+        g_assert_cmpint(change->code, >, 0);
+    psip_end_cause cause = psip_line_change_end_cause(change);
+    g_ptr_array_unref(changes);
+    psip_line_free(line);
+    return cause;
+}
+
+static void test_end_cause_codes(void)
+{
+    g_assert_cmpint(end_cause("initiator", "early", "event=\"rejected\" code=\"486\""), ==,
+                    PSIP_END_BUSY);
+    g_assert_cmpint(end_cause("initiator", "early", "code=\"600\""), ==, PSIP_END_BUSY);
+    g_assert_cmpint(end_cause("recipient", "early", "event=\"rejected\" code=\"603\""), ==,
+                    PSIP_END_REJECTED);
+    g_assert_cmpint(end_cause("initiator", "early", "code=\"480\""), ==, PSIP_END_NO_ANSWER);
+    g_assert_cmpint(end_cause("initiator", "Trying", "code=\"408\""), ==, PSIP_END_NO_ANSWER);
+    g_assert_cmpint(end_cause("recipient", "early", "event=\"cancelled\" code=\"487\""), ==,
+                    PSIP_END_NO_ANSWER);
+    g_assert_cmpint(end_cause("initiator", "early", "code=\"404\""), ==, PSIP_END_FAILED);
+    g_assert_cmpint(end_cause("initiator", "early", "event=\"error\" code=\"500\""), ==,
+                    PSIP_END_FAILED);
+    g_assert_cmpint(end_cause("recipient", "confirmed", "event=\"remote-bye\" code=\"200\""), ==,
+                    PSIP_END_NORMAL);
+}
+
+static void test_end_cause_events(void)
+{
+    g_assert_cmpint(end_cause("recipient", "early", "event=\"rejected\""), ==, PSIP_END_REJECTED);
+    g_assert_cmpint(end_cause("initiator", "early", "event=\"cancelled\""), ==, PSIP_END_NO_ANSWER);
+    g_assert_cmpint(end_cause("initiator", "early", "event=\"timeout\""), ==, PSIP_END_NO_ANSWER);
+    g_assert_cmpint(end_cause("initiator", "early", "event=\"error\""), ==, PSIP_END_FAILED);
+    g_assert_cmpint(end_cause("recipient", "early", "event=\"replaced\""), ==, PSIP_END_PICKED_UP);
+    g_assert_cmpint(end_cause("recipient", "confirmed", "event=\"replaced\""), ==,
+                    PSIP_END_TRANSFERRED);
+    g_assert_cmpint(end_cause("initiator", "confirmed", "event=\"local-bye\""), ==,
+                    PSIP_END_NORMAL);
+    g_assert_cmpint(end_cause("recipient", "confirmed", "event=\"remote-bye\""), ==,
+                    PSIP_END_NORMAL);
+}
+
+/* Nothing said: a callee that never answered missed the call; a caller that
+ * gave up, or any answered call, ended normally (Kamailio sends no event). */
+static void test_end_cause_unsaid(void)
+{
+    g_assert_cmpint(end_cause("recipient", "early", ""), ==, PSIP_END_NO_ANSWER);
+    g_assert_cmpint(end_cause("recipient", "confirmed", ""), ==, PSIP_END_NORMAL);
+    g_assert_cmpint(end_cause("initiator", "early", ""), ==, PSIP_END_NORMAL);
+    g_assert_cmpint(end_cause("initiator", "confirmed", "event=\"no-such-event\""), ==,
+                    PSIP_END_NORMAL);
+}
+
+/* A dialog a full document no longer lists, and the link lost. */
+static void test_end_cause_vanished_and_link_lost(void)
+{
+    psip_line *line = psip_line_new();
+    GPtrArray *changes = psip_line_changes_new();
+    g_autofree char *a = dialog_xml("a", "recipient", "early", NULL);
+    g_autofree char *b = dialog_xml("b", "initiator", "confirmed", NULL);
+    g_autofree char *both = g_strconcat(a, b, NULL);
+    apply_one(line, 1, "full", both, changes);
+    apply_one(line, 2, "full", b, changes);
+    g_assert_cmpuint(changes->len, ==, 1);
+    g_assert_cmpint(psip_line_change_end_cause(g_ptr_array_index(changes, 0)), ==, PSIP_END_NORMAL);
+    g_ptr_array_set_size(changes, 0);
+    psip_line_end_all(line, changes);
+    g_assert_cmpuint(changes->len, ==, 1);
+    g_assert_cmpint(psip_line_change_end_cause(g_ptr_array_index(changes, 0)), ==,
+                    PSIP_END_LINK_LOST);
+    g_ptr_array_unref(changes);
+    psip_line_free(line);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -671,5 +768,9 @@ int main(int argc, char **argv)
                     test_line_new_subscription_and_link_lost);
     g_test_add_func("/psip/line/forked", test_line_forked_call);
     g_test_add_func("/psip/line/flood-bounded", test_line_flood_is_bounded);
+    g_test_add_func("/psip/end-cause/codes", test_end_cause_codes);
+    g_test_add_func("/psip/end-cause/events", test_end_cause_events);
+    g_test_add_func("/psip/end-cause/unsaid", test_end_cause_unsaid);
+    g_test_add_func("/psip/end-cause/vanished-link-lost", test_end_cause_vanished_and_link_lost);
     return g_test_run();
 }
