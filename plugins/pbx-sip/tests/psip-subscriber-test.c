@@ -32,6 +32,9 @@ typedef struct seen_change {
     psip_direction direction;
     psip_change_reason reason;
     char *remote;
+    char *event; /* the terminated state's event and code */
+    int code;
+    psip_end_cause cause;
 } seen_change;
 
 typedef struct watch {
@@ -49,6 +52,7 @@ static void seen_change_free(gpointer data)
     g_free(c->line);
     g_free(c->call_id);
     g_free(c->remote);
+    g_free(c->event);
     g_free(c);
 }
 
@@ -77,9 +81,13 @@ static void on_change(const char *line_uri, const psip_line_change *change, void
     c->to = change->to;
     c->direction = change->direction;
     c->reason = change->reason;
+    c->event = g_strdup(change->event);
+    c->code = change->code;
+    c->cause = psip_line_change_end_cause(change);
     c->remote = g_strdup(change->remote_identity);
-    g_test_message("%s %s: %s -> %s", line_uri, change->call_id,
-                   psip_dialog_state_name(change->from), psip_dialog_state_name(change->to));
+    g_test_message("%s %s: %s -> %s (event %s, code %d)", line_uri, change->call_id,
+                   psip_dialog_state_name(change->from), psip_dialog_state_name(change->to),
+                   change->event ? change->event : "-", change->code);
     g_ptr_array_add(w->changes, c);
 }
 
@@ -543,6 +551,52 @@ static void test_silent_server(void)
     g_object_unref(silent);
 }
 
+/* What Kamailio 5.6 publishes when the callee refuses a ringing call (bob
+ * hangs up while it rings, baresip refuses the INVITE): the ends and
+ * their causes on both lines. */
+static void test_rejected_call(void)
+{
+    watch w;
+    char *server = NULL;
+    harness_peer *peer = start_watch(&w, &server);
+    if (!peer)
+        return;
+    psip_subscriber_config config = {.server = server, .from = "sip:ucd@127.0.0.1"};
+    psip_subscriber_callbacks callbacks = {on_change, on_status, NULL, &w};
+    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, NULL);
+    g_assert_nonnull(sub);
+    g_assert_true(psip_subscriber_add_line(sub, ALICE));
+    g_assert_true(psip_subscriber_add_line(sub, BOB));
+    g_assert_true(run_until(&w, both_active, sub));
+    phone(&w, peer, "alice", "dial", BOB);
+    g_assert_true(both_reached(&w, PSIP_DIALOG_EARLY));
+    phone(&w, peer, "bob", "hangup", "");
+    g_assert_true(both_reached(&w, PSIP_DIALOG_TERMINATED));
+    guint ended = 0;
+    for (guint i = 0; i < w.changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w.changes, i);
+        if (c->to != PSIP_DIALOG_TERMINATED)
+            continue;
+        g_test_message("%s ended: event %s, code %d, cause %d", c->line, c->event ? c->event : "-",
+                       c->code, c->cause);
+        /* pua_dialoginfo writes a bare <state>terminated</state>: no event,
+         * no code, whatever the callee answered. */
+        g_assert_null(c->event);
+        g_assert_cmpint(c->code, ==, 0);
+        g_assert_cmpint(c->from, ==, PSIP_DIALOG_EARLY);
+        if (strcmp(c->line, BOB) == 0) /* a callee that never answered */
+            g_assert_cmpint(c->cause, ==, PSIP_END_NO_ANSWER);
+        else /* nothing tells the caller's end from hanging up itself */
+            g_assert_cmpint(c->cause, ==, PSIP_END_NORMAL);
+        ended++;
+    }
+    g_assert_cmpuint(ended, ==, 2);
+    psip_subscriber_free(sub);
+    g_free(server);
+    watch_clear(&w);
+    harness_peer_stop(peer);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -554,5 +608,6 @@ int main(int argc, char **argv)
     g_test_add_func("/psip-subscriber/real-call", test_real_call);
     g_test_add_func("/psip-subscriber/link-loss", test_link_loss);
     g_test_add_func("/psip-subscriber/silent-server", test_silent_server);
+    g_test_add_func("/psip-subscriber/rejected-call", test_rejected_call);
     return g_test_run();
 }
