@@ -1,0 +1,465 @@
+/*
+ * pami-model-test.c - the channel model on real Asterisk captures
+ * (tests/captures), on variants built from them, and on hand-written PJSIP
+ * scenarios made of the fields Asterisk documents for each event.
+ *
+ * Every change the model reports is written as one line of text (see
+ * model-replay.c), so a test states the exact sequence it expects and a
+ * failure shows the difference.
+ */
+#include <string.h>
+
+#include <ucd/event.h>
+
+#include "model-replay.h"
+#include "pami-model.h"
+
+/* Lines replay_new() maps (model-replay.c). */
+#define MAPPED_LINES 8
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+/* A copy of `m` with header `name` dropped (NULL: none) and the value of
+ * header `set` replaced by `value` (NULL: none). */
+static pami_message *message_edit(const pami_message *m, const char *drop, const char *set,
+                                  const char *value)
+{
+    pami_message *copy = pami_message_new();
+    for (guint i = 0; i < pami_message_count(m); i++) {
+        const char *name = pami_message_name_at(m, i);
+        if (drop != NULL && g_ascii_strcasecmp(name, drop) == 0)
+            continue;
+        gboolean replace = set != NULL && g_ascii_strcasecmp(name, set) == 0;
+        pami_message_add(copy, name, replace ? value : pami_message_value_at(m, i));
+    }
+    return copy;
+}
+
+static GPtrArray *messages_new(void)
+{
+    return g_ptr_array_new_with_free_func((GDestroyNotify)pami_message_unref);
+}
+
+static gboolean is_event(const pami_message *m, const char *name)
+{
+    return g_strcmp0(pami_message_event(m), name) == 0;
+}
+
+/* Per leg (normalized channel name), the states it went through with their
+ * causes: what must not depend on the order of events across channels. */
+static GHashTable *leg_histories(const replay *r)
+{
+    GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < r->out->len; i++) {
+        g_auto(GStrv) f = g_strsplit(r->out->pdata[i], " ", 6);
+        if (strcmp(f[0], "leg") != 0)
+            continue;
+        g_auto(GStrv) states = g_strsplit(f[3], ">", 2);
+        if (strcmp(states[0], states[1]) == 0)
+            continue; /* a far-end update: its timing may differ */
+        const char *cause = strstr(r->out->pdata[i], "cause=");
+        g_autofree char *c = g_strndup(cause, strcspn(cause, " "));
+        char *old = g_hash_table_lookup(h, f[2]);
+        char *now = g_strdup_printf("%s %s:%s:%s", old ? old : "", f[1], f[3], c);
+        g_hash_table_insert(h, g_strdup(f[2]), now);
+    }
+    return h;
+}
+
+static void assert_same_histories(const replay *a, const replay *b)
+{
+    g_autoptr(GHashTable) ha = leg_histories(a);
+    g_autoptr(GHashTable) hb = leg_histories(b);
+    GHashTableIter it;
+    gpointer key, value;
+    g_assert_cmpuint(g_hash_table_size(ha), ==, g_hash_table_size(hb));
+    g_hash_table_iter_init(&it, ha);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        g_assert_cmpstr(value, ==, g_hash_table_lookup(hb, key));
+}
+
+/* The distinct conversation ids of the legs reported. */
+static guint conversation_count(const replay *r)
+{
+    g_autoptr(GHashTable) ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < r->out->len; i++) {
+        const char *conv = strstr(r->out->pdata[i], " conv=");
+        if (conv != NULL)
+            g_hash_table_add(ids, g_strdup(conv + 6));
+    }
+    return g_hash_table_size(ids);
+}
+
+/* Replays `messages` into a fresh model; normalized output. */
+static replay *replay_messages(GPtrArray *messages)
+{
+    replay *r = replay_new();
+    r->normalize = TRUE;
+    replay_feed(r, messages);
+    return r;
+}
+
+static replay *replay_normalized(const char *capture)
+{
+    replay *r = replay_new();
+    r->normalize = TRUE;
+    replay_load(r, capture, NULL);
+    replay_feed(r, r->messages);
+    return r;
+}
+
+/* ---- the Local-channel captures ------------------------------------------------------ */
+
+/* The call of capture_filtered.txt (Originate Local/200@test, which dials
+ * Local/100@test; answered; hung up) as the lines see it. Local/200's ";1"
+ * is what the Originate dialled (inbound, answered at once: Local channels
+ * never ring); its ";2" runs the dialplan of 200 and dials Local/100 (whose
+ * ";1" is dialled, whose ";2" runs 100). One conversation: the Linkedid.
+ * Then Custom:alice's device state and hint 300 move line alice. */
+static const char *const filtered_call[] = {
+    "leg 200 Local/200@test-00000004;2 idle>dialing dir=outbound cause=none remote=-/- req=- "
+    "rel=- flags=0 conv=1795358381.8",
+    "line 200 unknown>dialing",
+    "leg 200 Local/200@test-00000004;2 dialing>dialing dir=outbound cause=none remote=5551000/UCD "
+    "Test req=- rel=- flags=0 conv=1795358381.8",
+    "leg 100 Local/100@test-00000005;2 idle>dialing dir=outbound cause=none remote=-/- req=- "
+    "rel=- flags=0 conv=1795358381.8",
+    "line 100 unknown>dialing",
+    "leg 100 Local/100@test-00000005;2 dialing>dialing dir=outbound cause=none remote=200/UCD "
+    "Test req=- rel=- flags=0 conv=1795358381.8",
+    "leg 100 Local/100@test-00000005;2 dialing>connected dir=outbound cause=none remote=200/UCD "
+    "Test req=- rel=- flags=0 conv=1795358381.8",
+    "line 100 dialing>busy",
+    "leg 100 Local/100@test-00000005;1 idle>connected dir=internal cause=none remote=5551000/UCD "
+    "Test req=200 rel=- flags=0 conv=1795358381.8",
+    "leg 200 Local/200@test-00000004;2 dialing>connected dir=internal cause=none "
+    "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
+    "line 200 dialing>busy",
+    "leg 200 Local/200@test-00000004;1 idle>connected dir=inbound cause=none remote=5551000/UCD "
+    "Test req=- rel=- flags=0 conv=1795358381.8",
+    "leg 200 Local/200@test-00000004;1 connected>disconnected dir=inbound cause=normal "
+    "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
+    "line 200 busy>idle",
+    "leg 200 Local/200@test-00000004;2 connected>disconnected dir=internal cause=normal "
+    "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
+    "leg 100 Local/100@test-00000005;1 connected>disconnected dir=internal cause=normal "
+    "remote=5551000/UCD Test req=200 rel=- flags=0 conv=1795358381.8",
+    "line 100 busy>idle",
+    "leg 100 Local/100@test-00000005;2 connected>disconnected dir=outbound cause=normal "
+    "remote=200/UCD Test req=- rel=- flags=0 conv=1795358381.8",
+    "line alice unknown>busy",
+    "line alice busy>ringing",
+    "line alice ringing>idle",
+    NULL,
+};
+
+static void test_capture_filtered(void)
+{
+    replay *r = replay_capture("capture_filtered.txt", NULL);
+    replay_assert(r, filtered_call);
+    g_assert_cmpuint(conversation_count(r), ==, 1);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    g_assert_cmpuint(pami_model_line_state(r->model, "100"), ==, UCD_LINE_IDLE);
+    g_assert_cmpuint(pami_model_line_state(r->model, "alice"), ==, UCD_LINE_IDLE);
+    g_assert_cmpuint(pami_model_line_state(r->model, "nosuch"), ==, UCD_LINE_UNKNOWN);
+    replay_free(r);
+}
+
+/* capture.txt is another run of the same session, unfiltered (VarSet and
+ * Newexten included) and in another order across channels: each leg goes
+ * through the same states, the call is one conversation. */
+static void test_capture_other_run(void)
+{
+    replay *a = replay_normalized("capture_filtered.txt");
+    replay *b = replay_normalized("capture.txt");
+    assert_same_histories(a, b);
+    g_assert_cmpuint(conversation_count(b), ==, 1);
+    g_assert_cmpuint(pami_model_leg_count(b->model), ==, 0);
+    g_autoptr(GPtrArray) lines_a = replay_select(a, "line alice");
+    g_autoptr(GPtrArray) lines_b = replay_select(b, "line alice");
+    g_assert_cmpuint(lines_a->len, ==, lines_b->len);
+    replay_free(a);
+    replay_free(b);
+}
+
+/* capture2.txt: the model meets a call already up through CoreShowChannels
+ * (a resync on a fresh model: four legs appear connected), then the call is
+ * hung up; the second CoreShowChannels finds nothing and changes nothing. */
+
+static void test_capture2_resync(void)
+{
+    replay *r = replay_new();
+    replay_load(r, "capture2.txt", NULL);
+    pami_model_link_down(r->model, 0); /* as the driver does before connecting */
+    replay_feed(r, r->messages);
+    g_autoptr(GPtrArray) connected = replay_select(r, "leg ");
+    guint appeared = 0, ended = 0;
+    for (guint i = 0; i < connected->len; i++) {
+        const char *line = connected->pdata[i];
+        appeared += strstr(line, " idle>connected ") != NULL;
+        ended += strstr(line, " connected>disconnected ") != NULL &&
+                 strstr(line, "cause=normal") != NULL;
+    }
+    g_assert_cmpuint(appeared, ==, 4);
+    g_assert_cmpuint(ended, ==, 4);
+    g_assert_cmpuint(connected->len, ==, 8);
+    g_assert_cmpuint(conversation_count(r), ==, 1);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    g_assert_cmpuint(pami_model_line_state(r->model, "400"), ==, UCD_LINE_IDLE);
+    g_assert_cmpuint(pami_model_line_state(r->model, "500"), ==, UCD_LINE_IDLE);
+    replay_free(r);
+}
+
+/* ---- variants built from the captures ------------------------------------------------- */
+
+/* The channel an event is mainly about, for reordering. */
+static const char *primary_channel(const pami_message *m)
+{
+    const char *id = pami_message_get(m, "Uniqueid");
+    if (id == NULL)
+        id = pami_message_get(m, "DestUniqueid");
+    if (id == NULL)
+        id = pami_message_get(m, "Device");
+    return id;
+}
+
+/* Swaps neighbouring events about different channels, `swaps` times at
+ * random: the kind of reordering two Asterisk runs show. */
+static GPtrArray *reordered(GPtrArray *messages, guint32 seed, guint swaps)
+{
+    GPtrArray *out = messages_new();
+    GRand *rand = g_rand_new_with_seed(seed);
+    for (guint i = 0; i < messages->len; i++)
+        g_ptr_array_add(out, pami_message_ref(messages->pdata[i]));
+    for (guint n = 0; n < swaps; n++) {
+        guint i = (guint)g_rand_int_range(rand, 0, (gint32)out->len - 1);
+        const char *a = primary_channel(out->pdata[i]), *b = primary_channel(out->pdata[i + 1]);
+        if (a == NULL || b == NULL || strcmp(a, b) == 0 ||
+            pami_message_event(out->pdata[i]) == NULL ||
+            pami_message_event(out->pdata[i + 1]) == NULL)
+            continue;
+        gpointer t = out->pdata[i];
+        out->pdata[i] = out->pdata[i + 1];
+        out->pdata[i + 1] = t;
+    }
+    g_rand_free(rand);
+    return out;
+}
+
+static void test_reordered(void)
+{
+    replay *base = replay_normalized("capture_filtered.txt");
+    for (guint32 seed = 1; seed <= 40; seed++) {
+        g_autoptr(GPtrArray) shuffled = reordered(base->messages, seed, 60);
+        replay *r = replay_messages(shuffled);
+        assert_same_histories(base, r);
+        g_assert_cmpuint(conversation_count(r), ==, 1);
+        g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+        g_assert_cmpuint(pami_model_line_state(r->model, "100"), ==, UCD_LINE_IDLE);
+        g_assert_cmpuint(pami_model_line_state(r->model, "200"), ==, UCD_LINE_IDLE);
+        replay_free(r);
+    }
+    replay_free(base);
+}
+
+/* Every DeviceStateChange twice and every Newstate twice: nothing changes. */
+static void test_duplicated(void)
+{
+    replay *base = replay_normalized("capture_filtered.txt");
+    g_autoptr(GPtrArray) doubled = messages_new();
+    for (guint i = 0; i < base->messages->len; i++) {
+        pami_message *m = base->messages->pdata[i];
+        g_ptr_array_add(doubled, pami_message_ref(m));
+        if (is_event(m, "DeviceStateChange") || is_event(m, "Newstate") ||
+            is_event(m, "ExtensionStatus"))
+            g_ptr_array_add(doubled, pami_message_ref(m));
+    }
+    replay *r = replay_messages(doubled);
+    g_assert_cmpuint(r->out->len, ==, base->out->len);
+    for (guint i = 0; i < r->out->len; i++)
+        g_assert_cmpstr(r->out->pdata[i], ==, base->out->pdata[i]);
+    replay_free(r);
+    replay_free(base);
+}
+
+/* Events with headers missing or emptied: Channel: (and the caller's
+ * Uniqueid) gone from every DialBegin, Exten emptied everywhere. Legs still
+ * reach the same states; nothing is assigned to the wrong channel. */
+static void test_missing_headers(void)
+{
+    replay *base = replay_normalized("capture_filtered.txt");
+    g_autoptr(GPtrArray) no_channel = messages_new();
+    g_autoptr(GPtrArray) no_exten = messages_new();
+    for (guint i = 0; i < base->messages->len; i++) {
+        pami_message *m = base->messages->pdata[i];
+        if (is_event(m, "DialBegin")) {
+            pami_message *a = message_edit(m, "Channel", NULL, NULL);
+            g_ptr_array_add(no_channel, message_edit(a, "Uniqueid", NULL, NULL));
+            pami_message_unref(a);
+        } else {
+            g_ptr_array_add(no_channel, pami_message_ref(m));
+        }
+        g_ptr_array_add(no_exten, message_edit(m, NULL, "Exten", ""));
+    }
+    replay *r = replay_messages(no_channel);
+    g_assert_cmpuint(conversation_count(r), ==, 1);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    g_autoptr(GPtrArray) ends = replay_select(r, "leg ");
+    guint disconnected = 0;
+    for (guint i = 0; i < ends->len; i++)
+        disconnected += strstr(ends->pdata[i], ">disconnected") != NULL;
+    g_assert_cmpuint(disconnected, ==, 4);
+    replay_free(r);
+
+    r = replay_messages(no_exten);
+    assert_same_histories(base, r);
+    for (guint i = 0; i < r->out->len; i++)
+        g_assert_null(strstr(r->out->pdata[i], "req=200"));
+    replay_free(r);
+    replay_free(base);
+}
+
+/* A Hangup for a channel the model never saw (on a mapped device, even) and
+ * events for channels that already ended change nothing. */
+static void test_unknown_channel(void)
+{
+    replay *base = replay_normalized("capture_filtered.txt");
+    g_autoptr(GPtrArray) messages = messages_new();
+    g_ptr_array_add(messages,
+                    replay_message("Event: Hangup|Channel: PJSIP/alice-000000ff|Uniqueid: 9.1|"
+                                   "Linkedid: 9.1|ChannelState: 6|Cause: 16"));
+    for (guint i = 0; i < base->messages->len; i++)
+        g_ptr_array_add(messages, pami_message_ref(base->messages->pdata[i]));
+    /* Late events about the Local/100 ;1 channel, long after its Hangup. */
+    g_ptr_array_add(messages, replay_message("Event: Newstate|Channel: Local/100@test-00000005;1|"
+                                             "Uniqueid: 1795358381.10|Linkedid: 1795358381.8|"
+                                             "ChannelState: 6"));
+    g_ptr_array_add(messages,
+                    replay_message("Event: BridgeLeave|Channel: Local/100@test-00000005;1|"
+                                   "Uniqueid: 1795358381.10|BridgeUniqueid: x"));
+    replay *r = replay_messages(messages);
+    g_assert_cmpuint(r->out->len, ==, base->out->len);
+    for (guint i = 0; i < r->out->len; i++)
+        g_assert_cmpstr(r->out->pdata[i], ==, base->out->pdata[i]);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    replay_free(r);
+    replay_free(base);
+}
+
+/* "UCD Test" written as Latin-1 "M\xfcller": the reader converts, the model
+ * passes valid UTF-8 on. */
+static char *latin1_name(const char *text)
+{
+    GString *s = g_string_new(NULL);
+    const char *p = text, *hit;
+    while ((hit = strstr(p, "UCD Test")) != NULL) {
+        g_string_append_len(s, p, hit - p);
+        g_string_append(s, "M\xfcller");
+        p = hit + strlen("UCD Test");
+    }
+    g_string_append(s, p);
+    return g_string_free(s, FALSE);
+}
+
+static void test_non_utf8_name(void)
+{
+    replay *r = replay_capture("capture_filtered.txt", latin1_name);
+    gboolean seen = FALSE;
+    for (guint i = 0; i < r->out->len; i++)
+        seen |= strstr(r->out->pdata[i], "remote=5551000/M\xc3\xbcller ") != NULL;
+    g_assert_true(seen);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    replay_free(r);
+}
+
+/* The link drops while the call is up; the resync's CoreShowChannels answer
+ * lacks the call: its legs end link_lost, lines leave out_of_service. A
+ * second time the answer lists two of the four channels: only the other two
+ * end. */
+static guint count_matching(const replay *r, guint from, const char *a, const char *b)
+{
+    guint n = 0;
+    for (guint i = from; i < r->out->len; i++)
+        n += strstr(r->out->pdata[i], a) != NULL && (b == NULL || strstr(r->out->pdata[i], b));
+    return n;
+}
+
+static guint feed_until_bridged(replay *r)
+{
+    guint i;
+    g_autoptr(GPtrArray) head = messages_new();
+    guint bridged = 0;
+    for (i = 0; i < r->messages->len && bridged < 2; i++) {
+        g_ptr_array_add(head, pami_message_ref(r->messages->pdata[i]));
+        bridged += is_event(r->messages->pdata[i], "BridgeEnter");
+    }
+    replay_feed(r, head);
+    return i;
+}
+
+static pami_message *as_core_show_channel(const pami_message *newstate)
+{
+    return message_edit(newstate, NULL, "Event", "CoreShowChannel");
+}
+
+static void test_link_lost(void)
+{
+    replay *r = replay_new();
+    replay_load(r, "capture_filtered.txt", NULL);
+    feed_until_bridged(r);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 4);
+    guint mark = r->out->len;
+    pami_model_link_down(r->model, 1000);
+    g_assert_cmpuint(count_matching(r, mark, "line ", ">out_of_service"), ==, MAPPED_LINES);
+    g_assert_cmpuint(pami_model_line_state(r->model, "200"), ==, UCD_LINE_OUT_OF_SERVICE);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 4); /* kept until the resync */
+    mark = r->out->len;
+    pami_model_resync_begin(r->model);
+    pami_model_resync_end(r->model, 2000);
+    g_assert_cmpuint(count_matching(r, mark, ">disconnected", "cause=link_lost"), ==, 4);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    g_assert_cmpuint(pami_model_line_state(r->model, "200"), ==, UCD_LINE_IDLE);
+    g_assert_cmpuint(pami_model_line_state(r->model, "alice"), ==, UCD_LINE_IDLE);
+    /* The rest of the capture (the call's end) now concerns channels that
+     * are gone: no more leg changes. */
+    mark = r->out->len;
+    replay_feed(r, r->messages);
+    replay_free(r);
+
+    r = replay_new();
+    replay_load(r, "capture_filtered.txt", NULL);
+    feed_until_bridged(r);
+    pami_model_link_down(r->model, 1000);
+    pami_model_resync_begin(r->model);
+    for (guint i = 0; i < r->messages->len; i++) {
+        const pami_message *m = r->messages->pdata[i];
+        if (is_event(m, "Newstate") &&
+            g_str_has_prefix(pami_message_get(m, "Channel"), "Local/100@test")) {
+            pami_message *listed = as_core_show_channel(m);
+            pami_model_event(r->model, listed, 1500);
+            pami_message_unref(listed);
+        }
+    }
+    mark = r->out->len;
+    pami_model_resync_end(r->model, 2000);
+    g_assert_cmpuint(count_matching(r, mark, ">disconnected", "cause=link_lost"), ==, 2);
+    g_assert_cmpuint(count_matching(r, mark, "leg 100 ", NULL), ==, 0);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 2);
+    g_assert_cmpuint(pami_model_line_state(r->model, "100"), ==, UCD_LINE_BUSY);
+    replay_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/pami-model/capture-filtered", test_capture_filtered);
+    g_test_add_func("/pami-model/capture-other-run", test_capture_other_run);
+    g_test_add_func("/pami-model/capture2-resync", test_capture2_resync);
+    g_test_add_func("/pami-model/reordered", test_reordered);
+    g_test_add_func("/pami-model/duplicated", test_duplicated);
+    g_test_add_func("/pami-model/missing-headers", test_missing_headers);
+    g_test_add_func("/pami-model/unknown-channel", test_unknown_channel);
+    g_test_add_func("/pami-model/non-utf8-name", test_non_utf8_name);
+    g_test_add_func("/pami-model/link-lost", test_link_lost);
+    return g_test_run();
+}
