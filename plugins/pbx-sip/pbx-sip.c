@@ -16,7 +16,7 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
-#include "psip-subscriber.h"
+#include "pbx-sip.h"
 
 static const ucd_config_key sip_keys[] = {
     {"server", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL,
@@ -36,47 +36,9 @@ static const ucd_service_decl sip_provides[] = {
     {NULL, 0, 0},
 };
 
-/* One call on one line: the ucd leg made for one SIP call-id seen there. */
-typedef struct sip_leg {
-    char *call_id;         /* ucd's id, unique within the instance */
-    char *conversation_id; /* from the SIP call-id: both lines of an internal call share it */
-    uint32_t state;        /* ucd_call_state */
-    uint32_t direction;    /* ucd_call_direction */
-    char *remote_number;
-    char *remote_name;
-} sip_leg;
-
-typedef struct sip_line {
-    char *address;    /* the user part, as configured: "alice" */
-    char *uri;        /* "sip:alice@DOMAIN" */
-    GHashTable *legs; /* psip change key (SIP call-id) -> sip_leg */
-    gboolean link_up;
-    uint32_t shown_state; /* what the last line event said */
-} sip_line;
-
-typedef struct sip_driver {
-    ucd_plugin *self;
-    const ucd_host *host;
-    const char *module_id;
-    char *id_prefix;
-    char *server_uri;
-    char *from_uri;
-    char *domain;
-    char *user;
-    char *password;
-    int64_t expires_ms;
-    int64_t keepalive_ms;
-    GPtrArray *lines;        /* sip_line, in configuration order */
-    GHashTable *line_by_uri; /* uri -> sip_line */
-    GHashTable *line_by_address;
-    psip_subscriber *subscriber;
-    uint64_t next_call;
-    gboolean running;
-} sip_driver;
-
 /* ---- lines and legs ---------------------------------------------------------------- */
 
-static void leg_free(gpointer data)
+void sip_leg_free(gpointer data)
 {
     sip_leg *leg = data;
     g_free(leg->call_id);
@@ -118,7 +80,7 @@ static uint32_t line_state_now(const sip_line *line)
 }
 
 /* Publishes a line event when the line's state differs from the last one told. */
-static void line_publish(sip_driver *d, sip_line *line)
+void sip_line_publish(sip_driver *d, sip_line *line)
 {
     uint32_t state = line_state_now(line);
     if (state == line->shown_state)
@@ -135,8 +97,8 @@ static void line_publish(sip_driver *d, sip_line *line)
     d->host->publish(d->self, &event);
 }
 
-static void leg_publish(sip_driver *d, const sip_line *line, const sip_leg *leg, uint32_t prev,
-                        uint32_t cause)
+void sip_leg_publish(sip_driver *d, const sip_line *line, const sip_leg *leg, uint32_t prev,
+                     uint32_t cause)
 {
     const ucd_call_state_event payload = {
         .struct_size = sizeof(payload),
@@ -222,12 +184,11 @@ static sip_leg *leg_new(sip_driver *d, sip_line *line, const psip_line_change *c
     return leg;
 }
 
-/* The ucd cause of a leg reaching `state` (psip-line.h says how SIP ends map). */
-static uint32_t cause_of(const psip_line_change *change, uint32_t state)
+uint32_t sip_ucd_cause(psip_end_cause cause)
 {
-    if (state != UCD_CALL_DISCONNECTED)
+    switch (cause) {
+    case PSIP_END_NONE:
         return UCD_CAUSE_NONE;
-    switch (psip_line_change_end_cause(change)) {
     case PSIP_END_BUSY:
         return UCD_CAUSE_BUSY;
     case PSIP_END_NO_ANSWER:
@@ -247,6 +208,14 @@ static uint32_t cause_of(const psip_line_change *change, uint32_t state)
     }
 }
 
+/* The ucd cause of a leg reaching `state` (psip-line.h says how SIP ends map). */
+static uint32_t cause_of(const psip_line_change *change, uint32_t state)
+{
+    if (state != UCD_CALL_DISCONNECTED)
+        return UCD_CAUSE_NONE;
+    return sip_ucd_cause(psip_line_change_end_cause(change));
+}
+
 static void on_change(const char *line_uri, const psip_line_change *change, void *user_data)
 {
     sip_driver *d = user_data;
@@ -255,6 +224,8 @@ static void on_change(const char *line_uri, const psip_line_change *change, void
 
     if (line == NULL || !d->running || state == UCD_CALL_IDLE)
         return;
+    if (sip_own_dial_is_ours(d, change->call_id))
+        return; /* the driver's own click-to-dial leg, not a call of the user's */
     sip_leg *leg = g_hash_table_lookup(line->legs, change->key);
     if (leg == NULL && state == UCD_CALL_DISCONNECTED)
         return; /* a call we never told about */
@@ -264,10 +235,10 @@ static void on_change(const char *line_uri, const psip_line_change *change, void
         return;
     uint32_t prev = leg->state;
     leg->state = state;
-    leg_publish(d, line, leg, prev, cause_of(change, state));
+    sip_leg_publish(d, line, leg, prev, cause_of(change, state));
     if (state == UCD_CALL_DISCONNECTED)
         g_hash_table_remove(line->legs, change->key);
-    line_publish(d, line);
+    sip_line_publish(d, line);
 }
 
 /* A failed or terminated subscription: what the server said last can no
@@ -289,7 +260,7 @@ static void on_status(const char *line_uri, psip_subscription_status status, int
         psip_subscriber_line_lost(d->subscriber, line_uri);
         line->link_up = FALSE;
     }
-    line_publish(d, line);
+    sip_line_publish(d, line);
 }
 
 /* The server keepalive saw the link go down or come back: logged once per
@@ -316,7 +287,7 @@ static void on_link(gboolean up, int sip_code, void *user_data)
     for (guint i = 0; i < d->lines->len; i++) {
         sip_line *line = g_ptr_array_index(d->lines, i);
         line->link_up = FALSE;
-        line_publish(d, line);
+        sip_line_publish(d, line);
     }
 }
 
@@ -330,34 +301,6 @@ static uint64_t sip_capabilities(void *impl, const char *address)
 {
     sip_driver *d = impl;
     return g_hash_table_contains(d->line_by_address, address) ? SIP_LINE_CAPABILITIES : 0;
-}
-
-static gboolean valid_user_part(const char *user);
-
-/* Click-to-dial: the line's phone is called and told to call `number`. The
- * legs come, as for any call, from the dialog subscriptions, so no call id is
- * known yet: an empty one is written. */
-static int sip_dial(void *impl, const char *address, const char *number, char *call_id,
-                    size_t call_id_size)
-{
-    sip_driver *d = impl;
-    const sip_line *line = g_hash_table_lookup(d->line_by_address, address);
-
-    if (call_id != NULL && call_id_size > 0)
-        call_id[0] = '\0';
-    if (line == NULL)
-        return UCD_E_NOT_FOUND;
-    if (number == NULL || !valid_user_part(number))
-        return UCD_E_INVALID;
-    if (!d->running || !line->link_up)
-        return UCD_E_UNAVAILABLE;
-    char *target = g_strdup_printf("sip:%s@%s", number, d->domain);
-    gboolean started = psip_subscriber_dial(d->subscriber, line->uri, target);
-    g_free(target);
-    if (!started)
-        return UCD_FAIL;
-    ucd_info(d->host, d->self, "dial: calling %s to connect it to %s", line->address, number);
-    return UCD_OK;
 }
 
 static int sip_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
@@ -396,7 +339,7 @@ static char *read_string(sip_driver *d, const char *key)
 }
 
 /* A line's user part goes into a SIP URI and is typed in ucctl. */
-static gboolean valid_user_part(const char *user)
+gboolean sip_valid_user_part(const char *user)
 {
     if (*user == '\0' || strlen(user) > 64)
         return FALSE;
@@ -408,14 +351,14 @@ static gboolean valid_user_part(const char *user)
 
 static int add_line(sip_driver *d, const char *address)
 {
-    if (!valid_user_part(address))
+    if (!sip_valid_user_part(address))
         return d->host->config_error(d->self, "lines", "'%s' is not a SIP user part", address);
     if (g_hash_table_contains(d->line_by_address, address))
         return d->host->config_error(d->self, "lines", "line %s is listed twice", address);
     sip_line *line = g_new0(sip_line, 1);
     line->address = g_strdup(address);
     line->uri = g_strdup_printf("sip:%s@%s", address, d->domain);
-    line->legs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, leg_free);
+    line->legs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, sip_leg_free);
     line->shown_state = UCD_LINE_UNKNOWN;
     g_ptr_array_add(d->lines, line);
     g_hash_table_insert(d->line_by_uri, line->uri, line);
@@ -453,7 +396,7 @@ static int read_config(sip_driver *d)
     g_free(server);
     if (d->domain == NULL)
         return d->host->config_error(d->self, "domain", "is empty");
-    if (d->user == NULL || !valid_user_part(d->user))
+    if (d->user == NULL || !sip_valid_user_part(d->user))
         return d->host->config_error(d->self, "user", "is not a SIP user part");
     d->from_uri = g_strdup_printf("sip:%s@%s", d->user, d->domain);
     if (d->host->config_int(d->self, "expires", &d->expires_ms) != UCD_OK)
@@ -478,6 +421,8 @@ static void driver_free(sip_driver *d)
         g_hash_table_unref(d->line_by_address);
     if (d->lines != NULL)
         g_ptr_array_unref(d->lines);
+    if (d->own_dials != NULL)
+        g_hash_table_unref(d->own_dials);
     if (d->password != NULL)
         memset(d->password, 0, strlen(d->password)); /* a secret does not linger in freed memory */
     g_free(d->password);
@@ -502,6 +447,7 @@ static int sip_init(ucd_plugin *self, const ucd_host *host, void **state)
     d->lines = g_ptr_array_new_with_free_func(line_free);
     d->line_by_uri = g_hash_table_new(g_str_hash, g_str_equal);
     d->line_by_address = g_hash_table_new(g_str_hash, g_str_equal);
+    d->own_dials = sip_own_dials_new();
     int rc = read_config(d);
     if (rc == UCD_OK)
         rc = host->service_register(self, UCD_PBX_SERVICE, UCD_PBX_MAJOR, &sip_pbx_table, d);
@@ -525,8 +471,11 @@ static int sip_start(void *state)
         .expires = (guint)(d->expires_ms / 1000),
         .keepalive_ms = (guint)d->keepalive_ms,
     };
-    const psip_subscriber_callbacks callbacks = {
-        .change = on_change, .status = on_status, .link = on_link, .user_data = d};
+    const psip_subscriber_callbacks callbacks = {.change = on_change,
+                                                 .status = on_status,
+                                                 .link = on_link,
+                                                 .dial_end = sip_on_dial_end,
+                                                 .user_data = d};
     GError *error = NULL;
 
     /* The core runs its main loop on the default context: the SIP stack too. */

@@ -308,7 +308,7 @@ guint psip_line_live_count(const psip_line *line)
 
 /* ---- why a dialog ended --------------------------------------------------------------- */
 
-static psip_end_cause cause_of_code(int code)
+psip_end_cause psip_end_cause_of_code(int code)
 {
     switch (code) {
     case 486:
@@ -349,7 +349,7 @@ psip_end_cause psip_line_change_end_cause(const psip_line_change *change)
         return PSIP_END_NONE;
     if (change->reason == PSIP_CHANGE_LINK_LOST)
         return PSIP_END_LINK_LOST;
-    psip_end_cause cause = cause_of_code(change->code);
+    psip_end_cause cause = psip_end_cause_of_code(change->code);
     if (cause == PSIP_END_NONE)
         cause = cause_of_event(change->event, change->from);
     if (cause != PSIP_END_NONE)

@@ -126,6 +126,10 @@ typedef enum psip_end_cause {
  * normal. PSIP_END_NONE when `change` does not end a dialog. */
 psip_end_cause psip_line_change_end_cause(const psip_line_change *change);
 
+/* The cause a final SIP status says by itself: 486/600 busy, 603 rejected,
+ * 408/480/487 no answer, any other >= 400 failed; PSIP_END_NONE below 400. */
+psip_end_cause psip_end_cause_of_code(int code);
+
 /* An empty array of psip_line_change * that frees its elements. */
 GPtrArray *psip_line_changes_new(void);
 

@@ -380,7 +380,10 @@ gboolean psip_subscriber_link_up(psip_subscriber *sub)
     "a=rtpmap:111 opus/48000/2\r\n"
 
 typedef struct psip_dial {
+    char *call_id;
     char *target_uri;
+    psip_dial_result result; /* how it ends, as far as known */
+    int failure_code;
     gboolean referred;   /* the REFER is sent */
     gboolean hung_up;    /* our BYE is sent */
     gboolean auth_tried; /* one challenge answered per INVITE, not a loop */
@@ -389,6 +392,7 @@ typedef struct psip_dial {
 static void dial_free(gpointer data)
 {
     psip_dial *dial = data;
+    g_free(dial->call_id);
     g_free(dial->target_uri);
     g_free(dial);
 }
@@ -401,8 +405,20 @@ static void dial_hang_up(nua_handle_t *nh, psip_dial *dial)
     nua_bye(nh, TAG_END());
 }
 
-static void dial_forget(psip_subscriber *sub, nua_handle_t *nh)
+static void dial_failed(psip_dial *dial, psip_dial_result result, int status)
 {
+    if (dial->result != PSIP_DIAL_DONE)
+        return; /* the first failure tells */
+    dial->result = result;
+    dial->failure_code = status;
+}
+
+/* The dial's handle is terminated: tell how it went, then forget it. */
+static void dial_forget(psip_subscriber *sub, nua_handle_t *nh, psip_dial *dial)
+{
+    if (sub->callbacks.dial_end)
+        sub->callbacks.dial_end(dial->call_id, dial->result, dial->failure_code,
+                                sub->callbacks.user_data);
     g_hash_table_remove(sub->dials, nh);
     nua_handle_destroy(nh);
 }
@@ -410,6 +426,10 @@ static void dial_forget(psip_subscriber *sub, nua_handle_t *nh)
 static void on_dial_invite_answer(psip_subscriber *sub, nua_handle_t *nh, psip_dial *dial,
                                   int status, const sip_t *sip)
 {
+    if (sip && sip->sip_call_id && g_strcmp0(sip->sip_call_id->i_id, dial->call_id) != 0)
+        g_log(G_LOG_DOMAIN_PSIP, G_LOG_LEVEL_WARNING,
+              "dial: answer with Call-ID %s, not ours (%s): our leg may show on the line",
+              sip->sip_call_id->i_id, dial->call_id);
     if (status < 200)
         return;
     if ((status == 401 || status == 407) && !dial->auth_tried) {
@@ -418,8 +438,7 @@ static void on_dial_invite_answer(psip_subscriber *sub, nua_handle_t *nh, psip_d
             return;
     }
     if (status >= 300) {
-        g_log(G_LOG_DOMAIN_PSIP, G_LOG_LEVEL_MESSAGE, "dial: the phone refused the call (SIP %d)",
-              status);
+        dial_failed(dial, PSIP_DIAL_PHONE_FAILED, status);
         return; /* nua_i_state terminated follows and forgets the call */
     }
     if (!dial->referred) {
@@ -448,8 +467,10 @@ static void on_dial_event(psip_subscriber *sub, nua_event_t event, int status, n
         on_dial_invite_answer(sub, nh, dial, status, sip);
         break;
     case nua_r_refer:
-        if (status >= 300) /* the phone will not transfer: our leg is of no use */
+        if (status >= 300) { /* the phone will not transfer: our leg is of no use */
+            dial_failed(dial, PSIP_DIAL_REFER_FAILED, status);
             dial_hang_up(nh, dial);
+        }
         break;
     case nua_i_notify:
         if (sipfrag_status(sip) >= 200)
@@ -458,7 +479,7 @@ static void on_dial_event(psip_subscriber *sub, nua_event_t event, int status, n
     case nua_i_state: {
         const tagi_t *state = tl_find(tags, nutag_callstate);
         if (state && state->t_value == nua_callstate_terminated)
-            dial_forget(sub, nh);
+            dial_forget(sub, nh, dial);
         break;
     }
     default:
@@ -466,14 +487,27 @@ static void on_dial_event(psip_subscriber *sub, nua_event_t event, int status, n
     }
 }
 
-gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri)
+gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri,
+                              char **call_id)
 {
     g_return_val_if_fail(sub && device_uri && target_uri, FALSE);
-    nua_handle_t *nh = nua_handle(sub->nua, NULL, SIPTAG_TO_STR(device_uri), TAG_END());
-    if (!nh)
+    /* Our own Call-ID, known before anything is sent: the server may publish
+     * the dialog on the line before any answer reaches us. */
+    char *uuid = g_uuid_string_random();
+    char *id = g_strdup_printf("ucd-dial-%s", uuid);
+    g_free(uuid);
+    nua_handle_t *nh =
+        nua_handle(sub->nua, NULL, SIPTAG_TO_STR(device_uri), SIPTAG_CALL_ID_STR(id), TAG_END());
+    if (!nh) {
+        g_free(id);
         return FALSE;
+    }
     psip_dial *dial = g_new0(psip_dial, 1);
+    dial->call_id = id;
+    dial->result = PSIP_DIAL_DONE;
     dial->target_uri = g_strdup(target_uri);
+    if (call_id)
+        *call_id = g_strdup(id);
     g_hash_table_insert(sub->dials, nh, dial);
     /* answer-after=0 (Call-Info) and info=alert-autoanswer (Alert-Info): the
      * two auto-answer hints desk phones and soft phones commonly honour. */

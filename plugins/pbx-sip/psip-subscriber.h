@@ -56,6 +56,15 @@ typedef enum psip_subscription_status {
     PSIP_SUBSCRIPTION_BAD_BODY, /* a NOTIFY body was refused by the parser */
 } psip_subscription_status;
 
+/* How a click-to-dial ended (psip_subscriber_dial). */
+typedef enum psip_dial_result {
+    PSIP_DIAL_DONE,         /* the phone answered and took the REFER: its new call
+                               (and how that goes) shows through its line's dialogs */
+    PSIP_DIAL_PHONE_FAILED, /* the phone did not take our call: refused, busy, not
+                               answered, unreachable (sip_code says which) */
+    PSIP_DIAL_REFER_FAILED, /* the phone answered but refused the REFER */
+} psip_dial_result;
+
 typedef struct psip_subscriber_callbacks {
     /* A dialog on `line_uri` changed state; `change` is valid during the call. */
     void (*change)(const char *line_uri, const psip_line_change *change, void *user_data);
@@ -71,6 +80,11 @@ typedef struct psip_subscriber_callbacks {
      * `status` says ACTIVE as each is accepted). Called once per transition;
      * `sip_code` is the probe's answer (0 for none). May be NULL. */
     void (*link)(gboolean up, int sip_code, void *user_data);
+    /* A click-to-dial whose INVITE had Call-ID `call_id` is over (its SIP
+     * handle is gone): `sip_code` is the failure's status (0 with DONE).
+     * Called once per dial, not for dials cut short by psip_subscriber_free.
+     * May be NULL. */
+    void (*dial_end)(const char *call_id, psip_dial_result result, int sip_code, void *user_data);
     void *user_data;
 } psip_subscriber_callbacks;
 
@@ -99,9 +113,13 @@ gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri);
  * an auto-answer hint: Call-Info answer-after=0 and Alert-Info), and once the
  * phone answers, REFERs it to `target_uri`; our own leg is hung up (BYE) when
  * the phone's NOTIFY says the transfer got a final answer, or at once when the
- * INVITE or the REFER fails. The dial runs on its own; FALSE only when it could
- * not be started. */
-gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri);
+ * INVITE or the REFER fails. The dial runs on its own and ends with the
+ * dial_end callback. The INVITE's Call-ID (made here, unique) goes to
+ * `*call_id` (g_free it) when `call_id` is not NULL: the server publishes our
+ * leg on the line's dialogs under it. FALSE only when the dial could not be
+ * started. */
+gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, const char *target_uri,
+                              char **call_id);
 
 /* FALSE while the server keepalive says the link is down (always TRUE
  * without keepalive). */

@@ -44,6 +44,10 @@ typedef struct watch {
     guint accepted[2]; /* per line (alice, bob): SUBSCRIBEs and refreshes accepted */
     guint link_downs;  /* link callback transitions */
     guint link_ups;
+    guint dials_ended; /* dial_end callbacks, the last one's details */
+    char *dial_call_id;
+    psip_dial_result dial_result;
+    int dial_code;
 } watch;
 
 static void seen_change_free(gpointer data)
@@ -66,6 +70,7 @@ static void watch_init(watch *w)
 
 static void watch_clear(watch *w)
 {
+    g_free(w->dial_call_id);
     g_main_context_pop_thread_default(w->context);
     g_main_context_unref(w->context);
     g_ptr_array_unref(w->changes);
@@ -110,6 +115,17 @@ static void on_link(gboolean up, int code, void *user_data)
         w->link_ups++;
     else
         w->link_downs++;
+}
+
+static void on_dial_end(const char *call_id, psip_dial_result result, int code, void *user_data)
+{
+    watch *w = user_data;
+    g_test_message("dial %s ended: result %d, SIP %d", call_id, result, code);
+    w->dials_ended++;
+    g_free(w->dial_call_id);
+    w->dial_call_id = g_strdup(call_id);
+    w->dial_result = result;
+    w->dial_code = code;
 }
 
 /* Iterates the context until `done` says so or `wait_ms` pass; FALSE on timeout. */
@@ -326,6 +342,33 @@ static harness_peer *start_watch(watch *w, char **server)
     return peer;
 }
 
+/* A subscriber with `config` and every callback, watching alice and bob
+ * until both subscriptions are active. */
+static psip_subscriber *watch_both(watch *w, const psip_subscriber_config *config)
+{
+    psip_subscriber_callbacks callbacks = {.change = on_change,
+                                           .status = on_status,
+                                           .link = on_link,
+                                           .dial_end = on_dial_end,
+                                           .user_data = w};
+    GError *error = NULL;
+    psip_subscriber *sub = psip_subscriber_new(config, w->context, &callbacks, &error);
+    g_assert_no_error(error);
+    g_assert_true(psip_subscriber_add_line(sub, ALICE));
+    g_assert_true(psip_subscriber_add_line(sub, BOB));
+    g_assert_true(run_until(w, both_active, sub));
+    return sub;
+}
+
+/* Ends a test begun with start_watch. */
+static void finish(watch *w, psip_subscriber *sub, char *server, harness_peer *peer)
+{
+    psip_subscriber_free(sub);
+    g_free(server);
+    watch_clear(w);
+    harness_peer_stop(peer);
+}
+
 static void test_real_call(void)
 {
     watch w;
@@ -338,14 +381,8 @@ static void test_real_call(void)
     /* A short lifetime: the stack must refresh it before the call starts. */
     psip_subscriber_config config = {
         .server = server, .from = "sip:ucd@127.0.0.1", .bind = bind, .expires = 4};
-    psip_subscriber_callbacks callbacks = {on_change, on_status, NULL, &w};
-    GError *error = NULL;
-    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, &error);
-    g_assert_no_error(error);
-    g_assert_true(psip_subscriber_add_line(sub, ALICE));
-    g_assert_true(psip_subscriber_add_line(sub, BOB));
+    psip_subscriber *sub = watch_both(&w, &config);
     g_assert_false(psip_subscriber_add_line(sub, ALICE));
-    g_assert_true(run_until(&w, both_active, sub));
     g_assert_true(run_until(&w, both_refreshed, NULL));
     /* RFC 6665: a NOTIFY matching no subscription of ours is answered 481. */
     char *answer = stray_notify(&w, port);
@@ -364,11 +401,8 @@ static void test_real_call(void)
     g_assert_cmpuint(w.failures, ==, 0);
     g_assert_cmpuint(psip_line_live_count(psip_subscriber_line(sub, ALICE)), ==, 0);
 
-    psip_subscriber_free(sub);
-    g_free(server);
     g_free(bind);
-    watch_clear(&w);
-    harness_peer_stop(peer);
+    finish(&w, sub, server, peer);
 }
 
 static psip_doc *parse_corpus(const char *name)
@@ -469,13 +503,7 @@ static void test_link_loss(void)
                                      .from = "sip:ucd@127.0.0.1",
                                      .keepalive_ms = KEEPALIVE_MS,
                                      .retry_min_ms = 200};
-    psip_subscriber_callbacks callbacks = {on_change, on_status, on_link, &w};
-    GError *error = NULL;
-    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, &error);
-    g_assert_no_error(error);
-    g_assert_true(psip_subscriber_add_line(sub, ALICE));
-    g_assert_true(psip_subscriber_add_line(sub, BOB));
-    g_assert_true(run_until(&w, both_active, sub));
+    psip_subscriber *sub = watch_both(&w, &config);
 
     phone(&w, peer, "alice", "dial", BOB);
     g_assert_true(both_reached(&w, PSIP_DIALOG_EARLY));
@@ -509,13 +537,12 @@ static void test_link_loss(void)
     g_assert_true(run_until(&w, new_call_seen, &bob_call));
     phone(&w, peer, "alice", "hangup", "");
 
-    psip_subscriber_free(sub);
     g_free(old_call_id);
-    g_free(server);
-    watch_clear(&w);
-    harness_peer_stop(peer);
+    finish(&w, sub, server, peer);
 }
 
+/* Without any peer: a server that takes the probes and never answers. The
+ * unanswered probe is the link going down (no SIP code), once. */
 /* Without any peer: a server that takes the probes and never answers. The
  * unanswered probe is the link going down (no SIP code), once. */
 static void test_silent_server(void)
@@ -530,7 +557,8 @@ static void test_silent_server(void)
     watch_init(&w);
     psip_subscriber_config config = {
         .server = server, .from = "sip:ucd@127.0.0.1", .keepalive_ms = KEEPALIVE_MS};
-    psip_subscriber_callbacks callbacks = {on_change, on_status, on_link, &w};
+    psip_subscriber_callbacks callbacks = {
+        .change = on_change, .status = on_status, .link = on_link, .user_data = &w};
     psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, NULL);
     g_assert_nonnull(sub);
     g_assert_true(psip_subscriber_add_line(sub, ALICE));
@@ -562,12 +590,7 @@ static void test_rejected_call(void)
     if (!peer)
         return;
     psip_subscriber_config config = {.server = server, .from = "sip:ucd@127.0.0.1"};
-    psip_subscriber_callbacks callbacks = {on_change, on_status, NULL, &w};
-    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, NULL);
-    g_assert_nonnull(sub);
-    g_assert_true(psip_subscriber_add_line(sub, ALICE));
-    g_assert_true(psip_subscriber_add_line(sub, BOB));
-    g_assert_true(run_until(&w, both_active, sub));
+    psip_subscriber *sub = watch_both(&w, &config);
     phone(&w, peer, "alice", "dial", BOB);
     g_assert_true(both_reached(&w, PSIP_DIALOG_EARLY));
     phone(&w, peer, "bob", "hangup", "");
@@ -591,10 +614,77 @@ static void test_rejected_call(void)
         ended++;
     }
     g_assert_cmpuint(ended, ==, 2);
-    psip_subscriber_free(sub);
-    g_free(server);
-    watch_clear(&w);
-    harness_peer_stop(peer);
+    finish(&w, sub, server, peer);
+}
+
+/* ---- click-to-dial ------------------------------------------------------------------ */
+
+static gboolean dial_ended(watch *w, const void *arg)
+{
+    (void)arg;
+    return w->dials_ended > 0;
+}
+
+/* Changes of `line` under `call_id`. */
+static guint changes_of(watch *w, const char *line, const char *call_id)
+{
+    guint n = 0;
+    for (guint i = 0; i < w->changes->len; i++) {
+        seen_change *c = g_ptr_array_index(w->changes, i);
+        n += strcmp(c->line, line) == 0 && g_strcmp0(c->call_id, call_id) == 0;
+    }
+    return n;
+}
+
+/* alice's phone (auto-answer) is called and REFERred to bob: our own leg shows
+ * on alice's line under the Call-ID psip_subscriber_dial gave, bob is
+ * offered the new call, and once he answers the dial ends DONE. */
+static void test_dial_call_id(void)
+{
+    watch w;
+    char *server = NULL;
+    harness_peer *peer = start_watch(&w, &server);
+    if (!peer)
+        return;
+    psip_subscriber_config config = {.server = server, .from = "sip:ucd@127.0.0.1"};
+    psip_subscriber *sub = watch_both(&w, &config);
+    char *call_id = NULL;
+    g_assert_true(psip_subscriber_dial(sub, ALICE, BOB, &call_id));
+    g_assert_nonnull(call_id);
+    line_state bob_rings = {BOB, PSIP_DIALOG_EARLY};
+    g_assert_true(run_until(&w, line_reached, &bob_rings));
+    /* Our leg lasts until the phone's call gets a final answer. */
+    g_assert_cmpuint(w.dials_ended, ==, 0);
+    phone(&w, peer, "bob", "accept", "");
+    g_assert_true(run_until(&w, dial_ended, NULL));
+    g_assert_cmpstr(w.dial_call_id, ==, call_id);
+    g_assert_cmpint(w.dial_result, ==, PSIP_DIAL_DONE);
+    g_assert_cmpuint(changes_of(&w, ALICE, call_id), >, 0); /* our leg, to be ignored */
+    g_assert_cmpuint(changes_of(&w, BOB, call_id), ==, 0);  /* bob's call is the phone's */
+    phone(&w, peer, "bob", "hangup", "");
+    g_free(call_id);
+    finish(&w, sub, server, peer);
+}
+
+/* carol has no phone: Kamailio answers our INVITE 404, the dial ends
+ * PHONE_FAILED with that code. */
+static void test_dial_phone_failed(void)
+{
+    watch w;
+    char *server = NULL;
+    harness_peer *peer = start_watch(&w, &server);
+    if (!peer)
+        return;
+    psip_subscriber_config config = {.server = server, .from = "sip:ucd@127.0.0.1"};
+    psip_subscriber *sub = watch_both(&w, &config);
+    char *call_id = NULL;
+    g_assert_true(psip_subscriber_dial(sub, "sip:carol@127.0.0.1", BOB, &call_id));
+    g_assert_true(run_until(&w, dial_ended, NULL));
+    g_assert_cmpstr(w.dial_call_id, ==, call_id);
+    g_assert_cmpint(w.dial_result, ==, PSIP_DIAL_PHONE_FAILED);
+    g_assert_cmpint(w.dial_code, ==, 404);
+    g_free(call_id);
+    finish(&w, sub, server, peer);
 }
 
 int main(int argc, char **argv)
@@ -609,5 +699,7 @@ int main(int argc, char **argv)
     g_test_add_func("/psip-subscriber/link-loss", test_link_loss);
     g_test_add_func("/psip-subscriber/silent-server", test_silent_server);
     g_test_add_func("/psip-subscriber/rejected-call", test_rejected_call);
+    g_test_add_func("/psip-subscriber/dial-call-id", test_dial_call_id);
+    g_test_add_func("/psip-subscriber/dial-phone-failed", test_dial_phone_failed);
     return g_test_run();
 }

@@ -1,0 +1,92 @@
+/*
+ * pbx-sip.h - the parts of the driver pbx-sip.so (internal to the plugin):
+ * pbx-sip.c (configuration, life cycle, dialog changes -> call events),
+ * pbx-sip-dial.c (click-to-dial, and keeping the driver's own SIP leg out of
+ * the line's calls).
+ */
+#ifndef PBX_SIP_H
+#define PBX_SIP_H
+
+#include <stdint.h>
+
+#include <glib.h>
+#include <ucd/ucd.h>
+
+#include "psip-subscriber.h"
+
+/* One call on one line: the ucd leg made for one SIP call-id seen there. */
+typedef struct sip_leg {
+    char *call_id;         /* ucd's id, unique within the instance */
+    char *conversation_id; /* from the SIP call-id: both lines of an internal call share it */
+    uint32_t state;        /* ucd_call_state */
+    uint32_t direction;    /* ucd_call_direction */
+    char *remote_number;
+    char *remote_name;
+} sip_leg;
+
+typedef struct sip_line {
+    char *address;    /* the user part, as configured: "alice" */
+    char *uri;        /* "sip:alice@DOMAIN" */
+    GHashTable *legs; /* psip change key (SIP call-id) -> sip_leg */
+    gboolean link_up;
+    uint32_t shown_state; /* what the last line event said */
+} sip_line;
+
+typedef struct sip_driver {
+    ucd_plugin *self;
+    const ucd_host *host;
+    const char *module_id;
+    char *id_prefix;
+    char *server_uri;
+    char *from_uri;
+    char *domain;
+    char *user;
+    char *password;
+    int64_t expires_ms;
+    int64_t keepalive_ms;
+    GPtrArray *lines;        /* sip_line, in configuration order */
+    GHashTable *line_by_uri; /* uri -> sip_line */
+    GHashTable *line_by_address;
+    psip_subscriber *subscriber;
+    uint64_t next_call;
+    gboolean running;
+    GHashTable *own_dials; /* SIP Call-ID of our click-to-dial INVITEs -> sip_own_dial */
+} sip_driver;
+
+/* Publishes a line event when the line's state differs from the last one told. */
+void sip_line_publish(sip_driver *d, sip_line *line);
+
+/* Publishes the call event of `leg` (now in leg->state) coming from `prev`. */
+void sip_leg_publish(sip_driver *d, const sip_line *line, const sip_leg *leg, uint32_t prev,
+                     uint32_t cause);
+
+/* Frees a sip_leg (a GDestroyNotify). */
+void sip_leg_free(gpointer data);
+
+/* TRUE when `user` may be a SIP user part here: 1-64 characters, letters,
+ * digits and -_.!~*'+ (it goes into URIs and is typed in ucctl). */
+gboolean sip_valid_user_part(const char *user);
+
+/* The ucd_call_cause for a psip end cause. */
+uint32_t sip_ucd_cause(psip_end_cause cause);
+
+/* ---- pbx-sip-dial.c ---- */
+
+/* The pbx table's dial(): click-to-dial from line `address` to `number`. */
+int sip_dial(void *impl, const char *address, const char *number, char *call_id,
+             size_t call_id_size);
+
+/* An empty table of the driver's own dials (for d->own_dials). */
+GHashTable *sip_own_dials_new(void);
+
+/* TRUE when `sip_call_id` is the INVITE of one of our click-to-dials, running
+ * or ended less than a grace period ago: the server publishes that leg on the
+ * line (the phone as recipient), and it is not a call of the user's. */
+gboolean sip_own_dial_is_ours(sip_driver *d, const char *sip_call_id);
+
+/* The subscriber's dial_end callback: a failed click-to-dial is published as
+ * one leg on the line, dialing -> disconnected with the failure's cause. */
+void sip_on_dial_end(const char *sip_call_id, psip_dial_result result, int sip_code,
+                     void *user_data);
+
+#endif
