@@ -815,6 +815,10 @@ static void leg_refresh(pami_model *m, channel *ch)
     uint32_t state = derive_state(m, ch);
     if (state == UCD_CALL_IDLE)
         return;
+    /* Once the far end rang, the caller hears ringback until it is
+     * connected: the far end answering first does not make it dial again. */
+    if (state == UCD_CALL_RINGBACK)
+        ch->dest_rang = TRUE;
     if (ch->state == UCD_CALL_IDLE) {
         const char *by = transferred_by_of(m, ch);
         if (by != NULL && ch->start_cause == UCD_CAUSE_NONE) {
@@ -1182,13 +1186,14 @@ static void on_attended_transfer(pami_model *m, const pami_message *e)
 }
 
 /* The end of a leg whose channel goes on as another leg (a pickup). */
-static void emit_replaced_end(pami_model *m, const channel *ch, const char *leg_id, uint32_t prev)
+static void emit_replaced_end(pami_model *m, const channel *ch, const char *leg_id,
+                              const char *conv, uint32_t prev)
 {
     pami_leg_change c = {
         .line = ch->line->name,
         .leg_id = leg_id,
         .channel = ch->name,
-        .conversation_id = ch->conv,
+        .conversation_id = conv,
         .state = UCD_CALL_DISCONNECTED,
         .prev_state = prev,
         .direction = ch->direction,
@@ -1210,9 +1215,11 @@ static void on_pickup(pami_model *m, const pami_message *e)
     channel *target = channel_find(m, get_p(e, "Target", "Uniqueid"));
     if (picker == NULL || target == NULL || picker == target)
         return;
+    char *old_conv = g_strdup(picker->conv); /* the call to the pickup code keeps its own */
     conv_merge(m, target, picker);
     if (picker->line == NULL) {
         leg_finish(m, target, UCD_CALL_DISCONNECTED, UCD_CAUSE_PICKED_UP, NULL);
+        g_free(old_conv);
         return;
     }
     char *old_leg = NULL;
@@ -1239,8 +1246,9 @@ static void on_pickup(pami_model *m, const pami_message *e)
     leg_refresh(m, picker);
     leg_finish(m, target, UCD_CALL_DISCONNECTED, UCD_CAUSE_PICKED_UP, line_name(picker));
     if (old_leg != NULL)
-        emit_replaced_end(m, picker, old_leg, old_state);
+        emit_replaced_end(m, picker, old_leg, old_conv, old_state);
     g_free(old_leg);
+    g_free(old_conv);
 }
 
 static void on_device_state(pami_model *m, const pami_message *e)

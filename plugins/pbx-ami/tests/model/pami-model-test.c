@@ -13,6 +13,7 @@
 
 #include "model-replay.h"
 #include "pami-model.h"
+#include "pjsip-scenarios.h"
 
 /* Lines replay_new() maps (model-replay.c). */
 #define MAPPED_LINES 8
@@ -449,6 +450,241 @@ static void test_link_lost(void)
     replay_free(r);
 }
 
+/* ---- hand-written PJSIP scenarios ---------------------------------------------------- */
+
+static replay *replay_scenario(const char *const *events)
+{
+    replay *r = replay_new();
+    g_autoptr(GPtrArray) messages = messages_new();
+    for (guint i = 0; events[i] != NULL; i++)
+        g_ptr_array_add(messages, replay_message(events[i]));
+    replay_feed(r, messages);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    return r;
+}
+
+static void check_scenario(const char *const *events, const char *const *expected)
+{
+    replay *r = replay_scenario(events);
+    g_autoptr(GPtrArray) legs = replay_select(r, "leg ");
+    g_ptr_array_add(legs, NULL);
+    if (g_getenv("PAMI_DUMP") != NULL)
+        replay_dump(r);
+    replay *only_legs = replay_new();
+    g_ptr_array_set_size(only_legs->out, 0);
+    for (guint i = 0; legs->pdata[i] != NULL; i++)
+        g_ptr_array_add(only_legs->out, g_strdup(legs->pdata[i]));
+    replay_assert(only_legs, expected);
+    replay_free(only_legs);
+    replay_free(r);
+}
+
+static void test_pjsip_basic(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>connected dir=internal cause=none remote=201/Alice "
+        "req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "
+        "remote=202/Bob req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 connected>disconnected dir=internal cause=normal "
+        "remote=201/Alice req=- rel=- flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_basic, expected);
+}
+
+static void test_pjsip_busy(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>disconnected dir=internal cause=busy remote=201/Alice "
+        "req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>disconnected dir=internal cause=busy remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_busy, expected);
+}
+
+static void test_pjsip_noanswer(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>disconnected dir=internal cause=no_answer "
+        "remote=201/Alice req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>disconnected dir=internal cause=normal "
+        "remote=202/Bob req=202 rel=- flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_noanswer, expected);
+}
+
+static void test_pjsip_blind_transfer(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>connected dir=internal cause=none remote=201/Alice "
+        "req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 connected>transferred dir=internal cause=transferred "
+        "remote=201/Alice req=- rel=203 flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000003 idle>offering dir=internal cause=transferred "
+        "remote=201/Alice req=202 rel=202 flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000003 offering>connected dir=internal cause=none remote=201/Alice "
+        "req=202 rel=202 flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000003 connected>disconnected dir=internal cause=normal "
+        "remote=201/Alice req=202 rel=202 flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "
+        "remote=202/Bob req=202 rel=- flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_blind_transfer, expected);
+}
+
+static void test_pjsip_attended_transfer(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>connected dir=internal cause=none remote=201/Alice "
+        "req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 connected>held dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000004 idle>dialing dir=internal cause=none remote=-/- req=203 rel=- "
+        "flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000004 dialing>dialing dir=internal cause=none remote=203/Carol "
+        "req=203 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000004 dialing>ringback dir=internal cause=none remote=203/Carol "
+        "req=203 rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000005 idle>offering dir=internal cause=none remote=202/Bob req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000005 offering>connected dir=internal cause=none remote=202/Bob "
+        "req=- rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000004 ringback>connected dir=internal cause=none remote=203/Carol "
+        "req=203 rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000005 connected>connected dir=internal cause=transferred "
+        "remote=202/Bob req=- rel=202 flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>connected dir=internal cause=transferred "
+        "remote=202/Bob req=202 rel=202 flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 held>transferred dir=internal cause=transferred "
+        "remote=201/Alice req=- rel=203 flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000004 connected>transferred dir=internal cause=transferred "
+        "remote=203/Carol req=203 rel=203 flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "
+        "remote=202/Bob req=202 rel=202 flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000005 connected>disconnected dir=internal cause=normal "
+        "remote=202/Bob req=- rel=202 flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_attended_transfer, expected);
+}
+
+static void test_pjsip_pickup(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000006 idle>dialing dir=outbound cause=none remote=-/- req=*8 rel=- "
+        "flags=0 conv=300.6",
+        "leg 203 PJSIP/carol-00000006 dialing>connected dir=outbound cause=none remote=201/Alice "
+        "req=*8 rel=- flags=0 conv=300.6",
+        "leg 203 PJSIP/carol-00000006 idle>connected dir=internal cause=picked_up remote=201/Alice "
+        "req=202 rel=202 flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>disconnected dir=internal cause=picked_up "
+        "remote=201/Alice req=- rel=203 flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000006 connected>disconnected dir=internal cause=normal "
+        "remote=201/Alice req=- rel=- flags=0 conv=300.6",
+        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=203/Carol "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 203 PJSIP/carol-00000006 connected>disconnected dir=internal cause=normal "
+        "remote=201/Alice req=202 rel=202 flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "
+        "remote=203/Carol req=202 rel=- flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_pickup, expected);
+}
+
+static void test_pjsip_hold(void)
+{
+    static const char *const expected[] = {
+        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
+        "rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
+        "rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 offering>connected dir=internal cause=none remote=201/Alice "
+        "req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>held dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 held>connected dir=internal cause=none remote=202/Bob "
+        "req=202 rel=- flags=0 conv=100.1",
+        "leg 202 PJSIP/bob-00000002 connected>disconnected dir=internal cause=normal "
+        "remote=201/Alice req=- rel=- flags=0 conv=100.1",
+        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "
+        "remote=202/Bob req=202 rel=- flags=0 conv=100.1",
+        NULL,
+    };
+    check_scenario(pjsip_hold, expected);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -461,5 +697,12 @@ int main(int argc, char **argv)
     g_test_add_func("/pami-model/unknown-channel", test_unknown_channel);
     g_test_add_func("/pami-model/non-utf8-name", test_non_utf8_name);
     g_test_add_func("/pami-model/link-lost", test_link_lost);
+    g_test_add_func("/pami-model/pjsip/basic", test_pjsip_basic);
+    g_test_add_func("/pami-model/pjsip/busy", test_pjsip_busy);
+    g_test_add_func("/pami-model/pjsip/noanswer", test_pjsip_noanswer);
+    g_test_add_func("/pami-model/pjsip/blind-transfer", test_pjsip_blind_transfer);
+    g_test_add_func("/pami-model/pjsip/attended-transfer", test_pjsip_attended_transfer);
+    g_test_add_func("/pami-model/pjsip/pickup", test_pjsip_pickup);
+    g_test_add_func("/pami-model/pjsip/hold", test_pjsip_hold);
     return g_test_run();
 }
