@@ -19,6 +19,7 @@
  * The per-line memory is the difference between COUNT and SMALL lines.
  *
  *   bench-sip-lines [COUNT]      (default 2000; env as for the e2e tests)
+ *   BENCH_SIP_SETTLE_S=N         read the memory N s after all lines are up (2)
  *   BENCH_SIP_DUMP=FILE          "LINE SECONDS" when each line came up (last run)
  * Exit 77 (skipped) without Kamailio/baresip outside CI.
  */
@@ -150,7 +151,8 @@ static run_figures run(harness_peer *peer, int lines)
     while ((f.up = lines_up(h)) < (guint)lines && bench_now_ns() < deadline)
         g_usleep(POLL_MS * 1000);
     f.spawn_to_up = (bench_now_ns() - t0) / 1e9;
-    g_usleep(SETTLE_S * G_USEC_PER_SEC);
+    const char *settle = g_getenv("BENCH_SIP_SETTLE_S");
+    g_usleep((settle ? (gulong)atol(settle) : SETTLE_S) * G_USEC_PER_SEC);
     f.rss_kib = bench_proc_kib(h, "VmRSS");
     f.hwm_kib = bench_proc_kib(h, "VmHWM");
     f.kamailio_shm = kamailio_shm_used(peer);
