@@ -399,18 +399,28 @@ static void on_message(pami_message *m, void *user_data)
 
 /* ---- login ---- */
 
+/* NULL when `response` is a success, else Asterisk's reason. */
+static const char *refusal(const pami_message *response)
+{
+    if (g_ascii_strcasecmp(pami_message_response(response), "Success") == 0) {
+        return NULL;
+    }
+    const char *message = pami_message_get(response, "Message");
+    return message != NULL ? message : "no reason given";
+}
+
 static void on_filter_answer(pami_message *response, GPtrArray *events, const GError *error,
                              void *user_data)
 {
     (void)events;
     pami_conn *c = user_data;
+    const char *refused = error == NULL ? refusal(response) : NULL;
     if (error != NULL) {
         return; /* the link went down; go_down() has said why */
     }
-    if (g_ascii_strcasecmp(pami_message_response(response), "Success") != 0) {
-        const char *message = pami_message_get(response, "Message");
+    if (refused != NULL) {
         conn_log(c, PAMI_LOG_DEBUG, "event filter refused (%s); VarSet/Newexten may still arrive",
-                 message != NULL ? message : "no reason given");
+                 refused);
     }
     if (--c->filters_pending == 0) {
         go_up(c);
@@ -449,14 +459,13 @@ static void on_login_answer(pami_message *response, GPtrArray *events, const GEr
     if (error != NULL) {
         return; /* the link went down; go_down() has said why */
     }
-    if (g_ascii_strcasecmp(pami_message_response(response), "Success") != 0) {
-        const char *message = pami_message_get(response, "Message");
-        g_autofree char *reason =
-            g_strdup_printf("login refused: %s", message != NULL ? message : "no reason given");
-        go_down(c, reason, c->retry_max_ms);
+    const char *refused = refusal(response);
+    if (refused == NULL) {
+        send_filters(c);
         return;
     }
-    send_filters(c);
+    g_autofree char *reason = g_strdup_printf("login refused: %s", refused);
+    go_down(c, reason, c->retry_max_ms);
 }
 
 static void send_login(pami_conn *c)

@@ -23,16 +23,6 @@ typedef struct fixture {
     ami_test_client *client;
 } fixture;
 
-static char *read_data(const char *name)
-{
-    g_autofree char *path = g_build_filename(AMI_DATA_DIR, name, NULL);
-    char *text = NULL;
-    GError *error = NULL;
-    g_file_get_contents(path, &text, NULL, &error);
-    g_assert_no_error(error);
-    return text;
-}
-
 static void start(fixture *f, const char *script, const ami_replay_options *options)
 {
     f->context = g_main_context_new();
@@ -66,7 +56,7 @@ static pami_message *received(const fixture *f, guint i)
  * gets every block Asterisk sent, with those ActionIDs. */
 static void test_replays_capture(void)
 {
-    g_autofree char *script = read_data("capture.txt");
+    g_autofree char *script = ami_script_read(AMI_DATA_DIR, "capture.txt");
     g_autoptr(GPtrArray) steps = ami_script_parse(script);
     ami_replay_options options = {.secret = "ucdsecret"};
     fixture f = {0};

@@ -97,6 +97,16 @@ GPtrArray *ami_script_load(const char *path, GError **error)
     return ami_script_parse(text);
 }
 
+char *ami_script_read(const char *dir, const char *name)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    char *text = NULL;
+    GError *error = NULL;
+    g_file_get_contents(path, &text, NULL, &error);
+    g_assert_no_error(error);
+    return text;
+}
+
 char *ami_script_peer_stream(const GPtrArray *steps)
 {
     GString *out = g_string_new(NULL);

@@ -32,6 +32,10 @@ GPtrArray *ami_script_parse(const char *text);
 /* Reads and parses a script file; NULL with `error` set when unreadable. */
 GPtrArray *ami_script_load(const char *path, GError **error);
 
+/* The text of the file `name` in `dir` (a test's data folder); aborts the
+ * test when it cannot be read. */
+char *ami_script_read(const char *dir, const char *name);
+
 /* What Asterisk sent in the script, as one byte stream: the banner line (with
  * CRLF) and every RECV block; a newly allocated string. */
 char *ami_script_peer_stream(const GPtrArray *steps);

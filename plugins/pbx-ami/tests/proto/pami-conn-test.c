@@ -183,16 +183,6 @@ static void fixture_stop(fixture *f)
     g_free(f->banner);
 }
 
-static char *read_data(const char *name)
-{
-    g_autofree char *path = g_build_filename(AMI_DATA_DIR, name, NULL);
-    char *text = NULL;
-    GError *error = NULL;
-    g_file_get_contents(path, &text, NULL, &error);
-    g_assert_no_error(error);
-    return text;
-}
-
 /* The action of a script block, without its ActionID (the connection sets one). */
 static pami_message *action_of(const ami_step *step)
 {
@@ -218,7 +208,7 @@ static void send_and_wait(fixture *f, pami_message *action, const char *final_ev
 /* The whole capture: every action after the Login, answers with their events. */
 static void test_capture_session(void)
 {
-    g_autofree char *script = read_data("capture.txt");
+    g_autofree char *script = ami_script_read(AMI_DATA_DIR, "capture.txt");
     g_autoptr(GPtrArray) steps = ami_script_parse(script);
     ami_replay_options options = {.secret = SECRET};
     fixture f;
@@ -287,7 +277,7 @@ static void test_capture_session(void)
 /* The CoreShowChannels list of capture2.txt, after our own Login. */
 static char *list_script(void)
 {
-    g_autofree char *capture = read_data("capture2.txt");
+    g_autofree char *capture = ami_script_read(AMI_DATA_DIR, "capture2.txt");
     g_autoptr(GPtrArray) steps = ami_script_parse(capture);
     GString *script = g_string_new(SCRIPT_LOGIN);
     gboolean in_list = FALSE;
