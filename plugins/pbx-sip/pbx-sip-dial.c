@@ -109,7 +109,8 @@ void sip_on_dial_end(const char *sip_call_id, psip_dial_result result, int sip_c
     publish_failed_dial(d, line, sip_call_id, own->number, dial_failure_cause(sip_code));
 }
 
-/* Click-to-dial: the line's phone is called and told to call `number`. The
+/* Click-to-dial: the line's phone is called and told to call `number` (as
+ * the number service says to dial it, pbx-sip-numbers.c). The
  * legs come, as for any call, from the dialog subscriptions, so no call id is
  * known yet: an empty one is written. */
 int sip_dial(void *impl, const char *address, const char *number, char *call_id,
@@ -122,11 +123,16 @@ int sip_dial(void *impl, const char *address, const char *number, char *call_id,
         call_id[0] = '\0';
     if (line == NULL)
         return UCD_E_NOT_FOUND;
-    if (number == NULL || !sip_valid_user_part(number))
-        return UCD_E_INVALID;
-    if (!d->running || !line->link_up)
+    char *user_part = NULL;
+    int rc = sip_dial_user_part(d->host, d->self, d->module_id, number, &user_part);
+    if (rc != UCD_OK)
+        return rc;
+    if (!d->running || !line->link_up) {
+        g_free(user_part);
         return UCD_E_UNAVAILABLE;
-    char *target = g_strdup_printf("sip:%s@%s", number, d->domain);
+    }
+    char *target = g_strdup_printf("sip:%s@%s", user_part, d->domain);
+    g_free(user_part);
     char *sip_call_id = NULL;
     gboolean started = psip_subscriber_dial(d->subscriber, line->uri, target, &sip_call_id);
     g_free(target);

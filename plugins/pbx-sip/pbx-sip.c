@@ -106,6 +106,7 @@ void sip_leg_publish(sip_driver *d, const sip_line *line, const sip_leg *leg, ui
         .prev_state = prev,
         .direction = leg->direction,
         .cause = cause,
+        .flags = leg->flags,
         .driver_instance = d->module_id,
         .line = line->address,
         .call_id = leg->call_id,
@@ -121,21 +122,6 @@ void sip_leg_publish(sip_driver *d, const sip_line *line, const sip_leg *leg, ui
 }
 
 /* ---- dialog changes -> call events --------------------------------------------------- */
-
-/* The user part of a SIP URI ("sip:bob@host;x" -> "bob"), or the URI itself
- * when it has none (a URI with no user is still an identity worth showing). */
-static char *user_part(const char *uri)
-{
-    if (uri == NULL)
-        return NULL;
-    const char *start = uri;
-    if (g_str_has_prefix(start, "sip:"))
-        start += 4;
-    else if (g_str_has_prefix(start, "sips:"))
-        start += 5;
-    const char *at = strchr(start, '@');
-    return at != NULL ? g_strndup(start, (gsize)(at - start)) : g_strdup(uri);
-}
 
 static uint32_t direction_of(sip_driver *d, const psip_line_change *change, const char *remote)
 {
@@ -177,8 +163,8 @@ static sip_leg *leg_new(sip_driver *d, sip_line *line, const psip_line_change *c
     leg->call_id = g_strdup_printf("%s-%" PRIu64, d->id_prefix, ++d->next_call);
     leg->conversation_id = g_strdup_printf("%s-%s", d->id_prefix, change->key);
     leg->state = UCD_CALL_IDLE;
-    leg->remote_number = user_part(change->remote_identity);
-    leg->remote_name = g_strdup(change->remote_display);
+    sip_remote_identity(change->remote_identity, change->remote_display, &leg->remote_number,
+                        &leg->remote_name, &leg->flags);
     leg->direction = direction_of(d, change, leg->remote_number);
     g_hash_table_insert(line->legs, g_strdup(change->key), leg);
     return leg;
@@ -336,17 +322,6 @@ static char *read_string(sip_driver *d, const char *key)
     if (d->host->config_string(d->self, key, &value) != UCD_OK || value == NULL || *value == '\0')
         return NULL;
     return g_strdup(value);
-}
-
-/* A line's user part goes into a SIP URI and is typed in ucctl. */
-gboolean sip_valid_user_part(const char *user)
-{
-    if (*user == '\0' || strlen(user) > 64)
-        return FALSE;
-    for (const char *c = user; *c; c++)
-        if (!g_ascii_isalnum(*c) && strchr("-_.!~*'+", *c) == NULL)
-            return FALSE;
-    return TRUE;
 }
 
 static int add_line(sip_driver *d, const char *address)

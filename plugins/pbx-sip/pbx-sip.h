@@ -22,6 +22,7 @@ typedef struct sip_leg {
     uint32_t direction;    /* ucd_call_direction */
     char *remote_number;
     char *remote_name;
+    uint32_t flags; /* UCD_CALL_FLAG_* */
 } sip_leg;
 
 typedef struct sip_line {
@@ -88,5 +89,28 @@ gboolean sip_own_dial_is_ours(sip_driver *d, const char *sip_call_id);
  * one leg on the line, dialing -> disconnected with the failure's cause. */
 void sip_on_dial_end(const char *sip_call_id, psip_dial_result result, int sip_code,
                      void *user_data);
+
+/* ---- pbx-sip-numbers.c ---- */
+
+/* The SIP user part to dial for `number` typed for click-to-dial: the number
+ * service (any plugin may use it) normalizes it with context `module_id`, and
+ * its extension (an internal number) or dialable form is used; without the
+ * service, or when it finds no phone number (a SIP user name such as "bob"),
+ * the number as typed (trimmed). UCD_OK with `*user_part` set (g_free), or
+ * UCD_E_INVALID when that is not a valid SIP user part. */
+int sip_dial_user_part(const ucd_host *host, ucd_plugin *self, const char *module_id,
+                       const char *number, char **user_part);
+
+/* A dialog's remote identity (URI `uri`, display name `display`, both may be
+ * NULL) as the call event wants it: `*number` is the user part of a sip: or
+ * sips: URI or the number of a tel: one, raw (not normalized), with
+ * ;parameters and ?headers dropped, percent-decoded ("%2B49..." -> "+49...")
+ * and, for a telephone number, without visual separators ("tel:+49-89-123" ->
+ * "+4989123"); a URI without user part is kept whole. A withheld identity
+ * (display "Anonymous", user "anonymous", host "anonymous.invalid") gives
+ * `*number` and `*name` NULL and UCD_CALL_FLAG_PRIVATE in `*flags`. The
+ * strings are new (g_free). */
+void sip_remote_identity(const char *uri, const char *display, char **number, char **name,
+                         uint32_t *flags);
 
 #endif

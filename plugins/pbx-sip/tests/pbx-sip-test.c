@@ -1,6 +1,7 @@
 /*
  * pbx-sip-test.c - pbx-sip.so in the fake host (tests/fake-host), no network
- * peer: its configuration keys and what it publishes.
+ * peer: its configuration keys; and pbx-sip-numbers.c (built in here too):
+ * remote identities and numbers to dial through a fake number service.
  *
  *   pbx-sip-test PBX_SIP_SO
  */
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "fake-host.h"
+#include "pbx-sip.h"
 
 static const ucd_plugin_descriptor *descriptor;
 
@@ -47,6 +49,132 @@ static void test_keepalive_key(void)
     g_assert_cmpint(init_with("keepalive", "2d"), !=, UCD_OK);
 }
 
+/* ---- remote identities (pbx-sip-numbers.c) ---- */
+
+/* "NUMBER|NAME|FLAGS" for a remote identity, "-" for NULL. */
+static char *identity(const char *uri, const char *display)
+{
+    char *number = NULL, *name = NULL;
+    uint32_t flags = 99;
+    sip_remote_identity(uri, display, &number, &name, &flags);
+    char *text =
+        g_strdup_printf("%s|%s|%u", number ? number : "-", name ? name : "-", (unsigned)flags);
+    g_free(number);
+    g_free(name);
+    return text;
+}
+
+static void assert_identity(const char *uri, const char *display, const char *expected)
+{
+    char *text = identity(uri, display);
+    g_assert_cmpstr(text, ==, expected);
+    g_free(text);
+}
+
+static void test_remote_identity(void)
+{
+    assert_identity("sip:bob@127.0.0.1", "Bob", "bob|Bob|0");
+    assert_identity("SIP:bob@127.0.0.1:5060;transport=udp", NULL, "bob|-|0");
+    assert_identity(" <sip:alice@example.org> ", NULL, "alice|-|0");
+    assert_identity("sips:%2B4989123456@example.org;user=phone", NULL, "+4989123456|-|0");
+    assert_identity("sip:+49-89-123;isub=7@gw.example.org;user=phone?Subject=hi", NULL,
+                    "+4989123|-|0");
+    assert_identity("tel:+49-89-123;phone-context=example.org", "Office", "+4989123|Office|0");
+    assert_identity("tel:(089)%20123.456", NULL, "089123456|-|0");
+    assert_identity("sip:j.doe@example.org", NULL, "j.doe|-|0"); /* a name keeps its dots */
+    assert_identity("sip:gateway.example.org", NULL, "sip:gateway.example.org|-|0");
+    assert_identity(NULL, NULL, "-|-|0");
+}
+
+static void test_remote_identity_withheld(void)
+{
+    const char *const withheld[][2] = {
+        {"sip:anonymous@anonymous.invalid", "Anonymous"},
+        {"sip:anonymous@anonymous.invalid", NULL},
+        {"sip:Anonymous@example.org", NULL},
+        {"sips:x@ANONYMOUS.INVALID;user=phone", NULL},
+        {"sip:+4989123@example.org", " anonymous "},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(withheld); i++)
+        assert_identity(withheld[i][0], withheld[i][1], "-|-|1"); /* UCD_CALL_FLAG_PRIVATE */
+    assert_identity("sip:anonymousx@example.org", NULL, "anonymousx|-|0");
+}
+
+/* ---- numbers to dial (pbx-sip-numbers.c) ---- */
+
+static char *last_context;
+
+/* A number service with one location: "0049..." is national ("0" + rest),
+ * three digits an extension, "+1 ..." international, anything else no number. */
+static int fake_normalize(void *impl, const char *context, const char *raw, ucd_number_info *out)
+{
+    (void)impl;
+    g_free(last_context);
+    last_context = g_strdup(context);
+    *out = (ucd_number_info){.struct_size = sizeof(*out)};
+    if (g_str_has_prefix(raw, "0049")) {
+        out->kind = UCD_NUMBER_NATIONAL;
+        g_snprintf(out->dialable, sizeof(out->dialable), "0%s", raw + 4);
+    } else if (strlen(raw) == 3 && g_ascii_isdigit(raw[0])) {
+        out->kind = UCD_NUMBER_INTERNAL;
+        g_strlcpy(out->extension, raw, sizeof(out->extension));
+        g_strlcpy(out->dialable, "should-not-be-used", sizeof(out->dialable));
+    } else if (g_str_has_prefix(raw, "+1 ")) {
+        out->kind = UCD_NUMBER_INTERNATIONAL;
+        g_strlcpy(out->dialable, "0012125550100", sizeof(out->dialable));
+    } else {
+        return UCD_E_INVALID;
+    }
+    return UCD_OK;
+}
+
+static const ucd_numbers_v1 fake_numbers = {.struct_size = sizeof(ucd_numbers_v1),
+                                            .normalize = fake_normalize};
+
+/* "USER" or "invalid" for `number` dialled from module `m`. */
+static char *dial_user_part(fake_module *m, const char *number)
+{
+    char *user = NULL;
+    int rc = sip_dial_user_part(&fake_host, m, m->id, number, &user);
+    if (rc != UCD_OK) {
+        g_assert_cmpint(rc, ==, UCD_E_INVALID);
+        g_assert_null(user);
+        return g_strdup("invalid");
+    }
+    return user;
+}
+
+static void assert_dials(fake_module *m, const char *number, const char *expected)
+{
+    char *user = dial_user_part(m, number);
+    g_assert_cmpstr(user, ==, expected);
+    g_free(user);
+}
+
+static void test_dial_numbers(void)
+{
+    fake_module *m = fake_module_new(descriptor, "pbx-sip:t");
+    /* No number service: the number as typed, if it is a user part. */
+    assert_dials(m, "0049891234", "0049891234");
+    assert_dials(m, " bob ", "bob");
+    assert_dials(m, "+1 212 5550100", "invalid");
+    assert_dials(m, "", "invalid");
+    assert_dials(m, NULL, "invalid");
+
+    fake_provide_service("numbers-fake", UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, &fake_numbers,
+                         NULL);
+    assert_dials(m, "0049891234", "0891234"); /* the dialable form */
+    g_assert_cmpstr(last_context, ==, "pbx-sip:t");
+    assert_dials(m, "201", "201");                      /* the extension */
+    assert_dials(m, "+1 212 5550100", "0012125550100"); /* no longer invalid */
+    assert_dials(m, "bob", "bob");                      /* not a number: a SIP user */
+    assert_dials(m, "bob smith", "invalid");
+    assert_dials(m, "a<b>", "invalid");
+    fake_withdraw_services();
+    fake_module_free(m);
+    g_clear_pointer(&last_context, g_free);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -55,6 +183,9 @@ int main(int argc, char **argv)
     void *handle = NULL;
     descriptor = fake_load_plugin(argv[1], "pbx-sip", &handle);
     g_test_add_func("/pbx-sip/keepalive-key", test_keepalive_key);
+    g_test_add_func("/pbx-sip/remote-identity", test_remote_identity);
+    g_test_add_func("/pbx-sip/remote-identity-withheld", test_remote_identity_withheld);
+    g_test_add_func("/pbx-sip/dial-numbers", test_dial_numbers);
     int rc = g_test_run();
     dlclose(handle);
     return rc;
