@@ -178,18 +178,21 @@ static void trim_split_utf8(GString *line)
 }
 
 /* Makes the collected line a clean UTF-8 C string: NUL bytes become spaces
- * (they would end the string early) and bytes that are not UTF-8 are taken as
- * Latin-1. Returns the line itself or a new string (*converted then TRUE). */
+ * (they would end the string early; counted as a conversion), so do stray CRs
+ * inside the line (a lone CR is no line end in AMI, and a name or value must
+ * be safe to log), and bytes that are not UTF-8 are taken as Latin-1.
+ * Returns the line itself or a new string (*converted then TRUE). */
 static char *line_to_utf8(pami_parser *p, gboolean *converted)
 {
     char *text = p->line->str;
     gsize len = p->line->len;
     *converted = FALSE;
-    if (memchr(text, '\0', len) != NULL) {
+    gboolean has_nul = memchr(text, '\0', len) != NULL;
+    if (has_nul || memchr(text, '\r', len) != NULL) {
         for (gsize i = 0; i < len; i++) {
-            text[i] = text[i] == '\0' ? ' ' : text[i];
+            text[i] = (text[i] == '\0' || text[i] == '\r') ? ' ' : text[i];
         }
-        p->stats.values_converted++;
+        p->stats.values_converted += has_nul;
     }
     if (g_utf8_validate_len(text, len, NULL)) {
         return text;

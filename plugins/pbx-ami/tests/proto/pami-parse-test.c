@@ -441,13 +441,17 @@ static void test_legacy_command(void)
 /* Mixed line ends, blanks around the colon, blank lines between messages. */
 static void test_line_ends(void)
 {
-    const char *text = "\r\n\nEvent: Hangup\nChannel:PJSIP/bob\r\nCause :  16\n\r\n\n\r\n";
+    const char *text = "\r\n\nEvent: Hangup\nChannel:PJSIP/bob\r\nCause :  16\n"
+                       "Cause\rTxt: Normal\rClearing\r\n\r\n\n\r\n";
     pami_parse_stats stats;
     collected *c = parse_text(text, strlen(text), FALSE, &stats);
     g_assert_cmpuint(c->messages->len, ==, 1);
     pami_message *m = g_ptr_array_index(c->messages, 0);
     g_assert_cmpstr(pami_message_get(m, "Channel"), ==, "PJSIP/bob");
     g_assert_cmpstr(pami_message_get(m, "Cause"), ==, "16");
+    /* A lone CR is no line end; it becomes a space. */
+    g_assert_cmpstr(pami_message_get(m, "Cause Txt"), ==, "Normal Clearing");
+    g_assert_cmpuint(stats.values_converted, ==, 0);
     collected_free(c);
 }
 
