@@ -1,0 +1,621 @@
+/*
+ * pbx-ami-control.c - ucd call control as AMI actions.
+ *
+ * Every operation checks what it can here (line, call, number), sends one
+ * action and returns: the outcome arrives, like any call, as channel events
+ * through the model. An action the server refuses is logged with the server's
+ * Message. What maps onto AMI, and what does not (README.md says the same):
+ *
+ *   dial            Originate: ring the line's device, then Context/Exten
+ *   hangup          Hangup of the leg's channel
+ *   transfer_blind  BlindTransfer of the leg's channel (its bridge peer goes
+ *                   to the number, the line's channel leaves)
+ *   deflect         Redirect of the channel that is dialling the ringing leg
+ *   pickup          Originate to the picker's device running PickupChan(the
+ *                   ringing channel)
+ *   send_dtmf       PlayDTMF on the far side's channel, one digit each
+ *   set_dnd/forward DBPut/DBDel of the AstDB keys FreePBX's dialplan reads
+ *
+ * Not offered: answer (AMI cannot make a phone go off-hook), hold/retrieve
+ * (Asterisk has no hold action: a phone holds by itself, and parking or music
+ * on hold would be a different call state), transfer_consult (Atxfer starts
+ * a consultation by dialling from one call; ucd's operation joins two calls
+ * that exist already, which AMI cannot do without breaking both legs' ends).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx-ami-driver.h"
+
+#define AMI_CAPABILITIES                                                                           \
+    (UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL | UCD_PBX_CAP_HANGUP | UCD_PBX_CAP_TRANSFER_BLIND |    \
+     UCD_PBX_CAP_DEFLECT | UCD_PBX_CAP_PICKUP | UCD_PBX_CAP_DTMF | UCD_PBX_CAP_FORWARD |           \
+     UCD_PBX_CAP_DND)
+
+/* A dial still waiting for its OriginateResponse. */
+typedef struct ami_originate {
+    char *channel_id; /* the Uniqueid we gave the new channel (ChannelId:) */
+    char *line;
+    char *number;    /* as dialled */
+    gboolean seen;   /* the model reported a leg with that Uniqueid */
+    gboolean pickup; /* an Originate for pickup: no failed leg of its own */
+} ami_originate;
+
+void ami_originate_free(gpointer data)
+{
+    ami_originate *o = data;
+    g_free(o->channel_id);
+    g_free(o->line);
+    g_free(o->number);
+    g_free(o);
+}
+
+void ami_originate_seen(ami_driver *d, const char *leg_id)
+{
+    ami_originate *o = leg_id != NULL ? g_hash_table_lookup(d->originates, leg_id) : NULL;
+    if (o != NULL)
+        o->seen = TRUE;
+}
+
+/* ---- checks shared by the operations ------------------------------------------------- */
+
+static ami_line *find_line(ami_driver *d, const char *address)
+{
+    return address != NULL ? g_hash_table_lookup(d->line_by_address, address) : NULL;
+}
+
+/* UCD_OK when `address` is a line and the link is up to act on it. */
+static int usable_line(ami_driver *d, const char *address, ami_line **out)
+{
+    *out = find_line(d, address);
+    if (*out == NULL)
+        return UCD_E_NOT_FOUND;
+    if (!d->running || d->conn == NULL || pami_conn_get_state(d->conn) != PAMI_CONN_UP)
+        return UCD_E_UNAVAILABLE;
+    return UCD_OK;
+}
+
+/* The model's leg id of a ucd call id ("office-1795358381.8" -> "1795358381.8"). */
+static const char *leg_id_of(ami_driver *d, const char *call_id)
+{
+    size_t n = strlen(d->id_prefix);
+    if (call_id == NULL || strncmp(call_id, d->id_prefix, n) != 0 || call_id[n] != '-')
+        return NULL;
+    return call_id + n + 1;
+}
+
+/* The channel of `call_id` on the line `address` (the leg's own, or with
+ * `peer` the one bridged with it or dialling it), copied into `*channel`. */
+static int call_channel(ami_driver *d, const char *address, const char *call_id, gboolean peer,
+                        char **channel)
+{
+    ami_line *line = NULL;
+    int rc = usable_line(d, address, &line);
+    if (rc != UCD_OK)
+        return rc;
+    const char *leg_id = leg_id_of(d, call_id);
+    if (leg_id == NULL || pami_model_leg_channel(d->model, address, leg_id) == NULL)
+        return UCD_E_NOT_FOUND;
+    const char *name = peer ? pami_model_leg_peer_channel(d->model, address, leg_id)
+                            : pami_model_leg_channel(d->model, address, leg_id);
+    if (name == NULL)
+        return UCD_E_INVALID; /* no far side (yet): nothing to act on */
+    *channel = g_strdup(name);
+    return UCD_OK;
+}
+
+/* A number as Exten: the numbers service's dialable form for this driver's
+ * location when there is one, then only what a dialplan extension holds
+ * (separators people type are dropped; anything else refuses the number, so
+ * no header or dialplan syntax can ride along). */
+static char *dialable(ami_driver *d, const char *number)
+{
+    ucd_service s = {.struct_size = sizeof s};
+    ucd_number_info info = {.struct_size = sizeof info};
+    const char *raw = number;
+
+    if (number == NULL || *number == '\0' || strlen(number) > 64)
+        return NULL;
+    if (d->host->service_get(d->self, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, NULL, &s) == UCD_OK) {
+        const ucd_numbers_v1 *numbers = s.iface;
+        int rc = numbers->normalize(s.impl, d->module_id, number, &info);
+        if (rc == UCD_E_INVALID)
+            return NULL;
+        if (info.dialable[0] != '\0')
+            raw = info.dialable;
+    }
+    GString *out = g_string_new(NULL);
+    for (const char *c = raw; *c; c++) {
+        if (g_ascii_isalnum(*c) || strchr("*#+", *c) != NULL) {
+            g_string_append_c(out, *c);
+        } else if (strchr(" -()./", *c) == NULL) {
+            g_string_free(out, TRUE);
+            return NULL;
+        }
+    }
+    if (out->len == 0) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    return g_string_free(out, FALSE);
+}
+
+static char *callerid_for(ami_driver *d, const char *line, const char *number)
+{
+    GString *s = g_string_new(d->originate_callerid);
+    g_string_replace(s, "{line}", line, 0);
+    g_string_replace(s, "{number}", number, 0);
+    return g_string_free(s, FALSE);
+}
+
+static char *timeout_text(ami_driver *d)
+{
+    return g_strdup_printf("%" G_GINT64_FORMAT, d->originate_timeout_ms);
+}
+
+/* What "ACTION on LINE" log lines say. */
+static char *what(const char *action, const char *line)
+{
+    return g_strdup_printf("%s on %s", action, line);
+}
+
+static int send_simple(ami_driver *d, pami_message *action, const char *verb, const char *line)
+{
+    char *w = what(verb, line);
+    int rc = ami_send(d, action, NULL, 0, w, FALSE, NULL, NULL, NULL);
+    g_free(w);
+    return rc;
+}
+
+/* ---- dial and its outcome ------------------------------------------------------------ */
+
+/* Asterisk's OriginateResponse Reason (the control frame that ended the
+ * attempt) as a ucd cause. */
+static uint32_t cause_of_reason(const char *reason)
+{
+    switch (reason != NULL ? atoi(reason) : 0) {
+    case 1: /* AST_CONTROL_HANGUP: hung up before answering */
+        return UCD_CAUSE_REJECTED;
+    case 3: /* AST_CONTROL_RINGING: rang until the timeout */
+        return UCD_CAUSE_NO_ANSWER;
+    case 5: /* AST_CONTROL_BUSY */
+        return UCD_CAUSE_BUSY;
+    default: /* 0: no channel (device unknown or unreachable), 8: congestion */
+        return UCD_CAUSE_FAILED;
+    }
+}
+
+static const char *reason_text(uint32_t cause)
+{
+    switch (cause) {
+    case UCD_CAUSE_REJECTED:
+        return "hung up before answering";
+    case UCD_CAUSE_NO_ANSWER:
+        return "no answer";
+    case UCD_CAUSE_BUSY:
+        return "busy";
+    default:
+        return "failed";
+    }
+}
+
+/* A dial that never made a channel shows as a leg that dialled and failed,
+ * so the user and the journal see the attempt (as pbx-sim tells a failed
+ * dial). When Asterisk did make the channel, its own events told the story. */
+static void publish_failed_dial(ami_driver *d, const ami_originate *o, uint32_t cause)
+{
+    pami_leg_change c = {
+        .line = o->line,
+        .leg_id = o->channel_id,
+        .conversation_id = o->channel_id,
+        .state = UCD_CALL_DIALING,
+        .prev_state = UCD_CALL_IDLE,
+        .direction = find_line(d, o->number) != NULL ? UCD_DIR_INTERNAL : UCD_DIR_OUTBOUND,
+        .remote_number = o->number,
+        .time_ms = g_get_real_time() / 1000,
+    };
+    ami_publish_leg(d, &c);
+    c.prev_state = UCD_CALL_DIALING;
+    c.state = UCD_CALL_DISCONNECTED;
+    c.cause = cause;
+    ami_publish_leg(d, &c);
+}
+
+/* The OriginateResponse among an async action's events, or NULL. */
+static pami_message *originate_response(GPtrArray *events)
+{
+    for (guint i = 0; events != NULL && i < events->len; i++) {
+        pami_message *e = g_ptr_array_index(events, i);
+        const char *name = pami_message_event(e);
+        if (name != NULL && g_ascii_strcasecmp(name, "OriginateResponse") == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static void on_originated(ami_driver *d, pami_message *response, GPtrArray *events, void *data)
+{
+    ami_originate *o = g_hash_table_lookup(d->originates, data);
+    pami_message *result = originate_response(events);
+
+    if (o == NULL)
+        return;
+    if (ami_response_ok(response) && result != NULL && ami_response_ok(result)) {
+        ucd_info(d->host, d->self, "%s on %s: answered, now calling %s",
+                 o->pickup ? "pickup" : "dial", o->line, o->number);
+    } else {
+        const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
+        const char *reason = result != NULL ? pami_message_get(result, "Reason") : NULL;
+        uint32_t cause = cause_of_reason(reason);
+        char *detail = message != NULL  ? g_strdup(message)
+                       : reason != NULL ? g_strdup_printf("Asterisk reason %s", reason)
+                                        : g_strdup("no OriginateResponse");
+        ucd_warning(d->host, d->self, "%s on %s to %s failed: %s (%s)",
+                    o->pickup ? "pickup" : "dial", o->line, o->number, reason_text(cause), detail);
+        g_free(detail);
+        if (!o->seen && !o->pickup)
+            publish_failed_dial(d, o, cause);
+    }
+    g_hash_table_remove(d->originates, data);
+}
+
+/* Sends an Originate from `line`'s device: to Context/Exten `exten`, or with
+ * `application` to that application. The new channel's Uniqueid is ours
+ * (ChannelId:), so the leg's call id is known before Asterisk answers. */
+static int originate(ami_driver *d, ami_line *line, const char *exten, const char *shown,
+                     const char *application, const char *app_data, char **channel_id)
+{
+    ami_originate *o = g_new0(ami_originate, 1);
+    o->channel_id = g_strdup_printf("ucd.%" G_GINT64_FORMAT ".%" G_GUINT64_FORMAT,
+                                    g_get_real_time() / 1000, ++d->next_originate);
+    o->line = g_strdup(line->address);
+    o->number = g_strdup(shown);
+    o->pickup = application != NULL;
+    char *callerid = callerid_for(d, line->address, shown);
+    char *timeout = timeout_text(d);
+    pami_message *action = ami_action(
+        "Originate", "Channel", line->device, "Context",
+        application == NULL ? d->originate_context : NULL, "Exten", exten, "Priority",
+        application == NULL ? "1" : NULL, "Application", application, "Data", app_data, "CallerID",
+        callerid, "Timeout", timeout, "Async", "true", "ChannelId", o->channel_id, NULL);
+    g_free(timeout);
+    g_free(callerid);
+
+    g_hash_table_insert(d->originates, o->channel_id, o);
+    char *w = what(application == NULL ? "dial" : "pickup", line->address);
+    guint wait_ms = (guint)d->originate_timeout_ms + 30000; /* ringing, then the dialplan */
+    int rc = ami_send(d, action, "OriginateResponse", wait_ms, w, TRUE, on_originated,
+                      g_strdup(o->channel_id), g_free);
+    g_free(w);
+    if (rc != UCD_OK) {
+        g_hash_table_remove(d->originates, o->channel_id);
+        return rc;
+    }
+    if (channel_id != NULL)
+        *channel_id = g_strdup(o->channel_id);
+    return UCD_OK;
+}
+
+static int ami_dial(void *impl, const char *address, const char *number, char *call_id,
+                    size_t call_id_size)
+{
+    ami_driver *d = impl;
+    ami_line *line = NULL;
+    char *channel_id = NULL;
+
+    if (call_id != NULL && call_id_size > 0)
+        call_id[0] = '\0';
+    int rc = usable_line(d, address, &line);
+    if (rc != UCD_OK)
+        return rc;
+    char *exten = dialable(d, number);
+    if (exten == NULL)
+        return UCD_E_INVALID;
+    rc = originate(d, line, exten, exten, NULL, NULL, &channel_id);
+    if (rc == UCD_OK) {
+        ucd_info(d->host, d->self, "dial: ringing %s (%s) to call %s", line->address, line->device,
+                 exten);
+        if (call_id != NULL && call_id_size > 0)
+            g_snprintf(call_id, call_id_size, "%s-%s", d->id_prefix, channel_id);
+    }
+    g_free(channel_id);
+    g_free(exten);
+    return rc;
+}
+
+/* ---- calls in progress ----------------------------------------------------------------- */
+
+static int ami_hangup(void *impl, const char *address, const char *call_id)
+{
+    ami_driver *d = impl;
+    char *channel = NULL;
+    int rc = call_channel(d, address, call_id, FALSE, &channel);
+    if (rc != UCD_OK)
+        return rc;
+    rc = send_simple(d, ami_action("Hangup", "Channel", channel, NULL), "hangup", address);
+    g_free(channel);
+    return rc;
+}
+
+/* An operation that moves a call to `number` in the originate context:
+ * BlindTransfer of the line's own channel, or Redirect of the far side. */
+static int send_to_number(ami_driver *d, const char *address, const char *call_id,
+                          const char *number, gboolean redirect)
+{
+    char *channel = NULL;
+    int rc = call_channel(d, address, call_id, redirect, &channel);
+    if (rc != UCD_OK)
+        return rc;
+    char *exten = dialable(d, number);
+    if (exten == NULL) {
+        g_free(channel);
+        return UCD_E_INVALID;
+    }
+    pami_message *action =
+        redirect ? ami_action("Redirect", "Channel", channel, "Context", d->originate_context,
+                              "Exten", exten, "Priority", "1", NULL)
+                 : ami_action("BlindTransfer", "Channel", channel, "Context", d->originate_context,
+                              "Exten", exten, NULL);
+    rc = send_simple(d, action, redirect ? "deflect" : "transfer", address);
+    g_free(exten);
+    g_free(channel);
+    return rc;
+}
+
+static int ami_transfer_blind(void *impl, const char *address, const char *call_id,
+                              const char *number)
+{
+    return send_to_number(impl, address, call_id, number, FALSE);
+}
+
+static int ami_deflect(void *impl, const char *address, const char *call_id, const char *number)
+{
+    return send_to_number(impl, address, call_id, number, TRUE);
+}
+
+static int ami_pickup(void *impl, const char *address, const char *target)
+{
+    ami_driver *d = impl;
+    ami_line *line = NULL;
+    int rc = usable_line(d, address, &line);
+    if (rc != UCD_OK)
+        return rc;
+    if (find_line(d, target) == NULL)
+        return UCD_E_NOT_FOUND;
+    const char *ringing = pami_model_ringing_channel(d->model, target);
+    if (ringing == NULL)
+        return UCD_E_NOT_FOUND; /* nothing rings there */
+    char *channel = g_strdup(ringing);
+    rc = originate(d, line, NULL, target, "PickupChan", channel, NULL);
+    g_free(channel);
+    return rc;
+}
+
+static gboolean valid_digits(const char *digits)
+{
+    if (digits == NULL || *digits == '\0' || strlen(digits) > 64)
+        return FALSE;
+    for (const char *c = digits; *c; c++)
+        if (!g_ascii_isdigit(*c) && strchr("*#ABCDabcd", *c) == NULL)
+            return FALSE;
+    return TRUE;
+}
+
+/* PlayDTMF sends a digit out on a channel, to whatever is at its far end: on
+ * the peer's channel the remote party (an IVR) hears it. */
+static int ami_send_dtmf(void *impl, const char *address, const char *call_id, const char *digits)
+{
+    ami_driver *d = impl;
+    char *channel = NULL;
+    if (!valid_digits(digits))
+        return find_line(d, address) != NULL ? UCD_E_INVALID : UCD_E_NOT_FOUND;
+    int rc = call_channel(d, address, call_id, TRUE, &channel);
+    for (const char *c = digits; rc == UCD_OK && *c; c++) {
+        char digit[2] = {g_ascii_toupper(*c), '\0'};
+        rc = send_simple(d, ami_action("PlayDTMF", "Channel", channel, "Digit", digit, NULL),
+                         "dtmf", address);
+    }
+    g_free(channel);
+    return rc;
+}
+
+/* ---- what a line cannot do over AMI ------------------------------------------------- */
+
+static int unsupported(ami_driver *d, const char *address)
+{
+    return find_line(d, address) != NULL ? UCD_E_UNSUPPORTED : UCD_E_NOT_FOUND;
+}
+
+static int ami_answer(void *impl, const char *address, const char *call_id)
+{
+    (void)call_id;
+    return unsupported(impl, address);
+}
+
+static int ami_hold(void *impl, const char *address, const char *call_id)
+{
+    (void)call_id;
+    return unsupported(impl, address);
+}
+
+static int ami_transfer_consult(void *impl, const char *address, const char *held,
+                                const char *active)
+{
+    (void)held;
+    (void)active;
+    return unsupported(impl, address);
+}
+
+/* ---- DND and forwarding in the AstDB --------------------------------------------------- */
+
+enum { ASTDB_DND, ASTDB_FORWARD, ASTDB_OTHER };
+
+/* One AstDB read or write for a line. */
+typedef struct astdb_op {
+    char *address;
+    int kind;    /* ASTDB_* */
+    char *value; /* written (DBPut), or NULL (DBDel / DBGet) */
+    gboolean read;
+} astdb_op;
+
+static void astdb_op_free(gpointer data)
+{
+    astdb_op *op = data;
+    g_free(op->address);
+    g_free(op->value);
+    g_free(op);
+}
+
+static void line_astdb_set(ami_driver *d, ami_line *line, int kind, const char *value)
+{
+    if (kind == ASTDB_DND) {
+        line->dnd = value != NULL && *value != '\0';
+    } else if (kind == ASTDB_FORWARD) {
+        g_free(line->forward_to);
+        line->forward_to = value != NULL && *value != '\0' ? g_strdup(value) : NULL;
+    }
+    ami_line_publish(d, line);
+}
+
+/* "Database entry not found": for DBGet and DBDel the key is simply absent. */
+static gboolean entry_absent(const pami_message *response)
+{
+    const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
+    return message != NULL && strstr(message, "not found") != NULL;
+}
+
+void ami_astdb_value(ami_driver *d, const pami_message *event)
+{
+    const char *family = pami_message_get(event, "Family");
+    const char *key = pami_message_get(event, "Key");
+    ami_line *line = find_line(d, key);
+    if (line == NULL || family == NULL)
+        return;
+    int kind = g_ascii_strcasecmp(family, d->dnd_family) == 0  ? ASTDB_DND
+               : g_ascii_strcasecmp(family, d->cf_family) == 0 ? ASTDB_FORWARD
+                                                               : ASTDB_OTHER;
+    line_astdb_set(d, line, kind, pami_message_get(event, "Val"));
+}
+
+static void on_astdb(ami_driver *d, pami_message *response, GPtrArray *events, void *data)
+{
+    astdb_op *op = data;
+    ami_line *line = find_line(d, op->address);
+    if (line == NULL || response == NULL)
+        return;
+    if (op->read) {
+        for (guint i = 0; ami_response_ok(response) && events != NULL && i < events->len; i++)
+            ami_astdb_value(d, g_ptr_array_index(events, i));
+        if (entry_absent(response))
+            line_astdb_set(d, line, op->kind, NULL);
+    } else if (ami_response_ok(response) || (op->value == NULL && entry_absent(response))) {
+        line_astdb_set(d, line, op->kind, op->value);
+    } else {
+        ucd_warning(d->host, d->self, "%s %s/%s failed: %s", op->value ? "DBPut" : "DBDel",
+                    op->kind == ASTDB_DND ? d->dnd_family : "forward", op->address,
+                    pami_message_get(response, "Message") ? pami_message_get(response, "Message")
+                                                          : "refused");
+    }
+}
+
+static int astdb_send(ami_driver *d, const char *family, ami_line *line, int kind,
+                      const char *value, gboolean read)
+{
+    astdb_op *op = g_new0(astdb_op, 1);
+    op->address = g_strdup(line->address);
+    op->kind = kind;
+    op->value = g_strdup(value);
+    op->read = read;
+    const char *name = read ? "DBGet" : value != NULL ? "DBPut" : "DBDel";
+    pami_message *action =
+        ami_action(name, "Family", family, "Key", line->address, "Val", read ? NULL : value, NULL);
+    char *w = g_strdup_printf("%s %s/%s", name, family, line->address);
+    int rc = ami_send(d, action, NULL, 0, w, TRUE, on_astdb, op, astdb_op_free);
+    g_free(w);
+    return rc;
+}
+
+void ami_astdb_read(ami_driver *d)
+{
+    for (guint i = 0; i < d->lines->len; i++) {
+        ami_line *line = g_ptr_array_index(d->lines, i);
+        astdb_send(d, d->dnd_family, line, ASTDB_DND, NULL, TRUE);
+        astdb_send(d, d->cf_family, line, ASTDB_FORWARD, NULL, TRUE);
+    }
+}
+
+static int ami_set_dnd(void *impl, const char *address, int on)
+{
+    ami_driver *d = impl;
+    ami_line *line = NULL;
+    int rc = usable_line(d, address, &line);
+    if (rc != UCD_OK)
+        return rc;
+    return astdb_send(d, d->dnd_family, line, ASTDB_DND, on ? d->dnd_value : NULL, FALSE);
+}
+
+static int ami_set_forward(void *impl, const char *address, uint32_t type, const char *number)
+{
+    ami_driver *d = impl;
+    ami_line *line = NULL;
+    int rc = usable_line(d, address, &line);
+    if (rc != UCD_OK)
+        return rc;
+    const char *family = type == UCD_FORWARD_UNCONDITIONAL ? d->cf_family
+                         : type == UCD_FORWARD_BUSY        ? d->cfb_family
+                         : type == UCD_FORWARD_NO_ANSWER   ? d->cfu_family
+                                                           : NULL;
+    if (family == NULL)
+        return UCD_E_INVALID;
+    char *target = NULL;
+    if (number != NULL && (target = dialable(d, number)) == NULL)
+        return UCD_E_INVALID;
+    int kind = type == UCD_FORWARD_UNCONDITIONAL ? ASTDB_FORWARD : ASTDB_OTHER;
+    rc = astdb_send(d, family, line, kind, target, FALSE);
+    g_free(target);
+    return rc;
+}
+
+/* ---- the table -------------------------------------------------------------------------- */
+
+static int ami_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
+{
+    ami_driver *d = impl;
+    for (guint i = 0; i < d->lines->len; i++) {
+        const ami_line *line = g_ptr_array_index(d->lines, i);
+        const ucd_pbx_line info = {
+            .struct_size = sizeof(info),
+            .state = pami_model_line_state(d->model, line->address),
+            .address = line->address,
+            .number = line->address,
+            .name = line->device,
+            .capabilities = AMI_CAPABILITIES,
+        };
+        if (cb(&info, user_data) != 0)
+            break;
+    }
+    return UCD_OK;
+}
+
+static uint64_t ami_capabilities(void *impl, const char *address)
+{
+    return find_line(impl, address) != NULL ? AMI_CAPABILITIES : 0;
+}
+
+const ucd_pbx_v1 ami_pbx_table = {
+    .struct_size = sizeof(ucd_pbx_v1),
+    .list_lines = ami_list_lines,
+    .capabilities = ami_capabilities,
+    .dial = ami_dial,
+    .answer = ami_answer,
+    .hangup = ami_hangup,
+    .hold = ami_hold,
+    .retrieve = ami_hold,
+    .transfer_blind = ami_transfer_blind,
+    .transfer_consult = ami_transfer_consult,
+    .deflect = ami_deflect,
+    .pickup = ami_pickup,
+    .send_dtmf = ami_send_dtmf,
+    .set_forward = ami_set_forward,
+    .set_dnd = ami_set_dnd,
+};

@@ -1,0 +1,613 @@
+/*
+ * test-pbx-ami.c - pbx-ami.so in the fake host against the replay peer
+ * (tests/proto/ami-replay.h): a scripted AMI server on the same main context.
+ *
+ * Each test writes the script the driver must meet: the login, the resync
+ * after it (CoreShowChannels, ExtensionStateList, the AstDB reads of every
+ * line) and then what Asterisk sends - events of the real captures, or
+ * expectations of the actions call control must send. The published events
+ * are recorded as text, the actions the peer received are checked header by
+ * header.
+ */
+#include <string.h>
+
+#include "ami-replay.h"
+#include "ami-script.h"
+#include "fake-host.h"
+
+static const ucd_plugin_descriptor *descriptor;
+
+/* ---- recording what the driver publishes ------------------------------------------- */
+
+typedef struct recorder {
+    GMutex lock;
+    GPtrArray *lines;         /* "line alice idle dnd=0 fwd=-" / "call ID LINE STATE CAUSE CONV" */
+    GPtrArray *calls;         /* ucd_call_state_event copies as text, see call_text() */
+    GHashTable *remote_names; /* call id -> remote_name */
+} recorder;
+
+static const char *const call_states[] = {"idle",        "dialing",     "ringback",
+                                          "offering",    "connected",   "held",
+                                          "conferenced", "transferred", "disconnected"};
+static const char *const line_states[] = {"unknown", "idle", "ringing",       "dialing",
+                                          "busy",    "held", "out_of_service"};
+static const char *const causes[] = {"none",        "normal",    "busy",      "no_answer",
+                                     "rejected",    "failed",    "forwarded", "picked_up",
+                                     "transferred", "voicemail", "link_lost", "blocked"};
+
+static void on_publish(fake_module *module, const ucd_event *event, void *data)
+{
+    (void)module;
+    recorder *r = data;
+    g_mutex_lock(&r->lock);
+    if (event->type == UCD_EVENT_LINE_STATE) {
+        const ucd_line_state_event *e = event->payload;
+        g_assert_cmpstr(e->driver_instance, ==, "pbx-ami:test");
+        g_ptr_array_add(r->lines,
+                        g_strdup_printf("%s %s dnd=%u fwd=%s", e->line, line_states[e->state],
+                                        e->dnd, e->forward_to ? e->forward_to : "-"));
+    } else if (event->type == UCD_EVENT_CALL_STATE) {
+        const ucd_call_state_event *e = event->payload;
+        g_assert_cmpstr(e->driver_instance, ==, "pbx-ami:test");
+        g_assert_true(g_str_has_prefix(e->call_id, "test-"));
+        g_assert_true(g_str_has_prefix(e->conversation_id, "test-"));
+        if (e->remote_name != NULL) {
+            g_assert_true(g_utf8_validate(e->remote_name, -1, NULL));
+            g_hash_table_insert(r->remote_names, g_strdup(e->call_id), g_strdup(e->remote_name));
+        }
+        g_ptr_array_add(r->calls, g_strdup_printf("%s %s %s %s %s", e->call_id, e->line,
+                                                  call_states[e->state], causes[e->cause],
+                                                  e->conversation_id));
+    }
+    g_mutex_unlock(&r->lock);
+}
+
+/* The last line event of `line`, "" when none. */
+static char *last_line(recorder *r, const char *line)
+{
+    char *prefix = g_strconcat(line, " ", NULL);
+    char *found = g_strdup("");
+    g_mutex_lock(&r->lock);
+    for (guint i = 0; i < r->lines->len; i++)
+        if (g_str_has_prefix(g_ptr_array_index(r->lines, i), prefix)) {
+            g_free(found);
+            found = g_strdup(g_ptr_array_index(r->lines, i));
+        }
+    g_mutex_unlock(&r->lock);
+    g_free(prefix);
+    return found;
+}
+
+/* Iterates the default context until `done(data)` or 15 s. */
+static gboolean wait_for(gboolean (*done)(gpointer), gpointer data)
+{
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (!done(data)) {
+        if (g_get_monotonic_time() > deadline)
+            return FALSE;
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
+    }
+    return TRUE;
+}
+
+typedef struct line_wait {
+    recorder *r;
+    const char *line;
+    const char *expected; /* "alice idle dnd=0 fwd=-" */
+} line_wait;
+
+static gboolean line_is(gpointer data)
+{
+    line_wait *w = data;
+    char *got = last_line(w->r, w->line);
+    gboolean ok = strcmp(got, w->expected) == 0;
+    g_free(got);
+    return ok;
+}
+
+static void wait_line(recorder *r, const char *line, const char *expected)
+{
+    line_wait w = {r, line, expected};
+    if (!wait_for(line_is, &w)) {
+        char *got = last_line(r, line);
+        g_assert_cmpstr(got, ==, expected);
+        g_free(got);
+    }
+}
+
+typedef struct call_wait {
+    recorder *r;
+    const char *needle;
+} call_wait;
+
+static gboolean call_seen(gpointer data)
+{
+    call_wait *w = data;
+    gboolean found = FALSE;
+    g_mutex_lock(&w->r->lock);
+    for (guint i = 0; i < w->r->calls->len && !found; i++)
+        found = strstr(g_ptr_array_index(w->r->calls, i), w->needle) != NULL;
+    g_mutex_unlock(&w->r->lock);
+    return found;
+}
+
+static void wait_call(recorder *r, const char *needle)
+{
+    call_wait w = {r, needle};
+    if (!wait_for(call_seen, &w)) {
+        for (guint i = 0; i < r->calls->len; i++)
+            g_printerr("call event: %s\n", (char *)g_ptr_array_index(r->calls, i));
+        g_error("no call event containing '%s'", needle);
+    }
+}
+
+/* ---- scripts ----------------------------------------------------------------------------- */
+
+/* Login, then the resync the driver runs after it: `channels` are the
+ * CoreShowChannel events (capture format blocks, may be ""), then the AstDB
+ * reads of each of `lines` (DND then CF; none set). */
+static GString *script_head(const char *const *lines, const char *channels)
+{
+    GString *s = g_string_new("<<< BANNER Asterisk Call Manager/11.0.0\n\n"
+                              ">>> SENT\nAction: Login\nActionID: 1\nUsername: ucd\n\n"
+                              "Response: Success\nActionID: 1\nMessage: Authentication accepted\n\n"
+                              ">>> SENT\nAction: CoreShowChannels\nActionID: 2\n\n"
+                              "Response: Success\nActionID: 2\nEventList: start\n"
+                              "Message: Channels will follow\n\n");
+    g_string_append(s, channels);
+    g_string_append(s, "Event: CoreShowChannelsComplete\nActionID: 2\nEventList: Complete\n"
+                       "ListItems: 0\n\n"
+                       ">>> SENT\nAction: ExtensionStateList\nActionID: 3\n\n"
+                       "Response: Success\nActionID: 3\nEventList: start\n"
+                       "Message: Extension Statuses will follow\n\n"
+                       "Event: ExtensionStateListComplete\nActionID: 3\nEventList: Complete\n"
+                       "ListItems: 0\n\n");
+    for (const char *const *l = lines; *l != NULL; l++)
+        for (int i = 0; i < 2; i++)
+            g_string_append_printf(s,
+                                   ">>> SENT\nAction: DBGet\nActionID: 9\nFamily: %s\nKey: %s\n\n"
+                                   "Response: Error\nActionID: 9\n"
+                                   "Message: Database entry not found\n\n",
+                                   i == 0 ? "DND" : "CF", *l);
+    return s;
+}
+
+/* The events Asterisk sent in a capture file (responses and the answers to
+ * the capture's own actions left out), as capture-format blocks. */
+static char *capture_events(const char *name)
+{
+    char *path = g_build_filename(AMI_DATA_DIR, name, NULL);
+    GError *error = NULL;
+    GPtrArray *steps = ami_script_load(path, &error);
+    g_assert_no_error(error);
+    GString *out = g_string_new(NULL);
+    for (guint i = 0; i < steps->len; i++) {
+        const ami_step *step = g_ptr_array_index(steps, i);
+        if (step->kind != AMI_STEP_RECV || !g_str_has_prefix(step->text, "Event:") ||
+            strstr(step->text, "\nActionID:") != NULL)
+            continue;
+        char **lines = g_strsplit(step->text, "\r\n", -1);
+        char *joined = g_strjoinv("\n", lines);
+        g_string_append(out, joined); /* ends with "\n\n": the block's empty line */
+        g_free(joined);
+        g_strfreev(lines);
+    }
+    g_ptr_array_unref(steps);
+    g_free(path);
+    return g_string_free(out, FALSE);
+}
+
+/* ---- a driver with a peer ------------------------------------------------------------------ */
+
+typedef struct fixture {
+    ami_replay *peer;
+    fake_module *module;
+    recorder rec;
+    void *impl;
+    const ucd_pbx_v1 *pbx;
+} fixture;
+
+static void fixture_start(fixture *f, const char *script, const ami_replay_options *options,
+                          const char *const *extra_config)
+{
+    GError *error = NULL;
+    f->peer = ami_replay_new(script, options, NULL, &error);
+    g_assert_no_error(error);
+    char port[16];
+    g_snprintf(port, sizeof port, "%u", ami_replay_port(f->peer));
+    g_mutex_init(&f->rec.lock);
+    f->rec.lines = g_ptr_array_new_with_free_func(g_free);
+    f->rec.calls = g_ptr_array_new_with_free_func(g_free);
+    f->rec.remote_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    f->module = fake_module_new(descriptor, "pbx-ami:test");
+    f->module->on_publish = on_publish;
+    f->module->publish_data = &f->rec;
+    const char *const config[] = {"host",      "127.0.0.1",
+                                  "port",      port,
+                                  "username",  "ucd",
+                                  "secret",    "s3cret-value",
+                                  "keepalive", "1s",
+                                  "timeout",   "1s",
+                                  "lines",     "alice=PJSIP/alice;bob=PJSIP/bob",
+                                  NULL};
+    fake_module_set_pairs(f->module, config);
+    fake_module_set_pairs(f->module, extra_config);
+    fake_module_start(f->module);
+    f->pbx = fake_module_service(f->module, UCD_PBX_SERVICE, UCD_PBX_MAJOR, &f->impl);
+    g_assert_nonnull(f->pbx);
+}
+
+static void fixture_stop(fixture *f)
+{
+    for (guint i = 0; i < f->module->log_lines->len; i++)
+        g_assert_null(strstr(g_ptr_array_index(f->module->log_lines, i), "s3cret-value"));
+    fake_module_stop(f->module);
+    fake_module_free(f->module);
+    ami_replay_free(f->peer);
+    g_ptr_array_unref(f->rec.lines);
+    g_ptr_array_unref(f->rec.calls);
+    g_hash_table_unref(f->rec.remote_names);
+    g_mutex_clear(&f->rec.lock);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+}
+
+static const char *const two_lines[] = {"alice", "bob", NULL};
+
+/* A header of the last action `name` the peer received. */
+static const char *action_header(fixture *f, const char *name, const char *header)
+{
+    pami_message *m = ami_replay_last_action(f->peer, name);
+    g_assert_nonnull(m);
+    return pami_message_get(m, header);
+}
+
+static void assert_no_mismatch(fixture *f)
+{
+    GPtrArray *mismatches = ami_replay_mismatches(f->peer);
+    for (guint i = 0; i < mismatches->len; i++)
+        g_printerr("mismatch: %s\n", (char *)g_ptr_array_index(mismatches, i));
+    g_assert_cmpuint(mismatches->len, ==, 0);
+}
+
+/* ---- tests ------------------------------------------------------------------------------------
+ */
+
+/* A PJSIP call alice -> bob in the shape Asterisk 22 reports it (one
+ * Linkedid, DialBegin/DialEnd, a basic bridge), and its end: data/. */
+static char *data_file(const char *name)
+{
+    char *path = g_build_filename(DRIVER_DATA_DIR, name, NULL);
+    char *text = NULL;
+    GError *error = NULL;
+    g_file_get_contents(path, &text, NULL, &error);
+    g_assert_no_error(error);
+    g_free(path);
+    return text;
+}
+
+static char *alice_calls_bob, *alice_bob_hangup;
+
+static void test_call_events(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    g_string_append(script, alice_calls_bob);
+    g_string_append(script, alice_bob_hangup);
+    fixture_start(&f, script->str, NULL, NULL);
+
+    wait_call(&f.rec, "test-1700000000.2 bob disconnected normal");
+    wait_call(&f.rec, "test-1700000000.1 alice disconnected normal");
+    wait_line(&f.rec, "alice", "alice idle dnd=0 fwd=-");
+    wait_line(&f.rec, "bob", "bob idle dnd=0 fwd=-");
+    /* every event of both legs carries the one conversation of Linkedid .1 */
+    for (guint i = 0; i < f.rec.calls->len; i++)
+        g_assert_true(g_str_has_suffix(g_ptr_array_index(f.rec.calls, i), " test-1700000000.1"));
+    wait_call(&f.rec, "test-1700000000.2 bob offering none");
+    wait_call(&f.rec, "test-1700000000.2 bob connected none");
+    wait_call(&f.rec, "test-1700000000.1 alice connected none");
+    /* bob's line went ringing, then busy, then idle */
+    gboolean ringing = FALSE, busy = FALSE;
+    for (guint i = 0; i < f.rec.lines->len; i++) {
+        ringing |= strcmp(g_ptr_array_index(f.rec.lines, i), "bob ringing dnd=0 fwd=-") == 0;
+        busy |= strcmp(g_ptr_array_index(f.rec.lines, i), "bob busy dnd=0 fwd=-") == 0;
+    }
+    g_assert_true(ringing && busy);
+    assert_no_mismatch(&f);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* The real Local-channel capture: the four Local legs of one originated call
+ * form one conversation; lines on the Local devices see them. */
+static void test_capture_local(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"100", "200", NULL};
+    GString *script = script_head(lines, "");
+    char *events = capture_events("capture_filtered.txt");
+    g_string_append(script, events);
+    const char *const config[] = {"lines", "100=Local/100@test;200=Local/200@test", NULL};
+    fixture_start(&f, script->str, NULL, config);
+
+    wait_line(&f.rec, "100", "100 idle dnd=0 fwd=-");
+    wait_call(&f.rec, " 200 disconnected");
+    wait_call(&f.rec, " 100 disconnected");
+    wait_line(&f.rec, "100", "100 idle dnd=0 fwd=-");
+    wait_line(&f.rec, "200", "200 idle dnd=0 fwd=-");
+    /* one conversation (Linkedid 1795358381.8) for every leg */
+    for (guint i = 0; i < f.rec.calls->len; i++)
+        g_assert_true(g_str_has_suffix(g_ptr_array_index(f.rec.calls, i), " test-1795358381.8"));
+    g_free(events);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* dial sends the Originate the README describes; a failure without a channel
+ * is a failed leg with the id dial returned. */
+static void test_dial(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    g_string_append(script, ">>> SENT\nAction: Originate\nActionID: 7\nChannel: PJSIP/alice\n"
+                            "Context: from-internal\nExten: 0891234567\nPriority: 1\n"
+                            "Async: true\nTimeout: 30000\n\n"
+                            "Response: Success\nActionID: 7\n"
+                            "Message: Originate successfully queued\n\n"
+                            "Event: OriginateResponse\nActionID: 7\nResponse: Failure\n"
+                            "Channel: PJSIP/alice\nContext: from-internal\nExten: 0891234567\n"
+                            "Reason: 0\nUniqueid: <null>\nCallerIDNum: <unknown>\n\n");
+    fixture_start(&f, script->str, NULL, NULL);
+    wait_line(&f.rec, "alice", "alice idle dnd=0 fwd=-");
+
+    char call_id[128];
+    g_assert_cmpint(f.pbx->dial(f.impl, "alice", "089 123-4567", call_id, sizeof call_id), ==,
+                    UCD_OK);
+    g_assert_true(g_str_has_prefix(call_id, "test-ucd."));
+    char *needle = g_strdup_printf("%s alice disconnected failed", call_id);
+    wait_call(&f.rec, needle);
+    g_free(needle);
+    g_assert_cmpstr(action_header(&f, "Originate", "CallerID"), ==, "\"0891234567\" <alice>");
+    g_assert_cmpstr(action_header(&f, "Originate", "ChannelId"), ==, call_id + strlen("test-"));
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "dial on alice to 0891234567"));
+    assert_no_mismatch(&f);
+
+    /* refused before anything is sent */
+    g_assert_cmpint(f.pbx->dial(f.impl, "nobody", "201", NULL, 0), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(f.pbx->dial(f.impl, "alice", "12\r\nAction: Hangup", NULL, 0), ==,
+                    UCD_E_INVALID);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* Call control on a connected call: each operation sends its action. */
+static void test_call_control(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    g_string_append(script, alice_calls_bob);
+    g_string_append(
+        script, ">>> SENT\nAction: PlayDTMF\nActionID: 5\nChannel: PJSIP/bob-00000002\nDigit: 1\n\n"
+                "Response: Success\nActionID: 5\nMessage: DTMF successfully queued\n\n"
+                ">>> SENT\nAction: PlayDTMF\nActionID: 5\nChannel: PJSIP/bob-00000002\nDigit: #\n\n"
+                "Response: Success\nActionID: 5\nMessage: DTMF successfully queued\n\n"
+                ">>> SENT\nAction: BlindTransfer\nActionID: 6\nChannel: PJSIP/alice-00000001\n"
+                "Context: from-internal\nExten: 203\n\n"
+                "Response: Success\nActionID: 6\nMessage: Transfer succeeded\n\n"
+                ">>> SENT\nAction: Hangup\nActionID: 8\nChannel: PJSIP/bob-00000002\n\n"
+                "Response: Success\nActionID: 8\nMessage: Channel Hungup\n\n"
+                ">>> SENT\nAction: DBPut\nActionID: 9\nFamily: DND\nKey: alice\nVal: YES\n\n"
+                "Response: Success\nActionID: 9\nMessage: Updated database successfully\n\n"
+                ">>> SENT\nAction: DBPut\nActionID: 10\nFamily: CF\nKey: bob\nVal: 0891234567\n\n"
+                "Response: Success\nActionID: 10\nMessage: Updated database successfully\n\n"
+                ">>> SENT\nAction: DBPut\nActionID: 11\nFamily: CFB\nKey: bob\nVal: 204\n\n"
+                "Response: Success\nActionID: 11\nMessage: Updated database successfully\n\n"
+                ">>> SENT\nAction: DBDel\nActionID: 12\nFamily: CF\nKey: bob\n\n"
+                "Response: Error\nActionID: 12\nMessage: Database entry not found\n\n");
+    fixture_start(&f, script->str, NULL, NULL);
+    wait_call(&f.rec, "test-1700000000.1 alice connected");
+    wait_call(&f.rec, "test-1700000000.2 bob connected");
+
+    g_assert_cmpint(f.pbx->capabilities(f.impl, "alice") & UCD_PBX_CAP_HOLD, ==, 0);
+    g_assert_cmpint(f.pbx->capabilities(f.impl, "alice") & UCD_PBX_CAP_DIAL, !=, 0);
+    g_assert_cmpint(f.pbx->hold(f.impl, "alice", "test-1700000000.1"), ==, UCD_E_UNSUPPORTED);
+    g_assert_cmpint(f.pbx->transfer_consult(f.impl, "alice", "a", "b"), ==, UCD_E_UNSUPPORTED);
+    g_assert_cmpint(f.pbx->hangup(f.impl, "alice", "test-nosuch"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(f.pbx->send_dtmf(f.impl, "alice", "test-1700000000.1", "1x"), ==,
+                    UCD_E_INVALID);
+    /* DTMF goes out on the far side's channel: bob's */
+    g_assert_cmpint(f.pbx->send_dtmf(f.impl, "alice", "test-1700000000.1", "1#"), ==, UCD_OK);
+    g_assert_cmpint(f.pbx->transfer_blind(f.impl, "alice", "test-1700000000.1", "203"), ==, UCD_OK);
+    g_assert_cmpint(f.pbx->hangup(f.impl, "bob", "test-1700000000.2"), ==, UCD_OK);
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "alice", 1), ==, UCD_OK);
+    wait_line(&f.rec, "alice", "alice busy dnd=1 fwd=-");
+    g_assert_cmpint(f.pbx->set_forward(f.impl, "bob", UCD_FORWARD_UNCONDITIONAL, "0891234567"), ==,
+                    UCD_OK);
+    wait_line(&f.rec, "bob", "bob busy dnd=0 fwd=0891234567");
+    g_assert_cmpint(f.pbx->set_forward(f.impl, "bob", UCD_FORWARD_BUSY, "204"), ==, UCD_OK);
+    g_assert_cmpint(f.pbx->set_forward(f.impl, "bob", UCD_FORWARD_UNCONDITIONAL, NULL), ==, UCD_OK);
+    /* deleting a key that is not there clears the forward too */
+    wait_line(&f.rec, "bob", "bob busy dnd=0 fwd=-");
+    assert_no_mismatch(&f);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* Deflect redirects the channel that dials the ringing line; pickup
+ * originates PickupChan of the ringing channel from the picker's device. */
+static void test_ringing_control(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"alice", "bob", NULL};
+    GString *script = script_head(lines, "");
+    /* only the ringing part of the call */
+    const char *end = strstr(alice_calls_bob, "Event: Newstate\nChannel: PJSIP/bob-00000002\n"
+                                              "ChannelState: 6");
+    g_string_append_len(script, alice_calls_bob, end - alice_calls_bob);
+    g_string_append(script,
+                    ">>> SENT\nAction: Redirect\nActionID: 5\nChannel: PJSIP/alice-00000001\n"
+                    "Context: from-internal\nExten: 205\nPriority: 1\n\n"
+                    "Response: Success\nActionID: 5\nMessage: Redirect successful\n\n"
+                    ">>> SENT\nAction: Originate\nActionID: 6\nChannel: PJSIP/alice\n"
+                    "Application: PickupChan\nData: PJSIP/bob-00000002\nAsync: true\n\n"
+                    "Response: Success\nActionID: 6\n"
+                    "Message: Originate successfully queued\n\n");
+    fixture_start(&f, script->str, NULL, NULL);
+    wait_call(&f.rec, "test-1700000000.2 bob offering");
+    g_assert_cmpint(f.pbx->deflect(f.impl, "bob", "test-1700000000.2", "205"), ==, UCD_OK);
+    g_assert_cmpint(f.pbx->pickup(f.impl, "alice", "bob"), ==, UCD_OK);
+    g_assert_cmpint(f.pbx->pickup(f.impl, "alice", "alice"), ==, UCD_E_NOT_FOUND);
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (ami_replay_last_action(f.peer, "Originate") == NULL && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    assert_no_mismatch(&f);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* A wrong secret: the lines go out of service, the secret is never logged
+ * (fixture_stop checks every line), the driver keeps running. */
+static void test_login_refused(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    const ami_replay_options options = {.secret = "the-right-one"};
+    fixture_start(&f, script->str, &options, NULL);
+    wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
+    wait_line(&f.rec, "bob", "bob out_of_service dnd=0 fwd=-");
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "Authentication failed"));
+    g_assert_cmpint(f.pbx->dial(f.impl, "alice", "201", NULL, 0), ==, UCD_E_UNAVAILABLE);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+static void test_not_ami(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    const ami_replay_options options = {.banner = "HTTP/1.1 400 Bad Request"};
+    fixture_start(&f, script->str, &options, NULL);
+    wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "not an AMI server"));
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* The peer stops answering during a call: the Ping times out, the link is
+ * dead, the driver reconnects (to a new peer on the same port) whose
+ * CoreShowChannels lacks the call: both legs close as link_lost. */
+static void test_stall_resync(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    g_string_append(script, alice_calls_bob);
+    fixture_start(&f, script->str, NULL, NULL);
+    wait_call(&f.rec, "test-1700000000.1 alice connected");
+    guint16 port = ami_replay_port(f.peer);
+
+    ami_replay_stall(f.peer);
+    wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
+    ami_replay_free(f.peer);
+    GString *second = script_head(two_lines, "");
+    const ami_replay_options options = {.port = port};
+    GError *error = NULL;
+    f.peer = ami_replay_new(second->str, &options, NULL, &error);
+    g_assert_no_error(error);
+
+    wait_call(&f.rec, "test-1700000000.1 alice disconnected link_lost");
+    wait_call(&f.rec, "test-1700000000.2 bob disconnected link_lost");
+    wait_line(&f.rec, "alice", "alice idle dnd=0 fwd=-");
+    wait_line(&f.rec, "bob", "bob idle dnd=0 fwd=-");
+    g_string_free(second, TRUE);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* Junk in the stream: a truncated block, a line without a colon, an enormous
+ * value, a Latin-1 caller name. No crash, the line state follows the call. */
+static void test_bad_input(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    fixture_start(&f, script->str, NULL, NULL);
+    wait_line(&f.rec, "bob", "bob idle dnd=0 fwd=-");
+
+    const char junk[] = "Event: Newstate\r\nChannel: PJSIP/bob-0000\r\nno colon here\r\n\r\n";
+    ami_replay_inject(f.peer, junk, sizeof junk - 1);
+    GString *huge = g_string_new("Event: UserEvent\r\nUserEvent: x\r\nBody: ");
+    for (int i = 0; i < 200000; i++)
+        g_string_append_c(huge, 'x');
+    g_string_append(huge, "\r\n\r\n");
+    ami_replay_inject(f.peer, huge->str, huge->len);
+    const char latin1[] =
+        "Event: Newchannel\r\nChannel: PJSIP/bob-00000009\r\nChannelState: 4\r\n"
+        "ChannelStateDesc: Ring\r\nCallerIDNum: bob\r\nConnectedLineNum: 0891234567\r\n"
+        "ConnectedLineName: M\xfcller\r\nUniqueid: 1700000001.9\r\nLinkedid: 1700000001.9\r\n\r\n"
+        "Event: Newstate\r\nChannel: PJSIP/bob-00000009\r\nChannelState: 5\r\n"
+        "ChannelStateDesc: Ringing\r\nCallerIDNum: bob\r\nConnectedLineNum: 0891234567\r\n"
+        "ConnectedLineName: M\xfcller\r\nUniqueid: 1700000001.9\r\nLinkedid: 1700000001.9\r\n\r\n";
+    ami_replay_inject(f.peer, latin1, sizeof latin1 - 1);
+    wait_call(&f.rec, "test-1700000001.9 bob offering");
+    wait_line(&f.rec, "bob", "bob ringing dnd=0 fwd=-");
+    const char *name = g_hash_table_lookup(f.rec.remote_names, "test-1700000001.9");
+    if (name != NULL)
+        g_assert_cmpstr(name, ==, "M\xc3\xbcller");
+    /* a truncated block, then the peer goes away */
+    const char cut[] = "Event: Hangup\r\nChannel: PJSIP/bob-000";
+    ami_replay_inject(f.peer, cut, sizeof cut - 1);
+    ami_replay_drop(f.peer);
+    wait_line(&f.rec, "bob", "bob out_of_service dnd=0 fwd=-");
+    g_string_free(huge, TRUE);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* Configuration mistakes name the key and the entry. */
+static void test_config_errors(void)
+{
+    const char *const bad[][2] = {
+        {"lines", "alice"},
+        {"lines", "alice=PJSIP/alice;alice=PJSIP/carol"},
+        {"lines", "al ice=PJSIP/alice"},
+        {"lines", "alice=nodevice"},
+        {"hints", "carol=300@ext-local"},
+        {"hints", "alice=300"},
+        {"port", "70000"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        fake_module *m = fake_module_new(descriptor, "pbx-ami:test");
+        const char *const config[] = {"host",  "127.0.0.1",         "username", "ucd",
+                                      "lines", "alice=PJSIP/alice", NULL};
+        fake_module_set_pairs(m, config);
+        fake_module_set(m, bad[i][0], bad[i][1]);
+        g_assert_cmpint(fake_module_init(m), ==, UCD_FAIL);
+        g_assert_cmpstr(m->config_error_key, ==, bad[i][0]);
+        fake_module_free(m);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    void *handle = NULL;
+    g_test_init(&argc, &argv, NULL);
+    if (argc < 2)
+        g_error("usage: %s PATH/pbx-ami.so", argv[0]);
+    descriptor = fake_load_plugin(argv[1], "pbx-ami", &handle);
+    alice_calls_bob = data_file("alice-calls-bob.txt");
+    alice_bob_hangup = data_file("alice-bob-hangup.txt");
+    g_test_add_func("/pbx-ami/config-errors", test_config_errors);
+    g_test_add_func("/pbx-ami/call-events", test_call_events);
+    g_test_add_func("/pbx-ami/capture-local", test_capture_local);
+    g_test_add_func("/pbx-ami/dial", test_dial);
+    g_test_add_func("/pbx-ami/call-control", test_call_control);
+    g_test_add_func("/pbx-ami/ringing-control", test_ringing_control);
+    g_test_add_func("/pbx-ami/login-refused", test_login_refused);
+    g_test_add_func("/pbx-ami/not-ami", test_not_ami);
+    g_test_add_func("/pbx-ami/stall-resync", test_stall_resync);
+    g_test_add_func("/pbx-ami/bad-input", test_bad_input);
+    int rc = g_test_run();
+    g_free(alice_calls_bob);
+    g_free(alice_bob_hangup);
+    return rc;
+}
