@@ -26,6 +26,8 @@ static const ucd_config_key sip_keys[] = {
     {"user", UCD_CONFIG_STRING, 0, "ucd", "the driver's own SIP user (From: and digest)"},
     {"password", UCD_CONFIG_STRING, UCD_KEY_SECRET, NULL, "digest password of `user`"},
     {"expires", UCD_CONFIG_DURATION, 0, "600s", "subscription lifetime asked for"},
+    {"rpc_url", UCD_CONFIG_STRING, 0, NULL,
+     "Kamailio JSON-RPC URL (http://HOST:PORT/RPC): adds hangup"},
     {"keepalive", UCD_CONFIG_DURATION, 0, "30s",
      "OPTIONS to the server this often to notice link loss; 0 = off"},
     {NULL, 0, 0, NULL, NULL},
@@ -283,10 +285,16 @@ static void on_link(gboolean up, int sip_code, void *user_data)
  * from it (click-to-dial); not answer, hold or transfer the phone's calls. */
 #define SIP_LINE_CAPABILITIES (UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL)
 
+/* With Kamailio's JSON-RPC (rpc_url) the driver can also end calls. */
+static uint64_t line_capabilities(const sip_driver *d)
+{
+    return SIP_LINE_CAPABILITIES | (d->rpc_url != NULL ? UCD_PBX_CAP_HANGUP : 0);
+}
+
 static uint64_t sip_capabilities(void *impl, const char *address)
 {
     sip_driver *d = impl;
-    return g_hash_table_contains(d->line_by_address, address) ? SIP_LINE_CAPABILITIES : 0;
+    return g_hash_table_contains(d->line_by_address, address) ? line_capabilities(d) : 0;
 }
 
 static int sip_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
@@ -299,7 +307,7 @@ static int sip_list_lines(void *impl, ucd_pbx_line_cb cb, void *user_data)
             .state = line_state_now(line),
             .address = line->address,
             .number = line->address,
-            .capabilities = SIP_LINE_CAPABILITIES,
+            .capabilities = line_capabilities(d),
         };
         if (cb(&info, user_data) != 0)
             break;
@@ -312,6 +320,9 @@ static const ucd_pbx_v1 sip_pbx_table = {
     .list_lines = sip_list_lines,
     .capabilities = sip_capabilities,
     .dial = sip_dial,
+#ifdef PBX_SIP_RPC
+    .hangup = sip_hangup,
+#endif
 };
 
 /* ---- configuration ------------------------------------------------------------------- */
@@ -358,6 +369,22 @@ static int read_lines(sip_driver *d)
     return UCD_OK;
 }
 
+/* rpc_url: only when this build has JSON-RPC (libsoup-3), and a real URL. */
+static int read_rpc_url(sip_driver *d)
+{
+    d->rpc_url = read_string(d, "rpc_url");
+    if (d->rpc_url == NULL)
+        return UCD_OK;
+#ifdef PBX_SIP_RPC
+    if (!sip_rpc_url_valid(d->rpc_url))
+        return d->host->config_error(d->self, "rpc_url", "is not an http(s) URL with a host");
+    return UCD_OK;
+#else
+    return d->host->config_error(d->self, "rpc_url",
+                                 "this build has no JSON-RPC support (libsoup-3 missing)");
+#endif
+}
+
 static int read_config(sip_driver *d)
 {
     char *server = read_string(d, "server");
@@ -382,7 +409,8 @@ static int read_config(sip_driver *d)
         return d->host->config_error(d->self, "keepalive", "cannot be read");
     if (d->keepalive_ms != 0 && (d->keepalive_ms < 1000 || d->keepalive_ms > 86400000))
         return d->host->config_error(d->self, "keepalive", "must be 0 (off) or 1 s to 1 d");
-    return read_lines(d);
+    int rc = read_rpc_url(d);
+    return rc == UCD_OK ? read_lines(d) : rc;
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
@@ -401,6 +429,7 @@ static void driver_free(sip_driver *d)
     if (d->password != NULL)
         memset(d->password, 0, strlen(d->password)); /* a secret does not linger in freed memory */
     g_free(d->password);
+    g_free(d->rpc_url);
     g_free(d->user);
     g_free(d->domain);
     g_free(d->from_uri);
@@ -460,6 +489,10 @@ static int sip_start(void *state)
         g_error_free(error);
         return UCD_FAIL;
     }
+#ifdef PBX_SIP_RPC
+    if (d->rpc_url != NULL)
+        d->rpc = sip_rpc_new(d->rpc_url);
+#endif
     d->running = TRUE;
     for (guint i = 0; i < d->lines->len; i++) {
         sip_line *line = g_ptr_array_index(d->lines, i);
@@ -473,6 +506,10 @@ static void sip_stop(void *state)
 {
     sip_driver *d = state;
     d->running = FALSE; /* the unsubscribes below report nothing more */
+#ifdef PBX_SIP_RPC
+    sip_rpc_free(d->rpc); /* cancels hangups under way */
+    d->rpc = NULL;
+#endif
     psip_subscriber_free(d->subscriber);
     d->subscriber = NULL;
 }

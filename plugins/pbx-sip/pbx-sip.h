@@ -33,6 +33,8 @@ typedef struct sip_line {
     uint32_t shown_state; /* what the last line event said */
 } sip_line;
 
+typedef struct sip_rpc sip_rpc;
+
 typedef struct sip_driver {
     ucd_plugin *self;
     const ucd_host *host;
@@ -52,6 +54,8 @@ typedef struct sip_driver {
     uint64_t next_call;
     gboolean running;
     GHashTable *own_dials; /* SIP Call-ID of our click-to-dial INVITEs -> sip_own_dial */
+    char *rpc_url;         /* Kamailio JSON-RPC (pbx-sip-rpc.c), or NULL */
+    sip_rpc *rpc;          /* while running with rpc_url */
 } sip_driver;
 
 /* Publishes a line event when the line's state differs from the last one told. */
@@ -112,5 +116,21 @@ int sip_dial_user_part(const ucd_host *host, ucd_plugin *self, const char *modul
  * strings are new (g_free). */
 void sip_remote_identity(const char *uri, const char *display, char **number, char **name,
                          uint32_t *flags);
+
+/* ---- pbx-sip-rpc.c (built when libsoup-3 is there: PBX_SIP_RPC) ---- */
+
+/* A JSON-RPC client for Kamailio at `url` (http://HOST:PORT/RPC) on the
+ * thread-default main context; sip_rpc_free cancels what is under way. */
+sip_rpc *sip_rpc_new(const char *url);
+void sip_rpc_free(sip_rpc *rpc);
+
+/* TRUE when `url` is an absolute http: or https: URL with a host. */
+gboolean sip_rpc_url_valid(const char *url);
+
+/* The pbx table's hangup(): ends the connected call `call_id` on `line`
+ * through Kamailio (dlg.list to find the dialog by SIP call-id, then
+ * dlg.end_dlg), asynchronously; the end shows through the subscriptions.
+ * UCD_E_UNSUPPORTED without rpc_url or for a call not yet answered. */
+int sip_hangup(void *impl, const char *line, const char *call_id);
 
 #endif

@@ -157,6 +157,16 @@ static void update_details(tracked_dialog *tracked, const psip_dialog *dialog)
     }
 }
 
+/* RFC 4235's dialog states only move forward (trying, proceeding, early,
+ * confirmed, terminated); a live dialog said to be back in an earlier state
+ * is old news from a server that reordered its publications (Kamailio, after
+ * dlg.end_dlg, sometimes sends "early" after "confirmed"). */
+static gboolean moves_backwards(psip_dialog_state from, psip_dialog_state to)
+{
+    gboolean live = from >= PSIP_DIALOG_TRYING && from <= PSIP_DIALOG_CONFIRMED;
+    return live && to >= PSIP_DIALOG_TRYING && to < from;
+}
+
 static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *changes)
 {
     tracked_dialog *tracked = g_hash_table_lookup(line->by_key, dialog_key(dialog));
@@ -175,7 +185,8 @@ static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *
     }
     tracked->seen_in = line->round;
     update_details(tracked, dialog);
-    if (dialog->state != PSIP_DIALOG_UNKNOWN && dialog->state != tracked->state) {
+    if (dialog->state != PSIP_DIALOG_UNKNOWN && dialog->state != tracked->state &&
+        !moves_backwards(tracked->state, dialog->state)) {
         record_change(changes, tracked, dialog->state, PSIP_CHANGE_REPORTED);
         tracked->state = dialog->state;
     }

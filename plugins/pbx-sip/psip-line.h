@@ -77,7 +77,8 @@ void psip_line_free(psip_line *line);
  * document order, ended-by-omission ones last. Returns PSIP_LINE_STALE when the
  * version says the document is old news; then nothing changes. Dialogs whose
  * <state> this module does not know keep their previous state (a full document
- * listing one does not end it). */
+ * listing one does not end it), and so does a live dialog said to be back in
+ * an earlier state (confirmed -> early: states only move forward). */
 psip_line_result psip_line_apply(psip_line *line, const psip_doc *doc, GPtrArray *changes);
 
 /* TRUE after a partial document that did not follow the last applied version

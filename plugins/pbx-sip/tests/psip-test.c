@@ -581,6 +581,32 @@ static void test_line_unknown_state_keeps_dialog(void)
     psip_line_free(line);
 }
 
+/* confirmed -> early is old news (states only move forward): ignored; the
+ * dialog still ends, and early -> early or trying -> early still apply. */
+static void test_line_no_backwards_state(void)
+{
+    psip_line *line = psip_line_new();
+    GPtrArray *changes = psip_line_changes_new();
+    g_autofree char *trying = dialog_xml("B", "initiator", "Trying", BOB);
+    g_autofree char *early = dialog_xml("B", "initiator", "early", BOB);
+    g_autofree char *confirmed = dialog_xml("B", "initiator", "confirmed", BOB);
+    g_autofree char *terminated = dialog_xml("B", "initiator", "terminated", BOB);
+    apply_one(line, 1, "full", trying, changes);
+    apply_one(line, 2, "full", early, changes);
+    assert_change(changes, 0, "B", PSIP_DIALOG_TRYING, PSIP_DIALOG_EARLY);
+    apply_one(line, 3, "full", confirmed, changes);
+    apply_one(line, 4, "full", early, changes);
+    g_assert_cmpuint(changes->len, ==, 0);
+    apply_one(line, 5, "full", trying, changes);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_assert_cmpint(psip_line_dialog_state(line, "B"), ==, PSIP_DIALOG_CONFIRMED);
+    apply_one(line, 6, "full", terminated, changes);
+    g_assert_cmpuint(changes->len, ==, 1);
+    assert_change(changes, 0, "B", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
+    g_ptr_array_unref(changes);
+    psip_line_free(line);
+}
+
 static void test_line_new_subscription_and_link_lost(void)
 {
     psip_line *line = psip_line_new();
@@ -764,6 +790,7 @@ int main(int argc, char **argv)
     g_test_add_func("/psip/line/partial-gap", test_line_partial_and_gap);
     g_test_add_func("/psip/line/partial-first", test_line_partial_first);
     g_test_add_func("/psip/line/unknown-state", test_line_unknown_state_keeps_dialog);
+    g_test_add_func("/psip/line/no-backwards-state", test_line_no_backwards_state);
     g_test_add_func("/psip/line/new-subscription-link-lost",
                     test_line_new_subscription_and_link_lost);
     g_test_add_func("/psip/line/forked", test_line_forked_call);
