@@ -22,6 +22,18 @@
 # Subscriptions live in memory only: after halt/resume they are gone (a watcher
 # must subscribe again); registrations are kept in DIR/db and survive.
 # SIP_RPC is Kamailio's JSON-RPC over HTTP (dlg.list, dlg.end_dlg, ...).
+# OPTIONS to the server itself get 200 (the keepalive a watcher may send).
+#
+# KAMAILIO_AUTH=USER:PASSWORD at start: initial SUBSCRIBE, INVITE and REFER
+# requests From sip:USER@... (a watcher's own account) are challenged with
+# 407 and need digest credentials with that password (module auth, realm
+# 127.0.0.1, the password compared by pv_proxy_authenticate; no user table).
+# As in Kamailio's own default configuration, in-dialog requests (refreshes,
+# a REFER inside a call) are not challenged, nor are the phones. The setting is
+# written into DIR/kamailio.cfg, so resume keeps it. "start --auth USER:PASSWORD"
+# is the same (for a caller that cannot set the environment safely: a
+# threaded test program). USER is a SIP user part;
+# PASSWORD may not hold a double quote, backslash, slash or ampersand.
 #
 # Exit 3 when Kamailio, its presence modules, baresip or nc is missing (1 with
 # CI=true: CI must have them), as tests/common/harness.c expects.
@@ -53,13 +65,27 @@ free_port_pair() {
     exit 1
 }
 
-# baresip's ctrl_tcp speaks JSON in netstrings; prints the phone's answer.
+# baresip's ctrl_tcp speaks JSON in netstrings; prints the phone's answer
+# (events the phone sends meanwhile come first) and fails when no answer came
+# within 10 s: a command that was lost must not pass unnoticed. (nc -q 1
+# used to give up after a second, which a loaded machine can exceed.)
 ua_command() { # DIR NAME COMMAND [PARAMS]
-    local port json
+    local port json reply="" chunk deadline=$((SECONDS + 10))
     port=$(cat "$1/$2/ctrl_port")
     json="{\"command\":\"$3\",\"params\":\"${4:-}\",\"token\":\"t\"}"
-    printf '%d:%s,' "${#json}" "$json" | nc -w 2 -q 1 127.0.0.1 "$port" || true
-    echo
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf '%d:%s,' "${#json}" "$json" >&3
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        chunk=""
+        IFS= read -r -t 1 -d , chunk <&3 || [ -n "$chunk" ] || continue
+        reply+="$chunk,"
+        case "$reply" in *'"response":true'*'"token"'*) break ;; esac
+    done
+    exec 3<&-
+    echo "$reply"
+    case "$reply" in *'"response":true'*) return 0 ;; esac
+    echo "kamailio.sh: phone $2 did not answer '$3'" >&2
+    return 1
 }
 
 alive() { # PIDS...: zombies count as gone
@@ -132,7 +158,7 @@ resume)
     wait_registered "$2" || { echo "kamailio.sh: registrations not restored" >&2; exit 1; }
     exit 0
     ;;
-ua) ua_command "$2" "$3" "$4" "${5:-}"; exit 0 ;;
+ua) ua_command "$2" "$3" "$4" "${5:-}"; exit ;;
 call)
     ua_command "$2" alice dial sip:bob@127.0.0.1
     sleep "${4:-1}"
@@ -141,9 +167,13 @@ call)
     ua_command "$2" alice hangup
     exit 0
     ;;
-start) ;;
+start)
+    if [ "${2:-}" = --auth ]; then
+        KAMAILIO_AUTH=${3:?--auth needs USER:PASSWORD}
+    fi
+    ;;
 *)
-    echo "usage: $0 start | ua DIR NAME COMMAND [PARAMS] | call DIR [TALK_S [RING_S]]" \
+    echo "usage: $0 start [--auth USER:PASSWORD] | ua DIR NAME COMMAND [PARAMS] | call DIR [TALK_S [RING_S]]" \
         "| halt DIR | resume DIR | stop DIR" >&2
     exit 2
     ;;
@@ -160,7 +190,7 @@ command -v baresip >/dev/null || missing "baresip"
 command -v nc >/dev/null || missing "nc (netcat-openbsd)"
 
 D=$(mktemp -d /tmp/ucd-kamailio.XXXXXX)
-trap 'phones_stop "$D"; kamailio_halt "$D"; rm -rf "$D"' ERR
+trap 'phones_stop "$D"; kamailio_halt "$D"; rm -rf "$D"' ERR EXIT
 cp -r /usr/share/kamailio/dbtext/kamailio "$D/db" # presentity, active_watchers, pua, ...
 
 write_config() { # DIR SIP_PORT RPC_PORT
@@ -182,7 +212,7 @@ mpath=\"$MPATH\""
         # Order matters: tm before pua, dialog and pua before pua_dialoginfo,
         # presence before presence_dialoginfo, xhttp before jsonrpcs.
         for m in kex corex tm tmx sl rr pv maxfwd usrloc registrar textops siputils xlog ctl \
-            xhttp jsonrpcs dialog db_text presence presence_dialoginfo pua pua_dialoginfo; do
+            xhttp jsonrpcs dialog db_text presence presence_dialoginfo pua pua_dialoginfo auth; do
             echo "loadmodule \"$m.so\""
         done
         echo "modparam(\"ctl\", \"binrpc\", \"unix:$dir/kamailio_ctl\")
@@ -218,10 +248,20 @@ request_route {
   }
   if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
   if (is_method("REGISTER")) { if (!save("location")) sl_reply_error(); exit; }
+  if (is_method("OPTIONS") && uri == myself && $rU == $null) { sl_send_reply("200", "Alive"); exit; }
+  if (is_method("SUBSCRIBE|INVITE|REFER") && $fU == "@AUTH_USER@") { route(AUTH); }
   if (is_method("PUBLISH|SUBSCRIBE")) { route(PRESENCE); }
   if (is_method("INVITE")) { dlg_manage(); record_route(); }
   if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
   t_relay();
+}
+route[AUTH] {
+  if (!pv_proxy_authenticate("$fd", "@AUTH_PASSWORD@", "0")) {
+    xlog("L_NOTICE", "auth: $rm from $fU refused\n");
+    proxy_challenge("$fd", "0");
+    exit;
+  }
+  consume_credentials();
 }
 route[PRESENCE] {
   if (is_method("SUBSCRIBE") && !has_totag() && !($rU =~ "^(@WATCHABLE@)$")) {
@@ -242,6 +282,19 @@ CFG
     # expression over user parts (the 2,000-line benchmark watches line0001...).
     local watchable=${KAMAILIO_WATCHABLE:-alice|bob|carol}
     sed -i "s/@WATCHABLE@/${watchable//\//\\/}/" "$dir/kamailio.cfg"
+    # Without KAMAILIO_AUTH the AUTH route is kept but matches no user (a From
+    # user part is never empty-with-a-space).
+    local auth_user=" " auth_password=" "
+    if [ -n "${KAMAILIO_AUTH:-}" ]; then
+        auth_user=${KAMAILIO_AUTH%%:*}
+        auth_password=${KAMAILIO_AUTH#*:}
+        case "$auth_user$auth_password" in *[\"\\/\&]*)
+            echo "kamailio.sh: KAMAILIO_AUTH may not hold a double quote, backslash, slash or ampersand" >&2
+            exit 2
+            ;;
+        esac
+    fi
+    sed -i -e "s/@AUTH_USER@/$auth_user/" -e "s/@AUTH_PASSWORD@/$auth_password/" "$dir/kamailio.cfg"
 }
 
 # A port may be taken between the check and the start: try a few.
@@ -255,28 +308,50 @@ for attempt in 1 2 3 4 5; do
 done
 echo "$SIP_PORT" >"$D/sip_port"
 
-for n in alice bob; do
-    mkdir "$D/$n"
+phone_start() { # DIR NAME: a baresip phone on fresh free ports, registering
+    local dir=$1 n=$2 ua_port ctrl_port mode=manual
+    mkdir -p "$dir/$n"
     ua_port=$(free_port_pair)
     ctrl_port=$(free_port_pair)
-    echo "$ctrl_port" >"$D/$n/ctrl_port"
-    echo "$ua_port" >"$D/$n/sip_port"
+    echo "$ctrl_port" >"$dir/$n/ctrl_port"
+    echo "$ua_port" >"$dir/$n/sip_port"
     # net_interface by address (by the name 'lo' failed); opus because ausine
     # makes 48 kHz only. bob answers by hand so a test sees him ring.
     printf '%s\n' "sip_listen 127.0.0.1:$ua_port" "net_interface 127.0.0.1" \
         "audio_source ausine,440" \
         "module_path /usr/lib/baresip/modules" "module opus.so" "module ausine.so" \
         "module menu.so" "module account.so" "module ctrl_tcp.so" \
-        "ctrl_tcp_listen 127.0.0.1:$ctrl_port" >"$D/$n/config"
-    mode=manual
+        "ctrl_tcp_listen 127.0.0.1:$ctrl_port" >"$dir/$n/config"
     [ "$n" = alice ] && mode=auto
     echo "<sip:$n@127.0.0.1;transport=udp>;outbound=\"sip:127.0.0.1:$SIP_PORT\";regint=300;answermode=$mode;audio_codecs=opus" \
-        >"$D/$n/accounts"
-    nohup baresip -f "$D/$n" >"$D/$n/log" 2>&1 </dev/null &
-    echo $! >"$D/$n/pid"
+        >"$dir/$n/accounts"
+    nohup baresip -f "$dir/$n" >>"$dir/$n/log" 2>&1 </dev/null &
+    echo $! >"$dir/$n/pid"
+}
+
+phone_registered() { # DIR NAME
+    kamcmd -s "unix:$1/kamailio_ctl" ul.dump brief 2>/dev/null | grep -qx "[[:space:]]*AoR: $2"
+}
+
+for n in alice bob; do phone_start "$D" "$n"; done
+# A port free when chosen may be taken before baresip binds it (other suites
+# start phones and SIP stacks at the same time): a phone that did not
+# register is started again on other ports.
+for attempt in 1 2 3; do
+    wait_registered "$D" && break
+    if [ "$attempt" = 3 ]; then
+        echo "kamailio.sh: the phones did not register" >&2
+        cat "$D"/*/log >&2
+        exit 1
+    fi
+    for n in alice bob; do
+        phone_registered "$D" "$n" && continue
+        echo "kamailio.sh: phone $n did not register, starting it again" >&2
+        kill -9 "$(cat "$D/$n/pid")" 2>/dev/null || true
+        phone_start "$D" "$n"
+    done
 done
-wait_registered "$D" || { echo "kamailio.sh: the phones did not register" >&2; cat "$D"/*/log >&2; exit 1; }
-trap - ERR
+trap - ERR EXIT
 
 echo "export SIP_DIR='$D'"
 echo "export SIP_HOST='127.0.0.1'"
