@@ -15,12 +15,17 @@
  *   SUBSCRIBEs are sent from there), without the polling's granularity;
  * - ucd's VmRSS and VmHWM once every line is up and things have settled,
  *   and Kamailio's shared memory in use (kamcmd core.shmmem);
- * - how many subscriptions the driver saw fail (its warnings) on the way.
+ * - how many subscriptions the driver saw fail (its warnings) on the way;
+ * - how many UDP datagrams the kernel dropped for a full receive buffer
+ *   meanwhile (RcvbufErrors of /proc/net/snmp: system-wide, so anything else
+ *   running counts too).
  * The per-line memory is the difference between COUNT and SMALL lines.
  *
  *   bench-sip-lines [COUNT]      (default 2000; env as for the e2e tests)
  *   BENCH_SIP_SETTLE_S=N         read the memory N s after all lines are up (2)
  *   BENCH_SIP_DUMP=FILE          "LINE SECONDS" when each line came up (last run)
+ *   BENCH_SIP_WINDOW=N           pbx-sip's subscribe_window (its default when unset;
+ *                                a value >= COUNT sends every SUBSCRIBE at once)
  * Exit 77 (skipped) without Kamailio/baresip outside CI.
  */
 #include "sip-bench-util.h"
@@ -44,7 +49,35 @@ typedef struct run_figures {
     long rss_kib, hwm_kib;
     long kamailio_shm; /* bytes in use, -1 when unknown */
     guint failures;    /* "subscription failed" warnings in ucd's log */
+    long rcvbuf_drops; /* UDP RcvbufErrors during the run, -1 unknown */
 } run_figures;
+
+/* The kernel's count of UDP datagrams dropped for a full socket receive
+ * buffer (the RcvbufErrors column of /proc/net/snmp's "Udp:" lines), -1 when
+ * unknown. */
+static long udp_rcvbuf_errors(void)
+{
+    char *text = NULL;
+    long value = -1;
+    if (!g_file_get_contents("/proc/net/snmp", &text, NULL, NULL))
+        return -1;
+    char **rows = g_strsplit(text, "\n", -1);
+    for (guint i = 0; rows[i] != NULL && rows[i + 1] != NULL; i++) {
+        if (!g_str_has_prefix(rows[i], "Udp: ") || !g_str_has_prefix(rows[i + 1], "Udp: "))
+            continue;
+        char **names = g_strsplit(rows[i], " ", -1);
+        char **values = g_strsplit(rows[i + 1], " ", -1);
+        for (guint k = 0; names[k] != NULL && values[k] != NULL; k++)
+            if (strcmp(names[k], "RcvbufErrors") == 0)
+                value = strtol(values[k], NULL, 10);
+        g_strfreev(names);
+        g_strfreev(values);
+        break;
+    }
+    g_strfreev(rows);
+    g_free(text);
+    return value;
+}
 
 /* How many lines `lines` shows in a known, in-service state. */
 static guint lines_up(harness *h)
@@ -128,10 +161,13 @@ static harness *start_ucd(harness_peer *peer, int lines, char **tap_path)
     harness *h = harness_new(NULL);
     char *list = bench_line_list("line", lines);
     char *tap = bench_tap_section(h, tap_path);
+    const char *window = g_getenv("BENCH_SIP_WINDOW");
+    char *window_key = window ? g_strdup_printf("subscribe_window = %s\n", window) : g_strdup("");
     char *body = g_strdup_printf("[log]\nlevel = warning\n"
                                  "[module pbx-sip:kam]\nserver = 127.0.0.1:%s\n"
-                                 "domain = 127.0.0.1\nexpires = 3600s\nlines = %s\n%s",
-                                 harness_peer_get(peer, "SIP_PORT"), list, tap);
+                                 "domain = 127.0.0.1\nexpires = 3600s\n%slines = %s\n%s",
+                                 harness_peer_get(peer, "SIP_PORT"), window_key, list, tap);
+    g_free(window_key);
     harness_write_config(h, body);
     g_free(body);
     g_free(tap);
@@ -144,6 +180,7 @@ static run_figures run(harness_peer *peer, int lines)
     run_figures f = {.lines = lines};
     char *tap_path = NULL;
     harness *h = start_ucd(peer, lines, &tap_path);
+    long drops_before = udp_rcvbuf_errors();
     gint64 t0 = bench_now_ns();
     if (!harness_start(h))
         g_error("ucd did not start:\n%s", harness_log(h));
@@ -151,6 +188,8 @@ static run_figures run(harness_peer *peer, int lines)
     while ((f.up = lines_up(h)) < (guint)lines && bench_now_ns() < deadline)
         g_usleep(POLL_MS * 1000);
     f.spawn_to_up = (bench_now_ns() - t0) / 1e9;
+    long drops_after = udp_rcvbuf_errors();
+    f.rcvbuf_drops = drops_before >= 0 && drops_after >= 0 ? drops_after - drops_before : -1;
     const char *settle = g_getenv("BENCH_SIP_SETTLE_S");
     g_usleep((settle ? (gulong)atol(settle) : SETTLE_S) * G_USEC_PER_SEC);
     f.rss_kib = bench_proc_kib(h, "VmRSS");
@@ -170,9 +209,10 @@ static void print_run(const run_figures *f)
 {
     printf("sip-lines %d lines: %u up; all up %.2f s after spawning ucd (polled), %.2f s after "
            "the driver's start (tap); ucd VmRSS %ld KiB, VmHWM %ld KiB; Kamailio shm in use "
-           "%ld KiB; %u subscription failures on the way\n",
+           "%ld KiB; %u subscription failures on the way; %ld UDP datagrams dropped "
+           "(RcvbufErrors, system-wide)\n",
            f->lines, f->up, f->spawn_to_up, f->driver_to_up, f->rss_kib, f->hwm_kib,
-           f->kamailio_shm / 1024, f->failures);
+           f->kamailio_shm / 1024, f->failures, f->rcvbuf_drops);
 }
 
 int main(int argc, char **argv)

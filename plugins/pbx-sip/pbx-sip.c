@@ -30,6 +30,8 @@ static const ucd_config_key sip_keys[] = {
      "Kamailio JSON-RPC URL (http://HOST:PORT/RPC): adds hangup"},
     {"keepalive", UCD_CONFIG_DURATION, 0, "30s",
      "OPTIONS to the server this often to notice link loss; 0 = off"},
+    {"subscribe_window", UCD_CONFIG_INT, 0, G_STRINGIFY(PSIP_SUBSCRIBE_WINDOW),
+     "at most this many SUBSCRIBEs unanswered at a time (pacing many lines)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -409,6 +411,10 @@ static int read_config(sip_driver *d)
         return d->host->config_error(d->self, "keepalive", "cannot be read");
     if (d->keepalive_ms != 0 && (d->keepalive_ms < 1000 || d->keepalive_ms > 86400000))
         return d->host->config_error(d->self, "keepalive", "must be 0 (off) or 1 s to 1 d");
+    if (d->host->config_int(d->self, "subscribe_window", &d->subscribe_window) != UCD_OK)
+        return d->host->config_error(d->self, "subscribe_window", "cannot be read");
+    if (d->subscribe_window < 1 || d->subscribe_window > 100000)
+        return d->host->config_error(d->self, "subscribe_window", "must be 1 to 100000");
     int rc = read_rpc_url(d);
     return rc == UCD_OK ? read_lines(d) : rc;
 }
@@ -474,6 +480,7 @@ static int sip_start(void *state)
         .auth_password = d->password,
         .expires = (guint)(d->expires_ms / 1000),
         .keepalive_ms = (guint)d->keepalive_ms,
+        .subscribe_window = (guint)d->subscribe_window,
     };
     const psip_subscriber_callbacks callbacks = {.change = on_change,
                                                  .status = on_status,

@@ -47,6 +47,7 @@ typedef struct sip_driver {
     char *password;
     int64_t expires_ms;
     int64_t keepalive_ms;
+    int64_t subscribe_window;
     GPtrArray *lines;        /* sip_line, in configuration order */
     GHashTable *line_by_uri; /* uri -> sip_line */
     GHashTable *line_by_address;

@@ -37,7 +37,9 @@ typedef struct psip_sub_line {
     gboolean active;
     gboolean auth_tried; /* credentials answer one challenge per SUBSCRIBE, not a loop */
     guint retry_ms;
-    GSource *retry; /* the pending new subscription, or NULL */
+    GSource *retry;   /* the pending new subscription, or NULL */
+    gboolean sending; /* our SUBSCRIBE is out and unanswered: it holds a place in the window */
+    GList *waiting;   /* our link in the owner's `waiting` queue, NULL when not queued */
 } psip_sub_line;
 
 struct psip_subscriber {
@@ -60,6 +62,13 @@ struct psip_subscriber {
     GSource *probe_timer; /* the next probe */
     gboolean link_down;
     guint down_probe_ms; /* the interval between probes while down (backoff) */
+    /* Pacing (see "the subscribe window" below). */
+    guint window;       /* at most this many of our SUBSCRIBEs unanswered at a time */
+    guint sending;      /* how many are unanswered now */
+    guint peak_sending; /* the most there ever were */
+    guint64 sent;       /* SUBSCRIBEs sent through the window */
+    GQueue waiting;     /* psip_sub_line *: lines whose SUBSCRIBE waits for room */
+    gboolean closing;   /* psip_subscriber_free has begun: nothing new is sent */
 };
 
 static void subscribe_again_later(psip_sub_line *l);
@@ -80,25 +89,96 @@ static void send_subscribe(psip_sub_line *l)
                   SIPTAG_ACCEPT_STR(DIALOG_ACCEPT), SIPTAG_EXPIRES_STR(sub->expires), TAG_END());
 }
 
-static void drop_handle(psip_sub_line *l)
+/* ---- the subscribe window ---------------------------------------------------------------
+ *
+ * Every SUBSCRIBE this module sends itself (a line's first, a new one after a
+ * failure, every line's after the link comes back, a resync refresh) goes
+ * through a window: at most `window` of them unanswered at a time, the next
+ * one sent as an answer (any final one) comes in. Sent all at once, a few
+ * thousand SUBSCRIBEs make the server answer with as many 200s and NOTIFYs
+ * within milliseconds; they overflow our UDP socket's receive buffer and
+ * the server's, and the lost ones wait for SIP retransmission timers
+ * (0.5, 1.5, 3.5 s...): the lines come up in waves, seconds late, after a
+ * burst a production server would rather not take either. The refreshes
+ * nua sends by itself do not need this: it schedules each at a random moment
+ * between 1/4 and 3/4 of the granted lifetime (30-60 s before the end for
+ * lifetimes under 5 minutes), so lines subscribed together refresh spread
+ * out. */
+
+static void send_waiting(psip_subscriber *sub);
+
+/* The line's SUBSCRIBE is answered or abandoned: its place goes to the next. */
+static void leave_window(psip_sub_line *l)
 {
-    if (!l->handle)
+    psip_subscriber *sub = l->owner;
+    if (l->waiting) {
+        g_queue_delete_link(&sub->waiting, l->waiting);
+        l->waiting = NULL;
+    }
+    if (!l->sending)
         return;
-    nua_handle_bind(l->handle, NULL);
-    nua_handle_destroy(l->handle);
-    l->handle = NULL;
+    l->sending = FALSE;
+    sub->sending--;
+    send_waiting(sub);
 }
 
-/* A fresh subscription on a fresh handle; the line's documents are numbered
- * anew by the server, so its version is forgotten. */
+static void send_in_window(psip_sub_line *l)
+{
+    psip_subscriber *sub = l->owner;
+    if (!l->handle)
+        l->handle = nua_handle(sub->nua, l, SIPTAG_TO_STR(l->uri), TAG_END());
+    l->sending = TRUE;
+    sub->sending++;
+    sub->peak_sending = MAX(sub->peak_sending, sub->sending);
+    sub->sent++;
+    send_subscribe(l);
+}
+
+/* Lines wait in the order they asked; none is sent while the link is down
+ * (its coming back subscribes every line) or the subscriber is closing. */
+static void send_waiting(psip_subscriber *sub)
+{
+    while (sub->sending < sub->window && !sub->link_down && !sub->closing &&
+           !g_queue_is_empty(&sub->waiting)) {
+        psip_sub_line *l = g_queue_pop_head(&sub->waiting);
+        l->waiting = NULL;
+        send_in_window(l);
+    }
+}
+
+/* Sends the line's SUBSCRIBE (on a new handle when it has none: a fresh
+ * subscription) when the window has room, else queues it. A line already
+ * sending or queued is left as it is: the answer it waits for does the same. */
+static void request_subscribe(psip_sub_line *l)
+{
+    psip_subscriber *sub = l->owner;
+    if (l->sending || l->waiting)
+        return;
+    g_queue_push_tail(&sub->waiting, l);
+    l->waiting = g_queue_peek_tail_link(&sub->waiting);
+    send_waiting(sub);
+}
+
+static void drop_handle(psip_sub_line *l)
+{
+    if (l->handle) {
+        nua_handle_bind(l->handle, NULL);
+        nua_handle_destroy(l->handle);
+        l->handle = NULL;
+    }
+    leave_window(l);
+}
+
+/* A fresh subscription on a fresh handle (made when the window lets it go);
+ * the line's documents are numbered anew by the server, so its version is
+ * forgotten. */
 static void subscribe_fresh(psip_sub_line *l)
 {
     drop_handle(l);
     l->active = FALSE;
     l->auth_tried = FALSE;
-    l->handle = nua_handle(l->owner->nua, l, SIPTAG_TO_STR(l->uri), TAG_END());
     psip_line_new_subscription(l->line);
-    send_subscribe(l);
+    request_subscribe(l);
 }
 
 static gboolean retry_fired(gpointer data)
@@ -176,7 +256,8 @@ static void on_subscribe_answer(psip_sub_line *l, int status, const sip_t *sip)
     if (status < 200)
         return;
     if ((status == 401 || status == 407) && authenticate(l, sip))
-        return;
+        return; /* the SUBSCRIBE goes again, in the same place in the window */
+    leave_window(l);
     if (status == 481 && l->active) {
         /* A refresh the server no longer knows (it restarted, or the
          * subscription expired there): the server is fine, subscribe anew
@@ -223,7 +304,7 @@ static void apply_body(psip_sub_line *l, const sip_payload_t *payload)
     psip_doc_free(doc);
     /* A gap in partial documents: a refresh makes the server send full state. */
     if (psip_line_needs_resync(l->line) && l->active)
-        send_subscribe(l);
+        request_subscribe(l);
 }
 
 static void on_notify(psip_sub_line *l, const sip_t *sip, tagi_t tags[])
@@ -569,6 +650,7 @@ static void set_defaults(psip_subscriber *sub, const psip_subscriber_config *con
     sub->expires = g_strdup_printf("%u", config->expires ? config->expires : 600);
     sub->retry_min_ms = config->retry_min_ms ? config->retry_min_ms : 500;
     sub->retry_max_ms = config->retry_max_ms ? config->retry_max_ms : 30000;
+    sub->window = config->subscribe_window ? config->subscribe_window : PSIP_SUBSCRIBE_WINDOW;
     if (sub->retry_max_ms < sub->retry_min_ms)
         sub->retry_max_ms = sub->retry_min_ms;
     sub->server_uri = g_strdup(config->server);
@@ -655,6 +737,15 @@ gboolean psip_subscriber_line_lost(psip_subscriber *sub, const char *uri)
     return TRUE;
 }
 
+void psip_subscriber_get_stats(psip_subscriber *sub, psip_subscriber_stats *stats)
+{
+    *stats = (psip_subscriber_stats){.window = sub->window,
+                                     .sending = sub->sending,
+                                     .peak_sending = sub->peak_sending,
+                                     .waiting = g_queue_get_length(&sub->waiting),
+                                     .sent = sub->sent};
+}
+
 guint psip_subscriber_active_count(psip_subscriber *sub)
 {
     guint n = 0;
@@ -702,12 +793,29 @@ static void destroy_dials(psip_subscriber *sub)
     g_hash_table_destroy(sub->dials);
 }
 
+/* Lines whose subscription is not (yet) accepted have nothing to end at the
+ * server: their handles go before nua_shutdown, which would otherwise wait for
+ * the answer to a SUBSCRIBE the server may never give (32 s). */
+static void drop_unaccepted(psip_subscriber *sub)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, sub->lines);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        psip_sub_line *l = value;
+        if (!l->active)
+            drop_handle(l);
+    }
+}
+
 void psip_subscriber_free(psip_subscriber *sub)
 {
     if (!sub)
         return;
+    sub->closing = TRUE;
     cancel_probe_timer(sub);
     drop_probe(sub);
+    drop_unaccepted(sub);
     if (sub->nua && !sub->shutdown_done)
         wait_for_shutdown(sub);
     g_hash_table_destroy(sub->lines); /* handles before the stack */

@@ -12,7 +12,9 @@
  * never made with 481, digest authentication once given credentials. What this
  * module adds: a new subscription, with exponential backoff, after a refused
  * SUBSCRIBE or a terminated subscription (the line's version numbering is reset
- * then), a refresh when a line needs a resync, and parsing. No ucd host is
+ * then), a refresh when a line needs a resync, pacing (at most a window of
+ * SUBSCRIBEs unanswered at a time, so thousands of lines do not flood the
+ * server at start or after link loss), and parsing. No ucd host is
  * involved; the driver maps changes to ucd calls and line events.
  */
 #ifndef PSIP_SUBSCRIBER_H
@@ -47,7 +49,18 @@ typedef struct psip_subscriber_config {
      * then probes go out with the backoff above (at most every keepalive) until
      * any final answer says the server is back. */
     guint keepalive_ms;
+    /* At most this many of our SUBSCRIBEs unanswered at a time (0 =
+     * PSIP_SUBSCRIBE_WINDOW): with many lines, the rest wait and go out one
+     * per answer, so the server and our UDP socket never get a burst larger
+     * than this (see the window in psip-subscriber.c). */
+    guint subscribe_window;
 } psip_subscriber_config;
+
+/* The default subscribe window: keeps the answers in flight (a 200 and a
+ * NOTIFY of up to a few KB per SUBSCRIBE) within a default 208 KB UDP receive
+ * buffer, and is enough to bring 2,000 lines up at the pace a local Kamailio
+ * answers (docs/PERFORMANCE.md). */
+#define PSIP_SUBSCRIBE_WINDOW 64
 
 /* What happened to a line's subscription (for logs and line status). */
 typedef enum psip_subscription_status {
@@ -96,7 +109,8 @@ psip_subscriber *psip_subscriber_new(const psip_subscriber_config *config, GMain
                                      const psip_subscriber_callbacks *callbacks, GError **error);
 
 /* Starts monitoring the line `uri` (e.g. "sip:alice@example.org"): sends its
- * SUBSCRIBE now. FALSE when the line is already monitored. */
+ * SUBSCRIBE now, or as soon as the subscribe window has room. FALSE when the
+ * line is already monitored. */
 gboolean psip_subscriber_add_line(psip_subscriber *sub, const char *uri);
 
 /* The dialog state of a monitored line (owned by the subscriber), or NULL. */
@@ -124,6 +138,19 @@ gboolean psip_subscriber_dial(psip_subscriber *sub, const char *device_uri, cons
 /* FALSE while the server keepalive says the link is down (always TRUE
  * without keepalive). */
 gboolean psip_subscriber_link_up(psip_subscriber *sub);
+
+/* The subscribe window's figures (for tests and diagnostics). */
+typedef struct psip_subscriber_stats {
+    guint window;       /* the configured size */
+    guint sending;      /* our SUBSCRIBEs out and unanswered now */
+    guint peak_sending; /* the most there were at any moment */
+    guint waiting;      /* lines whose SUBSCRIBE waits for room */
+    guint64 sent;       /* SUBSCRIBEs sent through the window so far (not the
+                           refreshes the SIP stack sends by itself) */
+} psip_subscriber_stats;
+
+/* Fills `stats` with the subscribe window's figures now. */
+void psip_subscriber_get_stats(psip_subscriber *sub, psip_subscriber_stats *stats);
 
 /* How many monitored lines have an active subscription right now. */
 guint psip_subscriber_active_count(psip_subscriber *sub);

@@ -543,16 +543,40 @@ static void test_link_loss(void)
 
 /* Without any peer: a server that takes the probes and never answers. The
  * unanswered probe is the link going down (no SIP code), once. */
+/* A UDP socket on 127.0.0.1 that never answers: a server gone silent. */
+typedef struct silent_server {
+    GSocket *socket; /* non-blocking */
+    char *uri;       /* "sip:127.0.0.1:PORT" */
+} silent_server;
+
+static void silent_server_open(silent_server *s)
+{
+    s->socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *any = g_inet_socket_address_new(lo, 0);
+    g_assert_true(g_socket_bind(s->socket, any, FALSE, NULL));
+    g_socket_set_blocking(s->socket, FALSE);
+    GSocketAddress *bound = g_socket_get_local_address(s->socket, NULL);
+    s->uri = g_strdup_printf("sip:127.0.0.1:%u",
+                             g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+    g_object_unref(bound);
+    g_object_unref(any);
+    g_object_unref(lo);
+}
+
+static void silent_server_close(silent_server *s)
+{
+    g_object_unref(s->socket);
+    g_free(s->uri);
+}
+
 /* Without any peer: a server that takes the probes and never answers. The
  * unanswered probe is the link going down (no SIP code), once. */
 static void test_silent_server(void)
 {
-    GSocket *silent = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
-    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-    GSocketAddress *any = g_inet_socket_address_new(lo, 0);
-    g_assert_true(g_socket_bind(silent, any, FALSE, NULL));
-    GInetSocketAddress *bound = G_INET_SOCKET_ADDRESS(g_socket_get_local_address(silent, NULL));
-    char *server = g_strdup_printf("sip:127.0.0.1:%u", g_inet_socket_address_get_port(bound));
+    silent_server silent;
+    silent_server_open(&silent);
+    const char *server = silent.uri;
     watch w;
     watch_init(&w);
     psip_subscriber_config config = {
@@ -572,11 +596,7 @@ static void test_silent_server(void)
     g_assert_cmpuint(w.link_ups, ==, 0);
     psip_subscriber_free(sub);
     watch_clear(&w);
-    g_free(server);
-    g_object_unref(bound);
-    g_object_unref(any);
-    g_object_unref(lo);
-    g_object_unref(silent);
+    silent_server_close(&silent);
 }
 
 /* What Kamailio 5.6 publishes when the callee refuses a ringing call (bob
@@ -687,6 +707,146 @@ static void test_dial_phone_failed(void)
     finish(&w, sub, server, peer);
 }
 
+/* ---- pacing: many lines through a small subscribe window ------------------------------ */
+
+#define PACED_LINES  200
+#define PACED_WINDOW 8
+
+/* "sip:line0001@127.0.0.1"... (KAMAILIO_WATCHABLE lets Kamailio take them). */
+static char *paced_line(guint i)
+{
+    return g_strdup_printf("sip:line%04u@127.0.0.1", i + 1);
+}
+
+static void add_paced_lines(psip_subscriber *sub)
+{
+    for (guint i = 0; i < PACED_LINES; i++) {
+        char *uri = paced_line(i);
+        g_assert_true(psip_subscriber_add_line(sub, uri));
+        g_free(uri);
+    }
+}
+
+/* The Call-ID of a SIP request `kind` ("SUBSCRIBE") in `datagram`, NULL for
+ * anything else (new string). */
+static char *request_call_id(const char *datagram, const char *kind)
+{
+    if (!g_str_has_prefix(datagram, kind))
+        return NULL;
+    char *id = NULL;
+    char **rows = g_strsplit(datagram, "\r\n", -1);
+    for (guint i = 0; rows[i] && !id; i++)
+        if (g_ascii_strncasecmp(rows[i], "Call-ID:", 8) == 0)
+            id = g_strstrip(g_strdup(rows[i] + 8));
+        else if (g_ascii_strncasecmp(rows[i], "i:", 2) == 0)
+            id = g_strstrip(g_strdup(rows[i] + 2));
+    g_strfreev(rows);
+    return id;
+}
+
+/* Without any peer: a server that takes every SUBSCRIBE and never answers.
+ * With 200 lines and a window of 8, exactly 8 distinct SUBSCRIBEs reach it
+ * (each retransmitted by the stack: the same Call-ID again), whatever the
+ * subscriber's own counters say. */
+static void test_window_holds_back(void)
+{
+    silent_server silent;
+    silent_server_open(&silent);
+    watch w;
+    watch_init(&w);
+    psip_subscriber_config config = {
+        .server = silent.uri, .from = "sip:ucd@127.0.0.1", .subscribe_window = PACED_WINDOW};
+    psip_subscriber_callbacks callbacks = {
+        .change = on_change, .status = on_status, .user_data = &w};
+    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, NULL);
+    g_assert_nonnull(sub);
+    add_paced_lines(sub);
+
+    GHashTable *call_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint datagrams = 0;
+    /* Past the first retransmission (T1 = 500 ms): still the same 8. */
+    gint64 until = g_get_monotonic_time() + 1200 * 1000;
+    while (g_get_monotonic_time() < until) {
+        g_main_context_iteration(w.context, FALSE);
+        char buffer[4096];
+        gssize n;
+        while ((n = g_socket_receive(silent.socket, buffer, sizeof buffer - 1, NULL, NULL)) > 0) {
+            buffer[n] = '\0';
+            char *id = request_call_id(buffer, "SUBSCRIBE ");
+            datagrams += id != NULL;
+            if (id)
+                g_hash_table_add(call_ids, id);
+        }
+        g_usleep(2000);
+    }
+    g_test_message("%u SUBSCRIBE datagrams, %u distinct", datagrams, g_hash_table_size(call_ids));
+    g_assert_cmpuint(g_hash_table_size(call_ids), ==, PACED_WINDOW);
+    g_assert_cmpuint(datagrams, >, PACED_WINDOW); /* retransmitted, not sent anew */
+    psip_subscriber_stats stats;
+    psip_subscriber_get_stats(sub, &stats);
+    g_assert_cmpuint(stats.window, ==, PACED_WINDOW);
+    g_assert_cmpuint(stats.sending, ==, PACED_WINDOW);
+    g_assert_cmpuint(stats.waiting, ==, PACED_LINES - PACED_WINDOW);
+    g_assert_cmpuint(w.failures, ==, 0);
+
+    g_hash_table_destroy(call_ids);
+    psip_subscriber_free(sub);
+    watch_clear(&w);
+    silent_server_close(&silent);
+}
+
+static gboolean all_paced_active(watch *w, const void *arg)
+{
+    return psip_subscriber_active_count((psip_subscriber *)arg) == PACED_LINES && w;
+}
+
+/* The window's figures once every line is up: nothing in flight or waiting,
+ * at most the window (and, with this many lines, exactly it) out at once,
+ * `sent` SUBSCRIBEs in all. */
+static void check_window_after(psip_subscriber *sub, guint64 sent)
+{
+    psip_subscriber_stats stats;
+    psip_subscriber_get_stats(sub, &stats);
+    g_test_message("window %u: peak %u, sent %" G_GUINT64_FORMAT, stats.window, stats.peak_sending,
+                   stats.sent);
+    g_assert_cmpuint(stats.peak_sending, ==, PACED_WINDOW);
+    g_assert_cmpuint(stats.sending, ==, 0);
+    g_assert_cmpuint(stats.waiting, ==, 0);
+    g_assert_cmpuint(stats.sent, ==, sent);
+}
+
+/* 200 lines at a real Kamailio through a window of 8: every one comes up,
+ * never more than 8 SUBSCRIBEs unanswered; the same when the link comes
+ * back after Kamailio was halted (every line subscribes anew). */
+static void test_paced_lines(void)
+{
+    watch w;
+    char *server = NULL;
+    harness_peer *peer = start_watch(&w, &server);
+    if (!peer)
+        return;
+    psip_subscriber_config config = {.server = server,
+                                     .from = "sip:ucd@127.0.0.1",
+                                     .keepalive_ms = KEEPALIVE_MS,
+                                     .subscribe_window = PACED_WINDOW};
+    psip_subscriber_callbacks callbacks = {
+        .change = on_change, .status = on_status, .link = on_link, .user_data = &w};
+    psip_subscriber *sub = psip_subscriber_new(&config, w.context, &callbacks, NULL);
+    g_assert_nonnull(sub);
+    add_paced_lines(sub);
+    g_assert_true(run_until(&w, all_paced_active, sub));
+    g_assert_cmpuint(w.failures, ==, 0);
+    check_window_after(sub, PACED_LINES);
+
+    peer_verb(&w, peer, "halt", NULL);
+    g_assert_true(run_until_ms(&w, link_is_down, NULL, 3 * KEEPALIVE_MS + 1000));
+    peer_verb(&w, peer, "resume", NULL);
+    g_assert_true(run_until(&w, link_is_up_again, NULL));
+    g_assert_true(run_until(&w, all_paced_active, sub));
+    check_window_after(sub, 2 * PACED_LINES);
+    finish(&w, sub, server, peer);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -694,6 +854,8 @@ int main(int argc, char **argv)
         g_error("usage: %s KAMAILIO_SH CORPUS_DIR", argv[0]);
     peer_script = argv[1];
     corpus_dir = argv[2];
+    /* line0001... for the pacing test, besides alice, bob and carol. */
+    g_setenv("KAMAILIO_WATCHABLE", "alice|bob|carol|line[0-9]+", TRUE);
     g_test_add_func("/psip-subscriber/real-bodies", test_real_bodies);
     g_test_add_func("/psip-subscriber/real-call", test_real_call);
     g_test_add_func("/psip-subscriber/link-loss", test_link_loss);
@@ -701,5 +863,7 @@ int main(int argc, char **argv)
     g_test_add_func("/psip-subscriber/rejected-call", test_rejected_call);
     g_test_add_func("/psip-subscriber/dial-call-id", test_dial_call_id);
     g_test_add_func("/psip-subscriber/dial-phone-failed", test_dial_phone_failed);
+    g_test_add_func("/psip-subscriber/window-holds-back", test_window_holds_back);
+    g_test_add_func("/psip-subscriber/paced-lines", test_paced_lines);
     return g_test_run();
 }
