@@ -1,19 +1,17 @@
 /*
  * test-ami.c - pbx-ami end to end: the real ucd with pbx-ami against the
  * ami-replay program (plugins/pbx-ami/tests/proto), users-file owning the
- * lines alice and bob, journal-sqlite and the probe fixture.
+ * lines, journal-sqlite and the probe fixture.
  *
- * The script is what a real Asterisk 22 sends: the login, the resync answers
- * (no channels, no hints, no AstDB keys), then a PJSIP call alice -> bob made
- * of the events of the real captures' shape, then an expectation of the
- * Originate `ucctl dial` must send, answered with an OriginateResponse
- * failure. The replay peer is ours: under CI=true nothing here skips.
+ * The scripts are what a real Asterisk 22 sends: the login, the resync
+ * answers (no channels, no hints, no AstDB keys), then a PJSIP call
+ * alice -> bob made of the events of the real captures' shape, then
+ * expectations of the actions ucctl must make the driver send. The replay
+ * peer is ours: under CI=true nothing here skips.
  */
-#include <signal.h>
 #include <string.h>
 
-#include "e2e-util.h"
-#include "harness.h"
+#include "test-ami-util.h"
 
 static const char *const USERS_XML =
     "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -22,40 +20,15 @@ static const char *const USERS_XML =
     "<line>alice</line></user>\n"
     "  <user id='file:bob'><login>bob</login><displayName>Bob</displayName>"
     "<line>bob</line></user>\n"
+    "  <user id='file:carol'><login>carol</login><displayName>Carol</displayName>"
+    "<line>carol</line></user>\n"
+    "  <user id='file:dave'><login>dave</login><displayName>Dave</displayName>"
+    "<line>dave</line></user>\n"
+    "  <user id='file:erin'><login>erin</login><displayName>Erin</displayName>"
+    "<line>201</line></user>\n"
     "</users>\n";
 
-/* Login and the driver's resync for the lines alice and bob. */
-static const char *const SCRIPT_HEAD =
-    "<<< BANNER Asterisk Call Manager/11.0.0\n\n"
-    ">>> SENT\nAction: Login\nActionID: 1\nUsername: ucd\n\n"
-    "Response: Success\nActionID: 1\nMessage: Authentication accepted\n\n"
-    ">>> SENT\nAction: CoreShowChannels\nActionID: 2\n\n"
-    "Response: Success\nActionID: 2\nEventList: start\nMessage: Channels will follow\n\n"
-    "Event: CoreShowChannelsComplete\nActionID: 2\nEventList: Complete\nListItems: 0\n\n"
-    ">>> SENT\nAction: ExtensionStateList\nActionID: 3\n\n"
-    "Response: Success\nActionID: 3\nEventList: start\n"
-    "Message: Extension Statuses will follow\n\n"
-    "Event: ExtensionStateListComplete\nActionID: 3\nEventList: Complete\nListItems: 0\n\n"
-    ">>> SENT\nAction: DBGet\nActionID: 4\nFamily: DND\nKey: alice\n\n"
-    "Response: Error\nActionID: 4\nMessage: Database entry not found\n\n"
-    ">>> SENT\nAction: DBGet\nActionID: 5\nFamily: CF\nKey: alice\n\n"
-    "Response: Error\nActionID: 5\nMessage: Database entry not found\n\n"
-    ">>> SENT\nAction: DBGet\nActionID: 6\nFamily: DND\nKey: bob\n\n"
-    "Response: Error\nActionID: 6\nMessage: Database entry not found\n\n"
-    ">>> SENT\nAction: DBGet\nActionID: 7\nFamily: CF\nKey: bob\n\n"
-    "Response: Error\nActionID: 7\nMessage: Database entry not found\n\n";
-
-/* A script part of plugins/pbx-ami/tests/driver/data (the driver test's too). */
-static char *driver_data(const char *name)
-{
-    char *path = g_build_filename(harness_env("AMI_DRIVER_DATA"), name, NULL);
-    char *text = NULL;
-    GError *error = NULL;
-    g_file_get_contents(path, &text, NULL, &error);
-    g_assert_no_error(error);
-    g_free(path);
-    return text;
-}
+static const char *const ALICE_BOB[] = {"alice", "bob", NULL};
 
 /* What `ucctl dial alice 0891234567` must send, and Asterisk's refusal: the
  * device is not registered (Reason 0, no channel made). */
@@ -66,116 +39,32 @@ static const char *const SCRIPT_DIAL =
     "Event: OriginateResponse\nActionID: 8\nResponse: Failure\nChannel: PJSIP/alice\n"
     "Context: from-internal\nExten: 0891234567\nReason: 0\nUniqueid: <null>\n\n";
 
-typedef struct replay {
-    GSubprocess *proc;
-    char *dir;
-    char *port;
-    char *actions; /* the --log-actions file */
-} replay;
-
-static replay *replay_start(const char *script)
+/* A [module pbx-ami:NAME] section for `peer` with `lines`. */
+static char *ami_section(const char *name, const ami_peer *peer, const char *lines)
 {
-    replay *r = g_new0(replay, 1);
-    r->dir = g_dir_make_tmp("ucd-ami-XXXXXX", NULL);
-    g_assert_nonnull(r->dir);
-    char *script_path = g_build_filename(r->dir, "script.txt", NULL);
-    char *port_file = g_build_filename(r->dir, "port", NULL);
-    r->actions = g_build_filename(r->dir, "actions.txt", NULL);
-    g_assert_true(g_file_set_contents(script_path, script, -1, NULL));
-    GError *error = NULL;
-    r->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, harness_env("AMI_REPLAY_BIN"),
-                               "--script", script_path, "--port-file", port_file, "--secret",
-                               "e2e-secret", "--log-actions", r->actions, NULL);
-    g_assert_no_error(error);
-    for (int i = 0; i < 1000 && r->port == NULL; i++) {
-        char *text = NULL;
-        if (g_file_get_contents(port_file, &text, NULL, NULL) && *g_strstrip(text) != '\0')
-            r->port = g_steal_pointer(&text);
-        g_free(text);
-        if (r->port == NULL)
-            g_usleep(10000);
-    }
-    g_assert_nonnull(r->port);
-    g_free(port_file);
-    g_free(script_path);
-    return r;
-}
-
-static void replay_stop(replay *r)
-{
-    g_subprocess_send_signal(r->proc, SIGTERM);
-    g_subprocess_wait(r->proc, NULL, NULL);
-    g_object_unref(r->proc);
-    char *argv[] = {"rm", "-rf", r->dir, NULL};
-    g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-    g_free(r->dir);
-    g_free(r->port);
-    g_free(r->actions);
-    g_free(r);
-}
-
-static harness *start_ucd(replay *r)
-{
-    harness *h = harness_new(NULL);
-    char *users = g_build_filename(h->dir, "users.xml", NULL);
-    g_assert_true(g_file_set_contents(users, USERS_XML, -1, NULL));
-    char *body = g_strdup_printf("[module pbx-ami:pbx]\n"
-                                 "host = 127.0.0.1\n"
-                                 "port = %s\n"
-                                 "username = ucd\n"
-                                 "secret = e2e-secret\n"
-                                 "lines = alice=PJSIP/alice;bob=PJSIP/bob\n"
-                                 "[module users-file]\n"
-                                 "file = %s\n"
-                                 "[module journal-sqlite]\n"
-                                 "[module probe]\n"
-                                 "publish_count = 1\n",
-                                 r->port, users);
-    harness_write_config(h, body);
-    g_free(body);
-    g_free(users);
-    g_assert_true(harness_start(h));
-    g_assert_true(harness_wait_state(h, "journal-sqlite", "running"));
-    g_assert_true(harness_wait_state(h, "pbx-ami:pbx", "running"));
-    return h;
-}
-
-/* Polls the journal until `sql` gives `expected` (up to 10 s). */
-static void wait_journal(harness *h, const char *sql, const char *expected)
-{
-    char *got = NULL;
-    for (int i = 0; i < 500; i++) {
-        g_free(got);
-        got = e2e_journal_sql(h, sql);
-        if (g_strcmp0(got, expected) == 0)
-            break;
-        g_usleep(20000);
-    }
-    g_assert_cmpstr(got, ==, expected);
-    g_free(got);
-}
-
-static gboolean file_has(const char *path, const char *needle)
-{
-    char *text = NULL;
-    gboolean found = g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL;
-    g_free(text);
-    return found;
+    return g_strdup_printf("[module pbx-ami:%s]\n"
+                           "host = 127.0.0.1\n"
+                           "port = %s\n"
+                           "username = ucd\n"
+                           "secret = e2e-secret\n"
+                           "lines = %s\n",
+                           name, peer->port, lines);
 }
 
 static void test_call_and_dial(void)
 {
     /* alice calls bob, bob answers, alice hangs up (one Linkedid) */
-    char *call = driver_data("alice-calls-bob.txt");
-    char *hangup = driver_data("alice-bob-hangup.txt");
-    char *script = g_strconcat(SCRIPT_HEAD, call, hangup, SCRIPT_DIAL, NULL);
-    g_free(call);
-    g_free(hangup);
-    replay *r = replay_start(script);
-    harness *h = start_ucd(r);
+    char *head = ami_script_head(ALICE_BOB, "");
+    char *call = ami_driver_data("alice-calls-bob.txt");
+    char *hangup = ami_driver_data("alice-bob-hangup.txt");
+    char *script = g_strconcat(head, call, hangup, SCRIPT_DIAL, NULL);
+    ami_peer *peer = ami_peer_start(script, NULL);
+    char *modules = ami_section("pbx", peer, "alice=PJSIP/alice;bob=PJSIP/bob");
+    harness *h = ami_ucd_start(USERS_XML, modules);
+    g_assert_true(harness_wait_state(h, "pbx-ami:pbx", "running"));
 
     /* the call: one conversation with both participants, answered, normal */
-    wait_journal(h, "SELECT count(*) FROM conversation", "1\n");
+    ami_wait_journal(h, "SELECT count(*) FROM conversation", "1\n");
     char *rows = e2e_journal_sql(h, "SELECT line, user_id FROM participant ORDER BY line");
     g_assert_cmpstr(rows, ==, "alice|file:alice\nbob|file:bob\n");
     g_free(rows);
@@ -194,28 +83,157 @@ static void test_call_and_dial(void)
     const char *const dial[] = {"dial", "alice", "0891234567", NULL};
     json_node_free(harness_ok(h, dial));
     /* the failed dial: alice's leg, outcome failed (3) */
-    wait_journal(h,
-                 "SELECT p.line FROM conversation c JOIN participant p "
-                 "ON p.conversation_id = c.id WHERE c.outcome = 3",
-                 "alice\n");
-    g_assert_true(file_has(r->actions, "Action: Originate"));
-    g_assert_true(file_has(r->actions, "Exten: 0891234567"));
-    g_assert_true(file_has(r->actions, "Channel: PJSIP/alice"));
-    g_assert_false(file_has(r->actions, "e2e-secret"));
+    ami_wait_journal(h,
+                     "SELECT p.line FROM conversation c JOIN participant p "
+                     "ON p.conversation_id = c.id WHERE c.outcome = 3",
+                     "alice\n");
+    g_assert_true(ami_peer_received(peer, "Action: Originate"));
+    g_assert_true(ami_peer_received(peer, "Exten: 0891234567"));
+    g_assert_true(ami_peer_received(peer, "Channel: PJSIP/alice"));
+    g_assert_false(ami_peer_received(peer, "e2e-secret"));
     g_assert_true(harness_wait_log(h, "dial on alice to 0891234567 failed"));
-    char *log = harness_log(h);
-    g_assert_null(strstr(log, "e2e-secret"));
-    g_free(log);
+    ami_assert_secret_hidden(h, "e2e-secret", "ami-pbx");
 
-    g_assert_cmpint(harness_stop(h), ==, 0);
-    harness_free(h);
-    replay_stop(r);
+    ami_ucd_stop(h);
+    ami_peer_stop(peer);
+    g_free(modules);
     g_free(script);
+    g_free(hangup);
+    g_free(call);
+    g_free(head);
+}
+
+/* ---- two Asterisk servers ----------------------------------------------------------- */
+
+/* The call alice -> bob up to the bridge, then an expectation: the Hangup of
+ * bob's channel `ucctl hangup` must send, after which the call ends. The
+ * west server's copy has carol and dave in place of alice and bob but the
+ * same Uniqueids and Linkedid, as two unrelated Asterisk servers may well
+ * report. */
+static char *two_servers_script(gboolean west)
+{
+    const char *const lines[] = {west ? "carol" : "alice", west ? "dave" : "bob", NULL};
+    char *head = ami_script_head(lines, "");
+    char *call = ami_driver_data("alice-calls-bob.txt");
+    char *hangup = ami_driver_data("alice-bob-hangup.txt");
+    char *script = g_strconcat(head, call,
+                               ">>> SENT\nAction: Hangup\nActionID: 20\n"
+                               "Channel: PJSIP/bob-00000002\n\n"
+                               "Response: Success\nActionID: 20\nMessage: Channel Hungup\n\n",
+                               hangup, NULL);
+    if (west) {
+        const char *const swaps[][2] = {{"alice", "carol"}, {"Alice", "Carol"}, {"bob", "dave"}};
+        for (guint i = 0; i < G_N_ELEMENTS(swaps); i++) {
+            char *swapped = ami_replace(script, swaps[i][0], swaps[i][1]);
+            g_free(script);
+            script = swapped;
+        }
+    }
+    g_free(hangup);
+    g_free(call);
+    g_free(head);
+    return script;
+}
+
+/* The live leg on DRIVER's LINE has call id `expected` (from `ucctl calls`). */
+static void assert_leg(harness *h, const char *line, const char *expected)
+{
+    char *leg = e2e_leg_on(h, line, "connected");
+    g_assert_cmpstr(leg, ==, expected);
+    g_free(leg);
+}
+
+/* `ucctl lines`: each instance lists its own lines with their users. */
+static void assert_lines_table(harness *h)
+{
+    const char *const expected[][3] = {
+        {"pbx-ami:east", "alice", "alice"}, {"pbx-ami:east", "bob", "bob"},
+        {"pbx-ami:west", "carol", "carol"}, {"pbx-ami:west", "dave", "dave"},
+        {"pbx-sim:office", "201", "erin"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(expected); i++) {
+        char *user = ami_line_cell(h, expected[i][0], expected[i][1], "user");
+        g_assert_cmpstr(user, ==, expected[i][2]);
+        g_free(user);
+    }
+    /* no line of one instance shows up under the other */
+    char *cross = ami_line_cell(h, "pbx-ami:west", "alice", "user");
+    g_assert_null(cross);
+    cross = ami_line_cell(h, "pbx-ami:east", "carol", "user");
+    g_assert_null(cross);
+}
+
+static void test_two_servers(void)
+{
+    char *east_script = two_servers_script(FALSE);
+    char *west_script = two_servers_script(TRUE);
+    ami_peer *east = ami_peer_start(east_script, NULL);
+    ami_peer *west = ami_peer_start(west_script, NULL);
+    char *east_section = ami_section("east", east, "alice=PJSIP/alice;bob=PJSIP/bob");
+    char *west_section = ami_section("west", west, "carol=PJSIP/carol;dave=PJSIP/dave");
+    char *modules =
+        g_strconcat(east_section, west_section, "[module pbx-sim:office]\nlines = 201;202\n", NULL);
+    harness *h = ami_ucd_start(USERS_XML, modules);
+    g_assert_true(harness_wait_state(h, "pbx-ami:east", "running"));
+    g_assert_true(harness_wait_state(h, "pbx-ami:west", "running"));
+    g_assert_true(harness_wait_state(h, "pbx-sim:office", "running"));
+
+    /* both calls live at once: the same Uniqueids, ids kept apart by instance */
+    assert_leg(h, "alice", "east-1700000000.1");
+    assert_leg(h, "bob", "east-1700000000.2");
+    assert_leg(h, "carol", "west-1700000000.1");
+    assert_leg(h, "dave", "west-1700000000.2");
+    assert_lines_table(h);
+    char *busy = ami_line_cell(h, "pbx-ami:west", "dave", "calls");
+    g_assert_cmpstr(busy, ==, "1");
+    g_free(busy);
+
+    /* each hangup goes to its own server */
+    json_node_free(e2e_ctl(h, "hangup", "bob", "east-1700000000.2", NULL));
+    ami_wait_journal(h, "SELECT driver_instance FROM conversation", "pbx-ami:east\n");
+    g_assert_false(ami_peer_received(west, "Action: Hangup"));
+    json_node_free(e2e_ctl(h, "hangup", "dave", "west-1700000000.2", NULL));
+    ami_wait_journal(h, "SELECT count(*) FROM conversation", "2\n");
+    /* and pbx-sim beside them */
+    JsonNode *r = e2e_ctl(h, "sim-office", "call", "0301234567", "201");
+    char *result = ami_field(r, "result");
+    g_assert_cmpstr(result, ==, "ringing");
+    g_free(result);
+    json_node_free(r);
+    char *sim_leg = e2e_leg_on(h, "201", "offering");
+    json_node_free(e2e_ctl(h, "hangup", "201", sim_leg, NULL));
+    g_free(sim_leg);
+
+    ami_wait_journal(h,
+                     "SELECT c.driver_instance, p.line, p.user_id FROM conversation c "
+                     "JOIN participant p ON p.conversation_id = c.id ORDER BY 1, 2",
+                     "pbx-ami:east|alice|file:alice\npbx-ami:east|bob|file:bob\n"
+                     "pbx-ami:west|carol|file:carol\npbx-ami:west|dave|file:dave\n"
+                     "pbx-sim:office|201|file:erin\n");
+    char *rows = e2e_journal_sql(h, "SELECT driver_instance, end_reason, answer_ms > 0 "
+                                    "FROM conversation ORDER BY 1");
+    g_assert_cmpstr(rows, ==,
+                    "pbx-ami:east|normal|1\npbx-ami:west|normal|1\npbx-sim:office|normal|0\n");
+    g_free(rows);
+    e2e_wait_presence_suffix(h, "file:carol", "on_phone available");
+    e2e_wait_presence_suffix(h, "file:alice", "on_phone available");
+    g_assert_true(ami_peer_received(east, "Channel: PJSIP/bob-00000002"));
+    g_assert_true(ami_peer_received(west, "Channel: PJSIP/dave-00000002"));
+
+    ami_ucd_stop(h);
+    ami_peer_stop(east);
+    ami_peer_stop(west);
+    g_free(modules);
+    g_free(west_section);
+    g_free(east_section);
+    g_free(west_script);
+    g_free(east_script);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/ami/call-and-dial", test_call_and_dial);
+    g_test_add_func("/ami/two-servers", test_two_servers);
     return g_test_run();
 }
