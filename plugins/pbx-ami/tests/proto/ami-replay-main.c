@@ -5,10 +5,15 @@
  *   ami-replay --script FILE --port-file F [--port N] [--secret S]
  *              [--log-actions F] [--stall-after N] [--close-after N]
  *              [--banner TEXT] [--loop] [--strict] [--tls-cert F --tls-key F]
+ *              [--hold-section NAME]
  *
  * It writes the port it listens on (127.0.0.1) to the port file once it
  * accepts connections, logs mismatches on stderr and runs until SIGTERM or
  * SIGINT. Exit status 0, or 1 when it could not start.
+ *
+ * --hold-section: connections stop before the script's section
+ * "=== NAME ===" until the program gets SIGUSR1 (ami_replay_release). A
+ * benchmark uses it to start the clock when the calls start, not at login.
  */
 #include <glib-unix.h>
 #include <stdlib.h>
@@ -22,8 +27,14 @@ static gboolean on_signal(gpointer user_data)
     return G_SOURCE_CONTINUE; /* removed by run() */
 }
 
+static gboolean on_usr1(gpointer user_data)
+{
+    ami_replay_release(user_data);
+    return G_SOURCE_CONTINUE; /* removed by run() */
+}
+
 typedef struct cli {
-    char *script, *port_file, *secret, *log_actions, *banner, *tls_cert, *tls_key;
+    char *script, *port_file, *secret, *log_actions, *banner, *tls_cert, *tls_key, *hold_section;
     int port, stall_after, close_after;
     gboolean loop, strict;
 } cli;
@@ -43,6 +54,8 @@ static gboolean parse_cli(cli *o, int *argc, char ***argv, GError **error)
         {"strict", 0, 0, G_OPTION_ARG_NONE, &o->strict, "close on an unexpected action", NULL},
         {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_cert, "serve TLS: PEM cert", "F"},
         {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o->tls_key, "PEM key", "F"},
+        {"hold-section", 0, 0, G_OPTION_ARG_STRING, &o->hold_section,
+         "wait before this section until SIGUSR1", "NAME"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("- scripted AMI peer");
@@ -87,6 +100,7 @@ static int run(const cli *o)
         .tls_cert = o->tls_cert,
         .tls_key = o->tls_key,
         .log_actions = o->log_actions,
+        .hold_section = o->hold_section,
     };
     ami_replay *r = ami_replay_new(script, &options, NULL, &error);
     g_autofree char *port = r != NULL ? g_strdup_printf("%u\n", ami_replay_port(r)) : NULL;
@@ -99,6 +113,7 @@ static int run(const cli *o)
     gboolean stop = FALSE;
     guint term = g_unix_signal_add(SIGTERM, on_signal, &stop);
     guint intr = g_unix_signal_add(SIGINT, on_signal, &stop);
+    guint usr1 = o->hold_section != NULL ? g_unix_signal_add(SIGUSR1, on_usr1, r) : 0;
     guint shown = 0;
     while (!stop) {
         g_main_context_iteration(NULL, TRUE);
@@ -106,6 +121,9 @@ static int run(const cli *o)
     }
     g_source_remove(term);
     g_source_remove(intr);
+    if (usr1 != 0) {
+        g_source_remove(usr1);
+    }
     ami_replay_free(r);
     return 0;
 }
@@ -128,5 +146,6 @@ int main(int argc, char **argv)
     g_free(o.banner);
     g_free(o.tls_cert);
     g_free(o.tls_key);
+    g_free(o.hold_section);
     return status;
 }

@@ -43,7 +43,9 @@ typedef struct ami_replay_options {
                              half of the next block and close */
     const char *tls_cert; /* PEM certificate and key: serve AMI over TLS */
     const char *tls_key;
-    const char *log_actions; /* append every action received here (Secret masked) */
+    const char *log_actions;  /* append every action received here (Secret masked) */
+    const char *hold_section; /* a connection waits before the first step of the section
+                                 "=== NAME ===" of this name until ami_replay_release() */
 } ami_replay_options;
 
 /* Listens on 127.0.0.1 and serves `script` (capture format) on `context`
@@ -74,6 +76,9 @@ guint ami_replay_open(const ami_replay *r);
 /* Appends script text (capture format) to the script: open connections that
  * have reached the end play it at once, new ones after the rest. */
 void ami_replay_queue(ami_replay *r, const char *script);
+
+/* Lets every connection go on past options.hold_section (now and later). */
+void ami_replay_release(ami_replay *r);
 
 /* Sends raw bytes to every open connection now (events, junk). */
 void ami_replay_inject(ami_replay *r, const char *data, gsize len);
