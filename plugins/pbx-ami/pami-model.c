@@ -708,9 +708,12 @@ static uint32_t derive_state(pami_model *m, const channel *ch)
     }
 }
 
+/* A channel alerted (Ringing) is being called even before the DialBegin
+ * that names it arrives: a real Asterisk sends the callee's Newstate Ringing
+ * first at times (pjsip-attended-transfer: bob, then carol). */
 static gboolean is_caller(const channel *ch)
 {
-    return !ch->dial_target && ch->dialled_by == NULL;
+    return !ch->dial_target && ch->dialled_by == NULL && ch->ast_state != AST_STATE_RINGING;
 }
 
 static uint32_t derive_direction(pami_model *m, const channel *ch)
@@ -848,6 +851,49 @@ static void emit_leg(pami_model *m, channel *ch, uint32_t state, uint32_t cause)
     line_publish(m, ch->line);
 }
 
+/* A call for another monitored line that rings here was forwarded by the
+ * dialplan (pjsip-dnd-cf: alice dials 202, CF/202 sends it through
+ * Local/203@internal to carol). AMI says nothing of the forward itself, so
+ * the number the caller dialled tells it; the reason is not known. */
+static gboolean on_line_named(const channel *ch, const char *line)
+{
+    return ch != NULL && ch->line != NULL && g_strcmp0(ch->line->name, line) == 0;
+}
+
+/* Whether a channel on `line` is in the dial chain above `ch` (up to its
+ * origin): then that line took the call and dialled on, no forward. */
+static gboolean chain_has_line(pami_model *m, const channel *ch, const char *line)
+{
+    const channel *cur = ch;
+    for (int hop = 0; hop < MAX_HOPS; hop++) {
+        channel *up = channel_find(m, cur->dialled_by);
+        if (up == NULL && cur->is_local) {
+            channel *half = local_partner(m, cur);
+            if (on_line_named(half, line))
+                return TRUE;
+            up = half != NULL ? channel_find(m, half->dialled_by) : NULL;
+        }
+        if (up == NULL)
+            return FALSE;
+        if (on_line_named(up, line))
+            return TRUE;
+        cur = up;
+    }
+    return FALSE;
+}
+
+static void note_forwarded(pami_model *m, channel *ch)
+{
+    if (ch->start_cause != UCD_CAUSE_NONE || is_caller(ch))
+        return;
+    channel *origin = origin_of(m, ch);
+    const char *dialled = origin != NULL ? origin->dialled : NULL;
+    if (!is_line_number(m, dialled, ch->line) || chain_has_line(m, ch, dialled))
+        return;
+    ch->start_cause = UCD_CAUSE_FORWARDED;
+    set_str(&ch->related_line, dialled);
+}
+
 /* Re-derives a leg and reports it when its state or its far end changed. */
 static void leg_refresh(pami_model *m, channel *ch)
 {
@@ -866,6 +912,7 @@ static void leg_refresh(pami_model *m, channel *ch)
             ch->start_cause = UCD_CAUSE_TRANSFERRED;
             set_str(&ch->related_line, by);
         }
+        note_forwarded(m, ch);
         emit_leg(m, ch, state, state == UCD_CALL_DISCONNECTED ? end_cause(ch) : ch->start_cause);
         return;
     }
@@ -1041,6 +1088,13 @@ static void on_core_show_channel(pami_model *m, const pami_message *e)
     const char *app = get_p(e, NULL, "Application");
     if (g_strcmp0(app, "AppDial") == 0) /* Dial's outgoing channel: it was dialled */
         ch->dial_target = TRUE;
+    /* A channel that runs Dial or Queue itself called its Exten (pjsip-resync:
+     * alice's channel, Up, Exten 202): what it dialled, and whether the call
+     * is internal, are known without its Newchannel. */
+    const char *exten = get_p(e, NULL, "Exten");
+    if (!ch->dial_target && ch->dialled == NULL && exten != NULL && *exten != '\0' &&
+        (g_strcmp0(app, "Dial") == 0 || g_strcmp0(app, "Queue") == 0))
+        ch->dialled = g_strdup(exten);
     join_bridge(m, ch, get_p(e, NULL, "BridgeId"));
     touch(m, ch);
 }
@@ -1078,10 +1132,16 @@ static void on_dial_end(pami_model *m, const pami_message *e)
 {
     channel *caller = apply_snapshot(m, e, NULL, TRUE, FALSE);
     channel *dest = apply_snapshot(m, e, "Dest", caller == NULL, FALSE);
+    const char *status = get_p(e, NULL, "DialStatus");
     if (dest != NULL) {
-        dest->dial_cause = cause_of_dial_status(get_p(e, NULL, "DialStatus"));
+        dest->dial_cause = cause_of_dial_status(status);
         touch(m, dest);
     }
+    /* An answer ends the caller's dial even from a channel it never dialled:
+     * after a Pickup the DialEnd ANSWER names the picking channel
+     * (pjsip-pickup: alice's dial of bob is answered by carol). */
+    if (caller != NULL && dest != NULL && g_strcmp0(status, "ANSWER") == 0)
+        set_str(&caller->dial_dest, dest->uniqueid);
     if (caller != NULL && (dest == NULL || g_strcmp0(caller->dial_dest, dest->uniqueid) == 0)) {
         caller->dialling = FALSE;
         touch(m, caller);
@@ -1139,13 +1199,25 @@ static void on_unhold(pami_model *m, const pami_message *e)
     set_hold(m, e, FALSE);
 }
 
+/* A Hangup's ucd cause. PJSIP reports a CANCEL as Cause 127 (Interworking)
+ * on both channels; the caller's has TechCause 487 (its INVITE was
+ * cancelled: it gave up), which is a normal end for it, not a failure. The
+ * callee's end comes from DialStatus CANCEL (no answer). */
+static uint32_t hangup_cause_of(const pami_message *e)
+{
+    int q850 = get_int(e, NULL, "Cause", 16);
+    if (q850 == 127 && get_int(e, NULL, "TechCause", 0) == 487)
+        return UCD_CAUSE_NORMAL;
+    return cause_of_q850(q850);
+}
+
 static void on_hangup(pami_model *m, const pami_message *e)
 {
     channel *ch = apply_snapshot(m, e, NULL, TRUE, FALSE);
     if (ch == NULL)
         return; /* never seen, or its end was already reported */
     ch->hung_up = TRUE;
-    ch->hangup_cause = cause_of_q850(get_int(e, NULL, "Cause", 16));
+    ch->hangup_cause = hangup_cause_of(e);
     touch(m, ch);
     flush_dirty(m);
     channel_remove(m, ch);

@@ -216,3 +216,14 @@ GPtrArray *replay_select(const replay *r, const char *prefix)
             g_ptr_array_add(out, g_strdup(r->out->pdata[i]));
     return out;
 }
+
+guint replay_conversations(const replay *r)
+{
+    g_autoptr(GHashTable) ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < r->out->len; i++) {
+        const char *conv = strstr(r->out->pdata[i], " conv=");
+        if (conv != NULL)
+            g_hash_table_add(ids, g_strdup(conv + 6));
+    }
+    return g_hash_table_size(ids);
+}

@@ -52,4 +52,7 @@ void replay_assert(const replay *r, const char *const *expected);
 /* The lines of r->out that start with `prefix`, in order. */
 GPtrArray *replay_select(const replay *r, const char *prefix);
 
+/* The distinct conversation ids among the changes recorded. */
+guint replay_conversations(const replay *r);
+
 #endif /* MODEL_REPLAY_H */

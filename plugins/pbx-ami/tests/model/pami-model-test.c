@@ -79,18 +79,6 @@ static void assert_same_histories(const replay *a, const replay *b)
         g_assert_cmpstr(value, ==, g_hash_table_lookup(hb, key));
 }
 
-/* The distinct conversation ids of the legs reported. */
-static guint conversation_count(const replay *r)
-{
-    g_autoptr(GHashTable) ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    for (guint i = 0; i < r->out->len; i++) {
-        const char *conv = strstr(r->out->pdata[i], " conv=");
-        if (conv != NULL)
-            g_hash_table_add(ids, g_strdup(conv + 6));
-    }
-    return g_hash_table_size(ids);
-}
-
 /* Replays `messages` into a fresh model; normalized output. */
 static replay *replay_messages(GPtrArray *messages)
 {
@@ -158,7 +146,7 @@ static void test_capture_filtered(void)
 {
     replay *r = replay_capture("capture_filtered.txt", NULL);
     replay_assert(r, filtered_call);
-    g_assert_cmpuint(conversation_count(r), ==, 1);
+    g_assert_cmpuint(replay_conversations(r), ==, 1);
     g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
     g_assert_cmpuint(pami_model_line_state(r->model, "100"), ==, UCD_LINE_IDLE);
     g_assert_cmpuint(pami_model_line_state(r->model, "alice"), ==, UCD_LINE_IDLE);
@@ -174,7 +162,7 @@ static void test_capture_other_run(void)
     replay *a = replay_normalized("capture_filtered.txt");
     replay *b = replay_normalized("capture.txt");
     assert_same_histories(a, b);
-    g_assert_cmpuint(conversation_count(b), ==, 1);
+    g_assert_cmpuint(replay_conversations(b), ==, 1);
     g_assert_cmpuint(pami_model_leg_count(b->model), ==, 0);
     g_autoptr(GPtrArray) lines_a = replay_select(a, "line alice");
     g_autoptr(GPtrArray) lines_b = replay_select(b, "line alice");
@@ -204,7 +192,7 @@ static void test_capture2_resync(void)
     g_assert_cmpuint(appeared, ==, 4);
     g_assert_cmpuint(ended, ==, 4);
     g_assert_cmpuint(connected->len, ==, 8);
-    g_assert_cmpuint(conversation_count(r), ==, 1);
+    g_assert_cmpuint(replay_conversations(r), ==, 1);
     g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
     g_assert_cmpuint(pami_model_line_state(r->model, "400"), ==, UCD_LINE_IDLE);
     g_assert_cmpuint(pami_model_line_state(r->model, "500"), ==, UCD_LINE_IDLE);
@@ -254,7 +242,7 @@ static void test_reordered(void)
         g_autoptr(GPtrArray) shuffled = reordered(base->messages, seed, 60);
         replay *r = replay_messages(shuffled);
         assert_same_histories(base, r);
-        g_assert_cmpuint(conversation_count(r), ==, 1);
+        g_assert_cmpuint(replay_conversations(r), ==, 1);
         g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
         g_assert_cmpuint(pami_model_line_state(r->model, "100"), ==, UCD_LINE_IDLE);
         g_assert_cmpuint(pami_model_line_state(r->model, "200"), ==, UCD_LINE_IDLE);
@@ -303,7 +291,7 @@ static void test_missing_headers(void)
         g_ptr_array_add(no_exten, message_edit(m, NULL, "Exten", ""));
     }
     replay *r = replay_messages(no_channel);
-    g_assert_cmpuint(conversation_count(r), ==, 1);
+    g_assert_cmpuint(replay_conversations(r), ==, 1);
     g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
     g_autoptr(GPtrArray) ends = replay_select(r, "leg ");
     guint disconnected = 0;
