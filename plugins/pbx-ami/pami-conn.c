@@ -487,7 +487,8 @@ static void on_banner(const char *line, void *user_data)
         return;
     }
     if (!g_str_has_prefix(line, AMI_BANNER_PREFIX)) {
-        g_autofree char *shown = g_utf8_substring(line, 0, 80);
+        /* g_utf8_substring() reads up to the end index: never past the line. */
+        g_autofree char *shown = g_utf8_substring(line, 0, MIN(g_utf8_strlen(line, -1), 80));
         g_autofree char *reason = g_strdup_printf("not an AMI server: %s", shown);
         go_down(c, reason, c->retry_max_ms);
         return;
@@ -682,6 +683,9 @@ static void start_connect(pami_conn *c)
     c->link = l;
     set_state(c, PAMI_CONN_CONNECTING, NULL);
     g_autoptr(GSocketClient) client = g_socket_client_new();
+    /* AMI goes straight to the PBX: no HTTP/SOCKS proxy from the desktop
+     * settings (and no libproxy thread started to look one up). */
+    g_socket_client_set_enable_proxy(client, FALSE);
     c->setup_timer = add_timer(c, c->timeout_ms, on_setup_timeout, c);
     context_enter(c);
     g_socket_client_connect_to_host_async(client, c->host, c->port, l->cancel, on_connected,
