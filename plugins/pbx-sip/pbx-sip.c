@@ -30,6 +30,8 @@ static const ucd_config_key sip_keys[] = {
      "Kamailio JSON-RPC URL (http://HOST:PORT/RPC): adds hangup"},
     {"keepalive", UCD_CONFIG_DURATION, 0, "30s",
      "OPTIONS to the server this often to notice link loss; 0 = off"},
+    {"listen", UCD_CONFIG_STRING, 0, NULL,
+     "local SIP address[:port]; default: the address facing the server, any port"},
     {"subscribe_window", UCD_CONFIG_INT, 0, G_STRINGIFY(PSIP_SUBSCRIBE_WINDOW),
      "at most this many SUBSCRIBEs unanswered at a time (pacing many lines)"},
     {NULL, 0, 0, NULL, NULL},
@@ -397,7 +399,8 @@ static int read_config(sip_driver *d)
     if (server == NULL)
         return d->host->config_error(d->self, "server", "is empty");
     d->server_uri = g_strconcat("sip:", server, NULL);
-    g_free(server);
+    d->server = server;
+    d->listen = read_string(d, "listen");
     if (d->domain == NULL)
         return d->host->config_error(d->self, "domain", "is empty");
     if (d->user == NULL || !sip_valid_user_part(d->user))
@@ -440,6 +443,8 @@ static void driver_free(sip_driver *d)
     g_free(d->domain);
     g_free(d->from_uri);
     g_free(d->server_uri);
+    g_free(d->server);
+    g_free(d->listen);
     g_free(d->id_prefix);
     g_free(d);
 }
@@ -473,8 +478,16 @@ static int sip_init(ucd_plugin *self, const ucd_host *host, void **state)
 static int sip_start(void *state)
 {
     sip_driver *d = state;
+    GError *error = NULL;
+    char *bind = sip_listen_uri(d->listen, d->server, &error);
+    if (bind == NULL) {
+        d->host->set_error(d->self, "no local address towards %s: %s", d->server, error->message);
+        g_error_free(error);
+        return UCD_FAIL;
+    }
     const psip_subscriber_config config = {
         .server = d->server_uri,
+        .bind = bind,
         .from = d->from_uri,
         .auth_user = d->password != NULL ? d->user : NULL,
         .auth_password = d->password,
@@ -487,10 +500,11 @@ static int sip_start(void *state)
                                                  .link = on_link,
                                                  .dial_end = sip_on_dial_end,
                                                  .user_data = d};
-    GError *error = NULL;
 
     /* The core runs its main loop on the default context: the SIP stack too. */
     d->subscriber = psip_subscriber_new(&config, NULL, &callbacks, &error);
+    ucd_debug(d->host, d->self, "SIP stack bound to %s", bind);
+    g_free(bind);
     if (d->subscriber == NULL) {
         d->host->set_error(d->self, "cannot start the SIP stack: %s", error->message);
         g_error_free(error);

@@ -55,6 +55,8 @@ typedef struct sip_driver {
     uint64_t next_call;
     gboolean running;
     GHashTable *own_dials; /* SIP Call-ID of our click-to-dial INVITEs -> sip_own_dial */
+    char *server;          /* host:port as configured */
+    char *listen;          /* the `listen` key, or NULL (pbx-sip-listen.c) */
     char *rpc_url;         /* Kamailio JSON-RPC (pbx-sip-rpc.c), or NULL */
     sip_rpc *rpc;          /* while running with rpc_url */
 } sip_driver;
@@ -117,6 +119,15 @@ int sip_dial_user_part(const ucd_host *host, ucd_plugin *self, const char *modul
  * strings are new (g_free). */
 void sip_remote_identity(const char *uri, const char *display, char **number, char **name,
                          uint32_t *flags);
+
+/* ---- pbx-sip-listen.c ---- */
+
+/* The sofia URL the SIP stack binds ("sip:192.0.2.10:*"): from `listen` when
+ * set ("HOST", "HOST:PORT", "[V6]:PORT"; no port = any free one), else the
+ * local address this host uses to reach `server` (host:port; resolved here,
+ * once, at start), any port. NULL with `error` set when `server` cannot be
+ * resolved or routed. A new string (g_free). */
+char *sip_listen_uri(const char *listen, const char *server, GError **error);
 
 /* ---- pbx-sip-rpc.c (built when libsoup-3 is there: PBX_SIP_RPC) ---- */
 

@@ -76,6 +76,34 @@ static void assert_identity(const char *uri, const char *display, const char *ex
     g_free(text);
 }
 
+static void assert_listen(const char *listen, const char *server, const char *expected)
+{
+    GError *error = NULL;
+    char *uri = sip_listen_uri(listen, server, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(uri, ==, expected);
+    g_free(uri);
+}
+
+/* The stack binds what `listen` says, else the local address facing the
+ * server: loopback for a server on this host (never the wildcard). */
+static void test_listen(void)
+{
+    assert_listen("192.0.2.10", "127.0.0.1:5060", "sip:192.0.2.10:*");
+    assert_listen("192.0.2.10:5070", "127.0.0.1:5060", "sip:192.0.2.10:5070");
+    assert_listen("::1", "127.0.0.1:5060", "sip:[::1]:*");
+    assert_listen("[::1]:5070", "127.0.0.1:5060", "sip:[::1]:5070");
+    assert_listen("[::1]", "127.0.0.1:5060", "sip:[::1]:*");
+    assert_listen(NULL, "127.0.0.1:5060", "sip:127.0.0.1:*");
+    assert_listen("", "127.0.0.2",
+                  "sip:127.0.0.1:*"); /* empty = unset; the route to 127/8 leaves from 127.0.0.1 */
+
+    GError *error = NULL;
+    g_assert_null(sip_listen_uri(NULL, "no-such-host.invalid:5060", &error));
+    g_assert_nonnull(error);
+    g_error_free(error);
+}
+
 static void test_remote_identity(void)
 {
     assert_identity("sip:bob@127.0.0.1", "Bob", "bob|Bob|0");
@@ -351,6 +379,7 @@ int main(int argc, char **argv)
     void *handle = NULL;
     descriptor = fake_load_plugin(argv[1], "pbx-sip", &handle);
     g_test_add_func("/pbx-sip/keepalive-key", test_keepalive_key);
+    g_test_add_func("/pbx-sip/listen", test_listen);
     g_test_add_func("/pbx-sip/remote-identity", test_remote_identity);
     g_test_add_func("/pbx-sip/remote-identity-withheld", test_remote_identity_withheld);
     g_test_add_func("/pbx-sip/dial-numbers", test_dial_numbers);

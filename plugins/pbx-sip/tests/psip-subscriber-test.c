@@ -377,7 +377,8 @@ static void test_real_call(void)
     if (!peer)
         return;
     guint16 port = free_udp_port();
-    char *bind = g_strdup_printf("sip:127.0.0.1:%u", port);
+    /* UDP only: the port was found free for UDP; TCP on it may be taken. */
+    char *bind = g_strdup_printf("sip:127.0.0.1:%u;transport=udp", port);
     /* A short lifetime: the stack must refresh it before the call starts. */
     psip_subscriber_config config = {
         .server = server, .from = "sip:ucd@127.0.0.1", .bind = bind, .expires = 4};
