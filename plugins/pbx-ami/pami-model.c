@@ -20,7 +20,7 @@
  * Conversation ids start as the Linkedid; a transfer, a pickup, a shared
  * bridge or a consultation call (a new call from a line that holds another)
  * merges two of them, keeping the older Linkedid (Asterisk's ids are
- * "epoch.sequence", so older compares lower). Legs that already reported keep
+ * "epoch.sequence", both integers: .10 is newer than .9). Legs that already reported keep
  * reporting the merged id.
  */
 #include "pami-model.h"
@@ -79,7 +79,9 @@ typedef struct channel {
     uint32_t dial_cause; /* from the DialEnd that targeted it; NONE = answered/unknown */
     uint32_t hangup_cause;
     gboolean hung_up;
-    char *transferred_by; /* on a transferee: the line that transferred it away */
+    char *transferred_by;    /* on a transferee: the line that transferred it away */
+    gboolean pickup_pending; /* a call to a pickup code or a pickup Originate: no leg
+                                until the Pickup says which call it takes */
 
     /* What was reported for its leg. */
     char *leg_id;
@@ -96,16 +98,18 @@ typedef struct channel {
 
 struct pami_model {
     pami_model_callbacks cb;
-    GHashTable *lines;    /* name -> model_line (owned) */
-    GHashTable *devices;  /* lower-case device -> model_line */
-    GHashTable *hints;    /* lower-case exten@context -> model_line */
-    GHashTable *channels; /* Uniqueid -> channel (owned) */
-    GHashTable *by_name;  /* channel name -> channel */
-    GHashTable *legs;     /* leg id -> channel */
-    GHashTable *conv_of;  /* Linkedid -> conversation id (owned strings) */
-    GHashTable *ended;    /* Uniqueids recently hung up */
-    GQueue ended_order;   /* the same, oldest first (strings owned by `ended`) */
-    GHashTable *dirty;    /* channels to re-derive after the current event */
+    GHashTable *lines;           /* name -> model_line (owned) */
+    GHashTable *devices;         /* lower-case device -> model_line */
+    GHashTable *hints;           /* lower-case exten@context -> model_line */
+    GHashTable *channels;        /* Uniqueid -> channel (owned) */
+    GHashTable *by_name;         /* channel name -> channel */
+    GHashTable *legs;            /* leg id -> channel */
+    GHashTable *conv_of;         /* Linkedid -> conversation id (owned strings) */
+    GHashTable *ended;           /* Uniqueids recently hung up */
+    GQueue ended_order;          /* the same, oldest first (strings owned by `ended`) */
+    GHashTable *dirty;           /* channels to re-derive after the current event */
+    char **pickup_codes;         /* dialled-number prefixes of pickup feature codes */
+    GHashTable *pickup_expected; /* Uniqueids of pickup Originates not seen yet */
     gboolean link_down;
     gboolean resyncing;
     int64_t now_ms;
@@ -155,59 +159,72 @@ static char *device_of(const char *channel_name)
     return g_ascii_strdown(channel_name, (gssize)len);
 }
 
+/* Whether a dialled number is a pickup feature code ("*8", "**202"). */
+static gboolean is_pickup_code(const pami_model *m, const char *dialled)
+{
+    for (char **code = m->pickup_codes; code != NULL && *code != NULL; code++)
+        if (**code != '\0' && g_str_has_prefix(dialled, *code))
+            return TRUE;
+    return FALSE;
+}
+
 static gboolean is_final(uint32_t state)
 {
     return state == UCD_CALL_DISCONNECTED || state == UCD_CALL_TRANSFERRED;
 }
 
-/* Compares two Uniqueids of the usual form (digits, a dot, digits) as the
- * decimal numbers they read as: <0, 0 (equal value) or >0 in *order. FALSE
- * when either has another form. Digit by digit, because this runs for every
- * pair of channels sorted after each event and strtod was the costly part. */
-static gboolean compare_as_decimals(const char *a, const char *b, int *order)
+/* A Uniqueid split as Asterisk makes it: an optional system-name prefix
+ * (manager.conf's systemname gives "sysname-1795358381.10"), the epoch
+ * seconds and a sequence number counted up since start. */
+typedef struct uniqueid_parts {
+    gsize prefix_len; /* the text before the epoch */
+    guint64 epoch, sequence;
+} uniqueid_parts;
+
+/* Reads the digits of s[from, to) (at most 19, so no overflow); FALSE when
+ * empty or too long. */
+static gboolean read_digits(const char *s, gsize from, gsize to, guint64 *out)
 {
-    gsize int_a = strspn(a, "0123456789"), int_b = strspn(b, "0123456789");
-    if (int_a == 0 || int_b == 0 || a[int_a] != '.' || b[int_b] != '.')
+    if (to <= from || to - from > 19)
         return FALSE;
-    const char *frac_a = a + int_a + 1, *frac_b = b + int_b + 1;
-    gsize len_a = strspn(frac_a, "0123456789"), len_b = strspn(frac_b, "0123456789");
-    if (frac_a[len_a] != '\0' || frac_b[len_b] != '\0')
-        return FALSE;
-    while (int_a > 1 && *a == '0') /* leading zeros do not change the value */
-        a++, int_a--;
-    while (int_b > 1 && *b == '0')
-        b++, int_b--;
-    if (int_a != int_b) {
-        *order = int_a < int_b ? -1 : 1;
-        return TRUE;
-    }
-    int c = memcmp(a, b, int_a);
-    for (gsize i = 0; c == 0 && i < MAX(len_a, len_b); i++) {
-        char da = i < len_a ? frac_a[i] : '0', db = i < len_b ? frac_b[i] : '0';
-        c = da - db;
-    }
-    *order = c;
+    guint64 n = 0;
+    for (gsize i = from; i < to; i++)
+        n = n * 10 + (guint64)(s[i] - '0');
+    *out = n;
     return TRUE;
 }
 
-/* Linkedids are "epoch.sequence": TRUE when `a` was made before `b`. The
- * first comparison is of the two as decimal numbers (as strtod read them;
- * the digit-wise path gives the same order without converting). */
+/* FALSE when `id` does not end in "EPOCH.SEQUENCE". By hand, not by
+ * GRegex or strtoull: this runs for every pair of channels sorted after
+ * each event. */
+static gboolean uniqueid_split(const char *id, uniqueid_parts *p)
+{
+    gsize len = strlen(id), dot = len, start;
+    while (dot > 0 && g_ascii_isdigit(id[dot - 1]))
+        dot--;
+    if (dot == 0 || id[dot - 1] != '.' || !read_digits(id, dot, len, &p->sequence))
+        return FALSE;
+    dot--;
+    start = dot;
+    while (start > 0 && g_ascii_isdigit(id[start - 1]))
+        start--;
+    p->prefix_len = start;
+    return read_digits(id, start, dot, &p->epoch);
+}
+
+/* Uniqueids and Linkedids are "EPOCH.SEQUENCE" with both parts integers:
+ * TRUE when `a` was made before `b`. "1795358381.10" is newer than
+ * "1795358381.9" (read as decimals it would be older). Ids of other shapes,
+ * or with different prefixes, are ordered as strings: any stable order. */
 static gboolean linkedid_older(const char *a, const char *b)
 {
-    int order;
-    if (!compare_as_decimals(a, b, &order)) {
-        double x = g_ascii_strtod(a, NULL), y = g_ascii_strtod(b, NULL);
-        order = x < y ? -1 : x > y ? 1 : 0;
-    }
-    if (order != 0)
-        return order < 0;
-    char *dot_a = strchr(a, '.'), *dot_b = strchr(b, '.');
-    if (dot_a != NULL && dot_b != NULL) {
-        guint64 sa = g_ascii_strtoull(dot_a + 1, NULL, 10);
-        guint64 sb = g_ascii_strtoull(dot_b + 1, NULL, 10);
-        if (sa != sb)
-            return sa < sb;
+    uniqueid_parts pa, pb;
+    if (uniqueid_split(a, &pa) && uniqueid_split(b, &pb) && pa.prefix_len == pb.prefix_len &&
+        strncmp(a, b, pa.prefix_len) == 0) {
+        if (pa.epoch != pb.epoch)
+            return pa.epoch < pb.epoch;
+        if (pa.sequence != pb.sequence)
+            return pa.sequence < pb.sequence;
     }
     return strcmp(a, b) < 0;
 }
@@ -472,6 +489,7 @@ static channel *channel_new(pami_model *m, const char *uniqueid, const char *nam
     ch->linkedid = g_strdup(linkedid != NULL ? linkedid : uniqueid);
     ch->conv = g_strdup(conv_of_linkedid(m, ch->linkedid));
     ch->line = line_of_channel(m, name);
+    ch->pickup_pending = g_hash_table_remove(m->pickup_expected, uniqueid);
     g_hash_table_insert(m->channels, ch->uniqueid, ch);
     return ch;
 }
@@ -900,7 +918,7 @@ static void leg_refresh(pami_model *m, channel *ch)
     if (ch->line == NULL || ch->leg_over)
         return;
     uint32_t state = derive_state(m, ch);
-    if (state == UCD_CALL_IDLE)
+    if (state == UCD_CALL_IDLE || (ch->pickup_pending && ch->state == UCD_CALL_IDLE))
         return;
     /* Once the far end rang, the caller hears ringback until it is
      * connected: the far end answering first does not make it dial again. */
@@ -1038,8 +1056,10 @@ static channel *apply_snapshot(pami_model *m, const pami_message *e, const char 
     /* What a caller dialled: its Exten while it is the ringing (calling)
      * side, before the dialplan moves it elsewhere. */
     const char *exten = get_p(e, prefix, "Exten");
-    if (ch->dialled == NULL && exten != NULL && ch->ast_state == AST_STATE_RING && own)
+    if (ch->dialled == NULL && exten != NULL && ch->ast_state == AST_STATE_RING && own) {
         ch->dialled = g_strdup(exten);
+        ch->pickup_pending |= is_pickup_code(m, exten);
+    }
     const char *linkedid = get_p(e, prefix, "Linkedid");
     if (own && linkedid != NULL && g_strcmp0(linkedid, ch->linkedid) != 0) {
         /* Asterisk moved it to another call (bridging gives every member the
@@ -1110,6 +1130,7 @@ static void on_dial_begin(pami_model *m, const pami_message *e)
     if (caller != NULL) {
         set_str(&dest->dialled_by, caller->uniqueid);
         set_str(&caller->dial_dest, dest->uniqueid);
+        caller->pickup_pending = FALSE; /* it dials: a call after all (*80 intercom) */
         caller->dialling = TRUE;
         caller->dest_rang = FALSE;
         touch(m, caller);
@@ -1320,8 +1341,11 @@ static void emit_replaced_end(pami_model *m, const channel *ch, const char *leg_
         m->cb.leg(&c, m->cb.user_data);
 }
 
-/* The picking channel starts a new leg in the picked call's conversation
- * (its call to the pickup code, if reported, ends); the ringing leg ends. */
+/* The picking channel's leg is the picked call's: in its conversation,
+ * cause picked_up; the ringing leg ends. Its call to the pickup code was held
+ * back (pickup_pending), so the channel's own Uniqueid becomes the leg; only a
+ * call already reported (a code not in the pickup codes) ends first and the
+ * pickup is a new leg "UNIQUEID/pickup". */
 static void on_pickup(pami_model *m, const pami_message *e)
 {
     channel *picker = apply_snapshot(m, e, NULL, TRUE, TRUE);
@@ -1330,6 +1354,7 @@ static void on_pickup(pami_model *m, const pami_message *e)
         return;
     char *old_conv = g_strdup(picker->conv); /* the call to the pickup code keeps its own */
     conv_merge(m, target, picker);
+    picker->pickup_pending = FALSE;
     if (picker->line == NULL) {
         leg_finish(m, target, UCD_CALL_DISCONNECTED, UCD_CAUSE_PICKED_UP, NULL);
         g_free(old_conv);
@@ -1337,14 +1362,16 @@ static void on_pickup(pami_model *m, const pami_message *e)
     }
     char *old_leg = NULL;
     uint32_t old_state = picker->state;
-    if (picker->state != UCD_CALL_IDLE && !picker->leg_over) {
-        old_leg = g_strdup(picker->leg_id);
-        g_hash_table_remove(m->legs, old_leg);
-        picker->line->live_legs--;
+    if (picker->state != UCD_CALL_IDLE) {
+        if (!picker->leg_over) {
+            old_leg = g_strdup(picker->leg_id);
+            g_hash_table_remove(m->legs, old_leg);
+            picker->line->live_legs--;
+        }
+        char *leg_id = g_strdup_printf("%s/pickup", picker->uniqueid);
+        set_str(&picker->leg_id, leg_id);
+        g_free(leg_id);
     }
-    char *leg_id = g_strdup_printf("%s/pickup", picker->uniqueid);
-    set_str(&picker->leg_id, leg_id);
-    g_free(leg_id);
     picker->state = UCD_CALL_IDLE;
     picker->leg_over = FALSE;
     picker->start_cause = UCD_CAUSE_PICKED_UP;
@@ -1443,6 +1470,9 @@ pami_model *pami_model_new(const pami_model_callbacks *callbacks)
     m->ended = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_queue_init(&m->ended_order);
     m->dirty = g_hash_table_new(g_str_hash, g_str_equal);
+    m->pickup_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    static const char *const default_codes[] = {"*8", "**", NULL};
+    pami_model_set_pickup_codes(m, default_codes);
     return m;
 }
 
@@ -1451,6 +1481,8 @@ void pami_model_free(pami_model *m)
     if (m == NULL)
         return;
     g_hash_table_destroy(m->dirty);
+    g_hash_table_destroy(m->pickup_expected);
+    g_strfreev(m->pickup_codes);
     g_hash_table_destroy(m->legs);
     g_hash_table_destroy(m->by_name);
     g_hash_table_destroy(m->channels);
@@ -1485,6 +1517,23 @@ gboolean pami_model_map_hint(pami_model *m, const char *hint, const char *line)
 {
     g_return_val_if_fail(m != NULL && hint != NULL && line != NULL, FALSE);
     return map_key(m->hints, hint, line_get(m, line));
+}
+
+void pami_model_set_pickup_codes(pami_model *m, const char *const *codes)
+{
+    g_return_if_fail(m != NULL);
+    g_strfreev(m->pickup_codes);
+    m->pickup_codes = g_strdupv((char **)codes);
+}
+
+void pami_model_expect_pickup(pami_model *m, const char *uniqueid)
+{
+    g_return_if_fail(m != NULL && uniqueid != NULL);
+    channel *ch = channel_find(m, uniqueid);
+    if (ch != NULL)
+        ch->pickup_pending = ch->state == UCD_CALL_IDLE;
+    else if (g_hash_table_size(m->pickup_expected) < ENDED_MEMORY)
+        g_hash_table_add(m->pickup_expected, g_strdup(uniqueid));
 }
 
 void pami_model_event(pami_model *m, const pami_message *event, int64_t now_ms)

@@ -79,6 +79,21 @@ void pami_model_free(pami_model *m);
 gboolean pami_model_map_device(pami_model *m, const char *device, const char *line);
 gboolean pami_model_map_hint(pami_model *m, const char *hint, const char *line);
 
+/* Pickup feature codes: a channel whose dialled number starts with one of
+ * `codes` (NULL-terminated, copied; NULL or empty = none) is held back - no
+ * leg is reported - until a Pickup event makes it the leg that took the
+ * picked call (then one leg, in the picked call's conversation), or it dials
+ * someone (a code that was a call after all: reported from then on). One that
+ * hangs up without either (nothing to pick up) is never reported: a feature
+ * code is not a call. The default is FreePBX's: "*8" (pickup in the group)
+ * and "**" (directed pickup, "**202"). */
+void pami_model_set_pickup_codes(pami_model *m, const char *const *codes);
+
+/* The channel that will get `uniqueid` (an Originate's ChannelId) runs a
+ * pickup: held back as a pickup-code call is. Forgotten after 4096
+ * expectations never met. */
+void pami_model_expect_pickup(pami_model *m, const char *uniqueid);
+
 /* Feeds one event (Newchannel, Newstate, NewCallerid, NewConnectedLine,
  * DialBegin, DialEnd, BridgeEnter, BridgeLeave, Hold, Unhold, Hangup,
  * BlindTransfer, AttendedTransfer, Pickup, DeviceStateChange, ExtensionStatus,

@@ -40,6 +40,8 @@ static const ucd_config_key ami_keys[] = {
     {"forward_busy_family", UCD_CONFIG_STRING, 0, "CFB", "AstDB family of forward on busy"},
     {"forward_noanswer_family", UCD_CONFIG_STRING, 0, "CFU",
      "AstDB family of forward on no answer / unavailable"},
+    {"pickup_codes", UCD_CONFIG_LIST, 0, "*8;**",
+     "dialled-number prefixes of pickup feature codes (FreePBX: *8 group, ** directed)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -584,9 +586,27 @@ static int read_control(ami_driver *d)
     return read_duration(d, "originate_timeout", 1000, 600000, &d->originate_timeout_ms);
 }
 
+/* A call to a pickup code is held back until the Pickup event (pami-model.h):
+ * otherwise it would be a short call of its own in the journal. */
+static int read_pickup_codes(ami_driver *d)
+{
+    const char *const *items = NULL;
+    size_t count = 0;
+    if (d->host->config_list(d->self, "pickup_codes", &items, &count) != UCD_OK)
+        return d->host->config_error(d->self, "pickup_codes", "cannot be read");
+    GPtrArray *codes = g_ptr_array_new();
+    for (size_t i = 0; items != NULL && i < count; i++)
+        if (*items[i] != '\0')
+            g_ptr_array_add(codes, (gpointer)items[i]);
+    g_ptr_array_add(codes, NULL);
+    pami_model_set_pickup_codes(d->model, (const char *const *)codes->pdata);
+    g_ptr_array_free(codes, TRUE);
+    return UCD_OK;
+}
+
 static int read_config(ami_driver *d)
 {
-    if (read_connection(d) != UCD_OK || read_control(d) != UCD_OK)
+    if (read_connection(d) != UCD_OK || read_control(d) != UCD_OK || read_pickup_codes(d) != UCD_OK)
         return UCD_FAIL;
     if (read_entries(d, "lines", TRUE, add_line) != UCD_OK)
         return UCD_FAIL;

@@ -440,9 +440,14 @@ static void test_link_lost(void)
 
 /* ---- hand-written PJSIP scenarios ---------------------------------------------------- */
 
+/* The pickup codes the next scenarios run with (NULL: the model's default). */
+static const char *const *scenario_codes;
+
 static replay *replay_scenario(const char *const *events)
 {
     replay *r = replay_new();
+    if (scenario_codes != NULL)
+        pami_model_set_pickup_codes(r->model, scenario_codes);
     g_autoptr(GPtrArray) messages = messages_new();
     for (guint i = 0; events[i] != NULL; i++)
         g_ptr_array_add(messages, replay_message(events[i]));
@@ -613,36 +618,149 @@ static void test_pjsip_attended_transfer(void)
     check_scenario(pjsip_attended_transfer, expected);
 }
 
+/* The pjsip_pickup scenario's legs: alice's call ringing bob, carol's pickup
+ * leg and bob's end, the end of the call. */
+#define PICKUP_RINGING                                                                             \
+    "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "        \
+    "rel=- flags=0 conv=100.1",                                                                    \
+        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "     \
+        "req=202 rel=- flags=0 conv=100.1",                                                        \
+        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "    \
+        "req=202 rel=- flags=0 conv=100.1",                                                        \
+        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- " \
+        "rel=- flags=0 conv=100.1"
+#define PICKUP_PICKED                                                                              \
+    "leg 203 PJSIP/carol-00000006 idle>connected dir=internal cause=picked_up remote=201/Alice "   \
+    "req=202 rel=202 flags=0 conv=100.1",                                                          \
+        "leg 202 PJSIP/bob-00000002 offering>disconnected dir=internal cause=picked_up "           \
+        "remote=201/Alice req=- rel=203 flags=0 conv=100.1"
+#define PICKUP_END                                                                                 \
+    "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=203/Carol "    \
+    "req=202 rel=- flags=0 conv=100.1",                                                            \
+        "leg 203 PJSIP/carol-00000006 connected>disconnected dir=internal cause=normal "           \
+        "remote=201/Alice req=202 rel=202 flags=0 conv=100.1",                                     \
+        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "           \
+        "remote=203/Carol req=202 rel=- flags=0 conv=100.1"
+
+/* carol dials *8 (a pickup code by default): no leg until the Pickup, then
+ * one leg in alice's conversation. */
 static void test_pjsip_pickup(void)
 {
+    static const char *const expected[] = {PICKUP_RINGING, PICKUP_PICKED, PICKUP_END, NULL};
+    check_scenario(pjsip_pickup, expected);
+}
+
+/* With no pickup codes configured the call to *8 is an ordinary call until
+ * the Pickup: it is reported, ends, and the pickup is a new leg. */
+static void test_pjsip_pickup_no_codes(void)
+{
+    static const char *const none[] = {NULL};
     static const char *const expected[] = {
-        "leg 201 PJSIP/alice-00000001 idle>dialing dir=internal cause=none remote=-/- req=202 "
-        "rel=- flags=0 conv=100.1",
-        "leg 201 PJSIP/alice-00000001 dialing>dialing dir=internal cause=none remote=202/Bob "
-        "req=202 rel=- flags=0 conv=100.1",
-        "leg 201 PJSIP/alice-00000001 dialing>ringback dir=internal cause=none remote=202/Bob "
-        "req=202 rel=- flags=0 conv=100.1",
-        "leg 202 PJSIP/bob-00000002 idle>offering dir=internal cause=none remote=201/Alice req=- "
-        "rel=- flags=0 conv=100.1",
+        PICKUP_RINGING,
         "leg 203 PJSIP/carol-00000006 idle>dialing dir=outbound cause=none remote=-/- req=*8 rel=- "
         "flags=0 conv=300.6",
         "leg 203 PJSIP/carol-00000006 dialing>connected dir=outbound cause=none remote=201/Alice "
         "req=*8 rel=- flags=0 conv=300.6",
-        "leg 203 PJSIP/carol-00000006 idle>connected dir=internal cause=picked_up remote=201/Alice "
-        "req=202 rel=202 flags=0 conv=100.1",
-        "leg 202 PJSIP/bob-00000002 offering>disconnected dir=internal cause=picked_up "
-        "remote=201/Alice req=- rel=203 flags=0 conv=100.1",
+        PICKUP_PICKED,
         "leg 203 PJSIP/carol-00000006 connected>disconnected dir=internal cause=normal "
         "remote=201/Alice req=- rel=- flags=0 conv=300.6",
-        "leg 201 PJSIP/alice-00000001 ringback>connected dir=internal cause=none remote=203/Carol "
-        "req=202 rel=- flags=0 conv=100.1",
-        "leg 203 PJSIP/carol-00000006 connected>disconnected dir=internal cause=normal "
-        "remote=201/Alice req=202 rel=202 flags=0 conv=100.1",
-        "leg 201 PJSIP/alice-00000001 connected>disconnected dir=internal cause=normal "
-        "remote=203/Carol req=202 rel=- flags=0 conv=100.1",
+        PICKUP_END,
         NULL,
     };
+    scenario_codes = none;
     check_scenario(pjsip_pickup, expected);
+    scenario_codes = NULL;
+}
+
+#define CAROL7(state, exten)                                                                       \
+    "Channel: PJSIP/carol-00000007|Uniqueid: 300.7|Linkedid: 300.7|ChannelState: " state           \
+    "|CallerIDNum: 203|CallerIDName: Carol|Exten: " exten
+
+/* A pickup code that finds nothing to pick up (Asterisk answers, then hangs
+ * up): a feature code, not a call - no leg at all. Directed pickup "**202"
+ * too. */
+static void test_pickup_code_nothing(void)
+{
+    static const char *const group[] = {
+        "Event: Newchannel|" CAROL7("4", "*8"),
+        "Event: Newstate|" CAROL7("6", "*8"),
+        "Event: Hangup|" CAROL7("6", "*8") "|Cause: 16",
+        NULL,
+    };
+    static const char *const directed[] = {
+        "Event: Newchannel|" CAROL7("4", "**202"),
+        "Event: Newstate|" CAROL7("6", "**202"),
+        "Event: Hangup|" CAROL7("6", "**202") "|Cause: 16",
+        NULL,
+    };
+    static const char *const expected[] = {NULL};
+    check_scenario(group, expected);
+    check_scenario(directed, expected);
+}
+
+/* A number that starts like a pickup code but dials someone (FreePBX's
+ * intercom *80201) is a call after all: reported from its DialBegin on. */
+static void test_pickup_code_dials(void)
+{
+    static const char *const events[] = {
+        "Event: Newchannel|" CAROL7("4", "*80201"),
+        "Event: Newchannel|Channel: PJSIP/alice-00000008|Uniqueid: 300.8|Linkedid: 300.7|"
+        "ChannelState: 0|CallerIDNum: 201|Exten: s",
+        "Event: DialBegin|" CAROL7("4", "*80201") "|DestChannel: PJSIP/alice-00000008|"
+                                                  "DestUniqueid: 300.8|DestLinkedid: "
+                                                  "300.7|DestChannelState: 0|DestCallerIDNum: 201",
+        "Event: Hangup|Channel: PJSIP/alice-00000008|Uniqueid: 300.8|Linkedid: 300.7|"
+        "ChannelState: 0|Cause: 16",
+        "Event: Hangup|" CAROL7("4", "*80201") "|Cause: 16",
+        NULL,
+    };
+    replay *r = replay_scenario(events);
+    g_autoptr(GPtrArray) legs = replay_select(r, "leg 203 ");
+    g_assert_cmpuint(legs->len, >=, 2);
+    g_assert_true(g_str_has_prefix(legs->pdata[0], "leg 203 PJSIP/carol-00000007 idle>dialing "));
+    g_assert_nonnull(strstr(legs->pdata[0], " req=*80201 "));
+    g_assert_true(strstr(legs->pdata[legs->len - 1], ">disconnected ") != NULL);
+    replay_free(r);
+}
+
+/* Asterisk's ids are EPOCH.SEQUENCE with an integer sequence: when calls
+ * .9 and .10 of one second join (a bridge), the older .9 is the kept
+ * conversation, with or without a system-name prefix. Fed .10 first, so
+ * the merge has to move the reported conversation. */
+static void check_merge_keeps(const char *older, const char *newer)
+{
+    g_autofree char *a = g_strdup_printf("Channel: PJSIP/alice-0000000a|Uniqueid: %s|"
+                                         "Linkedid: %s|ChannelState: 6|CallerIDNum: 201",
+                                         newer, newer);
+    g_autofree char *b = g_strdup_printf("Channel: PJSIP/bob-00000009|Uniqueid: %s|"
+                                         "Linkedid: %s|ChannelState: 6|CallerIDNum: 202",
+                                         older, older);
+    g_autofree char *e1 = g_strconcat("Event: Newchannel|", a, NULL);
+    g_autofree char *e2 = g_strconcat("Event: Newchannel|", b, NULL);
+    g_autofree char *e3 = g_strconcat("Event: BridgeEnter|BridgeUniqueid: b9|", a, NULL);
+    g_autofree char *e4 = g_strconcat("Event: BridgeEnter|BridgeUniqueid: b9|", b, NULL);
+    g_autofree char *e5 = g_strconcat("Event: Hangup|", a, "|Cause: 16", NULL);
+    g_autofree char *e6 = g_strconcat("Event: Hangup|", b, "|Cause: 16", NULL);
+    const char *const events[] = {e1, e2, e3, e4, e5, e6, NULL};
+    replay *r = replay_scenario(events);
+    g_autoptr(GPtrArray) ends = replay_select(r, "leg ");
+    g_autofree char *kept = g_strdup_printf(" conv=%s", older);
+    guint ended = 0;
+    for (guint i = 0; i < ends->len; i++)
+        if (strstr(ends->pdata[i], ">disconnected ") != NULL) {
+            g_assert_true(g_str_has_suffix(ends->pdata[i], kept));
+            ended++;
+        }
+    g_assert_cmpuint(ended, ==, 2);
+    replay_free(r);
+}
+
+static void test_uniqueid_order(void)
+{
+    check_merge_keeps("1795358381.9", "1795358381.10");
+    check_merge_keeps("1795358381.99", "1795358381.100");
+    check_merge_keeps("1795358380.12", "1795358381.2"); /* the epoch first */
+    check_merge_keeps("pbx1-1795358381.9", "pbx1-1795358381.10");
 }
 
 static void test_pjsip_hold(void)
@@ -691,6 +809,10 @@ int main(int argc, char **argv)
     g_test_add_func("/pami-model/pjsip/blind-transfer", test_pjsip_blind_transfer);
     g_test_add_func("/pami-model/pjsip/attended-transfer", test_pjsip_attended_transfer);
     g_test_add_func("/pami-model/pjsip/pickup", test_pjsip_pickup);
+    g_test_add_func("/pami-model/pjsip/pickup-no-codes", test_pjsip_pickup_no_codes);
+    g_test_add_func("/pami-model/pickup-code-nothing", test_pickup_code_nothing);
+    g_test_add_func("/pami-model/pickup-code-dials", test_pickup_code_dials);
+    g_test_add_func("/pami-model/uniqueid-order", test_uniqueid_order);
     g_test_add_func("/pami-model/pjsip/hold", test_pjsip_hold);
     return g_test_run();
 }
