@@ -375,6 +375,25 @@ static gboolean on_action_event(pending_action *a, pami_message *event)
     return TRUE;
 }
 
+static gboolean is_shutdown(const pami_message *m)
+{
+    const char *name = pami_message_event(m);
+    return name != NULL && g_ascii_strcasecmp(name, "Shutdown") == 0;
+}
+
+/* Event: Shutdown is Asterisk's last word (pjsip-shutdown: the socket closes
+ * right after): the link is down now, not when the close is noticed, and
+ * the session comes back with the usual backoff once Asterisk does. */
+static void go_down_shutdown(pami_conn *c, const pami_message *m)
+{
+    const char *how = pami_message_get(m, "Shutdown");
+    const char *restart = pami_message_get(m, "Restart");
+    g_autofree char *reason = g_strdup_printf(
+        "Asterisk shut down (%s%s)", how != NULL ? how : "no reason given",
+        restart != NULL && g_ascii_strcasecmp(restart, "True") == 0 ? ", restarting" : "");
+    go_down(c, reason, 0);
+}
+
 static void on_message(pami_message *m, void *user_data)
 {
     ami_link *l = user_data;
@@ -389,8 +408,13 @@ static void on_message(pami_message *m, void *user_data)
         on_response(a, m);
     } else if (kind == PAMI_KIND_EVENT && a != NULL && on_action_event(a, m)) {
         return;
-    } else if (kind == PAMI_KIND_EVENT && c->callbacks.event != NULL) {
-        c->callbacks.event(m, c->callbacks.user_data);
+    } else if (kind == PAMI_KIND_EVENT) {
+        if (c->callbacks.event != NULL) {
+            c->callbacks.event(m, c->callbacks.user_data);
+        }
+        if (l->conn == c && is_shutdown(m)) {
+            go_down_shutdown(c, m);
+        }
     } else if (kind != PAMI_KIND_EVENT) {
         conn_log(c, PAMI_LOG_DEBUG, "ignored a message nobody waits for (ActionID %s)",
                  id != NULL ? id : "none");

@@ -13,7 +13,8 @@
  *   -> best-effort Filter actions that exclude VarSet and Newexten too (they
  *   need the "system" permission; a refusal is logged at debug and ignored)
  *   -> UP. Then a Ping every `keepalive`; no answer to any action within
- *   `timeout` declares the link dead. A dead or closed link goes DOWN, every
+ *   `timeout` declares the link dead; so does Event: Shutdown (Asterisk
+ *   stopping; it is still delivered first). A dead or closed link goes DOWN, every
  *   pending action fails, and a new connection is tried after a backoff
  *   (min doubling to max; back to min once UP). A refused login is DOWN too,
  *   with the server's message; it retries at the maximum backoff, so a wrong

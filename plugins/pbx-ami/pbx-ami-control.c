@@ -244,7 +244,11 @@ static void on_originated(ami_driver *d, pami_message *response, GPtrArray *even
         ucd_info(d->host, d->self, "%s on %s: answered, now calling %s",
                  o->pickup ? "pickup" : "dial", o->line, o->number);
     } else {
-        const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
+        /* The action's own Message only when it was refused: an accepted one
+         * says "Originate successfully queued", no reason for the failure. */
+        const char *message = response != NULL && !ami_response_ok(response)
+                                  ? pami_message_get(response, "Message")
+                                  : NULL;
         const char *reason = result != NULL ? pami_message_get(result, "Reason") : NULL;
         uint32_t cause = cause_of_reason(reason);
         char *detail = message != NULL  ? g_strdup(message)

@@ -173,29 +173,78 @@ static GString *script_head(const char *const *lines, const char *channels)
     return s;
 }
 
-/* The events Asterisk sent in a capture file (responses and the answers to
- * the capture's own actions left out), as capture-format blocks. */
-static char *capture_events(const char *name)
+static GPtrArray *capture_steps(const char *dir, const char *name)
 {
-    char *path = g_build_filename(AMI_DATA_DIR, name, NULL);
+    char *path = g_build_filename(dir, name, NULL);
     GError *error = NULL;
     GPtrArray *steps = ami_script_load(path, &error);
     g_assert_no_error(error);
+    g_free(path);
+    return steps;
+}
+
+/* Appends a block in wire form as script text: CRLF lines back to LF ones,
+ * without the lines that start with one of `drop` (NULL-terminated, may be
+ * NULL). */
+static void append_block(GString *out, const char *wire, const char *const *drop)
+{
+    char **lines = g_strsplit(wire, "\r\n", -1);
+    for (char **l = lines; *l != NULL && l[1] != NULL; l++) {
+        gboolean dropped = FALSE;
+        for (const char *const *d = drop; d != NULL && *d != NULL; d++)
+            dropped |= g_str_has_prefix(*l, *d);
+        if (!dropped)
+            g_string_append_printf(out, "%s\n", *l);
+    }
+    g_strfreev(lines);
+}
+
+/* The events Asterisk sent in a capture file (responses and the answers to
+ * the capture's own actions left out), as capture-format blocks. */
+static char *capture_events_in(const char *dir, const char *name)
+{
+    GPtrArray *steps = capture_steps(dir, name);
     GString *out = g_string_new(NULL);
     for (guint i = 0; i < steps->len; i++) {
         const ami_step *step = g_ptr_array_index(steps, i);
-        if (step->kind != AMI_STEP_RECV || !g_str_has_prefix(step->text, "Event:") ||
-            strstr(step->text, "\nActionID:") != NULL)
-            continue;
-        char **lines = g_strsplit(step->text, "\r\n", -1);
-        char *joined = g_strjoinv("\n", lines);
-        g_string_append(out, joined); /* ends with "\n\n": the block's empty line */
-        g_free(joined);
-        g_strfreev(lines);
+        if (step->kind == AMI_STEP_RECV && g_str_has_prefix(step->text, "Event:") &&
+            strstr(step->text, "\nActionID:") == NULL)
+            append_block(out, step->text, NULL); /* ends with the block's empty line */
     }
     g_ptr_array_unref(steps);
-    g_free(path);
     return g_string_free(out, FALSE);
+}
+
+static char *capture_events(const char *name)
+{
+    return capture_events_in(AMI_DATA_DIR, name);
+}
+
+/* The first step of `kind` whose text holds both needles (`b` may be NULL). */
+static const ami_step *find_step(GPtrArray *steps, ami_step_kind kind, const char *a, const char *b)
+{
+    for (guint i = 0; i < steps->len; i++) {
+        const ami_step *step = g_ptr_array_index(steps, i);
+        if (step->kind == kind && strstr(step->text, a) != NULL &&
+            (b == NULL || strstr(step->text, b) != NULL))
+            return step;
+    }
+    g_error("no step with '%s' and '%s'", a, b != NULL ? b : "");
+}
+
+/* One action of a real capture as the script's expectation (without the
+ * headers in `drop`), its Response, and the async final event `final` if
+ * not NULL: "ActionID: 4" picks the capture's fourth action. */
+static void append_exchange(GString *script, GPtrArray *steps, const char *action_id,
+                            const char *const *drop, const char *final)
+{
+    char *id = g_strdup_printf("\r\nActionID: %s\r\n", action_id);
+    g_string_append(script, ">>> SENT\n");
+    append_block(script, find_step(steps, AMI_STEP_SENT, id, NULL)->text, drop);
+    append_block(script, find_step(steps, AMI_STEP_RECV, "Response:", id)->text, NULL);
+    if (final != NULL)
+        append_block(script, find_step(steps, AMI_STEP_RECV, final, id)->text, NULL);
+    g_free(id);
 }
 
 /* ---- a driver with a peer ------------------------------------------------------------------ */
@@ -563,6 +612,145 @@ static void test_bad_input(void)
     fixture_stop(&f);
 }
 
+/* Asterisk stopped mid-call (pjsip-shutdown: the channels hang up, then
+ * Event: Shutdown, then the socket closes): both legs end normally, the
+ * lines go out of service at the Shutdown, with the reason logged, and the
+ * driver connects again (the peer takes the second connection). */
+static void test_shutdown(void)
+{
+    fixture f = {0};
+    GString *script = script_head(two_lines, "");
+    char *events = capture_events_in(AMI_CAPTURES_DIR, "pjsip-shutdown.txt");
+    g_assert_nonnull(strstr(events, "Event: Shutdown\n"));
+    g_string_append(script, events);
+    fixture_start(&f, script->str, NULL, NULL);
+
+    wait_call(&f.rec, " alice disconnected normal");
+    wait_call(&f.rec, " bob disconnected normal");
+    wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
+    wait_line(&f.rec, "bob", "bob out_of_service dnd=0 fwd=-");
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "Asterisk shut down (Cleanly)"));
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (ami_replay_accepted(f.peer) < 2 && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_cmpuint(ami_replay_accepted(f.peer), >=, 2);
+    assert_no_mismatch(&f);
+    g_free(events);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* Dials `number` from `line`; the returned call id. */
+static char *dial(fixture *f, const char *line, const char *number)
+{
+    char call_id[128];
+    g_assert_cmpint(f->pbx->dial(f->impl, line, number, call_id, sizeof call_id), ==, UCD_OK);
+    return g_strdup(call_id);
+}
+
+static void wait_failed_dial(fixture *f, const char *line, const char *number, const char *cause)
+{
+    char *call_id = dial(f, line, number);
+    char *needle = g_strdup_printf("%s %s disconnected %s", call_id, line, cause);
+    wait_call(&f->rec, needle);
+    g_free(needle);
+    g_free(call_id);
+}
+
+/* pjsip-originate's four Originates, the driver's against the real ones
+ * (header by header: Channel, Context, Exten, Priority, CallerID, Timeout,
+ * Async), answered with the real Responses and OriginateResponses: success
+ * (Reason 4), no such device (Reason 0, Uniqueid <unknown>): failed, a
+ * phone that rejects (Reason 0 again): failed, no answer within Timeout
+ * (Reason 3): no_answer. No channel events are replayed, so each failure is
+ * the driver's own failed leg under the id dial returned. */
+static void test_originate_real(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"alice", "bob", "carol", "nobody", NULL};
+    const char *const config[] = {"lines",
+                                  "alice=PJSIP/alice;bob=PJSIP/bob;carol=PJSIP/carol;"
+                                  "nobody=PJSIP/nobody",
+                                  "originate_context",
+                                  "internal",
+                                  "originate_timeout",
+                                  "20s",
+                                  "originate_callerid",
+                                  "\"Call {number}\" <{number}>",
+                                  NULL};
+    GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-originate.txt");
+    GString *script = script_head(lines, "");
+    const char *const ours[] = {"Variable:", NULL}; /* the recorder's own tag */
+    const char *const other_timeout[] = {"Timeout:", NULL};
+    append_exchange(script, steps, "3", ours, "Event: OriginateResponse");
+    append_exchange(script, steps, "4", NULL, "Event: OriginateResponse");
+    append_exchange(script, steps, "5", NULL, "Event: OriginateResponse");
+    append_exchange(script, steps, "6", other_timeout, "Event: OriginateResponse");
+    g_assert_nonnull(strstr(script->str, "Reason: 3\nUniqueid: <unknown>\n"));
+    fixture_start(&f, script->str, NULL, config);
+    wait_line(&f.rec, "nobody", "nobody idle dnd=0 fwd=-");
+
+    g_free(dial(&f, "alice", "202"));
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (
+        !fake_module_log_has(f.module, UCD_LOG_INFO, "dial on alice: answered, now calling 202") &&
+        g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_true(
+        fake_module_log_has(f.module, UCD_LOG_INFO, "dial on alice: answered, now calling 202"));
+    wait_failed_dial(&f, "nobody", "202", "failed");
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "Asterisk reason 0"));
+    wait_failed_dial(&f, "carol", "201", "failed");
+    wait_failed_dial(&f, "carol", "201", "no_answer");
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "Asterisk reason 3"));
+    assert_no_mismatch(&f);
+    g_ptr_array_unref(steps);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* pjsip-dnd-cf: the driver's DND and forward writes are the real DBPut/DBDel
+ * of the capture (Family, Key, Val header by header), and the dialplan that
+ * made the call busy and forwarded it reads exactly those keys and values. */
+static void test_astdb_real(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"202", NULL};
+    const char *const config[] = {"lines", "202=PJSIP/bob", NULL};
+    GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-dnd-cf.txt");
+    GString *script = script_head(lines, "");
+    for (int id = 3; id <= 6; id++) {
+        char text[4];
+        g_snprintf(text, sizeof text, "%d", id);
+        append_exchange(script, steps, text, NULL, NULL);
+    }
+    fixture_start(&f, script->str, NULL, config);
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=-");
+
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "202", 1), ==, UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=-");
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "202", 0), ==, UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=-");
+    g_assert_cmpint(f.pbx->set_forward(f.impl, "202", UCD_FORWARD_UNCONDITIONAL, "203"), ==,
+                    UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=203");
+    g_assert_cmpint(f.pbx->set_forward(f.impl, "202", UCD_FORWARD_UNCONDITIONAL, NULL), ==, UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=-");
+    assert_no_mismatch(&f);
+
+    /* what the recorded dialplan reads: DND/<exten> = YES, CF/<exten> */
+    char *dialplan = ami_script_read(AMI_CAPTURES_DIR "/asterisk-pjsip-conf", "extensions.conf");
+    char *family = g_strdup(action_header(&f, "DBPut", "Family")); /* the last: CF */
+    g_assert_cmpstr(family, ==, "CF");
+    g_assert_nonnull(strstr(dialplan, "${DB(DND/${EXTEN})}\" = \"YES\""));
+    g_assert_nonnull(strstr(dialplan, "${DB(CF/${EXTEN})}"));
+    g_free(family);
+    g_free(dialplan);
+    g_ptr_array_unref(steps);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
 /* Configuration mistakes name the key and the entry. */
 static void test_config_errors(void)
 {
@@ -606,6 +794,9 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-ami/not-ami", test_not_ami);
     g_test_add_func("/pbx-ami/stall-resync", test_stall_resync);
     g_test_add_func("/pbx-ami/bad-input", test_bad_input);
+    g_test_add_func("/pbx-ami/shutdown", test_shutdown);
+    g_test_add_func("/pbx-ami/originate-real", test_originate_real);
+    g_test_add_func("/pbx-ami/astdb-real", test_astdb_real);
     int rc = g_test_run();
     g_free(alice_calls_bob);
     g_free(alice_bob_hangup);
