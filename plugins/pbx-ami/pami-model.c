@@ -76,6 +76,7 @@ typedef struct channel {
     gboolean dest_rang; /* DialState RINGING for its dial */
     char *dialled_by;   /* the caller of the dial that targeted it (Uniqueid) */
     gboolean dial_target;
+    gboolean originated; /* rung by an Originate (a DialBegin without a caller): click-to-dial */
     uint32_t dial_cause; /* from the DialEnd that targeted it; NONE = answered/unknown */
     uint32_t hangup_cause;
     gboolean hung_up;
@@ -726,11 +727,14 @@ static uint32_t derive_state(pami_model *m, const channel *ch)
     }
 }
 
-/* A channel alerted (Ringing) is being called even before the DialBegin
- * that names it arrives: a real Asterisk sends the callee's Newstate Ringing
+/* An Originate's channel is the user's outgoing call (click-to-dial), though
+ * its phone rings first. A channel alerted (Ringing) is being called even
+ * before the DialBegin that names it arrives: a real Asterisk sends the callee's Newstate Ringing
  * first at times (pjsip-attended-transfer: bob, then carol). */
 static gboolean is_caller(const channel *ch)
 {
+    if (ch->originated && ch->dialled_by == NULL)
+        return TRUE; /* the user's own call, made from ucd: the phone rings first */
     return !ch->dial_target && ch->dialled_by == NULL && ch->ast_state != AST_STATE_RINGING;
 }
 
@@ -1126,6 +1130,7 @@ static void on_dial_begin(pami_model *m, const pami_message *e)
     if (dest == NULL)
         return;
     dest->dial_target = TRUE;
+    dest->originated |= caller == NULL && dest->dialled_by == NULL;
     dest->dial_cause = UCD_CAUSE_NONE;
     if (caller != NULL) {
         set_str(&dest->dialled_by, caller->uniqueid);

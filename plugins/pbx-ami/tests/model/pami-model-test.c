@@ -124,9 +124,9 @@ static const char *const filtered_call[] = {
     "leg 200 Local/200@test-00000004;2 dialing>connected dir=internal cause=none "
     "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
     "line 200 dialing>busy",
-    "leg 200 Local/200@test-00000004;1 idle>connected dir=inbound cause=none remote=5551000/UCD "
+    "leg 200 Local/200@test-00000004;1 idle>connected dir=outbound cause=none remote=5551000/UCD "
     "Test req=- rel=- flags=0 conv=1795358381.8",
-    "leg 200 Local/200@test-00000004;1 connected>disconnected dir=inbound cause=normal "
+    "leg 200 Local/200@test-00000004;1 connected>disconnected dir=outbound cause=normal "
     "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
     "line 200 busy>idle",
     "leg 200 Local/200@test-00000004;2 connected>disconnected dir=internal cause=normal "

@@ -240,21 +240,21 @@ static const char *const queue_lines[] = {
 };
 
 static const char *const originate_legs[] = {
-    "201 PJSIP/alice idle>offering dir=inbound cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice offering>connected dir=inbound cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice connected>dialing dir=inbound cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice dialing>dialing dir=inbound cause=none remote=202/Bob req=- rel=-",
-    "201 PJSIP/alice dialing>ringback dir=inbound cause=none remote=202/Bob req=- rel=-",
+    "201 PJSIP/alice idle>offering dir=outbound cause=none remote=202/Call 202 req=- rel=-",
+    "201 PJSIP/alice offering>connected dir=outbound cause=none remote=202/Call 202 req=- rel=-",
+    "201 PJSIP/alice connected>dialing dir=internal cause=none remote=202/Call 202 req=- rel=-",
+    "201 PJSIP/alice dialing>dialing dir=internal cause=none remote=202/Bob req=- rel=-",
+    "201 PJSIP/alice dialing>ringback dir=internal cause=none remote=202/Bob req=- rel=-",
     "202 PJSIP/bob idle>offering dir=internal cause=none remote=202/Call 202 req=- rel=-",
     "202 PJSIP/bob offering>connected dir=internal cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice ringback>connected dir=inbound cause=none remote=202/Bob req=- rel=-",
+    "201 PJSIP/alice ringback>connected dir=internal cause=none remote=202/Bob req=- rel=-",
     "202 PJSIP/bob connected>disconnected dir=internal cause=normal remote=202/Call 202 req=- "
     "rel=-",
-    "201 PJSIP/alice connected>disconnected dir=inbound cause=normal remote=202/Bob req=- rel=-",
-    "203 PJSIP/carol idle>offering dir=inbound cause=none remote=-/- req=- rel=-",
-    "203 PJSIP/carol offering>disconnected dir=inbound cause=busy remote=-/- req=- rel=-",
-    "203 PJSIP/carol idle>offering dir=inbound cause=none remote=-/- req=- rel=-",
-    "203 PJSIP/carol offering>disconnected dir=inbound cause=no_answer remote=-/- req=- rel=-",
+    "201 PJSIP/alice connected>disconnected dir=internal cause=normal remote=202/Bob req=- rel=-",
+    "203 PJSIP/carol idle>offering dir=outbound cause=none remote=-/- req=- rel=-",
+    "203 PJSIP/carol offering>disconnected dir=outbound cause=busy remote=-/- req=- rel=-",
+    "203 PJSIP/carol idle>offering dir=outbound cause=none remote=-/- req=- rel=-",
+    "203 PJSIP/carol offering>disconnected dir=outbound cause=no_answer remote=-/- req=- rel=-",
     NULL,
 };
 static const char *const originate_lines[] = {
