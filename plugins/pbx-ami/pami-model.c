@@ -99,18 +99,19 @@ typedef struct channel {
 
 struct pami_model {
     pami_model_callbacks cb;
-    GHashTable *lines;           /* name -> model_line (owned) */
-    GHashTable *devices;         /* lower-case device -> model_line */
-    GHashTable *hints;           /* lower-case exten@context -> model_line */
-    GHashTable *channels;        /* Uniqueid -> channel (owned) */
-    GHashTable *by_name;         /* channel name -> channel */
-    GHashTable *legs;            /* leg id -> channel */
-    GHashTable *conv_of;         /* Linkedid -> conversation id (owned strings) */
-    GHashTable *ended;           /* Uniqueids recently hung up */
-    GQueue ended_order;          /* the same, oldest first (strings owned by `ended`) */
-    GHashTable *dirty;           /* channels to re-derive after the current event */
-    char **pickup_codes;         /* dialled-number prefixes of pickup feature codes */
-    GHashTable *pickup_expected; /* Uniqueids of pickup Originates not seen yet */
+    GHashTable *lines;              /* name -> model_line (owned) */
+    GHashTable *devices;            /* lower-case device -> model_line */
+    GHashTable *hints;              /* lower-case exten@context -> model_line */
+    GHashTable *channels;           /* Uniqueid -> channel (owned) */
+    GHashTable *by_name;            /* channel name -> channel */
+    GHashTable *legs;               /* leg id -> channel */
+    GHashTable *conv_of;            /* Linkedid -> conversation id (owned strings) */
+    GHashTable *ended;              /* Uniqueids recently hung up */
+    GQueue ended_order;             /* the same, oldest first (strings owned by `ended`) */
+    GHashTable *dirty;              /* channels to re-derive after the current event */
+    char **pickup_codes;            /* dialled-number prefixes of pickup feature codes */
+    GHashTable *pickup_expected;    /* Uniqueids of pickup Originates not seen yet */
+    GHashTable *originate_expected; /* Uniqueids of our dial Originates not seen yet */
     gboolean link_down;
     gboolean resyncing;
     int64_t now_ms;
@@ -491,6 +492,7 @@ static channel *channel_new(pami_model *m, const char *uniqueid, const char *nam
     ch->conv = g_strdup(conv_of_linkedid(m, ch->linkedid));
     ch->line = line_of_channel(m, name);
     ch->pickup_pending = g_hash_table_remove(m->pickup_expected, uniqueid);
+    ch->originated = g_hash_table_remove(m->originate_expected, uniqueid);
     g_hash_table_insert(m->channels, ch->uniqueid, ch);
     return ch;
 }
@@ -702,20 +704,35 @@ static uint32_t end_cause(const channel *ch)
 }
 
 /* The ucd state of a live channel (see the rules in pami-model.h). */
+/* The channel (or, for a Local channel, its other half) dialled someone or
+ * joined a bridge: its call reached beyond the phone. */
+static gboolean call_went_out(pami_model *m, const channel *ch)
+{
+    if (ch->dial_dest != NULL || ch->bridge != NULL)
+        return TRUE;
+    const channel *partner = ch->partner != NULL ? channel_find(m, ch->partner) : NULL;
+    return partner != NULL && (partner->dial_dest != NULL || partner->bridge != NULL);
+}
+
 static uint32_t derive_state(pami_model *m, const channel *ch)
 {
     if (ch->hung_up)
         return UCD_CALL_DISCONNECTED;
     gboolean calling = ch->dialling || ch->dial_dest != NULL;
+    /* A click-to-dial's phone rings and answers before the call goes out:
+     * for the user that is all dialling (the phone's own call, not one
+     * offered to it), until it dials and someone answers or it is bridged. */
+    gboolean own_setup = ch->originated && ch->dialled_by == NULL && !call_went_out(m, ch) &&
+                         ch->state != UCD_CALL_CONNECTED;
     switch (ch->ast_state) {
     case AST_STATE_UP:
         if (ch->held)
             return UCD_CALL_HELD;
         if (ch->dialling) /* answered first, now calling out (click-to-dial) */
             return dial_rings(m, ch) ? UCD_CALL_RINGBACK : UCD_CALL_DIALING;
-        return UCD_CALL_CONNECTED;
+        return own_setup ? UCD_CALL_DIALING : UCD_CALL_CONNECTED;
     case AST_STATE_RINGING:
-        return UCD_CALL_OFFERING;
+        return own_setup ? UCD_CALL_DIALING : UCD_CALL_OFFERING;
     case AST_STATE_RING:
         return dial_rings(m, ch) ? UCD_CALL_RINGBACK : UCD_CALL_DIALING;
     default:
@@ -1476,6 +1493,7 @@ pami_model *pami_model_new(const pami_model_callbacks *callbacks)
     g_queue_init(&m->ended_order);
     m->dirty = g_hash_table_new(g_str_hash, g_str_equal);
     m->pickup_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->originate_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     static const char *const default_codes[] = {"*8", "**", NULL};
     pami_model_set_pickup_codes(m, default_codes);
     return m;
@@ -1487,6 +1505,7 @@ void pami_model_free(pami_model *m)
         return;
     g_hash_table_destroy(m->dirty);
     g_hash_table_destroy(m->pickup_expected);
+    g_hash_table_destroy(m->originate_expected);
     g_strfreev(m->pickup_codes);
     g_hash_table_destroy(m->legs);
     g_hash_table_destroy(m->by_name);
@@ -1539,6 +1558,16 @@ void pami_model_expect_pickup(pami_model *m, const char *uniqueid)
         ch->pickup_pending = ch->state == UCD_CALL_IDLE;
     else if (g_hash_table_size(m->pickup_expected) < ENDED_MEMORY)
         g_hash_table_add(m->pickup_expected, g_strdup(uniqueid));
+}
+
+void pami_model_expect_originate(pami_model *m, const char *uniqueid)
+{
+    g_return_if_fail(m != NULL && uniqueid != NULL);
+    channel *ch = channel_find(m, uniqueid);
+    if (ch != NULL)
+        ch->originated = ch->dialled_by == NULL;
+    else if (g_hash_table_size(m->originate_expected) < ENDED_MEMORY)
+        g_hash_table_add(m->originate_expected, g_strdup(uniqueid));
 }
 
 void pami_model_event(pami_model *m, const pami_message *event, int64_t now_ms)

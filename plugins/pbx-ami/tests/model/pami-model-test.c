@@ -763,6 +763,46 @@ static void test_uniqueid_order(void)
     check_merge_keeps("pbx1-1795358381.9", "pbx1-1795358381.10");
 }
 
+#define ALICE9(state)                                                                              \
+    "Channel: PJSIP/alice-00000009|Uniqueid: ucd.1.1|Linkedid: ucd.1.1|ChannelState: " state       \
+    "|CallerIDNum: 202|CallerIDName: 202|Context: from-internal|Exten: 202"
+
+/* Click-to-dial: the driver's Originate rings alice's phone before it dials.
+ * A live Asterisk sent the phone's Ringing before the Originate's DialBegin
+ * (the one without Channel:): told of the Originate's ChannelId beforehand,
+ * the model reports the leg as alice's outgoing call from its first event,
+ * never as an inbound call to her. */
+static void test_originate_rings_first(void)
+{
+    static const char *const events[] = {
+        "Event: Newchannel|" ALICE9("0"),
+        "Event: Newstate|" ALICE9("5"),
+        "Event: DialBegin|DestChannel: PJSIP/alice-00000009|DestUniqueid: ucd.1.1|"
+        "DestLinkedid: ucd.1.1|DestChannelState: 5|DialString: PJSIP/alice",
+        "Event: Newstate|" ALICE9("6"),
+        "Event: DialEnd|DestChannel: PJSIP/alice-00000009|DestUniqueid: ucd.1.1|DialStatus: ANSWER",
+        "Event: Hangup|" ALICE9("6") "|Cause: 16",
+        NULL,
+    };
+    replay *r = replay_new();
+    pami_model_expect_originate(r->model, "ucd.1.1");
+    g_autoptr(GPtrArray) messages = messages_new();
+    for (guint i = 0; events[i] != NULL; i++)
+        g_ptr_array_add(messages, replay_message(events[i]));
+    replay_feed(r, messages);
+    g_autoptr(GPtrArray) legs = replay_select(r, "leg ");
+    if (g_getenv("PAMI_DUMP") != NULL)
+        replay_dump(r);
+    g_assert_cmpuint(legs->len, >=, 2);
+    for (guint i = 0; i < legs->len; i++) {
+        const char *leg = legs->pdata[i];
+        g_assert_null(strstr(leg, "offering"));
+        g_assert_nonnull(strstr(leg, "dir=outbound"));
+    }
+    g_assert_true(g_str_has_prefix(legs->pdata[0], "leg 201 PJSIP/alice-00000009 idle>dialing"));
+    replay_free(r);
+}
+
 static void test_pjsip_hold(void)
 {
     static const char *const expected[] = {
@@ -814,5 +854,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pami-model/pickup-code-dials", test_pickup_code_dials);
     g_test_add_func("/pami-model/uniqueid-order", test_uniqueid_order);
     g_test_add_func("/pami-model/pjsip/hold", test_pjsip_hold);
+    g_test_add_func("/pami-model/originate-rings-first", test_originate_rings_first);
     return g_test_run();
 }

@@ -239,10 +239,10 @@ static const char *const queue_lines[] = {
     "201 busy>idle",    "203 busy>idle",    NULL,
 };
 
+/* Click-to-dial: alice's phone rings and answers first; for her that is all
+ * dialling (her own call), connected only once bob answers. */
 static const char *const originate_legs[] = {
-    "201 PJSIP/alice idle>offering dir=outbound cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice offering>connected dir=outbound cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice connected>dialing dir=internal cause=none remote=202/Call 202 req=- rel=-",
+    "201 PJSIP/alice idle>dialing dir=outbound cause=none remote=202/Call 202 req=- rel=-",
     "201 PJSIP/alice dialing>dialing dir=internal cause=none remote=202/Bob req=- rel=-",
     "201 PJSIP/alice dialing>ringback dir=internal cause=none remote=202/Bob req=- rel=-",
     "202 PJSIP/bob idle>offering dir=internal cause=none remote=202/Call 202 req=- rel=-",
@@ -251,15 +251,16 @@ static const char *const originate_legs[] = {
     "202 PJSIP/bob connected>disconnected dir=internal cause=normal remote=202/Call 202 req=- "
     "rel=-",
     "201 PJSIP/alice connected>disconnected dir=internal cause=normal remote=202/Bob req=- rel=-",
-    "203 PJSIP/carol idle>offering dir=outbound cause=none remote=-/- req=- rel=-",
-    "203 PJSIP/carol offering>disconnected dir=outbound cause=busy remote=-/- req=- rel=-",
-    "203 PJSIP/carol idle>offering dir=outbound cause=none remote=-/- req=- rel=-",
-    "203 PJSIP/carol offering>disconnected dir=outbound cause=no_answer remote=-/- req=- rel=-",
+    "203 PJSIP/carol idle>dialing dir=outbound cause=none remote=-/- req=- rel=-",
+    "203 PJSIP/carol dialing>disconnected dir=outbound cause=busy remote=-/- req=- rel=-",
+    "203 PJSIP/carol idle>dialing dir=outbound cause=none remote=-/- req=- rel=-",
+    "203 PJSIP/carol dialing>disconnected dir=outbound cause=no_answer remote=-/- req=- rel=-",
     NULL,
 };
 static const char *const originate_lines[] = {
-    "201 ringing>busy", "202 ringing>busy", "202 busy>idle",    "201 busy>idle",
-    "203 ringing>idle", "203 idle>ringing", "203 ringing>idle", NULL,
+    "201 dialing>ringing", "201 ringing>busy", "202 ringing>busy",
+    "202 busy>idle",       "201 busy>idle",    "203 ringing>idle",
+    "203 idle>ringing",    "203 ringing>idle", NULL,
 };
 
 static const char *const dnd_cf_legs[] = {
