@@ -70,11 +70,12 @@ typedef struct channel {
     char *dialled; /* the Exten it called, when it started a call */
     char *bridge;  /* BridgeUniqueid while in a bridge */
     gboolean held;
-    char *partner;      /* the other half of a Local pair (Uniqueid) */
-    char *dial_dest;    /* the channel it dials or dialled (Uniqueid) */
-    gboolean dialling;  /* between its DialBegin as caller and DialEnd */
-    gboolean dest_rang; /* DialState RINGING for its dial */
-    char *dialled_by;   /* the caller of the dial that targeted it (Uniqueid) */
+    char *partner;        /* the other half of a Local pair (Uniqueid) */
+    char *dial_dest;      /* the channel it dials or dialled (Uniqueid) */
+    gboolean dialling;    /* between its DialBegin as caller and DialEnd */
+    gboolean dial_failed; /* its last dial as caller ended unanswered */
+    gboolean dest_rang;   /* DialState RINGING for its dial */
+    char *dialled_by;     /* the caller of the dial that targeted it (Uniqueid) */
     gboolean dial_target;
     gboolean originated; /* rung by an Originate (a DialBegin without a caller): click-to-dial */
     uint32_t dial_cause; /* from the DialEnd that targeted it; NONE = answered/unknown */
@@ -111,7 +112,7 @@ struct pami_model {
     GHashTable *dirty;              /* channels to re-derive after the current event */
     char **pickup_codes;            /* dialled-number prefixes of pickup feature codes */
     GHashTable *pickup_expected;    /* Uniqueids of pickup Originates not seen yet */
-    GHashTable *originate_expected; /* Uniqueids of our dial Originates not seen yet */
+    GHashTable *originate_expected; /* Uniqueid of a dial Originate not seen yet -> number */
     gboolean link_down;
     gboolean resyncing;
     int64_t now_ms;
@@ -492,7 +493,11 @@ static channel *channel_new(pami_model *m, const char *uniqueid, const char *nam
     ch->conv = g_strdup(conv_of_linkedid(m, ch->linkedid));
     ch->line = line_of_channel(m, name);
     ch->pickup_pending = g_hash_table_remove(m->pickup_expected, uniqueid);
-    ch->originated = g_hash_table_remove(m->originate_expected, uniqueid);
+    char *number = NULL;
+    ch->originated =
+        g_hash_table_steal_extended(m->originate_expected, uniqueid, NULL, (gpointer *)&number);
+    g_free(ch->dialled);
+    ch->dialled = number; /* what the user asked for: internal when it is a line */
     g_hash_table_insert(m->channels, ch->uniqueid, ch);
     return ch;
 }
@@ -728,7 +733,10 @@ static uint32_t derive_state(pami_model *m, const channel *ch)
     case AST_STATE_UP:
         if (ch->held)
             return UCD_CALL_HELD;
-        if (ch->dialling) /* answered first, now calling out (click-to-dial) */
+        /* Answered first, now calling out (click-to-dial); a dial that ended
+         * unanswered leaves it where it was until it hangs up or the dialplan
+         * bridges it elsewhere: the phone was never connected to anyone. */
+        if (ch->dialling || (ch->dial_failed && ch->bridge == NULL))
             return dial_rings(m, ch) ? UCD_CALL_RINGBACK : UCD_CALL_DIALING;
         return own_setup ? UCD_CALL_DIALING : UCD_CALL_CONNECTED;
     case AST_STATE_RINGING:
@@ -1154,6 +1162,7 @@ static void on_dial_begin(pami_model *m, const pami_message *e)
         set_str(&caller->dial_dest, dest->uniqueid);
         caller->pickup_pending = FALSE; /* it dials: a call after all (*80 intercom) */
         caller->dialling = TRUE;
+        caller->dial_failed = FALSE;
         caller->dest_rang = FALSE;
         touch(m, caller);
     }
@@ -1187,6 +1196,7 @@ static void on_dial_end(pami_model *m, const pami_message *e)
         set_str(&caller->dial_dest, dest->uniqueid);
     if (caller != NULL && (dest == NULL || g_strcmp0(caller->dial_dest, dest->uniqueid) == 0)) {
         caller->dialling = FALSE;
+        caller->dial_failed = g_strcmp0(status, "ANSWER") != 0;
         touch(m, caller);
     }
 }
@@ -1493,7 +1503,7 @@ pami_model *pami_model_new(const pami_model_callbacks *callbacks)
     g_queue_init(&m->ended_order);
     m->dirty = g_hash_table_new(g_str_hash, g_str_equal);
     m->pickup_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    m->originate_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->originate_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     static const char *const default_codes[] = {"*8", "**", NULL};
     pami_model_set_pickup_codes(m, default_codes);
     return m;
@@ -1560,14 +1570,17 @@ void pami_model_expect_pickup(pami_model *m, const char *uniqueid)
         g_hash_table_add(m->pickup_expected, g_strdup(uniqueid));
 }
 
-void pami_model_expect_originate(pami_model *m, const char *uniqueid)
+void pami_model_expect_originate(pami_model *m, const char *uniqueid, const char *number)
 {
     g_return_if_fail(m != NULL && uniqueid != NULL);
     channel *ch = channel_find(m, uniqueid);
-    if (ch != NULL)
+    if (ch != NULL) {
         ch->originated = ch->dialled_by == NULL;
-    else if (g_hash_table_size(m->originate_expected) < ENDED_MEMORY)
-        g_hash_table_add(m->originate_expected, g_strdup(uniqueid));
+        if (ch->dialled == NULL)
+            ch->dialled = g_strdup(number);
+    } else if (g_hash_table_size(m->originate_expected) < ENDED_MEMORY) {
+        g_hash_table_insert(m->originate_expected, g_strdup(uniqueid), g_strdup(number));
+    }
 }
 
 void pami_model_event(pami_model *m, const pami_message *event, int64_t now_ms)

@@ -95,12 +95,13 @@ void pami_model_set_pickup_codes(pami_model *m, const char *const *codes);
 void pami_model_expect_pickup(pami_model *m, const char *uniqueid);
 
 /* The channel that will get `uniqueid` (the ChannelId of a click-to-dial
- * Originate) is the line's own outgoing call, though its phone rings first:
- * outbound (internal once it dials a line) from its first event on. Without
+ * Originate to `number`, may be NULL) is the line's own outgoing call, though
+ * its phone rings first: from its first event on, outbound, or internal when
+ * `number` is another line's address (it is also the requested number). Without
  * this the model can tell only from the Originate's DialBegin, which a real
  * Asterisk may send after the phone's Ringing. Forgotten after 4096
  * expectations never met. */
-void pami_model_expect_originate(pami_model *m, const char *uniqueid);
+void pami_model_expect_originate(pami_model *m, const char *uniqueid, const char *number);
 
 /* Feeds one event (Newchannel, Newstate, NewCallerid, NewConnectedLine,
  * DialBegin, DialEnd, BridgeEnter, BridgeLeave, Hold, Unhold, Hangup,

@@ -289,7 +289,7 @@ static int originate(ami_driver *d, ami_line *line, const char *exten, const cha
     if (o->pickup) /* its leg is the picked call's, once the Pickup event says which */
         pami_model_expect_pickup(d->model, o->channel_id);
     else /* the user's own call, though the phone rings first */
-        pami_model_expect_originate(d->model, o->channel_id);
+        pami_model_expect_originate(d->model, o->channel_id, exten);
     char *w = what(application == NULL ? "dial" : "pickup", line->address);
     guint wait_ms = (guint)d->originate_timeout_ms + 30000; /* ringing, then the dialplan */
     int rc = ami_send(d, action, "OriginateResponse", wait_ms, w, TRUE, on_originated,

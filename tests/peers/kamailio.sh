@@ -333,20 +333,32 @@ phone_registered() { # DIR NAME
     kamcmd -s "unix:$1/kamailio_ctl" ul.dump brief 2>/dev/null | grep -qx "[[:space:]]*AoR: $2"
 }
 
+# The phone's control port answers (baresip runs on when ctrl_tcp cannot
+# bind its port, registered but deaf to the tests).
+phone_controllable() { # DIR NAME
+    (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$1/$2/ctrl_port")") 2>/dev/null
+}
+
+phones_ready() { # DIR
+    wait_registered "$1" && phone_controllable "$1" alice && phone_controllable "$1" bob
+}
+
 for n in alice bob; do phone_start "$D" "$n"; done
 # A port free when chosen may be taken before baresip binds it (other suites
 # start phones and SIP stacks at the same time): a phone that did not
-# register is started again on other ports.
+# register, or whose control port does not answer, is started again on other
+# ports.
 for attempt in 1 2 3; do
-    wait_registered "$D" && break
+    phones_ready "$D" && break
     if [ "$attempt" = 3 ]; then
         echo "kamailio.sh: the phones did not register" >&2
         cat "$D"/*/log >&2
         exit 1
     fi
     for n in alice bob; do
-        phone_registered "$D" "$n" && continue
-        echo "kamailio.sh: phone $n did not register, starting it again" >&2
+        phone_registered "$D" "$n" && phone_controllable "$D" "$n" && continue
+        echo "kamailio.sh: phone $n did not register or its control port is deaf," \
+            "starting it again" >&2
         kill -9 "$(cat "$D/$n/pid")" 2>/dev/null || true
         phone_start "$D" "$n"
     done

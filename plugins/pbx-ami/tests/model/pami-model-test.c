@@ -772,7 +772,7 @@ static void test_uniqueid_order(void)
  * (the one without Channel:): told of the Originate's ChannelId beforehand,
  * the model reports the leg as alice's outgoing call from its first event,
  * never as an inbound call to her. */
-static void test_originate_rings_first(void)
+static void check_originate_rings_first(const char *number, const char *expect)
 {
     static const char *const events[] = {
         "Event: Newchannel|" ALICE9("0"),
@@ -785,7 +785,7 @@ static void test_originate_rings_first(void)
         NULL,
     };
     replay *r = replay_new();
-    pami_model_expect_originate(r->model, "ucd.1.1");
+    pami_model_expect_originate(r->model, "ucd.1.1", number);
     g_autoptr(GPtrArray) messages = messages_new();
     for (guint i = 0; events[i] != NULL; i++)
         g_ptr_array_add(messages, replay_message(events[i]));
@@ -797,9 +797,65 @@ static void test_originate_rings_first(void)
     for (guint i = 0; i < legs->len; i++) {
         const char *leg = legs->pdata[i];
         g_assert_null(strstr(leg, "offering"));
-        g_assert_nonnull(strstr(leg, "dir=outbound"));
+        g_assert_nonnull(strstr(leg, expect));
+        g_autofree char *requested = g_strdup_printf(" req=%s ", number);
+        g_assert_nonnull(strstr(leg, requested));
     }
     g_assert_true(g_str_has_prefix(legs->pdata[0], "leg 201 PJSIP/alice-00000009 idle>dialing"));
+    replay_free(r);
+}
+
+/* To an outside number: outbound; to another line: internal from the start,
+ * with the line as requested number. */
+static void test_originate_rings_first(void)
+{
+    check_originate_rings_first("5550100", "dir=outbound");
+    check_originate_rings_first("202", "dir=internal");
+}
+
+/* Click-to-dial answered by the user's phone, then the dialled party does
+ * not answer and the user hangs up: the user's leg is never connected (the
+ * DialEnd comes before the Hangup), so the call does not count as answered. */
+static void test_originate_unanswered(void)
+{
+    static const char *const events[] = {
+        "Event: Newchannel|" ALICE9("0"),
+        "Event: DialBegin|DestChannel: PJSIP/alice-00000009|DestUniqueid: ucd.1.1|"
+        "DestLinkedid: ucd.1.1|DestChannelState: 0|DialString: PJSIP/alice",
+        "Event: Newstate|" ALICE9("5"),
+        "Event: Newstate|" ALICE9("6"),
+        "Event: DialEnd|DestChannel: PJSIP/alice-00000009|DestUniqueid: ucd.1.1|DialStatus: ANSWER",
+        "Event: Newchannel|Channel: PJSIP/carol-0000000a|Uniqueid: 300.10|Linkedid: ucd.1.1|"
+        "ChannelState: 0|CallerIDNum: 203|CallerIDName: Carol|Exten: s",
+        "Event: DialBegin|" ALICE9(
+            "6") "|DestChannel: PJSIP/carol-0000000a|DestUniqueid: 300.10|"
+                 "DestLinkedid: ucd.1.1|DestChannelState: 0|DialString: carol",
+        "Event: Newstate|Channel: PJSIP/carol-0000000a|Uniqueid: 300.10|Linkedid: ucd.1.1|"
+        "ChannelState: 5|CallerIDNum: 203|CallerIDName: Carol|Exten: s",
+        "Event: DialEnd|" ALICE9("6") "|DestChannel: PJSIP/carol-0000000a|DestUniqueid: 300.10|"
+                                      "DialStatus: CANCEL",
+        "Event: Hangup|Channel: PJSIP/carol-0000000a|Uniqueid: 300.10|Linkedid: ucd.1.1|"
+        "ChannelState: 5|Cause: 16",
+        "Event: Hangup|" ALICE9("6") "|Cause: 16",
+        NULL,
+    };
+    replay *r = replay_new();
+    pami_model_expect_originate(r->model, "ucd.1.1", "203");
+    g_autoptr(GPtrArray) messages = messages_new();
+    for (guint i = 0; events[i] != NULL; i++)
+        g_ptr_array_add(messages, replay_message(events[i]));
+    replay_feed(r, messages);
+    if (g_getenv("PAMI_DUMP") != NULL)
+        replay_dump(r);
+    g_autoptr(GPtrArray) legs = replay_select(r, "leg ");
+    gboolean rang = FALSE;
+    for (guint i = 0; i < legs->len; i++) {
+        const char *leg = legs->pdata[i];
+        g_assert_null(strstr(leg, ">connected"));
+        rang |= strstr(leg, "leg 201 ") != NULL && strstr(leg, ">ringback") != NULL;
+    }
+    g_assert_true(rang);
+    g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
     replay_free(r);
 }
 
@@ -855,5 +911,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pami-model/uniqueid-order", test_uniqueid_order);
     g_test_add_func("/pami-model/pjsip/hold", test_pjsip_hold);
     g_test_add_func("/pami-model/originate-rings-first", test_originate_rings_first);
+    g_test_add_func("/pami-model/originate-unanswered", test_originate_unanswered);
     return g_test_run();
 }
