@@ -23,6 +23,7 @@
  * "epoch.sequence", both integers: .10 is newer than .9). Legs that already reported keep
  * reporting the merged id.
  */
+#include "line-state.h"
 #include "pami-model.h"
 
 #include <stdlib.h>
@@ -256,7 +257,7 @@ static model_line *line_get(pami_model *m, const char *name)
 
 static uint32_t line_state_from_legs(pami_model *m, const model_line *l)
 {
-    gboolean connected = FALSE, dialing = FALSE, offering = FALSE, held = FALSE;
+    line_state_tally tally = {0};
     GHashTableIter it;
     gpointer value;
 
@@ -265,20 +266,10 @@ static uint32_t line_state_from_legs(pami_model *m, const model_line *l)
     g_hash_table_iter_init(&it, m->legs);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         const channel *ch = value;
-        if (ch->line != l)
-            continue;
-        connected |= ch->state == UCD_CALL_CONNECTED || ch->state == UCD_CALL_CONFERENCED;
-        dialing |= ch->state == UCD_CALL_DIALING || ch->state == UCD_CALL_RINGBACK;
-        offering |= ch->state == UCD_CALL_OFFERING;
-        held |= ch->state == UCD_CALL_HELD;
+        if (ch->line == l)
+            line_state_tally_add(&tally, ch->state);
     }
-    if (connected)
-        return UCD_LINE_BUSY;
-    if (dialing)
-        return UCD_LINE_DIALING;
-    if (offering)
-        return UCD_LINE_RINGING;
-    return held ? UCD_LINE_HELD : UCD_LINE_IDLE;
+    return line_state_of_tally(&tally);
 }
 
 /* The device's own state is the most direct word on a line; a hint is next

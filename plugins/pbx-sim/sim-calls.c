@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "line-state.h"
 #include "sim.h"
 
 static int is_final(uint32_t state)
@@ -106,24 +107,15 @@ static void queue_call_event(sim *s, const sim_leg *leg, uint32_t prev, uint32_t
 
 static uint32_t line_state_now(const sim_line *line)
 {
-    int connected = 0, dialing = 0, offering = 0, held = 0;
+    line_state_tally tally = {0};
 
     if (line->offline)
         return UCD_LINE_OUT_OF_SERVICE;
     for (guint i = 0; i < line->legs->len; i++) {
         const sim_leg *leg = g_ptr_array_index(line->legs, i);
-        connected |= leg->state == UCD_CALL_CONNECTED || leg->state == UCD_CALL_CONFERENCED;
-        dialing |= leg->state == UCD_CALL_DIALING || leg->state == UCD_CALL_RINGBACK;
-        offering |= leg->state == UCD_CALL_OFFERING;
-        held |= leg->state == UCD_CALL_HELD;
+        line_state_tally_add(&tally, leg->state);
     }
-    if (connected)
-        return UCD_LINE_BUSY;
-    if (dialing)
-        return UCD_LINE_DIALING;
-    if (offering)
-        return UCD_LINE_RINGING;
-    return held ? UCD_LINE_HELD : UCD_LINE_IDLE;
+    return line_state_of_tally(&tally);
 }
 
 /* Queues a line event when the line's state, DND or unconditional forward

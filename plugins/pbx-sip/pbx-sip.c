@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
+#include "line-state.h"
 #include "pbx-sip.h"
 
 static const ucd_config_key sip_keys[] = {
@@ -65,24 +66,16 @@ static void line_free(gpointer data)
 
 static uint32_t line_state_now(const sip_line *line)
 {
-    gboolean connected = FALSE, dialing = FALSE, offering = FALSE;
+    line_state_tally tally = {0};
     GHashTableIter it;
     gpointer value;
 
     if (!line->link_up)
         return UCD_LINE_OUT_OF_SERVICE;
     g_hash_table_iter_init(&it, line->legs);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        const sip_leg *leg = value;
-        connected |= leg->state == UCD_CALL_CONNECTED;
-        dialing |= leg->state == UCD_CALL_DIALING || leg->state == UCD_CALL_RINGBACK;
-        offering |= leg->state == UCD_CALL_OFFERING;
-    }
-    if (connected)
-        return UCD_LINE_BUSY;
-    if (dialing)
-        return UCD_LINE_DIALING;
-    return offering ? UCD_LINE_RINGING : UCD_LINE_IDLE;
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        line_state_tally_add(&tally, ((const sip_leg *)value)->state);
+    return line_state_of_tally(&tally);
 }
 
 /* Publishes a line event when the line's state differs from the last one told. */
