@@ -30,4 +30,9 @@ char *e2e_trace_words(harness *h, const char *line, int words);
  * for a NULL value; NULL while the file or its tables do not exist yet. */
 char *e2e_journal_sql(harness *h, const char *sql);
 
+/* Starts ucd with `sections` (the PBX driver modules under test) plus
+ * users-file reading `users_xml` (written to the test's folder),
+ * journal-sqlite and the probe fixture; returns once journal-sqlite runs. */
+harness *e2e_ucd_start(const char *users_xml, const char *sections);
+
 #endif /* TEST_E2E_UTIL_H */

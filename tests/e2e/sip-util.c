@@ -70,21 +70,7 @@ char *sip_section(const char *instance, harness_peer *peer, const char *lines, c
 
 harness *sip_ucd_start(const char *users_xml, const char *sections, const char *const *modules)
 {
-    harness *h = harness_new(NULL);
-    char *users = g_build_filename(h->dir, "users.xml", NULL);
-    g_assert_true(g_file_set_contents(users, users_xml, -1, NULL));
-    char *body = g_strdup_printf("%s\n"
-                                 "[module users-file]\n"
-                                 "file = %s\n"
-                                 "[module journal-sqlite]\n"
-                                 "[module probe]\n"
-                                 "publish_count = 1\n",
-                                 sections, users);
-    harness_write_config(h, body);
-    g_free(body);
-    g_free(users);
-    g_assert_true(harness_start(h));
-    g_assert_true(harness_wait_state(h, "journal-sqlite", "running"));
+    harness *h = e2e_ucd_start(users_xml, sections);
     for (const char *const *m = modules; *m != NULL; m++)
         g_assert_true(harness_wait_state(h, *m, "running"));
     return h;

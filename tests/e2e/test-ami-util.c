@@ -157,22 +157,7 @@ char *ami_replace(const char *text, const char *from, const char *to)
 
 harness *ami_ucd_start(const char *users_xml, const char *modules)
 {
-    harness *h = harness_new(NULL);
-    char *users = g_build_filename(h->dir, "users.xml", NULL);
-    g_assert_true(g_file_set_contents(users, users_xml, -1, NULL));
-    char *body = g_strdup_printf("%s\n"
-                                 "[module users-file]\n"
-                                 "file = %s\n"
-                                 "[module journal-sqlite]\n"
-                                 "[module probe]\n"
-                                 "publish_count = 1\n",
-                                 modules, users);
-    harness_write_config(h, body);
-    g_free(body);
-    g_free(users);
-    g_assert_true(harness_start(h));
-    g_assert_true(harness_wait_state(h, "journal-sqlite", "running"));
-    return h;
+    return e2e_ucd_start(users_xml, modules);
 }
 
 void ami_ucd_stop(harness *h)
