@@ -252,11 +252,13 @@ static gboolean on_action_timeout(gpointer data)
     pami_conn *c = a->conn;
     g_source_unref(a->timer);
     a->timer = NULL;
-    if (a->response != NULL) {
+    if (a->response != NULL && !a->in_list) {
         /* The answer came; only the async final event is late. */
         pending_fail(a, G_IO_ERROR_TIMED_OUT, "no final event in time");
         return G_SOURCE_REMOVE;
     }
+    /* No answer, or a list that stopped half way: Asterisk answers a
+     * session's actions in order, so the session is stuck. */
     g_autofree char *reason =
         g_strdup_printf("no answer to %s within %u s", a->action, (c->timeout_ms + 999) / 1000);
     pending_fail(a, G_IO_ERROR_TIMED_OUT, reason);
@@ -745,7 +747,9 @@ static void go_down(pami_conn *c, const char *reason, guint retry_ms)
         retry_ms = c->backoff_ms;
         c->backoff_ms = MIN(c->backoff_ms * 2, c->retry_max_ms);
     }
-    conn_log(c, PAMI_LOG_WARNING, "AMI %s:%u: %s; retrying in %u ms", c->host, c->port, reason,
+    /* Debug only: the driver says each new reason once (a server down for
+     * an hour must not write a warning every retry). */
+    conn_log(c, PAMI_LOG_DEBUG, "AMI %s:%u: %s; retrying in %u ms", c->host, c->port, reason,
              retry_ms);
     c->retry_timer = add_timer(c, retry_ms, on_retry, c);
     set_state(c, PAMI_CONN_DOWN, reason);

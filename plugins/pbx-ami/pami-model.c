@@ -1493,7 +1493,7 @@ pami_model *pami_model_new(const pami_model_callbacks *callbacks)
     m->ended = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_queue_init(&m->ended_order);
     m->dirty = g_hash_table_new(g_str_hash, g_str_equal);
-    m->pickup_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->pickup_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     m->originate_expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     static const char *const default_codes[] = {"*8", "**", NULL};
     pami_model_set_pickup_codes(m, default_codes);
@@ -1551,14 +1551,32 @@ void pami_model_set_pickup_codes(pami_model *m, const char *const *codes)
     m->pickup_codes = g_strdupv((char **)codes);
 }
 
+/* Records an expectation for a channel not seen yet. Expectations are kept
+ * for Originates whose channel never came only until the driver forgets them;
+ * should many pile up anyway (failures the driver never heard of), the
+ * table starts over rather than refusing new ones. */
+static void expect(GHashTable *expected, const char *uniqueid, const char *value)
+{
+    if (g_hash_table_size(expected) >= ENDED_MEMORY)
+        g_hash_table_remove_all(expected);
+    g_hash_table_insert(expected, g_strdup(uniqueid), g_strdup(value));
+}
+
+void pami_model_forget_expectation(pami_model *m, const char *uniqueid)
+{
+    g_return_if_fail(m != NULL && uniqueid != NULL);
+    g_hash_table_remove(m->pickup_expected, uniqueid);
+    g_hash_table_remove(m->originate_expected, uniqueid);
+}
+
 void pami_model_expect_pickup(pami_model *m, const char *uniqueid)
 {
     g_return_if_fail(m != NULL && uniqueid != NULL);
     channel *ch = channel_find(m, uniqueid);
     if (ch != NULL)
         ch->pickup_pending = ch->state == UCD_CALL_IDLE;
-    else if (g_hash_table_size(m->pickup_expected) < ENDED_MEMORY)
-        g_hash_table_add(m->pickup_expected, g_strdup(uniqueid));
+    else
+        expect(m->pickup_expected, uniqueid, NULL);
 }
 
 void pami_model_expect_originate(pami_model *m, const char *uniqueid, const char *number)
@@ -1569,8 +1587,8 @@ void pami_model_expect_originate(pami_model *m, const char *uniqueid, const char
         ch->originated = ch->dialled_by == NULL;
         if (ch->dialled == NULL)
             ch->dialled = g_strdup(number);
-    } else if (g_hash_table_size(m->originate_expected) < ENDED_MEMORY) {
-        g_hash_table_insert(m->originate_expected, g_strdup(uniqueid), g_strdup(number));
+    } else {
+        expect(m->originate_expected, uniqueid, number);
     }
 }
 

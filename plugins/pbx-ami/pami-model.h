@@ -90,8 +90,7 @@ gboolean pami_model_map_hint(pami_model *m, const char *hint, const char *line);
 void pami_model_set_pickup_codes(pami_model *m, const char *const *codes);
 
 /* The channel that will get `uniqueid` (an Originate's ChannelId) runs a
- * pickup: held back as a pickup-code call is. Forgotten after 4096
- * expectations never met. */
+ * pickup: held back as a pickup-code call is. */
 void pami_model_expect_pickup(pami_model *m, const char *uniqueid);
 
 /* The channel that will get `uniqueid` (the ChannelId of a click-to-dial
@@ -99,9 +98,12 @@ void pami_model_expect_pickup(pami_model *m, const char *uniqueid);
  * its phone rings first: from its first event on, outbound, or internal when
  * `number` is another line's address (it is also the requested number). Without
  * this the model can tell only from the Originate's DialBegin, which a real
- * Asterisk may send after the phone's Ringing. Forgotten after 4096
- * expectations never met. */
+ * Asterisk may send after the phone's Ringing. */
 void pami_model_expect_originate(pami_model *m, const char *uniqueid, const char *number);
+
+/* The Originate that would have made channel `uniqueid` failed without a
+ * channel: its expectation (pickup or dial) is dropped. */
+void pami_model_forget_expectation(pami_model *m, const char *uniqueid);
 
 /* Feeds one event (Newchannel, Newstate, NewCallerid, NewConnectedLine,
  * DialBegin, DialEnd, BridgeEnter, BridgeLeave, Hold, Unhold, Hangup,

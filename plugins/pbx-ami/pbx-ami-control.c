@@ -240,6 +240,15 @@ static void on_originated(ami_driver *d, pami_message *response, GPtrArray *even
 
     if (o == NULL)
         return;
+    if (response == NULL && result == NULL) {
+        /* No answer at all: the link went down with the Originate pending.
+         * Asterisk may have made the call; the resync after reconnecting shows
+         * it (or not), so no failed leg is invented here. */
+        ucd_warning(d->host, d->self, "%s on %s to %s: outcome unknown, the link went down",
+                    o->pickup ? "pickup" : "dial", o->line, o->number);
+        g_hash_table_remove(d->originates, data);
+        return;
+    }
     if (ami_response_ok(response) && result != NULL && ami_response_ok(result)) {
         ucd_info(d->host, d->self, "%s on %s: answered, now calling %s",
                  o->pickup ? "pickup" : "dial", o->line, o->number);
@@ -259,6 +268,8 @@ static void on_originated(ami_driver *d, pami_message *response, GPtrArray *even
         g_free(detail);
         if (!o->seen && !o->pickup)
             publish_failed_dial(d, o, cause);
+        if (!o->seen) /* no channel came: nothing will meet the model's expectation */
+            pami_model_forget_expectation(d->model, o->channel_id);
     }
     g_hash_table_remove(d->originates, data);
 }
@@ -296,6 +307,7 @@ static int originate(ami_driver *d, ami_line *line, const char *exten, const cha
                       g_strdup(o->channel_id), g_free);
     g_free(w);
     if (rc != UCD_OK) {
+        pami_model_forget_expectation(d->model, o->channel_id);
         g_hash_table_remove(d->originates, o->channel_id);
         return rc;
     }

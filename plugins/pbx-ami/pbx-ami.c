@@ -19,7 +19,7 @@
 
 static const ucd_config_key ami_keys[] = {
     {"host", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL, "Asterisk's address or name"},
-    {"port", UCD_CONFIG_INT, 0, "5038", "AMI port (usually 5039 with tls)"},
+    {"port", UCD_CONFIG_INT, 0, NULL, "AMI port; default 5038, or 5039 with tls"},
     {"tls", UCD_CONFIG_BOOL, 0, "false", "AMI over TLS"},
     {"tls_verify", UCD_CONFIG_BOOL, 0, "true", "verify the server's certificate and name"},
     {"tls_ca_file", UCD_CONFIG_STRING, 0, NULL, "PEM bundle to trust instead of the system's"},
@@ -236,6 +236,7 @@ static void on_conn_state(pami_conn_state state, const char *reason, const char 
                      reason != NULL ? reason : "closed");
         g_free(d->last_reason);
         d->last_reason = g_strdup(reason);
+        d->resynced = FALSE;
         d->resync_generation++; /* answers of the old session's resync are stale */
         pami_model_link_down(d->model, now_ms());
         publish_all_lines(d);
@@ -322,7 +323,10 @@ static void on_answer(pami_message *response, GPtrArray *events, const GError *e
     gboolean ok = ami_response_ok(response);
 
     if (!ok && d->running) {
-        d->host->counter_add(d->failed_counter, 1);
+        /* Quiet requests (the resync's DBGet of keys that may be absent)
+         * expect refusals: they are not failed actions. */
+        if (!r->quiet)
+            d->host->counter_add(d->failed_counter, 1);
         const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
         if (!r->quiet)
             ucd_warning(d->host, d->self, "%s failed: %s", r->what,
@@ -548,11 +552,15 @@ static int read_connection(ami_driver *d)
     d->conn_secret = read_string(d, "secret");
     d->conn_events = read_string(d, "events");
     d->conn_ca_file = read_string(d, "tls_ca_file");
-    if (d->host->config_int(d->self, "port", &port) != UCD_OK || port < 1 || port > 65535)
-        return d->host->config_error(d->self, "port", "must be between 1 and 65535");
     if (d->host->config_bool(d->self, "tls", &tls) != UCD_OK ||
         d->host->config_bool(d->self, "tls_verify", &verify) != UCD_OK)
         return d->host->config_error(d->self, "tls", "cannot be read");
+    /* Unset: Asterisk's ports, 5038 plain and 5039 TLS (its tlsbindaddr). */
+    int rc = d->host->config_int(d->self, "port", &port);
+    if (rc == UCD_E_NOT_FOUND)
+        port = tls ? 5039 : 5038;
+    else if (rc != UCD_OK || port < 1 || port > 65535)
+        return d->host->config_error(d->self, "port", "must be between 1 and 65535");
     if (read_duration(d, "keepalive", 1000, 3600000, &keepalive) != UCD_OK ||
         read_duration(d, "timeout", 500, 600000, &timeout) != UCD_OK)
         return UCD_FAIL;
@@ -762,8 +770,7 @@ static int ami_init(ucd_plugin *self, const ucd_host *host, void **state)
     ami_driver *d = driver_new(self, host);
 
     *state = NULL;
-    if (read_config(d) != UCD_OK) {
-        host->set_error(self, "configuration refused");
+    if (read_config(d) != UCD_OK) { /* config_error said what and where */
         driver_free(d);
         return UCD_FAIL;
     }

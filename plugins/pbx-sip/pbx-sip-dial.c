@@ -117,7 +117,8 @@ int sip_dial(void *impl, const char *address, const char *number, char *call_id,
              size_t call_id_size)
 {
     sip_driver *d = impl;
-    const sip_line *line = g_hash_table_lookup(d->line_by_address, address);
+    const sip_line *line =
+        address != NULL ? g_hash_table_lookup(d->line_by_address, address) : NULL;
 
     if (call_id != NULL && call_id_size > 0)
         call_id[0] = '\0';

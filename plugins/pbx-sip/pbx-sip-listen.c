@@ -31,32 +31,50 @@ static char *uri_of_listen(const char *listen)
     return g_strconcat("sip:", listen, NULL);
 }
 
-/* The local address the kernel would send from to reach `server` (host:port). */
+/* The local address the kernel would send from to reach `remote`, or NULL. */
+static GInetAddress *local_address_to(GSocketAddress *remote)
+{
+    GInetAddress *local = NULL;
+    GSocket *probe = g_socket_new(g_socket_address_get_family(remote), G_SOCKET_TYPE_DATAGRAM,
+                                  G_SOCKET_PROTOCOL_UDP, NULL);
+    /* connect() on UDP sends nothing: it only fixes the route. */
+    if (probe != NULL && g_socket_connect(probe, remote, NULL, NULL)) {
+        GSocketAddress *mine = g_socket_get_local_address(probe, NULL);
+        if (mine != NULL) {
+            local = g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(mine)));
+            g_object_unref(mine);
+        }
+    }
+    if (probe != NULL)
+        g_object_unref(probe);
+    return local;
+}
+
+/* The local address facing `server` (host:port): its addresses in turn (an
+ * AAAA record without an IPv6 route does not end the search). A name is
+ * resolved here, once, at start: an IP address, the usual case for a PBX,
+ * needs no DNS. */
 static GInetAddress *local_address_towards(const char *server, GError **error)
 {
     GSocketConnectable *target = g_network_address_parse(server, 5060, error);
     if (target == NULL)
         return NULL;
     GSocketAddressEnumerator *addresses = g_socket_connectable_enumerate(target);
-    GSocketAddress *remote = g_socket_address_enumerator_next(addresses, NULL, error);
     GInetAddress *local = NULL;
-    if (remote != NULL) {
-        GSocket *probe = g_socket_new(g_socket_address_get_family(remote), G_SOCKET_TYPE_DATAGRAM,
-                                      G_SOCKET_PROTOCOL_UDP, error);
-        /* connect() on UDP sends nothing: it only fixes the route. */
-        if (probe != NULL && g_socket_connect(probe, remote, NULL, error)) {
-            GSocketAddress *mine = g_socket_get_local_address(probe, error);
-            if (mine != NULL) {
-                local =
-                    g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(mine)));
-                g_object_unref(mine);
-            }
-        }
-        if (probe != NULL)
-            g_object_unref(probe);
+    GError *last = NULL;
+    GSocketAddress *remote;
+    while (local == NULL &&
+           (remote = g_socket_address_enumerator_next(addresses, NULL, &last)) != NULL) {
+        local = local_address_to(remote);
         g_object_unref(remote);
-    } else if (error != NULL && *error == NULL) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s has no address", server);
+    }
+    if (local == NULL) {
+        if (last != NULL)
+            g_propagate_error(error, last);
+        else
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no route to %s", server);
+    } else if (last != NULL) {
+        g_error_free(last);
     }
     g_object_unref(addresses);
     g_object_unref(target);

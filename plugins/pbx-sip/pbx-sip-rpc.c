@@ -4,7 +4,7 @@
  * Plain SIP gives a third party no way to end someone else's call. Kamailio's
  * dialog module can (dlg.end_dlg sends BYE both ways), over its JSON-RPC (the
  * jsonrpcs module, here over HTTP: `rpc_url`). The dialog is named there by
- * its hash entry and id, so a hangup first lists the dialogs (dlg.list) to
+ * its hash entry and id, so a hangup first asks for the dialog (dlg.dlg_list) to
  * find the one with the leg's SIP call-id, then ends it. Both requests run
  * asynchronously on the main context; the call's end is then seen like any
  * other, through the dialog subscriptions.
@@ -14,7 +14,7 @@
 
 #include "pbx-sip.h"
 
-/* Kamailio's dialog state "confirmed" (dlg.list "state"): end_dlg only ends
+/* Kamailio's dialog state "confirmed" (dlg.dlg_list "state"): end_dlg only ends
  * confirmed dialogs (an early one is left ringing, though the answer is OK). */
 #define KAMAILIO_DLG_CONFIRMED 4
 
@@ -43,7 +43,9 @@ sip_rpc *sip_rpc_new(const char *url)
 {
     sip_rpc *rpc = g_new0(sip_rpc, 1);
     rpc->url = g_strdup(url);
-    rpc->session = soup_session_new_with_options("timeout", 5, "user-agent", "ucd pbx-sip", NULL);
+    /* No proxy from the environment: the RPC goes straight to Kamailio. */
+    rpc->session = soup_session_new_with_options("timeout", 5, "user-agent", "ucd pbx-sip",
+                                                 "proxy-resolver", NULL, NULL);
     rpc->cancel = g_cancellable_new();
     return rpc;
 }
@@ -65,8 +67,9 @@ gboolean sip_rpc_url_valid(const char *url)
     if (uri == NULL)
         return FALSE;
     const char *scheme = g_uri_get_scheme(uri);
+    const char *host = g_uri_get_host(uri);
     gboolean ok = (g_strcmp0(scheme, "http") == 0 || g_strcmp0(scheme, "https") == 0) &&
-                  g_uri_get_host(uri) != NULL;
+                  host != NULL && *host != '\0';
     g_uri_unref(uri);
     return ok;
 }
@@ -160,17 +163,20 @@ static void on_end_dlg(GObject *source, GAsyncResult *result, gpointer data)
     rpc_hangup_free(h);
 }
 
-/* The dlg.list entry of `sip_call_id` in `list`, or NULL. */
-static JsonObject *find_dialog(JsonNode *list, const char *sip_call_id)
+/* The dialog `sip_call_id` in a dlg.dlg_list answer (one dialog object, an
+ * empty one when Kamailio has none; an array of them is accepted too), when
+ * it carries the handle dlg.end_dlg needs; else NULL. */
+static JsonObject *find_dialog(JsonNode *answer, const char *sip_call_id)
 {
-    if (!JSON_NODE_HOLDS_ARRAY(list))
-        return NULL;
-    JsonArray *dialogs = json_node_get_array(list);
-    for (guint i = 0; i < json_array_get_length(dialogs); i++) {
-        JsonObject *dialog = json_array_get_object_element(dialogs, i);
+    JsonArray *many = JSON_NODE_HOLDS_ARRAY(answer) ? json_node_get_array(answer) : NULL;
+    guint count = many != NULL ? json_array_get_length(many) : 1;
+    for (guint i = 0; i < count; i++) {
+        JsonNode *node = many != NULL ? json_array_get_element(many, i) : answer;
+        JsonObject *dialog = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
         if (dialog != NULL &&
             g_strcmp0(json_object_get_string_member_with_default(dialog, "call-id", NULL),
-                      sip_call_id) == 0)
+                      sip_call_id) == 0 &&
+            json_object_has_member(dialog, "h_entry") && json_object_has_member(dialog, "h_id"))
             return dialog;
     }
     return NULL;
@@ -182,7 +188,7 @@ static void on_dlg_list(GObject *source, GAsyncResult *result, gpointer data)
     GError *error = NULL;
     JsonNode *list = rpc_result(source, result, &error);
     if (list == NULL) {
-        rpc_failed(h, error, "dlg.list");
+        rpc_failed(h, error, "dlg.dlg_list");
         return;
     }
     JsonObject *dialog = find_dialog(list, h->sip_call_id);
@@ -195,8 +201,9 @@ static void on_dlg_list(GObject *source, GAsyncResult *result, gpointer data)
         return;
     }
     JsonArray *params = json_array_new();
-    json_array_add_int_element(params, json_object_get_int_member(dialog, "h_entry"));
-    json_array_add_int_element(params, json_object_get_int_member(dialog, "h_id"));
+    json_array_add_int_element(params,
+                               json_object_get_int_member_with_default(dialog, "h_entry", 0));
+    json_array_add_int_element(params, json_object_get_int_member_with_default(dialog, "h_id", 0));
     JsonNode *node = json_node_init_array(json_node_alloc(), params);
     json_array_unref(params);
     json_node_unref(list);
@@ -208,11 +215,14 @@ static void on_dlg_list(GObject *source, GAsyncResult *result, gpointer data)
 int sip_hangup(void *impl, const char *address, const char *call_id)
 {
     sip_driver *d = impl;
-    const sip_line *line = g_hash_table_lookup(d->line_by_address, address);
+    const sip_line *line =
+        address != NULL ? g_hash_table_lookup(d->line_by_address, address) : NULL;
     if (line == NULL || call_id == NULL)
         return UCD_E_NOT_FOUND;
-    if (d->rpc == NULL)
+    if (d->rpc_url == NULL)
         return UCD_E_UNSUPPORTED;
+    if (d->rpc == NULL || !d->running)
+        return UCD_E_UNAVAILABLE; /* stopped */
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, line->legs);
@@ -226,7 +236,12 @@ int sip_hangup(void *impl, const char *address, const char *call_id)
         h->d = d;
         h->line = g_strdup(address);
         h->sip_call_id = g_strdup(key);
-        rpc_call(d->rpc, "dlg.list", NULL, on_dlg_list, h);
+        /* Only this dialog (dlg.dlg_list CALL-ID), not every dialog Kamailio has. */
+        JsonArray *params = json_array_new();
+        json_array_add_string_element(params, key);
+        JsonNode *node = json_node_init_array(json_node_alloc(), params);
+        json_array_unref(params);
+        rpc_call(d->rpc, "dlg.dlg_list", node, on_dlg_list, h);
         return UCD_OK;
     }
     return UCD_E_NOT_FOUND;

@@ -474,9 +474,15 @@ static int sip_start(void *state)
     GError *error = NULL;
     char *bind = sip_listen_uri(d->listen, d->server, &error);
     if (bind == NULL) {
-        d->host->set_error(d->self, "no local address towards %s: %s", d->server, error->message);
-        g_error_free(error);
-        return UCD_FAIL;
+        /* The network (or DNS) may not be up yet at boot: start anyway on
+         * every interface, so the subscriptions retry until the server is
+         * reachable, rather than leaving the driver stopped for good. */
+        ucd_warning(d->host, d->self,
+                    "no local address towards %s (%s): listening on all interfaces; set "
+                    "`listen` to choose",
+                    d->server, error->message);
+        g_clear_error(&error);
+        bind = g_strdup("sip:*:*");
     }
     const psip_subscriber_config config = {
         .server = d->server_uri,
