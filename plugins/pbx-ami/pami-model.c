@@ -484,9 +484,10 @@ static channel *channel_new(pami_model *m, const char *uniqueid, const char *nam
     ch->conv = g_strdup(conv_of_linkedid(m, ch->linkedid));
     ch->line = line_of_channel(m, name);
     ch->pickup_pending = g_hash_table_remove(m->pickup_expected, uniqueid);
-    char *number = NULL;
-    ch->originated =
-        g_hash_table_steal_extended(m->originate_expected, uniqueid, NULL, (gpointer *)&number);
+    char *expected_id = NULL, *number = NULL;
+    ch->originated = g_hash_table_steal_extended(m->originate_expected, uniqueid,
+                                                 (gpointer *)&expected_id, (gpointer *)&number);
+    g_free(expected_id);
     g_free(ch->dialled);
     ch->dialled = number; /* what the user asked for: internal when it is a line */
     g_hash_table_insert(m->channels, ch->uniqueid, ch);
