@@ -8,7 +8,7 @@
 
 #include <sqlite3.h>
 
-#define POLLS   500
+#define POLLS   1500 /* 30 s: generous for loaded CI machines and valgrind runs */
 #define POLL_US 20000
 
 JsonNode *e2e_ctl(harness *h, const char *a0, const char *a1, const char *a2, const char *a3)

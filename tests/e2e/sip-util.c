@@ -143,7 +143,9 @@ void sip_wait_line_state(harness *h, const char *driver, const char *address, co
 
 char *sip_leg_on(harness *h, const char *driver, const char *address, const char *state)
 {
-    for (int i = 0; i < 10 * POLLS_PER_S; i++) {
+    /* 30 s: a NOTIFY lost on a loaded machine waits for SIP retransmission
+     * (up to 4 s each), and CI runs several Kamailio suites side by side. */
+    for (int i = 0; i < 30 * POLLS_PER_S; i++) {
         char *call = table_cell(h, "calls", driver, address, "state", state, "call");
         if (call != NULL)
             return call;
