@@ -71,11 +71,20 @@ static void test_real_call(harness *h, harness_peer *peer)
     g_free(trace);
     g_free(expected);
     trace = e2e_trace_words(h, "alice", 3);
-    /* Kamailio reports the caller "Trying" first: dialing, then ringback */
+    /* Kamailio reports the caller "Trying" first: dialing, then ringback. A
+     * NOTIFY carries the dialog's state at the time it is sent, not each
+     * step: when "early" follows "Trying" closely (a slow machine, ASan) the
+     * subscriber sees "early" first, so the dialing step may be missing. */
     expected = g_strdup_printf("line idle; call %s dialing; line dialing; call %s ringback; "
                                "call %s connected; line busy; call %s disconnected; line idle; ",
                                alice_call, alice_call, alice_call, alice_call);
-    g_assert_cmpstr(trace, ==, expected);
+    char *without_trying =
+        g_strdup_printf("line idle; call %s ringback; line dialing; call %s connected; "
+                        "line busy; call %s disconnected; line idle; ",
+                        alice_call, alice_call, alice_call);
+    if (g_strcmp0(trace, without_trying) != 0)
+        g_assert_cmpstr(trace, ==, expected);
+    g_free(without_trying);
     g_free(trace);
     g_free(expected);
 
