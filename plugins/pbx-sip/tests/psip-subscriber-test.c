@@ -321,14 +321,19 @@ static void check_call(watch *w)
     g_assert_true(g_str_has_prefix(a->remote, BOB));
     g_assert_true(g_str_has_prefix(b->remote, ALICE));
     /* What Kamailio really publishes: the caller's "Trying" then early, the
-     * callee early from the start (callee_trying is off). */
+     * callee early from the start (callee_trying is off). A NOTIFY carries
+     * the state when it is sent: on a slow machine "early" may follow
+     * "Trying" so closely that the caller's first report is already early. */
     char *alice = transitions(w, ALICE, a->call_id), *bob = transitions(w, BOB, a->call_id);
-    g_assert_cmpstr(alice, ==, "none>trying trying>early early>confirmed confirmed>terminated");
+    gboolean trying_seen = g_str_has_prefix(alice, "none>trying ");
+    g_assert_cmpstr(alice, ==,
+                    trying_seen ? "none>trying trying>early early>confirmed confirmed>terminated"
+                                : "none>early early>confirmed confirmed>terminated");
     g_assert_cmpstr(bob, ==, "none>early early>confirmed confirmed>terminated");
     g_free(alice);
     g_free(bob);
     /* Nothing else happened on the lines (the idle dummy dialog is not news). */
-    g_assert_cmpuint(w->changes->len, ==, 7);
+    g_assert_cmpuint(w->changes->len, ==, trying_seen ? 7 : 6);
 }
 
 /* Kamailio and the phones, and a watch; NULL when the peer is skipped. */
