@@ -144,35 +144,6 @@ static void wait_call(recorder *r, const char *needle)
 
 /* ---- scripts ----------------------------------------------------------------------------- */
 
-/* Login, then the resync the driver runs after it: `channels` are the
- * CoreShowChannel events (capture format blocks, may be ""), then the AstDB
- * reads of each of `lines` (DND then CF; none set). */
-static GString *script_head(const char *const *lines, const char *channels)
-{
-    GString *s = g_string_new("<<< BANNER Asterisk Call Manager/11.0.0\n\n"
-                              ">>> SENT\nAction: Login\nActionID: 1\nUsername: ucd\n\n"
-                              "Response: Success\nActionID: 1\nMessage: Authentication accepted\n\n"
-                              ">>> SENT\nAction: CoreShowChannels\nActionID: 2\n\n"
-                              "Response: Success\nActionID: 2\nEventList: start\n"
-                              "Message: Channels will follow\n\n");
-    g_string_append(s, channels);
-    g_string_append(s, "Event: CoreShowChannelsComplete\nActionID: 2\nEventList: Complete\n"
-                       "ListItems: 0\n\n"
-                       ">>> SENT\nAction: ExtensionStateList\nActionID: 3\n\n"
-                       "Response: Success\nActionID: 3\nEventList: start\n"
-                       "Message: Extension Statuses will follow\n\n"
-                       "Event: ExtensionStateListComplete\nActionID: 3\nEventList: Complete\n"
-                       "ListItems: 0\n\n");
-    for (const char *const *l = lines; *l != NULL; l++)
-        for (int i = 0; i < 2; i++)
-            g_string_append_printf(s,
-                                   ">>> SENT\nAction: DBGet\nActionID: 9\nFamily: %s\nKey: %s\n\n"
-                                   "Response: Error\nActionID: 9\n"
-                                   "Message: Database entry not found\n\n",
-                                   i == 0 ? "DND" : "CF", *l);
-    return s;
-}
-
 static GPtrArray *capture_steps(const char *dir, const char *name)
 {
     char *path = g_build_filename(dir, name, NULL);
@@ -341,7 +312,7 @@ static char *alice_calls_bob, *alice_bob_hangup;
 static void test_call_events(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     g_string_append(script, alice_calls_bob);
     g_string_append(script, alice_bob_hangup);
     fixture_start(&f, script->str, NULL, NULL);
@@ -374,7 +345,7 @@ static void test_capture_local(void)
 {
     fixture f = {0};
     const char *const lines[] = {"100", "200", NULL};
-    GString *script = script_head(lines, "");
+    GString *script = ami_script_login_resync(lines, "");
     char *events = capture_events("capture_filtered.txt");
     g_string_append(script, events);
     const char *const config[] = {"lines", "100=Local/100@test;200=Local/200@test", NULL};
@@ -398,7 +369,7 @@ static void test_capture_local(void)
 static void test_dial(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     g_string_append(script, ">>> SENT\nAction: Originate\nActionID: 7\nChannel: PJSIP/alice\n"
                             "Context: from-internal\nExten: 0891234567\nPriority: 1\n"
                             "Async: true\nTimeout: 30000\n\n"
@@ -434,7 +405,7 @@ static void test_dial(void)
 static void test_call_control(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     g_string_append(script, alice_calls_bob);
     g_string_append(
         script, ">>> SENT\nAction: PlayDTMF\nActionID: 5\nChannel: PJSIP/bob-00000002\nDigit: 1\n\n"
@@ -489,7 +460,7 @@ static void test_ringing_control(void)
 {
     fixture f = {0};
     const char *const lines[] = {"alice", "bob", NULL};
-    GString *script = script_head(lines, "");
+    GString *script = ami_script_login_resync(lines, "");
     /* only the ringing part of the call */
     const char *end = strstr(alice_calls_bob, "Event: Newstate\nChannel: PJSIP/bob-00000002\n"
                                               "ChannelState: 6");
@@ -520,7 +491,7 @@ static void test_ringing_control(void)
 static void test_login_refused(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     const ami_replay_options options = {.secret = "the-right-one"};
     fixture_start(&f, script->str, &options, NULL);
     wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
@@ -534,7 +505,7 @@ static void test_login_refused(void)
 static void test_not_ami(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     const ami_replay_options options = {.banner = "HTTP/1.1 400 Bad Request"};
     fixture_start(&f, script->str, &options, NULL);
     wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
@@ -549,7 +520,7 @@ static void test_not_ami(void)
 static void test_stall_resync(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     g_string_append(script, alice_calls_bob);
     fixture_start(&f, script->str, NULL, NULL);
     wait_call(&f.rec, "test-1700000000.1 alice connected");
@@ -558,7 +529,7 @@ static void test_stall_resync(void)
     ami_replay_stall(f.peer);
     wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
     ami_replay_free(f.peer);
-    GString *second = script_head(two_lines, "");
+    GString *second = ami_script_login_resync(two_lines, "");
     const ami_replay_options options = {.port = port};
     GError *error = NULL;
     f.peer = ami_replay_new(second->str, &options, NULL, &error);
@@ -578,7 +549,7 @@ static void test_stall_resync(void)
 static void test_bad_input(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     fixture_start(&f, script->str, NULL, NULL);
     wait_line(&f.rec, "bob", "bob idle dnd=0 fwd=-");
 
@@ -619,7 +590,7 @@ static void test_bad_input(void)
 static void test_shutdown(void)
 {
     fixture f = {0};
-    GString *script = script_head(two_lines, "");
+    GString *script = ami_script_login_resync(two_lines, "");
     char *events = capture_events_in(AMI_CAPTURES_DIR, "pjsip-shutdown.txt");
     g_assert_nonnull(strstr(events, "Event: Shutdown\n"));
     g_string_append(script, events);
@@ -679,7 +650,7 @@ static void test_originate_real(void)
                                   "\"Call {number}\" <{number}>",
                                   NULL};
     GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-originate.txt");
-    GString *script = script_head(lines, "");
+    GString *script = ami_script_login_resync(lines, "");
     const char *const ours[] = {"Variable:", NULL}; /* the recorder's own tag */
     const char *const other_timeout[] = {"Timeout:", NULL};
     append_exchange(script, steps, "3", ours, "Event: OriginateResponse");
@@ -718,7 +689,7 @@ static void test_astdb_real(void)
     const char *const lines[] = {"202", NULL};
     const char *const config[] = {"lines", "202=PJSIP/bob", NULL};
     GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-dnd-cf.txt");
-    GString *script = script_head(lines, "");
+    GString *script = ami_script_login_resync(lines, "");
     for (int id = 3; id <= 6; id++) {
         char text[4];
         g_snprintf(text, sizeof text, "%d", id);

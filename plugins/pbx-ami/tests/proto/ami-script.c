@@ -129,3 +129,32 @@ guint ami_script_count(const GPtrArray *steps, ami_step_kind kind)
     }
     return n;
 }
+
+/* Login, then the resync the driver runs after it: `channels` are the
+ * CoreShowChannel events (capture format blocks, may be ""), then the AstDB
+ * reads of each of `lines` (DND then CF; none set). */
+GString *ami_script_login_resync(const char *const *lines, const char *channels)
+{
+    GString *s = g_string_new("<<< BANNER Asterisk Call Manager/11.0.0\n\n"
+                              ">>> SENT\nAction: Login\nActionID: 1\nUsername: ucd\n\n"
+                              "Response: Success\nActionID: 1\nMessage: Authentication accepted\n\n"
+                              ">>> SENT\nAction: CoreShowChannels\nActionID: 2\n\n"
+                              "Response: Success\nActionID: 2\nEventList: start\n"
+                              "Message: Channels will follow\n\n");
+    g_string_append(s, channels);
+    g_string_append(s, "Event: CoreShowChannelsComplete\nActionID: 2\nEventList: Complete\n"
+                       "ListItems: 0\n\n"
+                       ">>> SENT\nAction: ExtensionStateList\nActionID: 3\n\n"
+                       "Response: Success\nActionID: 3\nEventList: start\n"
+                       "Message: Extension Statuses will follow\n\n"
+                       "Event: ExtensionStateListComplete\nActionID: 3\nEventList: Complete\n"
+                       "ListItems: 0\n\n");
+    for (const char *const *l = lines; *l != NULL; l++)
+        for (int i = 0; i < 2; i++)
+            g_string_append_printf(s,
+                                   ">>> SENT\nAction: DBGet\nActionID: 9\nFamily: %s\nKey: %s\n\n"
+                                   "Response: Error\nActionID: 9\n"
+                                   "Message: Database entry not found\n\n",
+                                   i == 0 ? "DND" : "CF", *l);
+    return s;
+}

@@ -43,4 +43,10 @@ char *ami_script_peer_stream(const GPtrArray *steps);
 /* How many steps of `kind` the script has. */
 guint ami_script_count(const GPtrArray *steps, ami_step_kind kind);
 
+/* A script's start as the driver meets it: the Login, then the resync it
+ * runs after it: `channels` are the CoreShowChannel events (capture format
+ * blocks, may be ""), then the AstDB reads of each of `lines` (DND then CF;
+ * none set). Append the call's blocks to it. */
+GString *ami_script_login_resync(const char *const *lines, const char *channels);
+
 #endif /* AMI_SCRIPT_H */
