@@ -153,6 +153,15 @@ typedef enum ucd_config_type {
 enum {
     UCD_KEY_REQUIRED = 1u << 0, /* the section must set it; no default applies */
     UCD_KEY_SECRET = 1u << 1,   /* never logged; redacted in `ucctl log export` */
+    /* The value names a file that must exist, be a regular file and be
+     * readable by ucd: checked by `ucd --check-config`, at start and at reload,
+     * so a wrong path is reported with file:line before anything runs. A core
+     * older than these flags ignores them (the plugin's own init still fails). */
+    UCD_KEY_FILE = 1u << 2,
+    /* The value is a plain name (an SQL table or column, an identifier): ASCII
+     * letters, digits and '_', not starting with a digit, optionally one '.'
+     * between two such parts ("schema.table"). Checked like UCD_KEY_FILE. */
+    UCD_KEY_NAME = 1u << 3,
 };
 
 typedef struct ucd_config_key {
