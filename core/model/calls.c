@@ -27,7 +27,8 @@ typedef struct core_leg {
     char *call_id;
     char *remote_number;
     char *remote_name;
-    char *requested_number;
+    char *requested_number; /* the driver's, first reported; never overwritten */
+    char *dialled;          /* a caller leg's first remote number: what it dialled */
     char *related_line;
     uint32_t state;
     uint32_t direction;
@@ -59,6 +60,7 @@ static void leg_free(gpointer p)
     g_free(leg->remote_number);
     g_free(leg->remote_name);
     g_free(leg->requested_number);
+    g_free(leg->dialled);
     g_free(leg->related_line);
     g_free(leg);
 }
@@ -211,6 +213,11 @@ static void leg_update(core_leg *leg, const ucd_call_state_event *ev, int64_t ti
         leg->direction = ev->direction;
     take_string(&leg->remote_number, ev->remote_number);
     take_string(&leg->remote_name, ev->remote_name);
+    /* A caller's remote party changes when the call is picked up, forwarded
+     * or transferred (a PBX's connected-line update); what was dialled is the
+     * first one, and stays. */
+    if (!leg->dialled && leg->role == UCD_ROLE_CALLER)
+        take_string(&leg->dialled, ev->remote_number);
     if (!leg->requested_number)
         take_string(&leg->requested_number, ev->requested_number);
     if (!leg->related_line)
@@ -311,6 +318,20 @@ static const char *e164_of(core_model *m, const core_conv *c, const char *raw,
     return core_model_normalize(m, c->driver->id, raw, info) ? info->e164 : NULL;
 }
 
+/* What an outbound or internal call's first leg asked for: the number the
+ * driver reports as requested (a click-to-dial's target, an Asterisk dial's
+ * exten), else the first remote number of a calling leg, never a later one
+ * (after a pickup, forward or transfer the remote is somebody else). A first
+ * leg that was called (the model met the call late) asked for its own line. */
+static const char *requested_by_caller(const core_leg *first)
+{
+    if (first->requested_number)
+        return first->requested_number;
+    if (first->role == UCD_ROLE_CALLER)
+        return first->dialled ? first->dialled : first->remote_number;
+    return line_number(first->line);
+}
+
 static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *r,
                          record_numbers *n)
 {
@@ -324,7 +345,7 @@ static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *
     } else {
         r->source_number = line_number(first->line);
         r->source_name = user_name(first->line);
-        r->requested_number = first->remote_number;
+        r->requested_number = requested_by_caller(first);
     }
     if (first->direction == UCD_DIR_OUTBOUND) {
         r->destination_number = first->remote_number;

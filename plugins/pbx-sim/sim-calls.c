@@ -448,13 +448,31 @@ sim_leg *sim_inbound(sim *s, sim_line *line, const char *number, uint32_t flags,
     return leg;
 }
 
+/* The internal caller `peer` now talks to `line`: a PBX tells the caller's
+ * phone the party it is connected to (Asterisk's ConnectedLine), which after
+ * a forward, pickup or transfer is not the number dialled. Returns whether it
+ * changed. */
+static int connected_line(sim_leg *peer, const sim_line *line)
+{
+    if (g_strcmp0(peer->remote_number, line->address) == 0)
+        return 0;
+    set_string(&peer->remote_number, line->address);
+    set_string(&peer->remote_name, line->name);
+    return 1;
+}
+
 void sim_answer(sim *s, sim_leg *leg)
 {
     sim_leg *peer = leg->peer;
 
     leg_emit(s, leg, UCD_CALL_CONNECTED, UCD_CAUSE_NONE);
-    if (peer != NULL && peer->state == UCD_CALL_RINGBACK)
+    if (peer == NULL)
+        return;
+    int changed = connected_line(peer, leg->line);
+    if (peer->state == UCD_CALL_RINGBACK)
         leg_emit(s, peer, UCD_CALL_CONNECTED, UCD_CAUSE_NONE);
+    else if (changed) /* a transferee already connected: only its far end changed */
+        leg_update(s, peer, UCD_CAUSE_TRANSFERRED);
 }
 
 /* This line hangs up. Hanging up a ringing call rejects it. */
@@ -636,8 +654,10 @@ sim_leg *sim_pickup(sim *s, sim_line *line, sim_leg *ringing)
     leg_emit(s, leg, UCD_CALL_CONNECTED, UCD_CAUSE_PICKED_UP);
     set_string(&ringing->related_line, line->address);
     leg_emit(s, ringing, UCD_CALL_DISCONNECTED, UCD_CAUSE_PICKED_UP);
-    if (peer != NULL && peer->state == UCD_CALL_RINGBACK)
+    if (peer != NULL && peer->state == UCD_CALL_RINGBACK) {
+        connected_line(peer, line);
         leg_emit(s, peer, UCD_CALL_CONNECTED, UCD_CAUSE_NONE);
+    }
     return leg;
 }
 

@@ -266,6 +266,76 @@ static void test_pickup(void)
     harness_free(h);
 }
 
+/* Anna (201) dials 202 each time; whoever finally takes the call, the row's
+ * requested number is what she dialled, as Asterisk's CDR dst says (issue 12
+ * item 17: the rows said 203 after a pickup, a transfer and a forward, since
+ * the PBX tells her phone its new party). pbx-sim's dial has no own-phone
+ * ringing phase, so "rejected" here is 202 rejecting the call; the real
+ * click-to-dial rejection is in the AMI and SIP tests. */
+static void test_requested_number(void)
+{
+    harness *h = start_company(NULL);
+    /* picked up by 203 while it rings on 202 */
+    json_node_free(e2e_ctl(h, "dial", "201", "202", NULL));
+    g_free(e2e_leg_on(h, "202", "offering"));
+    act(h, "pickup", "203", "202", NULL);
+    char *leg = e2e_leg_on(h, "203", "connected");
+    g_free(e2e_leg_on(h, "201", "connected"));
+    act(h, "hangup", "203", leg, NULL);
+    g_free(leg);
+    wait_conversations(h, 1);
+
+    /* 202 answers and transfers it to 203, who answers */
+    json_node_free(e2e_ctl(h, "dial", "201", "202", NULL));
+    leg = e2e_leg_on(h, "202", "offering");
+    act(h, "answer", "202", leg, NULL);
+    g_free(e2e_leg_on(h, "201", "connected"));
+    act(h, "transfer", "202", leg, "203");
+    g_free(leg);
+    leg = e2e_leg_on(h, "203", "offering");
+    act(h, "answer", "203", leg, NULL);
+    g_free(e2e_leg_on(h, "203", "connected"));
+    act(h, "hangup", "203", leg, NULL);
+    g_free(leg);
+    wait_conversations(h, 2);
+
+    /* 202 forwards everything to 203 */
+    json_node_free(e2e_ctl(h, "forward", "202", "unconditional", "203"));
+    json_node_free(e2e_ctl(h, "dial", "201", "202", NULL));
+    leg = e2e_leg_on(h, "203", "offering");
+    act(h, "answer", "203", leg, NULL);
+    g_free(e2e_leg_on(h, "201", "connected"));
+    act(h, "hangup", "203", leg, NULL);
+    g_free(leg);
+    wait_conversations(h, 3);
+    json_node_free(e2e_ctl(h, "forward", "202", "unconditional", "off"));
+
+    /* 202 on do-not-disturb: busy */
+    json_node_free(e2e_ctl(h, "dnd", "202", "on", NULL));
+    json_node_free(e2e_ctl(h, "dial", "201", "202", NULL));
+    wait_conversations(h, 4);
+    json_node_free(e2e_ctl(h, "dnd", "202", "off", NULL));
+
+    /* 202 rejects it while it rings */
+    json_node_free(e2e_ctl(h, "dial", "201", "202", NULL));
+    leg = e2e_leg_on(h, "202", "offering");
+    act(h, "hangup", "202", leg, NULL);
+    g_free(leg);
+    wait_conversations(h, 5);
+
+    assert_sql(h,
+               "SELECT direction, outcome, source_number, requested_number, destination_number, "
+               "coalesce(picked_up_by, transferred_by, forward_reason, '-') FROM conversation "
+               "ORDER BY id",
+               "3|0|201|202|203|file:u203\n"
+               "3|0|201|202|203|file:u202\n"
+               "3|0|201|202|203|unconditional\n"
+               "3|2|201|202|NULL|-\n" /* nobody rang: no destination */
+               "3|2|201|202|202|-\n");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
 /* Nobody answers: the caller gives up after ring_timeout (30 s at speed 20). */
 static void test_no_answer(void)
 {
@@ -525,6 +595,7 @@ int main(int argc, char **argv)
     g_test_add_func("/telephony/consultation-transfer", test_consultation_transfer);
     g_test_add_func("/telephony/pickup", test_pickup);
     g_test_add_func("/telephony/no-answer", test_no_answer);
+    g_test_add_func("/telephony/requested-number", test_requested_number);
     g_test_add_func("/telephony/analytics-export", test_analytics_export);
     g_test_add_func("/telephony/bad-call-control", test_bad_call_control);
     g_test_add_func("/telephony/malformed-users", test_malformed_users);

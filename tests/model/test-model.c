@@ -491,6 +491,46 @@ static void test_forward(fixture *f, gconstpointer data)
                          "parts=callee:u-alice:201,forward:u-bob:202+");
 }
 
+/* Alice (201) dials 202; 203 picks the call up and the PBX tells alice's leg
+ * its new remote party (a connected-line update). The requested number stays
+ * what alice dialled (issue 12 item 17: the row said 203). */
+static void test_requested_after_pickup(fixture *f, gconstpointer data)
+{
+    CALL(f, .line = "201", .call_id = "a1", .conversation_id = "k", .state = UCD_CALL_DIALING,
+         .direction = UCD_DIR_INTERNAL, .remote_number = "202");
+    CALL(f, .line = "201", .call_id = "a1", .conversation_id = "k", .state = UCD_CALL_RINGBACK,
+         .direction = UCD_DIR_INTERNAL, .remote_number = "202");
+    CALL(f, .line = "202", .call_id = "b1", .conversation_id = "k", .state = UCD_CALL_OFFERING,
+         .direction = UCD_DIR_INTERNAL, .remote_number = "201");
+    CALL(f, .line = "203", .call_id = "c1", .conversation_id = "k", .state = UCD_CALL_CONNECTED,
+         .direction = UCD_DIR_INTERNAL, .cause = UCD_CAUSE_PICKED_UP, .related_line = "202",
+         .requested_number = "202", .remote_number = "201");
+    CALL(f, .line = "202", .call_id = "b1", .conversation_id = "k", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INTERNAL, .cause = UCD_CAUSE_PICKED_UP);
+    CALL(f, .line = "201", .call_id = "a1", .conversation_id = "k", .state = UCD_CALL_CONNECTED,
+         .direction = UCD_DIR_INTERNAL, .remote_number = "203");
+    CALL(f, .line = "201", .call_id = "a1", .conversation_id = "k", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INTERNAL, .cause = UCD_CAUSE_NORMAL, .remote_number = "203");
+    CALL(f, .line = "203", .call_id = "c1", .conversation_id = "k", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INTERNAL, .cause = UCD_CAUSE_NORMAL);
+    assert_one_record(f, "dir=3 outcome=0 answered=yes from=201/Alice Example req=202 "
+                         "to=203/Carol Singer xfer=- pickup=u-carol fwd=- end=normal flags=0 "
+                         "parts=caller:u-alice:201+,callee:u-bob:202,pickup:u-carol:203+");
+}
+
+/* A click-to-dial alice rejects on her own phone: the driver names the number
+ * she asked for as requested while her phone shows her own number; the row
+ * says 202, not 201 (issue 12 item 17). */
+static void test_requested_click_to_dial(fixture *f, gconstpointer data)
+{
+    CALL(f, .line = "201", .call_id = "o1", .state = UCD_CALL_DIALING,
+         .direction = UCD_DIR_INTERNAL, .remote_number = "201", .requested_number = "202");
+    CALL(f, .line = "201", .call_id = "o1", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INTERNAL, .cause = UCD_CAUSE_REJECTED, .remote_number = "201");
+    g_assert_cmpuint(f->journal.records->len, ==, 1);
+    g_assert_true(strstr(f->journal.records->pdata[0], " req=202 ") != NULL);
+}
+
 static void module_state(fixture *f, const char *module, ucd_module_state state)
 {
     for (guint i = 0; i < f->providers->len; i++) {
@@ -951,6 +991,8 @@ int main(int argc, char **argv)
     ADD("calls/consultation-transfer", test_consultation_transfer);
     ADD("calls/pickup", test_pickup);
     ADD("calls/forward", test_forward);
+    ADD("calls/requested-after-pickup", test_requested_after_pickup);
+    ADD("calls/requested-click-to-dial", test_requested_click_to_dial);
     ADD("calls/link-lost", test_link_lost);
     ADD("presence/sequence", test_presence_sequence);
     ADD("presence/manual-precedence-expiry", test_manual_precedence_and_expiry);
