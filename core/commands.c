@@ -78,8 +78,13 @@ static void module_row(const core_module_info *m, void *ud)
     if (m->abi_major || m->abi_minor)
         g_snprintf(abi, sizeof abi, "%u.%u", m->abi_major, m->abi_minor);
     const char *row[] = {
-        m->id,  m->version ? m->version : "", abi, state_word(m->state), m->required ? "yes" : "no",
-        m->path ? m->path : "", m->last_error ? m->last_error : "",
+        m->id,
+        m->version ? m->version : "",
+        abi,
+        state_word(m->state),
+        m->required ? "yes" : "no",
+        m->path ? m->path : "",
+        m->last_error ? m->last_error : "",
     };
     H->reply_row(r, row);
 }
@@ -87,8 +92,8 @@ static void module_row(const core_module_info *m, void *ud)
 static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_daemon *d = ud;
-    static const char *const cols[] = {"module", "version", "abi",  "state",
-                                       "required", "path",  "error"};
+    static const char *const cols[] = {"module",   "version", "abi",  "state",
+                                       "required", "path",    "error"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_modules_foreach(d->mods, module_row, r);
     return UCD_OK;
@@ -109,8 +114,13 @@ static void reply_errors(ucd_reply *r, const char *what, GPtrArray *errors)
 static int cmd_reload(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_daemon *d = ud;
+    gboolean force = argc == 2 && strcmp(argv[1], "--force") == 0;
+    if (argc > 2 || (argc == 2 && !force)) {
+        H->reply_error(r, "usage: reload [--force]");
+        return UCD_E_INVALID;
+    }
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    gboolean ok = core_daemon_reload(d, errors);
+    gboolean ok = core_daemon_reload(d, force, errors);
     int rc = UCD_OK;
     if (!ok) {
         reply_errors(r, "reload refused, the running configuration stays", errors);
@@ -253,7 +263,7 @@ static void bus_row(const core_bus_sub_stats *s, void *ud)
 static int cmd_bus(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_daemon *d = ud;
-    static const char *const cols[] = {"subscriber", "delivery", "queued",
+    static const char *const cols[] = {"subscriber", "delivery",  "queued",
                                        "capacity",   "delivered", "dropped"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_bus_foreach(d->rt.bus, bus_row, r);
@@ -268,7 +278,10 @@ void core_commands_register(core_daemon *d)
     } cmds[] = {
         {"status", "", "version, uptime, modules and event counts", cmd_status},
         {"modules", "", "every module: version, ABI, state, last error", cmd_modules},
-        {"reload", "", "re-read the configuration; refused if it has errors", cmd_reload},
+        {"reload", "[--force]",
+         "re-read the configuration; refused if it has errors, or if it enables no module "
+         "while modules run (unless --force)",
+         cmd_reload},
         {"check-config", "", "check the configuration files on disk without applying them",
          cmd_check_config},
         {"log", "level [[MODULE] LEVEL] | export [FILE]",

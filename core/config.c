@@ -17,13 +17,24 @@
 #include <ucd/host.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #define DEFAULT_MAIN_FILE "/etc/ucd/ucd.conf"
 #define DROP_IN_DIR_NAME  "conf.d"
 #define DROP_IN_SUFFIX    ".conf"
+/* No configuration file is anywhere near this; a bigger "file" is a mistake
+ * (a log, a disk image), and reading it would only burn memory. */
+#define FILE_SIZE_MAX (4 * 1024 * 1024)
+/* How much of a value an error message shows: a 1 MB value is not repeated. */
+#define VALUE_SHOWN_MAX 64
+/* What a UTF-8 editor may put first in a file; like most INI readers, skip it. */
+#define UTF8_BOM "\xEF\xBB\xBF"
 
 /* What a valid module section name looks like; [core] and [log] are checked
  * by name. */
@@ -220,6 +231,21 @@ static void add_error_at(GPtrArray *errors, const char *file, int line, const ch
 
     add_error(errors, where, "%s", msg);
     g_free(where);
+}
+
+char *core_config_clip(const char *value)
+{
+    size_t len, cut = VALUE_SHOWN_MAX;
+
+    if (!value)
+        return g_strdup("");
+    len = strlen(value);
+    if (len <= VALUE_SHOWN_MAX)
+        return g_strdup(value);
+    /* Never cut inside a UTF-8 sequence: back up over continuation bytes. */
+    while (cut > 0 && ((guchar)value[cut] & 0xC0) == 0x80)
+        cut--;
+    return g_strdup_printf("%.*s... (%zu bytes)", (int)cut, value, len);
 }
 
 /* ---- Locating headers and keys in one file -------------------------------- */
@@ -446,28 +472,135 @@ static void merge_file(core_config *cfg, GKeyFile *kf, const char *file, file_pl
     g_strfreev(groups);
 }
 
+/* Reads a whole configuration file into *text. Opened non-blocking so that a
+ * FIFO cannot stall the caller (the main loop, at reload), and checked to be a
+ * regular file of at most FILE_SIZE_MAX bytes before anything is read: a
+ * device such as /dev/zero would never end. */
+static gboolean read_text(const char *path, char **text, gsize *len, GPtrArray *errors)
+{
+    struct stat st;
+    GString *buf;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        add_error(errors, path, "cannot read the file: %s", g_strerror(errno));
+        return FALSE;
+    }
+    if (fstat(fd, &st) != 0) {
+        add_error(errors, path, "cannot read the file: %s", g_strerror(errno));
+        close(fd);
+        return FALSE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        add_error(errors, path,
+                  "not a regular file (%s): only regular files are read as configuration",
+                  S_ISDIR(st.st_mode)    ? "a directory"
+                  : S_ISFIFO(st.st_mode) ? "a FIFO"
+                  : S_ISCHR(st.st_mode)  ? "a character device"
+                  : S_ISBLK(st.st_mode)  ? "a block device"
+                  : S_ISSOCK(st.st_mode) ? "a socket"
+                                         : "not a file");
+        close(fd);
+        return FALSE;
+    }
+    if (st.st_size > FILE_SIZE_MAX) {
+        add_error(errors, path, "the file is %lld bytes; a configuration file may have at most %d",
+                  (long long)st.st_size, FILE_SIZE_MAX);
+        close(fd);
+        return FALSE;
+    }
+    /* The size can change while we read (an editor saving): read to the end,
+     * but never past the limit. */
+    buf = g_string_sized_new((gsize)st.st_size + 1);
+    for (;;) {
+        char chunk[65536];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            add_error(errors, path, "cannot read the file: %s", g_strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            close(fd);
+            *len = buf->len;
+            *text = g_string_free(buf, FALSE);
+            return TRUE;
+        }
+        if (buf->len + (gsize)n > FILE_SIZE_MAX) {
+            add_error(errors, path, "the file grew past %d bytes while being read", FILE_SIZE_MAX);
+            break;
+        }
+        g_string_append_len(buf, chunk, n);
+    }
+    close(fd);
+    g_string_free(buf, TRUE);
+    return FALSE;
+}
+
+/* The 1-based line of byte `offset` in text. */
+static int line_of(const char *text, gsize offset)
+{
+    int line = 1;
+
+    for (gsize i = 0; i < offset; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
+/* GKeyFile's messages quote the offending line whole; keep them short. */
+static char *clip_message(const char *message)
+{
+    size_t len = strlen(message);
+    size_t head = 120, tail = 60;
+
+    if (len <= head + tail + 3)
+        return g_strdup(message);
+    while (head > 0 && ((guchar)message[head] & 0xC0) == 0x80)
+        head--;
+    while (tail > 0 && ((guchar)message[len - tail] & 0xC0) == 0x80)
+        tail--;
+    return g_strdup_printf("%.*s...%s", (int)head, message, message + len - tail);
+}
+
 /* Reads, parses, checks the section names of and merges one file. Returns
  * FALSE after appending errors. */
 static gboolean read_file(core_config *cfg, const char *path, GPtrArray *errors)
 {
     GError *err = NULL;
-    char *text = NULL;
+    char *text = NULL, *body;
     gsize len = 0;
     GKeyFile *kf;
     file_places fp;
     const char *file;
+    const char *nul;
     gboolean ok;
 
-    if (!g_file_get_contents(path, &text, &len, &err)) {
-        add_error(errors, path, "cannot read the file: %s", err->message);
-        g_error_free(err);
+    if (!read_text(path, &text, &len, errors))
+        return FALSE;
+    body = text;
+    if (len >= 3 && memcmp(body, UTF8_BOM, 3) == 0) {
+        body += 3;
+        len -= 3;
+    }
+    /* GKeyFile would end the value (or the line) at a NUL without a word. */
+    nul = memchr(body, '\0', len);
+    if (nul) {
+        char *where = format_where(path, line_of(body, (gsize)(nul - body)));
+
+        add_error(errors, where, "a NUL byte in the line: a configuration file is text");
+        g_free(where);
+        g_free(text);
         return FALSE;
     }
     kf = g_key_file_new();
-    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &err)) {
-        char *where = format_where(path, first_bad_line(text, len));
+    if (!g_key_file_load_from_data(kf, body, len, G_KEY_FILE_NONE, &err)) {
+        char *where = format_where(path, first_bad_line(body, len));
+        char *message = clip_message(err->message);
 
-        add_error(errors, where, "syntax error: %s", err->message);
+        add_error(errors, where, "syntax error: %s", message);
+        g_free(message);
         g_free(where);
         g_error_free(err);
         g_key_file_free(kf);
@@ -475,7 +608,7 @@ static gboolean read_file(core_config *cfg, const char *path, GPtrArray *errors)
         return FALSE;
     }
     file = config_add_file(cfg, path);
-    file_places_scan(&fp, text);
+    file_places_scan(&fp, body);
     ok = check_section_names(file, &fp, errors);
     merge_file(cfg, kf, file, &fp);
     file_places_clear(&fp);
@@ -710,6 +843,17 @@ static gboolean convert_value(GKeyFile *kf, const char *group, const char *key, 
     }
     /* GKeyFile keeps trailing blanks, which matter to no number. */
     g_strstrip(s);
+    /* No number, boolean or duration is this long; and the messages below
+     * would repeat the value whole. */
+    if (strlen(s) > VALUE_SHOWN_MAX) {
+        char *shown = core_config_clip(s);
+
+        *problem = g_strdup_printf("'%s' is not a%s %s: far too long", shown,
+                                   type == UCD_CONFIG_INT ? "n" : "", type_name(type));
+        g_free(shown);
+        g_free(s);
+        return FALSE;
+    }
     switch (type) {
     case UCD_CONFIG_INT:
         ok = convert_int(s, out, problem);
@@ -883,6 +1027,74 @@ static char *known_keys(core_section *sec)
     return g_string_free(s, FALSE);
 }
 
+/* UCD_KEY_NAME (plugin.h): letters, digits and '_', not starting with a
+ * digit, optionally "schema.table". */
+static gboolean plain_name(const char *s)
+{
+    const char *dot = strchr(s, '.');
+
+    for (int part = 0; part < 2; part++) {
+        const char *end = part == 0 && dot ? dot : s + strlen(s);
+
+        if (s == end || g_ascii_isdigit(*s))
+            return FALSE;
+        for (const char *p = s; p < end; p++)
+            if (!g_ascii_isalnum(*p) && *p != '_')
+                return FALSE;
+        if (part == 0 && !dot)
+            return TRUE;
+        s = dot + 1;
+    }
+    return TRUE;
+}
+
+/* UCD_KEY_FILE (plugin.h): an existing regular file that ucd may read. NULL
+ * when it is, else why not (g_free). */
+static char *file_problem(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return g_strdup_printf("%s", g_strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return g_strdup(S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+    if (access(path, R_OK) != 0)
+        return g_strdup_printf("not readable: %s", g_strerror(errno));
+    return NULL;
+}
+
+/* The checks that plugin.h's UCD_KEY_FILE and UCD_KEY_NAME ask for, on a
+ * value set in a file (an empty string means "none" and passes). Unknown
+ * flags are ignored: newer plugins may ask for checks this core lacks. */
+static void check_flags(core_section *sec, bound_key *k, const char *where, GPtrArray *errors)
+{
+    const char *one[2] = {k->value.string, NULL};
+    const char *const *items =
+        k->type == UCD_CONFIG_LIST ? (const char *const *)k->value.list : one;
+
+    if (!(k->flags & (UCD_KEY_FILE | UCD_KEY_NAME)) ||
+        (k->type != UCD_CONFIG_STRING && k->type != UCD_CONFIG_LIST))
+        return;
+    for (; items && *items; items++) {
+        char *shown, *problem = NULL;
+
+        if (**items == '\0')
+            continue;
+        if (k->flags & UCD_KEY_FILE)
+            problem = file_problem(*items);
+        if (!problem && (k->flags & UCD_KEY_NAME) && !plain_name(*items))
+            problem = g_strdup("not a plain name (ASCII letters, digits and '_', not starting "
+                               "with a digit; optionally SCHEMA.NAME)");
+        if (!problem)
+            continue;
+        shown = core_config_clip(*items);
+        add_error(errors, where, "[%s] %s: '%s': %s", sec->name, k->name, shown, problem);
+        g_free(shown);
+        g_free(problem);
+        sec->errors++;
+    }
+}
+
 static void bind_entry(core_config *cfg, core_section *sec, conf_entry *e, gboolean report_unknown,
                        GPtrArray *errors)
 {
@@ -909,6 +1121,7 @@ static void bind_entry(core_config *cfg, core_section *sec, conf_entry *e, gbool
         k->has_value = TRUE;
         g_free(k->where);
         k->where = g_strdup(where);
+        check_flags(sec, k, where, errors);
     }
     g_free(where);
 }
@@ -1128,6 +1341,15 @@ core_config *core_config_load(const char *main_file, const char *conf_dir, GPtrA
     for (guint i = 0; i < drop_ins->len; i++)
         ok = read_file(cfg, g_ptr_array_index(drop_ins, i), errors) && ok;
     g_ptr_array_unref(drop_ins);
+    if (ok && cfg->sections->len == 0) {
+        /* An empty file is "valid" INI, but a daemon started on it runs
+         * nothing: most likely a truncated file or the wrong path. */
+        add_error(errors, main_file,
+                  "the configuration is empty: no section in this file or in the drop-ins of "
+                  "%s (write at least a [module NAME] section)",
+                  conf_dir);
+        ok = FALSE;
+    }
     g_free(default_dir);
     if (!ok) {
         core_config_free(cfg);
@@ -1174,9 +1396,35 @@ static void check_word(core_section *sec, const char *key, const char *const *wo
     if (!where || core_section_string(sec, key, &v) != UCD_OK || g_strv_contains(words, v))
         return;
     list = g_strjoinv(", ", (char **)words);
-    add_error(errors, where, "[%s] %s: '%s' is not one of %s", sec->name, key, v, list);
+    char *shown = core_config_clip(v);
+    add_error(errors, where, "[%s] %s: '%s' is not one of %s", sec->name, key, shown, list);
+    g_free(shown);
     g_free(list);
     sec->errors++;
+}
+
+/* A unix socket path must fit sockaddr_un.sun_path with its NUL: the start
+ * would fail at bind() otherwise, after --check-config said OK. */
+static void check_socket_path(core_section *sec, const char *key, GPtrArray *errors)
+{
+    struct sockaddr_un addr;
+    const char *where = set_value_where(sec, key);
+    const char *v = NULL;
+
+    if (!where || core_section_string(sec, key, &v) != UCD_OK)
+        return;
+    if (*v == '\0') {
+        add_error(errors, where, "[%s] %s: the path is empty", sec->name, key);
+        sec->errors++;
+    } else if (strlen(v) >= sizeof addr.sun_path) {
+        char *shown = core_config_clip(v);
+
+        add_error(errors, where,
+                  "[%s] %s: '%s' is %zu bytes; a unix socket path may have at most %zu", sec->name,
+                  key, shown, strlen(v), sizeof addr.sun_path - 1);
+        g_free(shown);
+        sec->errors++;
+    }
 }
 
 static int check_core(core_config *cfg, GPtrArray *errors)
@@ -1187,6 +1435,7 @@ static int check_core(core_config *cfg, GPtrArray *errors)
 
     check_int_range(sec, "worker_threads", WORKER_THREADS_MIN, WORKER_THREADS_MAX, errors);
     check_int_range(sec, "bus_queue_size", BUS_QUEUE_MIN, BUS_QUEUE_MAX, errors);
+    check_socket_path(sec, "control_socket", errors);
     n = sec->errors;
     core_section_free(sec);
     return n;

@@ -4,7 +4,12 @@
  *
  * Files: the main file (default /etc/ucd/ucd.conf), then every *.conf in the
  * drop-in directory (default: conf.d beside the main file) in lexical order.
- * A later file adds sections and overrides keys of earlier ones.
+ * A later file adds sections and overrides keys of earlier ones. Only regular
+ * files (or symlinks to them) of at most 4 MiB are read: a FIFO, a device or
+ * a directory is refused at once, so reading never blocks. A UTF-8 byte-order
+ * mark at the start is skipped; a NUL byte is refused with file:line. A
+ * configuration with no section at all in any file (an empty main file and no
+ * drop-ins) is an error: it would run nothing.
  *
  * Sections:
  *   [core]                      the daemon (core_config_core_keys)
@@ -29,6 +34,11 @@
 
 typedef struct core_config core_config;
 
+/* A value as error messages show it: values longer than 64 bytes are cut
+ * (at a character boundary) and followed by "... (N bytes)", so a runaway
+ * value does not flood the log. Newly allocated. */
+char *core_config_clip(const char *value);
+
 /* The keys of [core], [log] and the core's keys in every [module ...]
  * section, each terminated by {NULL}. */
 extern const ucd_config_key core_config_core_keys[];
@@ -48,10 +58,10 @@ const char *const *core_config_files(const core_config *cfg);
 
 /* A module section as found in the files, in order of first appearance. */
 typedef struct core_module_conf {
-    char *section;  /* "module pbx-sim:office" */
-    char *id;       /* "pbx-sim:office" */
-    char *name;     /* "pbx-sim" */
-    char *instance; /* "office", or NULL */
+    char *section;     /* "module pbx-sim:office" */
+    char *id;          /* "pbx-sim:office" */
+    char *name;        /* "pbx-sim" */
+    char *instance;    /* "office", or NULL */
     gboolean enabled;  /* key enabled, default true */
     gboolean required; /* key required, default false */
     char *path;        /* key path, or NULL: found by name on the plugin path */
@@ -90,8 +100,7 @@ typedef struct core_section core_section;
  * keys are appended to errors with file:line; returns NULL if there was any. A
  * missing section binds as empty (defaults apply). */
 core_section *core_section_bind(core_config *cfg, const char *section, const ucd_config_key *keys,
-                                size_t stride, const ucd_config_key *extra_keys,
-                                GPtrArray *errors);
+                                size_t stride, const ucd_config_key *extra_keys, GPtrArray *errors);
 void core_section_free(core_section *sec);
 
 /* Typed getters with the semantics of the host table's config_* functions
@@ -102,8 +111,7 @@ int core_section_string(core_section *sec, const char *key, const char **value);
 int core_section_int(core_section *sec, const char *key, int64_t *value);
 int core_section_bool(core_section *sec, const char *key, int *value);
 int core_section_double(core_section *sec, const char *key, double *value);
-int core_section_list(core_section *sec, const char *key, const char *const **items,
-                      size_t *count);
+int core_section_list(core_section *sec, const char *key, const char *const **items, size_t *count);
 /* "FILE:LINE" where the key is set, or the section header, or the main file. */
 char *core_section_where(core_section *sec, const char *key);
 /* TRUE when `key` is declared UCD_KEY_SECRET in the bound table. */

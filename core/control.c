@@ -23,8 +23,10 @@
 #include <gio/gunixsocketaddress.h>
 #include <json-glib/json-glib.h>
 
-#define READ_CHUNK     16384
-#define LISTEN_BACKLOG 32
+#define READ_CHUNK 16384
+/* Connections are accepted at once (and the oldest idle one dropped when
+ * full), so the backlog only has to absorb a burst of ucctl calls. */
+#define LISTEN_BACKLOG 128
 /* How much of an unknown command name is echoed back in the error. */
 #define NAME_ECHO_MAX 64
 /* Longest error text a reply keeps. */
@@ -52,6 +54,8 @@ struct core_control {
     ino_t sock_ino;
     GHashTable *commands; /* name -> control_command */
     GHashTable *clients;  /* set of control_client, each holding one reference */
+    guint idle_ms;        /* CORE_CONTROL_IDLE_MS unless a test changes it */
+    guint max_clients;    /* CORE_CONTROL_MAX_CLIENTS unless a test changes it */
 };
 
 struct control_client {
@@ -63,6 +67,10 @@ struct control_client {
     guint8 chunk[READ_CHUNK];
     char *output; /* the response being written */
     gboolean close_after_write;
+    /* Armed while the connection waits for (the rest of) a request; it
+     * closes a connection that stays silent for ctl->idle_ms. */
+    GSource *idle;
+    gint64 idle_since; /* monotonic; valid while `idle` is armed */
 };
 
 struct ucd_reply {
@@ -580,6 +588,27 @@ static char **request_argv(JsonNode *root, char **problem)
     return argv;
 }
 
+/* TRUE when the JSON text holds the escape \u0000 (a NUL inside a string):
+ * json-glib hands strings out NUL-terminated, so "st\u0000atus" would reach
+ * the command table as "st". An escape is a 'u' after an odd run of
+ * backslashes; "\\u0000" is a backslash and the text "u0000". */
+static gboolean has_escaped_nul(const char *line, size_t len)
+{
+    static const char nul[] = "u0000";
+
+    for (size_t i = 0; i + sizeof nul - 1 <= len; i++) {
+        size_t run = 0;
+
+        if (memcmp(line + i, nul, sizeof nul - 1) != 0)
+            continue;
+        while (run < i && line[i - 1 - run] == '\\')
+            run++;
+        if (run % 2 == 1)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* Handles one request line (without its newline) and returns the response.
  * *fatal is set when the bytes were not JSON at all: such a peer is not
  * speaking our protocol, and what follows cannot be trusted to be framed. */
@@ -610,6 +639,12 @@ static char *handle_line(core_control *ctl, control_client *client, const char *
     }
     argv = request_argv(json_parser_get_root(parser), &problem);
     g_object_unref(parser);
+    if (argv && has_escaped_nul(line, len)) {
+        g_strfreev(argv);
+        argv = NULL;
+        problem = g_strdup("request holds a NUL character (\\u0000): commands and their "
+                           "arguments are text without NUL");
+    }
     if (!argv) {
         out = error_response(problem);
         g_free(problem);
@@ -639,6 +674,38 @@ static void client_unref(control_client *c)
     g_free(c);
 }
 
+static void client_idle_disarm(control_client *c)
+{
+    if (!c->idle)
+        return;
+    g_source_destroy(c->idle);
+    g_source_unref(c->idle);
+    c->idle = NULL;
+}
+
+static void client_close(control_client *c);
+
+static gboolean on_idle_timeout(gpointer data)
+{
+    control_client *c = data;
+
+    client_idle_disarm(c);
+    client_close(c);
+    return G_SOURCE_REMOVE;
+}
+
+/* Starts (or restarts) the idle clock: called whenever the connection waits
+ * for request bytes. A client busy with a command, or reading its answer, is
+ * never idle. */
+static void client_idle_arm(control_client *c)
+{
+    client_idle_disarm(c);
+    c->idle_since = g_get_monotonic_time();
+    c->idle = g_timeout_source_new(c->ctl->idle_ms);
+    g_source_set_callback(c->idle, on_idle_timeout, c, NULL);
+    g_source_attach(c->idle, c->ctl->ctx);
+}
+
 /* Detaches the client from the server. The shutdown makes the peer see the
  * end at once; memory goes when the last callback in flight returns. */
 static void client_close(control_client *c)
@@ -647,6 +714,7 @@ static void client_close(control_client *c)
 
     if (!ctl)
         return;
+    client_idle_disarm(c);
     c->ctl = NULL;
     g_cancellable_cancel(c->cancel);
     g_socket_shutdown(g_socket_connection_get_socket(c->conn), TRUE, TRUE, NULL);
@@ -689,6 +757,7 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data)
     gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, NULL);
 
     if (c->ctl) {
+        client_idle_disarm(c);
         /* End of stream or an error: a partial line left behind is dropped. */
         if (n <= 0) {
             client_close(c);
@@ -704,6 +773,7 @@ static void client_read_more(control_client *c)
 {
     GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(c->conn));
 
+    client_idle_arm(c);
     g_input_stream_read_async(in, c->chunk, sizeof(c->chunk), G_PRIORITY_DEFAULT, c->cancel,
                               on_read, client_ref(c));
 }
@@ -776,14 +846,41 @@ static void refuse_connection(GSocketConnection *conn, const char *message)
     g_free(response);
 }
 
+/* The connection that has waited longest for a request, or NULL when every
+ * connection is busy with a command. */
+static control_client *oldest_idle(core_control *ctl)
+{
+    GHashTableIter iter;
+    gpointer key;
+    control_client *oldest = NULL;
+
+    g_hash_table_iter_init(&iter, ctl->clients);
+    while (g_hash_table_iter_next(&iter, &key, NULL)) {
+        control_client *c = key;
+
+        if (c->idle && (!oldest || c->idle_since < oldest->idle_since))
+            oldest = c;
+    }
+    return oldest;
+}
+
 static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
                             gpointer data)
 {
     core_control *ctl = data;
 
-    if (g_hash_table_size(ctl->clients) >= CORE_CONTROL_MAX_CLIENTS) {
-        char *message = g_strdup_printf("too many control connections (limit %d); try again later",
-                                        CORE_CONTROL_MAX_CLIENTS);
+    /* Full: an idle connection gives way, so that a client hoarding silent
+     * connections cannot lock the admin out. */
+    if (g_hash_table_size(ctl->clients) >= ctl->max_clients) {
+        control_client *idle = oldest_idle(ctl);
+
+        if (idle)
+            client_close(idle);
+    }
+    if (g_hash_table_size(ctl->clients) >= ctl->max_clients) {
+        char *message = g_strdup_printf("too many control connections (limit %u), all busy; try "
+                                        "again later",
+                                        ctl->max_clients);
 
         refuse_connection(conn, message);
         g_free(message);
@@ -970,6 +1067,8 @@ core_control *core_control_new(GMainContext *ctx, const char *path, GError **err
     ctl->commands =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)command_free);
     ctl->clients = g_hash_table_new(g_direct_hash, g_direct_equal);
+    ctl->idle_ms = CORE_CONTROL_IDLE_MS;
+    ctl->max_clients = CORE_CONTROL_MAX_CLIENTS;
     add_command(ctl, "core", "help", "[COMMAND]", "list the commands, or describe one",
                 help_command, ctl, TRUE);
 
@@ -1003,6 +1102,15 @@ void core_control_free(core_control *ctl)
     g_main_context_unref(ctl->ctx);
     g_free(ctl->path);
     g_free(ctl);
+}
+
+void core_control_set_limits(core_control *ctl, guint idle_ms, guint max_clients)
+{
+    g_return_if_fail(ctl != NULL);
+    if (idle_ms > 0)
+        ctl->idle_ms = idle_ms;
+    if (max_clients > 0)
+        ctl->max_clients = max_clients;
 }
 
 const char *core_control_path(core_control *ctl)

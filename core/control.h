@@ -14,7 +14,9 @@
  * A request longer than CORE_CONTROL_MAX_REQUEST bytes, one that is not a JSON
  * object with a non-empty "argv" array of strings, or an unknown command gets an
  * error response naming what is wrong; an oversized or non-JSON request also
- * closes that connection. Nothing a client sends can stop the daemon.
+ * closes that connection. A string with a NUL character (the escape \u0000)
+ * is refused: json-glib would cut it there. Nothing a client sends can stop
+ * the daemon, and idle connections cannot lock ucctl out (the limits below).
  *
  * Commands run on the main loop. Built-in: "help" (a table of every command:
  * command, usage, help, owner; "help NAME" describes one as fields).
@@ -28,7 +30,12 @@
 #include <ucd/host.h>
 
 #define CORE_CONTROL_MAX_REQUEST (64 * 1024)
+/* At most this many connections at once. When full, the connection that has
+ * waited longest for a request is closed to make room; only when every one is
+ * busy with a command is the newcomer refused. */
 #define CORE_CONTROL_MAX_CLIENTS 64
+/* A connection that sends no (complete) request for this long is closed. */
+#define CORE_CONTROL_IDLE_MS (30 * 1000)
 /* The most content one reply may carry (the sum of its strings). A command that
  * writes more gets an error response "reply larger than 16 MiB" instead, so a
  * runaway plugin cannot make the daemon buffer unbounded output. */
@@ -48,6 +55,9 @@ core_control *core_control_new(GMainContext *ctx, const char *path, GError **err
  * one this server created), frees. Connections with I/O in flight release
  * their last bytes of memory when `ctx` next runs. */
 void core_control_free(core_control *ctl);
+/* Changes the idle timeout and the connection cap (0 keeps the current
+ * value). The daemon uses the defaults above; tests shorten them. */
+void core_control_set_limits(core_control *ctl, guint idle_ms, guint max_clients);
 /* The socket's path, as given to core_control_new (for log messages). */
 const char *core_control_path(core_control *ctl);
 

@@ -70,8 +70,8 @@ static core_config *load_checked(const char *file, const char *dir, GPtrArray *e
 int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *errors)
 {
     guint before = errors->len;
-    core_config *cfg = core_config_load(config_file ? config_file : DEFAULT_CONFIG, conf_dir,
-                                        errors);
+    core_config *cfg =
+        core_config_load(config_file ? config_file : DEFAULT_CONFIG, conf_dir, errors);
     if (!cfg)
         return (int)(errors->len - before);
     core_config_check(cfg, errors);
@@ -117,8 +117,8 @@ static const char *core_string(core_daemon *d, const char *key)
 static void apply_log_config(core_config *cfg)
 {
     GPtrArray *ignored = g_ptr_array_new_with_free_func(g_free);
-    core_section *log = core_section_bind(cfg, "log", core_config_log_keys,
-                                          sizeof(ucd_config_key), NULL, ignored);
+    core_section *log =
+        core_section_bind(cfg, "log", core_config_log_keys, sizeof(ucd_config_key), NULL, ignored);
     const char *target = "auto", *level = "info";
     int64_t lines = 2000;
     if (log) {
@@ -191,7 +191,7 @@ static gboolean on_sighup(gpointer data)
 {
     core_daemon *d = data;
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    core_daemon_reload(d, errors);
+    core_daemon_reload(d, FALSE, errors);
     g_ptr_array_free(errors, TRUE);
     return G_SOURCE_CONTINUE;
 }
@@ -206,10 +206,34 @@ static gboolean on_stop_signal(gpointer data)
 }
 
 /* [core] keys that cannot change without a restart. */
-static const char *const restart_keys[] = {"state_dir", "control_socket", "user", "group",
+static const char *const restart_keys[] = {"state_dir",      "control_socket", "user", "group",
                                            "worker_threads", "bus_queue_size", NULL};
 
-gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors)
+static guint enabled_modules(core_config *cfg)
+{
+    GPtrArray *confs = core_config_modules(cfg);
+    guint n = 0;
+
+    for (guint i = 0; i < confs->len; i++)
+        n += ((core_module_conf *)confs->pdata[i])->enabled;
+    return n;
+}
+
+static void count_running(const core_module_info *m, void *ud)
+{
+    *(guint *)ud += m->state == UCD_MODULE_RUNNING;
+}
+
+static guint running_modules(core_daemon *d)
+{
+    guint n = 0;
+
+    if (d->mods)
+        core_modules_foreach(d->mods, count_running, &n);
+    return n;
+}
+
+gboolean core_daemon_reload(core_daemon *d, gboolean force, GPtrArray *errors)
 {
     core_service_reloading();
     core_notice("reloading configuration from %s", d->config_file);
@@ -221,6 +245,16 @@ gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors)
         cfg = NULL;
     }
     if (cfg && !numbers) {
+        core_config_free(cfg);
+        cfg = NULL;
+    }
+    /* A file emptied by mistake (or every module commented out) would stop
+     * the whole service: only on purpose. */
+    if (cfg && !force && enabled_modules(cfg) == 0 && running_modules(d) > 0) {
+        g_ptr_array_add(errors, g_strdup_printf("%s: the new configuration enables no module; "
+                                                "applying it would stop all %u running "
+                                                "(use `ucctl reload --force` to do that)",
+                                                d->config_file, running_modules(d)));
         core_config_free(cfg);
         cfg = NULL;
     }
@@ -344,8 +378,8 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
     d.cfg = load_checked(d.config_file, d.conf_dir, errors);
     if (d.cfg)
-        d.core_sec = core_section_bind(d.cfg, "core", core_config_core_keys,
-                                       sizeof(ucd_config_key), NULL, errors);
+        d.core_sec = core_section_bind(d.cfg, "core", core_config_core_keys, sizeof(ucd_config_key),
+                                       NULL, errors);
     if (!d.cfg || !d.core_sec) {
         log_errors("configuration", errors);
         g_ptr_array_free(errors, TRUE);
@@ -368,6 +402,9 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     char *error = NULL;
     int rc = 0;
     guint signals[3] = {0};
+    /* Only what was initialised is shut down: a start that fails before the
+     * loader (a socket in use) must not unbalance it. */
+    gboolean loader_up = FALSE;
     if (!setup_runtime(&d, &error)) {
         core_err("cannot start: %s", error);
         rc = 1;
@@ -385,6 +422,10 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         goto out;
     }
     core_loader_init();
+    loader_up = TRUE;
+    if (enabled_modules(d.cfg) == 0)
+        core_warn("the configuration (%s) enables no module: ucd runs, but does nothing",
+                  d.config_file);
     d.mods = core_modules_new(&d.rt);
     core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, &slot_iface,
                                   &d.numbers);
@@ -403,7 +444,7 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     core_model_register_commands(d.model, d.rt.control);
     core_permissions_register_commands(d.rt.control, d.perms, perm_directory, &d);
     core_model_start(d.model);
-        core_notice("ucd %s ready (pid %d, control socket %s)", UCD_VERSION, (int)getpid(),
+    core_notice("ucd %s ready (pid %d, control socket %s)", UCD_VERSION, (int)getpid(),
                 core_control_path(d.rt.control));
     core_service_ready("running");
     g_main_loop_run(d.loop);
@@ -415,7 +456,8 @@ out:
     g_free(error);
     g_ptr_array_free(errors, TRUE);
     teardown(&d);
-    core_loader_shutdown();
+    if (loader_up)
+        core_loader_shutdown();
     core_log_shutdown();
     return rc;
 }

@@ -22,10 +22,10 @@ typedef struct core_numbers_slot {
 } core_numbers_slot;
 
 typedef struct core_daemon {
-    char *config_file; /* -c, or the default */
-    char *conf_dir;    /* --conf-dir, or NULL: conf.d beside the config file */
-    core_config *cfg;  /* the configuration in force */
-    core_section *core_sec;  /* [core] bound */
+    char *config_file;      /* -c, or the default */
+    char *conf_dir;         /* --conf-dir, or NULL: conf.d beside the config file */
+    core_config *cfg;       /* the configuration in force */
+    core_section *core_sec; /* [core] bound */
     GMainLoop *loop;
     core_runtime rt;
     core_modules *mods;
@@ -46,8 +46,10 @@ int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *
 int core_daemon_run(const char *config_file, const char *conf_dir);
 
 /* Re-reads the configuration and applies it, or refuses it and keeps the
- * running one. Appends the reasons to `errors`. Returns TRUE if applied. */
-gboolean core_daemon_reload(core_daemon *d, GPtrArray *errors);
+ * running one. Appends the reasons to `errors`. Returns TRUE if applied. A
+ * configuration that enables no module while modules run is refused unless
+ * `force` (`ucctl reload --force`; SIGHUP never forces). */
+gboolean core_daemon_reload(core_daemon *d, gboolean force, GPtrArray *errors);
 
 /* The search path: $UCD_PLUGIN_PATH (':'-separated, for development), then
  * [core] plugin_path, then the built-in plugin directory. */

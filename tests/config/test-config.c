@@ -11,6 +11,8 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct tmpconf {
     char *dir;       /* the temporary directory */
@@ -255,6 +257,273 @@ static void test_default_conf_dir_beside_main(void)
     tmpconf_clear(&t);
 }
 
+/* ---- What is read as a file (issue 12 items 20, 22, 23) ------------------- */
+
+/* Writes `len` bytes (NULs allowed) to DIR/name. */
+static const char *tmpconf_write_bytes(tmpconf *t, const char *name, const char *data, gsize len)
+{
+    char *path = g_build_filename(t->dir, name, NULL);
+    GError *err = NULL;
+
+    g_file_set_contents(path, data, (gssize)len, &err);
+    g_assert_no_error(err);
+    g_ptr_array_add(t->written, path);
+    return path;
+}
+
+static void assert_one_error(tmpconf *t, const char *prefix, const char *part)
+{
+    char *all = errors_text(t->errors);
+
+    if (t->errors->len != 1 || !g_str_has_prefix(g_ptr_array_index(t->errors, 0), prefix) ||
+        !strstr(g_ptr_array_index(t->errors, 0), part))
+        g_error("expected one error starting \"%s\" and holding \"%s\", got:\n%s", prefix, part,
+                all);
+    g_free(all);
+    g_ptr_array_set_size(t->errors, 0);
+}
+
+/* A FIFO or a device as a configuration file blocked the main loop (and
+ * --check-config) for good: only regular files are read, drop-ins too, and
+ * only up to 4 MiB. */
+static void test_only_regular_files(void)
+{
+    tmpconf t;
+    char *fifo, *big, *where;
+
+    tmpconf_init(&t);
+    fifo = g_build_filename(t.dir, "fifo.conf", NULL);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    g_ptr_array_add(t.written, fifo);
+    t.cfg = core_config_load(fifo, t.conf_dir, t.errors);
+    g_assert_null(t.cfg);
+    where = g_strdup_printf("%s: ", fifo);
+    assert_one_error(&t, where, "not a regular file (a FIFO)");
+    g_free(where);
+
+    t.cfg = core_config_load("/dev/zero", t.conf_dir, t.errors);
+    g_assert_null(t.cfg);
+    assert_one_error(&t, "/dev/zero: ", "not a regular file (a character device)");
+
+    /* the same for drop-ins: a FIFO and a directory named *.conf */
+    tmpconf_write(&t, "ucd.conf", "[core]\n");
+    tmpconf_write(&t, "conf.d/10-ok.conf", "[log]\n");
+    char *dropin_fifo = g_build_filename(t.conf_dir, "20-fifo.conf", NULL);
+    g_assert_cmpint(mkfifo(dropin_fifo, 0600), ==, 0);
+    g_ptr_array_add(t.written, dropin_fifo);
+    g_assert_null(tmpconf_load(&t));
+    where = g_strdup_printf("%s: ", dropin_fifo);
+    assert_one_error(&t, where, "a FIFO");
+    g_free(where);
+    g_remove(dropin_fifo);
+    char *dropin_dir = g_build_filename(t.conf_dir, "30-dir.conf", NULL);
+    g_assert_cmpint(g_mkdir(dropin_dir, 0700), ==, 0);
+    g_ptr_array_add(t.written, dropin_dir);
+    g_assert_null(tmpconf_load(&t));
+    assert_one_error(&t, dropin_dir, "a directory");
+    g_rmdir(dropin_dir);
+
+    /* 4 MiB is the most; one byte more is refused before it is read */
+    gsize limit = 4 * 1024 * 1024;
+    big = g_malloc(limit + 1);
+    memset(big, '#', limit + 1);
+    memcpy(big, "[core]\n", 7);
+    big[limit - 1] = '\n';
+    tmpconf_write_bytes(&t, "ucd.conf", big, limit);
+    g_assert_nonnull(tmpconf_load(&t));
+    core_config_free(t.cfg);
+    t.cfg = NULL;
+    tmpconf_write_bytes(&t, "ucd.conf", big, limit + 1);
+    g_assert_null(tmpconf_load(&t));
+    where = g_strdup_printf("%s: ", t.main_file);
+    assert_one_error(&t, where, "at most 4194304");
+    g_free(where);
+    g_free(big);
+    tmpconf_clear(&t);
+}
+
+/* A NUL byte cut a value silently; a 1 MB value was repeated whole in its
+ * error; a UTF-8 byte-order mark was a syntax error. */
+static void test_nul_bom_long_values(void)
+{
+    static const char with_nul[] = "[core]\nstate_dir = /var/lib/ucd\0/etc\n";
+    tmpconf t;
+    char *where;
+
+    tmpconf_init(&t);
+    tmpconf_write_bytes(&t, "ucd.conf", with_nul, sizeof with_nul - 1);
+    g_assert_null(tmpconf_load(&t));
+    where = g_strdup_printf("%s:2: ", t.main_file);
+    assert_one_error(&t, where, "NUL byte");
+    g_free(where);
+
+    tmpconf_write(&t, "ucd.conf", "\xEF\xBB\xBF[core]\nworker_threads = 3\n");
+    g_assert_nonnull(tmpconf_load(&t));
+    g_assert_cmpstr(core_config_raw(t.cfg, "core", "worker_threads"), ==, "3");
+    assert_where(t.cfg, "core", "worker_threads", t.main_file, 2);
+    core_config_free(t.cfg);
+    t.cfg = NULL;
+
+    /* a megabyte in an integer, a log level and a broken line: each message
+     * shows the start of the value, not all of it */
+    gsize mb = 1024 * 1024;
+    GString *text = g_string_new("[core]\nworker_threads = ");
+    for (gsize i = 0; i < mb; i++)
+        g_string_append_c(text, '9');
+    g_string_append(text, "\n[log]\nlevel = ");
+    for (gsize i = 0; i < mb; i++)
+        g_string_append_c(text, 'x');
+    g_string_append_c(text, '\n');
+    tmpconf_write(&t, "ucd.conf", text->str);
+    g_assert_nonnull(tmpconf_load(&t));
+    g_assert_cmpint(core_config_check(t.cfg, t.errors), ==, 2);
+    for (guint i = 0; i < t.errors->len; i++) {
+        const char *e = g_ptr_array_index(t.errors, i);
+        g_assert_cmpuint(strlen(e), <, 400);
+        g_assert_nonnull(strstr(e, "... (1048576 bytes)"));
+    }
+    g_ptr_array_set_size(t.errors, 0);
+    core_config_free(t.cfg);
+    t.cfg = NULL;
+    g_string_truncate(text, 0);
+    g_string_append(text, "[core]\n");
+    for (gsize i = 0; i < mb; i++)
+        g_string_append_c(text, 'y');
+    g_string_append_c(text, '\n');
+    tmpconf_write(&t, "ucd.conf", text->str);
+    g_assert_null(tmpconf_load(&t));
+    where = g_strdup_printf("%s:2: syntax error", t.main_file);
+    assert_one_error(&t, where, "...");
+    g_string_free(text, TRUE);
+    g_free(where);
+    tmpconf_clear(&t);
+}
+
+/* An empty configuration said "OK" and ran nothing. A main file without
+ * sections is fine when the drop-ins hold the configuration. */
+static void test_empty_configuration(void)
+{
+    tmpconf t;
+    char *where;
+
+    tmpconf_init(&t);
+    tmpconf_write(&t, "ucd.conf", "");
+    g_assert_null(tmpconf_load(&t));
+    where = g_strdup_printf("%s: ", t.main_file);
+    assert_one_error(&t, where, "the configuration is empty");
+    tmpconf_write(&t, "ucd.conf", "# nothing yet\n\n");
+    g_assert_null(tmpconf_load(&t));
+    assert_one_error(&t, where, "the configuration is empty");
+    g_free(where);
+    tmpconf_write(&t, "conf.d/10-all.conf", "[module pbx-sim]\n");
+    g_assert_nonnull(tmpconf_load(&t));
+    g_assert_cmpuint(t.errors->len, ==, 0);
+    tmpconf_clear(&t);
+}
+
+/* A control_socket longer than sun_path passed --check-config, then the
+ * start failed. 107 bytes fit, 108 do not. */
+static void test_socket_path_length(void)
+{
+    tmpconf t;
+    char *fits = g_strnfill(107, 'a'), *too_long = g_strnfill(108, 'a'), *text, *where;
+
+    fits[0] = too_long[0] = '/';
+    tmpconf_init(&t);
+    text = g_strdup_printf("[core]\ncontrol_socket = %s\n", fits);
+    tmpconf_write(&t, "ucd.conf", text);
+    g_free(text);
+    g_assert_nonnull(tmpconf_load(&t));
+    g_assert_cmpint(core_config_check(t.cfg, t.errors), ==, 0);
+    core_config_free(t.cfg);
+    t.cfg = NULL;
+    text = g_strdup_printf("[core]\ncontrol_socket = %s\n", too_long);
+    tmpconf_write(&t, "ucd.conf", text);
+    g_free(text);
+    g_assert_nonnull(tmpconf_load(&t));
+    g_assert_cmpint(core_config_check(t.cfg, t.errors), ==, 1);
+    where = g_strdup_printf("%s:2: [core] control_socket: ", t.main_file);
+    assert_one_error(&t, where, "is 108 bytes; a unix socket path may have at most 107");
+    g_free(where);
+    g_free(fits);
+    g_free(too_long);
+    tmpconf_clear(&t);
+}
+
+/* UCD_KEY_FILE and UCD_KEY_NAME (plugin.h): checked where keys are bound,
+ * with file:line; an empty value means "none" and passes. */
+static void test_file_and_name_keys(void)
+{
+    static const ucd_config_key keys[] = {
+        {"file", UCD_CONFIG_STRING, UCD_KEY_FILE, "", NULL},
+        {"files", UCD_CONFIG_LIST, UCD_KEY_FILE, "", NULL},
+        {"table", UCD_CONFIG_STRING, UCD_KEY_NAME, "users", NULL},
+        {"plain", UCD_CONFIG_STRING, 0, "", NULL},
+        {NULL, 0, 0, NULL, NULL},
+    };
+    tmpconf t;
+    core_section *sec;
+    char *text, *where;
+
+    tmpconf_init(&t);
+    const char *good = tmpconf_write(&t, "users.xml", "<users/>\n");
+    text = g_strdup_printf("[module a]\nfile = %s\nfiles = %s;%s\ntable = hr.staff_2\n"
+                           "plain = /nonexistent\n"
+                           "[module b]\nfile = %s/missing.xml\nfiles = %s;%s\n"
+                           "table = users; DROP TABLE x\n"
+                           "[module c]\nfile =\ntable = 2fast\n"
+                           "[module d]\ntable = a.b.c\n",
+                           good, good, good, t.dir, good, t.dir);
+    tmpconf_write(&t, "ucd.conf", text);
+    g_free(text);
+    g_assert_nonnull(tmpconf_load(&t));
+
+    sec = core_section_bind(t.cfg, "module a", keys, sizeof(ucd_config_key),
+                            core_config_module_keys, t.errors);
+    g_assert_nonnull(sec);
+    core_section_free(sec);
+    g_assert_cmpuint(t.errors->len, ==, 0);
+
+    g_assert_null(core_section_bind(t.cfg, "module b", keys, sizeof(ucd_config_key),
+                                    core_config_module_keys, t.errors));
+    g_assert_cmpuint(t.errors->len, ==, 3);
+    where = g_strdup_printf("%s:7: [module b] file: ", t.main_file);
+    g_assert_true(g_str_has_prefix(g_ptr_array_index(t.errors, 0), where));
+    g_assert_nonnull(strstr(g_ptr_array_index(t.errors, 0), "No such file"));
+    g_free(where);
+    where = g_strdup_printf("%s:8: [module b] files: ", t.main_file);
+    g_assert_true(g_str_has_prefix(g_ptr_array_index(t.errors, 1), where));
+    g_assert_nonnull(strstr(g_ptr_array_index(t.errors, 1), "a directory"));
+    g_free(where);
+    where = g_strdup_printf("%s:9: [module b] table: 'users; DROP TABLE x': not a plain name",
+                            t.main_file);
+    g_assert_true(g_str_has_prefix(g_ptr_array_index(t.errors, 2), where));
+    g_free(where);
+    g_ptr_array_set_size(t.errors, 0);
+
+    g_assert_null(core_section_bind(t.cfg, "module c", keys, sizeof(ucd_config_key),
+                                    core_config_module_keys, t.errors));
+    where = g_strdup_printf("%s:12: [module c] table: '2fast'", t.main_file);
+    assert_one_error(&t, where, "not a plain name");
+    g_free(where);
+    g_assert_null(core_section_bind(t.cfg, "module d", keys, sizeof(ucd_config_key),
+                                    core_config_module_keys, t.errors));
+    where = g_strdup_printf("%s:14: [module d] table: 'a.b.c'", t.main_file);
+    assert_one_error(&t, where, "not a plain name");
+    g_free(where);
+
+    if (geteuid() != 0) {
+        /* a file ucd may not read */
+        g_assert_cmpint(g_chmod(good, 0), ==, 0);
+        g_assert_null(core_section_bind(t.cfg, "module a", keys, sizeof(ucd_config_key),
+                                        core_config_module_keys, t.errors));
+        g_assert_cmpuint(t.errors->len, ==, 3); /* file, and files twice */
+        g_assert_nonnull(strstr(g_ptr_array_index(t.errors, 0), "not readable"));
+        g_ptr_array_set_size(t.errors, 0);
+    }
+    tmpconf_clear(&t);
+}
+
 /* ---- Section forms and module sections ------------------------------------ */
 
 static void test_module_instances(void)
@@ -358,18 +627,18 @@ static void test_bad_section_forms(void)
 
     tmpconf_init(&t);
     main_file = tmpconf_write(&t, "ucd.conf",
-                              "[core]\n"                /* 1 */
-                              "[Core]\n"                /* 2 */
-                              "[modules x]\n"           /* 3 */
-                              "[module Pbx]\n"          /* 4 */
-                              "[module -sim]\n"         /* 5 */
-                              "[module a:b:c]\n"        /* 6 */
-                              "[module sim:]\n"         /* 7 */
-                              "[module]\n"              /* 8 */
-                              "[module 0k_-:A-z_9]\n"  /* 9: valid */
-                              "[location a b]\n"       /* 10 */
-                              "[location Office-1]\n"  /* 11: valid */
-                              "[permissions]\n");      /* 12: valid */
+                              "[core]\n"              /* 1 */
+                              "[Core]\n"              /* 2 */
+                              "[modules x]\n"         /* 3 */
+                              "[module Pbx]\n"        /* 4 */
+                              "[module -sim]\n"       /* 5 */
+                              "[module a:b:c]\n"      /* 6 */
+                              "[module sim:]\n"       /* 7 */
+                              "[module]\n"            /* 8 */
+                              "[module 0k_-:A-z_9]\n" /* 9: valid */
+                              "[location a b]\n"      /* 10 */
+                              "[location Office-1]\n" /* 11: valid */
+                              "[permissions]\n");     /* 12: valid */
     g_assert_null(tmpconf_load(&t));
     assert_errors(t.errors, main_file, expected);
     tmpconf_clear(&t);
@@ -990,6 +1259,11 @@ int main(int argc, char **argv)
     g_test_add_func("/config/dropins-lexical-order", test_dropins_in_lexical_order);
     g_test_add_func("/config/duplicate-key", test_duplicate_key_later_wins);
     g_test_add_func("/config/missing-files", test_missing_files);
+    g_test_add_func("/config/only-regular-files", test_only_regular_files);
+    g_test_add_func("/config/nul-bom-long-values", test_nul_bom_long_values);
+    g_test_add_func("/config/empty-configuration", test_empty_configuration);
+    g_test_add_func("/config/socket-path-length", test_socket_path_length);
+    g_test_add_func("/config/file-and-name-keys", test_file_and_name_keys);
     g_test_add_func("/config/default-conf-dir", test_default_conf_dir_beside_main);
     g_test_add_func("/config/module-instances", test_module_instances);
     g_test_add_func("/config/bad-section-forms", test_bad_section_forms);

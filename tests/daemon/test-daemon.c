@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 #include <ucd/plugin.h>
@@ -302,6 +303,154 @@ static void test_reload(void)
     harness_free(h);
 }
 
+/* A second ucd on the same control socket says so and exits 1, without the
+ * CRITICAL of a loader shut down that was never started (issue 12 item 2). */
+static void test_second_daemon(void)
+{
+    harness *h = harness_new("[module good-basic]\n");
+    g_assert_true(harness_start(h));
+    const char *argv[] = {harness_env("UCD_BIN"), "-c", h->conf, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = harness_run(h, argv, &out, &err);
+    g_assert_cmpint(rc, ==, 1);
+    assert_contains(err, "in use by a running process");
+    if (strstr(err, "CRITICAL") || strstr(err, "assertion"))
+        g_error("a second ucd printed a GLib critical:\n%s", err);
+    g_free(out);
+    g_free(err);
+    /* the first one is untouched */
+    char *s = module_state(h, "good-basic");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* What start would refuse, --check-config refuses first: a control socket
+ * path longer than sun_path, a UCD_KEY_FILE that is missing, a UCD_KEY_NAME
+ * that is no plain name; the start refuses them the same way, cleanly. */
+static void test_check_config_what_start_needs(void)
+{
+    harness *h = harness_new("[module probe]\n");
+    char *long_sock = g_strdup_printf("%s/%s", h->dir,
+                                      "s-123456789-123456789-123456789-"
+                                      "123456789-123456789-123456789-"
+                                      "123456789-123456789-123456789.sock");
+    char *body = g_strdup_printf("[core]\ncontrol_socket = %s\n[module probe]\n"
+                                 "data_file = %s/no-such.xml\ntable = x;y\n",
+                                 long_sock, h->dir);
+    /* the harness preamble sets control_socket: a drop-in overrides it */
+    harness_write_dropin(h, "50-bad.conf", body);
+    const char *check[] = {harness_env("UCD_BIN"), "-c", h->conf, "--check-config", NULL};
+    char *out = NULL, *err = NULL;
+    g_assert_cmpint(harness_run(h, check, &out, &err), ==, 1);
+    assert_contains(err, "50-bad.conf:2: [core] control_socket:");
+    assert_contains(err, "a unix socket path may have at most 107");
+    assert_contains(err, "50-bad.conf:4: [module probe] data_file:");
+    assert_contains(err, "No such file");
+    assert_contains(err, "50-bad.conf:5: [module probe] table: 'x;y': not a plain name");
+    assert_contains(err, "3 errors");
+    g_free(out);
+    g_free(err);
+    const char *start[] = {harness_env("UCD_BIN"), "-c", h->conf, NULL};
+    g_assert_cmpint(harness_run(h, start, &out, &err), ==, 1);
+    assert_contains(err, "a unix socket path may have at most 107");
+    g_assert_null(strstr(err, "CRITICAL"));
+    g_free(out);
+    g_free(err);
+    g_free(body);
+    g_free(long_sock);
+    harness_free(h);
+}
+
+/* The key checks run at reload too: a missing data_file is refused with
+ * file:line and the running module stays. */
+static void test_reload_checks_file_keys(void)
+{
+    harness *h = harness_new("[module probe]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "probe", "running"));
+    char *body = g_strdup_printf("[module probe]\ndata_file = %s/gone.xml\n", h->dir);
+    harness_write_config(h, body);
+    g_free(body);
+    const char *reload[] = {"reload", NULL};
+    JsonNode *r = harness_request(h, reload);
+    JsonObject *o = json_node_get_object(r);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    assert_contains(json_object_get_string_member(o, "error"),
+                    "ucd.conf:11: [module probe] data_file");
+    json_node_free(r);
+    char *s = module_state(h, "probe");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* A reload that would stop every module (an emptied file) is refused unless
+ * forced; an empty main file is an error at start and at check-config. */
+static void test_reload_to_nothing(void)
+{
+    harness *h = harness_new("[module good-basic]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "good-basic", "running"));
+    harness_write_config(h, "");
+    const char *reload[] = {"reload", NULL};
+    JsonNode *r = harness_request(h, reload);
+    JsonObject *o = json_node_get_object(r);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    assert_contains(json_object_get_string_member(o, "error"), "enables no module");
+    assert_contains(json_object_get_string_member(o, "error"), "reload --force");
+    json_node_free(r);
+    char *s = module_state(h, "good-basic");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+    /* SIGHUP cannot force */
+    harness_signal(h, SIGHUP);
+    g_assert_true(harness_wait_log(h, "enables no module"));
+    s = module_state(h, "good-basic");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+    const char *force[] = {"reload", "--force", NULL};
+    json_node_free(harness_ok(h, force));
+    s = module_state(h, "good-basic");
+    g_assert_null(s);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+
+    /* truly empty: no section anywhere */
+    g_assert_true(g_file_set_contents(h->conf, "", 0, NULL));
+    const char *check[] = {harness_env("UCD_BIN"), "-c", h->conf, "--check-config", NULL};
+    char *out = NULL, *err = NULL;
+    g_assert_cmpint(harness_run(h, check, &out, &err), ==, 1);
+    assert_contains(err, "the configuration is empty");
+    g_free(out);
+    g_free(err);
+    const char *start[] = {harness_env("UCD_BIN"), "-c", h->conf, NULL};
+    g_assert_cmpint(harness_run(h, start, &out, &err), ==, 1);
+    assert_contains(err, "the configuration is empty");
+    g_free(out);
+    g_free(err);
+    harness_free(h);
+}
+
+/* A FIFO as the configuration: --check-config answers at once (it used to
+ * block forever). */
+static void test_fifo_config(void)
+{
+    harness *h = harness_new("");
+    char *fifo = g_build_filename(h->dir, "fifo.conf", NULL);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    const char *check[] = {harness_env("UCD_BIN"), "-c", fifo, "--check-config", NULL};
+    char *out = NULL, *err = NULL;
+    g_assert_cmpint(harness_run(h, check, &out, &err), ==, 1);
+    assert_contains(err, "not a regular file (a FIFO)");
+    g_free(out);
+    g_free(err);
+    g_unlink(fifo);
+    g_free(fifo);
+    harness_free(h);
+}
+
 static void send_raw(harness *h, const char *data, gsize len, gboolean expect_reply)
 {
     GSocketClient *c = g_socket_client_new();
@@ -473,6 +622,11 @@ int main(int argc, char **argv)
     g_test_add_func("/daemon/check-config", test_check_config);
     g_test_add_func("/daemon/reload", test_reload);
     g_test_add_func("/daemon/control-abuse", test_control_abuse);
+    g_test_add_func("/daemon/second-daemon", test_second_daemon);
+    g_test_add_func("/daemon/check-config-what-start-needs", test_check_config_what_start_needs);
+    g_test_add_func("/daemon/reload-checks-file-keys", test_reload_checks_file_keys);
+    g_test_add_func("/daemon/reload-to-nothing", test_reload_to_nothing);
+    g_test_add_func("/daemon/fifo-config", test_fifo_config);
     g_test_add_func("/daemon/log-level-and-export", test_log_level_and_export);
     g_test_add_func("/daemon/foreign-plugins", test_foreign_plugins);
     g_test_add_func("/daemon/drop-root", test_drop_root);
