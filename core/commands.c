@@ -2,6 +2,7 @@
  * commands.c - the core's own ucctl commands: status, modules, reload,
  * check-config, log (level, export), counters, bus.
  */
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -229,6 +230,49 @@ static int cmd_log(int argc, const char *const *argv, ucd_reply *r, void *ud)
     return UCD_E_INVALID;
 }
 
+/* ---- number ------------------------------------------------------------------ */
+
+/* `number RAW [--location NAME]`: what the number service makes of RAW, as a
+ * PBX driver at that location would get it, so an admin can try location
+ * rules without a PBX. Options may come before or after RAW. */
+static int cmd_number(int argc, const char *const *argv, ucd_reply *r, void *ud)
+{
+    core_daemon *d = ud;
+    const char *raw = NULL, *location = NULL;
+    gboolean bad = FALSE;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (strcmp(argv[i], "--location") == 0 && i + 1 < argc && !location)
+            location = argv[++i];
+        else if (g_str_has_prefix(argv[i], "--") || raw)
+            bad = TRUE; /* an unknown option, or a second number */
+        else
+            raw = argv[i];
+    }
+    if (!raw || bad) {
+        H->reply_error(r, "usage: number RAW [--location NAME]");
+        return UCD_E_INVALID;
+    }
+    core_numbers *numbers = atomic_load(&d->numbers.current);
+    ucd_number_info info = {.struct_size = sizeof info};
+    const char *used = NULL;
+    int rc = core_numbers_normalize_in(numbers, location, raw, &info, &used);
+    if (rc == UCD_E_NOT_FOUND) {
+        char *names = core_numbers_location_names(numbers);
+        H->reply_error(r, "no location \"%s\" (the locations: %s)", location, names);
+        g_free(names);
+        return rc;
+    }
+    H->reply_field(r, "number", raw);
+    H->reply_field(r, "location", used ? used : "");
+    H->reply_field(r, "kind", core_numbers_kind_name(info.kind));
+    H->reply_field(r, "e164", info.e164);
+    H->reply_field(r, "canonical", info.canonical);
+    H->reply_field(r, "dialable", info.dialable);
+    H->reply_field(r, "display", info.display);
+    H->reply_field(r, "extension", info.extension);
+    return UCD_OK;
+}
+
 /* ---- counters and bus ------------------------------------------------------------ */
 
 static void counter_row(const char *name, ucd_counter_kind kind, int64_t value, const char *help,
@@ -287,6 +331,10 @@ void core_commands_register(core_daemon *d)
         {"log", "level [[MODULE] LEVEL] | export [FILE]",
          "show or change log levels; write a support bundle", cmd_log},
         {"counters", "", "every module's counters", cmd_counters},
+        {"number", "RAW [--location NAME]",
+         "how the number service reads RAW: kind, E.164, canonical, dialable, display, "
+         "extension (default location unless --location)",
+         cmd_number},
         {"bus", "", "event bus subscribers: queue depth, deliveries, drops", cmd_bus},
     };
     H = core_host_table();

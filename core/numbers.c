@@ -1116,12 +1116,12 @@ static int normalize_into(const location *loc, const char *raw, ucd_number_info 
     return UCD_OK;
 }
 
-int core_numbers_normalize(core_numbers *numbers, const char *context, const char *raw,
-                           ucd_number_info *out)
+/* Normalizes `raw` at `loc` (NULL: no number service) into `out`; a found
+ * number returns `found_rc`. */
+static int normalize_at(const location *loc, int found_rc, const char *raw, ucd_number_info *out)
 {
     ucd_number_info info;
-    const location *loc;
-    int context_rc, rc;
+    int rc;
 
     /* ABI rule (plugin.h): fill only what the caller's struct has. */
     if (!out || out->struct_size < offsetof(ucd_number_info, kind) + sizeof out->kind)
@@ -1129,11 +1129,10 @@ int core_numbers_normalize(core_numbers *numbers, const char *context, const cha
     memset(&info, 0, sizeof info);
     info.struct_size = out->struct_size;
     rc = UCD_E_INVALID;
-    if (numbers && raw) {
-        loc = location_for(numbers, context, &context_rc);
+    if (loc && raw) {
         rc = normalize_into(loc, raw, &info);
         if (rc == UCD_OK)
-            rc = context_rc;
+            rc = found_rc;
         else
             memset(&info, 0, sizeof info); /* a half-classified number leaves nothing */
     }
@@ -1144,6 +1143,43 @@ int core_numbers_normalize(core_numbers *numbers, const char *context, const cha
     info.struct_size = out->struct_size;
     memcpy(out, &info, MIN((size_t)out->struct_size, sizeof info));
     return rc;
+}
+
+int core_numbers_normalize(core_numbers *numbers, const char *context, const char *raw,
+                           ucd_number_info *out)
+{
+    int context_rc = UCD_OK;
+    const location *loc = numbers ? location_for(numbers, context, &context_rc) : NULL;
+
+    return normalize_at(loc, context_rc, raw, out);
+}
+
+int core_numbers_normalize_in(core_numbers *numbers, const char *location_name, const char *raw,
+                              ucd_number_info *out, const char **used)
+{
+    const location *loc;
+
+    if (!numbers)
+        return UCD_E_INVALID;
+    loc = location_name ? location_named(numbers, location_name) : numbers->fallback;
+    if (!loc)
+        return UCD_E_NOT_FOUND;
+    if (used)
+        *used = loc->name;
+    return normalize_at(loc, UCD_OK, raw, out);
+}
+
+char *core_numbers_location_names(core_numbers *numbers)
+{
+    return location_names(numbers);
+}
+
+const char *core_numbers_kind_name(uint32_t kind)
+{
+    static const char *const names[] = {"unknown",  "internal",      "local",
+                                        "national", "international", "special"};
+
+    return kind < G_N_ELEMENTS(names) ? names[kind] : "unknown";
 }
 
 static int iface_normalize(void *impl, const char *context, const char *raw, ucd_number_info *out)

@@ -35,4 +35,17 @@ const ucd_numbers_v1 *core_numbers_iface(void);
 int core_numbers_normalize(core_numbers *numbers, const char *context, const char *raw,
                            ucd_number_info *out);
 
+/* The same at the location named `location_name` (NULL: the default one, as
+ * for a NULL context), for `ucctl number`. UCD_E_NOT_FOUND, with `out`
+ * untouched, when no location has that name; *used (may be NULL) gets the
+ * name of the location used, owned by `numbers`. */
+int core_numbers_normalize_in(core_numbers *numbers, const char *location_name, const char *raw,
+                              ucd_number_info *out, const char **used);
+
+/* "name, name, ..." of every [location NAME], or "none" (g_free). */
+char *core_numbers_location_names(core_numbers *numbers);
+
+/* "internal", "local", ... for a ucd_number_kind. */
+const char *core_numbers_kind_name(uint32_t kind);
+
 #endif /* CORE_NUMBERS_H */

@@ -451,6 +451,71 @@ static void test_fifo_config(void)
     harness_free(h);
 }
 
+static const char *field(JsonNode *r, const char *name)
+{
+    JsonArray *fields = json_object_get_array_member(json_node_get_object(r), "fields");
+    for (guint i = 0; i < json_array_get_length(fields); i++) {
+        JsonObject *f = json_array_get_object_element(fields, i);
+        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
+            return json_object_get_string_member(f, "value");
+    }
+    return NULL;
+}
+
+/* `ucctl number RAW [--location NAME]` shows what the number service makes
+ * of a number at a location, without a PBX (issue 12 item 4). */
+static void test_number_command(void)
+{
+    harness *h = harness_new("[location default]\ncountry_code = 49\narea_code = 89\n"
+                             "outside_line_prefix = 0\nextension_lengths = 3\n"
+                             "[location berlin]\ncountry_code = 49\narea_code = 30\n"
+                             "outside_line_prefix = 0\nextension_lengths = 3\n"
+                             "[module good-basic]\n");
+    g_assert_true(harness_start(h));
+    const char *munich[] = {"number", "+49 30 1234567", NULL};
+    JsonNode *r = harness_ok(h, munich);
+    g_assert_cmpstr(field(r, "location"), ==, "default");
+    g_assert_cmpstr(field(r, "kind"), ==, "national");
+    g_assert_cmpstr(field(r, "e164"), ==, "+49301234567");
+    g_assert_cmpstr(field(r, "dialable"), ==, "00301234567"); /* outside line, then 030 */
+    json_node_free(r);
+    const char *berlin[] = {"number", "--location", "berlin", "+49 30 1234567", NULL};
+    r = harness_ok(h, berlin);
+    g_assert_cmpstr(field(r, "location"), ==, "berlin");
+    g_assert_cmpstr(field(r, "kind"), ==, "local");
+    g_assert_cmpstr(field(r, "e164"), ==, "+49301234567");
+    json_node_free(r);
+    const char *ext[] = {"number", "201", NULL};
+    r = harness_ok(h, ext);
+    g_assert_cmpstr(field(r, "kind"), ==, "internal");
+    g_assert_cmpstr(field(r, "extension"), ==, "201");
+    g_assert_cmpstr(field(r, "e164"), ==, "");
+    json_node_free(r);
+
+    /* the real ucctl, options after the number */
+    const char *cli[] = {
+        harness_env("UCCTL_BIN"), "number", "+49 30 1234567", "--location", "berlin", NULL};
+    char *out = NULL, *err = NULL;
+    g_assert_cmpint(harness_run(h, cli, &out, &err), ==, 0);
+    assert_contains(out, "kind: local\n");
+    assert_contains(out, "e164: +49301234567\n");
+    g_free(out);
+    g_free(err);
+    const char *nowhere[] = {
+        harness_env("UCCTL_BIN"), "number", "1", "--location", "nowhere", NULL};
+    g_assert_cmpint(harness_run(h, nowhere, &out, &err), ==, 1);
+    assert_contains(err, "no location \"nowhere\" (the locations: default, berlin)");
+    g_free(out);
+    g_free(err);
+    const char *usage[] = {"number", NULL};
+    r = harness_request(h, usage);
+    assert_contains(json_object_get_string_member(json_node_get_object(r), "error"),
+                    "usage: number RAW [--location NAME]");
+    json_node_free(r);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
 static void send_raw(harness *h, const char *data, gsize len, gboolean expect_reply)
 {
     GSocketClient *c = g_socket_client_new();
@@ -627,6 +692,7 @@ int main(int argc, char **argv)
     g_test_add_func("/daemon/reload-checks-file-keys", test_reload_checks_file_keys);
     g_test_add_func("/daemon/reload-to-nothing", test_reload_to_nothing);
     g_test_add_func("/daemon/fifo-config", test_fifo_config);
+    g_test_add_func("/daemon/number-command", test_number_command);
     g_test_add_func("/daemon/log-level-and-export", test_log_level_and_export);
     g_test_add_func("/daemon/foreign-plugins", test_foreign_plugins);
     g_test_add_func("/daemon/drop-root", test_drop_root);
