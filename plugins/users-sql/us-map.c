@@ -170,10 +170,16 @@ gboolean us_map_build(us_map *map, us_map_lookup lookup, void *data,
     us_map_ctx ctx = {.lookup = lookup, .data = data};
     memset(map, 0, sizeof(*map));
     char *users = us_users_select(&ctx, number_columns);
-    map->users = us_pick(&ctx, "users_query", g_strdup(users));
+    /* Rows in id order: the set keeps a stable order from sync to sync
+     * (a set that only changed its order is not published again). Which of
+     * two users sharing a login keeps it does not depend on this order. */
+    const char *id = us_get(&ctx, "user_id_column");
+    const char *order = id != NULL && us_map_identifier_ok(id) ? id : "1";
+    map->users = us_pick(&ctx, "users_query", g_strdup_printf("%s ORDER BY %s", users, order));
     if (us_get(&ctx, "change_column") != NULL && us_get(&ctx, "users_query") == NULL) {
         const char *stamp = us_key_column(&ctx, "change_column");
-        map->users_changed = g_strdup_printf("%s WHERE %s > ?", users, stamp ? stamp : "");
+        map->users_changed =
+            g_strdup_printf("%s WHERE %s > ? ORDER BY %s", users, stamp ? stamp : "", order);
     }
     map->users_changed = us_pick(&ctx, "users_changed_query", map->users_changed);
     g_free(users);

@@ -32,15 +32,15 @@ struct us_set {
 struct us_builder {
     char *prefix;
     gsize max_length;
-    GPtrArray *users;   /* us_user_rec * */
-    GHashTable *by_id;  /* prefixed id -> us_user_rec * (borrowed) */
-    GHashTable *logins; /* login -> us_user_rec * (borrowed) */
-    GHashTable *read;   /* prefixed ids read in this sync (borrowed keys) */
-    GPtrArray *groups;  /* us_group_rec * */
+    GPtrArray *users;  /* us_user_rec * */
+    GHashTable *by_id; /* prefixed id -> us_user_rec * (borrowed) */
+    GHashTable *read;  /* prefixed ids read in this sync (owned keys) */
+    GPtrArray *groups; /* us_group_rec * */
     GHashTable *group_ids;
     char *stamp;
     guint rows;          /* users rows read */
     guint relation_rows; /* rows of the other tables read */
+    guint duplicates;    /* users skipped because a lower id has their login */
     GPtrArray *problems;
 };
 
@@ -202,8 +202,7 @@ us_builder *us_builder_new(const char *id_prefix, gsize max_length)
     builder->max_length = max_length;
     builder->users = g_ptr_array_new_with_free_func(us_user_free);
     builder->by_id = g_hash_table_new(g_str_hash, g_str_equal);
-    builder->logins = g_hash_table_new(g_str_hash, g_str_equal);
-    builder->read = g_hash_table_new(g_str_hash, g_str_equal);
+    builder->read = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     builder->groups = g_ptr_array_new_with_free_func(us_group_free);
     builder->group_ids = g_hash_table_new(g_str_hash, g_str_equal);
     builder->problems = us_strings_new();
@@ -213,7 +212,6 @@ us_builder *us_builder_new(const char *id_prefix, gsize max_length)
 static void us_index_user(us_builder *builder, us_user_rec *user)
 {
     g_hash_table_insert(builder->by_id, user->fields[US_F_ID], user);
-    g_hash_table_insert(builder->logins, user->fields[US_F_LOGIN], user);
 }
 
 static void us_add_group_rec(us_builder *builder, us_group_rec *group)
@@ -247,7 +245,6 @@ void us_builder_free(us_builder *builder)
     if (builder == NULL)
         return;
     g_hash_table_unref(builder->by_id);
-    g_hash_table_unref(builder->logins);
     g_hash_table_unref(builder->read);
     g_hash_table_unref(builder->group_ids);
     g_ptr_array_unref(builder->users);
@@ -291,19 +288,14 @@ static gboolean us_check_user_row(us_builder *builder, const us_raw *row)
     return TRUE;
 }
 
-/* Where a row for `id` goes: a new record, or the record of the base set it
- * replaces. NULL (with a problem) for an id or login already read. */
-static gboolean us_check_unique(us_builder *builder, const us_raw *row, const char *id,
-                                const char *login)
+/* FALSE (with a problem) for an id this sync has read already. Logins are
+ * not checked here: which of two users keeps a shared login must not depend
+ * on the order the rows arrive in, so us_builder_resolve_logins() decides
+ * once every row is in. */
+static gboolean us_check_unique(us_builder *builder, const us_raw *row, const char *id)
 {
     if (g_hash_table_contains(builder->read, id)) {
         us_problem(builder, "users", row[US_F_ID], "id appears twice");
-        return FALSE;
-    }
-    us_user_rec *holder = g_hash_table_lookup(builder->logins, login);
-    if (holder != NULL && strcmp(holder->fields[US_F_ID], id) != 0 &&
-        g_hash_table_contains(builder->read, holder->fields[US_F_ID])) {
-        us_problem(builder, "users", row[US_F_ID], "login already used by another user");
         return FALSE;
     }
     return TRUE;
@@ -328,7 +320,6 @@ static void us_store_user(us_builder *builder, us_user_rec *user)
     us_user_rec *old = g_hash_table_lookup(builder->by_id, user->fields[US_F_ID]);
     if (old != NULL) {
         /* An incremental change: keep its relations until they are re-read. */
-        g_hash_table_remove(builder->logins, old->fields[US_F_LOGIN]);
         GPtrArray *swap;
         swap = user->numbers, user->numbers = old->numbers, old->numbers = swap;
         swap = user->groups, user->groups = old->groups, old->groups = swap;
@@ -342,7 +333,7 @@ static void us_store_user(us_builder *builder, us_user_rec *user)
         g_ptr_array_add(builder->users, user);
     }
     us_index_user(builder, user);
-    g_hash_table_add(builder->read, user->fields[US_F_ID]);
+    g_hash_table_add(builder->read, g_strdup(user->fields[US_F_ID]));
 }
 
 gboolean us_builder_add_user(us_builder *builder, const us_raw *row)
@@ -357,10 +348,7 @@ gboolean us_builder_add_user(us_builder *builder, const us_raw *row)
     }
     char *id =
         g_strdup_printf("%s%.*s", builder->prefix, (int)row[US_F_ID].length, row[US_F_ID].bytes);
-    char *login = g_strndup(row[US_F_LOGIN].bytes, row[US_F_LOGIN].length);
-    gboolean unique = us_check_unique(builder, row, id, login);
-    g_free(login);
-    if (!unique) {
+    if (!us_check_unique(builder, row, id)) {
         g_free(id);
         return FALSE;
     }
@@ -509,8 +497,105 @@ const GPtrArray *us_builder_problems(const us_builder *builder)
     return builder->problems;
 }
 
+/* Short text without control characters may be quoted in the log. */
+static gboolean us_quotable(const char *text)
+{
+    gsize length = strlen(text);
+    for (gsize i = 0; i < length; i++)
+        if (g_ascii_iscntrl(text[i]))
+            return FALSE;
+    return length <= 64;
+}
+
+/* The id as the database has it, without the prefix. */
+static const char *us_raw_id(const us_builder *builder, const us_user_rec *user)
+{
+    const char *id = user->fields[US_F_ID];
+    return g_str_has_prefix(id, builder->prefix) ? id + strlen(builder->prefix) : id;
+}
+
+/* The stable rule for a login two users share: the lower id keeps it.
+ * Integer ids compare as numbers (9 before 10), others byte by byte, so the
+ * outcome depends neither on the order of the rows nor on the database's
+ * collation. */
+static gboolean us_id_before(const us_builder *builder, const us_user_rec *a, const us_user_rec *b)
+{
+    const char *x = us_raw_id(builder, a), *y = us_raw_id(builder, b);
+    guint64 m = 0, n = 0;
+    if (g_ascii_string_to_unsigned(x, 10, 0, G_MAXUINT64, &m, NULL) &&
+        g_ascii_string_to_unsigned(y, 10, 0, G_MAXUINT64, &n, NULL) && m != n)
+        return m < n;
+    return strcmp(x, y) < 0;
+}
+
+static void us_report_duplicate(us_builder *builder, const char *login, const us_user_rec *kept,
+                                const us_user_rec *dropped)
+{
+    const char *kept_id = us_raw_id(builder, kept), *dropped_id = us_raw_id(builder, dropped);
+    char *what = us_quotable(login) ? g_strdup_printf("login \"%s\"", login)
+                                    : g_strdup("a login (not quotable)");
+    char *first = us_quotable(kept_id) ? g_strdup_printf("id \"%s\"", kept_id)
+                                       : g_strdup("a row (id not quotable)");
+    char *second = us_quotable(dropped_id) ? g_strdup_printf("id \"%s\"", dropped_id)
+                                           : g_strdup("another row (id not quotable)");
+    g_ptr_array_add(builder->problems,
+                    g_strdup_printf("users: %s is used by the rows with %s and %s: the lower id "
+                                    "keeps it, the row with %s is skipped",
+                                    what, first, second, second));
+    g_free(what);
+    g_free(first);
+    g_free(second);
+}
+
+guint us_builder_resolve_logins(us_builder *builder)
+{
+    GHashTable *holders = g_hash_table_new(g_str_hash, g_str_equal); /* login -> record */
+    GHashTable *dropped = g_hash_table_new(NULL, NULL);
+    for (guint i = 0; i < builder->users->len; i++) {
+        us_user_rec *user = g_ptr_array_index(builder->users, i);
+        const char *login = user->fields[US_F_LOGIN];
+        us_user_rec *holder = g_hash_table_lookup(holders, login);
+        if (holder == NULL) {
+            g_hash_table_insert(holders, (gpointer)login, user);
+            continue;
+        }
+        gboolean user_wins = us_id_before(builder, user, holder);
+        us_user_rec *kept = user_wins ? user : holder, *lost = user_wins ? holder : user;
+        us_report_duplicate(builder, login, kept, lost);
+        g_hash_table_insert(holders, (gpointer)login, kept);
+        g_hash_table_add(dropped, lost);
+    }
+    guint count = g_hash_table_size(dropped);
+    if (count > 0) {
+        /* Remove the losers, keeping the order of the others. */
+        GPtrArray *kept = g_ptr_array_new_full(builder->users->len, us_user_free);
+        for (guint i = 0; i < builder->users->len; i++) {
+            us_user_rec *user = g_ptr_array_index(builder->users, i);
+            if (g_hash_table_contains(dropped, user)) {
+                g_hash_table_remove(builder->by_id, user->fields[US_F_ID]);
+                us_user_free(user);
+            } else {
+                g_ptr_array_add(kept, user);
+            }
+        }
+        g_ptr_array_set_free_func(builder->users, NULL);
+        g_ptr_array_unref(builder->users);
+        builder->users = kept;
+    }
+    g_hash_table_unref(dropped);
+    g_hash_table_unref(holders);
+    builder->duplicates += count;
+    return count;
+}
+
+guint us_builder_duplicates(const us_builder *builder)
+{
+    return builder->duplicates;
+}
+
 us_set *us_builder_finish(us_builder *builder)
 {
+    us_builder_resolve_logins(builder);
     us_set *set = g_new0(us_set, 1);
     set->refs = 1;
     set->users = g_ptr_array_ref(builder->users);
@@ -562,6 +647,23 @@ gsize us_set_user_count(const us_set *set)
 gsize us_set_group_count(const us_set *set)
 {
     return set != NULL ? set->groups->len : 0;
+}
+
+us_set_totals us_set_count_all(const us_set *set)
+{
+    us_set_totals totals = {0};
+    if (set == NULL)
+        return totals;
+    totals.users = set->users->len;
+    totals.groups = set->groups->len;
+    /* A finished set's lists end with a NULL, which is not counted. */
+    for (guint i = 0; i < set->users->len; i++) {
+        const us_user_rec *user = g_ptr_array_index(set->users, i);
+        totals.memberships += user->groups->len - 1;
+        totals.numbers += user->all_numbers->len - 1;
+        totals.lines += user->lines->len - 1;
+    }
+    return totals;
 }
 
 const char *us_set_stamp(const us_set *set)

@@ -10,8 +10,9 @@
  * changed users then replace their old records.
  *
  * Every value is checked: at most `max_length` bytes, UTF-8 without NUL
- * bytes; id and login present and not empty; no id or login twice. A row
- * that fails is skipped and one line per problem, naming the row but never
+ * bytes; id and login present and not empty; no id twice, and a login that
+ * several users share stays with the lowest id (us_builder_resolve_logins).
+ * A row that fails is skipped and one line per problem, naming the row but never
  * quoting a bad value, is appended to the builder's problems.
  */
 #ifndef US_SET_H
@@ -69,6 +70,17 @@ gboolean us_builder_add_group(us_builder *builder, us_raw id, us_raw name, us_ra
  * incremental sync re-reads those tables whole. */
 void us_builder_clear_relations(us_builder *builder);
 
+/* Resolves logins that several users share, by one stable rule: the user
+ * with the lowest id (integers compared as numbers, other ids byte by byte)
+ * keeps the login, the others are removed from the set and each is reported
+ * as a problem naming the login and both ids. In an incremental sync this
+ * covers the users of the base set too, so a changed row cannot take the
+ * login of a user it did not re-read. Returns how many users were removed;
+ * us_builder_finish() calls it as well, so a set never holds a login twice. */
+guint us_builder_resolve_logins(us_builder *builder);
+/* Users removed by us_builder_resolve_logins() so far. */
+guint us_builder_duplicates(const us_builder *builder);
+
 /* Rows read and the problems found so far ("users row 12: login: not UTF-8"). */
 guint us_builder_rows(const us_builder *builder);
 const GPtrArray *us_builder_problems(const us_builder *builder);
@@ -81,6 +93,18 @@ void us_set_unref(us_set *set);
 
 gsize us_set_user_count(const us_set *set);
 gsize us_set_group_count(const us_set *set);
+/* What a set holds, counted per kind: the shrink guard compares each. */
+typedef struct us_set_totals {
+    gsize users;
+    gsize groups;
+    gsize memberships; /* user-group pairs */
+    gsize numbers;     /* phone numbers of all users, both sources */
+    gsize lines;       /* line assignments of all users */
+} us_set_totals;
+
+/* The totals of `set`; all 0 for NULL. */
+us_set_totals us_set_count_all(const us_set *set);
+
 /* The highest change stamp seen, or NULL. */
 const char *us_set_stamp(const us_set *set);
 /* TRUE when both hold the same records in the same order. */

@@ -74,6 +74,7 @@ typedef struct us_state {
     ucd_counter *failures;
     ucd_counter *rejected;
     ucd_counter *bad_rows;
+    ucd_counter *duplicate_logins;
     ucd_counter *database_up;
 } us_state;
 
@@ -84,7 +85,8 @@ typedef struct us_sync_job {
     us_set *base;   /* the last good set when the job started (may be NULL) */
     us_set *result; /* the new set, when it is to be applied */
     gboolean changed;
-    int code; /* UCD_OK, or why the result is not applied */
+    guint duplicates; /* users skipped: a lower id has their login */
+    int code;         /* UCD_OK, or why the result is not applied */
     char *message;
     GPtrArray *problems;
     ucd_sync_progress_cb progress;
@@ -145,7 +147,7 @@ static const ucd_config_key us_keys[] = {
     {"retry_min", UCD_CONFIG_DURATION, 0, "1s", "first delay before retrying a failed sync"},
     {"retry_max", UCD_CONFIG_DURATION, 0, "5m", "longest delay between retries"},
     {"max_shrink_percent", UCD_CONFIG_INT, 0, "10",
-     "refuse a full sync with more than this many percent fewer users"},
+     "refuse a sync with this many percent fewer users, groups, members, numbers or lines"},
     {"max_value_length", UCD_CONFIG_INT, 0, "1024", "longest value accepted, in bytes"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -293,9 +295,12 @@ static gboolean us_read_set(us_state *state, us_db *db, gboolean full, us_set *b
     return ok;
 }
 
-/* The safety rule: a full sync that lost more than max_shrink_percent of the
- * users is a broken replica or a bad query far more often than a real mass
- * deletion; an administrator can force it by lowering the threshold. */
+/* The safety rule, for every part of the set: a sync that lost more than
+ * max_shrink_percent of the users, groups, memberships, numbers or lines is a
+ * broken replica or a bad query (a table being refilled, a join that lost its
+ * rows) far more often than a real mass deletion; an administrator can force
+ * it by raising the threshold. Incremental syncs re-read the relation tables
+ * whole, so they are checked too: the set is applied whole or not at all. */
 static gboolean us_shrank_too_much(us_state *state, gsize before, gsize after)
 {
     if (before == 0 || after >= before)
@@ -303,19 +308,47 @@ static gboolean us_shrank_too_much(us_state *state, gsize before, gsize after)
     return (before - after) * 100 > before * (gsize)state->max_shrink_percent;
 }
 
+/* The first part of the set that shrank too much (its name, and the counts
+ * before and after), or NULL. */
+static const char *us_shrunk_part(us_state *state, const us_set *base, const us_set *set,
+                                  gsize *before, gsize *after)
+{
+    us_set_totals old = us_set_count_all(base), now = us_set_count_all(set);
+    const struct {
+        const char *name;
+        gsize before, after;
+    } parts[] = {
+        {"users", old.users, now.users},
+        {"groups", old.groups, now.groups},
+        {"group memberships", old.memberships, now.memberships},
+        {"phone numbers", old.numbers, now.numbers},
+        {"line assignments", old.lines, now.lines},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+        if (us_shrank_too_much(state, parts[i].before, parts[i].after)) {
+            *before = parts[i].before;
+            *after = parts[i].after;
+            return parts[i].name;
+        }
+    }
+    return NULL;
+}
+
 static void us_decide(us_sync_job *job, us_builder *builder)
 {
     us_state *state = job->state;
+    job->duplicates = us_builder_resolve_logins(builder);
     for (guint i = 0; i < us_builder_problems(builder)->len; i++)
         g_ptr_array_add(job->problems, g_strdup(us_builder_problems(builder)->pdata[i]));
     us_set *set = us_builder_finish(builder);
-    gsize before = us_set_user_count(job->base);
-    gsize after = us_set_user_count(set);
-    if (job->full && us_shrank_too_much(state, before, after)) {
+    gsize before = 0, after = 0;
+    const char *shrunk = us_shrunk_part(state, job->base, set, &before, &after);
+    if (shrunk != NULL) {
         job->code = UCD_E_INVALID;
-        job->message = g_strdup_printf("full sync returned %zu users, more than %" PRId64
-                                       "%% fewer than the %zu of the last good set: not applied",
-                                       after, state->max_shrink_percent, before);
+        job->message = g_strdup_printf(
+            "%s sync returned %zu %s, more than %" PRId64
+            "%% fewer than the %zu of the last good set: not applied, no part of it",
+            job->full ? "full" : "incremental", after, shrunk, state->max_shrink_percent, before);
         us_set_unref(set);
         return;
     }
@@ -331,7 +364,7 @@ static void us_decide(us_sync_job *job, us_builder *builder)
     job->message =
         g_strdup_printf("%s%s sync: %zu users, %zu groups",
                         job->changed ? "" : "unchanged: ", job->full ? "full" : "incremental",
-                        after, us_set_group_count(set));
+                        us_set_user_count(set), us_set_group_count(set));
 }
 
 static void us_sync_work(void *data)
@@ -411,6 +444,8 @@ static void us_sync_done(void *data)
     us_state *state = job->state;
     state->sync_running = FALSE;
     us_log_problems(state, job->problems);
+    if (job->code != UCD_E_UNAVAILABLE)
+        state->host->counter_set(state->duplicate_logins, job->duplicates);
     if (job->code == UCD_OK) {
         us_apply(job);
     } else {
@@ -750,10 +785,14 @@ static void us_make_counters(us_state *state)
         host->counter_new(state->self, "syncs", UCD_COUNTER_MONOTONIC, "syncs that succeeded");
     state->failures = host->counter_new(state->self, "sync_failures", UCD_COUNTER_MONOTONIC,
                                         "syncs that failed (database unreachable, query error)");
-    state->rejected = host->counter_new(state->self, "rejected_syncs", UCD_COUNTER_MONOTONIC,
-                                        "full syncs not applied: far fewer users than before");
+    state->rejected =
+        host->counter_new(state->self, "rejected_syncs", UCD_COUNTER_MONOTONIC,
+                          "syncs not applied: far fewer users, groups, members, numbers or lines");
     state->bad_rows = host->counter_new(state->self, "bad_rows", UCD_COUNTER_GAUGE,
                                         "rows skipped by the last sync (bad values)");
+    state->duplicate_logins =
+        host->counter_new(state->self, "duplicate_logins", UCD_COUNTER_GAUGE,
+                          "users the last sync skipped: a user with a lower id has their login");
     state->database_up = host->counter_new(state->self, "database_up", UCD_COUNTER_GAUGE,
                                            "1 when the last sync reached the database");
 }

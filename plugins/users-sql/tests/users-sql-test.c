@@ -200,9 +200,10 @@ static char *client_exec(const char *sql)
 {
     const char *pg[] = {"psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql, NULL};
     char *port = g_strdup_printf("-P%s", mariadb_port);
-    const char *maria[] = {
-        "mariadb", "--no-defaults", "-h127.0.0.1", port, "-utest", "-psecret", "-N",
-        "-B",      "test",          "-e",          sql,  NULL};
+    /* tests/peers/mariadb.sh listens on an address of its own, not 127.0.0.1 */
+    char *host = g_strdup_printf("-h%s", g_getenv("MARIADB_HOST"));
+    const char *maria[] = {"mariadb", "--no-defaults", host, port, "-utest", "-psecret", "-N",
+                           "-B",      "test",          "-e", sql,  NULL};
     char *out = NULL, *err = NULL;
     int status = 0;
     GError *error = NULL;
@@ -213,6 +214,7 @@ static char *client_exec(const char *sql)
         g_error("client failed: %s\nin: %.300s", err, sql);
     g_free(err);
     g_free(port);
+    g_free(host);
     return out;
 }
 
@@ -549,6 +551,121 @@ static void test_shrink_refused(void)
     module_free();
 }
 
+/* Two users with one login: the lower id keeps it, whatever order the rows
+ * come in, in full and incremental syncs alike, and each is reported. */
+static void test_duplicate_logins(void)
+{
+    if (skipped())
+        return;
+    db_reset();
+    db_run("INSERT INTO users (id, login, display_name, stamp) VALUES "
+           "('31', 'user05', 'Second 05', 31)");
+    /* Rows in descending id order: the higher id comes first and still loses. */
+    module_new();
+    fake_module_set_state_dir(w.module, NULL);
+    fake_module_set(w.module, "users_query",
+                    "SELECT id, login, display_name, NULL, NULL, NULL, NULL, NULL, NULL, "
+                    "enabled FROM users ORDER BY id DESC");
+    module_start();
+    g_assert_cmpuint(user_count(), ==, BASE_USERS);
+    char *u05 = user_line("user05");
+    g_assert_true(g_str_has_prefix(u05, "sql:05|user05|on|User 05|"));
+    g_free(u05);
+    g_assert_true(
+        log_has("login \"user05\" is used by the rows with id \"05\" and id \"31\": the lower "
+                "id keeps it, the row with id \"31\" is skipped"));
+    g_assert_cmpint(fake_module_counter(w.module, "duplicate_logins"), ==, 1);
+    module_free();
+
+    /* Incremental: a changed row may not take the login of a user it did
+     * not re-read, and a lower id takes it over from one. */
+    db_reset();
+    module_new();
+    fake_module_set_state_dir(w.module, NULL);
+    fake_module_set(w.module, "change_column", "stamp");
+    module_start();
+    g_assert_cmpint(fake_module_counter(w.module, "duplicate_logins"), ==, 0);
+    db_run("INSERT INTO users (id, login, display_name, stamp) VALUES "
+           "('40', 'user07', 'Intruder', 100), ('00', 'user08', 'Earlier 08', 101)");
+    g_assert_cmpint(sync_now(0), ==, UCD_OK);
+    g_assert_true(g_str_has_prefix(w.last_message, "incremental"));
+    char *u07 = user_line("user07");
+    g_assert_true(g_str_has_prefix(u07, "sql:07|user07|on|User 07|"));
+    g_free(u07);
+    char *u08 = user_line("user08");
+    g_assert_true(g_str_has_prefix(u08, "sql:00|user08|on|Earlier 08|"));
+    g_free(u08);
+    g_assert_cmpuint(user_count(), ==, BASE_USERS);
+    g_assert_cmpint(fake_module_counter(w.module, "duplicate_logins"), ==, 2);
+    g_assert_true(log_has("login \"user07\" is used by the rows with id \"07\" and id \"40\""));
+    g_assert_true(log_has("login \"user08\" is used by the rows with id \"00\" and id \"08\""));
+    /* The full sync decides the same. */
+    g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_OK);
+    u08 = user_line("user08");
+    g_assert_true(g_str_has_prefix(u08, "sql:00|user08|"));
+    g_free(u08);
+    g_assert_cmpuint(user_count(), ==, BASE_USERS);
+    g_assert_cmpint(fake_module_counter(w.module, "duplicate_logins"), ==, 2);
+    module_free();
+}
+
+#define U01_RELATIONS "|+49 170 1,+49 89 1001|sql:g1,sql:g2|sim/201"
+
+/* The shrink guard covers the whole set: emptied relation tables are not
+ * applied, by a full sync or an incremental one. */
+static void test_shrink_guards_whole_set(void)
+{
+    if (skipped())
+        return;
+    db_reset();
+    module_new();
+    fake_module_set_state_dir(w.module, NULL);
+    fake_module_set(w.module, "change_column", "stamp");
+    module_start();
+    char *u01 = user_line("user01");
+    g_assert_true(g_str_has_suffix(u01, U01_RELATIONS));
+    g_free(u01);
+
+    /* A replica being refilled: users cut short, relation tables empty. */
+    db_run("DELETE FROM users WHERE id IN ('11', '12', '13', '14', '15')");
+    db_run("DELETE FROM group_members");
+    db_run("DELETE FROM user_numbers");
+    db_run("DELETE FROM user_lines");
+    g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_E_INVALID);
+    g_assert_cmpint(sync_now(0), ==, UCD_E_INVALID);
+    g_assert_nonnull(strstr(w.last_message, "incremental sync returned 0 group memberships"));
+    g_assert_nonnull(strstr(w.last_message, "not applied, no part of it"));
+    u01 = user_line("user01");
+    g_assert_true(g_str_has_suffix(u01, U01_RELATIONS));
+    g_free(u01);
+    g_assert_cmpuint(user_count(), ==, BASE_USERS);
+    g_assert_cmpint(fake_module_counter(w.module, "rejected_syncs"), ==, 2);
+
+    /* Every user there, but no groups: refused as well. */
+    db_reset();
+    db_run("DELETE FROM groups");
+    g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_E_INVALID);
+    g_assert_nonnull(strstr(w.last_message, "full sync returned 0 groups"));
+    u01 = user_line("user01");
+    g_assert_true(g_str_has_suffix(u01, U01_RELATIONS));
+    g_free(u01);
+    g_assert_cmpint(fake_module_counter(w.module, "rejected_syncs"), ==, 3);
+
+    /* Within the rule (max_shrink_percent 100: never refuse) it applies. */
+    module_free();
+    module_new();
+    fake_module_set_state_dir(w.module, NULL);
+    fake_module_set(w.module, "max_shrink_percent", "100");
+    db_reset();
+    module_start();
+    db_run("DELETE FROM group_members");
+    g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_OK);
+    u01 = user_line("user01");
+    g_assert_true(g_str_has_suffix(u01, "|+49 170 1,+49 89 1001||sim/201"));
+    g_free(u01);
+    module_free();
+}
+
 static struct ucd_timer *retry_timer(void)
 {
     for (guint i = 0; i < w.module->timers->len; i++) {
@@ -679,7 +796,7 @@ static void test_bad_values(void)
     g_assert_cmpuint(user_count(), ==, BASE_USERS);
     g_assert_true(log_has("users row 21 (id \"30\"): login too long, row skipped"));
     g_assert_true(log_has("(id \"31\"): login missing or empty, row skipped"));
-    g_assert_true(log_has("(id \"32\"): login already used by another user, row skipped"));
+    g_assert_true(log_has("login \"user01\" is used by the rows with id \"01\" and id \"32\""));
     g_assert_true(log_has("(id \"33\"): display_name too long, row skipped"));
     g_assert_true(log_has("(id \"34\"): login missing or empty, row skipped"));
     if (kind == PEER_SQLITE || kind == PEER_SQLITE_ODBC) {
@@ -801,6 +918,8 @@ int main(int argc, char **argv)
     g_test_add_func("/users-sql/load", test_load);
     g_test_add_func("/users-sql/incremental", test_incremental);
     g_test_add_func("/users-sql/shrink-refused", test_shrink_refused);
+    g_test_add_func("/users-sql/duplicate-logins", test_duplicate_logins);
+    g_test_add_func("/users-sql/shrink-guards-whole-set", test_shrink_guards_whole_set);
     g_test_add_func("/users-sql/outage-and-cache", test_outage_and_cache);
     g_test_add_func("/users-sql/logins", test_logins);
     g_test_add_func("/users-sql/bad-values", test_bad_values);
