@@ -11,9 +11,6 @@
 
 #include "ul-ldap.h"
 
-/* Microsoft's OID in supportedCapabilities: "this is Active Directory". */
-#define UL_AD_CAPABILITY "1.2.840.113556.1.4.800"
-
 static char *ul_diagnostic(LDAP *ld, int rc)
 {
     char *diag = NULL;
@@ -299,27 +296,4 @@ char *ul_ldap_escape_filter_value(const char *value)
     char *escaped = g_strndup(out.bv_val, out.bv_len);
     ber_memfree(out.bv_val);
     return escaped;
-}
-
-static gboolean ul_root_dse_entry(LDAP *ld, LDAPMessage *entry, void *data)
-{
-    gboolean *is_ad = data;
-    struct berval **values = ldap_get_values_len(ld, entry, "supportedCapabilities");
-    for (int i = 0; values != NULL && values[i] != NULL; i++)
-        if (values[i]->bv_len == strlen(UL_AD_CAPABILITY) &&
-            memcmp(values[i]->bv_val, UL_AD_CAPABILITY, values[i]->bv_len) == 0)
-            *is_ad = TRUE;
-    ldap_value_free_len(values);
-    return TRUE;
-}
-
-gboolean ul_ldap_is_active_directory(LDAP *ld, const ul_server_config *config)
-{
-    char *attrs[] = {"supportedCapabilities", NULL};
-    gboolean is_ad = FALSE;
-    char *error = NULL;
-    ul_ldap_search(ld, config, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, FALSE,
-                   ul_root_dse_entry, NULL, &is_ad, NULL, &error);
-    g_free(error);
-    return is_ad;
 }

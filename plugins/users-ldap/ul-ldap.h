@@ -58,10 +58,6 @@ gboolean ul_ldap_search(LDAP *ld, const ul_server_config *config, const char *ba
  * g_free. */
 char *ul_ldap_escape_filter_value(const char *value);
 
-/* TRUE when the server's root DSE says it is Active Directory (and so knows
- * LDAP_MATCHING_RULE_IN_CHAIN). */
-gboolean ul_ldap_is_active_directory(LDAP *ld, const ul_server_config *config);
-
 void ul_ldap_close(LDAP *ld);
 
 #endif /* UL_LDAP_H */

@@ -9,17 +9,20 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ul-graph.h"
 #include "ul-set.h"
 
-#define UL_CACHE_VERSION 1u
-#define UL_USER_TUPLE    "(sssmsmsmsmsmsmsmsmsmsbasas)"
-#define UL_GROUP_TUPLE   "(ssmsas)"
+/* Version 2: users keep their direct groups beside the expanded ones, groups
+ * their change stamp and parent groups (nested groups resolved locally). */
+#define UL_CACHE_VERSION 2u
+#define UL_USER_TUPLE    "(sssmsmsmsmsmsmsmsmsmsbasasas)"
+#define UL_GROUP_TUPLE   "(ssmsmsasas)"
 #define UL_CACHE_TYPE                                                                              \
-    "(ums"                                                                                         \
+    "(umsms"                                                                                       \
     "a" UL_USER_TUPLE "a" UL_GROUP_TUPLE ")"
 /* The same tuples as g_variant_new/get formats: lists as GVariant values. */
-#define UL_USER_ARGS  "(sssmsmsmsmsmsmsmsmsmsb@as@as)"
-#define UL_GROUP_ARGS "(ssms@as)"
+#define UL_USER_ARGS  "(sssmsmsmsmsmsmsmsmsmsb@as@as@as)"
+#define UL_GROUP_ARGS "(ssmsms@as@as)"
 
 /* The bit of userAccountControl that AD sets on a disabled account. */
 #define UL_ACCOUNTDISABLE 0x2
@@ -40,22 +43,30 @@ typedef struct ul_user {
     char *stamp;
     gboolean enabled;
     GPtrArray *numbers; /* char *, NULL-terminated once sealed */
-    GPtrArray *groups;
+    GPtrArray *direct;  /* group keys the user is a member of itself */
+    GPtrArray *groups;  /* `direct` and the groups they are in, nested */
 } ul_user;
 
 typedef struct ul_group {
     char *id; /* the group's DN in lower case: what memberOf values name */
     char *name;
     char *description;
+    char *stamp;
     GPtrArray *members; /* char *: DN keys; NULL-terminated once sealed */
+    GPtrArray *parents; /* char *: keys of the groups this one is in (memberOf) */
 } ul_group;
 
 struct ul_set {
     gint refs;
     GPtrArray *users;  /* ul_user *, each a reference */
-    GHashTable *by_id; /* id -> ul_user * */
-    GPtrArray *groups; /* ul_group * */
-    char *max_stamp;
+    GPtrArray *groups; /* ul_group *, each a reference */
+    char *max_stamp;   /* of the users */
+    char *group_max_stamp;
+    /* id -> ul_user *, built at the first lookup (write-backs, rare): an
+     * incremental sync then copies pointers only, no hash table of every
+     * user. */
+    GMutex lock;
+    GHashTable *by_id;
 };
 
 /* Which requested attribute fills which field, and the values of the entry
@@ -81,6 +92,10 @@ struct ul_builder {
     GHashTable *logins;
     GPtrArray *groups;
     char *max_stamp;
+    char *group_max_stamp;
+    /* Incremental syncs: group key -> GHashTable of the DN keys of its direct
+     * members now (users and groups), for groups that changed. */
+    GHashTable *changed;
 };
 
 /* ---- records ------------------------------------------------------------------- */
@@ -101,6 +116,7 @@ static void ul_user_clear(ul_user *user)
     g_free(user->home_server);
     g_free(user->stamp);
     g_ptr_array_unref(user->numbers);
+    g_ptr_array_unref(user->direct);
     g_ptr_array_unref(user->groups);
 }
 
@@ -108,6 +124,7 @@ static ul_user *ul_user_new(void)
 {
     ul_user *user = g_atomic_rc_box_new0(ul_user);
     user->numbers = g_ptr_array_new_with_free_func(g_free);
+    user->direct = g_ptr_array_new_with_free_func(g_free);
     user->groups = g_ptr_array_new_with_free_func(g_free);
     return user;
 }
@@ -117,14 +134,27 @@ static void ul_user_unref(gpointer user)
     g_atomic_rc_box_release_full(user, (GDestroyNotify)ul_user_clear);
 }
 
-static void ul_group_free(gpointer data)
+static void ul_group_clear(ul_group *group)
 {
-    ul_group *group = data;
     g_free(group->id);
     g_free(group->name);
     g_free(group->description);
+    g_free(group->stamp);
     g_ptr_array_unref(group->members);
-    g_free(group);
+    g_ptr_array_unref(group->parents);
+}
+
+static ul_group *ul_group_new(void)
+{
+    ul_group *group = g_atomic_rc_box_new0(ul_group);
+    group->members = g_ptr_array_new_with_free_func(g_free);
+    group->parents = g_ptr_array_new_with_free_func(g_free);
+    return group;
+}
+
+static void ul_group_unref(gpointer group)
+{
+    g_atomic_rc_box_release_full(group, (GDestroyNotify)ul_group_clear);
 }
 
 /* Ends the arrays with NULL, as ucd_user's string lists are. */
@@ -287,8 +317,8 @@ enum {
     UL_F_NUMBERS /* the first of map->numbers; the others follow */
 };
 
-/* Groups: name, description, members. */
-enum { UL_G_NAME, UL_G_DESCRIPTION, UL_G_MEMBERS, UL_G_COUNT };
+/* Groups: name, description, members, parent groups, change stamp. */
+enum { UL_G_NAME, UL_G_DESCRIPTION, UL_G_MEMBERS, UL_G_PARENTS, UL_G_STAMP, UL_G_COUNT };
 
 static void ul_fields_init(ul_fields *fields, const char *const *names, guint count)
 {
@@ -539,7 +569,7 @@ static void ul_user_fields(ul_builder *builder, BerVarray *values, ul_user *user
     guint f = UL_F_NUMBERS;
     for (char **attribute = map->numbers; attribute != NULL && *attribute != NULL; attribute++)
         ul_multi(builder, dn, *attribute, values[f++], FALSE, user->numbers);
-    ul_multi(builder, dn, map->member_of, values[UL_F_MEMBER_OF], TRUE, user->groups);
+    ul_multi(builder, dn, map->member_of, values[UL_F_MEMBER_OF], TRUE, user->direct);
 }
 
 static void ul_user_fields_init(ul_builder *builder)
@@ -585,12 +615,17 @@ gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry)
 }
 
 void ul_builder_add_group(ul_builder *builder, LDAP *ld, LDAPMessage *entry,
-                          const char *name_attribute, const char *member_attribute)
+                          const char *name_attribute, const char *member_attribute,
+                          const char *parent_attribute)
 {
     ul_fields *fields = &builder->group_fields;
-    const char *names[UL_G_COUNT] = {name_attribute, "description", member_attribute};
-    if (fields->count == 0 || g_strcmp0(fields->names[UL_G_NAME], names[UL_G_NAME]) != 0 ||
-        g_strcmp0(fields->names[UL_G_MEMBERS], names[UL_G_MEMBERS]) != 0) {
+    const char *names[UL_G_COUNT] = {name_attribute, "description", member_attribute,
+                                     parent_attribute, builder->map->change};
+    gboolean same = fields->count == UL_G_COUNT;
+    for (guint f = 0; same && f < UL_G_COUNT; f++)
+        same = g_strcmp0(fields->names[f],
+                         names[f] != NULL && *names[f] != '\0' ? names[f] : NULL) == 0;
+    if (!same) {
         ul_fields_clear(fields);
         ul_fields_init(fields, names, UL_G_COUNT);
     }
@@ -600,29 +635,35 @@ void ul_builder_add_group(ul_builder *builder, LDAP *ld, LDAPMessage *entry,
         return;
     }
     char *dn = g_strndup(dn_value.bv_val, dn_value.bv_len);
-    ul_group *group = g_new0(ul_group, 1);
+    ul_group *group = ul_group_new();
     group->id = ul_dn_key(dn);
-    group->members = g_ptr_array_new_with_free_func(g_free);
     group->name = ul_single(builder, dn, name_attribute, fields->values[UL_G_NAME]);
     if (group->name == NULL)
         group->name = g_strdup(dn);
     group->description = ul_single(builder, dn, "description", fields->values[UL_G_DESCRIPTION]);
+    group->stamp = ul_single(builder, dn, builder->map->change, fields->values[UL_G_STAMP]);
     ul_multi(builder, dn, member_attribute, fields->values[UL_G_MEMBERS], TRUE, group->members);
+    ul_multi(builder, dn, parent_attribute, fields->values[UL_G_PARENTS], TRUE, group->parents);
     ul_fields_release(fields);
     g_free(dn);
+    ul_note_stamp(&builder->group_max_stamp, group->stamp);
+    ul_seal(group->members);
+    ul_seal(group->parents);
     g_ptr_array_add(builder->groups, group);
 }
 
-void ul_builder_add_membership(ul_builder *builder, const char *user_dn, const char *group_dn)
+void ul_builder_add_group_member(ul_builder *builder, const char *group_dn, const char *member_dn)
 {
-    char *key = ul_dn_key(user_dn);
-    ul_user *user = g_hash_table_lookup(builder->by_dn_key, key);
-    g_free(key);
-    char *group_key = ul_dn_key(group_dn);
-    if (user != NULL && !ul_contains(user->groups, group_key))
-        g_ptr_array_add(user->groups, group_key);
-    else
-        g_free(group_key);
+    char *key = ul_dn_key(group_dn);
+    GHashTable *members = g_hash_table_lookup(builder->changed, key);
+    if (members == NULL) {
+        members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(builder->changed, key, members);
+    } else {
+        g_free(key);
+    }
+    if (member_dn != NULL)
+        g_hash_table_add(members, ul_dn_key(member_dn));
 }
 
 ul_builder *ul_builder_new(const ul_map *map, ul_reject_fn reject, void *reject_data)
@@ -635,7 +676,9 @@ ul_builder *ul_builder_new(const ul_map *map, ul_reject_fn reject, void *reject_
     builder->by_id = g_hash_table_new(g_str_hash, g_str_equal);
     builder->by_dn_key = g_hash_table_new(g_str_hash, g_str_equal);
     builder->logins = g_hash_table_new(g_str_hash, g_str_equal);
-    builder->groups = g_ptr_array_new_with_free_func(ul_group_free);
+    builder->groups = g_ptr_array_new_with_free_func(ul_group_unref);
+    builder->changed =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_unref);
     ul_user_fields_init(builder);
     return builder;
 }
@@ -648,9 +691,10 @@ void ul_builder_free(ul_builder *builder)
     g_hash_table_unref(builder->by_id);
     g_hash_table_unref(builder->by_dn_key);
     g_hash_table_unref(builder->logins);
-    if (builder->groups != NULL)
-        g_ptr_array_unref(builder->groups);
+    g_ptr_array_unref(builder->groups);
+    g_hash_table_unref(builder->changed);
     g_free(builder->max_stamp);
+    g_free(builder->group_max_stamp);
     ul_fields_clear(&builder->user_fields);
     ul_fields_clear(&builder->group_fields);
     g_free(builder);
@@ -666,6 +710,115 @@ guint ul_builder_group_count(const ul_builder *builder)
     return builder->groups->len;
 }
 
+/* ---- memberships ------------------------------------------------------------------ */
+
+static gboolean ul_from_members(const ul_map *map)
+{
+    return map->member_of == NULL || *map->member_of == '\0';
+}
+
+/* The nesting of `groups`: from their memberOf (parents), or from their
+ * member lists where a member is itself one of the groups. Without
+ * nested_groups an empty graph: direct memberships only. */
+static ul_graph *ul_graph_of(const ul_map *map, GPtrArray *groups)
+{
+    ul_graph *graph = ul_graph_new();
+    if (!map->nested_groups)
+        return graph;
+    GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint g = 0; g < groups->len; g++)
+        g_hash_table_add(ids, ((ul_group *)g_ptr_array_index(groups, g))->id);
+    for (guint g = 0; g < groups->len; g++) {
+        ul_group *group = g_ptr_array_index(groups, g);
+        for (guint p = 0; p < group->parents->len; p++)
+            if (g_ptr_array_index(group->parents, p) != NULL)
+                ul_graph_add_edge(graph, group->id, g_ptr_array_index(group->parents, p));
+        for (guint m = 0; m < group->members->len; m++) {
+            const char *member = g_ptr_array_index(group->members, m);
+            if (member != NULL && g_hash_table_contains(ids, member))
+                ul_graph_add_edge(graph, member, group->id);
+        }
+    }
+    g_hash_table_unref(ids);
+    return graph;
+}
+
+/* DN key -> GPtrArray of the keys of the groups whose member lists name it
+ * (pointers into `groups`). */
+static GHashTable *ul_member_index(GPtrArray *groups)
+{
+    GHashTable *index =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+    for (guint g = 0; g < groups->len; g++) {
+        ul_group *group = g_ptr_array_index(groups, g);
+        for (guint m = 0; m < group->members->len; m++) {
+            char *member = g_ptr_array_index(group->members, m);
+            if (member == NULL)
+                continue;
+            GPtrArray *of = g_hash_table_lookup(index, member);
+            if (of == NULL) {
+                of = g_ptr_array_new();
+                g_hash_table_insert(index, member, of);
+            }
+            if (!ul_contains(of, group->id))
+                g_ptr_array_add(of, group->id);
+        }
+    }
+    return index;
+}
+
+static void ul_strings_into(GPtrArray *from, GPtrArray *out)
+{
+    for (guint i = 0; from != NULL && i < from->len; i++)
+        if (g_ptr_array_index(from, i) != NULL)
+            g_ptr_array_add(out, g_strdup(g_ptr_array_index(from, i)));
+}
+
+static gboolean ul_same_strings(GPtrArray *a, GPtrArray *b)
+{
+    guint la = a->len, lb = b->len;
+    if (la > 0 && g_ptr_array_index(a, la - 1) == NULL)
+        la--;
+    if (lb > 0 && g_ptr_array_index(b, lb - 1) == NULL)
+        lb--;
+    if (la != lb)
+        return FALSE;
+    for (guint i = 0; i < la; i++)
+        if (strcmp(g_ptr_array_index(a, i), g_ptr_array_index(b, i)) != 0)
+            return FALSE;
+    return TRUE;
+}
+
+/* `user` (just read, not shared yet) gets its expanded groups and is sealed. */
+static void ul_user_expand(ul_user *user, ul_graph *graph)
+{
+    g_ptr_array_set_size(user->groups, 0);
+    ul_seal(user->direct);
+    ul_graph_expand(graph, user->direct, user->groups);
+    ul_seal(user->numbers);
+    ul_seal(user->groups);
+}
+
+static ul_user *ul_user_copy(const ul_user *user)
+{
+    ul_user *copy = ul_user_new();
+    char **to[] = {&copy->dn,           &copy->dn_key,     &copy->id,         &copy->login,
+                   &copy->display_name, &copy->given_name, &copy->surname,    &copy->email,
+                   &copy->department,   &copy->title,      &copy->home_value, &copy->home_server,
+                   &copy->stamp};
+    char *const from[] = {user->dn,           user->dn_key,     user->id,         user->login,
+                          user->display_name, user->given_name, user->surname,    user->email,
+                          user->department,   user->title,      user->home_value, user->home_server,
+                          user->stamp};
+    G_STATIC_ASSERT(G_N_ELEMENTS(to) == G_N_ELEMENTS(from));
+    for (gsize i = 0; i < G_N_ELEMENTS(to); i++)
+        *to[i] = g_strdup(from[i]);
+    copy->enabled = user->enabled;
+    ul_strings_into(user->numbers, copy->numbers);
+    ul_seal(copy->numbers);
+    return copy;
+}
+
 /* ---- sets ------------------------------------------------------------------------ */
 
 static ul_set *ul_set_new(void)
@@ -673,83 +826,223 @@ static ul_set *ul_set_new(void)
     ul_set *set = g_new0(ul_set, 1);
     set->refs = 1;
     set->users = g_ptr_array_new_with_free_func(ul_user_unref);
-    set->by_id = g_hash_table_new(g_str_hash, g_str_equal);
-    set->groups = g_ptr_array_new_with_free_func(ul_group_free);
+    set->groups = g_ptr_array_new_with_free_func(ul_group_unref);
+    g_mutex_init(&set->lock);
     return set;
-}
-
-static void ul_set_add(ul_set *set, ul_user *user)
-{
-    g_ptr_array_add(set->users, user);
-    g_hash_table_insert(set->by_id, user->id, user);
-}
-
-/* Group objects' member lists become the users' groups. */
-static void ul_apply_group_members(ul_builder *builder)
-{
-    for (guint g = 0; g < builder->groups->len; g++) {
-        ul_group *group = g_ptr_array_index(builder->groups, g);
-        for (guint m = 0; m < group->members->len; m++) {
-            ul_user *user =
-                g_hash_table_lookup(builder->by_dn_key, g_ptr_array_index(group->members, m));
-            if (user != NULL && !ul_contains(user->groups, group->id))
-                g_ptr_array_add(user->groups, g_strdup(group->id));
-        }
-    }
 }
 
 ul_set *ul_builder_finish(ul_builder *builder)
 {
-    if (builder->map->member_of == NULL || *builder->map->member_of == '\0')
-        ul_apply_group_members(builder);
+    GHashTable *index = ul_from_members(builder->map) ? ul_member_index(builder->groups) : NULL;
+    ul_graph *graph = ul_graph_of(builder->map, builder->groups);
     ul_set *set = ul_set_new();
+    g_ptr_array_set_size(set->users, 0);
     for (guint i = 0; i < builder->users->len; i++) {
         ul_user *user = g_ptr_array_index(builder->users, i);
-        ul_seal(user->numbers);
-        ul_seal(user->groups);
-        ul_set_add(set, g_atomic_rc_box_acquire(user));
+        if (index != NULL)
+            ul_strings_into(g_hash_table_lookup(index, user->dn_key), user->direct);
+        ul_user_expand(user, graph);
+        g_ptr_array_add(set->users, g_atomic_rc_box_acquire(user));
     }
-    for (guint g = 0; g < builder->groups->len; g++)
-        ul_seal(((ul_group *)g_ptr_array_index(builder->groups, g))->members);
+    if (index != NULL)
+        g_hash_table_unref(index);
+    ul_graph_free(graph);
     g_ptr_array_unref(set->groups);
-    set->groups = builder->groups;
-    builder->groups = NULL;
+    set->groups = g_steal_pointer(&builder->groups);
+    builder->groups = g_ptr_array_new();
     set->max_stamp = g_steal_pointer(&builder->max_stamp);
+    set->group_max_stamp = g_steal_pointer(&builder->group_max_stamp);
     ul_builder_free(builder);
     return set;
 }
 
-static ul_group *ul_group_copy(const ul_group *group)
+/* The groups of an incremental sync: `base`'s, with those read again
+ * replacing theirs; with memberships from memberOf, the parents of groups
+ * whose membership in a changed group came or went follow. */
+static GPtrArray *ul_merge_groups(ul_builder *builder, const ul_set *base)
 {
-    ul_group *copy = g_new0(ul_group, 1);
-    copy->id = g_strdup(group->id);
-    copy->name = g_strdup(group->name);
-    copy->description = g_strdup(group->description);
-    copy->members = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < group->members->len; i++)
-        g_ptr_array_add(copy->members, g_strdup(g_ptr_array_index(group->members, i)));
-    return copy;
+    GPtrArray *groups = g_ptr_array_new_full(base->groups->len, ul_group_unref);
+    GHashTable *position = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint g = 0; g < base->groups->len; g++) {
+        ul_group *group = g_ptr_array_index(base->groups, g);
+        g_hash_table_insert(position, group->id, GUINT_TO_POINTER(groups->len + 1));
+        g_ptr_array_add(groups, g_atomic_rc_box_acquire(group));
+    }
+    for (guint g = 0; g < builder->groups->len; g++) {
+        ul_group *group = g_atomic_rc_box_acquire(g_ptr_array_index(builder->groups, g));
+        guint at = GPOINTER_TO_UINT(g_hash_table_lookup(position, group->id));
+        if (at > 0) {
+            ul_group_unref(g_ptr_array_index(groups, at - 1));
+            groups->pdata[at - 1] = group;
+        } else {
+            g_ptr_array_add(groups, group);
+        }
+    }
+    g_hash_table_unref(position);
+    if (ul_from_members(builder->map))
+        return groups; /* the member lists read are the nesting */
+    GHashTableIter iter;
+    gpointer key, members;
+    for (guint g = 0; g < groups->len; g++) {
+        ul_group *group = g_ptr_array_index(groups, g);
+        GPtrArray *parents = NULL;
+        g_hash_table_iter_init(&iter, builder->changed);
+        while (g_hash_table_iter_next(&iter, &key, &members)) {
+            gboolean was = ul_contains(group->parents, key);
+            gboolean is = g_hash_table_contains(members, group->id);
+            if (was == is)
+                continue;
+            if (parents == NULL) {
+                parents = g_ptr_array_new_with_free_func(g_free);
+                ul_strings_into(group->parents, parents);
+            }
+            if (is) {
+                g_ptr_array_add(parents, g_strdup(key));
+            } else {
+                for (guint p = 0; p < parents->len; p++)
+                    if (strcmp(g_ptr_array_index(parents, p), key) == 0)
+                        g_ptr_array_remove_index(parents, p--);
+            }
+        }
+        if (parents == NULL)
+            continue;
+        ul_group *copy = ul_group_new();
+        copy->id = g_strdup(group->id);
+        copy->name = g_strdup(group->name);
+        copy->description = g_strdup(group->description);
+        copy->stamp = g_strdup(group->stamp);
+        ul_strings_into(group->members, copy->members);
+        ul_seal(copy->members);
+        g_ptr_array_unref(copy->parents);
+        copy->parents = parents;
+        ul_seal(copy->parents);
+        ul_group_unref(group);
+        groups->pdata[g] = copy;
+    }
+    return groups;
+}
+
+/* A user's direct groups after an incremental sync that saw group changes:
+ * from the member lists (`index`), or `direct` with the changed groups'
+ * current members applied. */
+static GPtrArray *ul_merge_direct(ul_builder *builder, const char *dn_key, GPtrArray *direct,
+                                  GHashTable *index)
+{
+    GPtrArray *result = g_ptr_array_new_with_free_func(g_free);
+    if (index != NULL) {
+        ul_strings_into(g_hash_table_lookup(index, dn_key), result);
+        return result;
+    }
+    ul_strings_into(direct, result);
+    GHashTableIter iter;
+    gpointer key, members;
+    g_hash_table_iter_init(&iter, builder->changed);
+    while (g_hash_table_iter_next(&iter, &key, &members)) {
+        gboolean was = ul_contains(result, key);
+        gboolean is = g_hash_table_contains(members, dn_key);
+        if (is && !was)
+            g_ptr_array_add(result, g_strdup(key));
+        for (guint p = 0; !is && was && p < result->len; p++)
+            if (strcmp(g_ptr_array_index(result, p), key) == 0)
+                g_ptr_array_remove_index(result, p--);
+    }
+    return result;
+}
+
+static gboolean ul_group_equal(const ul_group *a, const ul_group *b)
+{
+    return g_strcmp0(a->name, b->name) == 0 && g_strcmp0(a->description, b->description) == 0 &&
+           g_strcmp0(a->stamp, b->stamp) == 0 && ul_same_strings(a->members, b->members) &&
+           ul_same_strings(a->parents, b->parents);
+}
+
+GPtrArray *ul_builder_changed_groups(ul_builder *builder, const ul_set *base)
+{
+    GHashTable *before = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint g = 0; g < base->groups->len; g++) {
+        ul_group *group = g_ptr_array_index(base->groups, g);
+        g_hash_table_insert(before, group->id, group);
+    }
+    GPtrArray *changed = g_ptr_array_new_with_free_func(g_free);
+    for (guint g = 0; g < builder->groups->len; g++) {
+        ul_group *group = g_ptr_array_index(builder->groups, g);
+        ul_group *old = g_hash_table_lookup(before, group->id);
+        if (old != NULL && ul_group_equal(group, old)) {
+            g_ptr_array_remove_index(builder->groups, g--);
+            continue;
+        }
+        g_ptr_array_add(changed, g_strdup(group->id));
+    }
+    g_hash_table_unref(before);
+    return changed;
 }
 
 ul_set *ul_builder_merge(ul_builder *builder, const ul_set *base)
 {
+    const ul_map *map = builder->map;
+    gboolean groups_changed = builder->groups->len > 0 || g_hash_table_size(builder->changed) > 0;
+    if (builder->users->len == 0 && !groups_changed) {
+        /* Nothing changed: the same set (the caller need not publish it). */
+        ul_builder_free(builder);
+        return ul_set_ref((ul_set *)base);
+    }
     ul_set *set = ul_set_new();
+    g_ptr_array_unref(set->groups);
+    set->groups = groups_changed ? ul_merge_groups(builder, base) : g_ptr_array_ref(base->groups);
+    ul_graph *graph = ul_graph_of(map, set->groups);
+    /* Member lists are the memberships: re-read users keep theirs, unless
+     * the groups changed. */
+    GHashTable *index = ul_from_members(map) && (groups_changed || builder->users->len > 0)
+                            ? ul_member_index(set->groups)
+                            : NULL;
+    GHashTable *merged = g_hash_table_new(g_str_hash, g_str_equal);
+    g_ptr_array_set_size(set->users, 0);
     for (guint i = 0; i < base->users->len; i++) {
         ul_user *user = g_ptr_array_index(base->users, i);
-        ul_user *changed = g_hash_table_lookup(builder->by_id, user->id);
-        if (changed == NULL)
-            ul_set_add(set, g_atomic_rc_box_acquire(user));
+        ul_user *read =
+            builder->users->len > 0 ? g_hash_table_lookup(builder->by_id, user->id) : NULL;
+        if (read == NULL && !groups_changed) {
+            g_ptr_array_add(set->users, g_atomic_rc_box_acquire(user));
+            continue;
+        }
+        ul_user *next = read != NULL ? read : ul_user_copy(user);
+        GPtrArray *direct =
+            ul_merge_direct(builder, next->dn_key,
+                            read != NULL && !ul_from_members(map) ? read->direct : user->direct,
+                            groups_changed ? index : NULL);
+        g_ptr_array_unref(next->direct);
+        next->direct = direct;
+        ul_user_expand(next, graph);
+        if (read != NULL) {
+            g_hash_table_add(merged, read->id);
+            g_ptr_array_add(set->users, g_atomic_rc_box_acquire(read));
+        } else if (ul_same_strings(next->groups, user->groups) &&
+                   ul_same_strings(next->direct, user->direct)) {
+            ul_user_unref(next);
+            g_ptr_array_add(set->users, g_atomic_rc_box_acquire(user));
+        } else {
+            g_ptr_array_add(set->users, next);
+        }
     }
+    /* Users new to the set. */
     for (guint i = 0; i < builder->users->len; i++) {
         ul_user *user = g_ptr_array_index(builder->users, i);
-        ul_seal(user->numbers);
-        ul_seal(user->groups);
-        ul_set_add(set, g_atomic_rc_box_acquire(user));
+        if (g_hash_table_contains(merged, user->id))
+            continue;
+        GPtrArray *direct = ul_merge_direct(builder, user->dn_key, user->direct, index);
+        g_ptr_array_unref(user->direct);
+        user->direct = direct;
+        ul_user_expand(user, graph);
+        g_ptr_array_add(set->users, g_atomic_rc_box_acquire(user));
     }
-    for (guint g = 0; g < base->groups->len; g++)
-        g_ptr_array_add(set->groups, ul_group_copy(g_ptr_array_index(base->groups, g)));
+    g_hash_table_unref(merged);
+    if (index != NULL)
+        g_hash_table_unref(index);
+    ul_graph_free(graph);
     set->max_stamp = g_strdup(base->max_stamp);
     ul_note_stamp(&set->max_stamp, builder->max_stamp);
+    set->group_max_stamp = g_strdup(base->group_max_stamp);
+    ul_note_stamp(&set->group_max_stamp, builder->group_max_stamp);
     ul_builder_free(builder);
     return set;
 }
@@ -765,10 +1058,13 @@ void ul_set_unref(ul_set *set)
 {
     if (set == NULL || !g_atomic_int_dec_and_test(&set->refs))
         return;
-    g_hash_table_unref(set->by_id);
+    if (set->by_id != NULL)
+        g_hash_table_unref(set->by_id);
     g_ptr_array_unref(set->users);
     g_ptr_array_unref(set->groups);
     g_free(set->max_stamp);
+    g_free(set->group_max_stamp);
+    g_mutex_clear(&set->lock);
     g_free(set);
 }
 
@@ -787,15 +1083,38 @@ const char *ul_set_max_stamp(const ul_set *set)
     return set != NULL ? set->max_stamp : NULL;
 }
 
+const char *ul_set_group_max_stamp(const ul_set *set)
+{
+    return set != NULL ? set->group_max_stamp : NULL;
+}
+
+static const ul_user *ul_set_find(const ul_set *set, const char *id)
+{
+    if (set == NULL || id == NULL)
+        return NULL;
+    ul_set *mutable_set = (ul_set *)set; /* the index is a cache, not content */
+    g_mutex_lock(&mutable_set->lock);
+    if (mutable_set->by_id == NULL) {
+        mutable_set->by_id = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < set->users->len; i++) {
+            ul_user *user = g_ptr_array_index(set->users, i);
+            g_hash_table_insert(mutable_set->by_id, user->id, user);
+        }
+    }
+    const ul_user *user = g_hash_table_lookup(mutable_set->by_id, id);
+    g_mutex_unlock(&mutable_set->lock);
+    return user;
+}
+
 const char *ul_set_user_dn(const ul_set *set, const char *id)
 {
-    const ul_user *user = set != NULL ? g_hash_table_lookup(set->by_id, id) : NULL;
+    const ul_user *user = ul_set_find(set, id);
     return user != NULL ? user->dn : NULL;
 }
 
 const char *ul_set_user_home_value(const ul_set *set, const char *id)
 {
-    const ul_user *user = set != NULL ? g_hash_table_lookup(set->by_id, id) : NULL;
+    const ul_user *user = ul_set_find(set, id);
     return user != NULL ? user->home_value : NULL;
 }
 
@@ -872,15 +1191,16 @@ static GVariant *ul_user_variant(const ul_user *u)
         ul_maybe_string(u->title),         ul_maybe_string(u->home_value),
         ul_maybe_string(u->home_server),   ul_maybe_string(u->stamp),
         g_variant_new_boolean(u->enabled), ul_strv_variant(u->numbers),
-        ul_strv_variant(u->groups),
+        ul_strv_variant(u->direct),        ul_strv_variant(u->groups),
     };
     return g_variant_new_tuple(fields, G_N_ELEMENTS(fields));
 }
 
 static GVariant *ul_group_variant(const ul_group *g)
 {
-    GVariant *fields[] = {g_variant_new_string(g->id), g_variant_new_string(g->name),
-                          ul_maybe_string(g->description), ul_strv_variant(g->members)};
+    GVariant *fields[] = {g_variant_new_string(g->id),     g_variant_new_string(g->name),
+                          ul_maybe_string(g->description), ul_maybe_string(g->stamp),
+                          ul_strv_variant(g->members),     ul_strv_variant(g->parents)};
     return g_variant_new_tuple(fields, G_N_ELEMENTS(fields));
 }
 
@@ -895,6 +1215,7 @@ gboolean ul_set_save(const ul_set *set, const char *path, GError **error)
     GVariant *fields[] = {
         g_variant_new_uint32(UL_CACHE_VERSION),
         ul_maybe_string(set->max_stamp),
+        ul_maybe_string(set->group_max_stamp),
         g_variant_new_array(G_VARIANT_TYPE(UL_USER_TUPLE), users, set->users->len),
         g_variant_new_array(G_VARIANT_TYPE(UL_GROUP_TUPLE), groups, set->groups->len),
     };
@@ -922,26 +1243,30 @@ static void ul_strv_into(GVariant *strv, GPtrArray *out)
 static ul_user *ul_user_from_variant(GVariant *tuple)
 {
     ul_user *u = ul_user_new();
-    GVariant *numbers = NULL, *groups = NULL;
+    GVariant *numbers = NULL, *direct = NULL, *groups = NULL;
     g_variant_get(tuple, UL_USER_ARGS, &u->dn, &u->id, &u->login, &u->display_name, &u->given_name,
                   &u->surname, &u->email, &u->department, &u->title, &u->home_value,
-                  &u->home_server, &u->stamp, &u->enabled, &numbers, &groups);
+                  &u->home_server, &u->stamp, &u->enabled, &numbers, &direct, &groups);
     u->dn_key = ul_dn_key(u->dn);
     ul_strv_into(numbers, u->numbers);
+    ul_strv_into(direct, u->direct);
     ul_strv_into(groups, u->groups);
     g_variant_unref(numbers);
+    g_variant_unref(direct);
     g_variant_unref(groups);
     return u;
 }
 
 static ul_group *ul_group_from_variant(GVariant *tuple)
 {
-    ul_group *g = g_new0(ul_group, 1);
-    GVariant *members = NULL;
-    g->members = g_ptr_array_new_with_free_func(g_free);
-    g_variant_get(tuple, UL_GROUP_ARGS, &g->id, &g->name, &g->description, &members);
+    ul_group *g = ul_group_new();
+    GVariant *members = NULL, *parents = NULL;
+    g_variant_get(tuple, UL_GROUP_ARGS, &g->id, &g->name, &g->description, &g->stamp, &members,
+                  &parents);
     ul_strv_into(members, g->members);
+    ul_strv_into(parents, g->parents);
     g_variant_unref(members);
+    g_variant_unref(parents);
     return g;
 }
 
@@ -966,18 +1291,23 @@ ul_set *ul_set_load(const char *path, GError **error)
     }
     ul_set *set = ul_set_new();
     g_variant_get_child(cache, 1, "ms", &set->max_stamp);
-    GVariant *users = g_variant_get_child_value(cache, 2);
+    g_variant_get_child(cache, 2, "ms", &set->group_max_stamp);
+    GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal);
+    GVariant *users = g_variant_get_child_value(cache, 3);
     for (gsize i = 0; i < g_variant_n_children(users); i++) {
         GVariant *tuple = g_variant_get_child_value(users, i);
         ul_user *user = ul_user_from_variant(tuple);
         g_variant_unref(tuple);
-        if (*user->id == '\0' || g_hash_table_contains(set->by_id, user->id))
+        if (*user->id == '\0' || !g_hash_table_add(ids, user->id)) {
             ul_user_unref(user);
-        else
-            ul_set_add(set, user);
+        } else {
+            ul_seal(user->numbers);
+            g_ptr_array_add(set->users, user);
+        }
     }
+    g_hash_table_unref(ids);
     g_variant_unref(users);
-    GVariant *groups = g_variant_get_child_value(cache, 3);
+    GVariant *groups = g_variant_get_child_value(cache, 4);
     for (gsize i = 0; i < g_variant_n_children(groups); i++) {
         GVariant *tuple = g_variant_get_child_value(groups, i);
         g_ptr_array_add(set->groups, ul_group_from_variant(tuple));

@@ -33,6 +33,7 @@ typedef struct ul_map {
     char *home_server;        /* extensionName ("<16,NAME>" values), homeServer; NULL: none */
     char *server_name;        /* this server, compared without case */
     gboolean unhomed_enabled; /* a user without a home server value is active here */
+    gboolean nested_groups;   /* users are in the groups their groups are in, at any depth */
     gsize max_value_length;
 } ul_map;
 
@@ -56,31 +57,54 @@ void ul_builder_free(ul_builder *builder);
 gboolean ul_builder_add_user(ul_builder *builder, LDAP *ld, LDAPMessage *entry);
 
 /* Adds a group: its name from `name_attribute`, members (DNs) from
- * `member_attribute` when that is not NULL. */
+ * `member_attribute` and the groups it is in from `parent_attribute` (its
+ * memberOf, for nested groups) when those are not NULL, its change stamp
+ * from the map's `change`. In an incremental sync, the groups that changed. */
 void ul_builder_add_group(ul_builder *builder, LDAP *ld, LDAPMessage *entry,
-                          const char *name_attribute, const char *member_attribute);
+                          const char *name_attribute, const char *member_attribute,
+                          const char *parent_attribute);
 
-/* Adds group `group_dn` to the user whose DN is `user_dn` (nested groups). */
-void ul_builder_add_membership(ul_builder *builder, const char *user_dn, const char *group_dn);
+/* Incremental syncs with memberships from memberOf: `member_dn` (a user or a
+ * group) is now a direct member of the changed group `group_dn`; NULL only
+ * records that the group changed (its members are those added, maybe none).
+ * Members of the group not added are no longer members. */
+void ul_builder_add_group_member(ul_builder *builder, const char *group_dn, const char *member_dn);
 
 guint ul_builder_user_count(const ul_builder *builder);
 guint ul_builder_group_count(const ul_builder *builder);
 
+/* Incremental syncs: leaves out the groups read that are the same as in
+ * `base` (the group of the last stamp is read again, >=) and returns the DN
+ * keys of those that are new or changed (g_ptr_array_unref). A group whose
+ * memberOf-held members changed has a new stamp: uSNChanged is unique per
+ * change. */
+GPtrArray *ul_builder_changed_groups(ul_builder *builder, const ul_set *base);
+
 /* The set of a full sync: the users and groups read; group objects' member
- * lists become the users' groups. The builder is consumed. */
+ * lists become the users' groups (with attr_member_of empty), and with
+ * nested_groups each user is also in the groups its groups are in, from the
+ * groups' memberOf or member lists, resolved once per group. The builder is
+ * consumed. */
 ul_set *ul_builder_finish(ul_builder *builder);
 
 /* The set of an incremental sync: `base` with the users read replacing those
- * of the same id (none removed: only a full sync sees deletions); groups
- * stay those of `base`. The builder is consumed. */
+ * of the same id (none removed: only a full sync sees deletions) and the
+ * groups read replacing theirs. Users keep their nested groups; when groups
+ * changed, every user's memberships follow. Only users read or whose groups
+ * changed are new records: the others are shared with `base`. `base` itself
+ * (one more reference) when nothing was read. The builder is consumed. */
 ul_set *ul_builder_merge(ul_builder *builder, const ul_set *base);
 
 ul_set *ul_set_ref(ul_set *set);
 void ul_set_unref(ul_set *set);
 guint ul_set_user_count(const ul_set *set);
 guint ul_set_group_count(const ul_set *set);
-/* The highest change stamp seen (uSNChanged, modifyTimestamp...), or NULL. */
+/* The highest change stamp seen (uSNChanged, modifyTimestamp...) among the
+ * users, or NULL. */
 const char *ul_set_max_stamp(const ul_set *set);
+/* The same among the groups: a group's members change its stamp, not the
+ * members'. */
+const char *ul_set_group_max_stamp(const ul_set *set);
 /* The DN of the user with `id`, or NULL. Valid while the set is. */
 const char *ul_set_user_dn(const ul_set *set, const char *id);
 /* The stored value of the user's home server attribute, or NULL. */

@@ -30,8 +30,6 @@
 #include "ul-ldap.h"
 #include "ul-set.h"
 
-/* Matching rule of AD that follows nested group memberships. */
-#define UL_IN_CHAIN "1.2.840.113556.1.4.1941"
 /* How many left-out values of one sync are logged one by one. */
 #define UL_REJECT_LOG_LIMIT 20
 #define UL_PROGRESS_MS      250
@@ -69,7 +67,6 @@ typedef struct ul_state {
     gint cancel; /* atomic: a running sync stops at the next page */
     gint64 last_full_us;
     gint64 retry_ms;
-    gboolean in_chain_warned;
     ucd_timer *tick;
     ucd_timer *retry;
     ucd_timer *progress_timer;
@@ -89,7 +86,6 @@ typedef struct ul_job {
     ul_set *result; /* what the sync read; NULL when it failed */
     char *error;
     gboolean unavailable;
-    gboolean is_ad;
     gint read;     /* atomic: entries read so far */
     gint estimate; /* atomic: the server's estimate of the total, 0: unknown */
     gint rejected; /* atomic */
@@ -98,7 +94,7 @@ typedef struct ul_job {
     void *done_data;
     /* Where the sync's time went (microseconds), logged at debug level: the
      * reading of docs/PERFORMANCE.md, and of a slow sync at a site. */
-    gint64 connect_us, users_us, decode_us, groups_us, nested_us, build_us;
+    gint64 connect_us, users_us, decode_us, groups_us, members_us, build_us;
 } ul_job;
 
 static const ucd_config_key ul_keys[] = {
@@ -107,7 +103,9 @@ static const ucd_config_key ul_keys[] = {
     {"starttls", UCD_CONFIG_BOOL, 0, "false", "StartTLS on ldap:// URIs (required when true)"},
     {"tls_verify", UCD_CONFIG_BOOL, 0, "true",
      "verify the server certificate and host name; false is for tests only"},
-    {"ca_file", UCD_CONFIG_STRING, 0, NULL,
+    /* UCD_KEY_FILE: a missing CA file is reported by --check-config, not at
+     * the first sync (ca_dir is a directory, which the flag does not cover). */
+    {"ca_file", UCD_CONFIG_STRING, UCD_KEY_FILE, NULL,
      "PEM file of the CA(s) that sign the server certificate"},
     {"ca_dir", UCD_CONFIG_STRING, 0, NULL, "directory of hashed CA certificates"},
     {"bind_dn", UCD_CONFIG_STRING, 0, NULL, "the service account's DN; unset: anonymous"},
@@ -252,15 +250,15 @@ static gboolean ul_sync_user_entry(LDAP *ld, LDAPMessage *entry, void *data)
 typedef struct ul_group_read {
     ul_builder *builder;
     ul_state *state;
+    const char *member_attribute; /* NULL: not read */
+    const char *parent_attribute; /* NULL: not read */
 } ul_group_read;
 
 static gboolean ul_group_entry(LDAP *ld, LDAPMessage *entry, void *data)
 {
     ul_group_read *read = data;
-    const ul_map *map = &read->state->map;
-    gboolean from_members = map->member_of == NULL || *map->member_of == '\0';
     ul_builder_add_group(read->builder, ld, entry, read->state->group_name_attribute,
-                         from_members ? read->state->group_member_attribute : NULL);
+                         read->member_attribute, read->parent_attribute);
     return TRUE;
 }
 
@@ -305,77 +303,102 @@ static gboolean ul_read_users(ul_job *job, LDAP *ld, ul_builder *builder)
     return ok;
 }
 
+static gboolean ul_from_members(const ul_state *state)
+{
+    return state->map.member_of == NULL || *state->map.member_of == '\0';
+}
+
+/* Which groups a sync reads: all (full), or those changed since the highest
+ * group stamp of the base set (incremental: in AD a new member changes the
+ * group's uSNChanged, not the member's). NULL: none to read. */
+static char *ul_group_search_filter(ul_job *job)
+{
+    ul_state *state = job->state;
+    if (job->full || job->base == NULL)
+        return g_strdup(state->group_filter);
+    const char *stamp = ul_set_group_max_stamp(job->base);
+    if (stamp == NULL || state->map.change == NULL)
+        return NULL; /* no stamps on the groups: their changes wait for a full sync */
+    char *escaped = ul_ldap_escape_filter_value(stamp);
+    char *filter =
+        g_strdup_printf("(&%s(%s>=%s))", state->group_filter, state->map.change, escaped);
+    g_free(escaped);
+    return filter;
+}
+
 static gboolean ul_read_groups(ul_job *job, LDAP *ld, ul_builder *builder)
 {
     ul_state *state = job->state;
     if (state->group_filter == NULL || *state->group_filter == '\0')
         return TRUE;
+    char *filter = ul_group_search_filter(job);
+    if (filter == NULL)
+        return TRUE;
     /* Member lists are only read when they are the memberships: with
-     * memberOf they would be the largest part of the answer, and unused. */
-    const ul_map *map = &state->map;
-    gboolean from_members = map->member_of == NULL || *map->member_of == '\0';
-    char *attrs[] = {(char *)state->group_name_attribute, "description",
-                     from_members ? (char *)state->group_member_attribute : NULL, NULL};
-    ul_group_read read = {builder, state};
+     * memberOf they would be the largest part of the answer, and unused. The
+     * groups' own memberOf is the nesting. */
+    gboolean from_members = ul_from_members(state);
+    const char *member = from_members ? state->group_member_attribute : NULL;
+    const char *parent = !from_members && state->nested_groups ? state->map.member_of : NULL;
+    char *attrs[] = {(char *)state->group_name_attribute,
+                     "description",
+                     (char *)(state->map.change != NULL ? state->map.change : "1.1"),
+                     (char *)(member != NULL ? member : "1.1"),
+                     (char *)(parent != NULL ? parent : "1.1"),
+                     NULL};
+    ul_group_read read = {builder, state, member, parent};
     gboolean ok = TRUE;
     for (char **base = state->group_base_dns; ok && *base != NULL; base++)
-        ok = ul_ldap_search(ld, &state->server, *base, LDAP_SCOPE_SUBTREE, state->group_filter,
-                            attrs, TRUE, ul_group_entry, NULL, &read, &state->cancel, &job->error);
+        ok = ul_ldap_search(ld, &state->server, *base, LDAP_SCOPE_SUBTREE, filter, attrs, TRUE,
+                            ul_group_entry, NULL, &read, &state->cancel, &job->error);
+    g_free(filter);
     return ok;
 }
 
-typedef struct ul_nested_read {
+typedef struct ul_member_read {
     ul_builder *builder;
-    const char *group_dn;
-} ul_nested_read;
+    const char *group;
+} ul_member_read;
 
-static gboolean ul_nested_entry(LDAP *ld, LDAPMessage *entry, void *data)
+static gboolean ul_member_entry(LDAP *ld, LDAPMessage *entry, void *data)
 {
-    ul_nested_read *read = data;
+    ul_member_read *read = data;
     char *dn = ldap_get_dn(ld, entry);
     if (dn != NULL)
-        ul_builder_add_membership(read->builder, dn, read->group_dn);
+        ul_builder_add_group_member(read->builder, read->group, dn);
     ldap_memfree(dn);
     return TRUE;
 }
 
-typedef struct ul_dn_list {
-    GPtrArray *dns;
-} ul_dn_list;
-
-static gboolean ul_collect_dn(LDAP *ld, LDAPMessage *entry, void *data)
-{
-    char *dn = ldap_get_dn(ld, entry);
-    if (dn != NULL)
-        g_ptr_array_add(data, g_strdup(dn));
-    ldap_memfree(dn);
-    return TRUE;
-}
-
-/* AD answers "members of this group, directly or through other groups" with
- * LDAP_MATCHING_RULE_IN_CHAIN: one search per group. */
-static gboolean ul_read_nested(ul_job *job, LDAP *ld, ul_builder *builder)
+/* With memberships from memberOf, the members of a changed group are not
+ * changed themselves (memberOf is AD's back link): ask who is a direct
+ * member of it now, users and, for nesting, groups. One search per changed
+ * group and base; the rest of the set is left to ul_builder_merge. */
+static gboolean ul_read_changed_members(ul_job *job, LDAP *ld, ul_builder *builder,
+                                        GPtrArray *changed)
 {
     ul_state *state = job->state;
     char *attrs[] = {"1.1", NULL};
-    GPtrArray *groups = g_ptr_array_new_with_free_func(g_free);
     gboolean ok = TRUE;
-    for (char **base = state->group_base_dns; ok && *base != NULL; base++)
-        ok = ul_ldap_search(ld, &state->server, *base, LDAP_SCOPE_SUBTREE, state->group_filter,
-                            attrs, TRUE, ul_collect_dn, NULL, groups, &state->cancel, &job->error);
-    for (guint g = 0; ok && g < groups->len; g++) {
-        const char *group_dn = g_ptr_array_index(groups, g);
-        char *escaped = ul_ldap_escape_filter_value(group_dn);
-        char *filter =
-            g_strdup_printf("(&%s(memberOf:" UL_IN_CHAIN ":=%s))", state->filter, escaped);
-        ul_nested_read read = {builder, group_dn};
+    for (guint g = 0; ok && g < changed->len; g++) {
+        const char *group = g_ptr_array_index(changed, g);
+        ul_builder_add_group_member(builder, group, NULL);
+        char *escaped = ul_ldap_escape_filter_value(group);
+        char *users = g_strdup_printf("(&%s(%s=%s))", state->filter, state->map.member_of, escaped);
+        char *groups =
+            g_strdup_printf("(&%s(%s=%s))", state->group_filter, state->map.member_of, escaped);
+        ul_member_read read = {builder, group};
         for (char **base = state->base_dns; ok && *base != NULL; base++)
-            ok = ul_ldap_search(ld, &state->server, *base, state->scope, filter, attrs, TRUE,
-                                ul_nested_entry, NULL, &read, &state->cancel, &job->error);
-        g_free(filter);
+            ok = ul_ldap_search(ld, &state->server, *base, state->scope, users, attrs, TRUE,
+                                ul_member_entry, NULL, &read, &state->cancel, &job->error);
+        for (char **base = state->group_base_dns; ok && state->nested_groups && *base != NULL;
+             base++)
+            ok = ul_ldap_search(ld, &state->server, *base, LDAP_SCOPE_SUBTREE, groups, attrs, TRUE,
+                                ul_member_entry, NULL, &read, &state->cancel, &job->error);
+        g_free(users);
+        g_free(groups);
         g_free(escaped);
     }
-    g_ptr_array_unref(groups);
     return ok;
 }
 
@@ -400,16 +423,20 @@ static void ul_sync_work(void *data)
     ul_builder *builder = ul_builder_new(&state->map, ul_on_reject, job);
     gboolean ok = ul_read_users(job, ld, builder);
     job->users_us = ul_lap(&t);
-    if (ok && job->full)
+    if (ok)
         ok = ul_read_groups(job, ld, builder);
     job->groups_us = ul_lap(&t);
-    if (ok && job->full && state->nested_groups && state->group_filter[0] != '\0') {
-        job->is_ad = ul_ldap_is_active_directory(ld, &state->server);
-        if (job->is_ad)
-            ok = ul_read_nested(job, ld, builder);
+    if (ok && !job->full && job->base != NULL) {
+        /* Groups read again with nothing new (the last stamp is read again:
+         * >=) are no change; the members of those that did change are asked
+         * for when memberOf holds the memberships. */
+        GPtrArray *changed = ul_builder_changed_groups(builder, job->base);
+        if (changed->len > 0 && !ul_from_members(state))
+            ok = ul_read_changed_members(job, ld, builder, changed);
+        g_ptr_array_unref(changed);
     }
     ul_ldap_close(ld);
-    job->nested_us = ul_lap(&t);
+    job->members_us = ul_lap(&t);
     if (!ok) {
         ul_builder_free(builder);
         return;
@@ -449,21 +476,27 @@ static void ul_apply(ul_state *state, ul_job *job)
     guint before = ul_set_user_count(job->base);
     guint after = ul_set_user_count(job->result);
     gint64 t = g_get_monotonic_time();
+    /* An incremental sync that read nothing returns the same set: nothing to
+     * announce (the core would read every user again) or to cache. */
+    gboolean same = job->result == job->base;
     ul_install(state, ul_set_ref(job->result));
     gint64 install_us = ul_lap(&t);
-    users_publish_resynced(state->host, state->self, state->module_id);
+    if (!same)
+        users_publish_resynced(state->host, state->self, state->module_id);
     gint64 publish_us = ul_lap(&t);
     /* After the set is in use and announced: the cache is for the next start,
      * nobody waits for it now. */
-    ul_cache_save(state, job->result);
+    if (!same)
+        ul_cache_save(state, job->result);
     gint64 cache_us = ul_lap(&t);
     if (state->host->log_enabled(state->self, UCD_LOG_DEBUG))
         ucd_debug(state->host, state->self,
                   "sync phases (ms): connect %.1f, users %.1f (decoding %.1f), groups %.1f, "
-                  "nested %.1f, set built %.1f, installed %.1f, published %.1f, cache %.1f",
+                  "changed groups' members %.1f, set built %.1f, installed %.1f, published %.1f, "
+                  "cache %.1f",
                   job->connect_us / 1e3, job->users_us / 1e3, job->decode_us / 1e3,
-                  job->groups_us / 1e3, job->nested_us / 1e3, job->build_us / 1e3, install_us / 1e3,
-                  publish_us / 1e3, cache_us / 1e3);
+                  job->groups_us / 1e3, job->members_us / 1e3, job->build_us / 1e3,
+                  install_us / 1e3, publish_us / 1e3, cache_us / 1e3);
     state->host->counter_add(state->syncs, 1);
     state->retry_ms = 0;
     if (job->full)
@@ -485,17 +518,6 @@ static void ul_refuse(ul_state *state, ul_job *job, const char *why, int result)
     ucd_warning(state->host, state->self, "%s", message);
     ul_report(job, result, message);
     g_free(message);
-}
-
-static void ul_warn_in_chain(ul_state *state, ul_job *job)
-{
-    if (!job->full || !state->nested_groups || job->is_ad || state->in_chain_warned ||
-        job->result == NULL)
-        return;
-    state->in_chain_warned = TRUE;
-    ucd_warning(state->host, state->self,
-                "nested_groups: the server is not Active Directory and has no "
-                "LDAP_MATCHING_RULE_IN_CHAIN; using direct memberships only");
 }
 
 static void ul_job_free(ul_job *job)
@@ -524,7 +546,6 @@ static void ul_sync_done(void *data)
     int rejected = g_atomic_int_get(&job->rejected);
     if (rejected > 0)
         state->host->counter_add(state->rejected_values, rejected);
-    ul_warn_in_chain(state, job);
 
     if (job->result == NULL) {
         state->host->counter_add(state->failed_syncs, 1);
@@ -648,6 +669,15 @@ static int ul_sync(void *impl, uint32_t flags, ucd_sync_progress_cb progress, uc
     job->done = done;
     job->done_data = user_data;
     return ul_start_sync(state, job) ? UCD_OK : UCD_FAIL;
+}
+
+static gboolean ul_collect_dn(LDAP *ld, LDAPMessage *entry, void *data)
+{
+    char *dn = ldap_get_dn(ld, entry);
+    if (dn != NULL)
+        g_ptr_array_add(data, g_strdup(dn));
+    ldap_memfree(dn);
+    return TRUE;
 }
 
 static gboolean ul_first_dn(LDAP *ld, LDAPMessage *entry, void *data)
@@ -1010,6 +1040,7 @@ static int ul_read_search(ul_state *state)
     host->config_bool(state->self, "write_back", &write_back);
     host->config_bool(state->self, "write_back_phones", &write_back_phones);
     state->nested_groups = nested != 0;
+    state->map.nested_groups = state->nested_groups;
     state->write_back = write_back != 0;
     state->write_back_phones = write_back_phones != 0;
     return UCD_OK;

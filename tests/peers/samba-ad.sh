@@ -1,8 +1,11 @@
 #!/bin/bash
 # tests/peers/samba-ad.sh - a real Samba Active Directory domain controller,
-# for the users-ldap 'samba-ad' test suite. NEEDS ROOT and the fixed loopback
-# ports of Samba's LDAP server: 389 and 636 (LDAP, LDAPS) and 3268/3269 (the
-# global catalog, which Samba always opens): they cannot be moved. Only the
+# for the users-ldap 'samba-ad' test suite and benchmark. NEEDS ROOT. Samba's
+# LDAP server has fixed ports: 389 and 636 (LDAP, LDAPS) and 3268/3269 (the
+# global catalog, which Samba always opens). So the DC gets loopback addresses
+# of its own (SAMBA_ADDR, default a random one in 127.0.0.0/8, and the next
+# one: "interfaces" + "bind interfaces only"): an LDAP server already on
+# 127.0.0.1:389, or another DC of a parallel test, is no obstacle. Only the
 # LDAP service runs: no KDC (88, 464), DNS, SMB or RPC, which simple binds do
 # not need.
 #
@@ -13,7 +16,7 @@
 #
 # What it gives: the domain EXAMPLE.TEST (base DC=example,DC=test), provisioned
 # in a temp dir with an empty smb.conf (the machine's own /etc/samba is never
-# read), only the LDAP service running, on 127.0.0.1. In it:
+# read), only the LDAP service running, on SAMBA_ADDR and SAMBA_ADDR2. In it:
 #   OU=Staff:  N users (default 50) userI: givenName Test, sn UserI,
 #              telephoneNumber "+1 555 01I", mail, department Sales, title Agent,
 #              password SAMBA_USER_PW;
@@ -21,20 +24,22 @@
 #              user3 has extensionName "<16,pbx1>";
 #              the last user is disabled (userAccountControl 514).
 #   OU=Groups: Agents (user1..user10), Sales (user11..user20) and Phones
-#              (user41..user45 and the group Agents: a nested group).
+#              (user41..user45 and the group Agents: a nested group);
+#              three levels: Support (user21..user25) in All-Support, which
+#              is in Company (with user26 directly).
 #   CN=Users:  svc-ucd, an ordinary domain user, the service account.
 #
 # TLS: Samba makes its own certificate at first start, but it names only
 # "DC1.example.test" (CN, no subjectAltName), a name nothing resolves here
 # without editing /etc/hosts, which a test must not do. So the DC gets a
 # certificate from a test CA of this script that names localhost and
-# 127.0.0.1, and clients verify it, host name included, with SAMBA_CACERT.
-# Use 127.0.0.1 in URIs: libldap checks "localhost" against the machine's
-# host name instead.
+# SAMBA_ADDR (not SAMBA_ADDR2: a name it does not cover, for the tests), and
+# clients verify it, host name included, with SAMBA_CACERT.
 # Samba's default "ldap server require strong auth = yes" is kept: a simple
 # bind needs TLS (StartTLS or ldaps), as on a well-run AD.
 #
-# Exports: SAMBA_DIR SAMBA_PID SAMBA_URI SAMBA_LDAPS_URI SAMBA_CACERT
+# Exports: SAMBA_DIR SAMBA_PID SAMBA_ADDR SAMBA_URI SAMBA_LDAPS_URI
+#          SAMBA_OTHER_LDAPS_URI (SAMBA_ADDR2, not in the certificate) SAMBA_CACERT
 #          SAMBA_BASE SAMBA_USERS_DN SAMBA_GROUPS_DN SAMBA_USERS
 #          SAMBA_ADMIN_DN SAMBA_ADMIN_PW SAMBA_BIND_DN SAMBA_BIND_PW SAMBA_USER_PW
 set -euo pipefail
@@ -45,6 +50,11 @@ ADMIN_PW='Adm1n-Passw0rd'
 BIND_PW='Svc-Passw0rd1'
 USER_PW='Us3r-Passw0rd'
 PORTS=(389 636 3268 3269)
+# A loopback address of the DC's own, and the next one (see above).
+if [ -z "${SAMBA_ADDR:-}" ]; then
+    SAMBA_ADDR=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+fi
+SAMBA_ADDR2=${SAMBA_ADDR%.*}.$(( ${SAMBA_ADDR##*.} % 254 + 1 ))
 # samba-tool and Samba's python modules are Debian's: never a python3 of pyenv/venv.
 PYTHON=/usr/bin/python3
 PATH=$PATH:/usr/sbin:/sbin
@@ -62,19 +72,20 @@ why_not() {
     "$PYTHON" -c 'import samba.samdb' 2>/dev/null ||
         { echo "Samba's python modules are missing (apt-get install python3-samba)"; return; }
     local busy
-    busy=$("$PYTHON" - "${PORTS[@]}" <<'EOF'
+    busy=$("$PYTHON" - "$SAMBA_ADDR" "$SAMBA_ADDR2" "${PORTS[@]}" <<'EOF'
 import socket, sys
-for port in sys.argv[1:]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", int(port)))
-    except OSError:
-        print(port, end=" ")
-    s.close()
+for address in sys.argv[1:3]:
+    for port in sys.argv[3:]:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, int(port)))
+        except OSError:
+            print("%s:%s" % (address, port), end=" ")
+        s.close()
 EOF
 )
-    [ -z "$busy" ] || echo "127.0.0.1 port(s) ${busy% } already in use (another LDAP server or DC?)"
+    [ -z "$busy" ] || echo "${busy% } already in use (another DC on this address? set SAMBA_ADDR)"
 }
 
 stop_dc() {
@@ -126,8 +137,9 @@ trap 'stop_dc "$D"' EXIT
 
 : > "$D/empty.conf"
 samba-tool domain provision -s "$D/empty.conf" --targetdir="$D" --realm=$REALM --domain=EXAMPLE \
-    --server-role=dc --dns-backend=NONE --host-name=dc1 --host-ip=127.0.0.1 \
-    --adminpass="$ADMIN_PW" --option="interfaces=lo" --option="bind interfaces only=yes" \
+    --server-role=dc --dns-backend=NONE --host-name=dc1 --host-ip="$SAMBA_ADDR" \
+    --adminpass="$ADMIN_PW" --option="interfaces=$SAMBA_ADDR/8 $SAMBA_ADDR2/8" \
+    --option="bind interfaces only=yes" \
     --option="server services=ldap" >"$D/provision.log" 2>&1 || { cat "$D/provision.log" >&2; exit 1; }
 
 # The test CA and the DC's certificate (see TLS above).
@@ -135,7 +147,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=ucd samba test CA"
     -keyout "$D/ca-key.pem" -out "$D/ca.pem" 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$D/key.pem" \
     -out "$D/req.pem" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$D/ext.cnf"
+printf 'subjectAltName=DNS:localhost,IP:%s\n' "$SAMBA_ADDR" > "$D/ext.cnf"
 openssl x509 -req -in "$D/req.pem" -CA "$D/ca.pem" -CAkey "$D/ca-key.pem" -CAcreateserial \
     -days 30 -extfile "$D/ext.cnf" -out "$D/cert.pem" 2>/dev/null
 chmod 600 "$D/key.pem"   # Samba refuses a key others can read
@@ -180,6 +192,11 @@ for name in ("Agents", "Sales", "Phones"):
 db.add_remove_group_members("Agents", ["user%d" % i for i in range(1, 11)])
 db.add_remove_group_members("Sales", ["user%d" % i for i in range(11, 21)])
 db.add_remove_group_members("Phones", ["user%d" % i for i in range(41, 46)] + ["Agents"])
+for name in ("Support", "All-Support", "Company"):
+    db.newgroup(name, groupou="OU=Groups")
+db.add_remove_group_members("Support", ["user%d" % i for i in range(21, 26)])
+db.add_remove_group_members("All-Support", ["Support"])
+db.add_remove_group_members("Company", ["All-Support", "user26"])
 set_values("user2", "extensionName", [b"<16,pbx2>", b"4711"])
 set_values("user3", "extensionName", [b"<16,pbx1>"])
 set_values("user%d" % n, "userAccountControl", [b"514"])  # NORMAL_ACCOUNT | ACCOUNTDISABLE
@@ -188,17 +205,17 @@ EOF
 
 samba -s "$D/etc/smb.conf" -M single -D
 for _ in $(seq 300); do
-    ldapsearch -x -H ldap://127.0.0.1 -b "" -s base >/dev/null 2>&1 && break
+    ldapsearch -x -H ldap://$SAMBA_ADDR -b "" -s base >/dev/null 2>&1 && break
     sleep 0.1
 done
-ldapsearch -x -H ldap://127.0.0.1 -b "" -s base >/dev/null 2>&1 ||
+ldapsearch -x -H ldap://$SAMBA_ADDR -b "" -s base >/dev/null 2>&1 ||
     { echo "samba-ad.sh: the DC did not answer; its log:" >&2; tail -20 "$D/log.samba" >&2; exit 1; }
 # Answering anonymously comes before being ready for what a client does
 # first: StartTLS, verified, and a bind as the service account. Wait for that
 # too, or a test's first sync can meet a DC that is still starting up.
 ready=0
 for _ in $(seq 300); do
-    if LDAPTLS_CACERT="$D/ca.pem" ldapsearch -x -ZZ -H ldap://127.0.0.1 \
+    if LDAPTLS_CACERT="$D/ca.pem" ldapsearch -x -ZZ -H ldap://$SAMBA_ADDR \
         -D "CN=svc-ucd,CN=Users,$BASE" -w "$BIND_PW" -b "$BASE" -s base >/dev/null 2>&1; then
         ready=1
         break
@@ -209,8 +226,9 @@ done
     { echo "samba-ad.sh: the DC refused StartTLS and bind; its log:" >&2; tail -20 "$D/log.samba" >&2; exit 1; }
 trap - EXIT
 
-echo "export SAMBA_DIR=$D SAMBA_PID=$(cat "$D/samba.pid") SAMBA_URI=ldap://127.0.0.1" \
-    "SAMBA_LDAPS_URI=ldaps://127.0.0.1 SAMBA_CACERT=$D/ca.pem SAMBA_BASE=$BASE" \
+echo "export SAMBA_DIR=$D SAMBA_PID=$(cat "$D/samba.pid") SAMBA_ADDR=$SAMBA_ADDR" \
+    "SAMBA_URI=ldap://$SAMBA_ADDR SAMBA_LDAPS_URI=ldaps://$SAMBA_ADDR" \
+    "SAMBA_OTHER_LDAPS_URI=ldaps://$SAMBA_ADDR2 SAMBA_CACERT=$D/ca.pem SAMBA_BASE=$BASE" \
     "SAMBA_USERS_DN=OU=Staff,$BASE SAMBA_GROUPS_DN=OU=Groups,$BASE SAMBA_USERS=$N" \
     "SAMBA_ADMIN_DN=CN=Administrator,CN=Users,$BASE SAMBA_ADMIN_PW=$ADMIN_PW" \
     "SAMBA_BIND_DN=CN=svc-ucd,CN=Users,$BASE SAMBA_BIND_PW=$BIND_PW SAMBA_USER_PW=$USER_PW"

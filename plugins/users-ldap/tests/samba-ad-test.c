@@ -6,12 +6,15 @@
  * argv[1]: users-ldap.so, argv[2]: tests/peers/samba-ad.sh.
  *
  * Samba's LDAP server listens on fixed ports (389, 636, 3268, 3269) and runs
- * as root, so this suite is separate from 'users-ldap' and runs alone. Without
- * root or with those ports taken it skips, with CI=true it fails, saying why.
+ * as root, so the script gives it loopback addresses of its own; this
+ * program holds 127.0.0.1:389 and :636 while it runs (when they are free) to
+ * show that another LDAP server there is no obstacle (issue 12 item 35).
+ * Without root it skips, with CI=true it fails, saying why.
  *
  * One DC serves every test: 50 users in OU=Staff, the groups Agents, Sales
- * and Phones (Agents is a member of Phones), user2 homed on pbx2 and user3 on
- * pbx1 by extensionName, the last user disabled (see the script). The module
+ * and Phones (Agents is a member of Phones), Support in All-Support in
+ * Company (three levels), user2 homed on pbx2 and user3 on pbx1 by
+ * extensionName, the last user disabled (see the script). The module
  * runs with the plugin's AD defaults; only the connection, the bases and this
  * server's name are configured. The fake host runs work items at once, so
  * sync() returns after the sync was judged; the main loop never runs.
@@ -26,9 +29,14 @@
 
 #include "fake-host.h"
 
-#define AGENTS_DN "cn=agents,ou=groups,dc=example,dc=test"
-#define SALES_DN  "cn=sales,ou=groups,dc=example,dc=test"
-#define PHONES_DN "cn=phones,ou=groups,dc=example,dc=test"
+#define AGENTS_DN      "cn=agents,ou=groups,dc=example,dc=test"
+#define SALES_DN       "cn=sales,ou=groups,dc=example,dc=test"
+#define PHONES_DN      "cn=phones,ou=groups,dc=example,dc=test"
+#define SUPPORT_DN     "cn=support,ou=groups,dc=example,dc=test"
+#define ALL_SUPPORT_DN "cn=all-support,ou=groups,dc=example,dc=test"
+#define COMPANY_DN     "cn=company,ou=groups,dc=example,dc=test"
+/* Support's members are in all three, sorted as groups_text sorts. */
+#define SUPPORT_ALL ALL_SUPPORT_DN " " COMPANY_DN " " SUPPORT_DN
 
 static const ucd_plugin_descriptor *descriptor;
 static const char *peer_script;
@@ -371,7 +379,7 @@ static void test_groups(void)
 {
     world *w = world_start(NULL);
     GHashTable *groups = groups_of(w);
-    g_assert_cmpuint(g_hash_table_size(groups), ==, 3);
+    g_assert_cmpuint(g_hash_table_size(groups), ==, 6);
     g_assert_cmpstr(g_hash_table_lookup(groups, AGENTS_DN), ==, "Agents");
     g_assert_cmpstr(g_hash_table_lookup(groups, SALES_DN), ==, "Sales");
     g_assert_cmpstr(g_hash_table_lookup(groups, PHONES_DN), ==, "Phones");
@@ -382,12 +390,14 @@ static void test_groups(void)
     assert_groups(users, "user15", SALES_DN);
     assert_groups(users, "user42", PHONES_DN);
     assert_groups(users, "user30", "");
+    assert_groups(users, "user22", SUPPORT_DN);
     g_hash_table_unref(users);
     world_free(w);
 }
 
-/* With nested_groups the plugin asks the DC with LDAP_MATCHING_RULE_IN_CHAIN:
- * Agents' members are members of Phones too. */
+/* With nested_groups a user is in the groups its groups are in, at any
+ * depth: resolved from the groups' own memberOf (read with the groups, once
+ * per group), not asked of the DC per group or user. */
 static void test_nested_groups(void)
 {
     const char *const extra[] = {"nested_groups", "true", NULL};
@@ -399,7 +409,69 @@ static void test_nested_groups(void)
     assert_groups(users, "user42", PHONES_DN);
     assert_groups(users, "user15", SALES_DN);
     assert_groups(users, "user30", "");
+    assert_groups(users, "user22", SUPPORT_ALL);
+    assert_groups(users, "user26", COMPANY_DN);
     g_hash_table_unref(users);
+    world_free(w);
+}
+
+static void assert_groups_now(world *w, const char *login, const char *expected)
+{
+    GHashTable *users = users_of(w);
+    assert_groups(users, login, expected);
+    g_hash_table_unref(users);
+}
+
+static void incremental_sync(world *w)
+{
+    char *message = NULL;
+    g_assert_cmpint(world_sync(w, 0, &message), ==, UCD_OK);
+    g_assert_nonnull(strstr(message, "incremental"));
+    g_free(message);
+}
+
+/* Issue 12 item 5: an incremental sync that re-reads a user (its phone
+ * changed) keeps its nested groups. Item 6: a member added to a nested group
+ * changes the group's uSNChanged, not the user's: the next incremental sync
+ * gives the user the group and the groups above it, and takes them away
+ * when the member is removed. */
+static void test_nested_incremental(void)
+{
+    const char *const extra[] = {"nested_groups", "true", NULL};
+    world *w = world_start(extra);
+    assert_groups_now(w, "user23", SUPPORT_ALL);
+
+    dc_modify("CN=user23,OU=Staff,DC=example,DC=test",
+              "replace: telephoneNumber\ntelephoneNumber: +1 555 2323\n");
+    incremental_sync(w);
+    GHashTable *users = users_of(w);
+    g_assert_cmpstr(find_user(users, "user23")->numbers[0], ==, "+1 555 2323");
+    assert_groups(users, "user23", SUPPORT_ALL);
+    assert_groups(users, "user5", AGENTS_DN " " PHONES_DN);
+    g_hash_table_unref(users);
+
+    dc_modify("CN=Support,OU=Groups,DC=example,DC=test",
+              "add: member\nmember: CN=user31,OU=Staff,DC=example,DC=test\n");
+    incremental_sync(w);
+    assert_groups_now(w, "user31", SUPPORT_ALL);
+    assert_groups_now(w, "user23", SUPPORT_ALL);
+
+    dc_modify("CN=Support,OU=Groups,DC=example,DC=test",
+              "delete: member\nmember: CN=user31,OU=Staff,DC=example,DC=test\n");
+    incremental_sync(w);
+    assert_groups_now(w, "user31", "");
+    assert_groups_now(w, "user23", SUPPORT_ALL);
+
+    /* A group nested anew: Sales joins All-Support; its members follow. */
+    dc_modify("CN=All-Support,OU=Groups,DC=example,DC=test",
+              "add: member\nmember: CN=Sales,OU=Groups,DC=example,DC=test\n");
+    incremental_sync(w);
+    assert_groups_now(w, "user15", ALL_SUPPORT_DN " " COMPANY_DN " " SALES_DN);
+    dc_modify("CN=All-Support,OU=Groups,DC=example,DC=test",
+              "delete: member\nmember: CN=Sales,OU=Groups,DC=example,DC=test\n");
+    incremental_sync(w);
+    assert_groups_now(w, "user15", SALES_DN);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), <=, 0);
     world_free(w);
 }
 
@@ -527,19 +599,44 @@ static void test_tls(void)
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "authentication required"));
     world_free(w);
 
-    const char *const wrong_name[] = {"uris", "ldaps://[::1]", "starttls", "false", NULL};
+    const char *const wrong_name[] = {"uris", dc_get("SAMBA_OTHER_LDAPS_URI"), "starttls", "false",
+                                      NULL};
     w = world_start(wrong_name);
     g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
     g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
     world_free(w);
 
-    /* The DC does answer on ::1: it was the name check that refused. */
-    const char *const unchecked[] = {"uris",       "ldaps://[::1]", "starttls", "false",
-                                     "tls_verify", "false",         NULL};
+    /* The DC does answer on its second address: it was the name check that
+     * refused. */
+    const char *const unchecked[] = {
+        "uris", dc_get("SAMBA_OTHER_LDAPS_URI"), "starttls", "false", "tls_verify", "false", NULL};
     w = world_start(unchecked);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "NOT checked"));
     g_assert_cmpint(fake_module_counter(w->module, "users"), ==, dc_users);
     world_free(w);
+}
+
+/* Listens on 127.0.0.1:389 (as an LDAP server of the machine would) for as
+ * long as the program runs, when that port is free: the DC must not need it
+ * (item 35). Returns the socket, or -1 when something else holds the port,
+ * which proves the same. */
+static int hold_ldap_ports(void)
+{
+    GError *error = NULL;
+    GSocket *socket =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+    g_assert_no_error(error);
+    GInetAddress *loopback = g_inet_address_new_from_string("127.0.0.1");
+    GSocketAddress *address = g_inet_socket_address_new(loopback, 389);
+    int fd = -1;
+    if (g_socket_bind(socket, address, TRUE, NULL) && g_socket_listen(socket, NULL))
+        fd = dup(g_socket_get_fd(socket));
+    else
+        g_printerr("127.0.0.1:389 is already taken: the DC runs beside it\n");
+    g_object_unref(address);
+    g_object_unref(loopback);
+    g_object_unref(socket);
+    return fd;
 }
 
 /* Skips (exit 77) or, with CI=true, fails (exit 1) saying `why`. */
@@ -565,6 +662,7 @@ int main(int argc, char **argv)
     g_unsetenv("LDAPTLS_CACERT");
     g_unsetenv("LDAPTLS_REQCERT");
 
+    int held = hold_ldap_ports();
     const char *const check[] = {"check", NULL};
     char *why = NULL;
     if (!run_script(check, NULL, &why)) {
@@ -583,6 +681,7 @@ int main(int argc, char **argv)
     g_test_add_func("/samba-ad/users", test_users);
     g_test_add_func("/samba-ad/groups", test_groups);
     g_test_add_func("/samba-ad/groups/nested", test_nested_groups);
+    g_test_add_func("/samba-ad/groups/nested-incremental", test_nested_incremental);
     g_test_add_func("/samba-ad/disabled", test_disabled_account);
     g_test_add_func("/samba-ad/home-server", test_home_server);
     g_test_add_func("/samba-ad/paged", test_paged);
@@ -591,5 +690,7 @@ int main(int argc, char **argv)
     g_test_add_func("/samba-ad/tls", test_tls);
     int result = g_test_run();
     dc_stop();
+    if (held > 0)
+        close(held);
     return result;
 }

@@ -425,8 +425,134 @@ static void test_groups_from_objects(void)
     g_assert_cmpstr(u->groups[0], ==, "cn=grp3,ou=groups,dc=example,dc=test");
     g_assert_null(u->groups[1]);
     g_hash_table_unref(users);
-    /* slapd has no LDAP_MATCHING_RULE_IN_CHAIN: the plugin says it falls back. */
-    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "direct memberships only"));
+    world_free(w, FALSE);
+}
+
+/* ---- nested groups (issue 12 items 5, 6, 7) ----------------------------------------- */
+
+#define SUPPORT_DN     "cn=support,ou=nested,dc=example,dc=test"
+#define ALL_SUPPORT_DN "cn=all-support,ou=nested,dc=example,dc=test"
+#define COMPANY_DN     "cn=company,ou=nested,dc=example,dc=test"
+
+static int compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The user's groups, sorted and joined with ' ' ("" for none). */
+static char *groups_text(GHashTable *users, const char *login)
+{
+    fake_user *u = g_hash_table_lookup(users, login);
+    g_assert_nonnull(u);
+    GPtrArray *sorted = g_ptr_array_new();
+    for (char **g = u->groups; g != NULL && *g != NULL; g++)
+        g_ptr_array_add(sorted, *g);
+    g_ptr_array_sort(sorted, compare_strings);
+    g_ptr_array_add(sorted, NULL);
+    char *text = g_strjoinv(" ", (char **)sorted->pdata);
+    g_ptr_array_unref(sorted);
+    return text;
+}
+
+static void assert_groups(world *w, const char *login, const char *expected)
+{
+    GHashTable *users = users_of(w);
+    char *text = groups_text(users, login);
+    g_assert_cmpstr(text, ==, expected);
+    g_free(text);
+    g_hash_table_unref(users);
+}
+
+/* Three levels in ou=Nested of the main slapd (the other tests read
+ * ou=Groups only): user1..user3 in Support, Support in All-Support,
+ * All-Support in Company. Added once. */
+static void add_nested_groups(void)
+{
+    static gboolean added;
+    if (added)
+        return;
+    added = TRUE;
+    peer_apply(slapd, "ldapadd",
+               "dn: ou=Nested,dc=example,dc=test\nobjectClass: organizationalUnit\n\n"
+               "dn: cn=Support,ou=Nested,dc=example,dc=test\nobjectClass: groupOfNames\n"
+               "member: cn=user1,ou=Users,dc=example,dc=test\n"
+               "member: cn=user2,ou=Users,dc=example,dc=test\n"
+               "member: cn=user3,ou=Users,dc=example,dc=test\n\n"
+               "dn: cn=All-Support,ou=Nested,dc=example,dc=test\nobjectClass: groupOfNames\n"
+               "member: cn=Support,ou=Nested,dc=example,dc=test\n\n"
+               "dn: cn=Company,ou=Nested,dc=example,dc=test\nobjectClass: groupOfNames\n"
+               "member: cn=All-Support,ou=Nested,dc=example,dc=test\n"
+               "member: cn=user9,ou=Users,dc=example,dc=test\n");
+}
+
+static void set_support_member(const char *op, const char *user)
+{
+    char *ldif = g_strdup_printf("dn: cn=Support,ou=Nested,dc=example,dc=test\n"
+                                 "changetype: modify\n%s: member\n"
+                                 "member: cn=%s,ou=Users,dc=example,dc=test\n",
+                                 op, user);
+    peer_apply(slapd, "ldapmodify", ldif);
+    g_free(ldif);
+}
+
+/* OpenLDAP style (memberships from the groups' member lists, nested
+ * through them): a full sync gives every level; an incremental sync that
+ * re-reads a user keeps them (item 5); a member added to or removed from a
+ * group is seen by the next incremental sync, nested parents included
+ * (item 6). */
+static void test_nested_groups(void)
+{
+    add_nested_groups();
+    const char *const extra[] = {"attr_member_of",
+                                 "",
+                                 "nested_groups",
+                                 "true",
+                                 "group_base_dn",
+                                 "ou=Nested,dc=example,dc=test",
+                                 NULL};
+    world *w = world_new(slapd, extra, NULL);
+    world_start(w);
+    const char *three = ALL_SUPPORT_DN " " COMPANY_DN " " SUPPORT_DN;
+    assert_groups(w, "user1", three);
+    assert_groups(w, "user9", COMPANY_DN);
+    assert_groups(w, "user7", "");
+    unsigned groups = 0;
+    w->iface->foreach_group(w->impl, count_group, &groups);
+    g_assert_cmpuint(groups, ==, 3);
+
+    /* Item 5: user1 changes (a new number), an incremental sync reads it. */
+    peer_apply(slapd, "ldapmodify",
+               "dn: cn=user1,ou=Users,dc=example,dc=test\nchangetype: modify\n"
+               "replace: mobile\nmobile: +1 555 777\n");
+    char *message = NULL;
+    g_assert_cmpint(world_sync(w, 0, &message), ==, UCD_OK);
+    g_assert_nonnull(strstr(message, "incremental"));
+    g_free(message);
+    GHashTable *users = users_of(w);
+    g_assert_cmpstr(((fake_user *)g_hash_table_lookup(users, "user1"))->numbers[1], ==,
+                    "+1 555 777");
+    g_hash_table_unref(users);
+    assert_groups(w, "user1", three);
+    assert_groups(w, "user2", three);
+
+    /* Item 6: user7 joins Support, then leaves it; user7 itself is unchanged. */
+    set_support_member("add", "user7");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    assert_groups(w, "user7", three);
+    assert_groups(w, "user1", three);
+    set_support_member("delete", "user7");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    assert_groups(w, "user7", "");
+    assert_groups(w, "user1", three);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), <=, 0);
+    world_free(w, FALSE);
+
+    /* Without nested_groups: direct memberships only. */
+    const char *const flat[] = {"attr_member_of", "", "group_base_dn",
+                                "ou=Nested,dc=example,dc=test", NULL};
+    w = world_new(slapd, flat, NULL);
+    world_start(w);
+    assert_groups(w, "user1", SUPPORT_DN);
     world_free(w, FALSE);
 }
 
@@ -763,6 +889,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/tls/expired", test_expired_certificate);
     g_test_add_func("/users-ldap/bind/wrong-service-password", test_wrong_service_password);
     g_test_add_func("/users-ldap/groups/objects", test_groups_from_objects);
+    g_test_add_func("/users-ldap/groups/nested", test_nested_groups);
     g_test_add_func("/users-ldap/users/disabled", test_disabled_account);
     g_test_add_func("/users-ldap/login", test_logins);
     g_test_add_func("/users-ldap/bad-input", test_bad_input);
