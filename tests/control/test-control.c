@@ -113,8 +113,57 @@ static int cmd_later(int argc, const char *const *argv, ucd_reply *reply, void *
     return UCD_OK;
 }
 
+/* "pages TOTAL [--limit N] [--after LAST]": a listing paged the way the
+ * model's listings page (issue 12 item 28): rows LAST+1.., at most N (default
+ * 2) per reply, and a field "next" when more remain. "pages stuck" always
+ * answers the same cursor. Counts its calls for the tests. */
+static int pages_calls;
+
+static int cmd_pages(int argc, const char *const *argv, ucd_reply *reply, void *user_data)
+{
+    static const char *const columns[] = {"id", "name"};
+    int total = argc > 1 ? atoi(argv[1]) : 0, limit = 2, after = 0;
+    gboolean stuck = argc > 1 && strcmp(argv[1], "stuck") == 0;
+
+    g_atomic_int_inc(&pages_calls);
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--limit") == 0)
+            limit = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--after") == 0)
+            after = atoi(argv[i + 1]);
+        else {
+            core_reply_error(reply, "unexpected argument %s", argv[i]);
+            return UCD_E_INVALID;
+        }
+    }
+    core_reply_columns(reply, 2, columns);
+    if (stuck) {
+        core_reply_row(reply, (const char *const[]){"1", "again", NULL});
+        core_reply_field(reply, "next", "1");
+        return UCD_OK;
+    }
+    int last = MIN(total, after + limit);
+    for (int n = after + 1; n <= last; n++) {
+        char id[16], name[32];
+
+        g_snprintf(id, sizeof id, "%d", n);
+        g_snprintf(name, sizeof name, n == 3 ? "row three, longer" : "row %d", n);
+        core_reply_row(reply, (const char *const[]){id, name, NULL});
+    }
+    if (last < total) {
+        char next[16];
+
+        g_snprintf(next, sizeof next, "%d", last);
+        core_reply_field(reply, "next", next);
+    }
+    return UCD_OK;
+}
+
 static void register_test_commands(core_control *ctl)
 {
+    g_assert_cmpint(
+        core_control_register(ctl, "test", "pages", "TOTAL", "a paged listing", cmd_pages, NULL),
+        ==, UCD_OK);
     g_assert_cmpint(core_control_register(ctl, "test", "table", "", "a table", cmd_table, NULL), ==,
                     UCD_OK);
     g_assert_cmpint(core_control_register(ctl, "test", "echo", "WORDS...", "echo", cmd_echo, NULL),
@@ -1220,12 +1269,30 @@ static void test_ucctl_table(void)
     server_stop(s);
 }
 
+/* parses `out` as JSON, asserting it is exactly one JSON value */
+static JsonNode *parse_json(const char *out)
+{
+    JsonParser *parser = json_parser_new();
+    GError *error = NULL;
+    JsonNode *root;
+
+    json_parser_load_from_data(parser, out, -1, &error);
+    g_assert_no_error(error);
+    root = json_node_copy(json_parser_get_root(parser));
+    g_object_unref(parser);
+    return root;
+}
+
+/* --json: a table is an array of objects keyed by column, fields are an
+ * object, an error is {"ok": false, "error": ...}; and ucctl's options go
+ * anywhere on the line (issue 12 item 3). */
 static void test_ucctl_json(void)
 {
     server *s;
     run_result r;
+    JsonNode *root;
+    JsonArray *array;
     JsonObject *object;
-    JsonParser *parser;
 
     if (!have_ucctl())
         return;
@@ -1233,15 +1300,133 @@ static void test_ucctl_json(void)
     r = run_ucctl(NULL, (const char *const[]){"--json", "--socket", s->path, "table", NULL});
     g_assert_cmpint(r.status, ==, 0);
     g_assert_true(g_str_has_suffix(r.out, "\n"));
-    parser = parse_response(r.out, &object);
-    g_assert_true(json_object_get_boolean_member(object, "ok"));
-    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(object, "rows")), ==, 2);
-    g_object_unref(parser);
+    root = parse_json(r.out);
+    g_assert_true(JSON_NODE_HOLDS_ARRAY(root));
+    array = json_node_get_array(root);
+    g_assert_cmpuint(json_array_get_length(array), ==, 2);
+    object = json_array_get_object_element(array, 1);
+    g_assert_cmpstr(json_object_get_string_member(object, "name"), ==, "名前");
+    g_assert_cmpstr(json_object_get_string_member(object, "state"), ==, "stopped");
+    json_node_unref(root);
     run_result_clear(&r);
 
-    r = run_ucctl(s->path, (const char *const[]){"--json", "fail", NULL});
+    /* options after the command, in both spellings */
+    const char *const *lines[] = {
+        (const char *const[]){"table", "--json", "--socket", s->path, NULL},
+        (const char *const[]){"table", "-j", "-s", s->path, NULL},
+        (const char *const[]){"table", "--socket=x", "--json", "--socket", s->path, NULL},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+        r = run_ucctl(NULL, lines[i]);
+        g_assert_cmpint(r.status, ==, 0);
+        root = parse_json(r.out);
+        g_assert_cmpuint(json_array_get_length(json_node_get_array(root)), ==, 2);
+        json_node_unref(root);
+        run_result_clear(&r);
+    }
+
+    r = run_ucctl(s->path, (const char *const[]){"fields", "--json", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    root = parse_json(r.out);
+    object = json_node_get_object(root);
+    g_assert_cmpstr(json_object_get_string_member(object, "version"), ==, "1.2.3");
+    g_assert_cmpstr(json_object_get_string_member(object, "uptime"), ==, "5s");
+    json_node_unref(root);
+    run_result_clear(&r);
+
+    r = run_ucctl(s->path, (const char *const[]){"fail", "--json", NULL});
     g_assert_cmpint(r.status, ==, 1);
-    g_assert_nonnull(strstr(r.out, "\"error\":\"boom\""));
+    root = parse_json(r.out);
+    object = json_node_get_object(root);
+    g_assert_false(json_object_get_boolean_member(object, "ok"));
+    g_assert_cmpstr(json_object_get_string_member(object, "error"), ==, "boom");
+    json_node_unref(root);
+    run_result_clear(&r);
+
+    /* after "--" everything is the command's */
+    r = run_ucctl(s->path, (const char *const[]){"echo", "--", "--json", "-s", "x", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_cmpstr(r.out, ==, "--json -s x\n");
+    run_result_clear(&r);
+    server_stop(s);
+}
+
+/* A paged listing is followed to its end, rows streamed page by page: the
+ * header once for people, one array across pages for --json; --limit turns
+ * paging off; a cursor that does not move is an error, not a loop
+ * (issue 12 item 28, against the contract: field "next", --after). */
+static void test_ucctl_pages(void)
+{
+    server *s;
+    run_result r;
+    JsonNode *root;
+    JsonArray *array;
+
+    if (!have_ucctl())
+        return;
+    s = server_start();
+    g_atomic_int_set(&pages_calls, 0);
+    r = run_ucctl(s->path, (const char *const[]){"pages", "5", NULL});
+    g_assert_cmpstr(r.err, ==, "");
+    g_assert_cmpint(r.status, ==, 0);
+    /* aligned by the widest cell seen so far: page 2 widens "name" */
+    g_assert_cmpstr(r.out, ==,
+                    "id  name\n"
+                    "1   row 1\n"
+                    "2   row 2\n"
+                    "3   row three, longer\n"
+                    "4   row 4\n"
+                    "5   row 5\n");
+    g_assert_cmpint(g_atomic_int_get(&pages_calls), ==, 3);
+    run_result_clear(&r);
+
+    r = run_ucctl(s->path, (const char *const[]){"pages", "5", "--json", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    root = parse_json(r.out);
+    array = json_node_get_array(root);
+    g_assert_cmpuint(json_array_get_length(array), ==, 5);
+    for (guint i = 0; i < 5; i++) {
+        char id[8];
+        g_snprintf(id, sizeof id, "%u", i + 1);
+        g_assert_cmpstr(
+            json_object_get_string_member(json_array_get_object_element(array, i), "id"), ==, id);
+    }
+    json_node_unref(root);
+    run_result_clear(&r);
+
+    /* empty listing: an empty array */
+    r = run_ucctl(s->path, (const char *const[]){"--json", "pages", "0", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_cmpstr(r.out, ==, "[]\n");
+    run_result_clear(&r);
+
+    /* the user's --limit: one page only, as asked */
+    g_atomic_int_set(&pages_calls, 0);
+    r = run_ucctl(s->path, (const char *const[]){"pages", "5", "--limit", "3", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&pages_calls), ==, 1);
+    /* the cursor is shown, for the next page by hand */
+    g_assert_cmpstr(r.out, ==, "next: 3\nid  name\n1   row 1\n2   row 2\n3   row three, longer\n");
+    run_result_clear(&r);
+    r = run_ucctl(s->path, (const char *const[]){"pages", "5", "--limit", "3", "--json", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    root = parse_json(r.out);
+    g_assert_cmpstr(json_object_get_string_member(json_node_get_object(root), "next"), ==, "3");
+    g_assert_cmpuint(
+        json_array_get_length(json_object_get_array_member(json_node_get_object(root), "rows")), ==,
+        3);
+    json_node_unref(root);
+    run_result_clear(&r);
+
+    /* the user's --after is where the listing starts */
+    r = run_ucctl(s->path, (const char *const[]){"pages", "5", "--after", "3", NULL});
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_cmpstr(r.out, ==, "id  name\n4   row 4\n5   row 5\n");
+    run_result_clear(&r);
+
+    r = run_ucctl(s->path, (const char *const[]){"pages", "stuck", NULL});
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_nonnull(strstr(r.err, "same page cursor twice"));
     run_result_clear(&r);
     server_stop(s);
 }
@@ -1371,6 +1556,7 @@ int main(int argc, char **argv)
     g_test_add_func("/control/registry/help", test_register_and_help);
     g_test_add_func("/control/ucctl/table", test_ucctl_table);
     g_test_add_func("/control/ucctl/json", test_ucctl_json);
+    g_test_add_func("/control/ucctl/pages", test_ucctl_pages);
     g_test_add_func("/control/ucctl/errors", test_ucctl_errors);
     g_test_add_func("/control/ucctl/local-help", test_ucctl_local_help);
     g_test_add_func("/control/ucctl/log-export", test_ucctl_log_export);

@@ -3,9 +3,18 @@
  *
  *   ucctl [--socket PATH] [--json] COMMAND [ARGS...]
  *
+ * ucctl's options may stand anywhere on the line (`ucctl users --json`), as
+ * people type them; after a `--` nothing more is taken as ucctl's own.
+ *
  * The protocol (core/control.h) is one JSON object per line each way. ucctl
  * renders the response for people (fields, an aligned table, free text) or,
- * with --json, prints it as received for scripts.
+ * with --json, as JSON for scripts: a table becomes an array of objects keyed
+ * by column, fields an object (json_output.md in docs/admin/ucctl.md).
+ *
+ * Listings page on the server: a reply carrying a field "next" has more rows,
+ * fetched with `--after NEXT`. ucctl follows it (unless the user gave
+ * --limit), printing each page's rows as it arrives, so no listing needs one
+ * huge answer.
  *
  * A few commands get help on this side: `log export [FILE]` and `users export
  * [FILE]` write what the daemon sends to FILE, `users import FILE` sends FILE
@@ -299,26 +308,6 @@ static char **table_cells(JsonArray *columns, JsonArray *rows, int r, guint ncol
     return cells;
 }
 
-static void print_table(JsonArray *columns, JsonArray *rows)
-{
-    guint ncolumns = json_array_get_length(columns);
-    int nrows = rows ? (int)json_array_get_length(rows) : 0;
-    GPtrArray *lines = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-    size_t *widths = g_new0(size_t, ncolumns);
-
-    for (int r = -1; r < nrows; r++) {
-        char **cells = table_cells(columns, rows, r, ncolumns);
-
-        for (guint i = 0; i < ncolumns; i++)
-            widths[i] = MAX(widths[i], display_width(cells[i]));
-        g_ptr_array_add(lines, cells);
-    }
-    for (guint l = 0; l < lines->len; l++)
-        print_row(g_ptr_array_index(lines, l), widths, ncolumns);
-    g_free(widths);
-    g_ptr_array_unref(lines);
-}
-
 /* "name: value" per field; `skip` names one field not to show (NULL: none). */
 static void print_fields(JsonArray *fields, const char *skip)
 {
@@ -349,28 +338,247 @@ static gboolean response_ok(JsonObject *response)
            json_node_get_value_type(node) == G_TYPE_BOOLEAN && json_node_get_boolean(node);
 }
 
-/* Fields, then the table, then free text; the error last, on stderr. */
-static int render(JsonObject *response, const char *skip_field)
+/* ---- JSON for scripts ------------------------------------------------------ */
+
+static char *node_to_string(JsonNode *node)
+{
+    JsonGenerator *generator = json_generator_new();
+    char *out;
+
+    json_generator_set_root(generator, node);
+    out = json_generator_to_data(generator, NULL);
+    g_object_unref(generator);
+    return out;
+}
+
+/* One table row as an object keyed by column. */
+static JsonNode *row_object(JsonArray *columns, JsonNode *row)
+{
+    JsonBuilder *b = json_builder_new_immutable();
+    JsonArray *cells = JSON_NODE_HOLDS_ARRAY(row) ? json_node_get_array(row) : NULL;
+    JsonNode *node;
+
+    json_builder_begin_object(b);
+    for (guint i = 0; i < json_array_get_length(columns); i++) {
+        json_builder_set_member_name(b, element_string(columns, i));
+        json_builder_add_string_value(b, cells ? element_string(cells, i) : "");
+    }
+    json_builder_end_object(b);
+    node = json_builder_get_root(b);
+    g_object_unref(b);
+    return node;
+}
+
+/* The fields (all but `skip`) and text of a response as the members of an
+ * object being built. */
+static void add_fields_and_text(JsonBuilder *b, JsonObject *response, const char *skip)
 {
     JsonArray *fields = member_array(response, "fields");
-    JsonArray *columns = member_array(response, "columns");
     const char *text = member_string(response, "text");
-    const char *error = member_string(response, "error");
 
-    if (fields)
-        print_fields(fields, skip_field);
-    if (columns && json_array_get_length(columns) > 0)
-        print_table(columns, member_array(response, "rows"));
-    if (text && *text) {
-        fputs(text, stdout);
-        if (text[strlen(text) - 1] != '\n')
-            fputc('\n', stdout);
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonNode *node = json_array_get_element(fields, i);
+        const char *name, *value;
+
+        if (!JSON_NODE_HOLDS_OBJECT(node))
+            continue;
+        name = member_string(json_node_get_object(node), "name");
+        value = member_string(json_node_get_object(node), "value");
+        if (!name || (skip && strcmp(name, skip) == 0))
+            continue;
+        json_builder_set_member_name(b, name);
+        json_builder_add_string_value(b, value ? value : "");
+    }
+    if (text) {
+        json_builder_set_member_name(b, "text");
+        json_builder_add_string_value(b, text);
+    }
+}
+
+/* Whether the response has fields other than `skip`, or text. */
+static gboolean has_more_than_table(JsonObject *response, const char *skip)
+{
+    JsonArray *fields = member_array(response, "fields");
+
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonNode *node = json_array_get_element(fields, i);
+        const char *name =
+            JSON_NODE_HOLDS_OBJECT(node) ? member_string(json_node_get_object(node), "name") : NULL;
+
+        if (name && (!skip || strcmp(name, skip) != 0))
+            return TRUE;
+    }
+    return member_string(response, "text") != NULL;
+}
+
+/* ---- printing a listing, page by page ---------------------------------------- */
+
+/* A reply, or a listing of several pages, as it is printed. For people: the
+ * fields and the header once, the rows of every page as they come (aligned by
+ * the widest cell seen so far). For --json, a table alone is an array of row
+ * objects, streamed one object per line; a table with fields or text is an
+ * object of the fields with the rows in "rows"; fields alone an object. */
+typedef struct printer {
+    const options *opts;
+    const char *skip_field; /* never shown: "next", an export's document */
+    gboolean started;       /* the first page was printed */
+    gboolean in_object;     /* JSON: the rows sit in an object's "rows" */
+    guint rows_printed;
+    gboolean table;
+    size_t *widths;
+    guint ncolumns;
+} printer;
+
+static void printer_json_rows(printer *p, JsonArray *columns, JsonArray *rows)
+{
+    for (guint r = 0; rows && r < json_array_get_length(rows); r++) {
+        JsonNode *object = row_object(columns, json_array_get_element(rows, r));
+        char *text = node_to_string(object);
+
+        printf("%s%s", p->rows_printed++ ? ",\n" : "\n", text);
+        g_free(text);
+        json_node_unref(object);
+    }
+}
+
+static void printer_json_page(printer *p, JsonObject *response)
+{
+    JsonArray *columns = member_array(response, "columns");
+
+    if (!p->started) {
+        p->table = columns && json_array_get_length(columns) > 0;
+        if (!p->table) {
+            /* fields and text only: one object */
+            JsonBuilder *b = json_builder_new_immutable();
+            JsonNode *node;
+            char *text;
+
+            json_builder_begin_object(b);
+            add_fields_and_text(b, response, p->skip_field);
+            json_builder_end_object(b);
+            node = json_builder_get_root(b);
+            text = node_to_string(node);
+            fputs(text, stdout);
+            g_free(text);
+            json_node_unref(node);
+            g_object_unref(b);
+            p->started = TRUE;
+            return;
+        }
+        p->in_object = has_more_than_table(response, p->skip_field);
+        if (p->in_object) {
+            JsonBuilder *b = json_builder_new_immutable();
+            JsonNode *node;
+            char *text;
+
+            json_builder_begin_object(b);
+            add_fields_and_text(b, response, p->skip_field);
+            json_builder_end_object(b);
+            node = json_builder_get_root(b);
+            text = node_to_string(node);
+            /* "{...}" without its closing brace, then the rows member */
+            text[strlen(text) - 1] = '\0';
+            printf("%s%s\"rows\":[", text, strlen(text) > 1 ? "," : "");
+            g_free(text);
+            json_node_unref(node);
+            g_object_unref(b);
+        } else {
+            fputc('[', stdout);
+        }
+        p->started = TRUE;
+    }
+    if (p->table && columns)
+        printer_json_rows(p, columns, member_array(response, "rows"));
+}
+
+static void printer_table_page(printer *p, JsonArray *columns, JsonArray *rows)
+{
+    guint ncolumns = json_array_get_length(columns);
+    int nrows = rows ? (int)json_array_get_length(rows) : 0;
+    GPtrArray *lines = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+
+    if (!p->widths) {
+        p->ncolumns = ncolumns;
+        p->widths = g_new0(size_t, ncolumns);
+    }
+    /* later pages keep the first page's columns */
+    for (int r = p->rows_printed || p->table ? 0 : -1; r < nrows; r++) {
+        char **cells = table_cells(columns, rows, r, p->ncolumns);
+
+        for (guint i = 0; i < p->ncolumns; i++)
+            p->widths[i] = MAX(p->widths[i], display_width(cells[i]));
+        g_ptr_array_add(lines, cells);
+    }
+    p->table = TRUE;
+    for (guint l = 0; l < lines->len; l++)
+        print_row(g_ptr_array_index(lines, l), p->widths, p->ncolumns);
+    p->rows_printed += (guint)nrows;
+    g_ptr_array_unref(lines);
+}
+
+/* Prints one page; the error of a failed reply goes to stderr. Returns the
+ * exit status so far. */
+static int printer_page(printer *p, JsonObject *response)
+{
+    if (p->opts->json) {
+        if (!response_ok(response) && !p->started) {
+            /* an error answer for scripts: ok false and the reason */
+            JsonBuilder *b = json_builder_new_immutable();
+            JsonNode *node;
+            char *text;
+
+            json_builder_begin_object(b);
+            json_builder_set_member_name(b, "ok");
+            json_builder_add_boolean_value(b, FALSE);
+            json_builder_set_member_name(b, "error");
+            json_builder_add_string_value(b, member_string(response, "error")
+                                                 ? member_string(response, "error")
+                                                 : "the command failed (no reason given)");
+            json_builder_end_object(b);
+            node = json_builder_get_root(b);
+            text = node_to_string(node);
+            fputs(text, stdout);
+            g_free(text);
+            json_node_unref(node);
+            g_object_unref(b);
+            p->started = TRUE;
+        } else if (response_ok(response)) {
+            printer_json_page(p, response);
+        }
+    } else {
+        JsonArray *fields = member_array(response, "fields");
+        JsonArray *columns = member_array(response, "columns");
+        const char *text = member_string(response, "text");
+
+        if (fields && !p->started)
+            print_fields(fields, p->skip_field);
+        if (columns && json_array_get_length(columns) > 0)
+            printer_table_page(p, columns, member_array(response, "rows"));
+        if (text && *text) {
+            fputs(text, stdout);
+            if (text[strlen(text) - 1] != '\n')
+                fputc('\n', stdout);
+        }
+        p->started = TRUE;
     }
     fflush(stdout);
     if (response_ok(response))
         return 0;
+    const char *error = member_string(response, "error");
     fail("%s", error ? error : "the command failed (no reason given)");
     return EXIT_REPLY_ERROR;
+}
+
+/* Closes what the JSON output opened. */
+static void printer_finish(printer *p)
+{
+    if (p->opts->json && p->started) {
+        if (p->table)
+            printf("%s%s", p->rows_printed ? "\n]" : "]", p->in_object ? "}" : "");
+        fputc('\n', stdout);
+    }
+    fflush(stdout);
+    g_free(p->widths);
 }
 
 /* ---- log export --------------------------------------------------------- */
@@ -457,40 +665,87 @@ static int save_document(const export_kind *kind, const char *content, const cha
     return status;
 }
 
-/* Prints the answer: as received with --json (scripts get it untouched, the
- * exit status still tells ok from not), else rendered, and for an export the
- * document goes to a file instead of the screen. */
-static int handle_response(const options *opts, const char *line, const char *export_file,
-                           const export_kind *export)
+static JsonParser *parse_reply(const char *line, JsonObject **response)
 {
     JsonParser *parser = json_parser_new_immutable();
     GError *error = NULL;
-    JsonObject *response;
-    const char *document;
-    int status;
 
     if (!json_parser_load_from_data(parser, line, -1, &error) ||
         !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-        if (opts->json)
-            printf("%s\n", line);
         fail("the daemon's answer is not a JSON object%s%s", error ? ": " : "",
              error ? error->message : "");
         g_clear_error(&error);
         g_object_unref(parser);
+        return NULL;
+    }
+    *response = json_node_get_object(json_parser_get_root(parser));
+    return parser;
+}
+
+/* Prints one answer (rendered, or as JSON with --json); for an export the
+ * document goes to a file instead of the screen. */
+static int handle_response(const options *opts, const char *line, const char *export_file,
+                           const export_kind *export)
+{
+    JsonObject *response;
+    JsonParser *parser = parse_reply(line, &response);
+    printer p = {.opts = opts};
+    const char *document;
+    int status;
+
+    if (!parser)
         return EXIT_REPLY_ERROR;
-    }
-    response = json_node_get_object(json_parser_get_root(parser));
-    if (opts->json) {
-        printf("%s\n", line);
-        status = response_ok(response) ? 0 : EXIT_REPLY_ERROR;
-    } else {
-        document = export ? find_field(response, export->field) : NULL;
-        status = render(response, document ? export->field : NULL);
-        if (status == 0 && document)
-            status = save_document(export, document, export_file);
-    }
+    document = export && !opts->json ? find_field(response, export->field) : NULL;
+    p.skip_field = document ? export->field : NULL;
+    status = printer_page(&p, response);
+    printer_finish(&p);
+    if (status == 0 && document)
+        status = save_document(export, document, export_file);
     g_object_unref(parser);
     return status;
+}
+
+/* Takes ucctl's own options out of the command words, wherever they stand:
+ * `ucctl users --json` is what people type. A `--` after the command ends
+ * this (it is dropped; what follows goes to the daemon untouched). Options
+ * before the command are left to GOption (--help and the like). FALSE after
+ * a complaint when --socket lacks its path. */
+static gboolean take_options_anywhere(int *argc, char **argv, options *opts)
+{
+    int out = 1, i = 1;
+    gboolean command_seen = FALSE;
+
+    for (; i < *argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--") == 0 && command_seen) {
+            i++;
+            break;
+        }
+        if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0) {
+            opts->json = TRUE;
+        } else if (strcmp(a, "--socket") == 0 || strcmp(a, "-s") == 0) {
+            if (i + 1 >= *argc) {
+                fail("%s needs a path (see --help)", a);
+                return FALSE;
+            }
+            g_free(opts->socket_path);
+            opts->socket_path = g_strdup(argv[++i]);
+        } else if (g_str_has_prefix(a, "--socket=")) {
+            g_free(opts->socket_path);
+            opts->socket_path = g_strdup(a + strlen("--socket="));
+        } else {
+            if (a[0] != '-' || command_seen)
+                command_seen = TRUE;
+            argv[out++] = argv[i];
+            continue;
+        }
+    }
+    for (; i < *argc; i++)
+        argv[out++] = argv[i];
+    argv[out] = NULL;
+    *argc = out;
+    return TRUE;
 }
 
 static gboolean parse_options(int *argc, char ***argv, options *opts)
@@ -498,17 +753,21 @@ static gboolean parse_options(int *argc, char ***argv, options *opts)
     GOptionEntry entries[] = {
         {"socket", 's', 0, G_OPTION_ARG_FILENAME, &opts->socket_path,
          "Control socket (default: $UCD_SOCKET, else " DEFAULT_SOCKET ")", "PATH"},
-        {"json", 'j', 0, G_OPTION_ARG_NONE, &opts->json, "Print the daemon's answer as JSON", NULL},
+        {"json", 'j', 0, G_OPTION_ARG_NONE, &opts->json,
+         "Print the answer as JSON: a table as an array of objects", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *context = g_option_context_new("COMMAND [ARGS...]");
     GError *error = NULL;
     gboolean parsed;
 
+    if (!take_options_anywhere(argc, *argv, opts))
+        return FALSE;
     g_option_context_set_summary(context, "Sends one command to the ucd daemon and prints the "
-                                          "answer.");
+                                          "answer. Options may stand anywhere on the line.");
     g_option_context_set_description(
         context, "Run `ucctl help` for the commands the daemon offers.\n"
+                 "Listings that come in pages are followed to the end (unless --limit).\n"
                  "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n"
                  "`ucctl users export [FILE]` saves the users XML to FILE (else stdout).\n"
                  "`ucctl trace LINE [--once]` follows a line's events until interrupted.\n"
@@ -739,6 +998,84 @@ static int run_sync_progress(options *opts, char **argv)
     return status;
 }
 
+/* ---- listings in pages --------------------------------------------------- */
+
+/* The user chose a page size: then the page is what they asked for. */
+static gboolean has_limit(char **argv)
+{
+    for (int i = 0; argv[i]; i++)
+        if (strcmp(argv[i], "--limit") == 0 || g_str_has_prefix(argv[i], "--limit="))
+            return TRUE;
+    return FALSE;
+}
+
+/* argv with any --after CURSOR replaced by `--after next`. */
+static char **with_after(char **argv, const char *next)
+{
+    GPtrArray *out = g_ptr_array_new();
+
+    for (int i = 0; argv[i]; i++) {
+        if (strcmp(argv[i], "--after") == 0) {
+            if (argv[i + 1])
+                i++;
+            continue;
+        }
+        if (g_str_has_prefix(argv[i], "--after="))
+            continue;
+        g_ptr_array_add(out, argv[i]);
+    }
+    g_ptr_array_add(out, "--after");
+    g_ptr_array_add(out, (char *)next);
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/* Sends the command and, while the reply carries a non-empty field "next",
+ * asks for the page after it, printing each page as it arrives. A cursor
+ * that does not move would loop forever: that is the daemon's error, said. */
+static int run_listing(options *opts, char **argv)
+{
+    printer p = {.opts = opts, .skip_field = "next"};
+    char *cursor = NULL;
+    int status = 0;
+
+    for (;;) {
+        char **args = cursor ? with_after(argv, cursor) : NULL;
+        char *line = exchange(opts, args ? args : argv, &status);
+        JsonObject *response;
+        JsonParser *parser;
+        const char *next;
+
+        g_free(args);
+        if (!line)
+            break;
+        parser = parse_reply(line, &response);
+        g_free(line);
+        if (!parser) {
+            status = EXIT_REPLY_ERROR;
+            break;
+        }
+        status = printer_page(&p, response);
+        next = status == 0 ? find_field(response, "next") : NULL;
+        if (!next || !*next) {
+            g_object_unref(parser);
+            break;
+        }
+        if (cursor && strcmp(cursor, next) == 0) {
+            fail("the daemon sent the same page cursor twice (%s); stopping", next);
+            status = EXIT_REPLY_ERROR;
+            g_object_unref(parser);
+            break;
+        }
+        g_free(cursor);
+        cursor = g_strdup(next);
+        g_object_unref(parser);
+    }
+    printer_finish(&p);
+    g_free(cursor);
+    return status;
+}
+
 static int run(options *opts, char **argv)
 {
     const export_kind *export = export_of(argv);
@@ -764,6 +1101,11 @@ static int run(options *opts, char **argv)
         /* The daemon has another working directory. */
         absolute = g_canonicalize_filename(argv[2], NULL);
         argv[2] = absolute;
+    }
+    if (!export && !is_command(argv, "journal", NULL) && !has_limit(argv)) {
+        status = run_listing(opts, argv);
+        g_free(absolute);
+        return status;
     }
     line = exchange(opts, argv, &status);
     g_free(absolute);
