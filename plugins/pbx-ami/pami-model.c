@@ -117,6 +117,7 @@ struct pami_model {
     gboolean link_down;
     gboolean resyncing;
     int64_t now_ms;
+    int64_t link_lost_ms; /* when the link went down (0: it did not since the last resync) */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -1628,6 +1629,10 @@ void pami_model_link_down(pami_model *m, int64_t now_ms)
     GHashTableIter it;
     gpointer value;
     m->now_ms = now_ms;
+    /* Reconnect attempts report the link down again: the first one is when
+     * the calls we knew were last known alive. */
+    if (!m->link_down)
+        m->link_lost_ms = now_ms;
     m->link_down = TRUE;
     /* Device and hint states go stale while nobody tells us: after the
      * resync the line follows the hints (ExtensionStateList) and legs. */
@@ -1661,6 +1666,10 @@ void pami_model_resync_end(pami_model *m, int64_t now_ms)
         if (!((channel *)value)->seen)
             g_ptr_array_add(gone, value);
     g_ptr_array_sort(gone, compare_channels);
+    /* A call that ended while nobody told us ends when the link was lost, not
+     * now: the outage is no talk time. Without a link loss (a refused
+     * CoreShowChannels on a live link) now is all we know. */
+    m->now_ms = m->link_lost_ms > 0 && m->link_lost_ms < now_ms ? m->link_lost_ms : now_ms;
     for (guint i = 0; i < gone->len; i++) {
         channel *ch = gone->pdata[i];
         if (ch->state != UCD_CALL_IDLE)
@@ -1668,6 +1677,8 @@ void pami_model_resync_end(pami_model *m, int64_t now_ms)
         channel_remove(m, ch);
     }
     g_ptr_array_free(gone, TRUE);
+    m->now_ms = now_ms;
+    m->link_lost_ms = 0;
     m->resyncing = FALSE;
     m->link_down = FALSE;
     flush_dirty(m);

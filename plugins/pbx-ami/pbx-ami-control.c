@@ -470,18 +470,28 @@ static int ami_transfer_consult(void *impl, const char *address, const char *hel
 
 enum { ASTDB_DND, ASTDB_FORWARD, ASTDB_OTHER };
 
+/* What an AstDB action was sent for. */
+typedef enum astdb_mode {
+    ASTDB_READ,      /* DBGet: the resync, or a feature code changed the key */
+    ASTDB_PUT,       /* DBPut of `value` */
+    ASTDB_DEL,       /* DBDel */
+    ASTDB_CHECK_DEL, /* DBGet after a refused DBDel: was the key there at all? */
+} astdb_mode;
+
 /* One AstDB read or write for a line. */
 typedef struct astdb_op {
     char *address;
-    int kind;    /* ASTDB_* */
-    char *value; /* written (DBPut), or NULL (DBDel / DBGet) */
-    gboolean read;
+    char *family;
+    int kind; /* ASTDB_* */
+    astdb_mode mode;
+    char *value; /* written (DBPut), or NULL */
 } astdb_op;
 
 static void astdb_op_free(gpointer data)
 {
     astdb_op *op = data;
     g_free(op->address);
+    g_free(op->family);
     g_free(op->value);
     g_free(op);
 }
@@ -497,11 +507,27 @@ static void line_astdb_set(ami_driver *d, ami_line *line, int kind, const char *
     ami_line_publish(d, line);
 }
 
-/* "Database entry not found": for DBGet and DBDel the key is simply absent. */
+/* "Database entry not found": DBGet's answer for an absent key (and DBDel's
+ * on old versions). Asterisk 16 and later answer a DBDel of an absent key
+ * "Database entry could not be deleted", the same words as for a database
+ * error (manager_dbdel in main/db.c), so that one is checked with a DBGet. */
 static gboolean entry_absent(const pami_message *response)
 {
     const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
     return message != NULL && strstr(message, "not found") != NULL;
+}
+
+static const char *message_of(const pami_message *response)
+{
+    const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
+    return message != NULL ? message : "refused";
+}
+
+static int astdb_kind(ami_driver *d, const char *family)
+{
+    return g_ascii_strcasecmp(family, d->dnd_family) == 0  ? ASTDB_DND
+           : g_ascii_strcasecmp(family, d->cf_family) == 0 ? ASTDB_FORWARD
+                                                           : ASTDB_OTHER;
 }
 
 void ami_astdb_value(ami_driver *d, const pami_message *event)
@@ -511,10 +537,20 @@ void ami_astdb_value(ami_driver *d, const pami_message *event)
     ami_line *line = find_line(d, key);
     if (line == NULL || family == NULL)
         return;
-    int kind = g_ascii_strcasecmp(family, d->dnd_family) == 0  ? ASTDB_DND
-               : g_ascii_strcasecmp(family, d->cf_family) == 0 ? ASTDB_FORWARD
-                                                               : ASTDB_OTHER;
-    line_astdb_set(d, line, kind, pami_message_get(event, "Val"));
+    line_astdb_set(d, line, astdb_kind(d, family), pami_message_get(event, "Val"));
+}
+
+static int astdb_send(ami_driver *d, const char *family, ami_line *line, int kind,
+                      const char *value, astdb_mode mode);
+
+/* "DBDel DND/201" for log lines (the check after a refused DBDel is named
+ * after the DBDel it checks). */
+static char *astdb_what(const astdb_op *op)
+{
+    const char *name = op->mode == ASTDB_PUT                                  ? "DBPut"
+                       : op->mode == ASTDB_DEL || op->mode == ASTDB_CHECK_DEL ? "DBDel"
+                                                                              : "DBGet";
+    return g_strdup_printf("%s %s/%s", name, op->family, op->address);
 }
 
 static void on_astdb(ami_driver *d, pami_message *response, GPtrArray *events, void *data)
@@ -522,34 +558,53 @@ static void on_astdb(ami_driver *d, pami_message *response, GPtrArray *events, v
     astdb_op *op = data;
     ami_line *line = find_line(d, op->address);
     if (line == NULL || response == NULL)
-        return;
-    if (op->read) {
-        for (guint i = 0; ami_response_ok(response) && events != NULL && i < events->len; i++)
-            ami_astdb_value(d, g_ptr_array_index(events, i));
+        return; /* no answer: the link went down, the resync reads the keys again */
+    gboolean ok = ami_response_ok(response);
+    char *what = astdb_what(op);
+
+    if (op->mode == ASTDB_READ || op->mode == ASTDB_CHECK_DEL) {
+        gboolean present = FALSE;
+        for (guint i = 0; ok && events != NULL && i < events->len; i++) {
+            const char *name = pami_message_event(g_ptr_array_index(events, i));
+            if (name != NULL && g_ascii_strcasecmp(name, "DBGetResponse") == 0) {
+                ami_astdb_value(d, g_ptr_array_index(events, i));
+                present = TRUE;
+            }
+        }
         if (entry_absent(response))
-            line_astdb_set(d, line, op->kind, NULL);
-    } else if (ami_response_ok(response) || (op->value == NULL && entry_absent(response))) {
+            line_astdb_set(d, line, op->kind, NULL); /* absent: off, and a delete done */
+        else if (op->mode == ASTDB_CHECK_DEL)
+            /* The key is still there (or unreadable): the DBDel really failed. */
+            ami_action_failed(
+                d, what, present ? "Database entry could not be deleted" : message_of(response));
+    } else if (ok) {
         line_astdb_set(d, line, op->kind, op->value);
+    } else if (op->mode == ASTDB_DEL && entry_absent(response)) {
+        line_astdb_set(d, line, op->kind, NULL);
+    } else if (op->mode == ASTDB_DEL) {
+        /* Absent key or database error: ask whether the key is still there. */
+        if (astdb_send(d, op->family, line, op->kind, NULL, ASTDB_CHECK_DEL) != UCD_OK)
+            ami_action_failed(d, what, message_of(response));
     } else {
-        ucd_warning(d->host, d->self, "%s %s/%s failed: %s", op->value ? "DBPut" : "DBDel",
-                    op->kind == ASTDB_DND ? d->dnd_family : "forward", op->address,
-                    pami_message_get(response, "Message") ? pami_message_get(response, "Message")
-                                                          : "refused");
+        ami_action_failed(d, what, message_of(response));
     }
+    g_free(what);
 }
 
 static int astdb_send(ami_driver *d, const char *family, ami_line *line, int kind,
-                      const char *value, gboolean read)
+                      const char *value, astdb_mode mode)
 {
     astdb_op *op = g_new0(astdb_op, 1);
     op->address = g_strdup(line->address);
+    op->family = g_strdup(family);
     op->kind = kind;
+    op->mode = mode;
     op->value = g_strdup(value);
-    op->read = read;
-    const char *name = read ? "DBGet" : value != NULL ? "DBPut" : "DBDel";
-    pami_message *action =
-        ami_action(name, "Family", family, "Key", line->address, "Val", read ? NULL : value, NULL);
-    char *w = g_strdup_printf("%s %s/%s", name, family, line->address);
+    const char *name = mode == ASTDB_PUT ? "DBPut" : mode == ASTDB_DEL ? "DBDel" : "DBGet";
+    pami_message *action = ami_action(name, "Family", family, "Key", line->address, "Val",
+                                      mode == ASTDB_PUT ? value : NULL, NULL);
+    char *w = astdb_what(op);
+    /* Quiet: on_astdb judges the answer (an absent key is no failure). */
     int rc = ami_send(d, action, NULL, 0, w, TRUE, on_astdb, op, astdb_op_free);
     g_free(w);
     return rc;
@@ -559,9 +614,34 @@ void ami_astdb_read(ami_driver *d)
 {
     for (guint i = 0; i < d->lines->len; i++) {
         ami_line *line = g_ptr_array_index(d->lines, i);
-        astdb_send(d, d->dnd_family, line, ASTDB_DND, NULL, TRUE);
-        astdb_send(d, d->cf_family, line, ASTDB_FORWARD, NULL, TRUE);
+        astdb_send(d, d->dnd_family, line, ASTDB_DND, NULL, ASTDB_READ);
+        astdb_send(d, d->cf_family, line, ASTDB_FORWARD, NULL, ASTDB_READ);
     }
+}
+
+/* FreePBX's feature codes (DND *78 on, *79 off, *76 toggle; forward *72, *73) and its
+ * GUI write the AstDB key and set the custom device state Custom:DND<ext>
+ * (BUSY on, UNAVAILABLE off) or Custom:CF<ext> (BUSY on, NOT_INUSE off);
+ * Asterisk reports that as DeviceStateChange. The state says on or off but not
+ * the forward's number, so the key is read again: the AstDB is the truth. */
+gboolean ami_astdb_device_state(ami_driver *d, const pami_message *event)
+{
+    const char *device = pami_message_get(event, "Device");
+    if (device == NULL || g_ascii_strncasecmp(device, "Custom:", 7) != 0)
+        return FALSE;
+    const char *name = device + 7;
+    const char *families[] = {d->dnd_family, d->cf_family};
+    for (guint i = 0; i < G_N_ELEMENTS(families); i++) {
+        size_t n = strlen(families[i]);
+        ami_line *line =
+            g_ascii_strncasecmp(name, families[i], n) == 0 ? find_line(d, name + n) : NULL;
+        if (line != NULL) {
+            int kind = astdb_kind(d, families[i]);
+            astdb_send(d, families[i], line, kind, NULL, ASTDB_READ);
+            return TRUE;
+        }
+    }
+    return FALSE;
 }
 
 static int ami_set_dnd(void *impl, const char *address, int on)
@@ -571,7 +651,8 @@ static int ami_set_dnd(void *impl, const char *address, int on)
     int rc = usable_line(d, address, &line);
     if (rc != UCD_OK)
         return rc;
-    return astdb_send(d, d->dnd_family, line, ASTDB_DND, on ? d->dnd_value : NULL, FALSE);
+    return astdb_send(d, d->dnd_family, line, ASTDB_DND, on ? d->dnd_value : NULL,
+                      on ? ASTDB_PUT : ASTDB_DEL);
 }
 
 static int ami_set_forward(void *impl, const char *address, uint32_t type, const char *number)
@@ -591,7 +672,7 @@ static int ami_set_forward(void *impl, const char *address, uint32_t type, const
     if (number != NULL && (target = dialable(d, number)) == NULL)
         return UCD_E_INVALID;
     int kind = type == UCD_FORWARD_UNCONDITIONAL ? ASTDB_FORWARD : ASTDB_OTHER;
-    rc = astdb_send(d, family, line, kind, target, FALSE);
+    rc = astdb_send(d, family, line, kind, target, target != NULL ? ASTDB_PUT : ASTDB_DEL);
     g_free(target);
     return rc;
 }

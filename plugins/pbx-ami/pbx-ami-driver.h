@@ -86,6 +86,10 @@ int ami_send(ami_driver *d, pami_message *action, const char *final_event, guint
              const char *what, gboolean quiet, ami_done_fn done, void *data,
              GDestroyNotify free_data);
 
+/* An action Asterisk refused or never answered: counted in actions_failed
+ * and logged as a warning "WHAT failed: WHY". */
+void ami_action_failed(ami_driver *d, const char *what, const char *why);
+
 /* TRUE when `response` is an AMI "Response: Success" (or "Follows"). */
 gboolean ami_response_ok(const pami_message *response);
 
@@ -111,5 +115,10 @@ void ami_astdb_value(ami_driver *d, const pami_message *event);
 
 /* Reads every line's DND and forward from the AstDB (after a resync). */
 void ami_astdb_read(ami_driver *d);
+
+/* A DeviceStateChange of FreePBX's Custom:DND<line> or Custom:CF<line> (the
+ * configured families): DND or forwarding changed outside ucd, so the key is
+ * read again (TRUE). FALSE for any other device. */
+gboolean ami_astdb_device_state(ami_driver *d, const pami_message *event);
 
 #endif /* PBX_AMI_DRIVER_H */

@@ -254,6 +254,8 @@ static void on_conn_event(pami_message *event, void *user_data)
         ami_astdb_value(d, event); /* older Asterisk answers DBGet outside a list */
         return;
     }
+    if (name != NULL && g_ascii_strcasecmp(name, "DeviceStateChange") == 0)
+        ami_astdb_device_state(d, event); /* the model may follow the device too */
     pami_model_event(d->model, event, now_ms());
 }
 
@@ -291,6 +293,12 @@ pami_message *ami_action(const char *name, ...)
     return m;
 }
 
+void ami_action_failed(ami_driver *d, const char *what, const char *why)
+{
+    d->host->counter_add(d->failed_counter, 1);
+    ucd_warning(d->host, d->self, "%s failed: %s", what, why);
+}
+
 gboolean ami_response_ok(const pami_message *response)
 {
     const char *r = response != NULL ? pami_message_response(response) : NULL;
@@ -322,17 +330,14 @@ static void on_answer(pami_message *response, GPtrArray *events, const GError *e
     ami_driver *d = r->d;
     gboolean ok = ami_response_ok(response);
 
-    if (!ok && d->running) {
-        /* Quiet requests (the resync's DBGet of keys that may be absent)
-         * expect refusals: they are not failed actions. */
-        if (!r->quiet)
-            d->host->counter_add(d->failed_counter, 1);
+    /* Quiet requests (the resync's DBGet of keys that may be absent, the
+     * AstDB writes) judge their answers themselves. */
+    if (!ok && d->running && !r->quiet) {
         const char *message = response != NULL ? pami_message_get(response, "Message") : NULL;
-        if (!r->quiet)
-            ucd_warning(d->host, d->self, "%s failed: %s", r->what,
-                        message != NULL ? message
-                        : error != NULL ? error->message
-                                        : "refused");
+        ami_action_failed(d, r->what,
+                          message != NULL ? message
+                          : error != NULL ? error->message
+                                          : "refused");
     }
     if (r->done != NULL && d->running && (ok || r->quiet))
         r->done(d, error != NULL ? NULL : response, events, r->data);

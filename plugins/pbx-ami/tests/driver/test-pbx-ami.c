@@ -24,6 +24,7 @@ typedef struct recorder {
     GPtrArray *lines;         /* "line alice idle dnd=0 fwd=-" / "call ID LINE STATE CAUSE CONV" */
     GPtrArray *calls;         /* ucd_call_state_event copies as text, see call_text() */
     GHashTable *remote_names; /* call id -> remote_name */
+    int64_t link_lost_ms;     /* the time of the last link_lost end, 0 when none */
 } recorder;
 
 static const char *const call_states[] = {"idle",        "dialing",     "ringback",
@@ -55,6 +56,8 @@ static void on_publish(fake_module *module, const ucd_event *event, void *data)
             g_assert_true(g_utf8_validate(e->remote_name, -1, NULL));
             g_hash_table_insert(r->remote_names, g_strdup(e->call_id), g_strdup(e->remote_name));
         }
+        if (e->cause == UCD_CAUSE_LINK_LOST)
+            r->link_lost_ms = event->time_ms;
         g_ptr_array_add(r->calls, g_strdup_printf("%s %s %s %s %s", e->call_id, e->line,
                                                   call_states[e->state], causes[e->cause],
                                                   e->conversation_id));
@@ -215,6 +218,21 @@ static void append_exchange(GString *script, GPtrArray *steps, const char *actio
     append_block(script, find_step(steps, AMI_STEP_RECV, "Response:", id)->text, NULL);
     if (final != NULL)
         append_block(script, find_step(steps, AMI_STEP_RECV, final, id)->text, NULL);
+    g_free(id);
+}
+
+/* One action of a real capture as the script's expectation and every block
+ * Asterisk answered it with (Response, list events, their Complete). */
+static void append_exchange_all(GString *script, GPtrArray *steps, const char *action_id)
+{
+    char *id = g_strdup_printf("\r\nActionID: %s\r\n", action_id);
+    g_string_append(script, ">>> SENT\n");
+    append_block(script, find_step(steps, AMI_STEP_SENT, id, NULL)->text, NULL);
+    for (guint i = 0; i < steps->len; i++) {
+        const ami_step *step = g_ptr_array_index(steps, i);
+        if (step->kind == AMI_STEP_RECV && strstr(step->text, id) != NULL)
+            append_block(script, step->text, NULL);
+    }
     g_free(id);
 }
 
@@ -528,6 +546,10 @@ static void test_stall_resync(void)
 
     ami_replay_stall(f.peer);
     wait_line(&f.rec, "alice", "alice out_of_service dnd=0 fwd=-");
+    /* Issue 12 item 15: the legs end when the link was lost, before the
+     * peer that answers the resync even exists. */
+    int64_t peer_back_ms = g_get_real_time() / 1000;
+    g_usleep(50000);
     ami_replay_free(f.peer);
     GString *second = ami_script_login_resync(two_lines, "");
     const ami_replay_options options = {.port = port};
@@ -537,6 +559,8 @@ static void test_stall_resync(void)
 
     wait_call(&f.rec, "test-1700000000.1 alice disconnected link_lost");
     wait_call(&f.rec, "test-1700000000.2 bob disconnected link_lost");
+    g_assert_cmpint(f.rec.link_lost_ms, >, 0);
+    g_assert_cmpint(f.rec.link_lost_ms, <, peer_back_ms);
     wait_line(&f.rec, "alice", "alice idle dnd=0 fwd=-");
     wait_line(&f.rec, "bob", "bob idle dnd=0 fwd=-");
     g_string_free(second, TRUE);
@@ -722,6 +746,99 @@ static void test_astdb_real(void)
     fixture_stop(&f);
 }
 
+/* Issue 12 item 12: turning DND off when the AstDB key is already gone.
+ * Asterisk answers a DBDel of an absent key "Database entry could not be
+ * deleted" (pjsip-actions, ActionID 12), the words it also uses for a
+ * database error; the driver asks DBGet, which says "not found" (ActionID
+ * 11): DND is off, no failure. When the key is still there (ActionID 9) the
+ * DBDel really failed: counted, DND stays on. A refused DBPut (Asterisk's
+ * "Failed to update entry", main/db.c) is counted too. */
+static void test_astdb_absent_key(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"202", NULL};
+    const char *const config[] = {"lines", "202=PJSIP/bob", NULL};
+    GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-actions.txt");
+    GString *script = ami_script_login_resync(lines, "");
+    append_exchange_all(script, steps, "8");  /* DBPut DND/202 YES */
+    append_exchange_all(script, steps, "12"); /* DBDel: could not be deleted */
+    append_exchange_all(script, steps, "11"); /* DBGet: not found */
+    append_exchange_all(script, steps, "8");
+    append_exchange_all(script, steps, "12");
+    append_exchange_all(script, steps, "9"); /* DBGet: DND/202 is YES */
+    g_string_append(script, ">>> SENT\nAction: DBPut\nActionID: 30\nFamily: CF\nKey: 202\n"
+                            "Val: 203\n\nResponse: Error\nActionID: 30\n"
+                            "Message: Failed to update entry\n\n");
+    g_assert_nonnull(strstr(script->str, "Message: Database entry could not be deleted\n"));
+    fixture_start(&f, script->str, NULL, config);
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=-");
+
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "202", 1), ==, UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=-");
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "202", 0), ==, UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=-");
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 0);
+    g_assert_false(fake_module_log_has(f.module, UCD_LOG_WARNING, "DBDel"));
+
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "202", 1), ==, UCD_OK);
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=-");
+    g_assert_cmpint(f.pbx->set_dnd(f.impl, "202", 0), ==, UCD_OK);
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (fake_module_counter(f.module, "actions_failed") < 1 && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 1);
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING,
+                                      "DBDel DND/202 failed: Database entry could not be deleted"));
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=-");
+
+    g_assert_cmpint(f.pbx->set_forward(f.impl, "202", UCD_FORWARD_UNCONDITIONAL, "203"), ==,
+                    UCD_OK);
+    while (fake_module_counter(f.module, "actions_failed") < 2 && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 2);
+    g_assert_true(
+        fake_module_log_has(f.module, UCD_LOG_WARNING, "DBPut CF/202 failed: Failed to update"));
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=-");
+    assert_no_mismatch(&f);
+    g_ptr_array_unref(steps);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
+/* Issue 12 item 13: DND and forwarding set on the phone with FreePBX's
+ * feature codes. FreePBX sets Custom:DND<ext> and Custom:CF<ext>, which
+ * Asterisk reports as DeviceStateChange; the driver reads the key again at
+ * once (constructed-freepbx-dnd-cf-devstate.txt, built from FreePBX's
+ * dialplan and Asterisk's source: no such recording exists). */
+static void test_astdb_feature_codes(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"202", NULL};
+    const char *const config[] = {"lines", "202=PJSIP/bob", NULL};
+    GString *script = ami_script_login_resync(lines, "");
+    char *constructed =
+        ami_script_read(AMI_CAPTURES_DIR, "constructed-freepbx-dnd-cf-devstate.txt");
+    g_string_append(script, constructed);
+    fixture_start(&f, script->str, NULL, config);
+
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=-");
+    wait_line(&f.rec, "202", "202 idle dnd=1 fwd=203");
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=203");
+    wait_line(&f.rec, "202", "202 idle dnd=0 fwd=-");
+    /* two DBGets at the resync, one per feature code: nothing for the
+     * per-device Custom:DEVDND202 and Custom:DEVCF202 */
+    guint reads = 0;
+    GPtrArray *actions = ami_replay_actions(f.peer);
+    for (guint i = 0; i < actions->len; i++)
+        reads += g_strcmp0(pami_message_get(actions->pdata[i], "Action"), "DBGet") == 0;
+    g_assert_cmpuint(reads, ==, 6);
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 0);
+    assert_no_mismatch(&f);
+    g_free(constructed);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
 /* Configuration mistakes name the key and the entry. */
 static void test_config_errors(void)
 {
@@ -768,6 +885,8 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-ami/shutdown", test_shutdown);
     g_test_add_func("/pbx-ami/originate-real", test_originate_real);
     g_test_add_func("/pbx-ami/astdb-real", test_astdb_real);
+    g_test_add_func("/pbx-ami/astdb-absent-key", test_astdb_absent_key);
+    g_test_add_func("/pbx-ami/astdb-feature-codes", test_astdb_feature_codes);
     int rc = g_test_run();
     g_free(alice_calls_bob);
     g_free(alice_bob_hangup);

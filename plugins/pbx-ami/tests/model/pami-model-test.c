@@ -438,6 +438,53 @@ static void test_link_lost(void)
     replay_free(r);
 }
 
+/* Issue 12 item 15: a call that ended while the link was down ends when the
+ * link was lost (the first link_down; reconnect attempts report it again),
+ * not at the resync: the outage is no talk time. */
+static void on_leg_time(const pami_leg_change *change, void *user_data)
+{
+    if (change->cause == UCD_CAUSE_LINK_LOST)
+        *(int64_t *)user_data = change->time_ms;
+}
+
+static void test_link_lost_time(void)
+{
+    int64_t ended_ms = -1;
+    const pami_model_callbacks cb = {.leg = on_leg_time, .user_data = &ended_ms};
+    pami_model *m = pami_model_new(&cb);
+    g_assert_true(pami_model_map_device(m, "PJSIP/alice", "201"));
+    const char *const events[] = {
+        "Event: Newchannel|Channel: PJSIP/alice-00000001|ChannelState: 4|Exten: 202|"
+        "Uniqueid: 1700000000.1|Linkedid: 1700000000.1",
+        "Event: Newstate|Channel: PJSIP/alice-00000001|ChannelState: 6|"
+        "Uniqueid: 1700000000.1|Linkedid: 1700000000.1",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(events); i++) {
+        pami_message *e = replay_message(events[i]);
+        pami_model_event(m, e, 500);
+        pami_message_unref(e);
+    }
+    g_assert_cmpuint(pami_model_leg_count(m), ==, 1);
+    pami_model_link_down(m, 1000);
+    pami_model_link_down(m, 3000); /* a failed reconnect */
+    pami_model_resync_begin(m);
+    pami_model_resync_end(m, 8000);
+    g_assert_cmpint(ended_ms, ==, 1000);
+    g_assert_cmpuint(pami_model_leg_count(m), ==, 0);
+
+    /* the next outage counts from its own start */
+    pami_message *e = replay_message("Event: Newstate|Channel: PJSIP/alice-00000002|"
+                                     "ChannelState: 6|Uniqueid: 1700000000.2|"
+                                     "Linkedid: 1700000000.2");
+    pami_model_event(m, e, 9000);
+    pami_message_unref(e);
+    pami_model_link_down(m, 12000);
+    pami_model_resync_begin(m);
+    pami_model_resync_end(m, 20000);
+    g_assert_cmpint(ended_ms, ==, 12000);
+    pami_model_free(m);
+}
+
 /* ---- hand-written PJSIP scenarios ---------------------------------------------------- */
 
 /* The pickup codes the next scenarios run with (NULL: the model's default). */
@@ -899,6 +946,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pami-model/unknown-channel", test_unknown_channel);
     g_test_add_func("/pami-model/non-utf8-name", test_non_utf8_name);
     g_test_add_func("/pami-model/link-lost", test_link_lost);
+    g_test_add_func("/pami-model/link-lost-time", test_link_lost_time);
     g_test_add_func("/pami-model/pjsip/basic", test_pjsip_basic);
     g_test_add_func("/pami-model/pjsip/busy", test_pjsip_busy);
     g_test_add_func("/pami-model/pjsip/noanswer", test_pjsip_noanswer);
