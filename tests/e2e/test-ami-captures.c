@@ -45,46 +45,56 @@ static const char *const DEVICES[][3] = {
 
 /* What the journal must hold for a capture: per conversation (sorted as
  * text: the replay's events come within the same milliseconds), "participant lines in
- * order|outcome|end_reason". Outcome: 0 answered, 1 no answer, 2 busy, 3 failed. Every
- * capture is checked strictly: no known-bug allowance. */
+ * order|requested number|outcome|end_reason". Outcome: 0 answered, 1 no answer, 2 busy, 3 failed.
+ * Every capture is checked strictly: no known-bug allowance. */
 typedef struct capture_case {
     const char *file;
     const char *rows;
 } capture_case;
 
 static const capture_case CASES[] = {
-    /* Local/200@test originated, dialling Local/100@test: four Local legs
-     * (both halves of each), one Linkedid: ONE row */
-    {"capture.txt", "200,100,100,200|0|normal\n"},
-    {"capture_filtered.txt", "200,100,100,200|0|normal\n"},
+    /* Local/200@test originated (by another AMI client), dialling
+     * Local/100@test: four Local legs (both halves of each), one Linkedid:
+     * ONE row. Asterisk's CDR has dst 100; the driver reports no requested
+     * number for a channel it did not originate, so the model falls back to
+     * the leg's first remote number, the Originate's CallerID 5551000 (a
+     * pbx-ami gap, issue 12 item 17, reported). */
+    {"capture.txt", "200,100,100,200|5551000|0|normal\n"},
+    {"capture_filtered.txt", "200,100,100,200|5551000|0|normal\n"},
     /* Local/500 -> Local/400 met through CoreShowChannels, then hung up */
-    {"capture2.txt", "400,400,500,500|0|normal\n"},
-    {"pjsip-actions.txt", "alice,bob|0|normal\n"},
-    {"pjsip-attended-transfer.txt", "alice,bob,carol|0|normal\n"},
-    {"pjsip-basic-2.txt", "alice,bob|0|normal\n"},
-    {"pjsip-basic.txt", "alice,bob|0|normal\n"},
-    {"pjsip-blind-transfer-ami.txt", "alice,bob,carol|0|normal\n"},
-    {"pjsip-blind-transfer.txt", "alice,bob,carol|0|normal\n"},
-    {"pjsip-busy.txt", "alice,bob|2|normal\n"},
+    {"capture2.txt", "400,400,500,500|400|0|normal\n"},
+    {"pjsip-actions.txt", "alice,bob|202|0|normal\n"},
+    /* the requested number is what alice dialled, 202, as the CDR's dst, also
+     * after bob transferred her to carol (issue 12 item 17: it said 203) */
+    {"pjsip-attended-transfer.txt", "alice,bob,carol|202|0|normal\n"},
+    {"pjsip-basic-2.txt", "alice,bob|202|0|normal\n"},
+    {"pjsip-basic.txt", "alice,bob|202|0|normal\n"},
+    {"pjsip-blind-transfer-ami.txt", "alice,bob,carol|202|0|normal\n"},
+    {"pjsip-blind-transfer.txt", "alice,bob,carol|202|0|normal\n"},
+    {"pjsip-busy.txt", "alice,bob|202|2|normal\n"},
     /* alice gives up while bob rings: bob missed it */
-    {"pjsip-cancel.txt", "alice,bob|1|normal\n"},
-    /* bob on DND: busy; then forwarded to carol, who answers */
-    {"pjsip-dnd-cf.txt", "alice|2|normal\nalice,carol|0|normal\n"},
-    {"pjsip-filtered-events.txt", "alice,bob|0|normal\n"},
-    {"pjsip-filtered.txt", "alice,bob|0|normal\n"},
-    {"pjsip-hold.txt", "alice,bob|0|normal\n"},
-    {"pjsip-noanswer.txt", "alice,bob|1|normal\n"},
-    /* click-to-dial alice -> bob; carol rejects; carol does not answer
-     * (the originates to PJSIP/nobody make no channel on a line) */
-    {"pjsip-originate.txt", "alice,bob|0|normal\ncarol|1|normal\ncarol|2|normal\n"},
+    {"pjsip-cancel.txt", "alice,bob|202|1|normal\n"},
+    /* bob on DND: busy; then forwarded to carol, who answers; 202 both times */
+    {"pjsip-dnd-cf.txt", "alice|202|2|normal\nalice,carol|202|0|normal\n"},
+    {"pjsip-filtered-events.txt", "alice,bob|202|0|normal\n"},
+    {"pjsip-filtered.txt", "alice,bob|202|0|normal\n"},
+    {"pjsip-hold.txt", "alice,bob|202|0|normal\n"},
+    {"pjsip-noanswer.txt", "alice,bob|202|1|normal\n"},
+    /* click-to-dial alice -> 202 (bob); carol rejects; carol does not answer
+     * (the originates to PJSIP/nobody make no channel on a line). carol's
+     * Originates asked for 201, which only their OriginateResponse (an answer
+     * to the recording client's action, not replayed) names: ucd, which did
+     * not send them, knows no requested number (NULL). The driver's own
+     * click-to-dial names it (the model test's requested-click-to-dial). */
+    {"pjsip-originate.txt", "alice,bob|202|0|normal\ncarol|NULL|1|normal\ncarol|NULL|2|normal\n"},
     /* alice calls bob, carol picks it up with *8: one conversation (her call
-     * to the pickup code is no row of its own) */
-    {"pjsip-pickup.txt", "alice,bob,carol|0|normal\n"},
+     * to the pickup code is no row of its own); requested 202, not 203 */
+    {"pjsip-pickup.txt", "alice,bob,carol|202|0|normal\n"},
     /* alice calls queue 700, both agents ring, carol answers */
-    {"pjsip-queue.txt", "alice,carol,bob|0|normal\n"},
-    {"pjsip-resync.txt", "alice,bob|0|normal\n"},
+    {"pjsip-queue.txt", "alice,carol,bob|700|0|normal\n"},
+    {"pjsip-resync.txt", "alice,bob|202|0|normal\n"},
     /* Asterisk stops during the call: it hangs the channels up first */
-    {"pjsip-shutdown.txt", "alice,bob|0|normal\n"},
+    {"pjsip-shutdown.txt", "alice,bob|202|0|normal\n"},
 };
 
 /* One capture being replayed. */
@@ -254,8 +264,9 @@ static GPtrArray *capture_files(const char *dir)
 static char *conversations_sql(const char *instance)
 {
     return g_strdup_printf("SELECT (SELECT group_concat(line) FROM (SELECT line FROM participant p "
-                           "WHERE p.conversation_id = c.id ORDER BY seq)), outcome, end_reason "
-                           "FROM conversation c WHERE driver_instance = 'pbx-ami:%s' ORDER BY 1, 2",
+                           "WHERE p.conversation_id = c.id ORDER BY seq)), requested_number, "
+                           "outcome, end_reason "
+                           "FROM conversation c WHERE driver_instance = 'pbx-ami:%s' ORDER BY 1, 2, 3",
                            instance);
 }
 
