@@ -223,10 +223,13 @@ static void merge_numbers(journal *j, jsql_db *db, int64_t *next_merge)
 static jsql_db *open_locked(journal *j, int64_t *retry_delay)
 {
     jsql_db *db = NULL;
-    char *error = NULL;
+    char *error = NULL, *report = NULL;
     g_mutex_unlock(&j->store.lock);
-    int rc = jsql_open(j->path, &j->options, &db, &error);
+    int rc = jsql_open(j->path, &j->options, &db, &report, &error);
     g_mutex_lock(&j->store.lock);
+    if (report != NULL)
+        j->host->log(j->self, UCD_LOG_NOTICE, "%s", report);
+    g_free(report);
     if (rc == SQLITE_OK) {
         j->host->log(j->self, UCD_LOG_INFO, "journal %s open (schema version %d)", j->path,
                      JSQL_SCHEMA_VERSION);

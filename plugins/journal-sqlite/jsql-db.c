@@ -147,13 +147,46 @@ static int read_version(sqlite3 *sql, int *version, char **error)
     return rc;
 }
 
+/* A "file:" URI for `path` that SQLite reads back as exactly that path:
+ * every byte but unreserved ones is %-escaped, so '?' and '#' stay part of
+ * the name instead of starting the query or the fragment. */
+static char *file_uri(const char *path, const char *parameters)
+{
+    char *absolute = g_canonicalize_filename(path, NULL);
+    GString *uri = g_string_new("file://");
+    for (const unsigned char *p = (const unsigned char *)absolute; *p != '\0'; p++) {
+        if (g_ascii_isalnum(*p) || strchr("/-._~", *p) != NULL)
+            g_string_append_c(uri, (char)*p);
+        else
+            g_string_append_printf(uri, "%%%02X", *p);
+    }
+    g_string_append_printf(uri, "?%s", parameters);
+    g_free(absolute);
+    return g_string_free(uri, FALSE);
+}
+
+/* A URI to read a file we must not change, not even by the side files a
+ * reader makes: without a `-wal` the file alone is the whole database, and
+ * immutable=1 reads it without creating `-wal` or `-shm` beside it (a plain
+ * read-only open of a WAL-mode file creates both). With a `-wal`, whose
+ * content belongs to the file, it is read as usual, read-only. */
+static char *untouched_uri(const char *path)
+{
+    char *wal = g_strconcat(path, "-wal", NULL);
+    gboolean has_wal = g_file_test(wal, G_FILE_TEST_EXISTS);
+    g_free(wal);
+    return file_uri(path, has_wal ? "mode=ro" : "immutable=1");
+}
+
 int jsql_file_version(const char *path, int *version, char **error)
 {
     *version = 0;
     if (!g_file_test(path, G_FILE_TEST_EXISTS))
         return SQLITE_OK;
     sqlite3 *sql = NULL;
-    int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL);
+    char *uri = untouched_uri(path);
+    int rc = sqlite3_open_v2(uri, &sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    g_free(uri);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(sql, 5000);
         rc = read_version(sql, version, error);
@@ -199,6 +232,13 @@ static void remove_file_set(const char *base)
     }
 }
 
+static void remove_side_file(const char *base, const char *suffix)
+{
+    char *name = g_strconcat(base, suffix, NULL);
+    g_unlink(name);
+    g_free(name);
+}
+
 static int exec(sqlite3 *sql, const char *text, const char *what, char **error)
 {
     int rc = sqlite3_exec(sql, text, NULL, NULL, NULL);
@@ -207,9 +247,35 @@ static int exec(sqlite3 *sql, const char *text, const char *what, char **error)
     return rc;
 }
 
+static int attach_old(sqlite3 *sql, const char *uri, char **error)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(sql, "ATTACH ?1 AS old", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 1, uri, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
+        rc = SQLITE_OK;
+    if (rc != SQLITE_OK)
+        *error = db_message(sql, "attaching the old journal");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int64_t count_conversations(sqlite3 *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t count = -1;
+    if (sqlite3_prepare_v2(sql, "SELECT count(*) FROM conversation", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        count = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return count;
+}
+
 /* Writes the migrated journal to `target` in one transaction; schema_version
  * is written last in it, so a target with a version is a complete one. */
-static int migrate_into(const char *source, int from, const char *target, char **error)
+static int migrate_into(const char *source, int from, const char *target, int64_t *conversations,
+                        char **error)
 {
     sqlite3 *sql = NULL;
     int rc = sqlite3_open_v2(target, &sql,
@@ -221,12 +287,13 @@ static int migrate_into(const char *source, int from, const char *target, char *
     }
     sqlite3_create_function(sql, "jsql_number_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             number_key_sql, NULL, NULL);
-    char *uri = sqlite3_mprintf("file:%s?mode=ro", source);
-    char *attach = sqlite3_mprintf("ATTACH %Q AS old", uri);
+    /* The old file by a bound, escaped URI: a path with '#' or '?' in it
+     * would otherwise be cut there (and a file of the shorter name made). */
+    char *uri = untouched_uri(source);
     char *version = sqlite3_mprintf("INSERT INTO schema_version VALUES(%d)", JSQL_SCHEMA_VERSION);
     rc = exec(sql, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", "setting up", error);
     if (rc == SQLITE_OK)
-        rc = exec(sql, attach, "attaching the old journal", error);
+        rc = attach_old(sql, uri, error);
     if (rc == SQLITE_OK)
         rc = exec(sql, "BEGIN", "beginning", error);
     if (rc == SQLITE_OK)
@@ -239,9 +306,10 @@ static int migrate_into(const char *source, int from, const char *target, char *
         rc = exec(sql, "COMMIT", "committing the migration", error);
     if (rc == SQLITE_OK)
         rc = exec(sql, "DETACH old; PRAGMA wal_checkpoint(TRUNCATE)", "finishing", error);
+    if (rc == SQLITE_OK)
+        *conversations = count_conversations(sql);
     sqlite3_free(version);
-    sqlite3_free(attach);
-    sqlite3_free(uri);
+    g_free(uri);
     int close_rc = sqlite3_close(sql);
     return rc != SQLITE_OK ? rc : close_rc;
 }
@@ -260,12 +328,13 @@ static int rename_or_fail(const char *from, const char *to, char **error)
  * before the last rename leaves either the old file alone (the half-written
  * .migrating is discarded next time) or no PATH and a complete .migrating,
  * which the next open moves into place. */
-static int migrate(const char *path, int from, char **error)
+static int migrate(const char *path, int from, char **report, char **error)
 {
     char *target = g_strconcat(path, ".migrating", NULL);
     char *backup = g_strdup_printf("%s.v%d-backup", path, from);
     char *old_wal = g_strconcat(path, "-wal", NULL);
     char *backup_wal = g_strconcat(backup, "-wal", NULL);
+    int64_t conversations = 0;
     int rc = SQLITE_OK;
 
     if (g_file_test(backup, G_FILE_TEST_EXISTS)) {
@@ -276,7 +345,7 @@ static int migrate(const char *path, int from, char **error)
     }
     if (rc == SQLITE_OK) {
         remove_file_set(target);
-        rc = migrate_into(path, from, target, error);
+        rc = migrate_into(path, from, target, &conversations, error);
         if (rc != SQLITE_OK)
             remove_file_set(target);
     }
@@ -284,8 +353,16 @@ static int migrate(const char *path, int from, char **error)
         rc = rename_or_fail(old_wal, backup_wal, error);
     if (rc == SQLITE_OK)
         rc = rename_or_fail(path, backup, error);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        /* The old file's index of its WAL, if a reader left one: only an
+         * index, and not one of the new file. */
+        remove_side_file(path, "-shm");
         rc = rename_or_fail(target, path, error);
+    }
+    if (rc == SQLITE_OK)
+        *report = g_strdup_printf("migrated %s from schema version %d to %d (%" PRId64
+                                  " conversations); the old file is kept as %s",
+                                  path, from, JSQL_SCHEMA_VERSION, conversations, backup);
     g_free(backup_wal);
     g_free(old_wal);
     g_free(backup);
@@ -293,17 +370,34 @@ static int migrate(const char *path, int from, char **error)
     return rc;
 }
 
-/* Finishes a migration a crash interrupted after the old file was moved away. */
-static void finish_interrupted_migration(const char *path)
+/* Finishes a migration a crash interrupted after the old file was moved away,
+ * and removes the side files of a `.migrating` that is no longer there (an
+ * older version's recovery left them). */
+static void finish_interrupted_migration(const char *path, char **report)
 {
-    if (g_file_test(path, G_FILE_TEST_EXISTS))
-        return;
     char *target = g_strconcat(path, ".migrating", NULL);
     int version = 0;
     char *error = NULL;
-    if (g_file_test(target, G_FILE_TEST_EXISTS) &&
-        jsql_file_version(target, &version, &error) == SQLITE_OK && version == JSQL_SCHEMA_VERSION)
-        g_rename(target, path);
+    if (!g_file_test(path, G_FILE_TEST_EXISTS) && g_file_test(target, G_FILE_TEST_EXISTS) &&
+        jsql_file_version(target, &version, &error) == SQLITE_OK &&
+        version == JSQL_SCHEMA_VERSION && g_rename(target, path) == 0) {
+        char *backup = NULL;
+        for (int v = JSQL_SCHEMA_VERSION - 1; v > 0 && backup == NULL; v--) {
+            backup = g_strdup_printf("%s.v%d-backup", path, v);
+            if (!g_file_test(backup, G_FILE_TEST_EXISTS))
+                g_clear_pointer(&backup, g_free);
+        }
+        *report = g_strdup_printf("finished a migration a crash interrupted: moved %s to %s; "
+                                  "the old file is kept as %s",
+                                  target, path, backup != NULL ? backup : "(not found)");
+        g_free(backup);
+    }
+    if (!g_file_test(target, G_FILE_TEST_EXISTS)) {
+        /* A complete .migrating was checkpointed and closed before it was
+         * renamed: its -wal is empty, its -shm only an index. */
+        remove_side_file(target, "-wal");
+        remove_side_file(target, "-shm");
+    }
     g_free(error);
     g_free(target);
 }
@@ -378,10 +472,12 @@ static int count_recent(jsql_db *db, char **error)
     return rc;
 }
 
-int jsql_open(const char *path, const jsql_options *options, jsql_db **out, char **error)
+int jsql_open(const char *path, const jsql_options *options, jsql_db **out, char **report,
+              char **error)
 {
     *out = NULL;
-    finish_interrupted_migration(path);
+    *report = NULL;
+    finish_interrupted_migration(path, report);
     int version = 0;
     int rc = jsql_file_version(path, &version, error);
     if (rc != SQLITE_OK)
@@ -392,9 +488,14 @@ int jsql_open(const char *path, const jsql_options *options, jsql_db **out, char
                                  path, version, JSQL_SCHEMA_VERSION);
         return SQLITE_MISMATCH;
     }
-    if (version > 0 && version < JSQL_SCHEMA_VERSION &&
-        (rc = migrate(path, version, error)) != SQLITE_OK)
-        return rc;
+    if (version > 0 && version < JSQL_SCHEMA_VERSION) {
+        char *migrated = NULL;
+        rc = migrate(path, version, &migrated, error);
+        if (rc != SQLITE_OK)
+            return rc;
+        g_free(*report);
+        *report = migrated;
+    }
 
     jsql_db *db = g_new0(jsql_db, 1);
     /* NOMUTEX: the connection is used by one thread at a time (the writer). */

@@ -26,16 +26,21 @@ typedef struct jsql_options {
 
 typedef struct jsql_db jsql_db;
 
-/* Reads the schema version of the file at `path` without writing to it:
+/* Reads the schema version of the file at `path` without writing to it or
+ * creating anything beside it (no -wal, no -shm):
  * 0 when the file does not exist or is an empty database. Returns SQLITE_OK,
  * or an error (not a database, not a journal, unreadable). */
 int jsql_file_version(const char *path, int *version, char **error);
 
 /* Opens `path` for writing, creating it, or migrating an older schema into a
  * new file first (the old file is renamed PATH.vN-backup, never modified).
- * Refuses a file whose schema is newer than JSQL_SCHEMA_VERSION. On success
- * `*db` is set. Blocking (a migration copies the whole journal). */
-int jsql_open(const char *path, const jsql_options *options, jsql_db **db, char **error);
+ * Refuses a file whose schema is newer than JSQL_SCHEMA_VERSION, without
+ * creating anything beside it. On success `*db` is set. `*report` gets a line
+ * for the log when a migration ran or one a crash interrupted was finished
+ * (what, and where the old file is kept), else NULL; the caller frees it, on
+ * failure too. Blocking (a migration copies the whole journal). */
+int jsql_open(const char *path, const jsql_options *options, jsql_db **db, char **report,
+              char **error);
 void jsql_close(jsql_db *db);
 
 int jsql_begin(jsql_db *db, char **error);

@@ -718,6 +718,12 @@ static void test_migration_from_v1(void)
     assert_integrity(db);
     g_assert_cmpint(sql_int(db, "SELECT max(version) FROM schema_version"), ==, 2);
     g_assert_true(log_has(UCD_LOG_INFO, "schema version 2"));
+    /* The log says that the migration ran, and where the old file is. */
+    char *said = g_strdup_printf("migrated %s from schema version 1 to 2 (30 conversations); "
+                                 "the old file is kept as %s",
+                                 db, backup);
+    g_assert_true(log_has(UCD_LOG_NOTICE, said));
+    g_free(said);
 
     /* A second start does not migrate again. */
     world_reset(TRUE);
@@ -732,13 +738,89 @@ static void test_migration_from_v1(void)
     finish_world();
 }
 
+static gboolean exists(const char *base, const char *suffix)
+{
+    char *name = g_strconcat(base, suffix, NULL);
+    gboolean found = g_file_test(name, G_FILE_TEST_EXISTS);
+    g_free(name);
+    return found;
+}
+
+/* A path with '#' and '?' (an SQLite URI would cut it there) migrates, and
+ * nothing named after a part of it appears. */
+static void test_migration_odd_path(void)
+{
+    world_reset(FALSE);
+    char *db = state_file("cal#1?x=2.sqlite");
+    char *backup = g_strconcat(db, ".v1-backup", NULL);
+    fabricate_v1(db, 5);
+    set_config("database", db);
+    void *state = start_journal();
+    test_record *t = make_record(99, 1700000000000);
+    store_ok(t);
+    free_record(t);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 6);
+    stop_journal(state);
+    g_assert_cmpint(sql_int(backup, "SELECT count(*) FROM calls"), ==, 5);
+    g_assert_cmpint(sql_int(db, "SELECT max(version) FROM schema_version"), ==, 2);
+    char *stray = state_file("cal");
+    g_assert_false(g_file_test(stray, G_FILE_TEST_EXISTS));
+    g_assert_false(exists(backup, "-wal"));
+    g_assert_false(exists(backup, "-shm"));
+    g_assert_true(log_has(UCD_LOG_NOTICE, "the old file is kept as"));
+    g_free(stray);
+    g_free(backup);
+    g_free(db);
+    finish_world();
+}
+
+/* A crash after the old file was moved aside: the next start moves the
+ * complete .migrating into place, says so, and leaves no side files of it. */
+static void test_interrupted_migration_finished(void)
+{
+    world_reset(FALSE);
+    char *db = state_file("journal.sqlite");
+    char *target = state_file("journal.sqlite.migrating");
+    char *backup = state_file("journal.sqlite.v1-backup");
+    fabricate_v1(db, 10);
+    void *state = start_journal();
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    stop_journal(state);
+    g_assert_cmpint(g_rename(db, target), ==, 0); /* where the crash left it */
+
+    world_reset(TRUE);
+    state = start_journal();
+    test_record *t = make_record(99, 1700000000000); /* a commit: the writer has opened it */
+    store_ok(t);
+    free_record(t);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    g_assert_cmpuint(count_all(), ==, 11);
+    stop_journal(state);
+    char *said = g_strdup_printf("finished a migration a crash interrupted: moved %s to %s; the "
+                                 "old file is kept as %s",
+                                 target, db, backup);
+    g_assert_true(log_has(UCD_LOG_NOTICE, said));
+    g_assert_false(g_file_test(target, G_FILE_TEST_EXISTS));
+    g_assert_false(exists(target, "-wal"));
+    g_assert_false(exists(target, "-shm"));
+    assert_integrity(db);
+    g_free(said);
+    g_free(backup);
+    g_free(target);
+    g_free(db);
+    finish_world();
+}
+
 static void test_newer_version_refused(void)
 {
     world_reset(FALSE);
     char *db = state_file("journal.sqlite");
     sqlite3 *sql = NULL;
     g_assert_cmpint(sqlite3_open(db, &sql), ==, SQLITE_OK);
+    /* A newer ucd writes in WAL mode, as this one does. */
     g_assert_cmpint(sqlite3_exec(sql,
+                                 "PRAGMA journal_mode=WAL;"
                                  "CREATE TABLE schema_version(version INTEGER NOT NULL);"
                                  "INSERT INTO schema_version VALUES(3);"
                                  "CREATE TABLE future(x);",
@@ -755,6 +837,9 @@ static void test_newer_version_refused(void)
     g_assert_nonnull(strstr(world.module->last_error, "refusing"));
     g_assert_true(g_file_get_contents(db, &after, &after_size, NULL));
     g_assert_cmpmem(before, before_size, after, after_size);
+    /* Not touched means nothing made beside it either. */
+    g_assert_false(exists(db, "-wal"));
+    g_assert_false(exists(db, "-shm"));
     g_free(before);
     g_free(after);
     g_free(db);
@@ -892,6 +977,9 @@ int main(int argc, char **argv)
     g_test_add_func("/journal-sqlite/private-numbers", test_private_numbers);
     g_test_add_func("/journal-sqlite/retention", test_retention);
     g_test_add_func("/journal-sqlite/migration-from-v1", test_migration_from_v1);
+    g_test_add_func("/journal-sqlite/migration-odd-path", test_migration_odd_path);
+    g_test_add_func("/journal-sqlite/interrupted-migration-finished",
+                    test_interrupted_migration_finished);
     g_test_add_func("/journal-sqlite/newer-version-refused", test_newer_version_refused);
     g_test_add_func("/journal-sqlite/disk-full-then-recovery", test_disk_full_then_recovery);
     g_test_add_func("/journal-sqlite/unopenable-path-then-recovery",
