@@ -6,23 +6,26 @@
 #include "us-map.h"
 #include "us-set.h"
 
+/* One part: letters, digits and '_', not starting with a digit. */
+static gboolean us_name_part_ok(const char *start, const char *end)
+{
+    if (start == end || g_ascii_isdigit(*start))
+        return FALSE;
+    for (const char *p = start; p < end; p++)
+        if (!g_ascii_isalnum(*p) && *p != '_')
+            return FALSE;
+    return TRUE;
+}
+
 gboolean us_map_identifier_ok(const char *name)
 {
-    if (name == NULL || *name == '\0' || strlen(name) > 128)
+    if (name == NULL)
         return FALSE;
-    gboolean part_empty = TRUE;
-    for (const char *p = name; *p != '\0'; p++) {
-        if (*p == '.') {
-            if (part_empty)
-                return FALSE;
-            part_empty = TRUE;
-        } else if (g_ascii_isalnum(*p) || *p == '_') {
-            part_empty = FALSE;
-        } else {
-            return FALSE;
-        }
-    }
-    return !part_empty;
+    const char *end = name + strlen(name);
+    const char *dot = strchr(name, '.');
+    if (dot == NULL)
+        return us_name_part_ok(name, end);
+    return us_name_part_ok(name, dot) && us_name_part_ok(dot + 1, end);
 }
 
 /* The configuration keys of the users table's columns, in us_user_field order. */
@@ -54,7 +57,8 @@ static const char *us_column(us_map_ctx *ctx, const char *key, const char *value
     if (!us_map_identifier_ok(value)) {
         if (ctx->bad_key == NULL) {
             ctx->bad_key = key;
-            ctx->error = g_strdup("must be a plain name: letters, digits, '_' and '.'");
+            ctx->error = g_strdup("not a plain name (ASCII letters, digits and '_', not "
+                                  "starting with a digit; optionally SCHEMA.NAME)");
         }
         return NULL;
     }

@@ -25,8 +25,13 @@ typedef struct us_map {
     char *set_home;      /* parameters: server, user id; NULL: no write-back */
 } us_map;
 
-/* TRUE for a name made of [A-Za-z0-9_] parts joined by single dots
- * ("users", "hr.staff"): nothing that could end a name or start a clause. */
+/* TRUE for a plain name as plugin.h's UCD_KEY_NAME defines it and the core
+ * checks it at check-config, start and reload: ASCII letters, digits and '_',
+ * not starting with a digit, optionally two such parts joined by one dot
+ * ("users", "hr.staff"); nothing that could end a name or start a clause.
+ * Checked here again because names go into SQL text, and a core that
+ * predates UCD_KEY_NAME would not check them; the rule is the same, so the
+ * two never disagree (tests/check-config-test.c runs both). */
 gboolean us_map_identifier_ok(const char *name);
 
 /* Builds the statements. `number_columns` are extra columns of the users
