@@ -140,12 +140,23 @@ static char *dialable(ami_driver *d, const char *number)
     return g_string_free(out, FALSE);
 }
 
-static char *callerid_for(ami_driver *d, const char *line, const char *number)
+/* A template ({line}, {number} replaced) as the value of an Originate
+ * Variable header. Asterisk splits Variable values at commas and drops
+ * quotes and backslashes (AST_STANDARD_APP_ARGS in man_do_variable_value),
+ * so those are escaped with a backslash to arrive as written. */
+static char *variable_value(const char *template, const char *line, const char *number)
 {
-    GString *s = g_string_new(d->originate_callerid);
+    GString *s = g_string_new(template);
     g_string_replace(s, "{line}", line, 0);
     g_string_replace(s, "{number}", number, 0);
-    return g_string_free(s, FALSE);
+    GString *out = g_string_sized_new(s->len + 8);
+    for (const char *c = s->str; *c; c++) {
+        if (strchr("\\\",", *c) != NULL)
+            g_string_append_c(out, '\\');
+        g_string_append_c(out, *c);
+    }
+    g_string_free(s, TRUE);
+    return g_string_free(out, FALSE);
 }
 
 static char *timeout_text(ami_driver *d)
@@ -286,15 +297,32 @@ static int originate(ami_driver *d, ami_line *line, const char *exten, const cha
     o->line = g_strdup(line->address);
     o->number = g_strdup(shown);
     o->pickup = application != NULL;
-    char *callerid = callerid_for(d, line->address, shown);
+    /* Who is who: the user's phone rings first and shows the number it is
+     * about to call (its connected line, set without an update: 'i'); the
+     * called party sees the user, as for a call from the phone: the device's
+     * own caller ID unless originate_callerid says otherwise. No CallerID
+     * header: Asterisk would make it both the caller ID (what the called
+     * party sees) and the connected line (what the user's phone shows),
+     * overwriting the Variables (pbx_outgoing_attempt in main/pbx.c). */
+    char *display = variable_value(d->originate_display, line->address, shown);
+    char *connected = g_strconcat("CONNECTEDLINE(all,i)=", display, NULL);
+    char *callerid = NULL;
+    if (d->originate_callerid != NULL) {
+        char *value = variable_value(d->originate_callerid, line->address, shown);
+        callerid = g_strconcat("CALLERID(all)=", value, NULL);
+        g_free(value);
+    }
     char *timeout = timeout_text(d);
-    pami_message *action = ami_action(
-        "Originate", "Channel", line->device, "Context",
-        application == NULL ? d->originate_context : NULL, "Exten", exten, "Priority",
-        application == NULL ? "1" : NULL, "Application", application, "Data", app_data, "CallerID",
-        callerid, "Timeout", timeout, "Async", "true", "ChannelId", o->channel_id, NULL);
+    pami_message *action =
+        ami_action("Originate", "Channel", line->device, "Context",
+                   application == NULL ? d->originate_context : NULL, "Exten", exten, "Priority",
+                   application == NULL ? "1" : NULL, "Application", application, "Data", app_data,
+                   "Variable", connected, "Variable", callerid, "Timeout", timeout, "Async", "true",
+                   "ChannelId", o->channel_id, NULL);
     g_free(timeout);
     g_free(callerid);
+    g_free(connected);
+    g_free(display);
 
     g_hash_table_insert(d->originates, o->channel_id, o);
     if (o->pickup) /* its leg is the picked call's, once the Pickup event says which */

@@ -44,7 +44,8 @@ typedef struct ami_driver {
     /* Call control settings. */
     char *originate_context;
     int64_t originate_timeout_ms;
-    char *originate_callerid; /* template: {line} and {number} are replaced */
+    char *originate_display;  /* template ({line}, {number}): the user's phone while it rings */
+    char *originate_callerid; /* template: what the called party sees; NULL: the device's own */
     char *dnd_family, *dnd_value, *cf_family, *cfb_family, *cfu_family;
 
     GPtrArray *lines;            /* ami_line, in configuration order */

@@ -32,8 +32,10 @@ static const ucd_config_key ami_keys[] = {
     {"hints", UCD_CONFIG_LIST, 0, NULL, "ADDRESS=EXTEN@CONTEXT entries (201=201@ext-local)"},
     {"originate_context", UCD_CONFIG_STRING, 0, "from-internal", "dialplan context of dial"},
     {"originate_timeout", UCD_CONFIG_DURATION, 0, "30s", "how long dial rings the user's phone"},
-    {"originate_callerid", UCD_CONFIG_STRING, 0, "\"{number}\" <{line}>",
-     "CallerID of dial's call to the user's phone ({line}, {number} replaced)"},
+    {"originate_display", UCD_CONFIG_STRING, 0, "\"{number}\" <{number}>",
+     "what the user's phone shows while dial rings it ({line}, {number} replaced)"},
+    {"originate_callerid", UCD_CONFIG_STRING, 0, NULL,
+     "caller ID the called party sees on dial and pickup; unset: the device's own"},
     {"dnd_family", UCD_CONFIG_STRING, 0, "DND", "AstDB family of do-not-disturb"},
     {"dnd_value", UCD_CONFIG_STRING, 0, "YES", "AstDB value written for do-not-disturb on"},
     {"forward_family", UCD_CONFIG_STRING, 0, "CF", "AstDB family of unconditional forward"},
@@ -589,13 +591,14 @@ static int read_connection(ami_driver *d)
 static int read_control(ami_driver *d)
 {
     if (read_required(d, "originate_context", &d->originate_context) != UCD_OK ||
-        read_required(d, "originate_callerid", &d->originate_callerid) != UCD_OK ||
+        read_required(d, "originate_display", &d->originate_display) != UCD_OK ||
         read_required(d, "dnd_family", &d->dnd_family) != UCD_OK ||
         read_required(d, "dnd_value", &d->dnd_value) != UCD_OK ||
         read_required(d, "forward_family", &d->cf_family) != UCD_OK ||
         read_required(d, "forward_busy_family", &d->cfb_family) != UCD_OK ||
         read_required(d, "forward_noanswer_family", &d->cfu_family) != UCD_OK)
         return UCD_FAIL;
+    d->originate_callerid = read_string(d, "originate_callerid");
     return read_duration(d, "originate_timeout", 1000, 600000, &d->originate_timeout_ms);
 }
 
@@ -713,6 +716,7 @@ static void driver_free(ami_driver *d)
     g_free(d->conn_ca_file);
     g_free(d->originate_context);
     g_free(d->originate_callerid);
+    g_free(d->originate_display);
     g_free(d->dnd_family);
     g_free(d->dnd_value);
     g_free(d->cf_family);

@@ -301,6 +301,19 @@ static const char *action_header(fixture *f, const char *name, const char *heade
     return pami_message_get(m, header);
 }
 
+/* TRUE when the last action `name` has a header `header` with `value` (a
+ * header may repeat: Variable). */
+static gboolean action_has(fixture *f, const char *name, const char *header, const char *value)
+{
+    pami_message *m = ami_replay_last_action(f->peer, name);
+    g_assert_nonnull(m);
+    for (guint i = 0; i < pami_message_count(m); i++)
+        if (g_ascii_strcasecmp(pami_message_name_at(m, i), header) == 0 &&
+            strcmp(pami_message_value_at(m, i), value) == 0)
+            return TRUE;
+    return FALSE;
+}
+
 static void assert_no_mismatch(fixture *f)
 {
     GPtrArray *mismatches = ami_replay_mismatches(f->peer);
@@ -406,7 +419,18 @@ static void test_dial(void)
     char *needle = g_strdup_printf("%s alice disconnected failed", call_id);
     wait_call(&f.rec, needle);
     g_free(needle);
-    g_assert_cmpstr(action_header(&f, "Originate", "CallerID"), ==, "\"0891234567\" <alice>");
+    /* Issue 12 item 14: the user's phone shows the number it will call
+     * (its connected line), the called party sees the user: no CallerID
+     * header, which Asterisk would show on both sides; no CALLERID either,
+     * so the device's own caller ID stays. Quotes escaped for Asterisk's
+     * Variable parser. */
+    g_assert_null(action_header(&f, "Originate", "CallerID"));
+    g_assert_true(action_has(&f, "Originate", "Variable",
+                             "CONNECTEDLINE(all,i)=\\\"0891234567\\\" <0891234567>"));
+    g_assert_false(action_has(&f, "Originate", "Variable", "CALLERID(all)=alice"));
+    pami_message *originate = ami_replay_last_action(f.peer, "Originate");
+    for (guint i = 0; i < pami_message_count(originate); i++)
+        g_assert_false(g_str_has_prefix(pami_message_value_at(originate, i), "CALLERID("));
     g_assert_cmpstr(action_header(&f, "Originate", "ChannelId"), ==, call_id + strlen("test-"));
     g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "dial on alice to 0891234567"));
     assert_no_mismatch(&f);
@@ -483,15 +507,19 @@ static void test_ringing_control(void)
     const char *end = strstr(alice_calls_bob, "Event: Newstate\nChannel: PJSIP/bob-00000002\n"
                                               "ChannelState: 6");
     g_string_append_len(script, alice_calls_bob, end - alice_calls_bob);
+    /* the called party sees the picker as configured (issue 12 item 14) */
+    const char *const config[] = {"originate_callerid", "\"Alice, Sales\" <{line}>", NULL};
     g_string_append(script,
                     ">>> SENT\nAction: Redirect\nActionID: 5\nChannel: PJSIP/alice-00000001\n"
                     "Context: from-internal\nExten: 205\nPriority: 1\n\n"
                     "Response: Success\nActionID: 5\nMessage: Redirect successful\n\n"
                     ">>> SENT\nAction: Originate\nActionID: 6\nChannel: PJSIP/alice\n"
-                    "Application: PickupChan\nData: PJSIP/bob-00000002\nAsync: true\n\n"
+                    "Application: PickupChan\nData: PJSIP/bob-00000002\nAsync: true\n"
+                    "Variable: CONNECTEDLINE(all,i)=\\\"bob\\\" <bob>\n"
+                    "Variable: CALLERID(all)=\\\"Alice\\, Sales\\\" <alice>\n\n"
                     "Response: Success\nActionID: 6\n"
                     "Message: Originate successfully queued\n\n");
-    fixture_start(&f, script->str, NULL, NULL);
+    fixture_start(&f, script->str, NULL, config);
     wait_call(&f.rec, "test-1700000000.2 bob offering");
     g_assert_cmpint(f.pbx->deflect(f.impl, "bob", "test-1700000000.2", "205"), ==, UCD_OK);
     g_assert_cmpint(f.pbx->pickup(f.impl, "alice", "bob"), ==, UCD_OK);
@@ -653,7 +681,7 @@ static void wait_failed_dial(fixture *f, const char *line, const char *number, c
 }
 
 /* pjsip-originate's four Originates, the driver's against the real ones
- * (header by header: Channel, Context, Exten, Priority, CallerID, Timeout,
+ * (header by header: Channel, Context, Exten, Priority, Timeout,
  * Async), answered with the real Responses and OriginateResponses: success
  * (Reason 4), no such device (Reason 0, Uniqueid <unknown>): failed, a
  * phone that rejects (Reason 0 again): failed, no answer within Timeout
@@ -670,12 +698,12 @@ static void test_originate_real(void)
                                   "internal",
                                   "originate_timeout",
                                   "20s",
-                                  "originate_callerid",
-                                  "\"Call {number}\" <{number}>",
                                   NULL};
     GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-originate.txt");
     GString *script = ami_script_login_resync(lines, "");
-    const char *const ours[] = {"Variable:", NULL}; /* the recorder's own tag */
+    /* the recorder's own tag, and its CallerID: the driver shows the
+     * number on the user's phone with a Variable instead (issue 12 item 14) */
+    const char *const ours[] = {"Variable:", "CallerID:", NULL};
     const char *const other_timeout[] = {"Timeout:", NULL};
     append_exchange(script, steps, "3", ours, "Event: OriginateResponse");
     append_exchange(script, steps, "4", NULL, "Event: OriginateResponse");

@@ -282,6 +282,17 @@ static void log_action(ami_replay *r, pami_message *action)
     }
 }
 
+/* `value` when one of the headers `name` of `m` has it (a header may repeat:
+ * Variable), else the first header's value, or NULL when there is none. */
+static const char *header_with_value(const pami_message *m, const char *name, const char *value)
+{
+    for (guint i = 0; i < pami_message_count(m); i++)
+        if (g_ascii_strcasecmp(pami_message_name_at(m, i), name) == 0 &&
+            strcmp(pami_message_value_at(m, i), value) == 0)
+            return pami_message_value_at(m, i);
+    return pami_message_get(m, name);
+}
+
 /* NULL when `action` fulfils `expected`, else what differs. */
 static char *compare_action(const ami_replay *r, const pami_message *expected,
                             const pami_message *action)
@@ -300,7 +311,7 @@ static char *compare_action(const ami_replay *r, const pami_message *expected,
             strcmp(value, "*") == 0 || (login && g_ascii_strcasecmp(name, "Username") != 0)) {
             continue;
         }
-        const char *have = pami_message_get(action, name);
+        const char *have = header_with_value(action, name, value);
         if (g_strcmp0(have, value) != 0) {
             return g_strdup_printf("%s: expected %s: %s, got %s", want, name, value,
                                    have != NULL ? have : "(none)");

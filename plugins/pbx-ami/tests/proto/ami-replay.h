@@ -6,7 +6,9 @@
  * Every connection gets the banner, then the script from its start: a block
  * Asterisk sent is sent as it is; a block the client sent is an expectation:
  * the peer waits for the client's next action and checks its Action: and the
- * headers the block lists (ActionID never; a value "*" matches anything; for
+ * headers the block lists (ActionID never; a value "*" matches anything; a
+ * header listed several times, like Variable, must each be among the
+ * client's headers of that name; for
  * Login only Username, and Secret against options.secret when set: a wrong
  * one is answered "Authentication failed" and the connection closed, as
  * Asterisk does). The client's ActionID replaces the script's in everything
