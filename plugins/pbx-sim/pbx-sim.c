@@ -23,6 +23,8 @@ static const ucd_config_key sim_keys[] = {
     {"ring_timeout", UCD_CONFIG_DURATION, 0, "30s", "an unanswered call gives up after this"},
     {"no_answer_forward_delay", UCD_CONFIG_DURATION, 0, "15s",
      "a line with forward on no answer forwards after ringing this long"},
+    {"hold_recall", UCD_CONFIG_DURATION, 0, "2m",
+     "a call held this long rings its holder again once the holder is free; 0: never"},
     {"busy_numbers", UCD_CONFIG_LIST, 0, NULL, "outside numbers that are always busy"},
     {"noanswer_numbers", UCD_CONFIG_LIST, 0, NULL, "outside numbers that never answer"},
     {"speed", UCD_CONFIG_DOUBLE, 0, "1.0", "simulated time runs this many times faster"},
@@ -169,6 +171,8 @@ static int read_delays(sim *s)
     if (rc == UCD_OK)
         rc = read_duration(s, "no_answer_forward_delay", &c->no_answer_forward_ms);
     if (rc == UCD_OK)
+        rc = read_duration(s, "hold_recall", &c->hold_recall_ms);
+    if (rc == UCD_OK)
         rc = read_duration(s, "ring_time_min", &c->ring_min_ms);
     if (rc == UCD_OK)
         rc = read_duration(s, "ring_time_max", &c->ring_max_ms);
@@ -245,7 +249,8 @@ static int usage_error(sim *s, ucd_reply *reply)
 {
     s->host->reply_error(reply,
                          "usage: %s call FROM LINE [--private] | remote-answer CALL | "
-                         "remote-hangup CALL | line LINE offline|online | burst N [--sync] | stats | lines",
+                         "remote-hangup CALL | line LINE offline|online | burst N [--sync] | "
+                         "advance DURATION | traffic on|off | stats | lines",
                          s->command_name);
     return UCD_E_INVALID;
 }
@@ -395,8 +400,61 @@ static int cmd_burst(sim *s, int argc, const char *const *argv, ucd_reply *reply
     return UCD_OK;
 }
 
+/* `advance DURATION`: DURATION of simulated time passes at once on the live
+ * clock (a simulated day of traffic in seconds, for soak tests). */
+static int cmd_advance(sim *s, int argc, const char *const *argv, ucd_reply *reply)
+{
+    guint64 ms = 0;
+    char *end = NULL;
+    guint64 n = argc == 3 ? g_ascii_strtoull(argv[2], &end, 10) : 0;
+    static const struct {
+        const char *unit;
+        guint64 ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    for (size_t i = 0; end != NULL && end != argv[2] && i < G_N_ELEMENTS(units); i++)
+        if (strcmp(end, units[i].unit) == 0 && n <= G_MAXINT64 / units[i].ms / 1000)
+            ms = n * units[i].ms;
+    if (ms == 0) {
+        s->host->reply_error(reply, "usage: %s advance DURATION (like 90s, 10m, 1d; more than 0)",
+                             s->command_name);
+        return UCD_E_INVALID;
+    }
+    sim_clock_advance(s, (int64_t)ms);
+    reply_u64(s, reply, "now_ms", (uint64_t)s->live.now_ms);
+    return UCD_OK;
+}
+
+static int cmd_traffic(sim *s, int argc, const char *const *argv, ucd_reply *reply)
+{
+    if (argc != 3 || (strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0))
+        return usage_error(s, reply);
+    sim_traffic_set(s, strcmp(argv[2], "on") == 0);
+    s->host->reply_field(reply, "traffic", s->cfg.traffic ? "on" : "off");
+    return UCD_OK;
+}
+
+/* Calls on hold now, and how long (simulated ms) the oldest of them has been. */
+static void held_stats(sim *s, uint64_t *count, uint64_t *longest)
+{
+    GHashTableIter it;
+    gpointer value;
+    *count = *longest = 0;
+    g_hash_table_iter_init(&it, s->legs);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const sim_leg *leg = value;
+        if (leg->state != UCD_CALL_HELD)
+            continue;
+        (*count)++;
+        int64_t held = s->live.now_ms - leg->held_since_ms;
+        if (held > 0 && (uint64_t)held > *longest)
+            *longest = (uint64_t)held;
+    }
+}
+
 static int cmd_stats(sim *s, ucd_reply *reply)
 {
+    uint64_t held, longest_hold;
+    held_stats(s, &held, &longest_hold);
     reply_u64(s, reply, "calls_started", s->stats.calls_started);
     reply_u64(s, reply, "events", s->stats.events);
     reply_u64(s, reply, "live_legs", g_hash_table_size(s->legs));
@@ -406,6 +464,8 @@ static int cmd_stats(sim *s, ucd_reply *reply)
     reply_u64(s, reply, "burst_remaining",
               s->burst_timer != NULL ? s->burst_total - s->burst_next : 0);
     reply_u64(s, reply, "dtmf_digits", s->stats.dtmf_digits);
+    reply_u64(s, reply, "held_legs", held);
+    reply_u64(s, reply, "longest_hold_ms", longest_hold);
     s->host->reply_field(reply, "traffic", s->cfg.traffic ? "on" : "off");
     return UCD_OK;
 }
@@ -457,6 +517,10 @@ static int sim_command(int argc, const char *const *argv, ucd_reply *reply, void
         rc = cmd_line(s, argc, argv, reply);
     else if (strcmp(verb, "burst") == 0)
         rc = cmd_burst(s, argc, argv, reply);
+    else if (strcmp(verb, "advance") == 0)
+        rc = cmd_advance(s, argc, argv, reply);
+    else if (strcmp(verb, "traffic") == 0)
+        rc = cmd_traffic(s, argc, argv, reply);
     else if (strcmp(verb, "stats") == 0 && argc == 2)
         rc = cmd_stats(s, reply);
     else if (strcmp(verb, "lines") == 0 && argc == 2)

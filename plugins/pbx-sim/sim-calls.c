@@ -498,7 +498,10 @@ void sim_remote_hangup(sim *s, sim_leg *leg)
 
 void sim_hold(sim *s, sim_leg *leg)
 {
+    leg->held_since_ms = sim_now(s);
     leg_emit(s, leg, UCD_CALL_HELD, UCD_CAUSE_NONE);
+    if (s->cfg.hold_recall_ms > 0)
+        sim_schedule(s, s->cfg.hold_recall_ms, SIM_ACT_HOLD_RECALL, leg->call_id, NULL);
 }
 
 void sim_retrieve(sim *s, sim_leg *leg)
@@ -693,6 +696,34 @@ static void far_alert(sim *s, sim_leg *leg)
     sim_far_end_start(s, leg);
 }
 
+/* Whether `line` has a call other than `leg` that is not on hold: its user is
+ * busy talking (or setting up a call) and not free for a recall. */
+static int holder_busy(const sim_line *line, const sim_leg *leg)
+{
+    for (guint i = 0; i < line->legs->len; i++) {
+        const sim_leg *other = g_ptr_array_index(line->legs, i);
+        if (other != leg && other->state != UCD_CALL_HELD)
+            return 1;
+    }
+    return 0;
+}
+
+/* Hold recall, as PBXes do (Cisco's hold reversion, Avaya's and 3CX's
+ * recall): a call held for hold_recall rings its holder again once the holder
+ * is free; the holder answers it or, after ring_timeout, it ends NO_ANSWER.
+ * While the holder is on another call, it is tried again after hold_recall.
+ * So no call stays on hold for ever when the person who held it forgot it or
+ * hung up the consultation. */
+static void hold_recall(sim *s, sim_leg *leg)
+{
+    if (holder_busy(leg->line, leg)) {
+        sim_schedule(s, s->cfg.hold_recall_ms, SIM_ACT_HOLD_RECALL, leg->call_id, NULL);
+        return;
+    }
+    leg_emit(s, leg, UCD_CALL_OFFERING, UCD_CAUSE_NONE);
+    sim_schedule(s, s->cfg.ring_timeout_ms, SIM_ACT_RING_TIMEOUT, leg->call_id, NULL);
+}
+
 static void ring_timeout(sim *s, sim_leg *leg)
 {
     sim_leg *peer = leg->peer;
@@ -735,6 +766,12 @@ void sim_run_action(sim *s, sim_action_kind kind, const char *call_id)
         forward = leg->line->forward[UCD_FORWARD_NO_ANSWER];
         if (leg->state == UCD_CALL_OFFERING && forward != NULL)
             sim_deflect(s, leg, forward, UCD_FORWARD_REASON_NO_ANSWER);
+        break;
+    case SIM_ACT_HOLD_RECALL:
+        /* only the hold that scheduled it: a call retrieved and held again
+         * has a later recall of its own */
+        if (leg->state == UCD_CALL_HELD && sim_now(s) - leg->held_since_ms >= s->cfg.hold_recall_ms)
+            hold_recall(s, leg);
         break;
     default:
         break;

@@ -84,6 +84,11 @@ void sim_clock_sync(sim *s)
         s->live.now_ms = now;
 }
 
+int64_t sim_now(const sim *s)
+{
+    return s->clock->now_ms;
+}
+
 int64_t sim_event_time(const sim *s)
 {
     return s->clock->is_virtual ? s->clock->wall_base_ms + s->clock->now_ms : 0;
@@ -135,6 +140,16 @@ static void tick_fired(void *user_data)
     sim_clock_sync(s);
     sim_flush(s);
     sim_clock_rearm(s);
+}
+
+void sim_clock_advance(sim *s, int64_t ms)
+{
+    /* The live clock is the real one times speed: moving its origin back
+     * makes `ms` more simulated time have passed. */
+    s->live.origin_real_ms -= (int64_t)ceil((double)ms / s->cfg.speed);
+    if (s->tick != NULL)
+        s->host->timer_remove(s->self, s->tick);
+    tick_fired(s); /* runs what is due now, flushes, rearms */
 }
 
 /* Points the host timer at the earliest live action. */

@@ -44,9 +44,16 @@ typedef enum gen_op {
     OP_CONSULT_A,    /* hold, then call the colleague */
     OP_CONSULT_DONE, /* consultation transfer */
     OP_END,          /* someone hangs up */
+    OP_RESUME_A,     /* the consultation failed: back to the held caller */
+    OP_HANGUP_C,     /* the held caller left: the consultation ends */
 } gen_op;
 
-#define PLAN_MAX_STEPS 6
+/* A consultation plan has 5 steps; when it fails half way, 2 more (resume,
+ * end) replace the rest. */
+#define PLAN_MAX_STEPS 8
+/* How long the person who held a call takes to notice the consultation
+ * failed (busy tone, nobody answers) and go back to the caller (simulated). */
+#define RESUME_DELAY_MS 3000
 
 struct sim_plan {
     int refs;
@@ -55,7 +62,9 @@ struct sim_plan {
     sim_line *helper;    /* K: picks up an internal call */
     sim_far_kind far_kind;
     int64_t far_delay_ms;
-    int local_ends; /* this PBX's side hangs up at the end, else the far end */
+    int local_ends;         /* this PBX's side hangs up at the end, else the far end */
+    int64_t resume_talk_ms; /* after a failed consultation, talk this long */
+    int resumed;            /* the plan already went back to the held caller */
     char *a_id, *b_id, *c_id;
     struct {
         int64_t delay_ms;
@@ -312,6 +321,7 @@ static int generate_call(sim *s, GRand *rng)
     plan->colleague = colleague;
     plan->helper = helper;
     plan->local_ends = local_ends;
+    plan->resume_talk_ms = times.talk2;
 
     int started;
     switch (kind) {
@@ -338,6 +348,7 @@ static int generate_call(sim *s, GRand *rng)
 /* Exponential gaps between calls: arrivals at random, calls_per_hour on average. */
 static void schedule_next_arrival(sim *s)
 {
+    s->arrival_pending = 1;
     double per_ms = s->cfg.calls_per_hour / 3600000.0;
     double u = g_rand_double(s->rng); /* [0, 1) */
     sim_schedule(s, (int64_t)(-log1p(-u) / per_ms), SIM_ACT_GEN_ARRIVAL, NULL, NULL);
@@ -349,8 +360,18 @@ void sim_traffic_start(sim *s)
         schedule_next_arrival(s);
 }
 
+void sim_traffic_set(sim *s, int on)
+{
+    s->cfg.traffic = on;
+    if (on && !s->arrival_pending && s->cfg.calls_per_hour > 0)
+        schedule_next_arrival(s);
+}
+
 void sim_traffic_arrival(sim *s)
 {
+    s->arrival_pending = 0;
+    if (!s->cfg.traffic)
+        return; /* `traffic off`: no new calls, no next arrival */
     schedule_next_arrival(s);
     if (generate_call(s, s->rng))
         s->stats.generated++;
@@ -405,6 +426,49 @@ static int step_consult_done(sim *s, sim_plan *plan)
     return 1;
 }
 
+/* The holder goes back to the held caller: hangs up what is left of the
+ * consultation, then retrieves the call (or answers it, when the PBX already
+ * rings it as a hold recall). Returns whether they talk again. */
+static int step_resume(sim *s, sim_plan *plan)
+{
+    sim_leg *c = sim_leg_find(s, plan->c_id);
+    if (c != NULL)
+        sim_hangup(s, c);
+    sim_leg *a = sim_leg_find(s, plan->a_id);
+    if (a == NULL)
+        return 0;
+    if (a->state == UCD_CALL_HELD)
+        sim_retrieve(s, a);
+    else if (a->state == UCD_CALL_OFFERING)
+        sim_answer(s, a);
+    set_id(&plan->b_id, NULL); /* the consultation's callee is no longer in this call */
+    return a->state == UCD_CALL_CONNECTED;
+}
+
+/* A step of a consultation failed (the colleague was busy, did not answer,
+ * or the consultation call ended): a person does not leave the caller on
+ * hold for ever but goes back to them, talks, and the call ends as usual.
+ * Returns whether the plan goes on with those steps. */
+static int plan_resume(sim *s, sim_plan *plan)
+{
+    sim_leg *a = sim_leg_find(s, plan->a_id);
+    if (!plan->resumed && a == NULL && sim_leg_find(s, plan->c_id) != NULL) {
+        /* the held caller hung up: the consultation has nobody to hand over */
+        plan->resumed = 1;
+        plan->step_count = plan->next_step;
+        plan_add(plan, plan->resume_talk_ms / 4, OP_HANGUP_C);
+        return 1;
+    }
+    if (plan->resumed || a == NULL || a->line != plan->line ||
+        (a->state != UCD_CALL_HELD && a->state != UCD_CALL_OFFERING))
+        return 0;
+    plan->resumed = 1;
+    plan->step_count = plan->next_step;
+    plan_add(plan, RESUME_DELAY_MS, OP_RESUME_A);
+    plan_add(plan, plan->resume_talk_ms, OP_END);
+    return 1;
+}
+
 /* Runs one step; returns non-zero when the plan goes on. */
 static int run_op(sim *s, sim_plan *plan, gen_op op)
 {
@@ -456,6 +520,13 @@ static int run_op(sim *s, sim_plan *plan, gen_op op)
     case OP_END:
         step_end(s, plan);
         return 0;
+    case OP_RESUME_A:
+        return step_resume(s, plan);
+    case OP_HANGUP_C:
+        leg = sim_leg_find(s, plan->c_id);
+        if (leg != NULL)
+            sim_hangup(s, leg);
+        return 0;
     }
     return 0;
 }
@@ -465,7 +536,10 @@ void sim_plan_step(sim *s, sim_plan *plan)
     gen_op op = plan->steps[plan->next_step].op;
 
     plan->next_step++;
-    if (run_op(s, plan, op) && plan->next_step < plan->step_count)
+    int goes_on = run_op(s, plan, op);
+    if (!goes_on)
+        goes_on = plan_resume(s, plan);
+    if (goes_on && plan->next_step < plan->step_count)
         sim_schedule(s, plan->steps[plan->next_step].delay_ms, SIM_ACT_GEN_STEP, NULL, plan);
 }
 

@@ -58,6 +58,7 @@ typedef struct sim_leg {
     uint32_t direction; /* ucd_call_direction, from this line's view */
     uint32_t flags;     /* UCD_CALL_FLAG_* */
     uint32_t forward_reason;
+    int64_t held_since_ms; /* simulated time it was put on hold (state HELD) */
     char *remote_number;
     char *remote_name;
     char *requested_number;
@@ -102,6 +103,7 @@ typedef enum sim_action_kind {
     SIM_ACT_NO_ANSWER_FORWARD,
     SIM_ACT_GEN_ARRIVAL, /* the traffic generator makes its next call */
     SIM_ACT_GEN_STEP,    /* the next step of a generated call */
+    SIM_ACT_HOLD_RECALL, /* a held call rings its holder again (hold_recall) */
 } sim_action_kind;
 
 typedef struct sim_clock {
@@ -125,6 +127,7 @@ typedef struct sim_config {
     int64_t answer_delay_ms;
     int64_t ring_timeout_ms;
     int64_t no_answer_forward_ms;
+    int64_t hold_recall_ms; /* 0: held calls are never recalled */
     double speed;
     char **busy_numbers;
     char **noanswer_numbers;
@@ -173,8 +176,9 @@ struct sim {
     uint64_t burst_total, burst_next;
     int64_t burst_started_us;
     int running;
-    GRand *rng;       /* the traffic generator's */
-    GRand *burst_rng; /* `sim burst`'s, so a burst leaves the generator's sequence alone */
+    GRand *rng;          /* the traffic generator's */
+    GRand *burst_rng;    /* `sim burst`'s, so a burst leaves the generator's sequence alone */
+    int arrival_pending; /* the generator's next call is scheduled */
     sim_stats stats;
     ucd_counter *calls_counter;
     ucd_counter *events_counter;
@@ -219,10 +223,18 @@ int64_t sim_event_time(const sim *s);
 void sim_clock_drain(sim *s);
 void sim_clock_stop(sim *s);
 void sim_clock_rearm(sim *s);
+/* Lets `ms` of simulated time pass on the live clock at once: every action
+ * due meanwhile runs now, in order (`sim advance`, for soak tests). */
+void sim_clock_advance(sim *s, int64_t ms);
+/* Simulated time on the clock in use (live or burst). */
+int64_t sim_now(const sim *s);
 
 /* sim-traffic.c */
 void sim_traffic_start(sim *s);
 void sim_traffic_arrival(sim *s);
+/* `sim traffic on|off`: starts or stops the generator's new calls (calls in
+ * progress go on to their end). */
+void sim_traffic_set(sim *s, int on);
 void sim_plan_step(sim *s, sim_plan *plan);
 sim_plan *sim_plan_ref(sim_plan *plan);
 void sim_plan_unref(sim_plan *plan);

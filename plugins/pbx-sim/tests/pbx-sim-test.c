@@ -485,6 +485,47 @@ static void test_hold_retrieve_dtmf(void)
     stop(p);
 }
 
+/* A call held for hold_recall rings its holder again; answered, the two talk
+ * again; not answered, it ends after ring_timeout (issue 12 item 25). While
+ * the holder is on another call, the recall waits. */
+static void test_hold_recall(void)
+{
+    const char *const config[] = {"hold_recall", "10s", "ring_timeout", "20s", NULL};
+    sim *p = start(NULL, config);
+    guint seen = answered_inbound(p, "201", 4);
+
+    g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 connected>held none; L201 held");
+    expect(p, &seen, 2, "201 sim-1 held>offering none; L201 ringing");
+    g_assert_cmpint(PBX(p)->answer(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 offering>connected none; L201 busy");
+
+    /* held while the holder makes another call: no recall until it ends */
+    g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_OK);
+    expect(p, &seen, 2, "201 sim-1 connected>held none; L201 held");
+    char id[64];
+    g_assert_cmpint(PBX(p)->dial(IMPL(p), "201", "202", id, sizeof id), ==, UCD_OK);
+    g_free(command(p, UCD_OK, "advance", "15s", NULL));
+    char *stats = command(p, UCD_OK, "stats", NULL);
+    g_assert_nonnull(strstr(stats, "held_legs=1"));
+    g_free(stats);
+    g_assert_cmpint(PBX(p)->hangup(IMPL(p), "201", id), ==, UCD_OK);
+    g_free(command(p, UCD_OK, "advance", "10s", NULL));
+    guint guard = 0;
+    while (strstr(g_ptr_array_index(p->events, p->events->len - 1), "L201 ringing") == NULL) {
+        g_assert_cmpuint(++guard, <, 100000);
+        g_main_context_iteration(NULL, TRUE);
+    }
+    /* nobody answers the recall: the call ends */
+    g_free(command(p, UCD_OK, "advance", "20s", NULL));
+    stats = command(p, UCD_OK, "stats", NULL);
+    g_assert_nonnull(strstr(stats, "live_legs=0"));
+    g_free(stats);
+    g_assert_nonnull(strstr(g_ptr_array_index(p->events, p->events->len - 2),
+                            "201 sim-1 offering>disconnected no_answer"));
+    stop(p);
+}
+
 static int count_lines(const ucd_pbx_line *line, void *user_data)
 {
     GString *text = user_data;
@@ -694,13 +735,114 @@ static void test_two_instances(void)
     stop(lab);
 }
 
+/* ---- a simulated day of the demo's traffic ----------------------------------------------- */
+
+static const char *demo_conf; /* argv[2]: config/demo.conf */
+
+/* The keys of the demo's [module pbx-sim:office] section, as pairs. */
+static GPtrArray *demo_pairs(void)
+{
+    char *text = NULL;
+    g_assert_true(g_file_get_contents(demo_conf, &text, NULL, NULL));
+    GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);
+    /* the plugin's default where the tests' base settings differ */
+    g_ptr_array_add(pairs, g_strdup("ring_timeout"));
+    g_ptr_array_add(pairs, g_strdup("30s"));
+    char **lines = g_strsplit(text, "\n", -1);
+    gboolean in_section = FALSE;
+    for (char **l = lines; *l != NULL; l++) {
+        char *line = g_strstrip(*l);
+        if (line[0] == '[') {
+            in_section = strcmp(line, "[module pbx-sim:office]") == 0;
+            continue;
+        }
+        char *eq = strchr(line, '=');
+        if (!in_section || line[0] == '#' || line[0] == ';' || eq == NULL)
+            continue;
+        *eq = '\0';
+        g_ptr_array_add(pairs, g_strdup(g_strstrip(line)));
+        g_ptr_array_add(pairs, g_strdup(g_strstrip(eq + 1)));
+    }
+    g_strfreev(lines);
+    g_free(text);
+    g_assert_cmpuint(pairs->len, >, 6); /* lines, traffic, calls_per_hour at least */
+    g_ptr_array_add(pairs, NULL);
+    return pairs;
+}
+
+/* The value of field `name` in a "a=1, b=2" reply. */
+static guint64 reply_number(const char *reply, const char *name)
+{
+    char *needle = g_strconcat(name, "=", NULL);
+    const char *at = strstr(reply, needle);
+    g_assert_nonnull(at);
+    guint64 value = g_ascii_strtoull(at + strlen(needle), NULL, 10);
+    g_free(needle);
+    return value;
+}
+
+/* Simulated minutes a call may legitimately stay on hold: a consultation
+ * (ringing up to ring_time_max, talking up to talk_time_max / 4) ends within
+ * two; a forgotten one is recalled after hold_recall (2 min), or 2 min later
+ * when the holder was busy, and rings at most ring_timeout. */
+#define HOLD_BOUND_MS (5 * 60 * 1000)
+
+/* Issue 12 item 25: the demo's traffic for a simulated day, minute by
+ * minute. In a consultation whose colleague was busy, or whose consultation
+ * ended, the caller stayed on hold for ever: 19 of the 23 lines were held
+ * after 30 demo minutes. No call may be held longer than HOLD_BOUND_MS, the
+ * calls keep coming at the configured rate, and once the traffic stops every
+ * line returns to idle. */
+static void test_demo_day(void)
+{
+    GPtrArray *pairs = demo_pairs();
+    sim *p = start("office", (const char *const *)pairs->pdata);
+    guint64 most_held = 0, longest = 0;
+    for (int minute = 1; minute <= 24 * 60; minute++) {
+        g_free(command(p, UCD_OK, "advance", "1m", NULL));
+        char *stats = command(p, UCD_OK, "stats", NULL);
+        guint64 held = reply_number(stats, "held_legs");
+        guint64 hold_ms = reply_number(stats, "longest_hold_ms");
+        most_held = MAX(most_held, held);
+        longest = MAX(longest, hold_ms);
+        if (hold_ms > HOLD_BOUND_MS)
+            g_error("minute %d: a call has been held for %" G_GUINT64_FORMAT
+                    " simulated ms (%" G_GUINT64_FORMAT " held): %s",
+                    minute, hold_ms, held, stats);
+        g_free(stats);
+    }
+    char *stats = command(p, UCD_OK, "stats", NULL);
+    g_test_message("a demo day: %s; at most %" G_GUINT64_FORMAT " calls held at once, "
+                   "longest hold %" G_GUINT64_FORMAT " ms",
+                   stats, most_held, longest);
+    /* 240 calls an hour, 23 lines: most of them find a free line */
+    g_assert_cmpuint(reply_number(stats, "generated_calls"), >, 24 * 240 * 8 / 10);
+    g_free(stats);
+    g_free(command(p, UCD_OK, "traffic", "off", NULL));
+    g_free(command(p, UCD_OK, "advance", "1h", NULL));
+    stats = command(p, UCD_OK, "stats", NULL);
+    g_assert_cmpuint(reply_number(stats, "live_legs"), ==, 0);
+    g_free(stats);
+    char *lines = command(p, UCD_OK, "lines", NULL);
+    char **rows = g_strsplit(lines, ", row:", -1);
+    g_assert_cmpuint(g_strv_length(rows), ==, 24); /* the columns, then 23 lines */
+    for (guint i = 1; rows[i] != NULL; i++)
+        if (strstr(rows[i], ",idle,") == NULL)
+            g_error("line not idle after the day: %s", rows[i]);
+    g_strfreev(rows);
+    g_free(lines);
+    stop(p);
+    g_ptr_array_unref(pairs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (argc < 2) {
-        g_printerr("usage: %s PATH/pbx-sim.so\n", argv[0]);
+    if (argc < 3) {
+        g_printerr("usage: %s PATH/pbx-sim.so PATH/demo.conf\n", argv[0]);
         return 2;
     }
+    demo_conf = argv[2];
     void *handle = NULL;
     descriptor = fake_load_plugin(argv[1], "pbx-sim", &handle);
 
@@ -714,11 +856,13 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-sim/forward-deflect", test_forward_and_deflect);
     g_test_add_func("/pbx-sim/dnd", test_dnd);
     g_test_add_func("/pbx-sim/hold-retrieve-dtmf", test_hold_retrieve_dtmf);
+    g_test_add_func("/pbx-sim/hold-recall", test_hold_recall);
     g_test_add_func("/pbx-sim/errors-capabilities", test_errors_and_capabilities);
     g_test_add_func("/pbx-sim/bad-config", test_bad_config);
     g_test_add_func("/pbx-sim/generator-deterministic", test_generator_is_deterministic);
     g_test_add_func("/pbx-sim/burst", test_burst);
     g_test_add_func("/pbx-sim/two-instances", test_two_instances);
+    g_test_add_func("/pbx-sim/demo-day", test_demo_day);
     int result = g_test_run();
     dlclose(handle);
     return result;
