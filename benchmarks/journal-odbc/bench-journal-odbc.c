@@ -15,7 +15,10 @@
  *              server is halted (spooled, fdatasync'd), then the server
  *              resumed: records/s from the resume until the spool is empty.
  * BENCH_BATCH and BENCH_ROWS set batch_size and rows_per_statement (default
- * 2000 and 500, the plugin's defaults). The plugin runs in the fake host; its
+ * 2000 and 500, the plugin's defaults). Every measurement is bounded: one
+ * that has not finished after BENCH_LIMIT_S seconds (default 300) is
+ * reported as not finished, with the plugin's status, and the program exits
+ * with 1 after the others ran. The plugin runs in the fake host; its
  * warnings and errors go to stderr.
  */
 #include <inttypes.h>
@@ -34,6 +37,9 @@ static const ucd_plugin_descriptor *descriptor;
 static harness_peer *peer;
 static const char *peers_dir;
 static char *work_dir;
+static const char *bench_batch = "2000", *bench_rows = "500";
+static int64_t limit_us = 300 * G_USEC_PER_SEC;
+static gboolean unfinished; /* a measurement passed BENCH_LIMIT_S */
 
 /* ---- the workload ---- */
 
@@ -198,6 +204,10 @@ static fake_module *module_new(const char *prefix, const char *method)
                                  "500ms",
                                  "max_pending",
                                  "1000000",
+                                 "batch_size",
+                                 bench_batch,
+                                 "rows_per_statement",
+                                 bench_rows,
                                  NULL};
     fake_module_set_pairs(m, pairs);
     fake_module_start(m);
@@ -217,6 +227,19 @@ static uint64_t pending(fake_module *m)
     return s.pending;
 }
 
+/* Says that `what` did not finish within BENCH_LIMIT_S, with the plugin's
+ * status, and remembers it for the exit code. */
+static void give_up(fake_module *m, const char *what)
+{
+    void *impl = NULL;
+    ucd_journal_status s = {.struct_size = sizeof(s)};
+    iface(m, &impl)->status(impl, &s);
+    printf("%s: NOT FINISHED within %" G_GINT64_FORMAT " s: %" G_GUINT64_FORMAT " pending, %s\n",
+           what, limit_us / G_USEC_PER_SEC, (guint64)s.pending, s.detail);
+    fflush(stdout);
+    unfinished = TRUE;
+}
+
 static void store_all(fake_module *m, jrec_record **all, unsigned count)
 {
     void *impl = NULL;
@@ -226,11 +249,20 @@ static void store_all(fake_module *m, jrec_record **all, unsigned count)
             g_error("store refused %s", all[i]->rec.uuid);
 }
 
-static void wait_empty(fake_module *m)
+/* Waits until everything is in the database; FALSE (said) after
+ * BENCH_LIMIT_S. */
+static gboolean wait_empty(fake_module *m, const char *what)
 {
     void *impl = NULL;
-    while (iface(m, &impl)->flush(impl, 60000) != UCD_OK || pending(m) > 0)
+    int64_t deadline = g_get_monotonic_time() + limit_us;
+    while (iface(m, &impl)->flush(impl, 1000) != UCD_OK || pending(m) > 0) {
+        if (g_get_monotonic_time() >= deadline) {
+            give_up(m, what);
+            return FALSE;
+        }
         g_usleep(2000);
+    }
+    return TRUE;
 }
 
 /* Conversations/s through store() until everything is committed. */
@@ -239,15 +271,17 @@ static double plugin_rate(const char *prefix, const char *method, unsigned count
     jrec_record **all = make_workload(prefix, count);
     fake_module *m = module_new(prefix, method);
     store_all(m, all, 1); /* the schema is there before the clock starts */
-    wait_empty(m);
+    gboolean finished = wait_empty(m, method);
     int64_t t0 = g_get_monotonic_time();
-    store_all(m, all + 1, count - 1);
-    wait_empty(m);
+    if (finished) {
+        store_all(m, all + 1, count - 1);
+        finished = wait_empty(m, method);
+    }
     double seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
     fake_module_stop(m);
     fake_module_free(m);
     free_workload(all, count);
-    return (count - 1) / seconds;
+    return finished ? (count - 1) / seconds : 0;
 }
 
 static double copy_rate(unsigned count)
@@ -256,7 +290,8 @@ static double copy_rate(unsigned count)
     /* The plugin makes the tables (and its indexes, which COPY maintains too). */
     fake_module *m = module_new("lim_", "values");
     store_all(m, all, 1);
-    wait_empty(m);
+    if (!wait_empty(m, "creating the tables"))
+        g_error("the plugin did not create its tables");
     fake_module_stop(m);
     fake_module_free(m);
     char *conv = g_build_filename(work_dir, "conversation.csv", NULL);
@@ -297,24 +332,30 @@ static void replay_rate(unsigned count)
     jrec_record **all = make_workload("rep", count);
     fake_module *m = module_new("rep_", "auto");
     store_all(m, all, 1);
-    wait_empty(m);
+    if (!wait_empty(m, "replay: creating the tables")) {
+        fake_module_stop(m);
+        fake_module_free(m);
+        free_workload(all, count);
+        return;
+    }
     peer_script("halt");
     int64_t t0 = g_get_monotonic_time();
     store_all(m, all + 1, count - 1);
     void *impl = NULL;
-    while (iface(m, &impl)->flush(impl, 60000) != UCD_OK)
-        ;
+    if (iface(m, &impl)->flush(impl, (uint32_t)(limit_us / 1000)) != UCD_OK)
+        give_up(m, "spool");
     double spool_s = (double)(g_get_monotonic_time() - t0) / 1e6;
     uint64_t spooled = pending(m);
     peer_script("resume");
     t0 = g_get_monotonic_time();
-    wait_empty(m);
+    gboolean finished = wait_empty(m, "replay");
     double replay_s = (double)(g_get_monotonic_time() - t0) / 1e6;
     printf("spool:   %" PRIu64 " conversations spooled (fdatasync'd) in %.2f s = %.0f/s\n", spooled,
            spool_s, spooled / spool_s);
-    printf("replay:  %" PRIu64 " conversations replayed in %.2f s = %.0f records/s (from the "
-           "resume, reconnect included)\n",
-           spooled, replay_s, spooled / replay_s);
+    if (finished)
+        printf("replay:  %" PRIu64 " conversations replayed in %.2f s = %.0f records/s (from "
+               "the resume, reconnect included)\n",
+               spooled, replay_s, spooled / replay_s);
     fake_module_stop(m);
     fake_module_free(m);
     free_workload(all, count);
@@ -327,6 +368,12 @@ int main(int argc, char **argv)
     unsigned count = argc > 3 ? (unsigned)atoi(argv[3]) : 50000;
     unsigned replay = argc > 4 ? (unsigned)atoi(argv[4]) : 100000;
     peers_dir = argv[2];
+    if (g_getenv("BENCH_BATCH") != NULL)
+        bench_batch = g_getenv("BENCH_BATCH");
+    if (g_getenv("BENCH_ROWS") != NULL)
+        bench_rows = g_getenv("BENCH_ROWS");
+    if (g_getenv("BENCH_LIMIT_S") != NULL)
+        limit_us = MAX(1, atoi(g_getenv("BENCH_LIMIT_S"))) * G_USEC_PER_SEC;
     void *handle = NULL;
     descriptor = fake_load_plugin(argv[1], "journal-odbc", &handle);
     char *script = g_build_filename(peers_dir, "postgres.sh", NULL);
@@ -340,8 +387,8 @@ int main(int argc, char **argv)
     work_dir = g_dir_make_tmp("bench-journal-odbc-XXXXXX", NULL);
 
     printf("journal-odbc into PostgreSQL 15 (psqlODBC), %u conversations, 1/3 with 2 "
-           "participants\n",
-           count);
+           "participants, batch_size %s, rows_per_statement %s\n",
+           count, bench_batch, bench_rows);
     fflush(stdout);
     double limit = copy_rate(count);
     printf("limit:   psql \\copy                 %8.0f conversations/s\n", limit);
@@ -366,5 +413,5 @@ int main(int argc, char **argv)
     const char *rm[] = {"rm", "-rf", work_dir, NULL};
     g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
     g_free(work_dir);
-    return 0;
+    return unfinished ? 1 : 0;
 }

@@ -58,8 +58,15 @@ char **jodbc_sql_create_schema(jodbc_dialect dialect, const char *prefix);
 /* SELECT MAX(version) FROM PREFIXschema_version */
 char *jodbc_sql_read_version(const char *prefix);
 
+/* The most parameters one statement may have through psqlODBC (libpq's
+ * 30000-byte limit on the server's parameter description; see
+ * jodbc_max_rows). */
+#define JODBC_PSQLODBC_MAX_PARAMS 7498u
+
 /* The most rows one insert statement may carry with `columns` parameters
- * each (SQL Server takes at most 2100 parameters and 1000 VALUES rows). */
+ * each: SQL Server takes at most 2100 parameters and 1000 VALUES rows,
+ * psqlODBC JODBC_PSQLODBC_MAX_PARAMS parameters, MariaDB 65535 (capped at
+ * 30000 here). At least 1. */
 unsigned jodbc_max_rows(jodbc_dialect dialect, unsigned columns);
 /* Inserts `rows` conversations (or participants), skipping those already
  * stored (same uuid; same uuid and position), so that replaying a batch is

@@ -30,6 +30,7 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
+#include "jodbc-call.h"
 #include "jodbc-db.h"
 #include "jodbc-dialect.h"
 #include "jrec.h"
@@ -41,6 +42,14 @@
 #define RETENTION_EVERY_MS 600000
 #define RETENTION_BATCH    500
 #define POOL_WAIT_MS       30000
+/* The writer's deadline for a database call is `timeout` plus this: when
+ * the server is alive, its own statement or login timeout ends the call
+ * first, with a clearer message and no thread left behind. */
+#define DEADLINE_GRACE_MS 1000
+/* Abandoned calls (jodbc-call.h) that may wait for a frozen server before
+ * the writer stops opening new connections to it: each holds a thread and a
+ * socket until the server answers. */
+#define MAX_STUCK_CALLS 3
 
 typedef struct journal {
     ucd_plugin *self;
@@ -51,7 +60,7 @@ typedef struct journal {
     char *connection, *spool_dir, *dead_dir;
     char *target_name; /* the connection string without secrets, for messages */
     const char *password;
-    int64_t retry_min_ms, retry_max_ms, spool_warn, pool_size;
+    int64_t retry_min_ms, retry_max_ms, spool_warn, pool_size, timeout_ms;
 
     /* Guarded by store.lock. */
     gboolean connected, schema_refused;
@@ -75,7 +84,20 @@ typedef struct writer {
     jodbc_db *db;
     spool *spool, *dead;
     int64_t retry_at, retry_delay, next_retention, next_reminder;
+    /* Records per transaction: batch_size, halved when a batch failed twice
+     * the same way (write_batch). */
+    guint write_limit;
+    char *last_write_error; /* the last failed write's error, NULL after a success */
+    guint last_write_size;
+    /* Set when a write was abandoned past its deadline: the records given to
+     * it are the abandoned call's too, and must not be changed or freed. */
+    gboolean lent;
+    /* Inside replay_batch: the spool is between a read and its consume, so
+     * spool_changed must not read it (that would forget the read). */
+    gboolean replaying;
 } writer;
+
+static gboolean handle_batch(writer *w, GPtrArray *batch, gboolean to_db);
 
 static const ucd_config_key journal_keys[] = {
     ODBC_UTIL_CONNECTION_KEYS(""),
@@ -190,7 +212,7 @@ static void spool_changed(writer *w)
     g_mutex_lock(&j->store.lock);
     if (depth == 0)
         j->store.spooled_oldest_ms = 0;
-    else if (j->store.spooled == 0 || j->store.spooled_oldest_ms == 0)
+    else if (!w->replaying && (j->store.spooled == 0 || j->store.spooled_oldest_ms == 0))
         j->store.spooled_oldest_ms = spool_head_start(w->spool);
     j->store.spooled = depth;
     if (depth > (uint64_t)j->spool_warn && !j->spool_warned) {
@@ -246,6 +268,67 @@ static gboolean to_spool(writer *w, jrec_record *const *records, guint count)
     return TRUE;
 }
 
+/* ---- database calls with a deadline ---- */
+
+static jodbc_notify notify_of(journal *j)
+{
+    return (jodbc_notify){&j->store.lock, &j->store.wake};
+}
+
+/* Moves what waits in memory to the spool (to_db FALSE: never the
+ * database). FALSE when the spool did not take it. */
+static gboolean spool_queued(writer *w)
+{
+    jstore *s = &w->j->store;
+    GPtrArray *batch = g_ptr_array_new();
+    g_mutex_lock(&s->lock);
+    jstore_take_locked(s, batch, (guint)s->batch_size);
+    g_mutex_unlock(&s->lock);
+    return handle_batch(w, batch, FALSE);
+}
+
+/* Waits for `call` until it ends or its deadline (timeout + grace) passes.
+ * Meanwhile, with `spool_arrivals` (replaying, or connecting: the times when
+ * new records belong in the spool), records arriving in memory go to the
+ * spool at once rather than waiting for the call, however long it takes.
+ * Past the deadline the call is abandoned (jodbc-call.h): `*abandoned` is
+ * set, the connection it used is the call's, and the result is
+ * JODBC_E_CONNECTION with a message saying so. Otherwise the call's result,
+ * with `*db` (connect) and `*deleted` (expire) when not NULL. */
+static int await_call(writer *w, jodbc_call *call, gboolean spool_arrivals, jodbc_db **db,
+                      unsigned *deleted, char **error, gboolean *abandoned)
+{
+    journal *j = w->j;
+    jstore *s = &j->store;
+    int64_t deadline = jstore_now_ms() + j->timeout_ms + DEADLINE_GRACE_MS;
+    *abandoned = FALSE;
+    for (;;) {
+        g_mutex_lock(&s->lock);
+        while (!jodbc_call_done(call) && jstore_now_ms() < deadline &&
+               !(spool_arrivals && s->queue.length > 0))
+            jstore_wait_locked(s, deadline);
+        gboolean arrivals = spool_arrivals && s->queue.length > 0;
+        g_mutex_unlock(&s->lock);
+        if (jodbc_call_done(call))
+            break;
+        if (arrivals) {
+            /* The spool refusing them (disk full) leaves them in memory;
+             * stop trying for this call rather than spin. */
+            spool_arrivals = spool_queued(w);
+            continue;
+        }
+        if (!jodbc_call_abandon(call))
+            break; /* it ended just now */
+        *abandoned = TRUE;
+        *error = g_strdup_printf("no answer from the database within %" PRId64
+                                 " ms (timeout + %d ms): call abandoned, %d still stuck",
+                                 j->timeout_ms + DEADLINE_GRACE_MS, DEADLINE_GRACE_MS,
+                                 jodbc_call_stuck());
+        return JODBC_E_CONNECTION;
+    }
+    return jodbc_call_finish(call, db, deleted, error);
+}
+
 /* ---- the database ---- */
 
 static void drop_connection(writer *w, const char *why)
@@ -262,11 +345,25 @@ static void drop_connection(writer *w, const char *why)
 static void try_connect(writer *w)
 {
     journal *j = w->j;
+    if (jodbc_call_stuck() >= MAX_STUCK_CALLS) {
+        /* A frozen server: more connections would only leave more threads
+         * waiting for it. Try again when they returned. */
+        w->retry_at = jstore_now_ms() + w->retry_delay;
+        return;
+    }
     char *error = NULL;
-    jodbc_db *db = jodbc_open(&j->target, &error);
-    int rc = db != NULL ? jodbc_prepare_schema(db, &error) : JODBC_E_CONNECTION;
+    jodbc_db *db = NULL;
+    gboolean abandoned = FALSE;
+    jodbc_notify notify = notify_of(j);
+    /* After a failure records go to the spool meanwhile, as they did before
+     * this attempt; at the first connect they wait for it (a healthy start
+     * writes them directly). */
+    g_mutex_lock(&j->store.lock);
+    gboolean after_failure = j->failure != NULL || j->store.spooled > 0;
+    g_mutex_unlock(&j->store.lock);
+    int rc = await_call(w, jodbc_call_connect(&j->target, &notify), after_failure, &db, NULL,
+                        &error, &abandoned);
     if (rc != JODBC_OK) {
-        jodbc_close(db);
         g_mutex_lock(&j->store.lock);
         j->schema_refused = rc == JODBC_E_SCHEMA;
         g_mutex_unlock(&j->store.lock);
@@ -302,46 +399,94 @@ static void count_stored(writer *w, jrec_record *const *records, guint count, gb
     j->host->counter_add(replayed ? j->replayed_counter : j->store.stored_counter, count);
 }
 
+/* records->pdata[first, first + count) in one transaction, with the
+ * deadline; while replaying, arrivals go to the spool meanwhile. An
+ * abandoned call takes the connection (w->db becomes NULL) and shares the
+ * records (w->lent). */
+static int db_write(writer *w, GPtrArray *records, guint first, guint count, gboolean replayed,
+                    char **error)
+{
+    gboolean abandoned = FALSE;
+    jodbc_notify notify = notify_of(w->j);
+    jodbc_call *call = jodbc_call_write(w->db, records, first, count, &notify);
+    int rc = await_call(w, call, replayed, NULL, NULL, error, &abandoned);
+    if (abandoned) {
+        w->db = NULL;
+        w->lent = TRUE;
+    }
+    return rc;
+}
+
 /* A batch the database refused for its data, one row at a time: good rows
  * are stored, bad ones kept aside. Returns how many were settled (stored or
  * dead-lettered) before the connection failed; all on success. */
-static guint write_rows(writer *w, jrec_record *const *records, guint count, gboolean replayed)
+static guint write_rows(writer *w, GPtrArray *records, guint first, guint count, gboolean replayed)
 {
-    for (guint i = 0; i < count; i++) {
+    jrec_record *const *r = (jrec_record *const *)records->pdata;
+    for (guint i = first; i < first + count; i++) {
         char *error = NULL;
-        int rc = jodbc_write(w->db, &records[i], 1, &error);
+        int rc = db_write(w, records, i, 1, replayed, &error);
         if (rc == JODBC_OK)
-            count_stored(w, &records[i], 1, replayed);
+            count_stored(w, &r[i], 1, replayed);
         else if (rc == JODBC_E_DATA)
-            dead_letter(w, &records[i], 1, error);
+            dead_letter(w, &r[i], 1, error);
         else
             drop_connection(w, error);
         g_free(error);
         if (w->db == NULL)
-            return i;
+            return i - first;
     }
     return count;
 }
 
-/* Stores a batch; returns how many records are settled (the rest must go
- * to the spool, or stay there). */
-static guint write_batch(writer *w, jrec_record *const *records, guint count, gboolean replayed)
+/* A write of `size` records failed for the database's sake with `error`.
+ * The same failure for the same size twice in a row is the batch's size
+ * (a driver's or server's limit on a statement or packet: psqlODBC loses
+ * track of a reply describing more than ~7,500 parameters, MariaDB refuses
+ * packets beyond max_allowed_packet); then transactions are halved, and the
+ * log says so. A deadline passed is not such a failure: a frozen server is
+ * not helped by smaller batches. */
+static void learn_from_failure(writer *w, guint size, const char *error, gboolean abandoned)
 {
-    char *error = NULL;
-    int rc = jodbc_write(w->db, records, count, &error);
-    guint settled = count;
-    if (rc == JODBC_OK) {
-        count_stored(w, records, count, replayed);
-    } else if (rc == JODBC_E_DATA) {
-        w->j->host->log(w->j->self, UCD_LOG_WARNING,
-                        "a batch of %u was refused (%s): retrying row by row", count, error);
-        settled = write_rows(w, records, count, replayed);
-    } else {
-        drop_connection(w, error);
-        settled = 0;
+    journal *j = w->j;
+    if (!abandoned && size > 1 && size == w->last_write_size && w->last_write_error != NULL &&
+        strcmp(w->last_write_error, error) == 0) {
+        w->write_limit = MAX(1, size / 2);
+        j->host->log(j->self, UCD_LOG_WARNING,
+                     "a batch of %u records failed twice the same way (%s): writing at most %u "
+                     "per transaction from now on (a lower batch_size or rows_per_statement "
+                     "avoids the failed attempts after a restart)",
+                     size, error, w->write_limit);
     }
-    g_free(error);
-    return settled;
+    g_free(w->last_write_error);
+    w->last_write_error = abandoned ? NULL : g_strdup(error);
+    w->last_write_size = size;
+}
+
+/* Stores `records` (write_limit per transaction); returns how many are
+ * settled (the rest must go to the spool, or stay there). */
+static guint write_batch(writer *w, GPtrArray *records, gboolean replayed)
+{
+    guint done = 0;
+    while (done < records->len && w->db != NULL) {
+        guint n = MIN(records->len - done, w->write_limit);
+        char *error = NULL;
+        int rc = db_write(w, records, done, n, replayed, &error);
+        if (rc == JODBC_OK) {
+            count_stored(w, (jrec_record *const *)records->pdata + done, n, replayed);
+            g_clear_pointer(&w->last_write_error, g_free);
+            done += n;
+        } else if (rc == JODBC_E_DATA) {
+            w->j->host->log(w->j->self, UCD_LOG_WARNING,
+                            "a batch of %u was refused (%s): retrying row by row", n, error);
+            done += write_rows(w, records, done, n, replayed);
+        } else {
+            learn_from_failure(w, n, error, w->db == NULL);
+            drop_connection(w, error);
+        }
+        g_free(error);
+    }
+    return done;
 }
 
 /* ---- replaying the spool ---- */
@@ -360,8 +505,10 @@ static void replay_batch(writer *w)
         else
             j->host->log(j->self, UCD_LOG_ERROR, "spool: an unreadable record skipped");
     }
-    guint settled =
-        n > 0 ? write_batch(w, (jrec_record *const *)records->pdata, records->len, TRUE) : 0;
+    /* An abandoned write keeps its reference to `records`: read only. */
+    w->replaying = TRUE;
+    guint settled = n > 0 ? write_batch(w, records, TRUE) : 0;
+    w->replaying = FALSE;
     if (n < 0)
         j->host->log(j->self, UCD_LOG_ERROR, "reading the spool: %s", error);
     else if (settled == records->len && spool_consume(w->spool, (unsigned)n, &error) != 0)
@@ -405,26 +552,55 @@ static void batch_finished(journal *j, GPtrArray *batch, guint keep_from)
     g_ptr_array_unref(batch);
 }
 
-/* Writes or spools one batch from memory. Returns FALSE when records could
- * not be made durable at all (they wait in memory). */
-static gboolean handle_batch(writer *w, GPtrArray *batch)
+/* Copies of records->pdata[first..] (through the spool's format), for
+ * records an abandoned call shares: they go back to memory. */
+static GPtrArray *copies(GPtrArray *records, guint first)
+{
+    GPtrArray *out = g_ptr_array_new();
+    for (guint i = first; i < records->len; i++) {
+        GBytes *bytes = serialize(records->pdata[i]);
+        jrec_record *r = deserialize(bytes);
+        g_bytes_unref(bytes);
+        if (r != NULL)
+            g_ptr_array_add(out, r);
+    }
+    return out;
+}
+
+/* Writes (to_db: when connected and the spool is empty) or spools one batch
+ * from memory. Returns FALSE when records could not be made durable at all
+ * (they wait in memory). */
+static gboolean handle_batch(writer *w, GPtrArray *batch, gboolean to_db)
 {
     journal *j = w->j;
-    GPtrArray *good = g_ptr_array_new();
+    /* The good records, owned here: a write call abandoned past its
+     * deadline keeps a reference and frees them when it returns. */
+    GPtrArray *good = g_ptr_array_new_with_free_func((GDestroyNotify)jrec_free);
     for (guint i = 0; i < batch->len; i++) {
         jrec_record *r = batch->pdata[i];
-        if (r->rejected)
+        if (r->rejected) {
             dead_letter(w, &r, 1, "bad input, see the warning logged when it was stored");
-        else
+            jrec_free(r);
+        } else {
             g_ptr_array_add(good, r);
+        }
     }
+    g_ptr_array_unref(batch); /* no free function: the records moved */
     jrec_record *const *records = (jrec_record *const *)good->pdata;
     guint settled = 0;
-    if (good->len > 0 && w->db != NULL && spool_depth(w->spool) == 0)
-        settled = write_batch(w, records, good->len, FALSE);
+    w->lent = FALSE;
+    if (to_db && good->len > 0 && w->db != NULL && spool_depth(w->spool) == 0)
+        settled = write_batch(w, good, FALSE);
     gboolean ok = settled == good->len || to_spool(w, records + settled, good->len - settled);
-    g_ptr_array_unref(good);
-    batch_finished(j, batch, ok ? batch->len : 0);
+    if (w->lent) {
+        /* Leave `good` alone; what was not spooled returns as copies. */
+        GPtrArray *back = ok ? g_ptr_array_new() : copies(good, settled);
+        g_ptr_array_unref(good);
+        batch_finished(j, back, ok ? back->len : 0);
+        w->lent = FALSE;
+    } else {
+        batch_finished(j, good, ok ? good->len : settled);
+    }
     return ok;
 }
 
@@ -438,12 +614,19 @@ static void expire_old(writer *w)
         return;
     unsigned deleted = 0;
     char *error = NULL;
-    int rc =
-        jodbc_expire(w->db, jstore_now_ms() - days * 86400000, RETENTION_BATCH, &deleted, &error);
-    if (rc != JODBC_OK)
+    gboolean abandoned = FALSE;
+    jodbc_notify notify = notify_of(j);
+    jodbc_call *call =
+        jodbc_call_expire(w->db, jstore_now_ms() - days * 86400000, RETENTION_BATCH, &notify);
+    int rc = await_call(w, call, FALSE, NULL, &deleted, &error, &abandoned);
+    if (abandoned) {
+        w->db = NULL;
+        drop_connection(w, error);
+    } else if (rc != JODBC_OK) {
         j->host->log(j->self, UCD_LOG_WARNING, "retention: %s", error);
-    else if (deleted > 0)
+    } else if (deleted > 0) {
         j->host->log(j->self, UCD_LOG_DEBUG, "retention: deleted %u conversation(s)", deleted);
+    }
     g_free(error);
     w->next_retention = jstore_now_ms() + (deleted == RETENTION_BATCH ? 0 : RETENTION_EVERY_MS);
 }
@@ -538,7 +721,10 @@ static gboolean pause_after_failure(jstore *s, gboolean stopping)
 
 static gpointer writer_main(gpointer data)
 {
-    writer w = {.j = data, .retry_delay = ((journal *)data)->retry_min_ms};
+    journal *j = data;
+    writer w = {.j = j,
+                .retry_delay = j->retry_min_ms,
+                .write_limit = (guint)MIN(j->store.batch_size, G_MAXUINT)};
     jstore *s = &w.j->store;
     gboolean spools_ok = open_spools(&w);
     while (spools_ok && running(s)) {
@@ -558,13 +744,14 @@ static gpointer writer_main(gpointer data)
         GPtrArray *batch = take_batch(&w, w.db != NULL && spool_depth(w.spool) == 0);
         if (batch->len == 0)
             g_ptr_array_unref(batch);
-        else if (!handle_batch(&w, batch) && !pause_after_failure(s, stopping))
+        else if (!handle_batch(&w, batch, TRUE) && !pause_after_failure(s, stopping))
             break;
         expire_old(&w);
     }
     jodbc_close(w.db);
     spool_close(w.spool);
     spool_close(w.dead);
+    g_free(w.last_write_error);
     g_mutex_lock(&s->lock);
     w.j->connected = FALSE;
     g_cond_broadcast(&s->idle);
@@ -746,6 +933,7 @@ static int read_config(journal *j)
         read_int(j, "spool_warn", 1, &j->spool_warn) != UCD_OK || read_connection(j) != UCD_OK ||
         read_choices(j) != UCD_OK)
         return UCD_FAIL;
+    j->timeout_ms = timeout;
     j->target.timeout_s = (int)MIN(timeout / 1000, 3600);
     j->target.rows_per_statement = (unsigned)MIN(rows, 10000);
     j->target.connection = j->connection;

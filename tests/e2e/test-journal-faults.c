@@ -64,7 +64,7 @@ static void sql_control(sql_peer *db, const char *verb)
 /* Runs `query` with psql or mariadb; one string per row, tab-separated. */
 static char **sql_rows(sql_peer *db, const char *query)
 {
-    char *port = NULL;
+    char *port = NULL, *host = NULL;
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
     if (db->postgres) {
         const char *words[] = {"psql",
@@ -88,8 +88,9 @@ static char **sql_rows(sql_peer *db, const char *query)
             g_ptr_array_add(argv, g_strdup(words[i]));
     } else {
         port = g_strdup_printf("-P%s", harness_peer_get(db->peer, "MARIADB_PORT"));
-        const char *words[] = {"mariadb", "-h127.0.0.1", port,   "-utest", "-psecret",
-                               "-N",      "-B",          "test", "-e",     query};
+        host = g_strdup_printf("-h%s", harness_peer_get(db->peer, "MARIADB_HOST"));
+        const char *words[] = {"mariadb", host, port,   "-utest", "-psecret",
+                               "-N",      "-B", "test", "-e",     query};
         for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
             g_ptr_array_add(argv, g_strdup(words[i]));
     }
@@ -110,6 +111,7 @@ static char **sql_rows(sql_peer *db, const char *query)
     g_free(out);
     g_free(err);
     g_free(port);
+    g_free(host);
     g_strfreev(env);
     g_ptr_array_unref(argv);
     return rows;

@@ -6,7 +6,9 @@
 #   tests/peers/mariadb.sh resume "$MARIADB_DIR" # start it again on the same port
 #   tests/peers/mariadb.sh stop "$MARIADB_DIR"   # stop it and remove everything
 #
-# Listens on 127.0.0.1 on a free port and on a socket in its temp dir; user
+# Listens on an address of its own in 127.0.0.0/8 (MARIADB_HOST; not
+# 127.0.0.1, so that a MariaDB or MySQL already running on the machine is no
+# obstacle) on a free port, and on a socket in its temp dir; user
 # test/secret owns the database test. Exit 77 when MariaDB or its ODBC driver
 # is missing (1 with CI=true).
 set -euo pipefail
@@ -17,22 +19,27 @@ missing() {
     exit 77
 }
 
-free_port() {
+# 127.A.B.C with A >= 1: never 127.0.0.1, rarely the same twice.
+own_address() {
+    echo "127.$(shuf -i 1-254 -n 1).$(shuf -i 0-255 -n 1).$(shuf -i 1-254 -n 1)"
+}
+
+free_port() { # ADDR
     local port
     for _ in $(seq 50); do
         port=$(shuf -i 20000-59999 -n 1)
-        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+        (echo >"/dev/tcp/$1/$port") 2>/dev/null || { echo "$port"; return; }
     done
     echo "mariadb.sh: no free port" >&2; exit 1
 }
 
 run_user() { if [ "$(id -u)" = 0 ]; then echo mysql; else id -un; fi; }
 
-server_start() { # DIR PORT: waits until the server answers
+server_start() { # DIR PORT (the address is in DIR/addr): waits until the server answers
     rm -f "$1/mysqld.pid"
     nohup mariadbd --no-defaults --user="$(run_user)" --datadir="$1/data" \
         --socket="$1/mysqld.sock" --pid-file="$1/mysqld.pid" --log-error="$1/error.log" \
-        --port="$2" --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin \
+        --port="$2" --bind-address="$(cat "$1/addr")" --skip-name-resolve --skip-log-bin \
         --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
         --innodb-flush-log-at-trx-commit=0 --performance-schema=OFF \
         --character-set-server=utf8mb4 --init-file="$1/init.sql" >/dev/null 2>&1 &
@@ -86,7 +93,9 @@ GRANT ALL ON test.* TO 'test'@'%';
 GRANT ALL ON test.* TO 'test'@'localhost';
 SQL
 for attempt in 1 2 3 4 5; do
-    PORT=$(free_port)
+    ADDR=$(own_address)
+    echo "$ADDR" >"$D/addr"
+    PORT=$(free_port "$ADDR")
     server_start "$D" "$PORT" && break
     server_halt "$D"
     [ "$attempt" = 5 ] && { cat "$D/error.log" >&2; exit 1; }
@@ -94,6 +103,7 @@ done
 echo "$PORT" >"$D/port"
 trap - ERR
 echo "export MARIADB_DIR='$D'"
+echo "export MARIADB_HOST='$ADDR'"
 echo "export MARIADB_PORT='$PORT'"
 echo "export MARIADB_SOCKET='$D/mysqld.sock'"
-echo "export MARIADB_ODBC='Driver=$DRV;Server=127.0.0.1;Port=$PORT;Database=test;Uid=test;CharSet=utf8mb4'"
+echo "export MARIADB_ODBC='Driver=$DRV;Server=$ADDR;Port=$PORT;Database=test;Uid=test;CharSet=utf8mb4'"

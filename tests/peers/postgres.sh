@@ -4,10 +4,15 @@
 #   eval "$(tests/peers/postgres.sh start)"   # prints export lines, see the end
 #   tests/peers/postgres.sh halt "$PG_DIR"    # stop the server, keep its data
 #   tests/peers/postgres.sh resume "$PG_DIR"  # start it again on the same port
+#   tests/peers/postgres.sh freeze "$PG_DIR"  # SIGSTOP every server process:
+#                                             # connections stay open, nothing answers
+#   tests/peers/postgres.sh thaw "$PG_DIR"    # SIGCONT them
 #   tests/peers/postgres.sh stop "$PG_DIR"    # stop it and remove everything
 #
-# Listens on 127.0.0.1 on a free port and on a socket in its temp dir. Exit
-# 77 when PostgreSQL or psqlODBC is missing (1 with CI=true: CI must have it).
+# Listens on an address of its own in 127.0.0.0/8 (not 127.0.0.1, so that a
+# PostgreSQL already running on the machine is no obstacle) on a free port,
+# and on a socket in its temp dir. Exit 77 when PostgreSQL or psqlODBC is
+# missing (1 with CI=true: CI must have it).
 set -euo pipefail
 BIN=/usr/lib/postgresql/15/bin
 RUN=()
@@ -19,17 +24,22 @@ missing() {
     exit 77
 }
 
-free_port() {
+# 127.A.B.C with A >= 1: never 127.0.0.1, rarely the same twice.
+own_address() {
+    echo "127.$(shuf -i 1-254 -n 1).$(shuf -i 0-255 -n 1).$(shuf -i 1-254 -n 1)"
+}
+
+free_port() { # ADDR
     local port
     for _ in $(seq 50); do
         port=$(shuf -i 20000-59999 -n 1)
-        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+        (echo >"/dev/tcp/$1/$port") 2>/dev/null || { echo "$port"; return; }
     done
     echo "postgres.sh: no free port" >&2; exit 1
 }
 
-server_start() { # DIR PORT
-    "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 -o "-h 127.0.0.1 -p $2 -k $1 \
+server_start() { # DIR PORT (the address is in DIR/addr)
+    "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 -o "-h $(cat "$1/addr") -p $2 -k $1 \
         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB" \
         start >/dev/null
 }
@@ -39,12 +49,36 @@ server_halt() { # DIR: by the postmaster's PID, as pg_ctl reads it from postmast
     "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
+server_pids() { # DIR: the postmaster, then its children
+    local pid
+    pid=$(head -n 1 "$1/data/postmaster.pid")
+    echo "$pid"
+    ps -o pid= --ppid "$pid"
+}
+
+# Children first on freeze (none of them sees the postmaster go first),
+# the postmaster first on thaw.
+server_signal() { # DIR SIGNAL
+    [ -f "$1/data/postmaster.pid" ] || { echo "postgres.sh: not running" >&2; exit 1; }
+    local pids
+    pids=$(server_pids "$1")
+    if [ "$2" = STOP ]; then
+        # shellcheck disable=SC2086
+        kill -STOP $(echo "$pids" | tac)
+    else
+        # shellcheck disable=SC2086
+        kill -CONT $pids
+    fi
+}
+
 case "${1:-}" in
-stop) server_halt "$2"; rm -rf "$2"; exit 0 ;;
+stop) server_signal "$2" CONT 2>/dev/null || true; server_halt "$2"; rm -rf "$2"; exit 0 ;;
 halt) server_halt "$2"; exit 0 ;;
 resume) server_start "$2" "$(cat "$2/port")"; exit 0 ;;
+freeze) server_signal "$2" STOP; exit 0 ;;
+thaw) server_signal "$2" CONT; exit 0 ;;
 start) ;;
-*) echo "usage: $0 start | halt DIR | resume DIR | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start | halt DIR | resume DIR | freeze DIR | thaw DIR | stop DIR" >&2; exit 2 ;;
 esac
 
 [ -x "$BIN/initdb" ] || missing "PostgreSQL 15 ($BIN/initdb)"
@@ -61,18 +95,20 @@ echo secret >"$D/pw"
     --auth-local=trust -E UTF8 --no-locale -N >"$D/initdb.log"
 # A port may be taken between the check and the start: try a few.
 for attempt in 1 2 3 4 5; do
-    PORT=$(free_port)
+    ADDR=$(own_address)
+    echo "$ADDR" >"$D/addr"
+    PORT=$(free_port "$ADDR")
     server_start "$D" "$PORT" && break
     [ "$attempt" = 5 ] && { cat "$D/server.log" >&2; exit 1; }
 done
 echo "$PORT" >"$D/port"
-PGPASSWORD=secret psql -h 127.0.0.1 -p "$PORT" -U postgres -q -v ON_ERROR_STOP=1 \
+PGPASSWORD=secret psql -h "$ADDR" -p "$PORT" -U postgres -q -v ON_ERROR_STOP=1 \
     -c 'CREATE DATABASE test' >/dev/null
 trap - ERR
 echo "export PG_DIR='$D'"
-echo "export PGHOST='127.0.0.1'"
+echo "export PGHOST='$ADDR'"
 echo "export PGPORT='$PORT'"
 echo "export PGUSER='postgres'"
 echo "export PGPASSWORD='secret'"
 echo "export PGDATABASE='test'"
-echo "export PG_ODBC='Driver=$DRV;Servername=127.0.0.1;Port=$PORT;Database=test;Uid=postgres;SSLmode=disable'"
+echo "export PG_ODBC='Driver=$DRV;Servername=$ADDR;Port=$PORT;Database=test;Uid=postgres;SSLmode=disable'"

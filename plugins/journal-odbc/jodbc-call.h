@@ -1,0 +1,72 @@
+/*
+ * jodbc-call.h - one database call (connect, write a batch, expire) on a
+ * thread of its own, so that the writer keeps a deadline whatever the server
+ * does.
+ *
+ * Why: an ODBC call blocks in the driver until the server answers, and a
+ * frozen server (a paused VM, a path that drops packets, processes stopped
+ * with SIGSTOP) never answers while its kernel keeps the TCP connection
+ * alive. psqlODBC's query timeout is a server-side statement_timeout, so it
+ * never fires then either. The writer starts the call here, waits for it
+ * with its own deadline (jodbc_call_done, woken through `notify`), and past
+ * the deadline abandons it: from then on the call owns the connection and
+ * the records it was given, frees them when the driver eventually returns,
+ * and touches nothing of the writer's any more. The plugin's code stays
+ * mapped until the process exits (core/loader.c keeps every plugin
+ * resident), so a call returning after the module was freed is safe.
+ *
+ * An abandoned write may still commit once the server wakes up; the same
+ * records were spooled meanwhile, and replaying them is harmless (a
+ * conversation's uuid is unique). Deadlocks between the abandoned and the
+ * new transaction are resolved by the server (an error, retried).
+ */
+#ifndef JODBC_CALL_H
+#define JODBC_CALL_H
+
+#include <glib.h>
+
+#include "jodbc-db.h"
+
+typedef struct jodbc_call jodbc_call;
+
+/* Where a call rings when it ends, unless it was abandoned: `cond` is
+ * broadcast with `lock` held (the writer waits on it with `lock`). */
+typedef struct jodbc_notify {
+    GMutex *lock;
+    GCond *cond;
+} jodbc_notify;
+
+/* Connects to `target` and prepares the schema (jodbc_open,
+ * jodbc_prepare_schema). The target's strings are copied: an abandoned
+ * connect outlives the caller's configuration. */
+jodbc_call *jodbc_call_connect(const jodbc_target *target, const jodbc_notify *notify);
+/* Writes records->pdata[first .. first + count) in one transaction
+ * (jodbc_write). Takes a reference to `records`: its elements must stay
+ * valid until the call ended or was abandoned, and then the array's own
+ * free function decides what becomes of them. */
+jodbc_call *jodbc_call_write(jodbc_db *db, GPtrArray *records, guint first, guint count,
+                             const jodbc_notify *notify);
+/* jodbc_expire. */
+jodbc_call *jodbc_call_expire(jodbc_db *db, int64_t cutoff_ms, unsigned limit,
+                              const jodbc_notify *notify);
+
+/* TRUE once the call returned from the driver. Lock-free: the writer reads
+ * it with notify->lock held, and the call broadcasts with that lock, so no
+ * wake-up is lost. */
+gboolean jodbc_call_done(jodbc_call *call);
+
+/* Ends a call that is done: its result (a jodbc_result), `*error` (the
+ * caller frees it), for a connect the new connection in `*db` (NULL on
+ * failure), for an expire the count in `*deleted`. Frees the call. */
+int jodbc_call_finish(jodbc_call *call, jodbc_db **db, unsigned *deleted, char **error);
+
+/* Gives up on a call that is still running: TRUE, and the call owns its
+ * connection (closed when the driver returns) and its reference to the
+ * records; the caller must forget both and the call. FALSE when it ended
+ * meanwhile: finish it as usual. */
+gboolean jodbc_call_abandon(jodbc_call *call);
+
+/* Abandoned calls whose driver has not returned yet, in this process. */
+int jodbc_call_stuck(void);
+
+#endif /* JODBC_CALL_H */
