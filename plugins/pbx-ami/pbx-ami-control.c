@@ -39,6 +39,9 @@ typedef struct ami_originate {
     char *number;    /* as dialled */
     gboolean seen;   /* the model reported a leg with that Uniqueid */
     gboolean pickup; /* an Originate for pickup: no failed leg of its own */
+    gboolean ended;  /* that leg ended, with end_cause */
+    uint32_t end_cause;
+    char *failure; /* a failed OriginateResponse's detail, while its leg has not ended */
 } ami_originate;
 
 void ami_originate_free(gpointer data)
@@ -47,15 +50,11 @@ void ami_originate_free(gpointer data)
     g_free(o->channel_id);
     g_free(o->line);
     g_free(o->number);
+    g_free(o->failure);
     g_free(o);
 }
 
-void ami_originate_seen(ami_driver *d, const char *leg_id)
-{
-    ami_originate *o = leg_id != NULL ? g_hash_table_lookup(d->originates, leg_id) : NULL;
-    if (o != NULL)
-        o->seen = TRUE;
-}
+static void warn_failed(ami_driver *d, const ami_originate *o, uint32_t cause, const char *detail);
 
 /* ---- checks shared by the operations ------------------------------------------------- */
 
@@ -205,8 +204,37 @@ static const char *reason_text(uint32_t cause)
         return "no answer";
     case UCD_CAUSE_BUSY:
         return "busy";
+    case UCD_CAUSE_NORMAL:
+        return "hung up";
+    case UCD_CAUSE_LINK_LOST:
+        return "link to Asterisk lost";
     default:
         return "failed";
+    }
+}
+
+/* One warning per failed dial or pickup, naming the outcome the journal
+ * shows. */
+static void warn_failed(ami_driver *d, const ami_originate *o, uint32_t cause, const char *detail)
+{
+    ucd_warning(d->host, d->self, "%s on %s to %s failed: %s (%s)", o->pickup ? "pickup" : "dial",
+                o->line, o->number, reason_text(cause), detail);
+}
+
+void ami_originate_seen(ami_driver *d, const pami_leg_change *change)
+{
+    ami_originate *o =
+        change->leg_id != NULL ? g_hash_table_lookup(d->originates, change->leg_id) : NULL;
+    if (o == NULL)
+        return;
+    o->seen = TRUE;
+    if (change->state != UCD_CALL_DISCONNECTED)
+        return;
+    o->ended = TRUE;
+    o->end_cause = change->cause;
+    if (o->failure != NULL) { /* the OriginateResponse came first: say it now */
+        warn_failed(d, o, o->end_cause, o->failure);
+        g_hash_table_remove(d->originates, change->leg_id);
     }
 }
 
@@ -270,12 +298,19 @@ static void on_originated(ami_driver *d, pami_message *response, GPtrArray *even
                                   ? pami_message_get(response, "Message")
                                   : NULL;
         const char *reason = result != NULL ? pami_message_get(result, "Reason") : NULL;
-        uint32_t cause = cause_of_reason(reason);
         char *detail = message != NULL  ? g_strdup(message)
                        : reason != NULL ? g_strdup_printf("Asterisk reason %s", reason)
                                         : g_strdup("no OriginateResponse");
-        ucd_warning(d->host, d->self, "%s on %s to %s failed: %s (%s)",
-                    o->pickup ? "pickup" : "dial", o->line, o->number, reason_text(cause), detail);
+        if (o->seen && !o->ended) {
+            /* The channel exists and its own Hangup cause (17 User busy for a
+             * phone that rejects) tells more than the Reason, which Asterisk
+             * sends before that Hangup (0 in pjsip-originate): the warning
+             * waits for the leg's end, so log and journal say the same. */
+            o->failure = detail;
+            return;
+        }
+        uint32_t cause = o->ended ? o->end_cause : cause_of_reason(reason);
+        warn_failed(d, o, cause, detail);
         g_free(detail);
         if (!o->seen && !o->pickup)
             publish_failed_dial(d, o, cause);

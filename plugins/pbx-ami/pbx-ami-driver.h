@@ -107,9 +107,10 @@ extern const ucd_pbx_v1 ami_pbx_table;
 /* Frees what pbx-ami-control.c keeps per pending Originate. */
 void ami_originate_free(gpointer data);
 
-/* The model reported a leg: when it is the channel of a pending Originate,
- * that call exists, so a failure is already told by its own events. */
-void ami_originate_seen(ami_driver *d, const char *leg_id);
+/* The model reported a leg change: when it is the channel of a pending
+ * Originate, that call exists, so a failure is told by its own events, and
+ * the failure's warning names the cause the leg ended with. */
+void ami_originate_seen(ami_driver *d, const pami_leg_change *change);
 
 /* Feeds a DBGetResponse event (answer to the resync's DBGet) to the lines. */
 void ami_astdb_value(ami_driver *d, const pami_message *event);

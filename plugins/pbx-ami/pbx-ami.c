@@ -131,7 +131,7 @@ static void on_model_leg(const pami_leg_change *change, void *user_data)
     ami_driver *d = user_data;
     if (!d->running)
         return;
-    ami_originate_seen(d, change->leg_id);
+    ami_originate_seen(d, change);
     ami_publish_leg(d, change);
 }
 

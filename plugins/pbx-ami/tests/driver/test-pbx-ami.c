@@ -732,6 +732,60 @@ static void test_originate_real(void)
     fixture_stop(&f);
 }
 
+/* Issue 12 item 16: carol's phone rejects her own click-to-dial
+ * (pjsip-originate, ActionID 5, with every event Asterisk sent meanwhile; the
+ * recorded channel's Uniqueid becomes the ChannelId the driver chose). The
+ * OriginateResponse (Reason 0) comes before the channel's Hangup with Cause
+ * 17 User busy, TechCause 486, DialStatus BUSY: Asterisk's own cause says
+ * busy, so the leg ends busy (the journal's outcome) and the warning, which
+ * waits for that end, says busy too; no second, failed leg. */
+static void test_originate_rejected(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"carol", NULL};
+    const char *const config[] = {"lines",    "carol=PJSIP/carol", "originate_context",
+                                  "internal", "originate_timeout", "20s",
+                                  NULL};
+    GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-originate.txt");
+    GString *script = ami_script_login_resync(lines, "");
+    g_string_append(script, ">>> SENT\n");
+    append_block(script, find_step(steps, AMI_STEP_SENT, "\r\nActionID: 5\r\n", NULL)->text, NULL);
+    g_string_truncate(script, script->len - 1); /* the block's empty line */
+    g_string_append(script, "ChannelId: {1795381150.12}\n\n");
+    for (guint i = 0; i < steps->len; i++) {
+        const ami_step *step = g_ptr_array_index(steps, i);
+        if (step->kind == AMI_STEP_RECV &&
+            (g_strcmp0(step->section, "ORIGINATE TO carol WHO REJECTS") == 0 ||
+             g_strcmp0(step->section, "PHONE carol rejects") == 0))
+            append_block(script, step->text, NULL);
+    }
+    g_assert_nonnull(strstr(script->str, "Cause-txt: User busy\n"));
+    fixture_start(&f, script->str, NULL, config);
+    wait_line(&f.rec, "carol", "carol idle dnd=0 fwd=-");
+
+    char *call_id = dial(&f, "carol", "201");
+    char *needle = g_strdup_printf("%s carol disconnected busy", call_id);
+    wait_call(&f.rec, needle);
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (!fake_module_log_has(f.module, UCD_LOG_WARNING, "dial on carol to 201 failed") &&
+           g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING,
+                                      "dial on carol to 201 failed: busy (Asterisk reason 0)"));
+    guint ends = 0;
+    for (guint i = 0; i < f.rec.calls->len; i++) {
+        const char *text = g_ptr_array_index(f.rec.calls, i);
+        ends += g_str_has_prefix(text, call_id) && strstr(text, " disconnected ") != NULL;
+    }
+    g_assert_cmpuint(ends, ==, 1);
+    assert_no_mismatch(&f);
+    g_free(needle);
+    g_free(call_id);
+    g_ptr_array_unref(steps);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
 /* pjsip-dnd-cf: the driver's DND and forward writes are the real DBPut/DBDel
  * of the capture (Family, Key, Val header by header), and the dialplan that
  * made the call busy and forwarded it reads exactly those keys and values. */
@@ -912,6 +966,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-ami/bad-input", test_bad_input);
     g_test_add_func("/pbx-ami/shutdown", test_shutdown);
     g_test_add_func("/pbx-ami/originate-real", test_originate_real);
+    g_test_add_func("/pbx-ami/originate-rejected", test_originate_rejected);
     g_test_add_func("/pbx-ami/astdb-real", test_astdb_real);
     g_test_add_func("/pbx-ami/astdb-absent-key", test_astdb_absent_key);
     g_test_add_func("/pbx-ami/astdb-feature-codes", test_astdb_feature_codes);

@@ -48,7 +48,8 @@ struct replay_client {
     GIOStream *stream; /* the socket connection, or the TLS one over it */
     GCancellable *cancel;
     pami_parser *parser;
-    GHashTable *ids; /* script ActionID -> client ActionID */
+    GHashTable *ids;    /* script ActionID -> client ActionID */
+    GHashTable *values; /* recorded value -> the client's ("{VALUE}" expectations) */
     guint step;
     guint actions_seen;
     guint messages_sent;
@@ -76,6 +77,7 @@ static void client_unref(replay_client *c)
     }
     pami_parser_free(c->parser);
     g_hash_table_unref(c->ids);
+    g_hash_table_unref(c->values);
     g_string_free(c->out, TRUE);
     g_free(c->writing);
     g_object_unref(c->cancel);
@@ -200,6 +202,11 @@ static void send_block(replay_client *c, const char *text)
             g_string_insert(block, block->len - 2, id);
         }
     }
+    GHashTableIter it;
+    gpointer recorded, sent;
+    g_hash_table_iter_init(&it, c->values);
+    while (g_hash_table_iter_next(&it, &recorded, &sent))
+        g_string_replace(block, recorded, sent, 0);
     guint close_after = c->r->options.close_after;
     if (close_after > 0 && c->messages_sent >= close_after) {
         client_send(c, block->str, block->len / 2);
@@ -282,6 +289,14 @@ static void log_action(ami_replay *r, pami_message *action)
     }
 }
 
+/* TRUE for an expectation's "{VALUE}": whatever the client sends stands for
+ * VALUE from then on. */
+static gboolean is_placeholder(const char *value)
+{
+    size_t n = strlen(value);
+    return n > 2 && value[0] == '{' && value[n - 1] == '}';
+}
+
 /* `value` when one of the headers `name` of `m` has it (a header may repeat:
  * Variable), else the first header's value, or NULL when there is none. */
 static const char *header_with_value(const pami_message *m, const char *name, const char *value)
@@ -309,6 +324,9 @@ static char *compare_action(const ami_replay *r, const pami_message *expected,
         const char *value = pami_message_value_at(expected, i);
         if (g_ascii_strcasecmp(name, "Action") == 0 || g_ascii_strcasecmp(name, "ActionID") == 0 ||
             strcmp(value, "*") == 0 || (login && g_ascii_strcasecmp(name, "Username") != 0)) {
+            continue;
+        }
+        if (is_placeholder(value) && pami_message_get(action, name) != NULL) {
             continue;
         }
         const char *have = header_with_value(action, name, value);
@@ -340,6 +358,14 @@ static void expectation_met(replay_client *c, const pami_message *expected, pami
     const char *client_id = pami_message_action_id(action);
     if (script_id != NULL && client_id != NULL) {
         g_hash_table_replace(c->ids, g_strdup(script_id), g_strdup(client_id));
+    }
+    for (guint i = 0; i < pami_message_count(expected); i++) {
+        const char *value = pami_message_value_at(expected, i);
+        const char *sent = pami_message_get(action, pami_message_name_at(expected, i));
+        if (is_placeholder(value) && sent != NULL) {
+            g_hash_table_replace(c->values, g_strndup(value + 1, strlen(value) - 2),
+                                 g_strdup(sent));
+        }
     }
     c->step++;
     if (secret_ok(c, action)) {
@@ -410,6 +436,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *connecti
     c->socket_conn = g_object_ref(connection);
     c->cancel = g_cancellable_new();
     c->ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    c->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     c->out = g_string_new(NULL);
     pami_parse_callbacks cb = {.message = on_action, .user_data = c};
     c->parser = pami_parser_new(&cb, FALSE, 0, 0);

@@ -12,7 +12,10 @@
  * Login only Username, and Secret against options.secret when set: a wrong
  * one is answered "Authentication failed" and the connection closed, as
  * Asterisk does). The client's ActionID replaces the script's in everything
- * sent afterwards (responses, list events, OriginateResponse).
+ * sent afterwards (responses, list events, OriginateResponse). A value
+ * "{VALUE}" matches whatever the client sends, which then replaces VALUE in
+ * everything sent afterwards: "ChannelId: {1795381150.12}" makes a recorded
+ * channel's Uniqueid the one the client chose.
  *
  * Ping is always answered ("Ping: Pong"), and Filter with Success, unless
  * the script expects them. Any other unexpected action is recorded as a
