@@ -23,8 +23,9 @@
 
 typedef struct sip_own_dial {
     char *line_address;
-    char *number;     /* as dialled, for the failure leg's remote_number */
-    gint64 forget_at; /* monotonic time after which it is forgotten; 0 while it runs */
+    char *number;           /* as dialled, for the failure leg's remote_number */
+    gint64 forget_at;       /* monotonic time after which it is forgotten; 0 while it runs */
+    uint64_t outgoing_legs; /* the line's outgoing legs when the dial started */
 } sip_own_dial;
 
 static void own_dial_free(gpointer data)
@@ -89,6 +90,19 @@ static uint32_t dial_failure_cause(int sip_code)
     return sip_ucd_cause(cause == PSIP_END_NONE ? PSIP_END_FAILED : cause);
 }
 
+/* What the warning says for each way a dial fails. */
+static const char *dial_failure_text(psip_dial_result result)
+{
+    switch (result) {
+    case PSIP_DIAL_REFER_FAILED:
+        return "the phone refused the transfer (REFER)";
+    case PSIP_DIAL_CALL_FAILED:
+        return "the phone took the transfer (REFER) but reported its call failed";
+    default:
+        return "the phone did not take the call";
+    }
+}
+
 void sip_on_dial_end(const char *sip_call_id, psip_dial_result result, int sip_code,
                      void *user_data)
 {
@@ -102,10 +116,13 @@ void sip_on_dial_end(const char *sip_call_id, psip_dial_result result, int sip_c
     if (result == PSIP_DIAL_DONE || line == NULL || !d->running)
         return;
     ucd_warning(d->host, d->self, "dial from %s to %s failed: %s (SIP %d)", own->line_address,
-                own->number,
-                result == PSIP_DIAL_REFER_FAILED ? "the phone refused the transfer"
-                                                 : "the phone did not take the call",
-                sip_code);
+                own->number, dial_failure_text(result), sip_code);
+    /* A server that publishes real dialogs (Kamailio) already shows the
+     * phone's own call to the number, and how it ended, as a leg of the
+     * line: a second, failed leg would be a second journal row for one call.
+     * With hint state only (Asterisk) nothing else shows the failure. */
+    if (result == PSIP_DIAL_CALL_FAILED && line->outgoing_legs != own->outgoing_legs)
+        return;
     publish_failed_dial(d, line, sip_call_id, own->number, dial_failure_cause(sip_code));
 }
 
@@ -143,6 +160,7 @@ int sip_dial(void *impl, const char *address, const char *number, char *call_id,
     sip_own_dial *own = g_new0(sip_own_dial, 1);
     own->line_address = g_strdup(line->address);
     own->number = g_strdup(number);
+    own->outgoing_legs = line->outgoing_legs;
     g_hash_table_insert(d->own_dials, sip_call_id, own);
     ucd_info(d->host, d->self, "dial: calling %s to connect it to %s", line->address, number);
     return UCD_OK;

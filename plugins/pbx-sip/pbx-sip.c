@@ -75,6 +75,7 @@ static uint32_t line_state_now(const sip_line *line)
     g_hash_table_iter_init(&it, line->legs);
     while (g_hash_table_iter_next(&it, NULL, &value))
         line_state_tally_add(&tally, ((const sip_leg *)value)->state);
+    line_state_tally_add(&tally, line->hint_state);
     return line_state_of_tally(&tally);
 }
 
@@ -165,6 +166,8 @@ static sip_leg *leg_new(sip_driver *d, sip_line *line, const psip_line_change *c
     sip_remote_identity(change->remote_identity, change->remote_display, &leg->remote_number,
                         &leg->remote_name, &leg->flags);
     leg->direction = direction_of(d, change, leg->remote_number);
+    if (change->direction == PSIP_DIRECTION_INITIATOR)
+        line->outgoing_legs++; /* a failed click-to-dial may already show here (pbx-sip-dial.c) */
     g_hash_table_insert(line->legs, g_strdup(change->key), leg);
     return leg;
 }
@@ -201,13 +204,46 @@ static uint32_t cause_of(const psip_line_change *change, uint32_t state)
     return sip_ucd_cause(psip_line_change_end_cause(change));
 }
 
+/* A dialog without a SIP call-id is a hint's state, not a call. RFC 4235
+ * makes call-id and tags optional, and Asterisk's PJSIP hints
+ * (res_pjsip_dialog_info_body_generator.c) send one <dialog id="EXTEN"> per
+ * extension with a state and, while it rings, identities, never a call-id:
+ * the same dialog stands for every call the extension has, a caller's line
+ * is "confirmed" from the first ring and nothing tells a missed call from an
+ * answered one. Legs made from it were journal rows of calls that never
+ * happened as shown, so such a dialog sets the line's state only. */
+static gboolean change_is_hint(const psip_line_change *change)
+{
+    return change->call_id == NULL || change->call_id[0] == '\0';
+}
+
+static void on_hint_change(sip_driver *d, sip_line *line, const psip_line_change *change)
+{
+    uint32_t state = call_state_of(change->to, change->direction);
+    if (!line->hint_only) {
+        line->hint_only = TRUE;
+        ucd_info(d->host, d->self,
+                 "line %s: the server publishes hint state only (dialogs without call-id, as "
+                 "Asterisk does): line state shown, no calls (for calls with Asterisk use pbx-ami)",
+                 line->address);
+    }
+    line->hint_state = state == UCD_CALL_DISCONNECTED ? UCD_CALL_IDLE : state;
+    sip_line_publish(d, line);
+}
+
 static void on_change(const char *line_uri, const psip_line_change *change, void *user_data)
 {
     sip_driver *d = user_data;
     sip_line *line = g_hash_table_lookup(d->line_by_uri, line_uri);
     uint32_t state = call_state_of(change->to, change->direction);
 
-    if (line == NULL || !d->running || state == UCD_CALL_IDLE)
+    if (line == NULL || !d->running)
+        return;
+    if (change_is_hint(change)) {
+        on_hint_change(d, line, change);
+        return;
+    }
+    if (state == UCD_CALL_IDLE)
         return;
     if (sip_own_dial_is_ours(d, change->call_id))
         return; /* the driver's own click-to-dial leg, not a call of the user's */

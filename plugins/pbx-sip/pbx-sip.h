@@ -31,6 +31,12 @@ typedef struct sip_line {
     GHashTable *legs; /* psip change key (SIP call-id) -> sip_leg */
     gboolean link_up;
     uint32_t shown_state; /* what the last line event said */
+    /* A server that publishes hint state only (dialogs without call-id, as
+     * Asterisk does): the line's state as the hint says, a ucd call state
+     * (IDLE, OFFERING, CONNECTED...) counted like a leg's; no legs are made. */
+    uint32_t hint_state;
+    gboolean hint_only;     /* such a dialog was seen (logged once) */
+    uint64_t outgoing_legs; /* legs the line placed so far (initiator) */
 } sip_line;
 
 typedef struct sip_rpc sip_rpc;

@@ -553,10 +553,14 @@ static void on_dial_event(psip_subscriber *sub, nua_event_t event, int status, n
             dial_hang_up(nh, dial);
         }
         break;
-    case nua_i_notify:
-        if (sipfrag_status(sip) >= 200)
+    case nua_i_notify: {
+        int frag = sipfrag_status(sip);
+        if (frag >= 300) /* the REFER was taken, but the call it asked for failed */
+            dial_failed(dial, PSIP_DIAL_CALL_FAILED, frag);
+        if (frag >= 200)
             dial_hang_up(nh, dial);
         break;
+    }
     case nua_i_state: {
         const tagi_t *state = tl_find(tags, nutag_callstate);
         if (state && state->t_value == nua_callstate_terminated)

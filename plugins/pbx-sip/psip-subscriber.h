@@ -78,6 +78,10 @@ typedef enum psip_dial_result {
     PSIP_DIAL_PHONE_FAILED, /* the phone did not take our call: refused, busy, not
                                answered, unreachable (sip_code says which) */
     PSIP_DIAL_REFER_FAILED, /* the phone answered but refused the REFER */
+    PSIP_DIAL_CALL_FAILED,  /* the phone took the REFER (202) but reported its call to
+                               the target failed: a sipfrag NOTIFY with a final status
+                               >= 300 (Asterisk's "400 Bad Request" for a REFER that
+                               came before it had bridged our call) */
 } psip_dial_result;
 
 typedef struct psip_subscriber_callbacks {

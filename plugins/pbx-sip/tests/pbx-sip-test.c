@@ -7,12 +7,17 @@
  * click-to-dial (own leg hidden, a failed dial published) and hangup through
  * Kamailio's JSON-RPC.
  *
+ * With hint-server.c (a SIP server shaped like Asterisk's PJSIP hints, in
+ * this process): line state only from hint-state dialogs, no calls; and a
+ * click-to-dial whose REFER the phone takes, then fails (sipfrag 400).
+ *
  *   pbx-sip-test PBX_SIP_SO KAMAILIO_SH
  */
 #include <string.h>
 
 #include "fake-host.h"
 #include "harness.h"
+#include "hint-server.h"
 #include "pbx-sip.h"
 
 static const ucd_plugin_descriptor *descriptor;
@@ -293,10 +298,11 @@ static char *call_id_of(const char *event)
 static fake_module *start_on(harness_peer *peer, GPtrArray *events)
 {
     fake_module *m = fake_module_new(descriptor, "pbx-sip:k");
-    char *server = g_strdup_printf("127.0.0.1:%s", harness_peer_get(peer, "SIP_PORT"));
+    char *server = g_strdup_printf("%s:%s", harness_peer_get(peer, "SIP_HOST"),
+                                   harness_peer_get(peer, "SIP_PORT"));
     fake_module_set(m, "server", server);
     g_free(server);
-    fake_module_set(m, "domain", "127.0.0.1");
+    fake_module_set(m, "domain", harness_peer_get(peer, "SIP_DOMAIN"));
     fake_module_set(m, "lines", "alice;bob;carol");
 #ifdef PBX_SIP_RPC
     fake_module_set(m, "rpc_url", harness_peer_get(peer, "SIP_RPC"));
@@ -370,6 +376,145 @@ static void test_on_kamailio(void)
     harness_peer_stop(peer);
 }
 
+/* ---- a server with hint state only (Asterisk-shaped, hint-server.c) ---- */
+
+/* The test's own loopback address, away from any real SIP server. */
+#define HINT_HOST "127.0.83.1"
+
+/* Call and line events as "call LINE STATE CAUSE REMOTE" / "line LINE STATE". */
+static void record_all(fake_module *m, const ucd_event *event, void *data)
+{
+    if (event->type == UCD_EVENT_CALL_STATE) {
+        record(m, event, data);
+        const ucd_call_state_event *c = event->payload;
+        g_ptr_array_add(data, g_strdup_printf("call %s %s", c->line, call_states[c->state]));
+    } else if (event->type == UCD_EVENT_LINE_STATE) {
+        const ucd_line_state_event *l = event->payload;
+        g_ptr_array_add(data, g_strdup_printf("line %s %u", l->line, (unsigned)l->state));
+    }
+}
+
+/* Runs the default context until `what` is the LAST event recorded for
+ * `line` of the kind given by prefix ("line"); FALSE after the wait. */
+static gboolean wait_line_state(GPtrArray *events, const char *line, uint32_t state)
+{
+    char *prefix = g_strdup_printf("line %s ", line);
+    char *want = g_strdup_printf("line %s %u", line, (unsigned)state);
+    gint64 deadline = g_get_monotonic_time() + WAIT_US;
+    gboolean seen = FALSE;
+    while (!seen && g_get_monotonic_time() < deadline) {
+        g_main_context_iteration(NULL, FALSE);
+        const char *last = NULL;
+        for (guint i = 0; i < events->len; i++)
+            if (g_str_has_prefix(g_ptr_array_index(events, i), prefix))
+                last = g_ptr_array_index(events, i);
+        seen = g_strcmp0(last, want) == 0;
+        if (!seen)
+            g_usleep(2000);
+    }
+    g_free(prefix);
+    g_free(want);
+    return seen;
+}
+
+static guint count_prefix(GPtrArray *events, const char *prefix)
+{
+    guint n = 0;
+    for (guint i = 0; i < events->len; i++)
+        n += g_str_has_prefix(g_ptr_array_index(events, i), prefix);
+    return n;
+}
+
+/* The driver on lines 201 and 202 at the hint server. */
+static fake_module *start_on_hints(hint_server *server, GPtrArray *events)
+{
+    fake_module *m = fake_module_new(descriptor, "pbx-sip:ast");
+    fake_module_set(m, "server", hint_server_address(server));
+    fake_module_set(m, "listen", HINT_HOST);
+    fake_module_set(m, "domain", "pbx.example.org");
+    fake_module_set(m, "lines", "201;202");
+    fake_module_set(m, "keepalive", "0");
+    m->on_publish = record_all;
+    m->publish_data = events;
+    fake_module_start(m);
+    return m;
+}
+
+/* Issue 12 item 29: Asterisk's hints (bodies constructed from
+ * res_pjsip_dialog_info_body_generator.c) made every call two journal rows
+ * without numbers, a missed call "answered". The line state follows the
+ * hint; no call event at all is published. */
+static void test_asterisk_hints(void)
+{
+    hint_server *server = hint_server_new(HINT_HOST, "pbx.example.org");
+    g_assert_nonnull(server);
+    GPtrArray *events = g_ptr_array_new_with_free_func(g_free);
+    fake_module *m = start_on_hints(server, events);
+    g_assert_true(wait_line_state(events, "201", UCD_LINE_IDLE));
+    g_assert_true(wait_line_state(events, "202", UCD_LINE_IDLE));
+
+    /* 201 calls 202, who does not answer: the caller's hint is "confirmed"
+     * from the first ring, the callee's "early" with the caller's identity. */
+    hint_server_set(server, "201", HINT_INUSE, NULL, NULL);
+    hint_server_set(server, "202", HINT_RINGING, "201", "Alice");
+    g_assert_true(wait_line_state(events, "201", UCD_LINE_BUSY));
+    g_assert_true(wait_line_state(events, "202", UCD_LINE_RINGING));
+    hint_server_set(server, "201", HINT_IDLE, NULL, NULL);
+    hint_server_set(server, "202", HINT_IDLE, NULL, NULL);
+    g_assert_true(wait_line_state(events, "201", UCD_LINE_IDLE));
+    g_assert_true(wait_line_state(events, "202", UCD_LINE_IDLE));
+
+    /* Then an answered one, 202 calling 201, and a ring without caller id. */
+    hint_server_set(server, "202", HINT_INUSE, NULL, NULL);
+    hint_server_set(server, "201", HINT_RINGING, NULL, NULL);
+    g_assert_true(wait_line_state(events, "201", UCD_LINE_RINGING));
+    hint_server_set(server, "201", HINT_INUSE, NULL, NULL);
+    g_assert_true(wait_line_state(events, "201", UCD_LINE_BUSY));
+    g_assert_true(wait_line_state(events, "202", UCD_LINE_BUSY));
+    hint_server_set(server, "201", HINT_IDLE, NULL, NULL);
+    hint_server_set(server, "202", HINT_IDLE, NULL, NULL);
+    g_assert_true(wait_line_state(events, "201", UCD_LINE_IDLE));
+    g_assert_true(wait_line_state(events, "202", UCD_LINE_IDLE));
+
+    /* No legs, so nothing for the journal; said once per line in the log. */
+    g_assert_cmpuint(count_prefix(events, "call "), ==, 0);
+    g_assert_true(fake_module_log_has(m, UCD_LOG_INFO, "line 201: the server publishes hint"));
+    g_assert_true(fake_module_log_has(m, UCD_LOG_INFO, "pbx-ami"));
+
+    fake_module_stop(m);
+    fake_module_free(m);
+    g_ptr_array_unref(events);
+    hint_server_free(server);
+}
+
+/* Issue 12 item 30: the phone takes the REFER (202), then its sipfrag NOTIFY
+ * says "400 Bad Request" (Asterisk, REFER before the bridge): a failed dial,
+ * warned with the status and shown as one failed leg. */
+static void test_refer_fails(void)
+{
+    hint_server *server = hint_server_new(HINT_HOST, "pbx.example.org");
+    g_assert_nonnull(server);
+    GPtrArray *events = g_ptr_array_new_with_free_func(g_free);
+    fake_module *m = start_on_hints(server, events);
+    void *impl = NULL;
+    const ucd_pbx_v1 *pbx = fake_module_service(m, UCD_PBX_SERVICE, UCD_PBX_MAJOR, &impl);
+    g_assert_nonnull(pbx);
+
+    g_assert_cmpint(dial_when_up(pbx, impl, "201", "202"), ==, UCD_OK);
+    g_assert_nonnull(wait_event(events, "201", "dialing none 202"));
+    g_assert_nonnull(wait_event(events, "201", "disconnected failed 202"));
+    g_assert_cmpuint(hint_server_refers(server), ==, 1);
+    g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, "SIP 400"));
+    g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, "dial from 201 to 202 failed"));
+    g_assert_cmpuint(count_prefix(events, "call 201 dialing"), ==, 1);
+    g_assert_cmpuint(count_prefix(events, "call 202"), ==, 0);
+
+    fake_module_stop(m);
+    fake_module_free(m);
+    g_ptr_array_unref(events);
+    hint_server_free(server);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -384,6 +529,8 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-sip/remote-identity-withheld", test_remote_identity_withheld);
     g_test_add_func("/pbx-sip/dial-numbers", test_dial_numbers);
     g_test_add_func("/pbx-sip/on-kamailio", test_on_kamailio);
+    g_test_add_func("/pbx-sip/asterisk-hints", test_asterisk_hints);
+    g_test_add_func("/pbx-sip/refer-fails", test_refer_fails);
     int rc = g_test_run();
     /* No dlclose: a static GPrivate in the plugin (the dialog-info parser's
      * per-thread context) owns a key GLib never frees; unloading the plugin
