@@ -163,10 +163,12 @@ static harness *start_ucd(harness_peer *peer, int lines, char **tap_path)
     char *tap = bench_tap_section(h, tap_path);
     const char *window = g_getenv("BENCH_SIP_WINDOW");
     char *window_key = window ? g_strdup_printf("subscribe_window = %s\n", window) : g_strdup("");
-    char *body = g_strdup_printf("[log]\nlevel = warning\n"
-                                 "[module pbx-sip:kam]\nserver = 127.0.0.1:%s\n"
-                                 "domain = 127.0.0.1\nexpires = 3600s\n%slines = %s\n%s",
-                                 harness_peer_get(peer, "SIP_PORT"), window_key, list, tap);
+    char *body =
+        g_strdup_printf("[log]\nlevel = warning\n"
+                        "[module pbx-sip:kam]\nserver = %s:%s\n"
+                        "domain = %s\nexpires = 3600s\n%slines = %s\n%s",
+                        harness_peer_get(peer, "SIP_HOST"), harness_peer_get(peer, "SIP_PORT"),
+                        harness_peer_get(peer, "SIP_DOMAIN"), window_key, list, tap);
     g_free(window_key);
     harness_write_config(h, body);
     g_free(body);

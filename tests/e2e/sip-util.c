@@ -57,15 +57,23 @@ void sip_phone(harness_peer *peer, const char *who, const char *command, const c
     g_free(answer);
 }
 
+void sip_phone_dial(harness_peer *peer, const char *who, const char *user)
+{
+    char *uri = g_strdup_printf("sip:%s@%s", user, harness_peer_get(peer, "SIP_DOMAIN"));
+    sip_phone(peer, who, "dial", uri);
+    g_free(uri);
+}
+
 char *sip_section(const char *instance, harness_peer *peer, const char *lines, const char *extra)
 {
     return g_strdup_printf("[module pbx-sip:%s]\n"
-                           "server = 127.0.0.1:%s\n"
+                           "server = %s:%s\n"
                            "domain = %s\n"
                            "lines = %s\n"
                            "%s",
-                           instance, harness_peer_get(peer, "SIP_PORT"),
-                           harness_peer_get(peer, "SIP_DOMAIN"), lines, extra ? extra : "");
+                           instance, harness_peer_get(peer, "SIP_HOST"),
+                           harness_peer_get(peer, "SIP_PORT"), harness_peer_get(peer, "SIP_DOMAIN"),
+                           lines, extra ? extra : "");
 }
 
 harness *sip_ucd_start(const char *users_xml, const char *sections, const char *const *modules)

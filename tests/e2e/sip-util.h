@@ -26,6 +26,8 @@ harness_peer *sip_peer_start(const char *auth);
 void sip_peer_verb(harness_peer *peer, const char *verb);
 /* "kamailio.sh ua DIR PHONE COMMAND [PARAMS]": drives a baresip phone. */
 void sip_phone(harness_peer *peer, const char *who, const char *command, const char *params);
+/* Phone `who` dials `user` of the peer's SIP domain (SIP_DOMAIN). */
+void sip_phone_dial(harness_peer *peer, const char *who, const char *user);
 /* A "[module pbx-sip:INSTANCE]" section watching `lines` ("alice;bob") on
  * `peer`, followed by `extra` keys (may be NULL) (g_free it). */
 char *sip_section(const char *instance, harness_peer *peer, const char *lines, const char *extra);

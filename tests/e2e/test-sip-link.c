@@ -118,8 +118,8 @@ static void test_two_instances(void)
                     "pbx-sip:two/bob=bob2 idle");
     g_free(lines);
 
-    sip_phone(one, "alice", "dial", "sip:bob@127.0.0.1");
-    sip_phone(two, "bob", "dial", "sip:alice@127.0.0.1");
+    sip_phone_dial(one, "alice", "bob");
+    sip_phone_dial(two, "bob", "alice");
     /* alice's phone answers by itself (kamailio.sh): server two's call is
      * connected while server one's still rings */
     char *one_bob = sip_leg_on(h, "pbx-sip:one", "bob", "offering");
@@ -190,7 +190,7 @@ static void test_server_restart(void)
     g_free(section);
     wait_both_lines(h, "idle", 30);
 
-    sip_phone(peer, "alice", "dial", "sip:bob@127.0.0.1");
+    sip_phone_dial(peer, "alice", "bob");
     g_free(e2e_leg_on(h, "bob", "offering"));
     sip_phone(peer, "bob", "accept", "");
     g_free(e2e_leg_on(h, "bob", "connected"));
@@ -216,7 +216,7 @@ static void test_server_restart(void)
     json_node_free(r);
 
     /* ucd recovered: the next call is seen and journaled normally */
-    sip_phone(peer, "alice", "dial", "sip:bob@127.0.0.1");
+    sip_phone_dial(peer, "alice", "bob");
     g_free(e2e_leg_on(h, "bob", "offering"));
     sip_phone(peer, "bob", "accept", "");
     g_free(e2e_leg_on(h, "alice", "connected"));

@@ -47,7 +47,7 @@ static harness *start_ucd_idle(harness_peer *peer)
  * a pbx-sim call must come out of real SIP dialog state. */
 static void test_real_call(harness *h, harness_peer *peer)
 {
-    sip_phone(peer, "alice", "dial", "sip:bob@127.0.0.1");
+    sip_phone_dial(peer, "alice", "bob");
     char *bob_call = e2e_leg_on(h, "bob", "offering");
     char *alice_call = e2e_leg_on(h, "alice", "ringback");
     g_assert_cmpstr(bob_call, !=, alice_call);
@@ -235,7 +235,7 @@ static void test_click_to_dial_failed(harness *h, harness_peer *peer)
  * no_answer, the caller's normal, and the conversation's outcome is no_answer. */
 static void test_rejected(harness *h, harness_peer *peer)
 {
-    sip_phone(peer, "alice", "dial", "sip:bob@127.0.0.1");
+    sip_phone_dial(peer, "alice", "bob");
     char *bob_call = e2e_leg_on(h, "bob", "offering");
     g_free(e2e_leg_on(h, "alice", "ringback"));
     sip_phone(peer, "bob", "hangup", "");

@@ -3,7 +3,7 @@
 # RFC 4235 dialog state) with two real baresip phones, alice and bob.
 #
 #   eval "$(tests/peers/kamailio.sh start)"     # prints export lines, see the end
-#   tests/peers/kamailio.sh ua DIR alice dial sip:bob@127.0.0.1   # a ctrl_tcp command
+#   tests/peers/kamailio.sh ua DIR alice dial sip:bob@kamailio.test   # a ctrl_tcp command
 #   tests/peers/kamailio.sh ua DIR bob accept                      # (bob answers by hand)
 #   tests/peers/kamailio.sh ua DIR alice hangup
 #   tests/peers/kamailio.sh call DIR [TALK_S [RING_S]]  # alice calls bob, bob answers, hang up
@@ -11,10 +11,21 @@
 #   tests/peers/kamailio.sh resume DIR   # start it again on the same ports
 #   tests/peers/kamailio.sh stop DIR     # stop everything and remove the temp dir
 #
-# Everything listens on 127.0.0.1 on free ports (suites run in parallel). Calls
+# Everything (Kamailio, its JSON-RPC, both phones and their control ports)
+# listens on an address of its own, KAMAILIO_HOST (default 127.0.56.1; any
+# 127.0.0.0/8 address works on Linux without configuration), never on
+# 127.0.0.1, on free ports between 20000 and 59999 that no listener uses on any
+# address: a SIP server already running on the machine (5060 on 0.0.0.0 or
+# 127.0.0.1) and suites running in parallel do not collide. The SIP domain of
+# the accounts is the name kamailio.test (SIP_DOMAIN, RFC 2606; Kamailio's
+# alias, never resolved: the phones and pua send through the outbound proxy,
+# the watcher through its `server`). A domain that is an address would be
+# wrong either way: 127.0.0.1 with any port as Kamailio's alias (pua_dialoginfo
+# publishes only for its own domain) would make it take a watcher's Contact on
+# 127.0.0.1 for itself and misroute in-dialog requests. Calls
 # Kamailio proxies are tracked by its dialog module and pua_dialoginfo PUBLISHes
 # their state to its own presence server (db_text tables in DIR/db, no SQL
-# server), so SUBSCRIBE sip:alice@127.0.0.1:PORT with Event: dialog gets NOTIFYs
+# server), so SUBSCRIBE sip:alice@kamailio.test sent to SIP_HOST:SIP_PORT with Event: dialog gets NOTIFYs
 # with application/dialog-info+xml: the caller's first state is "Trying"
 # (capital T), then early, confirmed, terminated; the callee early, confirmed,
 # terminated. Watchable users: alice, bob, carol (no phone); others get 404
@@ -27,7 +38,7 @@
 # KAMAILIO_AUTH=USER:PASSWORD at start: initial SUBSCRIBE, INVITE and REFER
 # requests From sip:USER@... (a watcher's own account) are challenged with
 # 407 and need digest credentials with that password (module auth, realm
-# 127.0.0.1, the password compared by pv_proxy_authenticate; no user table).
+# kamailio.test, the password compared by pv_proxy_authenticate; no user table).
 # As in Kamailio's own default configuration, in-dialog requests (refreshes,
 # a REFER inside a call) are not challenged, nor are the phones. The setting is
 # written into DIR/kamailio.cfg, so resume keeps it. "start --auth USER:PASSWORD"
@@ -46,11 +57,21 @@ missing() {
     exit 3
 }
 
-port_taken() { # PORT: a TCP or UDP listener on it (ss when present, else a TCP connect)
+# Where everything listens (see the header); `ua`, `call`, `resume` read it
+# back from DIR/host.
+HOST=${KAMAILIO_HOST:-127.0.56.1}
+DOMAIN=kamailio.test
+if [ -n "${2:-}" ] && [ -s "${2:-}/host" ]; then HOST=$(cat "$2/host"); fi
+case "$HOST" in
+127.*.*.*) ;;
+*) echo "kamailio.sh: KAMAILIO_HOST must be an IPv4 address in 127.0.0.0/8, not '$HOST'" >&2; exit 2 ;;
+esac
+
+port_taken() { # PORT: a TCP or UDP listener on it on any address (ss when present, else a TCP connect)
     if command -v ss >/dev/null; then
         ss -Hlntu "( sport = :$1 )" 2>/dev/null | grep -q .
     else
-        (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+        (echo >"/dev/tcp/$HOST/$1") 2>/dev/null || (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
     fi
 }
 
@@ -73,7 +94,7 @@ ua_command() { # DIR NAME COMMAND [PARAMS]
     local port json reply="" chunk deadline=$((SECONDS + 10))
     port=$(cat "$1/$2/ctrl_port")
     json="{\"command\":\"$3\",\"params\":\"${4:-}\",\"token\":\"t\"}"
-    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    exec 3<>"/dev/tcp/$HOST/$port" || return 1
     printf '%d:%s,' "${#json}" "$json" >&3
     while [ "$SECONDS" -lt "$deadline" ]; do
         chunk=""
@@ -160,7 +181,7 @@ resume)
     ;;
 ua) ua_command "$2" "$3" "$4" "${5:-}"; exit ;;
 call)
-    ua_command "$2" alice dial sip:bob@127.0.0.1
+    ua_command "$2" alice dial "sip:bob@$DOMAIN"
     sleep "${4:-1}"
     ua_command "$2" bob accept
     sleep "${3:-2}"
@@ -191,6 +212,7 @@ command -v nc >/dev/null || missing "nc (netcat-openbsd)"
 
 D=$(mktemp -d /tmp/ucd-kamailio.XXXXXX)
 trap 'phones_stop "$D"; kamailio_halt "$D"; rm -rf "$D"' ERR EXIT
+echo "$HOST" >"$D/host"
 cp -r /usr/share/kamailio/dbtext/kamailio "$D/db" # presentity, active_watchers, pua, ...
 
 write_config() { # DIR SIP_PORT RPC_PORT
@@ -201,13 +223,15 @@ write_config() { # DIR SIP_PORT RPC_PORT
 children=2
 tcp_children=2
 auto_aliases=no
-listen=udp:127.0.0.1:$sip
-listen=tcp:127.0.0.1:$sip
-listen=tcp:127.0.0.1:$rpc
-alias=\"127.0.0.1:$sip\"
+listen=udp:$HOST:$sip
+listen=tcp:$HOST:$sip
+listen=tcp:$HOST:$rpc
+alias=\"$HOST:$sip\"
+alias=\"$DOMAIN\"
 tcp_accept_no_cl=yes
 mpath=\"$MPATH\""
-        # pua PUBLISHes to the presentity URI (sip:alice@127.0.0.1, port 5060)
+        # The domain is an alias: pua_dialoginfo publishes only for local URIs.
+        # pua PUBLISHes to the presentity URI (sip:alice@kamailio.test, unresolvable)
         # unless told where this Kamailio listens: outbound_proxy below.
         # Order matters: tm before pua, dialog and pua before pua_dialoginfo,
         # presence before presence_dialoginfo, xhttp before jsonrpcs.
@@ -222,8 +246,8 @@ modparam(\"jsonrpcs\", \"dgram_socket\", \"$dir/kamailio_rpc.sock\")
 modparam(\"presence\", \"db_url\", \"text://$dir/db\")
 modparam(\"pua\", \"db_url\", \"text://$dir/db\")
 modparam(\"usrloc\", \"db_url\", \"text://$dir/db\")
-modparam(\"presence\", \"server_address\", \"sip:127.0.0.1:$sip\")
-modparam(\"pua\", \"outbound_proxy\", \"sip:127.0.0.1:$sip\")"
+modparam(\"presence\", \"server_address\", \"sip:$HOST:$sip\")
+modparam(\"pua\", \"outbound_proxy\", \"sip:$HOST:$sip\")"
         cat <<'CFG'
 modparam("usrloc", "db_mode", 1)             # registrations survive halt/resume (write-through)
 modparam("presence", "subs_db_mode", 0)          # subscriptions in memory only
@@ -317,13 +341,13 @@ phone_start() { # DIR NAME: a baresip phone on fresh free ports, registering
     echo "$ua_port" >"$dir/$n/sip_port"
     # net_interface by address (by the name 'lo' failed); opus because ausine
     # makes 48 kHz only. bob answers by hand so a test sees him ring.
-    printf '%s\n' "sip_listen 127.0.0.1:$ua_port" "net_interface 127.0.0.1" \
+    printf '%s\n' "sip_listen $HOST:$ua_port" "net_interface $HOST" \
         "audio_source ausine,440" \
         "module_path /usr/lib/baresip/modules" "module opus.so" "module ausine.so" \
         "module menu.so" "module account.so" "module ctrl_tcp.so" \
-        "ctrl_tcp_listen 127.0.0.1:$ctrl_port" >"$dir/$n/config"
+        "ctrl_tcp_listen $HOST:$ctrl_port" >"$dir/$n/config"
     [ "$n" = alice ] && mode=auto
-    echo "<sip:$n@127.0.0.1;transport=udp>;outbound=\"sip:127.0.0.1:$SIP_PORT\";regint=300;answermode=$mode;audio_codecs=opus" \
+    echo "<sip:$n@$DOMAIN;transport=udp>;outbound=\"sip:$HOST:$SIP_PORT\";regint=300;answermode=$mode;audio_codecs=opus" \
         >"$dir/$n/accounts"
     nohup baresip -f "$dir/$n" >>"$dir/$n/log" 2>&1 </dev/null &
     echo $! >"$dir/$n/pid"
@@ -336,7 +360,7 @@ phone_registered() { # DIR NAME
 # The phone's control port answers (baresip runs on when ctrl_tcp cannot
 # bind its port, registered but deaf to the tests).
 phone_controllable() { # DIR NAME
-    (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$1/$2/ctrl_port")") 2>/dev/null
+    (exec 3<>"/dev/tcp/$HOST/$(cat "$1/$2/ctrl_port")") 2>/dev/null
 }
 
 phones_ready() { # DIR
@@ -366,9 +390,9 @@ done
 trap - ERR EXIT
 
 echo "export SIP_DIR='$D'"
-echo "export SIP_HOST='127.0.0.1'"
+echo "export SIP_HOST='$HOST'"
 echo "export SIP_PORT='$SIP_PORT'"
-echo "export SIP_DOMAIN='127.0.0.1'"
-echo "export SIP_RPC='http://127.0.0.1:$RPC_PORT/RPC'"
+echo "export SIP_DOMAIN='$DOMAIN'"
+echo "export SIP_RPC='http://$HOST:$RPC_PORT/RPC'"
 echo "export SIP_ALICE_CTRL='$(cat "$D/alice/ctrl_port")'"
 echo "export SIP_BOB_CTRL='$(cat "$D/bob/ctrl_port")'"
