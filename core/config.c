@@ -248,6 +248,20 @@ char *core_config_clip(const char *value)
     return g_strdup_printf("%.*s... (%zu bytes)", (int)cut, value, len);
 }
 
+char *core_config_clip_message(const char *message)
+{
+    size_t len = strlen(message);
+    size_t head = 120, tail = 60;
+
+    if (len <= head + tail + 3)
+        return g_strdup(message);
+    while (head > 0 && ((guchar)message[head] & 0xC0) == 0x80)
+        head--;
+    while (tail > 0 && ((guchar)message[len - tail] & 0xC0) == 0x80)
+        tail--;
+    return g_strdup_printf("%.*s...%s", (int)head, message, message + len - tail);
+}
+
 /* ---- Locating headers and keys in one file -------------------------------- */
 
 /* Where things are in one file, from a scan of its lines. Only used after
@@ -549,21 +563,6 @@ static int line_of(const char *text, gsize offset)
     return line;
 }
 
-/* GKeyFile's messages quote the offending line whole; keep them short. */
-static char *clip_message(const char *message)
-{
-    size_t len = strlen(message);
-    size_t head = 120, tail = 60;
-
-    if (len <= head + tail + 3)
-        return g_strdup(message);
-    while (head > 0 && ((guchar)message[head] & 0xC0) == 0x80)
-        head--;
-    while (tail > 0 && ((guchar)message[len - tail] & 0xC0) == 0x80)
-        tail--;
-    return g_strdup_printf("%.*s...%s", (int)head, message, message + len - tail);
-}
-
 /* Reads, parses, checks the section names of and merges one file. Returns
  * FALSE after appending errors. */
 static gboolean read_file(core_config *cfg, const char *path, GPtrArray *errors)
@@ -597,7 +596,7 @@ static gboolean read_file(core_config *cfg, const char *path, GPtrArray *errors)
     kf = g_key_file_new();
     if (!g_key_file_load_from_data(kf, body, len, G_KEY_FILE_NONE, &err)) {
         char *where = format_where(path, first_bad_line(body, len));
-        char *message = clip_message(err->message);
+        char *message = core_config_clip_message(err->message);
 
         add_error(errors, where, "syntax error: %s", message);
         g_free(message);

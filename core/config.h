@@ -38,6 +38,10 @@ typedef struct core_config core_config;
  * (at a character boundary) and followed by "... (N bytes)", so a runaway
  * value does not flood the log. Newly allocated. */
 char *core_config_clip(const char *value);
+/* A message that may quote a long value (GKeyFile's, a location's): longer
+ * than 183 bytes, it keeps its first 120 and last 60 bytes around "...", so
+ * both the value's start and the explanation after it stay. */
+char *core_config_clip_message(const char *message);
 
 /* The keys of [core], [log] and the core's keys in every [module ...]
  * section, each terminated by {NULL}. */

@@ -283,10 +283,15 @@ static void G_GNUC_PRINTF(3, 4) key_error(reader *r, const char *key, const char
     va_list ap;
     char *msg;
 
+    char *shown;
+
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_ptr_array_add(r->errors, g_strdup_printf("%s: [%s] %s: %s", where, r->section, key, msg));
+    /* the message quotes the value, which may be a megabyte long */
+    shown = core_config_clip_message(msg);
+    g_ptr_array_add(r->errors, g_strdup_printf("%s: [%s] %s: %s", where, r->section, key, shown));
+    g_free(shown);
     g_free(msg);
     g_free(where);
 }

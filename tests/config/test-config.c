@@ -6,6 +6,7 @@
  * expected line numbers can be read off the text right above the assertions.
  */
 #include "config.h"
+#include "numbers.h"
 
 #include <ucd/host.h>
 
@@ -382,6 +383,21 @@ static void test_nul_bom_long_values(void)
         g_assert_cmpuint(strlen(e), <, 400);
         g_assert_nonnull(strstr(e, "... (1048576 bytes)"));
     }
+    g_ptr_array_set_size(t.errors, 0);
+    core_config_free(t.cfg);
+    t.cfg = NULL;
+    /* the number service's messages too: a megabyte area code */
+    g_string_truncate(text, 0);
+    g_string_append(text, "[location x]\ncountry_code = 49\narea_code = ");
+    for (gsize i = 0; i < mb; i++)
+        g_string_append_c(text, '8');
+    g_string_append_c(text, '\n');
+    tmpconf_write(&t, "ucd.conf", text->str);
+    g_assert_nonnull(tmpconf_load(&t));
+    g_assert_null(core_numbers_new(t.cfg, t.errors));
+    g_assert_cmpuint(t.errors->len, ==, 1);
+    g_assert_cmpuint(strlen(g_ptr_array_index(t.errors, 0)), <, 400);
+    g_assert_nonnull(strstr(g_ptr_array_index(t.errors, 0), "area_code: '888"));
     g_ptr_array_set_size(t.errors, 0);
     core_config_free(t.cfg);
     t.cfg = NULL;
