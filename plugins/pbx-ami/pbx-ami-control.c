@@ -682,6 +682,76 @@ void ami_astdb_read(ami_driver *d)
     }
 }
 
+/* ---- the periodic re-read ---- */
+
+/* The values of a DBGetTree answer for `family`: key (line address) -> value.
+ * Asterisk names each key "/FAMILY/KEY" (manager_dbgettree in main/db.c). */
+static GHashTable *tree_values(GPtrArray *events, const char *family)
+{
+    GHashTable *values = g_hash_table_new(g_str_hash, g_str_equal);
+    size_t n = strlen(family);
+    for (guint i = 0; events != NULL && i < events->len; i++) {
+        const pami_message *e = g_ptr_array_index(events, i);
+        const char *name = pami_message_event(e);
+        const char *key = pami_message_get(e, "Key");
+        if (name == NULL || g_ascii_strcasecmp(name, "DBGetTreeResponse") != 0 || key == NULL ||
+            key[0] != '/' || g_ascii_strncasecmp(key + 1, family, n) != 0 || key[n + 1] != '/')
+            continue;
+        const char *value = pami_message_get(e, "Val");
+        g_hash_table_insert(values, (gpointer)(key + n + 2), (gpointer)(value ? value : ""));
+    }
+    return values;
+}
+
+static void refresh_family(ami_driver *d, const char *family);
+
+static void on_tree(ami_driver *d, pami_message *response, GPtrArray *events, void *data)
+{
+    gboolean dnd = GPOINTER_TO_INT(data);
+    const char *family = dnd ? d->dnd_family : d->cf_family;
+    if (response == NULL)
+        return; /* the link went down: the resync reads every key again */
+    if (!ami_response_ok(response)) {
+        /* DBGetTree is newer than DBGet (Asterisk 16.16 and 18.2): one DBGet
+         * per line and family then. */
+        if (!d->astdb_tree_unsupported)
+            ucd_info(d->host, d->self, "DBGetTree refused (%s): reading DND and forward with DBGet",
+                     message_of(response));
+        d->astdb_tree_unsupported = TRUE;
+        ami_astdb_read(d);
+        return;
+    }
+    GHashTable *values = tree_values(events, family);
+    for (guint i = 0; i < d->lines->len; i++) {
+        ami_line *line = g_ptr_array_index(d->lines, i);
+        line_astdb_set(d, line, dnd ? ASTDB_DND : ASTDB_FORWARD,
+                       g_hash_table_lookup(values, line->address));
+    }
+    g_hash_table_unref(values);
+    if (dnd)
+        refresh_family(d, d->cf_family);
+}
+
+static void refresh_family(ami_driver *d, const char *family)
+{
+    gboolean dnd = family == d->dnd_family;
+    char *w = g_strdup_printf("DBGetTree %s", family);
+    ami_send(d, ami_action("DBGetTree", "Family", family, NULL), NULL, 0, w, TRUE, on_tree,
+             GINT_TO_POINTER(dnd), NULL);
+    g_free(w);
+}
+
+void ami_astdb_refresh(ami_driver *d)
+{
+    if (!d->running || !d->resynced || d->conn == NULL ||
+        pami_conn_get_state(d->conn) != PAMI_CONN_UP)
+        return;
+    if (d->astdb_tree_unsupported)
+        ami_astdb_read(d);
+    else
+        refresh_family(d, d->dnd_family); /* then the forward family */
+}
+
 /* FreePBX's feature codes (DND *78 on, *79 off, *76 toggle; forward *72, *73) and its
  * GUI write the AstDB key and set the custom device state Custom:DND<ext>
  * (BUSY on, UNAVAILABLE off) or Custom:CF<ext> (BUSY on, NOT_INUSE off);

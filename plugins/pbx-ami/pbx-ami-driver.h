@@ -59,6 +59,10 @@ typedef struct ami_driver {
     guint resync_generation;
     gboolean resynced; /* the last resync after UP has ended */
 
+    int64_t astdb_refresh_ms;        /* re-read DND and forward this often; 0: never */
+    ucd_timer *astdb_timer;          /* that re-read, while running */
+    gboolean astdb_tree_unsupported; /* DBGetTree refused: DBGet per line instead */
+
     GHashTable *originates; /* channel id -> ami_originate: dials not answered yet */
     uint64_t next_originate;
     gboolean running;
@@ -117,6 +121,12 @@ void ami_astdb_value(ami_driver *d, const pami_message *event);
 
 /* Reads every line's DND and forward from the AstDB (after a resync). */
 void ami_astdb_read(ami_driver *d);
+
+/* Re-reads every line's DND and unconditional forward (DBGetTree of each
+ * family, or DBGet per line where Asterisk lacks DBGetTree) when the link is
+ * up and resynced: changes that leave no trace in AMI (the CLI's `database
+ * put`, a dialplan that sets no device state) show within astdb_refresh. */
+void ami_astdb_refresh(ami_driver *d);
 
 /* A DeviceStateChange of FreePBX's Custom:DND<line> or Custom:CF<line> (the
  * configured families): DND or forwarding changed outside ucd, so the key is

@@ -42,6 +42,9 @@ static const ucd_config_key ami_keys[] = {
     {"forward_busy_family", UCD_CONFIG_STRING, 0, "CFB", "AstDB family of forward on busy"},
     {"forward_noanswer_family", UCD_CONFIG_STRING, 0, "CFU",
      "AstDB family of forward on no answer / unavailable"},
+    {"astdb_refresh", UCD_CONFIG_DURATION, 0, "60s",
+     "re-read DND and forwarding from the AstDB this often (0: only at resync and on "
+     "FreePBX's device states)"},
     {"pickup_codes", UCD_CONFIG_LIST, 0, "*8;**",
      "dialled-number prefixes of pickup feature codes (FreePBX: *8 group, ** directed)"},
     {NULL, 0, 0, NULL, NULL},
@@ -599,6 +602,10 @@ static int read_control(ami_driver *d)
         read_required(d, "forward_noanswer_family", &d->cfu_family) != UCD_OK)
         return UCD_FAIL;
     d->originate_callerid = read_string(d, "originate_callerid");
+    if (d->host->config_int(d->self, "astdb_refresh", &d->astdb_refresh_ms) != UCD_OK ||
+        (d->astdb_refresh_ms != 0 &&
+         (d->astdb_refresh_ms < 1000 || d->astdb_refresh_ms > 24 * 3600000)))
+        return d->host->config_error(d->self, "astdb_refresh", "must be 0 or between 1 s and 1 d");
     return read_duration(d, "originate_timeout", 1000, 600000, &d->originate_timeout_ms);
 }
 
@@ -791,6 +798,11 @@ static int ami_init(ucd_plugin *self, const ucd_host *host, void **state)
     return UCD_OK;
 }
 
+static void on_astdb_timer(void *user_data)
+{
+    ami_astdb_refresh(user_data);
+}
+
 static int ami_start(void *state)
 {
     ami_driver *d = state;
@@ -800,6 +812,9 @@ static int ami_start(void *state)
     d->running = TRUE;
     /* The core runs its main loop on the default context: the session too. */
     d->conn = pami_conn_new(&d->conn_config, NULL, &callbacks);
+    if (d->astdb_refresh_ms > 0)
+        d->astdb_timer = d->host->timer_add(d->self, (uint64_t)d->astdb_refresh_ms,
+                                            UCD_TIMER_REPEAT, on_astdb_timer, d);
     ucd_info(d->host, d->self, "monitoring %u lines on %s:%u as %s", d->lines->len, d->conn_host,
              d->conn_config.port, d->conn_username);
     return UCD_OK;
@@ -809,6 +824,9 @@ static void ami_stop(void *state)
 {
     ami_driver *d = state;
     d->running = FALSE; /* pending actions fail from pami_conn_free: nothing to publish */
+    if (d->astdb_timer != NULL)
+        d->host->timer_remove(d->self, d->astdb_timer);
+    d->astdb_timer = NULL;
     pami_conn_free(d->conn);
     d->conn = NULL;
     g_hash_table_remove_all(d->originates);

@@ -921,6 +921,47 @@ static void test_astdb_feature_codes(void)
     fixture_stop(&f);
 }
 
+/* Issue 12 item 13, changes AMI never reports (the CLI's `database put`):
+ * astdb_refresh re-reads both families with DBGetTree (pjsip-actions'
+ * recorded answer for CF: /CF/201 = 203); an Asterisk without DBGetTree
+ * answers it as an unknown action (the recorded words for NoSuchAction), and
+ * the driver reads each line's keys with DBGet instead. */
+static void test_astdb_refresh(void)
+{
+    fixture f = {0};
+    const char *const lines[] = {"201", NULL};
+    const char *const config[] = {"lines", "201=PJSIP/alice", "astdb_refresh", "1s", NULL};
+    GPtrArray *steps = capture_steps(AMI_CAPTURES_DIR, "pjsip-actions.txt");
+    GString *script = ami_script_login_resync(lines, "");
+    g_string_append(script, ">>> SENT\nAction: DBGetTree\nActionID: 40\nFamily: DND\n\n"
+                            "Response: Success\nActionID: 40\nEventList: start\n"
+                            "Message: Result will follow\n\n"
+                            "Event: DBGetTreeComplete\nActionID: 40\nEventList: Complete\n"
+                            "ListItems: 0\n\n");
+    append_exchange_all(script, steps, "14"); /* DBGetTree CF: /CF/201 = 203 */
+    g_string_append(script,
+                    ">>> SENT\nAction: DBGetTree\nActionID: 41\nFamily: DND\n\n"
+                    "Response: Error\nActionID: 41\nMessage: Invalid/unknown command: DBGetTree. "
+                    "Use Action: ListCommands to show available commands.\n\n"
+                    ">>> SENT\nAction: DBGet\nActionID: 42\nFamily: DND\nKey: 201\n\n"
+                    "Response: Success\nActionID: 42\nEventList: start\n"
+                    "Message: Result will follow\n\n"
+                    "Event: DBGetResponse\nFamily: DND\nKey: 201\nVal: YES\nActionID: 42\n\n"
+                    "Event: DBGetComplete\nActionID: 42\nEventList: Complete\nListItems: 1\n\n"
+                    ">>> SENT\nAction: DBGet\nActionID: 43\nFamily: CF\nKey: 201\n\n"
+                    "Response: Error\nActionID: 43\nMessage: Database entry not found\n\n");
+    fixture_start(&f, script->str, NULL, config);
+
+    wait_line(&f.rec, "201", "201 idle dnd=0 fwd=203");
+    wait_line(&f.rec, "201", "201 idle dnd=1 fwd=-");
+    assert_no_mismatch(&f);
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_INFO, "DBGetTree refused"));
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 0);
+    g_ptr_array_unref(steps);
+    g_string_free(script, TRUE);
+    fixture_stop(&f);
+}
+
 /* Configuration mistakes name the key and the entry. */
 static void test_config_errors(void)
 {
@@ -932,6 +973,7 @@ static void test_config_errors(void)
         {"hints", "carol=300@ext-local"},
         {"hints", "alice=300"},
         {"port", "70000"},
+        {"astdb_refresh", "500ms"},
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         fake_module *m = fake_module_new(descriptor, "pbx-ami:test");
@@ -970,6 +1012,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-ami/astdb-real", test_astdb_real);
     g_test_add_func("/pbx-ami/astdb-absent-key", test_astdb_absent_key);
     g_test_add_func("/pbx-ami/astdb-feature-codes", test_astdb_feature_codes);
+    g_test_add_func("/pbx-ami/astdb-refresh", test_astdb_refresh);
     int rc = g_test_run();
     g_free(alice_calls_bob);
     g_free(alice_bob_hangup);
