@@ -8,7 +8,7 @@
  * - stall: the server stops answering mid-call (ami-replay --stall-after: the
  *   keepalive Ping stays unanswered), the lines go out_of_service; then a good
  *   server on the same port: the resync finds no channel, the call that was
- *   live ends link_lost in the journal;
+ *   live ends link_lost in the journal, at the time the link was lost;
  * - junk: a replayed script with lines without a colon, blocks cut short, a
  *   1 MB header value and a Latin-1 caller name; another server closing the
  *   stream in the middle of a block on every connection.
@@ -140,6 +140,8 @@ static void test_stall(void)
     g_subprocess_send_signal(stalling->proc, SIGSTOP);
     ami_wait_line_state(h, "pbx-ami:pbx", "alice", "out_of_service");
     ami_wait_line_state(h, "pbx-ami:pbx", "bob", "out_of_service");
+    /* the link was found dead before this (issue 12 item 15) */
+    int64_t lost_by_ms = g_get_real_time() / 1000;
     g_assert_true(harness_wait_log(h, "down"));
     /* alice's call is still live for the model: on the phone, not offline */
     e2e_wait_presence_suffix(h, "file:alice", "on_phone");
@@ -159,6 +161,14 @@ static void test_stall(void)
                      "SELECT c.end_reason, p.line, p.user_id FROM conversation c "
                      "JOIN participant p ON p.conversation_id = c.id ORDER BY 2",
                      "link_lost|alice|file:alice\nlink_lost|bob|file:bob\n");
+    /* the call ended when the link was lost, not at the resync: the outage
+     * is no talk time */
+    char *sql =
+        g_strdup_printf("SELECT end_ms <= %" G_GINT64_FORMAT " FROM conversation", lost_by_ms);
+    rows = e2e_journal_sql(h, sql);
+    g_assert_cmpstr(rows, ==, "1\n");
+    g_free(rows);
+    g_free(sql);
     ami_wait_line_state(h, "pbx-ami:pbx", "alice", "idle");
     ami_wait_line_state(h, "pbx-ami:pbx", "bob", "idle");
     ami_wait_status_field(h, "ami-pbx", "resynced", "yes");
