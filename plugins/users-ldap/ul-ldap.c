@@ -8,8 +8,10 @@
  * whatever LDAPTLS_* variables or ldaprc files the environment holds.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ul-ldap.h"
+#include "ul-tls-diagnose.h"
 
 static char *ul_diagnostic(LDAP *ld, int rc)
 {
@@ -47,9 +49,155 @@ static int ul_set_tls(LDAP *ld, const ul_server_config *config)
     return rc;
 }
 
-static LDAP *ul_open(const ul_server_config *config, const char *uri, int *rc, char **why)
+/* ---- a deadline for connecting, TLS and binding ------------------------------ */
+
+/* libldap has no timeout for the TLS handshake: a server that accepts the
+ * connection and never answers it hangs ldaps:// and StartTLS for good
+ * (LDAP_OPT_NETWORK_TIMEOUT covers connect(), LDAP_OPT_TIMEOUT the LDAP
+ * operations; socket timeouts and a non-blocking socket did not help with
+ * GnuTLS). So a watchdog thread shuts the socket down at the deadline: a
+ * blocked read then ends at once and the attempt fails like a dead server.
+ * libldap hands over the socket in its connection callback (called after
+ * connect(), before TLS) and takes it back in lc_del before closing it, so
+ * the watchdog never touches a descriptor reused by someone else. The watch
+ * lives as long as the handle: lc_del with a NULL Sockbuf frees it. */
+typedef struct ul_watch {
+    ldap_conncb callbacks; /* first: libldap keeps a pointer to it */
+    GMutex lock;
+    GCond cond;
+    int fd;             /* -1: no socket (yet, or any more) */
+    gboolean connected; /* TCP connect succeeded at least once */
+    gboolean fired;     /* the deadline shut the socket down */
+    gboolean stopped;
+    gint64 deadline; /* monotonic, microseconds */
+    GThread *thread;
+} ul_watch;
+
+static gpointer ul_watch_run(gpointer data)
+{
+    ul_watch *watch = data;
+    g_mutex_lock(&watch->lock);
+    while (!watch->stopped && g_get_monotonic_time() < watch->deadline)
+        g_cond_wait_until(&watch->cond, &watch->lock, watch->deadline);
+    if (!watch->stopped && watch->fd >= 0) {
+        shutdown(watch->fd, SHUT_RDWR);
+        watch->fired = TRUE;
+    }
+    g_mutex_unlock(&watch->lock);
+    return NULL;
+}
+
+static int ul_watch_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+                        struct ldap_conncb *ctx)
+{
+    ul_watch *watch = ctx->lc_arg;
+    int fd = -1;
+    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd);
+    g_mutex_lock(&watch->lock);
+    watch->fd = fd;
+    watch->connected = TRUE;
+    g_mutex_unlock(&watch->lock);
+    return 0;
+}
+
+/* Stops the watchdog (the deadline no longer applies); idempotent. */
+static void ul_watch_stop(ul_watch *watch)
+{
+    g_mutex_lock(&watch->lock);
+    watch->stopped = TRUE;
+    g_cond_signal(&watch->cond);
+    g_mutex_unlock(&watch->lock);
+    if (watch->thread != NULL)
+        g_thread_join(watch->thread);
+    watch->thread = NULL;
+}
+
+static void ul_watch_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+    ul_watch *watch = ctx->lc_arg;
+    g_mutex_lock(&watch->lock);
+    watch->fd = -1;
+    g_mutex_unlock(&watch->lock);
+    if (sb != NULL)
+        return;
+    /* The handle is being freed. */
+    ul_watch_stop(watch);
+    g_mutex_clear(&watch->lock);
+    g_cond_clear(&watch->cond);
+    g_free(watch);
+}
+
+/* Watches `ld` from now until ul_watch_stop, `timeout_s` at most. */
+static ul_watch *ul_watch_new(LDAP *ld, int timeout_s)
+{
+    ul_watch *watch = g_new0(ul_watch, 1);
+    watch->callbacks.lc_add = ul_watch_add;
+    watch->callbacks.lc_del = ul_watch_del;
+    watch->callbacks.lc_arg = watch;
+    g_mutex_init(&watch->lock);
+    g_cond_init(&watch->cond);
+    watch->fd = -1;
+    watch->deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+    if (ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &watch->callbacks) != LDAP_OPT_SUCCESS) {
+        g_mutex_clear(&watch->lock);
+        g_cond_clear(&watch->cond);
+        g_free(watch);
+        return NULL;
+    }
+    watch->thread = g_thread_new("ul-ldap-deadline", ul_watch_run, watch);
+    return watch;
+}
+
+/* ---- opening and binding ------------------------------------------------------- */
+
+static gboolean ul_uses_tls(const ul_server_config *config, const char *uri)
+{
+    return g_ascii_strncasecmp(uri, "ldaps://", 8) == 0 || config->starttls;
+}
+
+/* Why connecting to `uri` failed with `rc`, in its own sentence: a deadline
+ * that passed, a TLS handshake (what is wrong with the certificate, read by
+ * ul_tls_diagnose), a server that wants TLS before a simple bind, a refused
+ * bind, or a server that cannot be reached. Never the password. */
+static char *ul_explain(const ul_server_config *config, const char *uri, LDAP *ld, int rc,
+                        ul_watch *watch, const char *step, const char *dn)
+{
+    gboolean connected = watch != NULL && watch->connected;
+    if (watch != NULL && watch->fired)
+        return g_strdup_printf("%s: no answer within %d s%s (timeout)", uri, config->timeout_s,
+                               ul_uses_tls(config, uri) && connected
+                                   ? ": the server accepted the connection but did not "
+                                     "complete the TLS handshake"
+                                   : "");
+    if (rc == LDAP_CONFIDENTIALITY_REQUIRED || rc == LDAP_STRONG_AUTH_REQUIRED)
+        return g_strdup_printf("%s: the server requires TLS before a simple bind (%s): set "
+                               "starttls = true or use an ldaps:// URI",
+                               uri, ldap_err2string(rc));
+    gboolean lost = rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
+    if (lost && connected && ul_uses_tls(config, uri)) {
+        char *why =
+            config->tls_verify ? ul_tls_diagnose(uri, config->ca_file, config->timeout_s) : NULL;
+        char *text = g_strdup_printf("%s: TLS failed: %s", uri,
+                                     why != NULL ? why
+                                                 : "the handshake did not succeed (libldap "
+                                                   "says no more)");
+        g_free(why);
+        return text;
+    }
+    if (lost || rc == LDAP_TIMEOUT)
+        return g_strdup_printf("%s: cannot reach the server: %s", uri, ldap_err2string(rc));
+    char *diag = ul_diagnostic(ld, rc);
+    char *text = dn != NULL ? g_strdup_printf("%s: %s as \"%s\" refused: %s", uri, step, dn, diag)
+                            : g_strdup_printf("%s: %s failed: %s", uri, step, diag);
+    g_free(diag);
+    return text;
+}
+
+static LDAP *ul_open(const ul_server_config *config, const char *uri, int *rc, char **why,
+                     ul_watch **watch)
 {
     LDAP *ld = NULL;
+    *watch = NULL;
     *rc = ldap_initialize(&ld, uri);
     if (*rc != LDAP_SUCCESS) {
         *why = g_strdup_printf("%s: %s", uri, ldap_err2string(*rc));
@@ -65,13 +213,15 @@ static LDAP *ul_open(const ul_server_config *config, const char *uri, int *rc, c
         ldap_unbind_ext_s(ld, NULL, NULL);
         return NULL;
     }
+    *watch = ul_watch_new(ld, config->timeout_s);
     if (config->starttls && g_ascii_strncasecmp(uri, "ldap://", 7) == 0) {
         *rc = ldap_start_tls_s(ld, NULL, NULL);
         if (*rc != LDAP_SUCCESS) {
-            char *diag = ul_diagnostic(ld, *rc);
-            *why = g_strdup_printf("%s: StartTLS failed: %s", uri, diag);
-            g_free(diag);
+            char *text = ul_explain(config, uri, ld, *rc, *watch, "StartTLS", NULL);
+            *why = g_strdup_printf("StartTLS failed: %s", text);
+            g_free(text);
             ldap_unbind_ext_s(ld, NULL, NULL);
+            *watch = NULL;
             return NULL;
         }
     }
@@ -95,24 +245,29 @@ static gboolean ul_is_unreachable(int rc)
 
 /* Opens and binds to the first URI that works. */
 static LDAP *ul_open_bound(const ul_server_config *config, const char *dn, const char *password,
-                           int *rc_out, char **error)
+                           int *rc_out, char **error, char **skipped)
 {
     GString *reasons = g_string_new(NULL);
     int rc = LDAP_SERVER_DOWN;
     for (char **uri = config->uris; uri != NULL && *uri != NULL; uri++) {
         char *why = NULL;
-        LDAP *ld = ul_open(config, *uri, &rc, &why);
+        ul_watch *watch = NULL;
+        LDAP *ld = ul_open(config, *uri, &rc, &why, &watch);
         if (ld != NULL) {
             rc = ul_bind(ld, dn, password);
+            if (watch != NULL)
+                ul_watch_stop(watch);
             if (rc == LDAP_SUCCESS) {
+                if (skipped != NULL && reasons->len > 0)
+                    *skipped = g_strdup(reasons->str);
                 g_string_free(reasons, TRUE);
                 *rc_out = rc;
                 return ld;
             }
-            char *diag = ul_diagnostic(ld, rc);
-            why =
-                g_strdup_printf("%s: bind as \"%s\" refused: %s", *uri, dn != NULL ? dn : "", diag);
-            g_free(diag);
+            /* A deadline that fired ends the attempt as a dead server would. */
+            if (watch != NULL && watch->fired)
+                rc = LDAP_TIMEOUT;
+            why = ul_explain(config, *uri, ld, rc, watch, "bind", dn != NULL ? dn : "");
             ldap_unbind_ext_s(ld, NULL, NULL);
         }
         if (reasons->len > 0)
@@ -133,10 +288,11 @@ static LDAP *ul_open_bound(const ul_server_config *config, const char *dn, const
     return NULL;
 }
 
-LDAP *ul_ldap_connect(const ul_server_config *config, char **error, gboolean *unavailable)
+LDAP *ul_ldap_connect(const ul_server_config *config, char **error, gboolean *unavailable,
+                      char **skipped)
 {
     int rc = LDAP_SUCCESS;
-    LDAP *ld = ul_open_bound(config, config->bind_dn, config->bind_password, &rc, error);
+    LDAP *ld = ul_open_bound(config, config->bind_dn, config->bind_password, &rc, error, skipped);
     if (unavailable != NULL)
         *unavailable = ld == NULL && ul_is_unreachable(rc);
     return ld;
@@ -145,7 +301,7 @@ LDAP *ul_ldap_connect(const ul_server_config *config, char **error, gboolean *un
 int ul_ldap_check_password(const ul_server_config *config, const char *dn, const char *password)
 {
     int rc = LDAP_SUCCESS;
-    LDAP *ld = ul_open_bound(config, dn, password, &rc, NULL);
+    LDAP *ld = ul_open_bound(config, dn, password, &rc, NULL, NULL);
     ul_ldap_close(ld);
     return rc;
 }

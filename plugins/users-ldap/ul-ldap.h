@@ -27,10 +27,15 @@ typedef struct ul_server_config {
 } ul_server_config;
 
 /* Connects to the first URI of `config` that answers, StartTLS when asked,
- * and binds as the service account. NULL with a one-line reason in `*error`
- * (names the URI and libldap's message, never the password); `*unavailable`
- * tells a server that could not be reached (TRUE) from one that refused. */
-LDAP *ul_ldap_connect(const ul_server_config *config, char **error, gboolean *unavailable);
+ * and binds as the service account, each URI within `timeout_s` whatever
+ * the server does (a TLS handshake that gets no answer included). NULL with
+ * the reasons in `*error`, one sentence per URI naming it (a timeout, what
+ * is wrong with a certificate, a server that wants TLS, a refused bind;
+ * never the password); `*unavailable` tells a server that could not be
+ * reached or timed out (TRUE) from one that refused. When a later URI
+ * served, `*skipped` (may be NULL) gets why the earlier ones did not. */
+LDAP *ul_ldap_connect(const ul_server_config *config, char **error, gboolean *unavailable,
+                      char **skipped);
 
 /* Connects like ul_ldap_connect but binds as `dn` with `password`: the login
  * check. Returns LDAP_SUCCESS, LDAP_INVALID_CREDENTIALS, or another libldap

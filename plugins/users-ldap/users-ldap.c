@@ -416,8 +416,14 @@ static void ul_sync_work(void *data)
     ul_job *job = data;
     ul_state *state = job->state;
     gint64 t = g_get_monotonic_time();
-    LDAP *ld = ul_ldap_connect(&state->server, &job->error, &job->unavailable);
+    char *skipped = NULL;
+    LDAP *ld = ul_ldap_connect(&state->server, &job->error, &job->unavailable, &skipped);
     job->connect_us = ul_lap(&t);
+    if (skipped != NULL) {
+        /* Served by a later URI: the failed ones are worth a warning. */
+        ucd_warning(state->host, state->self, "failed over: %s", skipped);
+        g_free(skipped);
+    }
     if (ld == NULL)
         return;
     ul_builder *builder = ul_builder_new(&state->map, ul_on_reject, job);
@@ -693,7 +699,7 @@ static int ul_find_login(ul_state *state, const char *login, char **dn)
 {
     char *error = NULL;
     gboolean unavailable = FALSE;
-    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable);
+    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable, NULL);
     if (ld == NULL) {
         ucd_warning(state->host, state->self, "login check: %s", error);
         g_free(error);
@@ -825,7 +831,7 @@ static int ul_set_home_server(void *impl, const char *user_id, const char *serve
     }
     char *error = NULL;
     gboolean unavailable = FALSE;
-    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable);
+    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable, NULL);
     int result = unavailable ? UCD_E_UNAVAILABLE : UCD_FAIL;
     if (ld == NULL) {
         ucd_warning(state->host, state->self, "move of %s: %s", user_id, error);
@@ -867,7 +873,7 @@ static int ul_set_numbers(void *impl, const char *user_id, const char *const *nu
         return UCD_E_NOT_FOUND;
     char *error = NULL;
     gboolean unavailable = FALSE;
-    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable);
+    LDAP *ld = ul_ldap_connect(&state->server, &error, &unavailable, NULL);
     int result = unavailable ? UCD_E_UNAVAILABLE : UCD_FAIL;
     if (ld == NULL) {
         ucd_warning(state->host, state->self, "numbers of %s: %s", user_id, error);

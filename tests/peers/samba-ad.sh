@@ -183,10 +183,22 @@ db.transaction_start()
 for ou in ("Staff", "Groups"):
     db.add({"dn": "OU=%s,%s" % (ou, base), "objectClass": "organizationalUnit"})
 db.newuser("svc-ucd", bind_pw)
-for i in range(1, n + 1):
+for i in range(1, min(n, 50) + 1):
     db.newuser("user%d" % i, user_pw, userou="OU=Staff", givenname="Test",
                surname="User%d" % i, telephonenumber="+1 555 01%d" % i,
                mailaddress="user%d@example.test" % i, department="Sales", jobtitle="Agent")
+# Beyond 50 (the benchmark's large sets): plain adds without a password
+# (newuser hashes one per user, a quarter second each), straight into
+# sam.ldb through Samba's module stack (objectSid, objectGUID, USNs as the DC
+# makes them), each user a member of Support, Agents or Sales.
+bulk = {"Support": [], "Agents": [], "Sales": []}
+for i in range(51, n + 1):
+    dn = "CN=user%d,OU=Staff,%s" % (i, base)
+    db.add({"dn": dn, "objectClass": "user", "sAMAccountName": "user%d" % i,
+            "givenName": "Test", "sn": "User%d" % i, "displayName": "Test User%d" % i,
+            "telephoneNumber": "+1 555 %07d" % i, "mail": "user%d@example.test" % i,
+            "department": "Sales", "title": "Agent", "userAccountControl": "544"})
+    bulk[("Support", "Agents", "Sales")[i % 3]].append(dn)
 for name in ("Agents", "Sales", "Phones"):
     db.newgroup(name, groupou="OU=Groups")
 db.add_remove_group_members("Agents", ["user%d" % i for i in range(1, 11)])
@@ -197,6 +209,12 @@ for name in ("Support", "All-Support", "Company"):
 db.add_remove_group_members("Support", ["user%d" % i for i in range(21, 26)])
 db.add_remove_group_members("All-Support", ["Support"])
 db.add_remove_group_members("Company", ["All-Support", "user26"])
+for name, members in bulk.items():
+    if members:
+        group = db.search(base, expression="(sAMAccountName=%s)" % name, attrs=[])[0].dn
+        message = ldb.Message(group)
+        message["member"] = ldb.MessageElement(members, ldb.FLAG_MOD_ADD, "member")
+        db.modify(message)
 set_values("user2", "extensionName", [b"<16,pbx2>", b"4711"])
 set_values("user3", "extensionName", [b"<16,pbx1>"])
 set_values("user%d" % n, "userAccountControl", [b"514"])  # NORMAL_ACCOUNT | ACCOUNTDISABLE

@@ -8,13 +8,19 @@
 # What it gives: base dc=example,dc=test; ou=Users with N users cn=userI
 # (sAMAccountName userI, userPrincipalName userI@example.test, objectGUID of
 # 16 bytes, telephoneNumber "+1 555 000000I", homeServer pbx(I%3), memberOf
-# cn=grp(I%10), password Passw0rd); ou=Groups with 10 groupOfNames grp0..grp9.
+# cn=grp(I%10), password Passw0rd); ou=Groups with 10 groupOfNames grp0..grp9,
+# nested three deep as in AD: grpG is a member of deptD (D = G%3), each dept
+# of company; the nesting is in the parents' member lists and, AD-like, in
+# the children's memberOf (14 groups in all).
 # Like AD, plain searches are capped at 1,000 entries (paged ones are not).
 # ldap:// (with StartTLS) and ldaps:// listen on two free ports; the server
 # certificate is signed by a test CA (LDAP_CACERT); a second, unrelated CA
 # (LDAP_OTHER_CACERT) is there to prove that verification refuses.
 # LDAP_CERT_DAYS=-1 in the environment makes the server certificate expired
 # (valid until yesterday), for the tests that it must be refused.
+# LDAP_CERT_NAME=NAME makes it a certificate for NAME only (not localhost or
+# 127.0.0.1): a name mismatch. LDAP_REQUIRE_TLS=1 makes slapd refuse simple
+# binds without TLS (confidentialityRequired).
 # Exports: LDAP_DIR LDAP_PID LDAP_URI LDAPS_URI LDAP_CACERT LDAP_OTHER_CACERT
 #          LDAP_BASE LDAP_ADMIN_DN LDAP_ADMIN_PW
 set -euo pipefail
@@ -57,8 +63,12 @@ make_ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$2" \
     -keyout "$D/$1-key.pem" -out "$D/$1.pem" 2>/dev/null; }
 make_ca ca "ucd test CA"
 make_ca other-ca "some other CA"
-openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$D/key.pem" -out "$D/req.pem" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$D/ext.cnf"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=${LDAP_CERT_NAME:-localhost}" -keyout "$D/key.pem" -out "$D/req.pem" 2>/dev/null
+if [ -n "${LDAP_CERT_NAME:-}" ]; then
+    printf 'subjectAltName=DNS:%s\n' "$LDAP_CERT_NAME" > "$D/ext.cnf"
+else
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$D/ext.cnf"
+fi
 openssl x509 -req -in "$D/req.pem" -CA "$D/ca.pem" -CAkey "$D/ca-key.pem" -CAcreateserial \
     -days "${LDAP_CERT_DAYS:-30}" -extfile "$D/ext.cnf" -out "$D/cert.pem" 2>/dev/null
 
@@ -102,6 +112,7 @@ TLSCertificateFile $D/cert.pem
 TLSCertificateKeyFile $D/key.pem
 # like AD: plain searches capped at 1,000 entries, paged searches unlimited
 sizelimit size.soft=1000 size.hard=1000 size.prtotal=unlimited
+$([ "${LDAP_REQUIRE_TLS:-}" = 1 ] && echo "security simple_bind=128")
 access to dn.base="" by * read
 access to dn.base="cn=Subschema" by * read
 access to attrs=userPassword by anonymous auth by self =w by * none
@@ -129,8 +140,18 @@ awk -v n="$N" -v b="$BASE" -v h="$HASH" 'BEGIN {
   printf "dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\n\n", b
   printf "dn: ou=Users,%s\nobjectClass: organizationalUnit\n\n", b
   printf "dn: ou=Groups,%s\nobjectClass: organizationalUnit\n\n", b
+  printf "dn: cn=company,ou=Groups,%s\nobjectClass: groupOfNames\ndescription: everyone\n", b
+  for (d = 0; d < 3; d++) printf "member: cn=dept%d,ou=Groups,%s\n", d, b
+  print ""
+  for (d = 0; d < 3; d++) {
+    printf "dn: cn=dept%d,ou=Groups,%s\nobjectClass: groupOfNames\nobjectClass: adUser\n", d, b
+    printf "description: department %d\nmemberOf: cn=company,ou=Groups,%s\n", d, b
+    for (g = 0; g < 10; g++) if (g % 3 == d) printf "member: cn=grp%d,ou=Groups,%s\n", g, b
+    print ""
+  }
   for (g = 0; g < 10; g++) {
-    printf "dn: cn=grp%d,ou=Groups,%s\nobjectClass: groupOfNames\ndescription: group %d\n", g, b, g
+    printf "dn: cn=grp%d,ou=Groups,%s\nobjectClass: groupOfNames\nobjectClass: adUser\n", g, b
+    printf "description: group %d\nmemberOf: cn=dept%d,ou=Groups,%s\n", g, g % 3, b
     for (i = 1; i <= n; i++) if (i % 10 == g) printf "member: cn=user%d,ou=Users,%s\n", i, b
     if (g * 10 > n) printf "member: %s\n", b   # groupOfNames needs one member
     print ""
@@ -145,7 +166,11 @@ awk -v n="$N" -v b="$BASE" -v h="$HASH" 'BEGIN {
     printf "memberOf: cn=grp%d,ou=Groups,%s\nobjectGUID:: q1OssqC1kUCrtq3Hus%sA==\nuserPassword: %s\n\n", i % 10, b, guid, h
   }
 }' > "$D/data.ldif"
-ldapadd -x -c -H "ldap://127.0.0.1:$PORT" -D "$ADMIN" -w "$ADMIN_PW" -f "$D/data.ldif" >/dev/null
+# With LDAP_REQUIRE_TLS the load itself needs StartTLS (the name need not match).
+STARTTLS=()
+[ "${LDAP_REQUIRE_TLS:-}" = 1 ] && STARTTLS=(-ZZ)
+LDAPTLS_REQCERT=never ldapadd -x "${STARTTLS[@]}" -c -H "ldap://127.0.0.1:$PORT" -D "$ADMIN" \
+    -w "$ADMIN_PW" -f "$D/data.ldif" >/dev/null
 rm -f "$D/data.ldif"
 trap - ERR
 

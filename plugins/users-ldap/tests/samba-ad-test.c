@@ -597,6 +597,8 @@ static void test_tls(void)
     g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
     g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "authentication required"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING,
+                                      "the server requires TLS before a simple bind"));
     world_free(w);
 
     const char *const wrong_name[] = {"uris", dc_get("SAMBA_OTHER_LDAPS_URI"), "starttls", "false",
@@ -604,6 +606,9 @@ static void test_tls(void)
     w = world_start(wrong_name);
     g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
     g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING,
+                                      "TLS failed: the server's certificate is not for"));
+    g_assert_false(fake_module_log_has(w->module, UCD_LOG_WARNING, "refused"));
     world_free(w);
 
     /* The DC does answer on its second address: it was the name check that

@@ -280,7 +280,7 @@ static void check_full_set(world *w)
     g_assert_cmpint(fake_module_counter(w->module, "users"), ==, MAIN_USERS);
     unsigned groups = 0;
     w->iface->foreach_group(w->impl, count_group, &groups);
-    g_assert_cmpuint(groups, ==, 10);
+    g_assert_cmpuint(groups, ==, 14); /* grp0..9, dept0..2, company */
 }
 
 static void test_sync_plain(void)
@@ -343,6 +343,11 @@ static void test_untrusted_certificate(void)
     g_hash_table_unref(users);
     g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not applied"));
+    /* Item 9: said as what it is, not as a refused bind. */
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING,
+                                      "TLS failed: the server's certificate is not signed by a "
+                                      "CA of ca_file"));
+    g_assert_false(fake_module_log_has(w->module, UCD_LOG_WARNING, "refused"));
     world_free(w, FALSE);
 
     /* StartTLS is refused the same way. */
@@ -352,6 +357,7 @@ static void test_untrusted_certificate(void)
     world_start(w);
     g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "StartTLS failed"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "is not signed by a CA"));
     world_free(w, FALSE);
 
     /* Accepted only when verification is switched off, and said loudly. */
@@ -381,6 +387,9 @@ static void test_expired_certificate(void)
     g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
     g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not applied"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING,
+                                      "TLS failed: the server's certificate has expired"));
+    g_assert_false(fake_module_log_has(w->module, UCD_LOG_WARNING, "not signed"));
     world_free(w, FALSE);
 
     const char *const starttls[] = {"starttls", "true", NULL};
@@ -388,6 +397,7 @@ static void test_expired_certificate(void)
     world_start(w);
     g_assert_cmpint(fake_module_counter(w->module, "users"), <=, 0);
     g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "StartTLS failed"));
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "has expired"));
     world_free(w, FALSE);
 
     const char *const off[] = {"uris", peer(expired, "LDAPS_URI"), "tls_verify", "false", NULL};
@@ -396,6 +406,95 @@ static void test_expired_certificate(void)
     g_assert_cmpint(fake_module_counter(w->module, "users"), ==, 10);
     world_free(w, FALSE);
     peer_stop(expired);
+}
+
+/* A certificate for another name, and a server that wants TLS before a
+ * simple bind (issue 12 item 9): each gets its own sentence. */
+static void test_wrong_name_and_tls_required(void)
+{
+    g_setenv("LDAP_CERT_NAME", "other.example.test", TRUE);
+    g_setenv("LDAP_REQUIRE_TLS", "1", TRUE);
+    GHashTable *other = peer_start(10);
+    g_unsetenv("LDAP_CERT_NAME");
+    g_unsetenv("LDAP_REQUIRE_TLS");
+    g_assert_nonnull(other);
+
+    const char *const ldaps[] = {"uris", peer(other, "LDAPS_URI"), NULL};
+    world *w = world_new(other, ldaps, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING,
+                                      "TLS failed: the server's certificate is not for "
+                                      "\"127.0.0.1\""));
+    g_assert_false(fake_module_log_has(w->module, UCD_LOG_WARNING, "not signed"));
+    g_assert_false(fake_module_log_has(w->module, UCD_LOG_WARNING, "refused"));
+    world_free(w, FALSE);
+
+    world *plain = world_new(other, NULL, NULL);
+    world_start(plain);
+    g_assert_cmpint(fake_module_counter(plain->module, "failed_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(plain->module, UCD_LOG_WARNING,
+                                      "the server requires TLS before a simple bind"));
+    world_free(plain, FALSE);
+    peer_stop(other);
+}
+
+/* A listener on a loopback address of its own that accepts connections
+ * (the kernel does, from the backlog) and never says a word. */
+static GSocket *mute_listener(char **uri)
+{
+    GError *error = NULL;
+    GSocket *socket =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+    g_assert_no_error(error);
+    char *host = g_strdup_printf("127.%d.%d.%d", g_random_int_range(20, 220),
+                                 g_random_int_range(1, 250), g_random_int_range(1, 250));
+    GInetAddress *address = g_inet_address_new_from_string(host);
+    GSocketAddress *bind_to = g_inet_socket_address_new(address, 0);
+    g_assert_true(g_socket_bind(socket, bind_to, TRUE, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_socket_listen(socket, &error));
+    GSocketAddress *bound = g_socket_get_local_address(socket, &error);
+    g_assert_no_error(error);
+    *uri = g_strdup_printf("ldaps://%s:%u", host,
+                           g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+    g_object_unref(bound);
+    g_object_unref(bind_to);
+    g_object_unref(address);
+    g_free(host);
+    return socket;
+}
+
+/* Issue 12 item 8: an ldaps:// server that accepts the connection and never
+ * answers the TLS handshake. The sync ends after `timeout`, counts as
+ * failed and says why; with a second URI it fails over to it. */
+static void test_handshake_timeout(void)
+{
+    char *mute = NULL;
+    GSocket *listener = mute_listener(&mute);
+    const char *const alone[] = {"uris", mute, "timeout", "2s", NULL};
+    world *w = world_new(slapd, alone, NULL);
+    gint64 start = g_get_monotonic_time();
+    world_start(w);
+    /* Bounded by the timeout, not by the server: generous for slow runs,
+     * but far from "forever" (the hang this was). */
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 60 * G_USEC_PER_SEC);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    g_assert_true(
+        fake_module_log_has(w->module, UCD_LOG_WARNING, "did not complete the TLS handshake"));
+    world_free(w, FALSE);
+
+    char *uris = g_strdup_printf("%s;%s", mute, peer(slapd, "LDAPS_URI"));
+    const char *const failover[] = {"uris", uris, "timeout", "2s", NULL};
+    w = world_new(slapd, failover, NULL);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "users"), ==, MAIN_USERS);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), <=, 0);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "failed over"));
+    world_free(w, FALSE);
+    g_free(uris);
+    g_object_unref(listener);
+    g_free(mute);
 }
 
 static void test_wrong_service_password(void)
@@ -414,17 +513,32 @@ static void test_wrong_service_password(void)
     world_free(w, FALSE);
 }
 
+static void assert_groups(world *w, const char *login, const char *expected);
+
 static void test_groups_from_objects(void)
 {
-    /* OpenLDAP style: no memberOf, memberships from groupOfNames member. */
+    /* OpenLDAP style: no memberOf, memberships from groupOfNames member,
+     * nested through the member lists (grp3 in dept0 in company). */
     const char *const extra[] = {"attr_member_of", "", "nested_groups", "true", NULL};
     world *w = world_new(slapd, extra, NULL);
     world_start(w);
     GHashTable *users = users_of(w);
     fake_user *u = g_hash_table_lookup(users, "user23");
     g_assert_cmpstr(u->groups[0], ==, "cn=grp3,ou=groups,dc=example,dc=test");
-    g_assert_null(u->groups[1]);
     g_hash_table_unref(users);
+    assert_groups(w, "user23",
+                  "cn=company,ou=groups,dc=example,dc=test cn=dept0,ou=groups,dc=example,dc=test "
+                  "cn=grp3,ou=groups,dc=example,dc=test");
+    world_free(w, FALSE);
+
+    /* AD style on slapd: the users' memberOf, nested through the groups'
+     * own memberOf (grp7 in dept1 in company). */
+    const char *const ad[] = {"nested_groups", "true", NULL};
+    w = world_new(slapd, ad, NULL);
+    world_start(w);
+    assert_groups(w, "user4097",
+                  "cn=company,ou=groups,dc=example,dc=test cn=dept1,ou=groups,dc=example,dc=test "
+                  "cn=grp7,ou=groups,dc=example,dc=test");
     world_free(w, FALSE);
 }
 
@@ -887,6 +1001,8 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/sync/failover", test_failover);
     g_test_add_func("/users-ldap/tls/untrusted", test_untrusted_certificate);
     g_test_add_func("/users-ldap/tls/expired", test_expired_certificate);
+    g_test_add_func("/users-ldap/tls/wrong-name", test_wrong_name_and_tls_required);
+    g_test_add_func("/users-ldap/tls/handshake-timeout", test_handshake_timeout);
     g_test_add_func("/users-ldap/bind/wrong-service-password", test_wrong_service_password);
     g_test_add_func("/users-ldap/groups/objects", test_groups_from_objects);
     g_test_add_func("/users-ldap/groups/nested", test_nested_groups);
