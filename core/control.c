@@ -67,10 +67,12 @@ struct control_client {
     guint8 chunk[READ_CHUNK];
     char *output; /* the response being written */
     gboolean close_after_write;
-    /* Armed while the connection waits for (the rest of) a request; it
-     * closes a connection that stays silent for ctl->idle_ms. */
+    /* Armed while the connection waits for (the rest of) a request, or for
+     * the peer to take its answer; it closes a connection that stays silent
+     * (or does not read) for ctl->idle_ms. */
     GSource *idle;
     gint64 idle_since; /* monotonic; valid while `idle` is armed */
+    gboolean writing;  /* an answer is being written: not idle, only stalled */
 };
 
 struct ucd_reply {
@@ -695,8 +697,9 @@ static gboolean on_idle_timeout(gpointer data)
 }
 
 /* Starts (or restarts) the idle clock: called whenever the connection waits
- * for request bytes. A client busy with a command, or reading its answer, is
- * never idle. */
+ * for request bytes, and while an answer is written (a peer that never reads
+ * it would hold its place for ever). A client busy with a command is never
+ * idle. */
 static void client_idle_arm(control_client *c)
 {
     client_idle_disarm(c);
@@ -728,7 +731,9 @@ static void on_written(GObject *source, GAsyncResult *result, gpointer data)
     gboolean ok = g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), result, NULL, NULL);
 
     g_clear_pointer(&c->output, g_free);
+    c->writing = FALSE;
     if (c->ctl) {
+        client_idle_disarm(c);
         /* A write error is the peer gone (EPIPE, reset): nothing to tell it. */
         if (!ok || c->close_after_write)
             client_close(c);
@@ -747,6 +752,8 @@ static void client_respond(control_client *c, char *response, gboolean close_aft
     c->output[len] = '\n';
     c->output[len + 1] = '\0';
     c->close_after_write = close_after;
+    c->writing = TRUE;
+    client_idle_arm(c);
     g_output_stream_write_all_async(out, c->output, len + 1, G_PRIORITY_DEFAULT, c->cancel,
                                     on_written, client_ref(c));
 }
@@ -858,7 +865,7 @@ static control_client *oldest_idle(core_control *ctl)
     while (g_hash_table_iter_next(&iter, &key, NULL)) {
         control_client *c = key;
 
-        if (c->idle && (!oldest || c->idle_since < oldest->idle_since))
+        if (c->idle && !c->writing && (!oldest || c->idle_since < oldest->idle_since))
             oldest = c;
     }
     return oldest;

@@ -34,7 +34,8 @@
  * waited longest for a request is closed to make room; only when every one is
  * busy with a command is the newcomer refused. */
 #define CORE_CONTROL_MAX_CLIENTS 64
-/* A connection that sends no (complete) request for this long is closed. */
+/* A connection that sends no (complete) request for this long, or does not
+ * read its answer within it, is closed. */
 #define CORE_CONTROL_IDLE_MS (30 * 1000)
 /* The most content one reply may carry (the sum of its strings). A command that
  * writes more gets an error response "reply larger than 16 MiB" instead, so a

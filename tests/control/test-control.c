@@ -819,6 +819,29 @@ static void test_idle_timeout(void)
     server_stop(s);
 }
 
+/* A client that asks for a big answer and never reads it is closed after
+ * the timeout too, instead of holding its place for ever. Seen from the
+ * client: once the server shut the connection, a send fails. */
+static void test_unread_answer_times_out(void)
+{
+    server *s = server_start_with(200, 0);
+    client *c = client_new(s->path);
+    gboolean closed = FALSE;
+
+    client_send(c, "{\"argv\": [\"big\", \"8000000\"]}\n");
+    /* bounded by the attempts, not by a clock the assertion depends on */
+    for (int attempt = 0; attempt < 3000 && !closed; attempt++) {
+        closed = send(c->fd, " ", 1, MSG_NOSIGNAL) < 0;
+        if (!closed)
+            g_usleep(10000);
+    }
+    g_assert_true(closed);
+    g_assert_true(errno == EPIPE || errno == ECONNRESET);
+    client_free(c);
+    assert_server_alive(s);
+    server_stop(s);
+}
+
 /* "st\u0000atus" would run "st": a NUL inside a string is refused, while a
  * backslash followed by the text u0000 is just text. */
 static void test_nul_in_request(void)
@@ -1544,6 +1567,7 @@ int main(int argc, char **argv)
     g_test_add_func("/control/socket/too-many-clients", test_too_many_clients);
     g_test_add_func("/control/socket/all-clients-busy", test_all_clients_busy);
     g_test_add_func("/control/socket/idle-timeout", test_idle_timeout);
+    g_test_add_func("/control/socket/unread-answer", test_unread_answer_times_out);
     g_test_add_func("/control/socket/nul-in-request", test_nul_in_request);
     g_test_add_func("/control/file/mode", test_socket_mode);
     g_test_add_func("/control/file/group", test_socket_group);
