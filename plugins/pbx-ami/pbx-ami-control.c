@@ -712,7 +712,7 @@ static void on_tree(ami_driver *d, pami_message *response, GPtrArray *events, vo
     if (response == NULL)
         return; /* the link went down: the resync reads every key again */
     if (!ami_response_ok(response)) {
-        /* DBGetTree is newer than DBGet (Asterisk 16.16 and 18.2): one DBGet
+        /* DBGetTree came to Asterisk in 2022 (main/db.c): older ones get one DBGet
          * per line and family then. */
         if (!d->astdb_tree_unsupported)
             ucd_info(d->host, d->self, "DBGetTree refused (%s): reading DND and forward with DBGet",
