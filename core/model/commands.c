@@ -133,12 +133,83 @@ static gboolean parse_uint(const char *s, guint64 max, guint64 *out)
     return g_ascii_string_to_unsigned(s, 10, 0, max, out, NULL);
 }
 
+/* ---- listings in pages ------------------------------------------------------------ */
+
+/* The GOption entries of a listing's --limit and --after (paging.c). */
+#define PAGE_ENTRIES(page)                                                                         \
+    {"limit", 0, 0, G_OPTION_ARG_INT, &(page)->limit, "rows per page", "N"},                       \
+    {                                                                                              \
+        "after", 0, 0, G_OPTION_ARG_STRING, &(page)->after, "the previous page's next", "CURSOR"   \
+    }
+
+/* Checks the page asked for; replies why not. */
+static gboolean page_ok(const core_page *page, ucd_reply *r)
+{
+    char *error = NULL;
+    if (core_page_check(page, &error))
+        return TRUE;
+    core_reply_error(r, "%s", error);
+    g_free(error);
+    return FALSE;
+}
+
+/* Replies the cursor of the next page, if any, and frees it. */
+static void page_reply_next(ucd_reply *r, char *next)
+{
+    if (next)
+        core_reply_field(r, "next", next);
+    g_free(next);
+}
+
+/* Parses a listing that takes no other options and words than its page's;
+ * replies `usage` when there are others. */
+static gboolean parse_page(int argc, const char *const *argv, core_page *page, const char *usage,
+                           ucd_reply *r)
+{
+    char **args = NULL;
+    GOptionEntry entries[] = {
+        PAGE_ENTRIES(page),
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return FALSE;
+    gboolean ok = g_strv_length(args) == 1;
+    if (!ok)
+        core_reply_error(r, "usage: %s", usage);
+    g_strfreev(args);
+    if (ok && !page_ok(page, r))
+        ok = FALSE;
+    if (!ok) {
+        g_free(page->after);
+        page->after = NULL;
+    }
+    return ok;
+}
+
 /* ---- users and groups ------------------------------------------------------------ */
+
+/* Users are listed by login (the id for a user without one); the login is the
+ * page cursor. Two users with one login are ordered by id. */
+static const char *user_key(const core_user *u)
+{
+    return u->login && *u->login ? u->login : u->id;
+}
 
 static gint by_user_login(gconstpointer a, gconstpointer b)
 {
     const core_user *x = *(const core_user *const *)a, *y = *(const core_user *const *)b;
-    return g_strcmp0(x->login ? x->login : x->id, y->login ? y->login : y->id);
+    int c = strcmp(user_key(x), user_key(y));
+    return c ? c : strcmp(x->id, y->id);
+}
+
+static int user_cmp_cursor(gconstpointer item, const char *cursor)
+{
+    return strcmp(user_key(item), cursor);
+}
+
+static char *user_cursor(gconstpointer item)
+{
+    return g_strdup(user_key(item));
 }
 
 static int collect_user(const core_user *u, void *ud)
@@ -155,6 +226,37 @@ static GPtrArray *sorted_users(core_model *m)
     return users;
 }
 
+static gboolean in_group(const core_user *u, const char *group)
+{
+    return g_strv_contains((const char *const *)u->groups, group);
+}
+
+static gboolean active_here(const core_user *u, const char *unused)
+{
+    return u->enabled;
+}
+
+/* The users `keep(u, arg)` accepts (every one when it is NULL) in listing
+ * order, and which of them `page` shows: users[*start] to users[*end - 1].
+ * Replies the next page's cursor. Free the array (not its users). */
+static GPtrArray *users_page(core_model *m, const core_page *page,
+                             gboolean (*keep)(const core_user *u, const char *arg), const char *arg,
+                             guint *start, guint *end, ucd_reply *r)
+{
+    GPtrArray *users = sorted_users(m);
+    if (keep) {
+        guint kept = 0;
+        for (guint i = 0; i < users->len; i++)
+            if (keep(users->pdata[i], arg))
+                users->pdata[kept++] = users->pdata[i];
+        g_ptr_array_set_size(users, kept);
+    }
+    char *next;
+    core_page_window(users, page, user_cmp_cursor, user_cursor, start, end, &next);
+    page_reply_next(r, next);
+    return users;
+}
+
 static char *line_list(const core_user *u)
 {
     GString *s = g_string_new(NULL);
@@ -166,20 +268,33 @@ static char *line_list(const core_user *u)
 static int users_list(core_model *m, int argc, const char *const *argv, ucd_reply *r)
 {
     char *group = NULL, **args = NULL;
+    core_page page = {CORE_PAGE_DEFAULT_LIMIT, NULL};
     GOptionEntry entries[] = {
         {"group", 'g', 0, G_OPTION_ARG_STRING, &group, "members of GROUP only", "G"},
+        PAGE_ENTRIES(&page),
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     if (!parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
+    int rc = UCD_OK;
+    if (g_strv_length(args) > 1)
+        rc = reply_fail(r, UCD_E_INVALID,
+                        "usage: users [list] [--group G] [--limit N] [--after LOGIN]");
+    else if (!page_ok(&page, r))
+        rc = UCD_E_INVALID;
+    if (rc != UCD_OK) {
+        g_free(group);
+        g_free(page.after);
+        g_strfreev(args);
+        return rc;
+    }
+    guint start, end;
+    GPtrArray *users = users_page(m, &page, group ? in_group : NULL, group, &start, &end, r);
     static const char *const cols[] = {"id",     "login", "name",    "numbers",
                                        "groups", "lines", "enabled", "backend"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    GPtrArray *users = sorted_users(m);
-    for (guint i = 0; i < users->len; i++) {
+    for (guint i = start; i < end; i++) {
         const core_user *u = users->pdata[i];
-        if (group && !g_strv_contains((const char *const *)u->groups, group))
-            continue;
         char *numbers = g_strjoinv(",", u->numbers);
         char *groups = g_strjoinv(",", u->groups);
         char *lines = line_list(u);
@@ -192,6 +307,7 @@ static int users_list(core_model *m, int argc, const char *const *argv, ucd_repl
     }
     g_ptr_array_free(users, TRUE);
     g_free(group);
+    g_free(page.after);
     g_strfreev(args);
     return UCD_OK;
 }
@@ -662,7 +778,8 @@ static int users_set_numbers(core_model *m, int argc, const char *const *argv, u
 }
 
 static const char USERS_USAGE[] =
-    "users [list] [--group G] | users show ID|LOGIN | users export [FILE] | "
+    "users [list] [--group G] [--limit N] [--after LOGIN] | users show ID|LOGIN | users export "
+    "[FILE] | "
     "users import FILE | users sync [--full] [--progress] | users sync-status | "
     "users move USER --to SERVER | users set-numbers USER [NUMBER...]";
 
@@ -691,16 +808,31 @@ static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
     return reply_fail(r, UCD_E_INVALID, "usage: %s", USERS_USAGE);
 }
 
+static int group_cmp_cursor(gconstpointer item, const char *cursor)
+{
+    return strcmp(((const core_group *)item)->id, cursor);
+}
+
+static char *group_cursor(gconstpointer item)
+{
+    return g_strdup(((const core_group *)item)->id);
+}
+
 static int cmd_groups(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_model *m = ud;
-    if (argc > 1)
-        return reply_fail(r, UCD_E_INVALID, "usage: groups");
+    core_page page = {CORE_PAGE_DEFAULT_LIMIT, NULL};
+    if (!parse_page(argc, argv, &page, "groups [--limit N] [--after ID]", r))
+        return UCD_E_INVALID;
     GPtrArray *users = sorted_users(m);
     GPtrArray *groups = sorted_groups(m);
+    guint start, end;
+    char *next;
+    core_page_window(groups, &page, group_cmp_cursor, group_cursor, &start, &end, &next);
+    page_reply_next(r, next);
     static const char *const cols[] = {"id", "name", "members", "leaders", "description"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    for (guint i = 0; i < groups->len; i++) {
+    for (guint i = start; i < end; i++) {
         const core_group *g = groups->pdata[i];
         guint members = 0;
         for (guint u = 0; u < users->len; u++)
@@ -715,6 +847,7 @@ static int cmd_groups(int argc, const char *const *argv, ucd_reply *r, void *ud)
     }
     g_ptr_array_free(groups, TRUE);
     g_ptr_array_free(users, TRUE);
+    g_free(page.after);
     return UCD_OK;
 }
 
@@ -742,16 +875,39 @@ static GPtrArray *sorted_lines(core_model *m)
     return lines;
 }
 
+/* Lines are listed by driver, then address; "DRIVER/ADDRESS" is the page
+ * cursor (a driver id has no '/'; an address may). */
+static int line_cmp_cursor(gconstpointer item, const char *cursor)
+{
+    const core_line *l = item;
+    const char *slash = strchr(cursor, '/');
+    char *driver = g_strndup(cursor, slash ? (gsize)(slash - cursor) : strlen(cursor));
+    int c = strcmp(l->driver, driver);
+    g_free(driver);
+    return c ? c : strcmp(l->address, slash ? slash + 1 : "");
+}
+
+static char *line_cursor(gconstpointer item)
+{
+    const core_line *l = item;
+    return g_strconcat(l->driver, "/", l->address, NULL);
+}
+
 static int cmd_lines(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_model *m = ud;
-    if (argc > 1)
-        return reply_fail(r, UCD_E_INVALID, "usage: lines");
+    core_page page = {CORE_PAGE_DEFAULT_LIMIT, NULL};
+    if (!parse_page(argc, argv, &page, "lines [--limit N] [--after DRIVER/ADDRESS]", r))
+        return UCD_E_INVALID;
+    GPtrArray *lines = sorted_lines(m);
+    guint start, end;
+    char *next;
+    core_page_window(lines, &page, line_cmp_cursor, line_cursor, &start, &end, &next);
+    page_reply_next(r, next);
     static const char *const cols[] = {"driver", "line", "number",  "name", "state",
                                        "user",   "dnd",  "forward", "calls"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    GPtrArray *lines = sorted_lines(m);
-    for (guint i = 0; i < lines->len; i++) {
+    for (guint i = start; i < end; i++) {
         const core_line *l = lines->pdata[i];
         char calls[16];
         g_snprintf(calls, sizeof calls, "%u", l->offering + l->active);
@@ -767,6 +923,7 @@ static int cmd_lines(int argc, const char *const *argv, ucd_reply *r, void *ud)
         core_reply_row(r, row);
     }
     g_ptr_array_free(lines, TRUE);
+    g_free(page.after);
     return UCD_OK;
 }
 
@@ -866,15 +1023,35 @@ static void reply_count(ucd_reply *r, const char *name, uint64_t value)
     core_reply_field(r, name, buf);
 }
 
+/* Calls are listed by line, then call id; the line is the page cursor, so a
+ * page holds every leg of the lines it shows. */
+static int call_cmp_cursor(gconstpointer item, const char *cursor)
+{
+    return line_cmp_cursor(((const call_row *)item)->line, cursor);
+}
+
+static char *call_cursor(gconstpointer item)
+{
+    return line_cursor(((const call_row *)item)->line);
+}
+
 static int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_model *m = ud;
-    if (argc > 1)
-        return reply_fail(r, UCD_E_INVALID, "usage: calls");
+    core_page page = {CORE_PAGE_DEFAULT_LIMIT, NULL};
+    if (!parse_page(argc, argv, &page, "calls [--limit N] [--after DRIVER/ADDRESS]", r))
+        return UCD_E_INVALID;
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(call_row));
     g_array_set_clear_func(rows, call_row_clear);
     core_calls_foreach_leg(m, add_call_row, rows);
     g_array_sort(rows, by_call_row);
+    GPtrArray *sorted = g_ptr_array_sized_new(rows->len);
+    for (guint i = 0; i < rows->len; i++)
+        g_ptr_array_add(sorted, &g_array_index(rows, call_row, i));
+    guint start, end;
+    char *next;
+    core_page_window(sorted, &page, call_cmp_cursor, call_cursor, &start, &end, &next);
+    page_reply_next(r, next);
     core_model_stats st;
     core_model_get_stats(m, &st);
     reply_count(r, "live_legs", st.live_legs);
@@ -884,17 +1061,27 @@ static int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
     static const char *const cols[] = {"driver", "line",      "call",   "conversation",
                                        "state",  "direction", "remote", "since"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    for (guint i = 0; i < rows->len; i++) {
-        const call_row *c = &g_array_index(rows, call_row, i);
+    for (guint i = start; i < end; i++) {
+        const call_row *c = sorted->pdata[i];
         const char *row[] = {c->line->driver, c->line->address, c->call_id, c->conversation,
                              c->state,        c->direction,     c->remote,  c->since};
         core_reply_row(r, row);
     }
+    g_ptr_array_free(sorted, TRUE);
     g_array_free(rows, TRUE);
+    g_free(page.after);
     return UCD_OK;
 }
 
 /* ---- presence --------------------------------------------------------------------- */
+
+/* The presence columns; the last two (shown for one user and with --all) say
+ * whether the user is active on this server and which home server the
+ * backend names. A row is read only as far as its reply's columns go. */
+static const char *const presence_cols[] = {"user",     "login", "state", "manual", "line",
+                                            "calendar", "note",  "until", "active", "home_server"};
+#define PRESENCE_COLS       8
+#define PRESENCE_WHERE_COLS 10
 
 static void presence_row(core_model *m, const core_user *u, ucd_reply *r)
 {
@@ -908,28 +1095,57 @@ static void presence_row(core_model *m, const core_user *u, ucd_reply *r)
                          core_presence_word(v.line),
                          v.calendar ? core_presence_word(v.calendar) : "",
                          str(v.note),
-                         until};
+                         until,
+                         u->enabled ? "yes" : "no",
+                         str(u->home_server)};
     core_reply_row(r, row);
     g_free(until);
 }
 
+/* `presence USER`: one user, active here or not, with where the user is. */
 static int presence_show(core_model *m, const char *who, ucd_reply *r)
 {
-    static const char *const cols[] = {"user", "login",    "state", "manual",
-                                       "line", "calendar", "note",  "until"};
-    if (who) {
-        const core_user *u = core_model_user(m, who);
-        if (!u)
-            return reply_fail(r, UCD_E_NOT_FOUND, "unknown user '%s' (see ucctl users)", who);
-        core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-        presence_row(m, u, r);
-        return UCD_OK;
+    const core_user *u = core_model_user(m, who);
+    if (!u)
+        return reply_fail(r, UCD_E_NOT_FOUND, "unknown user '%s' (see ucctl users)", who);
+    core_reply_columns(r, PRESENCE_WHERE_COLS, presence_cols);
+    presence_row(m, u, r);
+    return UCD_OK;
+}
+
+/* `presence [--all] [--limit N] [--after LOGIN]`: the users active on this
+ * server. A disabled user, or one the backend homes on another server
+ * (users-ldap reports both as not enabled), has no presence here: such users
+ * are listed only with --all, and then every row says where the user is. */
+static int presence_list(core_model *m, int argc, const char *const *argv, ucd_reply *r)
+{
+    core_page page = {CORE_PAGE_DEFAULT_LIMIT, NULL};
+    gboolean all = FALSE;
+    char **args = NULL;
+    GOptionEntry entries[] = {
+        {"all", 'a', 0, G_OPTION_ARG_NONE, &all, "users not active here too", NULL},
+        PAGE_ENTRIES(&page),
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return UCD_E_INVALID;
+    int rc = UCD_OK;
+    if (g_strv_length(args) > 1)
+        rc = reply_fail(r, UCD_E_INVALID, "usage: presence [--all] [--limit N] [--after LOGIN]");
+    else if (!page_ok(&page, r))
+        rc = UCD_E_INVALID;
+    g_strfreev(args);
+    if (rc != UCD_OK) {
+        g_free(page.after);
+        return rc;
     }
-    core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    GPtrArray *users = sorted_users(m);
-    for (guint i = 0; i < users->len; i++)
+    guint start, end;
+    GPtrArray *users = users_page(m, &page, all ? NULL : active_here, NULL, &start, &end, r);
+    core_reply_columns(r, all ? PRESENCE_WHERE_COLS : PRESENCE_COLS, presence_cols);
+    for (guint i = start; i < end; i++)
         presence_row(m, users->pdata[i], r);
     g_ptr_array_free(users, TRUE);
+    g_free(page.after);
     return UCD_OK;
 }
 
@@ -958,6 +1174,11 @@ static int presence_set(core_model *m, int argc, const char *const *argv, ucd_re
         rc = reply_fail(r, UCD_E_INVALID,
                         "--until '%s': give a time (2026-03-01T17:00) or a duration (30m, 2h, 1d)",
                         until);
+    } else if (core_model_user(m, args[1]) && !core_model_user(m, args[1])->enabled) {
+        rc = reply_fail(r, UCD_E_INVALID,
+                        "user '%s' is not active on this server (disabled, or homed on another "
+                        "server): no presence here",
+                        args[1]);
     } else {
         rc = core_model_set_manual(m, args[1], state, note, until_ms);
         if (rc == UCD_E_NOT_FOUND)
@@ -976,8 +1197,8 @@ static int presence_set(core_model *m, int argc, const char *const *argv, ucd_re
 static int cmd_presence(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_model *m = ud;
-    if (argc == 1)
-        return presence_show(m, NULL, r);
+    if (argc == 1 || argv[1][0] == '-')
+        return presence_list(m, argc, argv, r);
     if (strcmp(argv[1], "set") == 0)
         return presence_set(m, argc - 1, argv + 1, r);
     if (strcmp(argv[1], "clear") == 0 && argc == 3) {
@@ -989,8 +1210,9 @@ static int cmd_presence(int argc, const char *const *argv, ucd_reply *r, void *u
     if (argc == 2)
         return presence_show(m, argv[1], r);
     return reply_fail(r, UCD_E_INVALID,
-                      "usage: presence [USER] | presence set USER STATE [--note TEXT] "
-                      "[--until ISO8601|DURATION] | presence clear USER");
+                      "usage: presence [--all] [--limit N] [--after LOGIN] | presence USER | "
+                      "presence set USER STATE [--note TEXT] [--until ISO8601|DURATION] | "
+                      "presence clear USER");
 }
 
 /* ---- journal ---------------------------------------------------------------------- */
@@ -1506,13 +1728,15 @@ void core_model_register_commands(core_model *m, core_control *ctl)
         ucd_command_fn fn;
     } cmds[] = {
         {"users", USERS_USAGE, "users and their lines, from every users backend", cmd_users},
-        {"groups", "groups", "user groups", cmd_groups},
-        {"lines", "lines", "lines of every PBX driver, their state and user", cmd_lines},
-        {"calls", "calls", "live call legs", cmd_calls},
+        {"groups", "groups [--limit N] [--after ID]", "user groups", cmd_groups},
+        {"lines", "lines [--limit N] [--after DRIVER/ADDRESS]",
+         "lines of every PBX driver, their state and user", cmd_lines},
+        {"calls", "calls [--limit N] [--after DRIVER/ADDRESS]", "live call legs", cmd_calls},
         {"presence",
-         "presence [USER] | presence set USER STATE [--note TEXT] [--until ISO8601|DURATION] | "
-         "presence clear USER",
-         "presence of users; set or clear a manual state", cmd_presence},
+         "presence [--all] [--limit N] [--after LOGIN] | presence USER | presence set USER STATE "
+         "[--note TEXT] [--until ISO8601|DURATION] | presence clear USER",
+         "presence of the users active here (--all: every user); set or clear a manual state",
+         cmd_presence},
         {"journal",
          "journal tail [N] | journal status | journal query [--user U] [--number N] [--from T] "
          "[--to T] [--outcome O] [--limit N] [--after CURSOR]",

@@ -7,6 +7,7 @@
  *   calls.c      legs -> conversations -> journal records
  *   presence.c   line, manual and calendar presence, the merge, persistence
  *   trace.c      the bounded ring of recent line and call events
+ *   paging.c     one page of a sorted listing (--limit, --after, "next")
  *   commands.c   the ucctl commands
  */
 #ifndef CORE_MODEL_INTERNAL_H
@@ -136,6 +137,32 @@ const char *core_line_state_word(uint32_t state);
 const char *core_direction_word(uint32_t direction);
 const char *core_cause_word(uint32_t cause);
 const char *core_forward_reason_word(uint32_t reason);
+
+/* paging.c: listings come in pages of --limit rows (default
+ * CORE_PAGE_DEFAULT_LIMIT) after the cursor --after; the reply field "next"
+ * is the cursor of the next page. */
+#define CORE_PAGE_DEFAULT_LIMIT 1000
+#define CORE_PAGE_MAX_LIMIT     10000
+
+typedef struct core_page {
+    int limit;   /* rows per page: 1 to CORE_PAGE_MAX_LIMIT */
+    char *after; /* the previous page's "next"; NULL: from the start */
+} core_page;
+
+/* Compares an item of a listing with a cursor, in the listing's order: < 0
+ * when the item comes before it, 0 when the item's key is the cursor. */
+typedef int (*core_page_cmp)(gconstpointer item, const char *cursor);
+/* An item's cursor (g_free it). */
+typedef char *(*core_page_key)(gconstpointer item);
+
+/* Whether the page's limit is allowed; else *error says why (g_free it). */
+gboolean core_page_check(const core_page *page, char **error);
+/* The page of `items` (sorted by `cmp`'s order) the request asks for:
+ * items[*start] to items[*end - 1], the first ones whose key comes after
+ * page->after, `limit` of them and the rest of a run of equal keys; *next is
+ * the cursor of the page after it (g_free it), NULL when none remain. */
+void core_page_window(const GPtrArray *items, const core_page *page, core_page_cmp cmp,
+                      core_page_key key, guint *start, guint *end, char **next);
 
 /* commands.c uses these from calls.c to list live legs. */
 typedef struct core_leg_view {

@@ -36,12 +36,34 @@ static void make_sql_replica(const char *path)
     sqlite3_close(db);
 }
 
+/* The value of the reply field `name`, or NULL (g_free it). */
+static char *reply_field(JsonNode *r, const char *name)
+{
+    JsonObject *o = json_node_get_object(r);
+    JsonArray *fields =
+        json_object_has_member(o, "fields") ? json_object_get_array_member(o, "fields") : NULL;
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonObject *f = json_array_get_object_element(fields, i);
+        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
+            return g_strdup(json_object_get_string_member(f, "value"));
+    }
+    return NULL;
+}
+
+/* Users in the model: `users list` page by page (1,000 a page), following
+ * the reply's "next" as ucctl does. */
 static guint user_count(harness *h)
 {
-    const char *argv[] = {"users", "list", NULL};
-    JsonNode *r = harness_ok(h, argv);
-    guint n = json_array_get_length(json_object_get_array_member(json_node_get_object(r), "rows"));
-    json_node_free(r);
+    guint n = 0;
+    char *next = NULL;
+    do {
+        const char *argv[] = {"users", "list", next ? "--after" : NULL, next, NULL};
+        JsonNode *r = harness_ok(h, argv);
+        n += json_array_get_length(json_object_get_array_member(json_node_get_object(r), "rows"));
+        g_free(next);
+        next = reply_field(r, "next");
+        json_node_free(r);
+    } while (next);
     return n;
 }
 
@@ -49,13 +71,7 @@ static char *show_field(harness *h, const char *who, const char *name)
 {
     const char *argv[] = {"users", "show", who, NULL};
     JsonNode *r = harness_ok(h, argv);
-    JsonArray *fields = json_object_get_array_member(json_node_get_object(r), "fields");
-    char *value = NULL;
-    for (guint i = 0; i < json_array_get_length(fields) && !value; i++) {
-        JsonObject *f = json_array_get_object_element(fields, i);
-        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
-            value = g_strdup(json_object_get_string_member(f, "value"));
-    }
+    char *value = reply_field(r, name);
     json_node_free(r);
     return value;
 }

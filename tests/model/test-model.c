@@ -10,7 +10,9 @@
  * on the bus exactly as a driver would, in the order the driver conventions
  * (docs/admin/model.md) prescribe.
  */
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -106,10 +108,32 @@ static const ucd_user fake_users[] = {
      .lines = carol_lines},
 };
 
+/* Users a test adds to the backend (ucd_user *, owned; strings owned by
+ * extra_strings), read after fake_users; then core_directory_pull(). */
+static GPtrArray *extra_users;
+static GPtrArray *extra_strings;
+
+static void add_user(const char *id, const char *login, gboolean enabled, const char *home)
+{
+    ucd_user *u = g_new0(ucd_user, 1);
+    u->struct_size = sizeof *u;
+    u->enabled = enabled;
+    u->id = g_strdup(id);
+    u->login = g_strdup(login);
+    u->home_server = g_strdup(home);
+    u->numbers = u->groups = u->lines = none;
+    g_ptr_array_add(extra_strings, (char *)u->id);
+    g_ptr_array_add(extra_strings, (char *)u->login);
+    g_ptr_array_add(extra_strings, (char *)u->home_server);
+    g_ptr_array_add(extra_users, u);
+}
+
 static int users_foreach(void *impl, ucd_user_cb cb, void *ud)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(fake_users); i++)
         cb(&fake_users[i], ud);
+    for (guint i = 0; extra_users && i < extra_users->len; i++)
+        cb(extra_users->pdata[i], ud);
     return UCD_OK;
 }
 
@@ -255,6 +279,8 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     f->pbx_a = (fake_pbx){pbx_a_lines, g_ptr_array_new_with_free_func(g_free)};
     f->pbx_b = (fake_pbx){pbx_b_lines, g_ptr_array_new_with_free_func(g_free)};
     f->journal.records = g_ptr_array_new_with_free_func(g_free);
+    extra_users = g_ptr_array_new_with_free_func(g_free);
+    extra_strings = g_ptr_array_new_with_free_func(g_free);
     add_provider(f, "pbx-a", UCD_PBX_SERVICE, &pbx_iface, &f->pbx_a);
     add_provider(f, "users-t", UCD_USERS_SERVICE, &users_iface, NULL);
     add_provider(f, "journal-t", UCD_JOURNAL_SERVICE, &journal_iface, &f->journal);
@@ -297,6 +323,8 @@ static void fixture_tear_down(fixture *f, gconstpointer data)
     g_ptr_array_free(f->pbx_b.calls, TRUE);
     g_ptr_array_free(f->journal.records, TRUE);
     g_ptr_array_free(f->presence, TRUE);
+    g_clear_pointer(&extra_users, g_ptr_array_unref);
+    g_clear_pointer(&extra_strings, g_ptr_array_unref);
     remove_tree(f->dir);
     g_free(f->rt.state_dir);
     g_free(f->socket);
@@ -735,7 +763,9 @@ static const char *cell(JsonArray *rows, guint row, guint col)
 
 static const char *reply_field(const reply *r, const char *name)
 {
-    JsonArray *fields = json_object_get_array_member(r->root, "fields");
+    JsonArray *fields = json_object_has_member(r->root, "fields")
+                            ? json_object_get_array_member(r->root, "fields")
+                            : NULL;
     for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
         JsonObject *o = json_array_get_object_element(fields, i);
         if (strcmp(json_object_get_string_member(o, "name"), name) == 0)
@@ -839,6 +869,98 @@ static void test_commands_tables(fixture *f, gconstpointer data)
     reply_free(&r);
 }
 
+/* Column `col` of every row of `command`'s reply, joined with ","; with
+ * `next`, the reply's next cursor (or "-") after a "|". */
+static char *column_of(fixture *f, const char *command, guint col)
+{
+    reply r = run(f, command);
+    if (!reply_ok(&r))
+        g_error("%s: %s", command, reply_error(&r));
+    JsonArray *rows = reply_rows(&r);
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < json_array_get_length(rows); i++)
+        g_string_append_printf(text, "%s%s", i ? "," : "", cell(rows, i, col));
+    const char *next = reply_field(&r, "next");
+    g_string_append_printf(text, "|%s", next ? next : "-");
+    reply_free(&r);
+    return g_string_free(text, FALSE);
+}
+
+#define assert_column(f, command, col, expected)                                                   \
+    do {                                                                                           \
+        char *got_ = column_of((f), (command), (col));                                             \
+        g_assert_cmpstr(got_, ==, (expected));                                                     \
+        g_free(got_);                                                                              \
+    } while (0)
+
+/* Issue 12 item 28: listings come in pages of --limit rows after the cursor
+ * --after, with the next page's cursor in "next"; the order is stable, and a
+ * user added between two pages neither repeats a row nor hides one. */
+static void test_commands_paging(fixture *f, gconstpointer data)
+{
+    assert_column(f, "users --limit 2", 1, "alice,bob|bob");
+    /* between the pages: one user before the cursor, one after it */
+    add_user("u-aaron", "aaron", TRUE, NULL);
+    add_user("u-bobby", "bobby", TRUE, NULL);
+    core_directory_pull(f->model);
+    assert_column(f, "users --limit 2 --after bob", 1, "bobby,carol|-");
+    assert_column(f, "users list --limit 3", 1, "aaron,alice,bob|bob");
+    assert_column(f, "users --group sales --limit 1 --after alice", 1, "bob|-");
+    /* two users with one login: a page never ends between them */
+    add_user("u-dup2", "dup", TRUE, NULL);
+    add_user("u-dup1", "dup", TRUE, NULL);
+    core_directory_pull(f->model);
+    assert_column(f, "users --limit 1 --after carol", 0, "u-dup1,u-dup2|-");
+    assert_column(f, "users --limit 4 --after alice", 1, "bob,bobby,carol,dup,dup|-");
+    assert_column(f, "presence --limit 1 --after alice", 1, "bob|bob");
+
+    assert_column(f, "lines --limit 2", 1, "201,202|pbx-a/202");
+    assert_column(f, "lines --limit 2 --after pbx-a/202", 1, "203,209|-");
+    assert_column(f, "groups --limit 1", 0, "sales|-");
+    /* a page holds every leg of a line */
+    inbound_connected(f, "201", "c1");
+    CALL(f, .line = "201", .call_id = "c2", .state = UCD_CALL_OFFERING,
+         .direction = UCD_DIR_INBOUND, .remote_number = "0301");
+    inbound_connected(f, "202", "c3");
+    assert_column(f, "calls --limit 1", 2, "c1,c2|pbx-a/201");
+    assert_column(f, "calls --after pbx-a/201", 2, "c3|-");
+
+    const char *const bad[] = {"users --limit 0", "lines --limit 10001", "calls --limit x",
+                               "groups --after", "presence --limit -1"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        reply r = run(f, bad[i]);
+        g_assert_false(reply_ok(&r));
+        g_assert_nonnull(reply_error(&r));
+        reply_free(&r);
+    }
+    reply r = run(f, "users --limit 0");
+    g_assert_cmpstr(reply_error(&r), ==, "--limit must be 1 to 10000 (got 0)");
+    reply_free(&r);
+}
+
+/* Issue 12 item 11: `presence` lists the users active on this server; a
+ * disabled user and one homed on another server (the backend reports both as
+ * not enabled) appear only with --all, which says where each user is. */
+static void test_presence_active_only(fixture *f, gconstpointer data)
+{
+    add_user("u-dora", "dora", FALSE, NULL);
+    add_user("u-emil", "emil", FALSE, "pbx2.example.test");
+    add_user("u-finn", "finn", TRUE, "ucd-here");
+    core_directory_pull(f->model);
+    assert_column(f, "presence", 1, "alice,bob,carol,finn|-");
+    assert_column(f, "presence --all", 1, "alice,bob,carol,dora,emil,finn|-");
+    assert_column(f, "presence --all", 8, "yes,yes,yes,no,no,yes|-");
+    assert_column(f, "presence --all", 9, ",,,,pbx2.example.test,ucd-here|-");
+    assert_column(f, "presence emil", 8, "no|-");
+    reply r = run(f, "presence set dora away");
+    g_assert_false(reply_ok(&r));
+    g_assert_nonnull(strstr(reply_error(&r), "not active on this server"));
+    reply_free(&r);
+    r = run(f, "presence set finn away");
+    g_assert_true(reply_ok(&r));
+    reply_free(&r);
+}
+
 /* ---- trace --------------------------------------------------------------------------- */
 
 static void test_trace(fixture *f, gconstpointer data)
@@ -912,6 +1034,19 @@ static void child_exited(GPid pid, gint status, gpointer data)
     g_spawn_close_pid(pid);
 }
 
+/* Serves the fixture's socket until the child `pid` exits; it must succeed. */
+static void wait_child(fixture *f, GPid pid)
+{
+    gint status = -1;
+    GSource *watch = g_child_watch_source_new(pid);
+    g_source_set_callback(watch, (GSourceFunc)(void (*)(void))child_exited, &status, NULL);
+    g_source_attach(watch, f->ctx);
+    while (status == -1)
+        g_main_context_iteration(f->ctx, TRUE);
+    g_source_unref(watch);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}
+
 /* Runs the built ucctl against the fixture's socket, serving the socket on
  * this thread meanwhile; returns its stdout. */
 static char *run_ucctl(fixture *f, const char *const *args)
@@ -930,14 +1065,7 @@ static char *run_ucctl(fixture *f, const char *const *args)
                                            G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL,
                                            &out_fd, NULL, &err));
     g_assert_no_error(err);
-    gint status = -1;
-    GSource *watch = g_child_watch_source_new(pid);
-    g_source_set_callback(watch, (GSourceFunc)(void (*)(void))child_exited, &status, NULL);
-    g_source_attach(watch, f->ctx);
-    while (status == -1)
-        g_main_context_iteration(f->ctx, TRUE);
-    g_source_unref(watch);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    wait_child(f, pid);
     GIOChannel *ch = g_io_channel_unix_new(out_fd);
     char *text = NULL;
     g_io_channel_read_to_end(ch, &text, NULL, NULL);
@@ -945,6 +1073,58 @@ static char *run_ucctl(fixture *f, const char *const *args)
     g_io_channel_unref(ch);
     g_ptr_array_free(argv, TRUE);
     return text;
+}
+
+/* `ucctl --json users` over the socket with 2,507 users: three pages of the
+ * default 1,000, which ucctl follows through "next"; every user once, in
+ * order (issue 12 item 28). Its output goes to a file: more than a pipe holds
+ * while this thread serves the socket. */
+static void test_ucctl_users_pages(fixture *f, gconstpointer data)
+{
+    if (!g_getenv("UCCTL"))
+        g_error(
+            "UCCTL is not set: run this test through meson test, which passes the ucctl it built");
+    for (int i = 0; i < 2500; i++) {
+        char id[32], login[32];
+        g_snprintf(id, sizeof id, "u-%04d", i);
+        g_snprintf(login, sizeof login, "user%04d", i);
+        add_user(id, login, TRUE, NULL);
+    }
+    add_user("u-x1", "x1", TRUE, NULL);
+    add_user("u-x2", "x2", TRUE, NULL);
+    add_user("u-x3", "x3", TRUE, NULL);
+    add_user("u-x4", "x4", TRUE, NULL);
+    core_directory_pull(f->model);
+    /* the daemon's first page: 1,000 rows and the cursor after them */
+    reply first = run(f, "users");
+    g_assert_cmpuint(json_array_get_length(reply_rows(&first)), ==, CORE_PAGE_DEFAULT_LIMIT);
+    g_assert_cmpstr(reply_field(&first, "next"), ==, "user0996");
+    reply_free(&first);
+    char *path = g_build_filename(f->dir, "users.json", NULL);
+    int out = g_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    g_assert_cmpint(out, >=, 0);
+    const char *argv[] = {g_getenv("UCCTL"), "--socket", f->socket, "--json", "users", NULL};
+    GPid pid;
+    GError *err = NULL;
+    g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                         NULL, &pid, -1, out, -1, &err));
+    g_assert_no_error(err);
+    close(out);
+    wait_child(f, pid);
+
+    JsonParser *parser = json_parser_new();
+    g_assert_true(json_parser_load_from_file(parser, path, NULL));
+    JsonArray *users = json_node_get_array(json_parser_get_root(parser));
+    g_assert_cmpuint(json_array_get_length(users), ==, 2507);
+    const char *previous = "";
+    for (guint i = 0; i < json_array_get_length(users); i++) {
+        const char *login =
+            json_object_get_string_member(json_array_get_object_element(users, i), "login");
+        g_assert_cmpint(strcmp(previous, login), <, 0); /* sorted, so no repeats */
+        previous = login;
+    }
+    g_object_unref(parser);
+    g_free(path);
 }
 
 static void test_ucctl_trace(fixture *f, gconstpointer data)
@@ -999,8 +1179,11 @@ int main(int argc, char **argv)
     ADD("presence/persisted", test_presence_persisted);
     ADD("commands/errors", test_commands_errors);
     ADD("commands/tables", test_commands_tables);
+    ADD("commands/paging", test_commands_paging);
+    ADD("presence/active-only", test_presence_active_only);
     ADD("trace/after", test_trace);
     ADD("trace/ucctl", test_ucctl_trace);
+    ADD("commands/ucctl-users-pages", test_ucctl_users_pages);
     g_test_add_func("/model/trace/ring-wraps", test_trace_ring_wraps);
     return g_test_run();
 }
