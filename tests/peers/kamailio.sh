@@ -275,8 +275,10 @@ request_route {
   if (is_method("OPTIONS") && uri == myself && $rU == $null) { sl_send_reply("200", "Alive"); exit; }
   if (is_method("SUBSCRIBE|INVITE|REFER") && $fU == "@AUTH_USER@") { route(AUTH); }
   if (is_method("PUBLISH|SUBSCRIBE")) { route(PRESENCE); }
-  if (is_method("INVITE")) { dlg_manage(); record_route(); }
+  # A call to a user with no phone is refused before it becomes a dialog: a
+  # dialog made first would stay "Trying" (a stateless reply ends nothing).
   if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+  if (is_method("INVITE")) { dlg_manage(); record_route(); }
   t_relay();
 }
 route[AUTH] {

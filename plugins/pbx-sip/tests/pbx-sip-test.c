@@ -376,6 +376,42 @@ static void test_on_kamailio(void)
     harness_peer_stop(peer);
 }
 
+/* Issue 12 item 30 with real peers: alice's phone takes the REFER to a user
+ * with no phone; Kamailio answers the phone's INVITE 404 and the phone's
+ * sipfrag NOTIFY says so (baresip: "SIP/2.0 404 Not Found"). The dial has
+ * failed: a warning with the status and one failed leg on alice's line. */
+static void test_refer_call_fails_on_kamailio(void)
+{
+    harness_peer *peer = harness_peer_start(peer_script, "SIP_DIR", NULL);
+    if (peer == NULL)
+        return;
+    GPtrArray *events = g_ptr_array_new_with_free_func(g_free);
+    fake_module *m = start_on(peer, events);
+    void *impl = NULL;
+    const ucd_pbx_v1 *pbx = fake_module_service(m, UCD_PBX_SERVICE, UCD_PBX_MAJOR, &impl);
+    g_assert_nonnull(pbx);
+
+    g_assert_cmpint(dial_when_up(pbx, impl, "alice", "nobody"), ==, UCD_OK);
+    g_assert_nonnull(wait_event(events, "alice", "disconnected failed nobody"));
+    gint64 deadline = g_get_monotonic_time() + WAIT_US;
+    while (!fake_module_log_has(m, UCD_LOG_WARNING, "reported its call failed (SIP 404)") &&
+           g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, "reported its call failed (SIP 404)"));
+    /* Kamailio refuses the phone's call before it is a dialog (kamailio.sh):
+     * nothing else on alice's line, so exactly the failed leg. */
+    guint on_alice = 0;
+    for (guint i = 0; i < events->len; i++)
+        on_alice += g_str_has_prefix(g_ptr_array_index(events, i), "alice ");
+    g_assert_cmpuint(on_alice, ==, 2);
+    g_assert_nonnull(find_event(events, "alice", "dialing none nobody"));
+
+    fake_module_stop(m);
+    fake_module_free(m);
+    g_ptr_array_unref(events);
+    harness_peer_stop(peer);
+}
+
 /* ---- a server with hint state only (Asterisk-shaped, hint-server.c) ---- */
 
 /* The test's own loopback address, away from any real SIP server. */
@@ -529,6 +565,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pbx-sip/remote-identity-withheld", test_remote_identity_withheld);
     g_test_add_func("/pbx-sip/dial-numbers", test_dial_numbers);
     g_test_add_func("/pbx-sip/on-kamailio", test_on_kamailio);
+    g_test_add_func("/pbx-sip/refer-call-fails-on-kamailio", test_refer_call_fails_on_kamailio);
     g_test_add_func("/pbx-sip/asterisk-hints", test_asterisk_hints);
     g_test_add_func("/pbx-sip/refer-fails", test_refer_fails);
     int rc = g_test_run();
