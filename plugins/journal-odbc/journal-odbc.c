@@ -46,6 +46,10 @@
  * the server is alive, its own statement or login timeout ends the call
  * first, with a clearer message and no thread left behind. */
 #define DEADLINE_GRACE_MS 1000
+/* At stop a call gets at most this long from the moment the stop began:
+ * abandoning it costs nothing (its records are spooled, or still are), and
+ * a service manager kills a stop that takes too long. */
+#define STOP_GRACE_MS 2000
 /* Abandoned calls (jodbc-call.h) that may wait for a frozen server before
  * the writer stops opening new connections to it: each holds a thread and a
  * socket until the server answers. */
@@ -301,12 +305,19 @@ static int await_call(writer *w, jodbc_call *call, gboolean spool_arrivals, jodb
     journal *j = w->j;
     jstore *s = &j->store;
     int64_t deadline = jstore_now_ms() + j->timeout_ms + DEADLINE_GRACE_MS;
+    gboolean stop_seen = FALSE;
     *abandoned = FALSE;
     for (;;) {
         g_mutex_lock(&s->lock);
         while (!jodbc_call_done(call) && jstore_now_ms() < deadline &&
-               !(spool_arrivals && s->queue.length > 0))
+               !(spool_arrivals && s->queue.length > 0)) {
+            if (!s->running && !stop_seen) {
+                stop_seen = TRUE;
+                deadline = MIN(deadline, jstore_now_ms() + STOP_GRACE_MS);
+                continue;
+            }
             jstore_wait_locked(s, deadline);
+        }
         gboolean arrivals = spool_arrivals && s->queue.length > 0;
         g_mutex_unlock(&s->lock);
         if (jodbc_call_done(call))
@@ -320,10 +331,15 @@ static int await_call(writer *w, jodbc_call *call, gboolean spool_arrivals, jodb
         if (!jodbc_call_abandon(call))
             break; /* it ended just now */
         *abandoned = TRUE;
-        *error = g_strdup_printf("no answer from the database within %" PRId64
-                                 " ms (timeout + %d ms): call abandoned, %d still stuck",
-                                 j->timeout_ms + DEADLINE_GRACE_MS, DEADLINE_GRACE_MS,
-                                 jodbc_call_stuck());
+        if (stop_seen)
+            *error = g_strdup_printf("no answer from the database within %d ms of the stop: "
+                                     "call abandoned, %d still stuck",
+                                     STOP_GRACE_MS, jodbc_call_stuck());
+        else
+            *error = g_strdup_printf("no answer from the database within %" PRId64
+                                     " ms (timeout + %d ms): call abandoned, %d still stuck",
+                                     j->timeout_ms + DEADLINE_GRACE_MS, DEADLINE_GRACE_MS,
+                                     jodbc_call_stuck());
         return JODBC_E_CONNECTION;
     }
     return jodbc_call_finish(call, db, deleted, error);
