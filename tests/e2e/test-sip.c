@@ -91,8 +91,10 @@ static void test_real_call(harness *h, harness_peer *peer)
     char *rows = e2e_journal_sql(h, "SELECT line, user_id FROM participant ORDER BY line");
     g_assert_cmpstr(rows, ==, "alice|file:alice\nbob|file:bob\n");
     g_free(rows);
-    rows = e2e_journal_sql(h, "SELECT end_reason, answer_ms > 0 FROM conversation");
-    g_assert_cmpstr(rows, ==, "normal|1\n");
+    /* what alice dialled (issue 12 item 17) */
+    rows = e2e_journal_sql(h, "SELECT end_reason, answer_ms > 0, requested_number "
+                              "FROM conversation");
+    g_assert_cmpstr(rows, ==, "normal|1|bob\n");
     g_free(rows);
 
     g_free(bob_call);
@@ -143,8 +145,10 @@ static void test_click_to_dial(harness *h, harness_peer *peer)
     /* exactly one conversation, alice calling bob */
     sip_wait_journal(h, SIP_LINES_OF_CONVERSATIONS, "1|alice,bob\n");
     assert_settled(h, "1");
-    char *rows = e2e_journal_sql(h, "SELECT end_reason, answer_ms > 0 FROM conversation");
-    g_assert_cmpstr(rows, ==, "normal|1\n");
+    /* the requested number is the one alice asked to dial (issue 12 item 17) */
+    char *rows = e2e_journal_sql(h, "SELECT end_reason, answer_ms > 0, requested_number "
+                                    "FROM conversation");
+    g_assert_cmpstr(rows, ==, "normal|1|bob\n");
     g_free(rows);
 
     /* alice's line saw one call, outbound to bob; never one from the driver's
@@ -213,8 +217,11 @@ static void test_click_to_dial_failed(harness *h, harness_peer *peer)
     wait_phone_log(peer, "bob", "Incoming call from:  sip:ucd@");
     sip_phone(peer, "bob", "hangup", ""); /* baresip refuses a ringing call: 486 */
     sip_wait_journal(h, "SELECT count(*) FROM conversation", "2\n");
-    rows = e2e_journal_sql(h, "SELECT outcome, answer_ms FROM conversation ORDER BY id");
-    want = g_strdup_printf("%d|0\n%d|0\n", UCD_OUTCOME_FAILED, UCD_OUTCOME_BUSY);
+    /* bob rejecting his own click-to-dial: the row names alice, whom he asked
+     * for, not bob himself (issue 12 item 17) */
+    rows = e2e_journal_sql(h, "SELECT outcome, answer_ms, requested_number FROM conversation "
+                              "ORDER BY id");
+    want = g_strdup_printf("%d|0|alice\n%d|0|alice\n", UCD_OUTCOME_FAILED, UCD_OUTCOME_BUSY);
     g_assert_cmpstr(rows, ==, want);
     g_free(want);
     g_free(rows);
@@ -258,6 +265,9 @@ static void test_rejected(harness *h, harness_peer *peer)
     g_free(trace);
     char *rows = e2e_journal_sql(h, "SELECT line, user_id FROM participant ORDER BY line");
     g_assert_cmpstr(rows, ==, "alice|file:alice\nbob|file:bob\n");
+    g_free(rows);
+    rows = e2e_journal_sql(h, "SELECT requested_number FROM conversation");
+    g_assert_cmpstr(rows, ==, "bob\n");
     g_free(rows);
     assert_settled(h, "1");
 
