@@ -1,7 +1,8 @@
 /*
  * startup.c - start to READY and idle memory of a notify-type daemon.
  *
- *   ucd-bench-startup [--runs N] [--label TEXT] [--ready-line TEXT] -- COMMAND [ARGS...]
+ *   ucd-bench-startup [--runs N] [--label TEXT] [--ready-line TEXT]
+ *                     [--users N PATH] [--loaded-line TEXT] -- COMMAND [ARGS...]
  *
  * Runs COMMAND N times with NOTIFY_SOCKET pointing at a datagram socket of
  * ours, and measures the time from just before exec to the READY=1 datagram
@@ -10,6 +11,13 @@
  * systemd notify protocol. A daemon that does not (Debian's collectd sends no
  * READY=1) is timed to the first output line containing --ready-line TEXT
  * instead, e.g. collectd's "Initialization complete".
+ *
+ * --users N PATH writes a users-file document of N generated users to PATH
+ * first (the daemon's configuration names it). --loaded-line TEXT also waits,
+ * after READY, for TEXT in what the daemon writes (ucd's "model: 50000 users"
+ * at log level info): the time to it is reported as "start to users loaded",
+ * and memory is measured 300 ms after it, so that a daemon that loads its
+ * users after READY is measured with them.
  */
 #include <poll.h>
 #include <errno.h>
@@ -25,6 +33,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench-users.h"
 
 static double now_ms(void)
 {
@@ -53,50 +63,61 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Waits for READY=1 on the notify socket, or for `ready_line` in what the
- * child writes to `out_fd` (when out_fd >= 0). */
-static gboolean await_ready(int sock, int out_fd, const char *ready_line)
+/* Waits for READY=1 on the notify socket (`from_socket`), or for `line` in
+ * what the child writes to `out_fd`, which collects in `seen`. */
+static gboolean await_text(int sock, int out_fd, gboolean from_socket, const char *line,
+                           GString *seen)
 {
     char buf[4096];
-    GString *seen = g_string_new(NULL);
-    gboolean ready = FALSE;
-    double deadline = now_ms() + 10000;
-    while (!ready && now_ms() < deadline) {
-        struct pollfd pfd = {.fd = out_fd >= 0 ? out_fd : sock, .events = POLLIN};
+    gboolean found = !from_socket && strstr(seen->str, line) != NULL;
+    GString *datagrams = g_string_new(NULL);
+    double deadline = now_ms() + 30000;
+    while (!found && now_ms() < deadline) {
+        struct pollfd pfd = {.fd = from_socket ? sock : out_fd, .events = POLLIN};
         if (poll(&pfd, 1, 100) <= 0)
             continue;
         ssize_t n =
-            out_fd >= 0 ? read(out_fd, buf, sizeof buf - 1) : recv(sock, buf, sizeof buf - 1, 0);
+            from_socket ? recv(sock, buf, sizeof buf - 1, 0) : read(out_fd, buf, sizeof buf - 1);
         if (n <= 0)
             break;
         buf[n] = 0;
-        g_string_append(seen, buf);
-        ready = strstr(seen->str, out_fd >= 0 ? ready_line : "READY=1") != NULL;
+        GString *into = from_socket ? datagrams : seen;
+        g_string_append(into, buf);
+        found = strstr(into->str, line) != NULL;
     }
-    g_string_free(seen, TRUE);
-    return ready;
+    g_string_free(datagrams, TRUE);
+    return found;
 }
 
 static gboolean one_run(char **argv, const char *sock_path, int sock, const char *ready_line,
-                        double *ready_ms, double *rss_kb, double *pss_kb)
+                        const char *loaded_line, double *ready_ms, double *loaded_ms,
+                        double *rss_kb, double *pss_kb)
 {
     int out[2] = {-1, -1};
-    if (ready_line && pipe(out) != 0)
+    gboolean piped = ready_line != NULL || loaded_line != NULL;
+    if (piped && pipe(out) != 0)
         return FALSE;
     double t0 = now_ms();
     pid_t pid = fork();
     if (pid == 0) {
         setenv("NOTIFY_SOCKET", sock_path, 1);
-        int sink = ready_line ? out[1] : open("/dev/null", O_WRONLY);
+        int sink = piped ? out[1] : open("/dev/null", O_WRONLY);
         dup2(sink, 1);
         dup2(sink, 2);
         execvp(argv[0], argv);
         _exit(127);
     }
-    if (ready_line)
+    if (piped)
         close(out[1]);
-    gboolean ready = await_ready(sock, out[0], ready_line);
+    GString *seen = g_string_new(NULL);
+    gboolean ready = ready_line != NULL ? await_text(sock, out[0], FALSE, ready_line, seen)
+                                        : await_text(sock, out[0], TRUE, "READY=1", seen);
     *ready_ms = now_ms() - t0;
+    if (ready && loaded_line != NULL) {
+        ready = await_text(sock, out[0], FALSE, loaded_line, seen);
+        *loaded_ms = now_ms() - t0;
+    }
+    g_string_free(seen, TRUE);
     if (ready) {
         g_usleep(300 * 1000);
         char *status = g_strdup_printf("/proc/%d/status", pid);
@@ -109,7 +130,7 @@ static gboolean one_run(char **argv, const char *sock_path, int sock, const char
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
-    if (ready_line)
+    if (piped)
         close(out[0]);
     return ready;
 }
@@ -125,7 +146,8 @@ int main(int argc, char **argv)
 {
     int runs = 20;
     const char *label = "daemon";
-    const char *ready_line = NULL;
+    const char *ready_line = NULL, *loaded_line = NULL, *users_path = NULL;
+    unsigned users = 0;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
@@ -134,10 +156,17 @@ int main(int argc, char **argv)
             label = argv[++i];
         else if (strcmp(argv[i], "--ready-line") == 0 && i + 1 < argc)
             ready_line = argv[++i];
+        else if (strcmp(argv[i], "--loaded-line") == 0 && i + 1 < argc)
+            loaded_line = argv[++i];
+        else if (strcmp(argv[i], "--users") == 0 && i + 2 < argc) {
+            users = (unsigned)atoi(argv[++i]);
+            users_path = argv[++i];
+        }
     }
     if (i + 1 >= argc || runs < 1) {
         fprintf(stderr,
-                "usage: %s [--runs N] [--label TEXT] [--ready-line TEXT] -- COMMAND [ARGS...]\n",
+                "usage: %s [--runs N] [--label TEXT] [--ready-line TEXT] [--users N PATH] "
+                "[--loaded-line TEXT] -- COMMAND [ARGS...]\n",
                 argv[0]);
         return 2;
     }
@@ -147,6 +176,16 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    if (users_path != NULL) {
+        char *parent = g_path_get_dirname(users_path);
+        GError *error = NULL;
+        g_mkdir_with_parents(parent, 0700);
+        g_free(parent);
+        if (!bench_write_users(users_path, users, &error)) {
+            fprintf(stderr, "%s\n", error->message);
+            return 1;
+        }
+    }
     char *dir = g_dir_make_tmp("ucd-startup-XXXXXX", NULL);
     char *sock_path = g_build_filename(dir, "notify", NULL);
     int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -157,15 +196,20 @@ int main(int argc, char **argv)
         return 1;
     }
     double *ready = g_new0(double, runs), *rss = g_new0(double, runs), *pss = g_new0(double, runs);
+    double *loaded = g_new0(double, runs);
     int ok = 0;
     for (int r = 0; r < runs; r++)
-        if (one_run(cmd, sock_path, sock, ready_line, &ready[ok], &rss[ok], &pss[ok]))
+        if (one_run(cmd, sock_path, sock, ready_line, loaded_line, &ready[ok], &loaded[ok],
+                    &rss[ok], &pss[ok]))
             ok++;
     if (ok == 0) {
-        printf("%s: never signalled READY=1\n", label);
+        printf("%s: never signalled READY=1%s\n", label,
+               loaded_line ? " (or never loaded its users)" : "");
         return 1;
     }
     report(label, "start to READY", ready, ok, "ms");
+    if (loaded_line != NULL)
+        report(label, "start to users loaded", loaded, ok, "ms");
     report(label, "idle RSS", rss, ok, "kB");
     report(label, "idle PSS", pss, ok, "kB");
     unlink(sock_path);

@@ -115,6 +115,17 @@ char *e2e_journal_sql(harness *h, const char *sql)
     return out ? g_string_free(out, FALSE) : NULL;
 }
 
+void e2e_wait_users(harness *h, const char *users_xml)
+{
+    guint users = 0;
+    for (const char *p = users_xml; (p = strstr(p, "<user ")) != NULL; p++)
+        users++;
+    char *needle = g_strdup_printf("model: %u users", users);
+    if (!harness_wait_log(h, needle))
+        g_error("the users never reached the model (no \"%s\" in the log)", needle);
+    g_free(needle);
+}
+
 harness *e2e_ucd_start(const char *users_xml, const char *sections)
 {
     harness *h = harness_new(NULL);
@@ -132,5 +143,6 @@ harness *e2e_ucd_start(const char *users_xml, const char *sections)
     g_free(users);
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "journal-sqlite", "running"));
+    e2e_wait_users(h, users_xml);
     return h;
 }

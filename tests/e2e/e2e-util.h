@@ -30,9 +30,15 @@ char *e2e_trace_words(harness *h, const char *line, int words);
  * for a NULL value; NULL while the file or its tables do not exist yet. */
 char *e2e_journal_sql(harness *h, const char *sql);
 
+/* Waits until the model holds the users of `users_xml` (users-file being
+ * the only users backend): users-file loads them on the worker pool after
+ * the start, and the core logs "model: N users" once it has pulled them. */
+void e2e_wait_users(harness *h, const char *users_xml);
+
 /* Starts ucd with `sections` (the PBX driver modules under test) plus
  * users-file reading `users_xml` (written to the test's folder),
- * journal-sqlite and the probe fixture; returns once journal-sqlite runs. */
+ * journal-sqlite and the probe fixture; returns once journal-sqlite runs
+ * and the users are in the model. */
 harness *e2e_ucd_start(const char *users_xml, const char *sections);
 
 #endif /* TEST_E2E_UTIL_H */
