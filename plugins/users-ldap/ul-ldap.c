@@ -164,20 +164,20 @@ static char *ul_explain(const ul_server_config *config, const char *uri, LDAP *l
 {
     gboolean connected = watch != NULL && watch->connected;
     if (watch != NULL && watch->fired)
-        return g_strdup_printf("%s: no answer within %d s%s (timeout)", uri, config->timeout_s,
+        return g_strdup_printf("no answer within %d s%s (timeout)", config->timeout_s,
                                ul_uses_tls(config, uri) && connected
                                    ? ": the server accepted the connection but did not "
                                      "complete the TLS handshake"
                                    : "");
     if (rc == LDAP_CONFIDENTIALITY_REQUIRED || rc == LDAP_STRONG_AUTH_REQUIRED)
-        return g_strdup_printf("%s: the server requires TLS before a simple bind (%s): set "
+        return g_strdup_printf("the server requires TLS before a simple bind (%s): set "
                                "starttls = true or use an ldaps:// URI",
-                               uri, ldap_err2string(rc));
+                               ldap_err2string(rc));
     gboolean lost = rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
     if (lost && connected && ul_uses_tls(config, uri)) {
         char *why =
             config->tls_verify ? ul_tls_diagnose(uri, config->ca_file, config->timeout_s) : NULL;
-        char *text = g_strdup_printf("%s: TLS failed: %s", uri,
+        char *text = g_strdup_printf("TLS failed: %s",
                                      why != NULL ? why
                                                  : "the handshake did not succeed (libldap "
                                                    "says no more)");
@@ -185,10 +185,10 @@ static char *ul_explain(const ul_server_config *config, const char *uri, LDAP *l
         return text;
     }
     if (lost || rc == LDAP_TIMEOUT)
-        return g_strdup_printf("%s: cannot reach the server: %s", uri, ldap_err2string(rc));
+        return g_strdup_printf("cannot reach the server: %s", ldap_err2string(rc));
     char *diag = ul_diagnostic(ld, rc);
-    char *text = dn != NULL ? g_strdup_printf("%s: %s as \"%s\" refused: %s", uri, step, dn, diag)
-                            : g_strdup_printf("%s: %s failed: %s", uri, step, diag);
+    char *text = dn != NULL ? g_strdup_printf("%s as \"%s\" refused: %s", step, dn, diag)
+                            : g_strdup_printf("%s failed: %s", step, diag);
     g_free(diag);
     return text;
 }
@@ -218,7 +218,9 @@ static LDAP *ul_open(const ul_server_config *config, const char *uri, int *rc, c
         *rc = ldap_start_tls_s(ld, NULL, NULL);
         if (*rc != LDAP_SUCCESS) {
             char *text = ul_explain(config, uri, ld, *rc, *watch, "StartTLS", NULL);
-            *why = g_strdup_printf("StartTLS failed: %s", text);
+            *why = g_str_has_prefix(text, "StartTLS")
+                       ? g_strdup_printf("%s: %s", uri, text)
+                       : g_strdup_printf("%s: StartTLS failed: %s", uri, text);
             g_free(text);
             ldap_unbind_ext_s(ld, NULL, NULL);
             *watch = NULL;
@@ -267,7 +269,9 @@ static LDAP *ul_open_bound(const ul_server_config *config, const char *dn, const
             /* A deadline that fired ends the attempt as a dead server would. */
             if (watch != NULL && watch->fired)
                 rc = LDAP_TIMEOUT;
-            why = ul_explain(config, *uri, ld, rc, watch, "bind", dn != NULL ? dn : "");
+            char *text = ul_explain(config, *uri, ld, rc, watch, "bind", dn != NULL ? dn : "");
+            why = g_strdup_printf("%s: %s", *uri, text);
+            g_free(text);
             ldap_unbind_ext_s(ld, NULL, NULL);
         }
         if (reasons->len > 0)

@@ -836,7 +836,6 @@ ul_set *ul_builder_finish(ul_builder *builder)
     GHashTable *index = ul_from_members(builder->map) ? ul_member_index(builder->groups) : NULL;
     ul_graph *graph = ul_graph_of(builder->map, builder->groups);
     ul_set *set = ul_set_new();
-    g_ptr_array_set_size(set->users, 0);
     for (guint i = 0; i < builder->users->len; i++) {
         ul_user *user = g_ptr_array_index(builder->users, i);
         if (index != NULL)
@@ -996,7 +995,6 @@ ul_set *ul_builder_merge(ul_builder *builder, const ul_set *base)
                             ? ul_member_index(set->groups)
                             : NULL;
     GHashTable *merged = g_hash_table_new(g_str_hash, g_str_equal);
-    g_ptr_array_set_size(set->users, 0);
     for (guint i = 0; i < base->users->len; i++) {
         ul_user *user = g_ptr_array_index(base->users, i);
         ul_user *read =

@@ -5,7 +5,8 @@
  * A sync runs on the worker pool: connect (fail-over over `uris`, TLS
  * verified unless configured otherwise), bind as the service account, read
  * users page by page (RFC 2696, so a server's 1,000-entry cap never
- * truncates), then groups, then nested memberships where the server is AD.
+ * truncates), then groups (all of them, or those changed since the last
+ * sync); nested groups are resolved in memory, once per group (ul-graph.h).
  * The result is judged on the main loop: a sync that failed, or a full sync
  * that returned far fewer users than the last good set, is NOT applied; the
  * users stay, a warning is logged and a counter grows. A good set replaces the
@@ -123,7 +124,8 @@ static const ucd_config_key ul_keys[] = {
     {"group_member_attribute", UCD_CONFIG_STRING, 0, "member",
      "members of a group object, used when attr_member_of is empty"},
     {"nested_groups", UCD_CONFIG_BOOL, 0, "false",
-     "follow nested groups with LDAP_MATCHING_RULE_IN_CHAIN (AD only)"},
+     "users are also in the groups their groups are in, at any depth (from the groups' "
+     "memberOf or member lists)"},
     {"attr_id", UCD_CONFIG_STRING, 0, "objectGUID", "stable id: objectGUID or entryUUID"},
     {"attr_login", UCD_CONFIG_STRING, 0, "sAMAccountName", "login: sAMAccountName, uid..."},
     {"attr_display_name", UCD_CONFIG_STRING, 0, "displayName", ""},
