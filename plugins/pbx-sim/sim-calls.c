@@ -499,6 +499,7 @@ void sim_remote_hangup(sim *s, sim_leg *leg)
 void sim_hold(sim *s, sim_leg *leg)
 {
     leg->held_since_ms = sim_now(s);
+    leg->recall_waits = 0;
     leg_emit(s, leg, UCD_CALL_HELD, UCD_CAUSE_NONE);
     if (s->cfg.hold_recall_ms > 0)
         sim_schedule(s, s->cfg.hold_recall_ms, SIM_ACT_HOLD_RECALL, leg->call_id, NULL);
@@ -708,15 +709,27 @@ static int holder_busy(const sim_line *line, const sim_leg *leg)
     return 0;
 }
 
+static void ring_timeout(sim *s, sim_leg *leg);
+
+/* Hold recalls put off while the holder is busy before the held call ends. */
+#define SIM_MAX_RECALL_WAITS 5
+
 /* Hold recall, as PBXes do (Cisco's hold reversion, Avaya's and 3CX's
  * recall): a call held for hold_recall rings its holder again once the holder
  * is free; the holder answers it or, after ring_timeout, it ends NO_ANSWER.
- * While the holder is on another call, it is tried again after hold_recall.
- * So no call stays on hold for ever when the person who held it forgot it or
- * hung up the consultation. */
+ * While the holder is on another call, it is tried again after hold_recall,
+ * SIM_MAX_RECALL_WAITS times, then the held call ends (a caller does not wait
+ * on hold for ever, and `sim burst` drains its clock to the end). So no call
+ * stays on hold when the person who held it forgot it or hung up the
+ * consultation. */
 static void hold_recall(sim *s, sim_leg *leg)
 {
+    if (holder_busy(leg->line, leg) && leg->recall_waits >= SIM_MAX_RECALL_WAITS) {
+        ring_timeout(s, leg);
+        return;
+    }
     if (holder_busy(leg->line, leg)) {
+        leg->recall_waits++;
         sim_schedule(s, s->cfg.hold_recall_ms, SIM_ACT_HOLD_RECALL, leg->call_id, NULL);
         return;
     }

@@ -459,8 +459,10 @@ static int plan_resume(sim *s, sim_plan *plan)
         plan_add(plan, plan->resume_talk_ms / 4, OP_HANGUP_C);
         return 1;
     }
+    /* held by this plan's consultation, or rung back by the PBX's recall */
+    gboolean recalled = a != NULL && a->state == UCD_CALL_OFFERING && plan->c_id != NULL;
     if (plan->resumed || a == NULL || a->line != plan->line ||
-        (a->state != UCD_CALL_HELD && a->state != UCD_CALL_OFFERING))
+        (a->state != UCD_CALL_HELD && !recalled))
         return 0;
     plan->resumed = 1;
     plan->step_count = plan->next_step;

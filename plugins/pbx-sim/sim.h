@@ -59,6 +59,7 @@ typedef struct sim_leg {
     uint32_t flags;     /* UCD_CALL_FLAG_* */
     uint32_t forward_reason;
     int64_t held_since_ms; /* simulated time it was put on hold (state HELD) */
+    int recall_waits;      /* hold recalls put off while the holder was busy */
     char *remote_number;
     char *remote_name;
     char *requested_number;

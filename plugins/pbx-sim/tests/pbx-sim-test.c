@@ -490,12 +490,14 @@ static void test_hold_retrieve_dtmf(void)
  * the holder is on another call, the recall waits. */
 static void test_hold_recall(void)
 {
-    const char *const config[] = {"hold_recall", "10s", "ring_timeout", "20s", NULL};
+    /* real time at speed 1 moves nothing here: `advance` does */
+    const char *const config[] = {"hold_recall", "10s", "ring_timeout", "20s", "speed", "1", NULL};
     sim *p = start(NULL, config);
     guint seen = answered_inbound(p, "201", 4);
 
     g_assert_cmpint(PBX(p)->hold(IMPL(p), "201", "sim-1"), ==, UCD_OK);
     expect(p, &seen, 2, "201 sim-1 connected>held none; L201 held");
+    g_free(command(p, UCD_OK, "advance", "10s", NULL));
     expect(p, &seen, 2, "201 sim-1 held>offering none; L201 ringing");
     g_assert_cmpint(PBX(p)->answer(IMPL(p), "201", "sim-1"), ==, UCD_OK);
     expect(p, &seen, 2, "201 sim-1 offering>connected none; L201 busy");
