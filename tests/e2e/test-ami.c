@@ -90,6 +90,11 @@ static void test_call_and_dial(void)
     g_assert_true(ami_peer_received(peer, "Action: Originate"));
     g_assert_true(ami_peer_received(peer, "Exten: 0891234567"));
     g_assert_true(ami_peer_received(peer, "Channel: PJSIP/alice"));
+    /* alice's phone shows the number, the called party would see alice's
+     * own caller ID: no CallerID header (issue 12 item 14) */
+    g_assert_true(
+        ami_peer_received(peer, "Variable: CONNECTEDLINE(all,i)=\\\"0891234567\\\" <0891234567>"));
+    g_assert_false(ami_peer_received(peer, "CallerID:"));
     g_assert_false(ami_peer_received(peer, "e2e-secret"));
     g_assert_true(harness_wait_log(h, "dial on alice to 0891234567 failed"));
     ami_assert_secret_hidden(h, "e2e-secret", "ami-pbx");
