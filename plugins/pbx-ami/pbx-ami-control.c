@@ -301,6 +301,8 @@ static void on_originated(ami_driver *d, pami_message *response, GPtrArray *even
         char *detail = message != NULL  ? g_strdup(message)
                        : reason != NULL ? g_strdup_printf("Asterisk reason %s", reason)
                                         : g_strdup("no OriginateResponse");
+        if (message != NULL) /* Asterisk refused the action itself (warned below) */
+            d->host->counter_add(d->failed_counter, 1);
         if (o->seen && !o->ended) {
             /* The channel exists and its own Hangup cause (17 User busy for a
              * phone that rejects) tells more than the Reason, which Asterisk

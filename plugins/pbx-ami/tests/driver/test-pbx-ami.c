@@ -408,7 +408,10 @@ static void test_dial(void)
                             "Message: Originate successfully queued\n\n"
                             "Event: OriginateResponse\nActionID: 7\nResponse: Failure\n"
                             "Channel: PJSIP/alice\nContext: from-internal\nExten: 0891234567\n"
-                            "Reason: 0\nUniqueid: <null>\nCallerIDNum: <unknown>\n\n");
+                            "Reason: 0\nUniqueid: <null>\nCallerIDNum: <unknown>\n\n"
+                            /* refused at once (action_originate in main/manager.c) */
+                            ">>> SENT\nAction: Originate\nActionID: 9\nExten: 999\n\n"
+                            "Response: Error\nActionID: 9\nMessage: Extension does not exist.\n\n");
     fixture_start(&f, script->str, NULL, NULL);
     wait_line(&f.rec, "alice", "alice idle dnd=0 fwd=-");
 
@@ -433,6 +436,14 @@ static void test_dial(void)
         g_assert_false(g_str_has_prefix(pami_message_value_at(originate, i), "CALLERID("));
     g_assert_cmpstr(action_header(&f, "Originate", "ChannelId"), ==, call_id + strlen("test-"));
     g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "dial on alice to 0891234567"));
+    /* a failed call is no failed action; a refused Originate is */
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 0);
+    g_assert_cmpint(f.pbx->dial(f.impl, "alice", "999", NULL, 0), ==, UCD_OK);
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (fake_module_counter(f.module, "actions_failed") < 1 && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_cmpint(fake_module_counter(f.module, "actions_failed"), ==, 1);
+    g_assert_true(fake_module_log_has(f.module, UCD_LOG_WARNING, "Extension does not exist"));
     assert_no_mismatch(&f);
 
     /* refused before anything is sent */
