@@ -4,12 +4,18 @@
  * baresip phones alice and bob) beside a pbx-sim instance, calls on both at
  * once; and a Kamailio stopped in the middle of a call and started again,
  * which ucd must notice (the keepalive), journal as link lost, and recover
- * from.
+ * from. And a server that publishes hint state only, shaped like Asterisk's
+ * PJSIP (plugins/pbx-sip/tests/hint-server.c, bodies constructed from
+ * Asterisk's source, not recorded): line state, no calls, no journal rows;
+ * a click-to-dial whose REFER fails is one failed row.
  */
 #include <string.h>
 
+#include <ucd/ucd.h>
+
 #include "e2e-util.h"
 #include "harness.h"
+#include "hint-server.h"
 #include "sip-util.h"
 
 /* Two companies' phones named alike: users are told apart by DRIVER/ADDRESS. */
@@ -169,6 +175,16 @@ static void test_two_instances(void)
     g_free(two_alice);
 }
 
+/* `ucctl calls` lists no call. */
+static void assert_no_calls(harness *h)
+{
+    JsonNode *r = e2e_ctl(h, "calls", NULL, NULL, NULL);
+    g_assert_cmpuint(
+        json_array_get_length(json_object_get_array_member(json_node_get_object(r), "rows")), ==,
+        0);
+    json_node_free(r);
+}
+
 static void wait_both_lines(harness *h, const char *state, int seconds)
 {
     sip_wait_line_state(h, "pbx-sip:kam", "alice", state, seconds);
@@ -209,11 +225,7 @@ static void test_server_restart(void)
                      "1|link_lost|1\n");
     e2e_wait_presence_suffix(h, "file:alice", "offline available");
     e2e_wait_presence_suffix(h, "file:bob", "offline available");
-    JsonNode *r = e2e_ctl(h, "calls", NULL, NULL, NULL);
-    g_assert_cmpuint(
-        json_array_get_length(json_object_get_array_member(json_node_get_object(r), "rows")), ==,
-        0);
-    json_node_free(r);
+    assert_no_calls(h);
 
     /* ucd recovered: the next call is seen and journaled normally */
     sip_phone_dial(peer, "alice", "bob");
@@ -229,10 +241,81 @@ static void test_server_restart(void)
     sip_stop(h, peer);
 }
 
+/* Extensions 201 (alice) and 202 (bob) on the Asterisk-shaped server. */
+static const char *const HINT_USERS_XML =
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    "<users xmlns='urn:ucd:users:1'>\n"
+    "  <user id='file:alice'><login>alice</login><line>pbx-sip:ast/201</line></user>\n"
+    "  <user id='file:bob'><login>bob</login><line>pbx-sip:ast/202</line></user>\n"
+    "</users>\n";
+
+static void wait_hint_lines(harness *h, const char *state_201, const char *state_202)
+{
+    sip_wait_line_state(h, "pbx-sip:ast", "201", state_201, 30);
+    sip_wait_line_state(h, "pbx-sip:ast", "202", state_202, 30);
+}
+
+/* Issue 12 items 29 and 30 through the daemon: with Asterisk's hints a missed
+ * and an answered call move the lines (idle, ringing, busy) and leave no
+ * call and no journal row (they made two rows each, the missed one
+ * "answered"); a click-to-dial whose REFER the phone takes and then fails
+ * (sipfrag 400, as Asterisk did) is the journal's only row, failed. */
+static void test_asterisk_hints(void)
+{
+    hint_server *server = hint_server_new_threaded("127.0.83.2", "pbx.example.org");
+    g_assert_nonnull(server);
+    char *section = g_strdup_printf("[module pbx-sip:ast]\n"
+                                    "server = %s\n"
+                                    "domain = pbx.example.org\n"
+                                    "lines = 201;202\n",
+                                    hint_server_address(server));
+    const char *const modules[] = {"pbx-sip:ast", NULL};
+    harness *h = sip_ucd_start(HINT_USERS_XML, section, modules);
+    g_free(section);
+    wait_hint_lines(h, "idle", "idle");
+
+    /* 201 calls 202, unanswered: 201 is "confirmed" from the first ring */
+    hint_server_set(server, "201", HINT_INUSE, NULL, NULL);
+    hint_server_set(server, "202", HINT_RINGING, "201", "Alice");
+    wait_hint_lines(h, "busy", "ringing");
+    hint_server_set(server, "201", HINT_IDLE, NULL, NULL);
+    hint_server_set(server, "202", HINT_IDLE, NULL, NULL);
+    wait_hint_lines(h, "idle", "idle");
+    /* 202 calls 201, answered */
+    hint_server_set(server, "202", HINT_INUSE, NULL, NULL);
+    hint_server_set(server, "201", HINT_RINGING, "202", "Bob");
+    wait_hint_lines(h, "ringing", "busy");
+    hint_server_set(server, "201", HINT_INUSE, NULL, NULL);
+    wait_hint_lines(h, "busy", "busy");
+    assert_no_calls(h);
+    hint_server_set(server, "201", HINT_IDLE, NULL, NULL);
+    hint_server_set(server, "202", HINT_IDLE, NULL, NULL);
+    wait_hint_lines(h, "idle", "idle");
+
+    /* The journal keeps its rows in order: when the dial's row is there and
+     * is the only one, the calls above made none. */
+    json_node_free(e2e_ctl(h, "dial", "201", "202", NULL));
+    sip_wait_journal(h, "SELECT count(*) FROM conversation", "1\n");
+    char *rows = e2e_journal_sql(h, "SELECT outcome, answer_ms FROM conversation");
+    char *want = g_strdup_printf("%d|0\n", UCD_OUTCOME_FAILED);
+    g_assert_cmpstr(rows, ==, want);
+    g_free(want);
+    g_free(rows);
+    rows = e2e_journal_sql(h, "SELECT line, user_id FROM participant");
+    g_assert_cmpstr(rows, ==, "201|file:alice\n");
+    g_free(rows);
+    g_assert_cmpuint(hint_server_refers(server), ==, 1);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+    hint_server_free(server);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/sip/two-instances", test_two_instances);
     g_test_add_func("/sip/server-restart", test_server_restart);
+    g_test_add_func("/sip/asterisk-hints", test_asterisk_hints);
     return g_test_run();
 }

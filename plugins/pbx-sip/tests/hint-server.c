@@ -38,6 +38,9 @@ typedef struct hint {
 } hint;
 
 struct hint_server {
+    GMainContext *context; /* the stack's */
+    GThread *thread;       /* hint_server_new_threaded: the thread running `loop` */
+    GMainLoop *loop;
     su_root_t *root;
     nua_t *nua;
     char *domain;
@@ -206,6 +209,7 @@ hint_server *hint_server_new(const char *host, const char *domain)
 {
     su_init();
     hint_server *server = g_new0(hint_server, 1);
+    server->context = g_main_context_ref_thread_default();
     server->domain = g_strdup(domain);
     server->hints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, hint_free);
     server->refer_result = g_strdup("SIP/2.0 400 Bad Request");
@@ -214,7 +218,7 @@ hint_server *hint_server_new(const char *host, const char *domain)
         hint_server_free(server);
         return NULL;
     }
-    g_source_attach(su_glib_root_gsource(server->root), g_main_context_get_thread_default());
+    g_source_attach(su_glib_root_gsource(server->root), server->context);
     guint port = free_udp_port(host);
     if (port == 0) {
         hint_server_free(server);
@@ -236,25 +240,134 @@ hint_server *hint_server_new(const char *host, const char *domain)
     return server;
 }
 
-void hint_server_free(hint_server *server)
+/* Runs `fn(data)` on the server's thread and waits for it (at once when
+ * the server has no thread of its own). */
+typedef struct sync_call {
+    void (*fn)(gpointer data);
+    gpointer data;
+    GMutex lock;
+    GCond done_cond;
+    gboolean done;
+} sync_call;
+
+static gboolean run_sync_call(gpointer data)
 {
-    if (server == NULL)
+    sync_call *call = data;
+    call->fn(call->data);
+    g_mutex_lock(&call->lock);
+    call->done = TRUE;
+    g_cond_signal(&call->done_cond);
+    g_mutex_unlock(&call->lock);
+    return G_SOURCE_REMOVE;
+}
+
+static void call_on_server(hint_server *server, void (*fn)(gpointer), gpointer data)
+{
+    if (server->thread == NULL || g_main_context_is_owner(server->context)) {
+        fn(data);
         return;
+    }
+    sync_call call = {.fn = fn, .data = data};
+    g_mutex_init(&call.lock);
+    g_cond_init(&call.done_cond);
+    g_main_context_invoke(server->context, run_sync_call, &call);
+    g_mutex_lock(&call.lock);
+    while (!call.done)
+        g_cond_wait(&call.done_cond, &call.lock);
+    g_mutex_unlock(&call.lock);
+    g_mutex_clear(&call.lock);
+    g_cond_clear(&call.done_cond);
+}
+
+/* The SIP stack's end, on its own context. */
+static void stop_stack(gpointer data)
+{
+    hint_server *server = data;
     g_hash_table_destroy(server->hints); /* drops our handle references first */
+    server->hints = NULL;
     if (server->nua) {
         nua_shutdown(server->nua);
         gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
         while (!server->shutdown_done && g_get_monotonic_time() < deadline)
-            g_main_context_iteration(g_main_context_get_thread_default(), TRUE);
+            g_main_context_iteration(server->context, TRUE);
         nua_destroy(server->nua);
+        server->nua = NULL;
     }
     if (server->root)
         su_root_destroy(server->root);
+    server->root = NULL;
     su_deinit();
+}
+
+void hint_server_free(hint_server *server)
+{
+    if (server == NULL)
+        return;
+    call_on_server(server, stop_stack, server);
+    if (server->thread) {
+        g_main_loop_quit(server->loop);
+        g_thread_join(server->thread); /* it dropped the context */
+    } else {
+        g_main_context_unref(server->context);
+    }
     g_free(server->domain);
     g_free(server->address);
     g_free(server->refer_result);
     g_free(server);
+}
+
+typedef struct thread_start {
+    const char *host, *domain;
+    GMainContext *context;
+    hint_server *server;
+    gboolean started;
+    GMutex lock;
+    GCond cond;
+} thread_start;
+
+static gpointer server_thread(gpointer data)
+{
+    thread_start *start = data;
+    GMainContext *context = start->context;
+    g_main_context_push_thread_default(context);
+    GMainLoop *loop = g_main_loop_new(context, FALSE);
+    hint_server *server = hint_server_new(start->host, start->domain);
+    if (server)
+        server->loop = loop;
+    g_mutex_lock(&start->lock);
+    start->server = server;
+    start->started = TRUE; /* `start` belongs to the caller from here on */
+    g_cond_signal(&start->cond);
+    g_mutex_unlock(&start->lock);
+    if (server)
+        g_main_loop_run(loop);
+    g_main_loop_unref(loop);
+    g_main_context_pop_thread_default(context);
+    /* The last reference goes here: freeing the context finalizes sofia's
+     * GSource, whose lock belongs to this thread (elsewhere: abort). */
+    if (server)
+        g_main_context_unref(server->context);
+    return NULL;
+}
+
+hint_server *hint_server_new_threaded(const char *host, const char *domain)
+{
+    thread_start start = {.host = host, .domain = domain, .context = g_main_context_new()};
+    g_mutex_init(&start.lock);
+    g_cond_init(&start.cond);
+    GThread *thread = g_thread_new("hint-server", server_thread, &start);
+    g_mutex_lock(&start.lock);
+    while (!start.started)
+        g_cond_wait(&start.cond, &start.lock);
+    g_mutex_unlock(&start.lock);
+    g_mutex_clear(&start.lock);
+    g_cond_clear(&start.cond);
+    if (start.server == NULL)
+        g_thread_join(thread);
+    else
+        start.server->thread = thread;
+    g_main_context_unref(start.context); /* the server holds its own reference */
+    return start.server;
 }
 
 const char *hint_server_address(const hint_server *server)
@@ -262,31 +375,77 @@ const char *hint_server_address(const hint_server *server)
     return server->address;
 }
 
+typedef struct set_args {
+    hint_server *server;
+    const char *exten;
+    hint_state state;
+    const char *caller, *caller_name;
+} set_args;
+
+static void set_on_server(gpointer data)
+{
+    set_args *a = data;
+    hint *h = hint_of(a->server, a->exten);
+    h->state = a->state;
+    g_free(h->caller);
+    g_free(h->caller_name);
+    h->caller = g_strdup(a->caller);
+    h->caller_name = g_strdup(a->caller_name);
+    notify_hint(a->server, a->exten, h);
+}
+
 void hint_server_set(hint_server *server, const char *exten, hint_state state, const char *caller,
                      const char *caller_name)
 {
-    hint *h = hint_of(server, exten);
-    h->state = state;
-    g_free(h->caller);
-    g_free(h->caller_name);
-    h->caller = g_strdup(caller);
-    h->caller_name = g_strdup(caller_name);
-    notify_hint(server, exten, h);
+    set_args args = {server, exten, state, caller, caller_name};
+    call_on_server(server, set_on_server, &args);
 }
 
-guint hint_server_subscriptions(const hint_server *server, const char *exten)
+typedef struct count_args {
+    hint_server *server;
+    const char *exten; /* NULL: REFERs */
+    guint count;
+} count_args;
+
+static void count_on_server(gpointer data)
 {
-    const hint *h = g_hash_table_lookup(server->hints, exten);
-    return h ? h->subscriptions : 0;
+    count_args *a = data;
+    if (a->exten == NULL) {
+        a->count = a->server->refers;
+        return;
+    }
+    const hint *h = g_hash_table_lookup(a->server->hints, a->exten);
+    a->count = h ? h->subscriptions : 0;
+}
+
+guint hint_server_subscriptions(hint_server *server, const char *exten)
+{
+    count_args args = {server, exten, 0};
+    call_on_server(server, count_on_server, &args);
+    return args.count;
+}
+
+typedef struct refer_args {
+    hint_server *server;
+    const char *status_line;
+} refer_args;
+
+static void set_refer_on_server(gpointer data)
+{
+    refer_args *a = data;
+    g_free(a->server->refer_result);
+    a->server->refer_result = g_strdup(a->status_line);
 }
 
 void hint_server_set_refer_result(hint_server *server, const char *status_line)
 {
-    g_free(server->refer_result);
-    server->refer_result = g_strdup(status_line);
+    refer_args args = {server, status_line};
+    call_on_server(server, set_refer_on_server, &args);
 }
 
-guint hint_server_refers(const hint_server *server)
+guint hint_server_refers(hint_server *server)
 {
-    return server->refers;
+    count_args args = {server, NULL, 0};
+    call_on_server(server, count_on_server, &args);
+    return args.count;
 }

@@ -33,8 +33,14 @@ typedef enum hint_state {
 } hint_state;
 
 /* A server bound to `host` (e.g. "127.0.0.53"), any free UDP port, serving
- * SIP domain `domain`. NULL when the stack cannot start. */
+ * SIP domain `domain`, on the thread-default GMainContext (the caller runs
+ * it). NULL when the stack cannot start. */
 hint_server *hint_server_new(const char *host, const char *domain);
+
+/* The same on a thread and context of its own, for a test whose thread
+ * blocks (polling ucctl); the functions below then run on that thread and
+ * may be called from any one. */
+hint_server *hint_server_new_threaded(const char *host, const char *domain);
 
 void hint_server_free(hint_server *server);
 
@@ -48,13 +54,13 @@ void hint_server_set(hint_server *server, const char *exten, hint_state state, c
                      const char *caller_name);
 
 /* How many subscriptions to `exten` the server accepted so far. */
-guint hint_server_subscriptions(const hint_server *server, const char *exten);
+guint hint_server_subscriptions(hint_server *server, const char *exten);
 
 /* The status line the phone's sipfrag NOTIFY says after a REFER, e.g.
  * "SIP/2.0 400 Bad Request" (the default, what Asterisk sent). */
 void hint_server_set_refer_result(hint_server *server, const char *status_line);
 
 /* How many REFERs the server took. */
-guint hint_server_refers(const hint_server *server);
+guint hint_server_refers(hint_server *server);
 
 #endif
