@@ -384,8 +384,11 @@ static int insert_values(jodbc_db *db, char table, const grid *g, unsigned first
     SQLHSTMT st = insert_statement(db, table, n, error);
     if (st == SQL_NULL_HSTMT)
         return JODBC_E_CONNECTION;
-    for (unsigned r = 0; r < n; r++) {
-        for (unsigned c = 0; c < g->cols; c++) {
+    /* Last parameter first: psqlODBC grows its binding array to the number
+     * of the parameter bound, so binding in order reallocates (and copies)
+     * it once per parameter, thousands of times per statement. */
+    for (unsigned r = n; r-- > 0;) {
+        for (unsigned c = g->cols; c-- > 0;) {
             size_t i = (size_t)c * g->rows + first + r;
             SQLRETURN rc = bind_value(st, r * g->cols + c + 1, g, c, i, (SQLPOINTER)g->texts[i], 0);
             if (!SQL_SUCCEEDED(rc))

@@ -91,7 +91,7 @@ typedef struct writer {
     /* Records per transaction: batch_size, halved when a batch failed twice
      * the same way (write_batch). */
     guint write_limit;
-    char *last_write_error; /* the last failed write's error, NULL after a success */
+    char *last_write_error; /* the last failed write's failure_kind, NULL after a success */
     guint last_write_size;
     /* Set when a write was abandoned past its deadline: the records given to
      * it are the abandoned call's too, and must not be changed or freed. */
@@ -455,6 +455,19 @@ static guint write_rows(writer *w, GPtrArray *records, guint first, guint count,
     return count;
 }
 
+/* What makes two failures "the same way": the first SQLSTATE in a
+ * diagnostic ("what: [08S01] message"), or the whole text when it has none.
+ * Not the message: a driver words the same failure differently from one
+ * attempt to the next (MariaDB: "Got a packet bigger than
+ * 'max_allowed_packet' bytes", then "Server has gone away"). */
+static char *failure_kind(const char *error)
+{
+    const char *open = strstr(error, ": [");
+    if (open != NULL && strlen(open) >= 9 && open[8] == ']')
+        return g_strndup(open + 3, 5);
+    return g_strdup(error);
+}
+
 /* A write of `size` records failed for the database's sake with `error`.
  * The same failure for the same size twice in a row is the batch's size
  * (a driver's or server's limit on a statement or packet: psqlODBC loses
@@ -465,8 +478,9 @@ static guint write_rows(writer *w, GPtrArray *records, guint first, guint count,
 static void learn_from_failure(writer *w, guint size, const char *error, gboolean abandoned)
 {
     journal *j = w->j;
+    char *kind = failure_kind(error);
     if (!abandoned && size > 1 && size == w->last_write_size && w->last_write_error != NULL &&
-        strcmp(w->last_write_error, error) == 0) {
+        strcmp(w->last_write_error, kind) == 0) {
         w->write_limit = MAX(1, size / 2);
         j->host->log(j->self, UCD_LOG_WARNING,
                      "a batch of %u records failed twice the same way (%s): writing at most %u "
@@ -475,8 +489,9 @@ static void learn_from_failure(writer *w, guint size, const char *error, gboolea
                      size, error, w->write_limit);
     }
     g_free(w->last_write_error);
-    w->last_write_error = abandoned ? NULL : g_strdup(error);
+    w->last_write_error = abandoned ? NULL : g_steal_pointer(&kind);
     w->last_write_size = size;
+    g_free(kind);
 }
 
 /* Stores `records` (write_limit per transaction); returns how many are
