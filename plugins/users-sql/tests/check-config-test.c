@@ -48,7 +48,9 @@ static gboolean plugin_accepts(const char *key, const char *value)
     fake_module_set(module, "database", db);
     fake_module_set(module, key, value);
     gboolean ok = fake_module_init(module) == UCD_OK;
-    if (!ok)
+    if (ok)
+        fake_module_stop(module); /* stop (never started) and fini */
+    else
         g_assert_cmpstr(module->config_error_key, ==, key);
     fake_module_free(module);
     g_free(db);
