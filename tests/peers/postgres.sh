@@ -49,11 +49,17 @@ server_halt() { # DIR: by the postmaster's PID, as pg_ctl reads it from postmast
     "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
-server_pids() { # DIR: the postmaster, then its children
-    local pid
+server_pids() { # DIR: the postmaster, then its children (from /proc: no procps needed)
+    local pid p stat
     pid=$(head -n 1 "$1/data/postmaster.pid")
     echo "$pid"
-    ps -o pid= --ppid "$pid"
+    for p in /proc/[0-9]*; do
+        stat=$(cat "$p/stat" 2>/dev/null) || continue
+        stat=${stat##*) } # after the command name, which may hold spaces
+        # shellcheck disable=SC2086
+        set -- $stat
+        if [ "$2" = "$pid" ]; then echo "${p#/proc/}"; fi
+    done
 }
 
 # Children first on freeze (none of them sees the postmaster go first),
