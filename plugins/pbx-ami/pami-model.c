@@ -68,8 +68,11 @@ typedef struct channel {
     char *cid_num, *cid_name;
     char *conn_num, *conn_name;
     gboolean cid_restricted;
-    char *dialled; /* the Exten it called, when it started a call */
-    char *bridge;  /* BridgeUniqueid while in a bridge */
+    char *dialled;        /* the Exten it called, when it started a call */
+    char *exten;          /* its Exten on its own latest event */
+    char *answered_exten; /* an Originate's channel: its Exten when the Originate's dial was
+                             answered; the next other Exten is where the Originate sent it */
+    char *bridge;         /* BridgeUniqueid while in a bridge */
     gboolean held;
     char *partner;        /* the other half of a Local pair (Uniqueid) */
     char *dial_dest;      /* the channel it dials or dialled (Uniqueid) */
@@ -413,6 +416,8 @@ static void channel_free(gpointer p)
     g_free(ch->conn_num);
     g_free(ch->conn_name);
     g_free(ch->dialled);
+    g_free(ch->exten);
+    g_free(ch->answered_exten);
     g_free(ch->bridge);
     g_free(ch->partner);
     g_free(ch->dial_dest);
@@ -807,6 +812,14 @@ static remote_view derive_remote(pami_model *m, const channel *ch)
     const char *own = ch->line != NULL ? ch->line->name : NULL;
     if (is_caller(ch)) {
         r.requested = ch->dialled;
+        /* Both halves of a Local channel are one line's call, and the half
+         * that runs the dialplan (";2") runs the line's own exten: when an
+         * Originate rang the other half, what the call asked for is where
+         * the Originate sent that half (capture.txt: Local/200 sent to 100). */
+        channel *half = ch->is_local ? local_partner(m, ch) : NULL;
+        if ((r.requested == NULL || g_strcmp0(r.requested, own) == 0) && half != NULL &&
+            half->originated && half->dialled_by == NULL && half->dialled != NULL)
+            r.requested = half->dialled;
     } else {
         channel *origin = origin_of(m, ch);
         r.requested = origin != NULL ? origin->dialled : NULL;
@@ -961,8 +974,12 @@ static void leg_refresh(pami_model *m, channel *ch)
         return;
     }
     remote_view r = derive_remote(m, ch);
+    /* What a caller asked for, learnt late (an Originate's channel shows
+     * where it was sent only after it answered), is reported at once: the
+     * channel that told it may be gone by the next change. */
+    gboolean asked_late = ch->requested == NULL && r.requested != NULL && is_caller(ch);
     if (g_strcmp0(r.number, ch->remote_number) != 0 || g_strcmp0(r.name, ch->remote_name) != 0 ||
-        r.flags != ch->flags)
+        r.flags != ch->flags || asked_late)
         emit_leg(m, ch, state, UCD_CAUSE_NONE);
 }
 
@@ -1082,6 +1099,19 @@ static channel *apply_snapshot(pami_model *m, const pami_message *e, const char 
         ch->dialled = g_strdup(exten);
         ch->pickup_pending |= is_pickup_code(m, exten);
     }
+    /* What an Originate's channel was sent to (another AMI client's
+     * click-to-dial, Asterisk's CDR dst): Asterisk moves the answered channel
+     * to the Originate's Exten only after the dial's DialEnd, so the first
+     * other Exten on its own events after it. With Newexten filtered that is
+     * its DialBegin when it dials on (pjsip-originate: 202) or its Hangup
+     * (capture_filtered: 100). An Originate to an application leaves the
+     * Exten as it was: no number. */
+    if (own && exten != NULL) {
+        if (ch->dialled == NULL && ch->answered_exten != NULL &&
+            strcmp(exten, ch->answered_exten) != 0)
+            ch->dialled = g_strdup(exten);
+        set_str(&ch->exten, exten);
+    }
     const char *linkedid = get_p(e, prefix, "Linkedid");
     if (own && linkedid != NULL && g_strcmp0(linkedid, ch->linkedid) != 0) {
         /* Asterisk moved it to another call (bridging gives every member the
@@ -1180,6 +1210,9 @@ static void on_dial_end(pami_model *m, const pami_message *e)
     const char *status = get_p(e, NULL, "DialStatus");
     if (dest != NULL) {
         dest->dial_cause = cause_of_dial_status(status);
+        if (caller == NULL && dest->originated && dest->dialled_by == NULL &&
+            g_strcmp0(status, "ANSWER") == 0 && dest->answered_exten == NULL)
+            dest->answered_exten = g_strdup(dest->exten != NULL ? dest->exten : "");
         touch(m, dest);
     }
     /* An answer ends the caller's dial even from a channel it never dialled:

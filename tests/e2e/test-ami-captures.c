@@ -53,14 +53,16 @@ typedef struct capture_case {
 } capture_case;
 
 static const capture_case CASES[] = {
-    /* Local/200@test originated (by another AMI client), dialling
+    /* Local/200@test originated by another AMI client to exten 100, dialling
      * Local/100@test: four Local legs (both halves of each), one Linkedid:
-     * ONE row. Asterisk's CDR has dst 100; the driver reports no requested
-     * number for a channel it did not originate, so the model falls back to
-     * the leg's first remote number, the Originate's CallerID 5551000 (a
-     * pbx-ami gap, issue 12 item 17, reported). */
-    {"capture.txt", "200,100,100,200|5551000|0|normal\n"},
-    {"capture_filtered.txt", "200,100,100,200|5551000|0|normal\n"},
+     * ONE row. Requested 100, as Asterisk's CDR dst (the originated channel's
+     * record, whose exten is where the Originate sent it): the Originate's
+     * channel shows Exten 100 once answered (here first on its Hangup: the
+     * driver filters Newexten), and the other Local/200 half, the row's first
+     * leg, takes it (issue 12 item 17; it said 5551000, the Originate's
+     * CallerID) */
+    {"capture.txt", "200,100,100,200|100|0|normal\n"},
+    {"capture_filtered.txt", "200,100,100,200|100|0|normal\n"},
     /* Local/500 -> Local/400 met through CoreShowChannels, then hung up */
     {"capture2.txt", "400,400,500,500|400|0|normal\n"},
     {"pjsip-actions.txt", "alice,bob|202|0|normal\n"},
@@ -80,12 +82,18 @@ static const capture_case CASES[] = {
     {"pjsip-filtered.txt", "alice,bob|202|0|normal\n"},
     {"pjsip-hold.txt", "alice,bob|202|0|normal\n"},
     {"pjsip-noanswer.txt", "alice,bob|202|1|normal\n"},
-    /* click-to-dial alice -> 202 (bob); carol rejects; carol does not answer
-     * (the originates to PJSIP/nobody make no channel on a line). carol's
-     * Originates asked for 201, which only their OriginateResponse (an answer
-     * to the recording client's action, not replayed) names: ucd, which did
-     * not send them, knows no requested number (NULL). The driver's own
-     * click-to-dial names it (the model test's requested-click-to-dial). */
+    /* click-to-dial alice -> 202 (bob): 202 from alice's channel once the
+     * Originate answered (its DialBegin of bob has Exten 202); carol rejects;
+     * carol does not answer (the originates to PJSIP/nobody make no channel
+     * on a line). carol's Originates asked for 201, but her channel never
+     * answered, so Asterisk never moved it there: every event about it says
+     * Exten "s" (Newchannel, DialBegin/DialState/DialEnd DestExten, Newstate,
+     * Hangup), and Asterisk's CDR dst for it is "s" too, no number. Only the
+     * OriginateResponse names 201, and Asterisk sends it to every session
+     * (manager_event) but with Channel: PJSIP/carol and Uniqueid: <unknown>,
+     * naming no channel; this replay leaves it out (the recording client's
+     * ActionID). So no requested number (NULL). The driver's own
+     * click-to-dial knows it (/pami-model/originate-rings-first). */
     {"pjsip-originate.txt", "alice,bob|202|0|normal\ncarol|NULL|1|normal\ncarol|NULL|2|normal\n"},
     /* alice calls bob, carol picks it up with *8: one conversation (her call
      * to the pickup code is no row of its own); requested 202, not 203 */
@@ -263,11 +271,12 @@ static GPtrArray *capture_files(const char *dir)
  * order, outcome, end reason. */
 static char *conversations_sql(const char *instance)
 {
-    return g_strdup_printf("SELECT (SELECT group_concat(line) FROM (SELECT line FROM participant p "
-                           "WHERE p.conversation_id = c.id ORDER BY seq)), requested_number, "
-                           "outcome, end_reason "
-                           "FROM conversation c WHERE driver_instance = 'pbx-ami:%s' ORDER BY 1, 2, 3",
-                           instance);
+    return g_strdup_printf(
+        "SELECT (SELECT group_concat(line) FROM (SELECT line FROM participant p "
+        "WHERE p.conversation_id = c.id ORDER BY seq)), requested_number, "
+        "outcome, end_reason "
+        "FROM conversation c WHERE driver_instance = 'pbx-ami:%s' ORDER BY 1, 2, 3",
+        instance);
 }
 
 /* The checks for a capture this test knows: exactly its rows, still so once

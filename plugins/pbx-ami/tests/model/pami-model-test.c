@@ -97,14 +97,36 @@ static replay *replay_normalized(const char *capture)
     return r;
 }
 
+/* Replays hand-written events ("Name: value|..." each, NULL-terminated) into
+ * a fresh model, told first of the driver's Originate `originate_id` to
+ * `number` when `originate_id` is not NULL. PAMI_DUMP=1 prints the changes. */
+static replay *replay_events(const char *const *events, const char *originate_id,
+                             const char *number)
+{
+    replay *r = replay_new();
+    if (originate_id != NULL)
+        pami_model_expect_originate(r->model, originate_id, number);
+    g_autoptr(GPtrArray) messages = messages_new();
+    for (guint i = 0; events[i] != NULL; i++)
+        g_ptr_array_add(messages, replay_message(events[i]));
+    replay_feed(r, messages);
+    if (g_getenv("PAMI_DUMP") != NULL)
+        replay_dump(r);
+    return r;
+}
+
 /* ---- the Local-channel captures ------------------------------------------------------ */
 
-/* The call of capture_filtered.txt (Originate Local/200@test, which dials
- * Local/100@test; answered; hung up) as the lines see it. Local/200's ";1"
- * is what the Originate dialled (inbound, answered at once: Local channels
- * never ring); its ";2" runs the dialplan of 200 and dials Local/100 (whose
- * ";1" is dialled, whose ";2" runs 100). One conversation: the Linkedid.
- * Then Custom:alice's device state and hint 300 move line alice. */
+/* The call of capture_filtered.txt (Originate Local/200@test to exten 100,
+ * from another AMI client; 200 dials Local/100@test; answered; hung up) as
+ * the lines see it. Local/200's ";1" is what the Originate dialled (answered
+ * at once: Local channels never ring); its ";2" runs the dialplan of 200 and
+ * dials Local/100 (whose ";1" is dialled, whose ";2" runs 100). One
+ * conversation: the Linkedid. The Originate sent ";1" to 100 once answered:
+ * its Hangup is the first event that shows it (Newexten is filtered), so
+ * both Local/200 halves learn the requested number 100 there (Asterisk's CDR
+ * dst for the call), ";1" turning internal (100 is a line). Then
+ * Custom:alice's device state and hint 300 move line alice. */
 static const char *const filtered_call[] = {
     "leg 200 Local/200@test-00000004;2 idle>dialing dir=outbound cause=none remote=-/- req=- "
     "rel=- flags=0 conv=1795358381.8",
@@ -126,11 +148,13 @@ static const char *const filtered_call[] = {
     "line 200 dialing>busy",
     "leg 200 Local/200@test-00000004;1 idle>connected dir=outbound cause=none remote=5551000/UCD "
     "Test req=- rel=- flags=0 conv=1795358381.8",
-    "leg 200 Local/200@test-00000004;1 connected>disconnected dir=outbound cause=normal "
-    "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
+    "leg 200 Local/200@test-00000004;1 connected>disconnected dir=internal cause=normal "
+    "remote=5551000/UCD Test req=100 rel=- flags=0 conv=1795358381.8",
+    "leg 200 Local/200@test-00000004;2 connected>connected dir=internal cause=none "
+    "remote=5551000/UCD Test req=100 rel=- flags=0 conv=1795358381.8",
     "line 200 busy>idle",
     "leg 200 Local/200@test-00000004;2 connected>disconnected dir=internal cause=normal "
-    "remote=5551000/UCD Test req=- rel=- flags=0 conv=1795358381.8",
+    "remote=5551000/UCD Test req=100 rel=- flags=0 conv=1795358381.8",
     "leg 100 Local/100@test-00000005;1 connected>disconnected dir=internal cause=normal "
     "remote=5551000/UCD Test req=200 rel=- flags=0 conv=1795358381.8",
     "line 100 busy>idle",
@@ -831,15 +855,8 @@ static void check_originate_rings_first(const char *number, const char *expect)
         "Event: Hangup|" ALICE9("6") "|Cause: 16",
         NULL,
     };
-    replay *r = replay_new();
-    pami_model_expect_originate(r->model, "ucd.1.1", number);
-    g_autoptr(GPtrArray) messages = messages_new();
-    for (guint i = 0; events[i] != NULL; i++)
-        g_ptr_array_add(messages, replay_message(events[i]));
-    replay_feed(r, messages);
+    replay *r = replay_events(events, "ucd.1.1", number);
     g_autoptr(GPtrArray) legs = replay_select(r, "leg ");
-    if (g_getenv("PAMI_DUMP") != NULL)
-        replay_dump(r);
     g_assert_cmpuint(legs->len, >=, 2);
     for (guint i = 0; i < legs->len; i++) {
         const char *leg = legs->pdata[i];
@@ -886,14 +903,7 @@ static void test_originate_unanswered(void)
         "Event: Hangup|" ALICE9("6") "|Cause: 16",
         NULL,
     };
-    replay *r = replay_new();
-    pami_model_expect_originate(r->model, "ucd.1.1", "203");
-    g_autoptr(GPtrArray) messages = messages_new();
-    for (guint i = 0; events[i] != NULL; i++)
-        g_ptr_array_add(messages, replay_message(events[i]));
-    replay_feed(r, messages);
-    if (g_getenv("PAMI_DUMP") != NULL)
-        replay_dump(r);
+    replay *r = replay_events(events, "ucd.1.1", "203");
     g_autoptr(GPtrArray) legs = replay_select(r, "leg ");
     gboolean rang = FALSE;
     for (guint i = 0; i < legs->len; i++) {
@@ -903,6 +913,74 @@ static void test_originate_unanswered(void)
     }
     g_assert_true(rang);
     g_assert_cmpuint(pami_model_leg_count(r->model), ==, 0);
+    replay_free(r);
+}
+
+/* alice's channel in `state` at dialplan extension `exten`. */
+#define ALICE9_AT(state, exten)                                                                    \
+    "Channel: PJSIP/alice-00000009|Uniqueid: ucd.1.1|Linkedid: ucd.1.1|ChannelState: " state       \
+    "|CallerIDNum: 202|CallerIDName: 202|Context: from-internal|Exten: " exten
+
+/* An Originate made by another AMI client (no expectation): Asterisk rings
+ * alice's phone (Exten "s"), and once the dial is answered sends the channel
+ * to the Originate's Exten (`after`). Newexten, which would say so at once, is
+ * filtered; the Hangup (or a DialBegin) carries it. Asterisk's CDR has that
+ * Exten as dst (cdr.c: an originated channel is its record's Party A, whose
+ * exten follows its snapshots), so the leg's requested number is it: reported
+ * once known, never the "s" of a snapshot made before Asterisk moved it. An
+ * Originate to an application leaves the Exten as it was: no number. */
+static void check_originated_elsewhere(const char *after, const char *expect_last)
+{
+    g_autofree char *up_after = g_strdup_printf("Event: Newstate|" ALICE9_AT("6", "%s"), after);
+    g_autofree char *hangup =
+        g_strdup_printf("Event: Hangup|" ALICE9_AT("6", "%s") "|Cause: 16", after);
+    const char *const events[] = {
+        "Event: Newchannel|" ALICE9_AT("0", "s"),
+        "Event: DialBegin|DestChannel: PJSIP/alice-00000009|DestUniqueid: ucd.1.1|"
+        "DestLinkedid: ucd.1.1|DestChannelState: 0|DestExten: s|DialString: alice",
+        "Event: Newstate|" ALICE9_AT("5", "s"),
+        "Event: Newstate|" ALICE9_AT("6", "s"),
+        "Event: DialEnd|DestChannel: PJSIP/alice-00000009|DestUniqueid: ucd.1.1|DestExten: s|"
+        "DialStatus: ANSWER",
+        /* a snapshot published before Asterisk moved the channel */
+        "Event: NewConnectedLine|" ALICE9_AT("6", "s"),
+        up_after,
+        hangup,
+        NULL,
+    };
+    replay *r = replay_events(events, NULL, NULL);
+    g_autoptr(GPtrArray) legs = replay_select(r, "leg 201 ");
+    g_assert_cmpuint(legs->len, >=, 2);
+    for (guint i = 0; i < legs->len; i++)
+        g_assert_null(strstr(legs->pdata[i], " req=s "));
+    g_assert_nonnull(strstr(legs->pdata[legs->len - 1], ">disconnected"));
+    g_assert_nonnull(strstr(legs->pdata[legs->len - 1], expect_last));
+    replay_free(r);
+}
+
+static void test_originated_elsewhere(void)
+{
+    /* to an outside number's exten; to another line (internal); to an
+     * application (the Exten stays "s") */
+    check_originated_elsewhere("600", " dir=outbound cause=normal remote=-/- req=600 ");
+    check_originated_elsewhere("202", " dir=internal cause=normal remote=-/- req=202 ");
+    check_originated_elsewhere("s", " dir=outbound cause=normal remote=-/- req=- ");
+}
+
+/* capture_filtered.txt's Originate of Local/200@test to 100: both halves of
+ * Local/200 (one line's call) end with the requested number 100, so the
+ * journal row, whose first leg is the ";2" half, says 100 as the CDR does. */
+static void test_originated_local_pair(void)
+{
+    replay *r = replay_normalized("capture_filtered.txt");
+    g_autoptr(GPtrArray) legs = replay_select(r, "leg 200 ");
+    guint ended = 0;
+    for (guint i = 0; i < legs->len; i++)
+        if (strstr(legs->pdata[i], ">disconnected") != NULL) {
+            g_assert_nonnull(strstr(legs->pdata[i], " req=100 "));
+            ended++;
+        }
+    g_assert_cmpuint(ended, ==, 2);
     replay_free(r);
 }
 
@@ -960,5 +1038,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pami-model/pjsip/hold", test_pjsip_hold);
     g_test_add_func("/pami-model/originate-rings-first", test_originate_rings_first);
     g_test_add_func("/pami-model/originate-unanswered", test_originate_unanswered);
+    g_test_add_func("/pami-model/originated-elsewhere", test_originated_elsewhere);
+    g_test_add_func("/pami-model/originated-local-pair", test_originated_local_pair);
     return g_test_run();
 }

@@ -240,17 +240,24 @@ static const char *const queue_lines[] = {
 };
 
 /* Click-to-dial: alice's phone rings and answers first; for her that is all
- * dialling (her own call), connected only once bob answers. */
+ * dialling (her own call), connected only once bob answers. The Originate
+ * was another client's (no expectation): the requested number 202 comes from
+ * the first Exten of her channel after the Originate's answered DialEnd (her
+ * DialBegin of bob; before, "s"), as Asterisk's CDR dst (issue 12 item 17).
+ * carol's Originates (to 201) never answered: her channel never left "s",
+ * nothing names 201 but the OriginateResponse, so no requested number. */
 static const char *const originate_legs[] = {
     "201 PJSIP/alice idle>dialing dir=outbound cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice dialing>dialing dir=internal cause=none remote=202/Bob req=- rel=-",
-    "201 PJSIP/alice dialing>ringback dir=internal cause=none remote=202/Bob req=- rel=-",
+    "201 PJSIP/alice dialing>dialing dir=internal cause=none remote=202/Call 202 req=202 rel=-",
+    "201 PJSIP/alice dialing>dialing dir=internal cause=none remote=202/Bob req=202 rel=-",
+    "201 PJSIP/alice dialing>ringback dir=internal cause=none remote=202/Bob req=202 rel=-",
     "202 PJSIP/bob idle>offering dir=internal cause=none remote=202/Call 202 req=- rel=-",
     "202 PJSIP/bob offering>connected dir=internal cause=none remote=202/Call 202 req=- rel=-",
-    "201 PJSIP/alice ringback>connected dir=internal cause=none remote=202/Bob req=- rel=-",
+    "201 PJSIP/alice ringback>connected dir=internal cause=none remote=202/Bob req=202 rel=-",
     "202 PJSIP/bob connected>disconnected dir=internal cause=normal remote=202/Call 202 req=- "
     "rel=-",
-    "201 PJSIP/alice connected>disconnected dir=internal cause=normal remote=202/Bob req=- rel=-",
+    "201 PJSIP/alice connected>disconnected dir=internal cause=normal remote=202/Bob req=202 "
+    "rel=-",
     "203 PJSIP/carol idle>dialing dir=outbound cause=none remote=-/- req=- rel=-",
     "203 PJSIP/carol dialing>disconnected dir=outbound cause=busy remote=-/- req=- rel=-",
     "203 PJSIP/carol idle>dialing dir=outbound cause=none remote=-/- req=- rel=-",
