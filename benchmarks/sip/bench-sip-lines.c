@@ -79,23 +79,43 @@ static long udp_rcvbuf_errors(void)
     return value;
 }
 
-/* How many lines `lines` shows in a known, in-service state. */
+/* The value of field `name` of a control answer, NULL when absent (g_free). */
+static char *answer_field(JsonObject *o, const char *name)
+{
+    JsonArray *fields =
+        json_object_has_member(o, "fields") ? json_object_get_array_member(o, "fields") : NULL;
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonObject *f = json_array_get_object_element(fields, i);
+        if (g_strcmp0(json_object_get_string_member(f, "name"), name) == 0)
+            return g_strdup(json_object_get_string_member(f, "value"));
+    }
+    return NULL;
+}
+
+/* How many lines `lines` shows in a known, in-service state, over every page
+ * (the listing is paged: its field "next" names the following one). */
 static guint lines_up(harness *h)
 {
-    const char *argv[] = {"lines", NULL};
-    JsonNode *r = harness_request(h, argv);
     guint up = 0;
-    JsonObject *o = r ? json_node_get_object(r) : NULL;
-    if (o != NULL && json_object_has_member(o, "rows")) {
-        JsonArray *rows = json_object_get_array_member(o, "rows");
-        for (guint i = 0; i < json_array_get_length(rows); i++) {
-            const char *state =
-                json_array_get_string_element(json_array_get_array_element(rows, i), 4);
-            up += g_strcmp0(state, "unknown") != 0 && g_strcmp0(state, "out_of_service") != 0;
+    char *after = NULL;
+    do {
+        const char *argv[] = {"lines", after ? "--after" : NULL, after, NULL};
+        JsonNode *r = harness_request(h, argv);
+        g_free(after);
+        after = NULL;
+        JsonObject *o = r ? json_node_get_object(r) : NULL;
+        if (o != NULL && json_object_has_member(o, "rows")) {
+            JsonArray *rows = json_object_get_array_member(o, "rows");
+            for (guint i = 0; i < json_array_get_length(rows); i++) {
+                const char *state =
+                    json_array_get_string_element(json_array_get_array_element(rows, i), 4);
+                up += g_strcmp0(state, "unknown") != 0 && g_strcmp0(state, "out_of_service") != 0;
+            }
+            after = answer_field(o, "next");
         }
-    }
-    if (r)
-        json_node_free(r);
+        if (r)
+            json_node_free(r);
+    } while (after != NULL);
     return up;
 }
 
