@@ -10,7 +10,10 @@
  * A dial that fails before the phone's own call exists (the phone refuses,
  * is busy, does not answer, cannot be reached, or refuses the REFER) would
  * otherwise leave no trace but a log line, so it is published as one leg on
- * the line, dialing -> disconnected, with the failure's cause.
+ * the line, dialing -> disconnected, with the failure's cause. So is one
+ * whose REFER the phone took but whose call failed at once (a sipfrag NOTIFY
+ * >= 300: Asterisk's 400 for a REFER before the bridge), unless the server
+ * shows that call on the line itself.
  */
 #include <inttypes.h>
 #include <string.h>
