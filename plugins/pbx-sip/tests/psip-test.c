@@ -766,6 +766,73 @@ static void test_end_cause_vanished_and_link_lost(void)
     psip_line_free(line);
 }
 
+/* ---- Asterisk's hints (constructed from res_pjsip_dialog_info_body_generator.c
+ * as pjlib prints it, not recorded: no Asterisk here) ---- */
+
+#define AST_PROLOG "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+#define AST_ROOT(version)                                                                          \
+    "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"" version                 \
+    "\" state=\"full\" entity=\"sip:202@pbx.example.org\">\n"
+
+/* Extension 202 ringing (Asterisk 18.4 and later add the identities). */
+static const char AST_202_EARLY[] =
+    AST_PROLOG AST_ROOT("1") " <dialog id=\"202\" direction=\"recipient\">\n"
+                             "  <remote>\n"
+                             "   <identity display=\"Alice\">sip:201@pbx.example.org</identity>\n"
+                             "   <target uri=\"sip:201@pbx.example.org\" />\n"
+                             "  </remote>\n"
+                             "  <local>\n"
+                             "   <identity>sip:202@pbx.example.org</identity>\n"
+                             "   <target uri=\"sip:202@pbx.example.org\" />\n"
+                             "  </local>\n"
+                             "  <state>early</state>\n"
+                             " </dialog>\n"
+                             "</dialog-info>\n";
+
+static char *ast_bare(const char *version, const char *state)
+{
+    return g_strdup_printf(AST_PROLOG "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" "
+                                      "version=\"%s\" state=\"full\" "
+                                      "entity=\"sip:202@pbx.example.org\">\n"
+                                      " <dialog id=\"202\">\n  <state>%s</state>\n </dialog>\n"
+                                      "</dialog-info>\n",
+                           version, state);
+}
+
+/* The driver tells a hint from a call by the missing call-id (pbx-sip.c):
+ * the parser and the line must hand that through, keyed by the dialog id,
+ * one dialog for every call the extension has. */
+static void test_line_asterisk_hint(void)
+{
+    psip_line *line = psip_line_new();
+    GPtrArray *changes = psip_line_changes_new();
+    g_autofree char *idle = ast_bare("0", "terminated");
+    g_autofree char *busy = ast_bare("2", "confirmed");
+    g_autofree char *idle_again = ast_bare("3", "terminated");
+
+    g_assert_cmpint(apply_xml(line, idle, changes), ==, PSIP_LINE_APPLIED);
+    g_assert_cmpuint(changes->len, ==, 0); /* first seen ended: nothing to tell */
+    g_autoptr(psip_doc) early = parse_ok(AST_202_EARLY);
+    const psip_dialog *d = g_ptr_array_index(early->dialogs, 0);
+    g_assert_null(d->call_id);
+    g_assert_null(d->local_tag);
+    g_assert_null(d->remote_tag);
+    g_assert_cmpstr(d->remote.identity, ==, "sip:201@pbx.example.org");
+    g_assert_cmpint(apply_xml(line, AST_202_EARLY, changes), ==, PSIP_LINE_APPLIED);
+    assert_change(changes, 0, "202", PSIP_DIALOG_TERMINATED, PSIP_DIALOG_EARLY);
+    const psip_line_change *c = g_ptr_array_index(changes, 0);
+    g_assert_null(c->call_id);
+    g_assert_cmpint(c->direction, ==, PSIP_DIRECTION_RECIPIENT);
+    g_assert_cmpint(apply_xml(line, busy, changes), ==, PSIP_LINE_APPLIED);
+    assert_change(changes, 0, "202", PSIP_DIALOG_EARLY, PSIP_DIALOG_CONFIRMED);
+    g_assert_cmpint(apply_xml(line, idle_again, changes), ==, PSIP_LINE_APPLIED);
+    assert_change(changes, 0, "202", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
+    g_assert_null(((const psip_line_change *)g_ptr_array_index(changes, 0))->call_id);
+
+    g_ptr_array_unref(changes);
+    psip_line_free(line);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -795,6 +862,7 @@ int main(int argc, char **argv)
                     test_line_new_subscription_and_link_lost);
     g_test_add_func("/psip/line/forked", test_line_forked_call);
     g_test_add_func("/psip/line/flood-bounded", test_line_flood_is_bounded);
+    g_test_add_func("/psip/line/asterisk-hint", test_line_asterisk_hint);
     g_test_add_func("/psip/end-cause/codes", test_end_cause_codes);
     g_test_add_func("/psip/end-cause/events", test_end_cause_events);
     g_test_add_func("/psip/end-cause/unsaid", test_end_cause_unsaid);
