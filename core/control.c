@@ -24,6 +24,10 @@
 #include <json-glib/json-glib.h>
 
 #define READ_CHUNK 16384
+/* An answer goes out at most this much per write, so that a client taking a
+ * big answer slowly but steadily shows progress (and restarts its idle clock)
+ * at least every WRITE_CHUNK bytes. */
+#define WRITE_CHUNK 65536
 /* Connections are accepted at once (and the oldest idle one dropped when
  * full), so the backlog only has to absorb a burst of ucctl calls. */
 #define LISTEN_BACKLOG 128
@@ -65,7 +69,9 @@ struct control_client {
     GCancellable *cancel;
     GByteArray *input; /* received bytes not yet consumed as requests */
     guint8 chunk[READ_CHUNK];
-    char *output; /* the response being written */
+    char *output;       /* the response being written */
+    size_t output_len;  /* its length with the newline */
+    size_t output_done; /* how much of it the peer took so far */
     gboolean close_after_write;
     /* Armed while the connection waits for (the rest of) a request, or for
      * the peer to take its answer; it closes a connection that stays silent
@@ -590,13 +596,18 @@ static char **request_argv(JsonNode *root, char **problem)
     return argv;
 }
 
-/* TRUE when the JSON text holds the escape \u0000 (a NUL inside a string):
- * json-glib hands strings out NUL-terminated, so "st\u0000atus" would reach
- * the command table as "st". An escape is a 'u' after an odd run of
- * backslashes; "\\u0000" is a backslash and the text "u0000". */
-static gboolean has_escaped_nul(const char *line, size_t len)
+/* json-glib hands strings out NUL-terminated, so "st\u0000atus" reaches the
+ * command table as "st" and the NUL itself is gone from the parsed string.
+ * To see whether a NUL was in argv, the line is parsed a second time with
+ * every escape \u0000 turned into \u0001: an argv string that held a NUL
+ * then comes out different (longer), while a NUL elsewhere in the request
+ * changes nothing argv holds. Returns that copy of the line, or NULL when it
+ * has no such escape (the usual case: one parse). An escape is a 'u' after an
+ * odd run of backslashes; "\\u0000" is a backslash and the text "u0000". */
+static char *nul_escapes_replaced(const char *line, size_t len)
 {
     static const char nul[] = "u0000";
+    char *copy = NULL;
 
     for (size_t i = 0; i + sizeof nul - 1 <= len; i++) {
         size_t run = 0;
@@ -605,10 +616,35 @@ static gboolean has_escaped_nul(const char *line, size_t len)
             continue;
         while (run < i && line[i - 1 - run] == '\\')
             run++;
-        if (run % 2 == 1)
-            return TRUE;
+        if (run % 2 == 0)
+            continue;
+        if (!copy)
+            copy = g_strndup(line, len);
+        copy[i + sizeof nul - 2] = '1';
     }
-    return FALSE;
+    return copy;
+}
+
+/* TRUE when a string of `argv` (parsed from `line`) held a NUL. */
+static gboolean argv_had_nul(const char *line, size_t len, char **argv)
+{
+    char *replaced = nul_escapes_replaced(line, len);
+    gboolean had = FALSE;
+
+    if (replaced) {
+        JsonParser *parser = json_parser_new_immutable();
+        char *ignored = NULL;
+        char **again = NULL;
+
+        if (json_parser_load_from_data(parser, replaced, (gssize)len, NULL))
+            again = request_argv(json_parser_get_root(parser), &ignored);
+        had = !again || !g_strv_equal((const char *const *)argv, (const char *const *)again);
+        g_strfreev(again);
+        g_free(ignored);
+        g_object_unref(parser);
+        g_free(replaced);
+    }
+    return had;
 }
 
 /* Handles one request line (without its newline) and returns the response.
@@ -641,10 +677,10 @@ static char *handle_line(core_control *ctl, control_client *client, const char *
     }
     argv = request_argv(json_parser_get_root(parser), &problem);
     g_object_unref(parser);
-    if (argv && has_escaped_nul(line, len)) {
+    if (argv && argv_had_nul(line, len, argv)) {
         g_strfreev(argv);
         argv = NULL;
-        problem = g_strdup("request holds a NUL character (\\u0000): commands and their "
+        problem = g_strdup("\"argv\" holds a NUL character (\\u0000): commands and their "
                            "arguments are text without NUL");
     }
     if (!argv) {
@@ -725,17 +761,38 @@ static void client_close(control_client *c)
     client_unref(c);
 }
 
+static void on_written(GObject *source, GAsyncResult *result, gpointer data);
+
+/* Writes the next piece of the answer. The idle clock restarts with every
+ * piece: what it limits is a peer that stops reading, not a big answer that
+ * a slow peer keeps taking. */
+static void client_write_more(control_client *c)
+{
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
+    size_t left = c->output_len - c->output_done;
+
+    client_idle_arm(c);
+    g_output_stream_write_async(out, c->output + c->output_done, MIN(left, WRITE_CHUNK),
+                                G_PRIORITY_DEFAULT, c->cancel, on_written, client_ref(c));
+}
+
 static void on_written(GObject *source, GAsyncResult *result, gpointer data)
 {
     control_client *c = data;
-    gboolean ok = g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), result, NULL, NULL);
+    gssize n = g_output_stream_write_finish(G_OUTPUT_STREAM(source), result, NULL);
 
+    if (c->ctl && n > 0 && c->output_done + (size_t)n < c->output_len) {
+        c->output_done += (size_t)n;
+        client_write_more(c);
+        client_unref(c);
+        return;
+    }
     g_clear_pointer(&c->output, g_free);
     c->writing = FALSE;
     if (c->ctl) {
         client_idle_disarm(c);
         /* A write error is the peer gone (EPIPE, reset): nothing to tell it. */
-        if (!ok || c->close_after_write)
+        if (n <= 0 || c->close_after_write)
             client_close(c);
         else
             client_process(c);
@@ -745,17 +802,16 @@ static void on_written(GObject *source, GAsyncResult *result, gpointer data)
 
 static void client_respond(control_client *c, char *response, gboolean close_after)
 {
-    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
     size_t len = strlen(response);
 
     c->output = g_realloc(response, len + 2);
     c->output[len] = '\n';
     c->output[len + 1] = '\0';
+    c->output_len = len + 1;
+    c->output_done = 0;
     c->close_after_write = close_after;
     c->writing = TRUE;
-    client_idle_arm(c);
-    g_output_stream_write_all_async(out, c->output, len + 1, G_PRIORITY_DEFAULT, c->cancel,
-                                    on_written, client_ref(c));
+    client_write_more(c);
 }
 
 static void on_read(GObject *source, GAsyncResult *result, gpointer data)

@@ -842,6 +842,36 @@ static void test_unread_answer_times_out(void)
     server_stop(s);
 }
 
+/* A client that takes a big answer slowly but steadily keeps its connection
+ * (review of issue 12, finding 13: the idle clock started once, with the
+ * write, and cut such a client after the timeout). It reads 16 KiB every
+ * 10 ms, so the answer takes several timeouts to arrive; the assertion is
+ * only that all of it does. */
+static void test_slow_reader_kept(void)
+{
+    server *s = server_start_with(500, 0);
+    client *c = client_new(s->path);
+    GString *got = g_string_new(NULL);
+    char buf[16384];
+    ssize_t n = 1;
+
+    client_send(c, "{\"argv\": [\"big\", \"3000000\"]}\n");
+    while (n > 0 && !memchr(got->str, '\n', got->len)) {
+        g_usleep(10000);
+        n = recv(c->fd, buf, sizeof buf, 0);
+        if (n > 0)
+            g_string_append_len(got, buf, n);
+    }
+    g_assert_nonnull(memchr(got->str, '\n', got->len));
+    JsonObject *object;
+    JsonParser *parser = parse_response(got->str, &object);
+    g_assert_cmpuint(strlen(json_object_get_string_member(object, "text")), ==, 3000000);
+    g_object_unref(parser);
+    g_string_free(got, TRUE);
+    client_free(c);
+    server_stop(s);
+}
+
 /* "st\u0000atus" would run "st": a NUL inside a string is refused, while a
  * backslash followed by the text u0000 is just text. */
 static void test_nul_in_request(void)
@@ -855,6 +885,12 @@ static void test_nul_in_request(void)
     assert_error_response(client_read_line(c), "NUL");
     client_send(c, "{\"argv\": [\"echo\", \"a\\\\u0000b\"]}\n");
     assert_text_response(client_read_line(c), "a\\u0000b");
+    /* Only argv is checked, as ucctl.md says: a NUL in another member of the
+     * request cuts nothing the daemon uses (review of issue 12, finding 18). */
+    client_send(c, "{\"argv\": [\"echo\", \"x\"], \"note\": \"a\\u0000b\"}\n");
+    assert_text_response(client_read_line(c), "x");
+    client_send(c, "{\"argv\": [\"echo\", \"x\\u0000\"], \"note\": \"a\\u0000b\"}\n");
+    assert_error_response(client_read_line(c), "NUL");
     client_free(c);
     server_stop(s);
 }
@@ -1568,6 +1604,7 @@ int main(int argc, char **argv)
     g_test_add_func("/control/socket/all-clients-busy", test_all_clients_busy);
     g_test_add_func("/control/socket/idle-timeout", test_idle_timeout);
     g_test_add_func("/control/socket/unread-answer", test_unread_answer_times_out);
+    g_test_add_func("/control/socket/slow-reader", test_slow_reader_kept);
     g_test_add_func("/control/socket/nul-in-request", test_nul_in_request);
     g_test_add_func("/control/file/mode", test_socket_mode);
     g_test_add_func("/control/file/group", test_socket_group);
