@@ -262,6 +262,12 @@ static int cmd_number(int argc, const char *const *argv, ucd_reply *r, void *ud)
         g_free(names);
         return rc;
     }
+    if (rc != UCD_OK) {
+        /* Not digits, +digits or a * / # code, even after the location's
+         * rewrites: saying "kind unknown" would read as a success. */
+        H->reply_error(r, "not a number: \"%s\" (digits, +digits or a * or # code)", raw);
+        return UCD_E_INVALID;
+    }
     H->reply_field(r, "number", raw);
     H->reply_field(r, "location", used ? used : "");
     H->reply_field(r, "kind", core_numbers_kind_name(info.kind));

@@ -507,6 +507,13 @@ static void test_number_command(void)
     assert_contains(err, "no location \"nowhere\" (the locations: default, berlin)");
     g_free(out);
     g_free(err);
+    /* Not a number at all: an error and ucctl's non-zero exit, not "kind
+     * unknown" and 0 (issue 12 review finding 14). */
+    const char *letters[] = {harness_env("UCCTL_BIN"), "number", "abc", NULL};
+    g_assert_cmpint(harness_run(h, letters, &out, &err), ==, 1);
+    assert_contains(err, "not a number: \"abc\"");
+    g_free(out);
+    g_free(err);
     const char *usage[] = {"number", NULL};
     r = harness_request(h, usage);
     assert_contains(json_object_get_string_member(json_node_get_object(r), "error"),
