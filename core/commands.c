@@ -67,6 +67,7 @@ static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
     g_snprintf(buf, sizeof buf, "%u", core_workers_pending(d->rt.workers));
     H->reply_field(r, "work_pending", buf);
     H->reply_field(r, "state_dir", d->rt.state_dir);
+    H->reply_field(r, "server_name", d->rt.server_name ? d->rt.server_name : "");
     return UCD_OK;
 }
 

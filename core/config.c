@@ -49,6 +49,8 @@ const ucd_config_key core_config_core_keys[] = {
     {"state_dir", UCD_CONFIG_STRING, 0, "/var/lib/ucd",
      "where modules keep their state, one subdirectory per module instance"},
     {"control_socket", UCD_CONFIG_STRING, 0, "/run/ucd/ucd.sock", "the socket ucctl talks to"},
+    {"server_name", UCD_CONFIG_STRING, 0, NULL,
+     "this server's name, matched against users' home servers; unset: the host name"},
     {"user", UCD_CONFIG_STRING, 0, NULL, "drop root privileges to this user after start-up"},
     {"group", UCD_CONFIG_STRING, 0, NULL,
      "drop root privileges to this group (default: the user's primary group)"},

@@ -100,6 +100,22 @@ int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *
     return (int)(errors->len - before);
 }
 
+/* [core] server_name, or the host name when it is unset or empty. */
+static char *core_daemon_server_name(core_config *cfg)
+{
+    GPtrArray *ignored = g_ptr_array_new_with_free_func(g_free);
+    core_section *core = core_section_bind(cfg, "core", core_config_core_keys,
+                                           sizeof(ucd_config_key), NULL, ignored);
+    const char *name = NULL;
+    if (core)
+        core_section_string(core, "server_name", &name);
+    char *copy = g_strdup(name && *name ? name : g_get_host_name());
+    if (core)
+        core_section_free(core);
+    g_ptr_array_free(ignored, TRUE);
+    return copy;
+}
+
 static void log_errors(const char *what, GPtrArray *errors)
 {
     for (guint i = 0; i < errors->len; i++)
@@ -286,6 +302,9 @@ gboolean core_daemon_reload(core_daemon *d, gboolean force, GPtrArray *errors)
      * old configuration any more. */
     core_config_free(d->cfg);
     d->cfg = cfg;
+    /* The model reads it at every question, so a new name applies at once. */
+    g_free(d->rt.server_name);
+    d->rt.server_name = core_daemon_server_name(cfg);
     d->reloads++;
     core_notice("configuration reloaded");
     core_service_ready("running");
@@ -301,6 +320,7 @@ static gboolean setup_runtime(core_daemon *d, char **error)
     core_section_int(d->core_sec, "bus_queue_size", &queue);
 
     d->rt.state_dir = g_strdup(core_string(d, "state_dir"));
+    d->rt.server_name = core_daemon_server_name(d->cfg);
     if (!core_service_make_dir(d->rt.state_dir, 0750, user, group, error))
         return FALSE;
 
@@ -356,6 +376,7 @@ static void teardown(core_daemon *d)
         core_bus_free(d->rt.bus);
     g_strfreev(d->rt.plugin_path);
     g_free(d->rt.state_dir);
+    g_free(d->rt.server_name);
     if (d->core_sec)
         core_section_free(d->core_sec);
     if (d->cfg)

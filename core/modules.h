@@ -36,6 +36,7 @@ typedef struct core_runtime {
     core_workers *workers;
     core_control *control; /* may be NULL (tests, --check-config) */
     char *state_dir;       /* [core] state_dir */
+    char *server_name;     /* [core] server_name, or the host name; NULL: the host name */
     char **plugin_path;    /* directories searched, the built-in one last */
 } core_runtime;
 
@@ -83,8 +84,8 @@ void core_modules_foreach(core_modules *mods, void (*cb)(const core_module_info 
 
 /* Counters of every module: "MODULE_ID.NAME", kind, value, help. */
 void core_modules_foreach_counter(core_modules *mods,
-                                  void (*cb)(const char *name, ucd_counter_kind kind,
-                                             int64_t value, const char *help, void *ud),
+                                  void (*cb)(const char *name, ucd_counter_kind kind, int64_t value,
+                                             const char *help, void *ud),
                                   void *ud);
 
 /* TRUE when `section`'s key is a secret in the key table of the module bound

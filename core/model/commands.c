@@ -226,21 +226,22 @@ static GPtrArray *sorted_users(core_model *m)
     return users;
 }
 
-static gboolean in_group(const core_user *u, const char *group)
+static gboolean in_group(const core_user *u, const void *group)
 {
-    return g_strv_contains((const char *const *)u->groups, group);
+    return g_strv_contains((const char *const *)u->groups, (const char *)group);
 }
 
-static gboolean active_here(const core_user *u, const char *unused)
+/* A users_page() filter: `m` is the model. */
+static gboolean active_here(const core_user *u, const void *m)
 {
-    return u->enabled;
+    return core_model_user_here((core_model *)m, u);
 }
 
 /* The users `keep(u, arg)` accepts (every one when it is NULL) in listing
  * order, and which of them `page` shows: users[*start] to users[*end - 1].
  * Replies the next page's cursor. Free the array (not its users). */
 static GPtrArray *users_page(core_model *m, const core_page *page,
-                             gboolean (*keep)(const core_user *u, const char *arg), const char *arg,
+                             gboolean (*keep)(const core_user *u, const void *arg), const void *arg,
                              guint *start, guint *end, ucd_reply *r)
 {
     GPtrArray *users = sorted_users(m);
@@ -1096,7 +1097,7 @@ static void presence_row(core_model *m, const core_user *u, ucd_reply *r)
                          v.calendar ? core_presence_word(v.calendar) : "",
                          str(v.note),
                          until,
-                         u->enabled ? "yes" : "no",
+                         core_model_user_here(m, u) ? "yes" : "no",
                          str(u->home_server)};
     core_reply_row(r, row);
     g_free(until);
@@ -1114,9 +1115,9 @@ static int presence_show(core_model *m, const char *who, ucd_reply *r)
 }
 
 /* `presence [--all] [--limit N] [--after LOGIN]`: the users active on this
- * server. A disabled user, or one the backend homes on another server
- * (users-ldap reports both as not enabled), has no presence here: such users
- * are listed only with --all, and then every row says where the user is. */
+ * server (core_model_user_here). A disabled user, or one homed on another
+ * server than [core] server_name, has no presence here: such users are listed
+ * only with --all, and then every row says where the user is. */
 static int presence_list(core_model *m, int argc, const char *const *argv, ucd_reply *r)
 {
     core_page page = {CORE_PAGE_DEFAULT_LIMIT, NULL};
@@ -1140,7 +1141,7 @@ static int presence_list(core_model *m, int argc, const char *const *argv, ucd_r
         return rc;
     }
     guint start, end;
-    GPtrArray *users = users_page(m, &page, all ? NULL : active_here, NULL, &start, &end, r);
+    GPtrArray *users = users_page(m, &page, all ? NULL : active_here, m, &start, &end, r);
     core_reply_columns(r, all ? PRESENCE_WHERE_COLS : PRESENCE_COLS, presence_cols);
     for (guint i = start; i < end; i++)
         presence_row(m, users->pdata[i], r);
@@ -1174,7 +1175,8 @@ static int presence_set(core_model *m, int argc, const char *const *argv, ucd_re
         rc = reply_fail(r, UCD_E_INVALID,
                         "--until '%s': give a time (2026-03-01T17:00) or a duration (30m, 2h, 1d)",
                         until);
-    } else if (core_model_user(m, args[1]) && !core_model_user(m, args[1])->enabled) {
+    } else if (core_model_user(m, args[1]) &&
+               !core_model_user_here(m, core_model_user(m, args[1]))) {
         rc = reply_fail(r, UCD_E_INVALID,
                         "user '%s' is not active on this server (disabled, or homed on another "
                         "server): no presence here",

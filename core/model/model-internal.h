@@ -68,6 +68,14 @@ typedef struct core_sync_state core_sync_state;
 void core_sync_state_unref(gpointer state);
 
 /* model.c */
+/* This server's name ([core] server_name; the host name when the runtime
+ * has none, as in tests). */
+const char *core_model_server_name(core_model *m);
+/* TRUE when `u` is active on this server: enabled, and homed nowhere in
+ * particular (no or an empty home server) or on this server, the names
+ * compared without case as users-ldap compares them. Only such users have
+ * presence here. */
+gboolean core_model_user_here(core_model *m, const core_user *u);
 core_driver *core_model_driver(core_model *m, const char *id, gboolean create);
 core_line *core_model_line_get(core_model *m, core_driver *d, const char *address);
 /* The numbers service, or NULL when none runs (tests). */

@@ -37,6 +37,20 @@ static void driver_free(gpointer p)
     g_free(d);
 }
 
+const char *core_model_server_name(core_model *m)
+{
+    return m->rt->server_name ? m->rt->server_name : g_get_host_name();
+}
+
+gboolean core_model_user_here(core_model *m, const core_user *u)
+{
+    /* users-ldap already reports a user homed elsewhere as disabled; users-file
+     * and users-sql hand the home server over as it is, so the comparison is
+     * made here, once, for every backend. */
+    return u->enabled && (u->home_server == NULL || *u->home_server == '\0' ||
+                          g_ascii_strcasecmp(u->home_server, core_model_server_name(m)) == 0);
+}
+
 core_driver *core_model_driver(core_model *m, const char *id, gboolean create)
 {
     if (!id)

@@ -719,7 +719,7 @@ static void test_unknown_key(void)
     };
     static const char *const expected_core[] = {
         "%s:6: [core] unknown key 'workers' (known: plugin_path, state_dir, control_socket, "
-        "user, group, worker_threads, bus_queue_size)",
+        "server_name, user, group, worker_threads, bus_queue_size)",
         "%s:8: [log] unknown key 'file' (known: target, level, recent_lines)",
         NULL,
     };

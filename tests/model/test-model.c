@@ -327,6 +327,7 @@ static void fixture_tear_down(fixture *f, gconstpointer data)
     g_clear_pointer(&extra_strings, g_ptr_array_unref);
     remove_tree(f->dir);
     g_free(f->rt.state_dir);
+    g_free(f->rt.server_name);
     g_free(f->socket);
     g_free(f->dir);
 }
@@ -939,26 +940,43 @@ static void test_commands_paging(fixture *f, gconstpointer data)
 }
 
 /* Issue 12 item 11: `presence` lists the users active on this server; a
- * disabled user and one homed on another server (the backend reports both as
- * not enabled) appear only with --all, which says where each user is. */
+ * disabled user and one homed on another server appear only with --all,
+ * which says where each user is. users-ldap reports a user homed elsewhere as
+ * not enabled (emil); users-file and users-sql report the home server as it
+ * is (gus, enabled): the model compares it with [core] server_name itself
+ * (review of issue 12, finding 3), without case like users-ldap, and an
+ * empty home server is this one (hedy, as users-sql reads an empty column). */
 static void test_presence_active_only(fixture *f, gconstpointer data)
 {
+    f->rt.server_name = g_strdup("ucd-here");
     add_user("u-dora", "dora", FALSE, NULL);
     add_user("u-emil", "emil", FALSE, "pbx2.example.test");
-    add_user("u-finn", "finn", TRUE, "ucd-here");
+    add_user("u-finn", "finn", TRUE, "UCD-Here");
+    add_user("u-gus", "gus", TRUE, "pbx2.example.test");
+    add_user("u-hedy", "hedy", TRUE, "");
     core_directory_pull(f->model);
-    assert_column(f, "presence", 1, "alice,bob,carol,finn|-");
-    assert_column(f, "presence --all", 1, "alice,bob,carol,dora,emil,finn|-");
-    assert_column(f, "presence --all", 8, "yes,yes,yes,no,no,yes|-");
-    assert_column(f, "presence --all", 9, ",,,,pbx2.example.test,ucd-here|-");
+    assert_column(f, "presence", 1, "alice,bob,carol,finn,hedy|-");
+    assert_column(f, "presence --all", 1, "alice,bob,carol,dora,emil,finn,gus,hedy|-");
+    assert_column(f, "presence --all", 8, "yes,yes,yes,no,no,yes,no,yes|-");
+    assert_column(f, "presence --all", 9, ",,,,pbx2.example.test,UCD-Here,pbx2.example.test,|-");
     assert_column(f, "presence emil", 8, "no|-");
+    assert_column(f, "presence gus", 8, "no|-");
     reply r = run(f, "presence set dora away");
+    g_assert_false(reply_ok(&r));
+    g_assert_nonnull(strstr(reply_error(&r), "not active on this server"));
+    reply_free(&r);
+    r = run(f, "presence set gus away");
     g_assert_false(reply_ok(&r));
     g_assert_nonnull(strstr(reply_error(&r), "not active on this server"));
     reply_free(&r);
     r = run(f, "presence set finn away");
     g_assert_true(reply_ok(&r));
     reply_free(&r);
+    /* A user homed on "ucd-here" is away from any other server: the host
+     * name when server_name is unset. */
+    g_clear_pointer(&f->rt.server_name, g_free);
+    if (g_ascii_strcasecmp(g_get_host_name(), "ucd-here") != 0)
+        assert_column(f, "presence", 1, "alice,bob,carol,hedy|-");
 }
 
 /* ---- trace --------------------------------------------------------------------------- */
