@@ -18,11 +18,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_MAIN_FILE "/etc/ucd/ucd.conf"
@@ -1049,16 +1052,69 @@ static gboolean plain_name(const char *s)
     return TRUE;
 }
 
+/* Whether `user` (with `group`, or the user's primary group, and the user's
+ * supplementary groups, as core_service_drop_privileges() sets them) may read
+ * `path`: 0, or the errno of access(R_OK) as that user. A forked child takes
+ * the identity and asks the kernel, so modes, owners, groups, ACLs and every
+ * directory on the way count exactly as they will for the daemon. -1 when
+ * the user or group does not exist or the probe could not run (the caller
+ * then checks as itself; the start reports an unknown user). */
+static int access_as(const char *path, const char *user, const char *group)
+{
+    struct passwd *pw = getpwnam(user);
+    struct group *gr = group ? getgrnam(group) : NULL;
+
+    if (!pw || (group && !gr))
+        return -1;
+    uid_t uid = pw->pw_uid;
+    gid_t gid = gr ? gr->gr_gid : pw->pw_gid;
+    int count = 64;
+    gid_t *groups = g_new(gid_t, count);
+    if (getgrouplist(user, gid, groups, &count) < 0) {
+        groups = g_renew(gid_t, groups, count);
+        if (getgrouplist(user, gid, groups, &count) < 0)
+            count = 0;
+    }
+    /* The child only makes async-signal-safe calls: the daemon may have
+     * threads when a reload checks a file. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups((size_t)count, groups) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+            _exit(255);
+        _exit(access(path, R_OK) == 0 ? 0 : MIN(errno, 254));
+    }
+    g_free(groups);
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 255)
+        return -1;
+    return WEXITSTATUS(status);
+}
+
 /* UCD_KEY_FILE (plugin.h): an existing regular file that ucd may read. NULL
- * when it is, else why not (g_free). */
-static char *file_problem(const char *path)
+ * when it is, else why not (g_free). Run as root with a [core] user set (a
+ * start, --check-config), the daemon reads the file only after dropping to
+ * that user: whether root may read it says nothing, so the check is made as
+ * that user. */
+static char *file_problem(core_config *cfg, const char *path)
 {
     struct stat st;
+    const char *user = geteuid() == 0 ? core_config_raw(cfg, "core", "user") : NULL;
 
     if (stat(path, &st) != 0)
         return g_strdup_printf("%s", g_strerror(errno));
     if (!S_ISREG(st.st_mode))
         return g_strdup(S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+    if (user && *user) {
+        const char *group = core_config_raw(cfg, "core", "group");
+        int code = access_as(path, user, group && *group ? group : NULL);
+        if (code > 0)
+            return g_strdup_printf("not readable by [core] user '%s', which ucd runs as: %s", user,
+                                   g_strerror(code));
+        if (code == 0)
+            return NULL;
+    }
     if (access(path, R_OK) != 0)
         return g_strdup_printf("not readable: %s", g_strerror(errno));
     return NULL;
@@ -1067,7 +1123,8 @@ static char *file_problem(const char *path)
 /* The checks that plugin.h's UCD_KEY_FILE and UCD_KEY_NAME ask for, on a
  * value set in a file (an empty string means "none" and passes). Unknown
  * flags are ignored: newer plugins may ask for checks this core lacks. */
-static void check_flags(core_section *sec, bound_key *k, const char *where, GPtrArray *errors)
+static void check_flags(core_config *cfg, core_section *sec, bound_key *k, const char *where,
+                        GPtrArray *errors)
 {
     const char *one[2] = {k->value.string, NULL};
     const char *const *items =
@@ -1082,7 +1139,7 @@ static void check_flags(core_section *sec, bound_key *k, const char *where, GPtr
         if (**items == '\0')
             continue;
         if (k->flags & UCD_KEY_FILE)
-            problem = file_problem(*items);
+            problem = file_problem(cfg, *items);
         if (!problem && (k->flags & UCD_KEY_NAME) && !plain_name(*items))
             problem = g_strdup("not a plain name (ASCII letters, digits and '_', not starting "
                                "with a digit; optionally SCHEMA.NAME)");
@@ -1122,7 +1179,7 @@ static void bind_entry(core_config *cfg, core_section *sec, conf_entry *e, gbool
         k->has_value = TRUE;
         g_free(k->where);
         k->where = g_strdup(where);
-        check_flags(sec, k, where, errors);
+        check_flags(cfg, sec, k, where, errors);
     }
     g_free(where);
 }

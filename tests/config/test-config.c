@@ -540,6 +540,48 @@ static void test_file_and_name_keys(void)
     tmpconf_clear(&t);
 }
 
+/* Started as root with [core] user, ucd reads files only after dropping to
+ * that user, so a UCD_KEY_FILE is checked as that user: a file only root may
+ * read is refused, by name of the user (review of issue 12, finding 7; the
+ * check used to be access() as root, which always passed). Needs root to
+ * switch users. */
+static void test_file_key_checked_as_user(void)
+{
+    static const ucd_config_key keys[] = {
+        {"file", UCD_CONFIG_STRING, UCD_KEY_FILE, "", NULL},
+        {NULL, 0, 0, NULL, NULL},
+    };
+    if (geteuid() != 0) {
+        g_test_skip("switching users needs root");
+        return;
+    }
+    tmpconf t;
+    tmpconf_init(&t);
+    g_assert_cmpint(g_chmod(t.dir, 0755), ==, 0); /* only the file's own mode counts */
+    const char *secret = tmpconf_write(&t, "users.xml", "<users/>\n");
+    char *text = g_strdup_printf("[core]\nuser = nobody\n[module a]\nfile = %s\n", secret);
+    tmpconf_write(&t, "ucd.conf", text);
+    g_free(text);
+    g_assert_nonnull(tmpconf_load(&t));
+
+    g_assert_cmpint(g_chmod(secret, 0600), ==, 0);
+    g_assert_null(core_section_bind(t.cfg, "module a", keys, sizeof(ucd_config_key),
+                                    core_config_module_keys, t.errors));
+    char *where = g_strdup_printf("%s:4: [module a] file: ", t.main_file);
+    assert_one_error(&t, where,
+                     "not readable by [core] user 'nobody', which ucd runs as: "
+                     "Permission denied");
+    g_free(where);
+
+    g_assert_cmpint(g_chmod(secret, 0644), ==, 0);
+    core_section *sec = core_section_bind(t.cfg, "module a", keys, sizeof(ucd_config_key),
+                                          core_config_module_keys, t.errors);
+    g_assert_nonnull(sec);
+    core_section_free(sec);
+    g_assert_cmpuint(t.errors->len, ==, 0);
+    tmpconf_clear(&t);
+}
+
 /* ---- Section forms and module sections ------------------------------------ */
 
 static void test_module_instances(void)
@@ -1280,6 +1322,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/empty-configuration", test_empty_configuration);
     g_test_add_func("/config/socket-path-length", test_socket_path_length);
     g_test_add_func("/config/file-and-name-keys", test_file_and_name_keys);
+    g_test_add_func("/config/file-key-checked-as-user", test_file_key_checked_as_user);
     g_test_add_func("/config/default-conf-dir", test_default_conf_dir_beside_main);
     g_test_add_func("/config/module-instances", test_module_instances);
     g_test_add_func("/config/bad-section-forms", test_bad_section_forms);
