@@ -65,6 +65,7 @@ typedef struct uf_state {
     ucd_watch *watch;
     ucd_timer *debounce;
     gboolean reload_running;
+    gboolean error_shown; /* set_error holds why the file does not load */
     gboolean reload_again;
 
     ucd_counter *users_gauge;
@@ -234,6 +235,28 @@ static void uf_report_sync(uf_reload_job *job)
     g_free(message);
 }
 
+/* A file that does not load leaves the module running (with the previous
+ * users, or none when the first load failed, since the start does not wait
+ * for it): the reason goes to `ucctl modules` too, or nobody would see why
+ * there are no users, until a load succeeds. Main loop only: the core reads
+ * the error there. */
+static void uf_show_load_result(uf_state *state, uf_reload_job *job)
+{
+    if (!job->ok) {
+        uf_set *set = uf_current(state);
+        size_t kept = set != NULL ? uf_set_user_count(set) : 0;
+        uf_set_unref(set);
+        char *summary = uf_summarize_errors(job->errors);
+        state->host->set_error(state->self, "users file rejected, %zu users kept: %s", kept,
+                               summary);
+        g_free(summary);
+        state->error_shown = TRUE;
+    } else if (state->error_shown) {
+        state->host->set_error(state->self, "%s", ""); /* the host has no way to clear it */
+        state->error_shown = FALSE;
+    }
+}
+
 static void uf_reload_done(void *data)
 {
     uf_reload_job *job = data;
@@ -241,6 +264,7 @@ static void uf_reload_done(void *data)
 
     if (!job->ok)
         uf_log_rejected(state, state->path, job->errors);
+    uf_show_load_result(state, job);
     if (job->changed) {
         uf_log_loaded(state);
         users_publish_resynced(state->host, state->self, state->module_id);

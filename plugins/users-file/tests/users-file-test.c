@@ -712,6 +712,43 @@ static void test_broken_edit_keeps_users(void)
     remove_dir(dir);
 }
 
+/* The first load is not waited for, so a file that does not load leaves the
+ * module running without users: `ucctl modules` shows why (set_error) until
+ * a load succeeds, and a later broken edit shows it again. */
+static void test_first_load_error_shown(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login>\n" TAIL);
+    void *state = NULL;
+    g_assert_cmpint(plugin_init(path, "true", &state), ==, UCD_OK);
+    g_assert_cmpint(descriptor->start(state), ==, UCD_OK);
+    assert_user_ids(state, "");
+    char *expected = g_strdup_printf("users file rejected, 0 users kept: %s:4: ", path);
+    g_assert_nonnull(world.module->last_error);
+    if (!g_str_has_prefix(world.module->last_error, expected))
+        g_error("expected \"%s\", got: %s", expected, world.module->last_error);
+    g_free(expected);
+
+    write_file(path, two_users);
+    pump_until(1, FALSE);
+    assert_user_ids(state, "file:a,file:b");
+    g_assert_cmpstr(world.module->last_error, ==, "");
+
+    fake_module_log_clear(world.module);
+    write_in_place(path, HEAD "  <user id=\"file:a\"><login>a</login></user>\n"
+                              "  <user id=\"file:b\"><login>b</login>\n" TAIL);
+    pump_until(1, TRUE);
+    expected = g_strdup_printf("users file rejected, 2 users kept: %s:5: ", path);
+    if (!g_str_has_prefix(world.module->last_error, expected))
+        g_error("expected \"%s\", got: %s", expected, world.module->last_error);
+    g_free(expected);
+
+    plugin_stop(state);
+    g_free(path);
+    remove_dir(dir);
+}
+
 typedef struct sync_result {
     int calls;
     int result;
@@ -1101,6 +1138,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-file/reload/rename-replace", test_reload_rename_replace);
     g_test_add_func("/users-file/reload/in-place", test_reload_in_place);
     g_test_add_func("/users-file/reload/broken-edit-keeps-users", test_broken_edit_keeps_users);
+    g_test_add_func("/users-file/reload/first-load-error-shown", test_first_load_error_shown);
     g_test_add_func("/users-file/sync", test_sync);
     g_test_add_func("/users-file/import/merges", test_import_merges);
     g_test_add_func("/users-file/import/refused-keeps-file", test_import_refused_keeps_file);
