@@ -666,10 +666,12 @@ static int sync_one(const ucd_service *s, void *ud)
 
 static int users_sync(core_model *m, int argc, const char *const *argv, ucd_reply *r)
 {
-    gboolean full = FALSE, progress = FALSE;
+    gboolean full = FALSE, force = FALSE, progress = FALSE;
     char **args = NULL;
     GOptionEntry entries[] = {
         {"full", 0, 0, G_OPTION_ARG_NONE, &full, "re-read everything", NULL},
+        {"force", 0, 0, G_OPTION_ARG_NONE, &force,
+         "apply even a set the backend's shrink guard refuses (implies --full)", NULL},
         /* ucctl polls `users sync-status` and draws the bar; the daemon needs
          * nothing more for it */
         {"progress", 0, 0, G_OPTION_ARG_NONE, &progress, "show progress (ucctl)", NULL},
@@ -680,7 +682,10 @@ static int users_sync(core_model *m, int argc, const char *const *argv, ucd_repl
     g_strfreev(args);
     static const char *const cols[] = {"backend", "sync"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
-    sync_ctx sc = {m, full ? UCD_SYNC_FULL : 0, r};
+    uint32_t flags = full ? UCD_SYNC_FULL : 0;
+    if (force)
+        flags |= UCD_SYNC_FULL | UCD_SYNC_FORCE;
+    sync_ctx sc = {m, flags, r};
     core_modules_service_foreach(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, sync_one, &sc);
     return UCD_OK;
 }
@@ -781,7 +786,7 @@ static int users_set_numbers(core_model *m, int argc, const char *const *argv, u
 static const char USERS_USAGE[] =
     "users [list] [--group G] [--limit N] [--after LOGIN] | users show ID|LOGIN | users export "
     "[FILE] | "
-    "users import FILE | users sync [--full] [--progress] | users sync-status | "
+    "users import FILE | users sync [--full] [--force] [--progress] | users sync-status | "
     "users move USER --to SERVER | users set-numbers USER [NUMBER...]";
 
 static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)

@@ -8,8 +8,9 @@
  * every table; an incremental one (when change_column or users_changed_query
  * is configured) starts from the current set, reads the users whose stamp is
  * newer than the highest seen, and re-reads the small relation tables. The
- * worker then compares the result with the last good set: a failed sync, or a
- * full one with far fewer users (max_shrink_percent), is not applied. An
+ * worker then compares the result with the last good set: a failed sync, or
+ * one with far fewer rows of any part (max_shrink_rows and max_shrink_percent,
+ * unless forced), is not applied. An
  * applied set is saved to the state directory first, so that a restart while
  * the database is down begins with it, then swapped in on the main loop, and
  * UCD_EVENT_USER_CHANGED/RESYNCED makes the core pull it.
@@ -51,6 +52,7 @@ typedef struct us_state {
     gsize number_column_count;
     gint64 max_length;
     gint64 max_shrink_percent;
+    gint64 max_shrink_rows;
     gint64 sync_interval_ms;
     gint64 full_interval_ms;
     gint64 retry_min_ms;
@@ -82,6 +84,7 @@ typedef struct us_state {
 typedef struct us_sync_job {
     us_state *state;
     gboolean full;
+    gboolean force; /* UCD_SYNC_FORCE: the shrink guard does not apply */
     us_set *base;   /* the last good set when the job started (may be NULL) */
     us_set *result; /* the new set, when it is to be applied */
     gboolean changed;
@@ -157,6 +160,8 @@ static const ucd_config_key us_keys[] = {
     {"retry_max", UCD_CONFIG_DURATION, 0, "5m", "longest delay between retries"},
     {"max_shrink_percent", UCD_CONFIG_INT, 0, "10",
      "refuse a sync with this many percent fewer users, groups, members, numbers or lines"},
+    {"max_shrink_rows", UCD_CONFIG_INT, 0, "10",
+     "rows of each part a sync may always lose, whatever max_shrink_percent says"},
     {"max_value_length", UCD_CONFIG_INT, 0, "1024", "longest value accepted, in bytes"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -307,14 +312,20 @@ static gboolean us_read_set(us_state *state, us_db *db, gboolean full, us_set *b
 /* The safety rule, for every part of the set: a sync that lost more than
  * max_shrink_percent of the users, groups, memberships, numbers or lines is a
  * broken replica or a bad query (a table being refilled, a join that lost its
- * rows) far more often than a real mass deletion; an administrator can force
- * it by raising the threshold. Incremental syncs re-read the relation tables
- * whole, so they are checked too: the set is applied whole or not at all. */
+ * rows) far more often than a real mass deletion. A percentage alone refuses
+ * every ordinary change of a small part (one of five groups, the only line
+ * assignment), and a refused set is refused again by every later sync, so a
+ * part may always lose max_shrink_rows rows, as directory syncs count a
+ * deletion threshold in objects. Incremental syncs re-read the relation
+ * tables whole, so they are checked too: the set is applied whole or not at
+ * all. A real mass deletion is applied by `ucctl users sync --full --force`. */
 static gboolean us_shrank_too_much(us_state *state, gsize before, gsize after)
 {
-    if (before == 0 || after >= before)
+    if (after >= before)
         return FALSE;
-    return (before - after) * 100 > before * (gsize)state->max_shrink_percent;
+    gsize lost = before - after;
+    return lost > (gsize)state->max_shrink_rows &&
+           lost * 100 > before * (gsize)state->max_shrink_percent;
 }
 
 /* The first part of the set that shrank too much (its name, and the counts
@@ -351,13 +362,15 @@ static void us_decide(us_sync_job *job, us_builder *builder)
         g_ptr_array_add(job->problems, g_strdup(us_builder_problems(builder)->pdata[i]));
     us_set *set = us_builder_finish(builder);
     gsize before = 0, after = 0;
-    const char *shrunk = us_shrunk_part(state, job->base, set, &before, &after);
+    const char *shrunk = job->force ? NULL : us_shrunk_part(state, job->base, set, &before, &after);
     if (shrunk != NULL) {
         job->code = UCD_E_INVALID;
         job->message = g_strdup_printf(
-            "%s sync returned %zu %s, more than %" PRId64
-            "%% fewer than the %zu of the last good set: not applied, no part of it",
-            job->full ? "full" : "incremental", after, shrunk, state->max_shrink_percent, before);
+            "%s sync returned %zu %s, more than %" PRId64 " and more than %" PRId64
+            "%% fewer than the %zu of the last good set: not applied, no part of it (if they "
+            "really went: ucctl users sync --full --force)",
+            job->full ? "full" : "incremental", after, shrunk, state->max_shrink_rows,
+            state->max_shrink_percent, before);
         us_set_unref(set);
         return;
     }
@@ -397,14 +410,14 @@ static void us_sync_work(void *data)
 
 /* ---- scheduling (main loop) ------------------------------------------------------ */
 
-static int us_start_sync(us_state *state, gboolean full, ucd_sync_progress_cb progress,
+static int us_start_sync(us_state *state, uint32_t flags, ucd_sync_progress_cb progress,
                          ucd_sync_done_cb done, void *user_data);
 
 static void us_on_retry(void *data)
 {
     us_state *state = data;
     state->retry = NULL; /* a one-shot timer is gone once it fired */
-    us_start_sync(state, TRUE, NULL, NULL, NULL);
+    us_start_sync(state, UCD_SYNC_FULL, NULL, NULL, NULL);
 }
 
 /* Backs off: retry_min, twice that, ... up to retry_max. */
@@ -481,7 +494,8 @@ static void us_sync_done(void *data)
     g_free(job);
 }
 
-static int us_start_sync(us_state *state, gboolean full, ucd_sync_progress_cb progress,
+/* `flags` are the users interface's UCD_SYNC_*; UCD_SYNC_FORCE implies full. */
+static int us_start_sync(us_state *state, uint32_t flags, ucd_sync_progress_cb progress,
                          ucd_sync_done_cb done, void *user_data)
 {
     if (state->sync_running)
@@ -490,7 +504,9 @@ static int us_start_sync(us_state *state, gboolean full, ucd_sync_progress_cb pr
     job->state = state;
     job->base = us_current(state);
     /* Incremental needs a stamp to start from and a query that uses it. */
-    job->full = full || state->map.users_changed == NULL || us_set_stamp(job->base) == NULL;
+    job->force = (flags & UCD_SYNC_FORCE) != 0;
+    job->full = (flags & (UCD_SYNC_FULL | UCD_SYNC_FORCE)) != 0 ||
+                state->map.users_changed == NULL || us_set_stamp(job->base) == NULL;
     job->problems = g_ptr_array_new_with_free_func(g_free);
     job->progress = progress;
     job->done = done;
@@ -510,7 +526,8 @@ static void us_on_periodic(void *data)
 {
     us_state *state = data;
     gint64 since_full_ms = (g_get_monotonic_time() - state->last_full_us) / 1000;
-    us_start_sync(state, since_full_ms >= state->full_interval_ms, NULL, NULL, NULL);
+    us_start_sync(state, since_full_ms >= state->full_interval_ms ? UCD_SYNC_FULL : 0, NULL, NULL,
+                  NULL);
 }
 
 /* ---- the users interface ------------------------------------------------------------- */
@@ -536,7 +553,7 @@ static int us_foreach_group(void *impl, ucd_group_cb cb, void *user_data)
 static int us_sync(void *impl, uint32_t flags, ucd_sync_progress_cb progress, ucd_sync_done_cb done,
                    void *user_data)
 {
-    return us_start_sync(impl, (flags & UCD_SYNC_FULL) != 0, progress, done, user_data);
+    return us_start_sync(impl, flags, progress, done, user_data);
 }
 
 /* A login we would never find: nothing to ask the database. */
@@ -726,6 +743,7 @@ static int us_read_durations(us_state *state)
     host->config_int(state->self, "retry_min", &state->retry_min_ms);
     host->config_int(state->self, "retry_max", &state->retry_max_ms);
     host->config_int(state->self, "max_shrink_percent", &state->max_shrink_percent);
+    host->config_int(state->self, "max_shrink_rows", &state->max_shrink_rows);
     host->config_int(state->self, "max_value_length", &state->max_length);
     if (state->sync_interval_ms < 1000)
         return host->config_error(state->self, "sync_interval", "must be at least 1s");
@@ -733,6 +751,8 @@ static int us_read_durations(us_state *state)
         return host->config_error(state->self, "retry_max", "must be at least retry_min (> 0)");
     if (state->max_shrink_percent < 0 || state->max_shrink_percent > 100)
         return host->config_error(state->self, "max_shrink_percent", "must be 0..100");
+    if (state->max_shrink_rows < 0 || state->max_shrink_rows > 1000000000)
+        return host->config_error(state->self, "max_shrink_rows", "must be 0..1000000000");
     if (state->max_length < 16 || state->max_length > 65536)
         return host->config_error(state->self, "max_value_length", "must be 16..65536");
     return UCD_OK;
@@ -848,7 +868,7 @@ static int us_start(void *data)
     state->started = TRUE;
     state->periodic = state->host->timer_add(state->self, (uint64_t)state->sync_interval_ms,
                                              UCD_TIMER_REPEAT, us_on_periodic, state);
-    int result = us_start_sync(state, TRUE, NULL, NULL, NULL);
+    int result = us_start_sync(state, UCD_SYNC_FULL, NULL, NULL, NULL);
     if (result != UCD_OK)
         ucd_warning(state->host, state->self, "cannot start the first sync: %s",
                     ucd_strerror(result));

@@ -174,9 +174,102 @@ static void test_ldap_and_sql(void)
     harness_peer_stop(ldap);
 }
 
+static void run_ok(harness *h, const char *const *argv)
+{
+    char *out = NULL, *err = NULL;
+    if (harness_run(h, argv, &out, &err) != 0)
+        g_error("%s %s: %s%s", argv[1], argv[2], out, err);
+    g_free(out);
+    g_free(err);
+}
+
+static gboolean wait_user_count(harness *h, guint expected)
+{
+    for (int i = 0; i < 500; i++) {
+        if (user_count(h) == expected)
+            return TRUE;
+        g_usleep(20000);
+    }
+    return FALSE;
+}
+
+/* users-sql's shrink guard refuses a set that lost too many users, by
+ * `ucctl users sync --full` as by every later sync; the real ucctl's
+ * `users sync --force` reaches the backend as UCD_SYNC_FORCE and the set is
+ * applied (issue 12 item 2). */
+static void test_sql_forced_sync(void)
+{
+    harness *h = harness_new(NULL);
+    char *replica = g_build_filename(h->dir, "replica.db", NULL);
+    make_sql_replica(replica);
+    char *body = g_strdup_printf("[module users-sql]\nbackend = sqlite\ndatabase = %s\n"
+                                 "max_shrink_rows = 0\nsync_interval = 1h\n",
+                                 replica);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "users-sql", "running"));
+    g_assert_true(wait_user_count(h, 3));
+
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(replica, &db), ==, SQLITE_OK);
+    g_assert_cmpint(
+        sqlite3_exec(db, "DELETE FROM users WHERE id IN ('s2', 's3')", NULL, NULL, NULL), ==,
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    const char *full[] = {harness_env("UCCTL_BIN"), "users", "sync", "--full", NULL};
+    run_ok(h, full);
+    g_assert_true(harness_wait_log(h, "full sync returned 1 users, more than 0 and more than "
+                                      "10% fewer than the 3 of the last good set"));
+    g_assert_cmpuint(user_count(h), ==, 3);
+
+    const char *force[] = {harness_env("UCCTL_BIN"), "users", "sync", "--force", NULL};
+    run_ok(h, force);
+    g_assert_true(wait_user_count(h, 1));
+    char *name = show_field(h, "sara", "login");
+    g_assert_cmpstr(name, ==, "sara");
+    g_free(name);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(body);
+    g_free(replica);
+    harness_free(h);
+}
+
+/* A users file that does not parse: the first load runs after ucd is ready,
+ * so the module stays running without users, and `ucctl modules` says why in
+ * its error column until a good load (issue 12 item 4). */
+static void test_file_error_in_modules(void)
+{
+    harness *h = harness_new(NULL);
+    char *file = g_build_filename(h->dir, "users.xml", NULL);
+    g_assert_true(
+        g_file_set_contents(file, "<users xmlns=\"urn:ucd:users:1\">\n<user>\n", -1, NULL));
+    char *body = g_strdup_printf("[module users-file]\nfile = %s\nrequired = true\n", file);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "users-file", "running"));
+    g_assert_true(harness_wait_log(h, "rejected; keeping the previous 0 users"));
+    const char *modules[] = {"modules", NULL};
+    JsonNode *r = harness_ok(h, modules);
+    const char *error = harness_cell(r, "users-file", "error");
+    g_assert_nonnull(error);
+    char *expected = g_strdup_printf("users file rejected, 0 users kept: %s:", file);
+    if (!g_str_has_prefix(error, expected))
+        g_error("expected \"%s...\", got \"%s\"", expected, error);
+    g_free(expected);
+    json_node_free(r);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(body);
+    g_free(file);
+    harness_free(h);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/directory/ldap-and-sql", test_ldap_and_sql);
+    g_test_add_func("/directory/sql-forced-sync", test_sql_forced_sync);
+    g_test_add_func("/directory/file-error-in-modules", test_file_error_in_modules);
     return g_test_run();
 }

@@ -536,6 +536,7 @@ static void test_shrink_refused(void)
         return;
     db_reset();
     module_new();
+    fake_module_set(w.module, "max_shrink_rows", "0"); /* the percentage alone */
     module_start();
     db_run("DELETE FROM users WHERE id IN ('11', '12', '13', '14', '15')");
     g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_E_INVALID);
@@ -621,6 +622,7 @@ static void test_shrink_guards_whole_set(void)
     module_new();
     fake_module_set_state_dir(w.module, NULL);
     fake_module_set(w.module, "change_column", "stamp");
+    fake_module_set(w.module, "max_shrink_rows", "0"); /* the fixture's parts are small */
     module_start();
     char *u01 = user_line("user01");
     g_assert_true(g_str_has_suffix(u01, U01_RELATIONS));
@@ -663,6 +665,60 @@ static void test_shrink_guards_whole_set(void)
     u01 = user_line("user01");
     g_assert_true(g_str_has_suffix(u01, "|+49 170 1,+49 89 1001||sim/201"));
     g_free(u01);
+    module_free();
+}
+
+/* The guard's floor: by default a part may lose max_shrink_rows (10) rows
+ * whatever the percentage, so ordinary changes of small parts (one of two
+ * groups, every line assignment) are applied, by incremental syncs too. What
+ * the guard refuses, `ucctl users sync --full --force` (UCD_SYNC_FORCE)
+ * applies once; the next ordinary sync is judged against the forced set. */
+static void test_shrink_floor_and_force(void)
+{
+    if (skipped())
+        return;
+    db_reset();
+    module_new();
+    fake_module_set_state_dir(w.module, NULL);
+    fake_module_set(w.module, "change_column", "stamp");
+    module_start();
+    db_run("DELETE FROM group_members WHERE group_id = 'g2'");
+    db_run("DELETE FROM groups WHERE id = 'g2'");
+    db_run("DELETE FROM user_lines");
+    g_assert_cmpint(sync_now(0), ==, UCD_OK);
+    g_assert_true(g_str_has_prefix(w.last_message, "incremental"));
+    char *u01 = user_line("user01");
+    g_assert_true(g_str_has_suffix(u01, "|+49 170 1,+49 89 1001|sql:g1|"));
+    g_free(u01);
+    g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_OK);
+    g_assert_cmpint(fake_module_counter(w.module, "rejected_syncs"), ==, 0);
+    module_free();
+
+    /* Beyond the floor and the percentage: refused, then forced. */
+    db_reset();
+    module_new();
+    fake_module_set_state_dir(w.module, NULL);
+    fake_module_set(w.module, "max_shrink_rows", "3");
+    module_start();
+    db_run("DELETE FROM users WHERE id IN ('11', '12', '13', '14', '15')");
+    g_assert_cmpint(sync_now(UCD_SYNC_FULL), ==, UCD_E_INVALID);
+    g_assert_nonnull(strstr(w.last_message, "returned 15 users, more than 3 and more than 10% "
+                                            "fewer than the 20"));
+    g_assert_nonnull(strstr(w.last_message, "ucctl users sync --full --force"));
+    g_assert_cmpint(sync_now(0), ==, UCD_E_INVALID);
+    g_assert_cmpuint(user_count(), ==, BASE_USERS);
+    g_assert_cmpint(sync_now(UCD_SYNC_FORCE), ==, UCD_OK);
+    g_assert_true(g_str_has_prefix(w.last_message, "full sync: 15 users"));
+    g_assert_cmpuint(user_count(), ==, BASE_USERS - 5);
+    g_assert_cmpint(sync_now(0), ==, UCD_OK);
+    g_assert_cmpint(fake_module_counter(w.module, "rejected_syncs"), ==, 2);
+    module_free();
+
+    /* A negative floor is refused at init, naming the key. */
+    module_new();
+    fake_module_set(w.module, "max_shrink_rows", "-1");
+    g_assert_cmpint(fake_module_init(w.module), ==, UCD_FAIL);
+    g_assert_cmpstr(w.module->config_error_key, ==, "max_shrink_rows");
     module_free();
 }
 
@@ -920,6 +976,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-sql/shrink-refused", test_shrink_refused);
     g_test_add_func("/users-sql/duplicate-logins", test_duplicate_logins);
     g_test_add_func("/users-sql/shrink-guards-whole-set", test_shrink_guards_whole_set);
+    g_test_add_func("/users-sql/shrink-floor-and-force", test_shrink_floor_and_force);
     g_test_add_func("/users-sql/outage-and-cache", test_outage_and_cache);
     g_test_add_func("/users-sql/logins", test_logins);
     g_test_add_func("/users-sql/bad-values", test_bad_values);

@@ -64,6 +64,11 @@ typedef void (*ucd_sync_done_cb)(int result, const char *message, void *user_dat
 
 enum {
     UCD_SYNC_FULL = 1u << 0, /* re-read everything, detect deletions */
+    /* Apply the result even where the backend's safety rule (a set far smaller
+     * than the last good one) would refuse it: an administrator's word that
+     * the rows really went. Implies a full sync; a backend without such a rule,
+     * or built before the flag, ignores it. */
+    UCD_SYNC_FORCE = 1u << 1,
 };
 
 typedef struct ucd_users_v1 {
