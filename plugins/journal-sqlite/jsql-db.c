@@ -165,17 +165,51 @@ static char *file_uri(const char *path, const char *parameters)
     return g_string_free(uri, FALSE);
 }
 
+static gboolean side_file_exists(const char *path, const char *suffix)
+{
+    char *name = g_strconcat(path, suffix, NULL);
+    gboolean found = g_file_test(name, G_FILE_TEST_EXISTS);
+    g_free(name);
+    return found;
+}
+
 /* A URI to read a file we must not change, not even by the side files a
- * reader makes: without a `-wal` the file alone is the whole database, and
- * immutable=1 reads it without creating `-wal` or `-shm` beside it (a plain
- * read-only open of a WAL-mode file creates both). With a `-wal`, whose
- * content belongs to the file, it is read as usual, read-only. */
+ * reader makes: without a `-wal` or a `-journal` the file alone is the whole
+ * database, and immutable=1 reads it without creating `-wal` or `-shm` beside
+ * it (a plain read-only open of a WAL-mode file creates both). A `-wal` holds
+ * content of the file, and a `-journal` may be the rollback journal of a
+ * write that never finished (the file then holds half of it, which
+ * immutable=1 would read as it is): then the file is read as usual,
+ * read-only, and SQLite takes either into account. */
 static char *untouched_uri(const char *path)
 {
-    char *wal = g_strconcat(path, "-wal", NULL);
-    gboolean has_wal = g_file_test(wal, G_FILE_TEST_EXISTS);
-    g_free(wal);
-    return file_uri(path, has_wal ? "mode=ro" : "immutable=1");
+    gboolean plain = !side_file_exists(path, "-wal") && !side_file_exists(path, "-journal");
+    return file_uri(path, plain ? "immutable=1" : "mode=ro");
+}
+
+/* A pre-WAL file whose writer died mid-transaction has a hot `-journal`; a
+ * read-only connection cannot roll it back (SQLITE_READONLY_ROLLBACK), so it
+ * is rolled back first, by a read-write open reading the schema: the file is
+ * then what its last committed transaction left, as SQLite promises. A
+ * journal that is not hot (its writer still holds the file) is left alone. */
+static int roll_back_hot_journal(const char *path, char **error)
+{
+    if (!side_file_exists(path, "-journal"))
+        return SQLITE_OK;
+    sqlite3 *sql = NULL;
+    char *uri = file_uri(path, "mode=rw");
+    int rc = sqlite3_open_v2(uri, &sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
+    g_free(uri);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(sql, 5000);
+        rc = sqlite3_exec(sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK)
+        *error = g_strdup_printf("%s-journal (a write to %s that never finished) cannot be rolled "
+                                 "back: %s",
+                                 path, path, sql ? sqlite3_errmsg(sql) : "out of memory");
+    sqlite3_close(sql);
+    return rc;
 }
 
 int jsql_file_version(const char *path, int *version, char **error)
@@ -183,9 +217,12 @@ int jsql_file_version(const char *path, int *version, char **error)
     *version = 0;
     if (!g_file_test(path, G_FILE_TEST_EXISTS))
         return SQLITE_OK;
+    int rc = roll_back_hot_journal(path, error);
+    if (rc != SQLITE_OK)
+        return rc;
     sqlite3 *sql = NULL;
     char *uri = untouched_uri(path);
-    int rc = sqlite3_open_v2(uri, &sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    rc = sqlite3_open_v2(uri, &sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
     g_free(uri);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(sql, 5000);

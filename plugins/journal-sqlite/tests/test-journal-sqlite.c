@@ -672,6 +672,18 @@ static void fabricate_v1(const char *path, int rows)
     sqlite3_close(db);
 }
 
+/* Starts the journal (which opens, and migrates, its file on the first
+ * write) and stores one new conversation, flushed. */
+static void *start_and_store_one(void)
+{
+    void *state = start_journal();
+    test_record *t = make_record(99, 1700000000000);
+    store_ok(t);
+    free_record(t);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    return state;
+}
+
 static void test_migration_from_v1(void)
 {
     world_reset(FALSE);
@@ -682,11 +694,7 @@ static void test_migration_from_v1(void)
     gsize before_size = 0;
     g_assert_true(g_file_get_contents(db, &before, &before_size, NULL));
 
-    void *state = start_journal();
-    test_record *t = make_record(99, 1700000000000);
-    store_ok(t);
-    free_record(t);
-    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    void *state = start_and_store_one();
     g_assert_cmpuint(count_all(), ==, 31);
 
     /* The migrated rows: one conversation, one participant, numbers searchable. */
@@ -755,11 +763,7 @@ static void test_migration_odd_path(void)
     char *backup = g_strconcat(db, ".v1-backup", NULL);
     fabricate_v1(db, 5);
     set_config("database", db);
-    void *state = start_journal();
-    test_record *t = make_record(99, 1700000000000);
-    store_ok(t);
-    free_record(t);
-    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    void *state = start_and_store_one();
     g_assert_cmpuint(count_all(), ==, 6);
     stop_journal(state);
     g_assert_cmpint(sql_int(backup, "SELECT count(*) FROM calls"), ==, 5);
@@ -772,6 +776,61 @@ static void test_migration_odd_path(void)
     g_free(stray);
     g_free(backup);
     g_free(db);
+    finish_world();
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    gchar *bytes = NULL;
+    gsize size = 0;
+    g_assert_true(g_file_get_contents(from, &bytes, &size, NULL));
+    g_assert_true(g_file_set_contents(to, bytes, (gssize)size, NULL));
+    g_free(bytes);
+}
+
+/* An old (pre-WAL) file whose writer died mid-transaction: the file holds
+ * half of the write, its hot -journal the pages to put back. The migration
+ * reads the last committed state (30 calls), not the torn file (whose calls
+ * were deleted and refilled with others when the writer died). */
+static void test_migration_hot_journal(void)
+{
+    world_reset(FALSE);
+    char *live = state_file("live.sqlite");
+    char *db = state_file("journal.sqlite");
+    char *backup = state_file("journal.sqlite.v1-backup");
+    fabricate_v1(live, 30);
+
+    /* A small page cache spills the transaction into the file before its
+     * end; a copy taken then is what a crash leaves. */
+    sqlite3 *writer = NULL;
+    g_assert_cmpint(sqlite3_open(live, &writer), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(writer,
+                                 "PRAGMA cache_size=2; BEGIN; DELETE FROM calls;"
+                                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                 "WHERE i < 300) INSERT INTO calls(uuid, line) "
+                                 "SELECT 'torn-' || i, hex(randomblob(500)) FROM n",
+                                 NULL, NULL, NULL),
+                    ==, SQLITE_OK);
+    char *live_journal = g_strconcat(live, "-journal", NULL);
+    char *db_journal = g_strconcat(db, "-journal", NULL);
+    copy_file(live, db);
+    copy_file(live_journal, db_journal);
+    g_assert_cmpint(sqlite3_exec(writer, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_close(writer);
+
+    void *state = start_and_store_one();
+    g_assert_cmpuint(count_all(), ==, 31);
+    stop_journal(state);
+    g_assert_cmpint(sql_int(backup, "SELECT count(*) FROM calls WHERE uuid LIKE 'old-%'"), ==, 30);
+    g_assert_cmpint(sql_int(backup, "SELECT count(*) FROM calls"), ==, 30);
+    assert_integrity(backup);
+    assert_integrity(db);
+    g_assert_false(g_file_test(db_journal, G_FILE_TEST_EXISTS));
+    g_free(live_journal);
+    g_free(db_journal);
+    g_free(backup);
+    g_free(db);
+    g_free(live);
     finish_world();
 }
 
@@ -978,6 +1037,7 @@ int main(int argc, char **argv)
     g_test_add_func("/journal-sqlite/retention", test_retention);
     g_test_add_func("/journal-sqlite/migration-from-v1", test_migration_from_v1);
     g_test_add_func("/journal-sqlite/migration-odd-path", test_migration_odd_path);
+    g_test_add_func("/journal-sqlite/migration-hot-journal", test_migration_hot_journal);
     g_test_add_func("/journal-sqlite/interrupted-migration-finished",
                     test_interrupted_migration_finished);
     g_test_add_func("/journal-sqlite/newer-version-refused", test_newer_version_refused);
