@@ -591,6 +591,24 @@ static int read_connection(ami_driver *d)
     return UCD_OK;
 }
 
+/* Until issue 12 item 14, originate_callerid was the Originate's CallerID,
+ * which the user's phone showed too, and configurations spelled out its old
+ * default "{number}" <{number}>. Now it is only what the called party sees:
+ * such a value shows the callee the number he was called on, which is the
+ * bug item 14 fixed. It still works as written, so it is a warning. */
+static void warn_old_callerid(ami_driver *d)
+{
+    if (d->originate_callerid == NULL || strstr(d->originate_callerid, "{number}") == NULL)
+        return;
+    ucd_warning(d->host, d->self,
+                "originate_callerid \"%s\" contains {number}: this key is now only the caller "
+                "ID the called party sees (what the user's phone shows is originate_display), so "
+                "the called party is shown the number he was called on; remove the key to show "
+                "the user's device caller ID, or set it to what the callee should see, such as "
+                "\"Name\" <{line}>",
+                d->originate_callerid);
+}
+
 static int read_control(ami_driver *d)
 {
     if (read_required(d, "originate_context", &d->originate_context) != UCD_OK ||
@@ -602,6 +620,7 @@ static int read_control(ami_driver *d)
         read_required(d, "forward_noanswer_family", &d->cfu_family) != UCD_OK)
         return UCD_FAIL;
     d->originate_callerid = read_string(d, "originate_callerid");
+    warn_old_callerid(d);
     if (d->host->config_int(d->self, "astdb_refresh", &d->astdb_refresh_ms) != UCD_OK ||
         (d->astdb_refresh_ms != 0 &&
          (d->astdb_refresh_ms < 1000 || d->astdb_refresh_ms > 24 * 3600000)))

@@ -998,6 +998,30 @@ static void test_config_errors(void)
     }
 }
 
+/* originate_callerid with {number}, as configurations spelled out the old
+ * default before it became only what the called party sees (issue 12 item
+ * 14), is warned about at init; a value without it is not. */
+static void test_old_callerid_warned(void)
+{
+    const char *const values[] = {"\"{number}\" <{line}>", "\"Alice\" <{line}>"};
+    for (guint i = 0; i < G_N_ELEMENTS(values); i++) {
+        fake_module *m = fake_module_new(descriptor, "pbx-ami:test");
+        const char *const config[] = {"host",  "127.0.0.1",         "username", "ucd",
+                                      "lines", "alice=PJSIP/alice", NULL};
+        fake_module_set_pairs(m, config);
+        fake_module_set(m, "originate_callerid", values[i]);
+        g_assert_cmpint(fake_module_init(m), ==, UCD_OK);
+        gboolean warned = fake_module_log_has(m, UCD_LOG_WARNING,
+                                              "contains {number}: this key is now only the caller "
+                                              "ID the called party sees");
+        g_assert_cmpint(warned, ==, i == 0);
+        if (i == 0)
+            g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, values[0]));
+        fake_module_stop(m);
+        fake_module_free(m);
+    }
+}
+
 int main(int argc, char **argv)
 {
     void *handle = NULL;
@@ -1008,6 +1032,7 @@ int main(int argc, char **argv)
     alice_calls_bob = data_file("alice-calls-bob.txt");
     alice_bob_hangup = data_file("alice-bob-hangup.txt");
     g_test_add_func("/pbx-ami/config-errors", test_config_errors);
+    g_test_add_func("/pbx-ami/old-callerid-warned", test_old_callerid_warned);
     g_test_add_func("/pbx-ami/call-events", test_call_events);
     g_test_add_func("/pbx-ami/capture-local", test_capture_local);
     g_test_add_func("/pbx-ami/dial", test_dial);
