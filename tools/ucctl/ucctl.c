@@ -64,16 +64,41 @@ static void fail(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* ---- building JSON objects ------------------------------------------------ */
+
+/* Every JSON object ucctl writes (requests, --json output) is built between
+ * these two: object_begin() opens it, object_text() closes it and returns its
+ * compact text (g_free), freeing the builder. */
+static JsonBuilder *object_begin(void)
+{
+    JsonBuilder *b = json_builder_new_immutable();
+
+    json_builder_begin_object(b);
+    return b;
+}
+
+static char *object_text(JsonBuilder *b)
+{
+    JsonGenerator *generator = json_generator_new();
+    JsonNode *root;
+    char *text;
+
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(generator, root);
+    text = json_generator_to_data(generator, NULL);
+    json_node_unref(root);
+    g_object_unref(generator);
+    g_object_unref(b);
+    return text;
+}
+
 /* ---- talking to the daemon ---------------------------------------------- */
 
 static char *build_request(char **argv, gboolean json)
 {
-    JsonBuilder *builder = json_builder_new_immutable();
-    JsonGenerator *generator = json_generator_new();
-    JsonNode *root;
-    char *out;
+    JsonBuilder *builder = object_begin();
 
-    json_builder_begin_object(builder);
     json_builder_set_member_name(builder, "argv");
     json_builder_begin_array(builder);
     for (int i = 0; argv[i]; i++)
@@ -81,15 +106,7 @@ static char *build_request(char **argv, gboolean json)
     json_builder_end_array(builder);
     json_builder_set_member_name(builder, "json");
     json_builder_add_boolean_value(builder, json);
-    json_builder_end_object(builder);
-
-    root = json_builder_get_root(builder);
-    json_generator_set_root(generator, root);
-    out = json_generator_to_data(generator, NULL);
-    json_node_unref(root);
-    g_object_unref(generator);
-    g_object_unref(builder);
-    return out;
+    return object_text(builder);
 }
 
 static GSocket *connect_daemon(const char *path, GError **err)
@@ -308,22 +325,33 @@ static char **table_cells(JsonArray *columns, JsonArray *rows, int r, guint ncol
     return cells;
 }
 
-/* "name: value" per field; `skip` names one field not to show (NULL: none). */
+/* The name and value ("" when it has none) of fields[i]; FALSE when that is
+ * no field or the field `skip` (NULL: none), which is never shown. */
+static gboolean field_at(JsonArray *fields, guint i, const char *skip, const char **name,
+                         const char **value)
+{
+    JsonNode *node = json_array_get_element(fields, i);
+
+    if (!JSON_NODE_HOLDS_OBJECT(node))
+        return FALSE;
+    *name = member_string(json_node_get_object(node), "name");
+    *value = member_string(json_node_get_object(node), "value");
+    if (!*value)
+        *value = "";
+    return *name && !(skip && strcmp(*name, skip) == 0);
+}
+
+/* "name: value" per field but `skip`. */
 static void print_fields(JsonArray *fields, const char *skip)
 {
     for (guint i = 0; i < json_array_get_length(fields); i++) {
-        JsonNode *node = json_array_get_element(fields, i);
         const char *name, *value;
         char *clean_name, *clean_value;
 
-        if (!JSON_NODE_HOLDS_OBJECT(node))
-            continue;
-        name = member_string(json_node_get_object(node), "name");
-        value = member_string(json_node_get_object(node), "value");
-        if (!name || (skip && strcmp(name, skip) == 0))
+        if (!field_at(fields, i, skip, &name, &value))
             continue;
         clean_name = printable(name);
-        clean_value = printable(value ? value : "");
+        clean_value = printable(value);
         printf("%s: %s\n", clean_name, clean_value);
         g_free(clean_name);
         g_free(clean_value);
@@ -340,33 +368,17 @@ static gboolean response_ok(JsonObject *response)
 
 /* ---- JSON for scripts ------------------------------------------------------ */
 
-static char *node_to_string(JsonNode *node)
+/* One table row as an object keyed by column (its text, g_free). */
+static char *row_object(JsonArray *columns, JsonNode *row)
 {
-    JsonGenerator *generator = json_generator_new();
-    char *out;
-
-    json_generator_set_root(generator, node);
-    out = json_generator_to_data(generator, NULL);
-    g_object_unref(generator);
-    return out;
-}
-
-/* One table row as an object keyed by column. */
-static JsonNode *row_object(JsonArray *columns, JsonNode *row)
-{
-    JsonBuilder *b = json_builder_new_immutable();
+    JsonBuilder *b = object_begin();
     JsonArray *cells = JSON_NODE_HOLDS_ARRAY(row) ? json_node_get_array(row) : NULL;
-    JsonNode *node;
 
-    json_builder_begin_object(b);
     for (guint i = 0; i < json_array_get_length(columns); i++) {
         json_builder_set_member_name(b, element_string(columns, i));
         json_builder_add_string_value(b, cells ? element_string(cells, i) : "");
     }
-    json_builder_end_object(b);
-    node = json_builder_get_root(b);
-    g_object_unref(b);
-    return node;
+    return object_text(b);
 }
 
 /* The fields (all but `skip`) and text of a response as the members of an
@@ -377,17 +389,12 @@ static void add_fields_and_text(JsonBuilder *b, JsonObject *response, const char
     const char *text = member_string(response, "text");
 
     for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
-        JsonNode *node = json_array_get_element(fields, i);
         const char *name, *value;
 
-        if (!JSON_NODE_HOLDS_OBJECT(node))
-            continue;
-        name = member_string(json_node_get_object(node), "name");
-        value = member_string(json_node_get_object(node), "value");
-        if (!name || (skip && strcmp(name, skip) == 0))
+        if (!field_at(fields, i, skip, &name, &value))
             continue;
         json_builder_set_member_name(b, name);
-        json_builder_add_string_value(b, value ? value : "");
+        json_builder_add_string_value(b, value);
     }
     if (text) {
         json_builder_set_member_name(b, "text");
@@ -395,19 +402,25 @@ static void add_fields_and_text(JsonBuilder *b, JsonObject *response, const char
     }
 }
 
+/* The fields (all but `skip`) and text of a response as one object's text. */
+static char *fields_object(JsonObject *response, const char *skip)
+{
+    JsonBuilder *b = object_begin();
+
+    add_fields_and_text(b, response, skip);
+    return object_text(b);
+}
+
 /* Whether the response has fields other than `skip`, or text. */
 static gboolean has_more_than_table(JsonObject *response, const char *skip)
 {
     JsonArray *fields = member_array(response, "fields");
 
-    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
-        JsonNode *node = json_array_get_element(fields, i);
-        const char *name =
-            JSON_NODE_HOLDS_OBJECT(node) ? member_string(json_node_get_object(node), "name") : NULL;
+    const char *name, *value;
 
-        if (name && (!skip || strcmp(name, skip) != 0))
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++)
+        if (field_at(fields, i, skip, &name, &value))
             return TRUE;
-    }
     return member_string(response, "text") != NULL;
 }
 
@@ -432,12 +445,10 @@ typedef struct printer {
 static void printer_json_rows(printer *p, JsonArray *columns, JsonArray *rows)
 {
     for (guint r = 0; rows && r < json_array_get_length(rows); r++) {
-        JsonNode *object = row_object(columns, json_array_get_element(rows, r));
-        char *text = node_to_string(object);
+        char *text = row_object(columns, json_array_get_element(rows, r));
 
         printf("%s%s", p->rows_printed++ ? ",\n" : "\n", text);
         g_free(text);
-        json_node_unref(object);
     }
 }
 
@@ -449,39 +460,21 @@ static void printer_json_page(printer *p, JsonObject *response)
         p->table = columns && json_array_get_length(columns) > 0;
         if (!p->table) {
             /* fields and text only: one object */
-            JsonBuilder *b = json_builder_new_immutable();
-            JsonNode *node;
-            char *text;
+            char *text = fields_object(response, p->skip_field);
 
-            json_builder_begin_object(b);
-            add_fields_and_text(b, response, p->skip_field);
-            json_builder_end_object(b);
-            node = json_builder_get_root(b);
-            text = node_to_string(node);
             fputs(text, stdout);
             g_free(text);
-            json_node_unref(node);
-            g_object_unref(b);
             p->started = TRUE;
             return;
         }
         p->in_object = has_more_than_table(response, p->skip_field);
         if (p->in_object) {
-            JsonBuilder *b = json_builder_new_immutable();
-            JsonNode *node;
-            char *text;
+            char *text = fields_object(response, p->skip_field);
 
-            json_builder_begin_object(b);
-            add_fields_and_text(b, response, p->skip_field);
-            json_builder_end_object(b);
-            node = json_builder_get_root(b);
-            text = node_to_string(node);
             /* "{...}" without its closing brace, then the rows member */
             text[strlen(text) - 1] = '\0';
             printf("%s%s\"rows\":[", text, strlen(text) > 1 ? "," : "");
             g_free(text);
-            json_node_unref(node);
-            g_object_unref(b);
         } else {
             fputc('[', stdout);
         }
@@ -523,24 +516,18 @@ static int printer_page(printer *p, JsonObject *response)
     if (p->opts->json) {
         if (!response_ok(response) && !p->started) {
             /* an error answer for scripts: ok false and the reason */
-            JsonBuilder *b = json_builder_new_immutable();
-            JsonNode *node;
+            JsonBuilder *b = object_begin();
             char *text;
 
-            json_builder_begin_object(b);
             json_builder_set_member_name(b, "ok");
             json_builder_add_boolean_value(b, FALSE);
             json_builder_set_member_name(b, "error");
             json_builder_add_string_value(b, member_string(response, "error")
                                                  ? member_string(response, "error")
                                                  : "the command failed (no reason given)");
-            json_builder_end_object(b);
-            node = json_builder_get_root(b);
-            text = node_to_string(node);
+            text = object_text(b);
             fputs(text, stdout);
             g_free(text);
-            json_node_unref(node);
-            g_object_unref(b);
             p->started = TRUE;
         } else if (response_ok(response)) {
             printer_json_page(p, response);
@@ -800,24 +787,16 @@ static char *default_socket_path(void)
 static void print_trace_row(const options *opts, JsonArray *row)
 {
     if (opts->json) {
-        JsonBuilder *b = json_builder_new_immutable();
-        JsonGenerator *g = json_generator_new();
+        JsonBuilder *b = object_begin();
         static const char *const names[] = {"seq", "time", "event"};
 
-        json_builder_begin_object(b);
         for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
             json_builder_set_member_name(b, names[i]);
             json_builder_add_string_value(b, element_string(row, i));
         }
-        json_builder_end_object(b);
-        JsonNode *root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        char *text = json_generator_to_data(g, NULL);
+        char *text = object_text(b);
         printf("%s\n", text);
         g_free(text);
-        json_node_unref(root);
-        g_object_unref(g);
-        g_object_unref(b);
         return;
     }
     char *event = printable(element_string(row, 2));
