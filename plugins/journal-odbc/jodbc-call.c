@@ -9,13 +9,21 @@
  * Ownership: the call holds two references, the caller's and the thread's.
  * `lock` guards `abandoned`, `done` and the notification: the thread rings
  * the writer only while the writer still waits for it, so an abandoned call
- * never touches the writer's memory.
+ * never touches the writer's memory. jodbc_call_finish takes `lock` too
+ * before it returns: `done` is set before the ring, and without that the
+ * caller could see `done`, finish and free the notify lock and cond while
+ * the thread is still about to use them.
  */
 #include "jodbc-call.h"
 
 #include <string.h>
 
-typedef enum call_kind { CALL_CONNECT, CALL_WRITE, CALL_EXPIRE } call_kind;
+typedef enum call_kind { CALL_CONNECT, CALL_OPEN, CALL_WRITE, CALL_EXPIRE, CALL_QUERY } call_kind;
+
+struct jodbc_stuck {
+    gint refs;
+    gint count;
+};
 
 struct jodbc_call {
     gint refs;
@@ -32,15 +40,35 @@ struct jodbc_call {
     guint first, count;
     int64_t cutoff_ms;
     unsigned limit;
+    ucd_journal_query query; /* its strings are the copies below */
+    char *user_id, *number, *after;
 
     /* outputs; db is an input too for write and expire */
     jodbc_db *db;
     int rc;
     unsigned deleted;
+    jodbc_page *page;
+    gboolean lost;
     char *error;
 };
 
-static gint stuck;
+jodbc_stuck *jodbc_stuck_new(void)
+{
+    jodbc_stuck *s = g_new0(jodbc_stuck, 1);
+    s->refs = 1;
+    return s;
+}
+
+void jodbc_stuck_unref(jodbc_stuck *stuck)
+{
+    if (stuck != NULL && g_atomic_int_dec_and_test(&stuck->refs))
+        g_free(stuck);
+}
+
+int jodbc_stuck_count(jodbc_stuck *stuck)
+{
+    return g_atomic_int_get(&stuck->count);
+}
 
 static void call_unref(jodbc_call *c)
 {
@@ -55,6 +83,11 @@ static void call_unref(jodbc_call *c)
     g_free(c->password);
     g_free(c->connection);
     g_free(c->prefix);
+    g_free(c->user_id);
+    g_free(c->number);
+    g_free(c->after);
+    jodbc_page_free(c->page);
+    jodbc_stuck_unref(c->notify.stuck);
     g_free(c->error);
     g_mutex_clear(&c->lock);
     g_free(c);
@@ -69,12 +102,19 @@ static void run(jodbc_call *c)
         if (c->rc != JODBC_OK)
             g_clear_pointer(&c->db, jodbc_close);
         break;
+    case CALL_OPEN:
+        c->db = jodbc_open(&c->target, &c->error);
+        c->rc = c->db != NULL ? JODBC_OK : JODBC_E_CONNECTION;
+        break;
     case CALL_WRITE:
         c->rc = jodbc_write(c->db, (jrec_record *const *)c->records->pdata + c->first, c->count,
                             &c->error);
         break;
     case CALL_EXPIRE:
         c->rc = jodbc_expire(c->db, c->cutoff_ms, c->limit, &c->deleted, &c->error);
+        break;
+    case CALL_QUERY:
+        c->rc = jodbc_query_fetch(c->db, &c->query, &c->page, &c->lost, &c->error);
         break;
     }
 }
@@ -86,7 +126,7 @@ static gpointer call_thread(gpointer data)
     g_mutex_lock(&c->lock);
     g_atomic_int_set(&c->done, 1);
     if (c->abandoned) {
-        g_atomic_int_add(&stuck, -1);
+        g_atomic_int_add(&c->notify.stuck->count, -1);
     } else {
         g_mutex_lock(c->notify.lock);
         g_cond_broadcast(c->notify.cond);
@@ -105,6 +145,7 @@ static jodbc_call *call_new(call_kind kind, jodbc_db *db, const jodbc_notify *no
     c->kind = kind;
     c->db = db;
     c->notify = *notify;
+    g_atomic_int_inc(&notify->stuck->refs);
     return c;
 }
 
@@ -124,9 +165,10 @@ static jodbc_call *call_start(jodbc_call *c)
     return c;
 }
 
-jodbc_call *jodbc_call_connect(const jodbc_target *target, const jodbc_notify *notify)
+static jodbc_call *call_connect(call_kind kind, const jodbc_target *target,
+                                const jodbc_notify *notify)
 {
-    jodbc_call *c = call_new(CALL_CONNECT, NULL, notify);
+    jodbc_call *c = call_new(kind, NULL, notify);
     c->connection = g_strdup(target->connection);
     c->password = g_strdup(target->password);
     c->prefix = g_strdup(target->prefix);
@@ -134,6 +176,28 @@ jodbc_call *jodbc_call_connect(const jodbc_target *target, const jodbc_notify *n
     c->target.connection = c->connection;
     c->target.password = c->password;
     c->target.prefix = c->prefix;
+    return call_start(c);
+}
+
+jodbc_call *jodbc_call_connect(const jodbc_target *target, const jodbc_notify *notify)
+{
+    return call_connect(CALL_CONNECT, target, notify);
+}
+
+jodbc_call *jodbc_call_open(const jodbc_target *target, const jodbc_notify *notify)
+{
+    return call_connect(CALL_OPEN, target, notify);
+}
+
+jodbc_call *jodbc_call_query(jodbc_db *db, const ucd_journal_query *query,
+                             const jodbc_notify *notify)
+{
+    jodbc_call *c = call_new(CALL_QUERY, db, notify);
+    memcpy(&c->query, query, MIN(query->struct_size, sizeof(c->query)));
+    c->query.struct_size = sizeof(c->query);
+    c->query.user_id = c->user_id = g_strdup(c->query.user_id);
+    c->query.number = c->number = g_strdup(c->query.number);
+    c->query.after = c->after = g_strdup(c->query.after);
     return call_start(c);
 }
 
@@ -161,9 +225,30 @@ gboolean jodbc_call_done(jodbc_call *call)
     return g_atomic_int_get(&call->done) != 0;
 }
 
+gboolean jodbc_call_wait(jodbc_call *call, int64_t deadline_us)
+{
+    g_mutex_lock(call->notify.lock);
+    while (!jodbc_call_done(call) &&
+           g_cond_wait_until(call->notify.cond, call->notify.lock, deadline_us))
+        ;
+    g_mutex_unlock(call->notify.lock);
+    return jodbc_call_done(call);
+}
+
+/* The thread rings the notify cond after `done`, under `lock`: once we
+ * held it, the thread is past the ring and the caller may free the notify
+ * lock and cond. Never with the notify lock held (the thread takes it inside
+ * `lock`). */
+static void wait_rung(jodbc_call *call)
+{
+    g_mutex_lock(&call->lock);
+    g_mutex_unlock(&call->lock);
+}
+
 int jodbc_call_finish(jodbc_call *call, jodbc_db **db, unsigned *deleted, char **error)
 {
     g_return_val_if_fail(jodbc_call_done(call), JODBC_E_CONNECTION);
+    wait_rung(call);
     int rc = call->rc;
     if (db != NULL)
         *db = call->db;
@@ -181,7 +266,7 @@ gboolean jodbc_call_abandon(jodbc_call *call)
     gboolean abandoned = !jodbc_call_done(call);
     if (abandoned) {
         call->abandoned = TRUE;
-        g_atomic_int_inc(&stuck);
+        g_atomic_int_inc(&call->notify.stuck->count);
     }
     g_mutex_unlock(&call->lock);
     if (abandoned)
@@ -189,7 +274,12 @@ gboolean jodbc_call_abandon(jodbc_call *call)
     return abandoned;
 }
 
-int jodbc_call_stuck(void)
+int jodbc_call_finish_query(jodbc_call *call, jodbc_db **db, jodbc_page **page,
+                            gboolean *connection_lost, char **error)
 {
-    return g_atomic_int_get(&stuck);
+    g_return_val_if_fail(jodbc_call_done(call), UCD_E_UNAVAILABLE);
+    wait_rung(call);
+    *page = g_steal_pointer(&call->page);
+    *connection_lost = call->lost;
+    return jodbc_call_finish(call, db, NULL, error);
 }

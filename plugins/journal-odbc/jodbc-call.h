@@ -29,17 +29,35 @@
 
 typedef struct jodbc_call jodbc_call;
 
+/* A count of abandoned calls whose driver has not returned yet, one per
+ * journal instance (a frozen server of one instance must not stop another
+ * from connecting). Reference-counted: an abandoned call outlives the
+ * instance that started it and decrements the count when it returns. */
+typedef struct jodbc_stuck jodbc_stuck;
+jodbc_stuck *jodbc_stuck_new(void);
+void jodbc_stuck_unref(jodbc_stuck *stuck);
+int jodbc_stuck_count(jodbc_stuck *stuck);
+
 /* Where a call rings when it ends, unless it was abandoned: `cond` is
- * broadcast with `lock` held (the writer waits on it with `lock`). */
+ * broadcast with `lock` held (the waiter waits on it with `lock`). `stuck`
+ * counts the call while it is abandoned (the call takes a reference). */
 typedef struct jodbc_notify {
     GMutex *lock;
     GCond *cond;
+    jodbc_stuck *stuck;
 } jodbc_notify;
 
 /* Connects to `target` and prepares the schema (jodbc_open,
  * jodbc_prepare_schema). The target's strings are copied: an abandoned
  * connect outlives the caller's configuration. */
 jodbc_call *jodbc_call_connect(const jodbc_target *target, const jodbc_notify *notify);
+/* Opens a connection to `target` without touching the schema (a query
+ * connection); finish gives it in `*db`. */
+jodbc_call *jodbc_call_open(const jodbc_target *target, const jodbc_notify *notify);
+/* jodbc_query_fetch: one page of `query` (copied, strings too). Finish it
+ * with jodbc_call_finish_query. */
+jodbc_call *jodbc_call_query(jodbc_db *db, const ucd_journal_query *query,
+                             const jodbc_notify *notify);
 /* Writes records->pdata[first .. first + count) in one transaction
  * (jodbc_write). Takes a reference to `records`: its elements must stay
  * valid until the call ended or was abandoned, and then the array's own
@@ -55,7 +73,14 @@ jodbc_call *jodbc_call_expire(jodbc_db *db, int64_t cutoff_ms, unsigned limit,
  * wake-up is lost. */
 gboolean jodbc_call_done(jodbc_call *call);
 
-/* Ends a call that is done: its result (a jodbc_result), `*error` (the
+/* Waits on notify->cond (taking notify->lock) until the call is done or
+ * g_get_monotonic_time() passes `deadline_us`; TRUE when it is done. For a
+ * caller that waits for nothing else. */
+gboolean jodbc_call_wait(jodbc_call *call, int64_t deadline_us);
+
+/* Ends a call that is done, never with notify->lock held (it waits until the
+ * call's thread has rung, so that the caller may free the notify lock and
+ * cond right after): its result (a jodbc_result), `*error` (the
  * caller frees it), for a connect the new connection in `*db` (NULL on
  * failure), for an expire the count in `*deleted`. Frees the call. */
 int jodbc_call_finish(jodbc_call *call, jodbc_db **db, unsigned *deleted, char **error);
@@ -66,7 +91,9 @@ int jodbc_call_finish(jodbc_call *call, jodbc_db **db, unsigned *deleted, char *
  * meanwhile: finish it as usual. */
 gboolean jodbc_call_abandon(jodbc_call *call);
 
-/* Abandoned calls whose driver has not returned yet, in this process. */
-int jodbc_call_stuck(void);
+/* jodbc_call_finish for a query: its UCD_* result, the page (the caller
+ * frees it; NULL on failure) and whether the connection should be dropped. */
+int jodbc_call_finish_query(jodbc_call *call, jodbc_db **db, jodbc_page **page,
+                            gboolean *connection_lost, char **error);
 
 #endif /* JODBC_CALL_H */

@@ -801,13 +801,28 @@ static void free_found(gpointer data)
         g_array_unref(f->participants);
 }
 
-int jodbc_query(jodbc_db *db, const ucd_journal_query *query, ucd_journal_record_cb cb,
-                void *user_data, char *next_cursor, size_t next_cursor_size,
-                gboolean *connection_lost, char **error)
+struct jodbc_page {
+    GArray *rows; /* found, at most limit + 1 */
+    GStringChunk *chunk;
+    uint32_t limit;
+};
+
+void jodbc_page_free(jodbc_page *page)
+{
+    if (page == NULL)
+        return;
+    g_array_unref(page->rows);
+    g_string_chunk_free(page->chunk);
+    g_free(page);
+}
+
+int jodbc_query_fetch(jodbc_db *db, const ucd_journal_query *query, jodbc_page **page,
+                      gboolean *connection_lost, char **error)
 {
     ucd_journal_query q = {0};
     memcpy(&q, query, MIN(query->struct_size, sizeof(q)));
     *connection_lost = FALSE;
+    *page = NULL;
     int64_t cursor_start = 0, cursor_id = 0;
     gboolean has_cursor = q.after != NULL && q.after[0] != '\0';
     if (has_cursor && !parse_cursor(q.after, &cursor_start, &cursor_id)) {
@@ -822,36 +837,61 @@ int jodbc_query(jodbc_db *db, const ucd_journal_query *query, ucd_journal_record
                       .cursor = has_cursor,
                       .outcome_mask = q.outcome_mask,
                       .limit = limit + 1};
-    GArray *rows = g_array_new(FALSE, TRUE, sizeof(found));
-    g_array_set_clear_func(rows, free_found);
-    GStringChunk *chunk = g_string_chunk_new(4096);
-    int rc = select_page(db, &q, &f, cursor_start, cursor_id, rows, chunk, error);
+    jodbc_page *p = g_new0(jodbc_page, 1);
+    p->rows = g_array_new(FALSE, TRUE, sizeof(found));
+    g_array_set_clear_func(p->rows, free_found);
+    p->chunk = g_string_chunk_new(4096);
+    p->limit = limit;
+    int rc = select_page(db, &q, &f, cursor_start, cursor_id, p->rows, p->chunk, error);
     SQLHSTMT parts = SQL_NULL_HSTMT;
-    if (rc == JODBC_OK && rows->len > 0) {
+    if (rc == JODBC_OK && p->rows->len > 0) {
         parts = prepared(db, jodbc_sql_select_participants(db->prefix), error);
         rc = parts != SQL_NULL_HSTMT ? JODBC_OK : JODBC_E_CONNECTION;
     }
-    guint deliver = MIN(rows->len, limit);
+    guint deliver = MIN(p->rows->len, limit);
     for (guint i = 0; rc == JODBC_OK && i < deliver; i++)
-        rc = load_participants(db, parts, &g_array_index(rows, found, i), chunk, error);
+        rc = load_participants(db, parts, &g_array_index(p->rows, found, i), p->chunk, error);
     if (parts != SQL_NULL_HSTMT)
         SQLFreeHandle(SQL_HANDLE_STMT, parts);
+    if (rc == JODBC_E_CONNECTION)
+        *connection_lost = TRUE;
+    if (rc != JODBC_OK) {
+        jodbc_page_free(p);
+        return UCD_E_UNAVAILABLE;
+    }
+    *page = p;
+    return UCD_OK;
+}
+
+void jodbc_page_deliver(const jodbc_page *page, ucd_journal_record_cb cb, void *user_data,
+                        char *next_cursor, size_t next_cursor_size)
+{
+    guint deliver = MIN(page->rows->len, page->limit);
     guint delivered = 0;
     gboolean stopped = FALSE;
-    for (guint i = 0; rc == JODBC_OK && i < deliver && !stopped; i++, delivered++)
-        stopped = cb(&g_array_index(rows, found, i).rec, user_data) != 0;
-    gboolean more = rc == JODBC_OK && (rows->len > limit || stopped);
+    for (guint i = 0; i < deliver && !stopped; i++, delivered++)
+        stopped = cb(&g_array_index(page->rows, found, i).rec, user_data) != 0;
+    gboolean more = page->rows->len > page->limit || stopped;
     if (next_cursor != NULL && next_cursor_size > 0) {
         next_cursor[0] = '\0';
         if (more && delivered > 0) {
-            found *last = &g_array_index(rows, found, delivered - 1);
+            found *last = &g_array_index(page->rows, found, delivered - 1);
             g_snprintf(next_cursor, next_cursor_size, "%" PRId64 ":%" PRId64, last->rec.start_ms,
                        last->id);
         }
     }
-    g_array_unref(rows);
-    g_string_chunk_free(chunk);
-    if (rc == JODBC_E_CONNECTION)
-        *connection_lost = TRUE;
-    return rc == JODBC_OK ? UCD_OK : UCD_E_UNAVAILABLE;
+}
+
+int jodbc_query(jodbc_db *db, const ucd_journal_query *query, ucd_journal_record_cb cb,
+                void *user_data, char *next_cursor, size_t next_cursor_size,
+                gboolean *connection_lost, char **error)
+{
+    jodbc_page *page = NULL;
+    int rc = jodbc_query_fetch(db, query, &page, connection_lost, error);
+    if (rc == UCD_OK)
+        jodbc_page_deliver(page, cb, user_data, next_cursor, next_cursor_size);
+    else if (next_cursor != NULL && next_cursor_size > 0)
+        next_cursor[0] = '\0';
+    jodbc_page_free(page);
+    return rc;
 }

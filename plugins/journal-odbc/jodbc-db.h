@@ -72,4 +72,17 @@ int jodbc_query(jodbc_db *db, const ucd_journal_query *query, ucd_journal_record
                 void *user_data, char *next_cursor, size_t next_cursor_size,
                 gboolean *connection_lost, char **error);
 
+/* jodbc_query in two halves, so that the database part can run on a thread
+ * with a deadline (jodbc-call.h) and the caller's callback on the caller's
+ * own thread: an abandoned query must never call back into a caller that
+ * has gone. jodbc_query_fetch reads one page into `*page` (self-contained:
+ * it owns every string), jodbc_page_deliver hands it to `cb` and writes the
+ * next cursor, jodbc_page_free frees it (NULL is fine). */
+typedef struct jodbc_page jodbc_page;
+int jodbc_query_fetch(jodbc_db *db, const ucd_journal_query *query, jodbc_page **page,
+                      gboolean *connection_lost, char **error);
+void jodbc_page_deliver(const jodbc_page *page, ucd_journal_record_cb cb, void *user_data,
+                        char *next_cursor, size_t next_cursor_size);
+void jodbc_page_free(jodbc_page *page);
+
 #endif /* JODBC_DB_H */

@@ -30,6 +30,7 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
+#include "jodbc-batch.h"
 #include "jodbc-call.h"
 #include "jodbc-db.h"
 #include "jodbc-dialect.h"
@@ -50,9 +51,10 @@
  * abandoning it costs nothing (its records are spooled, or still are), and
  * a service manager kills a stop that takes too long. */
 #define STOP_GRACE_MS 2000
-/* Abandoned calls (jodbc-call.h) that may wait for a frozen server before
- * the writer stops opening new connections to it: each holds a thread and a
- * socket until the server answers. */
+/* Abandoned calls (jodbc-call.h) of one instance that may wait for a frozen
+ * server before the instance stops opening new connections to it: each
+ * holds a thread and a socket until the server answers. Per instance: other
+ * instances write to other servers. */
 #define MAX_STUCK_CALLS 3
 
 typedef struct journal {
@@ -65,6 +67,7 @@ typedef struct journal {
     char *target_name; /* the connection string without secrets, for messages */
     const char *password;
     int64_t retry_min_ms, retry_max_ms, spool_warn, pool_size, timeout_ms;
+    jodbc_stuck *stuck; /* this instance's abandoned calls */
 
     /* Guarded by store.lock. */
     gboolean connected, schema_refused;
@@ -79,7 +82,8 @@ typedef struct journal {
     GQueue pool_idle;
     int pool_open;
 
-    ucd_counter *spooled_counter, *replayed_counter, *failed_counter, *depth_counter, *warn_counter;
+    ucd_counter *spooled_counter, *replayed_counter, *failed_counter, *depth_counter, *warn_counter,
+        *lost_counter;
 } journal;
 
 /* What the writer thread alone touches. */
@@ -88,11 +92,12 @@ typedef struct writer {
     jodbc_db *db;
     spool *spool, *dead;
     int64_t retry_at, retry_delay, next_retention, next_reminder;
-    /* Records per transaction: batch_size, halved when a batch failed twice
-     * the same way (write_batch). */
-    guint write_limit;
-    char *last_write_error; /* the last failed write's failure_kind, NULL after a success */
-    guint last_write_size;
+    /* Records per transaction (jodbc-batch.h): batch_size, halved when a
+     * batch fails the same way again on a fresh connection, grown back after
+     * successes. */
+    jodbc_batch_limit limit;
+    /* The connection is new and no write was tried on it yet. */
+    gboolean fresh;
     /* Set when a write was abandoned past its deadline: the records given to
      * it are the abandoned call's too, and must not be changed or freed. */
     gboolean lent;
@@ -246,6 +251,7 @@ static void dead_letter(writer *w, jrec_record *const *records, guint count, con
         for (guint i = 0; i < count; i++)
             j->host->log(j->self, UCD_LOG_ERROR, "conversation %s LOST: dead-letter spool: %s",
                          records[i]->rec.uuid, error);
+        j->host->counter_add(j->lost_counter, count);
     }
     g_free(error);
     j->host->counter_add(j->store.rejected_counter, count);
@@ -276,7 +282,7 @@ static gboolean to_spool(writer *w, jrec_record *const *records, guint count)
 
 static jodbc_notify notify_of(journal *j)
 {
-    return (jodbc_notify){&j->store.lock, &j->store.wake};
+    return (jodbc_notify){&j->store.lock, &j->store.wake, j->stuck};
 }
 
 /* Moves what waits in memory to the spool (to_db FALSE: never the
@@ -334,12 +340,12 @@ static int await_call(writer *w, jodbc_call *call, gboolean spool_arrivals, jodb
         if (stop_seen)
             *error = g_strdup_printf("no answer from the database within %d ms of the stop: "
                                      "call abandoned, %d still stuck",
-                                     STOP_GRACE_MS, jodbc_call_stuck());
+                                     STOP_GRACE_MS, jodbc_stuck_count(j->stuck));
         else
             *error = g_strdup_printf("no answer from the database within %" PRId64
                                      " ms (timeout + %d ms): call abandoned, %d still stuck",
                                      j->timeout_ms + DEADLINE_GRACE_MS, DEADLINE_GRACE_MS,
-                                     jodbc_call_stuck());
+                                     jodbc_stuck_count(j->stuck));
         return JODBC_E_CONNECTION;
     }
     return jodbc_call_finish(call, db, deleted, error);
@@ -361,7 +367,7 @@ static void drop_connection(writer *w, const char *why)
 static void try_connect(writer *w)
 {
     journal *j = w->j;
-    if (jodbc_call_stuck() >= MAX_STUCK_CALLS) {
+    if (jodbc_stuck_count(j->stuck) >= MAX_STUCK_CALLS) {
         /* A frozen server: more connections would only leave more threads
          * waiting for it. Try again when they returned. */
         w->retry_at = jstore_now_ms() + w->retry_delay;
@@ -389,6 +395,7 @@ static void try_connect(writer *w)
         return;
     }
     w->db = db;
+    w->fresh = TRUE;
     w->retry_delay = j->retry_min_ms;
     g_mutex_lock(&j->store.lock);
     j->connected = TRUE;
@@ -422,6 +429,7 @@ static void count_stored(writer *w, jrec_record *const *records, guint count, gb
 static int db_write(writer *w, GPtrArray *records, guint first, guint count, gboolean replayed,
                     char **error)
 {
+    w->fresh = FALSE;
     gboolean abandoned = FALSE;
     jodbc_notify notify = notify_of(w->j);
     jodbc_call *call = jodbc_call_write(w->db, records, first, count, &notify);
@@ -455,64 +463,36 @@ static guint write_rows(writer *w, GPtrArray *records, guint first, guint count,
     return count;
 }
 
-/* What makes two failures "the same way": the first SQLSTATE in a
- * diagnostic ("what: [08S01] message"), or the whole text when it has none.
- * Not the message: a driver words the same failure differently from one
- * attempt to the next (MariaDB: "Got a packet bigger than
- * 'max_allowed_packet' bytes", then "Server has gone away"). */
-static char *failure_kind(const char *error)
-{
-    const char *open = strstr(error, ": [");
-    if (open != NULL && strlen(open) >= 9 && open[8] == ']')
-        return g_strndup(open + 3, 5);
-    return g_strdup(error);
-}
-
-/* A write of `size` records failed for the database's sake with `error`.
- * The same failure for the same size twice in a row is the batch's size
- * (a driver's or server's limit on a statement or packet: psqlODBC loses
- * track of a reply describing more than ~7,500 parameters, MariaDB refuses
- * packets beyond max_allowed_packet); then transactions are halved, and the
- * log says so. A deadline passed is not such a failure: a frozen server is
- * not helped by smaller batches. */
-static void learn_from_failure(writer *w, guint size, const char *error, gboolean abandoned)
-{
-    journal *j = w->j;
-    char *kind = failure_kind(error);
-    if (!abandoned && size > 1 && size == w->last_write_size && w->last_write_error != NULL &&
-        strcmp(w->last_write_error, kind) == 0) {
-        w->write_limit = MAX(1, size / 2);
-        j->host->log(j->self, UCD_LOG_WARNING,
-                     "a batch of %u records failed twice the same way (%s): writing at most %u "
-                     "per transaction from now on (a lower batch_size or rows_per_statement "
-                     "avoids the failed attempts after a restart)",
-                     size, error, w->write_limit);
-    }
-    g_free(w->last_write_error);
-    w->last_write_error = abandoned ? NULL : g_steal_pointer(&kind);
-    w->last_write_size = size;
-    g_free(kind);
-}
-
-/* Stores `records` (write_limit per transaction); returns how many are
+/* Stores `records` (limit.limit per transaction); returns how many are
  * settled (the rest must go to the spool, or stay there). */
 static guint write_batch(writer *w, GPtrArray *records, gboolean replayed)
 {
     guint done = 0;
     while (done < records->len && w->db != NULL) {
-        guint n = MIN(records->len - done, w->write_limit);
+        guint n = MIN(records->len - done, w->limit.limit);
         char *error = NULL;
+        gboolean fresh = w->fresh;
         int rc = db_write(w, records, done, n, replayed, &error);
         if (rc == JODBC_OK) {
             count_stored(w, (jrec_record *const *)records->pdata + done, n, replayed);
-            g_clear_pointer(&w->last_write_error, g_free);
+            if (jodbc_batch_limit_succeeded(&w->limit))
+                w->j->host->log(w->j->self, UCD_LOG_NOTICE,
+                                "%u writes succeeded: writing up to %u records per transaction "
+                                "again",
+                                JODBC_BATCH_REGROW_AFTER, w->limit.limit);
             done += n;
         } else if (rc == JODBC_E_DATA) {
             w->j->host->log(w->j->self, UCD_LOG_WARNING,
                             "a batch of %u was refused (%s): retrying row by row", n, error);
             done += write_rows(w, records, done, n, replayed);
         } else {
-            learn_from_failure(w, n, error, w->db == NULL);
+            if (jodbc_batch_limit_failed(&w->limit, n, error, fresh, w->db == NULL))
+                w->j->host->log(w->j->self, UCD_LOG_WARNING,
+                                "a batch of %u records failed the same way again on a fresh "
+                                "connection (%s): writing at most %u per transaction for now (a "
+                                "lower batch_size or rows_per_statement avoids the failed "
+                                "attempts)",
+                                n, error, w->limit.limit);
             drop_connection(w, error);
         }
         g_free(error);
@@ -585,15 +565,23 @@ static void batch_finished(journal *j, GPtrArray *batch, guint keep_from)
 
 /* Copies of records->pdata[first..] (through the spool's format), for
  * records an abandoned call shares: they go back to memory. */
-static GPtrArray *copies(GPtrArray *records, guint first)
+static GPtrArray *copies(journal *j, GPtrArray *records, guint first)
 {
     GPtrArray *out = g_ptr_array_new();
     for (guint i = first; i < records->len; i++) {
-        GBytes *bytes = serialize(records->pdata[i]);
+        const jrec_record *from = records->pdata[i];
+        GBytes *bytes = serialize(from);
         jrec_record *r = deserialize(bytes);
         g_bytes_unref(bytes);
-        if (r != NULL)
+        if (r != NULL) {
             g_ptr_array_add(out, r);
+        } else {
+            /* Not expected (the spool's own format), but never silent. */
+            j->host->log(j->self, UCD_LOG_ERROR,
+                         "conversation %s LOST: it could not be copied back to memory",
+                         from->rec.uuid);
+            j->host->counter_add(j->lost_counter, 1);
+        }
     }
     return out;
 }
@@ -625,7 +613,7 @@ static gboolean handle_batch(writer *w, GPtrArray *batch, gboolean to_db)
     gboolean ok = settled == good->len || to_spool(w, records + settled, good->len - settled);
     if (w->lent) {
         /* Leave `good` alone; what was not spooled returns as copies. */
-        GPtrArray *back = ok ? g_ptr_array_new() : copies(good, settled);
+        GPtrArray *back = ok ? g_ptr_array_new() : copies(j, good, settled);
         g_ptr_array_unref(good);
         batch_finished(j, back, ok ? back->len : 0);
         w->lent = FALSE;
@@ -649,7 +637,9 @@ static void expire_old(writer *w)
     jodbc_notify notify = notify_of(j);
     jodbc_call *call =
         jodbc_call_expire(w->db, jstore_now_ms() - days * 86400000, RETENTION_BATCH, &notify);
-    int rc = await_call(w, call, FALSE, NULL, &deleted, &error, &abandoned);
+    /* Arrivals go to the spool meanwhile: a delete against a slow or frozen
+     * server must not hold new records in memory until its deadline. */
+    int rc = await_call(w, call, TRUE, NULL, &deleted, &error, &abandoned);
     if (abandoned) {
         w->db = NULL;
         drop_connection(w, error);
@@ -753,9 +743,8 @@ static gboolean pause_after_failure(jstore *s, gboolean stopping)
 static gpointer writer_main(gpointer data)
 {
     journal *j = data;
-    writer w = {.j = j,
-                .retry_delay = j->retry_min_ms,
-                .write_limit = (guint)MIN(j->store.batch_size, G_MAXUINT)};
+    writer w = {.j = j, .retry_delay = j->retry_min_ms};
+    jodbc_batch_limit_init(&w.limit, (guint)MIN(j->store.batch_size, G_MAXUINT));
     jstore *s = &w.j->store;
     gboolean spools_ok = open_spools(&w);
     while (spools_ok && running(s)) {
@@ -782,7 +771,7 @@ static gpointer writer_main(gpointer data)
     jodbc_close(w.db);
     spool_close(w.spool);
     spool_close(w.dead);
-    g_free(w.last_write_error);
+    jodbc_batch_limit_clear(&w.limit);
     g_mutex_lock(&s->lock);
     w.j->connected = FALSE;
     g_cond_broadcast(&s->idle);
@@ -792,9 +781,32 @@ static gpointer writer_main(gpointer data)
 
 /* ---- the query connections ---- */
 
+/* Runs `call` (a query's connect or fetch) with the writer's deadline
+ * (timeout + grace), waiting on `notify`; an abandoned call keeps its
+ * connection, so the caller gets JODBC_E_CONNECTION with `*abandoned` set
+ * and must forget the connection. Finishes the call otherwise, with the
+ * page of a query in `*page`. */
+static int query_call(journal *j, jodbc_call *call, jodbc_db **db, jodbc_page **page,
+                      gboolean *lost, char **error, gboolean *abandoned)
+{
+    int64_t deadline = g_get_monotonic_time() + (j->timeout_ms + DEADLINE_GRACE_MS) * 1000;
+    *abandoned = !jodbc_call_wait(call, deadline) && jodbc_call_abandon(call);
+    if (*abandoned) {
+        *error = g_strdup_printf("no answer from the database within %" PRId64
+                                 " ms (timeout + %d ms): query abandoned, %d call(s) stuck",
+                                 j->timeout_ms + DEADLINE_GRACE_MS, DEADLINE_GRACE_MS,
+                                 jodbc_stuck_count(j->stuck));
+        return JODBC_E_CONNECTION;
+    }
+    if (page != NULL)
+        return jodbc_call_finish_query(call, db, page, lost, error);
+    return jodbc_call_finish(call, db, NULL, error);
+}
+
 /* An idle connection of the pool, or a new one while the pool has room;
- * waits for one otherwise. NULL with `*error` set. */
-static jodbc_db *borrow(journal *j, char **error)
+ * waits for one otherwise. NULL with `*error` set. The connect has the
+ * deadline of every database call (query_call). */
+static jodbc_db *borrow(journal *j, const jodbc_notify *notify, char **error)
 {
     int limit = MAX(1, (int)j->pool_size - 1); /* one is the writer's */
     int64_t deadline = g_get_monotonic_time() + POOL_WAIT_MS * 1000;
@@ -812,7 +824,13 @@ static jodbc_db *borrow(journal *j, char **error)
     g_mutex_unlock(&j->pool_lock);
     if (db != NULL)
         return db;
-    db = jodbc_open(&j->target, error);
+    if (jodbc_stuck_count(j->stuck) >= MAX_STUCK_CALLS) {
+        *error = g_strdup_printf("%d database calls wait for a server that does not answer",
+                                 jodbc_stuck_count(j->stuck));
+    } else {
+        gboolean abandoned = FALSE;
+        query_call(j, jodbc_call_open(&j->target, notify), &db, NULL, NULL, error, &abandoned);
+    }
     if (db == NULL) {
         g_mutex_lock(&j->pool_lock);
         j->pool_open--;
@@ -822,10 +840,11 @@ static jodbc_db *borrow(journal *j, char **error)
     return db;
 }
 
+/* `db` NULL: the connection is gone (an abandoned call has it). */
 static void give_back(journal *j, jodbc_db *db, gboolean broken)
 {
     g_mutex_lock(&j->pool_lock);
-    if (broken) {
+    if (broken || db == NULL) {
         j->pool_open--;
         jodbc_close(db);
     } else {
@@ -841,21 +860,45 @@ static void give_back(journal *j, jodbc_db *db, gboolean broken)
  * sanitizer refuses is queued all the same, flagged, for the writer to keep
  * in the dead letters. */
 
+/* The database part runs as a call with the writer's deadline, so that a
+ * frozen server answers `ucctl journal query` with an error in bounded time
+ * and frees the core's worker; the callback runs here, on the caller's
+ * thread, never from an abandoned call. */
 static int journal_query(void *owner, const ucd_journal_query *query, ucd_journal_record_cb cb,
                          void *user_data, char *next_cursor, size_t next_cursor_size)
 {
     journal *j = owner;
+    GMutex lock;
+    GCond cond;
+    g_mutex_init(&lock);
+    g_cond_init(&cond);
+    jodbc_notify notify = {&lock, &cond, j->stuck};
     char *error = NULL;
-    jodbc_db *db = borrow(j, &error);
+    jodbc_db *db = borrow(j, &notify, &error);
     int rc = UCD_E_UNAVAILABLE;
     if (db != NULL) {
-        gboolean lost = FALSE;
-        rc = jodbc_query(db, query, cb, user_data, next_cursor, next_cursor_size, &lost, &error);
+        gboolean lost = FALSE, abandoned = FALSE;
+        jodbc_page *page = NULL;
+        rc = query_call(j, jodbc_call_query(db, query, &notify), &db, &page, &lost, &error,
+                        &abandoned);
+        if (abandoned) {
+            rc = UCD_E_UNAVAILABLE;
+            db = NULL;
+        }
+        if (page != NULL)
+            jodbc_page_deliver(page, cb, user_data, next_cursor, next_cursor_size);
+        jodbc_page_free(page);
         give_back(j, db, lost);
     }
+    /* Only now: `query->after` may be the very buffer (the caller's cursor
+     * of the previous page), and the call copied it above. */
+    if (rc != UCD_OK && next_cursor != NULL && next_cursor_size > 0)
+        next_cursor[0] = '\0';
     if (rc != UCD_OK)
         j->host->log(j->self, UCD_LOG_WARNING, "query: %s", error);
     g_free(error);
+    g_mutex_clear(&lock);
+    g_cond_clear(&cond);
     return rc;
 }
 
@@ -989,6 +1032,8 @@ static void make_counters(journal *j)
          "connects or batches that failed for the database's sake"},
         {offsetof(journal, warn_counter), "spool_warnings", UCD_COUNTER_MONOTONIC,
          "times the spool grew past spool_warn"},
+        {offsetof(journal, lost_counter), "lost", UCD_COUNTER_MONOTONIC,
+         "conversations neither stored, spooled nor dead-lettered (each logged with LOST)"},
         {offsetof(journal, depth_counter), "spool_depth", UCD_COUNTER_GAUGE,
          "conversations in the spool"},
     };
@@ -998,6 +1043,7 @@ static void make_counters(journal *j)
 static void journal_free(journal *j)
 {
     jstore_clear(&j->store);
+    jodbc_stuck_unref(j->stuck);
     g_queue_clear_full(&j->pool_idle, (GDestroyNotify)jodbc_close);
     g_mutex_clear(&j->pool_lock);
     g_cond_clear(&j->pool_cond);
@@ -1017,6 +1063,7 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
     j->host = host;
     jstore_init(&j->store, self, host, j);
     j->store.keep_rejected = TRUE; /* the writer dead-letters them */
+    j->stuck = jodbc_stuck_new();
     g_mutex_init(&j->pool_lock);
     g_cond_init(&j->pool_cond);
     g_queue_init(&j->pool_idle);
@@ -1042,10 +1089,12 @@ static void journal_stop(void *state)
     journal *j = state;
     if (!jstore_stop(&j->store))
         return;
-    for (GList *l = j->store.queue.head; l != NULL; l = l->next)
+    for (GList *l = j->store.queue.head; l != NULL; l = l->next) {
         j->host->log(j->self, UCD_LOG_ERROR,
                      "conversation %s LOST: neither database nor spool took it",
                      ((jrec_record *)l->data)->rec.uuid);
+        j->host->counter_add(j->lost_counter, 1);
+    }
 }
 
 static void journal_fini(void *state)

@@ -19,6 +19,8 @@
 
 #include "fake-host.h"
 #include "harness.h"
+#include "jodbc-batch.h"
+#include "jodbc-call.h"
 #include "jodbc-dialect.h"
 
 #define WAIT_MS 60000
@@ -502,6 +504,8 @@ static void test_config_refused(void)
     fake_module_free(m);
 }
 
+static int query_status(fake_module *m);
+
 /* ---- a frozen server (issue 12 item 18) ---- */
 
 /* fake_module_stop in a thread of its own: a stop that hangs on a frozen
@@ -561,8 +565,15 @@ static void test_frozen(void)
     store_many(m, "frz", 1, 20);
     flush_ok(m);
     g_assert_cmpint(count_rows("frz_", "conversation", NULL), ==, 20);
+    /* The pool now has an open query connection. */
+    g_assert_cmpint(query_status(m), ==, UCD_OK);
 
     peer_script("freeze");
+    /* A query on that connection gets no answer: it fails past its deadline
+     * and frees the caller (before issue 12 item 10 it waited in the driver
+     * for as long as the server was frozen: the test hung here). */
+    g_assert_cmpint(query_status(m), ==, UCD_E_UNAVAILABLE);
+    g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, "query abandoned"));
     store_many(m, "frz", 21, 30);
     flush_ok(m); /* durable: in the spool, since the database never answers */
     ucd_journal_status s = status_of(m);
@@ -586,6 +597,20 @@ static void test_frozen(void)
     g_assert_cmpint(count_rows("frz_", "conversation", NULL), ==, 80);
     g_assert_cmpint(count_rows("frz_", "participant", NULL), ==, 160);
     module_free(m);
+}
+
+/* ---- queries against a frozen server (issue 12 item 10) ---- */
+
+static int query_status(fake_module *m)
+{
+    void *impl = NULL;
+    collected c = {.uuids = g_ptr_array_new_with_free_func(g_free), .first = g_string_new(NULL)};
+    ucd_journal_query q = {.struct_size = sizeof(q), .limit = 5};
+    char cursor[64];
+    int rc = iface(m, &impl)->query(impl, &q, collect, &c, cursor, sizeof(cursor));
+    g_ptr_array_unref(c.uuids);
+    g_string_free(c.first, TRUE);
+    return rc;
 }
 
 /* ---- a child process to kill (issue 12 item 19) ---- */
@@ -828,19 +853,126 @@ static void mariadb_set_global(const char *setting)
     g_free(socket);
 }
 
+/* The server's default back, also when the test fails (issue 12 item 15):
+ * later tests of the suite must not inherit a 16 KiB packet limit. */
+static void restore_packet_size(gpointer unused)
+{
+    (void)unused;
+    mariadb_set_global("max_allowed_packet = 16777216");
+}
+
+/* ... and grown back after JODBC_BATCH_REGROW_AFTER successes once the
+ * server takes big packets again (issue 12 item 9). */
 static void test_batch_halved(void)
 {
     mariadb_set_global("max_allowed_packet = 16384");
+    g_test_queue_destroy(restore_packet_size, NULL);
     fake_module *m =
         module_new("half_", (const char *const[]){"insert_method", "values", "batch_size", "400",
                                                   "rows_per_statement", "400", NULL});
     store_many(m, "half", 1, 400);
     flush_ok(m);
     wait_drained(m);
-    mariadb_set_global("max_allowed_packet = 16777216");
     g_assert_cmpint(count_rows("half_", "conversation", NULL), ==, 400);
-    g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, "failed twice the same way"));
+    g_assert_true(fake_module_log_has(m, UCD_LOG_WARNING, "failed the same way again"));
+
+    restore_packet_size(NULL);
+    store_many(m, "half", 401, 4000);
+    flush_ok(m);
+    wait_drained(m);
+    g_assert_cmpint(count_rows("half_", "conversation", NULL), ==, 4400);
+    g_assert_true(fake_module_log_has(m, UCD_LOG_NOTICE, "per transaction again"));
     module_free(m);
+}
+
+/* ---- records per transaction (issue 12 item 9) ---- */
+
+static void test_batch_limit(void)
+{
+    const char *lost = "writing: [08S01] server closed the connection";
+    const char *big = "writing: [HY000] statement too big";
+    jodbc_batch_limit l;
+    jodbc_batch_limit_init(&l, 400);
+    /* A flapping link: the connection drops twice at the same size, not on
+     * the first write after a connect. */
+    g_assert_false(jodbc_batch_limit_failed(&l, 400, lost, FALSE, FALSE));
+    g_assert_false(jodbc_batch_limit_failed(&l, 400, lost, FALSE, FALSE));
+    g_assert_cmpuint(l.limit, ==, 400);
+    /* The same connection-class failure right after a connect that worked. */
+    g_assert_true(jodbc_batch_limit_failed(&l, 400, lost, TRUE, FALSE));
+    g_assert_cmpuint(l.limit, ==, 200);
+    /* Past the deadline: never the size. */
+    g_assert_false(jodbc_batch_limit_failed(&l, 200, big, FALSE, TRUE));
+    g_assert_false(jodbc_batch_limit_failed(&l, 200, big, FALSE, FALSE));
+    /* Not connection-class: repeating is enough. */
+    g_assert_true(jodbc_batch_limit_failed(&l, 200, big, FALSE, FALSE));
+    g_assert_cmpuint(l.limit, ==, 100);
+    /* Grows back, one doubling per JODBC_BATCH_REGROW_AFTER successes. */
+    for (int i = 1; i < JODBC_BATCH_REGROW_AFTER; i++)
+        g_assert_false(jodbc_batch_limit_succeeded(&l));
+    g_assert_true(jodbc_batch_limit_succeeded(&l));
+    g_assert_cmpuint(l.limit, ==, 200);
+    g_assert_false(jodbc_batch_limit_failed(&l, 200, lost, FALSE, FALSE)); /* resets the run */
+    for (int i = 1; i < JODBC_BATCH_REGROW_AFTER; i++)
+        g_assert_false(jodbc_batch_limit_succeeded(&l));
+    g_assert_true(jodbc_batch_limit_succeeded(&l));
+    g_assert_cmpuint(l.limit, ==, 400);
+    for (int i = 0; i < 3 * JODBC_BATCH_REGROW_AFTER; i++)
+        g_assert_false(jodbc_batch_limit_succeeded(&l));
+    g_assert_cmpuint(l.limit, ==, 400);
+    jodbc_batch_limit_clear(&l);
+}
+
+/* ---- a call's end and its caller's memory (issue 12 item 1) ---- */
+
+typedef struct finisher {
+    jodbc_call *call;
+    gint finished; /* atomic */
+} finisher;
+
+static gpointer finish_thread(gpointer data)
+{
+    finisher *f = data;
+    jodbc_db *db = NULL;
+    char *error = NULL;
+    jodbc_call_finish(f->call, &db, NULL, &error);
+    g_assert_null(db);
+    g_free(error);
+    g_atomic_int_set(&f->finished, 1);
+    return NULL;
+}
+
+/* The call's thread marks itself done and then rings the caller's cond
+ * under the caller's lock. While it cannot ring yet (the test holds that
+ * lock), jodbc_call_finish must not return: its caller would free the lock
+ * and cond the thread is about to use. The failing version returned at once
+ * (seen within the 200 ms pause below; the pause proves nothing when
+ * finish is late, so the test cannot fail wrongly on a slow machine). */
+static void test_finish_waits_for_ring(void)
+{
+    GMutex lock;
+    GCond cond;
+    g_mutex_init(&lock);
+    g_cond_init(&cond);
+    jodbc_stuck *stuck = jodbc_stuck_new();
+    jodbc_notify notify = {&lock, &cond, stuck};
+    jodbc_target target = {
+        .connection = "Driver={ucd test: no such driver}", .timeout_s = 1, .prefix = "t_"};
+    g_mutex_lock(&lock);
+    jodbc_call *call = jodbc_call_open(&target, &notify);
+    while (!jodbc_call_done(call))
+        g_usleep(1000);
+    finisher f = {.call = call};
+    GThread *thread = g_thread_new("finisher", finish_thread, &f);
+    g_usleep(200000);
+    g_assert_cmpint(g_atomic_int_get(&f.finished), ==, 0);
+    g_mutex_unlock(&lock);
+    g_thread_join(thread);
+    g_assert_cmpint(g_atomic_int_get(&f.finished), ==, 1);
+    g_assert_cmpint(jodbc_stuck_count(stuck), ==, 0);
+    jodbc_stuck_unref(stuck);
+    g_mutex_clear(&lock);
+    g_cond_clear(&cond);
 }
 
 /* ---- dialects, as text ---- */
@@ -941,6 +1073,8 @@ int main(int argc, char **argv)
     plugin_path = argv[1];
     if (strcmp(kind, "dialect") == 0) {
         g_test_add_func("/journal-odbc/dialect-texts", test_dialect_texts);
+        g_test_add_func("/journal-odbc/batch-limit", test_batch_limit);
+        g_test_add_func("/journal-odbc/finish-waits-for-ring", test_finish_waits_for_ring);
         return g_test_run();
     }
     void *handle = NULL;

@@ -1,0 +1,67 @@
+/*
+ * jodbc-batch.c - records per transaction (jodbc-batch.h).
+ */
+#include "jodbc-batch.h"
+
+#include <string.h>
+
+void jodbc_batch_limit_init(jodbc_batch_limit *l, guint batch_size)
+{
+    memset(l, 0, sizeof(*l));
+    l->batch_size = MAX(1, batch_size);
+    l->limit = l->batch_size;
+}
+
+void jodbc_batch_limit_clear(jodbc_batch_limit *l)
+{
+    g_clear_pointer(&l->last_kind, g_free);
+}
+
+/* What makes two failures "the same way": the first SQLSTATE in a
+ * diagnostic ("what: [08S01] message"), or the whole text when it has none.
+ * Not the message: a driver words the same failure differently from one
+ * attempt to the next (MariaDB: "Got a packet bigger than
+ * 'max_allowed_packet' bytes", then "Server has gone away"). */
+static char *failure_kind(const char *error)
+{
+    const char *open = strstr(error, ": [");
+    if (open != NULL && strlen(open) >= 9 && open[8] == ']')
+        return g_strndup(open + 3, 5);
+    return g_strdup(error);
+}
+
+/* SQLSTATE class 08: the connection failed, which the network does too. */
+static gboolean connection_class(const char *kind)
+{
+    return strlen(kind) == 5 && kind[0] == '0' && kind[1] == '8';
+}
+
+gboolean jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,
+                                  gboolean fresh, gboolean abandoned)
+{
+    char *kind = failure_kind(error != NULL ? error : "");
+    gboolean same =
+        size > 1 && size == l->last_size && l->last_kind != NULL && strcmp(l->last_kind, kind) == 0;
+    gboolean halve = !abandoned && same && (fresh || !connection_class(kind));
+    if (halve)
+        l->limit = MAX(1, size / 2);
+    l->successes = 0;
+    g_free(l->last_kind);
+    l->last_kind = abandoned ? NULL : kind;
+    if (abandoned)
+        g_free(kind);
+    l->last_size = size;
+    return halve;
+}
+
+gboolean jodbc_batch_limit_succeeded(jodbc_batch_limit *l)
+{
+    g_clear_pointer(&l->last_kind, g_free);
+    if (l->limit >= l->batch_size)
+        return FALSE;
+    if (++l->successes < JODBC_BATCH_REGROW_AFTER)
+        return FALSE;
+    l->successes = 0;
+    l->limit = MIN(l->batch_size, l->limit * 2);
+    return TRUE;
+}

@@ -1,0 +1,50 @@
+/*
+ * jodbc-batch.h - how many records go into one transaction: batch_size,
+ * halved when a batch's size is what fails, grown back after successes.
+ *
+ * Why: a driver or server may refuse a statement for its size alone
+ * (psqlODBC loses track of a reply describing more than ~7,500 parameters,
+ * MariaDB refuses packets beyond max_allowed_packet and drops the
+ * connection, SQLSTATE 08S01), and no dialect cap knows every such limit.
+ * But a connection lost for the network's sake fails with the same SQLSTATE,
+ * and halving for that would shrink batches for good on a flapping link. So
+ * a size is blamed only when the same failure (same SQLSTATE, same size)
+ * repeats on the first write of a fresh connection, that is right after a
+ * connect that worked; or, for failures that are not connection-class
+ * (SQLSTATE class 08), when it repeats at all. A limit lowered that way
+ * doubles again, up to batch_size, after JODBC_BATCH_REGROW_AFTER writes in a
+ * row succeeded: a limit that was the server's for a while (a setting since
+ * changed) is not kept forever, and one that still holds costs two failed
+ * attempts per regrowth.
+ */
+#ifndef JODBC_BATCH_H
+#define JODBC_BATCH_H
+
+#include <glib.h>
+
+#define JODBC_BATCH_REGROW_AFTER 10
+
+typedef struct jodbc_batch_limit {
+    guint batch_size; /* the configured size, the most ever written at once */
+    guint limit;      /* records per transaction now */
+    char *last_kind;  /* the last failure's kind (SQLSTATE), NULL after a success */
+    guint last_size;  /* the size of that failed write */
+    guint successes;  /* writes in a row that succeeded while limit < batch_size */
+} jodbc_batch_limit;
+
+/* Starts at `batch_size` (at least 1). */
+void jodbc_batch_limit_init(jodbc_batch_limit *l, guint batch_size);
+void jodbc_batch_limit_clear(jodbc_batch_limit *l);
+
+/* A write of `size` records failed with `error` (a jodbc diagnostic,
+ * "what: [SQLSTATE] message"); `fresh` when it was the first write on a new
+ * connection, `abandoned` when it passed its deadline (a frozen server is
+ * not helped by smaller batches: never halves). TRUE when the limit was
+ * halved just now. */
+gboolean jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,
+                                  gboolean fresh, gboolean abandoned);
+
+/* A write succeeded. TRUE when the limit grew just now. */
+gboolean jodbc_batch_limit_succeeded(jodbc_batch_limit *l);
+
+#endif /* JODBC_BATCH_H */
