@@ -38,15 +38,40 @@ free_port() { # ADDR
     echo "postgres.sh: no free port" >&2; exit 1
 }
 
+# No synchronous_commit=off: `halt` is an immediate stop (a crash), and with
+# asynchronous commit it lost transactions the client had been told were
+# committed (still in the WAL buffers), so a test found its rows gone after
+# `resume` whenever the WAL writer had not run yet, as on a loaded machine.
+# fsync=off keeps commits cheap and loses nothing while the OS stays up.
+# The wait is generous: a loaded CI machine (sanitizers, suites in parallel)
+# can take well over 30 s for crash recovery and start-up.
 server_start() { # DIR PORT (the address is in DIR/addr)
-    "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 -o "-h $(cat "$1/addr") -p $2 -k $1 \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB" \
+    "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 120 -o "-h $(cat "$1/addr") -p $2 -k $1 \
+        -c fsync=off -c full_page_writes=off -c shared_buffers=16MB" \
         start >/dev/null
 }
 
+# Returns once the postmaster and all its children are gone, so that
+# `resume` never meets a server still holding the lock file or the port.
 server_halt() { # DIR: by the postmaster's PID, as pg_ctl reads it from postmaster.pid
     [ -f "$1/data/postmaster.pid" ] || return 0
-    "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -m immediate -w stop >/dev/null 2>&1 || true
+    "${RUN[@]}" "$BIN/pg_ctl" -D "$1/data" -m immediate -w -t 120 stop >/dev/null 2>&1 && return 0
+    # pg_ctl gave up: kill the children too, or one would keep the shared
+    # memory, and wait until each is gone (or a zombie: dead, holding nothing).
+    [ -f "$1/data/postmaster.pid" ] || return 0
+    local pids p stat
+    pids=$(server_pids "$1")
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    for p in $pids; do
+        for _ in $(seq 600); do
+            stat=$(cat "/proc/$p/stat" 2>/dev/null) || break
+            stat=${stat##*) }
+            [ "${stat%% *}" = Z ] && break
+            sleep 0.1
+        done
+    done
+    rm -f "$1/data/postmaster.pid" "$1"/.s.PGSQL.* # a killed postmaster leaves them
 }
 
 server_pids() { # DIR: the postmaster, then its children (from /proc: no procps needed)
@@ -80,7 +105,7 @@ server_signal() { # DIR SIGNAL
 case "${1:-}" in
 stop) server_signal "$2" CONT 2>/dev/null || true; server_halt "$2"; rm -rf "$2"; exit 0 ;;
 halt) server_halt "$2"; exit 0 ;;
-resume) server_start "$2" "$(cat "$2/port")"; exit 0 ;;
+resume) server_start "$2" "$(cat "$2/port")" || { cat "$2/server.log" >&2; exit 1; }; exit 0 ;;
 freeze) server_signal "$2" STOP; exit 0 ;;
 thaw) server_signal "$2" CONT; exit 0 ;;
 start) ;;
