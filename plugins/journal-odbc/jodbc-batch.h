@@ -9,8 +9,9 @@
  * But a connection lost for the network's sake fails with the same SQLSTATE,
  * and halving for that would shrink batches for good on a flapping link. So
  * a size is blamed only when the same failure (same SQLSTATE, same size)
- * repeats on the first write of a fresh connection, that is right after a
- * connect that worked; or, for failures that are not connection-class
+ * repeats within the first batch written over a fresh connection, that is
+ * right after a connect that worked (a batch may take several writes, and
+ * records differ in size: the failing write need not be the first); or, for failures that are not connection-class
  * (SQLSTATE class 08), when it repeats at all. A limit lowered that way
  * doubles again, up to batch_size, after JODBC_BATCH_REGROW_AFTER writes in a
  * row succeeded: a limit that was the server's for a while (a setting since
@@ -37,8 +38,8 @@ void jodbc_batch_limit_init(jodbc_batch_limit *l, guint batch_size);
 void jodbc_batch_limit_clear(jodbc_batch_limit *l);
 
 /* A write of `size` records failed with `error` (a jodbc diagnostic,
- * "what: [SQLSTATE] message"); `fresh` when it was the first write on a new
- * connection, `abandoned` when it passed its deadline (a frozen server is
+ * "what: [SQLSTATE] message"); `fresh` when it was part of the first batch
+ * written over a new connection, `abandoned` when it passed its deadline (a frozen server is
  * not helped by smaller batches: never halves). TRUE when the limit was
  * halved just now. */
 gboolean jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,

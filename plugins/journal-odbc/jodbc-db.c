@@ -89,7 +89,22 @@ static int run_direct(jodbc_db *db, const char *sql, char **error);
 static int set_up_session(jodbc_db *db, char **error)
 {
     const char *sql = jodbc_sql_session_setup(db->target.dialect);
-    return sql != NULL ? run_direct(db, sql, error) : JODBC_OK;
+    if (sql != NULL && run_direct(db, sql, error) != JODBC_OK)
+        return JODBC_E_CONNECTION;
+    if (db->target.dialect != JODBC_MYSQL)
+        return JODBC_OK;
+    /* A write abandoned past its deadline (jodbc-call.h) may keep its
+     * transaction and its row locks open on a slow server, and the retry
+     * inserts the same uuids: it must fail within `timeout` (an error, the
+     * records stay in the spool) rather than wait InnoDB's default 50 s and
+     * be abandoned in its turn, each retry leaving one more thread behind.
+     * PostgreSQL's statement_timeout (psqlODBC's query timeout) already
+     * covers lock waits. */
+    char *lock_wait =
+        g_strdup_printf("SET SESSION innodb_lock_wait_timeout = %d", MAX(1, db->target.timeout_s));
+    int rc = run_direct(db, lock_wait, error);
+    g_free(lock_wait);
+    return rc;
 }
 
 jodbc_db *jodbc_open(const jodbc_target *target, char **error)

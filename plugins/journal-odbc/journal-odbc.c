@@ -96,7 +96,8 @@ typedef struct writer {
      * batch fails the same way again on a fresh connection, grown back after
      * successes. */
     jodbc_batch_limit limit;
-    /* The connection is new and no write was tried on it yet. */
+    /* The connection is new and no batch was written over it yet (a batch
+     * may take several writes of limit.limit records). */
     gboolean fresh;
     /* Set when a write was abandoned past its deadline: the records given to
      * it are the abandoned call's too, and must not be changed or freed. */
@@ -429,7 +430,6 @@ static void count_stored(writer *w, jrec_record *const *records, guint count, gb
 static int db_write(writer *w, GPtrArray *records, guint first, guint count, gboolean replayed,
                     char **error)
 {
-    w->fresh = FALSE;
     gboolean abandoned = FALSE;
     jodbc_notify notify = notify_of(w->j);
     jodbc_call *call = jodbc_call_write(w->db, records, first, count, &notify);
@@ -471,7 +471,6 @@ static guint write_batch(writer *w, GPtrArray *records, gboolean replayed)
     while (done < records->len && w->db != NULL) {
         guint n = MIN(records->len - done, w->limit.limit);
         char *error = NULL;
-        gboolean fresh = w->fresh;
         int rc = db_write(w, records, done, n, replayed, &error);
         if (rc == JODBC_OK) {
             count_stored(w, (jrec_record *const *)records->pdata + done, n, replayed);
@@ -486,7 +485,7 @@ static guint write_batch(writer *w, GPtrArray *records, gboolean replayed)
                             "a batch of %u was refused (%s): retrying row by row", n, error);
             done += write_rows(w, records, done, n, replayed);
         } else {
-            if (jodbc_batch_limit_failed(&w->limit, n, error, fresh, w->db == NULL))
+            if (jodbc_batch_limit_failed(&w->limit, n, error, w->fresh, w->db == NULL))
                 w->j->host->log(w->j->self, UCD_LOG_WARNING,
                                 "a batch of %u records failed the same way again on a fresh "
                                 "connection (%s): writing at most %u per transaction for now (a "
@@ -497,6 +496,7 @@ static guint write_batch(writer *w, GPtrArray *records, gboolean replayed)
         }
         g_free(error);
     }
+    w->fresh = FALSE;
     return done;
 }
 
