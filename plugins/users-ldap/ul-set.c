@@ -13,8 +13,11 @@
 #include "ul-set.h"
 
 /* Version 2: users keep their direct groups beside the expanded ones, groups
- * their change stamp and parent groups (nested groups resolved locally). */
-#define UL_CACHE_VERSION 2u
+ * their change stamp and parent groups (nested groups resolved locally).
+ * Version 3: `enabled` is the account's state only; a user homed on another
+ * server is no longer stored disabled (an incremental sync would keep such a
+ * record as it is, so a version 2 cache is not reused). */
+#define UL_CACHE_VERSION 3u
 #define UL_USER_TUPLE    "(sssmsmsmsmsmsmsmsmsmsbasasas)"
 #define UL_GROUP_TUPLE   "(ssmsmsasas)"
 #define UL_CACHE_TYPE                                                                              \
@@ -529,10 +532,12 @@ static void ul_judge(ul_builder *builder, BerVarray *values, ul_user *user)
         }
         g_ptr_array_unref(home);
     }
-    gboolean here = user->home_server == NULL
-                        ? map->unhomed_enabled
-                        : g_ascii_strcasecmp(user->home_server, map->server_name) == 0;
-    user->enabled = !disabled && here;
+    /* `enabled` is the account's state, not whether the user is here: the
+     * core compares home_server with its own [core] server_name, so there is
+     * one name to get right. Only a user without any home server value is
+     * this plugin's to place (unhomed_users_enabled). */
+    gboolean placed = user->home_server != NULL || map->unhomed_enabled;
+    user->enabled = !disabled && placed;
 }
 
 /* The id and login, checked for presence and uniqueness; FALSE (reported)

@@ -31,7 +31,6 @@ typedef struct ul_map {
     char *account_control;    /* userAccountControl (bit 2: disabled); NULL: none */
     char *change;             /* uSNChanged, modifyTimestamp, entryCSN; NULL: none */
     char *home_server;        /* extensionName ("<16,NAME>" values), homeServer; NULL: none */
-    char *server_name;        /* this server, compared without case */
     gboolean unhomed_enabled; /* a user without a home server value is active here */
     gboolean nested_groups;   /* users are in the groups their groups are in, at any depth */
     gsize max_value_length;

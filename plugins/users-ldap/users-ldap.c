@@ -83,6 +83,7 @@ typedef struct ul_state {
 typedef struct ul_job {
     ul_state *state;
     gboolean full;
+    gboolean force; /* UCD_SYNC_FORCE: the shrink rule does not apply */
     ul_set *base;   /* incremental: the set the changes apply to */
     ul_set *result; /* what the sync read; NULL when it failed */
     char *error;
@@ -143,7 +144,9 @@ static const ucd_config_key ul_keys[] = {
      "change stamp for incremental syncs: uSNChanged, modifyTimestamp, entryCSN; empty: none"},
     {"home_server_attribute", UCD_CONFIG_STRING, 0, "extensionName",
      "the server a user is active on (\"<16,NAME>\" or NAME); empty: none"},
-    {"server_name", UCD_CONFIG_STRING, 0, NULL, "this server's name; unset: the host name"},
+    /* Kept so that existing configurations still load; see ul_read_map. */
+    {"server_name", UCD_CONFIG_STRING, 0, NULL,
+     "deprecated and ignored: the core's [core] server_name says which users are here"},
     {"unhomed_users_enabled", UCD_CONFIG_BOOL, 0, "true",
      "users without a home server value are active here"},
     {"write_back", UCD_CONFIG_BOOL, 0, "false", "allow moving users (rewrites the home server)"},
@@ -562,13 +565,25 @@ static void ul_sync_done(void *data)
         ul_schedule_retry(state);
     } else if (job->full && ul_shrank_too_much(state, ul_set_user_count(job->base),
                                                ul_set_user_count(job->result))) {
-        char *why = g_strdup_printf("it returned %u users, more than %" G_GINT64_FORMAT
-                                    "%% fewer than the %u of the last good set",
-                                    ul_set_user_count(job->result), state->max_shrink_percent,
-                                    ul_set_user_count(job->base));
-        state->host->counter_add(state->rejected_syncs, 1);
-        ul_refuse(state, job, why, UCD_E_INVALID);
-        g_free(why);
+        if (job->force) {
+            /* The administrator's word that the users really went. */
+            ucd_notice(state->host, state->self,
+                       "forced full sync: %u users applied, more than %" G_GINT64_FORMAT
+                       "%% fewer than the %u of the last good set",
+                       ul_set_user_count(job->result), state->max_shrink_percent,
+                       ul_set_user_count(job->base));
+            ul_apply(state, job);
+        } else {
+            char *why = g_strdup_printf(
+                "it returned %u users, more than %" G_GINT64_FORMAT
+                "%% fewer than the %u of the last good set (if they really went: ucctl users "
+                "sync --full --force)",
+                ul_set_user_count(job->result), state->max_shrink_percent,
+                ul_set_user_count(job->base));
+            state->host->counter_add(state->rejected_syncs, 1);
+            ul_refuse(state, job, why, UCD_E_INVALID);
+            g_free(why);
+        }
     } else {
         ul_apply(state, job);
     }
@@ -672,7 +687,10 @@ static int ul_sync(void *impl, uint32_t flags, ucd_sync_progress_cb progress, uc
     ul_state *state = impl;
     if (state->sync_running)
         return UCD_E_BUSY;
-    ul_job *job = ul_job_new(state, (flags & UCD_SYNC_FULL) != 0);
+    /* UCD_SYNC_FORCE implies a full sync: only a full sync is judged by the
+     * shrink rule it lifts. */
+    ul_job *job = ul_job_new(state, (flags & (UCD_SYNC_FULL | UCD_SYNC_FORCE)) != 0);
+    job->force = (flags & UCD_SYNC_FORCE) != 0;
     job->progress = progress;
     job->done = done;
     job->done_data = user_data;
@@ -819,10 +837,8 @@ static int ul_set_home_server(void *impl, const char *user_id, const char *serve
     ul_state *state = impl;
     if (!state->write_back || state->map.home_server == NULL)
         return UCD_E_UNSUPPORTED;
-    if (user_id == NULL)
-        return UCD_E_INVALID;
-    if (server == NULL || *server == '\0')
-        server = state->map.server_name;
+    if (user_id == NULL || server == NULL || *server == '\0')
+        return UCD_E_INVALID; /* `ucctl users move` always names the server */
     ul_set *set = ul_current(state);
     char *dn = g_strdup(ul_set_user_dn(set, user_id));
     char *old_value = g_strdup(ul_set_user_home_value(set, user_id));
@@ -960,9 +976,17 @@ static int ul_read_map(ul_state *state)
     map->account_control = ul_config_attr(state, "attr_account_control");
     map->change = ul_config_attr(state, "attr_change");
     map->home_server = ul_config_attr(state, "home_server_attribute");
-    map->server_name = ul_config_attr(state, "server_name");
-    if (map->server_name == NULL)
-        map->server_name = g_strdup(g_get_host_name());
+    /* The core decides who is here from home_server and its own [core]
+     * server_name (the host offers modules no way to read it, and a second
+     * name could only disagree with it). */
+    const char *server_name = NULL;
+    if (state->host->config_string(state->self, "server_name", &server_name) == UCD_OK &&
+        server_name != NULL && *server_name != '\0')
+        ucd_warning(state->host, state->self,
+                    "server_name = %s is deprecated and ignored: whether a user is here is "
+                    "decided by the core from the user's home server and [core] server_name "
+                    "(default: the host name); set that instead",
+                    server_name);
     int enabled = 1;
     state->host->config_bool(state->self, "unhomed_users_enabled", &enabled);
     map->unhomed_enabled = enabled != 0;
@@ -1078,10 +1102,9 @@ static int ul_read_schedule(ul_state *state)
 static void ul_map_clear(ul_map *map)
 {
     char **fields[] = {
-        &map->id,         &map->login,           &map->display_name, &map->given_name,
-        &map->surname,    &map->email,           &map->department,   &map->title,
-        &map->member_of,  &map->account_control, &map->change,       &map->home_server,
-        &map->server_name};
+        &map->id,        &map->login,           &map->display_name, &map->given_name,
+        &map->surname,   &map->email,           &map->department,   &map->title,
+        &map->member_of, &map->account_control, &map->change,       &map->home_server};
     for (gsize i = 0; i < G_N_ELEMENTS(fields); i++)
         g_free(*fields[i]);
     g_strfreev(map->numbers);

@@ -807,7 +807,10 @@ static void test_faults(void)
 {
     GHashTable *env = peer_start(FAULT_USERS);
     g_assert_nonnull(env);
-    /* Users are homed on pbx0/pbx1/pbx2 by I % 3; this server is pbx1. */
+    /* Users are homed on pbx0/pbx1/pbx2 by I % 3. The plugin reports the home
+     * server and the account's state; whether a user is here is the core's
+     * comparison with [core] server_name (issue 12 item 11), so the plugin's
+     * own, deprecated server_name changes nothing but a warning. */
     const char *const extra[] = {"home_server_attribute",
                                  "homeServer",
                                  "server_name",
@@ -821,13 +824,17 @@ static void test_faults(void)
     world_start(w);
     GHashTable *users = users_of(w);
     g_assert_cmpuint(g_hash_table_size(users), ==, FAULT_USERS);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING,
+                                      "server_name = pbx1.example.test is deprecated and ignored"));
     g_assert_true(find_user(users, "user4")->enabled);
-    g_assert_false(find_user(users, "user5")->enabled);
+    g_assert_cmpstr(find_user(users, "user4")->home_server, ==, "pbx1.example.test");
+    g_assert_true(find_user(users, "user5")->enabled);
     g_assert_cmpstr(find_user(users, "user5")->home_server, ==, "pbx2.example.test");
     g_hash_table_unref(users);
 
     /* Incremental: a changed entry arrives, a deletion is only seen by a full sync,
-     * a user moved to another server is no longer enabled here. */
+     * a user moved to another server has that home server (and stays enabled:
+     * the core, not the plugin, says it is elsewhere). */
     modify(env, "user4", "displayName", "Changed Four");
     modify(env, "user10", "homeServer", "pbx2.example.test");
     peer_apply(env, "ldapdelete", "cn=user7,ou=Users,dc=example,dc=test\n");
@@ -837,21 +844,23 @@ static void test_faults(void)
     g_free(message);
     users = users_of(w);
     g_assert_cmpstr(find_user(users, "user4")->display_name, ==, "Changed Four");
-    g_assert_false(find_user(users, "user10")->enabled);
+    g_assert_cmpstr(find_user(users, "user10")->home_server, ==, "pbx2.example.test");
+    g_assert_true(find_user(users, "user10")->enabled);
     g_assert_nonnull(find_user(users, "user7"));
     g_hash_table_unref(users);
     g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
     users = users_of(w);
     g_assert_null(find_user(users, "user7"));
-    g_assert_false(find_user(users, "user10")->enabled);
+    g_assert_cmpstr(find_user(users, "user10")->home_server, ==, "pbx2.example.test");
     g_assert_cmpuint(g_hash_table_size(users), ==, FAULT_USERS - 1);
 
-    /* Write-back: moving user13 (pbx2) here enables it at once. */
+    /* Write-back: moving user13 (pbx2) to pbx1 shows at once. */
     const char *id13 = find_user(users, "user13")->id;
     g_assert_cmpint(w->iface->set_home_server(w->impl, id13, "pbx1.example.test"), ==, UCD_OK);
+    g_assert_cmpint(w->iface->set_home_server(w->impl, id13, NULL), ==, UCD_E_INVALID);
     g_hash_table_unref(users);
     users = users_of(w);
-    g_assert_true(find_user(users, "user13")->enabled);
+    g_assert_cmpstr(find_user(users, "user13")->home_server, ==, "pbx1.example.test");
     g_hash_table_unref(users);
 
     /* A sync returning far fewer users is not applied. */
@@ -896,7 +905,7 @@ static void test_faults(void)
     g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
     users = users_of(w);
     g_assert_cmpuint(g_hash_table_size(users), ==, FAULT_USERS - 1);
-    g_assert_true(find_user(users, "user13")->enabled);
+    g_assert_cmpstr(find_user(users, "user13")->home_server, ==, "pbx1.example.test");
     g_assert_cmpstr(find_user(users, "user4")->display_name, ==, "Changed Four");
     g_hash_table_unref(users);
     /* A login cannot be checked, and says so. */
@@ -917,14 +926,73 @@ static void test_extension_name(void)
     world_start(w);
     GHashTable *users = users_of(w);
     g_assert_cmpstr(find_user(users, "user2")->home_server, ==, "pbx9");
-    g_assert_false(find_user(users, "user2")->enabled);
+    g_assert_true(find_user(users, "user2")->enabled);     /* elsewhere is the core's to say */
     g_assert_null(find_user(users, "user1")->home_server); /* "10001" is an extension */
     g_assert_true(find_user(users, "user1")->enabled);
     g_hash_table_unref(users);
     world_free(w, FALSE);
+
+    /* unhomed_users_enabled = false: only users without any home server value
+     * are left out by the plugin; a disabled account stays disabled wherever
+     * it is homed. */
+    set_account_control("user2", "514");
+    const char *const unhomed_off[] = {"home_server_attribute", "extensionName",
+                                       "unhomed_users_enabled", "false", NULL};
+    w = world_new(slapd, unhomed_off, NULL);
+    world_start(w);
+    users = users_of(w);
+    g_assert_false(find_user(users, "user1")->enabled);
+    g_assert_false(find_user(users, "user2")->enabled);
+    g_assert_cmpstr(find_user(users, "user2")->home_server, ==, "pbx9");
+    g_hash_table_unref(users);
+    world_free(w, FALSE);
+    set_account_control("user2", "512");
     peer_apply(slapd, "ldapmodify",
                "dn: cn=user2,ou=Users,dc=example,dc=test\nchangetype: modify\n"
                "delete: extensionName\nextensionName: <16,pbx9>\n");
+}
+
+/* UCD_SYNC_FORCE (`ucctl users sync --full --force`) applies a set the shrink
+ * rule refused; the syncs after it are judged against that set. The
+ * "shrinking" is a narrower filter over the shared slapd: 1,111 of its 5,000
+ * users (user1, user1X, user1XX, user1XXX) are left out, 22%. */
+static void test_forced_sync(void)
+{
+    world *w = world_new(slapd, NULL, NULL);
+    world_start(w);
+    g_assert_cmpuint(count_users(w), ==, MAIN_USERS);
+    char *state_dir = g_strdup(w->state_dir);
+    world_free(w, TRUE);
+
+    const char *const narrower[] = {"filter", "(&(objectClass=inetOrgPerson)(!(cn=user1*)))", NULL};
+    w = world_new(slapd, narrower, state_dir);
+    world_start(w); /* the cached 5,000, then a full sync that is refused */
+    g_assert_cmpuint(count_users(w), ==, MAIN_USERS);
+    g_assert_cmpint(fake_module_counter(w->module, "rejected_syncs"), ==, 1);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "sync --full --force"));
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_E_INVALID);
+    g_assert_cmpuint(count_users(w), ==, MAIN_USERS);
+
+    /* FORCE alone implies a full sync (an incremental one would keep all). */
+    unsigned resynced = w->resynced;
+    char *message = NULL;
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FORCE, &message), ==, UCD_OK);
+    g_assert_nonnull(strstr(message, "full sync"));
+    g_free(message);
+    g_assert_cmpuint(count_users(w), ==, MAIN_USERS - 1111);
+    g_assert_cmpuint(w->resynced, ==, resynced + 1);
+    g_assert_cmpint(fake_module_counter(w->module, "rejected_syncs"), ==, 2);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_NOTICE, "forced full sync"));
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
+    world_free(w, TRUE);
+
+    /* The forced set is the cached one too. */
+    w = world_new(slapd, narrower, state_dir);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "rejected_syncs"), ==, 0);
+    g_assert_cmpuint(count_users(w), ==, MAIN_USERS - 1111);
+    world_free(w, FALSE);
+    g_free(state_dir);
 }
 
 static void test_write_back_off(void)
@@ -1012,6 +1080,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/home-server/write-back-off", test_write_back_off);
     g_test_add_func("/users-ldap/write-back/phones", test_write_back_phones);
     g_test_add_func("/users-ldap/faults", test_faults);
+    g_test_add_func("/users-ldap/sync/force", test_forced_sync);
     g_test_add_func("/users-ldap/home-server/extension-name", test_extension_name);
     int result = g_test_run();
     peer_stop(slapd);
