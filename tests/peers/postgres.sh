@@ -90,7 +90,8 @@ server_pids() { # DIR: the postmaster, then its children (from /proc: no procps 
 # Children first on freeze (none of them sees the postmaster go first),
 # the postmaster first on thaw.
 server_signal() { # DIR SIGNAL
-    [ -f "$1/data/postmaster.pid" ] || { echo "postgres.sh: not running" >&2; exit 1; }
+    # return, not exit: `stop` of a halted server goes on to remove its dir
+    [ -f "$1/data/postmaster.pid" ] || { echo "postgres.sh: not running" >&2; return 1; }
     local pids
     pids=$(server_pids "$1")
     if [ "$2" = STOP ]; then
@@ -133,7 +134,9 @@ for attempt in 1 2 3 4 5; do
     [ "$attempt" = 5 ] && { cat "$D/server.log" >&2; exit 1; }
 done
 echo "$PORT" >"$D/port"
-PGPASSWORD=secret psql -h "$ADDR" -p "$PORT" -U postgres -q -v ON_ERROR_STOP=1 \
+# -d postgres: a PGDATABASE left by an earlier eval of this script must not
+# name the database that is about to be made.
+PGPASSWORD=secret psql -h "$ADDR" -p "$PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
     -c 'CREATE DATABASE test' >/dev/null
 trap - ERR
 echo "export PG_DIR='$D'"
