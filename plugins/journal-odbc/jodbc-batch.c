@@ -36,10 +36,28 @@ static gboolean connection_class(const char *kind)
     return strlen(kind) == 5 && kind[0] == '0' && kind[1] == '8';
 }
 
+/* The server answered, but only that time ran out: the statement's timeout
+ * (ODBC HYT00, PostgreSQL 57014, MariaDB's max_statement_time 70100) or a
+ * lock wait (PostgreSQL 55P03; MariaDB says HY000, so its message is the
+ * sign). A slow or busy server, like one past the deadline, is not helped
+ * by smaller batches. */
+static gboolean timed_out(const char *kind, const char *error)
+{
+    static const char *const states[] = {"HYT00", "HYT01", "57014", "70100", "55P03"};
+    for (guint i = 0; i < G_N_ELEMENTS(states); i++)
+        if (strcmp(kind, states[i]) == 0)
+            return TRUE;
+    return strstr(error, "Lock wait timeout") != NULL;
+}
+
 gboolean jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,
                                   gboolean fresh, gboolean abandoned)
 {
-    char *kind = failure_kind(error != NULL ? error : "");
+    if (error == NULL)
+        error = "";
+    char *kind = failure_kind(error);
+    /* Neither counts as the first of two size failures either. */
+    abandoned = abandoned || timed_out(kind, error);
     gboolean same =
         size > 1 && size == l->last_size && l->last_kind != NULL && strcmp(l->last_kind, kind) == 0;
     gboolean halve = !abandoned && same && (fresh || !connection_class(kind));

@@ -40,7 +40,8 @@ void jodbc_batch_limit_clear(jodbc_batch_limit *l);
 /* A write of `size` records failed with `error` (a jodbc diagnostic,
  * "what: [SQLSTATE] message"); `fresh` when it was part of the first batch
  * written over a new connection, `abandoned` when it passed its deadline (a frozen server is
- * not helped by smaller batches: never halves). TRUE when the limit was
+ * not helped by smaller batches: never halves; nor does an answer saying
+ * the statement or a lock wait timed out). TRUE when the limit was
  * halved just now. */
 gboolean jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,
                                   gboolean fresh, gboolean abandoned);

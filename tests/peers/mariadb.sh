@@ -13,6 +13,8 @@
 # is missing (1 with CI=true).
 set -euo pipefail
 
+START_LIMIT_S=60 # seconds for mariadbd to answer after its start
+
 missing() {
     echo "mariadb.sh: $1 missing; install: apt-get install mariadb-server mariadb-client odbc-mariadb unixodbc" >&2
     [ "${CI:-}" = true ] && exit 1
@@ -44,7 +46,10 @@ server_start() { # DIR PORT (the address is in DIR/addr): waits until the server
         --innodb-flush-log-at-trx-commit=0 --performance-schema=OFF \
         --character-set-server=utf8mb4 --init-file="$1/init.sql" >/dev/null 2>&1 &
     local pid=$!
-    for _ in $(seq 300); do
+    # A time limit, not a count of tries: on a loaded machine each ping
+    # itself takes a while, and 300 of them said nothing about the time.
+    local deadline=$((SECONDS + START_LIMIT_S))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         if [ -s "$1/mysqld.pid" ] &&
             mariadb-admin --no-defaults -S "$1/mysqld.sock" -uroot ping >/dev/null 2>&1; then
             return 0
@@ -52,7 +57,20 @@ server_start() { # DIR PORT (the address is in DIR/addr): waits until the server
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.1
     done
+    echo "mariadb.sh: no answer from mariadbd within ${START_LIMIT_S} s" >&2
+    kill "$pid" 2>/dev/null || true
     return 1
+}
+
+# What went wrong, before the temp dir goes: a failing step (most likely
+# mariadb-install-db, whose output is in install.log) prints nothing itself.
+show_logs() { # DIR
+    local f
+    for f in "$1/install.log" "$1/error.log"; do
+        [ -s "$f" ] || continue
+        echo "mariadb.sh: --- $f ---" >&2
+        tail -n 100 "$f" >&2
+    done
 }
 
 server_halt() { # DIR: by the PID in its pid file
@@ -67,7 +85,7 @@ server_halt() { # DIR: by the PID in its pid file
 case "${1:-}" in
 stop) server_halt "$2"; rm -rf "$2"; exit 0 ;;
 halt) server_halt "$2"; exit 0 ;;
-resume) server_start "$2" "$(cat "$2/port")" || { cat "$2/error.log" >&2; exit 1; }; exit 0 ;;
+resume) server_start "$2" "$(cat "$2/port")" || { show_logs "$2"; exit 1; }; exit 0 ;;
 start) ;;
 *) echo "usage: $0 start | halt DIR | resume DIR | stop DIR" >&2; exit 2 ;;
 esac
@@ -81,7 +99,7 @@ DRV=$(ls /usr/lib/*/odbc/libmaodbc.so 2>/dev/null | head -n 1)
 D=$(mktemp -d /tmp/ucd-mariadb.XXXXXX)
 chmod 755 "$D"
 [ "$(id -u)" = 0 ] && chown mysql: "$D"
-trap 'server_halt "$D"; rm -rf "$D"' ERR
+trap 'echo "mariadb.sh: setup failed (line $LINENO)" >&2; show_logs "$D"; server_halt "$D"; rm -rf "$D"' ERR
 mariadb-install-db --no-defaults --user="$(run_user)" --datadir="$D/data" \
     --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
     >"$D/install.log" 2>&1
@@ -98,7 +116,7 @@ for attempt in 1 2 3 4 5; do
     PORT=$(free_port "$ADDR")
     server_start "$D" "$PORT" && break
     server_halt "$D"
-    [ "$attempt" = 5 ] && { cat "$D/error.log" >&2; exit 1; }
+    [ "$attempt" = 5 ] && { show_logs "$D"; rm -rf "$D"; exit 1; }
 done
 echo "$PORT" >"$D/port"
 trap - ERR
