@@ -12,9 +12,9 @@
 #   tests/peers/kamailio.sh stop DIR     # stop everything and remove the temp dir
 #
 # Everything (Kamailio, its JSON-RPC, both phones and their control ports)
-# listens on an address of its own, KAMAILIO_HOST (default 127.0.56.1; any
-# 127.0.0.0/8 address works on Linux without configuration), never on
-# 127.0.0.1, on free ports between 20000 and 59999 that no listener uses on any
+# listens on an address of its own, KAMAILIO_HOST (default: a fresh one in
+# 127.56.0.0/16 for each start; any 127.0.0.0/8 address works on Linux
+# without configuration), never on 127.0.0.1, on free ports between 20000 and 59999 that no listener uses on any
 # address: a SIP server already running on the machine (5060 on 0.0.0.0 or
 # 127.0.0.1) and suites running in parallel do not collide. The SIP domain of
 # the accounts is the name kamailio.test (SIP_DOMAIN, RFC 2606; Kamailio's
@@ -58,12 +58,12 @@ missing() {
 }
 
 # Where everything listens (see the header); `ua`, `call`, `resume` read it
-# back from DIR/host.
-HOST=${KAMAILIO_HOST:-127.0.56.1}
+# back from DIR/host. Empty: start picks an address of this start's own.
+HOST=${KAMAILIO_HOST:-}
 DOMAIN=kamailio.test
 if [ -n "${2:-}" ] && [ -s "${2:-}/host" ]; then HOST=$(cat "$2/host"); fi
 case "$HOST" in
-127.*.*.*) ;;
+"" | 127.*.*.*) ;;
 *) echo "kamailio.sh: KAMAILIO_HOST must be an IPv4 address in 127.0.0.0/8, not '$HOST'" >&2; exit 2 ;;
 esac
 
@@ -88,24 +88,40 @@ free_port_pair() {
 
 # baresip's ctrl_tcp speaks JSON in netstrings; prints the phone's answer
 # (events the phone sends meanwhile come first) and fails when no answer came
-# within 10 s: a command that was lost must not pass unnoticed. (nc -q 1
-# used to give up after a second, which a loaded machine can exceed.)
+# within UA_WAIT_S (30) seconds: a command that was lost must not pass
+# unnoticed, and a loaded CI machine (valgrind beside it, load 10 on 2 cores)
+# needs the margin (a dial is answered within 0.4 s even there: baresip sends
+# the INVITE to the outbound proxy's address, no DNS, and answers at once).
+# ctrl_tcp serves one connection at a time: a newer one closes the older,
+# which is reported at once, not waited out.
+UA_WAIT_S=30
 ua_command() { # DIR NAME COMMAND [PARAMS]
-    local port json reply="" chunk deadline=$((SECONDS + 10))
+    local port json reply="" chunk status deadline=$((SECONDS + UA_WAIT_S))
     port=$(cat "$1/$2/ctrl_port")
     json="{\"command\":\"$3\",\"params\":\"${4:-}\",\"token\":\"t\"}"
     exec 3<>"/dev/tcp/$HOST/$port" || return 1
     printf '%d:%s,' "${#json}" "$json" >&3
     while [ "$SECONDS" -lt "$deadline" ]; do
         chunk=""
-        IFS= read -r -t 1 -d , chunk <&3 || [ -n "$chunk" ] || continue
-        reply+="$chunk,"
+        status=0
+        IFS= read -r -t 1 -d , chunk <&3 || status=$?
+        if [ "$status" = 0 ]; then
+            reply+="$chunk,"
+        elif [ "$status" -gt 128 ]; then
+            reply+="$chunk" # a timeout keeps what came so far; the rest follows
+        else
+            reply+="$chunk"
+            echo "kamailio.sh: phone $2 closed the control connection" >&2
+            break
+        fi
         case "$reply" in *'"response":true'*'"token"'*) break ;; esac
     done
     exec 3<&-
     echo "$reply"
     case "$reply" in *'"response":true'*) return 0 ;; esac
-    echo "kamailio.sh: phone $2 did not answer '$3'" >&2
+    echo "kamailio.sh: phone $2 did not answer '$3' within $UA_WAIT_S s" \
+        "(process: $(ps -o stat=,etime=,time= -p "$(cat "$1/$2/pid")" 2>&1); its log:)" >&2
+    tail -n 20 "$1/$2/log" >&2
     return 1
 }
 
@@ -113,11 +129,12 @@ alive() { # PIDS...: zombies count as gone
     ps -o stat= -p "$(echo "$@" | tr ' ' ,)" 2>/dev/null | grep -qv Z
 }
 
-kamailio_start() { # DIR
+kamailio_start() { # DIR: up to 30 s for its PID file (a loaded machine)
     rm -f "$1/kamailio.pid"
     kamailio -f "$1/kamailio.cfg" -P "$1/kamailio.pid" -Y "$1" -m 64 -M 8 -E \
         >>"$1/kamailio.log" 2>&1 || return 1
-    for _ in $(seq 50); do
+    local deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         [ -s "$1/kamailio.pid" ] && return 0
         sleep 0.1
     done
@@ -141,8 +158,9 @@ registered_count() { # DIR
     kamcmd -s "unix:$1/kamailio_ctl" ul.dump brief 2>/dev/null | grep -c 'AoR:' || true
 }
 
-wait_registered() { # DIR: both phones in the location table (up to 10 s)
-    for _ in $(seq 100); do
+wait_registered() { # DIR: both phones in the location table (up to 30 s)
+    local deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         [ "$(registered_count "$1")" -ge 2 ] && return 0
         sleep 0.1
     done
@@ -209,6 +227,18 @@ MPATH=$(find /usr/lib -maxdepth 3 -type d -path "*/kamailio/modules" 2>/dev/null
 command -v baresip >/dev/null || missing "baresip"
 [ -f /usr/lib/baresip/modules/ctrl_tcp.so ] || missing "baresip's ctrl_tcp module (baresip-core)"
 command -v nc >/dev/null || missing "nc (netcat-openbsd)"
+
+# Each start on an address of its own in 127.56.0.0/16 that no socket uses:
+# its ports then collide only with wildcard listeners, not with the phones
+# and servers of the other instances (a test with two servers, suites side by
+# side, other people's runs on the same machine).
+if [ -z "$HOST" ]; then
+    for _ in $(seq 100); do
+        HOST=127.56.$(shuf -i 0-255 -n 1).$(shuf -i 1-254 -n 1)
+        command -v ss >/dev/null || break
+        ss -Hantu "( src $HOST )" 2>/dev/null | grep -q . || break
+    done
+fi
 
 D=$(mktemp -d /tmp/ucd-kamailio.XXXXXX)
 trap 'phones_stop "$D"; kamailio_halt "$D"; rm -rf "$D"' ERR EXIT
@@ -338,7 +368,15 @@ phone_start() { # DIR NAME: a baresip phone on fresh free ports, registering
     local dir=$1 n=$2 ua_port ctrl_port mode=manual
     mkdir -p "$dir/$n"
     ua_port=$(free_port_pair)
-    ctrl_port=$(free_port_pair)
+    # KAMAILIO_ALICE_CTRL_PORT / KAMAILIO_BOB_CTRL_PORT: that phone's control
+    # port at its first start, used as given (a test holds it first to see the
+    # phone started again elsewhere); later starts take a free one.
+    local given="KAMAILIO_${n^^}_CTRL_PORT"
+    if [ -n "${!given:-}" ] && [ ! -e "$dir/$n/ctrl_port" ]; then
+        ctrl_port=${!given}
+    else
+        ctrl_port=$(free_port_pair)
+    fi
     echo "$ctrl_port" >"$dir/$n/ctrl_port"
     echo "$ua_port" >"$dir/$n/sip_port"
     # net_interface by address (by the name 'lo' failed); opus because ausine
@@ -351,40 +389,48 @@ phone_start() { # DIR NAME: a baresip phone on fresh free ports, registering
     [ "$n" = alice ] && mode=auto
     echo "<sip:$n@$DOMAIN;transport=udp>;outbound=\"sip:$HOST:$SIP_PORT\";regint=300;answermode=$mode;audio_codecs=opus" \
         >"$dir/$n/accounts"
-    nohup baresip -f "$dir/$n" >>"$dir/$n/log" 2>&1 </dev/null &
+    # a fresh log per start (phone_ready reads it); an earlier one is kept
+    if [ -f "$dir/$n/log" ]; then cat "$dir/$n/log" >>"$dir/$n/log.earlier"; fi
+    nohup baresip -f "$dir/$n" >"$dir/$n/log" 2>&1 </dev/null &
     echo $! >"$dir/$n/pid"
 }
 
-phone_registered() { # DIR NAME
-    kamcmd -s "unix:$1/kamailio_ctl" ul.dump brief 2>/dev/null | grep -qx "[[:space:]]*AoR: $2"
-}
-
-# The phone's control port answers (baresip runs on when ctrl_tcp cannot
-# bind its port, registered but deaf to the tests).
-phone_controllable() { # DIR NAME
-    (exec 3<>"/dev/tcp/$HOST/$(cat "$1/$2/ctrl_port")") 2>/dev/null
-}
-
-phones_ready() { # DIR
-    wait_registered "$1" && phone_controllable "$1" alice && phone_controllable "$1" bob
+# Up to 30 s until the phone is ready: registered (its own log shows the
+# 200 OK; Kamailio's table may still hold an earlier start's binding) and its
+# control port its own, answering as that phone. baresip runs on, registered
+# but deaf, when ctrl_tcp cannot bind its port, and whatever holds the port
+# (another suite's SIP listener or phone) may accept a connection and say
+# nothing: an answering port was not proof (CI: "phone alice did not answer
+# 'dial'" in sip-link's valgrind pass). Fails at once when baresip logged that
+# ctrl_tcp failed or when it exited.
+phone_ready() { # DIR NAME
+    local log=$1/$2/log deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        grep -qE 'module ctrl_tcp\.so:|ctrl_tcp: failed' "$log" && return 1
+        alive "$(cat "$1/$2/pid")" || return 1
+        if grep -q "$2@$DOMAIN: .* 200 OK" "$log"; then
+            ua_command "$1" "$2" reginfo 2>/dev/null | grep -q "sip:$2@$DOMAIN"
+            return
+        fi
+        sleep 0.1
+    done
+    return 1
 }
 
 for n in alice bob; do phone_start "$D" "$n"; done
 # A port free when chosen may be taken before baresip binds it (other suites
-# start phones and SIP stacks at the same time): a phone that did not
-# register, or whose control port does not answer, is started again on other
-# ports.
-for attempt in 1 2 3; do
-    phones_ready "$D" && break
-    if [ "$attempt" = 3 ]; then
-        echo "kamailio.sh: the phones did not register" >&2
-        cat "$D"/*/log >&2
-        exit 1
-    fi
-    for n in alice bob; do
-        phone_registered "$D" "$n" && phone_controllable "$D" "$n" && continue
-        echo "kamailio.sh: phone $n did not register or its control port is deaf," \
-            "starting it again" >&2
+# start phones and SIP stacks at the same time): a phone that is not ready is
+# started again on other ports, twice at most.
+for n in alice bob; do
+    for attempt in 1 2 3; do
+        phone_ready "$D" "$n" && break
+        if [ "$attempt" = 3 ]; then
+            echo "kamailio.sh: phone $n did not get ready (registered, its control port answering)" >&2
+            cat "$D/$n/log.earlier" "$D/$n/log" >&2
+            exit 1
+        fi
+        echo "kamailio.sh: phone $n not ready (not registered, or its control port" \
+            "$(cat "$D/$n/ctrl_port") not its own), starting it again" >&2
         kill -9 "$(cat "$D/$n/pid")" 2>/dev/null || true
         phone_start "$D" "$n"
     done

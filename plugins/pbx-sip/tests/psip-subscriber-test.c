@@ -18,10 +18,15 @@
 #include <string.h>
 
 /* The SIP domain tests/peers/kamailio.sh serves (its SIP_DOMAIN, checked). */
-#define DOMAIN  "kamailio.test"
-#define ALICE   "sip:alice@" DOMAIN
-#define BOB     "sip:bob@" DOMAIN
-#define WAIT_MS 15000
+#define DOMAIN "kamailio.test"
+#define ALICE  "sip:alice@" DOMAIN
+#define BOB    "sip:bob@" DOMAIN
+/* Generous: CI runs this beside valgrind on a loaded machine (load 10 on 2
+ * cores); a NOTIFY lost there waits for SIP retransmission. */
+#define WAIT_MS 30000
+/* A kamailio.sh verb: its own bounds (30 s for a phone's answer, for a
+ * restart) come first, so its message says what went wrong. */
+#define PEER_VERB_MS 90000
 
 static const char *peer_script;
 static const char *corpus_dir;
@@ -204,7 +209,7 @@ static void peer_verb(watch *w, harness_peer *peer, const char *verb, ...)
     g_assert_no_error(error);
     gboolean done = FALSE;
     g_subprocess_wait_check_async(p, NULL, on_phone_done, &done);
-    g_assert_true(run_until(w, subprocess_done, &done));
+    g_assert_true(run_until_ms(w, subprocess_done, &done, PEER_VERB_MS));
     g_object_unref(p);
     g_ptr_array_unref(argv);
 }
