@@ -17,11 +17,13 @@
  * Version 3: `enabled` is the account's state only; a user homed on another
  * server is no longer stored disabled (an incremental sync would keep such a
  * record as it is, so a version 2 cache is not reused). */
-#define UL_CACHE_VERSION 3u
+/* Version 4: a snapshot and delta records of the same shape (ul-cache.h):
+ * the snapshot's generation, which its deltas name, follows the version. */
+#define UL_CACHE_VERSION 4u
 #define UL_USER_TUPLE    "(sssmsmsmsmsmsmsmsmsmsbasasas)"
 #define UL_GROUP_TUPLE   "(ssmsmsasas)"
 #define UL_CACHE_TYPE                                                                              \
-    "(umsms"                                                                                       \
+    "(utmsms"                                                                                      \
     "a" UL_USER_TUPLE "a" UL_GROUP_TUPLE ")"
 /* The same tuples as g_variant_new/get formats: lists as GVariant values. */
 #define UL_USER_ARGS  "(sssmsmsmsmsmsmsmsmsmsb@as@as@as)"
@@ -1207,30 +1209,81 @@ static GVariant *ul_group_variant(const ul_group *g)
     return g_variant_new_tuple(fields, G_N_ELEMENTS(fields));
 }
 
-gboolean ul_set_save(const ul_set *set, const char *path, GError **error)
+/* The record of `users` and `groups` (arrays of ul_user / ul_group) as the
+ * cache stores it: a snapshot holds the whole set, a delta what changed. */
+static GBytes *ul_record_bytes(const ul_set *set, guint64 generation, GPtrArray *users,
+                               GPtrArray *groups)
 {
-    GVariant **users = g_new(GVariant *, set->users->len + 1);
-    for (guint i = 0; i < set->users->len; i++)
-        users[i] = ul_user_variant(g_ptr_array_index(set->users, i));
-    GVariant **groups = g_new(GVariant *, set->groups->len + 1);
-    for (guint i = 0; i < set->groups->len; i++)
-        groups[i] = ul_group_variant(g_ptr_array_index(set->groups, i));
+    GVariant **user_values = g_new(GVariant *, users->len + 1);
+    for (guint i = 0; i < users->len; i++)
+        user_values[i] = ul_user_variant(g_ptr_array_index(users, i));
+    GVariant **group_values = g_new(GVariant *, groups->len + 1);
+    for (guint i = 0; i < groups->len; i++)
+        group_values[i] = ul_group_variant(g_ptr_array_index(groups, i));
     GVariant *fields[] = {
         g_variant_new_uint32(UL_CACHE_VERSION),
+        g_variant_new_uint64(generation),
         ul_maybe_string(set->max_stamp),
         ul_maybe_string(set->group_max_stamp),
-        g_variant_new_array(G_VARIANT_TYPE(UL_USER_TUPLE), users, set->users->len),
-        g_variant_new_array(G_VARIANT_TYPE(UL_GROUP_TUPLE), groups, set->groups->len),
+        g_variant_new_array(G_VARIANT_TYPE(UL_USER_TUPLE), user_values, users->len),
+        g_variant_new_array(G_VARIANT_TYPE(UL_GROUP_TUPLE), group_values, groups->len),
     };
-    g_free(users);
-    g_free(groups);
-    GVariant *cache = g_variant_ref_sink(g_variant_new_tuple(fields, G_N_ELEMENTS(fields)));
-    g_assert(g_variant_is_of_type(cache, G_VARIANT_TYPE(UL_CACHE_TYPE)));
-    gboolean ok =
-        g_file_set_contents_full(path, g_variant_get_data(cache), (gssize)g_variant_get_size(cache),
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
-    g_variant_unref(cache);
-    return ok;
+    g_free(user_values);
+    g_free(group_values);
+    GVariant *record = g_variant_ref_sink(g_variant_new_tuple(fields, G_N_ELEMENTS(fields)));
+    g_assert(g_variant_is_of_type(record, G_VARIANT_TYPE(UL_CACHE_TYPE)));
+    GBytes *bytes = g_variant_get_data_as_bytes(record);
+    g_variant_unref(record);
+    return bytes;
+}
+
+GBytes *ul_set_snapshot(const ul_set *set, guint64 generation)
+{
+    return ul_record_bytes(set, generation, set->users, set->groups);
+}
+
+GBytes *ul_set_delta(const ul_set *from, const ul_set *to, guint64 generation, guint *users)
+{
+    /* An incremental sync keeps the order of the set it started from, shares
+     * the records it did not change and appends new users: a pointer that
+     * differs at the same place is a changed user. Anything else (fewer
+     * users, another id at a place, a group gone) is not a delta. */
+    if (to->users->len < from->users->len || to->groups->len < from->groups->len)
+        return NULL;
+    GPtrArray *changed = g_ptr_array_new();
+    for (guint i = 0; i < to->users->len; i++) {
+        const ul_user *next = g_ptr_array_index(to->users, i);
+        const ul_user *old = i < from->users->len ? g_ptr_array_index(from->users, i) : NULL;
+        if (next == old)
+            continue;
+        if (old != NULL && strcmp(old->id, next->id) != 0) {
+            g_ptr_array_unref(changed);
+            return NULL;
+        }
+        g_ptr_array_add(changed, (gpointer)next);
+    }
+    GHashTable *old_groups = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < from->groups->len; i++) {
+        const ul_group *g = g_ptr_array_index(from->groups, i);
+        g_hash_table_insert(old_groups, g->id, (gpointer)g);
+    }
+    GPtrArray *changed_groups = g_ptr_array_new();
+    guint kept = 0;
+    for (guint i = 0; i < to->groups->len; i++) {
+        const ul_group *g = g_ptr_array_index(to->groups, i);
+        const ul_group *old = g_hash_table_lookup(old_groups, g->id);
+        kept += old != NULL ? 1 : 0;
+        if (old != g)
+            g_ptr_array_add(changed_groups, (gpointer)g);
+    }
+    g_hash_table_unref(old_groups);
+    GBytes *bytes = NULL;
+    if (kept == from->groups->len) /* no group gone */
+        bytes = ul_record_bytes(to, generation, changed, changed_groups);
+    *users = changed->len;
+    g_ptr_array_unref(changed);
+    g_ptr_array_unref(changed_groups);
+    return bytes;
 }
 
 static void ul_strv_into(GVariant *strv, GPtrArray *out)
@@ -1273,30 +1326,36 @@ static ul_group *ul_group_from_variant(GVariant *tuple)
     return g;
 }
 
-ul_set *ul_set_load(const char *path, GError **error)
+/* A record in normal form (the file is input like any other: normal form
+ * makes every access safe); NULL with `*error` when it is not of this
+ * version. */
+static GVariant *ul_record_open(GBytes *bytes, guint64 *generation, GError **error)
 {
-    char *bytes = NULL;
-    gsize size = 0;
-    if (!g_file_get_contents(path, &bytes, &size, error))
-        return NULL;
-    GVariant *raw =
-        g_variant_new_from_data(G_VARIANT_TYPE(UL_CACHE_TYPE), bytes, size, FALSE, g_free, bytes);
-    /* The file is input like any other: normal form makes every access safe. */
-    GVariant *cache = g_variant_get_normal_form(raw);
+    GVariant *raw = g_variant_new_from_bytes(G_VARIANT_TYPE(UL_CACHE_TYPE), bytes, FALSE);
+    GVariant *record = g_variant_get_normal_form(raw);
     g_variant_unref(raw);
     guint32 version = 0;
-    g_variant_get_child(cache, 0, "u", &version);
+    g_variant_get_child(record, 0, "u", &version);
     if (version != UL_CACHE_VERSION) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: cache version %u, not %u", path,
-                    version, UL_CACHE_VERSION);
-        g_variant_unref(cache);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cache version %u, not %u", version,
+                    UL_CACHE_VERSION);
+        g_variant_unref(record);
         return NULL;
     }
+    g_variant_get_child(record, 1, "t", generation);
+    return record;
+}
+
+ul_set *ul_set_from_snapshot(GBytes *bytes, guint64 *generation, GError **error)
+{
+    GVariant *cache = ul_record_open(bytes, generation, error);
+    if (cache == NULL)
+        return NULL;
     ul_set *set = ul_set_new();
-    g_variant_get_child(cache, 1, "ms", &set->max_stamp);
-    g_variant_get_child(cache, 2, "ms", &set->group_max_stamp);
+    g_variant_get_child(cache, 2, "ms", &set->max_stamp);
+    g_variant_get_child(cache, 3, "ms", &set->group_max_stamp);
     GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal);
-    GVariant *users = g_variant_get_child_value(cache, 3);
+    GVariant *users = g_variant_get_child_value(cache, 4);
     for (gsize i = 0; i < g_variant_n_children(users); i++) {
         GVariant *tuple = g_variant_get_child_value(users, i);
         ul_user *user = ul_user_from_variant(tuple);
@@ -1310,7 +1369,7 @@ ul_set *ul_set_load(const char *path, GError **error)
     }
     g_hash_table_unref(ids);
     g_variant_unref(users);
-    GVariant *groups = g_variant_get_child_value(cache, 4);
+    GVariant *groups = g_variant_get_child_value(cache, 5);
     for (gsize i = 0; i < g_variant_n_children(groups); i++) {
         GVariant *tuple = g_variant_get_child_value(groups, i);
         g_ptr_array_add(set->groups, ul_group_from_variant(tuple));
@@ -1319,6 +1378,80 @@ ul_set *ul_set_load(const char *path, GError **error)
     g_variant_unref(groups);
     g_variant_unref(cache);
     return set;
+}
+
+/* Where each id of `array` (users or groups: both start with their id) is. */
+static GHashTable *ul_positions(GPtrArray *array, gsize id_offset)
+{
+    GHashTable *at = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < array->len; i++)
+        g_hash_table_insert(at, G_STRUCT_MEMBER(char *, g_ptr_array_index(array, i), id_offset),
+                            GUINT_TO_POINTER(i + 1));
+    return at;
+}
+
+gboolean ul_set_apply_delta(ul_set *set, GBytes *bytes, guint64 generation, guint *users,
+                            gboolean *stale, GError **error)
+{
+    *stale = FALSE;
+    *users = 0;
+    guint64 of = 0;
+    GVariant *delta = ul_record_open(bytes, &of, error);
+    if (delta == NULL)
+        return FALSE;
+    if (of != generation) {
+        *stale = TRUE;
+        g_variant_unref(delta);
+        return FALSE;
+    }
+    g_free(set->max_stamp);
+    g_free(set->group_max_stamp);
+    g_variant_get_child(delta, 2, "ms", &set->max_stamp);
+    g_variant_get_child(delta, 3, "ms", &set->group_max_stamp);
+    GHashTable *at = ul_positions(set->users, G_STRUCT_OFFSET(ul_user, id));
+    GVariant *changed = g_variant_get_child_value(delta, 4);
+    *users = (guint)g_variant_n_children(changed);
+    for (gsize i = 0; i < g_variant_n_children(changed); i++) {
+        GVariant *tuple = g_variant_get_child_value(changed, i);
+        ul_user *user = ul_user_from_variant(tuple);
+        g_variant_unref(tuple);
+        ul_seal(user->numbers);
+        guint place = GPOINTER_TO_UINT(g_hash_table_lookup(at, user->id));
+        if (*user->id == '\0') {
+            ul_user_unref(user);
+        } else if (place > 0) {
+            g_hash_table_remove(at, user->id); /* its key is the record it replaces */
+            ul_user_unref(g_ptr_array_index(set->users, place - 1));
+            g_ptr_array_index(set->users, place - 1) = user;
+            g_hash_table_insert(at, user->id, GUINT_TO_POINTER(place));
+        } else {
+            g_ptr_array_add(set->users, user);
+            g_hash_table_insert(at, user->id, GUINT_TO_POINTER(set->users->len));
+        }
+    }
+    g_hash_table_unref(at);
+    g_variant_unref(changed);
+    at = ul_positions(set->groups, G_STRUCT_OFFSET(ul_group, id));
+    changed = g_variant_get_child_value(delta, 5);
+    for (gsize i = 0; i < g_variant_n_children(changed); i++) {
+        GVariant *tuple = g_variant_get_child_value(changed, i);
+        ul_group *group = ul_group_from_variant(tuple);
+        g_variant_unref(tuple);
+        guint place = GPOINTER_TO_UINT(g_hash_table_lookup(at, group->id));
+        if (place > 0) {
+            g_hash_table_remove(at, group->id);
+            ul_group_unref(g_ptr_array_index(set->groups, place - 1));
+            g_ptr_array_index(set->groups, place - 1) = group;
+            g_hash_table_insert(at, group->id, GUINT_TO_POINTER(place));
+        } else {
+            g_ptr_array_add(set->groups, group);
+            g_hash_table_insert(at, group->id, GUINT_TO_POINTER(set->groups->len));
+        }
+    }
+    g_hash_table_unref(at);
+    g_variant_unref(changed);
+    g_variant_unref(delta);
+    return TRUE;
 }
 
 char **ul_map_user_attributes(const ul_map *map)

@@ -112,11 +112,22 @@ const char *ul_set_user_home_value(const ul_set *set, const char *id);
 int ul_set_foreach_user(const ul_set *set, ucd_user_cb cb, void *user_data);
 int ul_set_foreach_group(const ul_set *set, ucd_group_cb cb, void *user_data);
 
-/* Writes the set to `path` atomically; FALSE with `*error` set. */
-gboolean ul_set_save(const ul_set *set, const char *path, GError **error);
-/* Reads a set written by ul_set_save; NULL with `*error` when the file is
- * missing or not a cache of this version. */
-ul_set *ul_set_load(const char *path, GError **error);
+/* The cache's records (ul-cache.h writes and reads the files). A snapshot is
+ * the whole set, tagged with `generation`; a delta, tagged with the
+ * generation of the snapshot it follows, holds the users and groups of `to`
+ * that are new or changed since `from` (`*users` of them), with `to`'s
+ * stamps. ul_set_delta returns NULL when `to` is not `from` plus changes (a
+ * user or group gone, another order: a full sync), so a snapshot is due. */
+GBytes *ul_set_snapshot(const ul_set *set, guint64 generation);
+GBytes *ul_set_delta(const ul_set *from, const ul_set *to, guint64 generation, guint *users);
+/* Reads a snapshot; NULL with `*error` when it is not of this version. */
+ul_set *ul_set_from_snapshot(GBytes *bytes, guint64 *generation, GError **error);
+/* Applies a delta to a set just read (not yet shared): its users and groups
+ * replace those of the same id or are added, in order. FALSE when it follows
+ * another snapshot (`*stale`, nothing applied) or, with `*error`, is not of
+ * this version. */
+gboolean ul_set_apply_delta(ul_set *set, GBytes *bytes, guint64 generation, guint *users,
+                            gboolean *stale, GError **error);
 
 /* "<16,pbx1>" -> "pbx1"; a plain value as it is; NULL for an empty one or one
  * in the bracket form without a server name. Free with g_free. */

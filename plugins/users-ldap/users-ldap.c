@@ -28,6 +28,7 @@
 
 #include "users-events.h"
 
+#include "ul-cache.h"
 #include "ul-ldap.h"
 #include "ul-set.h"
 
@@ -35,7 +36,6 @@
 #define UL_REJECT_LOG_LIMIT 20
 #define UL_PROGRESS_MS      250
 #define UL_FIRST_RETRY_MS   1000
-#define UL_CACHE_FILE       "users.cache"
 
 typedef struct ul_state {
     ucd_plugin *self;
@@ -57,7 +57,9 @@ typedef struct ul_state {
     gint64 full_interval_ms;
     gint64 retry_max_ms;
     gint64 max_shrink_percent;
-    char *cache_path; /* NULL: no state directory */
+    gint64 cache_compact_percent;
+    ul_cache *cache;        /* NULL: no state directory */
+    guint64 cache_sequence; /* main loop: of the last set sent to the cache */
 
     GMutex lock; /* guards current */
     ul_set *current;
@@ -157,6 +159,9 @@ static const ucd_config_key ul_keys[] = {
     {"retry_max", UCD_CONFIG_DURATION, 0, "5m", "longest wait between retries of a failed sync"},
     {"max_shrink_percent", UCD_CONFIG_INT, 0, "10",
      "a full sync with more than this many percent fewer users is not applied"},
+    {"cache_compact_percent", UCD_CONFIG_INT, 0, "10",
+     "incremental syncs append their changes to the cache; past this share of the users "
+     "changed since the last full write, the cache is written whole again"},
     {"max_value_length", UCD_CONFIG_INT, 0, "1024", "longer attribute values are left out"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -189,28 +194,43 @@ static void ul_install(ul_state *state, ul_set *set)
 typedef struct ul_cache_job {
     ul_state *state;
     ul_set *set;
+    gboolean full;
+    guint64 sequence;
 } ul_cache_job;
 
 static void ul_cache_work(void *data)
 {
     ul_cache_job *job = data;
+    ul_state *state = job->state;
     GError *error = NULL;
-    if (!ul_set_save(job->set, job->state->cache_path, &error)) {
-        ucd_warning(job->state->host, job->state->self, "cannot cache the users in %s: %s",
-                    job->state->cache_path, error->message);
+    guint users = 0;
+    gint64 start = g_get_monotonic_time();
+    ul_cache_write_kind kind =
+        ul_cache_write(state->cache, job->set, job->full, job->sequence, &users, &error);
+    if (kind == UL_CACHE_FAILED) {
+        ucd_warning(state->host, state->self, "cannot cache the users in %s: %s",
+                    ul_cache_path(state->cache), error->message);
         g_error_free(error);
+    } else if (kind != UL_CACHE_SKIPPED && state->host->log_enabled(state->self, UCD_LOG_DEBUG)) {
+        ucd_debug(state->host, state->self, "cache: %s of %u users written in %.1f ms",
+                  kind == UL_CACHE_DELTA ? "delta" : "snapshot", users,
+                  (g_get_monotonic_time() - start) / 1e3);
     }
     ul_set_unref(job->set);
     g_free(job);
 }
 
-static void ul_cache_save(ul_state *state, ul_set *set)
+/* Queues the write of `set`, the one just installed: a snapshot after a full
+ * sync, a delta after an incremental one (ul-cache.h). */
+static void ul_cache_save(ul_state *state, ul_set *set, gboolean full)
 {
-    if (state->cache_path == NULL)
+    if (state->cache == NULL)
         return;
     ul_cache_job *job = g_new0(ul_cache_job, 1);
     job->state = state;
     job->set = ul_set_ref(set);
+    job->full = full;
+    job->sequence = ++state->cache_sequence;
     if (state->host->work_submit(state->self, ul_cache_work, NULL, job) != UCD_OK) {
         ul_set_unref(job->set);
         g_free(job);
@@ -498,7 +518,7 @@ static void ul_apply(ul_state *state, ul_job *job)
     /* After the set is in use and announced: the cache is for the next start,
      * nobody waits for it now. */
     if (!same)
-        ul_cache_save(state, job->result);
+        ul_cache_save(state, job->result, job->full);
     gint64 cache_us = ul_lap(&t);
     if (state->host->log_enabled(state->self, UCD_LOG_DEBUG))
         ucd_debug(state->host, state->self,
@@ -1094,6 +1114,9 @@ static int ul_read_schedule(ul_state *state)
         return host->config_error(state->self, "retry_max", "must be at least 1s");
     if (state->max_shrink_percent < 0 || state->max_shrink_percent > 100)
         return host->config_error(state->self, "max_shrink_percent", "must be 0 to 100");
+    host->config_int(state->self, "cache_compact_percent", &state->cache_compact_percent);
+    if (state->cache_compact_percent < 0 || state->cache_compact_percent > 100)
+        return host->config_error(state->self, "cache_compact_percent", "must be 0 to 100");
     return UCD_OK;
 }
 
@@ -1125,7 +1148,7 @@ static void ul_state_free(ul_state *state)
     }
     g_strfreev(state->base_dns);
     g_strfreev(state->group_base_dns);
-    g_free(state->cache_path);
+    ul_cache_free(state->cache);
     g_mutex_clear(&state->lock);
     g_free(state);
 }
@@ -1148,14 +1171,20 @@ static void ul_make_counters(ul_state *state)
 
 /* The last good set of an earlier run, so the users are there before the
  * directory answers, or when it does not. */
+static void ul_cache_warn(const char *message, void *data)
+{
+    ul_state *state = data;
+    ucd_warning(state->host, state->self, "cached users: %s", message);
+}
+
 static void ul_load_cache(ul_state *state)
 {
     const char *dir = state->host->state_dir(state->self);
     if (dir == NULL)
         return;
-    state->cache_path = g_build_filename(dir, UL_CACHE_FILE, NULL);
+    state->cache = ul_cache_new(dir, (guint)state->cache_compact_percent);
     GError *error = NULL;
-    ul_set *set = ul_set_load(state->cache_path, &error);
+    ul_set *set = ul_cache_load(state->cache, ul_cache_warn, state, &error);
     if (set == NULL) {
         if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             ucd_warning(state->host, state->self, "cached users not loaded: %s", error->message);
@@ -1163,7 +1192,7 @@ static void ul_load_cache(ul_state *state)
         return;
     }
     ucd_info(state->host, state->self, "%u cached users loaded from %s", ul_set_user_count(set),
-             state->cache_path);
+             ul_cache_path(state->cache));
     ul_install(state, set);
 }
 

@@ -995,6 +995,211 @@ static void test_forced_sync(void)
     g_free(state_dir);
 }
 
+/* ---- the cache: snapshot and deltas ------------------------------------------------ */
+
+static int dump_user(const ucd_user *u, void *data)
+{
+    char *groups = g_strjoinv(",", (char **)u->groups);
+    char *numbers = g_strjoinv(",", (char **)u->numbers);
+    g_ptr_array_add(data, g_strdup_printf("%s|%s|%s|%s|%u|%s|%s|%s", u->id, u->login,
+                                          u->display_name, u->title, u->enabled,
+                                          u->home_server ? u->home_server : "", groups, numbers));
+    g_free(groups);
+    g_free(numbers);
+    return 0;
+}
+
+static gint compare_lines(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every user of the module's set as text, sorted: two sets compare equal. */
+static char *dump_users(world *w)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    g_assert_cmpint(w->iface->foreach_user(w->impl, dump_user, lines), ==, UCD_OK);
+    g_ptr_array_sort(lines, compare_lines);
+    g_ptr_array_add(lines, NULL);
+    char *text = g_strjoinv("\n", (char **)lines->pdata);
+    g_ptr_array_unref(lines);
+    return text;
+}
+
+static char *state_file(world *w, const char *name)
+{
+    return g_build_filename(w->state_dir, name, NULL);
+}
+
+/* The bytes of a state file, NULL when it does not exist. */
+static GBytes *state_bytes(world *w, const char *name)
+{
+    char *path = state_file(w, name);
+    char *contents = NULL;
+    gsize size = 0;
+    GBytes *bytes =
+        g_file_get_contents(path, &contents, &size, NULL) ? g_bytes_new_take(contents, size) : NULL;
+    g_free(path);
+    return bytes;
+}
+
+static gsize delta_size(world *w)
+{
+    GBytes *bytes = state_bytes(w, "users.cache.delta");
+    g_assert_nonnull(bytes);
+    gsize size = g_bytes_get_size(bytes);
+    g_bytes_unref(bytes);
+    return size;
+}
+
+/* Sets the title of users FROM..FROM+COUNT-1 of the shared slapd. */
+static void set_titles(int from, int count, const char *title)
+{
+    GString *ldif = g_string_new(NULL);
+    for (int i = from; i < from + count; i++)
+        g_string_append_printf(ldif,
+                               "dn: cn=user%d,ou=Users,dc=example,dc=test\nchangetype: modify\n"
+                               "replace: title\ntitle: %s\n\n",
+                               i, title);
+    peer_apply(slapd, "ldapmodify", ldif->str);
+    g_string_free(ldif, TRUE);
+}
+
+/* The module on the cache of `state_dir` alone: the directory is out of
+ * reach (a closed port), so the set is what the cache loaded. */
+static world *world_offline(const char *state_dir)
+{
+    const char *const offline[] = {"uris", "ldap://127.0.0.1:9", "timeout", "2s", NULL};
+    world *w = world_new(slapd, offline, state_dir);
+    world_start(w);
+    g_assert_cmpint(fake_module_counter(w->module, "failed_syncs"), ==, 1);
+    return w;
+}
+
+/* Issue 12 item 27: an incremental sync appends its changes to the cache
+ * (users.cache.delta) instead of writing the whole set; a start loads the
+ * snapshot and the deltas in order, ignores a record cut short, and the
+ * deltas are folded into a snapshot past cache_compact_percent or at a full
+ * sync. */
+static void test_cache_deltas(void)
+{
+    /* An incremental sync reads again the users of the last stamp's second
+     * (>=): at the end of slapd.sh's load, hundreds. One change in a second
+     * of its own leaves that second to one user. */
+    g_usleep(1100 * 1000);
+    set_titles(4990, 1, "Stamp");
+    g_usleep(1100 * 1000);
+    world *w = world_new(slapd, NULL, NULL);
+    world_start(w);
+    GBytes *snapshot = state_bytes(w, "users.cache");
+    g_assert_nonnull(snapshot);
+    g_assert_null(state_bytes(w, "users.cache.delta"));
+
+    set_titles(100, 3, "Delta One");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    GBytes *now = state_bytes(w, "users.cache");
+    g_assert_true(g_bytes_equal(now, snapshot)); /* not rewritten */
+    g_bytes_unref(now);
+    gsize size1 = delta_size(w);
+    g_assert_cmpuint(size1, >, 0);
+    g_assert_cmpuint(size1, <, g_bytes_get_size(snapshot) / 100); /* the changes, not the set */
+    char *dump1 = dump_users(w);
+    g_assert_nonnull(strstr(dump1, "|Delta One|"));
+
+    set_titles(200, 2, "Delta Two");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    gsize size2 = delta_size(w);
+    g_assert_cmpuint(size2, >, size1);
+    now = state_bytes(w, "users.cache");
+    g_assert_true(g_bytes_equal(now, snapshot));
+    g_bytes_unref(now);
+    char *dump2 = dump_users(w);
+    g_assert_nonnull(strstr(dump2, "|Delta Two|"));
+    char *state_dir = g_strdup(w->state_dir);
+    world_free(w, TRUE);
+
+    /* A start loads the snapshot and both deltas: the same set. */
+    w = world_offline(state_dir);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_INFO, "cached users loaded"));
+    char *loaded = dump_users(w);
+    g_assert_cmpstr(loaded, ==, dump2);
+    g_free(loaded);
+    world_free(w, TRUE);
+
+    /* A crash in the middle of the second append: its half is ignored with a
+     * warning and cut off; the set is the snapshot and the first delta. */
+    char *delta_path = g_build_filename(state_dir, "users.cache.delta", NULL);
+    g_assert_cmpint(truncate(delta_path, (off_t)(size1 + (size2 - size1) / 2)), ==, 0);
+    w = world_offline(state_dir);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "not a whole delta record"));
+    loaded = dump_users(w);
+    g_assert_cmpstr(loaded, ==, dump1);
+    g_free(loaded);
+    g_assert_cmpuint(delta_size(w), ==, size1);
+    world_free(w, TRUE);
+
+    /* A full sync writes a snapshot and drops the deltas. */
+    w = world_new(slapd, NULL, state_dir);
+    world_start(w); /* a full sync */
+    g_assert_null(state_bytes(w, "users.cache.delta"));
+    set_titles(400, 2, "Delta Four");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    g_assert_cmpuint(delta_size(w), >, 0);
+    g_assert_cmpint(world_sync(w, UCD_SYNC_FULL, NULL), ==, UCD_OK);
+    g_assert_null(state_bytes(w, "users.cache.delta"));
+    world_free(w, TRUE);
+
+    /* Compaction: with cache_compact_percent = 2 (100 of 5,000 users), a
+     * delta of a few users is appended (an incremental sync also reads again
+     * the users changed in the second of the last stamp), one of 150 more
+     * makes a snapshot. */
+    const char *const compact[] = {"cache_compact_percent", "2", NULL};
+    w = world_new(slapd, compact, state_dir);
+    world_start(w); /* a full sync: a snapshot, no deltas */
+    g_assert_null(state_bytes(w, "users.cache.delta"));
+    g_bytes_unref(snapshot);
+    snapshot = state_bytes(w, "users.cache");
+    set_titles(100, 3, "Delta Three");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    g_assert_cmpuint(delta_size(w), >, 0);
+    set_titles(300, 150, "Compacted");
+    g_assert_cmpint(world_sync(w, 0, NULL), ==, UCD_OK);
+    g_assert_null(state_bytes(w, "users.cache.delta"));
+    now = state_bytes(w, "users.cache");
+    g_assert_false(g_bytes_equal(now, snapshot));
+    g_bytes_unref(now);
+    char *compacted = dump_users(w);
+    g_assert_nonnull(strstr(compacted, "|Compacted|"));
+    world_free(w, TRUE);
+    w = world_offline(state_dir);
+    loaded = dump_users(w);
+    g_assert_cmpstr(loaded, ==, compacted);
+    g_free(loaded);
+    world_free(w, TRUE);
+
+    /* A cache of the previous version is ignored with a warning. */
+    char *cache_path = g_build_filename(state_dir, "users.cache", NULL);
+    const guint8 version3[16] = {3, 0, 0, 0};
+    g_assert_true(g_file_set_contents(cache_path, (const char *)version3, sizeof version3, NULL));
+    w = world_offline(state_dir);
+    g_assert_true(fake_module_log_has(w->module, UCD_LOG_WARNING, "cache version 3, not 4"));
+    g_assert_cmpuint(count_users(w), ==, 0);
+    world_free(w, FALSE);
+
+    set_titles(100, 3, "Agent");
+    set_titles(200, 2, "Agent");
+    set_titles(300, 150, "Agent");
+    set_titles(400, 2, "Agent");
+    set_titles(4990, 1, "Agent");
+    g_bytes_unref(snapshot);
+    g_free(cache_path);
+    g_free(delta_path);
+    g_free(dump1);
+    g_free(dump2);
+    g_free(compacted);
+    g_free(state_dir);
+}
+
 static void test_write_back_off(void)
 {
     world *w = world_new(slapd, NULL, NULL);
@@ -1081,6 +1286,7 @@ int main(int argc, char **argv)
     g_test_add_func("/users-ldap/write-back/phones", test_write_back_phones);
     g_test_add_func("/users-ldap/faults", test_faults);
     g_test_add_func("/users-ldap/sync/force", test_forced_sync);
+    g_test_add_func("/users-ldap/cache/deltas", test_cache_deltas);
     g_test_add_func("/users-ldap/home-server/extension-name", test_extension_name);
     int result = g_test_run();
     peer_stop(slapd);
