@@ -124,6 +124,16 @@ core_workers *core_workers_new(GMainContext *ctx, int threads)
         threads = (int)MAX(2u, g_get_num_processors());
     /* Not exclusive: threads are created on demand, and push never fails. */
     workers->pool = g_thread_pool_new(pool_run, workers, threads, FALSE, NULL);
+    /* Idle pool threads (GIO's included: the setting is process-wide) stay
+     * instead of ending. By default GLib ends all but 2 when a pool is freed,
+     * so at shutdown some were still ending while ucd exited; glibc clears a
+     * thread's key slot before it calls the key's destructor, so libxml2's
+     * per-thread state (968 bytes in a thread that parsed) was unreachable
+     * but not yet freed when LeakSanitizer's exit check ran, and ucd aborted
+     * under ASan (about 1 telephony run in 5). The number of threads stays
+     * what the busiest moment needed. */
+    g_thread_pool_set_max_unused_threads(-1);
+    g_thread_pool_set_max_idle_time(0);
 
     workers->source = g_source_new(&completion_funcs, sizeof(completion_source));
     ((completion_source *)workers->source)->workers = workers;

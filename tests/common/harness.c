@@ -260,10 +260,26 @@ int harness_wait(harness *h)
     return 128 + g_subprocess_get_term_sig(h->proc);
 }
 
+/* The test's own log shows only the exit status; a sanitizer report (ASan,
+ * UBSan, LeakSanitizer with abort_on_error gives 134) or a crash message is in
+ * the daemon's stderr file, which the temporary folder removal deletes. So
+ * the last 8 KiB of it go to the test's stderr, which meson keeps. */
+static void print_log_tail(harness *h, int status)
+{
+    char *log = harness_log(h);
+    size_t len = strlen(log);
+    const char *tail = len > 8192 ? log + len - 8192 : log;
+    g_printerr("ucd exited with %d; the end of its stderr (%s):\n%s\n", status, h->log_path, tail);
+    g_free(log);
+}
+
 int harness_stop(harness *h)
 {
     harness_signal(h, SIGTERM);
-    return harness_wait(h);
+    int status = harness_wait(h);
+    if (status != 0)
+        print_log_tail(h, status);
+    return status;
 }
 
 static void remove_tree(const char *path)

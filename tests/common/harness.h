@@ -46,7 +46,9 @@ gboolean harness_wait_log(harness *h, const char *needle);
 void harness_signal(harness *h, int sig);
 /* Waits for exit (up to 30 s) and returns the exit status, or -1. */
 int harness_wait(harness *h);
-/* SIGTERM and wait; returns the exit status. */
+/* SIGTERM and wait; returns the exit status. Any other status than 0 also
+ * prints the last 8 KiB of the daemon's stderr (a sanitizer report) to the
+ * test's stderr. */
 int harness_stop(harness *h);
 void harness_free(harness *h);
 
