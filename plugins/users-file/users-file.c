@@ -67,6 +67,9 @@ typedef struct uf_state {
     gboolean reload_running;
     gboolean error_shown; /* set_error holds why the file does not load */
     gboolean reload_again;
+    /* A sync asked for while a reload runs: it runs next, since that reload
+     * may have read the file before the change the admin wants to see. */
+    struct uf_reload_job *queued_sync;
 
     ucd_counter *users_gauge;
     ucd_counter *reloads;
@@ -274,7 +277,16 @@ static void uf_reload_done(void *data)
     g_free(job);
 
     state->reload_running = FALSE;
-    if (state->reload_again) {
+    if (state->queued_sync != NULL) {
+        /* The queued sync re-reads the file, which covers reload_again too. */
+        uf_reload_job *next = state->queued_sync;
+        ucd_sync_done_cb next_done = next->done;
+        void *next_data = next->done_data;
+        state->queued_sync = NULL;
+        state->reload_again = FALSE;
+        if (!uf_request_reload(state, next) && next_done != NULL)
+            next_done(UCD_FAIL, "cannot schedule a re-read of the users file", next_data);
+    } else if (state->reload_again) {
         state->reload_again = FALSE;
         uf_request_reload(state, NULL);
     }
@@ -430,12 +442,16 @@ static int uf_sync(void *impl, uint32_t flags, ucd_sync_progress_cb progress, uc
                    void *user_data)
 {
     uf_state *state = impl;
-    if (state->reload_running)
-        return UCD_E_BUSY;
+    if (state->queued_sync != NULL)
+        return UCD_E_BUSY; /* one is already waiting: it will read the same file */
     uf_reload_job *job = uf_job_new(state);
     job->progress = progress;
     job->done = done;
     job->done_data = user_data;
+    if (state->reload_running) {
+        state->queued_sync = job;
+        return UCD_OK;
+    }
     return uf_request_reload(state, job) ? UCD_OK : UCD_FAIL;
 }
 
@@ -751,7 +767,16 @@ static int uf_start(void *data)
 
 static void uf_stop(void *data)
 {
-    uf_watch_stop(data);
+    uf_state *state = data;
+    uf_watch_stop(state);
+    if (state->queued_sync != NULL) {
+        uf_reload_job *job = state->queued_sync;
+        state->queued_sync = NULL;
+        if (job->done != NULL)
+            job->done(UCD_E_UNAVAILABLE, "users-file is stopping", job->done_data);
+        g_ptr_array_unref(job->errors);
+        g_free(job);
+    }
 }
 
 static void uf_fini(void *data)

@@ -561,7 +561,8 @@ static void test_users_move_and_sync(void)
     g_free(users);
 
     /* users-file reloads the file it just rewrote; a sync asked for during
-     * that reload is refused as busy. Wait until the model has the move. */
+     * that reload runs right after it (it was refused as busy, and this test
+     * failed now and then). Wait until the model has the move. */
     gboolean moved = FALSE;
     for (int i = 0; i < 500 && !moved; i++) {
         const char *show[] = {"users", "show", "cora", NULL};
