@@ -21,7 +21,14 @@
  *   database must hold no duplicate and no orphaned participant.
  *
  * Not under valgrind (suite 'e2e' is): a hundred daemon starts and a
- * minute-long outage would take far too long there.
+ * minute-long outage would take far too long there. Under ASan+UBSan
+ * (UCD_FAULTS_SANITIZED=1 from meson.build) the PostgreSQL outage lasts 20 s
+ * and there are 30 SIGKILL rounds (UCD_SIGKILL_ROUNDS overrides either way).
+ *
+ * No step waits without a deadline: polls end at a monotonic deadline,
+ * peer commands and SQL clients run under timeout(1), and a watchdog ends
+ * a test that outlives its own deadline, naming the step it was at, after
+ * killing ucd and stopping the (thawed) server.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -32,6 +39,112 @@
 #include "harness.h"
 
 #define TRAFFIC_LINES 200
+
+/* Every peer command and SQL client gets this long (coreutils timeout):
+ * a server that does not stop or answer fails the test with a message
+ * instead of hanging it until meson's timeout kills it silently. */
+#define PEER_COMMAND_LIMIT "120"
+
+/* Under ASan+UBSan (UCD_FAULTS_SANITIZED, set by meson.build) ucd runs
+ * several times slower, so the long phases shrink to keep the suite inside
+ * its meson timeout; they still cover the same paths. */
+static gboolean sanitized(void)
+{
+    return g_strcmp0(g_getenv("UCD_FAULTS_SANITIZED"), "1") == 0;
+}
+
+/* A deadline `seconds` from now, for loops that poll: each poll is a
+ * request to ucd, slow under ASan on a loaded machine, so a loop counting
+ * iterations would wait many times longer than it says. */
+static gint64 deadline_in(int seconds)
+{
+    return g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+}
+
+static gboolean before(gint64 deadline)
+{
+    return g_get_monotonic_time() < deadline;
+}
+
+/* ---- the watchdog ------------------------------------------------------------------ */
+
+/* A test that waits on something that never happens must fail saying what
+ * it waited for, and must not leave a frozen PostgreSQL or a running ucd
+ * behind. harness_request() has no deadline of its own, so a thread checks
+ * the test's deadline: past it, it kills ucd, stops the peer (the script's
+ * `stop` thaws it first; the harness's guard would too, but only once this
+ * process is gone) and aborts with the step the test was at. */
+typedef struct watchdog {
+    GMutex lock;
+    const char *step;
+    gint64 deadline;
+    harness *h;
+    const char *script, *dir;
+} watchdog;
+
+static watchdog dog;
+
+static gpointer watchdog_run(gpointer unused)
+{
+    (void)unused;
+    for (;;) {
+        g_usleep(G_USEC_PER_SEC);
+        g_mutex_lock(&dog.lock);
+        gboolean late = dog.deadline > 0 && g_get_monotonic_time() > dog.deadline;
+        if (late) {
+            g_printerr("journal-faults: no progress by the deadline, at step: %s\n", dog.step);
+            if (dog.h != NULL)
+                harness_signal(dog.h, SIGKILL);
+            if (dog.script != NULL) {
+                const char *argv[] = {"timeout", PEER_COMMAND_LIMIT, dog.script, "stop", dog.dir,
+                                      NULL};
+                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                             NULL, NULL);
+            }
+            g_error("journal-faults: gave up at step '%s'", dog.step);
+        }
+        g_mutex_unlock(&dog.lock);
+    }
+    return NULL;
+}
+
+/* Arms the watchdog: `seconds` from now for the whole test. */
+static void watchdog_arm(int seconds)
+{
+    static GThread *thread;
+    g_mutex_lock(&dog.lock);
+    dog.deadline = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+    dog.step = "start";
+    dog.h = NULL;
+    dog.script = dog.dir = NULL;
+    g_mutex_unlock(&dog.lock);
+    if (thread == NULL)
+        thread = g_thread_new("watchdog", watchdog_run, NULL);
+}
+
+static void watchdog_step(const char *step)
+{
+    g_mutex_lock(&dog.lock);
+    dog.step = step;
+    g_mutex_unlock(&dog.lock);
+    g_test_message("step: %s", step);
+}
+
+static void watchdog_watch(harness *h)
+{
+    g_mutex_lock(&dog.lock);
+    dog.h = h;
+    g_mutex_unlock(&dog.lock);
+}
+
+static void watchdog_disarm(void)
+{
+    g_mutex_lock(&dog.lock);
+    dog.deadline = 0;
+    dog.h = NULL;
+    dog.script = dog.dir = NULL;
+    g_mutex_unlock(&dog.lock);
+}
 
 /* ---- the SQL server, read with its own client ------------------------------------ */
 
@@ -46,7 +159,14 @@ static gboolean sql_peer_start(sql_peer *db, gboolean postgres)
     db->postgres = postgres;
     db->script = harness_env(postgres ? "UCD_POSTGRES_SCRIPT" : "UCD_MARIADB_SCRIPT");
     db->peer = harness_peer_start(db->script, postgres ? "PG_DIR" : "MARIADB_DIR", NULL);
-    return db->peer != NULL;
+    if (db->peer == NULL)
+        return FALSE;
+    const char *dir = harness_peer_get(db->peer, postgres ? "PG_DIR" : "MARIADB_DIR");
+    g_mutex_lock(&dog.lock);
+    dog.script = db->script;
+    dog.dir = dir;
+    g_mutex_unlock(&dog.lock);
+    return TRUE;
 }
 
 static const char *sql_dir(sql_peer *db)
@@ -57,13 +177,15 @@ static const char *sql_dir(sql_peer *db)
 /* `halt` or `resume` the server, keeping its data (tests/peers/). */
 static void sql_control(sql_peer *db, const char *verb)
 {
-    const char *argv[] = {db->script, verb, sql_dir(db), NULL};
+    const char *argv[] = {"timeout", PEER_COMMAND_LIMIT, db->script, verb, sql_dir(db), NULL};
     int status = 0;
     GError *error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
-                               &status, &error));
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
     g_assert_no_error(error);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    if (!g_spawn_check_wait_status(status, NULL))
+        g_error("%s %s failed or took over %s s (status %d)", db->script, verb, PEER_COMMAND_LIMIT,
+                status);
 }
 
 /* Runs `query` with psql or mariadb; one string per row, tab-separated. */
@@ -71,6 +193,8 @@ static char **sql_rows(sql_peer *db, const char *query)
 {
     char *port = NULL, *host = NULL;
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, g_strdup("timeout"));
+    g_ptr_array_add(argv, g_strdup(PEER_COMMAND_LIMIT));
     if (db->postgres) {
         const char *words[] = {"psql",
                                "-X",
@@ -110,7 +234,8 @@ static char **sql_rows(sql_peer *db, const char *query)
                                &out, &err, &status, &error));
     g_assert_no_error(error);
     if (!g_spawn_check_wait_status(status, NULL))
-        g_error("%s failed: %s", db->postgres ? "psql" : "mariadb", err);
+        g_error("%s failed or took over %s s: %s", db->postgres ? "psql" : "mariadb",
+                PEER_COMMAND_LIMIT, err);
     g_strchomp(out);
     char **rows = *out ? g_strsplit(out, "\n", -1) : g_new0(char *, 1);
     g_free(out);
@@ -177,6 +302,14 @@ static GHashTable *sqlite_uuids(harness *h)
  * journals log their durability trail at debug level. */
 static char *faults_config(sql_peer *db, gboolean traffic)
 {
+    /* Under ASan MariaDB Connector/ODBC takes longer than the 3 s deadline
+     * to bind a 500-row statement (12,500 parameters, its cost grows with
+     * the square of their number), and journal-odbc does not shrink a batch
+     * that passed its deadline (a frozen server is not helped by that), so
+     * after an outage the 2,000-record replay batches were abandoned one
+     * after the other and the spool never drained. Smaller statements and
+     * batches keep every write well inside the deadline there. */
+    static const char sanitized_batches[] = "batch_size = 200\nrows_per_statement = 50\n";
     GString *lines = g_string_new(NULL);
     for (int i = 0; i < TRAFFIC_LINES; i++)
         g_string_append_printf(lines, "%s%d", i ? ";" : "", 3000 + i);
@@ -196,8 +329,10 @@ static char *faults_config(sql_peer *db, gboolean traffic)
                                  "connection_string = %s\n"
                                  "password = secret\n"
                                  "timeout = 2s\n"
-                                 "retry_max = 2s\n",
-                                 lines->str, traffic ? "true" : "false", g_test_rand_int(), odbc);
+                                 "retry_max = 2s\n"
+                                 "%s",
+                                 lines->str, traffic ? "true" : "false", g_test_rand_int(), odbc,
+                                 sanitized() ? sanitized_batches : "");
     g_string_free(lines, TRUE);
     return body;
 }
@@ -223,7 +358,7 @@ static gint64 odbc_status_number(harness *h, const char *column)
 /* Waits (up to `seconds`) until journal-odbc is healthy with nothing pending. */
 static void wait_drained(harness *h, int seconds)
 {
-    for (int i = 0; i < seconds * 10; i++) {
+    for (gint64 end = deadline_in(seconds); before(end);) {
         char *state = odbc_status(h, "state");
         gboolean healthy = g_strcmp0(state, "healthy") == 0;
         g_free(state);
@@ -246,6 +381,8 @@ static void wait_drained(harness *h, int seconds)
 
 static void run_outage(gboolean postgres, int outage_seconds)
 {
+    /* the outage, the drain (up to 120 s) and generous room for start-up */
+    watchdog_arm(outage_seconds + 400);
     sql_peer db;
     if (!sql_peer_start(&db, postgres))
         return; /* skipped: not installed and not CI */
@@ -253,20 +390,23 @@ static void run_outage(gboolean postgres, int outage_seconds)
     char *body = faults_config(&db, TRUE);
     harness_write_config(h, body);
     g_free(body);
+    watchdog_step("ucd start");
     g_assert_true(harness_start(h));
+    watchdog_watch(h);
     g_assert_true(harness_wait_state(h, "journal-odbc", "running"));
 
     /* traffic reaches the database */
-    for (int i = 0; i < 300 && odbc_status_number(h, "stored") < 50; i++)
+    for (gint64 end = deadline_in(60); before(end) && odbc_status_number(h, "stored") < 50;)
         g_usleep(100 * 1000);
     g_assert_cmpint(odbc_status_number(h, "stored"), >=, 50);
 
+    watchdog_step("server halted under traffic");
     sql_control(&db, "halt");
     gint64 stored_at_halt = odbc_status_number(h, "stored");
     /* the outage: records go to the spool and `journal status` says so */
     gboolean seen_failing = FALSE;
     gint64 most_pending = 0;
-    for (int i = 0; i < outage_seconds * 10; i++) {
+    for (gint64 end = deadline_in(outage_seconds); before(end);) {
         char *state = odbc_status(h, "state");
         seen_failing |= g_strcmp0(state, "failing") == 0;
         g_free(state);
@@ -275,12 +415,15 @@ static void run_outage(gboolean postgres, int outage_seconds)
     }
     g_assert_true(seen_failing);
     g_assert_cmpint(most_pending, >, 0);
+    watchdog_step("server resumed, waiting for the drain");
     sql_control(&db, "resume");
     wait_drained(h, 120);
     g_assert_cmpint(odbc_status_number(h, "stored"), >, stored_at_halt);
     g_test_message("outage of %d s: up to %" G_GINT64_FORMAT " records pending", outage_seconds,
                    most_pending);
+    watchdog_step("ucd stop");
     g_assert_cmpint(harness_stop(h), ==, 0);
+    watchdog_step("comparing the databases");
 
     /* exactly the reference's conversations, each once */
     GHashTable *want = sqlite_uuids(h);
@@ -299,13 +442,14 @@ static void run_outage(gboolean postgres, int outage_seconds)
     g_test_message("%u conversations, each once", g_hash_table_size(have));
     g_hash_table_unref(want);
     g_hash_table_unref(have);
+    watchdog_disarm();
     harness_free(h);
     sql_peer_stop(&db);
 }
 
 static void test_postgres_outage(void)
 {
-    run_outage(TRUE, 60);
+    run_outage(TRUE, sanitized() ? 20 : 60);
 }
 
 static void test_mariadb_outage(void)
@@ -338,6 +482,7 @@ static void assert_same_conversations(harness *h, sql_peer *db)
 
 static void test_postgres_frozen(void)
 {
+    watchdog_arm(500);
     sql_peer db;
     if (!sql_peer_start(&db, TRUE))
         return;
@@ -345,16 +490,19 @@ static void test_postgres_frozen(void)
     char *body = faults_config(&db, TRUE);
     harness_write_config(h, body);
     g_free(body);
+    watchdog_step("ucd start");
     g_assert_true(harness_start(h));
+    watchdog_watch(h);
     g_assert_true(harness_wait_state(h, "journal-odbc", "running"));
-    for (int i = 0; i < 300 && odbc_status_number(h, "stored") < 50; i++)
+    for (gint64 end = deadline_in(60); before(end) && odbc_status_number(h, "stored") < 50;)
         g_usleep(100 * 1000);
     g_assert_cmpint(odbc_status_number(h, "stored"), >=, 50);
 
+    watchdog_step("server frozen, waiting for journal-odbc to say failing");
     sql_control(&db, "freeze");
     /* noticed without the server's help (before: healthy for ever) */
     gboolean failing = FALSE;
-    for (int i = 0; i < 300 && !failing; i++) {
+    for (gint64 end = deadline_in(60); before(end) && !failing;) {
         char *state = odbc_status(h, "state");
         failing = g_strcmp0(state, "failing") == 0;
         g_free(state);
@@ -367,9 +515,16 @@ static void test_postgres_frozen(void)
     g_usleep(3 * G_USEC_PER_SEC); /* more traffic, into the spool */
     /* SIGTERM ends ucd while the server is still frozen (before: it waited
      * for the server; harness_wait gives up after 30 s) */
+    watchdog_step("SIGTERM with the server frozen");
     harness_signal(h, SIGTERM);
     int rc = harness_wait(h);
     sql_control(&db, "thaw");
+    watchdog_step("server thawed");
+    if (rc != 0) {
+        char *log = harness_log(h);
+        g_printerr("ucd's stderr:\n%s\n", log);
+        g_free(log);
+    }
     g_assert_true(failing);
     g_assert_cmpint(rc, ==, 0);
     char *log = harness_log(h);
@@ -379,11 +534,15 @@ static void test_postgres_frozen(void)
     body = faults_config(&db, FALSE);
     harness_write_config(h, body);
     g_free(body);
+    watchdog_step("restart, waiting for the drain");
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "journal-odbc", "running"));
     wait_drained(h, 120);
+    watchdog_step("ucd stop");
     g_assert_cmpint(harness_stop(h), ==, 0);
+    watchdog_step("comparing the databases");
     assert_same_conversations(h, &db);
+    watchdog_disarm();
     harness_free(h);
     sql_peer_stop(&db);
 }
@@ -420,7 +579,16 @@ static void test_sigkill_rounds(void)
     GHashTable *acked_odbc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     /* UCD_SIGKILL_ROUNDS: fewer rounds while working on this test */
     const char *env_rounds = g_getenv("UCD_SIGKILL_ROUNDS");
-    const int rounds = env_rounds ? atoi(env_rounds) : 100;
+    const int rounds = env_rounds ? atoi(env_rounds) : sanitized() ? 30 : 100;
+    /* a round is a start (seconds under ASan on a loaded machine) and a
+     * kill; then the replay */
+    watchdog_arm(rounds * 10 + 300);
+    g_mutex_lock(&dog.lock);
+    dog.script = db.script;
+    dog.dir = sql_dir(&db);
+    g_mutex_unlock(&dog.lock);
+    watchdog_step("SIGKILL rounds");
+    watchdog_watch(h);
     for (int round = 0; round < rounds; round++) {
         g_assert_true(harness_start(h));
         /* anywhere from start-up (modules still opening) to well into traffic */
@@ -442,10 +610,14 @@ static void test_sigkill_rounds(void)
     body = faults_config(&db, FALSE);
     harness_write_config(h, body);
     g_free(body);
+    watchdog_step("clean start, waiting for the replay");
     g_assert_true(harness_start(h));
+    watchdog_watch(h);
     g_assert_true(harness_wait_state(h, "journal-odbc", "running"));
     wait_drained(h, 120);
+    watchdog_step("ucd stop");
     g_assert_cmpint(harness_stop(h), ==, 0);
+    watchdog_step("comparing the databases");
 
     GHashTable *in_sqlite = sqlite_uuids(h); /* also PRAGMA integrity_check */
     GHashTable *in_sql = sql_uuids(&db);
@@ -471,6 +643,7 @@ static void test_sigkill_rounds(void)
     g_hash_table_unref(in_sql);
     g_hash_table_unref(acked_sqlite);
     g_hash_table_unref(acked_odbc);
+    watchdog_disarm();
     harness_free(h);
     sql_peer_stop(&db);
 }
