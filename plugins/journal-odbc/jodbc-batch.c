@@ -39,8 +39,7 @@ static gboolean connection_class(const char *kind)
 /* The server answered, but only that time ran out: the statement's timeout
  * (ODBC HYT00, PostgreSQL 57014, MariaDB's max_statement_time 70100) or a
  * lock wait (PostgreSQL 55P03; MariaDB says HY000, so its message is the
- * sign). A slow or busy server, like one past the deadline, is not helped
- * by smaller batches. */
+ * sign). Counted like a write abandoned past its deadline. */
 static gboolean timed_out(const char *kind, const char *error)
 {
     static const char *const states[] = {"HYT00", "HYT01", "57014", "70100", "55P03"};
@@ -50,26 +49,42 @@ static gboolean timed_out(const char *kind, const char *error)
     return strstr(error, "Lock wait timeout") != NULL;
 }
 
-gboolean jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,
-                                  gboolean fresh, gboolean abandoned)
+/* The kind every write gets that had no answer in time, abandoned or told
+ * so by the server: two of them are "the same way" whichever they were. */
+#define NO_ANSWER_KIND "no answer in time"
+
+jodbc_batch_verdict jodbc_batch_limit_failed(jodbc_batch_limit *l, guint size, const char *error,
+                                             gboolean fresh, gboolean abandoned)
 {
     if (error == NULL)
         error = "";
     char *kind = failure_kind(error);
-    /* Neither counts as the first of two size failures either. */
-    abandoned = abandoned || timed_out(kind, error);
-    gboolean same =
-        size > 1 && size == l->last_size && l->last_kind != NULL && strcmp(l->last_kind, kind) == 0;
-    gboolean halve = !abandoned && same && (fresh || !connection_class(kind));
+    gboolean slow = abandoned || timed_out(kind, error);
+    if (slow) {
+        g_free(kind);
+        /* Too slow on a connection that had already written a batch: a
+         * server busy or stalling for a while, no sign of the size. It does
+         * not count, nor as the first of two. */
+        kind = fresh ? g_strdup(NO_ANSWER_KIND) : NULL;
+    }
+    gboolean same = kind != NULL && size > 1 && size == l->last_size && l->last_kind != NULL &&
+                    strcmp(l->last_kind, kind) == 0;
+    gboolean halve = same && (fresh || !connection_class(kind));
     if (halve)
         l->limit = MAX(1, size / 2);
     l->successes = 0;
     g_free(l->last_kind);
-    l->last_kind = abandoned ? NULL : kind;
-    if (abandoned)
-        g_free(kind);
+    l->last_kind = kind;
     l->last_size = size;
-    return halve;
+    if (!halve)
+        return JODBC_BATCH_KEPT;
+    return slow ? JODBC_BATCH_HALVED_SLOW : JODBC_BATCH_HALVED;
+}
+
+void jodbc_batch_limit_connect_unanswered(jodbc_batch_limit *l)
+{
+    if (l->last_kind != NULL && strcmp(l->last_kind, NO_ANSWER_KIND) == 0)
+        g_clear_pointer(&l->last_kind, g_free);
 }
 
 gboolean jodbc_batch_limit_succeeded(jodbc_batch_limit *l)

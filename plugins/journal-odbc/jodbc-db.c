@@ -401,7 +401,9 @@ static int insert_values(jodbc_db *db, char table, const grid *g, unsigned first
         return JODBC_E_CONNECTION;
     /* Last parameter first: psqlODBC grows its binding array to the number
      * of the parameter bound, so binding in order reallocates (and copies)
-     * it once per parameter, thousands of times per statement. */
+     * it once per parameter, thousands of times per statement. MariaDB's
+     * driver grows its descriptors by a fixed step whatever the order
+     * (measured: no gain, README). */
     for (unsigned r = n; r-- > 0;) {
         for (unsigned c = g->cols; c-- > 0;) {
             size_t i = (size_t)c * g->rows + first + r;

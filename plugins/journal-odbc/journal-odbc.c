@@ -93,8 +93,8 @@ typedef struct writer {
     spool *spool, *dead;
     int64_t retry_at, retry_delay, next_retention, next_reminder;
     /* Records per transaction (jodbc-batch.h): batch_size, halved when a
-     * batch fails the same way again on a fresh connection, grown back after
-     * successes. */
+     * batch fails the same way again (or gets no answer in time again) on a
+     * fresh connection, grown back after successes. */
     jodbc_batch_limit limit;
     /* The connection is new and no batch was written over it yet (a batch
      * may take several writes of limit.limit records). */
@@ -387,6 +387,8 @@ static void try_connect(writer *w)
     int rc = await_call(w, jodbc_call_connect(&j->target, &notify), after_failure, &db, NULL,
                         &error, &abandoned);
     if (rc != JODBC_OK) {
+        if (abandoned)
+            jodbc_batch_limit_connect_unanswered(&w->limit);
         g_mutex_lock(&j->store.lock);
         j->schema_refused = rc == JODBC_E_SCHEMA;
         g_mutex_unlock(&j->store.lock);
@@ -485,7 +487,19 @@ static guint write_batch(writer *w, GPtrArray *records, gboolean replayed)
                             "a batch of %u was refused (%s): retrying row by row", n, error);
             done += write_rows(w, records, done, n, replayed);
         } else {
-            if (jodbc_batch_limit_failed(&w->limit, n, error, w->fresh, w->db == NULL))
+            gboolean abandoned = w->db == NULL;
+            jodbc_batch_verdict v =
+                jodbc_batch_limit_failed(&w->limit, n, error, w->fresh, abandoned);
+            if (v == JODBC_BATCH_HALVED_SLOW)
+                w->j->host->log(w->j->self, UCD_LOG_WARNING,
+                                "no answer within %" PRId64 " ms for a batch of %u: writing %u "
+                                "per transaction (twice in a row on a fresh connection: the "
+                                "server answers, the batch is too slow to write; %s; a lower "
+                                "batch_size or rows_per_statement, or a longer timeout, avoids "
+                                "the failed attempts)",
+                                w->j->timeout_ms + (abandoned ? DEADLINE_GRACE_MS : 0), n,
+                                w->limit.limit, error);
+            else if (v == JODBC_BATCH_HALVED)
                 w->j->host->log(w->j->self, UCD_LOG_WARNING,
                                 "a batch of %u records failed the same way again on a fresh "
                                 "connection (%s): writing at most %u per transaction for now (a "

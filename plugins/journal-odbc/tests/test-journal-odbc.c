@@ -906,7 +906,7 @@ static void test_batch_limit(void)
     /* The same connection-class failure right after a connect that worked. */
     g_assert_true(jodbc_batch_limit_failed(&l, 400, lost, TRUE, FALSE));
     g_assert_cmpuint(l.limit, ==, 200);
-    /* Past the deadline: never the size. */
+    /* Past the deadline, not fresh: never the size, nor the first of two. */
     g_assert_false(jodbc_batch_limit_failed(&l, 200, big, FALSE, TRUE));
     g_assert_false(jodbc_batch_limit_failed(&l, 200, big, FALSE, FALSE));
     /* Not connection-class: repeating is enough. */
@@ -925,10 +925,10 @@ static void test_batch_limit(void)
     for (int i = 0; i < 3 * JODBC_BATCH_REGROW_AFTER; i++)
         g_assert_false(jodbc_batch_limit_succeeded(&l));
     g_assert_cmpuint(l.limit, ==, 400);
-    /* A slow answer is not a size failure, however often it repeats, also
-     * right after a connect: the statement or lock wait timed out
-     * (ODBC, PostgreSQL, MariaDB's max_statement_time and its lock wait,
-     * which MariaDB reports as HY000). */
+    /* A slow answer on a connection that had written a batch is not a size
+     * failure, however often it repeats: the statement or lock wait timed
+     * out (ODBC, PostgreSQL, MariaDB's max_statement_time and its lock wait,
+     * which MariaDB reports as HY000), or the write was abandoned. */
     const char *slow[] = {
         "writing: [HYT00] Timeout expired",
         "writing: [57014] ERROR: canceling statement due to statement timeout",
@@ -937,13 +937,50 @@ static void test_batch_limit(void)
         "transaction",
         "writing: [55P03] ERROR: canceling statement due to lock timeout",
     };
+    const char *gone = "no answer from the database within 4000 ms (timeout + 1000 ms): call "
+                       "abandoned, 1 still stuck";
     for (guint i = 0; i < G_N_ELEMENTS(slow); i++)
         for (int k = 0; k < 3; k++)
-            g_assert_false(jodbc_batch_limit_failed(&l, 400, slow[i], k > 0, FALSE));
+            g_assert_false(jodbc_batch_limit_failed(&l, 400, slow[i], FALSE, FALSE));
+    for (int k = 0; k < 3; k++)
+        g_assert_false(jodbc_batch_limit_failed(&l, 400, gone, FALSE, TRUE));
     g_assert_cmpuint(l.limit, ==, 400);
-    /* ... and does not count as the first of two size failures either. */
-    g_assert_false(jodbc_batch_limit_failed(&l, 400, slow[0], TRUE, FALSE));
+    /* ... and is not the first of two size failures either. */
+    g_assert_false(jodbc_batch_limit_failed(&l, 400, slow[0], FALSE, FALSE));
     g_assert_false(jodbc_batch_limit_failed(&l, 400, big, TRUE, FALSE));
+    g_assert_true(jodbc_batch_limit_failed(&l, 400, big, TRUE, FALSE));
+    g_assert_cmpuint(l.limit, ==, 200);
+    for (int i = 0; i < JODBC_BATCH_REGROW_AFTER; i++)
+        jodbc_batch_limit_succeeded(&l);
+    g_assert_cmpuint(l.limit, ==, 400);
+    /* Slow but alive: the connect answered, then the first batch over it got
+     * no answer in time, twice at the same size (a driver binding 12,500
+     * parameters for longer than the timeout). Replay never drained before:
+     * this halves, and so on until a batch fits. An abandoned write and a
+     * timed-out answer are the same failure. */
+    g_assert_cmpint(jodbc_batch_limit_failed(&l, 400, gone, TRUE, TRUE), ==, JODBC_BATCH_KEPT);
+    g_assert_cmpint(jodbc_batch_limit_failed(&l, 400, gone, TRUE, TRUE), ==,
+                    JODBC_BATCH_HALVED_SLOW);
+    g_assert_cmpuint(l.limit, ==, 200);
+    g_assert_cmpint(jodbc_batch_limit_failed(&l, 200, gone, TRUE, TRUE), ==, JODBC_BATCH_KEPT);
+    g_assert_cmpint(jodbc_batch_limit_failed(&l, 200, slow[1], TRUE, FALSE), ==,
+                    JODBC_BATCH_HALVED_SLOW);
+    g_assert_cmpuint(l.limit, ==, 100);
+    /* Grows back after successes, as for any halving. */
+    for (int i = 0; i < 2 * JODBC_BATCH_REGROW_AFTER; i++)
+        jodbc_batch_limit_succeeded(&l);
+    g_assert_cmpuint(l.limit, ==, 400);
+    /* A frozen server: a write abandoned, then the connect abandoned too,
+     * then (thawed for a moment) the next write abandoned: not twice in a
+     * row, never halves. */
+    for (int k = 0; k < 3; k++) {
+        g_assert_false(jodbc_batch_limit_failed(&l, 400, gone, TRUE, TRUE));
+        jodbc_batch_limit_connect_unanswered(&l);
+    }
+    g_assert_cmpuint(l.limit, ==, 400);
+    /* A connect that went unanswered does not forget a real size failure. */
+    g_assert_false(jodbc_batch_limit_failed(&l, 400, big, TRUE, FALSE));
+    jodbc_batch_limit_connect_unanswered(&l);
     g_assert_true(jodbc_batch_limit_failed(&l, 400, big, TRUE, FALSE));
     g_assert_cmpuint(l.limit, ==, 200);
     jodbc_batch_limit_clear(&l);
