@@ -319,6 +319,21 @@ void harness_free(harness *h)
     g_free(h);
 }
 
+gboolean harness_check_config(const char *ucd_bin, const char *dir, const char *config, char **err)
+{
+    char *conf = g_build_filename(dir, "ucd.conf", NULL);
+    g_assert_true(g_file_set_contents(conf, config, -1, NULL));
+    const char *argv[] = {ucd_bin, "-c", conf, "--check-config", NULL};
+    int status = 0;
+    GError *error = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, err, &status, &error));
+    g_assert_no_error(error);
+    g_unlink(conf);
+    g_free(conf);
+    return g_spawn_check_wait_status(status, NULL);
+}
+
 int harness_run(harness *h, const char *const *argv, char **out, char **err)
 {
     GSubprocessLauncher *l =

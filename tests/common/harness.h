@@ -56,6 +56,11 @@ void harness_free(harness *h);
  * to the harness socket; returns exit status, output in *out / *err. */
 int harness_run(harness *h, const char *const *argv, char **out, char **err);
 
+/* Writes `config` as DIR/ucd.conf and runs `UCD_BIN -c DIR/ucd.conf
+ * --check-config`, which starts nothing: TRUE when it passes; what it printed
+ * on stderr in *err (free it). For tests of what check-config refuses. */
+gboolean harness_check_config(const char *ucd_bin, const char *dir, const char *config, char **err);
+
 /* A real peer server started by a tests/peers script ("SCRIPT start ARGS..."
  * printing "export NAME=VALUE ..." lines). A guard process stops it with
  * "SCRIPT stop DIR" when the test ends in any way, an abort included. When the

@@ -10,6 +10,8 @@
 
 #include <glib/gstdio.h>
 
+#include "harness.h"
+
 static const char *ucd_bin;
 static const char *plugin_so;
 static char *dir;
@@ -19,21 +21,13 @@ static char *dir;
 static int check_config(const char *value, char **err)
 {
     char *plugin_dir = g_path_get_dirname(plugin_so);
-    char *conf = g_build_filename(dir, "ucd.conf", NULL);
     char *text = g_strdup_printf("[core]\nplugin_path = %s\ncontrol_socket = %s/ucd.sock\n"
                                  "[module users-file]\nfile = %s\n",
                                  plugin_dir, dir, value);
-    g_assert_true(g_file_set_contents(conf, text, -1, NULL));
-    const char *argv[] = {ucd_bin, "-c", conf, "--check-config", NULL};
-    int status = 0;
-    GError *error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, err, &status, &error));
-    g_assert_no_error(error);
+    gboolean ok = harness_check_config(ucd_bin, dir, text, err);
     g_free(text);
-    g_free(conf);
     g_free(plugin_dir);
-    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+    return ok ? 0 : 1;
 }
 
 static void test_missing_file(void)

@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "harness.h"
+
 static const char *ucd_binary;
 static const char *plugin_dir;
 
@@ -19,7 +21,6 @@ static const char *plugin_dir;
  * exit status, the error output in `*err`. */
 static int check_config(const char *dir, const char *ca_file, char **err)
 {
-    char *conf = g_build_filename(dir, "ucd.conf", NULL);
     char *body = g_strdup_printf("[core]\nplugin_path = %s\nstate_dir = %s\n"
                                  "control_socket = %s/ucd.sock\n"
                                  "[module users-ldap:ad]\n"
@@ -27,17 +28,9 @@ static int check_config(const char *dir, const char *ca_file, char **err)
                                  "base_dn = DC=example,DC=test\n"
                                  "ca_file = %s\n",
                                  plugin_dir, dir, dir, ca_file);
-    g_assert_true(g_file_set_contents(conf, body, -1, NULL));
-    const char *argv[] = {ucd_binary, "-c", conf, "--check-config", NULL};
-    int status = 0;
-    GError *error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, err,
-                               &status, &error));
-    g_assert_no_error(error);
-    g_unlink(conf);
-    g_free(conf);
+    gboolean ok = harness_check_config(ucd_binary, dir, body, err);
     g_free(body);
-    return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+    return ok ? 0 : 1;
 }
 
 static void test_missing_ca_file(void)

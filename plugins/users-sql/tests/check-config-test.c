@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "fake-host.h"
+#include "harness.h"
 
 static const char *ucd_bin;
 static const char *plugin_so;
@@ -23,21 +24,13 @@ static char *dir;
 static gboolean core_accepts(const char *key, const char *value, char **err)
 {
     char *plugin_dir = g_path_get_dirname(plugin_so);
-    char *conf = g_build_filename(dir, "ucd.conf", NULL);
     char *text = g_strdup_printf("[core]\nplugin_path = %s\ncontrol_socket = %s/ucd.sock\n"
                                  "[module users-sql]\ndatabase = %s/users.db\n%s = %s\n",
                                  plugin_dir, dir, dir, key, value);
-    g_assert_true(g_file_set_contents(conf, text, -1, NULL));
-    const char *argv[] = {ucd_bin, "-c", conf, "--check-config", NULL};
-    int status = 0;
-    GError *error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                               NULL, err, &status, &error));
-    g_assert_no_error(error);
+    gboolean ok = harness_check_config(ucd_bin, dir, text, err);
     g_free(text);
-    g_free(conf);
     g_free(plugin_dir);
-    return g_spawn_check_wait_status(status, NULL);
+    return ok;
 }
 
 /* The plugin's init with the same value: TRUE when it starts. */
