@@ -18,6 +18,7 @@ extern "C" {
 
 #define UCD_CALENDAR_SERVICE "calendar"
 #define UCD_CALENDAR_MAJOR   1
+#define UCD_CALENDAR_MINOR 0
 
 typedef struct ucd_appointment {
     uint32_t struct_size;

@@ -35,7 +35,10 @@ typedef enum ucd_event_type {
     UCD_EVENT_APPOINTMENT = 4,  /* payload: ucd_appointment_event */
     UCD_EVENT_MODULE_STATE = 5, /* payload: ucd_module_state_event (published by the core) */
     UCD_EVENT_CUSTOM = 6,       /* payload: ucd_custom_event (plugin-defined) */
-    UCD_EVENT_TYPE_COUNT_ = 7   /* not a type: the count in this ABI version */
+    /* Since host 1.4, published by the core only: */
+    UCD_EVENT_CONVERSATION_ENDED = 7, /* payload: ucd_conversation_event */
+    UCD_EVENT_DIRECTORY = 8,          /* payload: ucd_directory_event */
+    UCD_EVENT_TYPE_COUNT_ = 9         /* not a type: the count in this host version */
 } ucd_event_type;
 
 #define UCD_EVENT_MASK(type) (UINT64_C(1) << (type))
@@ -210,6 +213,41 @@ typedef struct ucd_module_state_event {
     const char *message; /* the reason for DECLINED or FAILED */
 } ucd_module_state_event;
 
+/* ---- A conversation ended (published by the core, host 1.4) ---------------
+ *
+ * The calls model (service "calls", calls.h) turns legs into conversations;
+ * when the last leg of one is gone it hands the finished record to every
+ * running journal store and publishes it here: the same record, field for
+ * field, that journal.h's store() receives. Subject: the record's uuid. */
+typedef struct ucd_journal_record ucd_journal_record; /* journal.h */
+
+typedef struct ucd_conversation_event {
+    uint32_t struct_size;
+    uint32_t reserved;
+    const ucd_journal_record *record; /* include <ucd/journal.h> to read it */
+} ucd_conversation_event;
+
+/* ---- The directory changed (published by the core, host 1.4) --------------
+ *
+ * The directory service (directory.h) re-reads the users backends when they
+ * report changes and keeps lines assigned to users; after each pass it
+ * publishes one event per user, group or line that appeared, changed or went
+ * (UCD_CHANGE_RESYNCED with kind and id NULL when too many changed to list:
+ * re-read everything). Subject: the id. */
+typedef enum ucd_directory_kind {
+    UCD_DIRECTORY_USER = 1,
+    UCD_DIRECTORY_GROUP = 2,
+    UCD_DIRECTORY_LINE = 3,
+} ucd_directory_kind;
+
+typedef struct ucd_directory_event {
+    uint32_t struct_size;
+    uint32_t change; /* ucd_change */
+    uint32_t kind;   /* ucd_directory_kind; 0 with UCD_CHANGE_RESYNCED */
+    uint32_t reserved;
+    const char *id; /* user id, group id, or "DRIVER/ADDRESS" of a line */
+} ucd_directory_event;
+
 /* ---- Plugin-defined events ------------------------------------------------- */
 typedef struct ucd_custom_event {
     uint32_t struct_size;
@@ -229,7 +267,8 @@ typedef struct ucd_event {
     const char *subject; /* what the event is about, for filtering: the line address,
                             user id, call id or custom name; NULL = derived by the bus
                             (line for line/call events, user id for presence, user and
-                            appointment events, module id, custom name) */
+                            appointment events, module id, custom name, the uuid of an
+                            ended conversation, the id of a directory change) */
     const void *payload; /* the ucd_*_event struct for `type` */
 } ucd_event;
 

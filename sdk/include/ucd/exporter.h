@@ -18,6 +18,7 @@ extern "C" {
 
 #define UCD_EXPORTER_SERVICE "exporter"
 #define UCD_EXPORTER_MAJOR   1
+#define UCD_EXPORTER_MINOR 0
 
 typedef struct ucd_export_request {
     uint32_t struct_size;

@@ -2,11 +2,14 @@
  * ucd/host.h - everything the core offers a plugin, as one function table.
  *
  * The core passes a `const ucd_host *` to a plugin's init hook. The table lives
- * as long as the process; keep the pointer. Every function takes the plugin's
- * own `ucd_plugin *self` first, so that what it creates is attributed to that
- * module instance and removed with it: when a module stops, the core removes
- * whatever subscriptions, timers, fd watches, services, counters and commands it
- * still holds, and waits for its pending work items before calling fini.
+ * as long as the process; keep the pointer. A function that creates something
+ * takes the plugin's own `ucd_plugin *self` first, so that what it creates is
+ * attributed to that module instance and removed with it; functions that act
+ * on a thing already created (counter_add, subscription_dropped,
+ * work_queue_submit, reply_*) take that thing instead. When a module stops, the
+ * core removes whatever subscriptions, timers, fd watches, services, work
+ * queues and commands it still holds, and waits for its pending work items
+ * before calling fini; counters stay until the process exits.
  *
  * Grouped by purpose:
  *   identity      module_id, instance, state_dir
@@ -15,14 +18,16 @@
  *                 config_list, config_error
  *   event bus     publish, subscribe, unsubscribe, subscription_dropped
  *   main loop     timer_add, timer_remove, watch_add, watch_update, watch_remove
- *   threads       work_submit
+ *   threads       work_submit, work_queue_new, work_queue_submit, work_queue_free
  *   services      service_register, service_get, service_foreach
  *   metrics       counter_new, counter_add, counter_set
  *   control       command_register, reply_*
  *
  * Functions run on the main loop thread only, except those marked "any thread".
- * Check `host->struct_size` before calling a function added after ABI 1.0; each
- * such addition says from which minor version it exists.
+ * The table's version is UCD_ABI_MAJOR.UCD_HOST_MINOR (plugin.h). A plugin that
+ * targets an older host (UCD_TARGET_HOST_MINOR) checks UCD_HOST_HAS(host,
+ * member) before calling a function added after that minor; each such
+ * addition says from which host minor it exists.
  */
 #ifndef UCD_HOST_H
 #define UCD_HOST_H
@@ -67,6 +72,7 @@ typedef struct ucd_timer ucd_timer;               /* opaque */
 typedef struct ucd_watch ucd_watch;               /* opaque */
 typedef struct ucd_counter ucd_counter;           /* opaque */
 typedef struct ucd_reply ucd_reply;               /* opaque: the answer to a control command */
+typedef struct ucd_work_queue ucd_work_queue;     /* opaque: ordered work, host 1.4 */
 
 typedef void (*ucd_timer_cb)(void *user_data);
 typedef void (*ucd_watch_cb)(int fd, uint32_t revents, void *user_data);
@@ -83,9 +89,12 @@ typedef struct ucd_service {
     uint32_t struct_size;
     uint32_t major;
     const char *name;
-    const char *provider; /* module id of the provider: "pbx-sim:office" */
+    const char *provider; /* module id of the provider: "pbx-sim:office", "core" */
     const void *iface;
     void *impl;
+    /* Since host 1.4 (filled when the caller's struct_size has room): */
+    uint32_t minor; /* the minor the provider declared */
+    uint32_t reserved;
 } ucd_service;
 
 typedef int (*ucd_service_cb)(const ucd_service *service, void *user_data); /* non-zero stops */
@@ -180,7 +189,7 @@ struct ucd_host {
     /* Runs `work(user_data)` on the core's worker pool, then `done(user_data)` on
      * the main loop (`done` may be NULL). Use it for blocking calls: database
      * writes, LDAP searches, file I/O. Work items of one module may run in
-     * parallel; serialize them yourself when order matters. Any thread. */
+     * parallel; use a work queue (below) when order matters. Any thread. */
     int (*work_submit)(ucd_plugin *self, ucd_work_fn work, ucd_done_fn done, void *user_data);
 
     /* ---- services ---- */
@@ -190,10 +199,13 @@ struct ucd_host {
     int (*service_register)(ucd_plugin *self, const char *name, uint32_t major, const void *iface,
                             void *impl);
     /* Finds a running provider of `name` with exactly `major`; `provider` narrows
-     * it to one module id (NULL: the first in start order). UCD_E_NOT_FOUND if none. */
+     * it to one module id (NULL: the first in start order). A provider older
+     * than the minor this module declared for the service (requires/uses) is
+     * skipped. UCD_E_NOT_FOUND if none. */
     int (*service_get)(ucd_plugin *self, const char *name, uint32_t major, const char *provider,
                        ucd_service *out);
-    /* Calls `cb` for each running provider of `name`/`major`, in start order. */
+    /* Calls `cb` for each running provider of `name`/`major`, in start order,
+     * skipping those older than the minor this module declared. */
     int (*service_foreach)(ucd_plugin *self, const char *name, uint32_t major, ucd_service_cb cb,
                            void *user_data);
 
@@ -220,7 +232,7 @@ struct ucd_host {
     void (*reply_text)(ucd_reply *reply, const char *fmt, ...) UCD_PRINTF(2, 3);
     void (*reply_error)(ucd_reply *reply, const char *fmt, ...) UCD_PRINTF(2, 3);
 
-    /* ---- ABI 1.3: replies that come later (check UCD_HOST_HAS(host, reply_complete)) ---- */
+    /* ---- host 1.3: replies that come later (check UCD_HOST_HAS(host, reply_complete)) ---- */
 
     /* Keeps `reply` open after the command handler returns, for a command whose
      * work blocks (a database query, a report): call it in the handler, return
@@ -233,6 +245,23 @@ struct ucd_host {
      * Every deferred reply must be completed, also when the module stops: a
      * work item's done callback still runs before stop() returns. */
     void (*reply_complete)(ucd_reply *reply);
+
+    /* ---- host 1.4: ordered work (check UCD_HOST_HAS(host, work_queue_free)) ---- */
+
+    /* A queue whose items run one after another, in submission order, on the
+     * worker pool (never on the main loop, never two at once); each item's
+     * `done` runs on the main loop in the same order. Items of different
+     * queues, and work_submit() items, still run in parallel. `name` appears
+     * in logs. The core frees a queue the module still holds after its stop
+     * hook, after running what was submitted. NULL when out of memory. */
+    ucd_work_queue *(*work_queue_new)(ucd_plugin *self, const char *name);
+    /* Appends an item to `queue`. Any thread. UCD_E_INVALID after the queue
+     * was freed or its module stopped. */
+    int (*work_queue_submit)(ucd_work_queue *queue, ucd_work_fn work, ucd_done_fn done,
+                             void *user_data);
+    /* Runs what was submitted, waits for it (every `done` has run when it
+     * returns) and frees the queue. Main loop only, never from a work item. */
+    void (*work_queue_free)(ucd_plugin *self, ucd_work_queue *queue);
 };
 
 /* Convenience wrappers, so a plugin writes ucd_info(host, self, "...") */

@@ -23,6 +23,8 @@ extern "C" {
 
 #define UCD_JOURNAL_SERVICE "journal"
 #define UCD_JOURNAL_MAJOR   1
+/* 1: the record's end_cause and forward_reason_code. */
+#define UCD_JOURNAL_MINOR 1
 
 typedef enum ucd_outcome {
     UCD_OUTCOME_ANSWERED = 0,
@@ -72,14 +74,18 @@ typedef struct ucd_journal_record {
     const char *destination_e164;
     const char *destination_name;
     const char *transferred_by; /* user id */
-    const char *forward_reason; /* "unconditional", "busy", "no_answer", "deflect" */
+    const char *forward_reason; /* the word of forward_reason_code: "unconditional", "busy",
+                                   "no_answer", "deflect"; NULL for none */
     const char *picked_up_by;   /* user id */
-    const char *end_reason;     /* "normal", "link_lost", ... */
+    const char *end_reason;     /* the word of end_cause: "normal", "link_lost", ... */
     const char *tags;           /* ';'-separated tags or project codes */
     const char *memo;
     const ucd_journal_participant *participants;
     uint32_t participant_count;
     uint32_t participant_size; /* sizeof(ucd_journal_participant) as built */
+    /* Since journal 1.1 (check struct_size; the strings above stay filled): */
+    uint32_t end_cause;           /* ucd_call_cause (event.h) of the last leg to end */
+    uint32_t forward_reason_code; /* ucd_forward_reason (event.h); 0 = not forwarded */
 } ucd_journal_record;
 
 enum {

@@ -27,6 +27,7 @@ extern "C" {
 
 #define UCD_NUMBERS_SERVICE "numbers"
 #define UCD_NUMBERS_MAJOR   1
+#define UCD_NUMBERS_MINOR 0
 
 typedef enum ucd_number_kind {
     UCD_NUMBER_UNKNOWN = 0,       /* empty, withheld, or not a phone number */

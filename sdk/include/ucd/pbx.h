@@ -25,6 +25,7 @@ extern "C" {
 
 #define UCD_PBX_SERVICE "pbx"
 #define UCD_PBX_MAJOR   1
+#define UCD_PBX_MINOR 0
 
 /* What a line can do: the bits of capabilities(). */
 enum {

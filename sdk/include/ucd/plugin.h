@@ -15,16 +15,37 @@
  * a versioned interface described in its own header: pbx.h, users.h, journal.h,
  * calendar.h, exporter.h.
  *
- * The ABI rule
- * ------------
- * The core refuses a plugin whose UCD_ABI_MAJOR differs from its own, or whose
- * UCD_ABI_MINOR is newer than its own (the plugin could call into table slots the
- * core does not have). Every struct that crosses the boundary starts with a
- * `uint32_t struct_size` and only ever grows at its end. A reader looks at
- * struct_size before touching a member, so an older plugin (smaller struct) gets
- * defaults for what it lacks, and a newer core never reads past what a plugin
- * filled. The headers contain no GLib or other third-party types: only C11,
- * fixed-width integers, opaque handles and callbacks with a user-data pointer.
+ * Versions: one SDK major, a minor per interface
+ * --------------------------------------------------
+ * UCD_ABI_MAJOR is the SDK's major version: the layout of this descriptor and
+ * of the host table. The core refuses a plugin built for another major.
+ * Below it, every interface has a minor version of its own, as PKCS#11
+ * interfaces do: the host table and the event types (UCD_HOST_MINOR, host.h
+ * and event.h) and each service (UCD_PBX_MINOR, UCD_USERS_MINOR,
+ * UCD_DIRECTORY_MINOR ... in the service's header). A minor only ever adds: a
+ * function at the end of a table, a member at the end of a struct, an event
+ * type, a flag.
+ *
+ * A plugin says, per interface, the lowest minor it needs, and the core
+ * refuses only what it cannot serve, naming the interface and both versions:
+ *   - the host table: the descriptor's abi_minor, UCD_TARGET_HOST_MINOR. It is
+ *     UCD_HOST_MINOR of the headers unless the plugin defines
+ *     UCD_TARGET_HOST_MINOR before including any ucd header (opt-in, like
+ *     GLib's GLIB_VERSION_MIN_REQUIRED): a plugin that targets an older host
+ *     checks UCD_HOST_HAS(host, member) before calling anything newer.
+ *   - each service: the `minor` of its entry in `requires` or `uses`. A
+ *     required service whose running provider is older refuses the module
+ *     ("requires service 'directory' 1.2, the core provides 1.0"); a used
+ *     service that is older is not handed out by service_get(), as if absent.
+ *     0 (the default of an entry that does not set it) takes any provider.
+ *   - a provider declares the minor it implements in its `provides` entry.
+ *
+ * Every struct that crosses the boundary starts with a `uint32_t struct_size`
+ * and only ever grows at its end. A reader looks at struct_size before
+ * touching a member, so an older plugin (smaller struct) gets defaults for what
+ * it lacks, and a newer core never reads past what a plugin filled. The
+ * headers contain no GLib or other third-party types: only C11, fixed-width
+ * integers, opaque handles and callbacks with a user-data pointer.
  *
  * Threads
  * -------
@@ -43,11 +64,25 @@
 extern "C" {
 #endif
 
-/* The ABI this header describes. Bump MINOR for an append-only addition (a new
- * host function at the end of ucd_host, a new member at the end of a struct, a new
- * event type); bump MAJOR, with a note in docs/sdk/CHANGES.md, for anything else. */
+/* The SDK's major version, and the minor of the host table and event types
+ * these headers describe. Bump the host minor for an append-only addition to
+ * host.h or event.h, a service's own minor (in its header) for an addition to
+ * that service; bump MAJOR, with a note in docs/sdk/CHANGES.md, for anything
+ * else. UCD_ABI_MINOR is the host minor under its older name. */
+/* clang-format off */
 #define UCD_ABI_MAJOR 1
-#define UCD_ABI_MINOR 3
+#define UCD_HOST_MINOR 4
+#define UCD_ABI_MINOR UCD_HOST_MINOR
+/* clang-format on */
+
+/* The lowest host minor this plugin needs: define it before including any
+ * ucd header to run on older cores (see "Versions" above). */
+#ifndef UCD_TARGET_HOST_MINOR
+#define UCD_TARGET_HOST_MINOR UCD_HOST_MINOR
+#endif
+#if UCD_TARGET_HOST_MINOR > UCD_HOST_MINOR
+#error "UCD_TARGET_HOST_MINOR is newer than the host these ucd headers describe"
+#endif
 
 #if defined(__GNUC__)
 #define UCD_EXPORT         __attribute__((visibility("default")))
@@ -118,11 +153,14 @@ typedef struct ucd_host ucd_host;
  * Plugins name what they provide and need by service, never by file name: a PBX
  * driver provides "pbx" major 1; a plugin that stores calls requires "journal"
  * major 1 or optionally uses "users". The loader starts providers before their
- * users, declines a module whose required service nobody provides, and refuses
- * two modules providing one service marked UCD_SERVICE_EXCLUSIVE.
- * Well-known names (interfaces in the kind headers): "pbx", "users", "journal",
- * "calendar", "exporter". Integrators may invent their own, ideally prefixed
- * ("acme.crm"). */
+ * users, declines a module whose required service nobody provides, refuses one
+ * whose required service is older than the minor it asks for, and refuses two
+ * modules providing one service marked UCD_SERVICE_EXCLUSIVE.
+ *
+ * Provided by plugins (interfaces in the kind headers): "pbx", "users",
+ * "journal", "calendar", "exporter". Provided by the core itself, always
+ * running: "numbers", "directory", "calls", "presence", "permissions".
+ * Integrators may invent their own, ideally prefixed ("acme.crm"). */
 enum {
     UCD_SERVICE_EXCLUSIVE = 1u << 0, /* at most one enabled module may provide it */
 };
@@ -131,7 +169,19 @@ typedef struct ucd_service_decl {
     const char *name; /* NULL terminates an array of declarations */
     uint32_t major;   /* interface major version provided or required */
     uint32_t flags;   /* UCD_SERVICE_* (meaningful in `provides` only) */
+    /* Since host 1.4 (a plugin built earlier declares 0 everywhere): in
+     * `provides`, the minor implemented; in `requires` and `uses`, the lowest
+     * minor needed. */
+    uint32_t minor;
+    uint32_t reserved; /* 0 */
 } ucd_service_decl;
+
+/* A `requires` or `uses` entry: UCD_NEED(UCD_DIRECTORY_SERVICE,
+ * UCD_DIRECTORY_MAJOR, 0). A `provides` entry: UCD_PROVIDE(UCD_PBX_SERVICE,
+ * UCD_PBX_MAJOR, UCD_PBX_MINOR, 0). The array ends with {NULL}. */
+#define UCD_NEED(name_, major_, minor_) {.name = (name_), .major = (major_), .minor = (minor_)}
+#define UCD_PROVIDE(name_, major_, minor_, flags_)                                                 \
+    {.name = (name_), .major = (major_), .flags = (flags_), .minor = (minor_)}
 
 /* ---- Configuration keys ----------------------------------------------------
  *
@@ -200,7 +250,7 @@ typedef struct ucd_config_key {
 typedef struct ucd_plugin_descriptor {
     uint32_t struct_size; /* sizeof(ucd_plugin_descriptor) as the plugin was built */
     uint16_t abi_major;   /* UCD_ABI_MAJOR as the plugin was built */
-    uint16_t abi_minor;   /* UCD_ABI_MINOR as the plugin was built */
+    uint16_t abi_minor;   /* the lowest host minor it needs: UCD_TARGET_HOST_MINOR */
 
     const char *name;        /* plugin name, "kind-name" style: "pbx-sim" */
     const char *version;     /* the plugin's own version: "1.2.0" */
@@ -217,6 +267,12 @@ typedef struct ucd_plugin_descriptor {
     int (*start)(void *state);
     void (*stop)(void *state);
     void (*fini)(void *state);
+
+    /* Since host 1.4: sizeof(ucd_service_decl) as built, the stride of the
+     * provides/requires/uses arrays (0 from an older plugin: the 1.0 layout,
+     * without `minor`). */
+    uint32_t service_decl_size;
+    uint32_t reserved;
 } ucd_plugin_descriptor;
 
 /* The one symbol every plugin exports. */
@@ -233,7 +289,7 @@ typedef const ucd_plugin_descriptor *(*ucd_plugin_entry_fn)(void);
  *                     .description = "logs every call event",
  *                     .config_keys = keys, .init = hello_init, .fini = hello_fini);
  *
- * The macro fills struct_size, the ABI version and config_key_size. */
+ * The macro fills struct_size, the versions and the two array strides. */
 #define UCD_PLUGIN_DEFINE(...)                                                                     \
     UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void);                                \
     UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void)                                 \
@@ -241,8 +297,9 @@ typedef const ucd_plugin_descriptor *(*ucd_plugin_entry_fn)(void);
         static const ucd_plugin_descriptor ucd_descriptor_ = {                                     \
             .struct_size = sizeof(ucd_plugin_descriptor),                                          \
             .abi_major = UCD_ABI_MAJOR,                                                            \
-            .abi_minor = UCD_ABI_MINOR,                                                            \
+            .abi_minor = UCD_TARGET_HOST_MINOR,                                                    \
             .config_key_size = sizeof(ucd_config_key),                                             \
+            .service_decl_size = sizeof(ucd_service_decl),                                         \
             __VA_ARGS__};                                                                          \
         return &ucd_descriptor_;                                                                   \
     }

@@ -1,7 +1,9 @@
 /*
  * ucd/ucd.h - includes the whole plugin SDK. Read plugin.h first, then host.h
- * and event.h; the kind headers (pbx.h, users.h, journal.h, calendar.h,
- * exporter.h) each describe one versioned service interface.
+ * and event.h. Each other header describes one versioned service interface:
+ * those plugins provide (pbx.h, users.h, journal.h, calendar.h, exporter.h)
+ * and those the core provides (numbers.h, directory.h, calls.h, presence.h,
+ * permissions.h).
  */
 #ifndef UCD_UCD_H
 #define UCD_UCD_H
@@ -15,5 +17,9 @@
 #include <ucd/calendar.h>
 #include <ucd/exporter.h>
 #include <ucd/numbers.h>
+#include <ucd/directory.h>
+#include <ucd/calls.h>
+#include <ucd/presence.h>
+#include <ucd/permissions.h>
 
 #endif /* UCD_UCD_H */

@@ -25,6 +25,8 @@ extern "C" {
 
 #define UCD_USERS_SERVICE "users"
 #define UCD_USERS_MAJOR   1
+/* 1: import_users; 2: set_numbers. */
+#define UCD_USERS_MINOR 2
 
 typedef struct ucd_user {
     uint32_t struct_size;
@@ -90,7 +92,7 @@ typedef struct ucd_users_v1 {
      * UCD_E_UNSUPPORTED otherwise. Blocking, like authenticate. */
     int (*set_home_server)(void *impl, const char *user_id, const char *server);
 
-    /* Since ABI 1.1 (check struct_size): */
+    /* Since users 1.1 (check struct_size): */
 
     /* Merges the users and groups of a users-file XML document (the schema of
      * plugins/users-file, what `ucctl users export` writes) into this backend:
@@ -99,7 +101,7 @@ typedef struct ucd_users_v1 {
      * UCD_E_UNSUPPORTED for a read-only backend (a directory). */
     int (*import_users)(void *impl, const char *path, char *message, size_t message_size);
 
-    /* Since ABI 1.2 (check struct_size): */
+    /* Since users 1.2 (check struct_size): */
 
     /* Replaces the phone numbers of `user_id` in the backend (`numbers` is
      * NULL-terminated; an empty array clears them) where it writes them back,
