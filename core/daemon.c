@@ -448,7 +448,7 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         core_warn("the configuration (%s) enables no module: ucd runs, but does nothing",
                   d.config_file);
     d.mods = core_modules_new(&d.rt);
-    core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, &slot_iface,
+    core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, UCD_NUMBERS_MINOR, &slot_iface,
                                   &d.numbers);
     core_commands_register(&d);
     if (core_modules_check(d.mods, d.cfg, errors) > 0) {

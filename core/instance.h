@@ -48,6 +48,7 @@ typedef struct core_service_entry {
     ucd_plugin *provider;
     char *name;
     uint32_t major;
+    uint32_t minor; /* as the provider declared it */
     const void *iface;
     void *impl;
 } core_service_entry;

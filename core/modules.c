@@ -109,15 +109,16 @@ core_modules *core_modules_new(core_runtime *rt)
 }
 
 void core_modules_add_core_service(core_modules *mods, const char *name, uint32_t major,
-                                   const void *iface, void *impl)
+                                   uint32_t minor, const void *iface, void *impl)
 {
-    ucd_service_decl d = {.name = g_intern_string(name), .major = major};
+    ucd_service_decl d = {.name = g_intern_string(name), .major = major, .minor = minor};
     g_array_append_val(mods->core_provides, d);
     mods->core_desc.provides = (const ucd_service_decl *)mods->core_provides->data;
     core_service_entry *e = g_new0(core_service_entry, 1);
     e->provider = &mods->core_self;
     e->name = g_strdup(name);
     e->major = major;
+    e->minor = minor;
     e->iface = iface;
     e->impl = impl;
     g_ptr_array_insert(mods->services, 0, e);
@@ -138,6 +139,7 @@ static void fill_service(const core_service_entry *e, ucd_service *out)
         .provider = e->provider->id,
         .iface = e->iface,
         .impl = e->impl,
+        .minor = e->minor,
     };
     size_t n = out->struct_size < sizeof s ? out->struct_size : sizeof s;
     uint32_t keep = out->struct_size;

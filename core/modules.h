@@ -92,11 +92,12 @@ void core_modules_foreach_counter(core_modules *mods,
  * to that section (for the redacted config dump). */
 gboolean core_modules_key_is_secret(const char *section, const char *key, void *mods);
 
-/* Registers a service the core itself provides (the number service, ...).
+/* Registers a service the core itself provides (the number service, the
+ * model's directory, calls, presence and permissions), at `major`.`minor`.
  * Call before core_modules_check(): plugins then find it with service_get and
  * may name it in `requires`. Its provider id is "core". */
 void core_modules_add_core_service(core_modules *mods, const char *name, uint32_t major,
-                                   const void *iface, void *impl);
+                                   uint32_t minor, const void *iface, void *impl);
 
 /* The service registry as the core sees it (the host table's service_get and
  * service_foreach use these): running or initialized providers only, in

@@ -34,7 +34,7 @@ _Static_assert(UCD_ABI_MAJOR == 1, "a new major ABI needs new pins (docs/sdk/abi
 #if defined(__LP64__) && __LP64__
 
 /* ---- plugin.h ---- */
-PIN_SIZE(ucd_service_decl, 16);
+PIN_SIZE(ucd_service_decl, 24); /* host 1.4: minor, reserved */
 PIN_OFFSET(ucd_service_decl, name, 0);
 PIN_OFFSET(ucd_service_decl, major, 8);
 PIN_OFFSET(ucd_service_decl, flags, 12);
@@ -44,7 +44,7 @@ PIN_OFFSET(ucd_config_key, type, 8);
 PIN_OFFSET(ucd_config_key, flags, 12);
 PIN_OFFSET(ucd_config_key, default_value, 16);
 PIN_OFFSET(ucd_config_key, help, 24);
-PIN_SIZE(ucd_plugin_descriptor, 112);
+PIN_SIZE(ucd_plugin_descriptor, 120); /* host 1.4: service_decl_size, reserved */
 PIN_OFFSET(ucd_plugin_descriptor, struct_size, 0);
 PIN_OFFSET(ucd_plugin_descriptor, abi_major, 4);
 PIN_OFFSET(ucd_plugin_descriptor, abi_minor, 6);
@@ -141,14 +141,14 @@ PIN_OFFSET(ucd_event_filter, queue_size, 32);
 PIN_OFFSET(ucd_event_filter, reserved, 36); /* 1.1, was padding */
 
 /* ---- host.h ---- */
-PIN_SIZE(ucd_service, 40);
+PIN_SIZE(ucd_service, 48); /* host 1.4: minor, reserved */
 PIN_OFFSET(ucd_service, struct_size, 0);
 PIN_OFFSET(ucd_service, major, 4);
 PIN_OFFSET(ucd_service, name, 8);
 PIN_OFFSET(ucd_service, provider, 16);
 PIN_OFFSET(ucd_service, iface, 24);
 PIN_OFFSET(ucd_service, impl, 32);
-PIN_SIZE(ucd_host, 304); /* 1.3: reply_defer, reply_complete */
+PIN_SIZE(ucd_host, 328); /* 1.3: reply_defer, reply_complete; 1.4: work queues */
 PIN_OFFSET(ucd_host, struct_size, 0);
 PIN_OFFSET(ucd_host, abi_major, 4);
 PIN_OFFSET(ucd_host, abi_minor, 6);
@@ -270,7 +270,7 @@ PIN_OFFSET(ucd_journal_participant, line, 16);
 PIN_OFFSET(ucd_journal_participant, joined_ms, 24);
 PIN_OFFSET(ucd_journal_participant, answered_ms, 32);
 PIN_OFFSET(ucd_journal_participant, left_ms, 40);
-PIN_SIZE(ucd_journal_record, 184);
+PIN_SIZE(ucd_journal_record, 192); /* journal 1.1: end_cause, forward_reason_code */
 PIN_OFFSET(ucd_journal_record, struct_size, 0);
 PIN_OFFSET(ucd_journal_record, direction, 4);
 PIN_OFFSET(ucd_journal_record, outcome, 8);
@@ -387,7 +387,7 @@ PIN_VALUE(UCD_EVENT_USER_CHANGED, 3);
 PIN_VALUE(UCD_EVENT_APPOINTMENT, 4);
 PIN_VALUE(UCD_EVENT_MODULE_STATE, 5);
 PIN_VALUE(UCD_EVENT_CUSTOM, 6);
-PIN_VALUE(UCD_EVENT_TYPE_COUNT_, 7);
+PIN_VALUE(UCD_EVENT_TYPE_COUNT_, 9);
 PIN_VALUE(UCD_LINE_UNKNOWN, 0);
 PIN_VALUE(UCD_LINE_IDLE, 1);
 PIN_VALUE(UCD_LINE_RINGING, 2);
