@@ -61,6 +61,9 @@ struct core_model {
 
     /* commands.c: the progress of `users sync`, backend id -> core_sync_state */
     GHashTable *syncs;
+
+    /* call-control.c: whom actors are checked against (not owned; NULL: none) */
+    struct core_permissions *perms;
 };
 
 /* commands.c: a sync's progress, shared with the backend's callbacks. */
