@@ -36,8 +36,8 @@
 
 #include "users-events.h"
 
-#include "uf-set.h"
-#include "uf-xml.h"
+#include "file-set.h"
+#include "file-xml.h"
 
 /* Editors write a file in several steps (truncate, write, close; or write a
  * temporary, rename, chmod); one reload after the burst is what we want. */

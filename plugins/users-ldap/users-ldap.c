@@ -6,7 +6,7 @@
  * verified unless configured otherwise), bind as the service account, read
  * users page by page (RFC 2696, so a server's 1,000-entry cap never
  * truncates), then groups (all of them, or those changed since the last
- * sync); nested groups are resolved in memory, once per group (ul-graph.h).
+ * sync); nested groups are resolved in memory, once per group (ldap-graph.h).
  * The result is judged on the main loop: a sync that failed, or a full sync
  * that returned far fewer users than the last good set, is NOT applied; the
  * users stay, a warning is logged and a counter grows. A good set replaces the
@@ -28,9 +28,9 @@
 
 #include "users-events.h"
 
-#include "ul-cache.h"
-#include "ul-ldap.h"
-#include "ul-set.h"
+#include "ldap-cache.h"
+#include "ldap-client.h"
+#include "ldap-set.h"
 
 /* How many left-out values of one sync are logged one by one. */
 #define UL_REJECT_LOG_LIMIT 20
@@ -221,7 +221,7 @@ static void ul_cache_work(void *data)
 }
 
 /* Queues the write of `set`, the one just installed: a snapshot after a full
- * sync, a delta after an incremental one (ul-cache.h). */
+ * sync, a delta after an incremental one (ldap-cache.h). */
 static void ul_cache_save(ul_state *state, ul_set *set, gboolean full)
 {
     if (state->cache == NULL)

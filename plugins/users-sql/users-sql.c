@@ -4,7 +4,7 @@
  * major 1 (ucd/users.h).
  *
  * Every sync runs on the worker pool with a connection of its own and builds
- * a complete new set (us-set.h) before anything is decided: a full sync reads
+ * a complete new set (sql-set.h) before anything is decided: a full sync reads
  * every table; an incremental one (when change_column or users_changed_query
  * is configured) starts from the current set, reads the users whose stamp is
  * newer than the highest seen, and re-reads the small relation tables. The
@@ -30,10 +30,10 @@
 #include "users-events.h"
 
 #include "odbc-util.h"
-#include "us-db.h"
-#include "us-hash.h"
-#include "us-map.h"
-#include "us-set.h"
+#include "sql-db.h"
+#include "sql-password-hash.h"
+#include "sql-map.h"
+#include "sql-set.h"
 
 /* Problems of one sync written to the log; the rest are only counted. */
 #define US_MAX_LOGGED_PROBLEMS 20

@@ -35,7 +35,7 @@ static int check_config(const char *dir, const char *ca_file, char **err)
 
 static void test_missing_ca_file(void)
 {
-    char *dir = g_dir_make_tmp("ul-check-XXXXXX", NULL);
+    char *dir = g_dir_make_tmp("users-ldap-check-XXXXXX", NULL);
     char *err = NULL;
     g_assert_cmpint(check_config(dir, "/nonexistent/ca.pem", &err), !=, 0);
     g_assert_nonnull(strstr(err, "ucd.conf:8: [module users-ldap:ad] ca_file"));

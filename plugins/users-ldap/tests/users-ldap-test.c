@@ -172,7 +172,7 @@ static world *world_new(GHashTable *env, const char *const *extra, const char *s
     };
     fake_module_set_pairs(w->module, defaults);
     fake_module_set_pairs(w->module, extra);
-    w->state_dir = state_dir != NULL ? g_strdup(state_dir) : g_dir_make_tmp("ul-test-XXXXXX", NULL);
+    w->state_dir = state_dir != NULL ? g_strdup(state_dir) : g_dir_make_tmp("users-ldap-test-XXXXXX", NULL);
     fake_module_set_state_dir(w->module, w->state_dir);
     return w;
 }

@@ -1,5 +1,5 @@
 /*
- * ul-tls-diagnose.h - why a TLS handshake with an LDAP server fails, in a
+ * ldap-tls-diagnose.h - why a TLS handshake with an LDAP server fails, in a
  * sentence an admin can act on.
  *
  * libldap (built with GnuTLS on Debian) reports every TLS failure as "Can't
@@ -8,8 +8,8 @@
  * plugin repeats the handshake here, with GIO's TLS (the same CA file, host
  * name and timeout), only to read the certificate's faults.
  */
-#ifndef UL_TLS_DIAGNOSE_H
-#define UL_TLS_DIAGNOSE_H
+#ifndef USERS_LDAP_TLS_DIAGNOSE_H
+#define USERS_LDAP_TLS_DIAGNOSE_H
 
 #include <glib.h>
 
@@ -20,4 +20,4 @@
  * handshake succeeds or the server cannot be reached at all. g_free. */
 char *ul_tls_diagnose(const char *uri, const char *ca_file, int timeout_s);
 
-#endif /* UL_TLS_DIAGNOSE_H */
+#endif /* USERS_LDAP_TLS_DIAGNOSE_H */

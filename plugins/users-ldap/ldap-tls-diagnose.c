@@ -1,6 +1,6 @@
 /*
- * ul-tls-diagnose.c - a second handshake that reads why the first failed
- * (ul-tls-diagnose.h).
+ * ldap-tls-diagnose.c - a second handshake that reads why the first failed
+ * (ldap-tls-diagnose.h).
  *
  * It runs only after libldap's TLS failed, so it costs nothing while things
  * work. It trusts nothing: its only output is a sentence.
@@ -10,7 +10,7 @@
 #include <gio/gio.h>
 #include <ldap.h>
 
-#include "ul-tls-diagnose.h"
+#include "ldap-tls-diagnose.h"
 
 /* The StartTLS extended request (RFC 4511 4.14.1), message id 1: a
  * SEQUENCE of the id and [APPLICATION 23] with requestName [0] = the OID. */

@@ -1,5 +1,5 @@
 /*
- * us-hash.h - checks a password against a stored salted hash.
+ * sql-password-hash.h - checks a password against a stored salted hash.
  *
  * Two formats, both with standard base64 (padding optional) for salt and hash:
  *   pbkdf2-sha256$ITERATIONS$SALT$HASH   PBKDF2-HMAC-SHA256
@@ -9,8 +9,8 @@
  * value) is unusable: it is never compared with the password, so a database
  * that holds clear text refuses every login instead of accepting one.
  */
-#ifndef US_HASH_H
-#define US_HASH_H
+#ifndef USERS_SQL_PASSWORD_HASH_H
+#define USERS_SQL_PASSWORD_HASH_H
 
 #include <glib.h>
 
@@ -24,4 +24,4 @@ typedef enum us_hash_result {
  * value). With US_HASH_UNUSABLE, `*reason` is a static English text. */
 us_hash_result us_hash_verify(const char *stored, const char *password, const char **reason);
 
-#endif /* US_HASH_H */
+#endif /* USERS_SQL_PASSWORD_HASH_H */

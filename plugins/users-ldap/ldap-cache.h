@@ -1,5 +1,5 @@
 /*
- * ul-cache.h - the state-directory cache of the last good set: a snapshot
+ * ldap-cache.h - the state-directory cache of the last good set: a snapshot
  * (users.cache) and an append-only file of deltas (users.cache.delta).
  *
  * A full sync writes a snapshot. An incremental sync appends one delta
@@ -16,12 +16,12 @@
  * Writes are serialized by the cache's own lock, and one older than the last
  * written (work items may run out of order) is dropped.
  */
-#ifndef UL_CACHE_H
-#define UL_CACHE_H
+#ifndef USERS_LDAP_CACHE_H
+#define USERS_LDAP_CACHE_H
 
 #include <glib.h>
 
-#include "ul-set.h"
+#include "ldap-set.h"
 
 typedef struct ul_cache ul_cache;
 
@@ -52,4 +52,4 @@ ul_set *ul_cache_load(ul_cache *cache, void (*warn)(const char *message, void *d
 ul_cache_write_kind ul_cache_write(ul_cache *cache, ul_set *set, gboolean full, guint64 sequence,
                                    guint *users_written, GError **error);
 
-#endif /* UL_CACHE_H */
+#endif /* USERS_LDAP_CACHE_H */

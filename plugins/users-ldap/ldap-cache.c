@@ -1,6 +1,6 @@
 /*
- * ul-cache.c - the snapshot and delta files of the users-ldap cache
- * (ul-cache.h).
+ * ldap-cache.c - the snapshot and delta files of the users-ldap cache
+ * (ldap-cache.h).
  *
  * A delta record on disk: "ULd4", the payload's length (32 bits, little
  * endian), the SHA-256 of the payload, the payload (ul_set_delta). The
@@ -14,7 +14,7 @@
 
 #include <glib/gstdio.h>
 
-#include "ul-cache.h"
+#include "ldap-cache.h"
 
 #define UL_DELTA_MAGIC  "ULd4"
 #define UL_DIGEST_BYTES 32

@@ -1,5 +1,5 @@
 /*
- * ul-set.c - user sets built from LDAP entries, and their cache (ul-set.h).
+ * ldap-set.c - user sets built from LDAP entries, and their cache (ldap-set.h).
  *
  * Directory data is input from outside: every value is checked before it
  * becomes part of a record (valid UTF-8, no longer than max_value_length,
@@ -9,15 +9,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ul-graph.h"
-#include "ul-set.h"
+#include "ldap-graph.h"
+#include "ldap-set.h"
 
 /* Version 2: users keep their direct groups beside the expanded ones, groups
  * their change stamp and parent groups (nested groups resolved locally).
  * Version 3: `enabled` is the account's state only; a user homed on another
  * server is no longer stored disabled (an incremental sync would keep such a
  * record as it is, so a version 2 cache is not reused). */
-/* Version 4: a snapshot and delta records of the same shape (ul-cache.h):
+/* Version 4: a snapshot and delta records of the same shape (ldap-cache.h):
  * the snapshot's generation, which its deltas name, follows the version. */
 #define UL_CACHE_VERSION 4u
 #define UL_USER_TUPLE    "(sssmsmsmsmsmsmsmsmsmsbasasas)"

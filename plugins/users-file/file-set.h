@@ -1,5 +1,5 @@
 /*
- * uf-set.h - one loaded set of users and groups, built from a validated
+ * file-set.h - one loaded set of users and groups, built from a validated
  * users-file document.
  *
  * A set is immutable once built and reference-counted: the plugin swaps the
@@ -7,8 +7,8 @@
  * reference while it calls back, so a reload on another thread never frees
  * records a caller is still reading.
  */
-#ifndef UF_SET_H
-#define UF_SET_H
+#ifndef USERS_FILE_SET_H
+#define USERS_FILE_SET_H
 
 #include <glib.h>
 #include <libxml/tree.h>
@@ -36,4 +36,4 @@ size_t uf_set_group_count(const uf_set *set);
 int uf_set_foreach_user(const uf_set *set, ucd_user_cb cb, void *user_data);
 int uf_set_foreach_group(const uf_set *set, ucd_group_cb cb, void *user_data);
 
-#endif /* UF_SET_H */
+#endif /* USERS_FILE_SET_H */

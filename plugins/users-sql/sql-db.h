@@ -1,5 +1,5 @@
 /*
- * us-db.h - one small database interface over two very different APIs: the
+ * sql-db.h - one small database interface over two very different APIs: the
  * SQLite C library (a file) and unixODBC (any database with a driver).
  *
  * The plugin only ever runs prepared SELECT (and, for write-back, UPDATE)
@@ -11,8 +11,8 @@
  * connection belongs to one thread at a time. Errors come back as text that
  * never contains a password (see us_db_redact).
  */
-#ifndef US_DB_H
-#define US_DB_H
+#ifndef USERS_SQL_DB_H
+#define USERS_SQL_DB_H
 
 #include <glib.h>
 
@@ -69,4 +69,4 @@ void us_stmt_free(us_stmt *stmt);
  * connection string. */
 char *us_db_redact(const char *text, const char *secret);
 
-#endif /* US_DB_H */
+#endif /* USERS_SQL_DB_H */

@@ -1,13 +1,13 @@
 /*
- * ul-ldap.h - the plugin's use of libldap: connecting with TLS verified by
+ * ldap-client.h - the plugin's use of libldap: connecting with TLS verified by
  * default, fail-over over several URIs, simple binds, and paged searches
  * (RFC 2696) that a server's size limit cannot truncate.
  *
  * Every function here blocks: call them from a work function, never on the
  * main loop. Nothing here logs a password or keeps one after the call.
  */
-#ifndef UL_LDAP_H
-#define UL_LDAP_H
+#ifndef USERS_LDAP_CLIENT_H
+#define USERS_LDAP_CLIENT_H
 
 #include <glib.h>
 #include <ldap.h>
@@ -65,4 +65,4 @@ char *ul_ldap_escape_filter_value(const char *value);
 
 void ul_ldap_close(LDAP *ld);
 
-#endif /* UL_LDAP_H */
+#endif /* USERS_LDAP_CLIENT_H */

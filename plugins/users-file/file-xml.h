@@ -1,5 +1,5 @@
 /*
- * uf-xml.h - reading and writing users-file documents safely.
+ * file-xml.h - reading and writing users-file documents safely.
  *
  * Reading: the file is read with a size limit, its bytes must be UTF-8, the
  * parser never loads a DTD, never substitutes entities and never touches the
@@ -12,8 +12,8 @@
  * directory, fsync, rename, fsync of the directory), so a crash or a full disk
  * leaves the old file or the new one, never half of one.
  */
-#ifndef UF_XML_H
-#define UF_XML_H
+#ifndef USERS_FILE_XML_H
+#define USERS_FILE_XML_H
 
 #include <glib.h>
 #include <libxml/tree.h>
@@ -77,4 +77,4 @@ char *uf_node_attr(const xmlNode *node, const char *name);
 /* TRUE when `node` is an element named `name` in the users namespace. */
 gboolean uf_node_is(const xmlNode *node, const char *name);
 
-#endif /* UF_XML_H */
+#endif /* USERS_FILE_XML_H */

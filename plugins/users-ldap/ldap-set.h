@@ -1,5 +1,5 @@
 /*
- * ul-set.h - one user set read from the directory: immutable records built
+ * ldap-set.h - one user set read from the directory: immutable records built
  * from LDAP entries, the attribute map that says which attribute is what,
  * and the state-directory cache of the last good set.
  *
@@ -8,8 +8,8 @@
  * calls back. Users are reference-counted too, so an incremental sync builds
  * the next set from the previous one without copying unchanged records.
  */
-#ifndef UL_SET_H
-#define UL_SET_H
+#ifndef USERS_LDAP_SET_H
+#define USERS_LDAP_SET_H
 
 #include <glib.h>
 #include <ldap.h>
@@ -112,7 +112,7 @@ const char *ul_set_user_home_value(const ul_set *set, const char *id);
 int ul_set_foreach_user(const ul_set *set, ucd_user_cb cb, void *user_data);
 int ul_set_foreach_group(const ul_set *set, ucd_group_cb cb, void *user_data);
 
-/* The cache's records (ul-cache.h writes and reads the files). A snapshot is
+/* The cache's records (ldap-cache.h writes and reads the files). A snapshot is
  * the whole set, tagged with `generation`; a delta, tagged with the
  * generation of the snapshot it follows, holds the users and groups of `to`
  * that are new or changed since `from` (`*users` of them), with `to`'s
@@ -137,4 +137,4 @@ char *ul_parse_home_server(const char *value);
  * lower case). */
 char *ul_guid_to_text(const unsigned char bytes[16]);
 
-#endif /* UL_SET_H */
+#endif /* USERS_LDAP_SET_H */

@@ -1,13 +1,13 @@
 /*
- * us-map.h - the SQL the plugin runs, built from the table/column map of the
+ * sql-map.h - the SQL the plugin runs, built from the table/column map of the
  * configuration or taken from its explicit queries.
  *
  * Table and column names cannot be bound parameters, so every name from the
  * configuration must pass us_map_identifier_ok() before it is written into a
  * statement; values (a login, a change stamp, a user id) are always bound.
  */
-#ifndef US_MAP_H
-#define US_MAP_H
+#ifndef USERS_SQL_MAP_H
+#define USERS_SQL_MAP_H
 
 #include <glib.h>
 
@@ -42,4 +42,4 @@ gboolean us_map_build(us_map *map, us_map_lookup lookup, void *data,
                       char **error);
 void us_map_clear(us_map *map);
 
-#endif /* US_MAP_H */
+#endif /* USERS_SQL_MAP_H */

@@ -1,5 +1,5 @@
 /*
- * ul-graph.h - nested groups resolved once per group: the graph of "group A
+ * ldap-graph.h - nested groups resolved once per group: the graph of "group A
  * is a member of group B" edges read with the groups, closed once, and then
  * every user's direct groups expanded with it.
  *
@@ -8,8 +8,8 @@
  * search a sync does anyway (the groups' memberOf, or their member lists),
  * so the closure costs memory lookups only, on any LDAP server.
  */
-#ifndef UL_GRAPH_H
-#define UL_GRAPH_H
+#ifndef USERS_LDAP_GRAPH_H
+#define USERS_LDAP_GRAPH_H
 
 #include <glib.h>
 
@@ -28,4 +28,4 @@ void ul_graph_add_edge(ul_graph *graph, const char *child, const char *parent);
  * strings appended are new (g_free). */
 void ul_graph_expand(ul_graph *graph, GPtrArray *direct, GPtrArray *out);
 
-#endif /* UL_GRAPH_H */
+#endif /* USERS_LDAP_GRAPH_H */

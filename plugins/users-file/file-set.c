@@ -1,5 +1,5 @@
 /*
- * uf-set.c - records built from a validated users-file document, and the
+ * file-set.c - records built from a validated users-file document, and the
  * checks the schema cannot express.
  *
  * Every string a record points to is owned by the set; the NULL-terminated
@@ -10,8 +10,8 @@
  */
 #include <string.h>
 
-#include "uf-set.h"
-#include "uf-xml.h"
+#include "file-set.h"
+#include "file-xml.h"
 
 typedef struct uf_user {
     ucd_user rec;

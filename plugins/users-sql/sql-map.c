@@ -1,10 +1,10 @@
 /*
- * us-map.c - statements from the column map (us-map.h).
+ * sql-map.c - statements from the column map (sql-map.h).
  */
 #include <string.h>
 
-#include "us-map.h"
-#include "us-set.h"
+#include "sql-map.h"
+#include "sql-set.h"
 
 /* One part: letters, digits and '_', not starting with a digit. */
 static gboolean us_name_part_ok(const char *start, const char *end)

@@ -1,6 +1,6 @@
 /*
- * ul-ldap.c - connecting, binding and paged searching with libldap
- * (ul-ldap.h).
+ * ldap-client.c - connecting, binding and paged searching with libldap
+ * (ldap-client.h).
  *
  * TLS options are set on each handle and then made effective with
  * LDAP_OPT_X_TLS_NEWCTX: libldap's global TLS context would otherwise be
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ul-ldap.h"
-#include "ul-tls-diagnose.h"
+#include "ldap-client.h"
+#include "ldap-tls-diagnose.h"
 
 static char *ul_diagnostic(LDAP *ld, int rc)
 {
@@ -144,7 +144,7 @@ static ul_watch *ul_watch_new(LDAP *ld, int timeout_s)
         g_free(watch);
         return NULL;
     }
-    watch->thread = g_thread_new("ul-ldap-deadline", ul_watch_run, watch);
+    watch->thread = g_thread_new("ldap-deadline", ul_watch_run, watch);
     return watch;
 }
 

@@ -1,10 +1,10 @@
 /*
- * us-set.c - user sets and their builder (us-set.h), and the JSON cache.
+ * sql-set.c - user sets and their builder (sql-set.h), and the JSON cache.
  */
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "us-set.h"
+#include "sql-set.h"
 
 typedef struct us_user_rec {
     char *fields[US_F_ENABLED]; /* id .. home_server; NULL when absent */

@@ -1,11 +1,11 @@
 /*
- * us-hash.c - PBKDF2 and scrypt verification with OpenSSL (us-hash.h).
+ * sql-password-hash.c - PBKDF2 and scrypt verification with OpenSSL (sql-password-hash.h).
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
 
-#include "us-hash.h"
+#include "sql-password-hash.h"
 
 /* Bounds that keep one login check affordable and refuse hashes too weak to
  * deserve the name. */

@@ -1,5 +1,5 @@
 /*
- * us-db.c - us-db.h over SQLite and unixODBC.
+ * sql-db.c - sql-db.h over SQLite and unixODBC.
  *
  * ODBC reads every column with SQLGetData into a buffer of the statement,
  * column after column as the row arrives (many drivers allow SQLGetData only
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "odbc-util.h"
-#include "us-db.h"
+#include "sql-db.h"
 
 /* The longest value read from ODBC; a longer one is cut to this plus one byte,
  * which is too long for any field anyway. */

@@ -1,5 +1,5 @@
 /*
- * uf-xml.c - safe reading, validation, editing and atomic saving of
+ * file-xml.c - safe reading, validation, editing and atomic saving of
  * users-file documents with libxml2.
  *
  * The parser options are the heart of the safety story: XML_PARSE_NONET (no
@@ -22,7 +22,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
-#include "uf-xml.h"
+#include "file-xml.h"
 
 /* More errors than this from one load are counted, not listed: an admin fixes
  * the first few and tries again, and a log flooded by a runaway file helps

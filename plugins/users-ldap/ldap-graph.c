@@ -1,5 +1,5 @@
 /*
- * ul-graph.c - closing the group graph once per group (ul-graph.h).
+ * ldap-graph.c - closing the group graph once per group (ldap-graph.h).
  *
  * The ancestors of a group are computed the first time a member of it is
  * expanded and remembered: a sync of 100,000 users in a few hundred groups
@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "ul-graph.h"
+#include "ldap-graph.h"
 
 struct ul_graph {
     GHashTable *parents;   /* child -> GPtrArray of parent keys (owned) */

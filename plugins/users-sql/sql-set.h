@@ -1,5 +1,5 @@
 /*
- * us-set.h - one user set of the users-sql plugin: users with their numbers,
+ * sql-set.h - one user set of the users-sql plugin: users with their numbers,
  * groups and lines, and groups; built row by row from query results (or from
  * the cache file), checked value by value on the way in.
  *
@@ -15,8 +15,8 @@
  * A row that fails is skipped and one line per problem, naming the row but never
  * quoting a bad value, is appended to the builder's problems.
  */
-#ifndef US_SET_H
-#define US_SET_H
+#ifndef USERS_SQL_SET_H
+#define USERS_SQL_SET_H
 
 #include <glib.h>
 #include <ucd/users.h>
@@ -120,4 +120,4 @@ gboolean us_set_save(const us_set *set, const char *path, GError **error);
 /* NULL with `error` set when the file is missing or broken. */
 us_set *us_set_load(const char *path, gsize max_length, GError **error);
 
-#endif /* US_SET_H */
+#endif /* USERS_SQL_SET_H */
