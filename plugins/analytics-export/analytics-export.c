@@ -5,9 +5,10 @@
  *
  * The plugin reads journals only through service "journal" major 1 query(),
  * which blocks, so every report runs as a work item on the core's pool: the
- * main loop only parses, snapshots the user directory (a users service is
- * main-loop only) and sends replies. A report job owns everything it touches,
- * so a scheduled export and a command may run side by side.
+ * main loop only parses, snapshots the core's directory (service "directory":
+ * every users backend merged; main-loop only) and sends replies. A report job
+ * owns everything it touches, so a scheduled export, a command and an
+ * export_now() of the "exporter" service it provides may run side by side.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,8 +49,12 @@ static const ucd_config_key keys[] = {
     {NULL},
 };
 
-static const ucd_service_decl requires[] = {{UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, 0}, {NULL}};
-static const ucd_service_decl uses[] = {{UCD_USERS_SERVICE, UCD_USERS_MAJOR, 0}, {NULL}};
+static const ucd_service_decl requires[] = {UCD_NEED(UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, 0),
+                                            {NULL}};
+static const ucd_service_decl uses[] = {UCD_NEED(UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, 0),
+                                        {NULL}};
+static const ucd_service_decl provides[] = {
+    UCD_PROVIDE(UCD_EXPORTER_SERVICE, UCD_EXPORTER_MAJOR, UCD_EXPORTER_MINOR, 0), {NULL}};
 
 typedef struct ax_plugin {
     ucd_plugin *self;
@@ -80,7 +85,9 @@ typedef struct ax_job {
     int64_t from_ms, to_ms;
     unsigned formats;
     char *out_dir, *prom_dir;
-    ucd_reply *reply;   /* NULL for a scheduled run */
+    ucd_reply *reply;        /* the command's; NULL for a scheduled run or export_now() */
+    ucd_export_done_cb done; /* export_now()'s, with its user data */
+    void *done_data;
     int64_t planned_ms; /* a scheduled run's due time, for LAST_RUN_FILE */
     char *state_dir;
     /* results */
@@ -321,31 +328,34 @@ static void job_free(ax_job *job)
     g_free(job);
 }
 
-static int add_group(const ucd_group *group, void *data)
+static int add_group(const ucd_directory_group *group, void *data)
 {
     ax_directory_add_group(data, group->id, group->name);
     return 0;
 }
 
-static int add_user(const ucd_user *user, void *data)
+static int add_user(const ucd_directory_user *user, void *data)
 {
     const char *name = user->display_name ? user->display_name : user->login;
     ax_directory_add_user(data, user->id, name, user->groups);
     return 0;
 }
 
-/* A copy of the users and groups, taken on the main loop for the pool. NULL
- * without a users service: rows are then by user id and there are no groups. */
-static ax_directory *snapshot_users(ax_plugin *p)
+/* A copy of the users and groups of every users backend, from the core's
+ * directory, taken on the main loop for the pool. NULL without a directory
+ * (a core before host 1.4): rows are then by user id and there are no
+ * groups. */
+static ax_directory *snapshot_directory(ax_plugin *p)
 {
     ucd_service service = {.struct_size = sizeof(service)};
     if (p->host->service_get == NULL ||
-        p->host->service_get(p->self, UCD_USERS_SERVICE, UCD_USERS_MAJOR, NULL, &service) != UCD_OK)
+        p->host->service_get(p->self, UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, NULL, &service) !=
+            UCD_OK)
         return NULL;
-    const ucd_users_v1 *users = service.iface;
+    const ucd_directory_v1 *dir = service.iface;
     ax_directory *directory = ax_directory_new();
-    users->foreach_group(service.impl, add_group, directory);
-    users->foreach_user(service.impl, add_user, directory);
+    dir->foreach_group(service.impl, add_group, directory);
+    dir->foreach_user(service.impl, 0, add_user, directory);
     return directory;
 }
 
@@ -365,7 +375,7 @@ static ax_job *job_new(ax_plugin *p, int64_t from, int64_t to, unsigned formats,
     job->plugin = p;
     job->journal = service.iface;
     job->journal_impl = service.impl;
-    job->directory = snapshot_users(p);
+    job->directory = snapshot_directory(p);
     job->from_ms = from;
     job->to_ms = to;
     job->formats = formats;
@@ -583,6 +593,73 @@ static int command(int argc, const char *const *argv, ucd_reply *reply, void *da
     return UCD_OK;
 }
 
+/* ---- the exporter service ---- */
+
+/* In ax_format order, so that a name's index is its ax_format. */
+static const char *const format_names[] = {"csv", "xml", "json", "html", "prometheus", NULL};
+
+/* Every file holds every breakdown, so each grouping asked for is in it. */
+static const char *const group_by_names[] = {"user", "group", "line", "tag", "direction", NULL};
+
+static const char *const *exporter_formats(void *impl)
+{
+    return format_names;
+}
+
+static void export_done(void *data)
+{
+    ax_job *job = data;
+    ax_plugin *p = job->plugin;
+    log_outcome(p, job);
+    p->jobs--;
+    if (job->error != NULL)
+        job->done(UCD_FAIL, job->error, job->done_data);
+    else
+        job->done(UCD_OK, g_ptr_array_index(job->files, 0), job->done_data);
+    job_free(job);
+}
+
+/* The command's job with one format, answered through `done` instead of a
+ * reply: the same journal reading, report and atomic file write. */
+static int exporter_export_now(void *impl, const ucd_export_request *request,
+                               ucd_export_done_cb done, void *user_data)
+{
+    ax_plugin *p = impl;
+    if (request == NULL || done == NULL || request->format == NULL ||
+        request->struct_size < offsetof(ucd_export_request, output_dir) + sizeof(char *))
+        return UCD_E_INVALID;
+    int format = ax_format_parse(request->format);
+    if (format < 0)
+        return UCD_E_UNSUPPORTED;
+    if (request->to_ms <= request->from_ms ||
+        (request->group_by != NULL && !g_strv_contains(group_by_names, request->group_by)))
+        return UCD_E_INVALID;
+    const char *dir = request->output_dir != NULL ? request->output_dir : p->directory;
+    gboolean to_prometheus_dir = format == AX_FORMAT_PROMETHEUS && p->prometheus_dir != NULL;
+    if (dir != NULL ? !g_path_is_absolute(dir) : !to_prometheus_dir)
+        return UCD_E_INVALID;
+    if (p->jobs >= MAX_JOBS)
+        return UCD_E_BUSY;
+    char *error = NULL;
+    ax_job *job = job_new(p, request->from_ms, request->to_ms, 1u << format, dir, &error);
+    if (job == NULL) {
+        p->host->log(p->self, UCD_LOG_WARNING, "export_now: %s", error);
+        g_free(error);
+        return UCD_E_UNAVAILABLE;
+    }
+    job->done = done;
+    job->done_data = user_data;
+    p->jobs++;
+    p->host->work_submit(p->self, job_work, export_done, job);
+    return UCD_OK;
+}
+
+static const ucd_exporter_v1 exporter_iface = {
+    .struct_size = sizeof(ucd_exporter_v1),
+    .formats = exporter_formats,
+    .export_now = exporter_export_now,
+};
+
 /* ---- the schedule ---- */
 
 static void arm_timer(ax_plugin *p, int64_t after_ms);
@@ -705,9 +782,13 @@ static int plugin_init(ucd_plugin *self, const ucd_host *host, void **state)
                                     "export (--from T --to T | --period P) [--format F[,F]] "
                                     "[--output DIR]",
                                     "export call KPIs from the journal", command, p);
+    if (rc == UCD_OK)
+        rc = host->service_register(self, UCD_EXPORTER_SERVICE, UCD_EXPORTER_MAJOR, &exporter_iface,
+                                    p);
     if (rc != UCD_OK) {
         if (rc != UCD_FAIL)
-            host->set_error(self, "cannot register the command %s: %s", p->name, ucd_strerror(rc));
+            host->set_error(self, "cannot register the command %s or the exporter service: %s",
+                            p->name, ucd_strerror(rc));
         plugin_free(p);
         return UCD_FAIL;
     }
@@ -747,5 +828,6 @@ static void plugin_fini(void *state)
 UCD_PLUGIN_DEFINE(.name = "analytics-export", .version = "1.0.0", .license = "MIT",
                   .description = "call KPIs from the journal as CSV, XML, JSON, HTML and "
                                  "Prometheus, scheduled or on demand",
-                  .requires = requires, .uses = uses, .config_keys = keys, .init = plugin_init,
-                  .start = plugin_start, .stop = plugin_stop, .fini = plugin_fini);
+                  .provides = provides, .requires = requires, .uses = uses, .config_keys = keys,
+                  .init = plugin_init, .start = plugin_start, .stop = plugin_stop,
+                  .fini = plugin_fini);

@@ -6,7 +6,7 @@
  * the code under test); each export format is parsed back with its own parser;
  * the HTML page is rendered in headless Chromium; cron schedules and periods
  * are driven with fixed dates (DST included); the plugin runs in the fake
- * host with a fake journal and users service, then with the real journal-sqlite
+ * host with a fake journal and directory, then with the real journal-sqlite
  * plugin as its journal: the command with its deferred reply, a scheduled run
  * fired by hand, the catch-up of a missed run and bad configurations.
  *
@@ -722,31 +722,45 @@ static int fake_query(void *impl, const ucd_journal_query *q, ucd_journal_record
 static const ucd_journal_v1 fake_journal_iface = {.struct_size = sizeof(ucd_journal_v1),
                                                   .query = fake_query};
 
-static int fake_foreach_user(void *impl, ucd_user_cb cb, void *data)
+/* The core's directory as two users backends fill it: alice and bob from
+ * one, carol from the other. */
+static int fake_foreach_user(void *impl, uint32_t flags, ucd_directory_user_cb cb, void *data)
 {
+    static const char *const none[] = {NULL};
     static const char *const sales[] = {"sales", NULL}, *const support[] = {"support", NULL};
-    const ucd_user users[] = {
-        {sizeof(ucd_user), 1, "alice", "alice", "Alice Smith", .groups = sales},
-        {sizeof(ucd_user), 1, "bob", "bob", NULL, .groups = sales},
-        {sizeof(ucd_user), 1, "carol", "carol", CAROL_NAME, .groups = support},
+#define U(id_, name_, groups_, backend_)                                                           \
+    {                                                                                              \
+        .struct_size = sizeof(ucd_directory_user), .enabled = 1, .active_here = 1, .id = id_,      \
+        .login = id_, .display_name = name_, .backend = backend_, .numbers = none, .e164 = none,   \
+        .groups = groups_, .lines = none                                                           \
+    }
+    const ucd_directory_user users[] = {
+        U("alice", "Alice Smith", sales, "users-a"),
+        U("bob", NULL, sales, "users-a"),
+        U("carol", CAROL_NAME, support, "users-b"),
     };
+#undef U
     for (size_t i = 0; i < G_N_ELEMENTS(users); i++)
-        cb(&users[i], data);
+        if (cb(&users[i], data) != 0)
+            break;
     return UCD_OK;
 }
 
-static int fake_foreach_group(void *impl, ucd_group_cb cb, void *data)
+static int fake_foreach_group(void *impl, ucd_directory_group_cb cb, void *data)
 {
-    const ucd_group groups[] = {{sizeof(ucd_group), 0, "sales", "Sales team", NULL, NULL},
-                                {sizeof(ucd_group), 0, "support", "Support", NULL, NULL}};
+    static const char *const none[] = {NULL};
+    const ucd_directory_group groups[] = {
+        {sizeof(ucd_directory_group), 0, "sales", "Sales team", NULL, "users-a", none},
+        {sizeof(ucd_directory_group), 0, "support", "Support", NULL, "users-b", none}};
     for (size_t i = 0; i < G_N_ELEMENTS(groups); i++)
-        cb(&groups[i], data);
+        if (cb(&groups[i], data) != 0)
+            break;
     return UCD_OK;
 }
 
-static const ucd_users_v1 fake_users_iface = {.struct_size = sizeof(ucd_users_v1),
-                                              .foreach_user = fake_foreach_user,
-                                              .foreach_group = fake_foreach_group};
+static const ucd_directory_v1 fake_directory_iface = {.struct_size = sizeof(ucd_directory_v1),
+                                                      .foreach_user = fake_foreach_user,
+                                                      .foreach_group = fake_foreach_group};
 
 typedef struct world {
     const ucd_plugin_descriptor *descriptor;
@@ -767,7 +781,8 @@ static void world_init(world *w, const char *id, const ucd_journal_record *recor
     g_mkdir(w->state, 0700);
     fake_provide_service("journal-fake", UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR,
                          &fake_journal_iface, &w->journal);
-    fake_provide_service("users-fake", UCD_USERS_SERVICE, UCD_USERS_MAJOR, &fake_users_iface, NULL);
+    fake_provide_service("core", UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, &fake_directory_iface,
+                         NULL);
     w->module = fake_module_new(w->descriptor, id);
     fake_module_set_state_dir(w->module, w->state);
     fake_module_set(w->module, "timezone", "Europe/Berlin");
@@ -883,6 +898,105 @@ static void test_command(void)
     g_free(csv);
     g_free(json);
     g_free(reply);
+    world_clear(&w);
+}
+
+/* What export_now()'s done callback was told. */
+typedef struct export_result {
+    int calls;
+    int result;
+    char *text;
+} export_result;
+
+static void on_exported(int result, const char *path_or_message, void *data)
+{
+    export_result *r = data;
+    r->calls++;
+    r->result = result;
+    g_free(r->text);
+    r->text = g_strdup(path_or_message);
+}
+
+/* The "exporter" service, found through the registry as another plugin
+ * finds it: export_now() writes one format of the same report the command
+ * writes, says where through `done`, and refuses what it cannot do at once,
+ * without calling `done`. Users from both backends of the directory are
+ * named in the report. */
+static void test_exporter_service(void)
+{
+    world w;
+    world_init(&w, "analytics-export:daily", fixture, G_N_ELEMENTS(fixture));
+    fake_module_start(w.module);
+    ucd_service s = {.struct_size = sizeof(s)};
+    g_assert_cmpint(
+        fake_host.service_get(w.module, UCD_EXPORTER_SERVICE, UCD_EXPORTER_MAJOR, NULL, &s), ==,
+        UCD_OK);
+    g_assert_cmpstr(s.provider, ==, "analytics-export:daily");
+    const ucd_exporter_v1 *exporter = s.iface;
+    char *formats = g_strjoinv(",", (char **)exporter->formats(s.impl));
+    g_assert_cmpstr(formats, ==, "csv,xml,json,html,prometheus");
+    g_free(formats);
+
+    ucd_export_request request = {.struct_size = sizeof(request),
+                                  .format = "json",
+                                  .from_ms = DAY_MS,
+                                  .to_ms = DAY_MS + INT64_C(86400000),
+                                  .group_by = "user",
+                                  .output_dir = w.out};
+    export_result done = {0};
+    g_assert_cmpint(exporter->export_now(s.impl, &request, on_exported, &done), ==, UCD_OK);
+    while (done.calls == 0)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_cmpint(done.calls, ==, 1);
+    g_assert_cmpint(done.result, ==, UCD_OK);
+    char *json = g_build_filename(w.out, "analytics-daily-2024-03-05.json", NULL);
+    g_assert_cmpstr(done.text, ==, json);
+    GPtrArray *files = list_dir(w.out); /* one file, no temporary left */
+    g_assert_cmpuint(files->len, ==, 1);
+    g_ptr_array_unref(files);
+    char *text = read_text(json);
+    check_json(text, 12);
+    JsonParser *parser = json_parser_new();
+    g_assert_true(json_parser_load_from_data(parser, text, -1, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(parser));
+    g_assert_cmpstr(json_object_get_string_member(json_row(root, "user", "alice"), "name"), ==,
+                    "Alice Smith");
+    g_assert_cmpstr(json_object_get_string_member(json_row(root, "user", "carol"), "name"), ==,
+                    CAROL_NAME);
+    g_assert_cmpstr(json_object_get_string_member(json_row(root, "group", "support"), "name"), ==,
+                    "Support");
+    g_object_unref(parser);
+    g_free(text);
+    g_assert_cmpint(fake_module_counter(w.module, "exports"), ==, 1);
+
+    /* Refused at once; done is not called. */
+    const struct {
+        const char *format, *group_by, *dir;
+        int64_t to_ms;
+        int rc;
+    } bad[] = {
+        {"pdf", NULL, w.out, request.to_ms, UCD_E_UNSUPPORTED},
+        {"csv", NULL, w.out, DAY_MS, UCD_E_INVALID},
+        {"csv", "planet", w.out, request.to_ms, UCD_E_INVALID},
+        {"csv", NULL, "relative", request.to_ms, UCD_E_INVALID},
+        {"csv", NULL, NULL, request.to_ms, UCD_E_INVALID}, /* no directory configured */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        ucd_export_request r = request;
+        r.format = bad[i].format;
+        r.group_by = bad[i].group_by;
+        r.output_dir = bad[i].dir;
+        r.to_ms = bad[i].to_ms;
+        g_assert_cmpint(exporter->export_now(s.impl, &r, on_exported, &done), ==, bad[i].rc);
+    }
+    g_assert_cmpint(exporter->export_now(s.impl, NULL, on_exported, &done), ==, UCD_E_INVALID);
+    g_assert_cmpint(exporter->export_now(s.impl, &request, NULL, NULL), ==, UCD_E_INVALID);
+    fake_withdraw_services(); /* no journal */
+    g_assert_cmpint(exporter->export_now(s.impl, &request, on_exported, &done), ==,
+                    UCD_E_UNAVAILABLE);
+    g_assert_cmpint(done.calls, ==, 1);
+    g_free(done.text);
+    g_free(json);
     world_clear(&w);
 }
 
@@ -1023,7 +1137,7 @@ static void test_real_journal(void)
     const ucd_plugin_descriptor *jd = fake_load_plugin(journal_path, "journal-sqlite", &handle);
     world w;
     world_init(&w, "analytics-export", NULL, 0);
-    fake_withdraw_services(); /* only the real journal, and no users service */
+    fake_withdraw_services(); /* only the real journal, and no directory */
     fake_module *journal = fake_module_new(jd, "journal-sqlite");
     char *db = g_build_filename(w.dir, "journal.db", NULL);
     fake_module_set_state_dir(journal, w.state);
@@ -1055,7 +1169,7 @@ static void test_real_journal(void)
     JsonObject *root = json_node_get_object(json_parser_get_root(parser));
     JsonObject *bob = json_row(root, "user", "bob");
     g_assert_cmpint(json_object_get_int_member(bob, "missed"), ==, 2);
-    g_assert_cmpstr(json_object_get_string_member(bob, "name"), ==, "bob"); /* no users service */
+    g_assert_cmpstr(json_object_get_string_member(bob, "name"), ==, "bob"); /* no directory */
     g_object_unref(parser);
     g_free(text);
     g_free(json);
@@ -1086,6 +1200,7 @@ int main(int argc, char **argv)
     g_test_add_func("/analytics/schedule", test_schedule);
     g_test_add_func("/analytics/periods", test_periods);
     g_test_add_func("/analytics/command", test_command);
+    g_test_add_func("/analytics/exporter-service", test_exporter_service);
     g_test_add_func("/analytics/old-core", test_old_core);
     g_test_add_func("/analytics/scheduled", test_scheduled);
     g_test_add_func("/analytics/catch-up", test_catch_up);
