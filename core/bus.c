@@ -21,6 +21,7 @@
  *    signals it only when it is actually asleep.
  */
 #include "bus.h"
+#include "bus-record.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -45,6 +46,9 @@
 #define APPOINTMENT_SIZE_1_0  sizeof(ucd_appointment_event)
 #define MODULE_STATE_SIZE_1_0 sizeof(ucd_module_state_event)
 #define CUSTOM_SIZE_1_0       sizeof(ucd_custom_event)
+/* Host 1.4 types: their first version is this one. */
+#define CONVERSATION_SIZE_1_4 sizeof(ucd_conversation_event)
+#define DIRECTORY_SIZE_1_4    sizeof(ucd_directory_event)
 
 /* Custom data is copied byte for byte; a bound keeps one careless publisher
  * from making every subscriber's queue hold gigabytes. */
@@ -123,10 +127,20 @@ static const payload_kind payload_kinds[UCD_EVENT_TYPE_COUNT_] = {
                           OFF(ucd_custom_event, name),
                           1,
                           {OFF(ucd_custom_event, name)}},
+    /* The record and everything it reaches are copied by bus-record.c; the
+     * subject is the copied record's uuid. */
+    [UCD_EVENT_CONVERSATION_ENDED] =
+        {CONVERSATION_SIZE_1_4, sizeof(ucd_conversation_event), 0, 0, {0}},
+    [UCD_EVENT_DIRECTORY] = {DIRECTORY_SIZE_1_4,
+                             sizeof(ucd_directory_event),
+                             OFF(ucd_directory_event, id),
+                             1,
+                             {OFF(ucd_directory_event, id)}},
 };
 
 /* One published event and everything it points to, in one allocation:
- * [event_block][payload][custom data][strings]. */
+ * [event_block][payload][custom data, or a journal record and its
+ * participants][strings]. */
 typedef struct event_block {
     /* One per own-thread subscription it is queued on, plus one shared by all
      * main-loop subscriptions when it is queued on any. */
@@ -240,14 +254,24 @@ typedef union payload_image {
     ucd_appointment_event appointment;
     ucd_module_state_event module;
     ucd_custom_event custom;
+    ucd_conversation_event conversation;
+    ucd_directory_event directory;
 } payload_image;
+
+/* Types only the core may publish (event.h): a plugin's would be a lie. */
+static gboolean core_only(uint32_t type)
+{
+    return type == UCD_EVENT_CONVERSATION_ENDED || type == UCD_EVENT_DIRECTORY;
+}
 
 /* Checks the header and payload and brings the payload to this core's size.
  * Returns the kind, or NULL when the event is invalid. */
-static const payload_kind *normalize_payload(const ucd_event *event, payload_image *image)
+static const payload_kind *normalize_payload(const char *source, const ucd_event *event,
+                                             payload_image *image)
 {
     if (event == NULL || event->struct_size < EVENT_HEADER_SIZE_1_0 ||
-        event->type >= UCD_EVENT_TYPE_COUNT_ || event->payload == NULL)
+        event->type >= UCD_EVENT_TYPE_COUNT_ || event->payload == NULL ||
+        (core_only(event->type) && strcmp(source, "core") != 0))
         return NULL;
     const payload_kind *kind = &payload_kinds[event->type];
     uint32_t given;
@@ -272,8 +296,12 @@ static const payload_kind *normalize_payload(const ucd_event *event, payload_ima
 static event_block *event_block_new(const char *source, const ucd_event *event)
 {
     payload_image image;
-    const payload_kind *kind = normalize_payload(event, &image);
+    const payload_kind *kind = normalize_payload(source, event, &image);
     if (kind == NULL)
+        return NULL;
+    size_t record_len = 0, record_strings = 0;
+    if (event->type == UCD_EVENT_CONVERSATION_ENDED &&
+        !core_bus_record_measure(&image.conversation, &record_len, &record_strings))
         return NULL;
 
     size_t lens[MAX_PAYLOAD_STRINGS];
@@ -285,8 +313,8 @@ static event_block *event_block_new(const char *source, const ucd_event *event)
     }
     size_t source_len = strlen(source);
     size_t subject_len = event->subject ? strlen(event->subject) : 0;
-    strings += source_len + 1 + (event->subject ? subject_len + 1 : 0);
-    size_t data_len = event->type == UCD_EVENT_CUSTOM ? (size_t)image.custom.length : 0;
+    strings += source_len + 1 + (event->subject ? subject_len + 1 : 0) + record_strings;
+    size_t data_len = event->type == UCD_EVENT_CUSTOM ? (size_t)image.custom.length : record_len;
 
     size_t payload_at = offsetof(event_block, payload);
     size_t data_at = payload_at + align_up(kind->size);
@@ -301,10 +329,12 @@ static event_block *event_block_new(const char *source, const ucd_event *event)
         const char *s = member_string(&image, kind->strings[i]);
         set_member_string(payload, kind->strings[i], copy_string(&cursor, s, lens[i]));
     }
-    if (data_len > 0) {
+    if (event->type == UCD_EVENT_CUSTOM && data_len > 0) {
         memcpy(base + data_at, image.custom.data, data_len);
         ((ucd_custom_event *)payload)->data = base + data_at;
     }
+    if (event->type == UCD_EVENT_CONVERSATION_ENDED)
+        core_bus_record_copy(payload, base + data_at, &cursor);
 
     atomic_init(&block->refs, 0);
     block->header = (ucd_event){
@@ -313,7 +343,9 @@ static event_block *event_block_new(const char *source, const ucd_event *event)
         .time_ms = event->time_ms,
         .source = copy_string(&cursor, source, source_len),
         .subject = event->subject ? copy_string(&cursor, event->subject, subject_len)
-                                  : member_string(payload, kind->subject_offset),
+                   : event->type == UCD_EVENT_CONVERSATION_ENDED
+                       ? ((ucd_conversation_event *)payload)->record->uuid
+                       : member_string(payload, kind->subject_offset),
         .payload = payload,
     };
     return block;

@@ -36,7 +36,10 @@ void core_bus_free(core_bus *bus);
 /* Publishes a copy of `event` with `source` (a module id or "core"; NULL means
  * "core") as its source. Any thread. UCD_OK, or UCD_E_INVALID (unknown type,
  * NULL payload, header or payload struct_size smaller than 1.0, custom data
- * missing or over 16 MiB). */
+ * missing or over 16 MiB; a conversation-ended or directory event from any
+ * source but "core"; a conversation's record missing or smaller than journal
+ * 1.0's, or its participants so). A conversation-ended event's record, its
+ * strings and its participants are copied too. */
 int core_bus_publish(core_bus *bus, const char *source, const ucd_event *event);
 
 /* Subscribes `owner` (module id, for statistics and cleanup). The filter is

@@ -21,8 +21,12 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "model/calls-service.h"
+#include "model/directory-service.h"
 #include "model/model.h"
+#include "model/permissions-service.h"
 #include "model/permissions.h"
+#include "model/presence-service.h"
 #include "service.h"
 
 #define DEFAULT_CONFIG UCD_SYSCONFDIR "/ucd/ucd.conf"
@@ -176,31 +180,21 @@ static void numbers_free(gpointer n)
     core_numbers_free(n);
 }
 
-/* ---- the permissions' view of the directory ------------------------------ */
+/* ---- the model: the core's built-in module ----------------------------- */
 
-static int perm_add_user(const core_user *u, void *dir)
+/* Its services go into the registry before modules are checked, so plugins
+ * may require them and find them in init and start. */
+static void model_register_services(core_daemon *d)
 {
-    core_perm_directory_add_user(dir, u->id, (const char *const *)u->groups);
-    return 0;
-}
-
-static int perm_add_group(const core_group *g, void *dir)
-{
-    core_perm_directory_add_group(dir, g->id, (const char *const *)g->leaders);
-    return 0;
-}
-
-/* Built on demand: only ucctl permission commands ask, and they want the
- * freshest directory. */
-static core_perm_directory *perm_directory(void *data)
-{
-    core_daemon *d = data;
-    if (!d->model)
-        return NULL;
-    core_perm_directory *dir = core_perm_directory_new();
-    core_model_foreach_group(d->model, perm_add_group, dir);
-    core_model_foreach_user(d->model, perm_add_user, dir);
-    return dir;
+    core_modules_add_core_service(d->mods, UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR,
+                                  UCD_DIRECTORY_MINOR, core_directory_service_iface(), d->model);
+    core_modules_add_core_service(d->mods, UCD_CALLS_SERVICE, UCD_CALLS_MAJOR, UCD_CALLS_MINOR,
+                                  core_calls_service_iface(), d->model);
+    core_modules_add_core_service(d->mods, UCD_PRESENCE_SERVICE, UCD_PRESENCE_MAJOR,
+                                  UCD_PRESENCE_MINOR, core_presence_service_iface(), d->model);
+    core_modules_add_core_service(d->mods, UCD_PERMISSIONS_SERVICE, UCD_PERMISSIONS_MAJOR,
+                                  UCD_PERMISSIONS_MINOR, core_permissions_service_iface(),
+                                  d->model);
 }
 
 static gboolean on_sighup(gpointer data)
@@ -351,16 +345,18 @@ static gboolean setup_runtime(core_daemon *d, char **error)
 
 static void teardown(core_daemon *d)
 {
-    /* The model goes first: it hands conversations still open to the journals
-     * (as link lost), so they must still run; queued events are delivered to
-     * it before that. */
+    /* The model stops first: it hands conversations still open to the
+     * journals (as link lost), so they must still run; queued events are
+     * delivered to it before that. Its services stay registered and answer
+     * until it is freed, after the modules: their stop hooks may ask. */
     if (d->model) {
-        core_bus_flush(d->rt.bus);
         core_control_unregister_owner(d->rt.control, "core");
-        core_model_free(d->model);
+        core_model_stop(d->model);
     }
     if (d->mods)
         core_modules_free(d->mods);
+    if (d->model)
+        core_model_free(d->model);
     if (d->rt.bus)
         core_bus_flush(d->rt.bus);
     if (d->rt.workers)
@@ -448,9 +444,18 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         core_warn("the configuration (%s) enables no module: ucd runs, but does nothing",
                   d.config_file);
     d.mods = core_modules_new(&d.rt);
-    core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, UCD_NUMBERS_MINOR, &slot_iface,
-                                  &d.numbers);
+    core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, UCD_NUMBERS_MINOR,
+                                  &slot_iface, &d.numbers);
+    d.model = core_model_new(&d.rt, d.mods);
+    core_model_set_permissions(d.model, d.perms);
+    model_register_services(&d);
     core_commands_register(&d);
+    core_model_register_commands(d.model, d.rt.control);
+    core_permissions_register_commands(d.rt.control, d.perms, core_model_permissions_source,
+                                       d.model);
+    /* Subscribed before any plugin starts: the model sees every module come
+     * up and pulls its users or lines as it does. */
+    core_model_start(d.model);
     if (core_modules_check(d.mods, d.cfg, errors) > 0) {
         /* A module that cannot load is a start-up error only when required;
          * the others were logged and will show as failed in `ucctl modules`. */
@@ -461,9 +466,8 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         rc = 1;
         goto out;
     }
-    d.model = core_model_new(&d.rt, d.mods);
-    core_model_register_commands(d.model, d.rt.control);
-    core_permissions_register_commands(d.rt.control, d.perms, perm_directory, &d);
+    /* Everything that started is pulled now, not only when its state event
+     * comes round: the first ucctl command after READY sees it all. */
     core_model_start(d.model);
     core_notice("ucd %s ready (pid %d, control socket %s)", UCD_VERSION, (int)getpid(),
                 core_control_path(d.rt.control));

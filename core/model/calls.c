@@ -409,15 +409,36 @@ static int store_one(const ucd_service *s, void *ud)
     return 0;
 }
 
-static void conv_journal(core_model *m, const core_conv *c)
+/* How the conversation ended, for record 1.1's end_cause: lost with the
+ * link, else the cause that decided an unanswered call's outcome (busy, no
+ * answer ...), else normal. end_reason keeps its two words ("normal",
+ * "link_lost") so stored journals and their readers see what they always did. */
+static uint32_t end_cause_of(const core_conv *c)
 {
-    ucd_journal_participant few[8];
-    ucd_journal_participant *parts =
-        c->legs->len <= G_N_ELEMENTS(few) ? few : g_new(ucd_journal_participant, c->legs->len);
+    if (c->link_lost)
+        return UCD_CAUSE_LINK_LOST;
+    uint32_t cause = c->last_final ? c->last_final->cause : UCD_CAUSE_NONE;
+    return c->answer_ms || cause == UCD_CAUSE_NONE ? UCD_CAUSE_NORMAL : cause;
+}
+
+/* A record and the memory its pointers reach besides the conversation. */
+typedef struct conv_record {
+    ucd_journal_record r;
     record_numbers numbers;
+    ucd_journal_participant few[8];
+    ucd_journal_participant *parts;
+} conv_record;
+
+/* The record of `c` as it stands: an open one has end_ms and end_cause 0.
+ * Valid until `c` changes; conv_record_clear() frees it. */
+static void conv_record_build(core_model *m, const core_conv *c, gboolean finished, conv_record *cr)
+{
+    cr->parts = c->legs->len <= G_N_ELEMENTS(cr->few)
+                    ? cr->few
+                    : g_new(ucd_journal_participant, c->legs->len);
     const core_leg *first = c->legs->pdata[0];
-    ucd_journal_record r = {
-        .struct_size = sizeof r,
+    cr->r = (ucd_journal_record){
+        .struct_size = sizeof cr->r,
         .direction = first->direction,
         .outcome = outcome_of(c),
         .flags = c->flags,
@@ -425,20 +446,43 @@ static void conv_journal(core_model *m, const core_conv *c)
         .driver_instance = c->driver->id,
         .start_ms = c->start_ms,
         .answer_ms = c->answer_ms,
-        .end_ms = c->end_ms,
+        .end_ms = finished ? c->end_ms : 0,
         .forward_reason = core_forward_reason_word(c->forward_reason),
-        .end_reason = c->link_lost ? "link_lost" : "normal",
+        .end_reason = finished ? (c->link_lost ? "link_lost" : "normal") : NULL,
+        .end_cause = finished ? end_cause_of(c) : UCD_CAUSE_NONE,
+        .forward_reason_code = c->forward_reason,
     };
-    fill_parties(m, c, &r, &numbers);
-    fill_participants(c, &r, parts);
-    store_ctx sc = {m, &r, 0};
+    fill_parties(m, c, &cr->r, &cr->numbers);
+    fill_participants(c, &cr->r, cr->parts);
+}
+
+static void conv_record_clear(conv_record *cr)
+{
+    if (cr->parts != cr->few)
+        g_free(cr->parts);
+}
+
+/* Hands the finished record to every journal, then publishes the very same
+ * record as UCD_EVENT_CONVERSATION_ENDED (also when no journal runs). */
+static void conv_journal(core_model *m, const core_conv *c)
+{
+    conv_record cr;
+    conv_record_build(m, c, TRUE, &cr);
+    store_ctx sc = {m, &cr.r, 0};
     core_modules_service_foreach(m->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, store_one, &sc);
     if (sc.accepted)
         m->stored++;
     else
         m->unstored++;
-    if (parts != few)
-        g_free(parts);
+    ucd_conversation_event ce = {.struct_size = sizeof ce, .record = &cr.r};
+    ucd_event ev = {.struct_size = sizeof ev,
+                    .type = UCD_EVENT_CONVERSATION_ENDED,
+                    .time_ms = c->end_ms,
+                    .payload = &ce};
+    int rc = core_bus_publish(m->rt->bus, "core", &ev);
+    if (rc != UCD_OK)
+        core_warn("model: conversation %s: cannot publish its end: %s", c->uuid, ucd_strerror(rc));
+    conv_record_clear(&cr);
 }
 
 /* ---- ending a leg ---------------------------------------------------------------- */
@@ -534,6 +578,7 @@ void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, 
             const core_leg *leg = l;
             core_leg_view v = {
                 .line = leg->line,
+                .flags = leg->conv->flags & UCD_JOURNAL_FLAG_PRIVATE ? UCD_CALL_FLAG_PRIVATE : 0,
                 .call_id = leg->call_id,
                 .conversation_id = leg->conv->id,
                 .uuid = leg->conv->uuid,
@@ -546,4 +591,47 @@ void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, 
             cb(&v, ud);
         }
     }
+}
+
+static gboolean conv_has_user(const core_conv *c, const core_user *user)
+{
+    for (guint i = 0; i < c->legs->len; i++)
+        if (((const core_leg *)c->legs->pdata[i])->line->user == user)
+            return TRUE;
+    return FALSE;
+}
+
+static gint conv_order(gconstpointer a, gconstpointer b)
+{
+    const core_conv *x = *(const core_conv *const *)a, *y = *(const core_conv *const *)b;
+    if (x->start_ms != y->start_ms)
+        return x->start_ms < y->start_ms ? -1 : 1;
+    return strcmp(x->uuid, y->uuid);
+}
+
+void core_calls_foreach_open(core_model *m, const core_user *user,
+                             int (*cb)(const ucd_journal_record *record, void *ud), void *ud)
+{
+    /* Collected first: the callback may ask other services, and the order is
+     * the start, not the hash tables'. */
+    GPtrArray *open = g_ptr_array_new();
+    GHashTableIter di, ci;
+    gpointer d, c;
+    g_hash_table_iter_init(&di, m->drivers);
+    while (g_hash_table_iter_next(&di, NULL, &d)) {
+        g_hash_table_iter_init(&ci, ((core_driver *)d)->convs);
+        while (g_hash_table_iter_next(&ci, NULL, &c))
+            if (!user || conv_has_user(c, user))
+                g_ptr_array_add(open, c);
+    }
+    g_ptr_array_sort(open, conv_order);
+    for (guint i = 0; i < open->len; i++) {
+        conv_record cr;
+        conv_record_build(m, open->pdata[i], FALSE, &cr);
+        int stop = cb(&cr.r, ud);
+        conv_record_clear(&cr);
+        if (stop)
+            break;
+    }
+    g_ptr_array_free(open, TRUE);
 }

@@ -61,6 +61,7 @@ typedef struct {
     core_model *m;
     const char *backend;
     GHashTable *users, *logins, *numbers, *groups, *assignments;
+    GHashTable *backends; /* module ids read from (owned strings) */
 } directory;
 
 static void directory_new(directory *dir, core_model *m)
@@ -72,6 +73,7 @@ static void directory_new(directory *dir, core_model *m)
         .numbers = g_hash_table_new(g_str_hash, g_str_equal),
         .groups = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, group_free),
         .assignments = g_hash_table_new(g_str_hash, g_str_equal),
+        .backends = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
     };
 }
 
@@ -95,16 +97,23 @@ void core_directory_init(core_model *m)
     m->numbers = dir.numbers;
     m->groups = dir.groups;
     m->assignments = dir.assignments;
+    m->backends = dir.backends;
 }
 
-void core_directory_free(core_model *m)
+void core_directory_cancel_pull(core_model *m)
 {
     if (m->pull_source) {
         g_source_destroy(m->pull_source);
         g_source_unref(m->pull_source);
         m->pull_source = NULL;
     }
+}
+
+void core_directory_free(core_model *m)
+{
+    core_directory_cancel_pull(m);
     directory_destroy(m->users, m->logins, m->numbers, m->groups, m->assignments);
+    g_hash_table_destroy(m->backends);
 }
 
 /* ---- copying from a backend ------------------------------------------------------ */
@@ -178,6 +187,7 @@ static int pull_backend(const ucd_service *s, void *ud)
     directory *dir = ud;
     const ucd_users_v1 *users = s->iface;
     dir->backend = s->provider;
+    g_hash_table_add(dir->backends, g_strdup(s->provider));
     if (users->foreach_user) {
         int rc = users->foreach_user(s->impl, copy_user, dir);
         if (rc != UCD_OK)
@@ -201,11 +211,29 @@ static core_user *assigned_user(core_model *m, const core_line *line)
     return u ? u : g_hash_table_lookup(m->assignments, line->address);
 }
 
+gint core_directory_user_order(gconstpointer a, gconstpointer b)
+{
+    const core_user *x = *(const core_user *const *)a, *y = *(const core_user *const *)b;
+    int c = g_strcmp0(x->login, y->login);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* Driver, then address: the order the directory service lists lines in, and
+ * so the "first line" of a user everywhere. */
+gint core_directory_line_order(gconstpointer a, gconstpointer b)
+{
+    const core_line *x = *(const core_line *const *)a, *y = *(const core_line *const *)b;
+    int c = strcmp(x->driver, y->driver);
+    return c ? c : strcmp(x->address, y->address);
+}
+
 void core_directory_assign_line(core_model *m, core_line *line)
 {
     line->user = assigned_user(m, line);
-    if (line->user)
+    if (line->user) {
         g_ptr_array_add(line->user->line_ptrs, line);
+        g_ptr_array_sort(line->user->line_ptrs, core_directory_line_order);
+    }
 }
 
 static void reassign_all_lines(core_model *m)
@@ -233,10 +261,14 @@ void core_directory_pull(core_model *m)
     m->numbers = dir.numbers;
     m->groups = dir.groups;
     m->assignments = dir.assignments;
+    GHashTable *old_backends = m->backends;
+    m->backends = dir.backends;
+    m->generation++;
     /* Lines point at users: move them to the new generation before the old
      * one goes. */
     reassign_all_lines(m);
     directory_destroy(old_users, old_logins, old_numbers, old_groups, old_assignments);
+    g_hash_table_destroy(old_backends);
     core_presence_directory_changed(m);
     core_info("model: %u users, %u groups", g_hash_table_size(m->users),
               g_hash_table_size(m->groups));
@@ -253,7 +285,7 @@ static gboolean pull_now(gpointer data)
 
 void core_directory_pull_soon(core_model *m)
 {
-    if (m->pull_source)
+    if (m->pull_source || m->stopped)
         return;
     m->pull_source = g_idle_source_new();
     g_source_set_callback(m->pull_source, pull_now, m, NULL);
@@ -272,14 +304,26 @@ const core_user *core_model_user(core_model *m, const char *id_or_login)
 
 const core_user *core_model_user_by_number(core_model *m, const char *number)
 {
+    return core_directory_user_by_number(m, number, NULL);
+}
+
+const core_user *core_directory_user_by_number(core_model *m, const char *number,
+                                               const char *context)
+{
     if (!number)
         return NULL;
     core_user *u = g_hash_table_lookup(m->numbers, number);
     if (u)
         return u;
     ucd_number_info info = {.struct_size = sizeof info};
-    return core_model_normalize(m, NULL, number, &info) ? g_hash_table_lookup(m->numbers, info.e164)
-                                                        : NULL;
+    return core_model_normalize(m, context, number, &info)
+               ? g_hash_table_lookup(m->numbers, info.e164)
+               : NULL;
+}
+
+gboolean core_directory_has_backend(core_model *m, const char *module)
+{
+    return module && g_hash_table_contains(m->backends, module);
 }
 
 const core_group *core_model_group(core_model *m, const char *id)

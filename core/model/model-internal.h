@@ -28,6 +28,9 @@ typedef struct core_driver {
     GHashTable *lines; /* address -> core_line * (owned) */
     GHashTable *legs;  /* call_id -> core_leg * of live legs (owned by their conversation) */
     GHashTable *convs; /* conversation_id -> core_conv * (owned) */
+    /* Its module stopped or failed: the directory hides its lines until it
+     * runs again (the lines stay, since the trace ring points at them). */
+    gboolean gone;
 } core_driver;
 
 struct core_model {
@@ -46,6 +49,8 @@ struct core_model {
     GHashTable *groups;      /* id -> core_group * (owned) */
     GHashTable *assignments; /* "DRIVER/ADDRESS" or "ADDRESS" -> core_user * */
     GSource *pull_source;    /* pending debounced pull, NULL = none */
+    GHashTable *backends;    /* module ids the last pull read users or groups from */
+    uint64_t generation;     /* bumped by every pull: lets readers rebuild caches lazily */
 
     /* calls.c */
     guint live_legs;
@@ -62,8 +67,14 @@ struct core_model {
     /* commands.c: the progress of `users sync`, backend id -> core_sync_state */
     GHashTable *syncs;
 
-    /* call-control.c: whom actors are checked against (not owned; NULL: none) */
+    /* call-control.c, the presence and permissions services: whom actors are
+     * checked against (not owned; NULL: none) */
     struct core_permissions *perms;
+    uint64_t perm_generation; /* 1 + the directory generation perms' snapshot was built
+                                 from; 0: none built since perms was set */
+
+    /* core_model_stop() ran: events are no longer handled. */
+    gboolean stopped;
 };
 
 /* commands.c: a sync's progress, shared with the backend's callbacks. */
@@ -93,8 +104,27 @@ void core_directory_free(core_model *m);
 void core_directory_pull(core_model *m);
 /* Schedules a pull on the next idle (coalesces bursts of change events). */
 void core_directory_pull_soon(core_model *m);
+/* Drops a scheduled pull (the model stops). */
+void core_directory_cancel_pull(core_model *m);
+/* TRUE when the last pull read users or groups from module `module`. */
+gboolean core_directory_has_backend(core_model *m, const char *module);
+/* The user owning `number`: raw as stored, E.164, or raw as a PBX sends it,
+ * normalized in the location of driver `context` (NULL: the default). */
+const core_user *core_directory_user_by_number(core_model *m, const char *number,
+                                               const char *context);
+/* GCompareFunc of core_user * pointers: login, then id. The order users are
+ * listed in by the directory and presence services. */
+gint core_directory_user_order(gconstpointer a, gconstpointer b);
+/* GCompareFunc of core_line * pointers: driver, then address. The order of
+ * every listing of lines, and of each user's line_ptrs. */
+gint core_directory_line_order(gconstpointer a, gconstpointer b);
 /* Finds the user a new line belongs to and links both. */
 void core_directory_assign_line(core_model *m, core_line *line);
+
+/* permissions-service.c */
+typedef struct core_perm_directory core_perm_directory;
+/* A permissions snapshot (permissions.h) of the directory as it is now. */
+core_perm_directory *core_model_perm_directory(core_model *m);
 
 /* calls.c */
 void core_calls_init(core_model *m);
@@ -185,8 +215,14 @@ typedef struct core_leg_view {
     const char *remote_number;
     const char *remote_name;
     int64_t since_ms; /* when the leg reached its current state */
+    uint32_t flags;   /* UCD_CALL_FLAG_* */
 } core_leg_view;
 void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, void *ud),
                             void *ud);
+/* Calls `cb` with the record of every open conversation (end_ms and
+ * end_cause 0) that `user` (NULL: anybody) has a line in, by start time;
+ * non-zero stops. */
+void core_calls_foreach_open(core_model *m, const core_user *user,
+                             int (*cb)(const ucd_journal_record *record, void *ud), void *ud);
 
 #endif /* CORE_MODEL_INTERNAL_H */

@@ -139,6 +139,7 @@ static int pull_service_lines(const ucd_service *s, void *ud)
     if (pbx->struct_size < offsetof(ucd_pbx_v1, capabilities) || !pbx->list_lines)
         return 0;
     pull_ctx pc = {m, core_model_driver(m, s->provider, TRUE)};
+    pc.driver->gone = FALSE; /* it runs: its service is registered */
     int rc = pbx->list_lines(s->impl, take_line, &pc);
     if (rc != UCD_OK)
         core_warn("model: list_lines of %s: %s", s->provider, ucd_strerror(rc));
@@ -184,6 +185,9 @@ static void on_module_state(core_model *m, const ucd_module_state_event *ev, int
     if (!ev->module)
         return;
     if (ev->state == UCD_MODULE_RUNNING) {
+        core_driver *d = core_model_driver(m, ev->module, FALSE);
+        if (d)
+            d->gone = FALSE;
         core_model_pull_lines(m, ev->module);
         ucd_service s = {.struct_size = sizeof s};
         if (core_modules_service_get(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, ev->module, &s) ==
@@ -193,10 +197,15 @@ static void on_module_state(core_model *m, const ucd_module_state_event *ev, int
     }
     if (ev->state != UCD_MODULE_STOPPED && ev->state != UCD_MODULE_FAILED)
         return;
+    /* Its users service is gone from the registry by now: a pull drops its
+     * users and groups. */
+    if (core_directory_has_backend(m, ev->module))
+        core_directory_pull_soon(m);
     core_driver *d = core_model_driver(m, ev->module, FALSE);
     if (!d)
         return;
     core_calls_link_lost(m, d, time_ms);
+    d->gone = TRUE;
     /* Nobody reports on these lines any more: their users show as offline
      * until the driver is back and lists them again. */
     GHashTableIter it;
@@ -266,24 +275,44 @@ void core_model_start(core_model *m)
                      UCD_EVENT_MASK(UCD_EVENT_USER_CHANGED) |
                      UCD_EVENT_MASK(UCD_EVENT_APPOINTMENT) | UCD_EVENT_MASK(UCD_EVENT_MODULE_STATE),
     };
+    if (m->stopped)
+        return;
     if (!m->sub)
         m->sub = core_bus_subscribe(m->rt->bus, "core", &filter, on_event, m);
     core_directory_pull(m);
     core_model_pull_lines(m, NULL);
 }
 
-void core_model_free(core_model *m)
+void core_model_set_permissions(core_model *m, struct core_permissions *perms)
 {
-    if (!m)
+    m->perms = perms;
+    m->perm_generation = 0; /* rebuild its directory snapshot at the next question */
+}
+
+void core_model_stop(core_model *m)
+{
+    if (!m || m->stopped)
         return;
+    /* What drivers published before now still counts. */
+    core_bus_flush(m->rt->bus);
     if (m->sub)
         core_bus_unsubscribe(m->rt->bus, m->sub);
+    m->sub = NULL;
+    m->stopped = TRUE;
     int64_t now = g_get_real_time() / 1000;
     GHashTableIter it;
     gpointer v;
     g_hash_table_iter_init(&it, m->drivers);
     while (g_hash_table_iter_next(&it, NULL, &v))
         core_calls_link_lost(m, v, now);
+    core_directory_cancel_pull(m);
+}
+
+void core_model_free(core_model *m)
+{
+    if (!m)
+        return;
+    core_model_stop(m);
     core_presence_free(m);
     core_calls_free(m);
     g_hash_table_destroy(m->drivers);

@@ -9,12 +9,18 @@
  * events for `ucctl trace`. The directory (users, groups) is a copy pulled from
  * every "users" service, so lookups never reach a backend.
  *
- * Life cycle in the daemon:
- *     m = core_model_new(&rt, mods);        after core_modules_start()
- *     core_model_register_commands(m, rt.control);
- *     core_model_start(m);                  subscribes, pulls users and lines
+ * Life cycle in the daemon (the model is the core's built-in module: plugins
+ * find its services in init and start, and it sees every module start):
+ *     m = core_model_new(&rt, mods);        before core_modules_check()
+ *     core_model_set_permissions(m, perms);
+ *     (register its services: directory, calls, presence, permissions)
+ *     core_model_start(m);                  subscribes before any plugin starts
+ *     core_modules_start(mods);
+ *     core_model_start(m);                  again: pulls what started, at once
  *     ...
- *     core_model_free(m);                   BEFORE core_modules_free(): see there
+ *     core_model_stop(m);                   BEFORE the modules stop: see there
+ *     core_modules_free(mods);
+ *     core_model_free(m);                   after: plugins' stop hooks may ask
  *
  * Everything here runs on the thread that iterates rt->ctx (the main loop).
  * The structs below are read-only views for other core code (permissions, the
@@ -92,23 +98,43 @@ typedef struct core_model_stats {
     uint64_t store_errors;           /* store() calls that failed */
 } core_model_stats;
 
-/* Creates the model for a runtime whose modules have started: loads the
+/* Creates the model for a runtime (its modules need not have started): loads the
  * manual presence states saved in STATE_DIR/core/presence.ini (rt->state_dir
  * NULL: no persistence). Subscribes to nothing yet. */
 core_model *core_model_new(core_runtime *rt, core_modules *mods);
 
 /* Subscribes to the bus (owner "core": call, line, user, appointment and module
- * state events) and pulls users, groups and every pbx service's lines. */
+ * state events) unless subscribed already, and pulls users, groups and every
+ * pbx service's lines now. Later, users backends and drivers are pulled when
+ * their module-state event says they run, and dropped when they stop. */
 void core_model_start(core_model *m);
+
+/* Whom the presence and permissions services and call control check actors
+ * against (not owned; NULL: nobody but the system may act for others). */
+struct core_permissions;
+void core_model_set_permissions(core_model *m, struct core_permissions *perms);
+
+/* Gives the permissions object set above a snapshot (permissions.h) of the
+ * directory of the moment, when its own is older than the last pull; cheap
+ * when it is not. As a core_perm_directory_fn (the ucctl commands' directory
+ * source, with the model as user data) it returns NULL: nothing more to
+ * replace. */
+struct core_perm_directory *core_model_permissions_source(void *model);
 
 /* Registers the model's ucctl commands (users, groups, lines, calls, presence,
  * journal, trace, caps and the call-control commands) as owner "core". */
 void core_model_register_commands(core_model *m, core_control *ctl);
 
-/* Unsubscribes and frees. Conversations still open are ended as if the link
- * to their PBX was lost (cause LINK_LOST, end_reason "link_lost") and handed
- * to the journals that still run: call it before the modules stop, so the
- * journals can take them. Commands stay registered until core_control_free or
+/* Stops handling events (what is queued is handled first) and ends the
+ * conversations still open as if the link to their PBX was lost (cause
+ * LINK_LOST, end_reason "link_lost"), handing them to the journals that still
+ * run: call it before the modules stop, so the journals can take them. The
+ * services keep answering from what is left. Safe to call twice. */
+void core_model_stop(core_model *m);
+
+/* Stops (see above) when not stopped yet, and frees. Call it after the
+ * modules are freed: their stop hooks may still use the services. Commands
+ * stay registered until core_control_free or
  * core_control_unregister_owner(ctl, "core"): unregister them first when the
  * control server outlives the model. */
 void core_model_free(core_model *m);
