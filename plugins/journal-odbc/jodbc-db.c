@@ -763,6 +763,8 @@ static void read_conversation(jodbc_db *db, SQLHSTMT st, found *out, GStringChun
     r->direction = (uint32_t)column_int(st, base + 3);
     r->outcome = (uint32_t)column_int(st, base + 4);
     r->flags = (uint32_t)column_int(st, base + 5);
+    /* The table keeps the words; journal 1.1 readers get the enums too. */
+    jrec_codes_from_words(r);
 }
 
 static int load_participants(jodbc_db *db, SQLHSTMT st, found *f, GStringChunk *chunk, char **error)

@@ -841,6 +841,8 @@ static void column_record(sqlite3_stmt *st, ucd_journal_record *r)
     r->flags = (uint32_t)sqlite3_column_int(st, 8);
     for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
         *texts[i] = (const char *)sqlite3_column_text(st, 9 + (int)i);
+    /* The table keeps the words; journal 1.1 readers get the enums too. */
+    jrec_codes_from_words(r);
 }
 
 typedef struct query_plan {

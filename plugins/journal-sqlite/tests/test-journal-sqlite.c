@@ -1,6 +1,7 @@
 /*
  * test-journal-sqlite.c - runs journal-sqlite.so against a fake host and
- * checks what its README promises: every field survives a round trip, paging
+ * checks what its README promises: every field survives a round trip (the
+ * journal 1.1 enums through their words), paging
  * and filters return the right conversations, private numbers follow the
  * policy, retention deletes old conversations, a version 1 file is migrated
  * into a new file and the old one kept intact, a newer file is refused
@@ -133,6 +134,8 @@ static test_record *make_record(int n, int64_t start_ms)
     r->forward_reason = "busy";
     r->picked_up_by = NULL;
     r->end_reason = "normal";
+    r->end_cause = UCD_CAUSE_NORMAL;
+    r->forward_reason_code = UCD_FORWARD_REASON_BUSY;
     r->tags = "sales;P-42";
     r->memo = s(t, "memo for call %d, with 'quotes' and ümlauts", n);
     for (int i = 0; i < 3; i++) {
@@ -303,6 +306,9 @@ static void assert_same_record(const ucd_journal_record *a, const ucd_journal_re
     g_assert_cmpint(a->start_ms, ==, b->start_ms);
     g_assert_cmpint(a->answer_ms, ==, b->answer_ms);
     g_assert_cmpint(a->end_ms, ==, b->end_ms);
+    g_assert_cmpuint(a->struct_size, >=, sizeof(*a));
+    g_assert_cmpuint(a->end_cause, ==, b->end_cause);
+    g_assert_cmpuint(a->forward_reason_code, ==, b->forward_reason_code);
     const char *const sa[] = {a->uuid,
                               a->driver_instance,
                               a->source_number,
@@ -356,8 +362,16 @@ static void test_round_trip(void)
     test_record *t = make_record(7, 1700000000123);
     t->rec.picked_up_by = "u9";
     t->rec.flags = 0;
+    /* Journal 1.1: the enums alone; the table keeps their words and query()
+     * gives both back. */
+    t->rec.end_cause = UCD_CAUSE_LINK_LOST;
+    t->rec.end_reason = NULL;
+    t->rec.forward_reason_code = UCD_FORWARD_REASON_BUSY;
+    t->rec.forward_reason = NULL;
     store_ok(t);
     store_ok(t); /* stored twice: kept once */
+    t->rec.end_reason = "link_lost";
+    t->rec.forward_reason = "busy";
     g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
 
     ucd_journal_query q = {.struct_size = sizeof(q)};

@@ -1,17 +1,17 @@
 /*
- * test-common.c - plugins/common alone: the journal record sanitizer,
- * privacy, number keys, the serialized form, and the durable spool with a
- * torn tail, a damaged frame in the middle and a restart mid-replay; the
- * ODBC connection string from configuration keys.
+ * test-journal-common.c - plugins/common/journal alone: the journal record
+ * sanitizer, privacy, number keys, the enums and their words (journal 1.1),
+ * the serialized form, and the durable spool
+ * with a torn tail, a damaged frame in the middle and a restart mid-replay.
  */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <ucd/event.h>
 
 #include "jrec.h"
-#include "odbc-util.h"
 #include "spool.h"
 
 #define NOW 1700000000000LL
@@ -183,6 +183,111 @@ static void test_variant_round_trip(void)
     g_assert_cmpint(back->rec.end_ms, ==, c->rec.end_ms);
     g_assert_cmpuint(back->rec.participant_count, ==, 2);
     g_assert_cmpint(back->rec.participants[0].answered_ms, ==, parts[0].answered_ms);
+    g_variant_unref(v);
+    jrec_free(back);
+    jrec_free(c);
+}
+
+/* ---- the enums of journal 1.1 and their words ---- */
+
+/* Every cause and forward reason has a word that gives it back, and the
+ * words are the ones the core writes (core/model). */
+static void test_words_both_ways(void)
+{
+    for (uint32_t c = UCD_CAUSE_NONE; c <= UCD_CAUSE_BLOCKED; c++) {
+        g_assert_nonnull(jrec_cause_word(c));
+        g_assert_cmpuint(jrec_cause_from_word(jrec_cause_word(c)), ==, c);
+    }
+    g_assert_cmpstr(jrec_cause_word(UCD_CAUSE_LINK_LOST), ==, "link_lost");
+    g_assert_cmpstr(jrec_cause_word(UCD_CAUSE_PICKED_UP), ==, "picked_up");
+    g_assert_null(jrec_cause_word(UCD_CAUSE_BLOCKED + 1));
+    g_assert_cmpuint(jrec_cause_from_word("no such word"), ==, UCD_CAUSE_NONE);
+    g_assert_cmpuint(jrec_cause_from_word(NULL), ==, UCD_CAUSE_NONE);
+
+    g_assert_null(jrec_forward_reason_word(UCD_FORWARD_REASON_NONE));
+    for (uint32_t r = UCD_FORWARD_REASON_UNCONDITIONAL; r <= UCD_FORWARD_REASON_DEFLECT; r++)
+        g_assert_cmpuint(jrec_forward_reason_from_word(jrec_forward_reason_word(r)), ==, r);
+    g_assert_cmpstr(jrec_forward_reason_word(UCD_FORWARD_REASON_NO_ANSWER), ==, "no_answer");
+    g_assert_cmpuint(jrec_forward_reason_from_word(NULL), ==, UCD_FORWARD_REASON_NONE);
+}
+
+/* A 1.1 record's enums are copied, and give the words when those are
+ * missing; an enum and a word that disagree: the enum decides, noted. */
+static void test_codes_copied(void)
+{
+    ucd_journal_record r = sample();
+    r.end_cause = UCD_CAUSE_LINK_LOST;
+    r.forward_reason_code = UCD_FORWARD_REASON_BUSY;
+    GString *problems = g_string_new(NULL);
+    jrec_record *c = copy_with(&r, problems);
+    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_LINK_LOST);
+    g_assert_cmpuint(c->rec.forward_reason_code, ==, UCD_FORWARD_REASON_BUSY);
+    g_assert_cmpstr(c->rec.end_reason, ==, "link_lost");
+    g_assert_cmpstr(c->rec.forward_reason, ==, "busy");
+    g_assert_cmpstr(problems->str, ==, "");
+    jrec_free(c);
+
+    r.end_cause = UCD_CAUSE_NORMAL;
+    r.end_reason = "link_lost";
+    c = copy_with(&r, problems);
+    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_NORMAL);
+    g_assert_cmpstr(c->rec.end_reason, ==, "normal");
+    g_assert_nonnull(
+        strstr(problems->str, "end_reason \"link_lost\" is not the word of end_cause"));
+    jrec_free(c);
+
+    /* A cause newer than this build keeps its value and the word given. */
+    g_string_truncate(problems, 0);
+    r.end_cause = 99;
+    r.end_reason = "eaten_by_grue";
+    c = copy_with(&r, problems);
+    g_assert_cmpuint(c->rec.end_cause, ==, 99);
+    g_assert_cmpstr(c->rec.end_reason, ==, "eaten_by_grue");
+    g_assert_cmpstr(problems->str, ==, "");
+    jrec_free(c);
+    g_string_free(problems, TRUE);
+}
+
+/* A record built against journal 1.0 ends before the enums: they are not
+ * read (whatever lies beyond its struct_size) but derived from its words. */
+static void test_codes_of_a_1_0_record(void)
+{
+    ucd_journal_record r = sample();
+    r.struct_size = offsetof(ucd_journal_record, end_cause);
+    r.end_reason = "link_lost";
+    r.forward_reason = "deflect";
+    r.end_cause = UCD_CAUSE_BLOCKED; /* beyond struct_size: must not be read */
+    r.forward_reason_code = UCD_FORWARD_REASON_BUSY;
+    jrec_record *c = copy_with(&r, NULL);
+    g_assert_cmpuint(c->rec.struct_size, ==, sizeof(ucd_journal_record));
+    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_LINK_LOST);
+    g_assert_cmpuint(c->rec.forward_reason_code, ==, UCD_FORWARD_REASON_DEFLECT);
+    jrec_free(c);
+}
+
+/* What a store that keeps the words gives back, and the serialized form
+ * (spool, queue files) that keeps only the words too. */
+static void test_codes_from_words(void)
+{
+    ucd_journal_record r = {
+        .struct_size = sizeof(r), .end_reason = "transferred", .forward_reason = "no_answer"};
+    jrec_codes_from_words(&r);
+    g_assert_cmpuint(r.end_cause, ==, UCD_CAUSE_TRANSFERRED);
+    g_assert_cmpuint(r.forward_reason_code, ==, UCD_FORWARD_REASON_NO_ANSWER);
+    r.end_reason = NULL;
+    r.forward_reason = NULL;
+    jrec_codes_from_words(&r);
+    g_assert_cmpuint(r.end_cause, ==, UCD_CAUSE_NONE);
+    g_assert_cmpuint(r.forward_reason_code, ==, UCD_FORWARD_REASON_NONE);
+
+    ucd_journal_record s = sample();
+    s.end_cause = UCD_CAUSE_LINK_LOST;
+    s.forward_reason_code = UCD_FORWARD_REASON_BUSY;
+    jrec_record *c = copy_with(&s, NULL);
+    GVariant *v = g_variant_ref_sink(jrec_to_variant(&c->rec));
+    jrec_record *back = jrec_from_variant(v);
+    g_assert_cmpuint(back->rec.end_cause, ==, UCD_CAUSE_LINK_LOST);
+    g_assert_cmpuint(back->rec.forward_reason_code, ==, UCD_FORWARD_REASON_BUSY);
     g_variant_unref(v);
     jrec_free(back);
     jrec_free(c);
@@ -367,33 +472,6 @@ static void test_crc(void)
     g_assert_cmphex(spool_crc32(0, "123456789", 9), ==, 0xcbf43926);
 }
 
-/* The connection string from the dsn, connection_string and user keys, and
- * the key named when they do not make one. */
-static void test_odbc_config_target(void)
-{
-    const char *key = NULL, *why = NULL;
-    char *target = odbc_config_target("ucd", NULL, "jo", &key, &why);
-    g_assert_cmpstr(target, ==, "DSN=ucd;UID=jo");
-    g_assert_null(key);
-    g_free(target);
-    target = odbc_config_target("", "Driver=X;Server=h;", "", &key, &why);
-    g_assert_cmpstr(target, ==, "Driver=X;Server=h;");
-    g_free(target);
-    target = odbc_config_target(NULL, "Driver=X", "jo", &key, &why);
-    g_assert_cmpstr(target, ==, "Driver=X;UID=jo");
-    g_free(target);
-
-    g_assert_null(odbc_config_target(NULL, "", NULL, &key, &why));
-    g_assert_cmpstr(key, ==, "connection_string");
-    g_assert_nonnull(strstr(why, "exactly one"));
-    g_assert_null(odbc_config_target("ucd", "Driver=X", NULL, &key, &why));
-    g_assert_cmpstr(key, ==, "dsn");
-    g_assert_null(odbc_config_target("ucd;PWD=x", NULL, NULL, &key, &why));
-    g_assert_cmpstr(key, ==, "dsn");
-    g_assert_null(odbc_config_target("ucd", NULL, "jo;PWD=x", &key, &why));
-    g_assert_cmpstr(key, ==, "user");
-}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -405,7 +483,10 @@ int main(int argc, char **argv)
     g_test_add_func("/jrec/privacy", test_privacy);
     g_test_add_func("/jrec/number-key", test_number_key);
     g_test_add_func("/jrec/variant", test_variant_round_trip);
-    g_test_add_func("/odbc/config-target", test_odbc_config_target);
+    g_test_add_func("/jrec/codes/words", test_words_both_ways);
+    g_test_add_func("/jrec/codes/copied", test_codes_copied);
+    g_test_add_func("/jrec/codes/journal-1.0", test_codes_of_a_1_0_record);
+    g_test_add_func("/jrec/codes/from-words", test_codes_from_words);
     g_test_add_func("/spool/crc", test_crc);
     g_test_add_func("/spool/order-and-segments", test_spool_order_and_segments);
     g_test_add_func("/spool/restart-mid-replay", test_spool_restart_mid_replay);

@@ -94,6 +94,9 @@ void jrec_free(jrec_record *record);
  *     removed (the memo keeps newlines and tabs), a value longer than its
  *     column is cut at a character boundary; a uuid that needed any of this
  *     refuses the record (a changed uuid would be another conversation);
+ *   - enums: end_cause/forward_reason_code and their words are made to
+ *     agree (jrec_reconcile_codes), so a store keeping only the words
+ *     returns the enums too;
  *   - times: a start at or before 1970 or more than JREC_FUTURE_SLACK_MS
  *     ahead refuses the record; an end before the start or too far ahead is
  *     set to the start (or answer); an answer outside [start, end] is moved
@@ -103,6 +106,30 @@ void jrec_free(jrec_record *record);
  * long as cleaning needs) may be stored. Exposed for tests. */
 gboolean jrec_sanitize_times(ucd_journal_record *rec, ucd_journal_participant *parts,
                              int64_t now_ms, GString *problems);
+
+/* The words records carry for their enums (journal 1.1), in one table:
+ * end_reason is the word of end_cause ("normal", "link_lost", ...),
+ * forward_reason that of forward_reason_code ("unconditional", "busy",
+ * "no_answer", "deflect"; none for UCD_FORWARD_REASON_NONE). A word of a
+ * value this build does not know is NULL; an unknown word is 0 (NONE). */
+const char *jrec_cause_word(uint32_t cause);
+uint32_t jrec_cause_from_word(const char *word);
+const char *jrec_forward_reason_word(uint32_t reason);
+uint32_t jrec_forward_reason_from_word(const char *word);
+
+/* Sets end_cause and forward_reason_code of `rec` from its words: what a
+ * store that keeps only the words calls for each record its query() returns. */
+void jrec_codes_from_words(ucd_journal_record *rec);
+
+/* Makes each enum and its word agree, as jrec_copy does: a set, known enum
+ * decides the word (a different word is replaced, with a note in
+ * `problems`); otherwise the word gives the enum. `problems` may be NULL.
+ * The words set are static strings. */
+void jrec_reconcile_codes(ucd_journal_record *rec, GString *problems);
+
+/* Appends "; "-separated text to `problems` (NULL: nothing): how every part
+ * of the sanitizer reports what it changed. */
+void jrec_note(GString *problems, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* The key a number is indexed under: its last nine digits as an integer,
  * times ten plus the digit count, so that the raw form a PBX sent

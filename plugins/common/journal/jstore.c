@@ -263,9 +263,10 @@ int jstore_flush(jstore *s, uint32_t timeout_ms)
 
 /* ---- the service ---- */
 
+/* Minor 1: records keep end_cause and forward_reason_code (jrec-words.c). */
 const ucd_service_decl jstore_provides[] = {
-    {UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, 0},
-    {NULL, 0, 0},
+    UCD_PROVIDE(UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, UCD_JOURNAL_MINOR, 0),
+    {NULL},
 };
 
 /* The journal interface's functions: `impl` is the jstore. */

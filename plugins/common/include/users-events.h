@@ -1,7 +1,6 @@
 /*
  * users-events.h - the bus events every users backend publishes alike.
- * Header only (no library to link), so a backend that needs nothing else from
- * plugins/common does not pull in its ODBC dependency.
+ * Header only (plugins/common/include, nothing to link).
  */
 #ifndef UCD_USERS_EVENTS_H
 #define UCD_USERS_EVENTS_H
