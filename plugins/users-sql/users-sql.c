@@ -167,8 +167,8 @@ static const ucd_config_key us_keys[] = {
 };
 
 static const ucd_service_decl us_provides[] = {
-    {UCD_USERS_SERVICE, UCD_USERS_MAJOR, 0},
-    {NULL, 0, 0},
+    UCD_PROVIDE(UCD_USERS_SERVICE, UCD_USERS_MAJOR, UCD_USERS_MINOR, 0),
+    {NULL},
 };
 
 /* ---- the current set ---------------------------------------------------------- */
