@@ -400,7 +400,7 @@ static int first_capable_line(job *j, const core_user *u, const char *driver, co
                     driver ? driver : "");
     if (down)
         return fail(j, UCD_E_UNAVAILABLE,
-                    "%s: no line of %s%s%s can, and line %s: its driver %s is not running",
+                    "%s: no running line of %s%s%s can (line %s's driver %s is not running)",
                     j->act->name, user_name(u), on, driver ? driver : "", down->address,
                     down->driver);
     return fail(j, UCD_E_UNSUPPORTED, "no line of %s%s%s supports %s (capability '%s')",
