@@ -6,6 +6,13 @@
  * It publishes UCD_EVENT_APPOINTMENT when an appointment that matters now or
  * soon is added, changed or removed, and answers range queries through the
  * table below. Private appointments are reported with subject NULL.
+ *
+ * No plugin provides this service yet: the interface is written down for the
+ * calendar sources to come (the calendar issue brings the first one), and
+ * nothing in ucd calls it today. Do not rely on it: a module that requires
+ * "calendar" is declined for want of a provider. Presence's calendar part
+ * comes from UCD_EVENT_APPOINTMENT events alone, which no shipped plugin
+ * publishes yet.
  */
 #ifndef UCD_CALENDAR_H
 #define UCD_CALENDAR_H

@@ -156,8 +156,9 @@ struct ucd_host {
 
     /* Publishes a copy of `event` (see event.h): source, seq and time are set by
      * the bus. Never blocks: a subscriber whose queue is full loses the event and
-     * its drop counter grows. Returns UCD_E_INVALID for an unknown type or a
-     * payload with a wrong struct_size. Any thread. */
+     * its drop counter grows. Returns UCD_E_INVALID for an unknown type, a
+     * payload with a wrong struct_size, or a type only the core publishes
+     * (UCD_EVENT_CONVERSATION_ENDED, UCD_EVENT_DIRECTORY). Any thread. */
     int (*publish)(ucd_plugin *self, const ucd_event *event);
     /* Calls `cb` for every published event that matches `filter` (NULL: all),
      * in publication order. The filter is copied. `out` may be NULL when the

@@ -14,7 +14,8 @@
  *     const ucd_numbers_v1 *numbers = s.iface;
  *     ucd_number_info info = {.struct_size = sizeof info};
  *     numbers->normalize(s.impl, host->module_id(self), raw, &info);
- * normalize() is thread-safe and allocation-free: call it from any thread.
+ * normalize() is thread-safe: call it from any thread. It allocates nothing,
+ * except for a location with rewrite rules (each rule's replacement does).
  */
 #ifndef UCD_NUMBERS_H
 #define UCD_NUMBERS_H

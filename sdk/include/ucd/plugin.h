@@ -13,7 +13,9 @@
  * ucd/host.h. Events are described in ucd/event.h. Each kind of plugin
  * (PBX driver, user backend, journal store, calendar source, exporter) publishes
  * a versioned interface described in its own header: pbx.h, users.h, journal.h,
- * calendar.h, exporter.h.
+ * calendar.h (no provider yet), exporter.h. The core provides the telephony
+ * model the same way, as services in numbers.h, directory.h, calls.h,
+ * presence.h and permissions.h.
  *
  * Versions: one SDK major, a minor per interface
  * --------------------------------------------------
@@ -140,9 +142,10 @@ static inline const char *ucd_strerror(int code)
 }
 
 /* The opaque handle of one module instance ("[module pbx-sim:office]" in the
- * configuration). The core creates it before init and passes it to every host
- * function so that logs, counters, subscriptions and timers are attributed to,
- * and cleaned up with, that instance. A plugin loaded twice gets two handles. */
+ * configuration). The core creates it before init; the plugin passes it first
+ * to the host functions that log or create something, so that logs, counters,
+ * subscriptions, timers and work queues are attributed to, and cleaned up
+ * with, that instance. A plugin loaded twice gets two handles. */
 typedef struct ucd_plugin ucd_plugin;
 
 /* The host function table, see ucd/host.h. */
@@ -158,8 +161,9 @@ typedef struct ucd_host ucd_host;
  * modules providing one service marked UCD_SERVICE_EXCLUSIVE.
  *
  * Provided by plugins (interfaces in the kind headers): "pbx", "users",
- * "journal", "calendar", "exporter". Provided by the core itself, always
- * running: "numbers", "directory", "calls", "presence", "permissions".
+ * "journal", "calendar" (no plugin provides it yet), "exporter". Provided by
+ * the core itself, always running: "numbers", "directory", "calls",
+ * "presence", "permissions".
  * Integrators may invent their own, ideally prefixed ("acme.crm"). */
 enum {
     UCD_SERVICE_EXCLUSIVE = 1u << 0, /* at most one enabled module may provide it */

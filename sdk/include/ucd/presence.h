@@ -6,8 +6,8 @@
  * phone, do-not-disturb, out of service), calendars (busy in a meeting, out of
  * office) and what the user set by hand (away, busy, do-not-disturb ...,
  * optionally until a time). The rules of the merge are written down in
- * docs/admin/presence.md; this service gives each part and the result, and
- * sets and clears the manual part. Every change is published as
+ * docs/admin/model.md ("Presence"); this service gives each part and the
+ * result, and sets and clears the manual part. Every change is published as
  * UCD_EVENT_PRESENCE (event.h). Only users active on this server have
  * presence here.
  *
