@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "host.h"
 #include "log.h"
 
 static const ucd_host *H;
@@ -47,8 +48,10 @@ static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
     char buf[64];
 
     H->reply_field(r, "version", UCD_VERSION);
-    g_snprintf(buf, sizeof buf, "%d.%d", UCD_ABI_MAJOR, UCD_ABI_MINOR);
-    H->reply_field(r, "plugin_abi", buf);
+    g_snprintf(buf, sizeof buf, "%d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
+    H->reply_field(r, "plugin_abi", buf); /* before per-interface versions; kept for scripts */
+    g_snprintf(buf, sizeof buf, "host %d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
+    H->reply_field(r, "host", buf);
     g_snprintf(buf, sizeof buf, "%d", (int)getpid());
     H->reply_field(r, "pid", buf);
     g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT,
@@ -73,12 +76,32 @@ static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
 
 /* ---- modules ------------------------------------------------------------------ */
 
+/* "pbx 1.0, journal 1.1": each declaration as NAME MAJOR.MINOR. */
+static char *service_list(const ucd_service_decl *decls)
+{
+    GString *s = g_string_new(NULL);
+    for (const ucd_service_decl *d = decls; d && d->name; d++)
+        g_string_append_printf(s, "%s%s %u.%u", s->len ? ", " : "", d->name, d->major, d->minor);
+    return g_string_free(s, FALSE);
+}
+
+/* The host interface a module needs, "host 1.4", or "" when its plugin did
+ * not load. */
+static void needed_host(const core_module_info *m, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (m->abi_major || m->abi_minor)
+        g_snprintf(buf, size, "host %u.%u", m->abi_major, m->abi_minor);
+}
+
 static void module_row(const core_module_info *m, void *ud)
 {
     ucd_reply *r = ud;
-    char abi[32] = "";
+    char abi[32] = "", host[40];
     if (m->abi_major || m->abi_minor)
         g_snprintf(abi, sizeof abi, "%u.%u", m->abi_major, m->abi_minor);
+    needed_host(m, host, sizeof host);
+    g_autofree char *provides = service_list(m->provides);
     const char *row[] = {
         m->id,
         m->version ? m->version : "",
@@ -87,15 +110,63 @@ static void module_row(const core_module_info *m, void *ud)
         m->required ? "yes" : "no",
         m->path ? m->path : "",
         m->last_error ? m->last_error : "",
+        host,
+        provides,
     };
     H->reply_row(r, row);
+}
+
+typedef struct module_detail {
+    const char *id;
+    ucd_reply *reply;
+    gboolean found;
+} module_detail;
+
+/* One module as fields: what the table has, and each service it provides,
+ * requires and uses as NAME MAJOR.MINOR. */
+static void module_fields(const core_module_info *m, void *ud)
+{
+    module_detail *d = ud;
+    if (d->found || strcmp(m->id, d->id) != 0)
+        return;
+    d->found = TRUE;
+    char host[40];
+    needed_host(m, host, sizeof host);
+    g_autofree char *provides = service_list(m->provides);
+    g_autofree char *requires = service_list(m->requires);
+    g_autofree char *uses = service_list(m->uses);
+    H->reply_field(d->reply, "module", m->id);
+    H->reply_field(d->reply, "version", m->version ? m->version : "");
+    H->reply_field(d->reply, "state", state_word(m->state));
+    H->reply_field(d->reply, "required", m->required ? "yes" : "no");
+    H->reply_field(d->reply, "path", m->path ? m->path : "");
+    H->reply_field(d->reply, "needs", host);
+    H->reply_field(d->reply, "provides", provides);
+    H->reply_field(d->reply, "requires", requires);
+    H->reply_field(d->reply, "uses", uses);
+    H->reply_field(d->reply, "error", m->last_error ? m->last_error : "");
 }
 
 static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
     core_daemon *d = ud;
-    static const char *const cols[] = {"module",   "version", "abi",  "state",
-                                       "required", "path",    "error"};
+    if (argc > 2) {
+        H->reply_error(r, "usage: modules [MODULE]");
+        return UCD_E_INVALID;
+    }
+    if (argc == 2) {
+        module_detail detail = {argv[1], r, FALSE};
+        core_modules_foreach(d->mods, module_fields, &detail);
+        if (!detail.found) {
+            H->reply_error(r, "no module '%s' (ucctl modules lists them)", argv[1]);
+            return UCD_E_NOT_FOUND;
+        }
+        return UCD_OK;
+    }
+    /* "abi" is the lowest host minor the module needs, as before; "host"
+     * says the same in words, "provides" its services with their minors. */
+    static const char *const cols[] = {"module", "version", "abi",  "state",   "required",
+                                       "path",   "error",   "host", "provides"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_modules_foreach(d->mods, module_row, r);
     return UCD_OK;
@@ -196,8 +267,10 @@ static int log_export(core_daemon *d, ucd_reply *r)
     GString *b = g_string_new(NULL);
     GDateTime *now = g_date_time_new_now_utc();
     char *stamp = g_date_time_format_iso8601(now);
-    g_string_append_printf(b, "ucd support bundle\nversion: %s\nplugin ABI: %d.%d\ncreated: %s\n",
-                           UCD_VERSION, UCD_ABI_MAJOR, UCD_ABI_MINOR, stamp);
+    g_string_append_printf(b,
+                           "ucd support bundle\nversion: %s\nplugin ABI: %d (host %d.%d)\n"
+                           "created: %s\n",
+                           UCD_VERSION, UCD_ABI_MAJOR, UCD_ABI_MAJOR, UCD_HOST_MINOR, stamp);
     g_free(stamp);
     g_date_time_unref(now);
 
@@ -328,7 +401,10 @@ void core_commands_register(core_daemon *d)
         ucd_command_fn fn;
     } cmds[] = {
         {"status", "", "version, uptime, modules and event counts", cmd_status},
-        {"modules", "", "every module: version, ABI, state, last error", cmd_modules},
+        {"modules", "[MODULE]",
+         "every module: version, host interface it needs, state, services, last error; one "
+         "module's services with their versions",
+         cmd_modules},
         {"reload", "[--force]",
          "re-read the configuration; refused if it has errors, or if it enables no module "
          "while modules run (unless --force)",

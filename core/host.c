@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "host.h"
 #include "instance.h"
 #include "log.h"
 
@@ -286,14 +287,61 @@ static int host_work_submit(ucd_plugin *p, ucd_work_fn work, ucd_done_fn done, v
     return core_workers_submit(rt_of(p)->workers, p->id, work, done, user_data);
 }
 
+static ucd_work_queue *host_work_queue_new(ucd_plugin *p, const char *name)
+{
+    if (!rt_of(p)->workers)
+        return NULL; /* no pool in this process (tests) */
+    core_work_queue *queue = core_work_queue_new(rt_of(p)->workers, p->id, name);
+    g_ptr_array_add(p->queues, queue);
+    return (ucd_work_queue *)queue;
+}
+
+static int host_work_queue_submit(ucd_work_queue *queue, ucd_work_fn work, ucd_done_fn done,
+                                  void *user_data)
+{
+    return core_work_queue_submit((core_work_queue *)queue, work, done, user_data);
+}
+
+static void host_work_queue_free(ucd_plugin *p, ucd_work_queue *queue)
+{
+    if (queue == NULL)
+        return;
+    /* Only a queue of this module's that is not freed yet: anything else is
+     * a plugin bug that must not free memory twice. */
+    if (!g_ptr_array_remove_fast(p->queues, queue)) {
+        core_log(p->id, UCD_LOG_ERROR,
+                 "work_queue_free: not a work queue of this module (freed "
+                 "already?)");
+        return;
+    }
+    core_work_queue_free((core_work_queue *)queue);
+}
+
+/* The core frees the queues a module still holds after its stop hook; what
+ * was submitted still runs, as the plugin asked for it. */
+static void work_queues_release(ucd_plugin *p)
+{
+    while (p->queues->len > 0) {
+        core_work_queue *queue = g_ptr_array_steal_index(p->queues, 0);
+        g_autofree char *name = g_strdup(core_work_queue_name(queue));
+        guint pending = core_work_queue_free(queue);
+        core_log(p->id, UCD_LOG_DEBUG,
+                 "work queue '%s' freed by the core after stop (%u item%s "
+                 "still pending ran first)",
+                 name, pending, pending == 1 ? "" : "s");
+    }
+}
+
 /* ---- services --------------------------------------------------------------- */
 
-static gboolean declared_provided(const ucd_plugin *p, const char *name, uint32_t major)
+/* The module's `provides` entry for name/major, which says the minor it
+ * implements, or NULL when it did not declare it. */
+static const ucd_service_decl *provided_decl(const ucd_plugin *p, const char *name, uint32_t major)
 {
     for (const ucd_service_decl *s = p->desc->provides; s && s->name; s++)
         if (strcmp(s->name, name) == 0 && s->major == major)
-            return TRUE;
-    return FALSE;
+            return s;
+    return NULL;
 }
 
 static int host_service_register(ucd_plugin *p, const char *name, uint32_t major, const void *iface,
@@ -301,7 +349,8 @@ static int host_service_register(ucd_plugin *p, const char *name, uint32_t major
 {
     if (!name || !iface || *(const uint32_t *)iface < sizeof(uint32_t))
         return UCD_E_INVALID;
-    if (!declared_provided(p, name, major)) {
+    const ucd_service_decl *decl = provided_decl(p, name, major);
+    if (decl == NULL) {
         core_log(p->id, UCD_LOG_ERROR,
                  "service_register('%s', %u): the plugin does not declare it in `provides`", name,
                  major);
@@ -311,6 +360,7 @@ static int host_service_register(ucd_plugin *p, const char *name, uint32_t major
     e->provider = p;
     e->name = g_strdup(name);
     e->major = major;
+    e->minor = decl->minor;
     e->iface = iface;
     e->impl = impl;
     g_ptr_array_add(p->mods->services, e);
@@ -320,7 +370,7 @@ static int host_service_register(ucd_plugin *p, const char *name, uint32_t major
 static int host_service_get(ucd_plugin *p, const char *name, uint32_t major, const char *provider,
                             ucd_service *out)
 {
-    return core_modules_service_get(p->mods, name, major, provider, out);
+    return core_modules_service_get_for(p->mods, p, name, major, provider, out);
 }
 
 static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major, ucd_service_cb cb,
@@ -328,7 +378,7 @@ static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major,
 {
     if (!name || !cb)
         return UCD_E_INVALID;
-    core_modules_service_foreach(p->mods, name, major, cb, user_data);
+    core_modules_service_foreach_for(p->mods, p, name, major, cb, user_data);
     return UCD_OK;
 }
 
@@ -430,7 +480,9 @@ static void host_reply_error(ucd_reply *r, const char *fmt, ...)
 
 /* ---- release ------------------------------------------------------------------ */
 
-void core_host_release(ucd_plugin *p)
+/* Subscriptions, commands, timers, fd watches and services: what could call
+ * into the module or be called through it. */
+static void registrations_release(ucd_plugin *p)
 {
     core_runtime *rt = rt_of(p);
     if (rt->bus)
@@ -444,14 +496,25 @@ void core_host_release(ucd_plugin *p)
     while (p->watches->len > 0)
         watch_destroy(g_ptr_array_steal_index_fast(p->watches, p->watches->len - 1));
     services_release(p);
-    if (rt->workers)
+}
+
+void core_host_release(ucd_plugin *p)
+{
+    core_runtime *rt = rt_of(p);
+    registrations_release(p);
+    if (rt->workers) {
+        work_queues_release(p);
         core_workers_wait_owner(rt->workers, p->id);
+        /* A done callback that ran meanwhile may have added a timer or a
+         * subscription: those go too, before fini. */
+        registrations_release(p);
+    }
 }
 
 static const ucd_host host_table = {
     .struct_size = sizeof(ucd_host),
     .abi_major = UCD_ABI_MAJOR,
-    .abi_minor = UCD_ABI_MINOR,
+    .abi_minor = UCD_HOST_MINOR,
     .core_version = UCD_VERSION,
     .module_id = host_module_id,
     .instance = host_instance,
@@ -489,6 +552,9 @@ static const ucd_host host_table = {
     .reply_error = host_reply_error,
     .reply_defer = core_reply_defer,
     .reply_complete = core_reply_complete,
+    .work_queue_new = host_work_queue_new,
+    .work_queue_submit = host_work_queue_submit,
+    .work_queue_free = host_work_queue_free,
 };
 
 const ucd_host *core_host_table(void)

@@ -1,6 +1,7 @@
 /*
  * instance.h - private to modules.c and host.c: a module instance and the
  * manager's tables. Plugins see `struct ucd_plugin` only as an opaque handle.
+ * The host table that fills the instance's records is in host.h.
  */
 #ifndef CORE_INSTANCE_H
 #define CORE_INSTANCE_H
@@ -33,6 +34,7 @@ struct ucd_plugin {
     GPtrArray *timers;   /* struct ucd_timer *, not owned (sources own them) */
     GPtrArray *watches;  /* struct ucd_watch * (GSource, one ref held) */
     GPtrArray *counters; /* struct ucd_counter *, owned */
+    GPtrArray *queues;   /* core_work_queue *, not yet freed (host 1.4) */
 };
 
 struct ucd_counter {
@@ -60,13 +62,9 @@ struct core_modules {
     struct ucd_plugin core_self;
     ucd_plugin_descriptor core_desc;
     GArray *core_provides; /* ucd_service_decl, NULL-terminated */
-    core_config *cfg;    /* the configuration the instances were bound to */
-    GPtrArray *all;      /* ucd_plugin *, in start order; unprepared ones last */
-    GPtrArray *services; /* core_service_entry *, in registration order */
+    core_config *cfg;      /* the configuration the instances were bound to */
+    GPtrArray *all;        /* ucd_plugin *, in start order; unprepared ones last */
+    GPtrArray *services;   /* core_service_entry *, in registration order */
 };
-
-/* host.c: removes what `p` still holds (timers, watches, subscriptions,
- * commands, services); waits for its pending work. Counters stay until free. */
-void core_host_release(ucd_plugin *p);
 
 #endif /* CORE_INSTANCE_H */

@@ -38,6 +38,12 @@
  * DESCRIPTOR_SIZE_1_0. */
 #define CONFIG_KEY_SIZE_1_0 (offsetof(ucd_config_key, help) + sizeof(((ucd_config_key *)0)->help))
 
+/* The size of the ABI 1.0 ucd_service_decl: it ends with `flags`. A plugin
+ * built before host 1.4 has no service_decl_size (reads 0) and this stride.
+ * Frozen like DESCRIPTOR_SIZE_1_0. */
+#define SERVICE_DECL_SIZE_1_0                                                                      \
+    (offsetof(ucd_service_decl, flags) + sizeof(((ucd_service_decl *)0)->flags))
+
 /* struct_size, abi_major and abi_minor: the part of the descriptor every ABI,
  * past and future, keeps in place, so the ABI can be read before anything else. */
 #define DESCRIPTOR_HEADER_SIZE                                                                     \
@@ -51,6 +57,9 @@ struct core_plugin_lib {
     ucd_plugin_descriptor desc; /* normalized copy, see normalize_descriptor() */
     ucd_config_key *keys;       /* normalized copies, NULL-name terminated, or NULL */
     size_t n_keys;
+    /* Normalized copies of provides, requires and uses (NULL-name
+     * terminated), or NULL where the plugin declared none. */
+    ucd_service_decl *services[3];
 };
 
 static GHashTable *open_libs; /* real path -> core_plugin_lib */
@@ -79,6 +88,8 @@ static void lib_free(gpointer data)
     if (lib->handle != NULL)
         lt_dlclose(lib->handle);
     g_free(lib->keys);
+    for (size_t i = 0; i < G_N_ELEMENTS(lib->services); i++)
+        g_free(lib->services[i]);
     g_free(lib->path);
     g_free(lib);
 }
@@ -311,20 +322,55 @@ static const ucd_plugin_descriptor *call_entry(lt_dlhandle handle, const char *p
 
 /* ---- Is it a usable ucd plugin? ------------------------------------------- */
 
+/* The major is the layout of the descriptor and the host table: another one
+ * cannot be read at all. The minor is the lowest host interface the plugin
+ * calls (UCD_TARGET_HOST_MINOR when it was built): a plugin that only needs
+ * an older host says so and loads here. */
 static gboolean check_abi(const char *path, const ucd_plugin_descriptor *desc, char **error)
 {
     if (desc->abi_major != UCD_ABI_MAJOR) {
-        *error =
-            g_strdup_printf("%s: built for ucd plugin ABI %u.%u, this ucd has ABI %u.%u: "
-                            "rebuild the plugin against this ucd's SDK",
-                            path, desc->abi_major, desc->abi_minor, UCD_ABI_MAJOR, UCD_ABI_MINOR);
+        *error = g_strdup_printf("%s: built for ucd plugin ABI %u.%u, this ucd has ABI %u "
+                                 "(host interface %u.%u): rebuild the plugin against this "
+                                 "ucd's SDK",
+                                 path, desc->abi_major, desc->abi_minor, UCD_ABI_MAJOR,
+                                 UCD_ABI_MAJOR, UCD_HOST_MINOR);
         return FALSE;
     }
-    if (desc->abi_minor > UCD_ABI_MINOR) {
-        *error =
-            g_strdup_printf("%s: built for ucd plugin ABI %u.%u, this ucd has ABI %u.%u: "
-                            "it needs a newer ucd",
-                            path, desc->abi_major, desc->abi_minor, UCD_ABI_MAJOR, UCD_ABI_MINOR);
+    if (desc->abi_minor > UCD_HOST_MINOR) {
+        *error = g_strdup_printf(
+            "%s: needs host interface %u.%u, this ucd has host interface %u.%u: it needs a "
+            "newer ucd, or rebuild it against this ucd's SDK headers (or with "
+            "UCD_TARGET_HOST_MINOR %u or lower, if it calls nothing newer)",
+            path, desc->abi_major, desc->abi_minor, UCD_ABI_MAJOR, UCD_HOST_MINOR, UCD_HOST_MINOR);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The stride of the plugin's provides/requires/uses arrays: its
+ * service_decl_size, or the 1.0 size when its descriptor predates the member
+ * or leaves it 0 (built before host 1.4). */
+static size_t service_decl_stride(const ucd_plugin_descriptor *desc)
+{
+    size_t end = offsetof(ucd_plugin_descriptor, service_decl_size) + sizeof(uint32_t);
+    if (desc->struct_size < end || desc->service_decl_size == 0)
+        return SERVICE_DECL_SIZE_1_0;
+    return desc->service_decl_size;
+}
+
+/* Like the key table: a wrong stride would read every declaration after the
+ * first from the middle of another. */
+static gboolean check_service_tables(const char *path, const ucd_plugin_descriptor *desc,
+                                     char **error)
+{
+    size_t stride = service_decl_stride(desc);
+
+    if (desc->provides == NULL && desc->requires == NULL && desc->uses == NULL)
+        return TRUE;
+    if (stride < SERVICE_DECL_SIZE_1_0 || stride % _Alignof(ucd_service_decl) != 0) {
+        *error = g_strdup_printf("%s: not a ucd plugin: malformed service table "
+                                 "(service_decl_size %zu, ABI 1.0 needs at least %zu)",
+                                 path, stride, SERVICE_DECL_SIZE_1_0);
         return FALSE;
     }
     return TRUE;
@@ -368,7 +414,7 @@ static gboolean check_descriptor(const char *path, const ucd_plugin_descriptor *
         *error = g_strdup_printf("%s: not a ucd plugin: its descriptor has no name", path);
         return FALSE;
     }
-    return check_key_table(path, desc, error);
+    return check_key_table(path, desc, error) && check_service_tables(path, desc, error);
 }
 
 static gboolean check_name(const core_plugin_lib *lib, const char *name, char **error)
@@ -383,26 +429,32 @@ static gboolean check_name(const core_plugin_lib *lib, const char *name, char **
 
 /* ---- Normalizing ----------------------------------------------------------- */
 
-/* Copies each key into this core's layout, walking the plugin's table with
- * the plugin's own stride (its ucd_config_key may have grown). */
-static void normalize_keys(core_plugin_lib *lib, const ucd_plugin_descriptor *raw)
+/* Copies a NULL-name terminated table into this core's layout: `raw` is
+ * walked at the plugin's own `stride` (its struct may be older and smaller,
+ * or newer and larger, than this core's `size`), each entry copied into a
+ * zeroed one of `size`, so members an older plugin lacked read as 0 (a
+ * pre-1.4 service declaration has minor 0). Both tables it serves start with
+ * their name. Returns the copy, ending with a zeroed entry; *count entries. */
+static void *normalize_table(const void *raw, size_t stride, size_t size, size_t *count)
 {
-    const char *table = (const char *)raw->config_keys;
-    size_t stride = raw->config_key_size;
-    size_t copy = MIN(stride, sizeof(ucd_config_key));
-    GArray *keys = g_array_new(TRUE, TRUE, sizeof(ucd_config_key));
+    const char *table = raw;
+    size_t copy = MIN(stride, size);
+    GArray *out = g_array_new(TRUE, TRUE, (guint)size);
+    g_autofree char *entry = g_malloc(size);
 
     for (;;) {
-        ucd_config_key key = {0};
-        memcpy(&key, table + keys->len * stride, copy);
-        if (key.name == NULL)
+        memset(entry, 0, size);
+        memcpy(entry, table + out->len * stride, copy);
+        if (*(const char **)entry == NULL)
             break;
-        g_array_append_val(keys, key);
+        g_array_append_vals(out, entry, 1);
     }
-    lib->n_keys = keys->len;
-    /* The zero-terminated array ends with a key whose name is NULL. */
-    lib->keys = (ucd_config_key *)g_array_free(keys, FALSE);
+    *count = out->len;
+    return g_array_free(out, FALSE);
 }
+
+_Static_assert(offsetof(ucd_config_key, name) == 0, "normalize_table reads the name first");
+_Static_assert(offsetof(ucd_service_decl, name) == 0, "normalize_table reads the name first");
 
 /* Copies what the plugin filled of the descriptor into a zeroed struct of this
  * core's size: members an older plugin lacked read as 0/NULL, and a newer
@@ -415,10 +467,21 @@ static void normalize_descriptor(core_plugin_lib *lib, const ucd_plugin_descript
     lib->abi_major = raw->abi_major;
     lib->abi_minor = raw->abi_minor;
     if (raw->config_keys != NULL) {
-        normalize_keys(lib, raw);
+        lib->keys = normalize_table(raw->config_keys, raw->config_key_size, sizeof(ucd_config_key),
+                                    &lib->n_keys);
         lib->desc.config_keys = lib->keys;
         lib->desc.config_key_size = sizeof(ucd_config_key);
     }
+    const ucd_service_decl *raw_decls[] = {raw->provides, raw->requires, raw->uses};
+    const ucd_service_decl **decls[] = {&lib->desc.provides, &lib->desc.requires, &lib->desc.uses};
+    for (size_t i = 0; i < G_N_ELEMENTS(raw_decls); i++) {
+        size_t n;
+        if (raw_decls[i] != NULL)
+            lib->services[i] = normalize_table(raw_decls[i], service_decl_stride(raw),
+                                               sizeof(ucd_service_decl), &n);
+        *decls[i] = lib->services[i];
+    }
+    lib->desc.service_decl_size = sizeof(ucd_service_decl);
 }
 
 /* ---- Opening --------------------------------------------------------------- */
@@ -531,11 +594,20 @@ static const ucd_service_decl *find_decl(const ucd_service_decl *decls, const ch
     return NULL;
 }
 
+/* The declaration of `want`'s name with `want`'s major in `decls`, or NULL. */
+static const ucd_service_decl *find_decl_major(const ucd_service_decl *decls,
+                                               const ucd_service_decl *want)
+{
+    for (; decls != NULL && decls->name != NULL; decls++)
+        if (decls->major == want->major && strcmp(decls->name, want->name) == 0)
+            return decls;
+    return NULL;
+}
+
 /* Whether `item` provides `want` with the same major. */
 static gboolean item_provides(const core_order_item *item, const ucd_service_decl *want)
 {
-    const ucd_service_decl *decl = item->desc ? find_decl(item->desc->provides, want->name) : NULL;
-    return decl != NULL && decl->major == want->major;
+    return item->desc != NULL && find_decl_major(item->desc->provides, want) != NULL;
 }
 
 static core_order_item *item_at(GPtrArray *items, guint i)
@@ -620,19 +692,33 @@ static gboolean provides_for(GPtrArray *items, guint provider, guint user,
     return provider != user && item_provides(item_at(items, provider), want);
 }
 
-/* The message for a requirement no live provider meets, or NULL when one does. */
+/* The message for a requirement no live provider meets, or NULL when one does.
+ * A live provider of the major whose minor is older than the one asked for
+ * does not meet it, and is named with both versions: that module would call
+ * functions the provider's table does not have. */
 static char *unmet_requirement(GPtrArray *items, guint user, const ucd_service_decl *want)
 {
     g_autoptr(GString) dead = g_string_new(NULL);
-    guint n_dead = 0;
+    g_autoptr(GString) older = g_string_new(NULL);
+    guint n_dead = 0, n_older = 0;
 
     for (guint j = 0; j < items->len; j++) {
         if (!provides_for(items, j, user, want))
             continue;
-        if (!item_failed(item_at(items, j)))
+        const core_order_item *provider = item_at(items, j);
+        if (item_failed(provider)) {
+            g_string_append_printf(dead, "%s'%s'", n_dead++ ? ", " : "", provider->id);
+            continue;
+        }
+        const ucd_service_decl *decl = find_decl_major(provider->desc->provides, want);
+        if (decl->minor >= want->minor)
             return NULL;
-        g_string_append_printf(dead, "%s'%s'", n_dead++ ? ", " : "", item_at(items, j)->id);
+        g_string_append_printf(older, "%s%s provides %u.%u", n_older++ ? ", " : "", provider->id,
+                               decl->major, decl->minor);
     }
+    if (n_older > 0)
+        return g_strdup_printf("requires service '%s' %u.%u, but %s", want->name, want->major,
+                               want->minor, older->str);
     if (n_dead == 1)
         return g_strdup_printf("requires service '%s' whose only provider %s cannot start",
                                want->name, dead->str);

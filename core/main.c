@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 
     int rc = 0;
     if (version) {
-        printf("ucd %s (plugin ABI %d.%d)\n", UCD_VERSION, UCD_ABI_MAJOR, UCD_ABI_MINOR);
+        printf("ucd %s (plugin ABI %d, host %d.%d)\n", UCD_VERSION, UCD_ABI_MAJOR, UCD_ABI_MAJOR,
+               UCD_HOST_MINOR);
     } else if (check) {
         core_log_configure(CORE_LOG_STDERR, 4, 0);
         GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);

@@ -13,19 +13,27 @@
  */
 #include <string.h>
 
+#include "host.h"
 #include "instance.h"
 #include "log.h"
 
 static const char *state_name(ucd_module_state s)
 {
     switch (s) {
-    case UCD_MODULE_LOADED: return "loaded";
-    case UCD_MODULE_INITIALIZED: return "initialized";
-    case UCD_MODULE_RUNNING: return "running";
-    case UCD_MODULE_STOPPED: return "stopped";
-    case UCD_MODULE_DECLINED: return "declined";
-    case UCD_MODULE_FAILED: return "failed";
-    case UCD_MODULE_DISABLED: return "disabled";
+    case UCD_MODULE_LOADED:
+        return "loaded";
+    case UCD_MODULE_INITIALIZED:
+        return "initialized";
+    case UCD_MODULE_RUNNING:
+        return "running";
+    case UCD_MODULE_STOPPED:
+        return "stopped";
+    case UCD_MODULE_DECLINED:
+        return "declined";
+    case UCD_MODULE_FAILED:
+        return "failed";
+    case UCD_MODULE_DISABLED:
+        return "disabled";
     }
     return "unknown";
 }
@@ -39,8 +47,8 @@ static void set_state(ucd_plugin *p, ucd_module_state state)
         .struct_size = sizeof ev,
         .state = state,
         .module = p->id,
-        .message = (state == UCD_MODULE_FAILED || state == UCD_MODULE_DECLINED) ? p->last_error
-                                                                                : NULL,
+        .message =
+            (state == UCD_MODULE_FAILED || state == UCD_MODULE_DECLINED) ? p->last_error : NULL,
     };
     ucd_event e = {.struct_size = sizeof e, .type = UCD_EVENT_MODULE_STATE, .payload = &ev};
     if (p->mods->rt->bus)
@@ -61,6 +69,7 @@ static ucd_plugin *instance_new(core_modules *mods, core_config *cfg, const core
     p->conf_log_level = mc->log_level;
     p->timers = g_ptr_array_new();
     p->watches = g_ptr_array_new();
+    p->queues = g_ptr_array_new();
     p->state = mc->enabled ? UCD_MODULE_LOADED : UCD_MODULE_DISABLED;
     return p;
 }
@@ -75,6 +84,7 @@ static void instance_free(ucd_plugin *p)
         core_loader_close(p->lib);
     g_ptr_array_free(p->timers, TRUE);
     g_ptr_array_free(p->watches, TRUE);
+    g_ptr_array_free(p->queues, TRUE);
     if (p->counters)
         g_ptr_array_free(p->counters, TRUE);
     g_free(p->id);
@@ -147,16 +157,40 @@ static void fill_service(const core_service_entry *e, ucd_service *out)
     out->struct_size = keep;
 }
 
-int core_modules_service_get(core_modules *mods, const char *name, uint32_t major,
-                             const char *provider, ucd_service *out)
+/* The lowest minor `caller` declared for name/major in its requires or uses
+ * (the higher one when it names the service in both), 0 when it declared
+ * neither or the caller is the core. */
+static uint32_t declared_minor(const ucd_plugin *caller, const char *name, uint32_t major)
+{
+    uint32_t minor = 0;
+    if (caller == NULL || caller->desc == NULL)
+        return 0;
+    const ucd_service_decl *lists[] = {caller->desc->requires, caller->desc->uses};
+    for (size_t l = 0; l < G_N_ELEMENTS(lists); l++)
+        for (const ucd_service_decl *d = lists[l]; d && d->name; d++)
+            if (d->major == major && strcmp(d->name, name) == 0)
+                minor = MAX(minor, d->minor);
+    return minor;
+}
+
+/* Whether `e` is a live provider of name/major at `min_minor` or newer,
+ * from `provider` when that is not NULL. */
+static gboolean entry_matches(const core_service_entry *e, const char *name, uint32_t major,
+                              uint32_t min_minor, const char *provider)
+{
+    return e->major == major && e->minor >= min_minor && strcmp(e->name, name) == 0 &&
+           provider_live(e->provider) && (!provider || strcmp(provider, e->provider->id) == 0);
+}
+
+int core_modules_service_get_for(core_modules *mods, const ucd_plugin *caller, const char *name,
+                                 uint32_t major, const char *provider, ucd_service *out)
 {
     if (!name || !out || out->struct_size < sizeof(uint32_t))
         return UCD_E_INVALID;
+    uint32_t min_minor = declared_minor(caller, name, major);
     for (guint i = 0; i < mods->services->len; i++) {
         core_service_entry *e = mods->services->pdata[i];
-        if (e->major != major || strcmp(e->name, name) != 0 || !provider_live(e->provider))
-            continue;
-        if (provider && strcmp(provider, e->provider->id) != 0)
+        if (!entry_matches(e, name, major, min_minor, provider))
             continue;
         fill_service(e, out);
         return UCD_OK;
@@ -164,18 +198,32 @@ int core_modules_service_get(core_modules *mods, const char *name, uint32_t majo
     return UCD_E_NOT_FOUND;
 }
 
-void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
-                                  ucd_service_cb cb, void *user_data)
+void core_modules_service_foreach_for(core_modules *mods, const ucd_plugin *caller,
+                                      const char *name, uint32_t major, ucd_service_cb cb,
+                                      void *user_data)
 {
+    uint32_t min_minor = declared_minor(caller, name, major);
     for (guint i = 0; i < mods->services->len; i++) {
         core_service_entry *e = mods->services->pdata[i];
-        if (e->major != major || strcmp(e->name, name) != 0 || !provider_live(e->provider))
+        if (!entry_matches(e, name, major, min_minor, NULL))
             continue;
         ucd_service s = {.struct_size = sizeof s};
         fill_service(e, &s);
         if (cb(&s, user_data))
             break;
     }
+}
+
+int core_modules_service_get(core_modules *mods, const char *name, uint32_t major,
+                             const char *provider, ucd_service *out)
+{
+    return core_modules_service_get_for(mods, NULL, name, major, provider, out);
+}
+
+void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
+                                  ucd_service_cb cb, void *user_data)
+{
+    core_modules_service_foreach_for(mods, NULL, name, major, cb, user_data);
 }
 
 void core_modules_free(core_modules *mods)
@@ -200,8 +248,8 @@ void core_modules_free(core_modules *mods)
 
 static void add_error(GPtrArray *errors, ucd_plugin *p, const char *msg)
 {
-    g_ptr_array_add(errors, g_strdup_printf("%s: [module %s] %s", p->where ? p->where : "?",
-                                            p->id, msg));
+    g_ptr_array_add(errors,
+                    g_strdup_printf("%s: [module %s] %s", p->where ? p->where : "?", p->id, msg));
 }
 
 /* The plugin's key table as a contiguous array for core_section_bind, which
@@ -321,14 +369,15 @@ static gboolean service_running(core_modules *mods, const ucd_service_decl *d,
                                 const ucd_plugin **failed_provider)
 {
     for (const ucd_service_decl *s = mods->core_desc.provides; s && s->name; s++)
-        if (strcmp(s->name, d->name) == 0 && s->major == d->major)
+        if (strcmp(s->name, d->name) == 0 && s->major == d->major && s->minor >= d->minor)
             return TRUE;
     for (guint i = 0; i < mods->all->len; i++) {
         const ucd_plugin *q = mods->all->pdata[i];
         if (!q->prepared || !q->desc->provides)
             continue;
         for (const ucd_service_decl *s = q->desc->provides; s->name; s++) {
-            if (strcmp(s->name, d->name) != 0 || s->major != d->major)
+            /* An older provider was named at prepare; only a usable one counts. */
+            if (strcmp(s->name, d->name) != 0 || s->major != d->major || s->minor < d->minor)
                 continue;
             if (q->state == UCD_MODULE_INITIALIZED || q->state == UCD_MODULE_RUNNING)
                 return TRUE;
@@ -349,10 +398,10 @@ static gboolean dependencies_alive(ucd_plugin *p)
         if (service_running(p->mods, d, &failed))
             continue;
         g_free(p->last_error);
-        p->last_error = g_strdup_printf(
-            "declined: requires service '%s' (major %u), but its provider %s%s%s", d->name,
-            d->major, failed ? failed->id : "(none)", failed ? " is " : "",
-            failed ? state_name(failed->state) : "");
+        p->last_error =
+            g_strdup_printf("declined: requires service '%s' (major %u), but its provider %s%s%s",
+                            d->name, d->major, failed ? failed->id : "(none)", failed ? " is " : "",
+                            failed ? state_name(failed->state) : "");
         return FALSE;
     }
     return TRUE;
@@ -366,6 +415,26 @@ static void finalize(ucd_plugin *p)
     p->pstate = NULL;
 }
 
+/* Logs, once per provider, each service `p` uses whose provider is older
+ * than the minor `p` declared: `p` runs, but service_get will not hand that
+ * provider to it (a required one refused `p` at prepare already). */
+static void note_older_used_services(ucd_plugin *p)
+{
+    for (const ucd_service_decl *d = p->desc->uses; d && d->name; d++) {
+        for (guint i = 0; i <= p->mods->all->len; i++) {
+            const ucd_plugin *q = i == 0 ? &p->mods->core_self : p->mods->all->pdata[i - 1];
+            if (q == p || !q->prepared || q->state == UCD_MODULE_FAILED ||
+                q->state == UCD_MODULE_DECLINED)
+                continue;
+            for (const ucd_service_decl *s = q->desc->provides; s && s->name; s++)
+                if (s->major == d->major && s->minor < d->minor && strcmp(s->name, d->name) == 0)
+                    core_notice("module %s uses service '%s' %u.%u, but %s provides %u.%u: "
+                                "not used (as if absent)",
+                                p->id, d->name, d->major, d->minor, q->id, s->major, s->minor);
+        }
+    }
+}
+
 static gboolean init_one(ucd_plugin *p)
 {
     if (!dependencies_alive(p)) {
@@ -373,6 +442,7 @@ static gboolean init_one(ucd_plugin *p)
         core_notice("module %s %s", p->id, p->last_error);
         return FALSE;
     }
+    note_older_used_services(p);
     if (p->conf_log_level >= 0)
         core_log_set_level(p->id, p->conf_log_level);
     int rc = p->desc->init ? p->desc->init(p, core_host_table(), &p->pstate) : UCD_OK;
@@ -382,17 +452,18 @@ static gboolean init_one(ucd_plugin *p)
     }
     if (rc == UCD_DECLINE) {
         char *why = p->last_error;
-        p->last_error = g_strdup_printf("declined by the plugin%s%s", why ? ": " : "",
-                                        why ? why : "");
+        p->last_error =
+            g_strdup_printf("declined by the plugin%s%s", why ? ": " : "", why ? why : "");
         g_free(why);
         core_notice("module %s %s", p->id, p->last_error);
         core_host_release(p); /* no fini: init did not succeed (plugin.h) */
         set_state(p, UCD_MODULE_DECLINED);
     } else {
         char *why = p->last_error;
-        p->last_error = g_strdup_printf("init failed: %s",
-                                        why ? why : "the plugin gave no reason (returned an "
-                                                    "error without calling set_error)");
+        p->last_error =
+            g_strdup_printf("init failed: %s", why ? why
+                                                   : "the plugin gave no reason (returned an "
+                                                     "error without calling set_error)");
         g_free(why);
         core_err("module %s (%s): %s", p->id, core_plugin_lib_path(p->lib), p->last_error);
         core_host_release(p);
@@ -534,8 +605,7 @@ gboolean core_modules_reload(core_modules *mods, core_config *cfg, GPtrArray *er
         if (!is_live(old))
             continue;
         ucd_plugin *nw = find_by_id(next, old->id);
-        if (!nw || !nw->prepared ||
-            !core_config_section_equal(mods->cfg, cfg, old->section))
+        if (!nw || !nw->prepared || !core_config_section_equal(mods->cfg, cfg, old->section))
             g_hash_table_add(restart, old);
     }
     gboolean grew = TRUE;
@@ -617,6 +687,9 @@ void core_modules_foreach(core_modules *mods, void (*cb)(const core_module_info 
             .state = p->state,
             .last_error = p->last_error,
             .required = p->required,
+            .provides = p->desc ? p->desc->provides : NULL,
+            .requires = p->desc ? p->desc->requires : NULL,
+            .uses = p->desc ? p->desc->uses : NULL,
         };
         if (p->lib)
             core_plugin_lib_abi(p->lib, &info.abi_major, &info.abi_minor);
@@ -625,8 +698,8 @@ void core_modules_foreach(core_modules *mods, void (*cb)(const core_module_info 
 }
 
 void core_modules_foreach_counter(core_modules *mods,
-                                  void (*cb)(const char *, ucd_counter_kind, int64_t,
-                                             const char *, void *),
+                                  void (*cb)(const char *, ucd_counter_kind, int64_t, const char *,
+                                             void *),
                                   void *ud)
 {
     for (guint i = 0; i < mods->all->len; i++) {

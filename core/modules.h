@@ -12,10 +12,15 @@
  *  - a module marked `required = true` that cannot start stops start-up;
  *    any other is logged with its reason and skipped.
  *
- * Everything a module registers through the host table (subscriptions,
- * timers, fd watches, services, counters, commands) is recorded on its
- * instance and removed after its stop hook, before fini: a plugin that forgets
- * to unsubscribe cannot be called after it is gone.
+ * Everything a module registers through the host table (host.h: subscriptions,
+ * timers, fd watches, services, work queues, counters, commands) is recorded
+ * on its instance and removed after its stop hook, before fini: a plugin that
+ * forgets to unsubscribe cannot be called after it is gone.
+ *
+ * Versions (plugin.h): a module whose `requires` names a service whose
+ * providers are all older than the minor it asks for fails at prepare, both
+ * versions named; one whose `uses` meets only older providers runs, with one
+ * notice at init, and service_get does not hand those providers to it.
  */
 #ifndef CORE_MODULES_H
 #define CORE_MODULES_H
@@ -74,7 +79,9 @@ typedef struct core_module_info {
     const char *instance;
     const char *version;
     const char *path;
-    unsigned abi_major, abi_minor;
+    unsigned abi_major, abi_minor; /* abi_minor: the lowest host minor it needs */
+    /* The plugin's declarations (normalized), NULL-name terminated or NULL. */
+    const ucd_service_decl *provides, *requires, *uses;
     ucd_module_state state;
     const char *last_error;
     gboolean required;
@@ -99,15 +106,23 @@ gboolean core_modules_key_is_secret(const char *section, const char *key, void *
 void core_modules_add_core_service(core_modules *mods, const char *name, uint32_t major,
                                    uint32_t minor, const void *iface, void *impl);
 
-/* The service registry as the core sees it (the host table's service_get and
- * service_foreach use these): running or initialized providers only, in
- * registration order, the core's own services first. */
+/* The service registry as the core sees it: running or initialized providers
+ * only, in registration order, the core's own services first, whatever minor
+ * they declared. */
 int core_modules_service_get(core_modules *mods, const char *name, uint32_t major,
                              const char *provider, ucd_service *out);
 void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
                                   ucd_service_cb cb, void *user_data);
 
-/* The host table handed to plugins (host.c). */
-const ucd_host *core_host_table(void);
+/* The registry as module `caller` sees it (the host table's service_get and
+ * service_foreach): as above, but a provider whose minor is older than the
+ * one `caller` declared for name/major in its `requires` or `uses` is
+ * skipped, as if absent. A service the caller did not declare is not
+ * filtered. */
+int core_modules_service_get_for(core_modules *mods, const ucd_plugin *caller, const char *name,
+                                 uint32_t major, const char *provider, ucd_service *out);
+void core_modules_service_foreach_for(core_modules *mods, const ucd_plugin *caller,
+                                      const char *name, uint32_t major, ucd_service_cb cb,
+                                      void *user_data);
 
 #endif /* CORE_MODULES_H */

@@ -39,8 +39,8 @@ static const ucd_config_key sip_keys[] = {
 };
 
 static const ucd_service_decl sip_provides[] = {
-    {UCD_PBX_SERVICE, UCD_PBX_MAJOR, 0},
-    {NULL, 0, 0},
+    UCD_PROVIDE(UCD_PBX_SERVICE, UCD_PBX_MAJOR, UCD_PBX_MINOR, 0),
+    {NULL},
 };
 
 /* ---- lines and legs ---------------------------------------------------------------- */

@@ -51,6 +51,9 @@ UCD_ABI_ANCHOR(ucd_forward_reason) /* 1.1 */
 UCD_ABI_ANCHOR(ucd_appointment_event)
 UCD_ABI_ANCHOR(ucd_module_state)
 UCD_ABI_ANCHOR(ucd_module_state_event)
+UCD_ABI_ANCHOR(ucd_conversation_event) /* host 1.4 */
+UCD_ABI_ANCHOR(ucd_directory_kind)     /* host 1.4 */
+UCD_ABI_ANCHOR(ucd_directory_event)    /* host 1.4 */
 UCD_ABI_ANCHOR(ucd_custom_event)
 UCD_ABI_ANCHOR(ucd_event)
 UCD_ABI_ANCHOR(ucd_event_filter)
@@ -72,6 +75,7 @@ UCD_ABI_ANCHOR(ucd_done_fn)
 UCD_ABI_ANCHOR(ucd_service)
 UCD_ABI_ANCHOR(ucd_service_cb)
 UCD_ABI_ANCHOR(ucd_command_fn)
+UCD_ABI_ANCHOR(ucd_work_queue) /* host 1.4 */
 
 /* ---- pbx.h ---- */
 UCD_ABI_ANCHOR(ucd_forward_type)
@@ -112,3 +116,33 @@ UCD_ABI_ANCHOR(ucd_exporter_v1)
 UCD_ABI_ANCHOR(ucd_number_kind)
 UCD_ABI_ANCHOR(ucd_number_info)
 UCD_ABI_ANCHOR(ucd_numbers_v1)
+
+/* ---- directory.h (host 1.4) ---- */
+UCD_ABI_ANCHOR(ucd_directory_user)
+UCD_ABI_ANCHOR(ucd_directory_group)
+UCD_ABI_ANCHOR(ucd_directory_line)
+UCD_ABI_ANCHOR(ucd_directory_user_cb)
+UCD_ABI_ANCHOR(ucd_directory_group_cb)
+UCD_ABI_ANCHOR(ucd_directory_line_cb)
+UCD_ABI_ANCHOR(ucd_directory_v1)
+
+/* ---- calls.h (host 1.4) ---- */
+UCD_ABI_ANCHOR(ucd_call_leg)
+UCD_ABI_ANCHOR(ucd_call_leg_cb)
+UCD_ABI_ANCHOR(ucd_call_action)
+UCD_ABI_ANCHOR(ucd_call_request)
+UCD_ABI_ANCHOR(ucd_call_result)
+UCD_ABI_ANCHOR(ucd_calls_v1)
+
+/* ---- presence.h (host 1.4) ---- */
+UCD_ABI_ANCHOR(ucd_presence_info)
+UCD_ABI_ANCHOR(ucd_presence_info_cb)
+UCD_ABI_ANCHOR(ucd_presence_v1)
+
+/* ---- permissions.h (host 1.4) ---- */
+UCD_ABI_ANCHOR(ucd_perm_level)
+UCD_ABI_ANCHOR(ucd_perm_cap)
+UCD_ABI_ANCHOR(ucd_perm_source)
+UCD_ABI_ANCHOR(ucd_perm_decision)
+UCD_ABI_ANCHOR(ucd_perm_decision_cb)
+UCD_ABI_ANCHOR(ucd_permissions_v1)

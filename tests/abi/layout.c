@@ -8,8 +8,10 @@
  * file fail to COMPILE, on purpose: a plugin built against the old header would
  * read the wrong bytes. An append-only change (docs/sdk/abi.md) fails here too,
  * with the size pin only: then add pins for the new members, update the size,
- * bump UCD_ABI_MINOR and the abidiff baseline (tests/abi/check-abi.sh) in the
- * same commit. Never change an existing offset or value to make it compile.
+ * bump the minor of the interface that grew (UCD_HOST_MINOR for plugin.h,
+ * host.h, event.h; the service's UCD_<SVC>_MINOR for its header) and the
+ * abidiff baseline (tests/abi/check-abi.sh) in the same commit. Never change
+ * an existing offset or value to make it compile.
  */
 #include <stddef.h>
 #include <string.h>
@@ -38,6 +40,8 @@ PIN_SIZE(ucd_service_decl, 24); /* host 1.4: minor, reserved */
 PIN_OFFSET(ucd_service_decl, name, 0);
 PIN_OFFSET(ucd_service_decl, major, 8);
 PIN_OFFSET(ucd_service_decl, flags, 12);
+PIN_OFFSET(ucd_service_decl, minor, 16);    /* host 1.4 */
+PIN_OFFSET(ucd_service_decl, reserved, 20); /* host 1.4 */
 PIN_SIZE(ucd_config_key, 32);
 PIN_OFFSET(ucd_config_key, name, 0);
 PIN_OFFSET(ucd_config_key, type, 8);
@@ -61,6 +65,8 @@ PIN_OFFSET(ucd_plugin_descriptor, init, 80);
 PIN_OFFSET(ucd_plugin_descriptor, start, 88);
 PIN_OFFSET(ucd_plugin_descriptor, stop, 96);
 PIN_OFFSET(ucd_plugin_descriptor, fini, 104);
+PIN_OFFSET(ucd_plugin_descriptor, service_decl_size, 112); /* host 1.4 */
+PIN_OFFSET(ucd_plugin_descriptor, reserved, 116);          /* host 1.4 */
 
 /* ---- event.h ---- */
 PIN_SIZE(ucd_line_state_event, 40);
@@ -139,6 +145,17 @@ PIN_OFFSET(ucd_event_filter, subject, 16);
 PIN_OFFSET(ucd_event_filter, source, 24);
 PIN_OFFSET(ucd_event_filter, queue_size, 32);
 PIN_OFFSET(ucd_event_filter, reserved, 36); /* 1.1, was padding */
+/* host 1.4 */
+PIN_SIZE(ucd_conversation_event, 16);
+PIN_OFFSET(ucd_conversation_event, struct_size, 0);
+PIN_OFFSET(ucd_conversation_event, reserved, 4);
+PIN_OFFSET(ucd_conversation_event, record, 8);
+PIN_SIZE(ucd_directory_event, 24);
+PIN_OFFSET(ucd_directory_event, struct_size, 0);
+PIN_OFFSET(ucd_directory_event, change, 4);
+PIN_OFFSET(ucd_directory_event, kind, 8);
+PIN_OFFSET(ucd_directory_event, reserved, 12);
+PIN_OFFSET(ucd_directory_event, id, 16);
 
 /* ---- host.h ---- */
 PIN_SIZE(ucd_service, 48); /* host 1.4: minor, reserved */
@@ -148,7 +165,9 @@ PIN_OFFSET(ucd_service, name, 8);
 PIN_OFFSET(ucd_service, provider, 16);
 PIN_OFFSET(ucd_service, iface, 24);
 PIN_OFFSET(ucd_service, impl, 32);
-PIN_SIZE(ucd_host, 328); /* 1.3: reply_defer, reply_complete; 1.4: work queues */
+PIN_OFFSET(ucd_service, minor, 40);    /* host 1.4 */
+PIN_OFFSET(ucd_service, reserved, 44); /* host 1.4 */
+PIN_SIZE(ucd_host, 328);               /* 1.3: reply_defer, reply_complete; 1.4: work queues */
 PIN_OFFSET(ucd_host, struct_size, 0);
 PIN_OFFSET(ucd_host, abi_major, 4);
 PIN_OFFSET(ucd_host, abi_minor, 6);
@@ -187,8 +206,11 @@ PIN_OFFSET(ucd_host, reply_row, 256);
 PIN_OFFSET(ucd_host, reply_field, 264);
 PIN_OFFSET(ucd_host, reply_text, 272);
 PIN_OFFSET(ucd_host, reply_error, 280);
-PIN_OFFSET(ucd_host, reply_defer, 288);    /* 1.3 */
-PIN_OFFSET(ucd_host, reply_complete, 296); /* 1.3 */
+PIN_OFFSET(ucd_host, reply_defer, 288);       /* 1.3 */
+PIN_OFFSET(ucd_host, reply_complete, 296);    /* 1.3 */
+PIN_OFFSET(ucd_host, work_queue_new, 304);    /* 1.4 */
+PIN_OFFSET(ucd_host, work_queue_submit, 312); /* 1.4 */
+PIN_OFFSET(ucd_host, work_queue_free, 320);   /* 1.4 */
 
 /* ---- pbx.h ---- */
 PIN_SIZE(ucd_pbx_line, 40);
@@ -297,6 +319,8 @@ PIN_OFFSET(ucd_journal_record, memo, 160);
 PIN_OFFSET(ucd_journal_record, participants, 168);
 PIN_OFFSET(ucd_journal_record, participant_count, 176);
 PIN_OFFSET(ucd_journal_record, participant_size, 180);
+PIN_OFFSET(ucd_journal_record, end_cause, 184);           /* journal 1.1 */
+PIN_OFFSET(ucd_journal_record, forward_reason_code, 188); /* journal 1.1 */
 PIN_SIZE(ucd_journal_query, 56);
 PIN_OFFSET(ucd_journal_query, struct_size, 0);
 PIN_OFFSET(ucd_journal_query, outcome_mask, 4);
@@ -352,6 +376,133 @@ PIN_OFFSET(ucd_exporter_v1, struct_size, 0);
 PIN_OFFSET(ucd_exporter_v1, formats, 8);
 PIN_OFFSET(ucd_exporter_v1, export_now, 16);
 
+/* ---- directory.h (host 1.4: a service of the core) ---- */
+PIN_SIZE(ucd_directory_user, 128);
+PIN_OFFSET(ucd_directory_user, struct_size, 0);
+PIN_OFFSET(ucd_directory_user, enabled, 4);
+PIN_OFFSET(ucd_directory_user, active_here, 8);
+PIN_OFFSET(ucd_directory_user, reserved, 12);
+PIN_OFFSET(ucd_directory_user, id, 16);
+PIN_OFFSET(ucd_directory_user, login, 24);
+PIN_OFFSET(ucd_directory_user, display_name, 32);
+PIN_OFFSET(ucd_directory_user, given_name, 40);
+PIN_OFFSET(ucd_directory_user, surname, 48);
+PIN_OFFSET(ucd_directory_user, email, 56);
+PIN_OFFSET(ucd_directory_user, department, 64);
+PIN_OFFSET(ucd_directory_user, title, 72);
+PIN_OFFSET(ucd_directory_user, home_server, 80);
+PIN_OFFSET(ucd_directory_user, backend, 88);
+PIN_OFFSET(ucd_directory_user, numbers, 96);
+PIN_OFFSET(ucd_directory_user, e164, 104);
+PIN_OFFSET(ucd_directory_user, groups, 112);
+PIN_OFFSET(ucd_directory_user, lines, 120);
+PIN_SIZE(ucd_directory_group, 48);
+PIN_OFFSET(ucd_directory_group, struct_size, 0);
+PIN_OFFSET(ucd_directory_group, reserved, 4);
+PIN_OFFSET(ucd_directory_group, id, 8);
+PIN_OFFSET(ucd_directory_group, name, 16);
+PIN_OFFSET(ucd_directory_group, description, 24);
+PIN_OFFSET(ucd_directory_group, backend, 32);
+PIN_OFFSET(ucd_directory_group, leaders, 40);
+PIN_SIZE(ucd_directory_line, 72);
+PIN_OFFSET(ucd_directory_line, struct_size, 0);
+PIN_OFFSET(ucd_directory_line, state, 4);
+PIN_OFFSET(ucd_directory_line, driver, 8);
+PIN_OFFSET(ucd_directory_line, address, 16);
+PIN_OFFSET(ucd_directory_line, number, 24);
+PIN_OFFSET(ucd_directory_line, name, 32);
+PIN_OFFSET(ucd_directory_line, capabilities, 40);
+PIN_OFFSET(ucd_directory_line, dnd, 48);
+PIN_OFFSET(ucd_directory_line, reserved, 52);
+PIN_OFFSET(ucd_directory_line, forward_to, 56);
+PIN_OFFSET(ucd_directory_line, user_id, 64);
+PIN_SIZE(ucd_directory_v1, 88);
+PIN_OFFSET(ucd_directory_v1, struct_size, 0);
+PIN_OFFSET(ucd_directory_v1, get_user, 8);
+PIN_OFFSET(ucd_directory_v1, user_by_number, 16);
+PIN_OFFSET(ucd_directory_v1, foreach_user, 24);
+PIN_OFFSET(ucd_directory_v1, get_group, 32);
+PIN_OFFSET(ucd_directory_v1, foreach_group, 40);
+PIN_OFFSET(ucd_directory_v1, foreach_member, 48);
+PIN_OFFSET(ucd_directory_v1, get_line, 56);
+PIN_OFFSET(ucd_directory_v1, foreach_line, 64);
+PIN_OFFSET(ucd_directory_v1, line_user, 72);
+PIN_OFFSET(ucd_directory_v1, server_name, 80);
+
+/* ---- calls.h (host 1.4: a service of the core) ---- */
+PIN_SIZE(ucd_call_leg, 88);
+PIN_OFFSET(ucd_call_leg, struct_size, 0);
+PIN_OFFSET(ucd_call_leg, state, 4);
+PIN_OFFSET(ucd_call_leg, direction, 8);
+PIN_OFFSET(ucd_call_leg, flags, 12);
+PIN_OFFSET(ucd_call_leg, driver, 16);
+PIN_OFFSET(ucd_call_leg, line, 24);
+PIN_OFFSET(ucd_call_leg, user_id, 32);
+PIN_OFFSET(ucd_call_leg, call_id, 40);
+PIN_OFFSET(ucd_call_leg, conversation_id, 48);
+PIN_OFFSET(ucd_call_leg, uuid, 56);
+PIN_OFFSET(ucd_call_leg, remote_number, 64);
+PIN_OFFSET(ucd_call_leg, remote_name, 72);
+PIN_OFFSET(ucd_call_leg, since_ms, 80);
+PIN_SIZE(ucd_call_request, 80);
+PIN_OFFSET(ucd_call_request, struct_size, 0);
+PIN_OFFSET(ucd_call_request, action, 4);
+PIN_OFFSET(ucd_call_request, actor, 8);
+PIN_OFFSET(ucd_call_request, line, 16);
+PIN_OFFSET(ucd_call_request, user, 24);
+PIN_OFFSET(ucd_call_request, call_id, 32);
+PIN_OFFSET(ucd_call_request, other_call_id, 40);
+PIN_OFFSET(ucd_call_request, number, 48);
+PIN_OFFSET(ucd_call_request, target, 56);
+PIN_OFFSET(ucd_call_request, digits, 64);
+PIN_OFFSET(ucd_call_request, forward_type, 72);
+PIN_OFFSET(ucd_call_request, on, 76);
+PIN_SIZE(ucd_call_result, 648);
+PIN_OFFSET(ucd_call_result, struct_size, 0);
+PIN_OFFSET(ucd_call_result, reserved, 4);
+PIN_OFFSET(ucd_call_result, driver, 8);
+PIN_OFFSET(ucd_call_result, line, 136);
+PIN_OFFSET(ucd_call_result, call_id, 264);
+PIN_OFFSET(ucd_call_result, message, 392);
+PIN_SIZE(ucd_calls_v1, 32);
+PIN_OFFSET(ucd_calls_v1, struct_size, 0);
+PIN_OFFSET(ucd_calls_v1, foreach_leg, 8);
+PIN_OFFSET(ucd_calls_v1, foreach_conversation, 16);
+PIN_OFFSET(ucd_calls_v1, control, 24);
+
+/* ---- presence.h (host 1.4: a service of the core) ---- */
+PIN_SIZE(ucd_presence_info, 48);
+PIN_OFFSET(ucd_presence_info, struct_size, 0);
+PIN_OFFSET(ucd_presence_info, state, 4);
+PIN_OFFSET(ucd_presence_info, manual_state, 8);
+PIN_OFFSET(ucd_presence_info, line_state, 12);
+PIN_OFFSET(ucd_presence_info, calendar_state, 16);
+PIN_OFFSET(ucd_presence_info, reserved, 20);
+PIN_OFFSET(ucd_presence_info, user_id, 24);
+PIN_OFFSET(ucd_presence_info, note, 32);
+PIN_OFFSET(ucd_presence_info, until_ms, 40);
+PIN_SIZE(ucd_presence_v1, 40);
+PIN_OFFSET(ucd_presence_v1, struct_size, 0);
+PIN_OFFSET(ucd_presence_v1, get, 8);
+PIN_OFFSET(ucd_presence_v1, foreach, 16);
+PIN_OFFSET(ucd_presence_v1, set_manual, 24);
+PIN_OFFSET(ucd_presence_v1, clear_manual, 32);
+
+/* ---- permissions.h (host 1.4: a service of the core) ---- */
+PIN_SIZE(ucd_perm_decision, 40);
+PIN_OFFSET(ucd_perm_decision, struct_size, 0);
+PIN_OFFSET(ucd_perm_decision, level, 4);
+PIN_OFFSET(ucd_perm_decision, source, 8);
+PIN_OFFSET(ucd_perm_decision, reserved, 12);
+PIN_OFFSET(ucd_perm_decision, group, 16);
+PIN_OFFSET(ucd_perm_decision, set_by, 24);
+PIN_OFFSET(ucd_perm_decision, where, 32);
+PIN_SIZE(ucd_permissions_v1, 32);
+PIN_OFFSET(ucd_permissions_v1, struct_size, 0);
+PIN_OFFSET(ucd_permissions_v1, level, 8);
+PIN_OFFSET(ucd_permissions_v1, allows, 16);
+PIN_OFFSET(ucd_permissions_v1, explain, 24);
+
 #endif /* __LP64__ */
 
 /* ========================================================================== */
@@ -387,6 +538,8 @@ PIN_VALUE(UCD_EVENT_USER_CHANGED, 3);
 PIN_VALUE(UCD_EVENT_APPOINTMENT, 4);
 PIN_VALUE(UCD_EVENT_MODULE_STATE, 5);
 PIN_VALUE(UCD_EVENT_CUSTOM, 6);
+PIN_VALUE(UCD_EVENT_CONVERSATION_ENDED, 7); /* host 1.4 */
+PIN_VALUE(UCD_EVENT_DIRECTORY, 8);          /* host 1.4 */
 PIN_VALUE(UCD_EVENT_TYPE_COUNT_, 9);
 PIN_VALUE(UCD_LINE_UNKNOWN, 0);
 PIN_VALUE(UCD_LINE_IDLE, 1);
@@ -446,6 +599,9 @@ PIN_VALUE(UCD_MODULE_DECLINED, 4);
 PIN_VALUE(UCD_MODULE_FAILED, 5);
 PIN_VALUE(UCD_MODULE_DISABLED, 6);
 PIN_VALUE(UCD_SUBSCRIBE_OWN_THREAD, 1);
+PIN_VALUE(UCD_DIRECTORY_USER, 1);  /* host 1.4 */
+PIN_VALUE(UCD_DIRECTORY_GROUP, 2); /* host 1.4 */
+PIN_VALUE(UCD_DIRECTORY_LINE, 3);  /* host 1.4 */
 
 /* ---- host.h ---- */
 PIN_VALUE(UCD_LOG_ERROR, 3);
@@ -495,6 +651,39 @@ PIN_VALUE(UCD_ROLE_PICKUP, 3);
 PIN_VALUE(UCD_ROLE_FORWARD_TARGET, 4);
 PIN_VALUE(UCD_ROLE_CONFERENCE, 5);
 PIN_VALUE(UCD_JOURNAL_FLAG_PRIVATE, 1);
+/* ---- directory.h, calls.h, permissions.h (host 1.4) ---- */
+PIN_VALUE(UCD_DIRECTORY_ACTIVE_HERE, 1);
+PIN_VALUE(UCD_CALL_DIAL, 1);
+PIN_VALUE(UCD_CALL_ANSWER, 2);
+PIN_VALUE(UCD_CALL_HANGUP, 3);
+PIN_VALUE(UCD_CALL_HOLD, 4);
+PIN_VALUE(UCD_CALL_RETRIEVE, 5);
+PIN_VALUE(UCD_CALL_TRANSFER, 6);
+PIN_VALUE(UCD_CALL_CONSULT_TRANSFER, 7);
+PIN_VALUE(UCD_CALL_DEFLECT, 8);
+PIN_VALUE(UCD_CALL_PICKUP, 9);
+PIN_VALUE(UCD_CALL_DTMF, 10);
+PIN_VALUE(UCD_CALL_FORWARD, 11);
+PIN_VALUE(UCD_CALL_DND, 12);
+PIN_VALUE(UCD_PERM_BLOCKED, 0);
+PIN_VALUE(UCD_PERM_PUBLIC, 1);
+PIN_VALUE(UCD_PERM_BUSINESS, 2);
+PIN_VALUE(UCD_PERM_TEAM, 3);
+PIN_VALUE(UCD_PERM_PERSONAL, 4);
+PIN_VALUE(UCD_PERM_SEE_PRESENCE, 0);
+PIN_VALUE(UCD_PERM_SEE_CONTACT, 1);
+PIN_VALUE(UCD_PERM_SEE_CALLS, 2);
+PIN_VALUE(UCD_PERM_SEE_APPOINTMENTS, 3);
+PIN_VALUE(UCD_PERM_PICKUP, 4);
+PIN_VALUE(UCD_PERM_SET_PRESENCE, 5);
+PIN_VALUE(UCD_PERM_SET_FORWARDING, 6);
+PIN_VALUE(UCD_PERM_FROM_DEFAULT, 0);
+PIN_VALUE(UCD_PERM_FROM_GROUP, 1);
+PIN_VALUE(UCD_PERM_FROM_LEADER, 2);
+PIN_VALUE(UCD_PERM_FROM_ADMIN_PAIR, 3);
+PIN_VALUE(UCD_PERM_FROM_USER_GRANT, 4);
+PIN_VALUE(UCD_PERM_FROM_SELF, 5);
+PIN_VALUE(UCD_PERM_FROM_UNKNOWN_USER, 6);
 
 /* ========================================================================== */
 /* Run-time checks                                                            */
@@ -521,6 +710,12 @@ static void test_host_has_respects_struct_size(void)
     g_assert_false(UCD_HOST_HAS(&host, reply_defer));
     g_assert_false(UCD_HOST_HAS(&host, reply_complete));
     g_assert_true(UCD_HOST_HAS(&host, reply_error));
+
+    /* A 1.3 core: no work queues. */
+    host.struct_size = offsetof(ucd_host, work_queue_new);
+    g_assert_false(UCD_HOST_HAS(&host, work_queue_new));
+    g_assert_false(UCD_HOST_HAS(&host, work_queue_free));
+    g_assert_true(UCD_HOST_HAS(&host, reply_complete));
 
     host.struct_size = offsetof(ucd_host, module_id);
     g_assert_false(UCD_HOST_HAS(&host, module_id));
@@ -580,8 +775,12 @@ static void test_plugin_define_fills_header(void)
 
     g_assert_cmpuint(desc->struct_size, ==, sizeof(ucd_plugin_descriptor));
     g_assert_cmpuint(desc->abi_major, ==, UCD_ABI_MAJOR);
-    g_assert_cmpuint(desc->abi_minor, ==, UCD_ABI_MINOR);
+    /* Nothing defined UCD_TARGET_HOST_MINOR here: the headers' host minor. */
+    g_assert_cmpuint(desc->abi_minor, ==, UCD_HOST_MINOR);
+    g_assert_cmpuint(UCD_TARGET_HOST_MINOR, ==, UCD_HOST_MINOR);
+    g_assert_cmpuint(UCD_ABI_MINOR, ==, UCD_HOST_MINOR);
     g_assert_cmpuint(desc->config_key_size, ==, sizeof(ucd_config_key));
+    g_assert_cmpuint(desc->service_decl_size, ==, sizeof(ucd_service_decl));
     g_assert_cmpstr(desc->name, ==, "abi-layout");
     g_assert_true(desc->config_keys == layout_keys);
     g_assert_true(desc->init == layout_init);

@@ -169,10 +169,12 @@ static void test_loader_errors(void)
         g_free(state);
         g_free(err);
     }
-    /* both versions named: the fixture was built for this core's minor + 1 */
+    /* both versions named: the fixture needs this core's host minor + 1 */
     char *err = module_error(h, "bad-abi-newer");
-    char *plugin_abi = g_strdup_printf("ABI %d.%d", UCD_ABI_MAJOR, UCD_ABI_MINOR + 1);
-    char *core_abi = g_strdup_printf("ABI %d.%d", UCD_ABI_MAJOR, UCD_ABI_MINOR);
+    char *plugin_abi = g_strdup_printf("needs host interface %d.%d", UCD_ABI_MAJOR,
+                                       UCD_HOST_MINOR + 1);
+    char *core_abi =
+        g_strdup_printf("this ucd has host interface %d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
     assert_contains(err, plugin_abi);
     assert_contains(err, core_abi);
     g_free(plugin_abi);
@@ -183,6 +185,68 @@ static void test_loader_errors(void)
     g_free(err);
 
     g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* The value of field `name` of a fields reply, or NULL. */
+static const char *field_of(JsonNode *r, const char *name)
+{
+    JsonArray *fields = json_object_get_array_member(json_node_get_object(r), "fields");
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonObject *f = json_array_get_object_element(fields, i);
+        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
+            return json_object_get_string_member(f, "value");
+    }
+    return NULL;
+}
+
+/* Versions as an admin sees them: a module whose required service is older
+ * fails with both versions named; `ucctl modules` shows the host interface
+ * each module needs and what it provides, `modules MODULE` each service with
+ * its version, `status` the core's host interface. */
+static void test_versions(void)
+{
+    harness *h = harness_new("[module ver-req-3]\n[module ver-use-3]\n[module ver-svc-2]\n"
+                             "[module ver-target-1]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "ver-use-3", "running"));
+    g_assert_true(harness_wait_state(h, "ver-target-1", "running"));
+    char *state = module_state(h, "ver-req-3");
+    g_assert_cmpstr(state, ==, "failed");
+    g_free(state);
+    char *err = module_error(h, "ver-req-3");
+    g_assert_cmpstr(err, ==, "requires service 'test.svc' 1.3, but ver-svc-2 provides 1.2");
+    g_free(err);
+
+    JsonNode *r = harness_ok(h, MODULES);
+    g_assert_cmpstr(harness_cell(r, "ver-target-1", "host"), ==, "host 1.1");
+    g_assert_cmpstr(harness_cell(r, "ver-target-1", "abi"), ==, "1.1");
+    char *current = g_strdup_printf("host %d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
+    g_assert_cmpstr(harness_cell(r, "ver-svc-2", "host"), ==, current);
+    g_assert_cmpstr(harness_cell(r, "ver-svc-2", "provides"), ==, "test.svc 1.2");
+    json_node_free(r);
+
+    const char *detail[] = {"modules", "ver-use-3", NULL};
+    r = harness_ok(h, detail);
+    g_assert_cmpstr(field_of(r, "uses"), ==, "test.svc 1.3");
+    g_assert_cmpstr(field_of(r, "requires"), ==, "");
+    g_assert_cmpstr(field_of(r, "needs"), ==, current);
+    json_node_free(r);
+    const char *status[] = {"status", NULL};
+    r = harness_ok(h, status);
+    g_assert_cmpstr(field_of(r, "host"), ==, current);
+    json_node_free(r);
+    const char *unknown[] = {"modules", "no-such-module", NULL};
+    r = harness_request(h, unknown);
+    g_assert_false(json_object_get_boolean_member(json_node_get_object(r), "ok"));
+    json_node_free(r);
+    g_free(current);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    char *log = harness_log(h);
+    assert_contains(log, "module ver-use-3 uses service 'test.svc' 1.3, but ver-svc-2 provides "
+                         "1.2: not used (as if absent)");
+    g_free(log);
     harness_free(h);
 }
 
@@ -689,6 +753,7 @@ int main(int argc, char **argv)
     g_test_add_func("/daemon/host-table", test_host_table);
     g_test_add_func("/daemon/deferred-plugin-reply", test_deferred_plugin_reply);
     g_test_add_func("/daemon/loader-errors", test_loader_errors);
+    g_test_add_func("/daemon/versions", test_versions);
     g_test_add_func("/daemon/decline-chain", test_decline_chain);
     g_test_add_func("/daemon/required-failure", test_required_failure);
     g_test_add_func("/daemon/check-config", test_check_config);

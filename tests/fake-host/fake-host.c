@@ -34,6 +34,7 @@ typedef struct fake_service {
     uint32_t major;
     const void *iface;
     void *impl;
+    uint32_t minor; /* from the provider's `provides` entry */
 } fake_service;
 
 static GMutex fake_lock;
@@ -431,7 +432,83 @@ static int fake_work_submit(ucd_plugin *self, ucd_work_fn work, ucd_done_fn done
     return UCD_OK;
 }
 
+/* Like work items, a queue's items run at once on the calling thread, which
+ * is also their order. The live set lets a submit to a freed queue be refused
+ * as the core refuses it. */
+struct ucd_work_queue {
+    fake_module *owner;
+    char *name;
+};
+
+static GHashTable *live_queues; /* struct ucd_work_queue * set; under fake_lock */
+
+static void work_queue_free(gpointer data)
+{
+    struct ucd_work_queue *queue = data;
+    g_mutex_lock(&fake_lock);
+    g_hash_table_remove(live_queues, queue);
+    if (g_hash_table_size(live_queues) == 0)
+        g_clear_pointer(&live_queues, g_hash_table_unref); /* leak-free at exit */
+    g_mutex_unlock(&fake_lock);
+    g_free(queue->name);
+    g_free(queue);
+}
+
+static ucd_work_queue *fake_work_queue_new(ucd_plugin *self, const char *name)
+{
+    struct ucd_work_queue *queue = g_new0(struct ucd_work_queue, 1);
+    queue->owner = self;
+    queue->name = g_strdup(name);
+    g_mutex_lock(&fake_lock);
+    if (live_queues == NULL)
+        live_queues = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_add(live_queues, queue);
+    g_mutex_unlock(&fake_lock);
+    g_ptr_array_add(self->work_queues, queue);
+    return queue;
+}
+
+static int fake_work_queue_submit(ucd_work_queue *queue, ucd_work_fn work, ucd_done_fn done,
+                                  void *user_data)
+{
+    g_mutex_lock(&fake_lock);
+    gboolean live = live_queues != NULL && g_hash_table_contains(live_queues, queue);
+    g_mutex_unlock(&fake_lock);
+    if (!live || work == NULL)
+        return UCD_E_INVALID;
+    work(user_data);
+    if (done != NULL)
+        done(user_data);
+    return UCD_OK;
+}
+
+static void fake_work_queue_free(ucd_plugin *self, ucd_work_queue *queue)
+{
+    if (queue != NULL && !g_ptr_array_remove(self->work_queues, queue))
+        g_error("%s: work_queue_free of a queue that is not this module's (freed twice?)",
+                self->id);
+}
+
 /* ---- services ----------------------------------------------------------------------------- */
+
+/* The minor the plugin declares for name/major in `provides`, walked at the
+ * plugin's own stride (16 bytes and minor 0 before host 1.4), as the loader
+ * reads it. */
+static uint32_t provided_minor(const ucd_plugin_descriptor *descriptor, const char *name,
+                               uint32_t major)
+{
+    size_t end = offsetof(ucd_plugin_descriptor, service_decl_size) + sizeof(uint32_t);
+    size_t stride = descriptor->struct_size >= end ? descriptor->service_decl_size : 0;
+    const char *table = (const char *)descriptor->provides;
+    for (size_t i = 0; stride != 0 && table != NULL; i++) {
+        const ucd_service_decl *decl = (const ucd_service_decl *)(table + i * stride);
+        if (decl->name == NULL)
+            break;
+        if (decl->major == major && strcmp(decl->name, name) == 0)
+            return decl->minor;
+    }
+    return 0;
+}
 
 static int fake_service_register(ucd_plugin *self, const char *name, uint32_t major,
                                  const void *iface, void *impl)
@@ -441,6 +518,7 @@ static int fake_service_register(ucd_plugin *self, const char *name, uint32_t ma
     service->major = major;
     service->iface = iface;
     service->impl = impl;
+    service->minor = provided_minor(self->descriptor, name, major);
     g_ptr_array_add(self->services, service);
     return UCD_OK;
 }
@@ -469,7 +547,7 @@ void fake_provide_service(const char *provider, const char *name, uint32_t major
         provided_services = g_ptr_array_new();
     provided_service *p = g_new0(provided_service, 1);
     p->provider = g_strdup(provider);
-    p->service = (fake_service){g_strdup(name), major, iface, impl};
+    p->service = (fake_service){g_strdup(name), major, iface, impl, 0};
     g_ptr_array_add(provided_services, p);
 }
 
@@ -500,8 +578,13 @@ static unsigned each_provider(const char *name, uint32_t major, const char *prov
         if (!service_matches(&p->service, name, major) ||
             (provider != NULL && strcmp(provider, p->provider) != 0))
             continue;
-        ucd_service s = {sizeof(s),        major,          p->service.name, p->provider,
-                         p->service.iface, p->service.impl};
+        ucd_service s = {.struct_size = sizeof(s),
+                         .major = major,
+                         .name = p->service.name,
+                         .provider = p->provider,
+                         .iface = p->service.iface,
+                         .impl = p->service.impl,
+                         .minor = p->service.minor};
         found++;
         if (cb(&s, user_data) != 0)
             return found;
@@ -513,8 +596,13 @@ static unsigned each_provider(const char *name, uint32_t major, const char *prov
             if (!service_matches(service, name, major) ||
                 (provider != NULL && strcmp(provider, module->id) != 0))
                 continue;
-            ucd_service s = {sizeof(s),  major,          service->name,
-                             module->id, service->iface, service->impl};
+            ucd_service s = {.struct_size = sizeof(s),
+                             .major = major,
+                             .name = service->name,
+                             .provider = module->id,
+                             .iface = service->iface,
+                             .impl = service->impl,
+                             .minor = service->minor};
             found++;
             if (cb(&s, user_data) != 0)
                 return found;
@@ -739,7 +827,7 @@ void fake_module_command_is(fake_module *module, const char *expected, ...)
 const ucd_host fake_host = {
     .struct_size = sizeof(ucd_host),
     .abi_major = UCD_ABI_MAJOR,
-    .abi_minor = UCD_ABI_MINOR,
+    .abi_minor = UCD_HOST_MINOR,
     .core_version = "test",
     .module_id = fake_module_id,
     .instance = fake_instance,
@@ -777,6 +865,9 @@ const ucd_host fake_host = {
     .reply_error = fake_reply_error,
     .reply_defer = fake_reply_defer,
     .reply_complete = fake_reply_complete,
+    .work_queue_new = fake_work_queue_new,
+    .work_queue_submit = fake_work_queue_submit,
+    .work_queue_free = fake_work_queue_free,
 };
 
 /* ---- modules ------------------------------------------------------------------------------ */
@@ -816,6 +907,7 @@ fake_module *fake_module_new(const ucd_plugin_descriptor *descriptor, const char
     module->counters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     module->commands = g_ptr_array_new_with_free_func(command_free);
     module->services = g_ptr_array_new_with_free_func(service_free);
+    module->work_queues = g_ptr_array_new_with_free_func(work_queue_free);
     if (live_modules == NULL)
         live_modules = g_ptr_array_new();
     g_ptr_array_add(live_modules, module);
@@ -842,6 +934,7 @@ void fake_module_free(fake_module *module)
     g_hash_table_unref(module->counters);
     g_ptr_array_unref(module->commands);
     g_ptr_array_unref(module->services);
+    g_ptr_array_unref(module->work_queues);
     g_free(module);
 }
 
@@ -897,6 +990,7 @@ void fake_module_stop(fake_module *module)
     g_ptr_array_set_size(module->subscriptions, 0);
     g_ptr_array_set_size(module->commands, 0);
     g_ptr_array_set_size(module->services, 0);
+    g_ptr_array_set_size(module->work_queues, 0);
     if (module->descriptor->fini != NULL)
         module->descriptor->fini(module->state);
     module->state = NULL;

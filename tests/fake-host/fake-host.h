@@ -20,14 +20,18 @@
  *     context, so a test may run the loop; a test that must not depend on
  *     wall-clock time fires them by hand (fake_timer_fire,
  *     fake_module_poll_watches) and never runs the loop;
- *   - work items run at once, on the calling thread: work, then done;
+ *   - work items run at once, on the calling thread: work, then done; so do
+ *     the items of a work queue (host 1.4), which is their order too; a
+ *     queue the plugin still holds is freed by fake_module_stop;
  *   - publish hands each event to the module's on_publish hook (the test's
  *     recorder) and delivers nothing; fake_module_deliver plays the bus for
  *     the module's own subscriptions;
  *   - service_get and service_foreach find what the test gave with
  *     fake_provide_service, then the services other live fake modules
  *     registered (a test may run a real journal and its reader side by side),
- *     in that order;
+ *     in that order, with the minor the provider declared in `provides` (0
+ *     for fake_provide_service); unlike the core, they do not skip providers
+ *     older than the minor the caller declared;
  * log, publish and the counter functions may be called from any thread.
  */
 #ifndef UCD_TESTS_FAKE_HOST_H
@@ -100,6 +104,7 @@ struct ucd_plugin {
     GHashTable *counters; /* name -> struct ucd_counter */
     GPtrArray *commands;
     GPtrArray *services;
+    GPtrArray *work_queues; /* struct ucd_work_queue *, not freed yet */
 };
 
 /* The host table every module gets. */
@@ -142,7 +147,8 @@ int fake_module_init(fake_module *module);
 void fake_module_start(fake_module *module);
 
 /* Stops the module as the core does: runs the stop hook, removes the timers,
- * fd watches, subscriptions, commands and services the plugin still holds
+ * fd watches, subscriptions, commands, services and work queues the plugin
+ * still holds
  * (counting leftover timers and watches, so a test can check that the plugin
  * removed its own), then runs fini. Hooks the plugin does not have are
  * skipped. */

@@ -83,7 +83,7 @@ static void test_good_basic(void)
     g_assert_cmpstr(core_plugin_lib_path(lib), ==, path);
     core_plugin_lib_abi(lib, &major, &minor);
     g_assert_cmpuint(major, ==, UCD_ABI_MAJOR);
-    g_assert_cmpuint(minor, ==, UCD_ABI_MINOR);
+    g_assert_cmpuint(minor, ==, UCD_HOST_MINOR);
 
     g_assert_cmpuint(desc->struct_size, ==, sizeof(ucd_plugin_descriptor));
     g_assert_cmpstr(desc->name, ==, "good-basic");
@@ -283,20 +283,28 @@ static void test_key_stride_too_small(void)
     assert_contains(error, "not a ucd plugin: malformed key table");
 }
 
+/* A plugin for another major names both majors and the host interface. */
 static void assert_names_abi(const char *error, unsigned major, unsigned minor)
 {
     g_autofree char *plugin_abi = g_strdup_printf("built for ucd plugin ABI %u.%u", major, minor);
-    g_autofree char *core_abi =
-        g_strdup_printf("this ucd has ABI %u.%u", UCD_ABI_MAJOR, UCD_ABI_MINOR);
+    g_autofree char *core_abi = g_strdup_printf("this ucd has ABI %u (host interface %u.%u)",
+                                                UCD_ABI_MAJOR, UCD_ABI_MAJOR, UCD_HOST_MINOR);
     assert_contains(error, plugin_abi);
     assert_contains(error, core_abi);
 }
 
+/* A plugin needing a newer host names the host interface, both versions and
+ * both ways out. */
 static void test_abi_minor_newer(void)
 {
     g_autofree char *error = fixture_error("bad-abi-newer");
-    assert_names_abi(error, UCD_ABI_MAJOR, UCD_ABI_MINOR + 1);
+    g_autofree char *both =
+        g_strdup_printf("needs host interface %u.%u, this ucd has host interface %u.%u",
+                        UCD_ABI_MAJOR, UCD_HOST_MINOR + 1, UCD_ABI_MAJOR, UCD_HOST_MINOR);
+    assert_contains(error, both);
     assert_contains(error, "it needs a newer ucd");
+    assert_contains(error, "rebuild it against this ucd's SDK headers");
+    assert_contains(error, "UCD_TARGET_HOST_MINOR");
 }
 
 static void test_abi_major_newer(void)
@@ -311,6 +319,73 @@ static void test_abi_major_older(void)
     g_autofree char *error = fixture_error("bad-abi-old-major");
     assert_names_abi(error, 0, 9);
     assert_contains(error, "rebuild the plugin against this ucd's SDK");
+}
+
+/* Built with UCD_TARGET_HOST_MINOR 1 against the current headers: its
+ * descriptor asks for host 1.1 and has the current strides. */
+static void test_target_older_host(void)
+{
+    core_plugin_lib *lib = open_fixture("ver-target-1");
+    unsigned major = 99, minor = 99;
+    core_plugin_lib_abi(lib, &major, &minor);
+    g_assert_cmpuint(major, ==, UCD_ABI_MAJOR);
+    g_assert_cmpuint(minor, ==, 1);
+    core_loader_close(lib);
+}
+
+static void test_service_stride_too_small(void)
+{
+    g_autofree char *error = fixture_error("bad-decl-size");
+    assert_contains(error, "not a ucd plugin: malformed service table (service_decl_size 12, "
+                           "ABI 1.0 needs at least 16)");
+}
+
+/* Declarations are copied at this core's stride with their minors. */
+static void test_service_decls_normalized(void)
+{
+    core_plugin_lib *lib = open_fixture("ver-svc-2");
+    const ucd_plugin_descriptor *desc = core_plugin_lib_descriptor(lib);
+    g_assert_cmpuint(desc->service_decl_size, ==, sizeof(ucd_service_decl));
+    g_assert_cmpstr(desc->provides[0].name, ==, "test.svc");
+    g_assert_cmpuint(desc->provides[0].major, ==, 1);
+    g_assert_cmpuint(desc->provides[0].minor, ==, 2);
+    g_assert_null(desc->provides[1].name);
+    g_assert_null(desc->requires);
+    g_assert_null(desc->uses);
+    core_loader_close(lib);
+
+    lib = open_fixture("ver-req-3");
+    desc = core_plugin_lib_descriptor(lib);
+    g_assert_cmpstr(desc->requires[0].name, ==, "test.svc");
+    g_assert_cmpuint(desc->requires[0].minor, ==, 3);
+    g_assert_null(desc->requires[1].name);
+    core_loader_close(lib);
+}
+
+/* A plugin built before host 1.4: 16-byte declarations, walked at that
+ * stride, each with minor 0; the descriptor's bytes past its struct_size
+ * (where service_decl_size would be) are never read. */
+static void test_old_service_decls(void)
+{
+    core_plugin_lib *lib = open_fixture("old-decls");
+    const ucd_plugin_descriptor *desc = core_plugin_lib_descriptor(lib);
+    unsigned major = 99, minor = 99;
+    core_plugin_lib_abi(lib, &major, &minor);
+    g_assert_cmpuint(minor, ==, 0);
+    g_assert_cmpstr(desc->provides[0].name, ==, "test.old");
+    g_assert_cmpuint(desc->provides[0].major, ==, 1);
+    g_assert_cmpuint(desc->provides[0].flags, ==, UCD_SERVICE_EXCLUSIVE);
+    g_assert_cmpuint(desc->provides[0].minor, ==, 0);
+    g_assert_cmpstr(desc->provides[1].name, ==, "test.older");
+    g_assert_cmpuint(desc->provides[1].major, ==, 2);
+    g_assert_cmpuint(desc->provides[1].flags, ==, 0);
+    g_assert_cmpuint(desc->provides[1].minor, ==, 0);
+    g_assert_null(desc->provides[2].name);
+    g_assert_cmpstr(desc->uses[0].name, ==, "test.svc");
+    g_assert_cmpuint(desc->uses[0].minor, ==, 0);
+    g_assert_null(desc->uses[1].name);
+    g_assert_null(desc->requires);
+    core_loader_close(lib);
 }
 
 /* libltdl alone would say "file not found" for a file that is there. */
@@ -423,6 +498,10 @@ int main(int argc, char **argv)
     g_test_add_func("/loader/open/abi-minor-newer", test_abi_minor_newer);
     g_test_add_func("/loader/open/abi-major-newer", test_abi_major_newer);
     g_test_add_func("/loader/open/abi-major-older", test_abi_major_older);
+    g_test_add_func("/loader/open/target-older-host", test_target_older_host);
+    g_test_add_func("/loader/open/service-stride-too-small", test_service_stride_too_small);
+    g_test_add_func("/loader/open/service-decls-normalized", test_service_decls_normalized);
+    g_test_add_func("/loader/open/old-service-decls", test_old_service_decls);
     g_test_add_func("/loader/open/missing-symbol", test_missing_symbol);
     g_test_add_func("/loader/open/missing-library", test_missing_library);
     g_test_add_func("/loader/open/name-mismatch", test_name_mismatch);

@@ -10,17 +10,23 @@
 #include "loader.h"
 
 /* Service declaration lists used by the tests: NULL-name terminated. */
-static const ucd_service_decl P_A[] = {{"svc.a", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl P_B[] = {{"svc.b", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl P_C[] = {{"svc.c", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl P_JOURNAL_2[] = {{"journal", 2, 0}, {NULL, 0, 0}};
-static const ucd_service_decl P_EXCL[] = {{"test.excl", 1, UCD_SERVICE_EXCLUSIVE}, {NULL, 0, 0}};
-static const ucd_service_decl P_EXCL_PLAIN[] = {{"test.excl", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl R_A[] = {{"svc.a", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl R_B[] = {{"svc.b", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl R_C[] = {{"svc.c", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl R_JOURNAL_1[] = {{"journal", 1, 0}, {NULL, 0, 0}};
-static const ucd_service_decl R_EXCL[] = {{"test.excl", 1, 0}, {NULL, 0, 0}};
+static const ucd_service_decl P_A[] = {UCD_PROVIDE("svc.a", 1, 0, 0), {NULL}};
+static const ucd_service_decl P_B[] = {UCD_PROVIDE("svc.b", 1, 0, 0), {NULL}};
+static const ucd_service_decl P_C[] = {UCD_PROVIDE("svc.c", 1, 0, 0), {NULL}};
+static const ucd_service_decl P_JOURNAL_2[] = {UCD_PROVIDE("journal", 2, 0, 0), {NULL}};
+static const ucd_service_decl P_EXCL[] = {UCD_PROVIDE("test.excl", 1, 0, UCD_SERVICE_EXCLUSIVE),
+                                          {NULL}};
+static const ucd_service_decl P_EXCL_PLAIN[] = {UCD_PROVIDE("test.excl", 1, 0, 0), {NULL}};
+static const ucd_service_decl R_A[] = {UCD_NEED("svc.a", 1, 0), {NULL}};
+static const ucd_service_decl R_B[] = {UCD_NEED("svc.b", 1, 0), {NULL}};
+static const ucd_service_decl R_C[] = {UCD_NEED("svc.c", 1, 0), {NULL}};
+static const ucd_service_decl R_JOURNAL_1[] = {UCD_NEED("journal", 1, 0), {NULL}};
+static const ucd_service_decl R_EXCL[] = {UCD_NEED("test.excl", 1, 0), {NULL}};
+/* Minors (host 1.4): a provider of svc.v 1.2 and one of 1.5; needs of 1.3. */
+static const ucd_service_decl P_V_1_2[] = {UCD_PROVIDE("svc.v", 1, 2, 0), {NULL}};
+static const ucd_service_decl P_V_1_5[] = {UCD_PROVIDE("svc.v", 1, 5, 0), {NULL}};
+static const ucd_service_decl N_V_1_2[] = {UCD_NEED("svc.v", 1, 2), {NULL}};
+static const ucd_service_decl N_V_1_3[] = {UCD_NEED("svc.v", 1, 3), {NULL}};
 
 static void item_free(gpointer data)
 {
@@ -139,6 +145,55 @@ static void test_missing_provider(void)
     assert_error(items, "journal-sink",
                  "requires service 'journal' (major 1), which no enabled module provides");
     g_assert_null(error_of(items, "journal-v2"));
+}
+
+/* A required service older than asked for fails the module, naming the
+ * service, the provider and both versions; the same minor or newer will do. */
+static void test_required_minor(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "needs-1.3", NULL, N_V_1_3, NULL);
+    add(items, "needs-1.2", NULL, N_V_1_2, NULL);
+    add(items, "old", P_V_1_2, NULL, NULL);
+    core_loader_order(items);
+    assert_order(items, "old needs-1.2 !needs-1.3");
+    g_assert_cmpstr(error_of(items, "needs-1.3"), ==,
+                    "requires service 'svc.v' 1.3, but old provides 1.2");
+}
+
+/* Each older provider is named; one new enough among them is enough. */
+static void test_required_minor_providers(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "needs-1.3", NULL, N_V_1_3, NULL);
+    add(items, "old-a", P_V_1_2, NULL, NULL);
+    add(items, "old-b", P_V_1_2, NULL, NULL);
+    core_loader_order(items);
+    g_assert_cmpstr(error_of(items, "needs-1.3"), ==,
+                    "requires service 'svc.v' 1.3, but old-a provides 1.2, old-b provides 1.2");
+
+    g_autoptr(GPtrArray) more = items_new();
+    add(more, "needs-1.3", NULL, N_V_1_3, NULL);
+    add(more, "old", P_V_1_2, NULL, NULL);
+    add(more, "new", P_V_1_5, NULL, NULL);
+    core_loader_order(more);
+    g_assert_null(error_of(more, "needs-1.3"));
+    assert_order(more, "old new needs-1.3");
+}
+
+/* An older provider of a used service fails nothing: the module runs and is
+ * not handed that provider (modules.c), and is still ordered after it. */
+static void test_used_minor_older(void)
+{
+    g_autoptr(GPtrArray) items = items_new();
+
+    add(items, "uses-1.3", NULL, NULL, N_V_1_3);
+    add(items, "old", P_V_1_2, NULL, NULL);
+    core_loader_order(items);
+    assert_order(items, "old uses-1.3");
+    g_assert_null(error_of(items, "uses-1.3"));
 }
 
 static void test_self_does_not_satisfy(void)
@@ -270,6 +325,9 @@ int main(int argc, char **argv)
     g_test_add_func("/loader/order/uses-cycle", test_uses_cycle_is_not_an_error);
     g_test_add_func("/loader/order/missing-provider", test_missing_provider);
     g_test_add_func("/loader/order/self-does-not-satisfy", test_self_does_not_satisfy);
+    g_test_add_func("/loader/order/required-minor", test_required_minor);
+    g_test_add_func("/loader/order/required-minor-providers", test_required_minor_providers);
+    g_test_add_func("/loader/order/used-minor-older", test_used_minor_older);
     g_test_add_func("/loader/order/cycle", test_cycle_named);
     g_test_add_func("/loader/order/three-cycle", test_three_cycle_named);
     g_test_add_func("/loader/order/exclusive-twice", test_exclusive_twice);
