@@ -236,15 +236,24 @@ void core_directory_assign_line(core_model *m, core_line *line)
     }
 }
 
-static void reassign_all_lines(core_model *m)
+/* Moves every line to the new generation's users; a visible line whose user
+ * changed is a directory change. The old generation is still alive, so the
+ * user a line had can be read. */
+static void reassign_all_lines(core_model *m, core_dir_changes *changes)
 {
     GHashTableIter di, li;
     gpointer d, l;
     g_hash_table_iter_init(&di, m->drivers);
     while (g_hash_table_iter_next(&di, NULL, &d)) {
-        g_hash_table_iter_init(&li, ((core_driver *)d)->lines);
-        while (g_hash_table_iter_next(&li, NULL, &l))
-            core_directory_assign_line(m, l);
+        const core_driver *driver = d;
+        g_hash_table_iter_init(&li, driver->lines);
+        while (g_hash_table_iter_next(&li, NULL, &l)) {
+            core_line *line = l;
+            const char *before = line->user ? line->user->id : NULL;
+            core_directory_assign_line(m, line);
+            if (!driver->gone && g_strcmp0(before, line->user ? line->user->id : NULL) != 0)
+                core_dir_changes_add_line(changes, UCD_CHANGE_MODIFIED, line);
+        }
     }
 }
 
@@ -264,12 +273,15 @@ void core_directory_pull(core_model *m)
     GHashTable *old_backends = m->backends;
     m->backends = dir.backends;
     m->generation++;
+    core_dir_changes *changes = core_dir_changes_new();
+    core_dir_changes_diff(changes, old_users, m->users, old_groups, m->groups);
     /* Lines point at users: move them to the new generation before the old
      * one goes. */
-    reassign_all_lines(m);
+    reassign_all_lines(m, changes);
     directory_destroy(old_users, old_logins, old_numbers, old_groups, old_assignments);
     g_hash_table_destroy(old_backends);
     core_presence_directory_changed(m);
+    core_dir_changes_publish(m, changes);
     core_info("model: %u users, %u groups", g_hash_table_size(m->users),
               g_hash_table_size(m->groups));
 }

@@ -126,6 +126,22 @@ typedef struct core_perm_directory core_perm_directory;
 /* A permissions snapshot (permissions.h) of the directory as it is now. */
 core_perm_directory *core_model_perm_directory(core_model *m);
 
+/* directory-events.c: UCD_EVENT_DIRECTORY. Changes are collected during a
+ * pass and published together: more than CORE_DIRECTORY_EVENTS_MAX of them
+ * as one RESYNCED. */
+#define CORE_DIRECTORY_EVENTS_MAX 1000
+typedef struct core_dir_changes core_dir_changes;
+core_dir_changes *core_dir_changes_new(void);
+void core_dir_changes_add(core_dir_changes *c, ucd_change what, ucd_directory_kind kind,
+                          const char *id);
+void core_dir_changes_add_line(core_dir_changes *c, ucd_change what, const core_line *line);
+/* Adds what differs between two generations of users and of groups (tables
+ * id -> core_user *, id -> core_group *). */
+void core_dir_changes_diff(core_dir_changes *c, GHashTable *users_before, GHashTable *users_after,
+                           GHashTable *groups_before, GHashTable *groups_after);
+/* Publishes the changes (as owner "core") and frees `c`. */
+void core_dir_changes_publish(core_model *m, core_dir_changes *c);
+
 /* calls.c */
 void core_calls_init(core_model *m);
 void core_calls_free(core_model *m);

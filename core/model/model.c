@@ -67,7 +67,10 @@ core_driver *core_model_driver(core_model *m, const char *id, gboolean create)
     return d;
 }
 
-core_line *core_model_line_get(core_model *m, core_driver *d, const char *address)
+/* The line `address` of `d`, created on first sight; a new line of a running
+ * driver is a directory change, added to `changes` or (NULL) published now. */
+static core_line *line_get(core_model *m, core_driver *d, const char *address,
+                           core_dir_changes *changes)
 {
     if (!address)
         return NULL;
@@ -81,7 +84,28 @@ core_line *core_model_line_get(core_model *m, core_driver *d, const char *addres
     g_hash_table_insert(d->lines, line->address, line);
     m->line_count++;
     core_directory_assign_line(m, line);
+    if (!d->gone) {
+        core_dir_changes *now = changes ? changes : core_dir_changes_new();
+        core_dir_changes_add_line(now, UCD_CHANGE_ADDED, line);
+        if (!changes)
+            core_dir_changes_publish(m, now);
+    }
     return line;
+}
+
+core_line *core_model_line_get(core_model *m, core_driver *d, const char *address)
+{
+    return line_get(m, d, address, NULL);
+}
+
+/* Adds every line of `d` to `changes` as `what` (a driver going or coming back). */
+static void driver_lines_changed(core_driver *d, ucd_change what, core_dir_changes *changes)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, d->lines);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        core_dir_changes_add_line(changes, what, v);
 }
 
 const core_line *core_model_line(core_model *m, const char *driver, const char *address)
@@ -109,12 +133,13 @@ gboolean core_model_normalize(core_model *m, const char *context, const char *ra
 typedef struct {
     core_model *m;
     core_driver *driver;
+    core_dir_changes *changes;
 } pull_ctx;
 
 static int take_line(const ucd_pbx_line *pl, void *ud)
 {
     pull_ctx *pc = ud;
-    core_line *line = core_model_line_get(pc->m, pc->driver, pl->address);
+    core_line *line = line_get(pc->m, pc->driver, pl->address, pc->changes);
     if (!line)
         return 0;
     line->state = pl->state;
@@ -138,11 +163,16 @@ static int pull_service_lines(const ucd_service *s, void *ud)
     const ucd_pbx_v1 *pbx = s->iface;
     if (pbx->struct_size < offsetof(ucd_pbx_v1, capabilities) || !pbx->list_lines)
         return 0;
-    pull_ctx pc = {m, core_model_driver(m, s->provider, TRUE)};
-    pc.driver->gone = FALSE; /* it runs: its service is registered */
+    pull_ctx pc = {m, core_model_driver(m, s->provider, TRUE), core_dir_changes_new()};
+    /* It runs (its service is registered): lines hidden while it was gone
+     * are back. */
+    if (pc.driver->gone)
+        driver_lines_changed(pc.driver, UCD_CHANGE_ADDED, pc.changes);
+    pc.driver->gone = FALSE;
     int rc = pbx->list_lines(s->impl, take_line, &pc);
     if (rc != UCD_OK)
         core_warn("model: list_lines of %s: %s", s->provider, ucd_strerror(rc));
+    core_dir_changes_publish(m, pc.changes);
     return 0;
 }
 
@@ -185,9 +215,6 @@ static void on_module_state(core_model *m, const ucd_module_state_event *ev, int
     if (!ev->module)
         return;
     if (ev->state == UCD_MODULE_RUNNING) {
-        core_driver *d = core_model_driver(m, ev->module, FALSE);
-        if (d)
-            d->gone = FALSE;
         core_model_pull_lines(m, ev->module);
         ucd_service s = {.struct_size = sizeof s};
         if (core_modules_service_get(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, ev->module, &s) ==
@@ -202,10 +229,13 @@ static void on_module_state(core_model *m, const ucd_module_state_event *ev, int
     if (core_directory_has_backend(m, ev->module))
         core_directory_pull_soon(m);
     core_driver *d = core_model_driver(m, ev->module, FALSE);
-    if (!d)
+    if (!d || d->gone)
         return;
     core_calls_link_lost(m, d, time_ms);
     d->gone = TRUE;
+    core_dir_changes *changes = core_dir_changes_new();
+    driver_lines_changed(d, UCD_CHANGE_REMOVED, changes);
+    core_dir_changes_publish(m, changes);
     /* Nobody reports on these lines any more: their users show as offline
      * until the driver is back and lists them again. */
     GHashTableIter it;
