@@ -13,7 +13,10 @@
  * replaces the set and UCD_EVENT_USER_CHANGED/RESYNCED tells the core to pull
  * again. import_users and set_home_server write the file atomically.
  *
- * Threads: foreach_*, sync and the watch run on the main loop; import_users
+ * `ucctl users-file export` (file-export.c) writes the core's whole directory
+ * as such a document.
+ *
+ * Threads: foreach_*, sync, the watch and the export run on the main loop; import_users
  * and set_home_server are blocking calls the core makes from a worker. The
  * current set is swapped under `lock`; everything that reads or writes the
  * file holds `file_lock`, so an import never interleaves with a reload.
@@ -36,6 +39,7 @@
 
 #include "users-events.h"
 
+#include "file-export.h"
 #include "file-set.h"
 #include "file-xml.h"
 
@@ -74,6 +78,8 @@ typedef struct uf_state {
     ucd_counter *users_gauge;
     ucd_counter *reloads;
     ucd_counter *rejected;
+
+    file_export_command *export_command;
 } uf_state;
 
 /* One re-read on the worker pool, with what sync() asked to be told. */
@@ -97,6 +103,13 @@ static const ucd_config_key uf_keys[] = {
 
 static const ucd_service_decl uf_provides[] = {
     UCD_PROVIDE(UCD_USERS_SERVICE, UCD_USERS_MAJOR, UCD_USERS_MINOR, 0),
+    {NULL},
+};
+
+/* The export command reads the whole directory (file-export.h); without it
+ * the command answers that the core has no directory. */
+static const ucd_service_decl uf_uses[] = {
+    UCD_NEED(UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, 0),
     {NULL},
 };
 
@@ -647,6 +660,7 @@ static void uf_state_free(uf_state *state)
     uf_set_unref(state->current);
     g_free(state->digest);
     uf_reader_free(state->reader);
+    file_export_command_free(state->export_command);
     g_mutex_clear(&state->lock);
     g_mutex_clear(&state->file_lock);
     g_free(state->path);
@@ -740,6 +754,8 @@ static int uf_init(ucd_plugin *self, const ucd_host *host, void **state_out)
         if (result != UCD_OK)
             host->set_error(self, "cannot register the users service: %s", ucd_strerror(result));
     }
+    if (result == UCD_OK)
+        state->export_command = file_export_command_new(self, host, &result);
     if (result != UCD_OK) {
         uf_state_free(state);
         return result == UCD_DECLINE ? UCD_DECLINE : UCD_FAIL;
@@ -786,5 +802,5 @@ static void uf_fini(void *data)
 
 UCD_PLUGIN_DEFINE(.name = "users-file", .version = "1.0.0", .license = "MIT",
                   .description = "users, groups and line assignments from an XML file",
-                  .provides = uf_provides, .config_keys = uf_keys, .init = uf_init,
+                  .provides = uf_provides, .uses = uf_uses, .config_keys = uf_keys, .init = uf_init,
                   .start = uf_start, .stop = uf_stop, .fini = uf_fini);

@@ -16,8 +16,8 @@
  * --limit), printing each page's rows as it arrives, so no listing needs one
  * huge answer.
  *
- * A few commands get help on this side: `log export [FILE]` and `users export
- * [FILE]` write what the daemon sends to FILE, `users import FILE` sends FILE
+ * A few commands get help on this side: `log export [FILE]` and `users-file
+ * export [FILE|-]` write what the daemon sends to FILE, `users import FILE` sends FILE
  * as an absolute path, and `trace LINE` keeps polling the daemon for new
  * events of the line until interrupted (--once: print what there is and exit).
  *
@@ -617,22 +617,30 @@ static int save_export(const char *what, const char *content, const char *path)
 /* ---- main --------------------------------------------------------------- */
 
 /* Commands whose answer carries a document in one field, which ucctl writes
- * to a file (or, for a users export without FILE, to stdout). */
+ * to a file (or, for a users export without FILE or with "-", to stdout). */
 typedef struct export_kind {
     const char *command, *sub;
-    const char *field; /* the reply field holding the document */
-    const char *what;  /* for messages */
+    const char *field;  /* the reply field holding the document */
+    const char *what;   /* for messages */
+    gboolean instances; /* also COMMAND-INSTANCE (a plugin's command per module) */
 } export_kind;
 
 static const export_kind export_kinds[] = {
-    {"log", "export", "bundle", "support bundle"},
-    {"users", "export", "xml", "users export"},
+    {"log", "export", "bundle", "support bundle", FALSE},
+    {"users-file", "export", "xml", "users export", TRUE},
 };
+
+static gboolean is_export_command(const export_kind *kind, const char *word)
+{
+    size_t n = strlen(kind->command);
+    return strcmp(word, kind->command) == 0 ||
+           (kind->instances && strncmp(word, kind->command, n) == 0 && word[n] == '-');
+}
 
 static const export_kind *export_of(char **argv)
 {
     for (size_t i = 0; argv[0] && argv[1] && i < G_N_ELEMENTS(export_kinds); i++)
-        if (strcmp(argv[0], export_kinds[i].command) == 0 &&
+        if (is_export_command(&export_kinds[i], argv[0]) &&
             strcmp(argv[1], export_kinds[i].sub) == 0)
             return &export_kinds[i];
     return NULL;
@@ -642,6 +650,8 @@ static const export_kind *export_of(char **argv)
  * support bundle, else to stdout. */
 static int save_document(const export_kind *kind, const char *content, const char *file)
 {
+    if (file && strcmp(file, "-") == 0 && strcmp(kind->field, "bundle") != 0)
+        file = NULL;
     if (!file && strcmp(kind->field, "bundle") != 0) {
         fputs(content, stdout);
         return fflush(stdout) == 0 ? 0 : EXIT_REPLY_ERROR;
@@ -756,7 +766,8 @@ static gboolean parse_options(int *argc, char ***argv, options *opts)
         context, "Run `ucctl help` for the commands the daemon offers.\n"
                  "Listings that come in pages are followed to the end (unless --limit).\n"
                  "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n"
-                 "`ucctl users export [FILE]` saves the users XML to FILE (else stdout).\n"
+                 "`ucctl users-file export [FILE|-]` saves every user and group as users-file\n"
+                 "XML to FILE (mode 0600; else stdout).\n"
                  "`ucctl trace LINE [--once]` follows a line's events until interrupted.\n"
                  "`ucctl users sync [--full] --progress` shows a progress bar per backend.\n\n"
                  "Exit status: 0 success, 1 error, 2 the daemon did not answer.\n");
@@ -1069,7 +1080,7 @@ static int run(options *opts, char **argv)
         return run_sync_progress(opts, argv);
     if (export) {
         if (argv[2] && argv[3]) {
-            fail("usage: ucctl %s %s [FILE]", export->command, export->sub);
+            fail("usage: ucctl %s %s [FILE]", argv[0], export->sub);
             return EXIT_REPLY_ERROR;
         }
         /* The file is ucctl's business: the daemon only sends the document. */

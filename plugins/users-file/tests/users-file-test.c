@@ -1,6 +1,7 @@
 /*
  * users-file-test.c - the users-file plugin against a fake host table, and
- * core/model/users-xml.c (the export writer) against the plugin's reader.
+ * its export (file-export.c: the whole directory as a document) against the
+ * plugin's reader.
  *
  * argv[1]: users-file.so, argv[2]: users.xsd, argv[3]: config/demo-users.xml.
  *
@@ -22,7 +23,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "fake-host.h"
-#include "users-xml.h"
+#include "file-export.h"
 
 /* The module of the running test, and the RESYNCED events it published. */
 typedef struct test_world {
@@ -975,15 +976,108 @@ static gboolean validates_against_schema(const char *xml)
     return result == 0;
 }
 
+/* ---- the directory the export reads (ucd/directory.h) ---- */
+
+typedef struct fake_directory {
+    const ucd_directory_user *const *users;
+    size_t n_users;
+    const ucd_directory_group *const *groups;
+    size_t n_groups;
+} fake_directory;
+
+static int directory_foreach_user(void *impl, uint32_t flags, ucd_directory_user_cb cb, void *data)
+{
+    const fake_directory *d = impl;
+    g_assert_cmpuint(flags, ==, 0); /* every user, not only those homed here */
+    for (size_t i = 0; i < d->n_users; i++) {
+        if (cb(d->users[i], data) != 0)
+            break;
+    }
+    return UCD_OK;
+}
+
+static int directory_foreach_group(void *impl, ucd_directory_group_cb cb, void *data)
+{
+    const fake_directory *d = impl;
+    for (size_t i = 0; i < d->n_groups; i++) {
+        if (cb(d->groups[i], data) != 0)
+            break;
+    }
+    return UCD_OK;
+}
+
+static const ucd_directory_v1 directory_iface = {
+    .struct_size = sizeof(ucd_directory_v1),
+    .foreach_user = directory_foreach_user,
+    .foreach_group = directory_foreach_group,
+};
+
+/* Runs `users-file-test export ARG` in a users-file module (on a file of
+ * its own, with one user) while `directory` is the core's directory
+ * service (NULL: there is none). Returns the reply's lines. */
+static char **run_export(fake_directory *directory, const char *arg, int *rc)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "own.xml", NULL);
+    write_file(path, HEAD "  <user id=\"file:own\"><login>own</login></user>\n" TAIL);
+    if (directory != NULL)
+        fake_provide_service("core", UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, &directory_iface,
+                             directory);
+    void *state = plugin_start(path, "false");
+    g_assert_cmpstr(fake_module_command_name(world.module), ==, "users-file-test");
+    const char *const args[] = {"export", arg, NULL};
+    char **lines = fake_module_run_command(world.module, rc, args);
+    plugin_stop(state);
+    fake_withdraw_services();
+    g_free(path);
+    remove_dir(dir);
+    return lines;
+}
+
+/* The document of a successful export. */
+static char *export_document(fake_directory *directory)
+{
+    int rc = UCD_FAIL;
+    char **lines = run_export(directory, NULL, &rc);
+    g_assert_cmpint(rc, ==, UCD_OK);
+    g_assert_cmpuint(g_strv_length(lines), ==, 1);
+    g_assert_true(g_str_has_prefix(lines[0], "xml=<?xml"));
+    char *xml = g_strdup(lines[0] + strlen("xml="));
+    g_strfreev(lines);
+    return xml;
+}
+
+/* A directory record as the users service hands one out, to compare. */
+static ucd_user as_user(const ucd_directory_user *u)
+{
+    return (ucd_user){.struct_size = sizeof(ucd_user),
+                      .enabled = u->enabled,
+                      .id = u->id,
+                      .login = u->login,
+                      .display_name = u->display_name,
+                      .given_name = u->given_name,
+                      .surname = u->surname,
+                      .email = u->email,
+                      .department = u->department,
+                      .title = u->title,
+                      .home_server = u->home_server,
+                      .numbers = u->numbers,
+                      .groups = u->groups,
+                      .lines = u->lines};
+}
+
+static const char *const none[] = {NULL};
+static const char *const anna_numbers[] = {"+49 89 452133-201", "+49 151 1234567", NULL};
+static const char *const anna_groups[] = {"file:sales", "ldap:{4f2a}", NULL};
+static const char *const anna_lines[] = {"201", "pbx-sim:office/221", "PJSIP/anna", NULL};
+static const char *const leaders[] = {"file:anna", NULL};
+
+/* Users and groups of two backends (users-file and users-ldap) in one
+ * export, read back by the plugin to the same records. */
 static void test_export_round_trip(void)
 {
-    static const char *const anna_numbers[] = {"+49 89 452133-201", "+49 151 1234567", NULL};
-    static const char *const anna_groups[] = {"file:sales", "ldap:{4f2a}", NULL};
-    static const char *const anna_lines[] = {"201", "pbx-sim:office/221", "PJSIP/anna", NULL};
-    static const char *const none[] = {NULL};
-    static const char *const leaders[] = {"file:anna", NULL};
-    const ucd_user anna = {
-        .struct_size = sizeof(ucd_user),
+    const ucd_directory_user anna = {
+        .struct_size = sizeof(ucd_directory_user),
         .enabled = 1,
         .id = "file:anna",
         .login = "anna",
@@ -994,37 +1088,41 @@ static void test_export_round_trip(void)
         .department = "Sales",
         .title = "Head of Sales",
         .home_server = "ucd-munich",
+        .backend = "users-file:a",
         .numbers = anna_numbers,
+        .e164 = none,
         .groups = anna_groups,
         .lines = anna_lines,
     };
-    const ucd_user jurgen = {
-        .struct_size = sizeof(ucd_user),
+    const ucd_directory_user jurgen = {
+        .struct_size = sizeof(ucd_directory_user),
         .enabled = 0,
         .id = "7f1c9a2e-0b3d-4c55-9e61-2a8f0d4b6c11",
         .login = "juergen",
         .display_name = "Jürgen Weiß",
+        .backend = "users-ldap",
         .numbers = none,
-        .groups = NULL, /* a backend may leave the arrays NULL */
+        .e164 = none,
+        .groups = none,
         .lines = none,
     };
-    const ucd_group sales = {.struct_size = sizeof(ucd_group),
-                             .id = "file:sales",
-                             .name = "Sales",
-                             .description = "Line one\nline two",
-                             .leaders = leaders};
-    const ucd_group directory = {
-        .struct_size = sizeof(ucd_group), .id = "ldap:{4f2a}", .leaders = none};
-    const ucd_user *const users[] = {&anna, &jurgen};
-    const ucd_group *const groups[] = {&sales, &directory};
-    char *xml = NULL;
-    char *error = NULL;
+    const ucd_directory_group sales = {.struct_size = sizeof(ucd_directory_group),
+                                       .id = "file:sales",
+                                       .name = "Sales",
+                                       .description = "Line one\nline two",
+                                       .backend = "users-file:a",
+                                       .leaders = leaders};
+    const ucd_directory_group directory_group = {.struct_size = sizeof(ucd_directory_group),
+                                                 .id = "ldap:{4f2a}",
+                                                 .backend = "users-ldap",
+                                                 .leaders = none};
+    const ucd_directory_user *const users[] = {&anna, &jurgen};
+    const ucd_directory_group *const groups[] = {&sales, &directory_group};
+    fake_directory directory = {users, 2, groups, 2};
 
-    g_assert_true(core_users_xml_write(users, 2, groups, 2, &xml, &error));
-    g_assert_null(error);
+    char *xml = export_document(&directory);
     g_assert_true(validates_against_schema(xml));
 
-    /* The plugin reads it back to the same records. */
     char *dir = temp_dir();
     char *path = g_build_filename(dir, "export.xml", NULL);
     write_file(path, xml);
@@ -1032,14 +1130,21 @@ static void test_export_round_trip(void)
     GPtrArray *got = users_of(state);
     g_assert_cmpuint(got->len, ==, 2);
     for (guint i = 0; i < 2; i++) {
-        char *want = user_summary(users[i]);
+        ucd_user want_user = as_user(users[i]);
+        char *want = user_summary(&want_user);
         g_assert_cmpstr(g_ptr_array_index(got, i), ==, want);
         g_free(want);
     }
     g_ptr_array_unref(got);
     got = groups_of(state);
+    g_assert_cmpuint(got->len, ==, 2);
     for (guint i = 0; i < 2; i++) {
-        char *want = group_summary(groups[i]);
+        const ucd_group want_group = {.struct_size = sizeof(ucd_group),
+                                      .id = groups[i]->id,
+                                      .name = groups[i]->name,
+                                      .description = groups[i]->description,
+                                      .leaders = groups[i]->leaders};
+        char *want = group_summary(&want_group);
         g_assert_cmpstr(g_ptr_array_index(got, i), ==, want);
         g_free(want);
     }
@@ -1051,32 +1156,85 @@ static void test_export_round_trip(void)
     remove_dir(dir);
 }
 
+/* An empty directory is a valid, empty document; no directory service, or
+ * a FILE sent to the daemon, is a clear error. */
+static void test_export_command_errors(void)
+{
+    fake_directory empty = {NULL, 0, NULL, 0};
+    char *xml = export_document(&empty);
+    g_assert_true(validates_against_schema(xml));
+    g_assert_null(strstr(xml, "<user "));
+    g_free(xml);
+
+    int rc = UCD_OK;
+    char **lines = run_export(NULL, NULL, &rc);
+    g_assert_cmpint(rc, ==, UCD_E_UNAVAILABLE);
+    g_assert_cmpstr(lines[0], ==, "error");
+    g_strfreev(lines);
+
+    lines = run_export(&empty, "/tmp/x.xml", &rc);
+    g_assert_cmpint(rc, ==, UCD_E_INVALID);
+    g_assert_cmpstr(lines[0], ==, "error");
+    g_strfreev(lines);
+
+    /* A record that cannot be written fails the whole export. */
+    const ucd_directory_user bell = {.struct_size = sizeof(ucd_directory_user),
+                                     .enabled = 1,
+                                     .id = "file:c",
+                                     .login = "c",
+                                     .display_name = "bell\a"};
+    const ucd_directory_user *const one[] = {&bell};
+    fake_directory bad = {one, 1, NULL, 0};
+    lines = run_export(&bad, NULL, &rc);
+    g_assert_cmpint(rc, ==, UCD_E_INVALID);
+    g_assert_cmpstr(lines[0], ==, "error");
+    g_strfreev(lines);
+}
+
+/* The writer alone (file-export.c compiled in): what it refuses, and why. */
 static void test_export_refuses_unwritable(void)
 {
-    const ucd_user control = {
-        .struct_size = sizeof(ucd_user), .id = "file:c", .login = "c", .display_name = "bell\a"};
-    const ucd_user no_login = {.struct_size = sizeof(ucd_user), .id = "file:n"};
-    const ucd_user latin1 = {.struct_size = sizeof(ucd_user), .id = "file:l", .login = "J\xfcrgen"};
-    const ucd_user *const cases[] = {&control, &no_login, &latin1};
+    const ucd_directory_user control = {.struct_size = sizeof(ucd_directory_user),
+                                        .enabled = 1,
+                                        .id = "file:c",
+                                        .login = "c",
+                                        .display_name = "bell\a"};
+    const ucd_directory_user no_login = {
+        .struct_size = sizeof(ucd_directory_user), .enabled = 1, .id = "file:n"};
+    const ucd_directory_user latin1 = {.struct_size = sizeof(ucd_directory_user),
+                                       .enabled = 1,
+                                       .id = "file:l",
+                                       .login = "J\xfcrgen"};
+    const ucd_directory_user *const cases[] = {&control, &no_login, &latin1};
     const char *const expected[] = {"user \"file:c\": displayName", "user \"file:n\": login",
                                     "user \"file:l\": login: not UTF-8"};
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        char *xml = NULL;
+        file_export *export = file_export_new();
+        g_assert_false(file_export_user(export, cases[i]));
         char *error = NULL;
-        const ucd_user *const one[] = {cases[i]};
-        g_assert_false(core_users_xml_write(one, 1, NULL, 0, &xml, &error));
-        g_assert_null(xml);
+        g_assert_null(file_export_finish(export, &error));
         g_assert_nonnull(error);
         if (!g_str_has_prefix(error, expected[i]))
             g_error("expected \"%s...\", got: %s", expected[i], error);
         g_free(error);
     }
 
-    /* Nothing at all is a valid, empty export. */
-    char *xml = NULL;
+    /* A failed document stays failed: later records are not written. */
+    const ucd_directory_user ok = {
+        .struct_size = sizeof(ucd_directory_user), .enabled = 1, .id = "file:o", .login = "o"};
+    file_export *export = file_export_new();
+    g_assert_false(file_export_user(export, &no_login));
+    g_assert_false(file_export_user(export, &ok));
     char *error = NULL;
-    g_assert_true(core_users_xml_write(NULL, 0, NULL, 0, &xml, &error));
+    g_assert_null(file_export_finish(export, &error));
+    g_assert_cmpstr(error, ==, "user \"file:n\": login: missing");
+    g_free(error);
+
+    /* Nothing at all is a valid, empty export. */
+    export = file_export_new();
+    char *xml = file_export_finish(export, &error);
+    g_assert_nonnull(xml);
     g_assert_true(validates_against_schema(xml));
     g_free(xml);
 }
@@ -1143,8 +1301,9 @@ int main(int argc, char **argv)
     g_test_add_func("/users-file/import/merges", test_import_merges);
     g_test_add_func("/users-file/import/refused-keeps-file", test_import_refused_keeps_file);
     g_test_add_func("/users-file/home-server", test_set_home_server);
-    g_test_add_func("/users-xml/round-trip", test_export_round_trip);
-    g_test_add_func("/users-xml/refuses-unwritable", test_export_refuses_unwritable);
+    g_test_add_func("/users-file/export/round-trip", test_export_round_trip);
+    g_test_add_func("/users-file/export/command-errors", test_export_command_errors);
+    g_test_add_func("/users-file/export/refuses-unwritable", test_export_refuses_unwritable);
     g_test_add_func("/users-file/demo", test_demo_file);
     int result = g_test_run();
     if (world.module != NULL)
