@@ -18,6 +18,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "model-internal.h"
+#include "permissions.h"
+
 /* Which members of the request an action needs. */
 enum {
     NEED_CALL = 1 << 0,
@@ -277,26 +280,16 @@ static gboolean line_can(const action_desc *act, const ucd_service *s, const cor
 
 /* ---- the actor --------------------------------------------------------------------- */
 
-static core_permissions *model_permissions(core_model *m)
-{
-    return m->perms;
-}
-
-void core_call_control_set_permissions(core_model *m, core_permissions *perms)
-{
-    m->perms = perms;
-}
-
 /* Whether the actor may use `cap` on `owner`'s data; else fails with a
  * message that starts with `what` ("alice may not pick up calls of bob"). */
 static int check_permission(job *j, const core_user *owner, core_perm_cap cap, const char *what)
 {
-    core_permissions *p = model_permissions(j->m);
+    core_permissions *p = j->m->perms; /* core_model_set_permissions() */
     if (!p)
         return fail(j, UCD_E_DENIED, "%s: no permissions are known", what);
     /* The permissions object holds its own copy of the directory: bring it
      * up to date, or a user added since the last pull would be unknown. */
-    core_permissions_refresh_directory(p);
+    core_model_permissions_source(j->m);
     if (core_permissions_allows(p, j->actor->id, owner->id, cap))
         return UCD_OK;
     core_perm_level has = core_permissions_level(p, j->actor->id, owner->id);

@@ -14,8 +14,7 @@
 
 #include <ucd/calls.h>
 
-#include "model-internal.h"
-#include "permissions.h"
+#include "model.h"
 
 /* Runs one call-control request on the main loop. The line is req->line
  * ("DRIVER/ADDRESS", or an address unique over all drivers), or when that is
@@ -26,8 +25,9 @@
  * (the call ringing on one of their lines). req->actor NULL acts as an admin;
  * a user (id or login) may act on their own lines, and on another user's only
  * PICKUP (permission level TEAM on the target's user) and FORWARD and DND
- * (PERSONAL on the line's user). Returns UCD_OK once the driver accepted the
- * request, else UCD_E_INVALID (the request: struct sizes, action, missing or
+ * (PERSONAL on the line's user), as the permissions object given to
+ * core_model_set_permissions() says (none: nothing on another's line). Returns UCD_OK once the
+ * driver accepted the request, else UCD_E_INVALID (the request: struct sizes, action, missing or
  * bad fields, an ambiguous address), UCD_E_NOT_FOUND (line, user, call),
  * UCD_E_DENIED (the actor, or the PBX refused), UCD_E_UNSUPPORTED (the
  * capability), UCD_E_UNAVAILABLE (driver not running, PBX unreachable) or a
@@ -37,9 +37,5 @@
  * A larger req->struct_size (a newer caller) is accepted: only the members
  * known here are read. */
 int core_call_control(core_model *m, const ucd_call_request *req, ucd_call_result *res);
-
-/* The permissions object actors are checked against (not owned; NULL: none,
- * and a request with an actor acting on anyone else's line is denied). */
-void core_call_control_set_permissions(core_model *m, core_permissions *perms);
 
 #endif /* CORE_MODEL_CALL_CONTROL_H */

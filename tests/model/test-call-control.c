@@ -20,6 +20,7 @@
 
 #include "instance.h"
 #include "model/call-control.h"
+#include "model/permissions.h"
 
 /* ---- the fake drivers -------------------------------------------------------------- */
 
@@ -267,21 +268,6 @@ static void provider_free(gpointer data)
     g_free(p);
 }
 
-static int perm_add_user(const core_user *u, void *dir)
-{
-    core_perm_directory_add_user(dir, u->id, (const char *const *)u->groups);
-    return 0;
-}
-
-/* The permissions' view of the model's directory, as the daemon builds it. */
-static core_perm_directory *perm_directory(void *data)
-{
-    fixture *f = data;
-    core_perm_directory *dir = core_perm_directory_new();
-    core_model_foreach_user(f->model, perm_add_user, dir);
-    return dir;
-}
-
 static void fixture_set_up(fixture *f, gconstpointer data)
 {
     GError *err = NULL;
@@ -319,10 +305,9 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     f->model = core_model_new(&f->rt, f->mods);
     core_model_start(f->model);
     core_bus_flush(f->rt.bus);
-    /* Not refreshed here: call control must bring the permissions' copy of
-     * the directory up to date itself, or every user would be unknown. */
-    core_permissions_set_directory_source(f->perms, perm_directory, f);
-    core_call_control_set_permissions(f->model, f->perms);
+    /* The permissions' copy of the directory is left empty here: call control
+     * must bring it up to date itself, or every user would be unknown. */
+    core_model_set_permissions(f->model, f->perms);
     /* pbx-c stopped after its lines were listed: the model still knows 301. */
     pbx_c->state = UCD_MODULE_STOPPED;
     g_assert_nonnull(core_model_line(f->model, "pbx-c", "301"));
@@ -713,7 +698,7 @@ static void test_actor_forwarding(fixture *f, gconstpointer data)
         CONTROL(f, .actor = "alice", .action = UCD_CALL_DIAL, .line = "pbx-a/202", .number = "1"),
         UCD_E_DENIED, "alice may not use 'dial' on line 202 (pbx-a): it belongs to bob");
     /* Without a permissions object nothing of anyone else's is allowed. */
-    core_call_control_set_permissions(f->model, NULL);
+    core_model_set_permissions(f->model, NULL);
     assert_refused(
         f, CONTROL(f, .actor = "alice", .action = UCD_CALL_DND, .line = "pbx-a/202", .on = 0),
         UCD_E_DENIED, "alice may not use 'dnd' on line 202 (pbx-a): no permissions are known");
