@@ -53,15 +53,15 @@ if [ "$update" = yes ]; then
     dump_abi "$anchor" >"$tmp"
     mv "$tmp" "$baseline"
     echo "wrote $baseline"
-    echo "Commit it together with the header change and the UCD_ABI_MINOR bump."
+    echo "Commit it together with the header change and the minor bump of the interface that grew."
     exit 0
 fi
 
 if [ ! -f "$baseline" ]; then
     cat >&2 <<MSG
 FAIL: no ABI baseline $baseline.
-The baseline is named after UCD_ABI_MAJOR.UCD_ABI_MINOR in sdk/include/ucd/plugin.h.
-If you just bumped UCD_ABI_MINOR for an append-only change, create it with
+The baseline is named after UCD_ABI_MAJOR.UCD_HOST_MINOR in sdk/include/ucd/plugin.h.
+If you just bumped UCD_HOST_MINOR for an append-only change, create it with
     ninja -C BUILD_DIR update-abi-baseline
 and commit it in the same commit (keep the older baselines: they are history).
 MSG
@@ -119,7 +119,7 @@ if [ $((status & 8)) -ne 0 ]; then
 FAIL: INCOMPATIBLE change of the plugin SDK ABI (abidiff exit bit 8) against
 $(basename "$baseline"). Plugins built against the current ABI would break.
 Either undo it, or make it a major release on purpose:
-  - bump UCD_ABI_MAJOR (and reset UCD_ABI_MINOR to 0) in sdk/include/ucd/plugin.h,
+  - bump UCD_ABI_MAJOR (and reset UCD_HOST_MINOR to 0) in sdk/include/ucd/plugin.h,
   - describe the change and what plugin authors must do in docs/sdk/CHANGES.md,
   - add a frozen copy of the new headers (tests/abi/sdk-MAJOR.0/) for the old-plugin test,
   - write the new baseline: ninja -C BUILD_DIR update-abi-baseline
@@ -133,10 +133,13 @@ FAIL: the plugin SDK ABI changed (abidiff exit bit 4) against $(basename "$basel
 Read the report above.
   - Compatible change (only members appended at the END of size-prefixed structs,
     functions appended at the end of ucd_host, new enumerators / event types, a new
-    type with its anchor in tests/abi/anchor.c): bump UCD_ABI_MINOR in
-    sdk/include/ucd/plugin.h, update the pins in tests/abi/layout.c, run
+    type with its anchor in tests/abi/anchor.c): bump the minor of the interface
+    that grew (UCD_HOST_MINOR in sdk/include/ucd/plugin.h for plugin.h, host.h and
+    event.h; UCD_<SERVICE>_MINOR in a service's header), update the pins in
+    tests/abi/layout.c, run
         ninja -C BUILD_DIR update-abi-baseline
-    and commit the new sdk/abi/ucd-sdk-MAJOR.MINOR.abi in the same commit; note the
+    and commit sdk/abi/ucd-sdk-MAJOR.MINOR.abi (named after the host minor; a
+    service-only change rewrites the current one) in the same commit; note the
     addition in docs/sdk/CHANGES.md.
   - Anything else (a member inserted, removed, reordered or retyped; a changed
     enumerator value; a changed function signature) is incompatible: undo it,

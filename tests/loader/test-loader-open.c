@@ -157,6 +157,13 @@ static void test_wide_descriptor_normalized(void)
     /* The descriptor's own table is the normalized one, at this core's stride. */
     g_assert_cmpstr(desc->config_keys[1].name, ==, "second");
     g_assert_null(desc->config_keys[3].name);
+    /* So are the declarations. */
+    g_assert_cmpuint(desc->service_decl_size, ==, sizeof(ucd_service_decl));
+    g_assert_cmpstr(desc->provides[0].name, ==, "test.wide");
+    g_assert_cmpuint(desc->provides[0].minor, ==, 3);
+    g_assert_cmpstr(desc->provides[1].name, ==, "test.wider");
+    g_assert_cmpuint(desc->provides[1].major, ==, 2);
+    g_assert_null(desc->provides[2].name);
     core_loader_close(lib);
 }
 

@@ -1,5 +1,5 @@
 /*
- * bad-abi-newer - claims this SDK's ABI major with a newer minor: refused,
+ * bad-abi-newer - claims this SDK's ABI major and a newer host minor: refused,
  * "it needs a newer ucd" (it could call host functions this core lacks).
  * The descriptor is written out by hand because UCD_PLUGIN_DEFINE always
  * stamps this SDK's own ABI.
@@ -12,7 +12,7 @@ UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void)
     static const ucd_plugin_descriptor descriptor = {
         .struct_size = sizeof(ucd_plugin_descriptor),
         .abi_major = UCD_ABI_MAJOR,
-        .abi_minor = UCD_ABI_MINOR + 1,
+        .abi_minor = UCD_HOST_MINOR + 1,
         .name = "bad-abi-newer",
         .version = "1.0.0",
         .config_key_size = sizeof(ucd_config_key),

@@ -15,7 +15,7 @@ UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void)
     static const ucd_plugin_descriptor descriptor = {
         .struct_size = sizeof(ucd_plugin_descriptor),
         .abi_major = UCD_ABI_MAJOR,
-        .abi_minor = UCD_ABI_MINOR,
+        .abi_minor = UCD_HOST_MINOR,
         .name = "bad-keysize",
         .config_keys = keysize_keys,
         .config_key_size = sizeof(void *),

@@ -11,7 +11,7 @@ UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void)
     static const ucd_plugin_descriptor descriptor = {
         .struct_size = offsetof(ucd_plugin_descriptor, version),
         .abi_major = UCD_ABI_MAJOR,
-        .abi_minor = UCD_ABI_MINOR,
+        .abi_minor = UCD_HOST_MINOR,
         .name = "bad-small",
     };
     return &descriptor;

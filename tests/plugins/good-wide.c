@@ -1,8 +1,9 @@
 /*
- * good-wide - a valid plugin whose descriptor and key structs are larger than
- * this core's (as if members had been appended), so the loader must copy only
- * what it knows of the descriptor and walk the keys with the plugin's own
- * stride. The appended members hold values the test must never see.
+ * good-wide - a valid plugin whose descriptor, key and service declaration
+ * structs are larger than this core's (as if members had been appended), so
+ * the loader must copy only what it knows of the descriptor and walk the keys
+ * and declarations with the plugin's own strides. The appended members hold values the test must
+ * never see.
  */
 #include <ucd/plugin.h>
 
@@ -10,6 +11,17 @@ typedef struct wide_key {
     ucd_config_key key;
     const char *appended;
 } wide_key;
+
+typedef struct wide_decl {
+    ucd_service_decl decl;
+    const char *appended;
+} wide_decl;
+
+static const wide_decl wide_provides[] = {
+    {UCD_PROVIDE("test.wide", 1, 3, 0), "not-a-decl"},
+    {UCD_PROVIDE("test.wider", 2, 0, 0), "not-a-decl"},
+    {{NULL}, "not-a-decl"},
+};
 
 typedef struct wide_descriptor {
     ucd_plugin_descriptor descriptor;
@@ -31,11 +43,13 @@ UCD_EXPORT const ucd_plugin_descriptor *ucd_plugin_entry(void)
             {
                 .struct_size = sizeof(wide_descriptor),
                 .abi_major = UCD_ABI_MAJOR,
-                .abi_minor = UCD_ABI_MINOR,
+                .abi_minor = UCD_HOST_MINOR,
                 .name = "good-wide",
                 .version = "1.0.0",
                 .config_keys = &wide_keys[0].key,
                 .config_key_size = sizeof(wide_key),
+                .provides = &wide_provides[0].decl,
+                .service_decl_size = sizeof(wide_decl),
             },
         .appended = {"beyond", "the end"},
     };
