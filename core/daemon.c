@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands/model-commands.h"
 #include "daemon.h"
 #include "log.h"
 #include "model/calls-service.h"
@@ -27,6 +28,7 @@
 #include "model/permissions-service.h"
 #include "model/permissions.h"
 #include "model/presence-service.h"
+#include "model/trace-command.h"
 #include "service.h"
 
 #define DEFAULT_CONFIG UCD_SYSCONFDIR "/ucd/ucd.conf"
@@ -351,6 +353,7 @@ static void teardown(core_daemon *d)
      * until it is freed, after the modules: their stop hooks may ask. */
     if (d->model) {
         core_control_unregister_owner(d->rt.control, "core");
+        core_model_commands_free(d->model_commands);
         core_model_stop(d->model);
     }
     if (d->mods)
@@ -450,7 +453,8 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     core_model_set_permissions(d.model, d.perms);
     model_register_services(&d);
     core_commands_register(&d);
-    core_model_register_commands(d.model, d.rt.control);
+    d.model_commands = core_model_commands_register(d.rt.control, d.mods, d.rt.workers);
+    core_model_register_trace_command(d.model, d.rt.control);
     core_permissions_register_commands(d.rt.control, d.perms, core_model_permissions_source,
                                        d.model);
     /* Subscribed before any plugin starts: the model sees every module come

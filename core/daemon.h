@@ -32,6 +32,7 @@ typedef struct core_daemon {
     core_numbers_slot numbers;
     core_permissions *perms;
     core_model *model;
+    struct core_model_commands *model_commands; /* ucctl's users, calls, presence ... */
     gint64 started_us; /* monotonic */
     guint reloads;
     int exit_code;

@@ -424,6 +424,124 @@ static void test_analytics_export(void)
     harness_free(h);
 }
 
+/* The users of two users backends, each on a line of its own. */
+static const char *const MAIN_USERS_XML =
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    "<users xmlns='urn:ucd:users:1'>\n"
+    "  <group id='file:sales'><name>Sales</name></group>\n"
+    "  <user id='file:u201'><login>anna</login><displayName>Anna Eins</displayName>"
+    "<memberOf>file:sales</memberOf><line>201</line></user>\n"
+    "</users>\n";
+static const char *const BRANCH_USERS_XML =
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    "<users xmlns='urn:ucd:users:1'>\n"
+    "  <group id='branch:team'><name>Branch team</name></group>\n"
+    "  <user id='branch:u202'><login>bea</login><displayName>Bea Zwei</displayName>"
+    "<memberOf>branch:team</memberOf><line>202</line></user>\n"
+    "</users>\n";
+
+/* Rows of `ucctl users`, polled until there are `n` (10 s at most). */
+static void wait_user_rows(harness *h, guint n)
+{
+    guint rows = 0;
+    for (int i = 0; i < 200 && rows != n; i++) {
+        if (i)
+            g_usleep(50 * 1000);
+        JsonNode *r = e2e_ctl(h, "users", NULL, NULL, NULL);
+        rows = json_array_get_length(json_object_get_array_member(json_node_get_object(r), "rows"));
+        json_node_free(r);
+    }
+    g_assert_cmpuint(rows, ==, n);
+}
+
+/* The name of the row `key` of breakdown `dimension` in an exported JSON
+ * report; NULL when there is no such row. */
+static const char *report_row_name(JsonObject *root, const char *dimension, const char *key)
+{
+    JsonArray *rows =
+        json_object_get_array_member(json_object_get_object_member(root, "breakdowns"), dimension);
+    for (guint i = 0; i < json_array_get_length(rows); i++) {
+        JsonObject *row = json_array_get_object_element(rows, i);
+        if (strcmp(json_object_get_string_member(row, "key"), key) == 0)
+            return json_object_get_string_member(row, "name");
+    }
+    return NULL;
+}
+
+/* Issue 13: analytics-export with two users backends counts every user. It
+ * took users and groups from the first users backend only, so bea (of the
+ * second) had no name and her group no row; the core's directory merges
+ * both. */
+static void test_analytics_two_backends(void)
+{
+    harness *h = harness_new(NULL);
+    char *main_users = g_build_filename(h->dir, "main.xml", NULL);
+    char *branch_users = g_build_filename(h->dir, "branch.xml", NULL);
+    char *out_dir = g_build_filename(h->dir, "reports", NULL);
+    g_assert_true(g_file_set_contents(main_users, MAIN_USERS_XML, -1, NULL));
+    g_assert_true(g_file_set_contents(branch_users, BRANCH_USERS_XML, -1, NULL));
+    char *body = g_strdup_printf("[module pbx-sim:office]\n"
+                                 "lines = 201;202\n"
+                                 "speed = 20\n"
+                                 "[module users-file:main]\n"
+                                 "file = %s\n"
+                                 "[module users-file:branch]\n"
+                                 "file = %s\n"
+                                 "[module journal-sqlite]\n"
+                                 "[module analytics-export]\n"
+                                 "directory = %s\n",
+                                 main_users, branch_users, out_dir);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "analytics-export", "running"));
+    g_assert_true(harness_wait_state(h, "pbx-sim:office", "running"));
+    wait_user_rows(h, 2);
+    const char *const lines[] = {"201", "202"};
+    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
+        char *call = sim_call(h, "0301234567", lines[i]);
+        act(h, "answer", lines[i], call, NULL);
+        act(h, "hangup", lines[i], call, NULL);
+        g_free(call);
+    }
+    wait_conversations(h, 2);
+
+    const char *argv[] = {harness_env("UCCTL_BIN"),
+                          "analytics",
+                          "export",
+                          "--period",
+                          "today",
+                          "--format",
+                          "json",
+                          NULL};
+    char *out = NULL, *err = NULL;
+    int rc = harness_run(h, argv, &out, &err);
+    g_test_message("ucctl analytics export:\n%s%s", out, err);
+    g_assert_cmpint(rc, ==, 0);
+    GRegex *file_re = g_regex_new("^file: (\\S+\\.json)$", G_REGEX_MULTILINE, 0, NULL);
+    GMatchInfo *m = NULL;
+    g_assert_true(g_regex_match(file_re, out, 0, &m));
+    char *path = g_match_info_fetch(m, 1);
+    JsonParser *parser = json_parser_new();
+    g_assert_true(json_parser_load_from_file(parser, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(parser));
+    g_assert_cmpstr(report_row_name(root, "user", "file:u201"), ==, "Anna Eins");
+    g_assert_cmpstr(report_row_name(root, "user", "branch:u202"), ==, "Bea Zwei");
+    g_assert_cmpstr(report_row_name(root, "group", "file:sales"), ==, "Sales");
+    g_assert_cmpstr(report_row_name(root, "group", "branch:team"), ==, "Branch team");
+    g_object_unref(parser);
+    g_free(path);
+    g_match_info_free(m);
+    g_regex_unref(file_re);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(out);
+    g_free(err);
+    g_free(body);
+    g_free(out_dir);
+    g_free(branch_users);
+    g_free(main_users);
+    harness_free(h);
+}
+
 /* Call control on a line that does not exist, or cannot do it. */
 static void test_bad_call_control(void)
 {
@@ -597,6 +715,7 @@ int main(int argc, char **argv)
     g_test_add_func("/telephony/no-answer", test_no_answer);
     g_test_add_func("/telephony/requested-number", test_requested_number);
     g_test_add_func("/telephony/analytics-export", test_analytics_export);
+    g_test_add_func("/telephony/analytics-two-backends", test_analytics_two_backends);
     g_test_add_func("/telephony/bad-call-control", test_bad_call_control);
     g_test_add_func("/telephony/malformed-users", test_malformed_users);
     g_test_add_func("/telephony/journal-unwritable", test_journal_unwritable);

@@ -14,8 +14,11 @@
  * point between two keys; the page is then a little longer than --limit.
  */
 #include <stdlib.h>
+#include <string.h>
 
-#include "model-internal.h"
+#include "command-args.h"
+#include "control.h"
+#include "paging.h"
 
 gboolean core_page_check(const core_page *page, char **error)
 {
@@ -58,4 +61,54 @@ void core_page_window(const GPtrArray *items, const core_page *page, core_page_c
         *next = last;
     else
         g_free(last);
+}
+
+int page_cmp_line(const char *driver, const char *address, const char *cursor)
+{
+    const char *slash = strchr(cursor, '/');
+    size_t n = slash ? (size_t)(slash - cursor) : strlen(cursor);
+    int c = strncmp(driver, cursor, n);
+    if (c == 0 && driver[n])
+        c = 1; /* the cursor's driver is a prefix of this one */
+    return c ? c : strcmp(address, slash ? slash + 1 : "");
+}
+
+gboolean page_ok(const core_page *page, ucd_reply *r)
+{
+    char *error = NULL;
+    if (core_page_check(page, &error))
+        return TRUE;
+    core_reply_error(r, "%s", error);
+    g_free(error);
+    return FALSE;
+}
+
+void page_reply_next(ucd_reply *r, char *next)
+{
+    if (next)
+        core_reply_field(r, "next", next);
+    g_free(next);
+}
+
+gboolean parse_page(int argc, const char *const *argv, core_page *page, const char *usage,
+                    ucd_reply *r)
+{
+    char **args = NULL;
+    GOptionEntry entries[] = {
+        PAGE_ENTRIES(page),
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    if (!parse_options(argc, argv, entries, &args, r))
+        return FALSE;
+    gboolean ok = g_strv_length(args) == 1;
+    if (!ok)
+        core_reply_error(r, "usage: %s", usage);
+    g_strfreev(args);
+    if (ok && !page_ok(page, r))
+        ok = FALSE;
+    if (!ok) {
+        g_free(page->after);
+        page->after = NULL;
+    }
+    return ok;
 }
