@@ -19,7 +19,6 @@
 
 #include "log.h"
 #include "model-internal.h"
-#include "users-xml.h"
 
 #define JOURNAL_MAX_LIMIT 1000
 
@@ -375,66 +374,6 @@ static GPtrArray *sorted_groups(core_model *m)
     return groups;
 }
 
-/* The model's copy, back in SDK records: pointers into the copy, valid until
- * the next directory pull (this runs on the main loop, so during the call). */
-static ucd_user user_record(const core_user *u)
-{
-    return (ucd_user){
-        .struct_size = sizeof(ucd_user),
-        .enabled = u->enabled,
-        .id = u->id,
-        .login = u->login,
-        .display_name = u->display_name,
-        .given_name = u->given_name,
-        .surname = u->surname,
-        .email = u->email,
-        .department = u->department,
-        .title = u->title,
-        .home_server = u->home_server,
-        .numbers = (const char *const *)u->numbers,
-        .groups = (const char *const *)u->groups,
-        .lines = (const char *const *)u->lines,
-    };
-}
-
-static int users_export(core_model *m, ucd_reply *r)
-{
-    GPtrArray *users = sorted_users(m), *groups = sorted_groups(m);
-    ucd_user *urec = g_new0(ucd_user, users->len + 1);
-    ucd_group *grec = g_new0(ucd_group, groups->len + 1);
-    const ucd_user **uptr = g_new0(const ucd_user *, users->len + 1);
-    const ucd_group **gptr = g_new0(const ucd_group *, groups->len + 1);
-    for (guint i = 0; i < users->len; i++) {
-        urec[i] = user_record(users->pdata[i]);
-        uptr[i] = &urec[i];
-    }
-    for (guint i = 0; i < groups->len; i++) {
-        const core_group *g = groups->pdata[i];
-        grec[i] = (ucd_group){.struct_size = sizeof(ucd_group),
-                              .id = g->id,
-                              .name = g->name,
-                              .description = g->description,
-                              .leaders = (const char *const *)g->leaders};
-        gptr[i] = &grec[i];
-    }
-    char *xml = NULL, *error = NULL;
-    int rc = UCD_OK;
-    if (core_users_xml_write(uptr, users->len, gptr, groups->len, &xml, &error)) {
-        core_reply_field(r, "xml", xml);
-    } else {
-        rc = reply_fail(r, UCD_E_INVALID, "users export: %s", error);
-    }
-    g_free(xml);
-    g_free(error);
-    g_free(uptr);
-    g_free(gptr);
-    g_free(urec);
-    g_free(grec);
-    g_ptr_array_free(users, TRUE);
-    g_ptr_array_free(groups, TRUE);
-    return rc;
-}
-
 /* Users import and move write to a backend (a file, a directory): blocking,
  * so they run on the worker pool, owned by the backend's module, and answer
  * through a deferred reply. */
@@ -784,8 +723,7 @@ static int users_set_numbers(core_model *m, int argc, const char *const *argv, u
 }
 
 static const char USERS_USAGE[] =
-    "users [list] [--group G] [--limit N] [--after LOGIN] | users show ID|LOGIN | users export "
-    "[FILE] | "
+    "users [list] [--group G] [--limit N] [--after LOGIN] | users show ID|LOGIN | "
     "users import FILE | users sync [--full] [--force] [--progress] | users sync-status | "
     "users move USER --to SERVER | users set-numbers USER [NUMBER...]";
 
@@ -799,8 +737,6 @@ static int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
         return users_list(m, argc - 1, argv + 1, r);
     if (strcmp(sub, "show") == 0 && argc == 3)
         return users_show(m, argv[2], r);
-    if (strcmp(sub, "export") == 0 && argc == 2)
-        return users_export(m, r);
     if (strcmp(sub, "import") == 0 && argc == 3)
         return users_import(m, argv[2], r);
     if (strcmp(sub, "sync") == 0)
