@@ -18,7 +18,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "model-internal.h"
+#include "calls.h"
 #include "permissions.h"
 
 /* Which members of the request an action needs. */

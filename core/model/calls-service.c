@@ -10,7 +10,7 @@
 
 #include "call-control.h"
 #include "calls-service.h"
-#include "model-internal.h"
+#include "calls.h"
 
 /* A user named by id or login: NULL and *rc UCD_OK for "everybody". */
 static const core_user *user_filter(core_model *m, const char *user, int *rc)

@@ -17,7 +17,8 @@
 #include <string.h>
 
 #include "log.h"
-#include "model-internal.h"
+#include "calls.h"
+#include "words.h"
 
 typedef struct core_conv core_conv;
 
@@ -65,7 +66,7 @@ static void leg_free(gpointer p)
     g_free(leg);
 }
 
-void core_calls_conv_free(gpointer p)
+static void conv_free(gpointer p)
 {
     core_conv *c = p;
     g_ptr_array_free(c->legs, TRUE);
@@ -82,7 +83,20 @@ void core_calls_init(core_model *m)
 
 void core_calls_free(core_model *m)
 {
-    (void)m; /* conversations belong to their drivers' tables */
+    GHashTableIter di;
+    gpointer d;
+    g_hash_table_iter_init(&di, m->drivers);
+    while (g_hash_table_iter_next(&di, NULL, &d)) {
+        core_driver *driver = d;
+        g_hash_table_remove_all(driver->legs);
+        GHashTableIter ci;
+        gpointer c;
+        g_hash_table_iter_init(&ci, driver->convs);
+        while (g_hash_table_iter_next(&ci, NULL, &c)) {
+            g_hash_table_iter_steal(&ci);
+            conv_free(c);
+        }
+    }
 }
 
 static gboolean is_final(uint32_t state)
@@ -505,7 +519,8 @@ static void leg_end(core_model *m, core_leg *leg, int64_t time_ms)
         return;
     conv_journal(m, c);
     m->open_convs--;
-    g_hash_table_remove(c->driver->convs, c->id); /* frees c and its legs */
+    g_hash_table_remove(c->driver->convs, c->id);
+    conv_free(c); /* and its legs */
 }
 
 void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t time_ms)
@@ -533,8 +548,8 @@ void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t 
     if (before != after) {
         line_count(line, before, -1);
         line_count(line, after, +1);
-        if (line->user)
-            core_presence_line_changed(m, line->user);
+        if (line->user && m->user_lines_changed)
+            m->user_lines_changed(m, line->user);
     }
     if (is_final(ev->state))
         leg_end(m, leg, time_ms);

@@ -18,7 +18,11 @@
 #include <string.h>
 
 #include "log.h"
-#include "model-internal.h"
+#include "calls.h"
+#include "legacy-paging.h"
+#include "presence.h"
+#include "trace.h"
+#include "words.h"
 
 #define JOURNAL_MAX_LIMIT 1000
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "model-internal.h"
+#include "directory.h"
 
 typedef struct change {
     uint32_t change; /* ucd_change */

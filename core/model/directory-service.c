@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "directory-service.h"
-#include "model-internal.h"
+#include "directory.h"
 
 static gboolean visible(core_model *m, const core_line *line)
 {

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "model-internal.h"
+#include "directory.h"
 
 static char **strv_copy(const char *const *v)
 {
@@ -280,7 +280,8 @@ void core_directory_pull(core_model *m)
     reassign_all_lines(m, changes);
     directory_destroy(old_users, old_logins, old_numbers, old_groups, old_assignments);
     g_hash_table_destroy(old_backends);
-    core_presence_directory_changed(m);
+    if (m->directory_pulled)
+        m->directory_pulled(m);
     core_dir_changes_publish(m, changes);
     core_info("model: %u users, %u groups", g_hash_table_size(m->users),
               g_hash_table_size(m->groups));
@@ -302,6 +303,34 @@ void core_directory_pull_soon(core_model *m)
     m->pull_source = g_idle_source_new();
     g_source_set_callback(m->pull_source, pull_now, m, NULL);
     g_source_attach(m->pull_source, m->rt->ctx);
+}
+
+const char *core_model_server_name(core_model *m)
+{
+    return m->rt->server_name ? m->rt->server_name : g_get_host_name();
+}
+
+gboolean core_model_user_here(core_model *m, const core_user *u)
+{
+    /* users-ldap already reports a user homed elsewhere as disabled; users-file
+     * and users-sql hand the home server over as it is, so the comparison is
+     * made here, once, for every backend. */
+    return u->enabled && (u->home_server == NULL || *u->home_server == '\0' ||
+                          g_ascii_strcasecmp(u->home_server, core_model_server_name(m)) == 0);
+}
+
+gboolean core_model_normalize(core_model *m, const char *context, const char *raw,
+                              ucd_number_info *out)
+{
+    ucd_service s = {.struct_size = sizeof s};
+    out->e164[0] = '\0';
+    if (!raw || !*raw ||
+        core_modules_service_get(m->mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, NULL, &s) !=
+            UCD_OK)
+        return FALSE;
+    const ucd_numbers_v1 *numbers = s.iface;
+    int rc = numbers->normalize(s.impl, context, raw, out);
+    return (rc == UCD_OK || rc == UCD_E_NOT_FOUND) && out->e164[0];
 }
 
 /* ---- lookups --------------------------------------------------------------------- */

@@ -1,214 +1,18 @@
 /*
- * model.c - the model's life cycle, its bus subscription, and the drivers and
- * lines every other part of the model hangs off.
+ * model.c - the model's life cycle and its bus subscription.
  *
  * One subscription (owner "core") receives line, call, user, appointment and
- * module state events in publication order and dispatches them. Drivers and
- * lines are created on first sight (a pbx service's list_lines or any event
- * naming them) and live as long as the model, so the trace ring and the legs
- * may point at them without reference counting.
+ * module state events in publication order and dispatches them to the parts
+ * (model-state.h lists them). As the life-cycle owner this is the one file
+ * that calls into every part; the parts call only into earlier ones.
  */
 #include <string.h>
 
+#include "calls.h"
 #include "log.h"
-#include "model-internal.h"
-
-/* ---- drivers and lines ------------------------------------------------------ */
-
-static void line_free(gpointer p)
-{
-    core_line *line = p;
-    g_free(line->driver);
-    g_free(line->address);
-    g_free(line->number);
-    g_free(line->name);
-    g_free(line->forward_to);
-    g_free(line);
-}
-
-static void driver_free(gpointer p)
-{
-    core_driver *d = p;
-    /* Conversations own their legs; the legs table only points at them. */
-    g_hash_table_destroy(d->legs);
-    g_hash_table_destroy(d->convs);
-    g_hash_table_destroy(d->lines);
-    g_free(d->id);
-    g_free(d);
-}
-
-const char *core_model_server_name(core_model *m)
-{
-    return m->rt->server_name ? m->rt->server_name : g_get_host_name();
-}
-
-gboolean core_model_user_here(core_model *m, const core_user *u)
-{
-    /* users-ldap already reports a user homed elsewhere as disabled; users-file
-     * and users-sql hand the home server over as it is, so the comparison is
-     * made here, once, for every backend. */
-    return u->enabled && (u->home_server == NULL || *u->home_server == '\0' ||
-                          g_ascii_strcasecmp(u->home_server, core_model_server_name(m)) == 0);
-}
-
-core_driver *core_model_driver(core_model *m, const char *id, gboolean create)
-{
-    if (!id)
-        return NULL;
-    core_driver *d = g_hash_table_lookup(m->drivers, id);
-    if (d || !create)
-        return d;
-    d = g_new0(core_driver, 1);
-    d->id = g_strdup(id);
-    d->lines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, line_free);
-    d->legs = g_hash_table_new(g_str_hash, g_str_equal);
-    d->convs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, core_calls_conv_free);
-    g_hash_table_insert(m->drivers, d->id, d);
-    return d;
-}
-
-/* The line `address` of `d`, created on first sight; a new line of a running
- * driver is a directory change, added to `changes` or (NULL) published now. */
-static core_line *line_get(core_model *m, core_driver *d, const char *address,
-                           core_dir_changes *changes)
-{
-    if (!address)
-        return NULL;
-    core_line *line = g_hash_table_lookup(d->lines, address);
-    if (line)
-        return line;
-    line = g_new0(core_line, 1);
-    line->driver = g_strdup(d->id);
-    line->address = g_strdup(address);
-    line->state = UCD_LINE_UNKNOWN;
-    g_hash_table_insert(d->lines, line->address, line);
-    m->line_count++;
-    core_directory_assign_line(m, line);
-    if (!d->gone) {
-        core_dir_changes *now = changes ? changes : core_dir_changes_new();
-        core_dir_changes_add_line(now, UCD_CHANGE_ADDED, line);
-        if (!changes)
-            core_dir_changes_publish(m, now);
-    }
-    return line;
-}
-
-core_line *core_model_line_get(core_model *m, core_driver *d, const char *address)
-{
-    return line_get(m, d, address, NULL);
-}
-
-/* Adds every line of `d` to `changes` as `what` (a driver going or coming back). */
-static void driver_lines_changed(core_driver *d, ucd_change what, core_dir_changes *changes)
-{
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, d->lines);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        core_dir_changes_add_line(changes, what, v);
-}
-
-const core_line *core_model_line(core_model *m, const char *driver, const char *address)
-{
-    core_driver *d = core_model_driver(m, driver, FALSE);
-    return d && address ? g_hash_table_lookup(d->lines, address) : NULL;
-}
-
-gboolean core_model_normalize(core_model *m, const char *context, const char *raw,
-                              ucd_number_info *out)
-{
-    ucd_service s = {.struct_size = sizeof s};
-    out->e164[0] = '\0';
-    if (!raw || !*raw ||
-        core_modules_service_get(m->mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, NULL, &s) !=
-            UCD_OK)
-        return FALSE;
-    const ucd_numbers_v1 *numbers = s.iface;
-    int rc = numbers->normalize(s.impl, context, raw, out);
-    return (rc == UCD_OK || rc == UCD_E_NOT_FOUND) && out->e164[0];
-}
-
-/* ---- lines from pbx services -------------------------------------------------- */
-
-typedef struct {
-    core_model *m;
-    core_driver *driver;
-    core_dir_changes *changes;
-} pull_ctx;
-
-static int take_line(const ucd_pbx_line *pl, void *ud)
-{
-    pull_ctx *pc = ud;
-    core_line *line = line_get(pc->m, pc->driver, pl->address, pc->changes);
-    if (!line)
-        return 0;
-    line->state = pl->state;
-    line->capabilities = pl->capabilities;
-    if (g_strcmp0(line->number, pl->number)) {
-        g_free(line->number);
-        line->number = g_strdup(pl->number);
-    }
-    if (g_strcmp0(line->name, pl->name)) {
-        g_free(line->name);
-        line->name = g_strdup(pl->name);
-    }
-    if (line->user)
-        core_presence_line_changed(pc->m, line->user);
-    return 0;
-}
-
-static int pull_service_lines(const ucd_service *s, void *ud)
-{
-    core_model *m = ud;
-    const ucd_pbx_v1 *pbx = s->iface;
-    if (pbx->struct_size < offsetof(ucd_pbx_v1, capabilities) || !pbx->list_lines)
-        return 0;
-    pull_ctx pc = {m, core_model_driver(m, s->provider, TRUE), core_dir_changes_new()};
-    /* It runs (its service is registered): lines hidden while it was gone
-     * are back. */
-    if (pc.driver->gone)
-        driver_lines_changed(pc.driver, UCD_CHANGE_ADDED, pc.changes);
-    pc.driver->gone = FALSE;
-    int rc = pbx->list_lines(s->impl, take_line, &pc);
-    if (rc != UCD_OK)
-        core_warn("model: list_lines of %s: %s", s->provider, ucd_strerror(rc));
-    core_dir_changes_publish(m, pc.changes);
-    return 0;
-}
-
-/* Pulls the lines of one pbx provider (NULL: every one). */
-void core_model_pull_lines(core_model *m, const char *provider)
-{
-    if (!provider) {
-        core_modules_service_foreach(m->mods, UCD_PBX_SERVICE, UCD_PBX_MAJOR, pull_service_lines,
-                                     m);
-        return;
-    }
-    ucd_service s = {.struct_size = sizeof s};
-    if (core_modules_service_get(m->mods, UCD_PBX_SERVICE, UCD_PBX_MAJOR, provider, &s) == UCD_OK)
-        pull_service_lines(&s, m);
-}
+#include "presence.h"
 
 /* ---- events ------------------------------------------------------------------- */
-
-static void on_line_state(core_model *m, const ucd_line_state_event *ev, int64_t time_ms)
-{
-    core_driver *d = core_model_driver(m, ev->driver_instance, TRUE);
-    core_line *line = d ? core_model_line_get(m, d, ev->line) : NULL;
-    if (!line)
-        return;
-    ucd_line_state before = line->state;
-    line->state = ev->state;
-    line->dnd = ev->dnd != 0;
-    if (g_strcmp0(line->forward_to, ev->forward_to)) {
-        g_free(line->forward_to);
-        line->forward_to = g_strdup(ev->forward_to);
-    }
-    core_trace_line(m->trace, line, ev, time_ms);
-    /* Only out-of-service changes line presence; legs drive the rest. */
-    if (line->user && (before == UCD_LINE_OUT_OF_SERVICE) != (ev->state == UCD_LINE_OUT_OF_SERVICE))
-        core_presence_line_changed(m, line->user);
-}
 
 static void on_module_state(core_model *m, const ucd_module_state_event *ev, int64_t time_ms)
 {
@@ -232,27 +36,10 @@ static void on_module_state(core_model *m, const ucd_module_state_event *ev, int
     if (!d || d->gone)
         return;
     core_calls_link_lost(m, d, time_ms);
-    d->gone = TRUE;
-    core_dir_changes *changes = core_dir_changes_new();
-    driver_lines_changed(d, UCD_CHANGE_REMOVED, changes);
-    core_dir_changes_publish(m, changes);
-    /* Nobody reports on these lines any more: their users show as offline
-     * until the driver is back and lists them again. */
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, d->lines);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        core_line *line = v;
-        if (line->state == UCD_LINE_OUT_OF_SERVICE)
-            continue;
-        line->state = UCD_LINE_OUT_OF_SERVICE;
-        core_trace_note(m->trace, line,
-                        ev->state == UCD_MODULE_FAILED ? "out of service: driver failed"
-                                                       : "out of service: driver stopped",
-                        time_ms);
-        if (line->user)
-            core_presence_line_changed(m, line->user);
-    }
+    core_lines_driver_gone(m, d,
+                           ev->state == UCD_MODULE_FAILED ? "out of service: driver failed"
+                                                          : "out of service: driver stopped",
+                           time_ms);
 }
 
 static void on_event(const ucd_event *e, void *ud)
@@ -265,7 +52,7 @@ static void on_event(const ucd_event *e, void *ud)
         break;
     case UCD_EVENT_LINE_STATE:
         m->events++;
-        on_line_state(m, e->payload, e->time_ms);
+        core_lines_on_event(m, e->payload, e->time_ms);
         break;
     case UCD_EVENT_USER_CHANGED:
         core_directory_pull_soon(m);
@@ -288,7 +75,7 @@ core_model *core_model_new(core_runtime *rt, core_modules *mods)
     core_model *m = g_new0(core_model, 1);
     m->rt = rt;
     m->mods = mods;
-    m->drivers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, driver_free);
+    core_lines_init(m);
     m->trace = core_trace_new(CORE_TRACE_CAPACITY);
     m->syncs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, core_sync_state_unref);
     core_calls_init(m);
@@ -345,7 +132,7 @@ void core_model_free(core_model *m)
     core_model_stop(m);
     core_presence_free(m);
     core_calls_free(m);
-    g_hash_table_destroy(m->drivers);
+    core_lines_free(m);
     core_directory_free(m);
     core_trace_free(m->trace);
     g_hash_table_destroy(m->syncs);
@@ -365,43 +152,4 @@ void core_model_get_stats(core_model *m, core_model_stats *out)
         .conversations_unstored = m->unstored,
         .store_errors = m->store_errors,
     };
-}
-
-/* ---- words -------------------------------------------------------------------- */
-
-#define WORD(table, v) ((size_t)(v) < G_N_ELEMENTS(table) ? table[v] : "unknown")
-
-const char *core_call_state_word(uint32_t state)
-{
-    static const char *const w[] = {"idle",        "dialing",     "ringback",
-                                    "offering",    "connected",   "held",
-                                    "conferenced", "transferred", "disconnected"};
-    return WORD(w, state);
-}
-
-const char *core_line_state_word(uint32_t state)
-{
-    static const char *const w[] = {"unknown", "idle", "ringing",       "dialing",
-                                    "busy",    "held", "out_of_service"};
-    return WORD(w, state);
-}
-
-const char *core_direction_word(uint32_t direction)
-{
-    static const char *const w[] = {"unknown", "inbound", "outbound", "internal"};
-    return WORD(w, direction);
-}
-
-const char *core_cause_word(uint32_t cause)
-{
-    static const char *const w[] = {"none",        "normal",    "busy",      "no_answer",
-                                    "rejected",    "failed",    "forwarded", "picked_up",
-                                    "transferred", "voicemail", "link_lost", "blocked"};
-    return WORD(w, cause);
-}
-
-const char *core_forward_reason_word(uint32_t reason)
-{
-    static const char *const w[] = {NULL, "unconditional", "busy", "no_answer", "deflect"};
-    return (size_t)reason < G_N_ELEMENTS(w) ? w[reason] : NULL;
 }

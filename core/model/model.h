@@ -23,9 +23,10 @@
  *     core_model_free(m);                   after: plugins' stop hooks may ask
  *
  * Everything here runs on the thread that iterates rt->ctx (the main loop).
- * The structs below are read-only views for other core code (permissions, the
- * client API); pointers stay valid until the next directory pull (users,
- * groups) or until core_model_free (lines).
+ * This header is the life cycle only: other core code and plugins reach the
+ * model through its services (directory, calls, presence, permissions:
+ * *-service.h); the parts' own headers (model-state.h lists them) are for
+ * the model's files and its tests.
  */
 #ifndef CORE_MODEL_H
 #define CORE_MODEL_H
@@ -37,53 +38,6 @@
 #include "modules.h"
 
 typedef struct core_model core_model;
-typedef struct core_line core_line;
-
-/* A user as copied from a users service. String arrays are NULL-terminated,
- * never NULL themselves. */
-typedef struct core_user {
-    char *id;
-    char *login;
-    char *display_name;
-    char *given_name;
-    char *surname;
-    char *email;
-    char *department;
-    char *title;
-    char *home_server;
-    char *backend; /* module id of the users service it came from */
-    gboolean enabled;
-    char **numbers;       /* raw, as stored */
-    char **e164;          /* parallel to numbers; "" when a number has no E.164 form */
-    char **groups;        /* group ids */
-    char **lines;         /* assignments as the backend wrote them */
-    GPtrArray *line_ptrs; /* core_line *: the assigned lines the model knows now */
-} core_user;
-
-typedef struct core_group {
-    char *id;
-    char *name;
-    char *description;
-    char *backend;
-    char **leaders; /* user ids, NULL-terminated */
-} core_group;
-
-/* A line: a device address on one PBX driver instance. */
-struct core_line {
-    char *driver;  /* module id of the driver: "pbx-sim:office" */
-    char *address; /* what call control takes: "201" */
-    char *number;  /* the number callers dial, NULL when unknown */
-    char *name;
-    uint64_t capabilities; /* UCD_PBX_CAP_* as list_lines reported them */
-    ucd_line_state state;
-    gboolean dnd;
-    char *forward_to;
-    core_user *user; /* the assigned user, NULL when none */
-    /* Live legs on the line by kind, kept current per event so presence never
-     * has to scan legs. */
-    guint offering;
-    guint active; /* dialing, ringback, connected, held, conferenced */
-};
 
 /* Figures for status displays and tests. */
 typedef struct core_model_stats {
@@ -141,28 +95,5 @@ void core_model_free(core_model *m);
 
 /* Fills `out` with the current figures. */
 void core_model_get_stats(core_model *m, core_model_stats *out);
-
-/* Directory lookups: by user id or login; by group id; by line. NULL when
- * unknown. */
-const core_user *core_model_user(core_model *m, const char *id_or_login);
-/* The user owning `number` (raw or E.164; needs the numbers service for raw). */
-const core_user *core_model_user_by_number(core_model *m, const char *number);
-const core_group *core_model_group(core_model *m, const char *id);
-const core_line *core_model_line(core_model *m, const char *driver, const char *address);
-/* Calls `cb` for every user, in no particular order; non-zero stops. */
-void core_model_foreach_user(core_model *m, int (*cb)(const core_user *u, void *ud), void *ud);
-/* Calls `cb` for every group, in no particular order; non-zero stops. */
-void core_model_foreach_group(core_model *m, int (*cb)(const core_group *g, void *ud), void *ud);
-
-/* The merged presence of a user (UCD_PRESENCE_UNKNOWN for an unknown one). */
-ucd_presence_state core_model_presence(core_model *m, const char *user_id);
-
-/* Sets (state != UNKNOWN) or clears (UNKNOWN) the manual presence of a user
- * known by id or login: AVAILABLE, AWAY, BUSY, DND or OUT_OF_OFFICE, with an
- * optional note and end time (0 = open-ended; must be in the future). Saved
- * at once; publishes a presence event when anything changed. UCD_OK,
- * UCD_E_NOT_FOUND (user), UCD_E_INVALID (state or end time). */
-int core_model_set_manual(core_model *m, const char *user, ucd_presence_state state,
-                          const char *note, int64_t until_ms);
 
 #endif /* CORE_MODEL_H */

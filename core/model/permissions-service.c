@@ -8,7 +8,7 @@
  * that rebuilds it (one pass over users and groups), so a pull costs nothing
  * when nobody asks and every answer sees the directory of the moment.
  */
-#include "model-internal.h"
+#include "directory.h"
 #include "permissions-service.h"
 #include "permissions.h"
 
@@ -31,7 +31,8 @@ static int add_group(const core_group *g, void *dir)
     return 0;
 }
 
-core_perm_directory *core_model_perm_directory(core_model *m)
+/* A snapshot (permissions.h) of the directory as it is now. */
+static core_perm_directory *perm_directory(core_model *m)
 {
     core_perm_directory *dir = core_perm_directory_new();
     core_model_foreach_group(m, add_group, dir);
@@ -44,7 +45,7 @@ core_perm_directory *core_model_permissions_source(void *model)
     core_model *m = model;
     if (!m->perms || m->perm_generation == m->generation + 1)
         return NULL;
-    core_perm_directory *dir = core_model_perm_directory(m);
+    core_perm_directory *dir = perm_directory(m);
     core_permissions_set_directory(m->perms, dir);
     core_perm_directory_unref(dir);
     m->perm_generation = m->generation + 1;

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "model-internal.h"
+#include "presence.h"
 #include "permissions.h"
 #include "presence-service.h"
 

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "model-internal.h"
+#include "presence.h"
 
 /* GLib timeouts take a guint of milliseconds; longer waits are re-armed. */
 #define MAX_TIMER_MS (24 * 3600 * 1000)
@@ -37,7 +37,7 @@ typedef struct appointment {
     int64_t start_ms, end_ms;
 } appointment;
 
-struct core_presence {
+typedef struct core_presence {
     core_model *m;
     char *user_id;
     ucd_presence_state state, manual, line, calendar;
@@ -46,7 +46,7 @@ struct core_presence {
     GSource *expiry;          /* clears the manual state at until_ms */
     GHashTable *appointments; /* uid -> appointment *, NULL until the first */
     GSource *calendar_timer;  /* at the next start or end of an appointment */
-};
+} core_presence;
 
 static int64_t now_ms(void)
 {
@@ -444,6 +444,10 @@ void core_presence_on_appointment(core_model *m, const ucd_appointment_event *ev
 void core_presence_init(core_model *m)
 {
     m->presence = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, presence_free);
+    /* The directory and the calls tell presence through these: they are
+     * earlier parts and do not include this one. */
+    m->user_lines_changed = core_presence_line_changed;
+    m->directory_pulled = core_presence_directory_changed;
     if (!m->rt->state_dir)
         return;
     char *dir = g_build_filename(m->rt->state_dir, "core", NULL);

@@ -7,7 +7,8 @@
  */
 #include "commands/command-args.h"
 #include "commands/line-name.h"
-#include "model-internal.h"
+#include "directory.h"
+#include "trace.h"
 #include "trace-command.h"
 
 static void trace_row(uint64_t seq, int64_t time_ms, const char *text, void *ud)

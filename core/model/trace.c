@@ -12,7 +12,8 @@
  */
 #include <string.h>
 
-#include "model-internal.h"
+#include "trace.h"
+#include "words.h"
 
 enum { TRACE_CALL, TRACE_LINE, TRACE_NOTE };
 

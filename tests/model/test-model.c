@@ -17,7 +17,15 @@
 #include <string.h>
 
 #include "instance.h"
-#include "model/model-internal.h"
+#include "commands/model-commands.h"
+#include "model/calls-service.h"
+#include "model/directory-service.h"
+#include "commands/paging.h"
+#include "model/calls.h"
+#include "model/presence.h"
+#include "model/trace.h"
+#include "model/presence-service.h"
+#include "model/trace-command.h"
 
 /* ---- fake services ------------------------------------------------------------- */
 
@@ -201,6 +209,7 @@ typedef struct fixture {
     core_runtime rt;
     core_modules *mods;
     core_model *model;
+    core_model_commands *commands;
     GPtrArray *providers; /* fake ucd_plugin * */
     fake_pbx pbx_a, pbx_b;
     fake_journal journal;
@@ -249,7 +258,16 @@ static void on_presence(const ucd_event *e, void *ud)
 static void model_up(fixture *f)
 {
     f->model = core_model_new(&f->rt, f->mods);
-    core_model_register_commands(f->model, f->rt.control);
+    /* As the daemon does: the model's services (the newest registration is
+     * found first), the ucctl commands over them, the model's trace. */
+    core_modules_add_core_service(f->mods, UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR,
+                                  UCD_DIRECTORY_MINOR, core_directory_service_iface(), f->model);
+    core_modules_add_core_service(f->mods, UCD_CALLS_SERVICE, UCD_CALLS_MAJOR, UCD_CALLS_MINOR,
+                                  core_calls_service_iface(), f->model);
+    core_modules_add_core_service(f->mods, UCD_PRESENCE_SERVICE, UCD_PRESENCE_MAJOR,
+                                  UCD_PRESENCE_MINOR, core_presence_service_iface(), f->model);
+    f->commands = core_model_commands_register(f->rt.control, f->mods, f->rt.workers);
+    core_model_register_trace_command(f->model, f->rt.control);
     core_model_start(f->model);
     core_bus_flush(f->rt.bus);
 }
@@ -257,6 +275,7 @@ static void model_up(fixture *f)
 static void model_down(fixture *f)
 {
     core_control_unregister_owner(f->rt.control, "core");
+    core_model_commands_free(f->commands);
     core_model_free(f->model);
     f->model = NULL;
 }
