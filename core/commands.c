@@ -50,8 +50,8 @@ static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
     H->reply_field(r, "version", UCD_VERSION);
     g_snprintf(buf, sizeof buf, "%d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
     H->reply_field(r, "plugin_abi", buf); /* before per-interface versions; kept for scripts */
-    g_snprintf(buf, sizeof buf, "host %d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
-    H->reply_field(r, "host", buf);
+    g_snprintf(buf, sizeof buf, "%d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
+    H->reply_field(r, "host", buf); /* the host interface: table and events */
     g_snprintf(buf, sizeof buf, "%d", (int)getpid());
     H->reply_field(r, "pid", buf);
     g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT,
@@ -163,10 +163,10 @@ static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud
         }
         return UCD_OK;
     }
-    /* "abi" is the lowest host minor the module needs, as before; "host"
+    /* "abi" is the lowest host minor the module needs, as before; "needs"
      * says the same in words, "provides" its services with their minors. */
-    static const char *const cols[] = {"module", "version", "abi",  "state",   "required",
-                                       "path",   "error",   "host", "provides"};
+    static const char *const cols[] = {"module", "version", "abi",   "state",   "required",
+                                       "path",   "error",   "needs", "provides"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_modules_foreach(d->mods, module_row, r);
     return UCD_OK;
