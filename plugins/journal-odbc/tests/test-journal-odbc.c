@@ -628,6 +628,7 @@ static int query_status(fake_module *m)
     int rc = iface(m, &impl)->query(impl, &q, collect, &c, cursor, sizeof(cursor));
     g_ptr_array_unref(c.uuids);
     g_string_free(c.first, TRUE);
+    g_free(c.first_forward_reason);
     return rc;
 }
 
