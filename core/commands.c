@@ -163,10 +163,10 @@ static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud
         }
         return UCD_OK;
     }
-    /* "abi" is the lowest host minor the module needs, as before; "needs"
+    /* "abi" is the lowest host minor the module needs, as before; "host"
      * says the same in words, "provides" its services with their minors. */
-    static const char *const cols[] = {"module", "version", "abi",   "state",   "required",
-                                       "path",   "error",   "needs", "provides"};
+    static const char *const cols[] = {"module", "version", "abi",  "state",   "required",
+                                       "path",   "error",   "host", "provides"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_modules_foreach(d->mods, module_row, r);
     return UCD_OK;

@@ -202,7 +202,7 @@ static const char *field_of(JsonNode *r, const char *name)
 
 /* Versions as an admin sees them: a module whose required service is older
  * fails with both versions named; `ucctl modules` shows the host interface
- * each module needs ("needs host 1.1") and what it provides, `modules MODULE`
+ * each module needs ("host 1.1") and what it provides, `modules MODULE`
  * each service with its version, `status` the core's host interface. */
 static void test_versions(void)
 {
@@ -219,10 +219,10 @@ static void test_versions(void)
     g_free(err);
 
     JsonNode *r = harness_ok(h, MODULES);
-    g_assert_cmpstr(harness_cell(r, "ver-target-1", "needs"), ==, "host 1.1");
+    g_assert_cmpstr(harness_cell(r, "ver-target-1", "host"), ==, "host 1.1");
     g_assert_cmpstr(harness_cell(r, "ver-target-1", "abi"), ==, "1.1");
     char *current = g_strdup_printf("host %d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
-    g_assert_cmpstr(harness_cell(r, "ver-svc-2", "needs"), ==, current);
+    g_assert_cmpstr(harness_cell(r, "ver-svc-2", "host"), ==, current);
     g_assert_cmpstr(harness_cell(r, "ver-svc-2", "provides"), ==, "test.svc 1.2");
     json_node_free(r);
 
