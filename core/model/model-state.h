@@ -72,13 +72,6 @@ struct core_model {
     void (*user_lines_changed)(core_model *m, struct core_user *user);
     /* A directory pull swapped users and groups. */
     void (*directory_pulled)(core_model *m);
-
-    /* commands.c: the progress of `users sync`, backend id -> core_sync_state */
-    GHashTable *syncs;
 };
-
-/* commands.c: a sync's progress, shared with the backend's callbacks. */
-typedef struct core_sync_state core_sync_state;
-void core_sync_state_unref(gpointer state);
 
 #endif /* CORE_MODEL_STATE_H */

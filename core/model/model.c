@@ -77,7 +77,6 @@ core_model *core_model_new(core_runtime *rt, core_modules *mods)
     m->mods = mods;
     core_lines_init(m);
     m->trace = core_trace_new(CORE_TRACE_CAPACITY);
-    m->syncs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, core_sync_state_unref);
     core_calls_init(m);
     core_directory_init(m);
     core_presence_init(m);
@@ -135,7 +134,6 @@ void core_model_free(core_model *m)
     core_lines_free(m);
     core_directory_free(m);
     core_trace_free(m->trace);
-    g_hash_table_destroy(m->syncs);
     g_free(m);
 }
 

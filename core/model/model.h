@@ -75,10 +75,6 @@ void core_model_set_permissions(core_model *m, struct core_permissions *perms);
  * replace. */
 struct core_perm_directory *core_model_permissions_source(void *model);
 
-/* Registers the model's ucctl commands (users, groups, lines, calls, presence,
- * journal, trace, caps and the call-control commands) as owner "core". */
-void core_model_register_commands(core_model *m, core_control *ctl);
-
 /* Stops handling events (what is queued is handled first) and ends the
  * conversations still open as if the link to their PBX was lost (cause
  * LINK_LOST, end_reason "link_lost"), handing them to the journals that still
