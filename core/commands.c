@@ -255,11 +255,17 @@ static int log_level(core_daemon *d, int argc, const char *const *argv, ucd_repl
     return UCD_OK;
 }
 
+/* One line per module: id, version, the host interface it needs, state,
+ * what it provides, its error. */
 static void bundle_module(const core_module_info *m, void *ud)
 {
-    g_string_append_printf(ud, "%-28s %-10s %-6u.%-3u %-11s %s\n", m->id,
-                           m->version ? m->version : "-", m->abi_major, m->abi_minor,
-                           state_word(m->state), m->last_error ? m->last_error : "");
+    char host[40];
+    needed_host(m, host, sizeof host);
+    g_autofree char *provides = service_list(m->provides);
+    g_string_append_printf(ud, "%-28s %-10s %-9s %-11s %s%s%s\n", m->id,
+                           m->version ? m->version : "-", host[0] ? host : "-",
+                           state_word(m->state), provides, *provides && m->last_error ? "  " : "",
+                           m->last_error ? m->last_error : "");
 }
 
 static int log_export(core_daemon *d, ucd_reply *r)
