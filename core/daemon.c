@@ -22,12 +22,8 @@
 #include "commands/model-commands.h"
 #include "daemon.h"
 #include "log.h"
-#include "model/calls-service.h"
-#include "model/directory-service.h"
 #include "model/model.h"
-#include "model/permissions-service.h"
 #include "model/permissions.h"
-#include "model/presence-service.h"
 #include "model/trace-command.h"
 #include "service.h"
 
@@ -180,23 +176,6 @@ static void slot_replace(core_numbers_slot *slot, core_numbers *next)
 static void numbers_free(gpointer n)
 {
     core_numbers_free(n);
-}
-
-/* ---- the model: the core's built-in module ----------------------------- */
-
-/* Its services go into the registry before modules are checked, so plugins
- * may require them and find them in init and start. */
-static void model_register_services(core_daemon *d)
-{
-    core_modules_add_core_service(d->mods, UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR,
-                                  UCD_DIRECTORY_MINOR, core_directory_service_iface(), d->model);
-    core_modules_add_core_service(d->mods, UCD_CALLS_SERVICE, UCD_CALLS_MAJOR, UCD_CALLS_MINOR,
-                                  core_calls_service_iface(), d->model);
-    core_modules_add_core_service(d->mods, UCD_PRESENCE_SERVICE, UCD_PRESENCE_MAJOR,
-                                  UCD_PRESENCE_MINOR, core_presence_service_iface(), d->model);
-    core_modules_add_core_service(d->mods, UCD_PERMISSIONS_SERVICE, UCD_PERMISSIONS_MAJOR,
-                                  UCD_PERMISSIONS_MINOR, core_permissions_service_iface(),
-                                  d->model);
 }
 
 static gboolean on_sighup(gpointer data)
@@ -451,7 +430,7 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
                                   &slot_iface, &d.numbers);
     d.model = core_model_new(&d.rt, d.mods);
     core_model_set_permissions(d.model, d.perms);
-    model_register_services(&d);
+    core_model_register_services(d.model, d.mods);
     core_commands_register(&d);
     d.model_commands = core_model_commands_register(d.rt.control, d.mods, d.rt.workers);
     core_model_register_trace_command(d.model, d.rt.control);

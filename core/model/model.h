@@ -13,7 +13,7 @@
  * find its services in init and start, and it sees every module start):
  *     m = core_model_new(&rt, mods);        before core_modules_check()
  *     core_model_set_permissions(m, perms);
- *     (register its services: directory, calls, presence, permissions)
+ *     core_model_register_services(m, mods);
  *     core_model_start(m);                  subscribes before any plugin starts
  *     core_modules_start(mods);
  *     core_model_start(m);                  again: pulls what started, at once
@@ -62,6 +62,11 @@ core_model *core_model_new(core_runtime *rt, core_modules *mods);
  * pbx service's lines now. Later, users backends and drivers are pulled when
  * their module-state event says they run, and dropped when they stop. */
 void core_model_start(core_model *m);
+
+/* Registers the model's services (directory, calls, presence, permissions:
+ * *-service.h) as core services of `mods`, with `m` as their impl. Call it
+ * before core_modules_check(), so plugins may require them. In services.c. */
+void core_model_register_services(core_model *m, core_modules *mods);
 
 /* Whom the presence and permissions services and call control check actors
  * against (not owned; NULL: nobody but the system may act for others). */

@@ -20,6 +20,7 @@
 
 #include "instance.h"
 #include "model/call-control.h"
+#include "model/directory.h"
 #include "model/permissions.h"
 
 /* ---- the fake drivers -------------------------------------------------------------- */

@@ -16,15 +16,12 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "instance.h"
+#include "fake-registry.h"
 #include "commands/model-commands.h"
-#include "model/calls-service.h"
-#include "model/directory-service.h"
 #include "commands/paging.h"
 #include "model/calls.h"
 #include "model/presence.h"
 #include "model/trace.h"
-#include "model/presence-service.h"
 #include "model/trace-command.h"
 
 /* ---- fake services ------------------------------------------------------------- */
@@ -217,31 +214,10 @@ typedef struct fixture {
     ucd_subscription *presence_sub;
 } fixture;
 
-/* A module as the manager records it, so the service registry treats the
- * fake services like a plugin's. */
 static ucd_plugin *add_provider(fixture *f, const char *id, const char *service, const void *iface,
                                 void *impl)
 {
-    ucd_plugin *p = g_new0(ucd_plugin, 1);
-    p->mods = f->mods;
-    p->id = g_strdup(id);
-    p->state = UCD_MODULE_RUNNING;
-    core_service_entry *e = g_new0(core_service_entry, 1);
-    e->provider = p;
-    e->name = g_strdup(service);
-    e->major = 1;
-    e->iface = iface;
-    e->impl = impl;
-    g_ptr_array_add(f->mods->services, e);
-    g_ptr_array_add(f->providers, p);
-    return p;
-}
-
-static void provider_free(gpointer data)
-{
-    ucd_plugin *p = data;
-    g_free(p->id);
-    g_free(p);
+    return fake_provider_add(f->mods, f->providers, id, service, iface, impl);
 }
 
 static void on_presence(const ucd_event *e, void *ud)
@@ -260,12 +236,7 @@ static void model_up(fixture *f)
     f->model = core_model_new(&f->rt, f->mods);
     /* As the daemon does: the model's services (the newest registration is
      * found first), the ucctl commands over them, the model's trace. */
-    core_modules_add_core_service(f->mods, UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR,
-                                  UCD_DIRECTORY_MINOR, core_directory_service_iface(), f->model);
-    core_modules_add_core_service(f->mods, UCD_CALLS_SERVICE, UCD_CALLS_MAJOR, UCD_CALLS_MINOR,
-                                  core_calls_service_iface(), f->model);
-    core_modules_add_core_service(f->mods, UCD_PRESENCE_SERVICE, UCD_PRESENCE_MAJOR,
-                                  UCD_PRESENCE_MINOR, core_presence_service_iface(), f->model);
+    core_model_register_services(f->model, f->mods);
     f->commands = core_model_commands_register(f->rt.control, f->mods, f->rt.workers);
     core_model_register_trace_command(f->model, f->rt.control);
     core_model_start(f->model);
@@ -294,7 +265,7 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     f->rt.control = core_control_new(f->ctx, f->socket, &err);
     g_assert_no_error(err);
     f->mods = core_modules_new(&f->rt);
-    f->providers = g_ptr_array_new_with_free_func(provider_free);
+    f->providers = g_ptr_array_new_with_free_func(fake_provider_free);
     f->pbx_a = (fake_pbx){pbx_a_lines, g_ptr_array_new_with_free_func(g_free)};
     f->pbx_b = (fake_pbx){pbx_b_lines, g_ptr_array_new_with_free_func(g_free)};
     f->journal.records = g_ptr_array_new_with_free_func(g_free);
