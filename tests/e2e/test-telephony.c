@@ -6,6 +6,7 @@
  * presence changes a plugin receives from the bus (the probe fixture), and the
  * journal rows, read with SQLite itself from the journal's file.
  */
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -637,16 +638,26 @@ static void test_journal_unwritable(void)
     harness_free(h);
 }
 
-/* Users move between servers: export, then import into a users file. */
+/* Users move between servers: users-file's export of the whole directory
+ * (to a file, mode 0600, and with "-" to stdout, the same document), then
+ * import into a users file. */
 static void test_users_export_import(void)
 {
     harness *h = start_company(NULL);
     char *file = g_build_filename(h->dir, "export.xml", NULL);
-    const char *exp[] = {harness_env("UCCTL_BIN"), "users", "export", file, NULL};
+    const char *exp[] = {harness_env("UCCTL_BIN"), "users-file", "export", file, NULL};
     g_assert_cmpint(harness_run(h, exp, NULL, NULL), ==, 0);
     char *xml = NULL;
     g_assert_true(g_file_get_contents(file, &xml, NULL, NULL));
     g_assert_nonnull(strstr(xml, "Cora Drei"));
+    GStatBuf st;
+    g_assert_cmpint(g_stat(file, &st), ==, 0);
+    g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+    const char *to_stdout[] = {harness_env("UCCTL_BIN"), "users-file", "export", "-", NULL};
+    char *out = NULL;
+    g_assert_cmpint(harness_run(h, to_stdout, &out, NULL), ==, 0);
+    g_assert_cmpstr(out, ==, xml);
+    g_free(out);
     g_free(xml);
     const char *imp[] = {"users", "import", file, NULL};
     JsonNode *r = harness_ok(h, imp);
