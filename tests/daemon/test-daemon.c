@@ -207,7 +207,7 @@ static const char *field_of(JsonNode *r, const char *name)
 static void test_versions(void)
 {
     harness *h = harness_new("[module ver-req-3]\n[module ver-use-3]\n[module ver-svc-2]\n"
-                             "[module ver-target-1]\n");
+                             "[module ver-target-1]\n[module ver-req-dir]\n");
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "ver-use-3", "running"));
     g_assert_true(harness_wait_state(h, "ver-target-1", "running"));
@@ -216,6 +216,10 @@ static void test_versions(void)
     g_free(state);
     char *err = module_error(h, "ver-req-3");
     g_assert_cmpstr(err, ==, "requires service 'test.svc' 1.3, but ver-svc-2 provides 1.2");
+    g_free(err);
+    /* The core's own directory service, 1.0, for a module that asks 1.99. */
+    err = module_error(h, "ver-req-dir");
+    g_assert_cmpstr(err, ==, "requires service 'directory' 1.99, but core provides 1.0");
     g_free(err);
 
     JsonNode *r = harness_ok(h, MODULES);
