@@ -10,7 +10,7 @@
  *     (`batch_size` records, or what arrived within `commit_interval`) with
  *     bound parameters in one transaction;
  *   - when the database is unreachable, slower than `timeout`, or refuses a
- *     batch, the batch goes to the spool (plugins/common/spool.h: appended
+ *     batch, the batch goes to the spool (plugins/common/journal/spool.h: appended
  *     and fdatasync'd before it counts as acknowledged), and so does every
  *     later record while the spool is not empty, which keeps the order;
  *   - after reconnecting (backoff from `retry_min` doubling to `retry_max`)

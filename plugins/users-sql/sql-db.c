@@ -45,7 +45,7 @@ struct us_stmt {
     gint64 changes;
 };
 
-/* ---- redaction and diagnostics (plugins/common/odbc-util.c) ---------------- */
+/* ---- redaction and diagnostics (plugins/common/odbc/odbc-util.c) ---------------- */
 
 char *us_db_redact(const char *text, const char *secret)
 {
