@@ -7,7 +7,7 @@
  * in the database), so this is the one table both directions use: the
  * sanitizer fills a missing side from the other, and a store's query() gets
  * the enums back from the stored words. The words are the core's
- * (core/model), which the README of each journal store lists.
+ * (core/model/words.c), which the README of each journal store lists.
  */
 #include "jrec.h"
 
@@ -73,29 +73,22 @@ void jrec_codes_from_words(ucd_journal_record *rec)
     rec->forward_reason_code = jrec_forward_reason_from_word(rec->forward_reason);
 }
 
-/* One enum and its word: the enum, when set and known, decides; else the
- * word gives the enum. */
+/* One enum and its word: a missing side is filled from the other; two that
+ * disagree are both kept (the core writes end_reason "normal" for every
+ * conversation not lost with its link, and end_cause says why an unanswered
+ * one ended). */
 static void reconcile(uint32_t *code, const char **word, const char *(*word_of)(uint32_t),
-                      uint32_t (*code_of)(const char *), const char *word_name,
-                      const char *code_name, GString *problems)
+                      uint32_t (*code_of)(const char *))
 {
-    const char *expected = *code != 0 ? word_of(*code) : NULL;
-    if (expected == NULL) {
-        /* Not set, or a value newer than this build: the word stands. */
-        if (*code == 0)
-            *code = code_of(*word);
-        return;
-    }
-    if (*word != NULL && strcmp(*word, expected) != 0)
-        jrec_note(problems, "%s \"%s\" is not the word of %s %u: set to \"%s\"", word_name, *word,
-                  code_name, *code, expected);
-    *word = expected;
+    if (*code == 0)
+        *code = code_of(*word);
+    else if (*word == NULL)
+        *word = word_of(*code); /* NULL for a value newer than this build */
 }
 
-void jrec_reconcile_codes(ucd_journal_record *rec, GString *problems)
+void jrec_reconcile_codes(ucd_journal_record *rec)
 {
-    reconcile(&rec->end_cause, &rec->end_reason, jrec_cause_word, jrec_cause_from_word,
-              "end_reason", "end_cause", problems);
+    reconcile(&rec->end_cause, &rec->end_reason, jrec_cause_word, jrec_cause_from_word);
     reconcile(&rec->forward_reason_code, &rec->forward_reason, jrec_forward_reason_word,
-              jrec_forward_reason_from_word, "forward_reason", "forward_reason_code", problems);
+              jrec_forward_reason_from_word);
 }

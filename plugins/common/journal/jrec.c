@@ -83,7 +83,8 @@ static void participant_normalize(const ucd_journal_record *src, uint32_t i,
 
 /* ---- the sanitizer: texts ---- */
 
-void jrec_note(GString *problems, const char *fmt, ...)
+static void note(GString *problems, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void note(GString *problems, const char *fmt, ...)
 {
     if (problems == NULL)
         return;
@@ -123,7 +124,7 @@ static char *clean_text(const char *text, const jrec_column *column, GString *pr
     char *valid = NULL;
     if (!g_utf8_validate(text, -1, NULL)) {
         valid = g_utf8_make_valid(text, -1);
-        jrec_note(problems, "%s: invalid UTF-8 replaced", column->name);
+        note(problems, "%s: invalid UTF-8 replaced", column->name);
     }
     const char *in = valid != NULL ? valid : text;
     GString *out = g_string_sized_new(strlen(in));
@@ -144,9 +145,9 @@ static char *clean_text(const char *text, const jrec_column *column, GString *pr
         g_string_append_len(out, p, g_utf8_next_char(p) - p);
     }
     if (controls)
-        jrec_note(problems, "%s: control characters removed", column->name);
+        note(problems, "%s: control characters removed", column->name);
     if (cut)
-        jrec_note(problems, "%s: cut to %u characters", column->name, column->max_chars);
+        note(problems, "%s: cut to %u characters", column->name, column->max_chars);
     g_free(valid);
     if (!controls && !cut && valid == NULL) {
         g_string_free(out, TRUE);
@@ -163,16 +164,16 @@ static void clamp_participant(ucd_journal_participant *p, uint32_t i, int64_t la
     int64_t *times[] = {&p->joined_ms, &p->answered_ms, &p->left_ms};
     for (size_t t = 0; t < G_N_ELEMENTS(times); t++) {
         if (*times[t] < 0 || *times[t] > latest) {
-            jrec_note(problems, "participant %u: impossible time set to 0", i);
+            note(problems, "participant %u: impossible time set to 0", i);
             *times[t] = 0;
         }
     }
     if (p->left_ms != 0 && p->left_ms < p->joined_ms) {
-        jrec_note(problems, "participant %u: left before joining, set to joined", i);
+        note(problems, "participant %u: left before joining, set to joined", i);
         p->left_ms = p->joined_ms;
     }
     if (p->answered_ms != 0 && p->answered_ms < p->joined_ms) {
-        jrec_note(problems, "participant %u: answered before joining, set to joined", i);
+        note(problems, "participant %u: answered before joining, set to joined", i);
         p->answered_ms = p->joined_ms;
     }
 }
@@ -182,26 +183,26 @@ gboolean jrec_sanitize_times(ucd_journal_record *rec, ucd_journal_participant *p
 {
     int64_t latest = now_ms + JREC_FUTURE_SLACK_MS;
     if (rec->start_ms <= 0) {
-        jrec_note(problems, "start_ms %" G_GINT64_FORMAT " is not a time: refused", rec->start_ms);
+        note(problems, "start_ms %" G_GINT64_FORMAT " is not a time: refused", rec->start_ms);
         return FALSE;
     }
     if (rec->start_ms > latest) {
-        jrec_note(problems, "start_ms %" G_GINT64_FORMAT " lies in the far future: refused",
-                  rec->start_ms);
+        note(problems, "start_ms %" G_GINT64_FORMAT " lies in the far future: refused",
+             rec->start_ms);
         return FALSE;
     }
     if (rec->answer_ms < 0 || rec->answer_ms > latest) {
-        jrec_note(problems, "answer_ms impossible: set to 0 (not answered)");
+        note(problems, "answer_ms impossible: set to 0 (not answered)");
         rec->answer_ms = 0;
     } else if (rec->answer_ms != 0 && rec->answer_ms < rec->start_ms) {
-        jrec_note(problems, "answer_ms before start_ms: set to start_ms");
+        note(problems, "answer_ms before start_ms: set to start_ms");
         rec->answer_ms = rec->start_ms;
     }
     int64_t floor = rec->answer_ms != 0 ? rec->answer_ms : rec->start_ms;
     if (rec->end_ms < floor || rec->end_ms > latest) {
-        jrec_note(problems, "end_ms %s: set to %s",
-                  rec->end_ms > latest ? "in the far future" : "before start_ms",
-                  rec->answer_ms != 0 ? "answer_ms" : "start_ms");
+        note(problems, "end_ms %s: set to %s",
+             rec->end_ms > latest ? "in the far future" : "before start_ms",
+             rec->answer_ms != 0 ? "answer_ms" : "start_ms");
         rec->end_ms = floor;
     }
     for (uint32_t i = 0; parts != NULL && i < rec->participant_count; i++)
@@ -328,7 +329,7 @@ static jrec_record *copy_record(const ucd_journal_record *src, jrec_privacy priv
     if (sanitize) {
         rejected = clean_texts(&rec, jrec_text_columns, jrec_text_column_count, owned, problems);
         if (rejected)
-            jrec_note(problems, "uuid unusable: refused");
+            note(problems, "uuid unusable: refused");
         for (uint32_t i = 0; i < parts; i++)
             clean_texts(&tmp[i], jrec_participant_columns, jrec_participant_column_count, owned,
                         problems);
@@ -336,7 +337,7 @@ static jrec_record *copy_record(const ucd_journal_record *src, jrec_privacy priv
             rejected = TRUE;
     }
     /* Also for records read back: their serialized form keeps the words. */
-    jrec_reconcile_codes(&rec, sanitize ? problems : NULL);
+    jrec_reconcile_codes(&rec);
     size_t strings = text_bytes(&rec, jrec_text_columns, jrec_text_column_count);
     for (uint32_t i = 0; i < parts; i++)
         strings += text_bytes(&tmp[i], jrec_participant_columns, jrec_participant_column_count);

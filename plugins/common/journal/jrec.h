@@ -94,9 +94,8 @@ void jrec_free(jrec_record *record);
  *     removed (the memo keeps newlines and tabs), a value longer than its
  *     column is cut at a character boundary; a uuid that needed any of this
  *     refuses the record (a changed uuid would be another conversation);
- *   - enums: end_cause/forward_reason_code and their words are made to
- *     agree (jrec_reconcile_codes), so a store keeping only the words
- *     returns the enums too;
+ *   - enums: a missing end_cause/forward_reason_code is taken from its word
+ *     and a missing word from its enum (jrec_reconcile_codes);
  *   - times: a start at or before 1970 or more than JREC_FUTURE_SLACK_MS
  *     ahead refuses the record; an end before the start or too far ahead is
  *     set to the start (or answer); an answer outside [start, end] is moved
@@ -121,15 +120,12 @@ uint32_t jrec_forward_reason_from_word(const char *word);
  * store that keeps only the words calls for each record its query() returns. */
 void jrec_codes_from_words(ucd_journal_record *rec);
 
-/* Makes each enum and its word agree, as jrec_copy does: a set, known enum
- * decides the word (a different word is replaced, with a note in
- * `problems`); otherwise the word gives the enum. `problems` may be NULL.
- * The words set are static strings. */
-void jrec_reconcile_codes(ucd_journal_record *rec, GString *problems);
-
-/* Appends "; "-separated text to `problems` (NULL: nothing): how every part
- * of the sanitizer reports what it changed. */
-void jrec_note(GString *problems, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Fills a missing enum from its word and a missing word from its enum, as
+ * jrec_copy does; an enum and a word that are both set stay as given, also
+ * when they disagree (the core writes end_reason "normal" for every
+ * conversation not lost with its link; end_cause says why an unanswered one
+ * ended). The words set are static strings. */
+void jrec_reconcile_codes(ucd_journal_record *rec);
 
 /* The key a number is indexed under: its last nine digits as an integer,
  * times ten plus the digit count, so that the raw form a PBX sent

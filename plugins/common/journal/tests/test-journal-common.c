@@ -212,7 +212,8 @@ static void test_words_both_ways(void)
 }
 
 /* A 1.1 record's enums are copied, and give the words when those are
- * missing; an enum and a word that disagree: the enum decides, noted. */
+ * missing; an enum and a word that disagree both stay as given (the core's
+ * "normal" with the cause of an unanswered call). */
 static void test_codes_copied(void)
 {
     ucd_journal_record r = sample();
@@ -224,27 +225,23 @@ static void test_codes_copied(void)
     g_assert_cmpuint(c->rec.forward_reason_code, ==, UCD_FORWARD_REASON_BUSY);
     g_assert_cmpstr(c->rec.end_reason, ==, "link_lost");
     g_assert_cmpstr(c->rec.forward_reason, ==, "busy");
-    g_assert_cmpstr(problems->str, ==, "");
     jrec_free(c);
 
-    r.end_cause = UCD_CAUSE_NORMAL;
-    r.end_reason = "link_lost";
+    r.end_cause = UCD_CAUSE_BUSY;
+    r.end_reason = "normal";
     c = copy_with(&r, problems);
-    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_NORMAL);
+    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_BUSY);
     g_assert_cmpstr(c->rec.end_reason, ==, "normal");
-    g_assert_nonnull(
-        strstr(problems->str, "end_reason \"link_lost\" is not the word of end_cause"));
     jrec_free(c);
 
     /* A cause newer than this build keeps its value and the word given. */
-    g_string_truncate(problems, 0);
     r.end_cause = 99;
     r.end_reason = "eaten_by_grue";
     c = copy_with(&r, problems);
     g_assert_cmpuint(c->rec.end_cause, ==, 99);
     g_assert_cmpstr(c->rec.end_reason, ==, "eaten_by_grue");
-    g_assert_cmpstr(problems->str, ==, "");
     jrec_free(c);
+    g_assert_cmpstr(problems->str, ==, "");
     g_string_free(problems, TRUE);
 }
 
