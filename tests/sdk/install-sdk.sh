@@ -89,7 +89,9 @@ for t in json.load(sys.stdin):
     installed=$prefix
     # Installed as root, a file outside WORK_DIR would not show in the find
     # below: meson's own list of what it wrote must name only the prefix.
-    outside=$(grep -v -e '^#' -e "^$installed/" "$build/meson-logs/install-log.txt" || true)
+    # (It lists the directories it created too, the prefix itself among them.)
+    outside=$(grep -v -e '^#' -e "^$installed/" -e "^$installed\$" \
+        "$build/meson-logs/install-log.txt" || true)
     [ -z "$outside" ] || fail "meson install wrote outside the prefix $installed:
 $outside"
     tree=$work
