@@ -339,7 +339,9 @@ static void tear_down(fixture *f, gconstpointer data)
     g_ptr_array_free(f->dir_events, TRUE);
     fake_users_clear(&f->users_a);
     fake_users_clear(&f->users_b);
-    g_remove(g_build_filename(f->dir, "ucd.conf", NULL));
+    char *conf = g_build_filename(f->dir, "ucd.conf", NULL);
+    g_remove(conf);
+    g_free(conf);
     g_rmdir(f->dir);
     g_free(f->rt.server_name);
     g_free(f->dir);

@@ -77,14 +77,17 @@ typedef struct ucd_journal_record {
     const char *forward_reason; /* the word of forward_reason_code: "unconditional", "busy",
                                    "no_answer", "deflect"; NULL for none */
     const char *picked_up_by;   /* user id */
-    const char *end_reason;     /* the word of end_cause: "normal", "link_lost", ... */
+    const char *end_reason;     /* "link_lost" when end_cause is UCD_CAUSE_LINK_LOST, else
+                                   "normal" (journal 1.0's two words, kept) */
     const char *tags;           /* ';'-separated tags or project codes */
     const char *memo;
     const ucd_journal_participant *participants;
     uint32_t participant_count;
     uint32_t participant_size; /* sizeof(ucd_journal_participant) as built */
     /* Since journal 1.1 (check struct_size; the strings above stay filled): */
-    uint32_t end_cause;           /* ucd_call_cause (event.h) of the last leg to end */
+    uint32_t end_cause;           /* ucd_call_cause (event.h): LINK_LOST when a leg lost its
+                                     link; unanswered, the cause of the last leg to end
+                                     (BUSY, NO_ANSWER ...); else NORMAL */
     uint32_t forward_reason_code; /* ucd_forward_reason (event.h); 0 = not forwarded */
 } ucd_journal_record;
 
