@@ -51,7 +51,7 @@ typedef struct ax_row {
     ax_kpi kpi;
 } ax_row;
 
-/* Users and groups as a users service gave them, for names and groups. */
+/* Users and groups as the directory service gave them, for names and groups. */
 typedef struct ax_directory ax_directory;
 
 ax_directory *ax_directory_new(void);
