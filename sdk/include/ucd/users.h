@@ -95,7 +95,7 @@ typedef struct ucd_users_v1 {
     /* Since users 1.1 (check struct_size): */
 
     /* Merges the users and groups of a users-file XML document (the schema of
-     * plugins/users-file, what `ucctl users export` writes) into this backend:
+     * plugins/users-file, what `ucctl users-file export` writes) into this backend:
      * users with a known id are updated, new ones added, none removed. Writes
      * a one-line summary or the reason for refusing into `message`. Blocking.
      * UCD_E_UNSUPPORTED for a read-only backend (a directory). */
