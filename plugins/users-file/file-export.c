@@ -8,7 +8,8 @@
  * required fields present, text that XML 1.0 can carry, values within the
  * schema's lengths, elements in the schema's order. The command runs on the
  * main loop (the directory is main-loop only) and builds the document in
- * memory: about a second for 100,000 users.
+ * memory: 100,000 users with every field take 0.73 s (median of 5, 0.67 to
+ * 0.78 s, -O2, the writer alone) and 38 MB, on the main loop.
  */
 #include "file-export.h"
 
