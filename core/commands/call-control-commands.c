@@ -107,9 +107,9 @@ static int cmd_call_control(int argc, const char *const *argv, ucd_reply *r, voi
     ucd_call_request req;
     ucd_service s;
     if (!op)
-        return reply_fail(r, UCD_E_INVALID, "unknown call-control command '%s'", argv[0]);
+        return command_fail(r, UCD_E_INVALID, "unknown call-control command '%s'", argv[0]);
     if (argc != op->argc)
-        return reply_fail(r, UCD_E_INVALID, "usage: %s", op->usage);
+        return command_fail(r, UCD_E_INVALID, "usage: %s", op->usage);
     if (!build_request(op, argv, &req, r))
         return UCD_E_INVALID;
     if (!core_service(c, UCD_CALLS_SERVICE, UCD_CALLS_MAJOR, &s, r))
@@ -117,7 +117,7 @@ static int cmd_call_control(int argc, const char *const *argv, ucd_reply *r, voi
     ucd_call_result res = {.struct_size = sizeof res};
     int rc = ((const ucd_calls_v1 *)s.iface)->control(s.impl, &req, &res);
     if (rc != UCD_OK)
-        return reply_fail(r, rc, "%s", res.message[0] ? res.message : ucd_strerror(rc));
+        return command_fail(r, rc, "%s", res.message[0] ? res.message : ucd_strerror(rc));
     if (op->action == UCD_CALL_DIAL && res.call_id[0])
         core_reply_field(r, "call_id", res.call_id);
     core_reply_text(r, "%s: accepted by %s", op->name, res.driver);

@@ -10,6 +10,7 @@
 
 #include "control.h"
 #include "model-commands-internal.h"
+#include "model/words.h"
 
 typedef struct {
     char *driver, *line, *call_id, *conversation, *remote, *since;
@@ -33,14 +34,15 @@ static int add_call_row(const ucd_call_leg *leg, void *ud)
     call_row *row = g_new0(call_row, 1);
     row->driver = g_strdup(leg->driver);
     row->line = g_strdup(leg->line);
-    row->call_id = g_strdup(str(leg->call_id));
+    row->call_id = g_strdup(or_empty(leg->call_id));
     row->conversation = g_strdup(leg->uuid);
     row->state = leg->state;
     row->direction = leg->direction;
-    row->remote = leg->remote_name && leg->remote_number
-                      ? g_strdup_printf("%s (%s)", leg->remote_number, leg->remote_name)
-                      : g_strdup(leg->remote_number ? leg->remote_number : str(leg->remote_name));
-    row->since = time_text(leg->since_ms);
+    row->remote =
+        leg->remote_name && leg->remote_number
+            ? g_strdup_printf("%s (%s)", leg->remote_number, leg->remote_name)
+            : g_strdup(leg->remote_number ? leg->remote_number : or_empty(leg->remote_name));
+    row->since = local_time_text(leg->since_ms);
     g_ptr_array_add(ud, row);
     return 0;
 }
@@ -93,8 +95,8 @@ int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
     char *next;
     core_page_window(rows, &page, call_cmp_cursor, call_cursor, &start, &end, &next);
     page_reply_next(r, next);
-    reply_count(r, "live_legs", rows->len);
-    reply_count(r, "open_conversations", open);
+    command_reply_count(r, "live_legs", rows->len);
+    command_reply_count(r, "open_conversations", open);
     static const char *const cols[] = {"driver", "line",      "call",   "conversation",
                                        "state",  "direction", "remote", "since"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
@@ -103,9 +105,9 @@ int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
         const char *cells[] = {row->driver,
                                row->line,
                                row->call_id,
-                               str(row->conversation),
-                               call_state_word(row->state),
-                               direction_word(row->direction),
+                               or_empty(row->conversation),
+                               core_call_state_word(row->state),
+                               core_direction_word(row->direction),
                                row->remote,
                                row->since};
         core_reply_row(r, cells);

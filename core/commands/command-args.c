@@ -1,13 +1,13 @@
 /*
- * command-args.c - option parsing, times, errors and state words of the
- * model's ucctl commands (command-args.h).
+ * command-args.c - option parsing, times and errors of the model's ucctl
+ * commands (command-args.h).
  */
 #include <string.h>
 
 #include "command-args.h"
 #include "control.h"
 
-int reply_fail(ucd_reply *r, int code, const char *fmt, ...)
+int command_fail(ucd_reply *r, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -16,19 +16,19 @@ int reply_fail(ucd_reply *r, int code, const char *fmt, ...)
     return code;
 }
 
-void reply_count(ucd_reply *r, const char *name, uint64_t value)
+void command_reply_count(ucd_reply *r, const char *name, uint64_t value)
 {
     char buf[32];
     g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT, value);
     core_reply_field(r, name, buf);
 }
 
-const char *str(const char *s)
+const char *or_empty(const char *s)
 {
     return s ? s : "";
 }
 
-char *time_text(int64_t ms)
+char *local_time_text(int64_t ms)
 {
     if (!ms)
         return g_strdup("");
@@ -42,8 +42,8 @@ char *time_text(int64_t ms)
     return s;
 }
 
-gboolean parse_options(int argc, const char *const *argv, GOptionEntry *entries, char ***args,
-                       ucd_reply *r)
+gboolean command_parse_options(int argc, const char *const *argv, GOptionEntry *entries,
+                               char ***args, ucd_reply *r)
 {
     GOptionContext *ctx = g_option_context_new(NULL);
     /* The daemon must never print help and exit on a client's --help. */
@@ -106,27 +106,4 @@ int64_t parse_until_ms(const char *s)
 gboolean parse_uint(const char *s, guint64 max, guint64 *out)
 {
     return g_ascii_string_to_unsigned(s, 10, 0, max, out, NULL);
-}
-
-#define WORD(table, i) ((i) < G_N_ELEMENTS(table) ? (table)[i] : "unknown")
-
-const char *line_state_word(uint32_t state)
-{
-    static const char *const w[] = {"unknown", "idle", "ringing",       "dialing",
-                                    "busy",    "held", "out_of_service"};
-    return WORD(w, state);
-}
-
-const char *call_state_word(uint32_t state)
-{
-    static const char *const w[] = {"idle",        "dialing",     "ringback",
-                                    "offering",    "connected",   "held",
-                                    "conferenced", "transferred", "disconnected"};
-    return WORD(w, state);
-}
-
-const char *direction_word(uint32_t direction)
-{
-    static const char *const w[] = {"unknown", "inbound", "outbound", "internal"};
-    return WORD(w, direction);
 }

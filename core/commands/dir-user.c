@@ -73,7 +73,7 @@ dir_user *dir_user_get(core_model_commands *c, const char *who, ucd_reply *r)
     if (who && *who)
         dir->get_user(s.impl, who, keep_copy, &u);
     if (!u && r)
-        core_reply_error(r, "unknown user '%s' (see ucctl users)", str(who));
+        core_reply_error(r, "unknown user '%s' (see ucctl users)", or_empty(who));
     return u;
 }
 

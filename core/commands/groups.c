@@ -80,7 +80,7 @@ int cmd_groups(int argc, const char *const *argv, ucd_reply *r, void *ud)
         dir->foreach_member(s.impl, g->id, count_member, &members);
         char count[16];
         g_snprintf(count, sizeof count, "%u", members);
-        const char *row[] = {g->id, str(g->name), count, g->leaders, str(g->description)};
+        const char *row[] = {g->id, or_empty(g->name), count, g->leaders, or_empty(g->description)};
         core_reply_row(r, row);
     }
     g_ptr_array_free(groups, TRUE);

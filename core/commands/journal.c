@@ -12,6 +12,7 @@
 
 #include "control.h"
 #include "model-commands-internal.h"
+#include "model/words.h"
 
 #define JOURNAL_MAX_LIMIT 1000
 
@@ -37,7 +38,7 @@ static int parse_outcomes(const char *list, uint32_t *mask)
 static int journal_row(const ucd_journal_record *rec, void *ud)
 {
     ucd_reply *r = ud;
-    char *start = time_text(rec->start_ms);
+    char *start = local_time_text(rec->start_ms);
     char duration[32] = "";
     if (rec->end_ms >= rec->start_ms && rec->start_ms)
         g_snprintf(duration, sizeof duration, "%" G_GINT64_FORMAT "s",
@@ -47,17 +48,17 @@ static int journal_row(const ucd_journal_record *rec, void *ud)
         const ucd_journal_participant *p =
             (const void *)((const char *)rec->participants + (size_t)i * rec->participant_size);
         g_string_append_printf(who, "%s%s", who->len ? "," : "",
-                               p->user_id ? p->user_id : str(p->line));
+                               p->user_id ? p->user_id : or_empty(p->line));
     }
     const char *row[] = {start,
-                         direction_word(rec->direction),
+                         core_direction_word(rec->direction),
                          rec->outcome < G_N_ELEMENTS(outcome_words) ? outcome_words[rec->outcome]
                                                                     : "unknown",
-                         str(rec->source_number),
-                         str(rec->destination_number),
+                         or_empty(rec->source_number),
+                         or_empty(rec->destination_number),
                          duration,
                          who->str,
-                         str(rec->uuid)};
+                         or_empty(rec->uuid)};
     core_reply_row(r, row);
     g_string_free(who, TRUE);
     g_free(start);
@@ -101,7 +102,7 @@ static void query_done(void *ud)
 {
     query_job *job = ud;
     if (job->rc != UCD_OK)
-        reply_fail(job->r, job->rc, "journal query failed: %s", ucd_strerror(job->rc));
+        command_fail(job->r, job->rc, "journal query failed: %s", ucd_strerror(job->rc));
     else
         core_reply_field(job->r, "next", job->cursor);
     core_reply_complete(job->r);
@@ -122,7 +123,7 @@ static int run_query(core_model_commands *c, const ucd_journal_query *q, ucd_rep
     core_modules_service_foreach(c->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, query_first, job);
     if (!job->journal) {
         g_free(job);
-        return reply_fail(r, UCD_E_UNAVAILABLE, "no running journal answers queries");
+        return command_fail(r, UCD_E_UNAVAILABLE, "no running journal answers queries");
     }
     job->q = *q;
     job->q.user_id = job->user_id = g_strdup(q->user_id);
@@ -148,7 +149,7 @@ static int journal_query(core_model_commands *c, int argc, const char *const *ar
         {"after", 0, 0, G_OPTION_ARG_STRING, &after, "cursor of the previous page", "CURSOR"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     ucd_journal_query q = {.struct_size = sizeof q, .number = number, .after = after};
     /* A login is asked as the user's id; an unknown user as given. */
@@ -156,16 +157,16 @@ static int journal_query(core_model_commands *c, int argc, const char *const *ar
     q.user_id = u ? u->id : user;
     int rc = UCD_OK;
     if (g_strv_length(args) != 1)
-        rc = reply_fail(r, UCD_E_INVALID, "journal query takes options only");
+        rc = command_fail(r, UCD_E_INVALID, "journal query takes options only");
     else if (limit < 1 || limit > JOURNAL_MAX_LIMIT)
-        rc = reply_fail(r, UCD_E_INVALID, "--limit must be 1 to %d", JOURNAL_MAX_LIMIT);
+        rc = command_fail(r, UCD_E_INVALID, "--limit must be 1 to %d", JOURNAL_MAX_LIMIT);
     else if (from && (q.from_ms = parse_time_ms(from)) < 0)
-        rc = reply_fail(r, UCD_E_INVALID, "--from '%s' is not a time", from);
+        rc = command_fail(r, UCD_E_INVALID, "--from '%s' is not a time", from);
     else if (to && (q.to_ms = parse_time_ms(to)) < 0)
-        rc = reply_fail(r, UCD_E_INVALID, "--to '%s' is not a time", to);
+        rc = command_fail(r, UCD_E_INVALID, "--to '%s' is not a time", to);
     else if (outcome && parse_outcomes(outcome, &q.outcome_mask) < 0)
-        rc = reply_fail(r, UCD_E_INVALID, "--outcome '%s': use %s", outcome,
-                        "answered, no_answer, busy, failed, voicemail, blocked");
+        rc = command_fail(r, UCD_E_INVALID, "--outcome '%s': use %s", outcome,
+                          "answered, no_answer, busy, failed, voicemail, blocked");
     if (rc == UCD_OK) {
         q.limit = (uint32_t)limit;
         rc = run_query(c, &q, r);
@@ -201,10 +202,11 @@ static int status_row(const ucd_service *s, void *ud)
             int64_t now_ms = g_get_real_time() / 1000;
             g_snprintf(age, sizeof age, "%" G_GINT64_FORMAT "s",
                        MAX(now_ms - st.oldest_pending_ms, 0) / 1000);
-            oldest = time_text(st.oldest_pending_ms);
+            oldest = local_time_text(st.oldest_pending_ms);
         }
     }
-    const char *row[] = {s->provider, state, stored, pending, age, str(oldest), str(st.detail)};
+    const char *row[] = {s->provider,        state, stored, pending, age, or_empty(oldest),
+                         or_empty(st.detail)};
     core_reply_row(r, row);
     g_free(oldest);
     return 0;
@@ -227,13 +229,14 @@ int cmd_journal(int argc, const char *const *argv, ucd_reply *r, void *ud)
     if (argc >= 2 && strcmp(argv[1], "tail") == 0 && argc <= 3) {
         guint64 n = 20;
         if (argc == 3 && !parse_uint(argv[2], JOURNAL_MAX_LIMIT, &n))
-            return reply_fail(r, UCD_E_INVALID, "journal tail N: N is 1 to %d", JOURNAL_MAX_LIMIT);
+            return command_fail(r, UCD_E_INVALID, "journal tail N: N is 1 to %d",
+                                JOURNAL_MAX_LIMIT);
         ucd_journal_query q = {.struct_size = sizeof q, .limit = n ? (uint32_t)n : 1};
         return run_query(c, &q, r);
     }
     if (argc >= 2 && strcmp(argv[1], "query") == 0)
         return journal_query(c, argc - 1, argv + 1, r);
-    return reply_fail(
+    return command_fail(
         r, UCD_E_INVALID,
         "usage: journal tail [N] | journal status | journal query [--user U] "
         "[--number N] [--from T] [--to T] [--outcome O] [--limit N] [--after CURSOR]");

@@ -13,6 +13,7 @@
 #include "control.h"
 #include "line-name.h"
 #include "model-commands-internal.h"
+#include "model/words.h"
 
 typedef struct {
     char *driver, *address, *number, *name, *forward_to, *user_id;
@@ -132,12 +133,12 @@ int cmd_lines(int argc, const char *const *argv, ucd_reply *r, void *ud)
             dir->get_user(dir_s.impl, l->user_id, keep_login, &user);
         const char *row[] = {l->driver,
                              l->address,
-                             str(l->number),
-                             str(l->name),
-                             line_state_word(l->state),
-                             str(user),
+                             or_empty(l->number),
+                             or_empty(l->name),
+                             core_line_state_word(l->state),
+                             or_empty(user),
                              l->dnd ? "on" : "off",
-                             str(l->forward_to),
+                             or_empty(l->forward_to),
                              count};
         core_reply_row(r, row);
         g_free(user);
@@ -162,7 +163,7 @@ int cmd_caps(int argc, const char *const *argv, ucd_reply *r, void *ud)
     core_model_commands *c = ud;
     ucd_service dir_s;
     if (argc != 2)
-        return reply_fail(r, UCD_E_INVALID, "usage: caps LINE");
+        return command_fail(r, UCD_E_INVALID, "usage: caps LINE");
     if (!core_service(c, UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, &dir_s, r))
         return UCD_E_UNAVAILABLE;
     char *driver = NULL, *address = NULL;

@@ -98,7 +98,7 @@ gboolean parse_page(int argc, const char *const *argv, core_page *page, const ch
         PAGE_ENTRIES(page),
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return FALSE;
     gboolean ok = g_strv_length(args) == 1;
     if (!ok)

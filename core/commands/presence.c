@@ -34,17 +34,17 @@ static void presence_row(const ucd_service *presence, const dir_user *u, ucd_rep
     presence_copy p = {{0}, NULL};
     ((const ucd_presence_v1 *)presence->iface)->get(presence->impl, u->id, keep_info, &p);
     const ucd_presence_info *v = &p.info;
-    char *until = time_text(v->until_ms);
+    char *until = local_time_text(v->until_ms);
     const char *row[] = {u->id,
-                         str(u->login),
+                         or_empty(u->login),
                          ucd_presence_word(v->state),
                          v->manual_state ? ucd_presence_word(v->manual_state) : "",
                          ucd_presence_word(v->line_state),
                          v->calendar_state ? ucd_presence_word(v->calendar_state) : "",
-                         str(p.note),
+                         or_empty(p.note),
                          until,
                          u->active_here ? "yes" : "no",
-                         str(u->home_server)};
+                         or_empty(u->home_server)};
     core_reply_row(r, row);
     g_free(until);
     g_free(p.note);
@@ -84,13 +84,13 @@ static int presence_list(core_model_commands *c, int argc, const char *const *ar
         PAGE_ENTRIES(&page),
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     int rc = UCD_OK;
     ucd_service presence;
     GPtrArray *users = NULL;
     if (g_strv_length(args) > 1)
-        rc = reply_fail(r, UCD_E_INVALID, "usage: presence [--all] [--limit N] [--after LOGIN]");
+        rc = command_fail(r, UCD_E_INVALID, "usage: presence [--all] [--limit N] [--after LOGIN]");
     else if (!page_ok(&page, r))
         rc = UCD_E_INVALID;
     else if (!core_service(c, UCD_PRESENCE_SERVICE, UCD_PRESENCE_MAJOR, &presence, r) ||
@@ -130,7 +130,7 @@ static int presence_set(core_model_commands *c, int argc, const char *const *arg
         {"until", 'u', 0, G_OPTION_ARG_STRING, &until, "end time or duration", "WHEN"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     int rc = UCD_OK;
     int64_t until_ms = 0;
@@ -138,20 +138,22 @@ static int presence_set(core_model_commands *c, int argc, const char *const *arg
     dir_user *u = g_strv_length(args) == 3 ? dir_user_get(c, args[1], NULL) : NULL;
     ucd_service presence;
     if (g_strv_length(args) != 3) {
-        rc = reply_fail(r, UCD_E_INVALID,
-                        "usage: presence set USER STATE [--note TEXT] [--until ISO8601|DURATION]");
+        rc =
+            command_fail(r, UCD_E_INVALID,
+                         "usage: presence set USER STATE [--note TEXT] [--until ISO8601|DURATION]");
     } else if (state < 0) {
-        rc = reply_fail(r, UCD_E_INVALID,
-                        "unknown state '%s': available, away, busy, dnd or out_of_office", args[2]);
+        rc = command_fail(r, UCD_E_INVALID,
+                          "unknown state '%s': available, away, busy, dnd or out_of_office",
+                          args[2]);
     } else if (until && (until_ms = parse_until_ms(until)) < 0) {
-        rc = reply_fail(r, UCD_E_INVALID,
-                        "--until '%s': give a time (2026-03-01T17:00) or a duration (30m, 2h, 1d)",
-                        until);
+        rc = command_fail(
+            r, UCD_E_INVALID,
+            "--until '%s': give a time (2026-03-01T17:00) or a duration (30m, 2h, 1d)", until);
     } else if (u && !u->active_here) {
-        rc = reply_fail(r, UCD_E_INVALID,
-                        "user '%s' is not active on this server (disabled, or homed on another "
-                        "server): no presence here",
-                        args[1]);
+        rc = command_fail(r, UCD_E_INVALID,
+                          "user '%s' is not active on this server (disabled, or homed on another "
+                          "server): no presence here",
+                          args[1]);
     } else if (!core_service(c, UCD_PRESENCE_SERVICE, UCD_PRESENCE_MAJOR, &presence, r)) {
         rc = UCD_E_UNAVAILABLE;
     } else {
@@ -160,7 +162,7 @@ static int presence_set(core_model_commands *c, int argc, const char *const *arg
         if (rc == UCD_E_NOT_FOUND)
             core_reply_error(r, "unknown user '%s' (see ucctl users)", args[1]);
         else if (rc != UCD_OK)
-            core_reply_error(r, "--until '%s' is not in the future", str(until));
+            core_reply_error(r, "--until '%s' is not in the future", or_empty(until));
         else
             rc = presence_show(c, args[1], r);
     }
@@ -178,7 +180,7 @@ static int presence_clear(core_model_commands *c, const char *who, ucd_reply *r)
         return UCD_E_UNAVAILABLE;
     int rc = ((const ucd_presence_v1 *)presence.iface)->clear_manual(presence.impl, NULL, who);
     if (rc != UCD_OK)
-        return reply_fail(r, rc, "unknown user '%s' (see ucctl users)", who);
+        return command_fail(r, rc, "unknown user '%s' (see ucctl users)", who);
     return presence_show(c, who, r);
 }
 
@@ -193,8 +195,8 @@ int cmd_presence(int argc, const char *const *argv, ucd_reply *r, void *ud)
         return presence_clear(c, argv[2], r);
     if (argc == 2)
         return presence_show(c, argv[1], r);
-    return reply_fail(r, UCD_E_INVALID,
-                      "usage: presence [--all] [--limit N] [--after LOGIN] | presence USER | "
-                      "presence set USER STATE [--note TEXT] [--until ISO8601|DURATION] | "
-                      "presence clear USER");
+    return command_fail(r, UCD_E_INVALID,
+                        "usage: presence [--all] [--limit N] [--after LOGIN] | presence USER | "
+                        "presence set USER STATE [--note TEXT] [--until ISO8601|DURATION] | "
+                        "presence clear USER");
 }

@@ -77,8 +77,8 @@ static void import_done(void *ud)
 {
     users_job *job = ud;
     if (job->rc != UCD_OK) {
-        reply_fail(job->r, job->rc, "users import into %s: %s", job->provider,
-                   job->message[0] ? job->message : ucd_strerror(job->rc));
+        command_fail(job->r, job->rc, "users import into %s: %s", job->provider,
+                     job->message[0] ? job->message : ucd_strerror(job->rc));
     } else {
         core_reply_field(job->r, "backend", job->provider);
         core_reply_text(job->r, "%s", job->message[0] ? job->message : "imported");
@@ -90,8 +90,9 @@ static void import_done(void *ud)
 int users_import(core_model_commands *c, const char *path, ucd_reply *r)
 {
     if (!g_path_is_absolute(path))
-        return reply_fail(r, UCD_E_INVALID,
-                          "users import: '%s' is not an absolute path (ucctl makes it one)", path);
+        return command_fail(r, UCD_E_INVALID,
+                            "users import: '%s' is not an absolute path (ucctl makes it one)",
+                            path);
     users_job *job = g_new0(users_job, 1);
     job->path = g_strdup(path);
     job->r = r;
@@ -99,8 +100,8 @@ int users_import(core_model_commands *c, const char *path, ucd_reply *r)
                                  job);
     if (!job->provider) {
         users_job_free(job);
-        return reply_fail(r, UCD_E_UNSUPPORTED,
-                          "users import: no running users backend can import users");
+        return command_fail(r, UCD_E_UNSUPPORTED,
+                            "users import: no running users backend can import users");
     }
     return users_job_submit(c, job, import_work, import_done);
 }
@@ -126,13 +127,13 @@ static void move_done(void *ud)
         core_reply_text(job->r, "%s now has home server %s (in %s)", job->user_id, job->server,
                         job->provider);
     else if (job->rc == UCD_E_UNSUPPORTED)
-        reply_fail(job->r, job->rc,
-                   "users move: %s cannot write the home server back (for a directory, enable "
-                   "write-back in its module section)",
-                   job->provider);
+        command_fail(job->r, job->rc,
+                     "users move: %s cannot write the home server back (for a directory, enable "
+                     "write-back in its module section)",
+                     job->provider);
     else
-        reply_fail(job->r, job->rc, "users move of %s in %s: %s", job->user_id, job->provider,
-                   ucd_strerror(job->rc));
+        command_fail(job->r, job->rc, "users move of %s in %s: %s", job->user_id, job->provider,
+                     ucd_strerror(job->rc));
     core_reply_complete(job->r);
     users_job_free(job);
 }
@@ -146,21 +147,21 @@ int users_move(core_model_commands *c, int argc, const char *const *argv, ucd_re
         {"to", 0, 0, G_OPTION_ARG_STRING, &to, "the server the user moves to", "SERVER"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     int rc = UCD_OK;
     dir_user *u = NULL;
     ucd_service s;
     if (g_strv_length(args) != 2 || !to || !*to)
-        rc = reply_fail(r, UCD_E_INVALID, "usage: users move USER --to SERVER");
+        rc = command_fail(r, UCD_E_INVALID, "usage: users move USER --to SERVER");
     else if (!(u = dir_user_get(c, args[1], NULL)))
-        rc = reply_fail(r, UCD_E_NOT_FOUND, "users move: no user '%s'", args[1]);
+        rc = command_fail(r, UCD_E_NOT_FOUND, "users move: no user '%s'", args[1]);
     else if (!user_backend(c, u, &s))
-        rc = reply_fail(r, UCD_E_UNAVAILABLE, "users move: backend %s of %s is not running",
-                        str(u->backend), u->id);
+        rc = command_fail(r, UCD_E_UNAVAILABLE, "users move: backend %s of %s is not running",
+                          or_empty(u->backend), u->id);
     else if (!((const ucd_users_v1 *)s.iface)->set_home_server)
-        rc = reply_fail(r, UCD_E_UNSUPPORTED, "users move: %s cannot change home servers",
-                        u->backend);
+        rc = command_fail(r, UCD_E_UNSUPPORTED, "users move: %s cannot change home servers",
+                          u->backend);
     if (rc == UCD_OK) {
         users_job *job = g_new0(users_job, 1);
         job->user_id = g_strdup(u->id);
@@ -190,13 +191,13 @@ static void numbers_done(void *ud)
         core_reply_text(job->r, "%s now has %u number(s) (in %s)", job->user_id,
                         g_strv_length(job->numbers), job->provider);
     else if (job->rc == UCD_E_UNSUPPORTED)
-        reply_fail(job->r, job->rc,
-                   "users set-numbers: %s does not write phone numbers back (for a directory, "
-                   "enable write_back and write_back_phones in its module section)",
-                   job->provider);
+        command_fail(job->r, job->rc,
+                     "users set-numbers: %s does not write phone numbers back (for a directory, "
+                     "enable write_back and write_back_phones in its module section)",
+                     job->provider);
     else
-        reply_fail(job->r, job->rc, "users set-numbers of %s in %s: %s", job->user_id,
-                   job->provider, ucd_strerror(job->rc));
+        command_fail(job->r, job->rc, "users set-numbers of %s in %s: %s", job->user_id,
+                     job->provider, ucd_strerror(job->rc));
     core_reply_complete(job->r);
     users_job_free(job);
 }
@@ -206,22 +207,22 @@ static void numbers_done(void *ud)
 int users_set_numbers(core_model_commands *c, int argc, const char *const *argv, ucd_reply *r)
 {
     if (argc < 2)
-        return reply_fail(r, UCD_E_INVALID, "usage: users set-numbers USER [NUMBER...]");
+        return command_fail(r, UCD_E_INVALID, "usage: users set-numbers USER [NUMBER...]");
     dir_user *u = dir_user_get(c, argv[1], NULL);
     ucd_service s;
     int rc = UCD_OK;
     if (!u)
-        return reply_fail(r, UCD_E_NOT_FOUND, "users set-numbers: no user '%s'", argv[1]);
+        return command_fail(r, UCD_E_NOT_FOUND, "users set-numbers: no user '%s'", argv[1]);
     if (!user_backend(c, u, &s)) {
-        rc = reply_fail(r, UCD_E_UNAVAILABLE, "users set-numbers: backend %s is not running",
-                        str(u->backend));
+        rc = command_fail(r, UCD_E_UNAVAILABLE, "users set-numbers: backend %s is not running",
+                          or_empty(u->backend));
     } else {
         const ucd_users_v1 *users = s.iface;
         /* set_numbers exists since users 1.2: an older backend's table ends before it */
         if (users->struct_size < offsetof(ucd_users_v1, set_numbers) + sizeof users->set_numbers ||
             !users->set_numbers) {
-            rc = reply_fail(r, UCD_E_UNSUPPORTED,
-                            "users set-numbers: %s cannot write phone numbers", u->backend);
+            rc = command_fail(r, UCD_E_UNSUPPORTED,
+                              "users set-numbers: %s cannot write phone numbers", u->backend);
         } else {
             users_job *job = g_new0(users_job, 1);
             job->user_id = g_strdup(u->id);
@@ -283,7 +284,7 @@ static void sync_done(int result, const char *message, void *ud)
     st->message = g_strdup(message);
     if (result == UCD_OK)
         core_log("core", UCD_LOG_INFO, "model: users sync of %s finished%s%s", st->provider,
-                 message ? ": " : "", str(message));
+                 message ? ": " : "", or_empty(message));
     else
         core_log("core", UCD_LOG_WARNING, "model: users sync of %s failed: %s", st->provider,
                  message ? message : ucd_strerror(result));
@@ -332,7 +333,7 @@ int users_sync(core_model_commands *c, int argc, const char *const *argv, ucd_re
         {"progress", 0, 0, G_OPTION_ARG_NONE, &progress, "show progress (ucctl)", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     g_strfreev(args);
     static const char *const cols[] = {"backend", "sync"};

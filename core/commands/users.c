@@ -6,6 +6,7 @@
 
 #include "control.h"
 #include "model-commands-internal.h"
+#include "model/words.h"
 
 static gboolean in_group(const ucd_directory_user *u, const void *group)
 {
@@ -21,13 +22,13 @@ static int users_list(core_model_commands *c, int argc, const char *const *argv,
         PAGE_ENTRIES(&page),
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     int rc = UCD_OK;
     GPtrArray *users = NULL;
     if (g_strv_length(args) > 1)
-        rc = reply_fail(r, UCD_E_INVALID,
-                        "usage: users [list] [--group G] [--limit N] [--after LOGIN]");
+        rc = command_fail(r, UCD_E_INVALID,
+                          "usage: users [list] [--group G] [--limit N] [--after LOGIN]");
     else if (!page_ok(&page, r))
         rc = UCD_E_INVALID;
     else if (!(users = dir_users_sorted(c, group ? in_group : NULL, group, r)))
@@ -43,8 +44,9 @@ static int users_list(core_model_commands *c, int argc, const char *const *argv,
             char *numbers = g_strjoinv(",", u->numbers);
             char *groups = g_strjoinv(",", u->groups);
             char *lines = g_strjoinv(",", u->lines);
-            const char *row[] = {u->id,  str(u->login), str(u->display_name),      numbers,
-                                 groups, lines,         u->enabled ? "yes" : "no", str(u->backend)};
+            const char *row[] = {
+                u->id, or_empty(u->login),        or_empty(u->display_name), numbers, groups,
+                lines, u->enabled ? "yes" : "no", or_empty(u->backend)};
             core_reply_row(r, row);
             g_free(numbers);
             g_free(groups);
@@ -75,7 +77,7 @@ static char *line_text(const ucd_service *dir, const char *line)
         d->get_line(dir->impl, driver, slash + 1, keep_state, &state);
         g_free(driver);
     }
-    return g_strdup_printf("%s (%s)", line, line_state_word(state));
+    return g_strdup_printf("%s (%s)", line, core_line_state_word(state));
 }
 
 static int keep_presence(const ucd_presence_info *info, void *ud)
@@ -153,5 +155,5 @@ int cmd_users(int argc, const char *const *argv, ucd_reply *r, void *ud)
         return users_set_numbers(c, argc - 1, argv + 1, r);
     if (strcmp(sub, "sync-status") == 0 && argc == 2)
         return users_sync_status(c, r);
-    return reply_fail(r, UCD_E_INVALID, "usage: %s", USERS_USAGE);
+    return command_fail(r, UCD_E_INVALID, "usage: %s", USERS_USAGE);
 }

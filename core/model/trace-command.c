@@ -15,7 +15,7 @@ static void trace_row(uint64_t seq, int64_t time_ms, const char *text, void *ud)
 {
     char seq_text[24], when[32];
     g_snprintf(seq_text, sizeof seq_text, "%" G_GUINT64_FORMAT, seq);
-    char *t = time_text(time_ms);
+    char *t = local_time_text(time_ms);
     g_snprintf(when, sizeof when, "%s.%03d", t, (int)(time_ms % 1000));
     g_free(t);
     const char *row[] = {seq_text, when, text};
@@ -48,15 +48,15 @@ static int cmd_trace(int argc, const char *const *argv, ucd_reply *r, void *ud)
         {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N entries", "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    if (!parse_options(argc, argv, entries, &args, r))
+    if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
     guint64 after_seq = 0;
     int rc = UCD_OK;
     const core_line *line = NULL;
     if (g_strv_length(args) != 2)
-        rc = reply_fail(r, UCD_E_INVALID, "usage: trace LINE [--after SEQ] [--limit N]");
+        rc = command_fail(r, UCD_E_INVALID, "usage: trace LINE [--after SEQ] [--limit N]");
     else if (after && !parse_uint(after, G_MAXUINT64, &after_seq))
-        rc = reply_fail(r, UCD_E_INVALID, "--after '%s' is not a sequence number", after);
+        rc = command_fail(r, UCD_E_INVALID, "--after '%s' is not a sequence number", after);
     else if (!(line = trace_line(m, args[1], r)))
         rc = UCD_E_NOT_FOUND;
     if (rc == UCD_OK) {
@@ -67,7 +67,7 @@ static int cmd_trace(int argc, const char *const *argv, ucd_reply *r, void *ud)
         core_reply_field(r, "driver", line->driver);
         core_reply_columns(r, G_N_ELEMENTS(cols), cols);
         uint64_t last = core_trace_query(m->trace, line, after_seq, n, after == NULL, trace_row, r);
-        reply_count(r, "seq", last);
+        command_reply_count(r, "seq", last);
     }
     g_free(after);
     g_strfreev(args);
