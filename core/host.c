@@ -309,9 +309,7 @@ static void host_work_queue_free(ucd_plugin *p, ucd_work_queue *queue)
     /* Only a queue of this module's that is not freed yet: anything else is
      * a plugin bug that must not free memory twice. */
     if (!g_ptr_array_remove_fast(p->queues, queue)) {
-        core_log(p->id, UCD_LOG_ERROR,
-                 "work_queue_free: not a work queue of this module (freed "
-                 "already?)");
+        core_log(p->id, UCD_LOG_ERROR, "work_queue_free: not a queue of this module (freed?)");
         return;
     }
     core_work_queue_free((core_work_queue *)queue);
@@ -325,9 +323,7 @@ static void work_queues_release(ucd_plugin *p)
         core_work_queue *queue = g_ptr_array_steal_index(p->queues, 0);
         g_autofree char *name = g_strdup(core_work_queue_name(queue));
         guint pending = core_work_queue_free(queue);
-        core_log(p->id, UCD_LOG_DEBUG,
-                 "work queue '%s' freed by the core after stop (%u item%s "
-                 "still pending ran first)",
+        core_log(p->id, UCD_LOG_DEBUG, "work queue '%s' freed after stop (%u pending item%s ran)",
                  name, pending, pending == 1 ? "" : "s");
     }
 }
@@ -503,10 +499,12 @@ void core_host_release(ucd_plugin *p)
     core_runtime *rt = rt_of(p);
     registrations_release(p);
     if (rt->workers) {
-        work_queues_release(p);
-        core_workers_wait_owner(rt->workers, p->id);
-        /* A done callback that ran meanwhile may have added a timer or a
+        /* A done callback that runs meanwhile may add a queue, a timer or a
          * subscription: those go too, before fini. */
+        do {
+            work_queues_release(p);
+            core_workers_wait_owner(rt->workers, p->id);
+        } while (p->queues->len > 0);
         registrations_release(p);
     }
 }

@@ -5,13 +5,13 @@
 #include <ucd/plugin.h>
 
 static const ucd_service_decl cycle_provides[] = {
-    {"test.cycle-a", 1, 0},
-    {NULL, 0, 0},
+    UCD_PROVIDE("test.cycle-a", 1, 0, 0),
+    {NULL},
 };
 
 static const ucd_service_decl cycle_requires[] = {
-    {"test.cycle-b", 1, 0},
-    {NULL, 0, 0},
+    UCD_NEED("test.cycle-b", 1, 0),
+    {NULL},
 };
 
 UCD_PLUGIN_DEFINE(.name = "cycle-a", .version = "1.0.0", .license = "MIT",

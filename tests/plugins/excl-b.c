@@ -5,8 +5,8 @@
 #include <ucd/plugin.h>
 
 static const ucd_service_decl excl_provides[] = {
-    {"test.excl", 1, UCD_SERVICE_EXCLUSIVE},
-    {NULL, 0, 0},
+    UCD_PROVIDE("test.excl", 1, 0, UCD_SERVICE_EXCLUSIVE),
+    {NULL},
 };
 
 UCD_PLUGIN_DEFINE(.name = "excl-b", .version = "1.0.0", .license = "MIT",

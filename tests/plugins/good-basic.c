@@ -60,8 +60,8 @@ static void basic_fini(void *state)
 }
 
 static const ucd_service_decl basic_provides[] = {
-    {TEST_ALPHA_SERVICE, TEST_ALPHA_MAJOR, 0},
-    {NULL, 0, 0},
+    UCD_PROVIDE(TEST_ALPHA_SERVICE, TEST_ALPHA_MAJOR, 0, 0),
+    {NULL},
 };
 
 static const ucd_config_key basic_keys[] = {

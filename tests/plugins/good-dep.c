@@ -38,8 +38,8 @@ static void dep_stop(void *state)
 }
 
 static const ucd_service_decl dep_requires[] = {
-    {TEST_ALPHA_SERVICE, TEST_ALPHA_MAJOR, 0},
-    {NULL, 0, 0},
+    UCD_NEED(TEST_ALPHA_SERVICE, TEST_ALPHA_MAJOR, 0),
+    {NULL},
 };
 
 UCD_PLUGIN_DEFINE(.name = "good-dep", .version = "1.0.0", .license = "MIT",
