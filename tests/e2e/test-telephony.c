@@ -506,17 +506,30 @@ static void test_analytics_two_backends(void)
     }
     wait_conversations(h, 2);
 
+    /* yesterday to the day after tomorrow: the calls are in it even when
+     * midnight passes between them and the export */
+    GDateTime *now = g_date_time_new_now_local();
+    GDateTime *before = g_date_time_add_days(now, -1), *after = g_date_time_add_days(now, 2);
+    char *from = g_date_time_format(before, "%Y-%m-%d"),
+         *to = g_date_time_format(after, "%Y-%m-%d");
     const char *argv[] = {harness_env("UCCTL_BIN"),
                           "analytics",
                           "export",
-                          "--period",
-                          "today",
+                          "--from",
+                          from,
+                          "--to",
+                          to,
                           "--format",
                           "json",
                           NULL};
     char *out = NULL, *err = NULL;
     int rc = harness_run(h, argv, &out, &err);
     g_test_message("ucctl analytics export:\n%s%s", out, err);
+    g_date_time_unref(now);
+    g_date_time_unref(before);
+    g_date_time_unref(after);
+    g_free(from);
+    g_free(to);
     g_assert_cmpint(rc, ==, 0);
     GRegex *file_re = g_regex_new("^file: (\\S+\\.json)$", G_REGEX_MULTILINE, 0, NULL);
     GMatchInfo *m = NULL;
