@@ -2,12 +2,17 @@
  * jrec-words.c - the words a journal record carries for its enums, and back.
  *
  * Records since journal 1.1 carry end_cause and forward_reason_code beside
- * the words end_reason and forward_reason. The SQL stores keep only the
- * words (their columns predate the enums, and a word is what an admin reads
- * in the database), so this is the one table both directions use: the
- * sanitizer fills a missing side from the other, and a store's query() gets
- * the enums back from the stored words. The words are the core's
- * (core/model/words.c), which the README of each journal store lists.
+ * the words end_reason and forward_reason (journal.h). The SQL stores keep
+ * only the words (their columns predate the enums, and a word is what an
+ * admin reads in the database), so this is the one place both directions
+ * use: the sanitizer fills a missing side from the other, and a store's
+ * query() gets the enums back from the stored words.
+ *
+ * forward_reason is the word of forward_reason_code, so that enum comes back
+ * whole. end_reason keeps journal 1.0's two words, "link_lost" and "normal",
+ * so end_cause comes back as LINK_LOST or NORMAL: why an unanswered call
+ * ended (BUSY, NO_ANSWER ...) is in the record handed to store() and in
+ * UCD_EVENT_CONVERSATION_ENDED, not in a store's answer.
  */
 #include "jrec.h"
 
@@ -15,6 +20,9 @@
 
 #include <ucd/event.h>
 
+/* The event's words for every cause: what a word in end_reason can be read
+ * as (the core writes only "normal" and "link_lost"; a store may hold others
+ * written by a driver or an older tool). */
 static const char *const cause_words[] = {
     [UCD_CAUSE_NONE] = "none",
     [UCD_CAUSE_NORMAL] = "normal",
@@ -47,9 +55,11 @@ static uint32_t lookup(const char *const *words, size_t count, const char *word)
     return 0;
 }
 
-const char *jrec_cause_word(uint32_t cause)
+const char *jrec_end_reason_word(uint32_t cause)
 {
-    return cause < G_N_ELEMENTS(cause_words) ? cause_words[cause] : NULL;
+    if (cause == UCD_CAUSE_NONE)
+        return NULL;
+    return cause == UCD_CAUSE_LINK_LOST ? "link_lost" : "normal";
 }
 
 uint32_t jrec_cause_from_word(const char *word)
@@ -74,21 +84,19 @@ void jrec_codes_from_words(ucd_journal_record *rec)
 }
 
 /* One enum and its word: a missing side is filled from the other; two that
- * disagree are both kept (the core writes end_reason "normal" for every
- * conversation not lost with its link, and end_cause says why an unanswered
- * one ended). */
+ * are both set stay as given. */
 static void reconcile(uint32_t *code, const char **word, const char *(*word_of)(uint32_t),
                       uint32_t (*code_of)(const char *))
 {
     if (*code == 0)
         *code = code_of(*word);
     else if (*word == NULL)
-        *word = word_of(*code); /* NULL for a value newer than this build */
+        *word = word_of(*code); /* NULL for a forward reason newer than this build */
 }
 
 void jrec_reconcile_codes(ucd_journal_record *rec)
 {
-    reconcile(&rec->end_cause, &rec->end_reason, jrec_cause_word, jrec_cause_from_word);
+    reconcile(&rec->end_cause, &rec->end_reason, jrec_end_reason_word, jrec_cause_from_word);
     reconcile(&rec->forward_reason_code, &rec->forward_reason, jrec_forward_reason_word,
               jrec_forward_reason_from_word);
 }

@@ -106,25 +106,27 @@ void jrec_free(jrec_record *record);
 gboolean jrec_sanitize_times(ucd_journal_record *rec, ucd_journal_participant *parts,
                              int64_t now_ms, GString *problems);
 
-/* The words records carry for their enums (journal 1.1), in one table:
- * end_reason is the word of end_cause ("normal", "link_lost", ...),
- * forward_reason that of forward_reason_code ("unconditional", "busy",
- * "no_answer", "deflect"; none for UCD_FORWARD_REASON_NONE). A word of a
- * value this build does not know is NULL; an unknown word is 0 (NONE). */
-const char *jrec_cause_word(uint32_t cause);
+/* The words records carry for their enums (journal 1.1, journal.h), in one
+ * place: end_reason is "link_lost" for UCD_CAUSE_LINK_LOST and "normal" for
+ * any other cause (NULL for none); forward_reason is the word of
+ * forward_reason_code ("unconditional", "busy", "no_answer", "deflect";
+ * NULL for none or a value this build does not know). From a word: the
+ * cause or reason it names (every cause's event word is read), 0 (NONE) for
+ * NULL or an unknown word. */
+const char *jrec_end_reason_word(uint32_t cause);
 uint32_t jrec_cause_from_word(const char *word);
 const char *jrec_forward_reason_word(uint32_t reason);
 uint32_t jrec_forward_reason_from_word(const char *word);
 
 /* Sets end_cause and forward_reason_code of `rec` from its words: what a
- * store that keeps only the words calls for each record its query() returns. */
+ * store that keeps only the words calls for each record its query() returns.
+ * end_cause comes back as LINK_LOST or NORMAL only (see jrec-words.c). */
 void jrec_codes_from_words(ucd_journal_record *rec);
 
 /* Fills a missing enum from its word and a missing word from its enum, as
- * jrec_copy does; an enum and a word that are both set stay as given, also
- * when they disagree (the core writes end_reason "normal" for every
- * conversation not lost with its link; end_cause says why an unanswered one
- * ended). The words set are static strings. */
+ * jrec_copy does; an enum and a word that are both set stay as given (the
+ * core's "normal" beside the BUSY of an unanswered call). The words set are
+ * static strings. */
 void jrec_reconcile_codes(ucd_journal_record *rec);
 
 /* The key a number is indexed under: its last nine digits as an integer,

@@ -190,17 +190,18 @@ static void test_variant_round_trip(void)
 
 /* ---- the enums of journal 1.1 and their words ---- */
 
-/* Every cause and forward reason has a word that gives it back, and the
- * words are the ones the core writes (core/model). */
+/* end_reason has journal.h's two words; every forward reason has a word
+ * that gives it back; every cause's event word is read. */
 static void test_words_both_ways(void)
 {
-    for (uint32_t c = UCD_CAUSE_NONE; c <= UCD_CAUSE_BLOCKED; c++) {
-        g_assert_nonnull(jrec_cause_word(c));
-        g_assert_cmpuint(jrec_cause_from_word(jrec_cause_word(c)), ==, c);
-    }
-    g_assert_cmpstr(jrec_cause_word(UCD_CAUSE_LINK_LOST), ==, "link_lost");
-    g_assert_cmpstr(jrec_cause_word(UCD_CAUSE_PICKED_UP), ==, "picked_up");
-    g_assert_null(jrec_cause_word(UCD_CAUSE_BLOCKED + 1));
+    g_assert_null(jrec_end_reason_word(UCD_CAUSE_NONE));
+    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_LINK_LOST), ==, "link_lost");
+    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_NORMAL), ==, "normal");
+    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_BUSY), ==, "normal");
+    g_assert_cmpuint(jrec_cause_from_word("normal"), ==, UCD_CAUSE_NORMAL);
+    g_assert_cmpuint(jrec_cause_from_word("link_lost"), ==, UCD_CAUSE_LINK_LOST);
+    g_assert_cmpuint(jrec_cause_from_word("picked_up"), ==, UCD_CAUSE_PICKED_UP);
+    g_assert_cmpuint(jrec_cause_from_word("blocked"), ==, UCD_CAUSE_BLOCKED);
     g_assert_cmpuint(jrec_cause_from_word("no such word"), ==, UCD_CAUSE_NONE);
     g_assert_cmpuint(jrec_cause_from_word(NULL), ==, UCD_CAUSE_NONE);
 
@@ -208,12 +209,13 @@ static void test_words_both_ways(void)
     for (uint32_t r = UCD_FORWARD_REASON_UNCONDITIONAL; r <= UCD_FORWARD_REASON_DEFLECT; r++)
         g_assert_cmpuint(jrec_forward_reason_from_word(jrec_forward_reason_word(r)), ==, r);
     g_assert_cmpstr(jrec_forward_reason_word(UCD_FORWARD_REASON_NO_ANSWER), ==, "no_answer");
+    g_assert_null(jrec_forward_reason_word(UCD_FORWARD_REASON_DEFLECT + 1));
     g_assert_cmpuint(jrec_forward_reason_from_word(NULL), ==, UCD_FORWARD_REASON_NONE);
 }
 
 /* A 1.1 record's enums are copied, and give the words when those are
- * missing; an enum and a word that disagree both stay as given (the core's
- * "normal" with the cause of an unanswered call). */
+ * missing (end_reason: journal.h's two words); a word and an enum both set
+ * stay as given. */
 static void test_codes_copied(void)
 {
     ucd_journal_record r = sample();
@@ -228,6 +230,18 @@ static void test_codes_copied(void)
     jrec_free(c);
 
     r.end_cause = UCD_CAUSE_BUSY;
+    r.end_reason = NULL;
+    c = copy_with(&r, problems);
+    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_BUSY);
+    g_assert_cmpstr(c->rec.end_reason, ==, "normal");
+    jrec_free(c);
+
+    r.end_reason = "link_lost";
+    c = copy_with(&r, problems);
+    g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_BUSY);
+    g_assert_cmpstr(c->rec.end_reason, ==, "link_lost");
+    jrec_free(c);
+
     r.end_reason = "normal";
     c = copy_with(&r, problems);
     g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_BUSY);
