@@ -33,6 +33,9 @@ struct core_model {
     ucd_subscription *sub;
     uint64_t events;
     gboolean stopped; /* core_model_stop() ran: events are no longer handled */
+    /* The bus's last seq when core_model_start() last pulled everything: a
+     * module or user event up to it is already in that pull. */
+    uint64_t pulled_seq;
 
     /* directory: lines.c */
     GHashTable *drivers; /* id -> core_driver * (owned) */

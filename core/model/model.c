@@ -14,11 +14,24 @@
 
 /* ---- events ------------------------------------------------------------------- */
 
-static void on_module_state(core_model *m, const ucd_module_state_event *ev, int64_t time_ms)
+/* TRUE when the event came before core_model_start()'s last full pull, which
+ * saw what it announces: at start-up every module's RUNNING event is queued
+ * while the daemon pulls everything, and pulling each again would double the
+ * start-up's directory and line work. */
+static gboolean pulled_already(core_model *m, const ucd_event *e)
 {
+    return e->seq <= m->pulled_seq;
+}
+
+static void on_module_state(core_model *m, const ucd_event *e)
+{
+    const ucd_module_state_event *ev = e->payload;
+    int64_t time_ms = e->time_ms;
     if (!ev->module)
         return;
     if (ev->state == UCD_MODULE_RUNNING) {
+        if (pulled_already(m, e))
+            return;
         core_model_pull_lines(m, ev->module);
         ucd_service s = {.struct_size = sizeof s};
         if (core_modules_service_get(m->mods, UCD_USERS_SERVICE, UCD_USERS_MAJOR, ev->module, &s) ==
@@ -55,13 +68,14 @@ static void on_event(const ucd_event *e, void *ud)
         core_lines_on_event(m, e->payload, e->time_ms);
         break;
     case UCD_EVENT_USER_CHANGED:
-        core_directory_pull_soon(m);
+        if (!pulled_already(m, e))
+            core_directory_pull_soon(m);
         break;
     case UCD_EVENT_APPOINTMENT:
         core_presence_on_appointment(m, e->payload);
         break;
     case UCD_EVENT_MODULE_STATE:
-        on_module_state(m, e->payload, e->time_ms);
+        on_module_state(m, e);
         break;
     default:
         break;
@@ -95,6 +109,8 @@ void core_model_start(core_model *m)
         return;
     if (!m->sub)
         m->sub = core_bus_subscribe(m->rt->bus, "core", &filter, on_event, m);
+    /* Taken before pulling: what is published meanwhile is news. */
+    m->pulled_seq = core_bus_published(m->rt->bus);
     core_directory_pull(m);
     core_model_pull_lines(m, NULL);
 }

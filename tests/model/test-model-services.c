@@ -16,6 +16,7 @@
 
 typedef struct fake_pbx {
     const char *const *lines;
+    int listed; /* list_lines calls */
 } fake_pbx;
 
 static const char *const pbx_a_lines[] = {"209", "201", "202", "203", NULL};
@@ -23,6 +24,7 @@ static const char *const pbx_b_lines[] = {"201", NULL};
 
 static int pbx_list(void *impl, ucd_pbx_line_cb cb, void *ud)
 {
+    ((fake_pbx *)impl)->listed++;
     for (const char *const *l = ((fake_pbx *)impl)->lines; *l; l++) {
         ucd_pbx_line line = {.struct_size = sizeof line,
                              .state = UCD_LINE_IDLE,
@@ -567,6 +569,24 @@ static void test_directory_events(fixture *f, gconstpointer data)
     g_ptr_array_free(got, TRUE);
 }
 
+/* At start-up the daemon pulls everything once every module started; the
+ * modules' RUNNING events, queued meanwhile, must not pull each again (a
+ * directory of 100,000 users would be read twice). A RUNNING event after the
+ * pull is news and pulls. */
+static void test_start_pulls_once(fixture *f, gconstpointer data)
+{
+    g_assert_cmpint(f->pbx_a.listed, ==, 1);
+    ucd_module_state_event ms = {sizeof ms, UCD_MODULE_RUNNING, "pbx-a", NULL};
+    ucd_event e = {.struct_size = sizeof e, .type = UCD_EVENT_MODULE_STATE, .payload = &ms};
+    g_assert_cmpint(core_bus_publish(f->rt.bus, "core", &e), ==, UCD_OK);
+    core_model_start(f->model);
+    settle(f);
+    g_assert_cmpint(f->pbx_a.listed, ==, 2);
+    g_assert_cmpint(core_bus_publish(f->rt.bus, "core", &e), ==, UCD_OK);
+    settle(f);
+    g_assert_cmpint(f->pbx_a.listed, ==, 3);
+}
+
 /* ---- calls and the conversation-ended event ------------------------------------------ */
 
 static void call(fixture *f, ucd_call_state_event ev)
@@ -788,6 +808,7 @@ int main(int argc, char **argv)
 #define ADD(name, fn) g_test_add("/model/services/" name, fixture, NULL, set_up, fn, tear_down)
     ADD("directory-lookups", test_directory_lookups);
     ADD("directory-events", test_directory_events);
+    ADD("start-pulls-once", test_start_pulls_once);
     ADD("conversation-event", test_conversation_event);
     ADD("calls-control", test_calls_control);
     ADD("presence", test_presence);
