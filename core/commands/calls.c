@@ -8,9 +8,10 @@
  */
 #include <string.h>
 
+#include <ucd/event.h>
+
 #include "control.h"
 #include "model-commands-internal.h"
-#include "model/words.h"
 
 typedef struct {
     char *driver, *line, *call_id, *conversation, *remote, *since;
@@ -106,8 +107,8 @@ int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
                                row->line,
                                row->call_id,
                                or_empty(row->conversation),
-                               core_call_state_word(row->state),
-                               core_direction_word(row->direction),
+                               ucd_call_state_word(row->state),
+                               ucd_call_direction_word(row->direction),
                                row->remote,
                                row->since};
         core_reply_row(r, cells);

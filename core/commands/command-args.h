@@ -1,7 +1,7 @@
 /*
  * command-args.h - what the model's ucctl commands share: option parsing in
  * the daemon, times and durations as an admin types them, and errors. (The
- * words for states are model/words.h, a leaf the trace ring shares.)
+ * words for states are event.h's, the ones the trace ring writes.)
  */
 #ifndef CORE_COMMAND_ARGS_H
 #define CORE_COMMAND_ARGS_H

@@ -10,9 +10,10 @@
  */
 #include <string.h>
 
+#include <ucd/event.h>
+
 #include "control.h"
 #include "model-commands-internal.h"
-#include "model/words.h"
 
 #define JOURNAL_MAX_LIMIT 1000
 
@@ -51,7 +52,7 @@ static int journal_row(const ucd_journal_record *rec, void *ud)
                                p->user_id ? p->user_id : or_empty(p->line));
     }
     const char *row[] = {start,
-                         core_direction_word(rec->direction),
+                         ucd_call_direction_word(rec->direction),
                          rec->outcome < G_N_ELEMENTS(outcome_words) ? outcome_words[rec->outcome]
                                                                     : "unknown",
                          or_empty(rec->source_number),

@@ -10,10 +10,11 @@
  */
 #include <string.h>
 
+#include <ucd/event.h>
+
 #include "control.h"
 #include "line-name.h"
 #include "model-commands-internal.h"
-#include "model/words.h"
 
 typedef struct {
     char *driver, *address, *number, *name, *forward_to, *user_id;
@@ -135,7 +136,7 @@ int cmd_lines(int argc, const char *const *argv, ucd_reply *r, void *ud)
                              l->address,
                              or_empty(l->number),
                              or_empty(l->name),
-                             core_line_state_word(l->state),
+                             ucd_line_state_word(l->state),
                              or_empty(user),
                              l->dnd ? "on" : "off",
                              or_empty(l->forward_to),

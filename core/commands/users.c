@@ -4,9 +4,10 @@
  */
 #include <string.h>
 
+#include <ucd/event.h>
+
 #include "control.h"
 #include "model-commands-internal.h"
-#include "model/words.h"
 
 static gboolean in_group(const ucd_directory_user *u, const void *group)
 {
@@ -77,7 +78,7 @@ static char *line_text(const ucd_service *dir, const char *line)
         d->get_line(dir->impl, driver, slash + 1, keep_state, &state);
         g_free(driver);
     }
-    return g_strdup_printf("%s (%s)", line, core_line_state_word(state));
+    return g_strdup_printf("%s (%s)", line, ucd_line_state_word(state));
 }
 
 static int keep_presence(const ucd_presence_info *info, void *ud)

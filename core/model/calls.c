@@ -16,9 +16,10 @@
  */
 #include <string.h>
 
+#include <ucd/event.h>
+
 #include "log.h"
 #include "calls.h"
-#include "words.h"
 
 typedef struct core_conv core_conv;
 
@@ -461,7 +462,7 @@ static void conv_record_build(core_model *m, const core_conv *c, gboolean finish
         .start_ms = c->start_ms,
         .answer_ms = c->answer_ms,
         .end_ms = finished ? c->end_ms : 0,
-        .forward_reason = core_forward_reason_word(c->forward_reason),
+        .forward_reason = ucd_forward_reason_word(c->forward_reason),
         .end_reason = finished ? (c->link_lost ? "link_lost" : "normal") : NULL,
         .end_cause = finished ? end_cause_of(c) : UCD_CAUSE_NONE,
         .forward_reason_code = c->forward_reason,

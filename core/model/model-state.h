@@ -10,7 +10,8 @@
  *                                                        directory-events.c
  *   calls.h         legs, conversations, records         calls.c
  *   presence.h      line, manual, calendar presence      presence.c
- *   trace.h, words.h  leaves, used by any part
+ *   trace.h         a leaf, used by any part (the words for
+ *                   the SDK's enums are event.h's)
  *   model.c         life cycle and bus dispatch: the one file that calls
  *                   into every part
  *

@@ -12,8 +12,9 @@
  */
 #include <string.h>
 
+#include <ucd/event.h>
+
 #include "trace.h"
-#include "words.h"
 
 enum { TRACE_CALL, TRACE_LINE, TRACE_NOTE };
 
@@ -102,8 +103,8 @@ void core_trace_note(core_trace *t, const core_line *line, const char *text, int
 
 static void describe_call(GString *s, const trace_entry *e)
 {
-    g_string_printf(s, "call %s %s (was %s) %s", e->call_id, core_call_state_word(e->state),
-                    core_call_state_word(e->prev_state), core_direction_word(e->direction));
+    g_string_printf(s, "call %s %s (was %s) %s", e->call_id, ucd_call_state_word(e->state),
+                    ucd_call_state_word(e->prev_state), ucd_call_direction_word(e->direction));
     if (e->remote[0])
         g_string_append_printf(s, " remote %s", e->remote);
     if (e->is_private)
@@ -111,9 +112,9 @@ static void describe_call(GString *s, const trace_entry *e)
     if (e->conv_id[0] && strcmp(e->conv_id, e->call_id) != 0)
         g_string_append_printf(s, " conversation %s", e->conv_id);
     if (e->cause != UCD_CAUSE_NONE)
-        g_string_append_printf(s, " cause %s", core_cause_word(e->cause));
-    if (core_forward_reason_word(e->forward_reason))
-        g_string_append_printf(s, " reason %s", core_forward_reason_word(e->forward_reason));
+        g_string_append_printf(s, " cause %s", ucd_call_cause_word(e->cause));
+    if (ucd_forward_reason_word(e->forward_reason))
+        g_string_append_printf(s, " reason %s", ucd_forward_reason_word(e->forward_reason));
     if (e->extra[0])
         g_string_append_printf(s, " related %s", e->extra);
 }
@@ -125,7 +126,7 @@ static void describe(GString *s, const trace_entry *e)
         describe_call(s, e);
         break;
     case TRACE_LINE:
-        g_string_printf(s, "line %s", core_line_state_word(e->state));
+        g_string_printf(s, "line %s", ucd_line_state_word(e->state));
         if (e->dnd)
             g_string_append(s, " dnd");
         if (e->extra[0])

@@ -95,7 +95,8 @@ void jrec_free(jrec_record *record);
  *     column is cut at a character boundary; a uuid that needed any of this
  *     refuses the record (a changed uuid would be another conversation);
  *   - enums: a missing end_cause/forward_reason_code is taken from its word
- *     and a missing word from its enum (jrec_reconcile_codes);
+ *     (and the outcome) and a missing word from its enum
+ *     (jrec_reconcile_codes);
  *   - times: a start at or before 1970 or more than JREC_FUTURE_SLACK_MS
  *     ahead refuses the record; an end before the start or too far ahead is
  *     set to the start (or answer); an answer outside [start, end] is moved
@@ -106,27 +107,34 @@ void jrec_free(jrec_record *record);
 gboolean jrec_sanitize_times(ucd_journal_record *rec, ucd_journal_participant *parts,
                              int64_t now_ms, GString *problems);
 
-/* The words records carry for their enums (journal 1.1, journal.h), in one
- * place: end_reason is "link_lost" for UCD_CAUSE_LINK_LOST and "normal" for
- * any other cause (NULL for none); forward_reason is the word of
- * forward_reason_code ("unconditional", "busy", "no_answer", "deflect";
- * NULL for none or a value this build does not know). From a word: the
- * cause or reason it names (every cause's event word is read), 0 (NONE) for
- * NULL or an unknown word. */
+/* end_reason's word for `cause` (journal.h keeps journal 1.0's two words):
+ * "link_lost" for UCD_CAUSE_LINK_LOST, "normal" for any other cause, NULL
+ * for none. The other words are event.h's (ucd_forward_reason_word ...). */
 const char *jrec_end_reason_word(uint32_t cause);
-uint32_t jrec_cause_from_word(const char *word);
-const char *jrec_forward_reason_word(uint32_t reason);
-uint32_t jrec_forward_reason_from_word(const char *word);
 
-/* Sets end_cause and forward_reason_code of `rec` from its words: what a
- * store that keeps only the words calls for each record its query() returns.
- * end_cause comes back as LINK_LOST or NORMAL only (see jrec-words.c). */
+/* The end_cause the core gave a finished record, from what stores keep of
+ * it: UCD_CAUSE_LINK_LOST for end_reason "link_lost"; the cause another
+ * cause's word names ("busy", written by a driver or an older tool); else
+ * (the core's "normal", an unknown word) the cause of `outcome`: NORMAL for
+ * ANSWERED, BUSY, NO_ANSWER, FAILED, VOICEMAIL or BLOCKED for the outcome of
+ * that name. UCD_CAUSE_NONE when end_reason is NULL. Exact for every record
+ * of the core except that a REJECTED call comes back BUSY, and an unanswered
+ * one that ended with any cause but those five (NORMAL or none: the caller
+ * gave up; FORWARDED, PICKED_UP, TRANSFERRED, or a cause newer than this
+ * build) comes back NO_ANSWER (jrec-words.c). */
+uint32_t jrec_end_cause_of(const char *end_reason, uint32_t outcome);
+
+/* Sets end_cause (jrec_end_cause_of) and forward_reason_code (the reason
+ * forward_reason names, 0 for NULL or an unknown word) of `rec`: what a
+ * store that keeps only the words calls for each record its query()
+ * returns. */
 void jrec_codes_from_words(ucd_journal_record *rec);
 
-/* Fills a missing enum from its word and a missing word from its enum, as
- * jrec_copy does; an enum and a word that are both set stay as given (the
- * core's "normal" beside the BUSY of an unanswered call). The words set are
- * static strings. */
+/* Fills a missing enum from its word (as jrec_codes_from_words) and a
+ * missing word from its enum, as jrec_copy does, also for records read back
+ * from the serialized form; an enum and a word that are both set stay as
+ * given (the core's "normal" beside the BUSY of an unanswered call). The
+ * words set are static strings. */
 void jrec_reconcile_codes(ucd_journal_record *rec);
 
 /* The key a number is indexed under: its last nine digits as an integer,

@@ -162,6 +162,8 @@ static void make_record(test_record *t, const char *prefix, int n, int64_t start
                                   .destination_number = "201",
                                   .destination_name = "Desk",
                                   .end_reason = "normal",
+                                  /* the core's cause for the outcome */
+                                  .end_cause = n % 3 == 0 ? UCD_CAUSE_NO_ANSWER : UCD_CAUSE_NORMAL,
                                   .tags = "p1;p2",
                                   .memo = t->memo,
                                   .participants = t->parts,
@@ -233,6 +235,7 @@ typedef struct collected {
     GString *first; /* every field of the first record */
     uint32_t first_end_cause, first_forward_code;
     char *first_forward_reason;
+    GArray *end_causes; /* of every record, in order */
 } collected;
 
 static int collect(const ucd_journal_record *r, void *data)
@@ -255,15 +258,23 @@ static int collect(const ucd_journal_record *r, void *data)
                         r->participants[0].answered_ms, r->participants[0].left_ms,
                         r->participants[1].user_id ? "?" : "-", r->participants[1].line);
     g_ptr_array_add(c->uuids, g_strdup(r->uuid));
+    g_array_append_val(c->end_causes, r->end_cause);
     return 0;
+}
+
+static collected *collected_new(void)
+{
+    collected *c = g_new0(collected, 1);
+    c->uuids = g_ptr_array_new_with_free_func(g_free);
+    c->first = g_string_new(NULL);
+    c->end_causes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    return c;
 }
 
 static collected *run_query(fake_module *m, const ucd_journal_query *q, char *cursor)
 {
     void *impl = NULL;
-    collected *c = g_new0(collected, 1);
-    c->uuids = g_ptr_array_new_with_free_func(g_free);
-    c->first = g_string_new(NULL);
+    collected *c = collected_new();
     g_assert_cmpint(iface(m, &impl)->query(impl, q, collect, c, cursor, 64), ==, UCD_OK);
     return c;
 }
@@ -272,6 +283,7 @@ static void collected_free(collected *c)
 {
     g_ptr_array_unref(c->uuids);
     g_string_free(c->first, TRUE);
+    g_array_unref(c->end_causes);
     g_free(c->first_forward_reason);
     g_free(c);
 }
@@ -301,6 +313,12 @@ static void test_round_trip(void)
     g_assert_cmpuint(c->first_end_cause, ==, UCD_CAUSE_LINK_LOST);
     g_assert_cmpuint(c->first_forward_code, ==, UCD_FORWARD_REASON_BUSY);
     g_assert_cmpstr(c->first_forward_reason, ==, "busy");
+    /* The table keeps end_reason's two words and the outcome; end_cause
+     * comes back as the core gave it (jrec_end_cause_of). */
+    static const uint32_t causes[] = {UCD_CAUSE_LINK_LOST, UCD_CAUSE_NORMAL, UCD_CAUSE_NO_ANSWER,
+                                      UCD_CAUSE_NORMAL, UCD_CAUSE_NORMAL}; /* rt-0005 .. rt-0001 */
+    for (guint i = 0; i < G_N_ELEMENTS(causes); i++)
+        g_assert_cmpuint(g_array_index(c->end_causes, uint32_t, i), ==, causes[i]);
     collected_free(c);
 
     /* Filters and paging. */
@@ -622,13 +640,11 @@ static void test_frozen(void)
 static int query_status(fake_module *m)
 {
     void *impl = NULL;
-    collected c = {.uuids = g_ptr_array_new_with_free_func(g_free), .first = g_string_new(NULL)};
+    collected *c = collected_new();
     ucd_journal_query q = {.struct_size = sizeof(q), .limit = 5};
     char cursor[64];
-    int rc = iface(m, &impl)->query(impl, &q, collect, &c, cursor, sizeof(cursor));
-    g_ptr_array_unref(c.uuids);
-    g_string_free(c.first, TRUE);
-    g_free(c.first_forward_reason);
+    int rc = iface(m, &impl)->query(impl, &q, collect, c, cursor, sizeof(cursor));
+    collected_free(c);
     return rc;
 }
 

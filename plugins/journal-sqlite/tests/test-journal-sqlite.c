@@ -89,6 +89,23 @@ static void stop_journal(void *state)
 
 /* ---- records ---- */
 
+/* The end_cause the core gives a call that ended with `outcome` and was
+ * not lost with its link (core/model/calls.c: the cause that decided an
+ * unanswered call, NORMAL for an answered one), for the cause of that name. */
+static uint32_t core_end_cause(uint32_t outcome)
+{
+    static const uint32_t causes[] = {
+        [UCD_OUTCOME_ANSWERED] = UCD_CAUSE_NORMAL,
+        [UCD_OUTCOME_NO_ANSWER] = UCD_CAUSE_NO_ANSWER,
+        [UCD_OUTCOME_BUSY] = UCD_CAUSE_BUSY,
+        [UCD_OUTCOME_FAILED] = UCD_CAUSE_FAILED,
+        [UCD_OUTCOME_VOICEMAIL] = UCD_CAUSE_VOICEMAIL,
+        [UCD_OUTCOME_BLOCKED] = UCD_CAUSE_BLOCKED,
+    };
+    g_assert_cmpuint(outcome, <, G_N_ELEMENTS(causes));
+    return causes[outcome];
+}
+
 /* A record with every field set, strings derived from `n`. */
 typedef struct test_record {
     ucd_journal_record rec;
@@ -134,7 +151,7 @@ static test_record *make_record(int n, int64_t start_ms)
     r->forward_reason = "busy";
     r->picked_up_by = NULL;
     r->end_reason = "normal";
-    r->end_cause = UCD_CAUSE_NORMAL;
+    r->end_cause = core_end_cause(r->outcome);
     r->forward_reason_code = UCD_FORWARD_REASON_BUSY;
     r->tags = "sales;P-42";
     r->memo = s(t, "memo for call %d, with 'quotes' and ümlauts", n);
@@ -394,6 +411,61 @@ static void test_round_trip(void)
     assert_integrity(db);
     g_free(db);
     free_record(t);
+    finish_world();
+}
+
+/* The table keeps end_reason's two words and the outcome; query() gives
+ * back the end_cause the core gave each record: for every outcome, lost with
+ * the link or not. A REJECTED call, which the core files as outcome BUSY,
+ * comes back BUSY (jrec_end_cause_of). */
+static void test_end_cause_of_each_outcome(void)
+{
+    world_reset(FALSE);
+    void *state = start_journal();
+    GPtrArray *stored = g_ptr_array_new_with_free_func((GDestroyNotify)free_record);
+    for (uint32_t o = UCD_OUTCOME_ANSWERED; o <= UCD_OUTCOME_BLOCKED + 2; o++) {
+        gboolean lost = o > UCD_OUTCOME_BLOCKED;
+        test_record *t = make_record((int)o, 1700000000000 + o * 1000);
+        t->rec.outcome = lost ? o - UCD_OUTCOME_BLOCKED : o; /* NO_ANSWER, BUSY lost */
+        if (t->rec.outcome != UCD_OUTCOME_ANSWERED) {
+            t->rec.answer_ms = 0;
+            for (int i = 0; i < 3; i++)
+                t->parts[i].answered_ms = 0;
+        }
+        t->rec.end_reason = lost ? "link_lost" : "normal";
+        t->rec.end_cause = lost ? UCD_CAUSE_LINK_LOST : core_end_cause(t->rec.outcome);
+        store_ok(t);
+        g_ptr_array_add(stored, t);
+    }
+    test_record *rejected = make_record(20, 1700000100000);
+    rejected->rec.outcome = UCD_OUTCOME_BUSY;
+    rejected->rec.end_cause = UCD_CAUSE_REJECTED;
+    store_ok(rejected);
+    g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+
+    ucd_journal_query q = {.struct_size = sizeof(q), .limit = 100};
+    collected *c = run_query(&q, NULL, 0, TRUE);
+    g_assert_cmpuint(c->records->len, ==, stored->len + 1);
+    guint compared = 0;
+    for (guint i = 0; i < c->records->len; i++) {
+        const ucd_journal_record *r = &((test_record *)g_ptr_array_index(c->records, i))->rec;
+        if (strcmp(r->uuid, rejected->rec.uuid) == 0) {
+            g_assert_cmpuint(r->end_cause, ==, UCD_CAUSE_BUSY);
+            continue;
+        }
+        for (guint k = 0; k < stored->len; k++) {
+            const ucd_journal_record *want = &((test_record *)g_ptr_array_index(stored, k))->rec;
+            if (strcmp(r->uuid, want->uuid) == 0) {
+                assert_same_record(r, want);
+                compared++;
+            }
+        }
+    }
+    g_assert_cmpuint(compared, ==, stored->len);
+    free_collected(c);
+    free_record(rejected);
+    g_ptr_array_unref(stored);
+    stop_journal(state);
     finish_world();
 }
 
@@ -1045,6 +1117,7 @@ int main(int argc, char **argv)
     descriptor = fake_load_plugin(argv[1], "journal-sqlite", &handle);
 
     g_test_add_func("/journal-sqlite/round-trip", test_round_trip);
+    g_test_add_func("/journal-sqlite/end-cause-of-each-outcome", test_end_cause_of_each_outcome);
     g_test_add_func("/journal-sqlite/paging", test_paging);
     g_test_add_func("/journal-sqlite/filters", test_filters);
     g_test_add_func("/journal-sqlite/private-numbers", test_private_numbers);

@@ -18,6 +18,8 @@
 #ifndef UCD_EVENT_H
 #define UCD_EVENT_H
 
+#include <string.h>
+
 #include <ucd/plugin.h>
 
 #ifdef __cplusplus
@@ -293,6 +295,81 @@ enum {
 
 /* Called once per matching event. `event` is valid until the callback returns. */
 typedef void (*ucd_event_cb)(const ucd_event *event, void *user_data);
+
+/* ---- Words for the enums above ----------------------------------------------
+ *
+ * The words ucctl, the core's trace ring and the journal records write for
+ * these enums ("connected", "link_lost", "out_of_service" ...), here so that
+ * every plugin writes the same ones. A value newer than these headers gives
+ * "unknown" (for a forward reason: NULL). */
+
+/* "idle", "dialing", "ringback", "offering", "connected", "held",
+ * "conferenced", "transferred", "disconnected". */
+static inline const char *ucd_call_state_word(uint32_t state)
+{
+    static const char *const words[] = {"idle",        "dialing",     "ringback",
+                                        "offering",    "connected",   "held",
+                                        "conferenced", "transferred", "disconnected"};
+    return state < sizeof words / sizeof words[0] ? words[state] : "unknown";
+}
+
+/* "unknown", "inbound", "outbound", "internal". */
+static inline const char *ucd_call_direction_word(uint32_t direction)
+{
+    static const char *const words[] = {"unknown", "inbound", "outbound", "internal"};
+    return direction < sizeof words / sizeof words[0] ? words[direction] : "unknown";
+}
+
+/* "none", "normal", "busy", "no_answer", "rejected", "failed", "forwarded",
+ * "picked_up", "transferred", "voicemail", "link_lost", "blocked". */
+static inline const char *ucd_call_cause_word(uint32_t cause)
+{
+    static const char *const words[] = {"none",        "normal",    "busy",      "no_answer",
+                                        "rejected",    "failed",    "forwarded", "picked_up",
+                                        "transferred", "voicemail", "link_lost", "blocked"};
+    return cause < sizeof words / sizeof words[0] ? words[cause] : "unknown";
+}
+
+/* The cause a word of ucd_call_cause_word() names ("none" is
+ * UCD_CAUSE_NONE); -1 for NULL or any other word. */
+static inline int ucd_call_cause_from_word(const char *word)
+{
+    for (uint32_t cause = UCD_CAUSE_NONE; word != NULL && cause <= UCD_CAUSE_BLOCKED; cause++) {
+        if (strcmp(ucd_call_cause_word(cause), word) == 0)
+            return (int)cause;
+    }
+    return -1;
+}
+
+/* "unconditional", "busy", "no_answer", "deflect"; NULL for
+ * UCD_FORWARD_REASON_NONE (not forwarded) and for a value newer than these
+ * headers, as the journal record's forward_reason. */
+static inline const char *ucd_forward_reason_word(uint32_t reason)
+{
+    static const char *const words[] = {NULL, "unconditional", "busy", "no_answer", "deflect"};
+    return reason < sizeof words / sizeof words[0] ? words[reason] : NULL;
+}
+
+/* The reason a word of ucd_forward_reason_word() names; -1 for NULL or any
+ * other word. */
+static inline int ucd_forward_reason_from_word(const char *word)
+{
+    for (uint32_t reason = UCD_FORWARD_REASON_UNCONDITIONAL;
+         word != NULL && reason <= UCD_FORWARD_REASON_DEFLECT; reason++) {
+        if (strcmp(ucd_forward_reason_word(reason), word) == 0)
+            return (int)reason;
+    }
+    return -1;
+}
+
+/* "unknown", "idle", "ringing", "dialing", "busy", "held",
+ * "out_of_service". */
+static inline const char *ucd_line_state_word(uint32_t state)
+{
+    static const char *const words[] = {"unknown", "idle", "ringing",       "dialing",
+                                        "busy",    "held", "out_of_service"};
+    return state < sizeof words / sizeof words[0] ? words[state] : "unknown";
+}
 
 #ifdef __cplusplus
 }

@@ -190,27 +190,78 @@ static void test_variant_round_trip(void)
 
 /* ---- the enums of journal 1.1 and their words ---- */
 
-/* end_reason has journal.h's two words; every forward reason has a word
- * that gives it back; every cause's event word is read. */
+/* end_reason has journal.h's two words; the other words are event.h's,
+ * and each gives its value back. */
 static void test_words_both_ways(void)
 {
     g_assert_null(jrec_end_reason_word(UCD_CAUSE_NONE));
     g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_LINK_LOST), ==, "link_lost");
     g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_NORMAL), ==, "normal");
     g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_BUSY), ==, "normal");
-    g_assert_cmpuint(jrec_cause_from_word("normal"), ==, UCD_CAUSE_NORMAL);
-    g_assert_cmpuint(jrec_cause_from_word("link_lost"), ==, UCD_CAUSE_LINK_LOST);
-    g_assert_cmpuint(jrec_cause_from_word("picked_up"), ==, UCD_CAUSE_PICKED_UP);
-    g_assert_cmpuint(jrec_cause_from_word("blocked"), ==, UCD_CAUSE_BLOCKED);
-    g_assert_cmpuint(jrec_cause_from_word("no such word"), ==, UCD_CAUSE_NONE);
-    g_assert_cmpuint(jrec_cause_from_word(NULL), ==, UCD_CAUSE_NONE);
 
-    g_assert_null(jrec_forward_reason_word(UCD_FORWARD_REASON_NONE));
+    for (uint32_t c = UCD_CAUSE_NONE; c <= UCD_CAUSE_BLOCKED; c++)
+        g_assert_cmpint(ucd_call_cause_from_word(ucd_call_cause_word(c)), ==, (int)c);
+    g_assert_cmpstr(ucd_call_cause_word(UCD_CAUSE_NONE), ==, "none");
+    g_assert_cmpstr(ucd_call_cause_word(UCD_CAUSE_PICKED_UP), ==, "picked_up");
+    g_assert_cmpstr(ucd_call_cause_word(UCD_CAUSE_BLOCKED + 1), ==, "unknown");
+    g_assert_cmpint(ucd_call_cause_from_word("unknown"), ==, -1);
+    g_assert_cmpint(ucd_call_cause_from_word("no such word"), ==, -1);
+    g_assert_cmpint(ucd_call_cause_from_word(NULL), ==, -1);
+
+    g_assert_null(ucd_forward_reason_word(UCD_FORWARD_REASON_NONE));
     for (uint32_t r = UCD_FORWARD_REASON_UNCONDITIONAL; r <= UCD_FORWARD_REASON_DEFLECT; r++)
-        g_assert_cmpuint(jrec_forward_reason_from_word(jrec_forward_reason_word(r)), ==, r);
-    g_assert_cmpstr(jrec_forward_reason_word(UCD_FORWARD_REASON_NO_ANSWER), ==, "no_answer");
-    g_assert_null(jrec_forward_reason_word(UCD_FORWARD_REASON_DEFLECT + 1));
-    g_assert_cmpuint(jrec_forward_reason_from_word(NULL), ==, UCD_FORWARD_REASON_NONE);
+        g_assert_cmpint(ucd_forward_reason_from_word(ucd_forward_reason_word(r)), ==, (int)r);
+    g_assert_cmpstr(ucd_forward_reason_word(UCD_FORWARD_REASON_NO_ANSWER), ==, "no_answer");
+    g_assert_null(ucd_forward_reason_word(UCD_FORWARD_REASON_DEFLECT + 1));
+    g_assert_cmpint(ucd_forward_reason_from_word(NULL), ==, -1);
+    g_assert_cmpint(ucd_forward_reason_from_word("none"), ==, -1);
+
+    g_assert_cmpstr(ucd_call_state_word(UCD_CALL_RINGBACK), ==, "ringback");
+    g_assert_cmpstr(ucd_call_state_word(UCD_CALL_DISCONNECTED), ==, "disconnected");
+    g_assert_cmpstr(ucd_call_state_word(UCD_CALL_DISCONNECTED + 1), ==, "unknown");
+    g_assert_cmpstr(ucd_call_direction_word(UCD_DIR_INTERNAL), ==, "internal");
+    g_assert_cmpstr(ucd_call_direction_word(UCD_DIR_INTERNAL + 1), ==, "unknown");
+    g_assert_cmpstr(ucd_line_state_word(UCD_LINE_OUT_OF_SERVICE), ==, "out_of_service");
+    g_assert_cmpstr(ucd_line_state_word(UCD_LINE_OUT_OF_SERVICE + 1), ==, "unknown");
+}
+
+/* What the core gives as end_cause (core/model/calls.c: LINK_LOST when
+ * lost, else the cause that decided an unanswered call, else NORMAL), with
+ * the outcome it derives from that cause, and what comes back from the
+ * stored words and outcome. The last rows are the causes an outcome stands
+ * for besides its own: they come back as the outcome's cause. */
+static const struct {
+    uint32_t outcome;
+    const char *end_reason;
+    uint32_t core_cause; /* what the core put into end_cause */
+    uint32_t back;       /* what jrec_end_cause_of gives */
+} core_records[] = {
+    {UCD_OUTCOME_ANSWERED, "normal", UCD_CAUSE_NORMAL, UCD_CAUSE_NORMAL},
+    {UCD_OUTCOME_ANSWERED, "link_lost", UCD_CAUSE_LINK_LOST, UCD_CAUSE_LINK_LOST},
+    {UCD_OUTCOME_NO_ANSWER, "normal", UCD_CAUSE_NO_ANSWER, UCD_CAUSE_NO_ANSWER},
+    {UCD_OUTCOME_NO_ANSWER, "link_lost", UCD_CAUSE_LINK_LOST, UCD_CAUSE_LINK_LOST},
+    {UCD_OUTCOME_BUSY, "normal", UCD_CAUSE_BUSY, UCD_CAUSE_BUSY},
+    {UCD_OUTCOME_FAILED, "normal", UCD_CAUSE_FAILED, UCD_CAUSE_FAILED},
+    {UCD_OUTCOME_VOICEMAIL, "normal", UCD_CAUSE_VOICEMAIL, UCD_CAUSE_VOICEMAIL},
+    {UCD_OUTCOME_BLOCKED, "normal", UCD_CAUSE_BLOCKED, UCD_CAUSE_BLOCKED},
+    {UCD_OUTCOME_BUSY, "normal", UCD_CAUSE_REJECTED, UCD_CAUSE_BUSY},
+    {UCD_OUTCOME_NO_ANSWER, "normal", UCD_CAUSE_NORMAL, UCD_CAUSE_NO_ANSWER},
+    {UCD_OUTCOME_NO_ANSWER, "normal", UCD_CAUSE_PICKED_UP, UCD_CAUSE_NO_ANSWER},
+};
+
+static void test_end_cause_of_outcome(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(core_records); i++) {
+        g_test_message("row %zu", i);
+        g_assert_cmpuint(jrec_end_cause_of(core_records[i].end_reason, core_records[i].outcome), ==,
+                         core_records[i].back);
+    }
+    /* A cause's word a driver or an older tool wrote is read; NULL is none;
+     * an unknown word is taken as not lost. */
+    g_assert_cmpuint(jrec_end_cause_of("busy", UCD_OUTCOME_ANSWERED), ==, UCD_CAUSE_BUSY);
+    g_assert_cmpuint(jrec_end_cause_of(NULL, UCD_OUTCOME_BUSY), ==, UCD_CAUSE_NONE);
+    g_assert_cmpuint(jrec_end_cause_of("eaten_by_grue", UCD_OUTCOME_FAILED), ==, UCD_CAUSE_FAILED);
+    g_assert_cmpuint(jrec_end_cause_of("normal", UCD_OUTCOME_BLOCKED + 1), ==, UCD_CAUSE_NORMAL);
 }
 
 /* A 1.1 record's enums are copied, and give the words when those are
@@ -302,6 +353,24 @@ static void test_codes_from_words(void)
     g_variant_unref(v);
     jrec_free(back);
     jrec_free(c);
+
+    /* Every record of the core comes back from the serialized form (the
+     * spool) with the end_cause the core gave it, as far as the outcome
+     * tells it. */
+    for (size_t i = 0; i < G_N_ELEMENTS(core_records); i++) {
+        s = sample();
+        s.outcome = core_records[i].outcome;
+        s.end_reason = core_records[i].end_reason;
+        s.end_cause = core_records[i].core_cause;
+        c = copy_with(&s, NULL);
+        g_assert_cmpuint(c->rec.end_cause, ==, core_records[i].core_cause);
+        v = g_variant_ref_sink(jrec_to_variant(&c->rec));
+        back = jrec_from_variant(v);
+        g_assert_cmpuint(back->rec.end_cause, ==, core_records[i].back);
+        g_variant_unref(v);
+        jrec_free(back);
+        jrec_free(c);
+    }
 }
 
 /* ---- the spool ---- */
@@ -495,6 +564,7 @@ int main(int argc, char **argv)
     g_test_add_func("/jrec/number-key", test_number_key);
     g_test_add_func("/jrec/variant", test_variant_round_trip);
     g_test_add_func("/jrec/codes/words", test_words_both_ways);
+    g_test_add_func("/jrec/codes/end-cause-of-outcome", test_end_cause_of_outcome);
     g_test_add_func("/jrec/codes/copied", test_codes_copied);
     g_test_add_func("/jrec/codes/journal-1.0", test_codes_of_a_1_0_record);
     g_test_add_func("/jrec/codes/from-words", test_codes_from_words);
