@@ -425,9 +425,10 @@ static int store_one(const ucd_service *s, void *ud)
 }
 
 /* How the conversation ended, for record 1.1's end_cause: lost with the
- * link, else the cause that decided an unanswered call's outcome (busy, no
- * answer ...), else normal. end_reason keeps its two words ("normal",
- * "link_lost") so stored journals and their readers see what they always did. */
+ * link, else the cause that decided an unanswered call's outcome (busy,
+ * rejected, no answer ...), else normal. end_reason is this cause's word
+ * ("busy", "rejected" ...), so stores that keep only the words keep the
+ * exact cause; "normal" and "link_lost" still mean what they did in 1.0. */
 static uint32_t end_cause_of(const core_conv *c)
 {
     if (c->link_lost)
@@ -452,6 +453,7 @@ static void conv_record_build(core_model *m, const core_conv *c, gboolean finish
                     ? cr->few
                     : g_new(ucd_journal_participant, c->legs->len);
     const core_leg *first = c->legs->pdata[0];
+    uint32_t end_cause = finished ? end_cause_of(c) : UCD_CAUSE_NONE;
     cr->r = (ucd_journal_record){
         .struct_size = sizeof cr->r,
         .direction = first->direction,
@@ -463,8 +465,8 @@ static void conv_record_build(core_model *m, const core_conv *c, gboolean finish
         .answer_ms = c->answer_ms,
         .end_ms = finished ? c->end_ms : 0,
         .forward_reason = ucd_forward_reason_word(c->forward_reason),
-        .end_reason = finished ? (c->link_lost ? "link_lost" : "normal") : NULL,
-        .end_cause = finished ? end_cause_of(c) : UCD_CAUSE_NONE,
+        .end_reason = finished ? ucd_call_cause_word(end_cause) : NULL,
+        .end_cause = end_cause,
         .forward_reason_code = c->forward_reason,
     };
     fill_parties(m, c, &cr->r, &cr->numbers);

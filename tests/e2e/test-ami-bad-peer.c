@@ -255,7 +255,7 @@ static void test_junk(void)
     char *names = e2e_journal_sql(h, "SELECT source_name, source_number, destination_name, "
                                      "driver_instance, end_reason, outcome FROM conversation");
     g_assert_true(g_utf8_validate(names, -1, NULL));
-    g_assert_cmpstr(names, ==, "M\xc3\xbcller|0891234567|Bob|pbx-ami:junk|normal|1\n");
+    g_assert_cmpstr(names, ==, "M\xc3\xbcller|0891234567|Bob|pbx-ami:junk|no_answer|1\n");
     g_free(names);
     ami_wait_line_state(h, "pbx-ami:junk", "bob", "idle");
     ami_wait_status_field(h, "ami-junk", "link", "up");

@@ -206,6 +206,7 @@ static void test_two_servers(void)
     g_free(result);
     json_node_free(r);
     char *sim_leg = e2e_leg_on(h, "201", "offering");
+    /* 201 rejects it while it rings: end_reason "rejected", unanswered */
     json_node_free(e2e_ctl(h, "hangup", "201", sim_leg, NULL));
     g_free(sim_leg);
 
@@ -218,7 +219,7 @@ static void test_two_servers(void)
     char *rows = e2e_journal_sql(h, "SELECT driver_instance, end_reason, answer_ms > 0 "
                                     "FROM conversation ORDER BY 1");
     g_assert_cmpstr(rows, ==,
-                    "pbx-ami:east|normal|1\npbx-ami:west|normal|1\npbx-sim:office|normal|0\n");
+                    "pbx-ami:east|normal|1\npbx-ami:west|normal|1\npbx-sim:office|rejected|0\n");
     g_free(rows);
     e2e_wait_presence_suffix(h, "file:carol", "on_phone available");
     e2e_wait_presence_suffix(h, "file:alice", "on_phone available");

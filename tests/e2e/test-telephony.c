@@ -327,13 +327,13 @@ static void test_requested_number(void)
 
     assert_sql(h,
                "SELECT direction, outcome, source_number, requested_number, destination_number, "
-               "coalesce(picked_up_by, transferred_by, forward_reason, '-') FROM conversation "
-               "ORDER BY id",
-               "3|0|201|202|203|file:u203\n"
-               "3|0|201|202|203|file:u202\n"
-               "3|0|201|202|203|unconditional\n"
-               "3|2|201|202|NULL|-\n" /* nobody rang: no destination */
-               "3|2|201|202|202|-\n");
+               "coalesce(picked_up_by, transferred_by, forward_reason, '-'), end_reason "
+               "FROM conversation ORDER BY id",
+               "3|0|201|202|203|file:u203|normal\n"
+               "3|0|201|202|203|file:u202|normal\n"
+               "3|0|201|202|203|unconditional|normal\n"
+               "3|2|201|202|NULL|-|busy\n" /* nobody rang: no destination */
+               "3|2|201|202|202|-|rejected\n");
     g_assert_cmpint(harness_stop(h), ==, 0);
     harness_free(h);
 }
@@ -344,7 +344,8 @@ static void test_no_answer(void)
     harness *h = start_company(NULL);
     char *call = sim_call(h, "+41445551234", "202");
     wait_conversations(h, 1);
-    assert_sql(h, "SELECT outcome, answer_ms, source_e164 FROM conversation", "1|0|+41445551234\n");
+    assert_sql(h, "SELECT outcome, answer_ms, source_e164, end_reason FROM conversation",
+               "1|0|+41445551234|no_answer\n");
     g_assert_cmpint(harness_stop(h), ==, 0);
     g_free(call);
     harness_free(h);

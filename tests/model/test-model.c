@@ -374,7 +374,7 @@ static void test_no_answer(fixture *f, gconstpointer data)
     CALL(f, .line = "202", .call_id = "c1", .state = UCD_CALL_DISCONNECTED,
          .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NO_ANSWER);
     assert_one_record(f, "dir=1 outcome=1 answered=no from=0301111/- req=202 "
-                         "to=202/Bob Builder xfer=- pickup=- fwd=- end=normal flags=1 "
+                         "to=202/Bob Builder xfer=- pickup=- fwd=- end=no_answer flags=1 "
                          "parts=callee:u-bob:202");
 }
 
@@ -387,7 +387,7 @@ static void test_busy(fixture *f, gconstpointer data)
     CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_DISCONNECTED,
          .direction = UCD_DIR_OUTBOUND, .cause = UCD_CAUSE_BUSY);
     assert_one_record(f, "dir=2 outcome=2 answered=no from=201/Alice Example req=0301234 "
-                         "to=0301234/- xfer=- pickup=- fwd=- end=normal flags=0 "
+                         "to=0301234/- xfer=- pickup=- fwd=- end=busy flags=0 "
                          "parts=caller:u-alice:201");
 }
 
@@ -548,6 +548,9 @@ static void test_requested_click_to_dial(fixture *f, gconstpointer data)
          .direction = UCD_DIR_INTERNAL, .cause = UCD_CAUSE_REJECTED, .remote_number = "201");
     g_assert_cmpuint(f->journal.records->len, ==, 1);
     g_assert_true(strstr(f->journal.records->pdata[0], " req=202 ") != NULL);
+    /* Rejected, not busy, though the outcome is BUSY for both. */
+    g_assert_true(strstr(f->journal.records->pdata[0], " outcome=2 ") != NULL);
+    g_assert_true(strstr(f->journal.records->pdata[0], " end=rejected ") != NULL);
 }
 
 static void module_state(fixture *f, const char *module, ucd_module_state state)

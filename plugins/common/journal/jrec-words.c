@@ -10,17 +10,19 @@
  * enums back. The words themselves are event.h's (ucd_call_cause_word ...),
  * the ones the core's trace and ucctl write.
  *
- * forward_reason is the word of forward_reason_code, so that enum comes back
- * whole. end_reason keeps journal 1.0's two words, so end_cause is derived
- * the way the core computes it (core/model/calls.c): LINK_LOST when a leg
- * lost its link, else the cause that decided an unanswered call, else
- * NORMAL; an unanswered call's cause is read from the outcome the core
- * derived from that same cause. Where one outcome stands for several causes
- * the outcome's own cause comes back: BUSY for a REJECTED call (both are
- * outcome BUSY); NO_ANSWER for an unanswered call that ended with NORMAL or
- * no cause (the caller gave up), FORWARDED, PICKED_UP, TRANSFERRED or a
- * cause newer than this build (all outcome NO_ANSWER). The exact cause is in
- * the record handed to store() and in UCD_EVENT_CONVERSATION_ENDED.
+ * forward_reason is the word of forward_reason_code, and end_reason the
+ * word of end_cause (ucd_call_cause_word: "busy", "rejected", "no_answer",
+ * "link_lost" ...), so both enums come back whole from what a store keeps,
+ * with one exception. Records stored before the core wrote the cause's word
+ * say "normal" for every call not lost with its link, answered or not; for
+ * those the cause of an unanswered call is read from the outcome, which the
+ * core derived from that same cause (core/model/calls.c): BUSY, NO_ANSWER,
+ * FAILED, VOICEMAIL or BLOCKED (a REJECTED call of then comes back BUSY; a
+ * FORWARDED, PICKED_UP or TRANSFERRED one NO_ANSWER). A new record cannot be
+ * told from such an old one when it says "normal" without an answer (the
+ * caller gave up and the PBX named no other cause): it too comes back with
+ * its outcome's cause, NO_ANSWER. The exact cause is always in the record
+ * handed to store() and in UCD_EVENT_CONVERSATION_ENDED.
  */
 #include "jrec.h"
 
@@ -28,13 +30,11 @@
 
 const char *jrec_end_reason_word(uint32_t cause)
 {
-    if (cause == UCD_CAUSE_NONE)
-        return NULL;
-    return cause == UCD_CAUSE_LINK_LOST ? "link_lost" : "normal";
+    return cause == UCD_CAUSE_NONE ? NULL : ucd_call_cause_word(cause);
 }
 
-/* The cause the core gives a call that was not lost with its link and ended
- * with `outcome` (see core/model/calls.c, outcome_of and end_cause_of). */
+/* The cause behind `outcome` for a row that says only "normal" (see
+ * core/model/calls.c, outcome_of and end_cause_of). */
 static uint32_t cause_of_outcome(uint32_t outcome)
 {
     switch (outcome) {
@@ -57,8 +57,8 @@ uint32_t jrec_end_cause_of(const char *end_reason, uint32_t outcome)
 {
     if (end_reason == NULL)
         return UCD_CAUSE_NONE;
-    /* "link_lost", or a cause's word that a driver or an older tool wrote
-     * (the core writes only "normal" and "link_lost"). */
+    /* The core writes the cause's word; "normal" of an unanswered call (or
+     * a word nobody knows) is a row of before, read from its outcome. */
     int named = ucd_call_cause_from_word(end_reason);
     if (named > UCD_CAUSE_NORMAL)
         return (uint32_t)named;
@@ -78,7 +78,7 @@ void jrec_codes_from_words(ucd_journal_record *rec)
 }
 
 /* A missing side is filled from the other; two that are both set stay as
- * given (the core's "normal" beside the BUSY of an unanswered call). */
+ * given, even when they disagree (a plugin's own pair is its business). */
 void jrec_reconcile_codes(ucd_journal_record *rec)
 {
     if (rec->end_cause == UCD_CAUSE_NONE)

@@ -107,21 +107,21 @@ void jrec_free(jrec_record *record);
 gboolean jrec_sanitize_times(ucd_journal_record *rec, ucd_journal_participant *parts,
                              int64_t now_ms, GString *problems);
 
-/* end_reason's word for `cause` (journal.h keeps journal 1.0's two words):
- * "link_lost" for UCD_CAUSE_LINK_LOST, "normal" for any other cause, NULL
- * for none. The other words are event.h's (ucd_forward_reason_word ...). */
+/* end_reason's word for `cause`, event.h's ucd_call_cause_word() ("busy",
+ * "link_lost" ...; "unknown" for a cause newer than this build); NULL for
+ * UCD_CAUSE_NONE. The other words are event.h's too (ucd_forward_reason_word
+ * ...). */
 const char *jrec_end_reason_word(uint32_t cause);
 
-/* The end_cause the core gave a finished record, from what stores keep of
- * it: UCD_CAUSE_LINK_LOST for end_reason "link_lost"; the cause another
- * cause's word names ("busy", written by a driver or an older tool); else
- * (the core's "normal", an unknown word) the cause of `outcome`: NORMAL for
- * ANSWERED, BUSY, NO_ANSWER, FAILED, VOICEMAIL or BLOCKED for the outcome of
- * that name. UCD_CAUSE_NONE when end_reason is NULL. Exact for every record
- * of the core except that a REJECTED call comes back BUSY, and an unanswered
- * one that ended with any cause but those five (NORMAL or none: the caller
- * gave up; FORWARDED, PICKED_UP, TRANSFERRED, or a cause newer than this
- * build) comes back NO_ANSWER (jrec-words.c). */
+/* The end_cause of a finished record, from what stores keep of it: the
+ * cause end_reason names ("busy", "rejected", "link_lost" ...); for
+ * "normal" or a word nobody knows, the cause of `outcome`, as records
+ * stored before the core wrote the cause's word need: NORMAL for ANSWERED,
+ * BUSY, NO_ANSWER, FAILED, VOICEMAIL or BLOCKED for the outcome of that
+ * name. UCD_CAUSE_NONE when end_reason is NULL. Exact for every record the
+ * core writes now except an unanswered one with end_cause NORMAL (the
+ * caller gave up), which comes back NO_ANSWER like the old rows it cannot
+ * be told from (jrec-words.c). */
 uint32_t jrec_end_cause_of(const char *end_reason, uint32_t outcome);
 
 /* Sets end_cause (jrec_end_cause_of) and forward_reason_code (the reason
@@ -133,8 +133,7 @@ void jrec_codes_from_words(ucd_journal_record *rec);
 /* Fills a missing enum from its word (as jrec_codes_from_words) and a
  * missing word from its enum, as jrec_copy does, also for records read back
  * from the serialized form; an enum and a word that are both set stay as
- * given (the core's "normal" beside the BUSY of an unanswered call). The
- * words set are static strings. */
+ * given, even when they disagree. The words set are static strings. */
 void jrec_reconcile_codes(ucd_journal_record *rec);
 
 /* The key a number is indexed under: its last nine digits as an integer,

@@ -149,7 +149,9 @@ static void make_record(test_record *t, const char *prefix, int n, int64_t start
                                             .left_ms = start_ms + 60000};
     t->rec = (ucd_journal_record){.struct_size = sizeof(t->rec),
                                   .direction = 1,
-                                  .outcome = n % 3 == 0 ? 1 : 0,
+                                  .outcome = n % 3 == 0   ? UCD_OUTCOME_NO_ANSWER
+                                             : n % 4 == 0 ? UCD_OUTCOME_BUSY
+                                                          : UCD_OUTCOME_ANSWERED,
                                   .uuid = t->uuid,
                                   .driver_instance = "pbx-sim:office",
                                   .start_ms = start_ms,
@@ -161,9 +163,13 @@ static void make_record(test_record *t, const char *prefix, int n, int64_t start
                                   .requested_number = "201",
                                   .destination_number = "201",
                                   .destination_name = "Desk",
-                                  .end_reason = "normal",
-                                  /* the core's cause for the outcome */
-                                  .end_cause = n % 3 == 0 ? UCD_CAUSE_NO_ANSWER : UCD_CAUSE_NORMAL,
+                                  /* the core's cause for the outcome, and its word */
+                                  .end_reason = n % 3 == 0   ? "no_answer"
+                                                : n % 4 == 0 ? "rejected"
+                                                             : "normal",
+                                  .end_cause = n % 3 == 0   ? UCD_CAUSE_NO_ANSWER
+                                               : n % 4 == 0 ? UCD_CAUSE_REJECTED
+                                                            : UCD_CAUSE_NORMAL,
                                   .tags = "p1;p2",
                                   .memo = t->memo,
                                   .participants = t->parts,
@@ -298,6 +304,8 @@ static void test_round_trip(void)
     g_assert_cmpint(count_rows("rt_", "conversation", NULL), ==, 5);
     g_assert_cmpint(count_rows("rt_", "participant", NULL), ==, 10);
     g_assert_cmpint(count_rows("rt_", "conversation", "WHERE memo LIKE '%ümlauts'"), ==, 5);
+    g_assert_cmpint(
+        count_rows("rt_", "conversation", "WHERE end_reason = 'rejected' AND outcome = 2"), ==, 1);
     g_assert_cmpint(fake_module_counter(m, "stored"), ==, 5);
 
     ucd_journal_query q = {.struct_size = sizeof(q)};
@@ -313,9 +321,9 @@ static void test_round_trip(void)
     g_assert_cmpuint(c->first_end_cause, ==, UCD_CAUSE_LINK_LOST);
     g_assert_cmpuint(c->first_forward_code, ==, UCD_FORWARD_REASON_BUSY);
     g_assert_cmpstr(c->first_forward_reason, ==, "busy");
-    /* The table keeps end_reason's two words and the outcome; end_cause
-     * comes back as the core gave it (jrec_end_cause_of). */
-    static const uint32_t causes[] = {UCD_CAUSE_LINK_LOST, UCD_CAUSE_NORMAL, UCD_CAUSE_NO_ANSWER,
+    /* The table keeps end_reason, the word of end_cause; end_cause comes
+     * back as the core gave it, REJECTED too (jrec_end_cause_of). */
+    static const uint32_t causes[] = {UCD_CAUSE_LINK_LOST, UCD_CAUSE_REJECTED, UCD_CAUSE_NO_ANSWER,
                                       UCD_CAUSE_NORMAL, UCD_CAUSE_NORMAL}; /* rt-0005 .. rt-0001 */
     for (guint i = 0; i < G_N_ELEMENTS(causes); i++)
         g_assert_cmpuint(g_array_index(c->end_causes, uint32_t, i), ==, causes[i]);

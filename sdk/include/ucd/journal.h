@@ -77,8 +77,8 @@ typedef struct ucd_journal_record {
     const char *forward_reason; /* the word of forward_reason_code: "unconditional", "busy",
                                    "no_answer", "deflect"; NULL for none */
     const char *picked_up_by;   /* user id */
-    const char *end_reason;     /* "link_lost" when end_cause is UCD_CAUSE_LINK_LOST, else
-                                   "normal" (journal 1.0's two words, kept) */
+    const char *end_reason;     /* the word of end_cause (ucd_call_cause_word: "normal",
+                                   "busy", "rejected", "no_answer", "link_lost" ...) */
     const char *tags;           /* ';'-separated tags or project codes */
     const char *memo;
     const ucd_journal_participant *participants;

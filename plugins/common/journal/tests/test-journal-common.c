@@ -190,14 +190,16 @@ static void test_variant_round_trip(void)
 
 /* ---- the enums of journal 1.1 and their words ---- */
 
-/* end_reason has journal.h's two words; the other words are event.h's,
+/* end_reason is the word of end_cause, like the other words event.h's,
  * and each gives its value back. */
 static void test_words_both_ways(void)
 {
     g_assert_null(jrec_end_reason_word(UCD_CAUSE_NONE));
     g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_LINK_LOST), ==, "link_lost");
     g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_NORMAL), ==, "normal");
-    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_BUSY), ==, "normal");
+    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_BUSY), ==, "busy");
+    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_REJECTED), ==, "rejected");
+    g_assert_cmpstr(jrec_end_reason_word(UCD_CAUSE_BLOCKED + 1), ==, "unknown");
 
     for (uint32_t c = UCD_CAUSE_NONE; c <= UCD_CAUSE_BLOCKED; c++)
         g_assert_cmpint(ucd_call_cause_from_word(ucd_call_cause_word(c)), ==, (int)c);
@@ -227,9 +229,10 @@ static void test_words_both_ways(void)
 
 /* What the core gives as end_cause (core/model/calls.c: LINK_LOST when
  * lost, else the cause that decided an unanswered call, else NORMAL), with
- * the outcome it derives from that cause, and what comes back from the
- * stored words and outcome. The last rows are the causes an outcome stands
- * for besides its own: they come back as the outcome's cause. */
+ * the outcome it derives from that cause and the word it writes as
+ * end_reason, and what comes back from the stored word and outcome: the
+ * cause itself, except NORMAL without an answer (the caller gave up), which
+ * reads like a row of before (rows_before) and comes back NO_ANSWER. */
 static const struct {
     uint32_t outcome;
     const char *end_reason;
@@ -238,26 +241,45 @@ static const struct {
 } core_records[] = {
     {UCD_OUTCOME_ANSWERED, "normal", UCD_CAUSE_NORMAL, UCD_CAUSE_NORMAL},
     {UCD_OUTCOME_ANSWERED, "link_lost", UCD_CAUSE_LINK_LOST, UCD_CAUSE_LINK_LOST},
-    {UCD_OUTCOME_NO_ANSWER, "normal", UCD_CAUSE_NO_ANSWER, UCD_CAUSE_NO_ANSWER},
+    {UCD_OUTCOME_NO_ANSWER, "no_answer", UCD_CAUSE_NO_ANSWER, UCD_CAUSE_NO_ANSWER},
     {UCD_OUTCOME_NO_ANSWER, "link_lost", UCD_CAUSE_LINK_LOST, UCD_CAUSE_LINK_LOST},
-    {UCD_OUTCOME_BUSY, "normal", UCD_CAUSE_BUSY, UCD_CAUSE_BUSY},
-    {UCD_OUTCOME_FAILED, "normal", UCD_CAUSE_FAILED, UCD_CAUSE_FAILED},
-    {UCD_OUTCOME_VOICEMAIL, "normal", UCD_CAUSE_VOICEMAIL, UCD_CAUSE_VOICEMAIL},
-    {UCD_OUTCOME_BLOCKED, "normal", UCD_CAUSE_BLOCKED, UCD_CAUSE_BLOCKED},
-    {UCD_OUTCOME_BUSY, "normal", UCD_CAUSE_REJECTED, UCD_CAUSE_BUSY},
+    {UCD_OUTCOME_BUSY, "busy", UCD_CAUSE_BUSY, UCD_CAUSE_BUSY},
+    {UCD_OUTCOME_BUSY, "rejected", UCD_CAUSE_REJECTED, UCD_CAUSE_REJECTED},
+    {UCD_OUTCOME_FAILED, "failed", UCD_CAUSE_FAILED, UCD_CAUSE_FAILED},
+    {UCD_OUTCOME_VOICEMAIL, "voicemail", UCD_CAUSE_VOICEMAIL, UCD_CAUSE_VOICEMAIL},
+    {UCD_OUTCOME_BLOCKED, "blocked", UCD_CAUSE_BLOCKED, UCD_CAUSE_BLOCKED},
+    {UCD_OUTCOME_NO_ANSWER, "forwarded", UCD_CAUSE_FORWARDED, UCD_CAUSE_FORWARDED},
+    {UCD_OUTCOME_NO_ANSWER, "picked_up", UCD_CAUSE_PICKED_UP, UCD_CAUSE_PICKED_UP},
+    {UCD_OUTCOME_NO_ANSWER, "transferred", UCD_CAUSE_TRANSFERRED, UCD_CAUSE_TRANSFERRED},
     {UCD_OUTCOME_NO_ANSWER, "normal", UCD_CAUSE_NORMAL, UCD_CAUSE_NO_ANSWER},
-    {UCD_OUTCOME_NO_ANSWER, "normal", UCD_CAUSE_PICKED_UP, UCD_CAUSE_NO_ANSWER},
+};
+
+/* Rows stored before the core wrote the cause's word: "normal" for every
+ * call not lost with its link. The outcome gives the cause back as far as
+ * it tells it. */
+static const struct {
+    uint32_t outcome;
+    uint32_t back;
+} rows_before[] = {
+    {UCD_OUTCOME_ANSWERED, UCD_CAUSE_NORMAL},     {UCD_OUTCOME_NO_ANSWER, UCD_CAUSE_NO_ANSWER},
+    {UCD_OUTCOME_BUSY, UCD_CAUSE_BUSY},           {UCD_OUTCOME_FAILED, UCD_CAUSE_FAILED},
+    {UCD_OUTCOME_VOICEMAIL, UCD_CAUSE_VOICEMAIL}, {UCD_OUTCOME_BLOCKED, UCD_CAUSE_BLOCKED},
 };
 
 static void test_end_cause_of_outcome(void)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(core_records); i++) {
         g_test_message("row %zu", i);
+        g_assert_cmpstr(jrec_end_reason_word(core_records[i].core_cause), ==,
+                        core_records[i].end_reason);
         g_assert_cmpuint(jrec_end_cause_of(core_records[i].end_reason, core_records[i].outcome), ==,
                          core_records[i].back);
     }
-    /* A cause's word a driver or an older tool wrote is read; NULL is none;
-     * an unknown word is taken as not lost. */
+    for (size_t i = 0; i < G_N_ELEMENTS(rows_before); i++)
+        g_assert_cmpuint(jrec_end_cause_of("normal", rows_before[i].outcome), ==,
+                         rows_before[i].back);
+    /* The word wins over the outcome; NULL is none; an unknown word is
+     * taken as not lost. */
     g_assert_cmpuint(jrec_end_cause_of("busy", UCD_OUTCOME_ANSWERED), ==, UCD_CAUSE_BUSY);
     g_assert_cmpuint(jrec_end_cause_of(NULL, UCD_OUTCOME_BUSY), ==, UCD_CAUSE_NONE);
     g_assert_cmpuint(jrec_end_cause_of("eaten_by_grue", UCD_OUTCOME_FAILED), ==, UCD_CAUSE_FAILED);
@@ -265,8 +287,8 @@ static void test_end_cause_of_outcome(void)
 }
 
 /* A 1.1 record's enums are copied, and give the words when those are
- * missing (end_reason: journal.h's two words); a word and an enum both set
- * stay as given. */
+ * missing (end_reason: the cause's word); a word and an enum both set stay
+ * as given. */
 static void test_codes_copied(void)
 {
     ucd_journal_record r = sample();
@@ -284,7 +306,7 @@ static void test_codes_copied(void)
     r.end_reason = NULL;
     c = copy_with(&r, problems);
     g_assert_cmpuint(c->rec.end_cause, ==, UCD_CAUSE_BUSY);
-    g_assert_cmpstr(c->rec.end_reason, ==, "normal");
+    g_assert_cmpstr(c->rec.end_reason, ==, "busy");
     jrec_free(c);
 
     r.end_reason = "link_lost";
@@ -355,8 +377,8 @@ static void test_codes_from_words(void)
     jrec_free(c);
 
     /* Every record of the core comes back from the serialized form (the
-     * spool) with the end_cause the core gave it, as far as the outcome
-     * tells it. */
+     * spool) with the end_cause the core gave it (core_records: all but an
+     * unanswered NORMAL exactly). */
     for (size_t i = 0; i < G_N_ELEMENTS(core_records); i++) {
         s = sample();
         s.outcome = core_records[i].outcome;
