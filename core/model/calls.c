@@ -52,7 +52,6 @@ struct core_conv {
     uint32_t flags;
     uint32_t forward_reason;
     gboolean link_lost;
-    core_leg *last_final;
 };
 
 static void leg_free(gpointer p)
@@ -285,11 +284,13 @@ static const char *user_name(const core_line *line)
     return line->name;
 }
 
+static uint32_t unanswered_cause(const core_conv *c);
+
 static ucd_outcome outcome_of(const core_conv *c)
 {
     if (c->answer_ms)
         return UCD_OUTCOME_ANSWERED;
-    switch (c->last_final ? c->last_final->cause : UCD_CAUSE_NONE) {
+    switch (unanswered_cause(c)) {
     case UCD_CAUSE_BUSY:
     case UCD_CAUSE_REJECTED:
         return UCD_OUTCOME_BUSY;
@@ -345,6 +346,43 @@ static const char *requested_by_caller(const core_leg *first)
     if (first->role == UCD_ROLE_CALLER)
         return first->dialled ? first->dialled : first->remote_number;
     return line_number(first->line);
+}
+
+/* Whether `leg` stood on the called side: any role but caller, a leg that
+ * rang or came in, or a leg on the line the caller asked for. */
+static gboolean on_called_side(const core_conv *c, const core_leg *leg)
+{
+    if (leg->role != UCD_ROLE_CALLER || leg->rang || leg->direction == UCD_DIR_INBOUND)
+        return TRUE;
+    const core_leg *first = c->legs->pdata[0];
+    return leg != first && g_strcmp0(requested_by_caller(first), line_number(leg->line)) == 0;
+}
+
+static gboolean cause_is_specific(uint32_t cause)
+{
+    return cause != UCD_CAUSE_NONE && cause != UCD_CAUSE_NORMAL && cause != UCD_CAUSE_LINK_LOST;
+}
+
+/* Why an unanswered conversation ended, from its legs' causes and never from
+ * the order their ends arrived in: the ends of two legs come close together
+ * and a driver may report them in either order (SIP: two dialogs' notices on
+ * two subscriptions). A specific cause (busy, rejected, no answer ...) beats
+ * none or normal, then the called side's beats the caller's (the caller's
+ * usually only echoes it), then the later leg (the last destination tried,
+ * after a forward) beats an earlier one. NORMAL when no leg says more. */
+static uint32_t unanswered_cause(const core_conv *c)
+{
+    uint32_t best = UCD_CAUSE_NORMAL;
+    int best_rank = -1;
+    for (guint i = 0; i < c->legs->len; i++) {
+        const core_leg *leg = c->legs->pdata[i];
+        int rank = (cause_is_specific(leg->cause) ? 2 : 0) + (on_called_side(c, leg) ? 1 : 0);
+        if (rank >= best_rank) {
+            best_rank = rank;
+            best = leg->cause;
+        }
+    }
+    return cause_is_specific(best) ? best : UCD_CAUSE_NORMAL;
 }
 
 static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *r,
@@ -425,16 +463,16 @@ static int store_one(const ucd_service *s, void *ud)
 }
 
 /* How the conversation ended, for record 1.1's end_cause: lost with the
- * link, else the cause that decided an unanswered call's outcome (busy,
- * rejected, no answer ...), else normal. end_reason is this cause's word
- * ("busy", "rejected" ...), so stores that keep only the words keep the
- * exact cause; "normal" and "link_lost" still mean what they did in 1.0. */
+ * link if any leg lost it, else normal if answered, else the cause that
+ * decided an unanswered call's outcome (busy, rejected, no answer ...; see
+ * unanswered_cause()). end_reason is this cause's word ("busy", "rejected"
+ * ...), so stores that keep only the words keep the exact cause; "normal"
+ * and "link_lost" still mean what they did in 1.0. */
 static uint32_t end_cause_of(const core_conv *c)
 {
     if (c->link_lost)
         return UCD_CAUSE_LINK_LOST;
-    uint32_t cause = c->last_final ? c->last_final->cause : UCD_CAUSE_NONE;
-    return c->answer_ms || cause == UCD_CAUSE_NONE ? UCD_CAUSE_NORMAL : cause;
+    return c->answer_ms ? UCD_CAUSE_NORMAL : unanswered_cause(c);
 }
 
 /* A record and the memory its pointers reach besides the conversation. */
@@ -513,7 +551,6 @@ static void leg_end(core_model *m, core_leg *leg, int64_t time_ms)
     m->live_legs--;
     c->live--;
     c->end_ms = time_ms;
-    c->last_final = leg;
     if (leg->cause == UCD_CAUSE_LINK_LOST)
         c->link_lost = TRUE;
     if (leg->state == UCD_CALL_TRANSFERRED)

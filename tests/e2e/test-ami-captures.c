@@ -74,9 +74,10 @@ static const capture_case CASES[] = {
     {"pjsip-blind-transfer-ami.txt", "alice,bob,carol|202|0|normal\n"},
     {"pjsip-blind-transfer.txt", "alice,bob,carol|202|0|normal\n"},
     {"pjsip-busy.txt", "alice,bob|202|2|busy\n"},
-    /* alice gives up while bob rings: bob missed it; Asterisk's cause is
-     * normal clearing, so end_reason says normal beside outcome no answer */
-    {"pjsip-cancel.txt", "alice,bob|202|1|normal\n"},
+    /* alice gives up while bob rings: bob missed it. Her leg ends normal
+     * (Asterisk's normal clearing), bob's no_answer; the callee's cause
+     * decides, whichever leg's Hangup comes last */
+    {"pjsip-cancel.txt", "alice,bob|202|1|no_answer\n"},
     /* bob on DND: busy; then forwarded to carol, who answers; 202 both times */
     {"pjsip-dnd-cf.txt", "alice|202|2|busy\nalice,carol|202|0|normal\n"},
     {"pjsip-filtered-events.txt", "alice,bob|202|0|normal\n"},

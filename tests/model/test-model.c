@@ -16,6 +16,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include <ucd/presence.h>
+
 #include "fake-registry.h"
 #include "commands/model-commands.h"
 #include "commands/paging.h"
@@ -226,9 +228,9 @@ static void on_presence(const ucd_event *e, void *ud)
     const ucd_presence_event *p = e->payload;
     g_ptr_array_add(f->presence,
                     g_strdup_printf("%s %s<-%s m=%s l=%s %s", p->user_id,
-                                    core_presence_word(p->state), core_presence_word(p->prev_state),
-                                    core_presence_word(p->manual_state),
-                                    core_presence_word(p->line_state), s(p->note)));
+                                    ucd_presence_word(p->state), ucd_presence_word(p->prev_state),
+                                    ucd_presence_word(p->manual_state),
+                                    ucd_presence_word(p->line_state), s(p->note)));
 }
 
 static void model_up(fixture *f)
@@ -551,6 +553,72 @@ static void test_requested_click_to_dial(fixture *f, gconstpointer data)
     /* Rejected, not busy, though the outcome is BUSY for both. */
     g_assert_true(strstr(f->journal.records->pdata[0], " outcome=2 ") != NULL);
     g_assert_true(strstr(f->journal.records->pdata[0], " end=rejected ") != NULL);
+}
+
+/* alice calls bob internally, bob does not answer, and both legs end with
+ * the causes given: the caller's leg first, or the callee's. */
+static void internal_unanswered(fixture *f, const char *conv, gboolean callee_ends_first,
+                                uint32_t caller_cause, uint32_t callee_cause)
+{
+    char *caller_id = g_strconcat(conv, "-a", NULL), *callee_id = g_strconcat(conv, "-b", NULL);
+    CALL(f, .line = "201", .call_id = caller_id, .conversation_id = conv,
+         .state = UCD_CALL_RINGBACK, .direction = UCD_DIR_INTERNAL, .remote_number = "202");
+    CALL(f, .line = "202", .call_id = callee_id, .conversation_id = conv,
+         .state = UCD_CALL_OFFERING, .direction = UCD_DIR_INTERNAL, .remote_number = "201");
+    for (int i = 0; i < 2; i++) {
+        gboolean callee = (i == 0) == callee_ends_first;
+        CALL(f, .line = callee ? "202" : "201", .call_id = callee ? callee_id : caller_id,
+             .conversation_id = conv, .state = UCD_CALL_DISCONNECTED, .direction = UCD_DIR_INTERNAL,
+             .cause = callee ? callee_cause : caller_cause);
+    }
+    g_free(caller_id);
+    g_free(callee_id);
+}
+
+/* The end cause of a conversation does not depend on which leg's end came
+ * last: a specific cause beats normal, the called side's beats the caller's. */
+static void test_end_cause_any_order(fixture *f, gconstpointer data)
+{
+    static const struct {
+        uint32_t caller, callee;
+        const char *end;
+        ucd_outcome outcome;
+    } cases[] = {
+        /* Kamailio's plain "terminated" for both dialogs (the SIP suite's /rejected) */
+        {UCD_CAUSE_NORMAL, UCD_CAUSE_NO_ANSWER, "no_answer", UCD_OUTCOME_NO_ANSWER},
+        /* only the caller's side heard the 486 */
+        {UCD_CAUSE_BUSY, UCD_CAUSE_NORMAL, "busy", UCD_OUTCOME_BUSY},
+        {UCD_CAUSE_NONE, UCD_CAUSE_REJECTED, "rejected", UCD_OUTCOME_BUSY},
+        /* both specific: the callee's says what happened to the call */
+        {UCD_CAUSE_FAILED, UCD_CAUSE_REJECTED, "rejected", UCD_OUTCOME_BUSY},
+        {UCD_CAUSE_NO_ANSWER, UCD_CAUSE_BUSY, "busy", UCD_OUTCOME_BUSY},
+        {UCD_CAUSE_NONE, UCD_CAUSE_NORMAL, "normal", UCD_OUTCOME_NO_ANSWER},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_ptr_array_set_size(f->journal.records, 0);
+        internal_unanswered(f, "k1", FALSE, cases[i].caller, cases[i].callee);
+        internal_unanswered(f, "k2", TRUE, cases[i].caller, cases[i].callee);
+        g_assert_cmpuint(f->journal.records->len, ==, 2);
+        g_assert_cmpstr(f->journal.records->pdata[0], ==, f->journal.records->pdata[1]);
+        char *want = g_strdup_printf("dir=3 outcome=%d answered=no from=201/Alice Example req=202 "
+                                     "to=202/Bob Builder xfer=- pickup=- fwd=- end=%s flags=0 "
+                                     "parts=caller:u-alice:201,callee:u-bob:202",
+                                     cases[i].outcome, cases[i].end);
+        g_assert_cmpstr(f->journal.records->pdata[0], ==, want);
+        g_free(want);
+    }
+}
+
+/* Any leg that lost its link makes the whole conversation link_lost, whichever
+ * leg ended last. */
+static void test_end_cause_link_lost_any_order(fixture *f, gconstpointer data)
+{
+    internal_unanswered(f, "k1", FALSE, UCD_CAUSE_LINK_LOST, UCD_CAUSE_NO_ANSWER);
+    internal_unanswered(f, "k2", TRUE, UCD_CAUSE_LINK_LOST, UCD_CAUSE_NO_ANSWER);
+    g_assert_cmpuint(f->journal.records->len, ==, 2);
+    for (guint i = 0; i < 2; i++)
+        g_assert_true(strstr(f->journal.records->pdata[i], " end=link_lost ") != NULL);
+    g_assert_cmpstr(f->journal.records->pdata[0], ==, f->journal.records->pdata[1]);
 }
 
 static void module_state(fixture *f, const char *module, ucd_module_state state)
@@ -1187,6 +1255,8 @@ int main(int argc, char **argv)
     ADD("calls/forward", test_forward);
     ADD("calls/requested-after-pickup", test_requested_after_pickup);
     ADD("calls/requested-click-to-dial", test_requested_click_to_dial);
+    ADD("calls/end-cause-any-order", test_end_cause_any_order);
+    ADD("calls/end-cause-link-lost-any-order", test_end_cause_link_lost_any_order);
     ADD("calls/link-lost", test_link_lost);
     ADD("presence/sequence", test_presence_sequence);
     ADD("presence/manual-precedence-expiry", test_manual_precedence_and_expiry);

@@ -86,8 +86,9 @@ typedef struct ucd_journal_record {
     uint32_t participant_size; /* sizeof(ucd_journal_participant) as built */
     /* Since journal 1.1 (check struct_size; the strings above stay filled): */
     uint32_t end_cause;           /* ucd_call_cause (event.h): LINK_LOST when a leg lost its
-                                     link; unanswered, the cause of the last leg to end
-                                     (BUSY, NO_ANSWER ...); else NORMAL */
+                                     link; answered, NORMAL; unanswered, the legs'
+                                     most telling cause (BUSY, NO_ANSWER ...), whatever
+                                     order they ended in; else NORMAL */
     uint32_t forward_reason_code; /* ucd_forward_reason (event.h); 0 = not forwarded */
 } ucd_journal_record;
 
