@@ -36,6 +36,15 @@ static int parse_outcomes(const char *list, uint32_t *mask)
     return bad ? -1 : 0;
 }
 
+/* Why the conversation ended: the word of end_cause when the journal built a
+ * 1.1 record, else the 1.0 record's end_reason as the store kept it. */
+static const char *end_reason_word(const ucd_journal_record *rec)
+{
+    if (rec->struct_size >= G_STRUCT_OFFSET(ucd_journal_record, end_cause) + sizeof rec->end_cause)
+        return ucd_call_cause_word(rec->end_cause);
+    return or_empty(rec->end_reason);
+}
+
 static int journal_row(const ucd_journal_record *rec, void *ud)
 {
     ucd_reply *r = ud;
@@ -59,7 +68,8 @@ static int journal_row(const ucd_journal_record *rec, void *ud)
                          or_empty(rec->destination_number),
                          duration,
                          who->str,
-                         or_empty(rec->uuid)};
+                         or_empty(rec->uuid),
+                         end_reason_word(rec)};
     core_reply_row(r, row);
     g_string_free(who, TRUE);
     g_free(start);
@@ -116,8 +126,9 @@ static void query_done(void *ud)
 
 static int run_query(core_model_commands *c, const ucd_journal_query *q, ucd_reply *r)
 {
-    static const char *const cols[] = {"start", "direction", "outcome",      "from",
-                                       "to",    "duration",  "participants", "uuid"};
+    /* end_reason last: scripts read the older columns by position. */
+    static const char *const cols[] = {"start",    "direction",    "outcome", "from",      "to",
+                                       "duration", "participants", "uuid",    "end_reason"};
     query_job *job = g_new0(query_job, 1);
     job->r = r;
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);

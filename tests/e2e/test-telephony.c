@@ -187,6 +187,13 @@ static void test_inbound_answered(void)
     g_assert_cmpstr(json_array_get_string_element(json_array_get_array_element(rows, 0), 7), ==,
                     uuid);
     g_free(uuid);
+    /* the end reason is appended: the older columns keep their positions */
+    JsonArray *cols = json_object_get_array_member(json_node_get_object(q), "columns");
+    g_assert_cmpuint(json_array_get_length(cols), ==, 9);
+    g_assert_cmpstr(json_array_get_string_element(cols, 7), ==, "uuid");
+    g_assert_cmpstr(json_array_get_string_element(cols, 8), ==, "end_reason");
+    g_assert_cmpstr(json_array_get_string_element(json_array_get_array_element(rows, 0), 8), ==,
+                    "normal");
     json_node_free(q);
     g_assert_cmpint(harness_stop(h), ==, 0);
     g_free(call);
