@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ucd/presence.h>
+
 #include "log.h"
 #include "presence.h"
 
@@ -53,20 +55,12 @@ static int64_t now_ms(void)
     return g_get_real_time() / 1000;
 }
 
-static const char *const state_words[] = {"unknown", "available",     "away",
-                                          "busy",    "on_phone",      "ringing",
-                                          "dnd",     "out_of_office", "offline"};
-
-const char *core_presence_word(ucd_presence_state s)
-{
-    return (size_t)s < G_N_ELEMENTS(state_words) ? state_words[s] : "unknown";
-}
-
+/* The inverse of ucd_presence_word(), for the state file. */
 int core_presence_parse(const char *word)
 {
-    for (size_t i = 0; word && i < G_N_ELEMENTS(state_words); i++)
-        if (strcmp(word, state_words[i]) == 0)
-            return (int)i;
+    for (uint32_t state = UCD_PRESENCE_UNKNOWN; word && state <= UCD_PRESENCE_OFFLINE; state++)
+        if (strcmp(word, ucd_presence_word(state)) == 0)
+            return (int)state;
     return -1;
 }
 
@@ -220,7 +214,7 @@ static void save_manual(core_model *m)
         const core_presence *e = v;
         if (e->manual == UCD_PRESENCE_UNKNOWN || !valid_group_name(e->user_id))
             continue;
-        g_key_file_set_string(kf, e->user_id, "state", core_presence_word(e->manual));
+        g_key_file_set_string(kf, e->user_id, "state", ucd_presence_word(e->manual));
         if (e->note)
             g_key_file_set_string(kf, e->user_id, "note", e->note);
         if (e->until_ms)

@@ -18,8 +18,7 @@ void core_presence_line_changed(core_model *m, core_user *user);
 /* After a directory pull: entries for new users, line presence of all. */
 void core_presence_directory_changed(core_model *m);
 void core_presence_on_appointment(core_model *m, const ucd_appointment_event *ev);
-const char *core_presence_word(ucd_presence_state s);
-/* Parses a state word; -1 when unknown. */
+/* The state ucd_presence_word() names; -1 for NULL or any other word. */
 int core_presence_parse(const char *word);
 /* The parts of a user's presence. */
 typedef struct core_presence_view {

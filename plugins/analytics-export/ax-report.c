@@ -115,12 +115,6 @@ const char *ax_skip_reason_name(ax_skip_reason reason)
     return (unsigned)reason < AX_SKIP_COUNT_ ? names[reason] : "?";
 }
 
-static const char *direction_name(uint32_t direction)
-{
-    static const char *const names[] = {"unknown", "inbound", "outbound", "internal"};
-    return direction < G_N_ELEMENTS(names) ? names[direction] : "unknown";
-}
-
 /* ---- rows ---- */
 
 static void row_free(gpointer data)
@@ -497,7 +491,7 @@ gboolean ax_report_add(ax_report *report, const ucd_journal_record *r)
     }
     sample s = conversation_sample(r);
     kpi_add(&report->total, &s, report->sl_ms);
-    kpi_add(keyed_row(report, AX_DIM_DIRECTION, direction_name(r->direction), NULL), &s,
+    kpi_add(keyed_row(report, AX_DIM_DIRECTION, ucd_call_direction_word(r->direction), NULL), &s,
             report->sl_ms);
     add_times(report, r->start_ms, &s);
     add_tags(report, r->tags, &s);

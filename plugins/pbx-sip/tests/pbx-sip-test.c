@@ -221,13 +221,6 @@ static void test_dial_numbers(void)
  * so its message says what went wrong. */
 #define PEER_VERB_US (90 * G_USEC_PER_SEC)
 
-static const char *const call_states[] = {"idle",        "dialing",     "ringback",
-                                          "offering",    "connected",   "held",
-                                          "conferenced", "transferred", "disconnected"};
-static const char *const causes[] = {"none",        "normal",    "busy",      "no_answer",
-                                     "rejected",    "failed",    "forwarded", "picked_up",
-                                     "transferred", "voicemail", "link_lost", "blocked"};
-
 /* Call events as "LINE CALL_ID STATE CAUSE REMOTE". */
 static void record(fake_module *m, const ucd_event *event, void *data)
 {
@@ -236,8 +229,9 @@ static void record(fake_module *m, const ucd_event *event, void *data)
         return;
     const ucd_call_state_event *c = event->payload;
     g_ptr_array_add(data,
-                    g_strdup_printf("%s %s %s %s %s", c->line, c->call_id, call_states[c->state],
-                                    causes[c->cause], c->remote_number ? c->remote_number : "-"));
+                    g_strdup_printf("%s %s %s %s %s", c->line, c->call_id,
+                                    ucd_call_state_word(c->state), ucd_call_cause_word(c->cause),
+                                    c->remote_number ? c->remote_number : "-"));
 }
 
 /* The first recorded event of `line` containing `what`, or NULL. */
@@ -427,7 +421,8 @@ static void record_all(fake_module *m, const ucd_event *event, void *data)
     if (event->type == UCD_EVENT_CALL_STATE) {
         record(m, event, data);
         const ucd_call_state_event *c = event->payload;
-        g_ptr_array_add(data, g_strdup_printf("call %s %s", c->line, call_states[c->state]));
+        g_ptr_array_add(data,
+                        g_strdup_printf("call %s %s", c->line, ucd_call_state_word(c->state)));
     } else if (event->type == UCD_EVENT_LINE_STATE) {
         const ucd_line_state_event *l = event->payload;
         g_ptr_array_add(data, g_strdup_printf("line %s %u", l->line, (unsigned)l->state));

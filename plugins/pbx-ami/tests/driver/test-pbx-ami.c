@@ -27,15 +27,6 @@ typedef struct recorder {
     int64_t link_lost_ms;     /* the time of the last link_lost end, 0 when none */
 } recorder;
 
-static const char *const call_states[] = {"idle",        "dialing",     "ringback",
-                                          "offering",    "connected",   "held",
-                                          "conferenced", "transferred", "disconnected"};
-static const char *const line_states[] = {"unknown", "idle", "ringing",       "dialing",
-                                          "busy",    "held", "out_of_service"};
-static const char *const causes[] = {"none",        "normal",    "busy",      "no_answer",
-                                     "rejected",    "failed",    "forwarded", "picked_up",
-                                     "transferred", "voicemail", "link_lost", "blocked"};
-
 static void on_publish(fake_module *module, const ucd_event *event, void *data)
 {
     (void)module;
@@ -44,9 +35,9 @@ static void on_publish(fake_module *module, const ucd_event *event, void *data)
     if (event->type == UCD_EVENT_LINE_STATE) {
         const ucd_line_state_event *e = event->payload;
         g_assert_cmpstr(e->driver_instance, ==, "pbx-ami:test");
-        g_ptr_array_add(r->lines,
-                        g_strdup_printf("%s %s dnd=%u fwd=%s", e->line, line_states[e->state],
-                                        e->dnd, e->forward_to ? e->forward_to : "-"));
+        g_ptr_array_add(r->lines, g_strdup_printf("%s %s dnd=%u fwd=%s", e->line,
+                                                  ucd_line_state_word(e->state), e->dnd,
+                                                  e->forward_to ? e->forward_to : "-"));
     } else if (event->type == UCD_EVENT_CALL_STATE) {
         const ucd_call_state_event *e = event->payload;
         g_assert_cmpstr(e->driver_instance, ==, "pbx-ami:test");
@@ -58,9 +49,10 @@ static void on_publish(fake_module *module, const ucd_event *event, void *data)
         }
         if (e->cause == UCD_CAUSE_LINK_LOST)
             r->link_lost_ms = event->time_ms;
-        g_ptr_array_add(r->calls, g_strdup_printf("%s %s %s %s %s", e->call_id, e->line,
-                                                  call_states[e->state], causes[e->cause],
-                                                  e->conversation_id));
+        g_ptr_array_add(r->calls,
+                        g_strdup_printf("%s %s %s %s %s", e->call_id, e->line,
+                                        ucd_call_state_word(e->state),
+                                        ucd_call_cause_word(e->cause), e->conversation_id));
     }
     g_mutex_unlock(&r->lock);
 }

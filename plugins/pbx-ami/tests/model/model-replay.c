@@ -11,35 +11,6 @@
 #include "ami-script.h"
 #include "pami-parse.h"
 
-static const char *state_name(uint32_t s)
-{
-    static const char *const names[] = {"idle",        "dialing",     "ringback",
-                                        "offering",    "connected",   "held",
-                                        "conferenced", "transferred", "disconnected"};
-    return s < G_N_ELEMENTS(names) ? names[s] : "?";
-}
-
-static const char *line_state_name(uint32_t s)
-{
-    static const char *const names[] = {"unknown", "idle", "ringing",       "dialing",
-                                        "busy",    "held", "out_of_service"};
-    return s < G_N_ELEMENTS(names) ? names[s] : "?";
-}
-
-static const char *direction_name(uint32_t d)
-{
-    static const char *const names[] = {"unknown", "inbound", "outbound", "internal"};
-    return d < G_N_ELEMENTS(names) ? names[d] : "?";
-}
-
-static const char *cause_name(uint32_t c)
-{
-    static const char *const names[] = {"none",        "normal",    "busy",      "no_answer",
-                                        "rejected",    "failed",    "forwarded", "picked_up",
-                                        "transferred", "voicemail", "link_lost", "blocked"};
-    return c < G_N_ELEMENTS(names) ? names[c] : "?";
-}
-
 /* "Local/200@test-00000004;2" -> "Local/200@test;2" when normalizing: two
  * runs of one scenario differ only in these numbers. */
 static char *channel_text(const replay *r, const char *name)
@@ -64,9 +35,10 @@ static void on_leg(const pami_leg_change *c, void *user_data)
         r->out,
         g_strdup_printf(
             "leg %s %s %s>%s dir=%s cause=%s remote=%s/%s req=%s rel=%s flags=%u conv=%s", c->line,
-            chan, state_name(c->prev_state), state_name(c->state), direction_name(c->direction),
-            cause_name(c->cause), c->remote_number ? c->remote_number : "-",
-            c->remote_name ? c->remote_name : "-", c->requested_number ? c->requested_number : "-",
+            chan, ucd_call_state_word(c->prev_state), ucd_call_state_word(c->state),
+            ucd_call_direction_word(c->direction), ucd_call_cause_word(c->cause),
+            c->remote_number ? c->remote_number : "-", c->remote_name ? c->remote_name : "-",
+            c->requested_number ? c->requested_number : "-",
             c->related_line ? c->related_line : "-", c->flags,
             r->normalize ? "*" : c->conversation_id));
 }
@@ -76,8 +48,8 @@ static void on_line(const pami_line_change *c, void *user_data)
     replay *r = user_data;
     g_assert_cmpuint(c->state, !=, c->prev_state);
     g_ptr_array_add(r->out,
-                    g_strdup_printf("line %s %s>%s", c->line, line_state_name(c->prev_state),
-                                    line_state_name(c->state)));
+                    g_strdup_printf("line %s %s>%s", c->line, ucd_line_state_word(c->prev_state),
+                                    ucd_line_state_word(c->state)));
 }
 
 replay *replay_new(void)
