@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "commands.h"
 #include "host.h"
 #include "log.h"
 
@@ -40,11 +40,11 @@ static void sum_drops(const core_bus_sub_stats *s, void *ud)
 
 static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     module_tally t = {0};
     core_modules_foreach(d->mods, tally_module, &t);
     uint64_t drops = 0;
-    core_bus_foreach(d->rt.bus, sum_drops, &drops);
+    core_bus_foreach(d->rt->bus, sum_drops, &drops);
     char buf[64];
 
     H->reply_field(r, "version", UCD_VERSION);
@@ -57,20 +57,20 @@ static int cmd_status(int argc, const char *const *argv, ucd_reply *r, void *ud)
     g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT,
                (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
     H->reply_field(r, "uptime_s", buf);
-    char *files = g_strjoinv(", ", (char **)core_config_files(d->cfg));
+    char *files = g_strjoinv(", ", (char **)core_config_files(*d->cfg));
     H->reply_field(r, "config", files);
     g_free(files);
-    g_snprintf(buf, sizeof buf, "%u", d->reloads);
+    g_snprintf(buf, sizeof buf, "%u", *d->reloads);
     H->reply_field(r, "reloads", buf);
     g_snprintf(buf, sizeof buf, "%u of %u running, %u failed", t.running, t.total, t.failed);
     H->reply_field(r, "modules", buf);
     g_snprintf(buf, sizeof buf, "%" G_GUINT64_FORMAT " published, %" G_GUINT64_FORMAT " dropped",
-               core_bus_published(d->rt.bus), drops);
+               core_bus_published(d->rt->bus), drops);
     H->reply_field(r, "events", buf);
-    g_snprintf(buf, sizeof buf, "%u", core_workers_pending(d->rt.workers));
+    g_snprintf(buf, sizeof buf, "%u", core_workers_pending(d->rt->workers));
     H->reply_field(r, "work_pending", buf);
-    H->reply_field(r, "state_dir", d->rt.state_dir);
-    H->reply_field(r, "server_name", d->rt.server_name ? d->rt.server_name : "");
+    H->reply_field(r, "state_dir", d->rt->state_dir);
+    H->reply_field(r, "server_name", d->rt->server_name ? d->rt->server_name : "");
     return UCD_OK;
 }
 
@@ -149,7 +149,7 @@ static void module_fields(const core_module_info *m, void *ud)
 
 static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     if (argc > 2) {
         H->reply_error(r, "usage: modules [MODULE]");
         return UCD_E_INVALID;
@@ -186,14 +186,14 @@ static void reply_errors(ucd_reply *r, const char *what, GPtrArray *errors)
 
 static int cmd_reload(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     gboolean force = argc == 2 && strcmp(argv[1], "--force") == 0;
     if (argc > 2 || (argc == 2 && !force)) {
         H->reply_error(r, "usage: reload [--force]");
         return UCD_E_INVALID;
     }
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    gboolean ok = core_daemon_reload(d, force, errors);
+    gboolean ok = d->reload(d->user_data, force, errors);
     int rc = UCD_OK;
     if (!ok) {
         reply_errors(r, "reload refused, the running configuration stays", errors);
@@ -210,9 +210,9 @@ static int cmd_reload(int argc, const char *const *argv, ucd_reply *r, void *ud)
 
 static int cmd_check_config(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    int n = core_daemon_check(d->config_file, d->conf_dir, errors);
+    int n = d->check(d->user_data, errors);
     if (n > 0)
         reply_errors(r, "configuration has errors", errors);
     else
@@ -229,7 +229,7 @@ static void level_row(const core_module_info *m, void *ud)
     H->reply_row(ud, row);
 }
 
-static int log_level(core_daemon *d, int argc, const char *const *argv, ucd_reply *r)
+static int log_level(core_commands_ctx *d, int argc, const char *const *argv, ucd_reply *r)
 {
     if (argc == 2) {
         static const char *const cols[] = {"module", "level"};
@@ -268,7 +268,7 @@ static void bundle_module(const core_module_info *m, void *ud)
                            m->last_error ? m->last_error : "");
 }
 
-static int log_export(core_daemon *d, ucd_reply *r)
+static int log_export(core_commands_ctx *d, ucd_reply *r)
 {
     GString *b = g_string_new(NULL);
     GDateTime *now = g_date_time_new_now_utc();
@@ -284,7 +284,7 @@ static int log_export(core_daemon *d, ucd_reply *r)
     core_modules_foreach(d->mods, bundle_module, b);
 
     g_string_append(b, "\n== configuration (secrets redacted) ==\n");
-    char *conf = core_config_dump_redacted(d->cfg, core_modules_key_is_secret, d->mods);
+    char *conf = core_config_dump_redacted(*d->cfg, core_modules_key_is_secret, d->mods);
     g_string_append(b, conf);
     g_free(conf);
 
@@ -301,7 +301,7 @@ static int log_export(core_daemon *d, ucd_reply *r)
 
 static int cmd_log(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     if (argc >= 2 && strcmp(argv[1], "level") == 0 && argc <= 4)
         return log_level(d, argc, argv, r);
     if (argc == 2 && strcmp(argv[1], "export") == 0)
@@ -317,7 +317,7 @@ static int cmd_log(int argc, const char *const *argv, ucd_reply *r, void *ud)
  * rules without a PBX. Options may come before or after RAW. */
 static int cmd_number(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     const char *raw = NULL, *location = NULL;
     gboolean bad = FALSE;
     for (int i = 1; i < argc && !bad; i++) {
@@ -332,7 +332,7 @@ static int cmd_number(int argc, const char *const *argv, ucd_reply *r, void *ud)
         H->reply_error(r, "usage: number RAW [--location NAME]");
         return UCD_E_INVALID;
     }
-    core_numbers *numbers = atomic_load(&d->numbers.current);
+    core_numbers *numbers = atomic_load(d->numbers);
     ucd_number_info info = {.struct_size = sizeof info};
     const char *used = NULL;
     int rc = core_numbers_normalize_in(numbers, location, raw, &info, &used);
@@ -372,7 +372,7 @@ static void counter_row(const char *name, ucd_counter_kind kind, int64_t value, 
 
 static int cmd_counters(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     static const char *const cols[] = {"counter", "kind", "value", "help"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_modules_foreach_counter(d->mods, counter_row, r);
@@ -392,15 +392,15 @@ static void bus_row(const core_bus_sub_stats *s, void *ud)
 
 static int cmd_bus(int argc, const char *const *argv, ucd_reply *r, void *ud)
 {
-    core_daemon *d = ud;
+    core_commands_ctx *d = ud;
     static const char *const cols[] = {"subscriber", "delivery",  "queued",
                                        "capacity",   "delivered", "dropped"};
     H->reply_columns(r, G_N_ELEMENTS(cols), cols);
-    core_bus_foreach(d->rt.bus, bus_row, r);
+    core_bus_foreach(d->rt->bus, bus_row, r);
     return UCD_OK;
 }
 
-void core_commands_register(core_daemon *d)
+void core_commands_register(core_commands_ctx *d)
 {
     static const struct {
         const char *name, *usage, *help;
@@ -428,6 +428,6 @@ void core_commands_register(core_daemon *d)
     };
     H = core_host_table();
     for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++)
-        core_control_register(d->rt.control, "core", cmds[i].name, cmds[i].usage, cmds[i].help,
+        core_control_register(d->rt->control, "core", cmds[i].name, cmds[i].usage, cmds[i].help,
                               cmds[i].fn, d);
 }

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "commands/model-commands.h"
+#include "commands/trace-command.h"
 #include "daemon.h"
 #include "log.h"
 #include "model/model.h"
 #include "model/permissions.h"
-#include "model/trace-command.h"
 #include "service.h"
 
 #define DEFAULT_CONFIG UCD_SYSCONFDIR "/ucd/ucd.conf"
@@ -324,6 +324,37 @@ static gboolean setup_runtime(core_daemon *d, char **error)
     return TRUE;
 }
 
+/* ---- the core's own commands ------------------------------------------------ */
+
+static gboolean commands_reload(void *user_data, gboolean force, GPtrArray *errors)
+{
+    return core_daemon_reload(user_data, force, errors);
+}
+
+static int commands_check(void *user_data, GPtrArray *errors)
+{
+    core_daemon *d = user_data;
+    return core_daemon_check(d->config_file, d->conf_dir, errors);
+}
+
+/* commands.c gets the daemon's parts it reads and the two things it may ask
+ * (reload, check) as data, so it does not depend on the daemon. */
+static void register_core_commands(core_daemon *d)
+{
+    d->commands = (core_commands_ctx){
+        .rt = &d->rt,
+        .mods = d->mods,
+        .started_us = d->started_us,
+        .cfg = &d->cfg,
+        .reloads = &d->reloads,
+        .numbers = &d->numbers.current,
+        .reload = commands_reload,
+        .check = commands_check,
+        .user_data = d,
+    };
+    core_commands_register(&d->commands);
+}
+
 static void teardown(core_daemon *d)
 {
     /* The model stops first: it hands conversations still open to the
@@ -431,7 +462,7 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     d.model = core_model_new(&d.rt, d.mods);
     core_model_set_permissions(d.model, d.perms);
     core_model_register_services(d.model, d.mods);
-    core_commands_register(&d);
+    register_core_commands(&d);
     d.model_commands = core_model_commands_register(d.rt.control, d.mods, d.rt.workers);
     core_model_register_trace_command(d.model, d.rt.control);
     core_permissions_register_commands(d.rt.control, d.perms, core_model_permissions_source,

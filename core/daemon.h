@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "commands.h"
 #include "config.h"
 #include "modules.h"
 #include "numbers.h"
@@ -33,7 +34,8 @@ typedef struct core_daemon {
     core_permissions *perms;
     core_model *model;
     struct core_model_commands *model_commands; /* ucctl's users, calls, presence ... */
-    gint64 started_us; /* monotonic */
+    core_commands_ctx commands; /* what the core's own commands read and ask of the daemon */
+    gint64 started_us;          /* monotonic */
     guint reloads;
     int exit_code;
 } core_daemon;
@@ -55,8 +57,5 @@ gboolean core_daemon_reload(core_daemon *d, gboolean force, GPtrArray *errors);
 /* The search path: $UCD_PLUGIN_PATH (':'-separated, for development), then
  * [core] plugin_path, then the built-in plugin directory. */
 char **core_daemon_plugin_path(core_config *cfg);
-
-/* commands.c: registers status, modules, reload, check-config, log, counters, bus. */
-void core_commands_register(core_daemon *d);
 
 #endif /* CORE_DAEMON_H */

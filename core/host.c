@@ -366,7 +366,7 @@ static int host_service_register(ucd_plugin *p, const char *name, uint32_t major
 static int host_service_get(ucd_plugin *p, const char *name, uint32_t major, const char *provider,
                             ucd_service *out)
 {
-    return core_modules_service_get_for(p->mods, p, name, major, provider, out);
+    return p->mods->service_get_for(p->mods, p, name, major, provider, out);
 }
 
 static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major, ucd_service_cb cb,
@@ -374,7 +374,7 @@ static int host_service_foreach(ucd_plugin *p, const char *name, uint32_t major,
 {
     if (!name || !cb)
         return UCD_E_INVALID;
-    core_modules_service_foreach_for(p->mods, p, name, major, cb, user_data);
+    p->mods->service_foreach_for(p->mods, p, name, major, cb, user_data);
     return UCD_OK;
 }
 

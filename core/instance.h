@@ -65,6 +65,18 @@ struct core_modules {
     core_config *cfg;      /* the configuration the instances were bound to */
     GPtrArray *all;        /* ucd_plugin *, in start order; unprepared ones last */
     GPtrArray *services;   /* core_service_entry *, in registration order */
+
+    /* The registry as module `caller` sees it (the host table's service_get
+     * and service_foreach): as core_modules_service_get/foreach, but a
+     * provider whose minor is older than the one `caller` declared for
+     * name/major in its `requires` or `uses` is skipped, as if absent. A
+     * service the caller did not declare is not filtered. modules.c sets
+     * them: it owns the registry and calls down into host.c, which reaches
+     * the lookups only through these pointers, never back by name. */
+    int (*service_get_for)(core_modules *mods, const ucd_plugin *caller, const char *name,
+                           uint32_t major, const char *provider, ucd_service *out);
+    void (*service_foreach_for)(core_modules *mods, const ucd_plugin *caller, const char *name,
+                                uint32_t major, ucd_service_cb cb, void *user_data);
 };
 
 #endif /* CORE_INSTANCE_H */

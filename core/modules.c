@@ -97,6 +97,11 @@ static void instance_free(ucd_plugin *p)
     g_free(p);
 }
 
+static int service_get_for(core_modules *mods, const ucd_plugin *caller, const char *name,
+                           uint32_t major, const char *provider, ucd_service *out);
+static void service_foreach_for(core_modules *mods, const ucd_plugin *caller, const char *name,
+                                uint32_t major, ucd_service_cb cb, void *user_data);
+
 core_modules *core_modules_new(core_runtime *rt)
 {
     core_modules *mods = g_new0(core_modules, 1);
@@ -104,6 +109,8 @@ core_modules *core_modules_new(core_runtime *rt)
     mods->all = g_ptr_array_new();
     mods->services = g_ptr_array_new();
     mods->core_provides = g_array_new(TRUE, TRUE, sizeof(ucd_service_decl));
+    mods->service_get_for = service_get_for;
+    mods->service_foreach_for = service_foreach_for;
     mods->core_desc.struct_size = sizeof mods->core_desc;
     mods->core_desc.name = "core";
     mods->core_desc.version = UCD_VERSION;
@@ -182,8 +189,8 @@ static gboolean entry_matches(const core_service_entry *e, const char *name, uin
            provider_live(e->provider) && (!provider || strcmp(provider, e->provider->id) == 0);
 }
 
-int core_modules_service_get_for(core_modules *mods, const ucd_plugin *caller, const char *name,
-                                 uint32_t major, const char *provider, ucd_service *out)
+static int service_get_for(core_modules *mods, const ucd_plugin *caller, const char *name,
+                           uint32_t major, const char *provider, ucd_service *out)
 {
     if (!name || !out || out->struct_size < sizeof(uint32_t))
         return UCD_E_INVALID;
@@ -198,9 +205,8 @@ int core_modules_service_get_for(core_modules *mods, const ucd_plugin *caller, c
     return UCD_E_NOT_FOUND;
 }
 
-void core_modules_service_foreach_for(core_modules *mods, const ucd_plugin *caller,
-                                      const char *name, uint32_t major, ucd_service_cb cb,
-                                      void *user_data)
+static void service_foreach_for(core_modules *mods, const ucd_plugin *caller, const char *name,
+                                uint32_t major, ucd_service_cb cb, void *user_data)
 {
     uint32_t min_minor = declared_minor(caller, name, major);
     for (guint i = 0; i < mods->services->len; i++) {
@@ -217,13 +223,13 @@ void core_modules_service_foreach_for(core_modules *mods, const ucd_plugin *call
 int core_modules_service_get(core_modules *mods, const char *name, uint32_t major,
                              const char *provider, ucd_service *out)
 {
-    return core_modules_service_get_for(mods, NULL, name, major, provider, out);
+    return service_get_for(mods, NULL, name, major, provider, out);
 }
 
 void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
                                   ucd_service_cb cb, void *user_data)
 {
-    core_modules_service_foreach_for(mods, NULL, name, major, cb, user_data);
+    service_foreach_for(mods, NULL, name, major, cb, user_data);
 }
 
 void core_modules_free(core_modules *mods)

@@ -114,15 +114,4 @@ int core_modules_service_get(core_modules *mods, const char *name, uint32_t majo
 void core_modules_service_foreach(core_modules *mods, const char *name, uint32_t major,
                                   ucd_service_cb cb, void *user_data);
 
-/* The registry as module `caller` sees it (the host table's service_get and
- * service_foreach): as above, but a provider whose minor is older than the
- * one `caller` declared for name/major in its `requires` or `uses` is
- * skipped, as if absent. A service the caller did not declare is not
- * filtered. */
-int core_modules_service_get_for(core_modules *mods, const ucd_plugin *caller, const char *name,
-                                 uint32_t major, const char *provider, ucd_service *out);
-void core_modules_service_foreach_for(core_modules *mods, const ucd_plugin *caller,
-                                      const char *name, uint32_t major, ucd_service_cb cb,
-                                      void *user_data);
-
 #endif /* CORE_MODULES_H */

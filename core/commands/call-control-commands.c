@@ -11,8 +11,9 @@
  */
 #include <string.h>
 
+#include "call-control-commands.h"
+#include "command-args.h"
 #include "control.h"
-#include "model-commands-internal.h"
 
 typedef struct {
     const char *name;

@@ -1,25 +1,15 @@
 /*
  * model-commands-internal.h - what the files of core/commands share: the
- * commands' context, the services they ask, and each file's handlers.
+ * commands' context and the services they ask (core-service.h), and each
+ * file's handlers.
  */
 #ifndef CORE_MODEL_COMMANDS_INTERNAL_H
 #define CORE_MODEL_COMMANDS_INTERNAL_H
 
 #include "command-args.h"
+#include "core-service.h"
 #include "model-commands.h"
 #include "paging.h"
-
-struct core_model_commands {
-    core_modules *mods;
-    core_workers *workers;
-    /* users-backend.c: the last sync of each backend, provider -> sync_state */
-    GHashTable *syncs;
-};
-
-/* The core's service `name` at `major` (provider "core"); FALSE after
- * replying why not. */
-gboolean core_service(core_model_commands *c, const char *name, uint32_t major, ucd_service *s,
-                      ucd_reply *r);
 
 /* dir-user.c: a user of the directory, copied out of its callback. */
 typedef struct dir_user {
@@ -63,8 +53,6 @@ int cmd_caps(int argc, const char *const *argv, ucd_reply *r, void *ud);     /* 
 int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud);    /* calls.c */
 int cmd_presence(int argc, const char *const *argv, ucd_reply *r, void *ud); /* presence.c */
 int cmd_journal(int argc, const char *const *argv, ucd_reply *r, void *ud);  /* journal.c */
-/* call-control.c: registers dial, answer, ... dnd */
-void call_control_register(core_control *ctl, core_model_commands *c);
 
 #define USERS_USAGE                                                                                \
     "users [list] [--group G] [--limit N] [--after LOGIN] | users show ID|LOGIN | "                \

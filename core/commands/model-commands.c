@@ -1,19 +1,11 @@
 /*
- * model-commands.c - registers the model's ucctl commands (model-commands.h)
- * and finds the core's services for them.
+ * model-commands.c - registers the model's ucctl commands (model-commands.h).
+ * It calls down into the handler files; they never call back into it (what
+ * they share is in core-service.h and model-commands-internal.h).
  */
+#include "call-control-commands.h"
 #include "control.h"
 #include "model-commands-internal.h"
-
-gboolean core_service(core_model_commands *c, const char *name, uint32_t major, ucd_service *s,
-                      ucd_reply *r)
-{
-    *s = (ucd_service){.struct_size = sizeof *s};
-    if (core_modules_service_get(c->mods, name, major, "core", s) == UCD_OK)
-        return TRUE;
-    core_reply_error(r, "the core's %s service is not running", name);
-    return FALSE;
-}
 
 core_model_commands *core_model_commands_register(core_control *ctl, core_modules *mods,
                                                   core_workers *workers)

@@ -97,4 +97,22 @@ void core_model_free(core_model *m);
 /* Fills `out` with the current figures. */
 void core_model_get_stats(core_model *m, core_model_stats *out);
 
+/* One entry of the trace ring; `text` is valid during the call. */
+typedef void (*core_model_trace_fn)(uint64_t seq, int64_t time_ms, const char *text, void *ud);
+
+/* The recent events of the line DRIVER/ADDRESS, for `ucctl trace` (the ring
+ * is no service, so core/commands reads it through this): calls `cb` for up
+ * to `limit` (0: all) of its entries with seq > after, oldest first: the
+ * oldest such entries, or with `newest` the most recent ones. Sets *last to
+ * the highest seq in the ring (of any line), where the next poll starts.
+ * UCD_E_NOT_FOUND, `cb` not called, when the model has no such line.
+ * (line-trace.c) */
+int core_model_trace_line(core_model *m, const char *driver, const char *address, uint64_t after,
+                          guint limit, gboolean newest, core_model_trace_fn cb, void *ud,
+                          uint64_t *last);
+
+/* The module registry the model was created with, where `ucctl trace` finds
+ * the directory service to name lines. (line-trace.c) */
+core_modules *core_model_modules(core_model *m);
+
 #endif /* CORE_MODEL_H */

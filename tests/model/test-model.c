@@ -24,7 +24,7 @@
 #include "model/calls.h"
 #include "model/presence.h"
 #include "model/trace.h"
-#include "model/trace-command.h"
+#include "commands/trace-command.h"
 
 /* ---- fake services ------------------------------------------------------------- */
 
