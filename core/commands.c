@@ -154,6 +154,22 @@ static int cmd_modules(int argc, const char *const *argv, ucd_reply *r, void *ud
         H->reply_error(r, "usage: modules [MODULE]");
         return UCD_E_INVALID;
     }
+    if (argc == 2 && strcmp(argv[1], "core") == 0) {
+        /* The core is a module too (Kamailio's built-in modules): it has no
+         * library, needs nothing, and provides its own services. */
+        g_autofree char *provides = service_list(core_modules_core_provides(d->mods));
+        H->reply_field(r, "module", "core");
+        H->reply_field(r, "version", UCD_VERSION);
+        H->reply_field(r, "state", "running");
+        H->reply_field(r, "required", "yes");
+        H->reply_field(r, "path", "built-in");
+        H->reply_field(r, "needs", "");
+        H->reply_field(r, "provides", provides);
+        H->reply_field(r, "requires", "");
+        H->reply_field(r, "uses", "");
+        H->reply_field(r, "error", "");
+        return UCD_OK;
+    }
     if (argc == 2) {
         module_detail detail = {argv[1], r, FALSE};
         core_modules_foreach(d->mods, module_fields, &detail);

@@ -141,6 +141,11 @@ void core_modules_add_core_service(core_modules *mods, const char *name, uint32_
     g_ptr_array_insert(mods->services, 0, e);
 }
 
+const ucd_service_decl *core_modules_core_provides(core_modules *mods)
+{
+    return mods->core_desc.provides;
+}
+
 static gboolean provider_live(const ucd_plugin *p)
 {
     return p->state == UCD_MODULE_RUNNING || p->state == UCD_MODULE_INITIALIZED;

@@ -89,6 +89,11 @@ typedef struct core_module_info {
 void core_modules_foreach(core_modules *mods, void (*cb)(const core_module_info *info, void *ud),
                           void *ud);
 
+/* The services the core itself provides (numbers and the model's directory,
+ * calls, presence, permissions), as `ucctl modules core` lists them:
+ * NULL-name terminated, valid until the next core_modules_add_core_service. */
+const ucd_service_decl *core_modules_core_provides(core_modules *mods);
+
 /* Counters of every module: "MODULE_ID.NAME", kind, value, help. */
 void core_modules_foreach_counter(core_modules *mods,
                                   void (*cb)(const char *name, ucd_counter_kind kind, int64_t value,

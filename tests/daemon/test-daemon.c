@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
-#include <ucd/plugin.h>
+#include <ucd/ucd.h>
 
 #include "harness.h"
 
@@ -235,6 +235,19 @@ static void test_versions(void)
     g_assert_cmpstr(field_of(r, "uses"), ==, "test.svc 1.3");
     g_assert_cmpstr(field_of(r, "requires"), ==, "");
     g_assert_cmpstr(field_of(r, "needs"), ==, current);
+    json_node_free(r);
+    /* The core is the built-in module providing its own services at their
+     * headers' versions. */
+    const char *core[] = {"modules", "core", NULL};
+    r = harness_ok(h, core);
+    g_assert_cmpstr(field_of(r, "path"), ==, "built-in");
+    char *model = g_strdup_printf("directory %d.%d, calls %d.%d, presence %d.%d, permissions %d.%d",
+                                  UCD_DIRECTORY_MAJOR, UCD_DIRECTORY_MINOR, UCD_CALLS_MAJOR,
+                                  UCD_CALLS_MINOR, UCD_PRESENCE_MAJOR, UCD_PRESENCE_MINOR,
+                                  UCD_PERMISSIONS_MAJOR, UCD_PERMISSIONS_MINOR);
+    g_assert_nonnull(strstr(field_of(r, "provides"), "numbers 1.0"));
+    g_assert_nonnull(strstr(field_of(r, "provides"), model));
+    g_free(model);
     json_node_free(r);
     const char *status[] = {"status", NULL};
     r = harness_ok(h, status);
