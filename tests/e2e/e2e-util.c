@@ -1,5 +1,5 @@
 /*
- * e2e-util.c - see e2e-util.h. Polls are 500 x 20 ms: generous for a loaded
+ * e2e-util.c - see e2e-util.h. Polls are 1500 x 20 ms: generous for a loaded
  * two-core machine and a daemon under valgrind.
  */
 #include "e2e-util.h"
@@ -67,6 +67,17 @@ void e2e_wait_presence_suffix(harness *h, const char *user, const char *suffix)
             return;
         }
         g_usleep(POLL_US);
+    }
+    /* A wait that runs out is rare and timing-bound: show the daemon's own
+     * view (live legs, the user's presence parts) so the failure can be read
+     * from the log alone. */
+    const char *views[][3] = {{"calls", NULL, NULL}, {"presence", user, NULL}};
+    for (size_t i = 0; i < G_N_ELEMENTS(views); i++) {
+        JsonNode *r = e2e_ctl(h, views[i][0], views[i][1], views[i][2], NULL);
+        char *text = json_to_string(r, FALSE);
+        g_printerr("ucctl %s %s: %s\n", views[i][0], views[i][1] ? views[i][1] : "", text);
+        g_free(text);
+        json_node_free(r);
     }
     g_error("presence of %s: expected to end with \"%s\", got \"%s\"", user, suffix, seen);
 }
