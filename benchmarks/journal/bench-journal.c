@@ -27,7 +27,7 @@
 #include <sqlite3.h>
 
 #include "fake-host.h"
-#include "jsql-db.h"
+#include "sqlite-db.h"
 
 static const char *bench_dir;
 static const char *commit_interval = "100"; /* ms */

@@ -34,8 +34,8 @@
 #include <ucd/ucd.h>
 
 #include "jrec.h"
-#include "jsql-db.h"
 #include "jstore.h"
+#include "sqlite-db.h"
 
 #define RETRY_MIN_MS       250   /* first retry after a failed write */
 #define RETRY_MAX_MS       10000 /* retries slow down to this */
@@ -43,7 +43,7 @@
 #define RETENTION_EVERY_MS 600000
 #define RETENTION_BATCH    500 /* rows per retention transaction: short, inserts go on */
 #define TAKE_CHUNK         512 /* records moved from the queue per lock */
-/* number_recent rows that trigger a merge into the number index (jsql-db.c):
+/* number_recent rows that trigger a merge into the number index (sqlite-db.c):
  * large enough that a merge's one pass over the index is rare, small enough
  * that a query's scan of number_recent stays around a millisecond. */
 #define MERGE_ROWS     200000

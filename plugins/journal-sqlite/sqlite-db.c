@@ -1,5 +1,5 @@
 /*
- * jsql-db.c - the journal's SQLite file.
+ * sqlite-db.c - the journal's SQLite file.
  *
  * Key and index design (measured, see README.md and docs/PERFORMANCE.md):
  * what limits a journal that commits every 100 ms is not the row inserts but
@@ -23,7 +23,7 @@
  *     key order every so often, one pass over its pages instead of one per
  *     commit. Queries look in both.
  */
-#include "jsql-db.h"
+#include "sqlite-db.h"
 
 #include <errno.h>
 #include <inttypes.h>

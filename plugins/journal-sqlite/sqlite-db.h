@@ -1,5 +1,5 @@
 /*
- * jsql-db.h - the journal's SQLite file: schema, migrations, batched inserts,
+ * sqlite-db.h - the journal's SQLite file: schema, migrations, batched inserts,
  * retention and queries. No threads and no ucd host in here: the plugin's
  * writer thread drives a jsql_db, the benchmark's baseline drives the same
  * statements in one transaction, and query() opens its own read connection.
@@ -7,8 +7,8 @@
  * Functions return an SQLite result code (SQLITE_OK on success) and, on
  * failure, a message in `*error` for the caller to log and g_free.
  */
-#ifndef JSQL_DB_H
-#define JSQL_DB_H
+#ifndef SQLITE_DB_H
+#define SQLITE_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -67,4 +67,4 @@ int jsql_expire(jsql_db *db, int64_t cutoff_ms, int limit, int *deleted, char **
 int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
                void *user_data, char *next_cursor, size_t next_cursor_size, char **error);
 
-#endif /* JSQL_DB_H */
+#endif /* SQLITE_DB_H */
