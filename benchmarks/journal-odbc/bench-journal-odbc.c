@@ -30,7 +30,7 @@
 
 #include "fake-host.h"
 #include "harness.h"
-#include "jodbc-dialect.h"
+#include "odbc-dialect.h"
 #include "jrec.h"
 
 static const ucd_plugin_descriptor *descriptor;

@@ -30,12 +30,12 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
-#include "jodbc-batch.h"
-#include "jodbc-call.h"
-#include "jodbc-db.h"
-#include "jodbc-dialect.h"
 #include "jrec.h"
 #include "jstore.h"
+#include "odbc-batch.h"
+#include "odbc-call.h"
+#include "odbc-db.h"
+#include "odbc-dialect.h"
 #include "odbc-util.h"
 #include "spool.h"
 
@@ -51,7 +51,7 @@
  * abandoning it costs nothing (its records are spooled, or still are), and
  * a service manager kills a stop that takes too long. */
 #define STOP_GRACE_MS 2000
-/* Abandoned calls (jodbc-call.h) of one instance that may wait for a frozen
+/* Abandoned calls (odbc-call.h) of one instance that may wait for a frozen
  * server before the instance stops opening new connections to it: each
  * holds a thread and a socket until the server answers. Per instance: other
  * instances write to other servers. */
@@ -92,7 +92,7 @@ typedef struct writer {
     jodbc_db *db;
     spool *spool, *dead;
     int64_t retry_at, retry_delay, next_retention, next_reminder;
-    /* Records per transaction (jodbc-batch.h): batch_size, halved when a
+    /* Records per transaction (odbc-batch.h): batch_size, halved when a
      * batch fails the same way again (or gets no answer in time again) on a
      * fresh connection, grown back after successes. */
     jodbc_batch_limit limit;
@@ -302,7 +302,7 @@ static gboolean spool_queued(writer *w)
  * Meanwhile, with `spool_arrivals` (replaying, or connecting: the times when
  * new records belong in the spool), records arriving in memory go to the
  * spool at once rather than waiting for the call, however long it takes.
- * Past the deadline the call is abandoned (jodbc-call.h): `*abandoned` is
+ * Past the deadline the call is abandoned (odbc-call.h): `*abandoned` is
  * set, the connection it used is the call's, and the result is
  * JODBC_E_CONNECTION with a message saying so. Otherwise the call's result,
  * with `*db` (connect) and `*deleted` (expire) when not NULL. */

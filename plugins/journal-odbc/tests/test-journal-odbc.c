@@ -19,9 +19,9 @@
 
 #include "fake-host.h"
 #include "harness.h"
-#include "jodbc-batch.h"
-#include "jodbc-call.h"
-#include "jodbc-dialect.h"
+#include "odbc-batch.h"
+#include "odbc-call.h"
+#include "odbc-dialect.h"
 
 #define WAIT_MS 120000
 

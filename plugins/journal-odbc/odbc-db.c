@@ -1,5 +1,5 @@
 /*
- * jodbc-db.c - journal-odbc's ODBC side.
+ * odbc-db.c - journal-odbc's ODBC side.
  *
  * A batch is laid out as a grid of values, column after column (`grid`):
  * texts point into the records themselves, integers and NULL indicators are
@@ -9,7 +9,7 @@
  * (for which the texts are first copied into fixed-width buffers, as column
  * binding requires).
  */
-#include "jodbc-db.h"
+#include "odbc-db.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -93,7 +93,7 @@ static int set_up_session(jodbc_db *db, char **error)
         return JODBC_E_CONNECTION;
     if (db->target.dialect != JODBC_MYSQL)
         return JODBC_OK;
-    /* A write abandoned past its deadline (jodbc-call.h) may keep its
+    /* A write abandoned past its deadline (odbc-call.h) may keep its
      * transaction and its row locks open on a slow server, and the retry
      * inserts the same uuids: it must fail within `timeout` (an error, the
      * records stay in the spool) rather than wait InnoDB's default 50 s and

@@ -1,5 +1,5 @@
 /*
- * jodbc-dialect.h - the SQL text journal-odbc sends, for each database it
+ * odbc-dialect.h - the SQL text journal-odbc sends, for each database it
  * speaks: PostgreSQL, MariaDB/MySQL and Microsoft SQL Server. They differ in
  * type names (VARCHAR or NVARCHAR), identity columns (GENERATED AS IDENTITY,
  * AUTO_INCREMENT, IDENTITY), insert-if-absent (ON CONFLICT DO NOTHING,
@@ -11,8 +11,8 @@
  * by jodbc_prefix_valid), column names from jrec.h and integers the code
  * computes are ever written into the text.
  */
-#ifndef JODBC_DIALECT_H
-#define JODBC_DIALECT_H
+#ifndef ODBC_DIALECT_H
+#define ODBC_DIALECT_H
 
 #include <stdint.h>
 
@@ -103,4 +103,4 @@ char *jodbc_sql_select_expired(jodbc_dialect dialect, const char *prefix, unsign
 char *jodbc_sql_delete_participants(const char *prefix);
 char *jodbc_sql_delete_conversation(const char *prefix);
 
-#endif /* JODBC_DIALECT_H */
+#endif /* ODBC_DIALECT_H */

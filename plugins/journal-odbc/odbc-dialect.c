@@ -1,7 +1,7 @@
 /*
- * jodbc-dialect.c - SQL text per dialect.
+ * odbc-dialect.c - SQL text per dialect.
  */
-#include "jodbc-dialect.h"
+#include "odbc-dialect.h"
 
 #include <string.h>
 

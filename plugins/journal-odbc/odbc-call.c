@@ -1,5 +1,5 @@
 /*
- * jodbc-call.c - database calls on threads of their own (jodbc-call.h).
+ * odbc-call.c - database calls on threads of their own (odbc-call.h).
  *
  * One short-lived thread per call: a batch is committed every
  * commit_interval at most, so the cost of a thread is nothing beside the
@@ -14,7 +14,7 @@
  * caller could see `done`, finish and free the notify lock and cond while
  * the thread is still about to use them.
  */
-#include "jodbc-call.h"
+#include "odbc-call.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * jodbc-db.h - journal-odbc's database side: one ODBC connection, its
+ * odbc-db.h - journal-odbc's database side: one ODBC connection, its
  * schema, batched inserts with bound parameters, retention and queries. No
  * threads and no ucd host in here: the plugin's writer thread owns one
  * jodbc_db, each query borrows another from the plugin's pool, and the
@@ -8,13 +8,13 @@
  * Errors come back as text (redacted: never a password) in `*error`, for
  * the caller to log and g_free.
  */
-#ifndef JODBC_DB_H
-#define JODBC_DB_H
+#ifndef ODBC_DB_H
+#define ODBC_DB_H
 
 #include <ucd/journal.h>
 
-#include "jodbc-dialect.h"
 #include "jrec.h"
+#include "odbc-dialect.h"
 
 typedef enum jodbc_result {
     JODBC_OK = 0,
@@ -73,7 +73,7 @@ int jodbc_query(jodbc_db *db, const ucd_journal_query *query, ucd_journal_record
                 gboolean *connection_lost, char **error);
 
 /* jodbc_query in two halves, so that the database part can run on a thread
- * with a deadline (jodbc-call.h) and the caller's callback on the caller's
+ * with a deadline (odbc-call.h) and the caller's callback on the caller's
  * own thread: an abandoned query must never call back into a caller that
  * has gone. jodbc_query_fetch reads one page into `*page` (self-contained:
  * it owns every string), jodbc_page_deliver hands it to `cb` and writes the
@@ -85,4 +85,4 @@ void jodbc_page_deliver(const jodbc_page *page, ucd_journal_record_cb cb, void *
                         char *next_cursor, size_t next_cursor_size);
 void jodbc_page_free(jodbc_page *page);
 
-#endif /* JODBC_DB_H */
+#endif /* ODBC_DB_H */

@@ -1,5 +1,5 @@
 /*
- * jodbc-call.h - one database call (connect, write a batch, expire) on a
+ * odbc-call.h - one database call (connect, write a batch, expire) on a
  * thread of its own, so that the writer keeps a deadline whatever the server
  * does.
  *
@@ -20,12 +20,12 @@
  * conversation's uuid is unique). Deadlocks between the abandoned and the
  * new transaction are resolved by the server (an error, retried).
  */
-#ifndef JODBC_CALL_H
-#define JODBC_CALL_H
+#ifndef ODBC_CALL_H
+#define ODBC_CALL_H
 
 #include <glib.h>
 
-#include "jodbc-db.h"
+#include "odbc-db.h"
 
 typedef struct jodbc_call jodbc_call;
 
@@ -96,4 +96,4 @@ gboolean jodbc_call_abandon(jodbc_call *call);
 int jodbc_call_finish_query(jodbc_call *call, jodbc_db **db, jodbc_page **page,
                             gboolean *connection_lost, char **error);
 
-#endif /* JODBC_CALL_H */
+#endif /* ODBC_CALL_H */

@@ -1,5 +1,5 @@
 /*
- * jodbc-batch.h - how many records go into one transaction: batch_size,
+ * odbc-batch.h - how many records go into one transaction: batch_size,
  * halved when a batch's size is what fails, grown back after successes.
  *
  * Why: a driver or server may refuse a statement for its size alone
@@ -27,8 +27,8 @@
  * changed) is not kept forever, and one that still holds costs two failed
  * attempts per regrowth.
  */
-#ifndef JODBC_BATCH_H
-#define JODBC_BATCH_H
+#ifndef ODBC_BATCH_H
+#define ODBC_BATCH_H
 
 #include <glib.h>
 
@@ -70,4 +70,4 @@ void jodbc_batch_limit_connect_unanswered(jodbc_batch_limit *l);
 /* A write succeeded. TRUE when the limit grew just now. */
 gboolean jodbc_batch_limit_succeeded(jodbc_batch_limit *l);
 
-#endif /* JODBC_BATCH_H */
+#endif /* ODBC_BATCH_H */

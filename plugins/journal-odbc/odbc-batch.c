@@ -1,7 +1,7 @@
 /*
- * jodbc-batch.c - records per transaction (jodbc-batch.h).
+ * odbc-batch.c - records per transaction (odbc-batch.h).
  */
-#include "jodbc-batch.h"
+#include "odbc-batch.h"
 
 #include <string.h>
 
