@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "ami-script.h"
-#include "pami-model.h"
-#include "pami-parse.h"
+#include "ami-model.h"
+#include "ami-parse.h"
 
 typedef struct bench {
     pami_model *model;

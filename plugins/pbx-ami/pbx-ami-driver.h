@@ -13,8 +13,8 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
-#include "pami-conn.h"
-#include "pami-model.h"
+#include "ami-conn.h"
+#include "ami-model.h"
 
 /* One configured line: a device ("PJSIP/alice"), maybe a hint, and what the
  * AstDB says about its do-not-disturb and unconditional forward. */

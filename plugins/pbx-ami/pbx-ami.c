@@ -2,9 +2,9 @@
  * pbx-ami.c - a PBX driver for Asterisk and FreePBX through the Asterisk
  * Manager Interface.
  *
- * One AMI session per module instance (pami-conn.h keeps it alive: login,
+ * One AMI session per module instance (ami-conn.h keeps it alive: login,
  * keepalive, reconnect with backoff). Every event it delivers goes to the
- * channel model (pami-model.h), whose leg and line changes are published as
+ * channel model (ami-model.h), whose leg and line changes are published as
  * the ucd call and line events pbx-sim publishes for the same situations, so
  * presence and the journal work unchanged. After each (re)connect the model
  * is rebuilt from CoreShowChannels and ExtensionStateList: calls that ended
@@ -628,7 +628,7 @@ static int read_control(ami_driver *d)
     return read_duration(d, "originate_timeout", 1000, 600000, &d->originate_timeout_ms);
 }
 
-/* A call to a pickup code is held back until the Pickup event (pami-model.h):
+/* A call to a pickup code is held back until the Pickup event (ami-model.h):
  * otherwise it would be a short call of its own in the journal. */
 static int read_pickup_codes(ami_driver *d)
 {

@@ -8,8 +8,8 @@
 
 #include <ucd/event.h>
 
+#include "ami-parse.h"
 #include "ami-script.h"
-#include "pami-parse.h"
 
 /* "Local/200@test-00000004;2" -> "Local/200@test;2" when normalizing: two
  * runs of one scenario differ only in these numbers. */

@@ -8,8 +8,8 @@
 
 #include <glib.h>
 
-#include "pami-message.h"
-#include "pami-model.h"
+#include "ami-message.h"
+#include "ami-model.h"
 
 typedef struct replay {
     pami_model *model;

@@ -11,8 +11,8 @@
 
 #include <ucd/event.h>
 
+#include "ami-model.h"
 #include "model-replay.h"
-#include "pami-model.h"
 #include "pjsip-scenarios.h"
 
 /* Lines replay_new() maps (model-replay.c). */

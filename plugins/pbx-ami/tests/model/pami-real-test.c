@@ -16,8 +16,8 @@
 
 #include <ucd/event.h>
 
+#include "ami-model.h"
 #include "model-replay.h"
-#include "pami-model.h"
 
 /* The phones' lines (model-replay.c maps PJSIP/alice..carol and hints 20x@internal). */
 static const char *const phone_lines[] = {"201", "202", "203"};

@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ami-parse.h"
 #include "ami-script.h"
-#include "pami-parse.h"
 
 #define DEFAULT_BANNER "Asterisk Call Manager/11.0.0"
 #define PLAY_AHEAD     (256 * 1024)

@@ -31,7 +31,7 @@
 
 #include <gio/gio.h>
 
-#include "pami-message.h"
+#include "ami-message.h"
 
 typedef struct ami_replay ami_replay;
 

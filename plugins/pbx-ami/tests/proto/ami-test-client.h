@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "pami-parse.h"
+#include "ami-parse.h"
 
 typedef struct ami_test_client {
     GMainContext *context; /* iterated while waiting */

@@ -6,9 +6,9 @@
  * mid-action (timeout -> DOWN -> reconnect -> UP), a peer that closes
  * mid-message, the Ping keepalive, and TLS with a certificate made here.
  */
+#include "ami-conn.h"
 #include "ami-replay.h"
 #include "ami-script.h"
-#include "pami-conn.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * UTF-8 in every name and value and survive pami_message_to_wire. Built into
  * libFuzzer by clang (run-fuzz.sh) and into pami-corpus for any compiler.
  */
-#include "pami-parse.h"
+#include "ami-parse.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * blocks, lines without a colon, a 1 MB line, a banner that is not AMI, NUL
  * bytes, Latin-1 caller names, 100,000 headers) is counted, never fatal.
  */
+#include "ami-parse.h"
 #include "ami-script.h"
-#include "pami-parse.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * pami-parse.c - the incremental AMI reader (see pami-parse.h).
+ * ami-parse.c - the incremental AMI reader (see ami-parse.h).
  *
  * Bytes are collected into the current line (never more than max_line of
  * them, so a peer cannot make us buffer without bound); each complete line is
@@ -27,7 +27,7 @@
  * not - becomes one "Output" header holding the line as it was, and the
  * marker itself is dropped. So the consumer reads Output: headers only.
  */
-#include "pami-parse.h"
+#include "ami-parse.h"
 
 #include <string.h>
 

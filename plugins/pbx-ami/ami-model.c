@@ -1,6 +1,6 @@
 /*
- * pami-model.c - Asterisk channels, dials, bridges and device states turned
- * into ucd legs and line states (contract and rules in pami-model.h).
+ * ami-model.c - Asterisk channels, dials, bridges and device states turned
+ * into ucd legs and line states (contract and rules in ami-model.h).
  *
  * How it works. Every event updates the channels it names (a record per
  * Uniqueid). A leg's ucd state is never stored as the result of one event: it
@@ -23,8 +23,8 @@
  * "epoch.sequence", both integers: .10 is newer than .9). Legs that already reported keep
  * reporting the merged id.
  */
+#include "ami-model.h"
 #include "line-state.h"
-#include "pami-model.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -706,7 +706,7 @@ static uint32_t end_cause(const channel *ch)
     return ch->hangup_cause != UCD_CAUSE_NONE ? ch->hangup_cause : UCD_CAUSE_NORMAL;
 }
 
-/* The ucd state of a live channel (see the rules in pami-model.h). */
+/* The ucd state of a live channel (see the rules in ami-model.h). */
 /* The channel (or, for a Local channel, its other half) dialled someone or
  * joined a bridge: its call reached beyond the phone. */
 static gboolean call_went_out(pami_model *m, const channel *ch)

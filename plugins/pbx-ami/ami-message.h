@@ -1,5 +1,5 @@
 /*
- * pami-message.h - one AMI message: an ordered list of "Name: value" headers.
+ * ami-message.h - one AMI message: an ordered list of "Name: value" headers.
  *
  * The Asterisk Manager Interface frames everything the same way: lines of
  * "Name: value" ended by CRLF, a message ended by an empty line. A response
@@ -11,8 +11,8 @@
  * passes caller names through byte for byte, and old phones send Latin-1), so
  * a message can be published or logged without another check.
  */
-#ifndef PAMI_MESSAGE_H
-#define PAMI_MESSAGE_H
+#ifndef AMI_MESSAGE_H
+#define AMI_MESSAGE_H
 
 #include <glib.h>
 
@@ -65,4 +65,4 @@ const char *pami_message_action_id(const pami_message *m);
  * header (a caller name or a dialled number comes from outside). */
 char *pami_message_to_wire(const pami_message *m);
 
-#endif /* PAMI_MESSAGE_H */
+#endif /* AMI_MESSAGE_H */

@@ -1,5 +1,5 @@
 /*
- * pami-model.h - Asterisk's channels and device states turned into ucd lines
+ * ami-model.h - Asterisk's channels and device states turned into ucd lines
  * and legs.
  *
  * Asterisk reports channels (one per call leg on a device, and two per Local
@@ -26,13 +26,13 @@
  * messages and publishes what the callbacks report. States, directions and
  * causes are the ucd SDK's enums (ucd/event.h).
  */
-#ifndef PAMI_MODEL_H
-#define PAMI_MODEL_H
+#ifndef AMI_MODEL_H
+#define AMI_MODEL_H
 
 #include <glib.h>
 #include <stdint.h>
 
-#include "pami-message.h"
+#include "ami-message.h"
 
 /* One leg changed state: what the driver publishes as UCD_EVENT_CALL_STATE.
  * Strings live until the callback returns; NULL = not known. */
@@ -139,4 +139,4 @@ uint32_t pami_model_line_state(const pami_model *m, const char *line);
 /* Live legs on all lines (for tests and `ucctl calls`). */
 guint pami_model_leg_count(const pami_model *m);
 
-#endif /* PAMI_MODEL_H */
+#endif /* AMI_MODEL_H */

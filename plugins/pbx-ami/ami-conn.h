@@ -1,5 +1,5 @@
 /*
- * pami-conn.h - one AMI session with an Asterisk server, kept alive.
+ * ami-conn.h - one AMI session with an Asterisk server, kept alive.
  *
  * The connection runs on a GLib main context (the driver's: the core's main
  * loop) and never blocks it: connect, TLS handshake, reads and writes are
@@ -24,13 +24,13 @@
  * trace at debug level shows "Secret: ***") and is wiped when the connection
  * is freed.
  */
-#ifndef PAMI_CONN_H
-#define PAMI_CONN_H
+#ifndef AMI_CONN_H
+#define AMI_CONN_H
 
 #include <gio/gio.h>
 #include <glib.h>
 
-#include "pami-message.h"
+#include "ami-message.h"
 
 typedef struct pami_conn pami_conn;
 
@@ -112,4 +112,4 @@ gboolean pami_conn_send(pami_conn *c, pami_message *action, const char *final_ev
  * backoff; for tests and for `ucctl` reconnect. */
 void pami_conn_reconnect(pami_conn *c);
 
-#endif /* PAMI_CONN_H */
+#endif /* AMI_CONN_H */

@@ -1,5 +1,5 @@
 /*
- * pami-conn.c - one AMI session, kept alive (see pami-conn.h).
+ * ami-conn.c - one AMI session, kept alive (see ami-conn.h).
  *
  * Each connection attempt is a `link`: socket, TLS, reader, write queue. A
  * link is reference counted and every asynchronous operation holds a
@@ -12,11 +12,11 @@
  * silence is never a slow answer), except the wait for an async action's
  * final event, which may legitimately take a minute and fails alone.
  */
-#include "pami-conn.h"
+#include "ami-conn.h"
 
 #include <string.h>
 
-#include "pami-parse.h"
+#include "ami-parse.h"
 
 #define AMI_BANNER_PREFIX "Asterisk Call Manager/"
 

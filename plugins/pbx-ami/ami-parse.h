@@ -1,5 +1,5 @@
 /*
- * pami-parse.h - the incremental AMI reader: bytes in, pami_message out.
+ * ami-parse.h - the incremental AMI reader: bytes in, pami_message out.
  *
  * A TCP stream delivers AMI in arbitrary pieces; the parser keeps what it has
  * not finished and hands over each complete message. The first line of a
@@ -12,12 +12,12 @@
  * keeps the first ones and is counted; bytes that are not UTF-8 are taken as
  * Latin-1 and converted. The counters tell the driver what to log.
  */
-#ifndef PAMI_PARSE_H
-#define PAMI_PARSE_H
+#ifndef AMI_PARSE_H
+#define AMI_PARSE_H
 
 #include <glib.h>
 
-#include "pami-message.h"
+#include "ami-message.h"
 
 #define PAMI_PARSE_MAX_LINE_DEFAULT    8192 /* bytes of one "Name: value" line */
 #define PAMI_PARSE_MAX_HEADERS_DEFAULT 4096 /* headers of one message (Output: lines add up) */
@@ -57,4 +57,4 @@ const pami_parse_stats *pami_parser_stats(const pami_parser *p);
 /* TRUE while a message is half read (for a peer that stops mid-message). */
 gboolean pami_parser_pending(const pami_parser *p);
 
-#endif /* PAMI_PARSE_H */
+#endif /* AMI_PARSE_H */

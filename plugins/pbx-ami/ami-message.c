@@ -1,5 +1,5 @@
 /*
- * pami-message.c - one AMI message (see pami-message.h).
+ * ami-message.c - one AMI message (see ami-message.h).
  *
  * A message is parsed ~200,000 times a second on a busy server and the model
  * asks each one for a dozen headers, so both sides are kept cheap:
@@ -18,7 +18,7 @@
  *   compared (still case-insensitively, so a collision costs time, never a
  *   wrong answer). A plain scan of 10-40 headers beats a hash table here.
  */
-#include "pami-message.h"
+#include "ami-message.h"
 
 #include <string.h>
 
