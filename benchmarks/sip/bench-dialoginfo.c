@@ -8,7 +8,7 @@
  * applied, as the driver will do per NOTIFY; only that is timed (each body is
  * made just before, outside the clock). Prints documents/s.
  */
-#include "psip-line.h"
+#include "sip-line.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * pbx-sip.c - a PBX driver for SIP servers that publish RFC 4235 dialog state.
  *
  * The driver watches lines: one `Event: dialog` subscription per configured
- * line at the registrar/presence server (psip-subscriber.h does the SIP), and
+ * line at the registrar/presence server (sip-subscriber.h does the SIP), and
  * turns each dialog change into the ucd call and line events pbx-sim publishes
  * for the same situations, so presence and the journal work unchanged. Call
  * control over plain SIP is click-to-dial (the user's phone is called, then
@@ -196,7 +196,7 @@ uint32_t sip_ucd_cause(psip_end_cause cause)
     }
 }
 
-/* The ucd cause of a leg reaching `state` (psip-line.h says how SIP ends map). */
+/* The ucd cause of a leg reaching `state` (sip-line.h says how SIP ends map). */
 static uint32_t cause_of(const psip_line_change *change, uint32_t state)
 {
     if (state != UCD_CALL_DISCONNECTED)

@@ -12,7 +12,7 @@
 #include <glib.h>
 #include <ucd/ucd.h>
 
-#include "psip-subscriber.h"
+#include "sip-subscriber.h"
 
 /* One call on one line: the ucd leg made for one SIP call-id seen there. */
 typedef struct sip_leg {

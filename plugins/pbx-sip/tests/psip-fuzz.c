@@ -6,7 +6,7 @@
  * call-id picking and sweeps run on whatever the parser accepts. Built into
  * libFuzzer by clang (run-fuzz.sh) and into psip-corpus-driver for any compiler.
  */
-#include "psip-line.h"
+#include "sip-line.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -12,7 +12,7 @@
  *   psip-subscriber-test KAMAILIO_SH CORPUS_DIR
  */
 #include "harness.h"
-#include "psip-subscriber.h"
+#include "sip-subscriber.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * early -> confirmed -> terminated, an idle line holds one dummy terminated
  * dialog without call-id, and ended dialogs linger beside new ones.
  */
-#include "psip-line.h"
+#include "sip-line.h"
 
 #include <string.h>
 #include <unistd.h>

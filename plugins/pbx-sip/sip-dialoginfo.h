@@ -1,9 +1,9 @@
 /*
- * psip-dialoginfo.h - application/dialog-info+xml (RFC 4235) documents.
+ * sip-dialoginfo.h - application/dialog-info+xml (RFC 4235) documents.
  *
  * A SIP dialog-event NOTIFY carries one such document: the dialogs of one
  * monitored entity (a line) and their states. This module turns a body into
- * plain C structures; it keeps no state between documents (psip-line.h does).
+ * plain C structures; it keeps no state between documents (sip-line.h does).
  *
  * The body comes from the network, so the parser is defensive: bodies above
  * PSIP_DIALOGINFO_MAX_BYTES are refused unread, any DOCTYPE is refused (a
@@ -11,8 +11,8 @@
  * or external, is ever declared, expanded or fetched), the network is off, and
  * a document with more than PSIP_DIALOGINFO_MAX_DIALOGS dialogs is refused.
  */
-#ifndef PSIP_DIALOGINFO_H
-#define PSIP_DIALOGINFO_H
+#ifndef SIP_DIALOGINFO_H
+#define SIP_DIALOGINFO_H
 
 #include <glib.h>
 
@@ -44,7 +44,7 @@ typedef enum psip_direction {
 
 /* The dialog states of RFC 4235 section 3.7.1, plus two of ours. */
 typedef enum psip_dialog_state {
-    PSIP_DIALOG_NONE,    /* not a document value: "not on the line" in psip-line changes */
+    PSIP_DIALOG_NONE,    /* not a document value: "not on the line" in sip-line.h changes */
     PSIP_DIALOG_UNKNOWN, /* a <state> text this module does not know (kept in state_text) */
     PSIP_DIALOG_TRYING,
     PSIP_DIALOG_PROCEEDING,

@@ -1,10 +1,10 @@
 /*
- * psip-dialoginfo.c - application/dialog-info+xml (RFC 4235) into C structures.
+ * sip-dialoginfo.c - application/dialog-info+xml (RFC 4235) into C structures.
  *
  * libxml2 builds the tree; this file only walks it. Security matters more than
  * leniency here (the body is whatever a network peer sent), see the header.
  */
-#include "psip-dialoginfo.h"
+#include "sip-dialoginfo.h"
 
 #include <string.h>
 

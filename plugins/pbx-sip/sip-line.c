@@ -1,7 +1,7 @@
 /*
- * psip-line.c - the dialog state of one monitored line (see psip-line.h).
+ * sip-line.c - the dialog state of one monitored line (see sip-line.h).
  */
-#include "psip-line.h"
+#include "sip-line.h"
 
 /* What the line remembers of one dialog. */
 typedef struct tracked_dialog {

@@ -1,5 +1,5 @@
 /*
- * psip-subscriber.c - dialog-event subscriptions over sofia-sip's nua.
+ * sip-subscriber.c - dialog-event subscriptions over sofia-sip's nua.
  *
  * One nua user agent per subscriber, its su_root driven by a GSource on the
  * caller's GMainContext, so every nua event below runs on that context's
@@ -11,7 +11,7 @@
 #define NUA_MAGIC_T     struct psip_subscriber
 #define NUA_HMAGIC_T    struct psip_sub_line
 
-#include "psip-subscriber.h"
+#include "sip-subscriber.h"
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nua.h>

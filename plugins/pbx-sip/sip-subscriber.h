@@ -1,10 +1,10 @@
 /*
- * psip-subscriber.h - the SIP layer of pbx-sip: dialog-event subscriptions.
+ * sip-subscriber.h - the SIP layer of pbx-sip: dialog-event subscriptions.
  *
  * A subscriber is one SIP user agent (sofia-sip's nua, run on a GLib main
  * context) that keeps an RFC 4235 `Event: dialog` subscription alive for each
  * monitored line at one registrar/presence server, and feeds every NOTIFY body
- * to that line's psip_line (psip-line.h). Each dialog state change is handed to
+ * to that line's psip_line (sip-line.h). Each dialog state change is handed to
  * the caller's callback.
  *
  * What the SIP stack does for us: refreshing each subscription before it
@@ -17,10 +17,10 @@
  * server at start or after link loss), and parsing. No ucd host is
  * involved; the driver maps changes to ucd calls and line events.
  */
-#ifndef PSIP_SUBSCRIBER_H
-#define PSIP_SUBSCRIBER_H
+#ifndef SIP_SUBSCRIBER_H
+#define SIP_SUBSCRIBER_H
 
-#include "psip-line.h"
+#include "sip-line.h"
 
 #include <glib.h>
 
@@ -52,7 +52,7 @@ typedef struct psip_subscriber_config {
     /* At most this many of our SUBSCRIBEs unanswered at a time (0 =
      * PSIP_SUBSCRIBE_WINDOW): with many lines, the rest wait and go out one
      * per answer, so the server and our UDP socket never get a burst larger
-     * than this (see the window in psip-subscriber.c). */
+     * than this (see the window in sip-subscriber.c). */
     guint subscribe_window;
 } psip_subscriber_config;
 

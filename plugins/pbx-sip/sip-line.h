@@ -1,8 +1,8 @@
 /*
- * psip-line.h - the dialog state of ONE monitored line, fed with documents.
+ * sip-line.h - the dialog state of ONE monitored line, fed with documents.
  *
  * The driver subscribes to a line's dialog events and passes every parsed
- * NOTIFY body (psip-dialoginfo.h) to psip_line_apply(). The line checks the
+ * NOTIFY body (sip-dialoginfo.h) to psip_line_apply(). The line checks the
  * document's version, tracks the line's dialogs by call-id and reports each
  * dialog whose state changed as a psip_line_change, which the driver turns into
  * ucd call and line events. No SIP stack and no ucd host are involved here.
@@ -22,10 +22,10 @@
  * reported once. A dialog first seen already terminated (Kamailio's idle
  * "dummy" dialog, or one that ended before we subscribed) is not reported.
  */
-#ifndef PSIP_LINE_H
-#define PSIP_LINE_H
+#ifndef SIP_LINE_H
+#define SIP_LINE_H
 
-#include "psip-dialoginfo.h"
+#include "sip-dialoginfo.h"
 
 /* The line tracks at most this many dialogs; beyond it new dialogs are not
  * tracked and the line asks for a resync (a flood, not a real phone line). */
