@@ -17,9 +17,9 @@
 #include <glib/gstdio.h>
 #include <ucd/ucd.h>
 
-#include "ax-export.h"
-#include "ax-report.h"
-#include "ax-schedule.h"
+#include "export-schedule.h"
+#include "report-kpis.h"
+#include "report-writers.h"
 
 #define MAX_JOBS       4   /* reports running at once; more commands are refused as busy */
 #define CURSOR_SIZE    256 /* journal paging cursors */

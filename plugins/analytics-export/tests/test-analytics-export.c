@@ -19,10 +19,10 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
-#include "ax-export.h"
-#include "ax-report.h"
-#include "ax-schedule.h"
+#include "export-schedule.h"
 #include "fake-host.h"
+#include "report-kpis.h"
+#include "report-writers.h"
 
 static const char *plugin_path, *journal_path;
 static GTimeZone *berlin;

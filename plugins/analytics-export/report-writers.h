@@ -1,15 +1,15 @@
 /*
- * ax-export.h - a finished report written as CSV, XML, JSON, HTML with SVG
+ * report-writers.h - a finished report written as CSV, XML, JSON, HTML with SVG
  * charts, or the Prometheus text exposition format (README.md describes each
  * layout). Files are written atomically: a temporary file in the target
  * directory, then a rename, so a reader never sees half a report.
  */
-#ifndef AX_EXPORT_H
-#define AX_EXPORT_H
+#ifndef REPORT_WRITERS_H
+#define REPORT_WRITERS_H
 
 #include <glib.h>
 
-#include "ax-report.h"
+#include "report-kpis.h"
 
 typedef enum ax_format {
     AX_FORMAT_CSV = 0,
@@ -41,4 +41,4 @@ char *ax_export_path(ax_report *report, ax_format format, const char *name, cons
 char *ax_export_write(ax_report *report, ax_format format, const char *name, const char *dir,
                       GError **error);
 
-#endif /* AX_EXPORT_H */
+#endif /* REPORT_WRITERS_H */

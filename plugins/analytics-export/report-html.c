@@ -1,11 +1,11 @@
 /*
- * ax-html.c - the HTML report (see ax-html.h).
+ * report-html.c - the HTML report (see report-html.h).
  *
  * The page must open in any browser, offline, from a mail attachment, and
  * print well: so one file, CSS inline, charts as inline SVG drawn here, and
  * no script at all. Colours also differ in lightness, for grey printers.
  */
-#include "ax-html.h"
+#include "report-html.h"
 
 #include <string.h>
 

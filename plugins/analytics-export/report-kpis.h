@@ -1,5 +1,5 @@
 /*
- * ax-report.h - the KPIs of a set of journal records, as the analytics-export
+ * report-kpis.h - the KPIs of a set of journal records, as the analytics-export
  * plugin reports them (the definitions are spelled out in README.md).
  *
  * A report covers [from, to) in one time zone. Records go in one at a time
@@ -8,8 +8,8 @@
  * keeps one KPI accumulator per row of each breakdown. Nothing here knows the
  * ucd host: the plugin, the tests and the benchmark drive it alike.
  */
-#ifndef AX_REPORT_H
-#define AX_REPORT_H
+#ifndef REPORT_KPIS_H
+#define REPORT_KPIS_H
 
 #include <glib.h>
 #include <stdint.h>
@@ -115,4 +115,4 @@ double ax_kpi_service_level(const ax_kpi *kpi); /* 0..1 */
 double ax_kpi_wait_avg_s(const ax_kpi *kpi);
 double ax_kpi_talk_avg_s(const ax_kpi *kpi);
 
-#endif /* AX_REPORT_H */
+#endif /* REPORT_KPIS_H */

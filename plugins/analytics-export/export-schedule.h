@@ -1,13 +1,13 @@
 /*
- * ax-schedule.h - when a scheduled export runs and which period it covers.
+ * export-schedule.h - when a scheduled export runs and which period it covers.
  *
  * A schedule is five cron fields (minute hour day-of-month month day-of-week)
  * read in the report's time zone; a period is a name such as previous-day
  * that turns the planned run time into [from, to). Both take the time as an
  * argument, never the clock, so tests drive them with any date they like.
  */
-#ifndef AX_SCHEDULE_H
-#define AX_SCHEDULE_H
+#ifndef EXPORT_SCHEDULE_H
+#define EXPORT_SCHEDULE_H
 
 #include <glib.h>
 #include <stdint.h>
@@ -63,4 +63,4 @@ gboolean ax_parse_time(const char *text, GTimeZone *tz, int64_t *ms);
  * "20240305T0800_20240305T1200" otherwise. g_free it. */
 char *ax_period_label(int64_t from_ms, int64_t to_ms, GTimeZone *tz);
 
-#endif /* AX_SCHEDULE_H */
+#endif /* EXPORT_SCHEDULE_H */

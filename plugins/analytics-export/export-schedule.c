@@ -1,7 +1,7 @@
 /*
- * ax-schedule.c - cron schedules and report periods (see ax-schedule.h).
+ * export-schedule.c - cron schedules and report periods (see export-schedule.h).
  */
-#include "ax-schedule.h"
+#include "export-schedule.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * ax-report.c - KPIs of journal records (see ax-report.h and README.md).
+ * report-kpis.c - KPIs of journal records (see report-kpis.h and README.md).
  *
  * A month report reads about a million records, so the per-record path does
  * no time-zone arithmetic and no allocation for rows it has seen: the period
@@ -8,7 +8,7 @@
  * offset from UTC by a multiple of 15 minutes, so a slot never straddles a
  * local hour), and a record finds its time rows by dividing its start time.
  */
-#include "ax-report.h"
+#include "report-kpis.h"
 
 #include <string.h>
 

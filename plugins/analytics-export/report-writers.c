@@ -1,17 +1,17 @@
 /*
- * ax-export.c - report writers (see ax-export.h).
+ * report-writers.c - report writers (see report-writers.h).
  *
  * Every format writes the same KPI columns from one table (kpi_columns), so
  * a column added there appears in CSV, XML, JSON, HTML and Prometheus alike.
  */
-#include "ax-export.h"
+#include "report-writers.h"
 
 #include <json-glib/json-glib.h>
 #include <libxml/xmlwriter.h>
 #include <string.h>
 
-#include "ax-html.h"
-#include "ax-schedule.h"
+#include "export-schedule.h"
+#include "report-html.h"
 
 typedef enum value_kind { KIND_COUNT, KIND_RATIO, KIND_SECONDS } value_kind;
 
