@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "commands/model-commands.h"
+#include "control-reply.h"
 #include "instance.h"
 
 /* ---- the fake directory ------------------------------------------------------------- */
@@ -339,56 +340,19 @@ static void fixture_tear_down(fixture *f, gconstpointer data)
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
-typedef struct reply {
-    JsonParser *parser;
-    JsonObject *root;
-} reply;
-
 static reply run(fixture *f, const char *command)
 {
-    char **argv = g_strsplit(command, " ", -1);
-    char *json =
-        core_control_execute(f->rt.control, (int)g_strv_length(argv), (const char *const *)argv);
-    reply r = {.parser = json_parser_new()};
-    g_assert_true(json_parser_load_from_data(r.parser, json, -1, NULL));
-    r.root = json_node_get_object(json_parser_get_root(r.parser));
-    g_free(json);
-    g_strfreev(argv);
-    return r;
-}
-
-static const char *error_of(const reply *r)
-{
-    return json_object_has_member(r->root, "error")
-               ? json_object_get_string_member(r->root, "error")
-               : NULL;
-}
-
-static const char *field_of(const reply *r, const char *name)
-{
-    JsonArray *fields = json_object_has_member(r->root, "fields")
-                            ? json_object_get_array_member(r->root, "fields")
-                            : NULL;
-    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
-        JsonObject *o = json_array_get_object_element(fields, i);
-        if (strcmp(json_object_get_string_member(o, "name"), name) == 0)
-            return json_object_get_string_member(o, "value");
-    }
-    return NULL;
+    return reply_run(f->rt.control, command);
 }
 
 /* Column `col` of every row, joined with ",", then "|" and the next cursor or "-". */
 static char *column(const reply *r, guint col)
 {
-    JsonArray *rows = json_object_has_member(r->root, "rows")
-                          ? json_object_get_array_member(r->root, "rows")
-                          : NULL;
+    JsonArray *rows = reply_rows(r);
     GString *text = g_string_new(NULL);
     for (guint i = 0; rows && i < json_array_get_length(rows); i++)
-        g_string_append_printf(
-            text, "%s%s", i ? "," : "",
-            json_array_get_string_element(json_array_get_array_element(rows, i), col));
-    const char *next = field_of(r, "next");
+        g_string_append_printf(text, "%s%s", i ? "," : "", reply_cell(rows, i, col));
+    const char *next = reply_field(r, "next");
     g_string_append_printf(text, "|%s", next ? next : "-");
     return g_string_free(text, FALSE);
 }
@@ -397,12 +361,12 @@ static char *column(const reply *r, guint col)
 static void assert_column(fixture *f, const char *command, guint col, const char *expected)
 {
     reply r = run(f, command);
-    if (error_of(&r))
-        g_error("%s: %s", command, error_of(&r));
+    if (reply_error(&r))
+        g_error("%s: %s", command, reply_error(&r));
     char *got = column(&r, col);
     g_assert_cmpstr(got, ==, expected);
     g_free(got);
-    g_object_unref(r.parser);
+    reply_free(&r);
 }
 
 /* `command` fails with exactly `expected`. */
@@ -410,18 +374,18 @@ static void assert_error(fixture *f, const char *command, const char *expected)
 {
     reply r = run(f, command);
     g_assert_false(json_object_get_boolean_member(r.root, "ok"));
-    g_assert_cmpstr(error_of(&r), ==, expected);
-    g_object_unref(r.parser);
+    g_assert_cmpstr(reply_error(&r), ==, expected);
+    reply_free(&r);
 }
 
 /* `command` succeeds and field `name` is `expected`. */
 static void assert_field(fixture *f, const char *command, const char *name, const char *expected)
 {
     reply r = run(f, command);
-    if (error_of(&r))
-        g_error("%s: %s", command, error_of(&r));
-    g_assert_cmpstr(field_of(&r, name), ==, expected);
-    g_object_unref(r.parser);
+    if (reply_error(&r))
+        g_error("%s: %s", command, reply_error(&r));
+    g_assert_cmpstr(reply_field(&r, name), ==, expected);
+    reply_free(&r);
 }
 
 /* ---- the tests ------------------------------------------------------------------------------ */
@@ -450,9 +414,9 @@ static void test_users(fixture *f, gconstpointer data)
 static void test_users_move(fixture *f, gconstpointer data)
 {
     reply r = run(f, "users move bob --to pbx2");
-    g_assert_null(error_of(&r));
+    g_assert_null(reply_error(&r));
     g_assert_cmpstr(moved, ==, "u-bob pbx2");
-    g_object_unref(r.parser);
+    reply_free(&r);
     assert_error(f, "users move alice --to pbx2",
                  "users move: backend users-a of u-alice is not running");
     assert_error(f, "users move nobody --to pbx2", "users move: no user 'nobody'");
@@ -492,13 +456,13 @@ static void test_call_control(fixture *f, gconstpointer data)
 {
     fake_calls *fc = &f->calls;
     reply r = run(f, "hold pbx-a/201 c1");
-    g_assert_null(error_of(&r));
+    g_assert_null(reply_error(&r));
     g_assert_cmpuint(fc->action, ==, UCD_CALL_HOLD);
     g_assert_null(fc->actor);
     g_assert_cmpstr(fc->line, ==, "pbx-a/201");
     g_assert_cmpstr(fc->call_id, ==, "c1");
     g_assert_cmpstr(json_object_get_string_member(r.root, "text"), ==, "hold: accepted by pbx-a");
-    g_object_unref(r.parser);
+    reply_free(&r);
 
     assert_field(f, "dial 202 0301", "call_id", "d1");
     g_assert_cmpstr(fc->number, ==, "0301");

@@ -18,6 +18,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "fake-lines.h"
+#include "conf-permissions.h"
+#include "fake-registry.h"
 #include "instance.h"
 #include "model/call-control.h"
 #include "model/directory.h"
@@ -25,26 +28,19 @@
 
 /* ---- the fake drivers -------------------------------------------------------------- */
 
-#define ALL_CAPS (UINT64_C(0x1fff))
-
-typedef struct fake_line {
-    const char *address;
-    uint64_t caps;
-} fake_line;
-
 static const fake_line pbx_a_lines[] = {
-    {"201", ALL_CAPS},
-    {"202", ALL_CAPS},
-    {"203", ALL_CAPS},
+    {"201", FAKE_ALL_CAPS},
+    {"202", FAKE_ALL_CAPS},
+    {"203", FAKE_ALL_CAPS},
     {"205", UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_ANSWER | UCD_PBX_CAP_HOLD | UCD_PBX_CAP_FORWARD |
                 UCD_PBX_CAP_DND},
     {"208", UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL},
     {"209", UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL | UCD_PBX_CAP_HANGUP},
     {NULL, 0},
 };
-static const fake_line pbx_b_lines[] = {{"201", ALL_CAPS}, {NULL, 0}};
-static const fake_line pbx_c_lines[] = {{"301", ALL_CAPS}, {NULL, 0}};
-static const fake_line pbx_d_lines[] = {{"401", ALL_CAPS}, {"402", ALL_CAPS}, {NULL, 0}};
+static const fake_line pbx_b_lines[] = {{"201", FAKE_ALL_CAPS}, {NULL, 0}};
+static const fake_line pbx_c_lines[] = {{"301", FAKE_ALL_CAPS}, {NULL, 0}};
+static const fake_line pbx_d_lines[] = {{"401", FAKE_ALL_CAPS}, {"402", FAKE_ALL_CAPS}, {NULL, 0}};
 
 typedef struct fake_pbx {
     const char *id;
@@ -55,25 +51,12 @@ typedef struct fake_pbx {
 
 static int pbx_list(void *impl, ucd_pbx_line_cb cb, void *ud)
 {
-    fake_pbx *p = impl;
-    for (const fake_line *l = p->lines; l->address; l++) {
-        ucd_pbx_line line = {.struct_size = sizeof line,
-                             .state = UCD_LINE_IDLE,
-                             .address = l->address,
-                             .number = l->address,
-                             .capabilities = l->caps};
-        cb(&line, ud);
-    }
-    return UCD_OK;
+    return fake_lines_list(((fake_pbx *)impl)->lines, cb, ud);
 }
 
 static uint64_t pbx_caps(void *impl, const char *address)
 {
-    fake_pbx *p = impl;
-    for (const fake_line *l = p->lines; l->address; l++)
-        if (strcmp(l->address, address) == 0)
-            return l->caps;
-    return 0;
+    return fake_lines_caps(((fake_pbx *)impl)->lines, address);
 }
 
 static int asked(fake_pbx *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -247,26 +230,7 @@ typedef struct fixture {
 static ucd_plugin *add_provider(fixture *f, const char *id, const char *service, const void *iface,
                                 void *impl)
 {
-    ucd_plugin *p = g_new0(ucd_plugin, 1);
-    p->mods = f->mods;
-    p->id = g_strdup(id);
-    p->state = UCD_MODULE_RUNNING;
-    core_service_entry *e = g_new0(core_service_entry, 1);
-    e->provider = p;
-    e->name = g_strdup(service);
-    e->major = 1;
-    e->iface = iface;
-    e->impl = impl;
-    g_ptr_array_add(f->mods->services, e);
-    g_ptr_array_add(f->providers, p);
-    return p;
-}
-
-static void provider_free(gpointer data)
-{
-    ucd_plugin *p = data;
-    g_free(p->id);
-    g_free(p);
+    return fake_provider_add(f->mods, f->providers, id, service, iface, impl);
 }
 
 static void fixture_set_up(fixture *f, gconstpointer data)
@@ -274,24 +238,15 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     GError *err = NULL;
     f->dir = g_dir_make_tmp("ucd-call-control-XXXXXX", &err);
     g_assert_no_error(err);
-    char *conf = g_build_filename(f->dir, "ucd.conf", NULL);
-    g_file_set_contents(conf, "[permissions]\ndefault = public\ngroups = sales=team\n", -1, &err);
-    g_assert_no_error(err);
-    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    f->cfg = core_config_load(conf, NULL, errors);
-    g_assert_nonnull(f->cfg);
-    f->perms = core_permissions_new(f->cfg, NULL, errors);
-    g_assert_nonnull(f->perms);
-    g_assert_cmpuint(errors->len, ==, 0);
-    g_ptr_array_free(errors, TRUE);
-    g_free(conf);
+    f->perms = conf_permissions_load(
+        f->dir, "[permissions]\ndefault = public\ngroups = sales=team\n", &f->cfg);
 
     f->ctx = g_main_context_new();
     f->rt.ctx = f->ctx;
     f->rt.bus = core_bus_new(f->ctx, 4096);
     f->rt.workers = core_workers_new(f->ctx, 1);
     f->mods = core_modules_new(&f->rt);
-    f->providers = g_ptr_array_new_with_free_func(provider_free);
+    f->providers = g_ptr_array_new_with_free_func(fake_provider_free);
     f->asked = g_ptr_array_new_with_free_func(g_free);
     f->pbx_a = (fake_pbx){"pbx-a", pbx_a_lines, f->asked, UCD_OK};
     f->pbx_b = (fake_pbx){"pbx-b", pbx_b_lines, f->asked, UCD_OK};

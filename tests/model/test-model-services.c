@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "conf-permissions.h"
 #include "fake-registry.h"
 #include "model/model.h"
 #include "model/permissions.h"
@@ -285,18 +286,8 @@ static void set_up(fixture *f, gconstpointer data)
     ucd_user *d = g_memdup2(&dave, sizeof dave);
     g_ptr_array_add(f->users_b.extra, d);
 
-    char *conf = g_build_filename(f->dir, "ucd.conf", NULL);
-    g_file_set_contents(conf, "[permissions]\ndefault = public\ngroups = sales=personal\n", -1,
-                        &err);
-    g_assert_no_error(err);
-    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    f->cfg = core_config_load(conf, NULL, errors);
-    g_assert_nonnull(f->cfg);
-    f->perms = core_permissions_new(f->cfg, NULL, errors);
-    g_assert_nonnull(f->perms);
-    g_assert_cmpuint(errors->len, ==, 0);
-    g_ptr_array_free(errors, TRUE);
-    g_free(conf);
+    f->perms = conf_permissions_load(
+        f->dir, "[permissions]\ndefault = public\ngroups = sales=personal\n", &f->cfg);
 
     /* As the daemon: the model and its services first, then the modules. */
     core_modules_add_core_service(f->mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR,

@@ -18,6 +18,8 @@
 
 #include <ucd/presence.h>
 
+#include "control-reply.h"
+#include "fake-lines.h"
 #include "fake-registry.h"
 #include "commands/model-commands.h"
 #include "commands/paging.h"
@@ -28,24 +30,16 @@
 
 /* ---- fake services ------------------------------------------------------------- */
 
-typedef struct fake_line {
-    const char *address;
-    const char *number;
-    uint64_t caps;
-} fake_line;
-
-#define ALL_CAPS (UINT64_C(0x1fff))
-
 static const fake_line pbx_a_lines[] = {
-    {"201", "201", ALL_CAPS},
-    {"202", "202", ALL_CAPS},
-    {"203", "203", ALL_CAPS},
-    {"209", "209", UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL | UCD_PBX_CAP_HANGUP},
-    {NULL, NULL, 0},
+    {"201", FAKE_ALL_CAPS},
+    {"202", FAKE_ALL_CAPS},
+    {"203", FAKE_ALL_CAPS},
+    {"209", UCD_PBX_CAP_MONITOR | UCD_PBX_CAP_DIAL | UCD_PBX_CAP_HANGUP},
+    {NULL, 0},
 };
 static const fake_line pbx_b_lines[] = {
-    {"201", "201", ALL_CAPS},
-    {NULL, NULL, 0},
+    {"201", FAKE_ALL_CAPS},
+    {NULL, 0},
 };
 
 typedef struct fake_pbx {
@@ -55,25 +49,12 @@ typedef struct fake_pbx {
 
 static int pbx_list(void *impl, ucd_pbx_line_cb cb, void *ud)
 {
-    fake_pbx *p = impl;
-    for (const fake_line *l = p->lines; l->address; l++) {
-        ucd_pbx_line line = {.struct_size = sizeof line,
-                             .state = UCD_LINE_IDLE,
-                             .address = l->address,
-                             .number = l->number,
-                             .capabilities = l->caps};
-        cb(&line, ud);
-    }
-    return UCD_OK;
+    return fake_lines_list(((fake_pbx *)impl)->lines, cb, ud);
 }
 
 static uint64_t pbx_caps(void *impl, const char *address)
 {
-    fake_pbx *p = impl;
-    for (const fake_line *l = p->lines; l->address; l++)
-        if (strcmp(l->address, address) == 0)
-            return l->caps;
-    return 0;
+    return fake_lines_caps(((fake_pbx *)impl)->lines, address);
 }
 
 static int pbx_hold(void *impl, const char *line, const char *call_id)
@@ -785,63 +766,9 @@ static void test_presence_persisted(fixture *f, gconstpointer data)
 
 /* ---- commands ---------------------------------------------------------------------- */
 
-typedef struct reply {
-    JsonParser *parser;
-    JsonObject *root;
-} reply;
-
 static reply run(fixture *f, const char *command)
 {
-    char **argv = g_strsplit(command, " ", -1);
-    char *json =
-        core_control_execute(f->rt.control, (int)g_strv_length(argv), (const char *const *)argv);
-    reply r = {.parser = json_parser_new()};
-    g_assert_true(json_parser_load_from_data(r.parser, json, -1, NULL));
-    r.root = json_node_get_object(json_parser_get_root(r.parser));
-    g_free(json);
-    g_strfreev(argv);
-    return r;
-}
-
-static gboolean reply_ok(const reply *r)
-{
-    return json_object_get_boolean_member(r->root, "ok");
-}
-
-static const char *reply_error(const reply *r)
-{
-    return json_object_has_member(r->root, "error")
-               ? json_object_get_string_member(r->root, "error")
-               : NULL;
-}
-
-static JsonArray *reply_rows(const reply *r)
-{
-    return json_object_has_member(r->root, "rows") ? json_object_get_array_member(r->root, "rows")
-                                                   : NULL;
-}
-
-static const char *cell(JsonArray *rows, guint row, guint col)
-{
-    return json_array_get_string_element(json_array_get_array_element(rows, row), col);
-}
-
-static const char *reply_field(const reply *r, const char *name)
-{
-    JsonArray *fields = json_object_has_member(r->root, "fields")
-                            ? json_object_get_array_member(r->root, "fields")
-                            : NULL;
-    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
-        JsonObject *o = json_array_get_object_element(fields, i);
-        if (strcmp(json_object_get_string_member(o, "name"), name) == 0)
-            return json_object_get_string_member(o, "value");
-    }
-    return NULL;
-}
-
-static void reply_free(reply *r)
-{
-    g_object_unref(r->parser);
+    return reply_run(f->rt.control, command);
 }
 
 static void test_commands_errors(fixture *f, gconstpointer data)
@@ -899,25 +826,25 @@ static void test_commands_tables(fixture *f, gconstpointer data)
     g_assert_true(reply_ok(&r));
     JsonArray *rows = reply_rows(&r);
     g_assert_cmpuint(json_array_get_length(rows), ==, 2);
-    g_assert_cmpstr(cell(rows, 0, 1), ==, "alice");
-    g_assert_cmpstr(cell(rows, 1, 1), ==, "bob");
+    g_assert_cmpstr(reply_cell(rows, 0, 1), ==, "alice");
+    g_assert_cmpstr(reply_cell(rows, 1, 1), ==, "bob");
     reply_free(&r);
 
     inbound_connected(f, "201", "c1");
     r = run(f, "calls");
     rows = reply_rows(&r);
     g_assert_cmpuint(json_array_get_length(rows), ==, 1);
-    g_assert_cmpstr(cell(rows, 0, 1), ==, "201");
-    g_assert_cmpstr(cell(rows, 0, 4), ==, "connected");
-    g_assert_cmpstr(cell(rows, 0, 5), ==, "inbound");
+    g_assert_cmpstr(reply_cell(rows, 0, 1), ==, "201");
+    g_assert_cmpstr(reply_cell(rows, 0, 4), ==, "connected");
+    g_assert_cmpstr(reply_cell(rows, 0, 5), ==, "inbound");
     reply_free(&r);
 
     r = run(f, "presence set alice away --note lunch --until 2h");
     g_assert_true(reply_ok(&r));
     rows = reply_rows(&r);
-    g_assert_cmpstr(cell(rows, 0, 2), ==, "on_phone");
-    g_assert_cmpstr(cell(rows, 0, 3), ==, "away");
-    g_assert_cmpstr(cell(rows, 0, 6), ==, "lunch");
+    g_assert_cmpstr(reply_cell(rows, 0, 2), ==, "on_phone");
+    g_assert_cmpstr(reply_cell(rows, 0, 3), ==, "away");
+    g_assert_cmpstr(reply_cell(rows, 0, 6), ==, "lunch");
     reply_free(&r);
 
     r = run(f, "presence set alice sleeping");
@@ -927,10 +854,10 @@ static void test_commands_tables(fixture *f, gconstpointer data)
     r = run(f, "caps 209");
     g_assert_true(reply_ok(&r));
     rows = reply_rows(&r);
-    g_assert_cmpstr(cell(rows, 1, 0), ==, "dial");
-    g_assert_cmpstr(cell(rows, 1, 1), ==, "yes");
-    g_assert_cmpstr(cell(rows, 4, 0), ==, "hold");
-    g_assert_cmpstr(cell(rows, 4, 1), ==, "no");
+    g_assert_cmpstr(reply_cell(rows, 1, 0), ==, "dial");
+    g_assert_cmpstr(reply_cell(rows, 1, 1), ==, "yes");
+    g_assert_cmpstr(reply_cell(rows, 4, 0), ==, "hold");
+    g_assert_cmpstr(reply_cell(rows, 4, 1), ==, "no");
     reply_free(&r);
 }
 
@@ -944,7 +871,7 @@ static char *column_of(fixture *f, const char *command, guint col)
     JsonArray *rows = reply_rows(&r);
     GString *text = g_string_new(NULL);
     for (guint i = 0; i < json_array_get_length(rows); i++)
-        g_string_append_printf(text, "%s%s", i ? "," : "", cell(rows, i, col));
+        g_string_append_printf(text, "%s%s", i ? "," : "", reply_cell(rows, i, col));
     const char *next = reply_field(&r, "next");
     g_string_append_printf(text, "|%s", next ? next : "-");
     reply_free(&r);
@@ -1055,12 +982,12 @@ static void test_trace(fixture *f, gconstpointer data)
     g_assert_true(reply_ok(&r));
     JsonArray *rows = reply_rows(&r);
     g_assert_cmpuint(json_array_get_length(rows), ==, 3);
-    g_assert_nonnull(strstr(cell(rows, 0, 2), "call c1 offering"));
-    g_assert_nonnull(strstr(cell(rows, 1, 2), "call c1 connected"));
-    g_assert_nonnull(strstr(cell(rows, 2, 2), "cause normal"));
-    guint64 first = g_ascii_strtoull(cell(rows, 0, 0), NULL, 10);
-    guint64 second = g_ascii_strtoull(cell(rows, 1, 0), NULL, 10);
-    guint64 third = g_ascii_strtoull(cell(rows, 2, 0), NULL, 10);
+    g_assert_nonnull(strstr(reply_cell(rows, 0, 2), "call c1 offering"));
+    g_assert_nonnull(strstr(reply_cell(rows, 1, 2), "call c1 connected"));
+    g_assert_nonnull(strstr(reply_cell(rows, 2, 2), "cause normal"));
+    guint64 first = g_ascii_strtoull(reply_cell(rows, 0, 0), NULL, 10);
+    guint64 second = g_ascii_strtoull(reply_cell(rows, 1, 0), NULL, 10);
+    guint64 third = g_ascii_strtoull(reply_cell(rows, 2, 0), NULL, 10);
     g_assert_cmpuint(first, <, second);
     g_assert_cmpuint(second, <, third);
     reply_free(&r);
@@ -1070,14 +997,15 @@ static void test_trace(fixture *f, gconstpointer data)
     g_free(cmd);
     rows = reply_rows(&r);
     g_assert_cmpuint(json_array_get_length(rows), ==, 2);
-    g_assert_cmpuint(g_ascii_strtoull(cell(rows, 0, 0), NULL, 10), ==, second);
+    g_assert_cmpuint(g_ascii_strtoull(reply_cell(rows, 0, 0), NULL, 10), ==, second);
     g_assert_cmpuint(g_ascii_strtoull(reply_field(&r, "seq"), NULL, 10), >=, third);
     reply_free(&r);
 
     r = run(f, "trace 201 --limit 1");
     rows = reply_rows(&r);
     g_assert_cmpuint(json_array_get_length(rows), ==, 1);
-    g_assert_cmpuint(g_ascii_strtoull(cell(rows, 0, 0), NULL, 10), ==, third); /* the newest */
+    g_assert_cmpuint(g_ascii_strtoull(reply_cell(rows, 0, 0), NULL, 10), ==,
+                     third); /* the newest */
     reply_free(&r);
 }
 
