@@ -58,6 +58,26 @@ static void add(GPtrArray *items, const char *id, const ucd_service_decl *provid
     g_ptr_array_add(items, item);
 }
 
+/* A module as the tests declare it: its id and its service lists. */
+typedef struct module {
+    const char *id;
+    const ucd_service_decl *provides, *requires, *uses;
+} module;
+
+/* The modules given, in that order, ended by one with no id. */
+#define MODULES(...) ((const module[]){__VA_ARGS__, {NULL}})
+
+/* `modules` as loader items in their order, then put in order by
+ * core_loader_order(). */
+static GPtrArray *order_modules(const module *modules)
+{
+    GPtrArray *items = items_new();
+    for (const module *m = modules; m->id; m++)
+        add(items, m->id, m->provides, m->requires, m->uses);
+    core_loader_order(items);
+    return items;
+}
+
 static core_order_item *at(GPtrArray *items, guint i)
 {
     return g_ptr_array_index(items, i);
@@ -100,23 +120,15 @@ static void assert_error(GPtrArray *items, const char *id, const char *needle)
 
 static void test_chain(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "c", NULL, R_B, NULL);
-    add(items, "b", P_B, R_A, NULL);
-    add(items, "a", P_A, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(
+        MODULES({"c", NULL, R_B, NULL}, {"b", P_B, R_A, NULL}, {"a", P_A, NULL, NULL}));
     assert_order(items, "a b c");
 }
 
 static void test_uses_orders_when_provider_exists(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "user", NULL, NULL, P_A);
-    add(items, "loner", NULL, NULL, P_C);
-    add(items, "provider", P_A, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(MODULES(
+        {"user", NULL, NULL, P_A}, {"loner", NULL, NULL, P_C}, {"provider", P_A, NULL, NULL}));
     /* "loner" uses a service nobody provides: no error, no constraint. */
     assert_order(items, "loner provider user");
 }
@@ -125,21 +137,15 @@ static void test_uses_orders_when_provider_exists(void)
  * requirement decides. */
 static void test_uses_cycle_is_not_an_error(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "a", P_A, NULL, R_B);
-    add(items, "b", P_B, R_A, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"a", P_A, NULL, R_B}, {"b", P_B, R_A, NULL}));
     assert_order(items, "a b");
 }
 
 static void test_missing_provider(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "journal-sink", NULL, R_JOURNAL_1, NULL);
-    add(items, "journal-v2", P_JOURNAL_2, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(MODULES({"journal-sink", NULL, R_JOURNAL_1, NULL},
+                                                       {"journal-v2", P_JOURNAL_2, NULL, NULL}));
     /* A provider of major 2 does not satisfy major 1. */
     assert_order(items, "journal-v2 !journal-sink");
     assert_error(items, "journal-sink",
@@ -151,12 +157,9 @@ static void test_missing_provider(void)
  * service, the provider and both versions; the same minor or newer will do. */
 static void test_required_minor(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "needs-1.3", NULL, N_V_1_3, NULL);
-    add(items, "needs-1.2", NULL, N_V_1_2, NULL);
-    add(items, "old", P_V_1_2, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"needs-1.3", NULL, N_V_1_3, NULL},
+                              {"needs-1.2", NULL, N_V_1_2, NULL}, {"old", P_V_1_2, NULL, NULL}));
     assert_order(items, "old needs-1.2 !needs-1.3");
     g_assert_cmpstr(error_of(items, "needs-1.3"), ==,
                     "requires service 'svc.v' 1.3, but old provides 1.2");
@@ -165,20 +168,15 @@ static void test_required_minor(void)
 /* Each older provider is named; one new enough among them is enough. */
 static void test_required_minor_providers(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "needs-1.3", NULL, N_V_1_3, NULL);
-    add(items, "old-a", P_V_1_2, NULL, NULL);
-    add(items, "old-b", P_V_1_2, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"needs-1.3", NULL, N_V_1_3, NULL}, {"old-a", P_V_1_2, NULL, NULL},
+                              {"old-b", P_V_1_2, NULL, NULL}));
     g_assert_cmpstr(error_of(items, "needs-1.3"), ==,
                     "requires service 'svc.v' 1.3, but old-a provides 1.2, old-b provides 1.2");
 
-    g_autoptr(GPtrArray) more = items_new();
-    add(more, "needs-1.3", NULL, N_V_1_3, NULL);
-    add(more, "old", P_V_1_2, NULL, NULL);
-    add(more, "new", P_V_1_5, NULL, NULL);
-    core_loader_order(more);
+    g_autoptr(GPtrArray) more =
+        order_modules(MODULES({"needs-1.3", NULL, N_V_1_3, NULL}, {"old", P_V_1_2, NULL, NULL},
+                              {"new", P_V_1_5, NULL, NULL}));
     g_assert_null(error_of(more, "needs-1.3"));
     assert_order(more, "old new needs-1.3");
 }
@@ -187,33 +185,23 @@ static void test_required_minor_providers(void)
  * not handed that provider (modules.c), and is still ordered after it. */
 static void test_used_minor_older(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "uses-1.3", NULL, NULL, N_V_1_3);
-    add(items, "old", P_V_1_2, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"uses-1.3", NULL, NULL, N_V_1_3}, {"old", P_V_1_2, NULL, NULL}));
     assert_order(items, "old uses-1.3");
     g_assert_null(error_of(items, "uses-1.3"));
 }
 
 static void test_self_does_not_satisfy(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "proxy", P_A, R_A, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(MODULES({"proxy", P_A, R_A, NULL}));
     assert_error(items, "proxy", "requires service 'svc.a' (major 1)");
 }
 
 static void test_cycle_named(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "free", NULL, NULL, NULL);
-    add(items, "b", P_B, R_A, NULL);
-    add(items, "a", P_A, R_B, NULL);
-    add(items, "after-a", NULL, R_A, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"free", NULL, NULL, NULL}, {"b", P_B, R_A, NULL},
+                              {"a", P_A, R_B, NULL}, {"after-a", NULL, R_A, NULL}));
     assert_order(items, "free !b !a !after-a");
     assert_error(items, "a", "b -> a -> b");
     assert_error(items, "b", "b -> a -> b");
@@ -222,25 +210,17 @@ static void test_cycle_named(void)
 
 static void test_three_cycle_named(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "x", P_A, R_B, NULL);
-    add(items, "y", P_B, R_C, NULL);
-    add(items, "z", P_C, R_A, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"x", P_A, R_B, NULL}, {"y", P_B, R_C, NULL}, {"z", P_C, R_A, NULL}));
     assert_order(items, "!x !y !z");
     assert_error(items, "z", "dependency cycle: x -> y -> z -> x");
 }
 
 static void test_exclusive_twice(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "excl-a", P_EXCL, NULL, NULL);
-    add(items, "other", NULL, NULL, NULL);
-    add(items, "excl-b", P_EXCL_PLAIN, NULL, NULL);
-    add(items, "consumer", NULL, R_EXCL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(
+        MODULES({"excl-a", P_EXCL, NULL, NULL}, {"other", NULL, NULL, NULL},
+                {"excl-b", P_EXCL_PLAIN, NULL, NULL}, {"consumer", NULL, R_EXCL, NULL}));
     assert_order(items, "other !excl-a !excl-b !consumer");
     assert_error(items, "excl-a", "exclusive service 'test.excl', which 'excl-b' also provides");
     assert_error(items, "excl-b", "exclusive service 'test.excl', which 'excl-a' also provides");
@@ -249,23 +229,16 @@ static void test_exclusive_twice(void)
 
 static void test_exclusive_once_is_fine(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "consumer", NULL, R_EXCL, NULL);
-    add(items, "excl-a", P_EXCL, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"consumer", NULL, R_EXCL, NULL}, {"excl-a", P_EXCL, NULL, NULL}));
     assert_order(items, "excl-a consumer");
 }
 
 static void test_transitive_failure(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "c", P_C, R_B, NULL);
-    add(items, "b", P_B, R_A, NULL);
-    add(items, "a", P_A, R_JOURNAL_1, NULL);
-    add(items, "ok", NULL, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items =
+        order_modules(MODULES({"c", P_C, R_B, NULL}, {"b", P_B, R_A, NULL},
+                              {"a", P_A, R_JOURNAL_1, NULL}, {"ok", NULL, NULL, NULL}));
     assert_order(items, "ok !c !b !a");
     assert_error(items, "a", "requires service 'journal' (major 1), which no enabled module");
     assert_error(items, "b", "requires service 'svc.a' whose only provider 'a' cannot start");
@@ -275,12 +248,8 @@ static void test_transitive_failure(void)
 /* A second provider keeps a user alive when the first one fails. */
 static void test_other_provider_survives(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "broken", P_A, R_JOURNAL_1, NULL);
-    add(items, "user", NULL, R_A, NULL);
-    add(items, "spare", P_A, NULL, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(MODULES(
+        {"broken", P_A, R_JOURNAL_1, NULL}, {"user", NULL, R_A, NULL}, {"spare", P_A, NULL, NULL}));
     assert_order(items, "spare user !broken");
 }
 
@@ -300,15 +269,9 @@ static void test_prefailed_item(void)
 
 static void test_stable(void)
 {
-    g_autoptr(GPtrArray) items = items_new();
-
-    add(items, "m1", NULL, NULL, NULL);
-    add(items, "needs-a", NULL, R_A, NULL);
-    add(items, "m2", NULL, NULL, NULL);
-    add(items, "a", P_A, NULL, NULL);
-    add(items, "m3", NULL, NULL, NULL);
-    add(items, "also-needs-a", NULL, R_A, NULL);
-    core_loader_order(items);
+    g_autoptr(GPtrArray) items = order_modules(MODULES(
+        {"m1", NULL, NULL, NULL}, {"needs-a", NULL, R_A, NULL}, {"m2", NULL, NULL, NULL},
+        {"a", P_A, NULL, NULL}, {"m3", NULL, NULL, NULL}, {"also-needs-a", NULL, R_A, NULL}));
     assert_order(items, "m1 m2 a needs-a m3 also-needs-a");
 
     /* Sorting a sorted list changes nothing. */
