@@ -21,6 +21,7 @@
 #include "fake-lines.h"
 #include "conf-permissions.h"
 #include "fake-registry.h"
+#include "fake-users.h"
 #include "instance.h"
 #include "model/call-control.h"
 #include "model/directory.h"
@@ -177,7 +178,7 @@ static const char *const carol_lines[] = {"203", NULL}; /* bare: on whichever dr
 static const char *const erin_lines[] = {"pbx-c/301", NULL};
 static const char *const frank_lines[] = {"pbx-a/208", NULL};
 
-static const ucd_user fake_users[] = {
+static const ucd_user office_users[] = {
     {sizeof(ucd_user), 1, "u-alice", "alice", "Alice", .numbers = none, .groups = sales,
      .lines = alice_lines},
     {sizeof(ucd_user), 1, "u-bob", "bob", "Bob", .numbers = none, .groups = sales,
@@ -189,26 +190,6 @@ static const ucd_user fake_users[] = {
      .lines = erin_lines},
     {sizeof(ucd_user), 1, "u-frank", "frank", "Frank", .numbers = none, .groups = none,
      .lines = frank_lines},
-};
-
-static int users_foreach(void *impl, ucd_user_cb cb, void *ud)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(fake_users); i++)
-        cb(&fake_users[i], ud);
-    return UCD_OK;
-}
-
-static int groups_foreach(void *impl, ucd_group_cb cb, void *ud)
-{
-    ucd_group g = {sizeof g, 0, "sales", "Sales", "the sales team", none};
-    cb(&g, ud);
-    return UCD_OK;
-}
-
-static const ucd_users_v1 users_iface = {
-    .struct_size = sizeof(ucd_users_v1),
-    .foreach_user = users_foreach,
-    .foreach_group = groups_foreach,
 };
 
 /* ---- the fixture ------------------------------------------------------------------- */
@@ -224,6 +205,7 @@ typedef struct fixture {
     GPtrArray *providers; /* fake ucd_plugin * */
     GPtrArray *asked;
     fake_pbx pbx_a, pbx_b, pbx_c, pbx_d;
+    fake_users users; /* users-t */
     ucd_call_result res;
 } fixture;
 
@@ -256,7 +238,9 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     add_provider(f, "pbx-b", UCD_PBX_SERVICE, &pbx_old_iface, &f->pbx_b);
     ucd_plugin *pbx_c = add_provider(f, "pbx-c", UCD_PBX_SERVICE, &pbx_iface, &f->pbx_c);
     add_provider(f, "pbx-d", UCD_PBX_SERVICE, &pbx_iface, &f->pbx_d);
-    add_provider(f, "users-t", UCD_USERS_SERVICE, &users_iface, NULL);
+    fake_users_init(&f->users, office_users, G_N_ELEMENTS(office_users), "sales", "Sales",
+                    "the sales team", none);
+    add_provider(f, "users-t", UCD_USERS_SERVICE, &fake_users_iface, &f->users);
 
     f->model = core_model_new(&f->rt, f->mods);
     core_model_start(f->model);
@@ -274,6 +258,7 @@ static void fixture_tear_down(fixture *f, gconstpointer data)
     core_model_free(f->model);
     core_modules_free(f->mods);
     g_ptr_array_free(f->providers, TRUE);
+    fake_users_clear(&f->users);
     core_workers_free(f->rt.workers);
     core_bus_free(f->rt.bus);
     while (g_main_context_iteration(f->ctx, FALSE))

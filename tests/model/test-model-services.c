@@ -10,6 +10,7 @@
 
 #include "conf-permissions.h"
 #include "fake-registry.h"
+#include "fake-users.h"
 #include "model/model.h"
 #include "model/permissions.h"
 
@@ -78,45 +79,8 @@ static const ucd_user users_a[] = {
      .lines = none},
 };
 
-typedef struct fake_users {
-    const ucd_user *fixed;
-    size_t n_fixed;
-    const char *group;
-    GPtrArray *extra; /* ucd_user * a test adds (owned, strings in `strings`) */
-    GPtrArray *strings;
-} fake_users;
-
-static int users_foreach(void *impl, ucd_user_cb cb, void *ud)
-{
-    fake_users *b = impl;
-    for (size_t i = 0; i < b->n_fixed; i++)
-        cb(&b->fixed[i], ud);
-    for (guint i = 0; i < b->extra->len; i++)
-        cb(b->extra->pdata[i], ud);
-    return UCD_OK;
-}
-
-static int groups_foreach(void *impl, ucd_group_cb cb, void *ud)
-{
-    fake_users *b = impl;
-    const char *const leaders[] = {"u-alice", NULL};
-    ucd_group g = {sizeof g, 0, b->group, b->group, "a team", leaders};
-    cb(&g, ud);
-    return UCD_OK;
-}
-
-static const ucd_users_v1 users_iface = {
-    .struct_size = sizeof(ucd_users_v1),
-    .foreach_user = users_foreach,
-    .foreach_group = groups_foreach,
-};
-
-static const char *keep(fake_users *b, const char *s)
-{
-    char *copy = g_strdup(s);
-    g_ptr_array_add(b->strings, copy);
-    return copy;
-}
+/* Both backends' groups are led by alice. */
+static const char *const alice_leads[] = {"u-alice", NULL};
 
 /* Adds (or, for an id already added, replaces) a user of backend `b`. */
 static void put_user(fake_users *b, const char *id, const char *display, const char *const *lines)
@@ -131,9 +95,9 @@ static void put_user(fake_users *b, const char *id, const char *display, const c
     }
     *u = (ucd_user){.struct_size = sizeof *u,
                     .enabled = 1,
-                    .id = keep(b, id),
-                    .login = keep(b, id + 2),
-                    .display_name = keep(b, display),
+                    .id = fake_users_keep(b, id),
+                    .login = fake_users_keep(b, id + 2),
+                    .display_name = fake_users_keep(b, display),
                     .numbers = none,
                     .groups = none,
                     .lines = lines ? lines : none};
@@ -249,18 +213,6 @@ static void settle(fixture *f)
     }
 }
 
-static void fake_users_init(fake_users *b, const ucd_user *fixed, size_t n, const char *group)
-{
-    *b = (fake_users){fixed, n, group, g_ptr_array_new_with_free_func(g_free),
-                      g_ptr_array_new_with_free_func(g_free)};
-}
-
-static void fake_users_clear(fake_users *b)
-{
-    g_ptr_array_free(b->extra, TRUE);
-    g_ptr_array_free(b->strings, TRUE);
-}
-
 static void set_up(fixture *f, gconstpointer data)
 {
     GError *err = NULL;
@@ -277,8 +229,9 @@ static void set_up(fixture *f, gconstpointer data)
     f->dir_events = g_ptr_array_new_with_free_func(g_free);
     f->pbx_a.lines = pbx_a_lines;
     f->pbx_b.lines = pbx_b_lines;
-    fake_users_init(&f->users_a, users_a, G_N_ELEMENTS(users_a), "sales");
-    fake_users_init(&f->users_b, NULL, 0, "support");
+    fake_users_init(&f->users_a, users_a, G_N_ELEMENTS(users_a), "sales", "sales", "a team",
+                    alice_leads);
+    fake_users_init(&f->users_b, NULL, 0, "support", "support", "a team", alice_leads);
     ucd_user dave = {sizeof dave,       1,
                      "u-dave",          "dave",
                      "Dave Remote",     .numbers = dave_numbers,
@@ -304,10 +257,10 @@ static void set_up(fixture *f, gconstpointer data)
     fake_provider_add(f->mods, f->providers, "pbx-a", UCD_PBX_SERVICE, &pbx_iface, &f->pbx_a);
     f->pbx_b_module =
         fake_provider_add(f->mods, f->providers, "pbx-b", UCD_PBX_SERVICE, &pbx_iface, &f->pbx_b);
-    fake_provider_add(f->mods, f->providers, "users-a", UCD_USERS_SERVICE, &users_iface,
+    fake_provider_add(f->mods, f->providers, "users-a", UCD_USERS_SERVICE, &fake_users_iface,
                       &f->users_a);
     f->users_b_module = fake_provider_add(f->mods, f->providers, "users-b", UCD_USERS_SERVICE,
-                                          &users_iface, &f->users_b);
+                                          &fake_users_iface, &f->users_b);
     f->journal_module = fake_provider_add(f->mods, f->providers, "journal-t", UCD_JOURNAL_SERVICE,
                                           &journal_iface, f->stored);
     core_model_start(f->model);

@@ -21,6 +21,7 @@
 #include "control-reply.h"
 #include "fake-lines.h"
 #include "fake-registry.h"
+#include "fake-users.h"
 #include "commands/model-commands.h"
 #include "commands/paging.h"
 #include "model/calls.h"
@@ -87,7 +88,7 @@ static const char *const carol_lines[] = {"203", NULL}; /* bare: any driver */
 static const char *const sales[] = {"sales", NULL};
 static const char *const none[] = {NULL};
 
-static const ucd_user fake_users[] = {
+static const ucd_user office_users[] = {
     {sizeof(ucd_user), 1, "u-alice", "alice", "Alice Example", .numbers = alice_numbers,
      .groups = sales, .lines = alice_lines},
     {sizeof(ucd_user), 1, "u-bob", "bob", "Bob Builder", .numbers = none, .groups = sales,
@@ -96,48 +97,23 @@ static const ucd_user fake_users[] = {
      .lines = carol_lines},
 };
 
-/* Users a test adds to the backend (ucd_user *, owned; strings owned by
- * extra_strings), read after fake_users; then core_directory_pull(). */
-static GPtrArray *extra_users;
-static GPtrArray *extra_strings;
+static const char *const alice_leads[] = {"u-alice", NULL};
+
+/* The users-t backend: office_users, the sales group, and the users a test
+ * adds with add_user() (then core_directory_pull()). */
+static fake_users users_t;
 
 static void add_user(const char *id, const char *login, gboolean enabled, const char *home)
 {
     ucd_user *u = g_new0(ucd_user, 1);
     u->struct_size = sizeof *u;
     u->enabled = enabled;
-    u->id = g_strdup(id);
-    u->login = g_strdup(login);
-    u->home_server = g_strdup(home);
+    u->id = fake_users_keep(&users_t, id);
+    u->login = fake_users_keep(&users_t, login);
+    u->home_server = fake_users_keep(&users_t, home);
     u->numbers = u->groups = u->lines = none;
-    g_ptr_array_add(extra_strings, (char *)u->id);
-    g_ptr_array_add(extra_strings, (char *)u->login);
-    g_ptr_array_add(extra_strings, (char *)u->home_server);
-    g_ptr_array_add(extra_users, u);
+    g_ptr_array_add(users_t.extra, u);
 }
-
-static int users_foreach(void *impl, ucd_user_cb cb, void *ud)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(fake_users); i++)
-        cb(&fake_users[i], ud);
-    for (guint i = 0; extra_users && i < extra_users->len; i++)
-        cb(extra_users->pdata[i], ud);
-    return UCD_OK;
-}
-
-static int groups_foreach(void *impl, ucd_group_cb cb, void *ud)
-{
-    const char *const leaders[] = {"u-alice", NULL};
-    ucd_group g = {sizeof g, 0, "sales", "Sales", "the sales team", leaders};
-    cb(&g, ud);
-    return UCD_OK;
-}
-
-static const ucd_users_v1 users_iface = {
-    .struct_size = sizeof(ucd_users_v1),
-    .foreach_user = users_foreach,
-    .foreach_group = groups_foreach,
-};
 
 /* The journal keeps each record as one line of text: what the test compares. */
 typedef struct fake_journal {
@@ -252,10 +228,10 @@ static void fixture_set_up(fixture *f, gconstpointer data)
     f->pbx_a = (fake_pbx){pbx_a_lines, g_ptr_array_new_with_free_func(g_free)};
     f->pbx_b = (fake_pbx){pbx_b_lines, g_ptr_array_new_with_free_func(g_free)};
     f->journal.records = g_ptr_array_new_with_free_func(g_free);
-    extra_users = g_ptr_array_new_with_free_func(g_free);
-    extra_strings = g_ptr_array_new_with_free_func(g_free);
+    fake_users_init(&users_t, office_users, G_N_ELEMENTS(office_users), "sales", "Sales",
+                    "the sales team", alice_leads);
     add_provider(f, "pbx-a", UCD_PBX_SERVICE, &pbx_iface, &f->pbx_a);
-    add_provider(f, "users-t", UCD_USERS_SERVICE, &users_iface, NULL);
+    add_provider(f, "users-t", UCD_USERS_SERVICE, &fake_users_iface, &users_t);
     add_provider(f, "journal-t", UCD_JOURNAL_SERVICE, &journal_iface, &f->journal);
     f->presence = g_ptr_array_new_with_free_func(g_free);
     ucd_event_filter filter = {.struct_size = sizeof filter,
@@ -296,8 +272,7 @@ static void fixture_tear_down(fixture *f, gconstpointer data)
     g_ptr_array_free(f->pbx_b.calls, TRUE);
     g_ptr_array_free(f->journal.records, TRUE);
     g_ptr_array_free(f->presence, TRUE);
-    g_clear_pointer(&extra_users, g_ptr_array_unref);
-    g_clear_pointer(&extra_strings, g_ptr_array_unref);
+    fake_users_clear(&users_t);
     remove_tree(f->dir);
     g_free(f->rt.state_dir);
     g_free(f->rt.server_name);
