@@ -246,7 +246,8 @@ static const char *find_event(GPtrArray *events, const char *line, const char *w
 }
 
 /* find_event, waiting for it while the default context (the driver's) runs;
- * NULL after the wait. */
+ * NULL after the wait, when every event recorded is printed: a wait that runs
+ * out is timing-bound and rare, and the log alone must say what came instead. */
 static const char *wait_event(GPtrArray *events, const char *line, const char *what)
 {
     gint64 deadline = g_get_monotonic_time() + WAIT_US;
@@ -254,6 +255,12 @@ static const char *wait_event(GPtrArray *events, const char *line, const char *w
     while ((e = find_event(events, line, what)) == NULL && g_get_monotonic_time() < deadline) {
         g_main_context_iteration(NULL, FALSE);
         g_usleep(2000);
+    }
+    if (e == NULL) {
+        g_printerr("no event '%s %s' within %d s; recorded:\n", line, what,
+                   (int)(WAIT_US / G_USEC_PER_SEC));
+        for (guint i = 0; i < events->len; i++)
+            g_printerr("  %s\n", (const char *)g_ptr_array_index(events, i));
     }
     return e;
 }
