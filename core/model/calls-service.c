@@ -90,10 +90,10 @@ static int foreach_conversation(void *impl, const char *user, ucd_journal_record
     return UCD_OK;
 }
 
+/* call-control.c brings the permissions' directory up to date itself, and
+ * only when an actor touches another user's line. */
 static int control(void *impl, const ucd_call_request *request, ucd_call_result *result)
 {
-    /* Actors are checked against the directory of the moment. */
-    core_model_permissions_source(impl);
     return core_call_control(impl, request, result);
 }
 
