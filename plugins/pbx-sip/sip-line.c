@@ -23,6 +23,11 @@ struct psip_line {
     guint64 version; /* the last applied document's version */
     gboolean needs_resync;
     guint64 round; /* counts applied documents, for the full-document sweep */
+    /* Keys of dialogs that ended and were then forgotten, oldest first, at
+     * most PSIP_LINE_MAX_DIALOGS: a late document still listing one live
+     * must not bring it back (see apply_dialog). */
+    GQueue *ended_order;
+    GHashTable *ended; /* key -> TRUE, the same keys as `ended_order` */
 };
 
 static void tracked_free(gpointer data)
@@ -57,6 +62,8 @@ psip_line *psip_line_new(void)
     psip_line *line = g_new0(psip_line, 1);
     line->dialogs = g_ptr_array_new_with_free_func(tracked_free);
     line->by_key = g_hash_table_new(g_str_hash, g_str_equal);
+    line->ended_order = g_queue_new();
+    line->ended = g_hash_table_new(g_str_hash, g_str_equal);
     return line;
 }
 
@@ -67,6 +74,8 @@ void psip_line_free(psip_line *line)
     }
     g_hash_table_unref(line->by_key);
     g_ptr_array_unref(line->dialogs);
+    g_hash_table_unref(line->ended);
+    g_queue_free_full(line->ended_order, g_free);
     g_free(line);
 }
 
@@ -157,14 +166,42 @@ static void update_details(tracked_dialog *tracked, const psip_dialog *dialog)
     }
 }
 
-/* RFC 4235's dialog states only move forward (trying, proceeding, early,
- * confirmed, terminated); a live dialog said to be back in an earlier state
- * is old news from a server that reordered its publications (Kamailio, after
- * dlg.end_dlg, sometimes sends "early" after "confirmed"). */
-static gboolean moves_backwards(psip_dialog_state from, psip_dialog_state to)
+static gboolean has_call_id(const tracked_dialog *dialog)
 {
+    return dialog->call_id != NULL && dialog->call_id[0] != '\0';
+}
+
+/* RFC 4235's dialog states only move forward (trying, proceeding, early,
+ * confirmed, terminated), and terminated is final. A dialog said to be back
+ * in an earlier state is old news from a server that reordered its
+ * publications: Kamailio, after dlg.end_dlg, sometimes sends "early" after
+ * "confirmed"; and when two dialogs of one line end together, its workers
+ * may number a document built before the first end after the one built
+ * after it, so the higher version still shows the ended call confirmed.
+ * Only a dialog with a call-id is a real dialog: Asterisk's hint documents
+ * name the extension instead and reuse it from call to call. */
+static gboolean moves_backwards(const tracked_dialog *dialog, psip_dialog_state to)
+{
+    psip_dialog_state from = dialog->state;
+    if (from == PSIP_DIALOG_TERMINATED && has_call_id(dialog))
+        return to != PSIP_DIALOG_TERMINATED;
     gboolean live = from >= PSIP_DIALOG_TRYING && from <= PSIP_DIALOG_CONFIRMED;
     return live && to >= PSIP_DIALOG_TRYING && to < from;
+}
+
+/* Remembers that the dialog `key` ended, as it is forgotten. */
+static void remember_ended(psip_line *line, const char *key)
+{
+    if (g_hash_table_contains(line->ended, key))
+        return;
+    if (g_queue_get_length(line->ended_order) >= PSIP_LINE_MAX_DIALOGS) {
+        char *oldest = g_queue_pop_head(line->ended_order);
+        g_hash_table_remove(line->ended, oldest);
+        g_free(oldest);
+    }
+    char *copy = g_strdup(key);
+    g_queue_push_tail(line->ended_order, copy);
+    g_hash_table_add(line->ended, copy);
 }
 
 static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *changes)
@@ -173,6 +210,9 @@ static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *
     if (tracked == NULL) {
         if (dialog->state == PSIP_DIALOG_UNKNOWN) {
             return; /* nothing to tell the driver about a dialog we cannot place */
+        }
+        if (g_hash_table_contains(line->ended, dialog_key(dialog))) {
+            return; /* it ended and was forgotten: a late document, not a new call */
         }
         if (line->dialogs->len >= PSIP_LINE_MAX_DIALOGS) {
             line->needs_resync = TRUE;
@@ -186,7 +226,7 @@ static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *
     tracked->seen_in = line->round;
     update_details(tracked, dialog);
     if (dialog->state != PSIP_DIALOG_UNKNOWN && dialog->state != tracked->state &&
-        !moves_backwards(tracked->state, dialog->state)) {
+        !moves_backwards(tracked, dialog->state)) {
         record_change(changes, tracked, dialog->state, PSIP_CHANGE_REPORTED);
         tracked->state = dialog->state;
     }
@@ -200,6 +240,8 @@ static void remove_dialogs(psip_line *line,
     for (guint i = 0; i < line->dialogs->len; i++) {
         tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
         if (drop(line, dialog)) {
+            if (dialog->state == PSIP_DIALOG_TERMINATED && has_call_id(dialog))
+                remember_ended(line, dialog->key);
             g_hash_table_remove(line->by_key, dialog->key);
             tracked_free(dialog);
         } else {
@@ -228,6 +270,7 @@ static void sweep_after_full(psip_line *line, GPtrArray *changes)
         tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
         if (dialog->seen_in != line->round && dialog->state != PSIP_DIALOG_TERMINATED) {
             record_change(changes, dialog, PSIP_DIALOG_TERMINATED, PSIP_CHANGE_VANISHED);
+            dialog->state = PSIP_DIALOG_TERMINATED; /* remembered as ended, below */
         }
     }
     remove_dialogs(line, not_in_this_round);

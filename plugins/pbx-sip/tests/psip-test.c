@@ -607,6 +607,51 @@ static void test_line_no_backwards_state(void)
     psip_line_free(line);
 }
 
+/* Two dialogs of one line end together (the driver's click-to-dial leg and
+ * the call it made): Kamailio's workers can number a document built before
+ * the call ended after one built after it. Terminated is final, so the
+ * higher-numbered old news neither revives the call nor, once the ended
+ * call was forgotten, brings it back as a new one. */
+static void test_line_terminated_is_final(void)
+{
+    psip_line *line = psip_line_new();
+    GPtrArray *changes = psip_line_changes_new();
+    g_autofree char *call_up = dialog_xml("C", "recipient", "confirmed", BOB);
+    g_autofree char *call_down = dialog_xml("C", "recipient", "terminated", BOB);
+    g_autofree char *dial_up = dialog_xml("D", "recipient", "confirmed", BOB);
+    g_autofree char *dial_down = dialog_xml("D", "recipient", "terminated", BOB);
+    g_autofree char *both_up = g_strconcat(call_up, dial_up, NULL);
+    g_autofree char *call_ended = g_strconcat(call_down, dial_up, NULL);
+    g_autofree char *stale = g_strconcat(call_up, dial_down, NULL);
+    apply_one(line, 1, "full", both_up, changes);
+    g_assert_cmpuint(changes->len, ==, 2);
+    apply_one(line, 2, "full", call_ended, changes);
+    g_assert_cmpuint(changes->len, ==, 1);
+    assert_change(changes, 0, "C", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
+    g_assert_cmpint(apply_one(line, 3, "full", stale, changes), ==, PSIP_LINE_APPLIED);
+    g_assert_cmpuint(changes->len, ==, 1);
+    assert_change(changes, 0, "D", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
+    g_assert_cmpint(psip_line_dialog_state(line, "C"), ==, PSIP_DIALOG_TERMINATED);
+    g_assert_cmpuint(psip_line_live_count(line), ==, 0);
+    /* both forgotten after an idle document; old news of C still changes nothing */
+    apply_one(line, 4, "full", DUMMY_DIALOG, changes);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_assert_cmpint(psip_line_dialog_state(line, "C"), ==, PSIP_DIALOG_NONE);
+    apply_one(line, 5, "full", stale, changes);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_assert_cmpuint(psip_line_live_count(line), ==, 0);
+    /* a call that vanished from a full document is as ended */
+    g_autofree char *other = dialog_xml("E", "initiator", "confirmed", BOB);
+    apply_one(line, 6, "full", other, changes);
+    g_assert_cmpuint(changes->len, ==, 1);
+    apply_one(line, 7, "full", DUMMY_DIALOG, changes);
+    assert_change(changes, 0, "E", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
+    apply_one(line, 8, "full", other, changes);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_ptr_array_unref(changes);
+    psip_line_free(line);
+}
+
 static void test_line_new_subscription_and_link_lost(void)
 {
     psip_line *line = psip_line_new();
@@ -858,6 +903,7 @@ int main(int argc, char **argv)
     g_test_add_func("/psip/line/partial-first", test_line_partial_first);
     g_test_add_func("/psip/line/unknown-state", test_line_unknown_state_keeps_dialog);
     g_test_add_func("/psip/line/no-backwards-state", test_line_no_backwards_state);
+    g_test_add_func("/psip/line/terminated-is-final", test_line_terminated_is_final);
     g_test_add_func("/psip/line/new-subscription-link-lost",
                     test_line_new_subscription_and_link_lost);
     g_test_add_func("/psip/line/forked", test_line_forked_call);
