@@ -68,6 +68,13 @@ const char *api_call_param(api_call *call, const char *name);
 const char *api_call_query(api_call *call, const char *name);
 const char *api_call_header(api_call *call, const char *name);
 const char *api_call_method(api_call *call);
+/* The client's address (api_server_client_address: behind a trusted proxy
+ * the address it names), for every call, also one without a principal
+ * (the login route limits failed logins per address). */
+const char *api_call_address(api_call *call);
+/* Adds a header to the answer (Retry-After of a 429); call it before
+ * answering. */
+void api_call_set_header(api_call *call, const char *name, const char *value);
 /* The raw body (size already within the limit). */
 GBytes *api_call_body(api_call *call);
 /* The body as a JSON object. When it is not one (no body, not JSON, not an
