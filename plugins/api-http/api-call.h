@@ -45,6 +45,9 @@ typedef struct api_principal {
     char **users;          /* an API key's listed users (ids); NULL: none */
     char *session_id;      /* the session the token belongs to; NULL for a key */
     char *address;         /* the client's address */
+    gint64 expires_ms;     /* when the token stops working (UTC ms); 0: never (an API key).
+                              The event stream closes the socket then (4001) and
+                              answers a renewal with the new token's expires_in */
 } api_principal;
 
 typedef void (*api_handler)(api_call *call, gpointer data);
