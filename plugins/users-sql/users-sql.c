@@ -30,8 +30,8 @@
 #include "users-events.h"
 
 #include "odbc-util.h"
+#include "pw-hash.h"
 #include "sql-db.h"
-#include "sql-password-hash.h"
 #include "sql-map.h"
 #include "sql-set.h"
 
@@ -580,15 +580,15 @@ static int us_check_row(us_state *state, us_stmt *stmt, const char *login, const
     const char *reason = NULL;
     char *stored =
         hash.bytes != NULL && hash.length <= 4096 ? g_strndup(hash.bytes, hash.length) : NULL;
-    us_hash_result result = us_hash_verify(stored, password, &reason);
+    pw_hash_result result = pw_hash_verify(stored, password, &reason);
     g_free(stored);
-    if (result == US_HASH_UNUSABLE) {
+    if (result == PW_HASH_UNUSABLE) {
         ucd_error(state->host, state->self,
                   "configuration problem: the stored password of login \"%s\" is refused: %s",
                   login, reason);
         return UCD_E_DENIED;
     }
-    return result == US_HASH_MATCH ? UCD_OK : UCD_E_DENIED;
+    return result == PW_HASH_MATCH ? UCD_OK : UCD_E_DENIED;
 }
 
 static int us_authenticate_with(us_state *state, us_db *db, const char *login, const char *password,
