@@ -12,10 +12,13 @@
 
 #include "file-set.h"
 #include "file-xml.h"
+#include "pw-hash.h"
 
 typedef struct uf_user {
     ucd_user rec;
-    long line; /* where the <user> element starts, for error messages */
+    long line;           /* where the <user> element starts, for error messages */
+    char *password_hash; /* the <password>, NULL without one */
+    long password_line;
 } uf_user;
 
 typedef struct uf_group {
@@ -25,8 +28,10 @@ typedef struct uf_group {
 
 struct uf_set {
     gint refs;
-    GPtrArray *users;  /* uf_user*, document order */
-    GPtrArray *groups; /* uf_group* */
+    GPtrArray *users;      /* uf_user*, document order */
+    GPtrArray *groups;     /* uf_group* */
+    GHashTable *by_login;  /* case-folded login -> uf_user*, once the checks passed */
+    size_t password_count; /* users with a <password> */
 };
 
 /* The records' fields are `const char *` for the SDK's sake; the set owns them. */
@@ -55,6 +60,7 @@ static void uf_user_free(gpointer data)
     free_const_strv(user->rec.numbers);
     free_const_strv(user->rec.groups);
     free_const_strv(user->rec.lines);
+    g_free(user->password_hash);
     g_free(user);
 }
 
@@ -87,6 +93,8 @@ void uf_set_unref(uf_set *set)
 {
     if (set == NULL || !g_atomic_int_dec_and_test(&set->refs))
         return;
+    if (set->by_login != NULL)
+        g_hash_table_unref(set->by_login);
     g_ptr_array_unref(set->users);
     g_ptr_array_unref(set->groups);
     g_free(set);
@@ -100,6 +108,25 @@ size_t uf_set_user_count(const uf_set *set)
 size_t uf_set_group_count(const uf_set *set)
 {
     return set->groups->len;
+}
+
+size_t uf_set_password_count(const uf_set *set)
+{
+    return set->password_count;
+}
+
+const ucd_user *uf_set_find_login(const uf_set *set, const char *login, const char **password_hash)
+{
+    *password_hash = NULL;
+    if (login == NULL || !g_utf8_validate(login, -1, NULL))
+        return NULL;
+    char *folded = g_utf8_casefold(login, -1);
+    const uf_user *user = g_hash_table_lookup(set->by_login, folded);
+    g_free(folded);
+    if (user == NULL)
+        return NULL;
+    *password_hash = user->password_hash;
+    return &user->rec;
 }
 
 int uf_set_foreach_user(const uf_set *set, ucd_user_cb cb, void *user_data)
@@ -172,6 +199,15 @@ static void take_user_field(uf_user *user, const xmlNode *child)
     }
 }
 
+/* The schema allows one <password>; its form is checked with the others
+ * (check_passwords), after the records are built. */
+static void take_password(uf_user *user, const xmlNode *child)
+{
+    g_free(user->password_hash);
+    user->password_hash = uf_node_text(child);
+    user->password_line = xmlGetLineNo(child);
+}
+
 /* xs:boolean: "true", "1", "false", "0"; absent means enabled. */
 static uint32_t enabled_from_element(const xmlNode *node)
 {
@@ -199,6 +235,8 @@ static uf_user *user_from_element(const xmlNode *node)
             g_ptr_array_add(groups, uf_node_text(child));
         else if (uf_node_is(child, "line"))
             g_ptr_array_add(lines, line_from_element(child));
+        else if (uf_node_is(child, "password"))
+            take_password(user, child);
         else
             take_user_field(user, child);
     }
@@ -327,6 +365,35 @@ static void check_references(const uf_set *set, GHashTable *group_ids, const cha
     g_hash_table_unref(user_ids);
 }
 
+/* A <password> must be a hash the shared code can check. Anything else
+ * (clear text most likely) refuses the file, with the line but never the
+ * value: it is a password, and logs are read by many. */
+static void check_passwords(uf_set *set, const char *label, GPtrArray *errors)
+{
+    for (guint i = 0; i < set->users->len; i++) {
+        const uf_user *user = g_ptr_array_index(set->users, i);
+        if (user->password_hash == NULL)
+            continue;
+        set->password_count++;
+        const char *reason = NULL;
+        if (!pw_hash_is_usable(user->password_hash, &reason))
+            uf_error_add(errors, label, user->password_line,
+                         "the password of user \"%s\" is refused: %s; the file keeps only "
+                         "hashes (pbkdf2-sha256, pbkdf2-sha512, scrypt), made with ucd-passwd",
+                         user->rec.id, reason);
+    }
+}
+
+/* Logins are unique case-insensitively by now (check_unique_logins). */
+static void index_logins(uf_set *set)
+{
+    set->by_login = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < set->users->len; i++) {
+        uf_user *user = g_ptr_array_index(set->users, i);
+        g_hash_table_insert(set->by_login, g_utf8_casefold(user->rec.login, -1), user);
+    }
+}
+
 uf_set *uf_set_from_doc(xmlDoc *doc, const char *label, gboolean check_refs, GPtrArray *errors)
 {
     uf_set *set = uf_set_new();
@@ -340,6 +407,7 @@ uf_set *uf_set_from_doc(xmlDoc *doc, const char *label, gboolean check_refs, GPt
             g_ptr_array_add(set->groups, group_from_element(node));
     }
     check_unique_users(set, label, errors);
+    check_passwords(set, label, errors);
     GHashTable *group_ids = group_index(set, label, errors);
     if (check_refs)
         check_references(set, group_ids, label, errors);
@@ -349,5 +417,6 @@ uf_set *uf_set_from_doc(xmlDoc *doc, const char *label, gboolean check_refs, GPt
         uf_set_unref(set);
         return NULL;
     }
+    index_logins(set);
     return set;
 }

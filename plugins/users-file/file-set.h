@@ -17,11 +17,11 @@
 typedef struct uf_set uf_set;
 
 /* Checks what the schema cannot say (unique user ids, logins, group ids and
- * line assignments; memberships naming groups and leaders naming users of the
- * same document, unless `check_references` is FALSE) and builds the records
- * of `doc`, which must have passed schema validation. On a problem returns NULL
- * and appends one "LABEL:LINE: message" per problem to `errors`, LABEL being
- * `label` (normally the file's path). */
+ * line assignments; every <password> a hash in a supported form; memberships naming groups and
+ * leaders naming users of the same document, unless `check_references` is FALSE) and builds the
+ * records of `doc`, which must have passed schema validation. On a problem returns NULL and appends
+ * one "LABEL:LINE: message" per problem to `errors`, LABEL being `label` (normally the file's
+ * path). */
 uf_set *uf_set_from_doc(xmlDoc *doc, const char *label, gboolean check_references,
                         GPtrArray *errors);
 
@@ -30,6 +30,16 @@ void uf_set_unref(uf_set *set);
 
 size_t uf_set_user_count(const uf_set *set);
 size_t uf_set_group_count(const uf_set *set);
+
+/* How many users have a <password> (the plugin warns when such a file is
+ * readable by everyone). */
+size_t uf_set_password_count(const uf_set *set);
+
+/* The user whose login is `login`, compared case-insensitively as the
+ * file's uniqueness check compares them, or NULL. `*password_hash` is the
+ * user's <password> (a hash pw_hash_is_usable() accepted), NULL without
+ * one. Both live as long as the set. */
+const ucd_user *uf_set_find_login(const uf_set *set, const char *login, const char **password_hash);
 
 /* Calls `cb` for each record in document order; stops at the first non-zero
  * return, which it returns (0 when it went through). */

@@ -42,6 +42,7 @@
 #include "file-export.h"
 #include "file-set.h"
 #include "file-xml.h"
+#include "pw-hash.h"
 
 /* Editors write a file in several steps (truncate, write, close; or write a
  * temporary, rename, chmod); one reload after the burst is what we want. */
@@ -184,11 +185,26 @@ static void uf_log_rejected(uf_state *state, const char *path, GPtrArray *errors
     state->host->counter_add(state->rejected, 1);
 }
 
+/* Password hashes can be attacked offline by whoever reads them: a file
+ * that holds them should be readable by ucd and its admins only. */
+static void uf_warn_if_readable(uf_state *state, const uf_set *set)
+{
+    GStatBuf st;
+    if (uf_set_password_count(set) == 0 || g_stat(state->path, &st) != 0 ||
+        (st.st_mode & S_IROTH) == 0)
+        return;
+    ucd_warning(state->host, state->self,
+                "%s holds %zu password hashes and every user of this machine may read it: "
+                "chmod o-r %s",
+                state->path, uf_set_password_count(set), state->path);
+}
+
 static void uf_log_loaded(uf_state *state)
 {
     uf_set *set = uf_current(state);
     ucd_info(state->host, state->self, "loaded %zu users and %zu groups from %s",
              uf_set_user_count(set), uf_set_group_count(set), state->path);
+    uf_warn_if_readable(state, set);
     uf_set_unref(set);
     state->host->counter_add(state->reloads, 1);
 }
@@ -468,11 +484,39 @@ static int uf_sync(void *impl, uint32_t flags, ucd_sync_progress_cb progress, uc
     return uf_request_reload(state, job) ? UCD_OK : UCD_FAIL;
 }
 
-/* The file holds no passwords: logins are checked by another backend or by
- * the client API's own mechanism. */
+/* A well-formed value with ucd-passwd's default iterations (salt and hash
+ * arbitrary: it is never meant to match). A login that does not exist, or
+ * has no password, is checked against it, so it takes about as long as a
+ * wrong password and the time of the answer does not tell which logins
+ * exist. */
+#define UF_DUMMY_HASH                                                                              \
+    "pbkdf2-sha256$600000$dWNkLWR1bW15LXNhbHQ=$JrrGnwCvBcKlAmUXSMEJMR9pDynNUvM6+W1AhVyAqxk="
+
+/* Users with a <password> (a hash, checked at load) can log in; a user
+ * without one, or disabled, cannot. Blocking (PBKDF2 on purpose), called
+ * by the core from a worker; the set is referenced for the duration. */
 static int uf_authenticate(void *impl, const char *login, const char *password)
 {
-    return UCD_E_UNSUPPORTED;
+    uf_state *state = impl;
+    uf_set *set = uf_current(state);
+    if (set == NULL)
+        return UCD_E_UNAVAILABLE; /* the first load is not done yet */
+    const char *hash = NULL;
+    const ucd_user *user = uf_set_find_login(set, login, &hash);
+    const char *reason = NULL;
+    int result = UCD_E_DENIED;
+    if (user == NULL || hash == NULL || !user->enabled) {
+        pw_hash_verify(UF_DUMMY_HASH, password != NULL ? password : "", &reason);
+        result = user == NULL ? UCD_E_NOT_FOUND : UCD_E_DENIED;
+    } else {
+        pw_hash_result match = pw_hash_verify(hash, password, &reason);
+        if (match == PW_HASH_UNUSABLE)
+            ucd_error(state->host, state->self, "password of login \"%s\": %s", user->login,
+                      reason);
+        result = match == PW_HASH_MATCH ? UCD_OK : UCD_E_DENIED;
+    }
+    uf_set_unref(set);
+    return result;
 }
 
 /* Writes `doc` over the file, re-reads it and tells the core. The caller

@@ -360,7 +360,9 @@ static void test_loads_every_field(void)
     assert_summaries(users_of(state), full_doc_users, G_N_ELEMENTS(full_doc_users));
     assert_summaries(groups_of(state), full_doc_groups, G_N_ELEMENTS(full_doc_groups));
     g_assert_true(log_has("loaded 2 users and 2 groups"));
-    g_assert_cmpint(world.iface->authenticate(state, "anna", "secret"), ==, UCD_E_UNSUPPORTED);
+    /* No <password>: nobody logs in, and without hashes a readable file is fine. */
+    g_assert_cmpint(world.iface->authenticate(state, "anna", "secret"), ==, UCD_E_DENIED);
+    g_assert_false(log_has("chmod o-r"));
     plugin_stop(state);
 
     g_free(path);
@@ -621,6 +623,117 @@ static void test_max_size(void)
     g_assert_cmpint(fake_module_init(world.module), ==, UCD_FAIL);
     g_assert_cmpstr(world.module->config_error_key, ==, "max_size");
 
+    g_free(path);
+    remove_dir(dir);
+}
+
+/* ---- tests: passwords -------------------------------------------------------- */
+
+/* Made with Python's hashlib.pbkdf2_hmac: "pw-anna" and "pw-ben". */
+#define HASH_ANNA                                                                                  \
+    "pbkdf2-sha256$1000$dXNlcnMtZmlsZS1hbm5hIQ==$4bDR+LcYOned7gIxpv8QPRlAo8fEja5SblGQ0Cdr+6E="
+#define HASH_BEN                                                                                   \
+    "pbkdf2-sha256$1000$dXNlcnMtZmlsZS1iZW4hIQ==$56K+T4/2M3LZxntIUO81+ZLoxkt348A7GRrpiHIeQ1c="
+
+static const char password_doc[] =
+    HEAD "  <user id=\"file:anna\"><login>anna</login>\n"
+         "    <password>\n      " HASH_ANNA "\n    </password></user>\n"
+         "  <user id=\"file:ben\" enabled=\"false\"><login>ben</login>\n"
+         "    <password>" HASH_BEN "</password></user>\n"
+         "  <user id=\"file:carl\"><login>carl</login></user>\n" TAIL;
+
+/* Which password a login takes, and what each failure answers: an unknown
+ * login NOT_FOUND, everything else DENIED. The password never reaches the
+ * log. */
+static void test_password_authenticate(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, password_doc);
+    g_assert_cmpint(g_chmod(path, 0600), ==, 0);
+
+    void *state = plugin_start(path, "false");
+    const ucd_users_v1 *f = world.iface;
+    g_assert_cmpint(f->authenticate(state, "anna", "pw-anna"), ==, UCD_OK);
+    g_assert_cmpint(f->authenticate(state, "ANNA", "pw-anna"), ==, UCD_OK); /* logins fold */
+    g_assert_cmpint(f->authenticate(state, "anna", "pw-Anna"), ==, UCD_E_DENIED);
+    g_assert_cmpint(f->authenticate(state, "anna", ""), ==, UCD_E_DENIED);
+    g_assert_cmpint(f->authenticate(state, "anna", NULL), ==, UCD_E_DENIED);
+    g_assert_cmpint(f->authenticate(state, "anna", HASH_ANNA), ==, UCD_E_DENIED);
+    g_assert_cmpint(f->authenticate(state, "ben", "pw-ben"), ==, UCD_E_DENIED); /* disabled */
+    g_assert_cmpint(f->authenticate(state, "carl", ""), ==, UCD_E_DENIED);      /* no password */
+    g_assert_cmpint(f->authenticate(state, "nobody", "pw-anna"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(f->authenticate(state, "file:anna", "pw-anna"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(f->authenticate(state, NULL, "pw-anna"), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(f->authenticate(state, "\xff\xfe", "pw-anna"), ==, UCD_E_NOT_FOUND);
+    g_assert_false(log_has("pw-anna"));
+    g_assert_false(log_has("chmod o-r")); /* mode 0600 */
+
+    /* A reload with another hash takes effect. */
+    write_file(path, HEAD "  <user id=\"file:anna\"><login>anna</login>\n"
+                          "    <password>" HASH_BEN "</password></user>\n" TAIL);
+    g_assert_cmpint(f->sync(state, 0, NULL, NULL, NULL), ==, UCD_OK);
+    g_assert_cmpint(f->authenticate(state, "anna", "pw-anna"), ==, UCD_E_DENIED);
+    g_assert_cmpint(f->authenticate(state, "anna", "pw-ben"), ==, UCD_OK);
+    plugin_stop(state);
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+/* Anything but a hash in a supported form refuses the file, with its line
+ * and never its value. */
+static void test_password_clear_text_refused(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login>\n"
+                          "    <password>Sommer2024!</password>\n"
+                          "  </user>\n" TAIL);
+    assert_rejected_at(path, 4, "the password of user \"file:a\" is refused");
+    g_assert_false(log_has("Sommer2024!"));
+    g_assert_true(log_has("ucd-passwd"));
+
+    write_file(path, HEAD
+               "  <user id=\"file:a\"><login>a</login>\n"
+               "    <password>pbkdf2-sha256$10$c2FsdHNhbHQ=$c2FsdHNhbHRzYWx0c2FsdA==</password>\n"
+               "  </user>\n" TAIL);
+    assert_rejected_at(path, 4, "iterations");
+
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login>\n"
+                          "    <password></password>\n"
+                          "  </user>\n" TAIL);
+    assert_rejected_at(path, 4, "no password hash stored");
+
+    /* The schema allows one, right after the login. */
+    write_file(path, HEAD "  <user id=\"file:a\"><login>a</login>\n"
+                          "    <password>" HASH_ANNA "</password>\n"
+                          "    <password>" HASH_ANNA "</password>\n"
+                          "  </user>\n" TAIL);
+    assert_rejected_at(path, 5, "password");
+
+    g_free(path);
+    remove_dir(dir);
+}
+
+/* Hashes can be attacked offline by whoever reads them: a file with any is
+ * named in a warning while others may read it. */
+static void test_password_file_readable_warns(void)
+{
+    char *dir = temp_dir();
+    char *path = g_build_filename(dir, "users.xml", NULL);
+    write_file(path, password_doc);
+    g_assert_cmpint(g_chmod(path, 0644), ==, 0);
+
+    void *state = plugin_start(path, "false");
+    char *expected = g_strdup_printf("%s holds 2 password hashes", path);
+    g_assert_true(fake_module_log_has(world.module, UCD_LOG_WARNING, expected));
+    g_assert_true(log_has("chmod o-r"));
+    g_assert_cmpint(world.iface->authenticate(state, "anna", "pw-anna"), ==, UCD_OK);
+    plugin_stop(state);
+
+    g_free(expected);
     g_free(path);
     remove_dir(dir);
 }
@@ -1293,6 +1406,9 @@ int main(int argc, char **argv)
     g_test_add_func("/users-file/load/duplicates", test_duplicates_refused);
     g_test_add_func("/users-file/load/unknown-references", test_unknown_references_refused);
     g_test_add_func("/users-file/load/max-size", test_max_size);
+    g_test_add_func("/users-file/password/authenticate", test_password_authenticate);
+    g_test_add_func("/users-file/password/clear-text-refused", test_password_clear_text_refused);
+    g_test_add_func("/users-file/password/readable-warns", test_password_file_readable_warns);
     g_test_add_func("/users-file/reload/rename-replace", test_reload_rename_replace);
     g_test_add_func("/users-file/reload/in-place", test_reload_in_place);
     g_test_add_func("/users-file/reload/broken-edit-keeps-users", test_broken_edit_keeps_users);
