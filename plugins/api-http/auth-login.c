@@ -9,7 +9,8 @@
  * the worker and wiped when it is done; it is never logged or stored. The
  * answer to a wrong password and to an unknown login is the same, so the
  * API tells nobody which logins exist; the log, for the administrator, says
- * which it was. Failed logins are limited per login and per address
+ * which it was. A disabled user, or one homed on another server, hears so
+ * (403) whatever the password. Failed logins are limited per login and per address
  * (auth-ratelimit.h) before the backend is asked at all.
  */
 #include <string.h>
@@ -244,7 +245,7 @@ static void login_done(gpointer data)
     } else {
         char *why = auth_user_refusal(&user);
         if (why) {
-            /* the password was right: this is no guess, but no login either */
+            /* disabled or moved while the password was being checked */
             log_failure(auth, job->login, job->address, why);
             api_call_error(call, 403, API_ERR_FORBIDDEN, "%s", why);
             g_free(why);
@@ -288,6 +289,19 @@ static void on_login(api_call *call, gpointer data)
         log_failure(auth, login, address, "no such login in the directory");
         auth_ratelimit_end(auth->limit, login, address, AUTH_ATTEMPT_FAILED);
         api_call_error(call, 401, API_ERR_UNAUTHENTICATED, "wrong login or password");
+        return;
+    }
+    /* Said before the password is checked: a backend may refuse a disabled
+     * user's right password as wrong (users-file does), and the user should
+     * hear why. It tells a guesser that the login exists and is disabled,
+     * which the failure it counts makes slow to learn for many logins. */
+    char *why = auth_user_refusal(&user);
+    if (why) {
+        log_failure(auth, login, address, why);
+        auth_ratelimit_end(auth->limit, login, address, AUTH_ATTEMPT_FAILED);
+        api_call_error(call, 403, API_ERR_FORBIDDEN, "%s", why);
+        g_free(why);
+        auth_user_clear(&user);
         return;
     }
     ucd_service users = {.struct_size = sizeof users};

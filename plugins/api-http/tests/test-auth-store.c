@@ -3,13 +3,16 @@
  * tokens (auth-tokens.h): what is kept survives a reopen, the file holds
  * hashes and never a token, lookups by either token's hash, rotation,
  * revocation and purging; with the fake host, whose work queue runs each
- * write at once.
+ * write at once. Then the gate over the store (api_auth_resolve, roles)
+ * and `ucctl api` against a small fake directory: what each kind of token
+ * resolves to, and what is refused with which code.
  */
 #include <string.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
 
+#include "auth-internal.h"
 #include "auth-store.h"
 #include "auth-tokens.h"
 #include "fake-host.h"
@@ -312,6 +315,301 @@ static void test_not_a_store(fixture *f, gconstpointer data)
     g_error_free(error);
 }
 
+/* ---- the gate, over a fake directory ------------------------------------- */
+
+typedef struct dir_entry {
+    const char *id, *login;
+    gboolean enabled;
+    const char *groups[2];
+} dir_entry;
+
+static dir_entry directory_users[] = {
+    {"file:alice", "alice", TRUE, {"file:admins", NULL}},
+    {"file:bob", "bob", TRUE, {"file:sales", NULL}},
+    {"file:carol", "carol", TRUE, {"file:sales", NULL}},
+    {"file:eve", "eve", FALSE, {NULL}},
+};
+
+static int fake_get_user(void *impl, const char *key, ucd_directory_user_cb cb, void *data)
+{
+    (void)impl;
+    for (guint i = 0; i < G_N_ELEMENTS(directory_users); i++) {
+        const dir_entry *u = &directory_users[i];
+        if (strcmp(u->id, key) != 0 && strcmp(u->login, key) != 0)
+            continue;
+        static const char *const none[] = {NULL};
+        ucd_directory_user du = {.struct_size = sizeof du,
+                                 .enabled = u->enabled,
+                                 .active_here = u->enabled,
+                                 .id = u->id,
+                                 .login = u->login,
+                                 .display_name = u->login,
+                                 .backend = "users-file",
+                                 .numbers = none,
+                                 .e164 = none,
+                                 .groups = u->groups,
+                                 .lines = none};
+        cb(&du, data);
+        return UCD_OK;
+    }
+    return UCD_E_NOT_FOUND;
+}
+
+static int fake_foreach_group(void *impl, ucd_directory_group_cb cb, void *data)
+{
+    (void)impl;
+    static const char *const sales_leaders[] = {"file:bob", NULL};
+    static const char *const no_leaders[] = {NULL};
+    ucd_directory_group admins = {
+        .struct_size = sizeof admins, .id = "file:admins", .name = "admins", .leaders = no_leaders};
+    ucd_directory_group sales = {
+        .struct_size = sizeof sales, .id = "file:sales", .name = "sales", .leaders = sales_leaders};
+    if (cb(&admins, data) == 0)
+        cb(&sales, data);
+    return UCD_OK;
+}
+
+static const ucd_directory_v1 fake_directory = {
+    .struct_size = sizeof fake_directory,
+    .get_user = fake_get_user,
+    .foreach_group = fake_foreach_group,
+};
+
+typedef struct gate {
+    fixture f;
+    api_ctx ctx;
+    api_auth *auth;
+} gate;
+
+static void gate_setup(gate *g, gconstpointer data)
+{
+    setup(&g->f, data);
+    g->ctx.self = g->f.module;
+    g->ctx.host = &fake_host;
+    g->ctx.dir = &fake_directory;
+    g->ctx.config.admin_group = "file:admins";
+    g->ctx.config.session_lifetime_ms = 60000;
+    g->ctx.config.refresh_lifetime_ms = 3600000;
+    g->ctx.config.login_attempts = 5;
+    GError *error = NULL;
+    g->auth = api_auth_new(&g->ctx, &error);
+    g_assert_no_error(error);
+    g_assert_true(auth_commands_register(g->auth, &error));
+    g_assert_no_error(error);
+}
+
+static void gate_teardown(gate *g, gconstpointer data)
+{
+    api_auth_free(g->auth);
+    teardown(&g->f, data);
+}
+
+/* A session of `user_id` whose access token expires `access_in` ms from
+ * now; its access token (a new string). */
+static char *gate_session(gate *g, const char *id, const char *user_id, gint64 access_in)
+{
+    char *access = auth_token_new(AUTH_PREFIX_ACCESS);
+    char *refresh = auth_token_new(AUTH_PREFIX_REFRESH);
+    gint64 now = auth_now_ms();
+    auth_session *s = session_new(id, user_id, access, refresh, now);
+    s->access_expires = now + access_in;
+    auth_store_add_session(g->auth->store, s);
+    g_free(refresh);
+    return access;
+}
+
+/* Resolves `token`: NULL and the principal in `out` when it passes, else
+ * the refusal's code (and its message in `message`, freed by the caller). */
+static const char *resolve(gate *g, const char *token, api_principal *out, char **message)
+{
+    const char *code = NULL;
+    *message = NULL;
+    if (api_auth_resolve(g->auth, token, "192.0.2.1", out, &code, message))
+        return NULL;
+    g_assert_nonnull(*message);
+    return code;
+}
+
+static void test_resolve_sessions(gate *g, gconstpointer data)
+{
+    (void)data;
+    struct {
+        const char *user;
+        guint role;
+    } cases[] = {{"file:alice", UCD_HTTP_ROLE_ADMIN},
+                 {"file:bob", UCD_HTTP_ROLE_LEADER},
+                 {"file:carol", UCD_HTTP_ROLE_USER}};
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char id[8];
+        g_snprintf(id, sizeof id, "s%u", i);
+        char *token = gate_session(g, id, cases[i].user, 60000);
+        api_principal p;
+        char *message = NULL;
+        g_assert_null(resolve(g, token, &p, &message));
+        g_assert_cmpuint(p.role, ==, cases[i].role);
+        g_assert_cmpstr(p.user_id, ==, cases[i].user);
+        g_assert_cmpstr(p.session_id, ==, id);
+        g_assert_cmpstr(p.address, ==, "192.0.2.1");
+        g_assert_null(p.key_name);
+        g_assert_null(p.scopes);
+        g_assert_cmpint(p.expires_ms, >, auth_now_ms());
+        api_principal_clear(&p);
+        g_free(token);
+    }
+    g_assert_cmpuint(api_auth_role_of(g->auth, "file:eve"), ==, UCD_HTTP_ROLE_USER);
+}
+
+static void test_resolve_refusals(gate *g, gconstpointer data)
+{
+    (void)data;
+    api_principal p;
+    char *message = NULL;
+    char *expired = gate_session(g, "old", "file:carol", -1);
+    g_assert_cmpstr(resolve(g, expired, &p, &message), ==, API_ERR_TOKEN_EXPIRED);
+    g_assert_nonnull(strstr(message, "/auth/refresh"));
+    g_free(message);
+    char *disabled = gate_session(g, "eve", "file:eve", 60000);
+    g_assert_cmpstr(resolve(g, disabled, &p, &message), ==, API_ERR_UNAUTHENTICATED);
+    g_assert_cmpstr(message, ==, "user eve is disabled");
+    g_free(message);
+    char *gone = gate_session(g, "gone", "file:mallory", 60000);
+    g_assert_cmpstr(resolve(g, gone, &p, &message), ==, API_ERR_UNAUTHENTICATED);
+    g_assert_cmpstr(message, ==, "user file:mallory is no longer in the directory");
+    g_free(message);
+    char *forged = auth_token_new(AUTH_PREFIX_ACCESS);
+    g_assert_cmpstr(resolve(g, forged, &p, &message), ==, API_ERR_UNAUTHENTICATED);
+    g_free(message);
+    const char *not_tokens[] = {"", "garbage", "ucdr_abc", "Bearer ucda_x", "ucdk_"};
+    for (guint i = 0; i < G_N_ELEMENTS(not_tokens); i++) {
+        g_assert_cmpstr(resolve(g, not_tokens[i], &p, &message), ==, API_ERR_UNAUTHENTICATED);
+        g_free(message);
+    }
+    g_assert_cmpstr(resolve(g, NULL, &p, &message), ==, API_ERR_UNAUTHENTICATED);
+    g_free(message);
+    /* revoked: gone at once */
+    char *live = gate_session(g, "live", "file:carol", 60000);
+    g_assert_null(resolve(g, live, &p, &message));
+    api_principal_clear(&p);
+    g_assert_true(auth_store_remove_session(g->auth->store, "live"));
+    g_assert_cmpstr(resolve(g, live, &p, &message), ==, API_ERR_UNAUTHENTICATED);
+    g_free(message);
+    g_free(live);
+    g_free(forged);
+    g_free(gone);
+    g_free(disabled);
+    g_free(expired);
+}
+
+/* The value of "key=" in a fake-host command reply, a new string. */
+static char *reply_value(const char *reply, const char *name)
+{
+    char *prefix = g_strconcat(name, "=", NULL);
+    char *value = NULL;
+    char **parts = g_strsplit(reply, ", ", -1);
+    for (char **p = parts; *p && !value; p++)
+        if (g_str_has_prefix(*p, prefix))
+            value = g_strdup(*p + strlen(prefix));
+    g_strfreev(parts);
+    g_free(prefix);
+    return value;
+}
+
+static void test_keys_command(gate *g, gconstpointer data)
+{
+    (void)data;
+    fake_module *m = g->f.module;
+    g_assert_cmpstr(fake_module_command_name(m), ==, "api");
+    char *reply = fake_module_command(m, UCD_OK, "keys", "create", "crm", "--scope",
+                                      "journal:read,calls:control", "--users", "bob,carol", NULL);
+    char *key = reply_value(reply, "key");
+    g_assert_nonnull(key);
+    g_assert_true(g_str_has_prefix(key, AUTH_PREFIX_KEY));
+    g_free(reply);
+
+    api_principal p;
+    char *message = NULL;
+    g_assert_null(resolve(g, key, &p, &message));
+    g_assert_cmpstr(p.key_name, ==, "crm");
+    g_assert_null(p.user_id);
+    g_assert_null(p.session_id);
+    g_assert_cmpuint(p.role, ==, UCD_HTTP_ROLE_USER);
+    g_assert_cmpuint(g_strv_length(p.scopes), ==, 2);
+    g_assert_true(g_strv_contains((const char *const *)p.scopes, "calls:control"));
+    g_assert_false(g_strv_contains((const char *const *)p.scopes, "presence:read"));
+    g_assert_cmpuint(g_strv_length(p.users), ==, 2);
+    g_assert_cmpstr(p.users[0], ==, "file:bob"); /* logins became ids */
+    g_assert_cmpint(p.expires_ms, ==, 0);
+    api_principal_clear(&p);
+
+    /* listed, never shown again */
+    reply = fake_module_command(m, UCD_OK, "keys", NULL);
+    g_assert_nonnull(strstr(reply, "row:crm,journal:read,calls:control,bob,carol,"));
+    g_assert_null(strstr(reply, key));
+    g_free(reply);
+    /* what is wrong is said */
+    reply = fake_module_command(m, UCD_E_BUSY, "keys", "create", "crm", "--scope", "journal:read",
+                                NULL);
+    g_free(reply);
+    reply = fake_module_command(m, UCD_E_INVALID, "keys", "create", "x", NULL);
+    g_free(reply);
+    reply =
+        fake_module_command(m, UCD_E_INVALID, "keys", "create", "x", "--scope", "Journal", NULL);
+    g_free(reply);
+    reply = fake_module_command(m, UCD_E_NOT_FOUND, "keys", "create", "x", "--scope",
+                                "journal:read", "--users", "mallory", NULL);
+    g_free(reply);
+    reply = fake_module_command(m, UCD_E_INVALID, "keys", "create", "bad name", "--scope",
+                                "journal:read", NULL);
+    g_free(reply);
+    reply = fake_module_command(m, UCD_E_INVALID, "frobnicate", NULL);
+    g_free(reply);
+
+    reply = fake_module_command(m, UCD_OK, "keys", "revoke", "crm", NULL);
+    g_free(reply);
+    g_assert_cmpstr(resolve(g, key, &p, &message), ==, API_ERR_UNAUTHENTICATED);
+    g_free(message);
+    reply = fake_module_command(m, UCD_E_NOT_FOUND, "keys", "revoke", "crm", NULL);
+    g_free(reply);
+    g_assert_false(fake_module_log_has(m, 0, key));
+    g_free(key);
+}
+
+static void test_sessions_command(gate *g, gconstpointer data)
+{
+    (void)data;
+    fake_module *m = g->f.module;
+    char *a = gate_session(g, "sa", "file:alice", 60000);
+    char *b1 = gate_session(g, "sb1", "file:bob", 60000);
+    char *b2 = gate_session(g, "sb2", "file:bob", 60000);
+    char *reply = fake_module_command(m, UCD_OK, "sessions", "bob", NULL);
+    g_assert_nonnull(strstr(reply, "row:sb1,bob,"));
+    g_assert_nonnull(strstr(reply, "row:sb2,bob,"));
+    g_assert_null(strstr(reply, "row:sa,"));
+    g_free(reply);
+    reply = fake_module_command(m, UCD_OK, "tokens", NULL);
+    g_assert_nonnull(strstr(reply, "row:sa,alice,access,"));
+    g_assert_nonnull(strstr(reply, "row:sa,alice,refresh,"));
+    g_assert_null(strstr(reply, "ucda_"));
+    g_free(reply);
+    reply = fake_module_command(m, UCD_OK, "sessions", "revoke", "--user", "bob", NULL);
+    g_assert_nonnull(strstr(reply, "revoked=2"));
+    g_free(reply);
+    reply = fake_module_command(m, UCD_OK, "sessions", "revoke", "sa", NULL);
+    g_free(reply);
+    reply = fake_module_command(m, UCD_E_NOT_FOUND, "sessions", "revoke", "sa", NULL);
+    g_free(reply);
+    api_principal p;
+    char *message = NULL;
+    const char *tokens[] = {a, b1, b2};
+    for (guint i = 0; i < G_N_ELEMENTS(tokens); i++) {
+        g_assert_cmpstr(resolve(g, tokens[i], &p, &message), ==, API_ERR_UNAUTHENTICATED);
+        g_free(message);
+    }
+    g_free(a);
+    g_free(b1);
+    g_free(b2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -322,5 +620,12 @@ int main(int argc, char **argv)
     g_test_add("/api-auth/store/touch", fixture, NULL, setup, test_touch, teardown);
     g_test_add("/api-auth/store/keys", fixture, NULL, setup, test_keys, teardown);
     g_test_add("/api-auth/store/not-a-store", fixture, NULL, setup, test_not_a_store, teardown);
+    g_test_add("/api-auth/resolve/sessions", gate, NULL, gate_setup, test_resolve_sessions,
+               gate_teardown);
+    g_test_add("/api-auth/resolve/refusals", gate, NULL, gate_setup, test_resolve_refusals,
+               gate_teardown);
+    g_test_add("/api-auth/command/keys", gate, NULL, gate_setup, test_keys_command, gate_teardown);
+    g_test_add("/api-auth/command/sessions", gate, NULL, gate_setup, test_sessions_command,
+               gate_teardown);
     return g_test_run();
 }
