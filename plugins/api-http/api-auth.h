@@ -15,8 +15,14 @@
 #include "api-call.h"
 
 /* Opens (creates) the store in the module's state directory. NULL and
- * `error` when it cannot. */
+ * `error` when it cannot. Reads ctx->dir when used, not here. A login asks
+ * the user's own backend (service "users", by module id) to check the
+ * password: api-http lists "users" in its descriptor's `uses`, so that
+ * backends start before it and stop after it. */
 api_auth *api_auth_new(api_ctx *ctx, GError **error);
+/* Waits for the store's pending writes (a host work queue) and frees it:
+ * call it from the stop hook, as the core frees a module's work queues
+ * after stop. */
 void api_auth_free(api_auth *auth);
 
 /* The principal for a bearer token (a session's access token or an API
