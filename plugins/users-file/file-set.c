@@ -28,10 +28,11 @@ typedef struct uf_group {
 
 struct uf_set {
     gint refs;
-    GPtrArray *users;      /* uf_user*, document order */
-    GPtrArray *groups;     /* uf_group* */
-    GHashTable *by_login;  /* case-folded login -> uf_user*, once the checks passed */
-    size_t password_count; /* users with a <password> */
+    GPtrArray *users;              /* uf_user*, document order */
+    GPtrArray *groups;             /* uf_group* */
+    GHashTable *by_login;          /* case-folded login -> uf_user*, once the checks passed */
+    size_t password_count;         /* users with a <password> */
+    const char *any_password_hash; /* the first of them */
 };
 
 /* The records' fields are `const char *` for the SDK's sake; the set owns them. */
@@ -113,6 +114,11 @@ size_t uf_set_group_count(const uf_set *set)
 size_t uf_set_password_count(const uf_set *set)
 {
     return set->password_count;
+}
+
+const char *uf_set_any_password_hash(const uf_set *set)
+{
+    return set->any_password_hash;
 }
 
 const ucd_user *uf_set_find_login(const uf_set *set, const char *login, const char **password_hash)
@@ -375,6 +381,8 @@ static void check_passwords(uf_set *set, const char *label, GPtrArray *errors)
         if (user->password_hash == NULL)
             continue;
         set->password_count++;
+        if (set->any_password_hash == NULL)
+            set->any_password_hash = user->password_hash;
         const char *reason = NULL;
         if (!pw_hash_is_usable(user->password_hash, &reason))
             uf_error_add(errors, label, user->password_line,

@@ -41,6 +41,11 @@ size_t uf_set_password_count(const uf_set *set);
  * one. Both live as long as the set. */
 const ucd_user *uf_set_find_login(const uf_set *set, const char *login, const char **password_hash);
 
+/* The first user's <password> in the file, NULL when none has one: what a
+ * login that does not exist is checked against, so that it costs what a
+ * wrong password costs. */
+const char *uf_set_any_password_hash(const uf_set *set);
+
 /* Calls `cb` for each record in document order; stops at the first non-zero
  * return, which it returns (0 when it went through). */
 int uf_set_foreach_user(const uf_set *set, ucd_user_cb cb, void *user_data);

@@ -484,14 +484,6 @@ static int uf_sync(void *impl, uint32_t flags, ucd_sync_progress_cb progress, uc
     return uf_request_reload(state, job) ? UCD_OK : UCD_FAIL;
 }
 
-/* A well-formed value with ucd-passwd's default iterations (salt and hash
- * arbitrary: it is never meant to match). A login that does not exist, or
- * has no password, is checked against it, so it takes about as long as a
- * wrong password and the time of the answer does not tell which logins
- * exist. */
-#define UF_DUMMY_HASH                                                                              \
-    "pbkdf2-sha256$600000$dWNkLWR1bW15LXNhbHQ=$JrrGnwCvBcKlAmUXSMEJMR9pDynNUvM6+W1AhVyAqxk="
-
 /* Users with a <password> (a hash, checked at load) can log in; a user
  * without one, or disabled, cannot. Blocking (PBKDF2 on purpose), called
  * by the core from a worker; the set is referenced for the duration. */
@@ -506,7 +498,11 @@ static int uf_authenticate(void *impl, const char *login, const char *password)
     const char *reason = NULL;
     int result = UCD_E_DENIED;
     if (user == NULL || hash == NULL || !user->enabled) {
-        pw_hash_verify(UF_DUMMY_HASH, password != NULL ? password : "", &reason);
+        /* As long as a wrong password takes (the result does not matter):
+         * the time of the answer must not tell which logins exist. */
+        const char *any = uf_set_any_password_hash(set);
+        if (any != NULL)
+            pw_hash_verify(any, password != NULL ? password : "", &reason);
         result = user == NULL ? UCD_E_NOT_FOUND : UCD_E_DENIED;
     } else {
         pw_hash_result match = pw_hash_verify(hash, password, &reason);
