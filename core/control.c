@@ -58,6 +58,7 @@ struct core_control {
     ino_t sock_ino;
     GHashTable *commands; /* name -> control_command */
     GHashTable *clients;  /* set of control_client, each holding one reference */
+    GPtrArray *runs;      /* GSource * of core_control_run() calls not yet dispatched */
     guint idle_ms;        /* CORE_CONTROL_IDLE_MS unless a test changes it */
     guint max_clients;    /* CORE_CONTROL_MAX_CLIENTS unless a test changes it */
 };
@@ -87,6 +88,10 @@ struct ucd_reply {
      * for it (NULL for core_control_execute); `done` is set on completion. */
     gboolean deferred, done;
     control_client *client;
+    /* Set by core_control_run(): the reply goes to this callback instead of
+     * a connection, now or when a deferred reply completes. */
+    ucd_control_done_cb done_fn;
+    void *done_data;
     GPtrArray *columns; /* char * */
     GPtrArray *rows;    /* char **, each with columns->len strings */
     GPtrArray *fields;  /* char *: name, value, name, value ... */
@@ -485,6 +490,21 @@ static void client_unref(control_client *c);
 static void client_respond(control_client *c, char *response, gboolean close_after);
 static void client_process(control_client *c);
 
+/* Calls `cmd`'s handler into `reply` and returns what it returned. A
+ * handler that failed without saying why gets a reason, so that no failure
+ * reaches a client as a bare ok:false. */
+static int call_handler(const control_command *cmd, ucd_reply *reply, int argc,
+                        const char *const *argv)
+{
+    ucd_command_fn fn = cmd->fn;
+    void *user_data = cmd->user_data;
+    int rc = fn(argc, argv, reply, user_data);
+
+    if (!reply->deferred && rc != UCD_OK && !reply->error)
+        core_reply_error(reply, "%s failed: %s", argv[0], ucd_strerror(rc));
+    return rc;
+}
+
 static char *run_command(core_control *ctl, control_client *client, int argc,
                          const char *const *argv)
 {
@@ -496,11 +516,8 @@ static char *run_command(core_control *ctl, control_client *client, int argc,
         core_reply_error(reply, "unknown command \"%.*s\"; \"help\" lists the commands",
                          NAME_ECHO_MAX, argv[0]);
     } else {
-        ucd_command_fn fn = cmd->fn;
-        void *user_data = cmd->user_data;
         reply->client = client;
-        int rc = fn(argc, argv, reply, user_data);
-
+        call_handler(cmd, reply, argc, argv);
         if (reply->deferred) {
             /* The handler owns the reply now; core_reply_complete() answers.
              * Without a connection (core_control_execute) wait for it here. */
@@ -508,14 +525,100 @@ static char *run_command(core_control *ctl, control_client *client, int argc,
                 return NULL;
             while (!reply->done)
                 g_main_context_iteration(ctl->ctx, TRUE);
-        } else if (rc != UCD_OK && !reply->error) {
-            /* A failing handler that said nothing still yields a reason. */
-            core_reply_error(reply, "%s failed: %s", argv[0], ucd_strerror(rc));
         }
     }
     out = reply_to_json(reply);
     reply_free(reply);
     return out;
+}
+
+/* Hands a finished reply to its callback and frees it. The result is the
+ * handler's error code when it gave one, UCD_FAIL for any other reply that
+ * is not ok (a deferred error, an overflow). */
+static void reply_finish_callback(ucd_reply *reply, int rc)
+{
+    gboolean ok = !reply->error && !reply->overflow;
+    char *json = reply_to_json(reply);
+
+    reply->done_fn(ok ? UCD_OK : rc < 0 ? rc : UCD_FAIL, json, reply->done_data);
+    g_free(json);
+    reply_free(reply);
+}
+
+/* A core_control_run() waiting for its turn on the main loop. */
+typedef struct pending_run {
+    core_control *ctl;
+    GSource *source;
+    char **argv;
+    ucd_control_done_cb done;
+    void *user_data;
+} pending_run;
+
+static void pending_run_free(gpointer data)
+{
+    pending_run *run = data;
+
+    g_strfreev(run->argv);
+    g_free(run);
+}
+
+static gboolean pending_run_dispatch(gpointer data)
+{
+    pending_run *run = data;
+    core_control *ctl = run->ctl;
+    int argc = (int)g_strv_length(run->argv);
+    const char *const *argv = (const char *const *)run->argv;
+    const control_command *cmd = g_hash_table_lookup(ctl->commands, argv[0]);
+    ucd_reply *reply = reply_new();
+
+    g_ptr_array_remove_fast(ctl->runs, run->source);
+    reply->done_fn = run->done;
+    reply->done_data = run->user_data;
+    if (!cmd) {
+        /* Its module stopped since run() looked. */
+        core_reply_error(reply, "unknown command \"%.*s\"; \"help\" lists the commands",
+                         NAME_ECHO_MAX, argv[0]);
+        reply_finish_callback(reply, UCD_E_NOT_FOUND);
+    } else {
+        int rc = call_handler(cmd, reply, argc, argv);
+
+        if (!reply->deferred)
+            reply_finish_callback(reply, rc);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+int core_control_run(core_control *ctl, int argc, const char *const *argv, ucd_control_done_cb done,
+                     void *user_data)
+{
+    pending_run *run;
+
+    g_return_val_if_fail(ctl != NULL, UCD_E_INVALID);
+
+    if (!done || argc < 1 || !argv)
+        return UCD_E_INVALID;
+    /* The same words a socket request may carry: present and UTF-8. */
+    for (int i = 0; i < argc; i++)
+        if (!argv[i] || !g_utf8_validate(argv[i], -1, NULL))
+            return UCD_E_INVALID;
+    if (!g_hash_table_contains(ctl->commands, argv[0]))
+        return UCD_E_NOT_FOUND;
+    run = g_new0(pending_run, 1);
+    run->ctl = ctl;
+    run->argv = g_new0(char *, (gsize)argc + 1);
+    for (int i = 0; i < argc; i++)
+        run->argv[i] = g_strdup(argv[i]);
+    run->done = done;
+    run->user_data = user_data;
+    /* Never inside the caller's stack: a command may stop modules (reload),
+     * the caller's own among them, and the caller must have returned by
+     * then. */
+    run->source = g_idle_source_new();
+    g_source_set_callback(run->source, pending_run_dispatch, run, pending_run_free);
+    g_ptr_array_add(ctl->runs, run->source);
+    g_source_attach(run->source, ctl->ctx);
+    g_source_unref(run->source);
+    return UCD_OK;
 }
 
 void core_reply_defer(ucd_reply *reply)
@@ -529,6 +632,10 @@ void core_reply_defer(ucd_reply *reply)
 void core_reply_complete(ucd_reply *reply)
 {
     g_return_if_fail(reply != NULL && reply->deferred && !reply->done);
+    if (reply->done_fn) {
+        reply_finish_callback(reply, UCD_OK);
+        return;
+    }
     control_client *c = reply->client;
     if (!c) {
         reply->done = TRUE; /* run_command is waiting for it */
@@ -1130,6 +1237,7 @@ core_control *core_control_new(GMainContext *ctx, const char *path, GError **err
     ctl->commands =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)command_free);
     ctl->clients = g_hash_table_new(g_direct_hash, g_direct_equal);
+    ctl->runs = g_ptr_array_new();
     ctl->idle_ms = CORE_CONTROL_IDLE_MS;
     ctl->max_clients = CORE_CONTROL_MAX_CLIENTS;
     add_command(ctl, "core", "help", "[COMMAND]", "list the commands, or describe one",
@@ -1159,6 +1267,11 @@ void core_control_free(core_control *ctl)
         g_hash_table_iter_next(&iter, &client, NULL);
         client_close(client);
     }
+    /* Runs not dispatched yet die with the server, unanswered: whoever asked
+     * (a module) was stopped before it. */
+    while (ctl->runs->len > 0)
+        g_source_destroy(g_ptr_array_steal_index_fast(ctl->runs, ctl->runs->len - 1));
+    g_ptr_array_unref(ctl->runs);
     remove_socket_file(ctl);
     g_hash_table_unref(ctl->clients);
     g_hash_table_unref(ctl->commands);

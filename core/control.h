@@ -27,6 +27,7 @@
 #define CORE_CONTROL_H
 
 #include <glib.h>
+#include <ucd/control.h>
 #include <ucd/host.h>
 
 #define CORE_CONTROL_MAX_REQUEST (64 * 1024)
@@ -74,6 +75,21 @@ void core_control_unregister_owner(core_control *ctl, const char *owner);
  * response JSON (newly allocated, no trailing newline). For tests and for
  * `ucd --check-config`-style local calls. */
 char *core_control_execute(core_control *ctl, int argc, const char *const *argv);
+
+/* Runs a command in-process for the control service (ucd/control.h): as a
+ * socket request would run, but the response JSON (exactly what the socket
+ * sends, without the newline) goes to `done` with the command's result:
+ * UCD_OK for an ok reply, else the handler's error code (UCD_FAIL when it
+ * returned UCD_OK or deferred and still replied an error). The command runs
+ * from an idle source on the server's context, never inside the caller's
+ * stack (it may stop modules, the caller's among them); `done` runs once,
+ * after this returns, when the command or its deferred reply completes, or
+ * never when the server is freed first. A command whose module stopped in
+ * between answers the unknown-command error with UCD_E_NOT_FOUND.
+ * UCD_E_INVALID for an empty argv, a NULL word or one that is not UTF-8, and
+ * UCD_E_NOT_FOUND for an unknown command, at once: `done` is not called. */
+int core_control_run(core_control *ctl, int argc, const char *const *argv, ucd_control_done_cb done,
+                     void *user_data);
 
 /* Defers a reply: the handler returns at once (its return value is then
  * ignored) and answers later, from the main loop, by filling `reply` and

@@ -21,6 +21,7 @@
 
 #include "commands/model-commands.h"
 #include "commands/trace-command.h"
+#include "control-service.h"
 #include "daemon.h"
 #include "log.h"
 #include "model/model.h"
@@ -462,6 +463,7 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
     d.model = core_model_new(&d.rt, d.mods);
     core_model_set_permissions(d.model, d.perms);
     core_model_register_services(d.model, d.mods);
+    core_control_register_service(d.rt.control, d.mods);
     register_core_commands(&d);
     d.model_commands = core_model_commands_register(d.rt.control, d.mods, d.rt.workers);
     core_model_register_trace_command(d.model, d.rt.control);

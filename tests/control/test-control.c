@@ -1075,6 +1075,182 @@ static void local_close(local *l)
     g_free(l->dir);
 }
 
+/* ---- core_control_run(), under the control service ----------------------- */
+
+/* What the control service (ucd/control.h) runs on: the socket's reply JSON
+ * handed to a callback with the command's result, always after run()
+ * returned, for replies given at once and deferred ones, errors, and the
+ * refusals that call nothing. /daemon/control-service runs the real core
+ * commands through the service itself. */
+
+typedef struct answer {
+    int calls;
+    int result;
+    char *json;
+} answer;
+
+static void on_answer(int result, const char *json, void *user_data)
+{
+    answer *a = user_data;
+
+    a->calls++;
+    a->result = result;
+    g_free(a->json);
+    a->json = g_strdup(json);
+}
+
+static int cmd_silent_fail(int argc, const char *const *argv, ucd_reply *reply, void *user_data)
+{
+    return UCD_E_DENIED;
+}
+
+static gboolean fail_later(gpointer data)
+{
+    ucd_reply *reply = data;
+
+    core_reply_error(reply, "failed later");
+    core_reply_complete(reply);
+    return G_SOURCE_REMOVE;
+}
+
+static int cmd_later_fail(int argc, const char *const *argv, ucd_reply *reply, void *user_data)
+{
+    GSource *idle = g_idle_source_new();
+
+    core_reply_defer(reply);
+    g_source_set_callback(idle, fail_later, reply, NULL);
+    g_source_attach(idle, g_main_context_get_thread_default());
+    g_source_unref(idle);
+    return UCD_OK;
+}
+
+/* A local server with the test commands, its context the thread default
+ * (where "later" completes). */
+static void run_open(local *l, answer *a)
+{
+    local_open(l);
+    g_main_context_push_thread_default(l->ctx);
+    register_test_commands(l->ctl);
+    core_control_register(l->ctl, "test", "silent-fail", "", "", cmd_silent_fail, NULL);
+    core_control_register(l->ctl, "test", "later-fail", "", "", cmd_later_fail, NULL);
+    memset(a, 0, sizeof *a);
+}
+
+static void run_close(local *l, answer *a)
+{
+    g_main_context_pop_thread_default(l->ctx);
+    local_close(l);
+    g_free(a->json);
+}
+
+/* Runs argv (NULL-terminated, as handlers read it), asserting run() took it
+ * and did not answer inside, then waits for the one answer. */
+static void run_and_wait(local *l, answer *a, const char *const *argv)
+{
+    a->calls = 0;
+    g_assert_cmpint(core_control_run(l->ctl, (int)g_strv_length((char **)argv), argv, on_answer, a),
+                    ==, UCD_OK);
+    g_assert_cmpint(a->calls, ==, 0);
+    for (int i = 0; i < 100000 && a->calls == 0; i++)
+        g_main_context_iteration(l->ctx, TRUE);
+    g_assert_cmpint(a->calls, ==, 1);
+}
+
+/* The JSON is the socket's, byte for byte. */
+static void test_run_same_json(void)
+{
+    local l;
+    answer a;
+    const char *echo[] = {"echo", "a", "b", NULL};
+    const char *table[] = {"table", NULL};
+
+    run_open(&l, &a);
+    run_and_wait(&l, &a, echo);
+    g_assert_cmpint(a.result, ==, UCD_OK);
+    g_assert_cmpstr(a.json, ==, "{\"ok\":true,\"text\":\"a b\"}");
+    run_and_wait(&l, &a, table);
+    g_assert_cmpint(a.result, ==, UCD_OK);
+    char *direct = core_control_execute(l.ctl, 1, table);
+    g_assert_cmpstr(a.json, ==, direct);
+    g_free(direct);
+    run_close(&l, &a);
+}
+
+/* A failing command: its code and message; one failing silently gets the
+ * socket's generic reason; deferred replies, ok or failed (UCD_FAIL: the
+ * handler's return value means nothing once it deferred). */
+static void test_run_errors_and_deferred(void)
+{
+    local l;
+    answer a;
+    const char *fail[] = {"fail", NULL};
+    const char *silent[] = {"silent-fail", NULL};
+    const char *later[] = {"later", "10", NULL};
+    const char *later_fail[] = {"later-fail", NULL};
+
+    run_open(&l, &a);
+    run_and_wait(&l, &a, fail);
+    g_assert_cmpint(a.result, ==, UCD_FAIL);
+    g_assert_cmpstr(a.json, ==, "{\"ok\":false,\"error\":\"boom\"}");
+    run_and_wait(&l, &a, silent);
+    g_assert_cmpint(a.result, ==, UCD_E_DENIED);
+    g_assert_nonnull(strstr(a.json, "silent-fail failed: permission denied"));
+    run_and_wait(&l, &a, later);
+    g_assert_cmpint(a.result, ==, UCD_OK);
+    g_assert_cmpstr(a.json, ==, "{\"ok\":true,\"text\":\"later\"}");
+    run_and_wait(&l, &a, later_fail);
+    g_assert_cmpint(a.result, ==, UCD_FAIL);
+    g_assert_cmpstr(a.json, ==, "{\"ok\":false,\"error\":\"failed later\"}");
+    run_close(&l, &a);
+}
+
+/* Refused at once, the callback never called: an unknown command, an empty
+ * argv, a NULL word, bytes that are not UTF-8, no callback. */
+static void test_run_refusals(void)
+{
+    local l;
+    answer a;
+    const char *unknown[] = {"no-such-command", NULL};
+    const char *null_word[] = {"echo", NULL};
+    const char *not_utf8[] = {"echo", "\xff\xfe", NULL};
+
+    run_open(&l, &a);
+    g_assert_cmpint(core_control_run(l.ctl, 1, unknown, on_answer, &a), ==, UCD_E_NOT_FOUND);
+    g_assert_cmpint(core_control_run(l.ctl, 0, unknown, on_answer, &a), ==, UCD_E_INVALID);
+    g_assert_cmpint(core_control_run(l.ctl, 1, NULL, on_answer, &a), ==, UCD_E_INVALID);
+    g_assert_cmpint(core_control_run(l.ctl, 2, null_word, on_answer, &a), ==, UCD_E_INVALID);
+    g_assert_cmpint(core_control_run(l.ctl, 2, not_utf8, on_answer, &a), ==, UCD_E_INVALID);
+    g_assert_cmpint(core_control_run(l.ctl, 1, unknown, NULL, NULL), ==, UCD_E_INVALID);
+    drain_context(l.ctx);
+    g_assert_cmpint(a.calls, ==, 0);
+    run_close(&l, &a);
+}
+
+/* The command's owner stops between run() and its turn: the unknown-command
+ * answer. The server freed before the turn: no answer, nothing leaks. */
+static void test_run_command_gone(void)
+{
+    local l;
+    answer a;
+    const char *echo[] = {"echo", "x", NULL};
+
+    run_open(&l, &a);
+    g_assert_cmpint(core_control_run(l.ctl, 2, echo, on_answer, &a), ==, UCD_OK);
+    core_control_unregister_owner(l.ctl, "test");
+    for (int i = 0; i < 100 && a.calls == 0; i++)
+        g_main_context_iteration(l.ctx, TRUE);
+    g_assert_cmpint(a.calls, ==, 1);
+    g_assert_cmpint(a.result, ==, UCD_E_NOT_FOUND);
+    g_assert_nonnull(strstr(a.json, "unknown command \\\"echo\\\""));
+    run_close(&l, &a);
+
+    run_open(&l, &a);
+    g_assert_cmpint(core_control_run(l.ctl, 2, echo, on_answer, &a), ==, UCD_OK);
+    g_assert_cmpint(core_control_run(l.ctl, 2, echo, on_answer, &a), ==, UCD_OK);
+    run_close(&l, &a);
+    g_assert_cmpint(a.calls, ==, 0);
+}
+
 static char *execute1(core_control *ctl, const char *a0, const char *a1)
 {
     const char *argv[] = {a0, a1, NULL};
@@ -1615,6 +1791,10 @@ int main(int argc, char **argv)
     g_test_add_func("/control/reply/shapes", test_reply_shapes);
     g_test_add_func("/control/reply/errors", test_reply_errors);
     g_test_add_func("/control/registry/help", test_register_and_help);
+    g_test_add_func("/control/run/same-json-as-socket", test_run_same_json);
+    g_test_add_func("/control/run/errors-and-deferred", test_run_errors_and_deferred);
+    g_test_add_func("/control/run/refusals", test_run_refusals);
+    g_test_add_func("/control/run/command-gone", test_run_command_gone);
     g_test_add_func("/control/ucctl/table", test_ucctl_table);
     g_test_add_func("/control/ucctl/json", test_ucctl_json);
     g_test_add_func("/control/ucctl/pages", test_ucctl_pages);

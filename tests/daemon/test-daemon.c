@@ -6,11 +6,13 @@
  */
 #include <gio/gunixsocketaddress.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#include <ucd/control.h>
 #include <ucd/ucd.h>
 
 #include "harness.h"
@@ -379,6 +381,113 @@ static void test_reload(void)
     s = module_state(h, "good-dep");
     g_assert_cmpstr(s, ==, "running");
     g_free(s);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+}
+
+/* `ucctl as-admin CMD...` (the control-user fixture) runs CMD through the
+ * core's control service; its fields are the service's result and JSON. */
+static JsonNode *as_admin(harness *h, const char *const *words, int *result, JsonNode **json)
+{
+    const char *argv[16] = {"as-admin"};
+    size_t n = 1;
+    for (; words[n - 1]; n++) {
+        g_assert_cmpuint(n, <, G_N_ELEMENTS(argv) - 1);
+        argv[n] = words[n - 1];
+    }
+    argv[n] = NULL;
+    JsonNode *r = harness_ok(h, argv);
+    const char *code = field_of(r, "result");
+    g_assert_nonnull(code);
+    *result = atoi(code);
+    if (json) {
+        const char *text = field_of(r, "json");
+        g_assert_nonnull(text);
+        JsonParser *parser = json_parser_new();
+        GError *error = NULL;
+        json_parser_load_from_data(parser, text, -1, &error);
+        g_assert_no_error(error);
+        *json = json_node_copy(json_parser_get_root(parser));
+        g_object_unref(parser);
+    }
+    return r;
+}
+
+/* The control service (ucd/control.h) answers what the control socket
+ * answers, for core and plugin commands, at once or deferred, and for
+ * errors; an unknown command or an empty argv is refused by run() itself;
+ * who asked is logged. */
+static void test_control_service(void)
+{
+    harness *h = harness_new("[module control-user]\n[module probe]\n");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "control-user", "running"));
+    g_assert_true(harness_wait_state(h, "probe", "running"));
+    int result;
+    JsonNode *json, *r;
+
+    const char *status[] = {"status", NULL};
+    r = as_admin(h, status, &result, &json);
+    g_assert_cmpint(result, ==, UCD_OK);
+    g_assert_true(json_object_get_boolean_member(json_node_get_object(json), "ok"));
+    JsonNode *direct = harness_ok(h, status);
+    g_assert_cmpstr(field_of(json, "version"), ==, field_of(direct, "version"));
+    json_node_free(direct);
+    char *host = g_strdup_printf("%d.%d", UCD_ABI_MAJOR, UCD_HOST_MINOR);
+    g_assert_cmpstr(field_of(json, "host"), ==, host);
+    g_free(host);
+    json_node_free(json);
+    json_node_free(r);
+    g_assert_true(harness_wait_log(h, "control-user: test admin runs \"status\""));
+
+    /* The same JSON the socket gives ucctl. */
+    r = as_admin(h, MODULES, &result, &json);
+    g_assert_cmpint(result, ==, UCD_OK);
+    direct = harness_ok(h, MODULES);
+    g_assert_true(json_node_equal(json, direct));
+    g_assert_cmpstr(harness_cell(json, "control-user", "state"), ==, "running");
+    json_node_free(direct);
+    json_node_free(json);
+    json_node_free(r);
+
+    /* A plugin's command that defers its reply to a work item. */
+    const char *slow[] = {"probe", "slow", "50", NULL};
+    r = as_admin(h, slow, &result, &json);
+    g_assert_cmpint(result, ==, UCD_OK);
+    assert_contains(json_object_get_string_member(json_node_get_object(json), "text"),
+                    "slept 50 ms on a pool thread: yes");
+    json_node_free(json);
+    json_node_free(r);
+
+    /* A command that fails: its error code and its message. */
+    const char *missing[] = {"modules", "no-such-module", NULL};
+    r = as_admin(h, missing, &result, &json);
+    g_assert_cmpint(result, ==, UCD_E_NOT_FOUND);
+    JsonObject *o = json_node_get_object(json);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    assert_contains(json_object_get_string_member(o, "error"), "no module 'no-such-module'");
+    json_node_free(json);
+    json_node_free(r);
+
+    /* Refused by run(): nothing runs, no JSON. */
+    const char *unknown[] = {"no-such-command", NULL};
+    r = as_admin(h, unknown, &result, NULL);
+    g_assert_cmpint(result, ==, UCD_E_NOT_FOUND);
+    g_assert_null(field_of(r, "json"));
+    json_node_free(r);
+    const char *empty[] = {NULL};
+    r = as_admin(h, empty, &result, NULL);
+    g_assert_cmpint(result, ==, UCD_E_INVALID);
+    json_node_free(r);
+
+    /* ucctl modules core lists it. */
+    const char *core[] = {"modules", "core", NULL};
+    r = harness_ok(h, core);
+    char *control = g_strdup_printf("control %d.%d", UCD_CONTROL_MAJOR, UCD_CONTROL_MINOR);
+    assert_contains(field_of(r, "provides"), control);
+    g_free(control);
+    json_node_free(r);
 
     g_assert_cmpint(harness_stop(h), ==, 0);
     harness_free(h);
@@ -776,6 +885,7 @@ int main(int argc, char **argv)
     g_test_add_func("/daemon/check-config", test_check_config);
     g_test_add_func("/daemon/reload", test_reload);
     g_test_add_func("/daemon/control-abuse", test_control_abuse);
+    g_test_add_func("/daemon/control-service", test_control_service);
     g_test_add_func("/daemon/second-daemon", test_second_daemon);
     g_test_add_func("/daemon/check-config-what-start-needs", test_check_config_what_start_needs);
     g_test_add_func("/daemon/reload-checks-file-keys", test_reload_checks_file_keys);
