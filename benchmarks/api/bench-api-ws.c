@@ -1,0 +1,474 @@
+/*
+ * bench-api-ws.c - the WebSocket event stream under many clients: N clients
+ * (default 10,000) on loopback, each logged in as one of 50 users and
+ * subscribed to presence, which shows them the presence of all 50 users
+ * (permissions: default public). pbx-sim's generator makes calls on the
+ * 50 users' lines, so presence changes; the core publishes each change on
+ * the bus, which stamps it (time_ms), and every client that receives it
+ * notes the receive time. Printed:
+ *   - the fan-out latency bus -> socket read, p50/p99/max over every
+ *     (event, client) pair; the client side is one thread with epoll on
+ *     the same two cores, so its own queueing is included;
+ *   - events received per client, min and max: a starved client would show
+ *     a lower minimum (every client sees the same events);
+ *   - ucd's resident memory before and after connecting the N idle clients,
+ *     divided by N;
+ *   - clients the server dropped as too slow.
+ * Never asserts a time. Raises its open-files limit to the hard limit (ucd
+ * inherits it) and says what it got; fewer clients when that is too low.
+ *
+ *   bench-api-ws [CLIENTS] [SECONDS] [CALLS_PER_HOUR]   (10000 30 3600)
+ *
+ * Needs meson's environment (UCD_BIN, UCD_TEST_PLUGIN_PATH, UCD_PASSWD_BIN).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libsoup/soup.h>
+
+#include "harness.h"
+
+#define USERS     50
+#define FIRST     201
+#define PASSWORD  "bench-pw"
+#define HANDSHAKE "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+/* ---- the daemon ---------------------------------------------------------- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* A cheap hash of PASSWORD (1,000 rounds: 50 logins must not take a
+ * minute), made by the real ucd-passwd. */
+static char *password_hash(void)
+{
+    const char *bin = g_getenv("UCD_PASSWD_BIN");
+    g_assert_nonnull(bin);
+    GError *error = NULL;
+    GSubprocess *p =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                         bin, "--iterations", "1000", NULL);
+    g_assert_no_error(error);
+    char *out = NULL;
+    g_assert_true(g_subprocess_communicate_utf8(p, PASSWORD "\n", NULL, &out, NULL, &error));
+    g_assert_no_error(error);
+    g_object_unref(p);
+    return g_strstrip(out);
+}
+
+static harness *start_ucd(int port, double calls_per_hour)
+{
+    harness *h = harness_new(NULL);
+    char *hash = password_hash();
+    GString *xml = g_string_new("<?xml version='1.0' encoding='UTF-8'?>\n"
+                                "<users xmlns='urn:ucd:users:1'>\n");
+    GString *lines = g_string_new(NULL);
+    for (int i = FIRST; i < FIRST + USERS; i++) {
+        g_string_append_printf(xml,
+                               "<user id='file:u%d'><login>u%d</login><password>%s</password>"
+                               "<displayName>User %d</displayName><line>%d</line></user>\n",
+                               i, i, hash, i, i);
+        g_string_append_printf(lines, "%s%d", lines->len ? ";" : "", i);
+    }
+    g_string_append(xml, "</users>\n");
+    char *users = g_build_filename(h->dir, "users.xml", NULL);
+    g_assert_true(g_file_set_contents(users, xml->str, -1, NULL));
+    char *body = g_strdup_printf("[log]\nlevel = warning\n"
+                                 "[module pbx-sim:office]\nlines = %s\n"
+                                 "calls_per_hour = %.0f\nweight_outbound = 0.2\n"
+                                 "weight_inbound = 0.6\nring_time_min = 1s\n"
+                                 "ring_time_max = 4s\ntalk_time_min = 2s\ntalk_time_max = 20s\n"
+                                 "[module users-file]\nfile = %s\n"
+                                 "[module api-http]\nhttps_listen =\n"
+                                 "http_listen = 127.0.0.1:%d\n"
+                                 "max_connections_per_address = 100000\n",
+                                 lines->str, calls_per_hour, users, port);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "api-http", "running"));
+    g_free(body);
+    g_free(users);
+    g_string_free(lines, TRUE);
+    g_string_free(xml, TRUE);
+    g_free(hash);
+    return h;
+}
+
+static long rss_kib(harness *h)
+{
+    char *path = g_strdup_printf("/proc/%s/status", g_subprocess_get_identifier(h->proc));
+    char *text = NULL;
+    long kib = -1;
+    if (g_file_get_contents(path, &text, NULL, NULL)) {
+        const char *at = strstr(text, "VmRSS:");
+        if (at)
+            kib = atol(at + 6);
+    }
+    g_free(text);
+    g_free(path);
+    return kib;
+}
+
+static long counter(harness *h, const char *name)
+{
+    const char *argv[] = {"counters", NULL};
+    JsonNode *r = harness_ok(h, argv);
+    const char *v = harness_cell(r, name, "value");
+    long n = v ? atol(v) : -1;
+    json_node_free(r);
+    return n;
+}
+
+static char *login(SoupSession *session, int port, int user)
+{
+    char *url = g_strdup_printf("http://127.0.0.1:%d/api/v1/auth/login", port);
+    char *body = g_strdup_printf("{\"login\":\"u%d\",\"password\":\"" PASSWORD "\"}", user);
+    SoupMessage *msg = soup_message_new("POST", url);
+    GBytes *req = g_bytes_new_take(body, strlen(body));
+    soup_message_set_request_body_from_bytes(msg, "application/json", req);
+    GError *error = NULL;
+    GBytes *resp = soup_session_send_and_read(session, msg, NULL, &error);
+    g_assert_no_error(error);
+    if (soup_message_get_status(msg) != 200)
+        g_error("login u%d: HTTP %u: %.*s", user, soup_message_get_status(msg),
+                (int)g_bytes_get_size(resp), (const char *)g_bytes_get_data(resp, NULL));
+    JsonNode *n = json_from_string(g_bytes_get_data(resp, NULL), &error);
+    g_assert_no_error(error);
+    char *token = g_strdup(json_object_get_string_member(json_node_get_object(n), "access_token"));
+    json_node_unref(n);
+    g_bytes_unref(resp);
+    g_bytes_unref(req);
+    g_object_unref(msg);
+    g_free(url);
+    return token;
+}
+
+/* ---- the clients: raw sockets, epoll ------------------------------------- */
+
+typedef enum { C_CONNECTING, C_UPGRADING, C_SUBSCRIBING, C_LIVE, C_CLOSED } client_state;
+
+typedef struct client {
+    int fd;
+    client_state state;
+    GByteArray *in;
+    long events;
+    guint close_code;
+} client;
+
+typedef struct bench {
+    client *clients;
+    int count;
+    int epoll;
+    int subscribed;
+    int closed;
+    gboolean measuring;
+    GArray *latency_us; /* gint64 */
+} bench;
+
+static void send_all(int fd, const void *data, gsize len)
+{
+    const char *p = data;
+    while (len > 0) {
+        gssize n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            g_usleep(100);
+            continue;
+        }
+        g_assert_cmpint(n, >, 0);
+        p += n;
+        len -= (gsize)n;
+    }
+}
+
+static void send_text(int fd, const char *text)
+{
+    guint8 frame[256];
+    gsize n = strlen(text);
+    g_assert_cmpuint(n, <, 126);
+    const guint8 mask[4] = {7, 1, 2, 9};
+    frame[0] = 0x81;
+    frame[1] = 0x80 | (guint8)n;
+    memcpy(frame + 2, mask, 4);
+    for (gsize i = 0; i < n; i++)
+        frame[6 + i] = (guint8)text[i] ^ mask[i % 4];
+    send_all(fd, frame, 6 + n);
+}
+
+/* Opens a client; each block of 200 comes from its own 127.0.0.x, as the
+ * server counts connections per address. */
+static void client_open(bench *b, int i, int port)
+{
+    client *c = &b->clients[i];
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    g_assert_cmpint(c->fd, >=, 0);
+    struct sockaddr_in local = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(0x7f000002u + (guint32)(i / 200))};
+    g_assert_cmpint(bind(c->fd, (struct sockaddr *)&local, sizeof local), ==, 0);
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int rc = connect(c->fd, (struct sockaddr *)&sa, sizeof sa);
+    g_assert_true(rc == 0 || errno == EINPROGRESS);
+    c->state = C_CONNECTING;
+    c->in = g_byte_array_new();
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (guint32)i};
+    g_assert_cmpint(epoll_ctl(b->epoll, EPOLL_CTL_ADD, c->fd, &ev), ==, 0);
+}
+
+static gint64 json_int_after(const char *text, gsize len, const char *key)
+{
+    const char *at = g_strstr_len(text, (gssize)len, key);
+    return at ? g_ascii_strtoll(at + strlen(key), NULL, 10) : -1;
+}
+
+/* One complete text message from the server. */
+static void on_message(bench *b, client *c, const char *text, gsize len, gint64 now_us)
+{
+    if (c->state == C_SUBSCRIBING && g_strstr_len(text, (gssize)len, "\"op\":\"subscribed\"")) {
+        c->state = C_LIVE;
+        b->subscribed++;
+        return;
+    }
+    if (!g_strstr_len(text, (gssize)len, "\"kind\":\"presence\""))
+        return;
+    if (!b->measuring)
+        return;
+    c->events++;
+    gint64 t = json_int_after(text, len, "\"time_ms\":");
+    if (t > 0) {
+        gint64 lat = now_us - t * 1000;
+        g_array_append_val(b->latency_us, lat);
+    }
+}
+
+static void parse_frames(bench *b, client *c, gint64 now_us)
+{
+    gsize at = 0;
+    GByteArray *in = c->in;
+    while (in->len - at >= 2) {
+        guint8 op = in->data[at] & 0x0f;
+        guint64 len = in->data[at + 1] & 0x7f;
+        gsize head = 2;
+        if (len == 126) {
+            if (in->len - at < 4)
+                break;
+            len = ((guint64)in->data[at + 2] << 8) | in->data[at + 3];
+            head = 4;
+        } else if (len == 127) {
+            if (in->len - at < 10)
+                break;
+            len = 0;
+            for (int k = 0; k < 8; k++)
+                len = (len << 8) | in->data[at + 2 + k];
+            head = 10;
+        }
+        if (in->len - at < head + len)
+            break;
+        const char *payload = (const char *)in->data + at + head;
+        if (op == 0x1)
+            on_message(b, c, payload, len, now_us);
+        else if (op == 0x8 && len >= 2)
+            c->close_code = ((guint)(guint8)payload[0] << 8) | (guint8)payload[1];
+        at += head + len;
+    }
+    g_byte_array_remove_range(in, 0, (guint)at);
+}
+
+static void client_close(bench *b, client *c)
+{
+    if (c->state == C_CLOSED)
+        return;
+    epoll_ctl(b->epoll, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->state = C_CLOSED;
+    b->closed++;
+}
+
+static void on_ready(bench *b, int i, guint32 events, int port, char **tokens)
+{
+    client *c = &b->clients[i];
+    if (c->state == C_CONNECTING && (events & EPOLLOUT)) {
+        char *req = g_strdup_printf("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                                    "Upgrade: websocket\r\nConnection: Upgrade\r\n" HANDSHAKE
+                                    "Authorization: Bearer %s\r\n\r\n",
+                                    port, tokens[i % USERS]);
+        send_all(c->fd, req, strlen(req));
+        g_free(req);
+        c->state = C_UPGRADING;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (guint32)i};
+        epoll_ctl(b->epoll, EPOLL_CTL_MOD, c->fd, &ev);
+        return;
+    }
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        return;
+    guint8 buf[65536];
+    gint64 now_us = g_get_real_time();
+    for (;;) {
+        gssize n = read(c->fd, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            client_close(b, c);
+            return;
+        }
+        if (n < 0)
+            break;
+        g_byte_array_append(c->in, buf, (guint)n);
+    }
+    if (c->state == C_UPGRADING) {
+        const char *end = g_strstr_len((const char *)c->in->data, c->in->len, "\r\n\r\n");
+        if (end == NULL)
+            return;
+        if (strncmp((const char *)c->in->data, "HTTP/1.1 101", 12) != 0)
+            g_error("client %d: the upgrade failed: %.*s", i, (int)c->in->len,
+                    (const char *)c->in->data);
+        g_byte_array_remove_range(c->in, 0, (guint)(end + 4 - (const char *)c->in->data));
+        c->state = C_SUBSCRIBING;
+        send_text(c->fd, "{\"op\":\"subscribe\",\"kinds\":[\"presence\"]}");
+    }
+    parse_frames(b, c, now_us);
+}
+
+static void poll_once(bench *b, int timeout_ms, int port, char **tokens)
+{
+    struct epoll_event events[1024];
+    int n = epoll_wait(b->epoll, events, G_N_ELEMENTS(events), timeout_ms);
+    for (int k = 0; k < n; k++)
+        on_ready(b, (int)events[k].data.u32, events[k].events, port, tokens);
+}
+
+static int cmp_gint64(gconstpointer a, gconstpointer b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(GArray *sorted, double p)
+{
+    if (sorted->len == 0)
+        return 0;
+    guint i = (guint)(p * (sorted->len - 1));
+    return g_array_index(sorted, gint64, i) / 1000.0;
+}
+
+int main(int argc, char **argv)
+{
+    int wanted = argc > 1 ? atoi(argv[1]) : 10000;
+    int seconds = argc > 2 ? atoi(argv[2]) : 30;
+    double calls_per_hour = argc > 3 ? atof(argv[3]) : 3600;
+
+    /* Every client is a descriptor here and one in ucd (which inherits the
+     * limit): raise the soft limit to the hard one. */
+    struct rlimit rl;
+    g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = before;
+    int clients = (int)MIN((rlim_t)wanted, rl.rlim_cur > 200 ? rl.rlim_cur - 200 : 0);
+    printf("bench-api-ws: open files limit %lu (was %lu, hard %lu): %d clients%s\n",
+           (unsigned long)rl.rlim_cur, (unsigned long)before, (unsigned long)rl.rlim_max, clients,
+           clients < wanted ? " (fewer than asked: the limit)" : "");
+
+    int port = free_port();
+    harness *h = start_ucd(port, calls_per_hour);
+    SoupSession *session = soup_session_new();
+    char *tokens[USERS];
+    for (int u = 0; u < USERS; u++)
+        tokens[u] = login(session, port, FIRST + u);
+    g_object_unref(session);
+
+    g_usleep(G_USEC_PER_SEC);
+    long rss0 = rss_kib(h);
+    bench b = {.clients = g_new0(client, clients),
+               .count = clients,
+               .epoll = epoll_create1(0),
+               .latency_us = g_array_new(FALSE, FALSE, sizeof(gint64))};
+    /* Connect in waves of 100, so the listen backlog never overflows. */
+    gint64 t0 = g_get_monotonic_time();
+    int opened = 0;
+    while (b.subscribed + b.closed < clients) {
+        while (opened < clients && opened - (b.subscribed + b.closed) < 100)
+            client_open(&b, opened++, port);
+        poll_once(&b, 100, port, tokens);
+        if (g_get_monotonic_time() - t0 > 300 * G_USEC_PER_SEC)
+            g_error("only %d of %d clients subscribed after 300 s", b.subscribed, clients);
+    }
+    double connect_s = (g_get_monotonic_time() - t0) / 1e6;
+    /* Idle for a moment: what the clients cost at rest. */
+    for (int k = 0; k < 20; k++)
+        poll_once(&b, 50, port, tokens);
+    long rss1 = rss_kib(h);
+    printf("bench-api-ws: %d clients subscribed in %.1f s (%d refused or closed); ucd RSS %ld KiB "
+           "-> %ld KiB: %.1f KiB per idle client\n",
+           b.subscribed, connect_s, b.closed, rss0, rss1,
+           b.subscribed ? (double)(rss1 - rss0) / b.subscribed : 0.0);
+
+    const char *on[] = {"sim-office", "traffic", "on", NULL};
+    const char *off[] = {"sim-office", "traffic", "off", NULL};
+    long sent0 = counter(h, "api-http.ws_events_sent");
+    b.measuring = TRUE;
+    json_node_free(harness_ok(h, on));
+    gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < end)
+        poll_once(&b, 50, port, tokens);
+    json_node_free(harness_ok(h, off));
+    /* Calls in progress go on: stop counting new presence once the
+     * generator is off, after what is in flight arrived. */
+    gint64 drain_end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < drain_end)
+        poll_once(&b, 50, port, tokens);
+    b.measuring = FALSE;
+    long sent = counter(h, "api-http.ws_events_sent") - sent0;
+    long dropped = counter(h, "api-http.ws_dropped_slow");
+
+    long min = G_MAXLONG, max = 0, live = 0;
+    for (int i = 0; i < clients; i++) {
+        if (b.clients[i].state != C_LIVE)
+            continue;
+        live++;
+        min = MIN(min, b.clients[i].events);
+        max = MAX(max, b.clients[i].events);
+    }
+    g_array_sort(b.latency_us, cmp_gint64);
+    printf("bench-api-ws: %d s of traffic at %.0f calls/h on %d lines: %u presence deliveries "
+           "(%ld messages sent by ucd, %.0f/s); per client min %ld max %ld events "
+           "(%ld clients live, %ld dropped as slow)\n",
+           seconds, calls_per_hour, USERS, b.latency_us->len, sent, sent / (seconds + 2.0),
+           live ? min : 0, max, live, dropped);
+    printf("bench-api-ws: fan-out latency bus -> client read: p50 %.1f ms, p99 %.1f ms, "
+           "max %.1f ms (target p99 < 50 ms)\n",
+           percentile_ms(b.latency_us, 0.50), percentile_ms(b.latency_us, 0.99),
+           percentile_ms(b.latency_us, 1.0));
+
+    for (int i = 0; i < clients; i++) {
+        client_close(&b, &b.clients[i]);
+        if (b.clients[i].in)
+            g_byte_array_free(b.clients[i].in, TRUE);
+    }
+    close(b.epoll);
+    g_free(b.clients);
+    g_array_free(b.latency_us, TRUE);
+    for (int u = 0; u < USERS; u++)
+        g_free(tokens[u]);
+    harness_stop(h);
+    harness_free(h);
+    return 0;
+}
