@@ -1374,6 +1374,9 @@ static void test_demo_file(void)
     for (guint i = 0; i < groups->len; i++)
         has_leader |= strstr(g_ptr_array_index(groups, i), "leaders:file:") != NULL;
     g_assert_true(has_leader);
+    /* Every demo user's password is "demo" (config/demo.conf says so). */
+    g_assert_cmpint(world.iface->authenticate(state, "markus.obermaier", "demo"), ==, UCD_OK);
+    g_assert_cmpint(world.iface->authenticate(state, "markus.obermaier", "Demo"), ==, UCD_E_DENIED);
     g_ptr_array_unref(users);
     g_ptr_array_unref(groups);
     plugin_stop(state);
