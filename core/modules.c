@@ -597,6 +597,32 @@ static gboolean is_live(const ucd_plugin *p)
     return p->state == UCD_MODULE_RUNNING || p->state == UCD_MODULE_INITIALIZED;
 }
 
+/* A kept module's reload hook (host 1.5): its section is unchanged, but the
+ * files it names may not be (a renewed certificate). A failure leaves the
+ * module running with what it had, and is the reload's error to report. */
+static void reload_one(ucd_plugin *p, GPtrArray *errors)
+{
+    if (p->state != UCD_MODULE_RUNNING || !p->desc->reload)
+        return;
+    char *before = p->last_error;
+    p->last_error = NULL;
+    int rc = p->desc->reload(p->pstate);
+    if (rc == UCD_OK) {
+        /* What went wrong at an earlier reload is over; anything else stays. */
+        if (before && g_str_has_prefix(before, "reload failed: "))
+            g_clear_pointer(&before, g_free);
+        g_free(p->last_error);
+        p->last_error = before;
+        return;
+    }
+    char *why = p->last_error;
+    p->last_error = g_strdup_printf("reload failed: %s", why ? why : ucd_strerror(rc));
+    g_free(why);
+    g_free(before);
+    core_err("module %s: %s (it runs on with what it had)", p->id, p->last_error);
+    g_ptr_array_add(errors, g_strdup_printf("module %s: %s", p->id, p->last_error));
+}
+
 gboolean core_modules_reload(core_modules *mods, core_config *cfg, GPtrArray *errors)
 {
     GPtrArray *next = g_ptr_array_new();
@@ -647,6 +673,7 @@ gboolean core_modules_reload(core_modules *mods, core_config *cfg, GPtrArray *er
     }
 
     /* Keep the instances that go on running; take the new ones for the rest. */
+    GPtrArray *kept = g_ptr_array_new();
     for (guint i = 0; i < next->len; i++) {
         ucd_plugin *nw = next->pdata[i];
         ucd_plugin *old = find_by_id(mods->all, nw->id);
@@ -660,6 +687,7 @@ gboolean core_modules_reload(core_modules *mods, core_config *cfg, GPtrArray *er
             old->required = nw->required;
             instance_free(nw);
             next->pdata[i] = old;
+            g_ptr_array_add(kept, old);
         }
     }
     for (guint i = 0; i < mods->all->len; i++) {
@@ -679,6 +707,9 @@ gboolean core_modules_reload(core_modules *mods, core_config *cfg, GPtrArray *er
         g_ptr_array_add(errors, error);
         core_err("reload: %s", error);
     }
+    for (guint i = 0; i < kept->len; i++)
+        reload_one(kept->pdata[i], errors);
+    g_ptr_array_free(kept, TRUE);
     return TRUE;
 }
 

@@ -48,7 +48,7 @@ PIN_OFFSET(ucd_config_key, type, 8);
 PIN_OFFSET(ucd_config_key, flags, 12);
 PIN_OFFSET(ucd_config_key, default_value, 16);
 PIN_OFFSET(ucd_config_key, help, 24);
-PIN_SIZE(ucd_plugin_descriptor, 120); /* host 1.4: service_decl_size, reserved */
+PIN_SIZE(ucd_plugin_descriptor, 128); /* host 1.4: service_decl_size, reserved; 1.5: reload */
 PIN_OFFSET(ucd_plugin_descriptor, struct_size, 0);
 PIN_OFFSET(ucd_plugin_descriptor, abi_major, 4);
 PIN_OFFSET(ucd_plugin_descriptor, abi_minor, 6);
@@ -67,6 +67,7 @@ PIN_OFFSET(ucd_plugin_descriptor, stop, 96);
 PIN_OFFSET(ucd_plugin_descriptor, fini, 104);
 PIN_OFFSET(ucd_plugin_descriptor, service_decl_size, 112); /* host 1.4 */
 PIN_OFFSET(ucd_plugin_descriptor, reserved, 116);          /* host 1.4 */
+PIN_OFFSET(ucd_plugin_descriptor, reload, 120);            /* host 1.5 */
 
 /* ---- event.h ---- */
 PIN_SIZE(ucd_line_state_event, 40);

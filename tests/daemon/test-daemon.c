@@ -493,6 +493,90 @@ static void test_control_service(void)
     harness_free(h);
 }
 
+static guint count_in_log(harness *h, const char *needle)
+{
+    char *log = harness_log(h);
+    guint n = 0;
+    for (const char *p = log; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    g_free(log);
+    return n;
+}
+
+/* The reloader fixture reading `file` (with `extra` lines in its section)
+ * beside good-basic saying `greeting`. */
+static void write_reloader_config(harness *h, const char *file, const char *extra,
+                                  const char *greeting)
+{
+    char *conf = g_strdup_printf("[module reloader]\nfile = %s\n%s[module good-basic]\n"
+                                 "greeting = %s\n",
+                                 file, extra, greeting);
+    harness_write_config(h, conf);
+    g_free(conf);
+}
+
+/* The reload hook (host 1.5): a running module whose section did not change
+ * re-reads its files at every reload, SIGHUP or ucctl; one whose section
+ * changed restarts instead; a failing hook keeps the module running and
+ * makes the reload say why. */
+static void test_reload_hook(void)
+{
+    harness *h = harness_new("");
+    char *file = g_build_filename(h->dir, "reloader.txt", NULL);
+    g_assert_true(g_file_set_contents(file, "one\n", -1, NULL));
+    write_reloader_config(h, file, "", "a");
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "reloader", "running"));
+    g_assert_true(harness_wait_log(h, "reloader init read one"));
+
+    /* SIGHUP, nothing changed in the configuration: the file is read again. */
+    g_assert_true(g_file_set_contents(file, "two\n", -1, NULL));
+    harness_signal(h, SIGHUP);
+    g_assert_true(harness_wait_log(h, "reloader reload 1 read two"));
+
+    /* Another module's section changed: that one restarts, this one reloads. */
+    write_reloader_config(h, file, "", "b");
+    const char *reload[] = {"reload", NULL};
+    json_node_free(harness_ok(h, reload));
+    g_assert_true(harness_wait_log(h, "reloader reload 2 read two"));
+    g_assert_true(harness_wait_log(h, "good-basic init greeting=b"));
+    g_assert_cmpuint(count_in_log(h, "module reloader stopped"), ==, 0);
+
+    /* A failing hook: the reload says which module and why, the module runs
+     * on and shows the error until a reload goes well. */
+    g_assert_true(g_file_set_contents(file, "fail\n", -1, NULL));
+    JsonNode *r = harness_request(h, reload);
+    JsonObject *o = json_node_get_object(r);
+    g_assert_false(json_object_get_boolean_member(o, "ok"));
+    assert_contains(json_object_get_string_member(o, "error"),
+                    "module reloader: reload failed: bad content");
+    json_node_free(r);
+    char *s = module_state(h, "reloader");
+    g_assert_cmpstr(s, ==, "running");
+    g_free(s);
+    char *err = module_error(h, "reloader");
+    g_assert_cmpstr(err, ==, "reload failed: bad content");
+    g_free(err);
+    g_assert_true(g_file_set_contents(file, "three\n", -1, NULL));
+    json_node_free(harness_ok(h, reload));
+    g_assert_true(harness_wait_log(h, "reloader reload 4 read three"));
+    err = module_error(h, "reloader");
+    g_assert_cmpstr(err, ==, "");
+    g_free(err);
+
+    /* Its own section changed: restarted (init reads), no reload call. */
+    write_reloader_config(h, file, "label = x\n", "b");
+    json_node_free(harness_ok(h, reload));
+    g_assert_true(harness_wait_log(h, "reloader init read three"));
+    g_assert_cmpuint(count_in_log(h, "module reloader stopped"), ==, 1);
+    g_assert_cmpuint(count_in_log(h, "reloader reload 5"), ==, 0);
+    g_assert_cmpuint(count_in_log(h, "reloader reload 1 "), ==, 1);
+
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_free(file);
+    harness_free(h);
+}
+
 /* A second ucd on the same control socket says so and exits 1, without the
  * CRITICAL of a loader shut down that was never started (issue 12 item 2). */
 static void test_second_daemon(void)
@@ -886,6 +970,7 @@ int main(int argc, char **argv)
     g_test_add_func("/daemon/reload", test_reload);
     g_test_add_func("/daemon/control-abuse", test_control_abuse);
     g_test_add_func("/daemon/control-service", test_control_service);
+    g_test_add_func("/daemon/reload-hook", test_reload_hook);
     g_test_add_func("/daemon/second-daemon", test_second_daemon);
     g_test_add_func("/daemon/check-config-what-start-needs", test_check_config_what_start_needs);
     g_test_add_func("/daemon/reload-checks-file-keys", test_reload_checks_file_keys);

@@ -395,6 +395,24 @@ static void test_old_service_decls(void)
     core_loader_close(lib);
 }
 
+/* A plugin built for host 1.4 has no reload hook, whatever lies past its
+ * descriptor; one built now has the one it set (good-basic: none). */
+static void test_reload_hook_gated_by_size(void)
+{
+    char *error = NULL;
+    core_plugin_lib *lib = core_loader_open("old-reload", OLD_RELOAD_PLUGIN, NULL, &error);
+    g_assert_null(error);
+    g_assert_nonnull(lib);
+    const ucd_plugin_descriptor *desc = core_plugin_lib_descriptor(lib);
+    g_assert_null(desc->reload);
+    g_assert_cmpuint(desc->struct_size, ==, sizeof(ucd_plugin_descriptor));
+    core_loader_close(lib);
+
+    lib = open_fixture("good-basic");
+    g_assert_null(core_plugin_lib_descriptor(lib)->reload);
+    core_loader_close(lib);
+}
+
 /* libltdl alone would say "file not found" for a file that is there. */
 static void test_missing_symbol(void)
 {
@@ -514,6 +532,7 @@ int main(int argc, char **argv)
     g_test_add_func("/loader/open/name-mismatch", test_name_mismatch);
     g_test_add_func("/loader/open/same-file-shares-handle", test_same_file_shares_handle);
     g_test_add_func("/loader/open/init-nests", test_init_nests);
+    g_test_add_func("/loader/open/reload-hook-gated-by-size", test_reload_hook_gated_by_size);
 
     int status = g_test_run();
     core_loader_shutdown();

@@ -4,7 +4,7 @@
  * Read this file first. A ucd plugin is a shared object that exports exactly one
  * symbol, `ucd_plugin_entry`, returning a pointer to a constant descriptor: plain
  * data that says who the plugin is, which services it provides, requires and
- * optionally uses, which configuration keys it accepts, and four life-cycle hooks.
+ * optionally uses, which configuration keys it accepts, and its life-cycle hooks.
  * The UCD_PLUGIN_DEFINE() macro at the end of this file writes both for you.
  *
  * Everything the core offers a plugin (logging, configuration, the event bus,
@@ -73,7 +73,7 @@ extern "C" {
  * else. UCD_ABI_MINOR is the host minor under its older name. */
 /* clang-format off */
 #define UCD_ABI_MAJOR 1
-#define UCD_HOST_MINOR 4
+#define UCD_HOST_MINOR 5
 #define UCD_ABI_MINOR UCD_HOST_MINOR
 /* clang-format on */
 
@@ -249,8 +249,22 @@ typedef struct ucd_config_key {
  *                             init returned UCD_OK: an init that declines or
  *                             fails frees what it allocated itself (the core
  *                             still removes what it registered).
+ *   reload(state)             (host 1.5) the configuration was reloaded
+ *                             (SIGHUP, `ucctl reload`) and this running
+ *                             module's section did not change: re-read what the
+ *                             section names but the core cannot compare, the
+ *                             files behind its paths (a renewed TLS certificate,
+ *                             a CA bundle). Runs on every applied reload, after
+ *                             the modules that restart have started again.
+ *                             Return UCD_OK, or an error after
+ *                             host->set_error(self, "why"): the module keeps
+ *                             running with what it had, and the reload reports
+ *                             "module ID: reload failed: why" (ucctl reload,
+ *                             the log, the error column of ucctl modules). Must
+ *                             not block on the network.
  * A hook may be NULL when there is nothing to do. On reload, a module whose
- * configuration section changed runs stop, fini, init and start again. */
+ * configuration section changed (or that uses a service of one that does)
+ * runs stop, fini, init and start again instead: reload is not called. */
 typedef struct ucd_plugin_descriptor {
     uint32_t struct_size; /* sizeof(ucd_plugin_descriptor) as the plugin was built */
     uint16_t abi_major;   /* UCD_ABI_MAJOR as the plugin was built */
@@ -277,6 +291,10 @@ typedef struct ucd_plugin_descriptor {
      * without `minor`). */
     uint32_t service_decl_size;
     uint32_t reserved;
+
+    /* Since host 1.5 (struct_size tells whether the plugin has it; a core
+     * older than 1.5 never calls it): see "reload" in the life cycle above. */
+    int (*reload)(void *state);
 } ucd_plugin_descriptor;
 
 /* The one symbol every plugin exports. */
