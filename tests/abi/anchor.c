@@ -146,3 +146,15 @@ UCD_ABI_ANCHOR(ucd_perm_source)
 UCD_ABI_ANCHOR(ucd_perm_decision)
 UCD_ABI_ANCHOR(ucd_perm_decision_cb)
 UCD_ABI_ANCHOR(ucd_permissions_v1)
+
+/* ---- control.h (host 1.5) ---- */
+UCD_ABI_ANCHOR(ucd_control_done_cb)
+UCD_ABI_ANCHOR(ucd_control_v1)
+
+/* ---- http.h (host 1.5) ---- */
+UCD_ABI_ANCHOR(ucd_http_role)
+UCD_ABI_ANCHOR(ucd_http_call)
+UCD_ABI_ANCHOR(ucd_http_caller)
+UCD_ABI_ANCHOR(ucd_http_handler)
+UCD_ABI_ANCHOR(ucd_http_route)
+UCD_ABI_ANCHOR(ucd_http_v1)

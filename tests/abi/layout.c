@@ -504,6 +504,42 @@ PIN_OFFSET(ucd_permissions_v1, level, 8);
 PIN_OFFSET(ucd_permissions_v1, allows, 16);
 PIN_OFFSET(ucd_permissions_v1, explain, 24);
 
+/* ---- control.h (host 1.5: a service of the core) ---- */
+PIN_SIZE(ucd_control_v1, 16);
+PIN_OFFSET(ucd_control_v1, struct_size, 0);
+PIN_OFFSET(ucd_control_v1, run, 8);
+
+/* ---- http.h (host 1.5: the api-http plugin's service) ---- */
+PIN_SIZE(ucd_http_caller, 48);
+PIN_OFFSET(ucd_http_caller, struct_size, 0);
+PIN_OFFSET(ucd_http_caller, role, 4);
+PIN_OFFSET(ucd_http_caller, user_id, 8);
+PIN_OFFSET(ucd_http_caller, key_name, 16);
+PIN_OFFSET(ucd_http_caller, scopes, 24);
+PIN_OFFSET(ucd_http_caller, users, 32);
+PIN_OFFSET(ucd_http_caller, address, 40);
+PIN_SIZE(ucd_http_route, 56);
+PIN_OFFSET(ucd_http_route, struct_size, 0);
+PIN_OFFSET(ucd_http_route, role, 4);
+PIN_OFFSET(ucd_http_route, method, 8);
+PIN_OFFSET(ucd_http_route, path, 16);
+PIN_OFFSET(ucd_http_route, scope, 24);
+PIN_OFFSET(ucd_http_route, openapi, 32);
+PIN_OFFSET(ucd_http_route, handler, 40);
+PIN_OFFSET(ucd_http_route, user_data, 48);
+PIN_SIZE(ucd_http_v1, 88);
+PIN_OFFSET(ucd_http_v1, struct_size, 0);
+PIN_OFFSET(ucd_http_v1, route_add, 8);
+PIN_OFFSET(ucd_http_v1, route_remove_all, 16);
+PIN_OFFSET(ucd_http_v1, caller, 24);
+PIN_OFFSET(ucd_http_v1, path_param, 32);
+PIN_OFFSET(ucd_http_v1, query_param, 40);
+PIN_OFFSET(ucd_http_v1, header, 48);
+PIN_OFFSET(ucd_http_v1, body, 56);
+PIN_OFFSET(ucd_http_v1, defer, 64);
+PIN_OFFSET(ucd_http_v1, respond, 72);
+PIN_OFFSET(ucd_http_v1, respond_error, 80);
+
 #endif /* __LP64__ */
 
 /* ========================================================================== */
@@ -685,6 +721,13 @@ PIN_VALUE(UCD_PERM_FROM_ADMIN_PAIR, 3);
 PIN_VALUE(UCD_PERM_FROM_USER_GRANT, 4);
 PIN_VALUE(UCD_PERM_FROM_SELF, 5);
 PIN_VALUE(UCD_PERM_FROM_UNKNOWN_USER, 6);
+/* ---- control.h, http.h (host 1.5) ---- */
+PIN_VALUE(UCD_CONTROL_MAJOR, 1);
+PIN_VALUE(UCD_HTTP_MAJOR, 1);
+PIN_VALUE(UCD_HTTP_ROLE_ANYONE, 0);
+PIN_VALUE(UCD_HTTP_ROLE_USER, 1);
+PIN_VALUE(UCD_HTTP_ROLE_LEADER, 2);
+PIN_VALUE(UCD_HTTP_ROLE_ADMIN, 3);
 
 /* ========================================================================== */
 /* Run-time checks                                                            */

@@ -1,9 +1,9 @@
 /*
  * ucd/ucd.h - includes the whole plugin SDK. Read plugin.h first, then host.h
  * and event.h. Each other header describes one versioned service interface:
- * those plugins provide (pbx.h, users.h, journal.h, calendar.h, exporter.h)
- * and those the core provides (numbers.h, directory.h, calls.h, presence.h,
- * permissions.h).
+ * those plugins provide (pbx.h, users.h, journal.h, calendar.h, exporter.h,
+ * http.h) and those the core provides (numbers.h, directory.h, calls.h,
+ * presence.h, permissions.h, control.h).
  */
 #ifndef UCD_UCD_H
 #define UCD_UCD_H
@@ -21,5 +21,7 @@
 #include <ucd/calls.h>
 #include <ucd/presence.h>
 #include <ucd/permissions.h>
+#include <ucd/http.h>
+#include <ucd/control.h>
 
 #endif /* UCD_UCD_H */
