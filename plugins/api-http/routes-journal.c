@@ -1,0 +1,733 @@
+/*
+ * routes-journal.c - the call journal for clients: GET /journal (a page of
+ * finished conversations, newest first, keyset-paged by the journal's own
+ * cursor), GET /journal/{uuid} (one conversation), and what the CSV download
+ * (routes-journal-csv.c) shares with them: filters, visibility, the scan.
+ *
+ * query() blocks on a database, so every request reads the journal in a
+ * work item while the call waits deferred; the main loop only parses the
+ * request and asks the directory and the permissions service who may see
+ * what (routes-journal.h).
+ *
+ * Who sees a conversation: a user the ones they took part in; a leader also
+ * those of the members of the groups they lead on whom they have BUSINESS;
+ * an admin and an API key with journal:read every one. A private
+ * conversation's withheld number shows as "anonymous" to everyone but its
+ * participants and admins (an API key never sees it).
+ */
+#include <string.h>
+#include <time.h>
+
+#include <ucd/directory.h>
+
+#include "api-router.h"
+#include "api-routes.h"
+#include "routes-journal.h"
+
+/* A JSON page stops scanning after this many records of others' calls (a
+ * leader's FILTER mode) and answers what it found with a cursor: a request
+ * costs a bounded time however sparse the leader's conversations are. */
+#define JOURNAL_PAGE_MAX_SCAN 20000
+/* GET /journal/{uuid} looks this far back (the journal has no index by
+ * uuid in its query); ?from and ?to reach further. */
+#define JOURNAL_FIND_MAX_SCAN 200000
+#define JOURNAL_NUMBER_MAX    64
+#define JOURNAL_UUID_MAX      64
+
+static const char *const outcome_words[] = {"answered", "no_answer", "busy",
+                                            "failed",   "voicemail", "blocked"};
+static const char *const role_words[] = {"caller", "callee",         "transfer_target",
+                                         "pickup", "forward_target", "conference"};
+
+const char *journal_outcome_word(guint32 outcome)
+{
+    return outcome < G_N_ELEMENTS(outcome_words) ? outcome_words[outcome] : NULL;
+}
+
+const char *journal_role_word(guint32 role)
+{
+    return role < G_N_ELEMENTS(role_words) ? role_words[role] : "unknown";
+}
+
+const ucd_journal_participant *journal_participant(const ucd_journal_record *r, guint32 i)
+{
+    return (const ucd_journal_participant *)((const char *)r->participants +
+                                             (gsize)i * r->participant_size);
+}
+
+const char *journal_iso_time(gint64 ms, char *buf, gsize size)
+{
+    struct tm tm;
+    time_t seconds = (time_t)(ms / 1000);
+    if (ms <= 0 || gmtime_r(&seconds, &tm) == NULL) {
+        buf[0] = '\0';
+        return buf;
+    }
+    g_snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return buf;
+}
+
+const char *journal_end_cause_word(const ucd_journal_record *r)
+{
+    if (r->struct_size >= G_STRUCT_OFFSET(ucd_journal_record, end_cause) + sizeof r->end_cause)
+        return ucd_call_cause_word(r->end_cause);
+    return r->end_reason;
+}
+
+/* ---- reading the request ---- */
+
+/* Milliseconds since 1970, or an ISO 8601 date-time (UTC unless it says
+ * otherwise), or a date alone (midnight UTC). */
+static gboolean parse_time_ms(const char *text, gint64 *ms)
+{
+    gsize length = strlen(text);
+    if (length > 0 && length <= 15 && strspn(text, "0123456789") == length) {
+        *ms = g_ascii_strtoll(text, NULL, 10);
+        return TRUE;
+    }
+    GTimeZone *utc = g_time_zone_new_utc();
+    GDateTime *t = g_date_time_new_from_iso8601(text, utc);
+    if (t == NULL && length == 10) {
+        char *midnight = g_strconcat(text, "T00:00:00", NULL);
+        t = g_date_time_new_from_iso8601(midnight, utc);
+        g_free(midnight);
+    }
+    g_time_zone_unref(utc);
+    if (t == NULL)
+        return FALSE;
+    *ms = g_date_time_to_unix(t) * 1000 + g_date_time_get_microsecond(t) / 1000;
+    g_date_time_unref(t);
+    return *ms > 0;
+}
+
+static gboolean parse_outcomes(const char *list, guint32 *mask)
+{
+    char **words = g_strsplit(list, ",", -1);
+    gboolean ok = words[0] != NULL;
+    for (char **w = words; *w && ok; w++) {
+        ok = FALSE;
+        for (guint i = 0; i < G_N_ELEMENTS(outcome_words); i++) {
+            if (strcmp(g_strstrip(*w), outcome_words[i]) == 0) {
+                *mask |= 1u << i;
+                ok = TRUE;
+            }
+        }
+    }
+    g_strfreev(words);
+    return ok;
+}
+
+static gboolean parse_limit(const char *text, guint max, guint *limit)
+{
+    guint64 n = 0;
+    if (!g_ascii_string_to_unsigned(text, 10, 1, max, &n, NULL))
+        return FALSE;
+    *limit = (guint)n;
+    return TRUE;
+}
+
+/* The time filters; FALSE after answering what is wrong. */
+static gboolean read_period(api_call *call, ucd_journal_query *q)
+{
+    const char *from = api_call_query(call, "from");
+    const char *to = api_call_query(call, "to");
+    static const char *const how =
+        "an ISO 8601 time (2026-03-01T08:00:00Z), a date (2026-03-01) or milliseconds since 1970";
+    if (from && !parse_time_ms(from, &q->from_ms)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "from: '%s' is not %s", from, how);
+        return FALSE;
+    }
+    if (to && !parse_time_ms(to, &q->to_ms)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "to: '%s' is not %s", to, how);
+        return FALSE;
+    }
+    if (from && to && q->to_ms <= q->from_ms) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "to must be after from");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean read_filters(api_call *call, journal_request *req, guint max_limit)
+{
+    const char *number = api_call_query(call, "number");
+    const char *outcome = api_call_query(call, "outcome");
+    const char *limit = api_call_query(call, "limit");
+    const char *after = api_call_query(call, "after");
+    if (!read_period(call, &req->query))
+        return FALSE;
+    if (number && (!*number || strlen(number) > JOURNAL_NUMBER_MAX)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "number: 1 to %d characters",
+                       JOURNAL_NUMBER_MAX);
+        return FALSE;
+    }
+    if (outcome && !parse_outcomes(outcome, &req->query.outcome_mask)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT,
+                       "outcome: '%s' is not a comma-separated list of answered, no_answer, "
+                       "busy, failed, voicemail, blocked",
+                       outcome);
+        return FALSE;
+    }
+    req->limit = max_limit ? MIN(JOURNAL_DEFAULT_LIMIT, max_limit) : 0;
+    if (max_limit && limit && !parse_limit(limit, max_limit, &req->limit)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT,
+                       "limit: '%s' is not a number from 1 to %u", limit, max_limit);
+        return FALSE;
+    }
+    if (after && (!*after || strlen(after) >= sizeof req->next)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT,
+                       "after: not a cursor this API gave (use the 'next' of the previous page)");
+        return FALSE;
+    }
+    req->query.number = req->number = g_strdup(number);
+    req->query.after = req->after = g_strdup(after);
+    return TRUE;
+}
+
+/* ---- the journal and who sees what ---- */
+
+static int first_queryable(const ucd_service *s, void *data)
+{
+    journal_request *req = data;
+    const ucd_journal_v1 *journal = s->iface;
+    if (journal->query == NULL)
+        return 0;
+    req->journal = journal;
+    req->journal_impl = s->impl;
+    return 1;
+}
+
+static int copy_id(const ucd_directory_user *u, void *data)
+{
+    *(char **)data = g_strdup(u->id);
+    return 1;
+}
+
+static int add_led_group(const ucd_directory_group *g, void *data)
+{
+    gpointer *args = data;
+    const char *leader = args[0];
+    for (const char *const *l = g->leaders; l && *l; l++) {
+        if (strcmp(*l, leader) == 0) {
+            g_hash_table_add(args[1], g_strdup(g->id));
+            break;
+        }
+    }
+    return 0;
+}
+
+GHashTable *journal_leader_groups(api_ctx *ctx, const char *leader_id)
+{
+    GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    gpointer args[] = {(gpointer)leader_id, groups};
+    ctx->dir->foreach_group(ctx->dir_impl, add_led_group, args);
+    return groups;
+}
+
+static int add_member(const ucd_directory_user *u, void *data)
+{
+    gpointer *args = data;
+    if (!g_hash_table_contains(args[1], u->id) &&
+        api_call_level(args[0], u->id) >= UCD_PERM_BUSINESS)
+        g_hash_table_add(args[1], g_strdup(u->id));
+    return 0;
+}
+
+GHashTable *journal_leader_visible(api_call *call, const char *leader_id)
+{
+    api_ctx *ctx = api_call_ctx(call);
+    GHashTable *visible = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GHashTable *groups = journal_leader_groups(ctx, leader_id);
+    g_hash_table_add(visible, g_strdup(leader_id));
+    GHashTableIter it;
+    gpointer group;
+    g_hash_table_iter_init(&it, groups);
+    while (g_hash_table_iter_next(&it, &group, NULL)) {
+        gpointer args[] = {call, visible};
+        ctx->dir->foreach_member(ctx->dir_impl, group, add_member, args);
+    }
+    g_hash_table_unref(groups);
+    return visible;
+}
+
+/* Decides the mode (routes-journal.h) and whether ?user= is allowed;
+ * FALSE after answering. */
+static gboolean decide_view(api_call *call, journal_request *req)
+{
+    const api_principal *who = api_call_principal(call);
+    const char *user = api_call_query(call, "user");
+    api_ctx *ctx = req->ctx;
+    if (user != NULL) {
+        if (*user)
+            ctx->dir->get_user(ctx->dir_impl, user, copy_id, &req->user_id);
+        if (req->user_id == NULL) {
+            api_call_error(call, 400, API_ERR_INVALID_ARGUMENT,
+                           "user: '%s' is not a user of the directory", user);
+            return FALSE;
+        }
+    }
+    req->viewer_id = g_strdup(who->user_id);
+    req->sees_all = who->user_id == NULL || who->role >= UCD_HTTP_ROLE_ADMIN;
+    req->sees_private = who->user_id != NULL && who->role >= UCD_HTTP_ROLE_ADMIN;
+    if (req->sees_all) {
+        req->query.user_id = req->user_id;
+        return TRUE;
+    }
+    if (who->role >= UCD_HTTP_ROLE_LEADER) {
+        GHashTable *visible = journal_leader_visible(call, who->user_id);
+        if (req->user_id && !g_hash_table_contains(visible, req->user_id)) {
+            g_hash_table_unref(visible);
+            api_call_error(call, 403, API_ERR_FORBIDDEN,
+                           "user: you see the conversations of your groups' members only");
+            return FALSE;
+        }
+        if (req->user_id) {
+            req->query.user_id = req->user_id;
+            g_hash_table_unref(visible);
+        } else {
+            req->visible = visible;
+        }
+        return TRUE;
+    }
+    if (req->user_id && strcmp(req->user_id, who->user_id) != 0) {
+        api_call_error(call, 403, API_ERR_FORBIDDEN, "user: you see your own conversations only");
+        return FALSE;
+    }
+    req->query.user_id = req->viewer_id;
+    return TRUE;
+}
+
+journal_request *journal_request_new(api_call *call, guint max_limit)
+{
+    journal_request *req = g_new0(journal_request, 1);
+    req->call = call;
+    req->ctx = api_call_ctx(call);
+    req->query.struct_size = sizeof req->query;
+    req->result = UCD_OK;
+    if (!read_filters(call, req, max_limit) || !decide_view(call, req)) {
+        journal_request_free(req);
+        return NULL;
+    }
+    req->ctx->host->service_foreach(req->ctx->self, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR,
+                                    first_queryable, req);
+    if (req->journal == NULL) {
+        api_call_error(call, 503, API_ERR_UNAVAILABLE, "no running journal answers queries");
+        journal_request_free(req);
+        return NULL;
+    }
+    return req;
+}
+
+void journal_request_free(journal_request *req)
+{
+    if (req == NULL)
+        return;
+    g_free(req->user_id);
+    g_free(req->number);
+    g_free(req->after);
+    g_free(req->viewer_id);
+    if (req->visible)
+        g_hash_table_unref(req->visible);
+    g_free(req);
+}
+
+/* ---- the scan ---- */
+
+typedef struct scan_state {
+    journal_request *req;
+    guint want, got;
+    guint64 max_scanned;
+    journal_visit_cb visit;
+    void *data;
+    gboolean stopped;
+} scan_state;
+
+static gboolean took_part(const ucd_journal_record *r, const char *user_id)
+{
+    for (guint32 i = 0; user_id && r->participants && i < r->participant_count; i++) {
+        const char *id = journal_participant(r, i)->user_id;
+        if (id && strcmp(id, user_id) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static gboolean any_visible(const ucd_journal_record *r, GHashTable *visible)
+{
+    for (guint32 i = 0; r->participants && i < r->participant_count; i++) {
+        const char *id = journal_participant(r, i)->user_id;
+        if (id && g_hash_table_contains(visible, id))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static int scan_record(const ucd_journal_record *r, void *data)
+{
+    scan_state *s = data;
+    journal_request *req = s->req;
+    req->scanned++;
+    if (req->visible == NULL || any_visible(r, req->visible)) {
+        gboolean masked = (r->flags & UCD_JOURNAL_FLAG_PRIVATE) && !req->sees_private &&
+                          !took_part(r, req->viewer_id);
+        /* A number filter may have matched the withheld number itself: a
+         * masked record in its result would tell whom that number called. */
+        if (!(masked && req->query.number)) {
+            s->got++;
+            if (s->visit(r, masked, s->data) != 0 || s->got >= s->want) {
+                s->stopped = TRUE;
+                return 1;
+            }
+        }
+    }
+    if (req->scanned >= s->max_scanned) {
+        s->stopped = TRUE;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * A leader's conversations (FILTER mode) are found by paging through
+ * everyone's and keeping those with a visible participant, not by one query
+ * per member merged: the store's cursor then stays the one cursor of the
+ * page (a merge would need a cursor per member inside ours, growing with the
+ * group, and the store's cursor can only be taken after a record it
+ * delivered, not at an arbitrary point of a merge), a conversation of two
+ * members comes once without a de-duplication across pages, and a page
+ * costs one query per JOURNAL_SCAN_PAGE records instead of one per member.
+ * The price: a leader of a small group in a busy journal reads others'
+ * records to find theirs, so a page stops after JOURNAL_PAGE_MAX_SCAN
+ * records and answers short (even empty) with a cursor; ?user=MEMBER is the
+ * store's indexed filter again. Paging stays exact either way: the scan
+ * stops inside a store page by returning non-zero from the callback, and
+ * the store's cursor then points just after the last record looked at.
+ */
+void journal_scan(journal_request *req, guint want, guint64 max_scanned, journal_visit_cb visit,
+                  void *data)
+{
+    scan_state s = {
+        .req = req, .want = want, .max_scanned = max_scanned, .visit = visit, .data = data};
+    ucd_journal_query q = req->query;
+    char *cursor = g_strdup(req->after);
+    req->next[0] = '\0';
+    req->result = UCD_OK;
+    if (want == 0)
+        return;
+    for (;;) {
+        q.after = cursor;
+        q.limit = req->visible ? JOURNAL_SCAN_PAGE : MIN(want - s.got, JOURNAL_SCAN_PAGE);
+        req->result = req->journal->query(req->journal_impl, &q, scan_record, &s, req->next,
+                                          sizeof req->next);
+        if (req->result != UCD_OK || s.stopped || req->next[0] == '\0')
+            break;
+        g_free(cursor);
+        cursor = g_strdup(req->next);
+    }
+    if (req->result != UCD_OK)
+        req->next[0] = '\0';
+    g_free(cursor);
+}
+
+void journal_scan_error(journal_request *req)
+{
+    if (req->result == UCD_E_INVALID && req->after)
+        api_call_error(req->call, 400, API_ERR_INVALID_ARGUMENT,
+                       "after: not a cursor this API gave (use the 'next' of the previous page)");
+    else
+        api_call_error_ucd(req->call, req->result == UCD_E_INVALID ? UCD_FAIL : req->result,
+                           "the journal could not be read");
+}
+
+/* ---- a record as JSON ---- */
+
+static void add_string(JsonBuilder *b, const char *name, const char *value)
+{
+    json_builder_set_member_name(b, name);
+    if (value)
+        json_builder_add_string_value(b, value);
+    else
+        json_builder_add_null_value(b);
+}
+
+/* NAME (ISO 8601 UTC) and NAME_ms; both null for 0 (never happened). */
+static void add_time(JsonBuilder *b, const char *name, gint64 ms)
+{
+    char iso[40], ms_name[64];
+    g_snprintf(ms_name, sizeof ms_name, "%s_ms", name);
+    add_string(b, name, ms > 0 ? journal_iso_time(ms, iso, sizeof iso) : NULL);
+    json_builder_set_member_name(b, ms_name);
+    if (ms > 0)
+        json_builder_add_int_value(b, ms);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void add_participant(JsonBuilder *b, const ucd_journal_participant *p)
+{
+    json_builder_begin_object(b);
+    add_string(b, "role", journal_role_word(p->role));
+    add_string(b, "user_id", p->user_id);
+    add_string(b, "line", p->line);
+    add_time(b, "joined", p->joined_ms);
+    add_time(b, "answered", p->answered_ms);
+    add_time(b, "left", p->left_ms);
+    json_builder_end_object(b);
+}
+
+/* Every field of the record, under its journal.h name. A masked record's
+ * source (the withheld caller: only an inbound caller withholds a number
+ * from us) is "anonymous" without E.164 or name. */
+static JsonNode *record_json(const ucd_journal_record *r, gboolean masked)
+{
+    gboolean is_1_1 = r->struct_size >= G_STRUCT_OFFSET(ucd_journal_record, forward_reason_code) +
+                                            sizeof r->forward_reason_code;
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    add_string(b, "uuid", r->uuid);
+    add_string(b, "driver_instance", r->driver_instance);
+    add_string(b, "direction", ucd_call_direction_word(r->direction));
+    add_string(b, "outcome", journal_outcome_word(r->outcome));
+    json_builder_set_member_name(b, "private");
+    json_builder_add_boolean_value(b, (r->flags & UCD_JOURNAL_FLAG_PRIVATE) != 0);
+    json_builder_set_member_name(b, "flags");
+    json_builder_add_int_value(b, r->flags);
+    add_time(b, "start", r->start_ms);
+    add_time(b, "answer", r->answer_ms);
+    add_time(b, "end", r->end_ms);
+    json_builder_set_member_name(b, "duration_s");
+    json_builder_add_int_value(b, r->end_ms > r->start_ms ? (r->end_ms - r->start_ms) / 1000 : 0);
+    add_string(b, "source_number", masked ? JOURNAL_MASKED_NUMBER : r->source_number);
+    add_string(b, "source_e164", masked ? NULL : r->source_e164);
+    add_string(b, "source_name", masked ? NULL : r->source_name);
+    add_string(b, "requested_number", r->requested_number);
+    add_string(b, "requested_e164", r->requested_e164);
+    add_string(b, "destination_number", r->destination_number);
+    add_string(b, "destination_e164", r->destination_e164);
+    add_string(b, "destination_name", r->destination_name);
+    add_string(b, "transferred_by", r->transferred_by);
+    add_string(b, "forward_reason", r->forward_reason);
+    add_string(b, "picked_up_by", r->picked_up_by);
+    add_string(b, "end_reason", r->end_reason);
+    add_string(b, "end_cause", journal_end_cause_word(r));
+    json_builder_set_member_name(b, "forward_reason_code");
+    json_builder_add_int_value(b, is_1_1 ? r->forward_reason_code : 0);
+    add_string(b, "tags", r->tags);
+    add_string(b, "memo", r->memo);
+    json_builder_set_member_name(b, "participants");
+    json_builder_begin_array(b);
+    for (guint32 i = 0; r->participants && i < r->participant_count; i++)
+        add_participant(b, journal_participant(r, i));
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    JsonNode *node = json_builder_get_root(b);
+    g_object_unref(b);
+    return node;
+}
+
+/* ---- GET /journal ---- */
+
+typedef struct page_job {
+    journal_request *req;
+    JsonArray *items;
+} page_job;
+
+static int add_item(const ucd_journal_record *r, gboolean masked, void *data)
+{
+    json_array_add_element(data, record_json(r, masked));
+    return 0;
+}
+
+static void page_work(void *data)
+{
+    page_job *job = data;
+    journal_scan(job->req, job->req->limit, JOURNAL_PAGE_MAX_SCAN, add_item, job->items);
+}
+
+static void page_done(void *data)
+{
+    page_job *job = data;
+    journal_request *req = job->req;
+    if (req->result != UCD_OK) {
+        journal_scan_error(req);
+        json_array_unref(job->items);
+    } else {
+        /* The store cannot count a filtered result cheaply: total is null. */
+        api_call_respond_list(req->call, job->items, -1, req->next[0] ? req->next : NULL);
+    }
+    journal_request_free(req);
+    g_free(job);
+}
+
+/* Runs `work` for the request on the pool, the call deferred meanwhile. */
+static void submit(journal_request *req, ucd_work_fn work, ucd_done_fn done, void *job)
+{
+    api_ctx *ctx = req->ctx;
+    api_call_defer(req->call);
+    if (ctx->host->work_submit(ctx->self, work, done, job) != UCD_OK) {
+        req->result = UCD_E_UNAVAILABLE;
+        done(job);
+    }
+}
+
+static void journal_list(api_call *call, gpointer data)
+{
+    journal_request *req = journal_request_new(call, JOURNAL_MAX_LIMIT);
+    if (req == NULL)
+        return;
+    page_job *job = g_new0(page_job, 1);
+    job->req = req;
+    job->items = json_array_new();
+    submit(req, page_work, page_done, job);
+}
+
+/* ---- GET /journal/{uuid} ---- */
+
+typedef struct find_job {
+    journal_request *req;
+    char *uuid;
+    JsonNode *found;
+} find_job;
+
+static int match_uuid(const ucd_journal_record *r, gboolean masked, void *data)
+{
+    find_job *job = data;
+    if (r->uuid == NULL || strcmp(r->uuid, job->uuid) != 0)
+        return 0;
+    job->found = record_json(r, masked);
+    return 1;
+}
+
+static void find_work(void *data)
+{
+    find_job *job = data;
+    journal_scan(job->req, G_MAXUINT, JOURNAL_FIND_MAX_SCAN, match_uuid, job);
+}
+
+static void find_done(void *data)
+{
+    find_job *job = data;
+    journal_request *req = job->req;
+    if (req->result != UCD_OK)
+        journal_scan_error(req);
+    else if (job->found)
+        api_call_respond(req->call, 200, g_steal_pointer(&job->found));
+    else if (req->next[0])
+        api_call_error(req->call, 404, API_ERR_NOT_FOUND,
+                       "no conversation '%s' among the last %d you may see; give from and to "
+                       "to look further back",
+                       job->uuid, JOURNAL_FIND_MAX_SCAN);
+    else
+        api_call_error(req->call, 404, API_ERR_NOT_FOUND, "no conversation '%s' that you may see",
+                       job->uuid);
+    journal_request_free(req);
+    g_free(job->uuid);
+    g_free(job);
+}
+
+static gboolean uuid_valid(const char *uuid)
+{
+    gsize length = strlen(uuid);
+    if (length == 0 || length > JOURNAL_UUID_MAX)
+        return FALSE;
+    for (const char *c = uuid; *c; c++) {
+        if (!g_ascii_isalnum(*c) && !strchr("-_.:", *c))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static void journal_get(api_call *call, gpointer data)
+{
+    const char *uuid = api_call_param(call, "uuid");
+    if (uuid == NULL || !uuid_valid(uuid)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT,
+                       "uuid: 1 to %d letters, digits and - _ . :", JOURNAL_UUID_MAX);
+        return;
+    }
+    journal_request *req = journal_request_new(call, 0);
+    if (req == NULL)
+        return;
+    find_job *job = g_new0(find_job, 1);
+    job->req = req;
+    job->uuid = g_strdup(uuid);
+    submit(req, find_work, find_done, job);
+}
+
+/* ---- the routes ---- */
+
+#define FILTER_PARAMETERS                                                                          \
+    "{\"name\":\"user\",\"in\":\"query\",\"description\":\"only conversations this user (id or "   \
+    "login) took part in; a user may name only themselves, a leader the members of the groups "    \
+    "they lead\",\"schema\":{\"type\":\"string\"}},"                                               \
+    "{\"name\":\"number\",\"in\":\"query\",\"description\":\"a number (raw or E.164) on either "   \
+    "side; private conversations whose number the caller may not see are left out\","              \
+    "\"schema\":{\"type\":\"string\",\"maxLength\":64}},"                                          \
+    "{\"name\":\"outcome\",\"in\":\"query\",\"description\":\"comma-separated outcomes\","         \
+    "\"schema\":{\"type\":\"string\",\"example\":\"answered,no_answer\"}},"                        \
+    "{\"name\":\"from\",\"in\":\"query\",\"description\":\"start at or after: ISO 8601 (UTC "      \
+    "unless an offset is given), a date (midnight UTC) or milliseconds since 1970\","              \
+    "\"schema\":{\"type\":\"string\"}},"                                                           \
+    "{\"name\":\"to\",\"in\":\"query\",\"description\":\"start before (exclusive), as from\","     \
+    "\"schema\":{\"type\":\"string\"}}"
+
+#define RECORD_SCHEMA                                                                              \
+    "{\"type\":\"object\",\"description\":\"A finished conversation: every field of the "          \
+    "journal record (ucd/journal.h); times as ISO 8601 UTC and as NAME_ms, null when it never "    \
+    "happened. A private conversation's source_number is 'anonymous' (source_e164 and "            \
+    "source_name null) unless the caller took part or is an admin; an API key never sees "         \
+    "it.\",\"properties\":{\"uuid\":{\"type\":\"string\"},\"driver_instance\":{\"type\":"          \
+    "\"string\"},\"direction\":{\"enum\":[\"unknown\",\"inbound\",\"outbound\",\"internal\"]},"    \
+    "\"outcome\":{\"enum\":[\"answered\",\"no_answer\",\"busy\",\"failed\",\"voicemail\","         \
+    "\"blocked\",null]},\"private\":{\"type\":\"boolean\"},\"flags\":{\"type\":\"integer\"},"      \
+    "\"start\":{\"type\":\"string\",\"format\":\"date-time\"},\"start_ms\":{\"type\":"             \
+    "\"integer\"},\"answer\":{\"type\":[\"string\",\"null\"]},\"answer_ms\":{\"type\":"            \
+    "[\"integer\",\"null\"]},\"end\":{\"type\":\"string\"},\"end_ms\":{\"type\":\"integer\"},"     \
+    "\"duration_s\":{\"type\":\"integer\"},\"source_number\":{\"type\":[\"string\",\"null\"]},"    \
+    "\"source_e164\":{},\"source_name\":{},\"requested_number\":{},\"requested_e164\":{},"         \
+    "\"destination_number\":{},\"destination_e164\":{},\"destination_name\":{},"                   \
+    "\"transferred_by\":{},\"forward_reason\":{},\"picked_up_by\":{},\"end_reason\":{},"           \
+    "\"end_cause\":{},\"forward_reason_code\":{\"type\":\"integer\"},\"tags\":{},\"memo\":{},"     \
+    "\"participants\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"         \
+    "\"role\":{\"enum\":[\"caller\",\"callee\",\"transfer_target\",\"pickup\","                    \
+    "\"forward_target\",\"conference\",\"unknown\"]},\"user_id\":{},\"line\":{},\"joined\":{},"    \
+    "\"joined_ms\":{},\"answered\":{},\"answered_ms\":{},\"left\":{},\"left_ms\":{}}}}}}"
+
+static const api_route_def journal_routes[] = {
+    {"GET", "/journal", UCD_HTTP_ROLE_USER, "journal:read",
+     "{\"summary\":\"Finished conversations, newest first\",\"description\":\"A user sees the "
+     "conversations they took part in, a leader also those of the members of the groups they "
+     "lead (BUSINESS level needed on the member), an admin and an API key with journal:read "
+     "every one. Keyset paging: pass the answer's next as after for the following page. A "
+     "leader's page may hold fewer than limit items (even none) with a non-null next when many "
+     "conversations of others lie between theirs: follow next. total is always null: the "
+     "journal cannot count a filtered result cheaply.\",\"parameters\":[" FILTER_PARAMETERS
+     ",{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,"
+     "\"maximum\":500,\"default\":100}},{\"name\":\"after\",\"in\":\"query\",\"description\":"
+     "\"the previous page's next (opaque)\",\"schema\":{\"type\":\"string\"}}],\"responses\":{"
+     "\"200\":{\"description\":\"a page\",\"content\":{\"application/json\":{\"schema\":{"
+     "\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" RECORD_SCHEMA
+     "},\"total\":{\"type\":\"null\"},\"next\":{\"type\":[\"string\",\"null\"]}}}}}},\"400\":{"
+     "\"description\":\"a bad filter, limit or cursor\"},\"403\":{\"description\":\"user names "
+     "someone the caller may not see\"},\"503\":{\"description\":\"no journal runs\"}}}",
+     journal_list},
+    {"GET", "/journal/{uuid}", UCD_HTTP_ROLE_USER, "journal:read",
+     "{\"summary\":\"One finished conversation\",\"description\":\"Visibility and masking as "
+     "GET /journal. The journal has no index by uuid, so the newest 200000 conversations the "
+     "caller may see are searched; from and to search another period.\",\"parameters\":["
+     "{\"name\":\"uuid\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+     "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},{\"name\":\"to\","
+     "\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],\"responses\":{\"200\":{"
+     "\"description\":\"the "
+     "conversation\",\"content\":{\"application/json\":{\"schema\":" RECORD_SCHEMA
+     "}}},\"404\":{\"description\":\"no such conversation the caller may "
+     "see\"}}}",
+     journal_get},
+};
+
+gboolean api_routes_journal_register(api_router *r, api_ctx *ctx, GError **error)
+{
+    return api_router_add(r, journal_routes, G_N_ELEMENTS(journal_routes), ctx, NULL, error) &&
+           api_router_add(r, &journal_csv_route, 1, ctx, NULL, error);
+}
