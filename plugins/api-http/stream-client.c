@@ -9,9 +9,10 @@
  * output stream that counts the bytes libsoup writes. Bytes handed to
  * libsoup (each message's frame: payload and header; the server does not
  * mask, and no extension is negotiated, so the size is exact) minus bytes
- * written is what waits. Control frames libsoup adds itself (keepalive pings,
- * pongs) are written uncounted, which makes the figure a few bytes low per
- * ping: never enough to matter against a limit of kilobytes.
+ * of data frames written is what waits. The meter follows the frames it
+ * writes, so the control frames libsoup adds itself (keepalive pings, pongs,
+ * the close) do not count as data written: over days of pings the figure
+ * would otherwise drift low until no queue ever looked full.
  */
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -22,14 +23,54 @@
 
 typedef struct StreamMeterOutput {
     GOutputStream parent;
-    GOutputStream *base; /* pollable */
-    guint64 written;
+    GOutputStream *base;  /* pollable */
+    guint64 written;      /* bytes of data frames (text, binary, continuation) */
+    guint8 head[14];      /* the header of the frame being written, so far */
+    guint head_len;       /* bytes of it seen */
+    guint64 payload_left; /* bytes of the frame's payload still to come */
+    gboolean data_frame;  /* the frame being written is a data frame */
 } StreamMeterOutput;
 typedef struct StreamMeterOutputClass {
     GOutputStreamClass parent_class;
 } StreamMeterOutputClass;
 
 static void meter_output_pollable_init(GPollableOutputStreamInterface *iface);
+/* The header's full length once its first two bytes are known. */
+static guint header_size(const guint8 *head)
+{
+    guint len7 = head[1] & 0x7f;
+    return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((head[1] & 0x80) ? 4 : 0);
+}
+
+/* Follows the frames in `n` bytes just written. */
+static void meter_count(StreamMeterOutput *m, const guint8 *p, gsize n)
+{
+    while (n > 0) {
+        if (m->payload_left > 0) {
+            gsize take = (gsize)MIN(m->payload_left, n);
+            m->payload_left -= take;
+            m->written += m->data_frame ? take : 0;
+            p += take;
+            n -= take;
+            continue;
+        }
+        m->head[m->head_len++] = *p++;
+        n--;
+        if (m->head_len < 2 || m->head_len < header_size(m->head))
+            continue;
+        guint64 len = m->head[1] & 0x7f;
+        if (len == 126)
+            len = ((guint64)m->head[2] << 8) | m->head[3];
+        else if (len == 127)
+            for (int i = 0; i < 8; i++)
+                len = (i ? len << 8 : 0) | m->head[2 + i];
+        m->data_frame = (m->head[0] & 0x08) == 0; /* opcodes 0-7: data */
+        m->written += m->data_frame ? m->head_len : 0;
+        m->payload_left = len;
+        m->head_len = 0;
+    }
+}
+
 G_DEFINE_TYPE_WITH_CODE(StreamMeterOutput, stream_meter_output, G_TYPE_OUTPUT_STREAM,
                         G_IMPLEMENT_INTERFACE(G_TYPE_POLLABLE_OUTPUT_STREAM,
                                               meter_output_pollable_init))
@@ -40,7 +81,7 @@ static gssize meter_write(GOutputStream *stream, const void *buffer, gsize count
     StreamMeterOutput *m = (StreamMeterOutput *)stream;
     gssize n = g_output_stream_write(m->base, buffer, count, cancellable, error);
     if (n > 0)
-        m->written += (guint64)n;
+        meter_count(m, buffer, (gsize)n);
     return n;
 }
 
@@ -86,7 +127,7 @@ static gssize meter_write_nonblocking(GPollableOutputStream *stream, const void 
     gssize n = g_pollable_output_stream_write_nonblocking(G_POLLABLE_OUTPUT_STREAM(m->base), buffer,
                                                           count, NULL, error);
     if (n > 0)
-        m->written += (guint64)n;
+        meter_count(m, buffer, (gsize)n);
     return n;
 }
 
@@ -702,6 +743,24 @@ static void schedule_expiry(stream_client *c)
 
 /* ---- life ------------------------------------------------------------------ */
 
+/* libsoup 3.2 closes the socket on a message over the size limit without
+ * telling the client why: say it with the close code first (1009). */
+static void on_error(SoupWebsocketConnection *ws, GError *error, gpointer data)
+{
+    stream_client *c = data;
+    api_ctx *ctx = c->stream->ctx;
+    gboolean too_big =
+        error->domain == SOUP_WEBSOCKET_ERROR && error->code == SOUP_WEBSOCKET_CLOSE_TOO_BIG;
+    ucd_info(ctx->host, ctx->self, "event stream: %s (%s): %s",
+             c->principal.login ? c->principal.login : c->principal.key_name,
+             c->principal.address ? c->principal.address : "?", error->message);
+    if (too_big && !c->closing &&
+        soup_websocket_connection_get_state(ws) == SOUP_WEBSOCKET_STATE_OPEN) {
+        c->closing = TRUE;
+        soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too big");
+    }
+}
+
 static void on_closed(SoupWebsocketConnection *ws, gpointer data)
 {
     stream_client *c = data;
@@ -743,6 +802,7 @@ stream_client *stream_client_new(api_stream *stream, GIOStream *io, GUri *uri, c
             c->ws, (guint)MAX(config->ws_ping_interval_ms / 1000, 1));
     g_signal_connect(c->ws, "message", G_CALLBACK(on_message), c);
     g_signal_connect(c->ws, "closed", G_CALLBACK(on_closed), c);
+    g_signal_connect(c->ws, "error", G_CALLBACK(on_error), c);
     g_ptr_array_add(stream->clients, c);
     stream->ctx->host->counter_add(stream->clients_connected, 1);
     return c;
