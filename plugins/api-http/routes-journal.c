@@ -77,9 +77,7 @@ const char *journal_end_cause_word(const ucd_journal_record *r)
 
 /* ---- reading the request ---- */
 
-/* Milliseconds since 1970, or an ISO 8601 date-time (UTC unless it says
- * otherwise), or a date alone (midnight UTC). */
-static gboolean parse_time_ms(const char *text, gint64 *ms)
+gboolean journal_parse_time(const char *text, gint64 *ms)
 {
     gsize length = strlen(text);
     if (length > 0 && length <= 15 && strspn(text, "0123456789") == length) {
@@ -132,14 +130,14 @@ static gboolean read_period(api_call *call, ucd_journal_query *q)
 {
     const char *from = api_call_query(call, "from");
     const char *to = api_call_query(call, "to");
-    static const char *const how =
-        "an ISO 8601 time (2026-03-01T08:00:00Z), a date (2026-03-01) or milliseconds since 1970";
-    if (from && !parse_time_ms(from, &q->from_ms)) {
-        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "from: '%s' is not %s", from, how);
+    if (from && !journal_parse_time(from, &q->from_ms)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "from: '%s' is not %s", from,
+                       JOURNAL_TIME_FORMS);
         return FALSE;
     }
-    if (to && !parse_time_ms(to, &q->to_ms)) {
-        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "to: '%s' is not %s", to, how);
+    if (to && !journal_parse_time(to, &q->to_ms)) {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "to: '%s' is not %s", to,
+                       JOURNAL_TIME_FORMS);
         return FALSE;
     }
     if (from && to && q->to_ms <= q->from_ms) {
@@ -554,7 +552,16 @@ static void page_done(void *data)
         json_array_unref(job->items);
     } else {
         /* The store cannot count a filtered result cheaply: total is null. */
-        api_call_respond_list(req->call, job->items, -1, req->next[0] ? req->next : NULL);
+        JsonObject *page = json_object_new();
+        json_object_set_array_member(page, "items", job->items);
+        json_object_set_null_member(page, "total");
+        if (req->next[0])
+            json_object_set_string_member(page, "next", req->next);
+        else
+            json_object_set_null_member(page, "next");
+        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+        json_node_take_object(node, page);
+        api_call_respond_etag(req->call, node);
     }
     journal_request_free(req);
     g_free(job);

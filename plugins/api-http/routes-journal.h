@@ -93,6 +93,14 @@ const char *journal_iso_time(gint64 ms, char *buf, gsize size);
  * else the 1.0 record's end_reason. NULL when neither is known. */
 const char *journal_end_cause_word(const ucd_journal_record *r);
 
+/* A time parameter: milliseconds since 1970, an ISO 8601 date-time (UTC
+ * unless it names an offset) or a date alone (midnight UTC), into *ms.
+ * FALSE for anything else or a time before 1970. JOURNAL_TIME_FORMS says so
+ * in an error message. */
+gboolean journal_parse_time(const char *text, gint64 *ms);
+#define JOURNAL_TIME_FORMS                                                                         \
+    "an ISO 8601 time (2026-03-01T08:00:00Z), a date (2026-03-01) or milliseconds since 1970"
+
 /* What a masked private number shows as. */
 #define JOURNAL_MASKED_NUMBER "anonymous"
 
