@@ -87,6 +87,9 @@ struct ucd_reply {
      * loop, with core_reply_complete(). `client` is the connection waiting
      * for it (NULL for core_control_execute); `done` is set on completion. */
     gboolean deferred, done;
+    /* While the handler runs: a reply deferred and completed before it
+     * returns is then answered as an immediate one, by call_handler. */
+    gboolean in_handler;
     control_client *client;
     /* Set by core_control_run(): the reply goes to this callback instead of
      * a connection, now or when a deferred reply completes. */
@@ -498,8 +501,19 @@ static int call_handler(const control_command *cmd, ucd_reply *reply, int argc,
 {
     ucd_command_fn fn = cmd->fn;
     void *user_data = cmd->user_data;
-    int rc = fn(argc, argv, reply, user_data);
 
+    reply->in_handler = TRUE;
+    int rc = fn(argc, argv, reply, user_data);
+    reply->in_handler = FALSE;
+    if (reply->deferred && reply->done) {
+        /* Deferred, then completed at once (its work could not even be
+         * submitted): nothing is pending any more. The return value is
+         * ignored, as for any deferred reply. */
+        reply->deferred = FALSE;
+        if (reply->client)
+            client_unref(reply->client);
+        rc = UCD_OK;
+    }
     if (!reply->deferred && rc != UCD_OK && !reply->error)
         core_reply_error(reply, "%s failed: %s", argv[0], ucd_strerror(rc));
     return rc;
@@ -632,6 +646,10 @@ void core_reply_defer(ucd_reply *reply)
 void core_reply_complete(ucd_reply *reply)
 {
     g_return_if_fail(reply != NULL && reply->deferred && !reply->done);
+    if (reply->in_handler) {
+        reply->done = TRUE; /* call_handler answers when the handler returns */
+        return;
+    }
     if (reply->done_fn) {
         reply_finish_callback(reply, UCD_OK);
         return;

@@ -113,6 +113,16 @@ static int cmd_later(int argc, const char *const *argv, ucd_reply *reply, void *
     return UCD_OK;
 }
 
+/* "now": deferred, then completed before the handler returns (what a
+ * command does when its work cannot even be submitted). */
+static int cmd_now(int argc, const char *const *argv, ucd_reply *reply, void *user_data)
+{
+    core_reply_defer(reply);
+    core_reply_text(reply, "now");
+    core_reply_complete(reply);
+    return UCD_E_BUSY; /* ignored: the reply was deferred */
+}
+
 /* "pages TOTAL [--limit N] [--after LAST]": a listing paged the way the
  * model's listings page (issue 12 item 28): rows LAST+1.., at most N (default
  * 2) per reply, and a field "next" when more remain. "pages stuck" always
@@ -178,6 +188,9 @@ static void register_test_commands(core_control *ctl)
                     UCD_OK);
     g_assert_cmpint(
         core_control_register(ctl, "test", "later", "MS", "answers after MS ms", cmd_later, NULL),
+        ==, UCD_OK);
+    g_assert_cmpint(
+        core_control_register(ctl, "test", "now", "", "deferred, completed at once", cmd_now, NULL),
         ==, UCD_OK);
 }
 
@@ -1075,6 +1088,30 @@ static void local_close(local *l)
     g_free(l->dir);
 }
 
+/* A reply deferred and completed before its handler returned is answered
+ * once, like an immediate one, on the socket and in-process; the connection
+ * goes on (a use after free under ASan before the fix). */
+static void test_deferred_completed_at_once(void)
+{
+    server *s = server_start();
+    client *c = client_new(s->path);
+
+    client_send(c, "{\"argv\": [\"now\"]}\n{\"argv\": [\"echo\", \"after\"]}\n");
+    assert_text_response(client_read_line(c), "now");
+    assert_text_response(client_read_line(c), "after");
+    client_free(c);
+    assert_server_alive(s);
+    server_stop(s);
+
+    local l;
+    local_open(&l);
+    register_test_commands(l.ctl);
+    char *out = core_control_execute(l.ctl, 1, (const char *const[]){"now", NULL});
+    g_assert_cmpstr(out, ==, "{\"ok\":true,\"text\":\"now\"}");
+    g_free(out);
+    local_close(&l);
+}
+
 /* ---- core_control_run(), under the control service ----------------------- */
 
 /* What the control service (ucd/control.h) runs on: the socket's reply JSON
@@ -1198,6 +1235,10 @@ static void test_run_errors_and_deferred(void)
     run_and_wait(&l, &a, later);
     g_assert_cmpint(a.result, ==, UCD_OK);
     g_assert_cmpstr(a.json, ==, "{\"ok\":true,\"text\":\"later\"}");
+    const char *now[] = {"now", NULL};
+    run_and_wait(&l, &a, now);
+    g_assert_cmpint(a.result, ==, UCD_OK);
+    g_assert_cmpstr(a.json, ==, "{\"ok\":true,\"text\":\"now\"}");
     run_and_wait(&l, &a, later_fail);
     g_assert_cmpint(a.result, ==, UCD_FAIL);
     g_assert_cmpstr(a.json, ==, "{\"ok\":false,\"error\":\"failed later\"}");
@@ -1764,6 +1805,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/control/socket/table", test_table_reply);
     g_test_add_func("/control/socket/deferred-reply", test_deferred_reply);
+    g_test_add_func("/control/socket/deferred-completed-at-once", test_deferred_completed_at_once);
     g_test_add_func("/control/socket/unknown-command", test_unknown_command);
     g_test_add_func("/control/socket/garbage", test_garbage_bytes);
     g_test_add_func("/control/socket/invalid-json", test_invalid_json);
