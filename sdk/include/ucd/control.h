@@ -39,7 +39,11 @@ typedef struct ucd_control_v1 {
      * `actor` names who asked, for the log ("api-http: admin anna"); NULL
      * for none. UCD_OK when `done` will be called; UCD_E_INVALID for an
      * empty argv; UCD_E_NOT_FOUND for an unknown command (then `done` is
-     * not called). */
+     * not called). The core runs the command after run() returns, never
+     * inside the caller's stack: a `reload` may restart the calling module
+     * itself (when its section changed), and `done` still comes, after that
+     * module's stop and fini, so `user_data` must outlive them or tell the
+     * callback the module is gone. */
     int (*run)(void *impl, const char *actor, int argc, const char *const *argv,
                ucd_control_done_cb done, void *user_data);
 } ucd_control_v1;
