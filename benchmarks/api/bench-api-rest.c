@@ -1,0 +1,448 @@
+/*
+ * bench-api-rest.c - REST under load, side by side with its limit: C
+ * clients (default 100) on loopback, each with one keep-alive HTTP/1.1
+ * connection and one request in flight, ask ucd's api-http for
+ *   GET /api/v1/presence           (50 users, as an admin: all of them)
+ *   GET /api/v1/journal?limit=50   (a page of 50 conversations)
+ * for S seconds each (default 5, after 1 s of warm-up), then ask a real
+ * nginx (tests/peers/nginx.sh, one worker process: ucd's HTTP runs on one
+ * main loop) for static files holding exactly the bytes ucd answered, the
+ * same way in the same run. Printed per request: requests/s, p50 and p99
+ * latency for both, and ucd's rate as a share of nginx's (target >= 0.5).
+ * Never asserts a time.
+ *
+ * The clients are raw sockets on one thread with epoll (no HTTP library in
+ * the measured path), on the same two cores as the server, so both sides
+ * pay for them alike.
+ *
+ *   bench-api-rest [CLIENTS] [SECONDS]   (100 5)
+ *
+ * Needs meson's environment (UCD_BIN, UCD_TEST_PLUGIN_PATH,
+ * UCD_NGINX_SCRIPT).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "harness.h"
+
+#define USERS 50
+#define FIRST 201
+/* "bench-pw", made with ucd-passwd -i 1000 (one login: cost is no matter). */
+#define PASSWORD "bench-pw"
+#define HASH                                                                                       \
+    "pbkdf2-sha256$1000$7yeJ9SlcwacWc2QFfgu2tQ==$uZPnemK+T/Z5zPEVm8moLHGrBerxt9BLdrqA0K8y8Rs="
+
+/* ---- the daemon and its data ------------------------------------------------ */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* USERS users on lines FIRST.., the first an admin; pbx-sim without traffic
+ * of its own (the journal is filled by a burst); journal-sqlite. */
+static harness *start_ucd(int port)
+{
+    harness *h = harness_new(NULL);
+    GString *xml = g_string_new("<?xml version='1.0' encoding='UTF-8'?>\n"
+                                "<users xmlns='urn:ucd:users:1'>\n"
+                                "<group id='file:admins'/>\n");
+    GString *lines = g_string_new(NULL);
+    for (int i = FIRST; i < FIRST + USERS; i++) {
+        g_string_append_printf(xml,
+                               "<user id='file:u%d'><login>u%d</login><password>" HASH
+                               "</password><displayName>User %d</displayName>"
+                               "<phone>+49 89 452133-%d</phone>%s<line>%d</line></user>\n",
+                               i, i, i, i, i == FIRST ? "<memberOf>file:admins</memberOf>" : "", i);
+        g_string_append_printf(lines, "%s%d", lines->len ? ";" : "", i);
+    }
+    g_string_append(xml, "</users>\n");
+    char *users = g_build_filename(h->dir, "users.xml", NULL);
+    g_assert_true(g_file_set_contents(users, xml->str, -1, NULL));
+    char *body = g_strdup_printf("[log]\nlevel = warning\n"
+                                 "[module pbx-sim]\nlines = %s\n"
+                                 "[module users-file]\nfile = %s\n"
+                                 "[module journal-sqlite]\n"
+                                 "[module api-http]\nhttps_listen =\n"
+                                 "http_listen = 127.0.0.1:%d\nadmin_group = file:admins\n",
+                                 lines->str, users, port);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "api-http", "running"));
+    g_free(body);
+    g_free(users);
+    g_string_free(lines, TRUE);
+    g_string_free(xml, TRUE);
+    return h;
+}
+
+/* One request with libsoup (setting up, not measured): the body, or a
+ * failure naming the request. */
+static GBytes *fetch(SoupSession *session, const char *method, const char *url, const char *token,
+                     const char *json)
+{
+    SoupMessage *msg = soup_message_new(method, url);
+    if (token != NULL) {
+        char *auth = g_strdup_printf("Bearer %s", token);
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+        g_free(auth);
+    }
+    if (json != NULL) {
+        GBytes *req = g_bytes_new(json, strlen(json));
+        soup_message_set_request_body_from_bytes(msg, "application/json", req);
+        g_bytes_unref(req);
+    }
+    GError *error = NULL;
+    GBytes *resp = soup_session_send_and_read(session, msg, NULL, &error);
+    g_assert_no_error(error);
+    if (soup_message_get_status(msg) != 200)
+        g_error("%s %s: HTTP %u: %.*s", method, url, soup_message_get_status(msg),
+                (int)g_bytes_get_size(resp), (const char *)g_bytes_get_data(resp, NULL));
+    g_object_unref(msg);
+    return resp;
+}
+
+static JsonObject *parse_object(GBytes *bytes, JsonNode **root)
+{
+    GError *error = NULL;
+    *root = json_from_string(g_bytes_get_data(bytes, NULL), &error);
+    g_assert_no_error(error);
+    return json_node_get_object(*root);
+}
+
+static char *login(SoupSession *session, int port)
+{
+    char *url = g_strdup_printf("http://127.0.0.1:%d/api/v1/auth/login", port);
+    char *body = g_strdup_printf("{\"login\":\"u%d\",\"password\":\"" PASSWORD "\"}", FIRST);
+    GBytes *resp = fetch(session, "POST", url, NULL, body);
+    JsonNode *root = NULL;
+    char *token =
+        g_strdup(json_object_get_string_member(parse_object(resp, &root), "access_token"));
+    json_node_unref(root);
+    g_bytes_unref(resp);
+    g_free(body);
+    g_free(url);
+    return token;
+}
+
+/* Runs generated calls to their end until the journal answers a full page
+ * (the store writes in batches, a moment after the calls end). */
+static void fill_journal(harness *h, SoupSession *session, int port, const char *token)
+{
+    const char *burst[] = {"sim", "burst", "400", NULL};
+    json_node_free(harness_ok(h, burst));
+    char *url = g_strdup_printf("http://127.0.0.1:%d/api/v1/journal?limit=50", port);
+    for (int round = 0; round < 300; round++) {
+        GBytes *resp = fetch(session, "GET", url, token, NULL);
+        JsonNode *root = NULL;
+        guint items =
+            json_array_get_length(json_object_get_array_member(parse_object(resp, &root), "items"));
+        json_node_unref(root);
+        g_bytes_unref(resp);
+        if (items >= 50) {
+            g_free(url);
+            return;
+        }
+        g_usleep(100 * 1000);
+    }
+    g_error("the journal holds fewer than 50 conversations 30 s after a burst of 400 calls");
+}
+
+/* ---- the clients: raw sockets, epoll ---------------------------------------- */
+
+typedef struct conn {
+    int fd;
+    GByteArray *in;
+    gint64 sent_us; /* when the request in flight went out; 0: none */
+} conn;
+
+typedef struct load {
+    struct sockaddr_in to;
+    char *request;
+    gsize request_length;
+    gsize body_length; /* what every answer must carry */
+    conn *conns;
+    int count;
+    int epoll;
+    gboolean measuring;
+    gboolean sending;
+    long answered; /* while measuring */
+    long wrong;    /* answers not 200 or of another length, ever */
+    GArray *latency_us;
+} load;
+
+typedef struct result {
+    double per_second;
+    double p50_ms;
+    double p99_ms;
+    long wrong;
+} result;
+
+/* The length of the complete response at the start of `data`, 0 when more
+ * is needed, -1 when it is no HTTP response. Content-Length or chunked. */
+static gssize response_length(const guint8 *data, gsize length, guint *status, gsize *body)
+{
+    const char *text = (const char *)data;
+    const char *end = g_strstr_len(text, (gssize)length, "\r\n\r\n");
+    if (end == NULL)
+        return length > 65536 ? -1 : 0;
+    gsize head = (gsize)(end - text) + 4;
+    if (length < 12 || strncmp(text, "HTTP/1.1 ", 9) != 0)
+        return -1;
+    *status = (guint)atoi(text + 9);
+    char *headers = g_ascii_strdown(text, (gssize)head);
+    const char *cl = strstr(headers, "\r\ncontent-length:");
+    gboolean chunked = strstr(headers, "\r\ntransfer-encoding: chunked") != NULL;
+    gsize content = cl != NULL ? (gsize)g_ascii_strtoull(cl + 17, NULL, 10) : 0;
+    g_free(headers);
+    if (!chunked) {
+        *body = content;
+        return length >= head + content ? (gssize)(head + content) : 0;
+    }
+    gsize at = head;
+    *body = 0;
+    for (;;) {
+        const char *line_end = g_strstr_len(text + at, (gssize)(length - at), "\r\n");
+        if (line_end == NULL)
+            return 0;
+        gsize size = (gsize)g_ascii_strtoull(text + at, NULL, 16);
+        at = (gsize)(line_end - text) + 2;
+        if (length < at + size + 2)
+            return 0;
+        at += size + 2;
+        *body += size;
+        if (size == 0)
+            return (gssize)at;
+    }
+}
+
+static void send_request(load *l, conn *c)
+{
+    gsize done = 0;
+    while (done < l->request_length) {
+        ssize_t n = send(c->fd, l->request + done, l->request_length - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            g_error("send: %s", g_strerror(errno));
+        done += (gsize)n;
+    }
+    c->sent_us = g_get_monotonic_time();
+}
+
+static void on_readable(load *l, conn *c)
+{
+    guint8 buffer[65536];
+    for (;;) {
+        ssize_t n = recv(c->fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0)
+            g_error("the server closed a keep-alive connection (%s)",
+                    n < 0 ? g_strerror(errno) : "end of stream");
+        g_byte_array_append(c->in, buffer, (guint)n);
+    }
+    for (;;) {
+        guint status = 0;
+        gsize body = 0;
+        gssize whole = response_length(c->in->data, c->in->len, &status, &body);
+        if (whole < 0)
+            g_error("not an HTTP/1.1 response: %.*s", (int)MIN(c->in->len, 200), c->in->data);
+        if (whole == 0)
+            return;
+        gint64 now = g_get_monotonic_time();
+        if (status != 200 || body != l->body_length)
+            l->wrong++;
+        if (l->measuring) {
+            gint64 took = now - c->sent_us;
+            g_array_append_val(l->latency_us, took);
+            l->answered++;
+        }
+        g_byte_array_remove_range(c->in, 0, (guint)whole);
+        c->sent_us = 0;
+        if (l->sending)
+            send_request(l, c);
+    }
+}
+
+static void poll_for(load *l, gint64 until_us)
+{
+    struct epoll_event events[256];
+    while (g_get_monotonic_time() < until_us) {
+        int n = epoll_wait(l->epoll, events, G_N_ELEMENTS(events), 20);
+        for (int i = 0; i < n; i++)
+            on_readable(l, &l->conns[events[i].data.u32]);
+    }
+}
+
+static int cmp_gint64(gconstpointer a, gconstpointer b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(GArray *sorted, double p)
+{
+    if (sorted->len == 0)
+        return 0;
+    return g_array_index(sorted, gint64, (guint)(p * (sorted->len - 1))) / 1000.0;
+}
+
+/* CLIENTS connections to `address:port`, each asking for `path` again and
+ * again: 1 s of warm-up, `seconds` measured, then the answers in flight. */
+static result run_load(const char *address, int port, const char *path, const char *token,
+                       gsize body_length, int clients, int seconds)
+{
+    load l = {.count = clients,
+              .body_length = body_length,
+              .epoll = epoll_create1(EPOLL_CLOEXEC),
+              .conns = g_new0(conn, clients),
+              .latency_us = g_array_new(FALSE, FALSE, sizeof(gint64))};
+    l.to.sin_family = AF_INET;
+    l.to.sin_port = htons((guint16)port);
+    g_assert_cmpint(inet_pton(AF_INET, address, &l.to.sin_addr), ==, 1);
+    l.request = g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+                                "Accept: application/json\r\n\r\n",
+                                path, address, port, token);
+    l.request_length = strlen(l.request);
+    for (int i = 0; i < clients; i++) {
+        conn *c = &l.conns[i];
+        c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(c->fd, (struct sockaddr *)&l.to, sizeof l.to) != 0)
+            g_error("connect %s:%d: %s", address, port, g_strerror(errno));
+        c->in = g_byte_array_new();
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (guint32)i};
+        g_assert_cmpint(epoll_ctl(l.epoll, EPOLL_CTL_ADD, c->fd, &ev), ==, 0);
+    }
+    l.sending = TRUE;
+    for (int i = 0; i < clients; i++)
+        send_request(&l, &l.conns[i]);
+    poll_for(&l, g_get_monotonic_time() + G_USEC_PER_SEC);
+    l.measuring = TRUE;
+    gint64 start = g_get_monotonic_time();
+    poll_for(&l, start + (gint64)seconds * G_USEC_PER_SEC);
+    double elapsed = (g_get_monotonic_time() - start) / 1e6;
+    long answered = l.answered;
+    l.sending = FALSE;
+    l.measuring = FALSE;
+    /* Let what is in flight arrive before closing, so neither server sees
+     * a hundred resets at once in the next run. */
+    gint64 drain_end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    for (;;) {
+        gboolean busy = FALSE;
+        for (int i = 0; i < clients; i++)
+            busy |= l.conns[i].sent_us != 0;
+        if (!busy || g_get_monotonic_time() > drain_end)
+            break;
+        poll_for(&l, g_get_monotonic_time() + 20 * 1000);
+    }
+    g_array_sort(l.latency_us, cmp_gint64);
+    result r = {.per_second = answered / elapsed,
+                .p50_ms = percentile_ms(l.latency_us, 0.50),
+                .p99_ms = percentile_ms(l.latency_us, 0.99),
+                .wrong = l.wrong};
+    for (int i = 0; i < clients; i++) {
+        close(l.conns[i].fd);
+        g_byte_array_unref(l.conns[i].in);
+    }
+    close(l.epoll);
+    g_free(l.conns);
+    g_free(l.request);
+    g_array_unref(l.latency_us);
+    return r;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+static void compare(const char *what, const char *api_path, const char *static_name, int port,
+                    harness_peer *nginx, SoupSession *session, const char *token, int clients,
+                    int seconds)
+{
+    char *url = g_strdup_printf("http://127.0.0.1:%d%s", port, api_path);
+    GBytes *body = fetch(session, "GET", url, token, NULL);
+    gsize length = g_bytes_get_size(body);
+    char *file = g_build_filename(harness_peer_get(nginx, "NGINX_STATIC_DIR"), static_name, NULL);
+    g_assert_true(g_file_set_contents(file, g_bytes_get_data(body, NULL), (gssize)length, NULL));
+    g_assert_cmpint(g_chmod(file, 0644), ==, 0);
+
+    result ucd = run_load("127.0.0.1", port, api_path, token, length, clients, seconds);
+    const char *static_url = harness_peer_get(nginx, "NGINX_STATIC_URL");
+    int static_port = atoi(strrchr(static_url, ':') + 1);
+    char *static_path = g_strdup_printf("/%s", static_name);
+    result ngx = run_load(harness_peer_get(nginx, "NGINX_ADDR"), static_port, static_path, token,
+                          length, clients, seconds);
+    printf("bench-api-rest: %-28s %6zu B | ucd %8.0f req/s p50 %6.2f ms p99 %6.2f ms | "
+           "nginx %8.0f req/s p50 %6.2f ms p99 %6.2f ms | ucd/nginx %.2f (target >= 0.5)%s\n",
+           what, length, ucd.per_second, ucd.p50_ms, ucd.p99_ms, ngx.per_second, ngx.p50_ms,
+           ngx.p99_ms, ngx.per_second > 0 ? ucd.per_second / ngx.per_second : 0.0,
+           ucd.wrong + ngx.wrong > 0 ? " WRONG ANSWERS" : "");
+    if (ucd.wrong + ngx.wrong > 0)
+        g_error("%ld answers from ucd and %ld from nginx were not 200 with %zu bytes", ucd.wrong,
+                ngx.wrong, length);
+    g_free(static_path);
+    g_free(file);
+    g_bytes_unref(body);
+    g_free(url);
+}
+
+int main(int argc, char **argv)
+{
+    int clients = argc > 1 ? atoi(argv[1]) : 100;
+    int seconds = argc > 2 ? atoi(argv[2]) : 5;
+    if (clients < 1 || clients > 10000 || seconds < 1) {
+        fprintf(stderr, "usage: bench-api-rest [CLIENTS 1..10000] [SECONDS]\n");
+        return 2;
+    }
+    int port = free_port();
+    harness *h = start_ucd(port);
+    char *upstream = g_strdup_printf("127.0.0.1:%d", port);
+    const char *nginx_args[] = {upstream, NULL};
+    harness_peer *nginx =
+        harness_peer_start(harness_env("UCD_NGINX_SCRIPT"), "NGINX_DIR", nginx_args);
+    if (nginx == NULL) {
+        fprintf(stderr, "bench-api-rest: no nginx (./dev deps installs it)\n");
+        harness_stop(h);
+        harness_free(h);
+        return 77;
+    }
+    SoupSession *session = soup_session_new();
+    char *token = login(session, port);
+    fill_journal(h, session, port, token);
+    printf("bench-api-rest: %d clients, one keep-alive connection and one request in flight "
+           "each, %d s per server and request after 1 s of warm-up; nginx: 1 worker, static "
+           "files of ucd's answers\n",
+           clients, seconds);
+    compare("GET /presence", "/api/v1/presence", "presence.json", port, nginx, session, token,
+            clients, seconds);
+    compare("GET /journal?limit=50", "/api/v1/journal?limit=50", "journal.json", port, nginx,
+            session, token, clients, seconds);
+    g_object_unref(session);
+    g_free(token);
+    harness_peer_stop(nginx);
+    g_free(upstream);
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    harness_free(h);
+    return 0;
+}
