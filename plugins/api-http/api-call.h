@@ -17,37 +17,37 @@
 #include "api-http.h"
 
 /* Stable error codes (the "code" of the error shape). */
-#define API_ERR_BAD_REQUEST      "bad_request"      /* 400: malformed request */
-#define API_ERR_INVALID_JSON     "invalid_json"     /* 400: the body is not JSON */
-#define API_ERR_INVALID_ARGUMENT "invalid_argument" /* 400/422: a field is wrong */
-#define API_ERR_UNKNOWN_FIELD    "unknown_field"    /* 400: a field the route does not take */
-#define API_ERR_UNAUTHENTICATED  "unauthenticated"  /* 401: no or bad token */
-#define API_ERR_TOKEN_EXPIRED    "token_expired"    /* 401 */
-#define API_ERR_FORBIDDEN        "forbidden"        /* 403: role, scope or permission level */
-#define API_ERR_NOT_FOUND        "not_found"        /* 404 */
+#define API_ERR_BAD_REQUEST      "bad_request"        /* 400: malformed request */
+#define API_ERR_INVALID_JSON     "invalid_json"       /* 400: the body is not JSON */
+#define API_ERR_INVALID_ARGUMENT "invalid_argument"   /* 400/422: a field is wrong */
+#define API_ERR_UNKNOWN_FIELD    "unknown_field"      /* 400: a field the route does not take */
+#define API_ERR_UNAUTHENTICATED  "unauthenticated"    /* 401: no or bad token */
+#define API_ERR_TOKEN_EXPIRED    "token_expired"      /* 401 */
+#define API_ERR_FORBIDDEN        "forbidden"          /* 403: role, scope or permission level */
+#define API_ERR_NOT_FOUND        "not_found"          /* 404 */
 #define API_ERR_METHOD           "method_not_allowed" /* 405 */
-#define API_ERR_CONFLICT         "conflict"         /* 409 */
-#define API_ERR_TOO_LARGE        "payload_too_large" /* 413 */
-#define API_ERR_UNSUPPORTED      "unsupported"      /* 422/501: e.g. a line without the capability */
-#define API_ERR_RATE_LIMITED     "rate_limited"     /* 429 */
-#define API_ERR_UNAVAILABLE      "unavailable"      /* 503: a driver, a backend or the PBX down */
-#define API_ERR_INTERNAL         "internal"         /* 500 */
+#define API_ERR_CONFLICT         "conflict"           /* 409 */
+#define API_ERR_TOO_LARGE        "payload_too_large"  /* 413 */
+#define API_ERR_UNSUPPORTED      "unsupported"  /* 422/501: e.g. a line without the capability */
+#define API_ERR_RATE_LIMITED     "rate_limited" /* 429 */
+#define API_ERR_UNAVAILABLE      "unavailable"  /* 503: a driver, a backend or the PBX down */
+#define API_ERR_INTERNAL         "internal"     /* 500 */
 
 typedef struct api_call api_call;
 
 /* Who is calling, as the auth gate found it. */
 typedef struct api_principal {
-    guint role;            /* ucd_http_role */
-    char *user_id;         /* directory id of a user; NULL for an API key */
-    char *login;           /* a user's login, for logs; NULL for a key */
-    char *key_name;        /* an API key's name; NULL for a user */
-    char **scopes;         /* an API key's scopes; NULL for a user */
-    char **users;          /* an API key's listed users (ids); NULL: none */
-    char *session_id;      /* the session the token belongs to; NULL for a key */
-    char *address;         /* the client's address */
-    gint64 expires_ms;     /* when the token stops working (UTC ms); 0: never (an API key).
-                              The event stream closes the socket then (4001) and
-                              answers a renewal with the new token's expires_in */
+    guint role;        /* ucd_http_role */
+    char *user_id;     /* directory id of a user; NULL for an API key */
+    char *login;       /* a user's login, for logs; NULL for a key */
+    char *key_name;    /* an API key's name; NULL for a user */
+    char **scopes;     /* an API key's scopes; NULL for a user */
+    char **users;      /* an API key's listed users (ids); NULL: none */
+    char *session_id;  /* the session the token belongs to; NULL for a key */
+    char *address;     /* the client's address */
+    gint64 expires_ms; /* when the token stops working (UTC ms); 0: never (an API key).
+                          The event stream closes the socket then (4001) and
+                          answers a renewal with the new token's expires_in */
 } api_principal;
 
 typedef void (*api_handler)(api_call *call, gpointer data);
@@ -85,6 +85,18 @@ GBytes *api_call_body(api_call *call);
  * any), answers 400 with the right code and returns NULL: the handler just
  * returns. The object belongs to the call. */
 JsonObject *api_call_json_object(api_call *call, const char *const *allowed);
+
+/* Readers of one member of api_call_json_object's object. A member that is
+ * absent or null leaves *out as it was and returns TRUE, unless `required`;
+ * a missing required member or one of another JSON type answers 400
+ * invalid_argument naming the field and the type it needs, and returns
+ * FALSE: the handler just returns. Strings belong to the object. */
+gboolean api_json_string(api_call *call, JsonObject *object, const char *name, gboolean required,
+                         const char **out);
+gboolean api_json_int(api_call *call, JsonObject *object, const char *name, gboolean required,
+                      gint64 *out);
+gboolean api_json_bool(api_call *call, JsonObject *object, const char *name, gboolean required,
+                       gboolean *out);
 
 /* Keeps the call open after the handler returns (work in a pool thread,
  * a service answering later). Answer later on the main loop. */

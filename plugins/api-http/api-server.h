@@ -12,6 +12,10 @@
 
 #include "api-http.h"
 
+/* Reads the configured certificate and private key and checks that they
+ * belong together (init does it, so a wrong file fails init): FALSE and
+ * `error` naming the key and file. TRUE without HTTPS. */
+gboolean api_server_check_certificate(api_ctx *ctx, GError **error);
 /* Creates the SoupServer, loads the certificate, binds the listeners. NULL
  * and `error` (which names the address or the file) when it cannot. */
 api_server *api_server_new(api_ctx *ctx, GError **error);

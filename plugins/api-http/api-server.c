@@ -1,0 +1,299 @@
+/*
+ * api-server.c - the SoupServer of api-http (api-server.h).
+ *
+ * One server carries every listener, HTTPS and plain. The certificate and
+ * key are checked with OpenSSL before GLib's TLS backend gets them, because
+ * the backend takes a key that does not belong to the certificate and only
+ * the clients' handshakes fail later; here init fails and names both files.
+ * TLS versions: GLib's backend (glib-networking, GnuTLS) refuses TLS 1.0 and
+ * 1.1 itself since 2.64; README.md says how to narrow it further.
+ */
+#include "api-server.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "api-call-internal.h"
+#include "api-config.h"
+#include "api-cors.h"
+#include "api-limits.h"
+#include "api-router.h"
+
+struct api_server {
+    api_ctx *ctx;
+    SoupServer *soup;
+    api_limits *limits;
+};
+
+/* ---- the certificate ---- */
+
+static char *openssl_reason(void)
+{
+    unsigned long e = ERR_get_error();
+    char buffer[256] = "";
+    if (e)
+        ERR_error_string_n(e, buffer, sizeof buffer);
+    ERR_clear_error();
+    return g_strdup(buffer[0] ? buffer : "no PEM data found");
+}
+
+/* The key belongs to the certificate, each file reads. */
+static gboolean check_pair(const char *cert_path, const char *key_path, GError **error)
+{
+    FILE *f = fopen(cert_path, "r");
+    if (f == NULL) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "certificate %s: %s", cert_path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (cert == NULL) {
+        char *why = openssl_reason();
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "certificate %s is not a PEM certificate (%s)", cert_path, why);
+        g_free(why);
+        return FALSE;
+    }
+    f = fopen(key_path, "r");
+    if (f == NULL) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "private_key %s: %s", key_path,
+                    g_strerror(errno));
+        X509_free(cert);
+        return FALSE;
+    }
+    EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (key == NULL) {
+        char *why = openssl_reason();
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "private_key %s is not an unencrypted PEM private key (%s)", key_path, why);
+        g_free(why);
+        X509_free(cert);
+        return FALSE;
+    }
+    gboolean ok = X509_check_private_key(cert, key) == 1;
+    ERR_clear_error();
+    if (!ok)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "private_key %s does not belong to certificate %s", key_path, cert_path);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return ok;
+}
+
+static GTlsCertificate *load_certificate(const api_config *config, GError **error)
+{
+    if (!check_pair(config->certificate, config->private_key, error))
+        return NULL;
+    GError *tls_error = NULL;
+    GTlsCertificate *cert =
+        g_tls_certificate_new_from_files(config->certificate, config->private_key, &tls_error);
+    if (cert == NULL) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "certificate %s with private_key %s: %s", config->certificate,
+                    config->private_key, tls_error->message);
+        g_error_free(tls_error);
+    }
+    return cert;
+}
+
+gboolean api_server_check_certificate(api_ctx *ctx, GError **error)
+{
+    if (ctx->config.https_listen[0] == NULL)
+        return TRUE;
+    GTlsCertificate *cert = load_certificate(&ctx->config, error);
+    if (cert)
+        g_object_unref(cert);
+    return cert != NULL;
+}
+
+static gboolean set_tls(api_server *server, GError **error)
+{
+    const api_config *config = &server->ctx->config;
+    if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "https_listen: GLib has no TLS backend (install glib-networking)");
+        return FALSE;
+    }
+    GTlsCertificate *cert = load_certificate(config, error);
+    if (cert == NULL)
+        return FALSE;
+    soup_server_set_tls_certificate(server->soup, cert);
+    g_object_unref(cert);
+    if (config->client_ca) {
+        GError *ca_error = NULL;
+        GTlsDatabase *db = g_tls_file_database_new(config->client_ca, &ca_error);
+        if (db == NULL) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "client_ca %s: %s",
+                        config->client_ca, ca_error->message);
+            g_error_free(ca_error);
+            return FALSE;
+        }
+        soup_server_set_tls_database(server->soup, db);
+        soup_server_set_tls_auth_mode(server->soup, G_TLS_AUTHENTICATION_REQUESTED);
+        g_object_unref(db);
+    }
+    return TRUE;
+}
+
+gboolean api_server_reload_certificate(api_server *server, GError **error)
+{
+    if (server->ctx->config.https_listen[0] == NULL)
+        return TRUE;
+    GTlsCertificate *cert = load_certificate(&server->ctx->config, error);
+    if (cert == NULL)
+        return FALSE;
+    soup_server_set_tls_certificate(server->soup, cert);
+    g_object_unref(cert);
+    return TRUE;
+}
+
+/* ---- the client's address ---- */
+
+static gboolean trusted(const api_config *config, const char *address)
+{
+    return address && config->trusted_proxies && g_strv_contains(config->trusted_proxies, address);
+}
+
+char *api_server_client_address(api_server *server, SoupServerMessage *msg)
+{
+    const api_config *config = &server->ctx->config;
+    const char *peer = soup_server_message_get_remote_host(msg);
+    if (!trusted(config, peer))
+        return g_strdup(peer);
+    const char *xff = soup_message_headers_get_list(soup_server_message_get_request_headers(msg),
+                                                    "X-Forwarded-For");
+    if (xff == NULL)
+        return g_strdup(peer);
+    /* Right to left: each proxy appends the address it saw, so the first
+     * one not ours is the client as far as we can believe. */
+    char **hops = g_strsplit(xff, ",", -1);
+    char *found = NULL;
+    for (guint i = g_strv_length(hops); i-- > 0 && found == NULL;) {
+        const char *hop = g_strstrip(hops[i]);
+        GInetAddress *a = g_inet_address_new_from_string(hop);
+        if (a == NULL)
+            break; /* garbage: believe no further */
+        g_object_unref(a);
+        if (!trusted(config, hop) || i == 0)
+            found = g_strdup(hop);
+    }
+    g_strfreev(hops);
+    return found ? found : g_strdup(peer);
+}
+
+/* ---- handlers ---- */
+
+static void early(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+                  gpointer data)
+{
+    (void)soup, (void)path, (void)query;
+    api_server *server = data;
+    api_limits_check_headers(server->limits, msg);
+}
+
+static void on_api(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+                   gpointer data)
+{
+    (void)soup, (void)query;
+    api_server *server = data;
+    if (api_cors_handle(server->ctx->config.allowed_origins, msg))
+        return;
+    if (!g_str_has_prefix(path, API_PREFIX "/") || path[strlen(API_PREFIX) + 1] == '\0') {
+        char *text = g_strdup_printf("no resource %s (see %s/openapi.json)", path, API_PREFIX);
+        api_message_error(msg, SOUP_STATUS_NOT_FOUND, API_ERR_NOT_FOUND, text);
+        g_free(text);
+        return;
+    }
+    if (strcmp(soup_server_message_get_method(msg), "OPTIONS") == 0) {
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+                                     "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+        soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, NULL);
+        return;
+    }
+    api_router_dispatch(server->ctx->router, msg, path + strlen(API_PREFIX));
+}
+
+static void on_other(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+                     gpointer data)
+{
+    (void)soup, (void)query, (void)data;
+    char *text = g_strdup_printf("no resource %s: the API is under %s/", path, API_PREFIX);
+    api_message_error(msg, SOUP_STATUS_NOT_FOUND, API_ERR_NOT_FOUND, text);
+    g_free(text);
+}
+
+/* ---- listeners ---- */
+
+static gboolean listen_all(api_server *server, const char *key, const char *const *list,
+                           SoupServerListenOptions options, GError **error)
+{
+    for (gsize i = 0; list && list[i]; i++) {
+        char *host = NULL;
+        guint16 port = 0;
+        GError *e = NULL;
+        gboolean ok = api_config_parse_listen(list[i], &host, &port, &e);
+        if (ok && host == NULL)
+            ok = soup_server_listen_all(server->soup, port, options, &e);
+        else if (ok) {
+            GInetAddress *a = g_inet_address_new_from_string(host);
+            GSocketAddress *sa = g_inet_socket_address_new(a, port);
+            ok = soup_server_listen(server->soup, sa, options, &e);
+            g_object_unref(sa);
+            g_object_unref(a);
+        }
+        g_free(host);
+        if (!ok) {
+            g_set_error(error, G_IO_ERROR, e ? e->code : G_IO_ERROR_FAILED, "%s %s: %s", key,
+                        list[i], e ? e->message : "cannot listen");
+            g_clear_error(&e);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+api_server *api_server_new(api_ctx *ctx, GError **error)
+{
+    api_server *server = g_new0(api_server, 1);
+    server->ctx = ctx;
+    server->soup = soup_server_new("server-header", "ucd", NULL);
+    server->limits = api_limits_new(ctx);
+    const api_config *config = &ctx->config;
+    if (config->https_listen[0] && !set_tls(server, error))
+        goto fail;
+    api_limits_attach(server->limits, server->soup);
+    soup_server_add_early_handler(server->soup, NULL, early, server, NULL);
+    soup_server_add_early_handler(server->soup, API_PREFIX, early, server, NULL);
+    soup_server_add_early_handler(server->soup, API_PREFIX "/events", early, server, NULL);
+    soup_server_add_handler(server->soup, NULL, on_other, server, NULL);
+    soup_server_add_handler(server->soup, API_PREFIX, on_api, server, NULL);
+    if (!listen_all(server, "https_listen", config->https_listen, SOUP_SERVER_LISTEN_HTTPS,
+                    error) ||
+        !listen_all(server, "http_listen", config->http_listen, 0, error))
+        goto fail;
+    return server;
+fail:
+    api_server_free(server);
+    return NULL;
+}
+
+void api_server_free(api_server *server)
+{
+    if (server == NULL)
+        return;
+    soup_server_disconnect(server->soup);
+    api_limits_free(server->limits); /* disconnects from the server's signals */
+    g_object_unref(server->soup);
+    g_free(server);
+}
+
+SoupServer *api_server_soup(api_server *server)
+{
+    return server->soup;
+}
