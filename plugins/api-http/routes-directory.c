@@ -577,74 +577,73 @@ static void lines_get(api_call *call, gpointer data)
 
 /* ---- the routes ---- */
 
-static const api_route_def directory_routes[] =
-    {
-        {"GET", "/users", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"Users the caller may see\",\"description\":\"Every user the caller sees "
-         "at "
-         "PUBLIC or more (disabled users only at PERSONAL), by login, each cut to the caller's "
-         "level. Keyset paging by login: pass next as "
-         "after.\",\"parameters\":[" USER_PAGE_PARAMETERS
-         ",{\"name\":\"group\",\"in\":\"query\",\"description\":\"only members of this group "
-         "(id)\",\"schema\":{\"type\":\"string\"}}],\"responses\":{" LIST_200(
-             "a page of users", USER_SCHEMA, PAGE_NEXT) ",\"400\":{\"description\":\"a bad limit, "
-                                                        "q or after\"}}}",
-         users_list},
-        {"GET", "/users/{id}", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"One user\",\"parameters\":[" PATH_PARAM(
-             "id",
-             "a user id or login") "],\"responses\":{" OBJECT_200("the user, cut to the caller's "
-                                                                  "level",
-                                                                  USER_SCHEMA) ",\"404\":{"
-                                                                               "\"description\":"
-                                                                               "\"no such user, or "
-                                                                               "one the caller may "
-                                                                               "not see\"}}}",
-         users_get},
-        {"GET", "/groups", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"Groups\",\"description\":\"Every group, by id.\",\"responses\":{" LIST_200(
-             "the groups", GROUP_SCHEMA, NULL_NEXT) "}}",
-         groups_list},
-        {"GET", "/groups/{id}", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"One group\",\"parameters\":[" PATH_PARAM(
-             "id",
-             "a group id") "],\"responses\":{" OBJECT_200("the group",
-                                                          GROUP_SCHEMA) ",\"404\":{\"description\":"
-                                                                        "\"no such group\"}}}",
-         groups_get},
-        {"GET", "/groups/{id}/members", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"Members of a group the caller may see\",\"description\":\"As GET /users "
-         "with group.\",\"parameters\":[" PATH_PARAM(
-             "id", "a group id") "," USER_PAGE_PARAMETERS
-                                 "],\"responses\":{" LIST_200(
-                                     "a page of members", USER_SCHEMA,
-                                     PAGE_NEXT) ",\"404\":{\"description\":\"no such group\"}}}",
-         groups_members},
-        {"GET", "/lines", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"Lines the caller may see\",\"description\":\"Lines of users the caller "
-         "sees "
-         "at BUSINESS or more, by driver and address.\",\"parameters\":[{\"name\":\"user\",\"in\":"
-         "\"query\",\"description\":\"only this user's lines (id or login)\",\"schema\":{\"type\":"
-         "\"string\"}}],\"responses\":{" LIST_200(
-             "the lines", LINE_SCHEMA,
-             NULL_NEXT) ",\"403\":{\"description\":\"the caller sees user "
-                        "below BUSINESS\"},\"404\":{\"description\":\"no "
-                        "such user\"}}}",
-         lines_list},
-        {"GET", "/lines/{driver}/{address}", UCD_HTTP_ROLE_USER, "directory:read",
-         "{\"summary\":\"One line\",\"parameters\":[" PATH_PARAM("driver", "the PBX driver's "
-                                                                           "module id, e.g. "
-                                                                           "pbx-sim:office") "," PATH_PARAM(
-             "address",
-             "the line's "
-             "address (a "
-             "slash as %2F)") "],\"responses\":{" OBJECT_200("the line",
-                                                             LINE_SCHEMA) ",\"404\":{"
-                                                                          "\"description\":\"no "
-                                                                          "such line, or one the "
-                                                                          "caller may "
-                                                                          "not see\"}}}",
-         lines_get},
+static const api_route_def directory_routes[] = {
+    {"GET", "/users", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"Users the caller may see\",\"description\":\"Every user the caller sees "
+     "at "
+     "PUBLIC or more (disabled users only at PERSONAL), by login, each cut to the caller's "
+     "level. Keyset paging by login: pass next as "
+     "after.\",\"parameters\":[" USER_PAGE_PARAMETERS
+     ",{\"name\":\"group\",\"in\":\"query\",\"description\":\"only members of this group "
+     "(id)\",\"schema\":{\"type\":\"string\"}}],\"responses\":{" LIST_200(
+         "a page of users", USER_SCHEMA, PAGE_NEXT) ",\"400\":{\"description\":\"a bad limit, "
+                                                    "q or after\"}}}",
+     users_list},
+    {"GET", "/users/{id}", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"One user\",\"parameters\":[" PATH_PARAM(
+         "id",
+         "a user id or login") "],\"responses\":{" OBJECT_200("the user, cut to the caller's "
+                                                              "level",
+                                                              USER_SCHEMA) ",\"404\":{"
+                                                                           "\"description\":"
+                                                                           "\"no such user, or "
+                                                                           "one the caller may "
+                                                                           "not see\"}}}",
+     users_get},
+    {"GET", "/groups", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"Groups\",\"description\":\"Every group, by id.\",\"responses\":{" LIST_200(
+         "the groups", GROUP_SCHEMA, NULL_NEXT) "}}",
+     groups_list},
+    {"GET", "/groups/{id}", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"One group\",\"parameters\":[" PATH_PARAM(
+         "id",
+         "a group id") "],\"responses\":{" OBJECT_200("the group",
+                                                      GROUP_SCHEMA) ",\"404\":{\"description\":"
+                                                                    "\"no such group\"}}}",
+     groups_get},
+    {"GET", "/groups/{id}/members", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"Members of a group the caller may see\",\"description\":\"As GET /users "
+     "with group.\",\"parameters\":[" PATH_PARAM(
+         "id", "a group id") "," USER_PAGE_PARAMETERS
+                             "],\"responses\":{" LIST_200(
+                                 "a page of members", USER_SCHEMA,
+                                 PAGE_NEXT) ",\"404\":{\"description\":\"no such group\"}}}",
+     groups_members},
+    {"GET", "/lines", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"Lines the caller may see\",\"description\":\"Lines of users the caller "
+     "sees "
+     "at BUSINESS or more, by driver and address.\",\"parameters\":[{\"name\":\"user\",\"in\":"
+     "\"query\",\"description\":\"only this user's lines (id or login)\",\"schema\":{\"type\":"
+     "\"string\"}}],\"responses\":{" LIST_200(
+         "the lines", LINE_SCHEMA, NULL_NEXT) ",\"403\":{\"description\":\"the caller sees user "
+                                              "below BUSINESS\"},\"404\":{\"description\":\"no "
+                                              "such user\"}}}",
+     lines_list},
+    {"GET", "/lines/{driver}/{address}", UCD_HTTP_ROLE_USER, "directory:read",
+     "{\"summary\":\"One line\",\"parameters\":[" PATH_PARAM(
+         "driver",
+         "the PBX driver's "
+         "module id, e.g. "
+         "pbx-sim:office") "," PATH_PARAM("address", "the line's "
+                                                     "address (a "
+                                                     "slash as %2F)") "],\"responses\":"
+                                                                      "{" OBJECT_200("the line",
+                                                                                     LINE_SCHEMA) ",\"404\":{"
+                                                                                                  "\"description\":\"no "
+                                                                                                  "such line, or one the "
+                                                                                                  "caller may "
+                                                                                                  "not see\"}}}",
+     lines_get},
 };
 
 gboolean api_routes_directory_register(api_router *r, api_ctx *ctx, GError **error)

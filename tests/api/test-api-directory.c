@@ -58,7 +58,7 @@ static JsonObject *user_in(JsonNode *list, const char *login)
 
 static void test_me(void)
 {
-    api_env *e = api_env_start(NULL);
+    api_env *e = api_env_start(ADMIN_CONFIG);
     tokens t = {0};
     tokens_login(e, &t);
 
@@ -110,7 +110,7 @@ static void test_me(void)
 
 static void test_users_levels(void)
 {
-    api_env *e = api_env_start(NULL);
+    api_env *e = api_env_start(ADMIN_CONFIG);
     tokens t = {0};
     tokens_login(e, &t);
 
@@ -157,14 +157,14 @@ static void test_users_levels(void)
     expect_error(e, "GET", "/users/eve", t.dave, NULL, 404, "not_found", "eve");
 
     /* an admin rule blocking dave from carol hides her from him entirely */
-    json_node_free(ctl(e, "permissions", "grant", "carol", "dave", "blocked", NULL));
+    json_node_free(ctl(e, "permissions", "grant", "file:carol", "file:dave", "blocked", NULL));
     expect_error(e, "GET", "/users/carol", t.dave, NULL, 404, "not_found", NULL);
     list = req_ok(e, "GET", "/users", t.dave, NULL, 200);
     g_assert_null(user_in(list, "carol"));
     g_assert_cmpint(json_object_get_int_member(obj(list), "total"), ==, 3);
     json_node_free(list);
     /* and a personal grant shows everything */
-    json_node_free(ctl(e, "permissions", "grant", "bob", "dave", "personal", NULL));
+    json_node_free(ctl(e, "permissions", "grant", "file:bob", "file:dave", "personal", NULL));
     u = req_ok(e, "GET", "/users/bob", t.dave, NULL, 200);
     assert_user_level(obj(u), "personal");
     json_node_free(u);
@@ -208,7 +208,7 @@ static void expect_logins(api_env *e, const char *path, const char *token, const
 
 static void test_users_search_pages(void)
 {
-    api_env *e = api_env_start(NULL);
+    api_env *e = api_env_start(ADMIN_CONFIG);
     char *alice = api_login(e, "alice", "pw-alice");
 
     /* keyset pages by login: total counts every match */
@@ -259,7 +259,7 @@ static void test_users_search_pages(void)
 
 static void test_groups(void)
 {
-    api_env *e = api_env_start(NULL);
+    api_env *e = api_env_start(ADMIN_CONFIG);
     char *dave = api_login(e, "dave", "pw-dave");
     JsonNode *list = req_ok(e, "GET", "/groups", dave, NULL, 200);
     g_assert_cmpint(json_object_get_int_member(obj(list), "total"), ==, 3);
@@ -281,7 +281,7 @@ static void test_groups(void)
     expect_error(e, "GET", "/groups/file:nope/members", dave, NULL, 404, "not_found", NULL);
 
     /* a leader dave may not see is left out of the group's leaders */
-    json_node_free(ctl(e, "permissions", "grant", "bob", "dave", "blocked", NULL));
+    json_node_free(ctl(e, "permissions", "grant", "file:bob", "file:dave", "blocked", NULL));
     g = req_ok(e, "GET", "/groups/file:sales", dave, NULL, 200);
     g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj(g), "leaders")), ==, 0);
     json_node_free(g);
@@ -312,7 +312,7 @@ static void expect_lines(api_env *e, const char *path, const char *token, const 
 
 static void test_lines(void)
 {
-    api_env *e = api_env_start(NULL);
+    api_env *e = api_env_start(ADMIN_CONFIG);
     tokens t = {0};
     tokens_login(e, &t);
 
