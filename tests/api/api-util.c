@@ -138,13 +138,14 @@ static JsonNode *parse_answer(GBytes *bytes)
     const char *data = bytes ? g_bytes_get_data(bytes, &length) : NULL;
     if (length == 0)
         return NULL;
-    JsonNode *node = json_from_string(data, NULL);
+    /* The body is not NUL-terminated: parse a terminated copy. */
+    char *text = g_strndup(data, length);
+    JsonNode *node = json_from_string(text, NULL);
     if (node == NULL) {
         node = json_node_new(JSON_NODE_VALUE);
-        char *text = g_strndup(data, length);
         json_node_set_string(node, text);
-        g_free(text);
     }
+    g_free(text);
     return node;
 }
 
