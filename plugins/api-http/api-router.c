@@ -252,31 +252,27 @@ static gboolean more_specific(const route *a, const route *b)
     return FALSE;
 }
 
-/* The request path after API_PREFIX as decoded segments; NULL (and the
- * reason in *why) for a segment that is empty, "." or "..", holds '/' or
- * NUL once decoded, or does not decode. */
+/* The request path after API_PREFIX as segments. libsoup hands the path
+ * over percent-decoded already (and answers 400 itself for an escape that
+ * does not decode or decodes to NUL), and GUri removed "." and ".."
+ * segments: what is left to refuse here is an empty segment ("//", a
+ * trailing '/') and a dot segment that came in some other way. NULL and
+ * the reason in *why. */
 static char **split_request(const char *path, char **why)
 {
     if (path[0] != '/') {
         *why = g_strdup("the path must start with /api/v1/");
         return NULL;
     }
-    char **raw = g_strsplit(path + 1, "/", -1);
-    guint n = g_strv_length(raw);
-    char **out = g_new0(char *, n + 1);
-    for (guint i = 0; i < n; i++) {
-        out[i] = g_uri_unescape_string(raw[i], "/");
-        if (out[i] == NULL || out[i][0] == '\0' || strcmp(out[i], ".") == 0 ||
-            strcmp(out[i], "..") == 0) {
-            *why = out[i] == NULL ? g_strdup_printf("path segment \"%s\" is not valid", raw[i])
-                                  : g_strdup_printf("empty, \".\" or \"..\" path segments are "
-                                                    "not allowed");
-            g_strfreev(raw);
+    char **out = g_strsplit(path + 1, "/", -1);
+    for (guint i = 0; out[i]; i++) {
+        if (out[i][0] == '\0' || strcmp(out[i], ".") == 0 || strcmp(out[i], "..") == 0) {
+            *why = g_strdup_printf("empty, \".\" or \"..\" path segments are not allowed: %s%s",
+                                   API_PREFIX, path);
             g_strfreev(out);
             return NULL;
         }
     }
-    g_strfreev(raw);
     return out;
 }
 
