@@ -35,6 +35,8 @@ typedef struct StreamMeterOutputClass {
 } StreamMeterOutputClass;
 
 static void meter_output_pollable_init(GPollableOutputStreamInterface *iface);
+GType stream_meter_output_get_type(void);
+
 /* The header's full length once its first two bytes are known. */
 static guint header_size(const guint8 *head)
 {
@@ -169,6 +171,7 @@ typedef struct StreamMeterIOClass {
     GIOStreamClass parent_class;
 } StreamMeterIOClass;
 
+GType stream_meter_io_get_type(void);
 G_DEFINE_TYPE(StreamMeterIO, stream_meter_io, G_TYPE_IO_STREAM)
 
 static GInputStream *meter_io_input(GIOStream *stream)
