@@ -101,9 +101,22 @@ api_env *api_env_start(const char *extra_config)
     if (!harness_wait_log(e->h, needle))
         fail_with_log(e->h, "the users never reached the model");
     g_free(needle);
-    e->base_url = g_strdup_printf("http://127.0.0.1:%u/api/v1", e->port);
-    e->session = soup_session_new_with_options("timeout", 60, "idle-timeout", 60, NULL);
+    api_env_route_via(e, NULL, NULL);
     return e;
+}
+
+void api_env_route_via(api_env *e, const char *base_url, SoupSession *session)
+{
+    g_free(e->base_url);
+    if (e->session)
+        g_object_unref(e->session);
+    if (base_url) {
+        e->base_url = g_strdup(base_url);
+        e->session = g_object_ref(session);
+    } else {
+        e->base_url = g_strdup_printf("http://127.0.0.1:%u/api/v1", e->port);
+        e->session = soup_session_new_with_options("timeout", 60, "idle-timeout", 60, NULL);
+    }
 }
 
 void api_env_stop(api_env *e)

@@ -30,6 +30,11 @@ harness *api_env_harness(api_env *e);
 const char *api_env_base_url(api_env *e);
 /* The port api-http listens on. */
 guint16 api_env_port(api_env *e);
+/* From now on sends the requests and WebSocket connections of `e` (api_req*,
+ * api_login, api_ws_connect) to `base_url` (".../api/v1") with `session`: a
+ * proxy in front of ucd (test-api-nginx: nginx with TLS, a session that
+ * trusts the test CA). NULL, NULL: straight to ucd again. */
+void api_env_route_via(api_env *e, const char *base_url, SoupSession *session);
 
 /* `method` on `path` (under /api/v1, query included) with `token` as bearer
  * (NULL: none) and `json_body` (NULL: none) sent as application/json. The

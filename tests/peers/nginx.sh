@@ -85,10 +85,12 @@ chmod 600 "$D/key.pem" "$D/ca-key.pem"
 site() { # PORT
     local out=$D/ucd-api.conf
     cp "$RECIPE" "$out"
-    replace() { # OLD NEW
+    replace() { # OLD NEW: literal strings
         grep -qF -- "$1" "$out" || { echo "nginx.sh: \"$1\" is no longer in $RECIPE" >&2; exit 1; }
-        python3 -c 'import sys; p, a, b = sys.argv[1:]; s = open(p).read(); open(p, "w").write(s.replace(a, b))' \
-            "$out" "$1" "$2"
+        local old new
+        old=$(printf '%s' "$1" | sed 's/[][\/.^$*]/\\&/g')
+        new=$(printf '%s' "$2" | sed 's/[\/&]/\\&/g')
+        sed -i "s/$old/$new/" "$out"
     }
     replace "server 127.0.0.1:7224;" "server $UPSTREAM;"
     replace "listen 443 ssl;" "listen $ADDR:$1 ssl;"
