@@ -188,6 +188,7 @@ static void test_login(void)
     JsonObject *user = json_object_get_object_member(o, "user");
     g_assert_cmpstr(json_object_get_string_member(user, "login"), ==, "alice");
     char *token = g_strdup(access);
+    char *refresh_token = g_strdup(refresh);
     secrets_add(&s, access);
     secrets_add(&s, refresh);
     json_node_free(node);
@@ -235,7 +236,7 @@ static void test_login(void)
                      ==, 401);
     g_assert_cmpstr(code, ==, "unauthenticated");
     g_assert_cmpuint(sessions_status(e, "not-even-a-token", &code), ==, 401);
-    g_assert_cmpuint(sessions_status(e, refresh, &code), ==, 401);
+    g_assert_cmpuint(sessions_status(e, refresh_token, &code), ==, 401);
     g_assert_cmpuint(sessions_status(e, NULL, &code), ==, 401);
     g_assert_cmpuint(sessions_status(e, token, &code), ==, 200);
 
@@ -250,6 +251,7 @@ static void test_login(void)
     assert_no_secrets(e, &s);
     api_env_stop(e);
     g_free(token);
+    g_free(refresh_token);
     g_free(session);
 }
 
