@@ -5,8 +5,9 @@
  *
  * The file is built in a work item, page by page through the journal's
  * cursor (routes-journal.h's scan), and sent whole: at most
- * JOURNAL_CSV_MAX_ROWS rows, newest first; a bigger result is cut there,
- * said in the log, and the client asks for a narrower period.
+ * JOURNAL_CSV_MAX_ROWS rows, newest first; a bigger result is cut there
+ * and the answer's X-Journal-Next header holds the journal's cursor, which
+ * the next download takes as ?after= (as a page of GET /journal would).
  */
 #include <string.h>
 
@@ -163,11 +164,13 @@ static void csv_done(void *data)
         journal_scan_error(req);
         g_string_free(job->text, TRUE);
     } else {
-        if (req->next[0])
+        if (req->next[0]) {
             ctx->host->log(ctx->self, UCD_LOG_INFO,
                            "journal.csv: cut at %u rows (%" G_GUINT64_FORMAT
-                           " records read); the client should ask for a shorter period",
+                           " records read); the rest follows with after=X-Journal-Next",
                            job->rows, req->scanned);
+            api_call_set_header(req->call, "X-Journal-Next", req->next);
+        }
         GDateTime *now = g_date_time_new_now_utc();
         char *name = g_date_time_format(now, "journal-%Y%m%dT%H%M%SZ.csv");
         g_date_time_unref(now);
@@ -204,7 +207,9 @@ const api_route_def journal_csv_route = {
     "{\"summary\":\"Finished conversations as CSV\",\"description\":\"The conversations GET "
     "/journal pages through (same filters, visibility and masking), newest first, as one "
     "RFC 4180 file (UTF-8, CRLF, a header row) sent as an attachment. At most 100000 rows "
-    "(a fixed limit): ask for a shorter period (from, to) to get the rest. Cells a spreadsheet "
+    "(a fixed limit): a longer result is cut there and the header X-Journal-Next holds the "
+    "cursor to pass as after for the rest (a leader's download may also be cut after a "
+    "million records read). Cells a spreadsheet "
     "would evaluate (starting with = + - @, TAB or CR) get a leading single quote, so "
     "E.164 numbers read '+4930...; participant_users and participant_lines list the "
     "participants in order, ';'-separated.\",\"parameters\":["
@@ -212,8 +217,12 @@ const api_route_def journal_csv_route = {
     "{\"name\":\"number\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"outcome\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
     "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-    "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],"
+    "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
+    "{\"name\":\"after\",\"in\":\"query\",\"description\":\"X-Journal-Next of a cut "
+    "download\",\"schema\":{\"type\":\"string\"}}],"
     "\"responses\":{\"200\":{\"description\":\"the CSV file\",\"headers\":{"
+    "\"X-Journal-Next\":{\"description\":\"only when the file was cut: the cursor of the "
+    "rest\",\"schema\":{\"type\":\"string\"}},"
     "\"Content-Disposition\":{\"schema\":{\"type\":\"string\",\"example\":"
     "\"attachment; filename=\\\"journal-20260301T080000Z.csv\\\"\"}}},\"content\":{\"text/csv\":"
     "{\"schema\":{\"type\":\"string\"}}}},\"400\":{\"description\":\"a bad filter\"},"

@@ -74,4 +74,25 @@ static inline char *api_new_key(api_env *e, const char *name, const char *scopes
     return key;
 }
 
+/* The route METHOD PATH ("get", "/journal/{uuid}") is in GET /openapi.json
+ * with its own Operation Object (the text its file gives parsed: not the
+ * "(undocumented)" stand-in) and its role. */
+static inline void api_assert_documented(api_env *e, const char *method, const char *path,
+                                         const char *role)
+{
+    guint status = 0;
+    JsonNode *doc = api_req(e, "GET", "/openapi.json", NULL, NULL, &status);
+    g_assert_cmpuint(status, ==, 200);
+    JsonObject *paths = json_object_get_object_member(json_node_get_object(doc), "paths");
+    if (!json_object_has_member(paths, path))
+        g_error("%s is not in the OpenAPI document", path);
+    JsonObject *op =
+        json_object_get_object_member(json_object_get_object_member(paths, path), method);
+    g_assert_nonnull(op);
+    g_assert_cmpstr(json_object_get_string_member(op, "summary"), !=, "(undocumented)");
+    g_assert_cmpstr(json_object_get_string_member(op, "x-ucd-role"), ==, role);
+    g_assert_true(json_object_has_member(json_object_get_object_member(op, "responses"), "200"));
+    json_node_unref(doc);
+}
+
 #endif /* API_EXTRA_H */

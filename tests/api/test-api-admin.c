@@ -114,6 +114,11 @@ static void test_refused(void)
         assert_refused(e, routes[i].method, routes[i].path, NULL, routes[i].body, 401,
                        "unauthenticated", NULL);
     }
+    for (guint i = 0; i < G_N_ELEMENTS(routes); i++) {
+        char *method = g_ascii_strdown(routes[i].method, -1);
+        api_assert_documented(e, method, routes[i].path, "admin");
+        g_free(method);
+    }
     r = harness_ok(api_env_harness(e), levels);
     g_assert_cmpstr(harness_cell(r, "pbx-sim", "level"), ==, before);
     g_assert_cmpstr(before, !=, "error");

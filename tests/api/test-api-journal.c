@@ -338,6 +338,10 @@ static void test_paging_and_views(void)
     assert_error(e, "/journal?limit=ten", alice, 400, "invalid_argument", "limit");
     assert_error(e, "/journal?after=not-a-cursor", alice, 400, "invalid_argument", "after");
     assert_error(e, "/journal", NULL, 401, "unauthenticated", NULL);
+    api_assert_documented(e, "get", "/journal", "user");
+    api_assert_documented(e, "get", "/journal/{uuid}", "user");
+    api_assert_documented(e, "get", "/journal.csv", "user");
+    api_assert_documented(e, "get", "/analytics/kpis", "leader");
     /* this ucd runs no analytics exporter */
     assert_error(e, "/analytics/kpis?from=2026-03-01&to=2026-03-02", alice, 503, "unavailable",
                  "exporter");
@@ -509,6 +513,24 @@ static void test_csv(void)
     }
     g_ptr_array_unref(rows);
     api_download_clear(&d);
+
+    /* a download goes on from a cursor as a page does */
+    JsonNode *first = get_ok(e, "/journal?limit=10", alice);
+    char *escaped = g_uri_escape_string(
+        json_object_get_string_member(json_node_get_object(first), "next"), NULL, TRUE);
+    char *rest = g_strconcat("/journal.csv?after=", escaped, NULL);
+    d = api_download_get(e, rest, alice);
+    g_assert_cmpuint(d.status, ==, 200);
+    rows = csv_read(d.text, d.length, &why);
+    g_assert_nonnull(rows);
+    g_assert_cmpuint(rows->len, ==, count - 10 + 1);
+    g_assert_cmpstr(((char **)rows->pdata[1])[csv_column(rows, "uuid")], ==,
+                    item_string(items, 10, "uuid"));
+    g_ptr_array_unref(rows);
+    api_download_clear(&d);
+    g_free(rest);
+    g_free(escaped);
+    json_node_unref(first);
 
     /* the same filters as the JSON */
     JsonArray *answered = all_pages(e, alice, "outcome=answered", 500, TRUE, &pages);
