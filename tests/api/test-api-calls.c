@@ -57,6 +57,20 @@ static char *control(world *w, const char *token, const char *body)
     return call_id;
 }
 
+/* control() with the body made from `fmt` and its arguments. */
+static char *controlf(world *w, const char *token, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static char *controlf(world *w, const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    char *call_id = control(w, token, body);
+    g_free(body);
+    return call_id;
+}
+
 /* Waits (10 s) until GET /calls as `token` shows a leg on `line` in
  * `state` (NULL: none on `line` at all); the leg (free the node) or NULL. */
 static JsonNode *wait_leg(world *w, const char *token, const char *line, const char *state)
@@ -132,23 +146,18 @@ static void test_dial_to_hangup(void)
 
     /* bob's phone rings: he sees it, answers it */
     char *b = leg_id(&w, w.t.bob, "202", "offering");
-    char *body = g_strdup_printf("{\"action\":\"answer\",\"call_id\":\"%s\"}", b);
-    g_free(control(&w, w.t.bob, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.bob, "{\"action\":\"answer\",\"call_id\":\"%s\"}", b));
     json_node_free(wait_leg(&w, w.t.alice, "201", "connected"));
 
     /* dtmf, hold and retrieve on alice's leg */
-    body = g_strdup_printf("{\"action\":\"dtmf\",\"call_id\":\"%s\",\"digits\":\"12#\"}", a);
-    g_free(control(&w, w.t.alice, body));
-    g_free(body);
-    body = g_strdup_printf("{\"action\":\"hold\",\"call_id\":\"%s\",\"user\":\"alice\"}", a);
-    g_free(control(&w, w.t.alice, body));
-    g_free(body);
+    g_free(
+        controlf(&w, w.t.alice, "{\"action\":\"dtmf\",\"call_id\":\"%s\",\"digits\":\"12#\"}", a));
+    g_free(
+        controlf(&w, w.t.alice, "{\"action\":\"hold\",\"call_id\":\"%s\",\"user\":\"alice\"}", a));
     json_node_free(wait_leg(&w, w.t.alice, "201", "held"));
-    body = g_strdup_printf("{\"action\":\"retrieve\",\"call_id\":\"%s\",\"line\":\"%s/201\"}", a,
-                           w.driver);
-    g_free(control(&w, w.t.alice, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.alice,
+                    "{\"action\":\"retrieve\",\"call_id\":\"%s\",\"line\":\"%s/201\"}", a,
+                    w.driver));
     json_node_free(wait_leg(&w, w.t.alice, "201", "connected"));
 
     /* carol (business on bob) sees his leg; dave (public) does not */
@@ -167,8 +176,8 @@ static void test_dial_to_hangup(void)
     json_node_free(u);
 
     /* a line dave may not control: the calls service's refusal */
-    body = g_strdup_printf("{\"action\":\"hangup\",\"call_id\":\"%s\",\"line\":\"%s/202\"}", b,
-                           w.driver);
+    char *body = g_strdup_printf("{\"action\":\"hangup\",\"call_id\":\"%s\",\"line\":\"%s/202\"}",
+                                 b, w.driver);
     expect_error(w.e, "POST", "/calls", w.t.dave, body, 403, "forbidden", "may not use 'hangup'");
     g_free(body);
     /* the admin too acts as herself: bob's line is not hers */
@@ -206,20 +215,16 @@ static void test_transfers(void)
     char *outside = sim_call(&w, "+493012345", "202", FALSE);
     g_free(outside);
     char *b = leg_id(&w, w.t.bob, "202", "offering");
-    char *body = g_strdup_printf("{\"action\":\"answer\",\"call_id\":\"%s\"}", b);
-    g_free(control(&w, w.t.bob, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.bob, "{\"action\":\"answer\",\"call_id\":\"%s\"}", b));
     json_node_free(wait_leg(&w, w.t.bob, "202", "connected"));
 
     /* bob hands it to carol, carol sends it on to dave, and takes it back */
-    body = g_strdup_printf("{\"action\":\"transfer\",\"call_id\":\"%s\",\"number\":\"203\"}", b);
-    g_free(control(&w, w.t.bob, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.bob, "{\"action\":\"transfer\",\"call_id\":\"%s\",\"number\":\"203\"}",
+                    b));
     char *c = leg_id(&w, w.t.carol, "203", "offering");
     g_assert_null(wait_leg(&w, w.t.bob, "202", NULL));
-    body = g_strdup_printf("{\"action\":\"deflect\",\"call_id\":\"%s\",\"number\":\"204\"}", c);
-    g_free(control(&w, w.t.carol, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.carol, "{\"action\":\"deflect\",\"call_id\":\"%s\",\"number\":\"204\"}",
+                    c));
     char *d = leg_id(&w, w.t.dave, "204", "offering");
     /* bob may not take dave's calls (public), carol may (team) */
     expect_error(w.e, "POST", "/calls", w.t.bob, "{\"action\":\"pickup\",\"target\":\"dave\"}", 403,
@@ -230,34 +235,24 @@ static void test_transfers(void)
     /* nothing rings at carol's now: the service says so */
     expect_error(w.e, "POST", "/calls", w.t.dave, "{\"action\":\"pickup\",\"target\":\"carol\"}",
                  404, "not_found", "no call is ringing");
-    body = g_strdup_printf("{\"action\":\"hangup\",\"call_id\":\"%s\"}", c2);
-    g_free(control(&w, w.t.carol, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.carol, "{\"action\":\"hangup\",\"call_id\":\"%s\"}", c2));
     g_assert_null(wait_leg(&w, w.t.carol, "203", NULL));
 
     /* a consultation: bob holds a caller, calls carol, joins them */
     outside = sim_call(&w, "+493012346", "202", FALSE);
     g_free(outside);
     char *held = leg_id(&w, w.t.bob, "202", "offering");
-    body = g_strdup_printf("{\"action\":\"answer\",\"call_id\":\"%s\"}", held);
-    g_free(control(&w, w.t.bob, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.bob, "{\"action\":\"answer\",\"call_id\":\"%s\"}", held));
     json_node_free(wait_leg(&w, w.t.bob, "202", "connected"));
-    body = g_strdup_printf("{\"action\":\"hold\",\"call_id\":\"%s\"}", held);
-    g_free(control(&w, w.t.bob, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.bob, "{\"action\":\"hold\",\"call_id\":\"%s\"}", held));
     json_node_free(wait_leg(&w, w.t.bob, "202", "held"));
     char *active = control(&w, w.t.bob, "{\"action\":\"dial\",\"number\":\"203\"}");
     char *carol_leg = leg_id(&w, w.t.carol, "203", "offering");
-    body = g_strdup_printf("{\"action\":\"answer\",\"call_id\":\"%s\"}", carol_leg);
-    g_free(control(&w, w.t.carol, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.carol, "{\"action\":\"answer\",\"call_id\":\"%s\"}", carol_leg));
     json_node_free(wait_leg(&w, w.t.carol, "203", "connected"));
-    body = g_strdup_printf(
-        "{\"action\":\"consult_transfer\",\"call_id\":\"%s\",\"other_call_id\":\"%s\"}", held,
-        active);
-    g_free(control(&w, w.t.bob, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.bob,
+                    "{\"action\":\"consult_transfer\",\"call_id\":\"%s\",\"other_call_id\":\"%s\"}",
+                    held, active));
     g_assert_null(wait_leg(&w, w.t.bob, "202", NULL));
     JsonNode *leg = wait_leg(&w, w.t.carol, "203", "connected");
     g_assert_cmpstr(str(obj(leg), "remote_number"), ==, "+493012346");
@@ -441,9 +436,7 @@ static void test_capability(void)
     char *body = g_strdup_printf("{\"action\":\"hold\",\"call_id\":\"%s\"}", call);
     expect_error(w.e, "POST", "/calls", w.t.dave, body, 422, "unsupported", "capability 'hold'");
     g_free(body);
-    body = g_strdup_printf("{\"action\":\"hangup\",\"call_id\":\"%s\"}", call);
-    g_free(control(&w, w.t.dave, body));
-    g_free(body);
+    g_free(controlf(&w, w.t.dave, "{\"action\":\"hangup\",\"call_id\":\"%s\"}", call));
     g_assert_null(wait_leg(&w, w.t.dave, "204", NULL));
 
     /* a line without a user: only the system may act on it, and a key only
@@ -501,12 +494,10 @@ static void test_private_and_keys(void)
 
     /* a key for bob's lines: his yes, alice's no, and it must say whose */
     char *crm = make_key(w.e, "crm", "calls:read,calls:control", "bob");
-    char *body = g_strdup_printf("{\"action\":\"answer\",\"line\":\"%s/202\",\"call_id\":\"%s\"}",
-                                 w.driver, b);
-    g_free(control(&w, crm, body));
-    g_free(body);
+    g_free(controlf(&w, crm, "{\"action\":\"answer\",\"line\":\"%s/202\",\"call_id\":\"%s\"}",
+                    w.driver, b));
     json_node_free(wait_leg(&w, w.t.bob, "202", "connected"));
-    body =
+    char *body =
         g_strdup_printf("{\"action\":\"dial\",\"line\":\"%s/201\",\"number\":\"203\"}", w.driver);
     expect_error(w.e, "POST", "/calls", crm, body, 403, "forbidden", "crm");
     g_free(body);
@@ -524,9 +515,7 @@ static void test_private_and_keys(void)
                  "{\"action\":\"dial\",\"line\":\"999\","
                  "\"number\":\"203\"}",
                  404, "not_found", "999");
-    body = g_strdup_printf("{\"action\":\"hangup\",\"user\":\"bob\",\"call_id\":\"%s\"}", b);
-    g_free(control(&w, crm, body));
-    g_free(body);
+    g_free(controlf(&w, crm, "{\"action\":\"hangup\",\"user\":\"bob\",\"call_id\":\"%s\"}", b));
     g_assert_null(wait_leg(&w, w.t.bob, "202", NULL));
     g_free(crm);
     g_free(reader);
