@@ -73,10 +73,8 @@ static fixture *fixture_start(gboolean trusted, guint max_body)
 
     char *upstream = g_strdup_printf("127.0.0.1:%u", api_env_port(f->env));
     char *limit = g_strdup_printf("%u", max_body);
-    g_setenv("NGINX_ADDR", f->nginx_addr, TRUE);
-    const char *args[] = {upstream, limit, NULL};
+    const char *args[] = {upstream, limit, f->nginx_addr, NULL};
     f->nginx = harness_peer_start(harness_env("UCD_NGINX_SCRIPT"), "NGINX_DIR", args);
-    g_unsetenv("NGINX_ADDR");
     g_free(limit);
     g_free(upstream);
     if (f->nginx == NULL) {

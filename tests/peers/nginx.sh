@@ -4,16 +4,15 @@
 # here by openssl (signed by a test CA), REST and the WebSocket event stream
 # proxied to ucd's plain-HTTP listener. Any user, loopback only.
 #
-#   eval "$(tests/peers/nginx.sh start UPSTREAM [MAX_BODY])"  # prints exports
+#   eval "$(tests/peers/nginx.sh start UPSTREAM [MAX_BODY [ADDR]])"  # prints exports
 #   tests/peers/nginx.sh stop "$NGINX_DIR"     # stops it by PID, removes the dir
 #
 # UPSTREAM is api-http's http_listen, HOST:PORT (127.0.0.1:7224). MAX_BODY
 # (bytes, default 1048576) becomes client_max_body_size, as the recipe asks.
 # nginx listens on an address of its own in 127.0.0.0/8, free ports, and
 # connects to ucd from that same address (proxy_bind), so ucd tells it apart
-# from a client on 127.0.0.1 (the test of trusted_proxies). NGINX_ADDR in the
-# environment picks the address (the test puts it into trusted_proxies
-# before nginx runs). A second, plain-HTTP server on NGINX_STATIC_URL serves
+# from a client on 127.0.0.1 (the test of trusted_proxies). ADDR picks the
+# address (the test puts it into trusted_proxies before nginx runs). A second, plain-HTTP server on NGINX_STATIC_URL serves
 # the files in NGINX_STATIC_DIR (the REST benchmark's static JSON).
 # NGINX_WORKERS sets worker_processes (default 1: one process, as ucd's
 # HTTP runs on one main loop).
@@ -35,9 +34,10 @@ if [ "${1:-}" = stop ]; then
     exit 0
 fi
 [ "${1:-}" = start ] && [ -n "${2:-}" ] ||
-    { echo "usage: nginx.sh start UPSTREAM_HOST:PORT [MAX_BODY] | stop DIR" >&2; exit 2; }
+    { echo "usage: nginx.sh start UPSTREAM_HOST:PORT [MAX_BODY [ADDR]] | stop DIR" >&2; exit 2; }
 UPSTREAM=$2
 MAX_BODY=${3:-1048576}
+ADDR=${4:-}
 
 missing() {
     echo "nginx.sh: $1 missing; install: ./dev deps (apt-get install nginx openssl)" >&2
@@ -68,7 +68,7 @@ D=$(mktemp -d /tmp/ucd-nginx.XXXXXX)
 chmod 755 "$D"
 mkdir -m 755 "$D/static"
 trap 'if [ -f "$D/nginx.pid" ]; then kill -KILL "$(cat "$D/nginx.pid")" 2>/dev/null; fi; rm -rf "$D"' ERR
-ADDR=${NGINX_ADDR:-$(own_address)}
+[ -n "$ADDR" ] || ADDR=$(own_address)
 
 # A test CA and a server certificate for the address and localhost.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
