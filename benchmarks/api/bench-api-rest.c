@@ -35,6 +35,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-api-util.h"
 #include "harness.h"
 
 #define USERS 50
@@ -46,51 +47,26 @@
 
 /* ---- the daemon and its data ------------------------------------------------ */
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof sa), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 /* USERS users on lines FIRST.., the first an admin; pbx-sim without traffic
  * of its own (the journal is filled by a burst); journal-sqlite. */
 static harness *start_ucd(int port)
 {
     harness *h = harness_new(NULL);
-    GString *xml = g_string_new("<?xml version='1.0' encoding='UTF-8'?>\n"
-                                "<users xmlns='urn:ucd:users:1'>\n"
-                                "<group id='file:admins'/>\n");
-    GString *lines = g_string_new(NULL);
-    for (int i = FIRST; i < FIRST + USERS; i++) {
-        g_string_append_printf(xml,
-                               "<user id='file:u%d'><login>u%d</login><password>" HASH
-                               "</password><displayName>User %d</displayName>"
-                               "<phone>+49 89 452133-%d</phone>%s<line>%d</line></user>\n",
-                               i, i, i, i, i == FIRST ? "<memberOf>file:admins</memberOf>" : "", i);
-        g_string_append_printf(lines, "%s%d", lines->len ? ";" : "", i);
-    }
-    g_string_append(xml, "</users>\n");
-    char *users = g_build_filename(h->dir, "users.xml", NULL);
-    g_assert_true(g_file_set_contents(users, xml->str, -1, NULL));
+    char *lines = NULL;
+    char *users = bench_write_users(h->dir, FIRST, USERS, HASH, "file:admins", &lines);
     char *body = g_strdup_printf("[log]\nlevel = warning\n"
                                  "[module pbx-sim]\nlines = %s\n"
                                  "[module users-file]\nfile = %s\n"
                                  "[module journal-sqlite]\n"
                                  "[module api-http]\nhttps_listen =\n"
                                  "http_listen = 127.0.0.1:%d\nadmin_group = file:admins\n",
-                                 lines->str, users, port);
+                                 lines, users, port);
     harness_write_config(h, body);
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "api-http", "running"));
     g_free(body);
     g_free(users);
-    g_string_free(lines, TRUE);
-    g_string_free(xml, TRUE);
+    g_free(lines);
     return h;
 }
 
@@ -295,19 +271,6 @@ static void poll_for(load *l, gint64 until_us)
     }
 }
 
-static int cmp_gint64(gconstpointer a, gconstpointer b)
-{
-    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile_ms(GArray *sorted, double p)
-{
-    if (sorted->len == 0)
-        return 0;
-    return g_array_index(sorted, gint64, (guint)(p * (sorted->len - 1))) / 1000.0;
-}
-
 /* CLIENTS connections to `address:port`, each asking for `path` again and
  * again: 1 s of warm-up, `seconds` measured, then the answers in flight. */
 static result run_load(const char *address, int port, const char *path, const char *token,
@@ -358,10 +321,10 @@ static result run_load(const char *address, int port, const char *path, const ch
             break;
         poll_for(&l, g_get_monotonic_time() + 20 * 1000);
     }
-    g_array_sort(l.latency_us, cmp_gint64);
+    bench_sort_us(l.latency_us);
     result r = {.per_second = answered / elapsed,
-                .p50_ms = percentile_ms(l.latency_us, 0.50),
-                .p99_ms = percentile_ms(l.latency_us, 0.99),
+                .p50_ms = bench_percentile_ms(l.latency_us, 0.50),
+                .p99_ms = bench_percentile_ms(l.latency_us, 0.99),
                 .wrong = l.wrong};
     for (int i = 0; i < clients; i++) {
         close(l.conns[i].fd);
@@ -415,7 +378,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench-api-rest [CLIENTS 1..10000] [SECONDS]\n");
         return 2;
     }
-    int port = free_port();
+    int port = bench_free_port();
     harness *h = start_ucd(port);
     char *upstream = g_strdup_printf("127.0.0.1:%d", port);
     const char *nginx_args[] = {upstream, NULL};

@@ -48,19 +48,8 @@ NGINX=$(PATH=$PATH:/usr/sbin command -v nginx) || missing nginx
 command -v openssl >/dev/null || missing openssl
 [ -f "$RECIPE" ] || { echo "nginx.sh: $RECIPE not found" >&2; exit 1; }
 
-# 127.A.B.C with A >= 1: never 127.0.0.1, rarely the same twice.
-own_address() {
-    echo "127.$(shuf -i 1-254 -n 1).$(shuf -i 0-255 -n 1).$(shuf -i 1-254 -n 1)"
-}
-
-free_port() { # ADDR
-    local port
-    for _ in $(seq 50); do
-        port=$(shuf -i 20000-59999 -n 1)
-        (echo >"/dev/tcp/$1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-    echo "nginx.sh: no free port" >&2; exit 1
-}
+# shellcheck source=tests/peers/loopback.sh
+. "$(dirname "$0")/loopback.sh"
 
 D=$(mktemp -d /tmp/ucd-nginx.XXXXXX)
 # nginx's workers run as nobody when started by root: they must reach the
