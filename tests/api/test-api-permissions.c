@@ -405,10 +405,29 @@ static guint walk_events(walk *w, viewer_kind v)
                           "{\"state\":\"away\",\"note\":\"" NOTE "\"}", 200));
     set_note(w);
     json_node_free(ctl(w->e, w->sim, "call", EVENT_NUMBER, "202", "--private", NULL));
+    /* the check must have something to check: bob's own presence events
+     * (with the note for him), his calls for him too */
+    guint presence = 0, calls = 0, notes = 0;
     while ((m = api_ws_next(ws, 1)) != NULL) {
         check_answer("GET /events", v, m);
+        JsonObject *data = JSON_NODE_HOLDS_OBJECT(m) && json_object_has_member(obj(m), "data")
+                               ? json_object_get_object_member(obj(m), "data")
+                               : NULL;
+        if (g_strcmp0(api_str(m, "kind"), "presence") == 0 &&
+            g_strcmp0(str(data, "user_id"), "file:bob") == 0) {
+            presence++;
+            notes += g_strcmp0(str(data, "note"), NOTE) == 0;
+        }
+        calls +=
+            g_strcmp0(api_str(m, "kind"), "call") == 0 && g_strcmp0(str(data, "line"), "202") == 0;
         json_node_free(m);
     }
+    if (viewer_level[v] >= 1)
+        g_assert_cmpuint(presence, >, 0);
+    if (viewer_level[v] >= 2)
+        g_assert_cmpuint(notes, >, 0);
+    if (v == V_SELF)
+        g_assert_cmpuint(calls, >, 0);
     soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
     g_object_unref(ws);
     return 101;
