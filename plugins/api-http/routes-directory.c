@@ -634,15 +634,17 @@ static const api_route_def directory_routes[] = {
          "driver",
          "the PBX driver's "
          "module id, e.g. "
-         "pbx-sim:office") "," PATH_PARAM("address", "the line's "
-                                                     "address (a "
-                                                     "slash as %2F)") "],\"responses\":"
-                                                                      "{" OBJECT_200("the line",
-                                                                                     LINE_SCHEMA) ",\"404\":{"
-                                                                                                  "\"description\":\"no "
-                                                                                                  "such line, or one the "
-                                                                                                  "caller may "
-                                                                                                  "not see\"}}}",
+         "pbx-sim:office") "," PATH_PARAM("address",
+                                          "the line's "
+                                          "address (a "
+                                          "slash as %2F)") "],\"responses\":"
+                                                           "{" OBJECT_200(
+                                                               "the line",
+                                                               LINE_SCHEMA) ",\"404\":{"
+                                                                            "\"description\":\"no "
+                                                                            "such line, or one the "
+                                                                            "caller may "
+                                                                            "not see\"}}}",
      lines_get},
 };
 
