@@ -297,3 +297,8 @@ SoupServer *api_server_soup(api_server *server)
 {
     return server->soup;
 }
+
+guint api_server_connections(api_server *server, const char *address)
+{
+    return api_limits_connections(server->limits, address);
+}
