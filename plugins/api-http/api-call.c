@@ -169,6 +169,27 @@ const char *api_call_body_data(api_call *call, gsize *length)
     return body->length > 0 ? body->data : NULL;
 }
 
+/* What a JSON value is, in the words of the error messages. */
+static const char *json_kind(JsonNode *node)
+{
+    if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+        return "null";
+    if (JSON_NODE_HOLDS_OBJECT(node))
+        return "an object";
+    if (JSON_NODE_HOLDS_ARRAY(node))
+        return "an array";
+    switch (json_node_get_value_type(node)) {
+    case G_TYPE_STRING:
+        return "a string";
+    case G_TYPE_BOOLEAN:
+        return "true or false";
+    case G_TYPE_INT64:
+        return "an integer";
+    default:
+        return "a number";
+    }
+}
+
 static char *allowed_list(const char *const *allowed)
 {
     GString *s = g_string_new(NULL);
@@ -206,8 +227,7 @@ JsonObject *api_call_json_object(api_call *call, const char *const *allowed)
     JsonNode *root = json_parser_get_root(parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
         api_call_error(call, SOUP_STATUS_BAD_REQUEST, API_ERR_INVALID_JSON,
-                       "the body must be a JSON object, not %s",
-                       root ? json_node_type_name(root) : "empty");
+                       "the body must be a JSON object, not %s", json_kind(root));
         g_object_unref(parser);
         return NULL;
     }
@@ -249,9 +269,7 @@ static JsonNode *member(api_call *call, JsonObject *object, const char *name, gb
 static gboolean wrong_type(api_call *call, const char *name, const char *type, JsonNode *node)
 {
     api_call_error(call, SOUP_STATUS_BAD_REQUEST, API_ERR_INVALID_ARGUMENT,
-                   "field \"%s\" must be %s, not %s", name, type,
-                   JSON_NODE_HOLDS_VALUE(node) ? g_type_name(json_node_get_value_type(node))
-                                               : json_node_type_name(node));
+                   "field \"%s\" must be %s, not %s", name, type, json_kind(node));
     return FALSE;
 }
 
