@@ -56,23 +56,16 @@ static ucd_plugin *self_of(api_auth *auth)
  * answers 400 and returns NULL. */
 static const char *string_member(api_call *call, JsonObject *o, const char *name, gsize max)
 {
-    JsonNode *node = json_object_get_member(o, name);
-    if (node == NULL) {
-        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "%s is missing", name);
+    const char *value = NULL;
+    if (!api_json_string(call, o, name, TRUE, &value))
         return NULL;
-    }
-    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
-        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "%s must be a string", name);
-        return NULL;
-    }
-    const char *value = json_node_get_string(node);
-    if (value == NULL || *value == '\0') {
-        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "%s is empty", name);
+    if (*value == '\0') {
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "field \"%s\" is empty", name);
         return NULL;
     }
     if (strlen(value) > max) {
-        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "%s is longer than %zu bytes", name,
-                       max);
+        api_call_error(call, 400, API_ERR_INVALID_ARGUMENT, "field \"%s\" is longer than %zu bytes",
+                       name, max);
         return NULL;
     }
     return value;

@@ -217,9 +217,11 @@ static void test_login(void)
     assert_error(node, status, 403, "forbidden", "disabled");
     /* bad bodies */
     node = api_req(e, "POST", "/auth/login", NULL, "{\"login\":\"alice\"}", &status);
-    assert_error(node, status, 400, "invalid_argument", "password");
+    assert_error(node, status, 400, "invalid_argument", "\"password\" is missing");
+    node = api_req(e, "POST", "/auth/login", NULL, "{\"login\":\"\",\"password\":\"x\"}", &status);
+    assert_error(node, status, 400, "invalid_argument", "\"login\" is empty");
     node = api_req(e, "POST", "/auth/login", NULL, "{\"login\":\"alice\",\"password\":7}", &status);
-    assert_error(node, status, 400, "invalid_argument", "password must be a string");
+    assert_error(node, status, 400, "invalid_argument", "\"password\" must be a string");
     node = api_req(e, "POST", "/auth/login", NULL,
                    "{\"login\":\"alice\",\"password\":\"x\",\"otp\":\"1\"}", &status);
     g_assert_cmpuint(status, ==, 400);
