@@ -244,9 +244,12 @@ static void login_done(gpointer data)
             g_free(why);
         } else {
             outcome = AUTH_ATTEMPT_SUCCEEDED;
-            /* a client that left gets no session: nobody would hold its tokens */
+            /* a client that left gets no session, nobody would hold its
+             * tokens; the empty answer only releases the deferred call */
             if (!api_call_answered(call))
                 issue(auth, call, NULL, &user, job->address, job->user_agent);
+            else
+                api_call_respond(call, 204, NULL);
             char *safe_address = auth_log_text(job->address);
             ucd_info(host_of(auth), self_of(auth), "login of %s from %s", user.login, safe_address);
             g_free(safe_address);
