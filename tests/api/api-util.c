@@ -13,12 +13,13 @@
 struct api_env {
     harness *h;
     guint16 port;
+    guint users; /* users in users.xml */
     char *base_url;
     SoupSession *session;
 };
 
-/* A port nothing listens on now (the kernel's choice), on 127.0.0.1. */
-static guint16 free_port(void)
+/* The kernel's choice of a free port. */
+guint16 api_free_port(void)
 {
     GError *error = NULL;
     GSocket *s =
@@ -66,57 +67,50 @@ static void fail_with_log(harness *h, const char *what)
     g_error("%s", what);
 }
 
-api_env *api_env_start(const char *extra_config)
+api_env *api_env_new(const char *extra_config)
 {
     api_env *e = g_new0(api_env, 1);
     e->h = harness_new(NULL);
-    e->port = free_port();
-    guint users = 0;
-    char *users_path = copy_users(e->h, &users);
+    e->port = api_free_port();
+    char *users_path = copy_users(e->h, &e->users);
     const char *extra = extra_config ? extra_config : "";
     if (g_str_has_prefix(extra, "[module api-http]\n"))
         extra += strlen("[module api-http]\n");
-    char *body = g_strdup_printf("[permissions]\n"
-                                 "default = public\n"
-                                 "groups = file:sales=business\n"
-                                 "\n[module pbx-sim]\n"
-                                 "lines = 201;202;203;204;205;206;207;208;209;210\n"
-                                 "traffic = false\n"
-                                 "\n[module users-file]\n"
-                                 "file = %s\n"
-                                 "\n[module journal-sqlite]\n"
-                                 "\n[module api-http]\n"
-                                 "https_listen =\n"
-                                 "http_listen = 127.0.0.1:%u\n"
-                                 "%s\n",
-                                 users_path, e->port, extra);
+    char *body = g_strdup_printf(
+        "[permissions]\n"
+        "default = public\n"
+        "groups = file:sales=business\n"
+        "\n[module pbx-sim]\n"
+        "lines = 201;202;203;204;205;206;207;208;209;210\n"
+        "traffic = false\n"
+        "\n[module users-file]\n"
+        "file = %s\n"
+        "\n[module journal-sqlite]\n"
+        "\n[module api-http]\n"
+        "%s"
+        "http_listen = 127.0.0.1:%u\n"
+        "%s\n",
+        users_path, strstr(extra, "https_listen") ? "" : "https_listen =\n", e->port, extra);
     harness_write_config(e->h, body);
     g_free(body);
     g_free(users_path);
     if (!harness_start(e->h))
         fail_with_log(e->h, "ucd did not start");
-    if (!harness_wait_state(e->h, "api-http", "running"))
-        fail_with_log(e->h, "api-http is not running");
-    char *needle = g_strdup_printf("model: %u users", users);
-    if (!harness_wait_log(e->h, needle))
-        fail_with_log(e->h, "the users never reached the model");
-    g_free(needle);
-    api_env_route_via(e, NULL, NULL);
+    e->base_url = g_strdup_printf("http://127.0.0.1:%u/api/v1", e->port);
+    e->session = soup_session_new_with_options("timeout", 60, "idle-timeout", 60, NULL);
     return e;
 }
 
-void api_env_route_via(api_env *e, const char *base_url, SoupSession *session)
+api_env *api_env_start(const char *extra_config)
 {
-    g_free(e->base_url);
-    if (e->session)
-        g_object_unref(e->session);
-    if (base_url) {
-        e->base_url = g_strdup(base_url);
-        e->session = g_object_ref(session);
-    } else {
-        e->base_url = g_strdup_printf("http://127.0.0.1:%u/api/v1", e->port);
-        e->session = soup_session_new_with_options("timeout", 60, "idle-timeout", 60, NULL);
-    }
+    api_env *e = api_env_new(extra_config);
+    if (!harness_wait_state(e->h, "api-http", "running"))
+        fail_with_log(e->h, "api-http is not running");
+    char *needle = g_strdup_printf("model: %u users", e->users);
+    if (!harness_wait_log(e->h, needle))
+        fail_with_log(e->h, "the users never reached the model");
+    g_free(needle);
+    return e;
 }
 
 void api_env_stop(api_env *e)
@@ -143,6 +137,14 @@ const char *api_env_base_url(api_env *e)
 guint16 api_env_port(api_env *e)
 {
     return e->port;
+}
+
+void api_env_route_via(api_env *e, const char *base_url, SoupSession *session)
+{
+    g_free(e->base_url);
+    e->base_url = g_strdup(base_url);
+    g_object_unref(e->session);
+    e->session = g_object_ref(session);
 }
 
 static JsonNode *parse_answer(GBytes *bytes)

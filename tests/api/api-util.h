@@ -22,6 +22,10 @@ typedef struct api_env api_env;
  * sections may follow ("[module analytics-export]\n..."). A leading
  * "[module api-http]" line is allowed and dropped. */
 api_env *api_env_start(const char *extra_config);
+/* Like api_env_start without waiting for api-http or the users: for a test
+ * of an api-http that must fail (wait for it with harness_wait_state). An
+ * extra_config that sets https_listen replaces the default (empty). */
+api_env *api_env_new(const char *extra_config);
 /* Stops ucd and asserts it exited with 0; frees `e`. */
 void api_env_stop(api_env *e);
 /* The harness, for ucctl (harness_request) and the daemon's log. */
@@ -30,6 +34,12 @@ harness *api_env_harness(api_env *e);
 const char *api_env_base_url(api_env *e);
 /* The port api-http listens on. */
 guint16 api_env_port(api_env *e);
+/* Sends api_req, api_login and api_ws_connect of `e` from here on to
+ * `base_url` ("https://PROXY/api/v1") with `session` (a reference is taken):
+ * the same tests through a reverse proxy. */
+void api_env_route_via(api_env *e, const char *base_url, SoupSession *session);
+/* A port of 127.0.0.1 nothing listens on now. */
+guint16 api_free_port(void);
 /* From now on sends the requests and WebSocket connections of `e` (api_req*,
  * api_login, api_ws_connect) to `base_url` (".../api/v1") with `session`: a
  * proxy in front of ucd (test-api-nginx: nginx with TLS, a session that
