@@ -70,6 +70,9 @@ static core_config *load_checked(const char *file, const char *dir, GPtrArray *e
     return cfg;
 }
 
+static void declare_core_services(core_modules *mods, void *numbers, core_model *model,
+                                  core_control *control);
+
 int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *errors)
 {
     guint before = errors->len;
@@ -85,6 +88,9 @@ int core_daemon_check(const char *config_file, const char *conf_dir, GPtrArray *
     core_runtime rt = {.plugin_path = core_daemon_plugin_path(cfg)};
     core_loader_init();
     core_modules *mods = core_modules_new(&rt);
+    /* The check runs no service, but a module that requires one of the
+     * core's is only satisfied when the registry lists it. */
+    declare_core_services(mods, NULL, NULL, NULL);
     core_modules_check(mods, cfg, errors);
     core_modules_free(mods);
     core_loader_shutdown();
@@ -166,6 +172,18 @@ static const ucd_numbers_v1 slot_iface = {
     .struct_size = sizeof(ucd_numbers_v1),
     .normalize = slot_normalize,
 };
+
+/* The services the core provides, in the registry under provider "core":
+ * numbers, the model's four, control. The check of the configuration
+ * declares them without implementations (it runs none). */
+static void declare_core_services(core_modules *mods, void *numbers, core_model *model,
+                                  core_control *control)
+{
+    core_modules_add_core_service(mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, UCD_NUMBERS_MINOR,
+                                  &slot_iface, numbers);
+    core_model_register_services(model, mods);
+    core_control_register_service(control, mods);
+}
 
 static void slot_replace(core_numbers_slot *slot, core_numbers *next)
 {
@@ -458,12 +476,9 @@ int core_daemon_run(const char *config_file, const char *conf_dir)
         core_warn("the configuration (%s) enables no module: ucd runs, but does nothing",
                   d.config_file);
     d.mods = core_modules_new(&d.rt);
-    core_modules_add_core_service(d.mods, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, UCD_NUMBERS_MINOR,
-                                  &slot_iface, &d.numbers);
     d.model = core_model_new(&d.rt, d.mods);
     core_model_set_permissions(d.model, d.perms);
-    core_model_register_services(d.model, d.mods);
-    core_control_register_service(d.rt.control, d.mods);
+    declare_core_services(d.mods, &d.numbers, d.model, d.rt.control);
     register_core_commands(&d);
     d.model_commands = core_model_commands_register(d.rt.control, d.mods, d.rt.workers);
     core_model_register_trace_command(d.model, d.rt.control);

@@ -17,3 +17,7 @@ for example in "$src"/conf.d/*.conf.example; do
     echo "checking $name"
 done
 UCD_PLUGIN_PATH=$plugins "$ucd" --check-config -c "$work/ucd.conf" --conf-dir "$work/conf.d"
+# README's first command runs the demo: its configuration must check too
+# (a module that requires one of the core's services is declared by the check).
+echo "checking demo.conf"
+cd "$src/.." && UCD_PLUGIN_PATH=$plugins "$ucd" --check-config -c config/demo.conf
