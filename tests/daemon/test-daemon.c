@@ -871,6 +871,14 @@ static void test_log_level_and_export(void)
     g_assert_null(strstr(bundle, "tok-secret"));
     g_free(bundle);
     g_free(file);
+    /* "-": the same bundle on standard output, no file named "-" */
+    const char *to_stdout[] = {harness_env("UCCTL_BIN"), "log", "export", "-", NULL};
+    char *out = NULL;
+    g_assert_cmpint(harness_run(h, to_stdout, &out, NULL), ==, 0);
+    assert_contains(out, "== recent log ==");
+    g_assert_null(strstr(out, "hunter2-secret"));
+    g_assert_false(g_file_test("-", G_FILE_TEST_EXISTS));
+    g_free(out);
     g_assert_cmpint(harness_stop(h), ==, 0);
     harness_free(h);
 }

@@ -650,9 +650,10 @@ static const export_kind *export_of(char **argv)
  * support bundle, else to stdout. */
 static int save_document(const export_kind *kind, const char *content, const char *file)
 {
-    if (file && strcmp(file, "-") == 0 && strcmp(kind->field, "bundle") != 0)
-        file = NULL;
-    if (!file && strcmp(kind->field, "bundle") != 0) {
+    /* "-" is standard output for every kind; without FILE a bundle (it holds
+     * the configuration) goes to a private file rather than the terminal. */
+    gboolean to_stdout = file ? strcmp(file, "-") == 0 : strcmp(kind->field, "bundle") != 0;
+    if (to_stdout) {
         fputs(content, stdout);
         return fflush(stdout) == 0 ? 0 : EXIT_REPLY_ERROR;
     }
@@ -765,7 +766,8 @@ static gboolean parse_options(int *argc, char ***argv, options *opts)
     g_option_context_set_description(
         context, "Run `ucctl help` for the commands the daemon offers.\n"
                  "Listings that come in pages are followed to the end (unless --limit).\n"
-                 "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600).\n"
+                 "`ucctl log export [FILE]` saves the support bundle to FILE (mode 0600; - writes "
+                 "it to standard output).\n"
                  "`ucctl users-file export [FILE|-]` saves every user and group as users-file\n"
                  "XML to FILE (mode 0600; else stdout).\n"
                  "`ucctl trace LINE [--once]` follows a line's events until interrupted.\n"
