@@ -278,7 +278,6 @@ struct stream_client {
     guint64 resume_pos;
     guint retry_source; /* the next pump of a paced replay */
 
-    guint expiry_source;
     gboolean closing;
     gboolean closed;
 };
@@ -604,8 +603,6 @@ static gboolean same_identity(const api_principal *a, const api_principal *b)
     return g_strcmp0(a->key_name, b->key_name) == 0;
 }
 
-static void schedule_expiry(stream_client *c);
-
 static void set_principal(stream_client *c, api_principal *p)
 {
     api_principal_clear(&c->principal);
@@ -613,7 +610,6 @@ static void set_principal(stream_client *c, api_principal *p)
     memset(p, 0, sizeof *p);
     c->viewer.user_id = c->principal.user_id ? g_intern_string(c->principal.user_id) : NULL;
     c->viewer.admin = c->principal.role >= UCD_HTTP_ROLE_ADMIN;
-    schedule_expiry(c);
 }
 
 static void on_renew(stream_client *c, JsonObject *o)
@@ -725,23 +721,10 @@ void stream_client_recheck(stream_client *client)
     api_principal_clear(&p);
 }
 
-static gboolean on_expiry(gpointer data)
+gboolean stream_client_expired(stream_client *client, gint64 now)
 {
-    stream_client *c = data;
-    c->expiry_source = 0;
-    stream_client_recheck(c);
-    return G_SOURCE_REMOVE;
-}
-
-static void schedule_expiry(stream_client *c)
-{
-    if (c->expiry_source)
-        g_source_remove(c->expiry_source);
-    c->expiry_source = 0;
-    if (c->principal.expires_ms == 0 || c->closing)
-        return;
-    gint64 wait = MAX(c->principal.expires_ms - now_ms(), 0);
-    c->expiry_source = g_timeout_add((guint)MIN(wait, G_MAXINT32) + 1, on_expiry, c);
+    return client->principal.expires_ms != 0 && client->principal.expires_ms <= now &&
+           !client->closing;
 }
 
 /* ---- life ------------------------------------------------------------------ */
@@ -772,9 +755,7 @@ static void on_closed(SoupWebsocketConnection *ws, gpointer data)
     c->closed = TRUE;
     if (c->retry_source)
         g_source_remove(c->retry_source);
-    if (c->expiry_source)
-        g_source_remove(c->expiry_source);
-    c->retry_source = c->expiry_source = 0;
+    c->retry_source = 0;
     api_ctx *ctx = c->stream->ctx;
     ctx->host->counter_add(c->stream->clients_connected, -1);
     ucd_debug(ctx->host, ctx->self, "event stream: %s (%s) gone (close code %u)",
@@ -817,8 +798,6 @@ void stream_client_free(stream_client *client)
         return;
     if (client->retry_source)
         g_source_remove(client->retry_source);
-    if (client->expiry_source)
-        g_source_remove(client->expiry_source);
     g_signal_handlers_disconnect_by_data(client->ws, client);
     if (!client->closed)
         client->stream->ctx->host->counter_add(client->stream->clients_connected, -1);

@@ -37,6 +37,7 @@ struct api_stream {
     guint sweep_idle;   /* removes closed clients */
     ucd_subscription *subscription;
     ucd_timer *auth_timer;
+    guint auth_ticks;
     ucd_counter *clients_connected;
     ucd_counter *events_sent;
     ucd_counter *dropped_slow;
@@ -53,6 +54,11 @@ void stream_client_pump(stream_client *client);
 /* Asks the auth store again whether the token still holds (revoked, user
  * disabled, expired): if not, closes with 4001. */
 void stream_client_recheck(stream_client *client);
+/* TRUE when the client's token expired by `now` (UTC ms) and it is still
+ * open: the stream then rechecks it (and closes it with 4001). One timer of
+ * the stream checks every client each second, rather than a timer per
+ * client: GLib's main loop visits every source at every turn. */
+gboolean stream_client_expired(stream_client *client, gint64 now);
 /* Closes the WebSocket (if still open) with `code` and `reason`. */
 void stream_client_close(stream_client *client, gushort code, const char *reason);
 /* TRUE once the socket closed; the stream then frees the client. */

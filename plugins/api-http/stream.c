@@ -114,15 +114,21 @@ void stream_sweep_later(api_stream *s)
         s->sweep_idle = g_idle_add(sweep_closed, s);
 }
 
-/* A revoked session, a disabled user: found within a minute even when the
- * token has not expired. */
+/* Expired tokens are found within a second; a revoked session or a
+ * disabled user within AUTH_RECHECK_MS even when the token has not expired. */
+#define AUTH_TICK_MS    1000
 #define AUTH_RECHECK_MS 30000
 
-static void recheck_tokens(void *data)
+static void check_tokens(void *data)
 {
     api_stream *s = data;
-    for (guint i = 0; i < s->clients->len; i++)
-        stream_client_recheck(s->clients->pdata[i]);
+    gint64 now = g_get_real_time() / 1000;
+    gboolean all = ++s->auth_ticks % (AUTH_RECHECK_MS / AUTH_TICK_MS) == 0;
+    for (guint i = 0; i < s->clients->len; i++) {
+        stream_client *c = s->clients->pdata[i];
+        if (all || stream_client_expired(c, now))
+            stream_client_recheck(c);
+    }
 }
 
 /* ---- the upgrade ------------------------------------------------------- */
@@ -316,7 +322,7 @@ void api_stream_start(api_stream *stream)
         stream->subscription = NULL;
     }
     stream->auth_timer =
-        ctx->host->timer_add(ctx->self, AUTH_RECHECK_MS, UCD_TIMER_REPEAT, recheck_tokens, stream);
+        ctx->host->timer_add(ctx->self, AUTH_TICK_MS, UCD_TIMER_REPEAT, check_tokens, stream);
 }
 
 void api_stream_stop(api_stream *stream)
