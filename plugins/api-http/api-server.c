@@ -5,12 +5,16 @@
  * key are checked with OpenSSL before GLib's TLS backend gets them, because
  * the backend takes a key that does not belong to the certificate and only
  * the clients' handshakes fail later; here init fails and names both files.
- * TLS versions: GLib's backend (glib-networking, GnuTLS) refuses TLS 1.0 and
- * 1.1 itself since 2.64; README.md says how to narrow it further.
+ * TLS versions: GLib's backend (glib-networking with GnuTLS) takes TLS 1.1
+ * unless told otherwise, and only through the process environment
+ * (G_TLS_GNUTLS_PRIORITY, read once, at the first TLS connection of the
+ * process): the plugin sets it when it is loaded, unless the environment
+ * has it already (README.md, "TLS").
  */
 #include "api-server.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -28,6 +32,15 @@ struct api_server {
     SoupServer *soup;
     api_limits *limits;
 };
+
+/* TLS 1.2 and 1.3 only. Set when the plugin is loaded (dlopen), before the
+ * backend makes its first connection; an administrator's own value wins. */
+#define TLS_PRIORITY "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
+
+__attribute__((constructor)) static void tls_floor(void)
+{
+    setenv("G_TLS_GNUTLS_PRIORITY", TLS_PRIORITY, 0);
+}
 
 /* ---- the certificate ---- */
 
@@ -112,6 +125,22 @@ gboolean api_server_check_certificate(api_ctx *ctx, GError **error)
     return cert != NULL;
 }
 
+/* glib-networking asks a server whether to take every client certificate,
+ * also one the CA verified; libsoup says no unless told: taken when the
+ * client_ca verified it. */
+static gboolean accept_client_certificate(SoupServerMessage *msg, GTlsCertificate *certificate,
+                                          GTlsCertificateFlags errors, gpointer data)
+{
+    (void)msg, (void)certificate, (void)data;
+    return errors == 0;
+}
+
+static void watch_client_certificate(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+    (void)soup, (void)data;
+    g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_client_certificate), NULL);
+}
+
 static gboolean set_tls(api_server *server, GError **error)
 {
     const api_config *config = &server->ctx->config;
@@ -137,6 +166,8 @@ static gboolean set_tls(api_server *server, GError **error)
         soup_server_set_tls_database(server->soup, db);
         soup_server_set_tls_auth_mode(server->soup, G_TLS_AUTHENTICATION_REQUESTED);
         g_object_unref(db);
+        g_signal_connect(server->soup, "request-started", G_CALLBACK(watch_client_certificate),
+                         NULL);
     }
     return TRUE;
 }
