@@ -178,6 +178,21 @@ static void test_keepalive_gets_new_timer(void)
     test_server_free(t);
 }
 
+/* Answers keep the connection: a client library sends GETs one after
+ * another on one. (libsoup opens a new connection for each POST itself,
+ * which it could not retry on a kept-alive one.) */
+static void test_client_reuses(void)
+{
+    test_server *t = start(30000, 256);
+    for (int i = 0; i < 4; i++) {
+        test_answer a = test_request(t, "GET", "/api/v1/hello", NULL, NULL);
+        g_assert_cmpuint(a.status, ==, 200);
+        test_answer_clear(&a);
+    }
+    g_assert_cmpuint(api_server_connections(t->ctx.server, "127.0.0.1"), ==, 1);
+    test_server_free(t);
+}
+
 static void test_connections_per_address(void)
 {
     /* idle connections end after 1 s: a client that left is noticed then
@@ -227,5 +242,6 @@ int main(int argc, char **argv)
     g_test_add_func("/api-http/limits/slow-clients", test_slow_clients);
     g_test_add_func("/api-http/limits/keepalive-timer", test_keepalive_gets_new_timer);
     g_test_add_func("/api-http/limits/connections-per-address", test_connections_per_address);
+    g_test_add_func("/api-http/limits/client-reuses", test_client_reuses);
     return g_test_run();
 }
