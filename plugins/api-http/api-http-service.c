@@ -201,12 +201,19 @@ api_http_service *api_http_service_new(api_ctx *ctx)
     return s;
 }
 
+void api_http_service_stop(api_http_service *s)
+{
+    if (s && s->subscription) {
+        s->ctx->host->unsubscribe(s->ctx->self, s->subscription);
+        s->subscription = NULL;
+    }
+}
+
 void api_http_service_free(api_http_service *s)
 {
     if (s == NULL)
         return;
-    if (s->subscription)
-        s->ctx->host->unsubscribe(s->ctx->self, s->subscription);
+    api_http_service_stop(s);
     for (guint i = 0; i < s->routes->len; i++)
         api_router_remove_owner(s->ctx->router, ((sdk_route *)s->routes->pdata[i])->owner);
     g_ptr_array_unref(s->routes);

@@ -12,6 +12,9 @@ typedef struct api_http_service api_http_service;
 
 /* The service over ctx->router; watches module states from here on. */
 api_http_service *api_http_service_new(api_ctx *ctx);
+/* Stops watching module states (the stop hook: the core drops a module's
+ * subscriptions after it). */
+void api_http_service_stop(api_http_service *service);
 /* Removes every route added through it. */
 void api_http_service_free(api_http_service *service);
 /* The table to register as "http" 1 with `service` as impl. */

@@ -229,7 +229,9 @@ static int api_start(void *state)
 
 static void api_stop(void *state)
 {
-    stop_parts(state);
+    api_plugin *p = state;
+    stop_parts(p);
+    api_http_service_stop(p->service);
 }
 
 static void api_fini(void *state)
