@@ -14,11 +14,15 @@
 
 #include "api-http.h"
 
+/* The stream of one module start: a new epoch, an empty replay ring of
+ * `replay_window` events, the counters ws_clients, ws_events_sent and
+ * ws_dropped_slow. */
 api_stream *api_stream_new(api_ctx *ctx);
 /* Subscribes to the bus: from here on events are numbered and kept. */
 void api_stream_start(api_stream *stream);
 /* Closes every client (1001 going away) and unsubscribes. */
 void api_stream_stop(api_stream *stream);
+/* Frees the clients (after api_stream_stop) and the ring. */
 void api_stream_free(api_stream *stream);
 
 /* Registers the WebSocket handler on `server` at API_PREFIX "/events". */
