@@ -67,6 +67,16 @@ static void level(api_call *call, gpointer data)
     g_free(text);
 }
 
+static void whoami(api_call *call, gpointer data)
+{
+    (void)data;
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "address", api_call_address(call));
+    JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    api_call_respond(call, 200, n);
+}
+
 #define ZIP_OPENAPI                                                                                \
     "{\"responses\":{\"200\":{\"description\":\"zip\",\"content\":{\"application/zip\":{}}}}}"
 
@@ -76,6 +86,7 @@ static const api_route_def routes[] = {
     {"GET", "/errors/{code}", UCD_HTTP_ROLE_ANYONE, NULL, NULL, error_of},
     {"GET", "/download", UCD_HTTP_ROLE_ANYONE, NULL, ZIP_OPENAPI, download},
     {"GET", "/level/{user}", UCD_HTTP_ROLE_USER, "things:read", NULL, level},
+    {"GET", "/whoami", UCD_HTTP_ROLE_ANYONE, NULL, NULL, whoami},
 };
 
 /* Carol sees bob at business, nobody else above public; "u:ghost" is
@@ -246,6 +257,45 @@ static void test_levels(void)
     test_server_free(t);
 }
 
+static const char *address_seen(test_server *t, const char *forwarded)
+{
+    static char seen[64];
+    const char *headers[] = {"X-Forwarded-For", forwarded, NULL};
+    test_answer a = test_request(t, "GET", "/api/v1/whoami", forwarded ? headers : NULL, NULL);
+    g_assert_cmpuint(a.status, ==, 200);
+    g_strlcpy(seen, json_object_get_string_member(json_node_get_object(a.json), "address"),
+              sizeof seen);
+    test_answer_clear(&a);
+    return seen;
+}
+
+/* The client's address: the peer's, or behind a trusted proxy the last
+ * address of X-Forwarded-For that is not one (what each proxy appended). */
+static void test_client_address(void)
+{
+    test_server *t = start();
+    /* 127.0.0.1 is no proxy here: X-Forwarded-For is anybody's word */
+    g_assert_cmpstr(address_seen(t, "203.0.113.9"), ==, "127.0.0.1");
+    test_server_free(t);
+
+    static const char *const proxies[] = {"127.0.0.1", "10.0.0.2", NULL};
+    t = test_server_new();
+    t->ctx.config.trusted_proxies = proxies;
+    g_assert_true(api_router_add(t->ctx.router, routes, G_N_ELEMENTS(routes), NULL, NULL, NULL));
+    test_server_listen(t);
+    g_assert_cmpstr(address_seen(t, NULL), ==, "127.0.0.1");
+    g_assert_cmpstr(address_seen(t, "203.0.113.9"), ==, "203.0.113.9");
+    /* a client's own (forged) entry comes first: the proxies' last word wins */
+    g_assert_cmpstr(address_seen(t, "6.6.6.6, 203.0.113.9"), ==, "203.0.113.9");
+    /* through two proxies of ours */
+    g_assert_cmpstr(address_seen(t, "203.0.113.9, 10.0.0.2"), ==, "203.0.113.9");
+    /* garbage stops the walk: nothing behind it is believed */
+    g_assert_cmpstr(address_seen(t, "203.0.113.9, not-an-ip"), ==, "127.0.0.1");
+    /* only proxies of ours: the first */
+    g_assert_cmpstr(address_seen(t, "10.0.0.2"), ==, "10.0.0.2");
+    test_server_free(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -254,5 +304,6 @@ int main(int argc, char **argv)
     g_test_add_func("/api-http/call/errors-of-results", test_errors_of_results);
     g_test_add_func("/api-http/call/download", test_download);
     g_test_add_func("/api-http/call/levels", test_levels);
+    g_test_add_func("/api-http/call/client-address", test_client_address);
     return g_test_run();
 }
