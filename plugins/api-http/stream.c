@@ -119,14 +119,17 @@ void stream_sweep_later(api_stream *s)
 #define AUTH_TICK_MS    1000
 #define AUTH_RECHECK_MS 30000
 
+/* Each tick rechecks a slice of the clients' tokens (every client once per
+ * AUTH_RECHECK_MS, 10,000 clients never at once) and any that expired. */
 static void check_tokens(void *data)
 {
     api_stream *s = data;
     gint64 now = g_get_real_time() / 1000;
-    gboolean all = ++s->auth_ticks % (AUTH_RECHECK_MS / AUTH_TICK_MS) == 0;
+    guint slices = AUTH_RECHECK_MS / AUTH_TICK_MS;
+    guint slice = s->auth_ticks++ % slices;
     for (guint i = 0; i < s->clients->len; i++) {
         stream_client *c = s->clients->pdata[i];
-        if (all || stream_client_expired(c, now))
+        if (i % slices == slice || stream_client_expired(c, now))
             stream_client_recheck(c);
     }
 }
