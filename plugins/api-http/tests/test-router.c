@@ -49,6 +49,24 @@ static void deferred(api_call *call, gpointer data)
     g_timeout_add(20, answer_later, call);
 }
 
+static guint late_answers;
+
+static gboolean answer_into_void(gpointer data)
+{
+    api_call *call = data;
+    api_call_respond(call, 200, json_from_string("{}", NULL));
+    late_answers++;
+    return G_SOURCE_REMOVE;
+}
+
+/* Answers 200 ms later, whoever is still there. */
+static void slow(api_call *call, gpointer data)
+{
+    (void)data;
+    api_call_defer(call);
+    g_timeout_add(200, answer_into_void, call);
+}
+
 static void file(api_call *call, gpointer data)
 {
     (void)data;
@@ -69,11 +87,12 @@ static const api_route_def routes[] = {
     {"GET", "/a/{x}/c", UCD_HTTP_ROLE_ANYONE, NULL, NULL, echo},
     {"GET", "/a/b/{y}", UCD_HTTP_ROLE_ANYONE, NULL, NULL, echo},
     {"GET", "/export.csv", UCD_HTTP_ROLE_USER, NULL, CSV_OPENAPI, file},
+    {"GET", "/slow", UCD_HTTP_ROLE_ANYONE, NULL, NULL, slow},
 };
 
 /* The routes' data: which route answered. */
-static const char *const names[] = {"param",   "search", "delete", "open",  "leaders",
-                                    "forgets", "later",  "a-x-c",  "a-b-y", "export"};
+static const char *const names[] = {"param", "search", "delete", "open",   "leaders", "forgets",
+                                    "later", "a-x-c",  "a-b-y",  "export", "slow"};
 
 static test_server *start(void)
 {
@@ -256,6 +275,31 @@ static void test_deferred_and_forgotten(void)
     test_server_free(t);
 }
 
+/* A client that leaves before a deferred answer: the answer goes nowhere,
+ * nothing breaks, the next client is served. */
+static void test_client_leaves(void)
+{
+    test_server *t = start();
+    late_answers = 0;
+    for (int i = 0; i < 3; i++) {
+        GSocket *s = test_raw_connect(t);
+        test_raw_send(s, "GET /api/v1/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+        test_run_loop(50); /* the handler ran and deferred */
+        g_socket_close(s, NULL);
+        g_object_unref(s);
+    }
+    while (late_answers < 3)
+        test_run_loop(50);
+    test_run_loop(50);
+    test_answer a = get(t, "GET", "/api/v1/open", NULL);
+    g_assert_cmpuint(a.status, ==, 200);
+    test_answer_clear(&a);
+    a = get(t, "GET", "/api/v1/slow", NULL);
+    g_assert_cmpuint(a.status, ==, 200);
+    test_answer_clear(&a);
+    test_server_free(t);
+}
+
 static void refused(api_router *r, const api_route_def *def, GQuark domain, gint code,
                     const char *needle)
 {
@@ -316,5 +360,6 @@ int main(int argc, char **argv)
     g_test_add_func("/api-http/router/token-in-query", test_token_in_query);
     g_test_add_func("/api-http/router/deferred-and-forgotten", test_deferred_and_forgotten);
     g_test_add_func("/api-http/router/add-refusals", test_add_refusals);
+    g_test_add_func("/api-http/router/client-leaves", test_client_leaves);
     return g_test_run();
 }
