@@ -275,37 +275,19 @@ static void test_wrong_key(void)
 /* A CA and a client certificate it signed, in `dir`. */
 static void make_client(const char *dir, char **ca, char **client_pem)
 {
-    char *ca_key = g_strdup_printf("%s/ca.key", dir);
-    *ca = g_strdup_printf("%s/ca.pem", dir);
+    tls_files authority = make_cert(dir, "ca"); /* self-signed: a CA (CA:TRUE) */
+    *ca = g_strdup(authority.cert);
     char *key = g_strdup_printf("%s/client.key", dir);
     char *csr = g_strdup_printf("%s/client.csr", dir);
     char *cert = g_strdup_printf("%s/client.pem", dir);
-    const char *a[] = {"openssl",
-                       "req",
-                       "-x509",
-                       "-newkey",
-                       "ec",
-                       "-pkeyopt",
-                       "ec_paramgen_curve:prime256v1",
-                       "-nodes",
-                       "-keyout",
-                       ca_key,
-                       "-out",
-                       *ca,
-                       "-days",
-                       "2",
-                       "-subj",
-                       "/CN=test client CA",
-                       NULL};
-    const char *b[] = {
+    const char *request[] = {
         "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", key,   "-out",    csr,  "-subj",    "/CN=crm.example.com",          NULL};
-    const char *c[] = {"openssl", "x509", "-req",   "-in",  csr,
-                       "-CA",     *ca,    "-CAkey", ca_key, "-CAcreateserial",
-                       "-out",    cert,   "-days",  "2",    NULL};
-    g_assert_true(run(a, NULL, NULL));
-    g_assert_true(run(b, NULL, NULL));
-    g_assert_true(run(c, NULL, NULL));
+    const char *sign[] = {"openssl", "x509",         "-req",   "-in",         csr,
+                          "-CA",     authority.cert, "-CAkey", authority.key, "-CAcreateserial",
+                          "-out",    cert,           "-days",  "2",           NULL};
+    g_assert_true(run(request, NULL, NULL));
+    g_assert_true(run(sign, NULL, NULL));
     /* key and certificate in one file, as GTlsCertificate reads them */
     char *k = NULL, *p = NULL;
     g_assert_true(g_file_get_contents(key, &k, NULL, NULL));
@@ -316,10 +298,10 @@ static void make_client(const char *dir, char **ca, char **client_pem)
     g_free(both);
     g_free(k);
     g_free(p);
-    g_free(ca_key);
     g_free(key);
     g_free(csr);
     g_free(cert);
+    files_clear(&authority);
 }
 
 static void test_client_ca(void)
