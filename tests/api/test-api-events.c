@@ -336,6 +336,55 @@ static void test_call_events(void)
     api_env_stop(e);
 }
 
+/* A key made with ucctl (--scope `scope`): its secret. */
+static char *api_key(api_env *e, const char *name, const char *scope)
+{
+    const char *argv[] = {"api", "keys", "create", name, "--scope", scope, NULL};
+    JsonNode *r = harness_ok(api_env_harness(e), argv);
+    char *key = reply_field(r, "key");
+    g_assert_nonnull(key);
+    json_node_free(r);
+    return key;
+}
+
+/* An API key sees as the system, numbers masked; without events:read it
+ * is refused before the upgrade. */
+static void test_api_key(void)
+{
+    api_env *e = api_env_start(NULL);
+    char *reader = api_key(e, "crm", "events:read");
+    char *other = api_key(e, "other", "presence:read");
+    GError *error = NULL;
+    g_assert_null(api_ws_connect(e, other, &error));
+    g_assert_nonnull(error);
+    g_clear_error(&error);
+
+    SoupWebsocketConnection *ws = connect_ws(e, reader);
+    json_node_unref(subscribe(ws, "[\"*\"]"));
+    char *call = sim_call(e, "+4930333", "203", TRUE);
+    act(e, "hangup", "203", call);
+    GPtrArray *seen = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    collect_until(ws, seen, "call", "call_id", call);
+    collect_until(ws, seen, "presence", "state", "available");
+    g_ptr_array_extend_and_steal(seen, drain(ws));
+    assert_seqs_grow(seen);
+    g_assert_cmpuint(count_kind(seen, "call"), >=, 2);
+    g_assert_cmpuint(count_kind(seen, "line"), >=, 1);
+    g_assert_false(any_text_contains(seen, "+4930333"));
+    g_assert_true(any_text_contains(seen, "\"anonymous\""));
+    for (guint i = 0; i < seen->len; i++) {
+        if (strcmp(kind_of(seen->pdata[i]), "presence") == 0)
+            g_assert_true(json_object_has_member(data_of(seen->pdata[i]), "note"));
+    }
+
+    g_ptr_array_free(seen, TRUE);
+    g_free(call);
+    g_object_unref(ws);
+    g_free(reader);
+    g_free(other);
+    api_env_stop(e);
+}
+
 /* ---- reconnect ----------------------------------------------------------------- */
 
 static gint64 last_seq(GPtrArray *events)
@@ -784,6 +833,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/api/events/call", test_call_events);
+    g_test_add_func("/api/events/api-key", test_api_key);
     g_test_add_func("/api/events/resume", test_resume);
     g_test_add_func("/api/events/resync", test_resync);
     g_test_add_func("/api/events/protocol-errors", test_protocol_errors);
