@@ -241,16 +241,21 @@ static gboolean set_flag(gpointer data)
 
 /* Waits until `ws` closes (reading and dropping what still comes); its
  * close code. */
-static gushort wait_closed(SoupWebsocketConnection *ws)
+static gushort wait_closed_within(SoupWebsocketConnection *ws, guint seconds)
 {
     gboolean timed_out = FALSE;
-    guint timer = g_timeout_add_seconds(WAIT_S, set_flag, &timed_out);
+    guint timer = g_timeout_add_seconds(seconds, set_flag, &timed_out);
     while (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_CLOSED && !timed_out)
         g_main_context_iteration(NULL, TRUE);
     if (timed_out)
-        g_error("the WebSocket did not close within %d s", WAIT_S);
+        g_error("the WebSocket did not close within %u s", seconds);
     g_source_remove(timer);
     return soup_websocket_connection_get_close_code(ws);
+}
+
+static gushort wait_closed(SoupWebsocketConnection *ws)
+{
+    return wait_closed_within(ws, WAIT_S);
 }
 
 /* ---- a call, seen by three users --------------------------------------------- */
@@ -648,6 +653,25 @@ static void test_renew(void)
     api_env_stop(e);
 }
 
+/* A session that ends (logout) ends its streams within the recheck's 30 s,
+ * before the token would have expired. */
+static void test_revoked(void)
+{
+    api_env *e = api_env_start(NULL);
+    char *bob = api_login(e, "bob", "pw-bob");
+    SoupWebsocketConnection *ws = connect_ws(e, bob);
+    json_node_unref(subscribe(ws, "[\"presence\"]"));
+    guint status = 0;
+    JsonNode *out = api_req(e, "POST", "/auth/logout", bob, NULL, &status);
+    g_assert_cmpuint(status / 100, ==, 2);
+    if (out)
+        json_node_unref(out);
+    g_assert_cmpuint(wait_closed_within(ws, 45), ==, 4001);
+    g_object_unref(ws);
+    g_free(bob);
+    api_env_stop(e);
+}
+
 /* Tokens of 6 s: one client renews half way and outlives its first token,
  * one does not and is closed with 4001. */
 static void test_expiry(void)
@@ -839,6 +863,7 @@ int main(int argc, char **argv)
     g_test_add_func("/api/events/protocol-errors", test_protocol_errors);
     g_test_add_func("/api/events/renew", test_renew);
     g_test_add_func("/api/events/expiry", test_expiry);
+    g_test_add_func("/api/events/revoked", test_revoked);
     g_test_add_func("/api/events/huge-frame", test_huge_frame);
     g_test_add_func("/api/events/slow-client", test_slow_client);
     return g_test_run();
