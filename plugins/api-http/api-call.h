@@ -78,7 +78,7 @@ const char *api_call_address(api_call *call);
 /* Adds a header to the answer (Retry-After of a 429); call it before
  * answering. */
 void api_call_set_header(api_call *call, const char *name, const char *value);
-/* The raw body (size already within the limit). */
+/* The raw body (size already within the limit), a new reference: unref it. */
 GBytes *api_call_body(api_call *call);
 /* The body as a JSON object. When it is not one (no body, not JSON, not an
  * object, a member not in `allowed`, a NULL-terminated list; NULL allows

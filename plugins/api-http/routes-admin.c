@@ -177,7 +177,9 @@ static void post_reload(api_call *call, gpointer data)
     static const char *const allowed[] = {"force", NULL};
     gboolean force = FALSE;
     GBytes *body = api_call_body(call);
-    if (body && g_bytes_get_size(body) > 0) {
+    gsize size = body ? g_bytes_get_size(body) : 0;
+    g_clear_pointer(&body, g_bytes_unref);
+    if (size > 0) {
         JsonObject *o = api_call_json_object(call, allowed);
         if (o == NULL)
             return;
