@@ -143,17 +143,10 @@ static JsonNode *ucctl(api_env *e, const char *const *argv)
     return harness_ok(api_env_harness(e), argv);
 }
 
+/* The value of the reply field `name`, or NULL (g_free it). */
 static char *reply_field(JsonNode *r, const char *name)
 {
-    JsonObject *o = json_node_get_object(r);
-    JsonArray *fields =
-        json_object_has_member(o, "fields") ? json_object_get_array_member(o, "fields") : NULL;
-    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
-        JsonObject *f = json_array_get_object_element(fields, i);
-        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
-            return g_strdup(json_object_get_string_member(f, "value"));
-    }
-    return NULL;
+    return g_strdup(harness_field(r, name));
 }
 
 static guint reply_rows(JsonNode *r)

@@ -40,17 +40,10 @@ static JsonNode *ctl(api_env *e, const char *a0, const char *a1, const char *a2,
     return harness_ok(api_env_harness(e), argv);
 }
 
+/* The value of the reply field `name`, or NULL (g_free it). */
 static char *reply_field(JsonNode *resp, const char *name)
 {
-    JsonObject *o = json_node_get_object(resp);
-    JsonArray *fields =
-        json_object_has_member(o, "fields") ? json_object_get_array_member(o, "fields") : NULL;
-    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
-        JsonObject *f = json_array_get_object_element(fields, i);
-        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
-            return g_strdup(json_object_get_string_member(f, "value"));
-    }
-    return NULL;
+    return g_strdup(harness_field(resp, name));
 }
 
 /* An inbound call from outside to `line`; the call id. */

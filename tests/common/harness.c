@@ -185,6 +185,19 @@ JsonNode *harness_ok(harness *h, const char *const *argv)
     return r;
 }
 
+const char *harness_field(JsonNode *resp, const char *name)
+{
+    JsonObject *o = json_node_get_object(resp);
+    JsonArray *fields =
+        json_object_has_member(o, "fields") ? json_object_get_array_member(o, "fields") : NULL;
+    for (guint i = 0; fields && i < json_array_get_length(fields); i++) {
+        JsonObject *f = json_array_get_object_element(fields, i);
+        if (strcmp(json_object_get_string_member(f, "name"), name) == 0)
+            return json_object_get_string_member(f, "value");
+    }
+    return NULL;
+}
+
 const char *harness_cell(JsonNode *resp, const char *key, const char *column)
 {
     JsonObject *o = json_node_get_object(resp);

@@ -37,6 +37,9 @@ JsonNode *harness_ok(harness *h, const char *const *argv);
 /* Looks up a row of a table response whose first column equals `key`; returns
  * the value in column `column` (owned by the node) or NULL. */
 const char *harness_cell(JsonNode *resp, const char *key, const char *column);
+/* The value of the reply's field `name` (a reply of fields, as `status`
+ * gives), or NULL. Valid as long as `resp`. */
+const char *harness_field(JsonNode *resp, const char *name);
 /* Waits until `pred` holds for the modules table, polling for up to 20 s. */
 gboolean harness_wait_state(harness *h, const char *module, const char *state);
 /* The daemon's stderr so far (g_free). */
