@@ -32,7 +32,6 @@ void api_auth_free(api_auth *auth);
  * user who is disabled or gone from the directory has no principal. */
 gboolean api_auth_resolve(api_auth *auth, const char *token, const char *address,
                           api_principal *out, const char **code, char **message);
-void api_principal_clear(api_principal *principal);
 
 /* The role of a directory user: ADMIN in the admin group, LEADER when
  * leading a group, else USER. */

@@ -11,8 +11,7 @@
 
 #include <string.h>
 
-#include "api-auth.h"
-#include "api-server.h"
+#include "api-address.h"
 
 struct api_call {
     gint refs;
@@ -145,7 +144,7 @@ const char *api_call_address(api_call *call)
 {
     if (call->address == NULL) {
         if (call->ctx->server)
-            call->address = api_server_client_address(call->ctx->server, call->msg);
+            call->address = api_client_address(&call->ctx->config, call->msg);
         if (call->address == NULL)
             call->address = g_strdup(soup_server_message_get_remote_host(call->msg));
         if (call->address == NULL)
@@ -594,4 +593,16 @@ guint api_call_level(api_call *call, const char *subject)
         ctx->perms->level(ctx->perms_impl, p->user_id, subject, &level) != UCD_OK)
         return UCD_PERM_BLOCKED;
     return level;
+}
+
+void api_principal_clear(api_principal *p)
+{
+    g_free(p->user_id);
+    g_free(p->login);
+    g_free(p->key_name);
+    g_strfreev(p->scopes);
+    g_strfreev(p->users);
+    g_free(p->session_id);
+    g_free(p->address);
+    memset(p, 0, sizeof *p);
 }

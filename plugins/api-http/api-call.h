@@ -50,6 +50,9 @@ typedef struct api_principal {
                           answers a renewal with the new token's expires_in */
 } api_principal;
 
+/* Frees what `principal` holds and zeroes it. */
+void api_principal_clear(api_principal *principal);
+
 typedef void (*api_handler)(api_call *call, gpointer data);
 
 /* One route, as the route files declare them in static tables. */
@@ -71,7 +74,7 @@ const char *api_call_param(api_call *call, const char *name);
 const char *api_call_query(api_call *call, const char *name);
 const char *api_call_header(api_call *call, const char *name);
 const char *api_call_method(api_call *call);
-/* The client's address (api_server_client_address: behind a trusted proxy
+/* The client's address (api_client_address: behind a trusted proxy
  * the address it names), for every call, also one without a principal
  * (the login route limits failed logins per address). */
 const char *api_call_address(api_call *call);

@@ -24,11 +24,11 @@ typedef struct api_server api_server; /* api-server.h */
 /* The configuration, read once at init (api-config.c). Strings owned by the
  * core (valid until fini). Durations in milliseconds. */
 typedef struct api_config {
-    const char *const *https_listen; /* "ADDRESS:PORT" each; empty: no HTTPS */
-    const char *const *http_listen;  /* plain HTTP; empty (the default): off */
-    const char *certificate;         /* PEM file, needed with https_listen */
-    const char *private_key;         /* PEM file */
-    const char *client_ca;           /* PEM file: ask for client certificates, NULL: don't */
+    const char *const *https_listen;    /* "ADDRESS:PORT" each; empty: no HTTPS */
+    const char *const *http_listen;     /* plain HTTP; empty (the default): off */
+    const char *certificate;            /* PEM file, needed with https_listen */
+    const char *private_key;            /* PEM file */
+    const char *client_ca;              /* PEM file: ask for client certificates, NULL: don't */
     const char *const *allowed_origins; /* CORS; empty: no cross-origin browser access */
     const char *const *trusted_proxies; /* addresses whose X-Forwarded-For is believed */
     const char *admin_group;            /* directory group id of admins; NULL: none */
@@ -38,11 +38,11 @@ typedef struct api_config {
     gint64 max_header;                  /* bytes, all headers of a request */
     gint64 max_ws_message;              /* bytes, one incoming WebSocket message */
     gint64 max_connections_per_address;
-    gint64 request_timeout_ms;          /* idle/slow request (slowloris) */
-    gint64 ws_queue_limit;              /* bytes queued to one WebSocket before it is dropped */
+    gint64 request_timeout_ms; /* idle/slow request (slowloris) */
+    gint64 ws_queue_limit;     /* bytes queued to one WebSocket before it is dropped */
     gint64 ws_ping_interval_ms;
-    gint64 replay_window;               /* events kept for reconnecting clients */
-    gint64 login_attempts;              /* failed logins per login, and per address, per minute */
+    gint64 replay_window;  /* events kept for reconnecting clients */
+    gint64 login_attempts; /* failed logins per login, and per address, per minute */
 } api_config;
 
 /* One running api-http module. */

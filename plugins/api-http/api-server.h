@@ -27,8 +27,5 @@ gboolean api_server_reload_certificate(api_server *server, GError **error);
 /* Connections `address` holds now (max_connections_per_address counts
  * them). */
 guint api_server_connections(api_server *server, const char *address);
-/* The client's address for `msg`: the peer, or behind a trusted proxy the
- * last untrusted address of X-Forwarded-For. */
-char *api_server_client_address(api_server *server, SoupServerMessage *msg);
 
 #endif /* API_SERVER_H */

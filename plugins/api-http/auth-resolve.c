@@ -172,18 +172,6 @@ guint api_auth_role_of(api_auth *auth, const char *user_id)
 
 /* ---- resolving a token --------------------------------------------------- */
 
-void api_principal_clear(api_principal *p)
-{
-    g_free(p->user_id);
-    g_free(p->login);
-    g_free(p->key_name);
-    g_strfreev(p->scopes);
-    g_strfreev(p->users);
-    g_free(p->session_id);
-    g_free(p->address);
-    memset(p, 0, sizeof *p);
-}
-
 static gboolean refuse(const char **code, char **message, const char *error_code, char *text)
 {
     *code = error_code;
@@ -310,9 +298,4 @@ void api_auth_free(api_auth *auth)
     auth_store_close(auth->store);
     auth_ratelimit_free(auth->limit);
     g_free(auth);
-}
-
-gboolean api_auth_register(api_auth *auth, api_router *router, GError **error)
-{
-    return auth_login_register(auth, router, error) && auth_commands_register(auth, error);
 }

@@ -87,63 +87,14 @@ static const char *const forward_types[] = {[UCD_FORWARD_UNCONDITIONAL] = "uncon
                                             [UCD_FORWARD_BUSY] = "busy",
                                             [UCD_FORWARD_NO_ANSWER] = "no_answer"};
 
-/* ---- legs ---- */
-
-JsonNode *routes_leg_json(api_call *call, const ucd_call_leg *leg)
-{
-    const api_principal *p = api_call_principal(call);
-    gboolean own = p && p->user_id && leg->user_id && strcmp(p->user_id, leg->user_id) == 0;
-    gboolean masked = (leg->flags & UCD_CALL_FLAG_PRIVATE) && !own;
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    routes_add_string(b, "driver", leg->driver);
-    routes_add_string(b, "line", leg->line);
-    routes_add_string(b, "user_id", leg->user_id);
-    routes_add_string(b, "call_id", leg->call_id);
-    routes_add_string(b, "conversation_id", leg->conversation_id);
-    routes_add_string(b, "uuid", leg->uuid);
-    routes_add_string(b, "state", ucd_call_state_word(leg->state));
-    routes_add_string(b, "direction", ucd_call_direction_word(leg->direction));
-    json_builder_set_member_name(b, "private");
-    json_builder_add_boolean_value(b, (leg->flags & UCD_CALL_FLAG_PRIVATE) != 0);
-    routes_add_string(b, "remote_number", masked ? ROUTES_MASKED_NUMBER : leg->remote_number);
-    routes_add_string(b, "remote_name", masked ? NULL : leg->remote_name);
-    routes_add_time(b, "since", leg->since_ms);
-    json_builder_end_object(b);
-    JsonNode *node = json_builder_get_root(b);
-    g_object_unref(b);
-    return node;
-}
-
-typedef struct leg_list {
-    api_call *call;
-    JsonArray *items;
-    gboolean check_level; /* FALSE: the caller may see every leg asked for */
-} leg_list;
-
-static int add_leg_cb(const ucd_call_leg *leg, void *data)
-{
-    leg_list *l = data;
-    if (!l->check_level || routes_level(l->call, leg->user_id) >= UCD_PERM_BUSINESS)
-        json_array_add_element(l->items, routes_leg_json(l->call, leg));
-    return 0;
-}
-
-JsonArray *routes_user_legs(api_call *call, const char *user_id)
-{
-    api_ctx *ctx = api_call_ctx(call);
-    leg_list l = {.call = call, .items = json_array_new()};
-    ctx->calls->foreach_leg(ctx->calls_impl, user_id, add_leg_cb, &l);
-    return l.items;
-}
+/* ---- GET /calls ---- */
 
 static void calls_list(api_call *call, gpointer data)
 {
-    api_ctx *ctx = data;
+    (void)data;
     const char *user = api_call_query(call, "user");
     char id[512];
     guint level = 0;
-    leg_list l = {.call = call, .check_level = TRUE};
     if (user) {
         if (!routes_find_user(call, user, id, sizeof id, &level))
             return;
@@ -154,9 +105,8 @@ static void calls_list(api_call *call, gpointer data)
             return;
         }
     }
-    l.items = json_array_new();
-    ctx->calls->foreach_leg(ctx->calls_impl, user ? id : NULL, add_leg_cb, &l);
-    api_call_respond_list(call, l.items, json_array_get_length(l.items), NULL);
+    JsonArray *items = routes_legs(call, user ? id : NULL, TRUE);
+    api_call_respond_list(call, items, json_array_get_length(items), NULL);
 }
 
 /* ---- reading a control request ---- */

@@ -16,9 +16,8 @@
  * everyone but the user of the leg's line. A line without a user, and its
  * calls, only admins and API keys see.
  *
- * The functions live beside the routes that serve each record
- * (routes-directory.c: users, lines and levels; routes-presence.c;
- * routes-calls.c): there is no .c file of this header's own. Main loop.
+ * routes-model.c implements all of it; the route files use it and never
+ * each other. Main loop.
  */
 #ifndef ROUTES_MODEL_H
 #define ROUTES_MODEL_H
@@ -38,7 +37,7 @@
 #define ROUTES_DEFAULT_LIMIT 100
 #define ROUTES_MAX_LIMIT     500
 
-/* ---- routes-directory.c ---- */
+/* ---- users, lines, levels ---- */
 
 /* Adds "name": value, a JSON null for NULL. */
 void routes_add_string(JsonBuilder *b, const char *name, const char *value);
@@ -74,7 +73,7 @@ int routes_find_line(api_ctx *ctx, const char *name, ucd_directory_line_cb cb, v
  * 400. */
 gboolean routes_read_limit(api_call *call, guint *limit);
 
-/* ---- routes-presence.c ---- */
+/* ---- presence ---- */
 
 /* The presence object of `info` at `level` (at least PUBLIC). */
 JsonNode *routes_presence_json(const ucd_presence_info *info, guint level);
@@ -82,11 +81,14 @@ JsonNode *routes_presence_json(const ucd_presence_info *info, guint level);
  * has none here. */
 JsonNode *routes_user_presence(api_ctx *ctx, const char *user_id, guint level);
 
-/* ---- routes-calls.c ---- */
+/* ---- live legs ---- */
 
 /* The leg object of `leg`, its private number masked unless the caller is
  * the user of the leg's line. */
 JsonNode *routes_leg_json(api_call *call, const ucd_call_leg *leg);
+/* The live legs on the lines of `user_id` (NULL: every line), as an array
+ * (new); with `check_level`, only those the caller sees at BUSINESS. */
+JsonArray *routes_legs(api_call *call, const char *user_id, gboolean check_level);
 /* The live legs on the lines of `user_id`, as an array (new). */
 JsonArray *routes_user_legs(api_call *call, const char *user_id);
 

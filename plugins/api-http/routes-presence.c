@@ -1,8 +1,8 @@
 /*
  * routes-presence.c - presence for clients: GET /presence (everyone the
  * caller may see), GET /presence/{user}, PUT /presence/{user} (set the
- * manual part) and DELETE /presence/{user} (clear it); and the presence
- * object of routes-model.h.
+ * manual part) and DELETE /presence/{user} (clear it). The presence
+ * object is routes-model.c's.
  *
  * Who may set whose presence is the presence service's decision, not this
  * file's: it is asked with the caller's user id as the actor (an API key
@@ -26,46 +26,6 @@ static const guint settable_states[] = {UCD_PRESENCE_AVAILABLE, UCD_PRESENCE_AWA
                                         UCD_PRESENCE_BUSY, UCD_PRESENCE_DND,
                                         UCD_PRESENCE_OUT_OF_OFFICE};
 #define SETTABLE_WORDS "available, away, busy, dnd, out_of_office"
-
-JsonNode *routes_presence_json(const ucd_presence_info *info, guint level)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    routes_add_string(b, "user_id", info->user_id);
-    routes_add_string(b, "state", ucd_presence_word(info->state));
-    if (level >= UCD_PERM_BUSINESS) {
-        routes_add_string(b, "note", info->note);
-        routes_add_time(b, "until", info->until_ms);
-        routes_add_string(b, "manual_state", ucd_presence_word(info->manual_state));
-        routes_add_string(b, "line_state", ucd_presence_word(info->line_state));
-        routes_add_string(b, "calendar_state", ucd_presence_word(info->calendar_state));
-    }
-    json_builder_end_object(b);
-    JsonNode *node = json_builder_get_root(b);
-    g_object_unref(b);
-    return node;
-}
-
-typedef struct presence_one {
-    guint level;
-    JsonNode *node;
-} presence_one;
-
-static int one_cb(const ucd_presence_info *info, void *data)
-{
-    presence_one *o = data;
-    o->node = routes_presence_json(info, o->level);
-    return 1;
-}
-
-JsonNode *routes_user_presence(api_ctx *ctx, const char *user_id, guint level)
-{
-    presence_one o = {.level = level};
-    ctx->presence->get(ctx->presence_impl, user_id, one_cb, &o);
-    return o.node ? o.node : json_node_new(JSON_NODE_NULL);
-}
-
-/* ---- GET ---- */
 
 typedef struct presence_list {
     api_call *call;

@@ -747,6 +747,27 @@ static void on_error(SoupWebsocketConnection *ws, GError *error, gpointer data)
     }
 }
 
+/* Closed clients leave here, never while the list is walked. */
+static gboolean sweep_closed(gpointer data)
+{
+    api_stream *s = data;
+    s->sweep_idle = 0;
+    for (guint i = s->clients->len; i-- > 0;) {
+        stream_client *c = s->clients->pdata[i];
+        if (stream_client_closed(c)) {
+            g_ptr_array_remove_index_fast(s->clients, i);
+            stream_client_free(c);
+        }
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void stream_sweep_later(api_stream *s)
+{
+    if (s->sweep_idle == 0)
+        s->sweep_idle = g_idle_add(sweep_closed, s);
+}
+
 static void on_closed(SoupWebsocketConnection *ws, gpointer data)
 {
     stream_client *c = data;

@@ -65,7 +65,8 @@ void stream_client_close(stream_client *client, gushort code, const char *reason
 gboolean stream_client_closed(stream_client *client);
 void stream_client_free(stream_client *client);
 
-/* Frees the closed clients at the next idle (stream.c). */
+/* Frees the stream's closed clients at the next idle, never while its
+ * list of clients is walked. */
 void stream_sweep_later(api_stream *stream);
 
 /* Bytes handed to the socket and not yet written. */

@@ -14,7 +14,7 @@
  */
 #include <string.h>
 
-#include "api-server.h"
+#include "api-address.h"
 #include "stream-client.h"
 
 /* ---- the lookups of the filter, over the core's services ----------------- */
@@ -91,27 +91,6 @@ static void on_event(const ucd_event *event, void *data)
 
     for (guint i = 0; i < s->clients->len; i++)
         stream_client_pump(s->clients->pdata[i]);
-}
-
-/* Closed clients leave here, never while the list is walked. */
-static gboolean sweep_closed(gpointer data)
-{
-    api_stream *s = data;
-    s->sweep_idle = 0;
-    for (guint i = s->clients->len; i-- > 0;) {
-        stream_client *c = s->clients->pdata[i];
-        if (stream_client_closed(c)) {
-            g_ptr_array_remove_index_fast(s->clients, i);
-            stream_client_free(c);
-        }
-    }
-    return G_SOURCE_REMOVE;
-}
-
-void stream_sweep_later(api_stream *s)
-{
-    if (s->sweep_idle == 0)
-        s->sweep_idle = g_idle_add(sweep_closed, s);
 }
 
 /* Expired tokens are found within a second; a revoked session or a
@@ -251,7 +230,7 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
     u->token = g_strdup(token);
     const char *code = NULL;
     char *message = NULL;
-    char *address = s->ctx->server ? api_server_client_address(s->ctx->server, msg) : NULL;
+    char *address = api_client_address(&s->ctx->config, msg);
     gboolean holds = api_auth_resolve(s->ctx->auth, token, address, &u->principal, &code, &message);
     g_free(address);
     if (!holds) {

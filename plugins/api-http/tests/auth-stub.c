@@ -50,15 +50,3 @@ gboolean api_auth_resolve(api_auth *auth, const char *token, const char *address
     *message = g_strdup("unknown token");
     return FALSE;
 }
-
-void api_principal_clear(api_principal *p)
-{
-    g_free(p->user_id);
-    g_free(p->login);
-    g_free(p->key_name);
-    g_strfreev(p->scopes);
-    g_strfreev(p->users);
-    g_free(p->session_id);
-    g_free(p->address);
-    memset(p, 0, sizeof *p);
-}

@@ -5,8 +5,8 @@
  * 127.0.0.1 (plain HTTP), and a libsoup client whose requests run the main
  * loop until answered (client and server share this thread).
  *
- * The tests define api_auth_resolve and api_principal_clear themselves
- * (tokens from a small table), so auth-resolve.o is not linked in.
+ * The tests define api_auth_resolve themselves (tokens from a small
+ * table), so auth-resolve.o is not linked in.
  */
 #ifndef API_TEST_SERVER_UTIL_H
 #define API_TEST_SERVER_UTIL_H
