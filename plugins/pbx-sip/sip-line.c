@@ -13,7 +13,8 @@ typedef struct tracked_dialog {
     char *remote_display;
     char *end_event; /* the terminated state's event and code, when given */
     int end_code;
-    guint64 seen_in; /* the apply round that last listed it */
+    guint64 seen_in;   /* the apply round that last listed it */
+    gboolean answered; /* it was confirmed once: its end is final */
 } tracked_dialog;
 
 struct psip_line {
@@ -23,9 +24,9 @@ struct psip_line {
     guint64 version; /* the last applied document's version */
     gboolean needs_resync;
     guint64 round; /* counts applied documents, for the full-document sweep */
-    /* Keys of dialogs that ended and were then forgotten, oldest first, at
-     * most PSIP_LINE_MAX_DIALOGS: a late document still listing one live
-     * must not bring it back (see apply_dialog). */
+    /* Keys of answered dialogs that ended and were then forgotten, oldest
+     * first, at most PSIP_LINE_MAX_DIALOGS: a late document still listing
+     * one live must not bring it back (see apply_dialog). */
     GQueue *ended_order;
     GHashTable *ended; /* key -> TRUE, the same keys as `ended_order` */
 };
@@ -166,24 +167,28 @@ static void update_details(tracked_dialog *tracked, const psip_dialog *dialog)
     }
 }
 
-static gboolean has_call_id(const tracked_dialog *dialog)
+/* A call that was answered and then ended is over for good: its call-id
+ * names no other call. Dialogs without a call-id are Asterisk's hint
+ * documents, which name the extension and reuse it from call to call; a
+ * dialog that ended unanswered may be one branch of a call whose other
+ * branch still answers under the same call-id. */
+static gboolean ended_for_good(const tracked_dialog *dialog)
 {
-    return dialog->call_id != NULL && dialog->call_id[0] != '\0';
+    return dialog->state == PSIP_DIALOG_TERMINATED && dialog->answered && dialog->call_id != NULL &&
+           dialog->call_id[0] != '\0';
 }
 
 /* RFC 4235's dialog states only move forward (trying, proceeding, early,
- * confirmed, terminated), and terminated is final. A dialog said to be back
- * in an earlier state is old news from a server that reordered its
- * publications: Kamailio, after dlg.end_dlg, sometimes sends "early" after
- * "confirmed"; and when two dialogs of one line end together, its workers
- * may number a document built before the first end after the one built
- * after it, so the higher version still shows the ended call confirmed.
- * Only a dialog with a call-id is a real dialog: Asterisk's hint documents
- * name the extension instead and reuse it from call to call. */
+ * confirmed, terminated). A dialog said to be back in an earlier state is
+ * old news from a server that reordered its publications: Kamailio, after
+ * dlg.end_dlg, sometimes sends "early" after "confirmed"; and when two
+ * dialogs of one line end together, its workers may number a document
+ * built before the first end after the one built after it, so the higher
+ * version still shows the ended call confirmed (ended_for_good). */
 static gboolean moves_backwards(const tracked_dialog *dialog, psip_dialog_state to)
 {
     psip_dialog_state from = dialog->state;
-    if (from == PSIP_DIALOG_TERMINATED && has_call_id(dialog))
+    if (ended_for_good(dialog))
         return to != PSIP_DIALOG_TERMINATED;
     gboolean live = from >= PSIP_DIALOG_TRYING && from <= PSIP_DIALOG_CONFIRMED;
     return live && to >= PSIP_DIALOG_TRYING && to < from;
@@ -229,6 +234,7 @@ static void apply_dialog(psip_line *line, const psip_dialog *dialog, GPtrArray *
         !moves_backwards(tracked, dialog->state)) {
         record_change(changes, tracked, dialog->state, PSIP_CHANGE_REPORTED);
         tracked->state = dialog->state;
+        tracked->answered |= dialog->state == PSIP_DIALOG_CONFIRMED;
     }
 }
 
@@ -240,7 +246,7 @@ static void remove_dialogs(psip_line *line,
     for (guint i = 0; i < line->dialogs->len; i++) {
         tracked_dialog *dialog = g_ptr_array_index(line->dialogs, i);
         if (drop(line, dialog)) {
-            if (dialog->state == PSIP_DIALOG_TERMINATED && has_call_id(dialog))
+            if (ended_for_good(dialog))
                 remember_ended(line, dialog->key);
             g_hash_table_remove(line->by_key, dialog->key);
             tracked_free(dialog);

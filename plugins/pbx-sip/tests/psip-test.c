@@ -609,9 +609,9 @@ static void test_line_no_backwards_state(void)
 
 /* Two dialogs of one line end together (the driver's click-to-dial leg and
  * the call it made): Kamailio's workers can number a document built before
- * the call ended after one built after it. Terminated is final, so the
- * higher-numbered old news neither revives the call nor, once the ended
- * call was forgotten, brings it back as a new one. */
+ * the call ended after one built after it. An answered call's end is final,
+ * so the higher-numbered old news neither revives the call nor, once the
+ * ended call was forgotten, brings it back as a new one. */
 static void test_line_terminated_is_final(void)
 {
     psip_line *line = psip_line_new();
@@ -648,6 +648,17 @@ static void test_line_terminated_is_final(void)
     assert_change(changes, 0, "E", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
     apply_one(line, 8, "full", other, changes);
     g_assert_cmpuint(changes->len, ==, 0);
+    /* a call that ended unanswered is not over for good: another branch of
+     * it may still answer under the same call-id */
+    g_autofree char *f_early = dialog_xml("F", "initiator", "early", BOB);
+    g_autofree char *f_down = dialog_xml("F", "initiator", "terminated", BOB);
+    g_autofree char *f_up = dialog_xml("F", "initiator", "confirmed", BOB);
+    apply_one(line, 9, "full", f_early, changes);
+    apply_one(line, 10, "full", f_down, changes);
+    assert_change(changes, 0, "F", PSIP_DIALOG_EARLY, PSIP_DIALOG_TERMINATED);
+    apply_one(line, 11, "full", f_up, changes);
+    g_assert_cmpuint(changes->len, ==, 1);
+    assert_change(changes, 0, "F", PSIP_DIALOG_TERMINATED, PSIP_DIALOG_CONFIRMED);
     g_ptr_array_unref(changes);
     psip_line_free(line);
 }
