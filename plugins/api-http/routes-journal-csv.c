@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "routes-journal-csv.h"
+#include "routes-model.h"
 #include "routes-journal.h"
 
 /* A leader's download reads at most this many records of the journal
@@ -96,10 +97,10 @@ void journal_csv_row(GString *out, const ucd_journal_record *r, gboolean masked)
     char *users = participant_list(r, FALSE);
     char *lines = participant_list(r, TRUE);
     const char *cells[] = {r->uuid,
-                           journal_iso_time(r->start_ms, start, sizeof start),
+                           routes_iso_time(r->start_ms, start, sizeof start),
                            start_ms,
-                           journal_iso_time(r->answer_ms, answer, sizeof answer),
-                           journal_iso_time(r->end_ms, end, sizeof end),
+                           routes_iso_time(r->answer_ms, answer, sizeof answer),
+                           routes_iso_time(r->end_ms, end, sizeof end),
                            duration,
                            ucd_call_direction_word(r->direction),
                            journal_outcome_word(r->outcome),

@@ -23,6 +23,7 @@
 #include "api-router.h"
 #include "api-routes.h"
 #include "routes-journal.h"
+#include "routes-model.h"
 
 /* A JSON page stops scanning after this many records of others' calls (a
  * leader's FILTER mode) and answers what it found with a cursor: a request
@@ -53,19 +54,6 @@ const ucd_journal_participant *journal_participant(const ucd_journal_record *r, 
 {
     return (const ucd_journal_participant *)((const char *)r->participants +
                                              (gsize)i * r->participant_size);
-}
-
-const char *journal_iso_time(gint64 ms, char *buf, gsize size)
-{
-    struct tm tm;
-    time_t seconds = (time_t)(ms / 1000);
-    if (ms <= 0 || gmtime_r(&seconds, &tm) == NULL) {
-        buf[0] = '\0';
-        return buf;
-    }
-    g_snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    return buf;
 }
 
 const char *journal_end_cause_word(const ucd_journal_record *r)
@@ -440,37 +428,15 @@ void journal_scan_error(journal_request *req)
 
 /* ---- a record as JSON ---- */
 
-static void add_string(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-/* NAME (ISO 8601 UTC) and NAME_ms; both null for 0 (never happened). */
-static void add_time(JsonBuilder *b, const char *name, gint64 ms)
-{
-    char iso[40], ms_name[64];
-    g_snprintf(ms_name, sizeof ms_name, "%s_ms", name);
-    add_string(b, name, ms > 0 ? journal_iso_time(ms, iso, sizeof iso) : NULL);
-    json_builder_set_member_name(b, ms_name);
-    if (ms > 0)
-        json_builder_add_int_value(b, ms);
-    else
-        json_builder_add_null_value(b);
-}
-
 static void add_participant(JsonBuilder *b, const ucd_journal_participant *p)
 {
     json_builder_begin_object(b);
-    add_string(b, "role", journal_role_word(p->role));
-    add_string(b, "user_id", p->user_id);
-    add_string(b, "line", p->line);
-    add_time(b, "joined", p->joined_ms);
-    add_time(b, "answered", p->answered_ms);
-    add_time(b, "left", p->left_ms);
+    routes_add_string(b, "role", journal_role_word(p->role));
+    routes_add_string(b, "user_id", p->user_id);
+    routes_add_string(b, "line", p->line);
+    routes_add_time(b, "joined", p->joined_ms);
+    routes_add_time(b, "answered", p->answered_ms);
+    routes_add_time(b, "left", p->left_ms);
     json_builder_end_object(b);
 }
 
@@ -483,36 +449,36 @@ static JsonNode *record_json(const ucd_journal_record *r, gboolean masked)
                                             sizeof r->forward_reason_code;
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    add_string(b, "uuid", r->uuid);
-    add_string(b, "driver_instance", r->driver_instance);
-    add_string(b, "direction", ucd_call_direction_word(r->direction));
-    add_string(b, "outcome", journal_outcome_word(r->outcome));
+    routes_add_string(b, "uuid", r->uuid);
+    routes_add_string(b, "driver_instance", r->driver_instance);
+    routes_add_string(b, "direction", ucd_call_direction_word(r->direction));
+    routes_add_string(b, "outcome", journal_outcome_word(r->outcome));
     json_builder_set_member_name(b, "private");
     json_builder_add_boolean_value(b, (r->flags & UCD_JOURNAL_FLAG_PRIVATE) != 0);
     json_builder_set_member_name(b, "flags");
     json_builder_add_int_value(b, r->flags);
-    add_time(b, "start", r->start_ms);
-    add_time(b, "answer", r->answer_ms);
-    add_time(b, "end", r->end_ms);
+    routes_add_time(b, "start", r->start_ms);
+    routes_add_time(b, "answer", r->answer_ms);
+    routes_add_time(b, "end", r->end_ms);
     json_builder_set_member_name(b, "duration_s");
     json_builder_add_int_value(b, r->end_ms > r->start_ms ? (r->end_ms - r->start_ms) / 1000 : 0);
-    add_string(b, "source_number", masked ? JOURNAL_MASKED_NUMBER : r->source_number);
-    add_string(b, "source_e164", masked ? NULL : r->source_e164);
-    add_string(b, "source_name", masked ? NULL : r->source_name);
-    add_string(b, "requested_number", r->requested_number);
-    add_string(b, "requested_e164", r->requested_e164);
-    add_string(b, "destination_number", r->destination_number);
-    add_string(b, "destination_e164", r->destination_e164);
-    add_string(b, "destination_name", r->destination_name);
-    add_string(b, "transferred_by", r->transferred_by);
-    add_string(b, "forward_reason", r->forward_reason);
-    add_string(b, "picked_up_by", r->picked_up_by);
-    add_string(b, "end_reason", r->end_reason);
-    add_string(b, "end_cause", journal_end_cause_word(r));
+    routes_add_string(b, "source_number", masked ? JOURNAL_MASKED_NUMBER : r->source_number);
+    routes_add_string(b, "source_e164", masked ? NULL : r->source_e164);
+    routes_add_string(b, "source_name", masked ? NULL : r->source_name);
+    routes_add_string(b, "requested_number", r->requested_number);
+    routes_add_string(b, "requested_e164", r->requested_e164);
+    routes_add_string(b, "destination_number", r->destination_number);
+    routes_add_string(b, "destination_e164", r->destination_e164);
+    routes_add_string(b, "destination_name", r->destination_name);
+    routes_add_string(b, "transferred_by", r->transferred_by);
+    routes_add_string(b, "forward_reason", r->forward_reason);
+    routes_add_string(b, "picked_up_by", r->picked_up_by);
+    routes_add_string(b, "end_reason", r->end_reason);
+    routes_add_string(b, "end_cause", journal_end_cause_word(r));
     json_builder_set_member_name(b, "forward_reason_code");
     json_builder_add_int_value(b, is_1_1 ? r->forward_reason_code : 0);
-    add_string(b, "tags", r->tags);
-    add_string(b, "memo", r->memo);
+    routes_add_string(b, "tags", r->tags);
+    routes_add_string(b, "memo", r->memo);
     json_builder_set_member_name(b, "participants");
     json_builder_begin_array(b);
     for (guint32 i = 0; r->participants && i < r->participant_count; i++)

@@ -87,8 +87,6 @@ const char *journal_outcome_word(guint32 outcome);
 const char *journal_role_word(guint32 role);
 /* The i-th participant of a record (participant_size apart). */
 const ucd_journal_participant *journal_participant(const ucd_journal_record *r, guint32 i);
-/* "2026-03-05T14:07:09.123Z" into `buf` (at least 32 bytes); "" for 0. */
-const char *journal_iso_time(gint64 ms, char *buf, gsize size);
 /* The conversation's end cause as a word: end_cause of a journal 1.1 record,
  * else the 1.0 record's end_reason. NULL when neither is known. */
 const char *journal_end_cause_word(const ucd_journal_record *r);

@@ -6,10 +6,10 @@
  * each other.
  */
 #include <string.h>
+#include <time.h>
 
 #include <ucd/pbx.h>
 
-#include "routes-journal.h"
 #include "routes-model.h"
 
 /* Longest user id or login looked up: longer is none. */
@@ -41,11 +41,24 @@ void routes_add_strings(JsonBuilder *b, const char *name, const char *const *val
     json_builder_end_array(b);
 }
 
+const char *routes_iso_time(gint64 ms, char *buf, gsize size)
+{
+    struct tm tm;
+    time_t seconds = (time_t)(ms / 1000);
+    if (ms <= 0 || gmtime_r(&seconds, &tm) == NULL) {
+        buf[0] = '\0';
+        return buf;
+    }
+    g_snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return buf;
+}
+
 void routes_add_time(JsonBuilder *b, const char *name, gint64 ms)
 {
     char text[32];
     char *name_ms = g_strconcat(name, "_ms", NULL);
-    routes_add_string(b, name, ms > 0 ? journal_iso_time(ms, text, sizeof text) : NULL);
+    routes_add_string(b, name, ms > 0 ? routes_iso_time(ms, text, sizeof text) : NULL);
     json_builder_set_member_name(b, name_ms);
     if (ms > 0)
         json_builder_add_int_value(b, ms);

@@ -43,6 +43,9 @@
 void routes_add_string(JsonBuilder *b, const char *name, const char *value);
 /* Adds "name": [values...] of a NULL-terminated list (NULL: []). */
 void routes_add_strings(JsonBuilder *b, const char *name, const char *const *values);
+/* `ms` as ISO 8601 UTC with milliseconds ("2026-12-07T17:36:37.586Z")
+ * into `buf`; "" for 0 or less. Returns `buf`. */
+const char *routes_iso_time(gint64 ms, char *buf, gsize size);
 /* Adds "name": ISO 8601 UTC and "name_ms": ms, both null for 0. */
 void routes_add_time(JsonBuilder *b, const char *name, gint64 ms);
 
