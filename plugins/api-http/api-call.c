@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "api-address.h"
 
 struct api_call {
@@ -128,6 +130,11 @@ const char *api_call_query(api_call *call, const char *name)
             call->query = g_uri_parse_params(q, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
     }
     return call->query ? g_hash_table_lookup(call->query, name) : NULL;
+}
+
+const char *api_call_query_string(api_call *call)
+{
+    return g_uri_get_query(soup_server_message_get_uri(call->msg));
 }
 
 const char *api_call_header(api_call *call, const char *name)
@@ -407,13 +414,20 @@ void api_call_respond_text(api_call *call, guint status, const char *json)
     end_answer(call);
 }
 
-/* A strong ETag of the body's bytes. */
-static char *etag_of(const char *text)
+/* SHA-256 through OpenSSL, not GChecksum: its SHA instructions make it
+ * about ten times faster on a 50 KB journal page (docs/PERFORMANCE.md). */
+char *api_etag_of(const char *data, gsize length)
 {
-    char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
-    char *tag = g_strdup_printf("\"%.32s\"", sum);
-    g_free(sum);
-    return tag;
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_Digest(data, length, sum, &size, EVP_sha256(), NULL) != 1 || size < 16)
+        g_error("api-http: OpenSSL has no SHA-256");
+    GString *tag = g_string_sized_new(36);
+    g_string_append_c(tag, '"');
+    for (guint i = 0; i < 16; i++)
+        g_string_append_printf(tag, "%02x", sum[i]);
+    g_string_append_c(tag, '"');
+    return g_string_free(tag, FALSE);
 }
 
 /* RFC 9110 13.1.2: "*" or a list of tags, weak ones compared weakly. */
@@ -433,28 +447,44 @@ static gboolean none_match(const char *header, const char *tag)
     return hit;
 }
 
-void api_call_respond_etag(api_call *call, JsonNode *node)
+void api_call_respond_bytes(api_call *call, GBytes *body, const char *etag)
 {
     if (!begin_answer(call)) {
-        json_node_unref(node);
         drop_answer(call);
+        return;
+    }
+    SoupMessageHeaders *h = soup_server_message_get_response_headers(call->msg);
+    soup_message_headers_replace(h, "ETag", etag);
+    /* Private data a cache must check with the server every time. */
+    soup_message_headers_replace(h, "Cache-Control", "private, no-cache");
+    if (none_match(api_call_header(call, "If-None-Match"), etag)) {
+        set_body(call->msg, SOUP_STATUS_NOT_MODIFIED, NULL, NULL, 0);
+    } else {
+        /* The body's bytes are shared, not copied: a kept answer goes out
+         * as it is. */
+        soup_server_message_set_status(call->msg, SOUP_STATUS_OK, NULL);
+        soup_message_headers_set_content_type(h, "application/json", NULL);
+        soup_message_body_append_bytes(soup_server_message_get_response_body(call->msg), body);
+        api_message_common_headers(call->msg);
+    }
+    end_answer(call);
+}
+
+void api_call_respond_etag(api_call *call, JsonNode *node)
+{
+    if (api_call_answered(call)) {
+        json_node_unref(node);
+        api_call_respond_bytes(call, NULL, NULL); /* logs a second answer, drops */
         return;
     }
     char *text = json_to_string(node, FALSE);
     json_node_unref(node);
-    char *tag = etag_of(text);
-    SoupMessageHeaders *h = soup_server_message_get_response_headers(call->msg);
-    soup_message_headers_replace(h, "ETag", tag);
-    /* Private data a cache must check with the server every time. */
-    soup_message_headers_replace(h, "Cache-Control", "private, no-cache");
-    if (none_match(api_call_header(call, "If-None-Match"), tag)) {
-        g_free(text);
-        set_body(call->msg, SOUP_STATUS_NOT_MODIFIED, NULL, NULL, 0);
-    } else {
-        set_body(call->msg, SOUP_STATUS_OK, "application/json", text, strlen(text));
-    }
+    gsize length = strlen(text);
+    GBytes *body = g_bytes_new_take(text, length);
+    char *tag = api_etag_of(text, length);
+    api_call_respond_bytes(call, body, tag);
     g_free(tag);
-    end_answer(call);
+    g_bytes_unref(body);
 }
 
 void api_call_respond_list(api_call *call, JsonArray *items, gint64 total, const char *next)

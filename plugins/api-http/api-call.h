@@ -72,6 +72,8 @@ api_ctx *api_call_ctx(api_call *call);
 const char *api_call_param(api_call *call, const char *name);
 /* A query parameter, NULL when absent. */
 const char *api_call_query(api_call *call, const char *name);
+/* The query as the client sent it (not decoded), NULL when none. */
+const char *api_call_query_string(api_call *call);
 const char *api_call_header(api_call *call, const char *name);
 const char *api_call_method(api_call *call);
 /* The client's address (api_client_address: behind a trusted proxy
@@ -109,6 +111,12 @@ void api_call_respond(api_call *call, guint status, JsonNode *node);
 /* Like api_call_respond, with an ETag of the body: when the request's
  * If-None-Match matches, answers 304 without the body. */
 void api_call_respond_etag(api_call *call, JsonNode *node);
+/* Answers 200 with `body` (a JSON text, shared: the bytes are sent as they
+ * are, a reference taken) and `etag` (a quoted entity tag), or 304 without
+ * a body when If-None-Match names it. */
+void api_call_respond_bytes(api_call *call, GBytes *body, const char *etag);
+/* A strong ETag of `length` bytes at `data` (SHA-256), quoted. */
+char *api_etag_of(const char *data, gsize length);
 /* {"items": items, "total": total, "next": next} (items taken; next NULL: null). */
 void api_call_respond_list(api_call *call, JsonArray *items, gint64 total, const char *next);
 /* The error shape. `fmt` says what is wrong, for people. */

@@ -14,6 +14,7 @@
 #include "api-server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,16 +22,24 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "api-answer-cache.h"
 #include "api-call-internal.h"
 #include "api-config.h"
 #include "api-cors.h"
 #include "api-limits.h"
 #include "api-router.h"
 
+/* Connections the kernel queues for accept() on each listener. GLib's
+ * default is 10: a hundred clients connecting at once got resets and
+ * retries (SYN cookies) before the main loop accepted them. The kernel
+ * caps it at net.core.somaxconn. */
+#define LISTEN_BACKLOG 4096
+
 struct api_server {
     api_ctx *ctx;
     SoupServer *soup;
     api_limits *limits;
+    api_answer_cache *answers; /* the routes' kept JSON (api-answer-cache.h) */
 };
 
 /* TLS 1.2 and 1.3 only. Set when the plugin is loaded (dlopen), before the
@@ -227,6 +236,56 @@ static void on_other(SoupServer *soup, SoupServerMessage *msg, const char *path,
 
 /* ---- listeners ---- */
 
+/* A listening socket on `address` with LISTEN_BACKLOG, handed to libsoup
+ * (soup_server_listen would make one with GLib's backlog of 10). */
+static gboolean listen_on(api_server *server, GSocketAddress *address,
+                          SoupServerListenOptions options, GError **error)
+{
+    GSocketFamily family = g_socket_address_get_family(address);
+    GSocket *socket = g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+    if (socket == NULL)
+        return FALSE;
+    gboolean ok = TRUE;
+    /* As libsoup's own listeners: an IPv6 listener takes IPv6 only, the
+     * IPv4 one is separate. */
+    if (family == G_SOCKET_FAMILY_IPV6)
+        ok = g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error);
+    g_socket_set_listen_backlog(socket, LISTEN_BACKLOG);
+    ok = ok && g_socket_bind(socket, address, TRUE, error) && g_socket_listen(socket, error) &&
+         soup_server_listen_socket(server->soup, socket, options, error);
+    g_object_unref(socket);
+    return ok;
+}
+
+/* Every address, as soup_server_listen_all: IPv4 and, when the system has
+ * it, IPv6, on one port (port 0: the one the kernel gave IPv4). */
+static gboolean listen_any(api_server *server, guint16 port, SoupServerListenOptions options,
+                           GError **error)
+{
+    GSocketAddress *v4 = g_inet_socket_address_new_from_string("0.0.0.0", port);
+    gboolean ok = listen_on(server, v4, options, error);
+    g_object_unref(v4);
+    if (!ok)
+        return FALSE;
+    if (port == 0) {
+        GSList *uris = soup_server_get_uris(server->soup);
+        for (GSList *u = uris; u; u = u->next)
+            port = (guint16)g_uri_get_port(u->data);
+        g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+    }
+    GError *v6_error = NULL;
+    GSocketAddress *v6 = g_inet_socket_address_new_from_string("::", port);
+    ok = listen_on(server, v6, options, &v6_error);
+    g_object_unref(v6);
+    if (!ok && g_error_matches(v6_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+        g_error_free(v6_error); /* a system without IPv6: IPv4 is enough */
+        return TRUE;
+    }
+    if (!ok)
+        g_propagate_error(error, v6_error);
+    return ok;
+}
+
 static gboolean listen_all(api_server *server, const char *key, const char *const *list,
                            SoupServerListenOptions options, GError **error)
 {
@@ -236,11 +295,11 @@ static gboolean listen_all(api_server *server, const char *key, const char *cons
         GError *e = NULL;
         gboolean ok = api_config_parse_listen(list[i], &host, &port, &e);
         if (ok && host == NULL)
-            ok = soup_server_listen_all(server->soup, port, options, &e);
+            ok = listen_any(server, port, options, &e);
         else if (ok) {
             GInetAddress *a = g_inet_address_new_from_string(host);
             GSocketAddress *sa = g_inet_socket_address_new(a, port);
-            ok = soup_server_listen(server->soup, sa, options, &e);
+            ok = listen_on(server, sa, options, &e);
             g_object_unref(sa);
             g_object_unref(a);
         }
@@ -261,6 +320,7 @@ api_server *api_server_new(api_ctx *ctx, GError **error)
     server->ctx = ctx;
     server->soup = soup_server_new("server-header", "ucd", NULL);
     server->limits = api_limits_new(ctx);
+    server->answers = api_answer_cache_new();
     const api_config *config = &ctx->config;
     if (config->https_listen[0] && !set_tls(server, error))
         goto fail;
@@ -287,7 +347,13 @@ void api_server_free(api_server *server)
     soup_server_disconnect(server->soup);
     api_limits_free(server->limits); /* disconnects from the server's signals */
     g_object_unref(server->soup);
+    api_answer_cache_unref(server->answers);
     g_free(server);
+}
+
+api_answer_cache *api_answer_cache_of(api_ctx *ctx)
+{
+    return ctx->server ? ctx->server->answers : NULL;
 }
 
 SoupServer *api_server_soup(api_server *server)

@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "api-answer-cache.h"
 #include "api-router.h"
 #include "api-routes.h"
 #include "routes-model.h"
@@ -27,26 +28,61 @@ static const guint settable_states[] = {UCD_PRESENCE_AVAILABLE, UCD_PRESENCE_AWA
                                         UCD_PRESENCE_OUT_OF_OFFICE};
 #define SETTABLE_WORDS "available, away, busy, dnd, out_of_office"
 
+/* The list is built from fragments kept by their inputs
+ * (api-answer-cache.h): a user whose presence and level did not change
+ * costs a key and a lookup, not a JSON tree. */
 typedef struct presence_list {
     api_call *call;
-    JsonArray *items;
+    api_answer_cache *cache;
+    api_fragment_list *items;
+    GString *key;
 } presence_list;
+
+typedef struct presence_view {
+    const ucd_presence_info *info;
+    guint level;
+} presence_view;
+
+static JsonNode *build_presence(gpointer data)
+{
+    presence_view *v = data;
+    return routes_presence_json(v->info, v->level);
+}
 
 static int list_cb(const ucd_presence_info *info, void *data)
 {
     presence_list *l = data;
     guint level = routes_level(l->call, info->user_id);
-    if (level >= UCD_PERM_PUBLIC)
-        json_array_add_element(l->items, routes_presence_json(info, level));
+    if (level < UCD_PERM_PUBLIC)
+        return 0;
+    /* Every value routes_presence_json reads, and the level it cuts to. */
+    GString *key = l->key;
+    g_string_truncate(key, 0);
+    api_key_string(key, "presence");
+    api_key_int(key, level);
+    api_key_string(key, info->user_id);
+    api_key_int(key, info->state);
+    api_key_int(key, info->manual_state);
+    api_key_int(key, info->line_state);
+    api_key_int(key, info->calendar_state);
+    api_key_string(key, info->note);
+    api_key_int(key, info->until_ms);
+    presence_view view = {.info = info, .level = level};
+    api_fragment_list_add(l->items,
+                          api_answer_cache_fragment(l->cache, key, build_presence, &view));
     return 0;
 }
 
 static void presence_list_all(api_call *call, gpointer data)
 {
     api_ctx *ctx = data;
-    presence_list l = {.call = call, .items = json_array_new()};
+    presence_list l = {.call = call,
+                       .cache = api_answer_cache_of(ctx),
+                       .items = api_fragment_list_new(),
+                       .key = g_string_sized_new(128)};
     ctx->presence->foreach (ctx->presence_impl, list_cb, &l);
-    api_call_respond_list(call, l.items, json_array_get_length(l.items), NULL);
+    g_string_free(l.key, TRUE);
+    api_call_respond_fragments(call, l.items, api_fragment_list_length(l.items), NULL);
 }
 
 /* Answers the presence of the user of the path, or 404 when there is none
