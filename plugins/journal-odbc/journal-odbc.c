@@ -882,6 +882,12 @@ static int journal_query(void *owner, const ucd_journal_query *query, ucd_journa
                          void *user_data, char *next_cursor, size_t next_cursor_size)
 {
     journal *j = owner;
+    ucd_journal_query checked;
+    if (jrec_query_read(query, &checked) != UCD_OK) {
+        if (next_cursor != NULL && next_cursor_size > 0)
+            next_cursor[0] = '\0';
+        return UCD_E_INVALID; /* before anything copies the filter's names */
+    }
     GMutex lock;
     GCond cond;
     g_mutex_init(&lock);

@@ -41,7 +41,8 @@ struct jodbc_call {
     int64_t cutoff_ms;
     unsigned limit;
     ucd_journal_query query; /* its strings are the copies below */
-    char *user_id, *number, *after;
+    char *user_id, *number, *after, *uuid;
+    char **users, **lines; /* the participant filter's names */
 
     /* outputs; db is an input too for write and expire */
     jodbc_db *db;
@@ -86,6 +87,9 @@ static void call_unref(jodbc_call *c)
     g_free(c->user_id);
     g_free(c->number);
     g_free(c->after);
+    g_free(c->uuid);
+    g_strfreev(c->users);
+    g_strfreev(c->lines);
     jodbc_page_free(c->page);
     jodbc_stuck_unref(c->notify.stuck);
     g_free(c->error);
@@ -189,6 +193,18 @@ jodbc_call *jodbc_call_open(const jodbc_target *target, const jodbc_notify *noti
     return call_connect(CALL_OPEN, target, notify);
 }
 
+/* `count` names (a valid participant filter: jrec_query_read) as a
+ * NULL-terminated copy; NULL for none. */
+static char **copy_names(const char *const *names, uint32_t count)
+{
+    if (count == 0)
+        return NULL;
+    char **copy = g_new0(char *, count + 1);
+    for (uint32_t i = 0; i < count; i++)
+        copy[i] = g_strdup(names[i]);
+    return copy;
+}
+
 jodbc_call *jodbc_call_query(jodbc_db *db, const ucd_journal_query *query,
                              const jodbc_notify *notify)
 {
@@ -198,6 +214,11 @@ jodbc_call *jodbc_call_query(jodbc_db *db, const ucd_journal_query *query,
     c->query.user_id = c->user_id = g_strdup(c->query.user_id);
     c->query.number = c->number = g_strdup(c->query.number);
     c->query.after = c->after = g_strdup(c->query.after);
+    c->query.uuid = c->uuid = g_strdup(c->query.uuid);
+    c->users = copy_names(c->query.participant_users, c->query.participant_user_count);
+    c->lines = copy_names(c->query.participant_lines, c->query.participant_line_count);
+    c->query.participant_users = (const char *const *)c->users;
+    c->query.participant_lines = (const char *const *)c->lines;
     return call_start(c);
 }
 

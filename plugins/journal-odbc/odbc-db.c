@@ -220,9 +220,11 @@ static int read_version(jodbc_db *db, int *version, char **error)
     return result;
 }
 
-static int create_schema(jodbc_db *db, char **error)
+/* Runs `statements` (taken) in one transaction (MariaDB commits each DDL
+ * statement of its own: there the version row, written last, marks a
+ * complete schema). */
+static int run_schema_statements(jodbc_db *db, char **statements, char **error)
 {
-    char **statements = jodbc_sql_create_schema(db->target.dialect, db->prefix);
     int rc = set_autocommit(db, FALSE, error);
     for (char **s = statements; rc == JODBC_OK && *s != NULL; s++)
         rc = run_direct(db, *s, error);
@@ -232,6 +234,12 @@ static int create_schema(jodbc_db *db, char **error)
         end_transaction(db, FALSE, NULL);
     g_strfreev(statements);
     return rc == JODBC_OK ? JODBC_OK : JODBC_E_CONNECTION;
+}
+
+static int create_schema(jodbc_db *db, char **error)
+{
+    return run_schema_statements(db, jodbc_sql_create_schema(db->target.dialect, db->prefix),
+                                 error);
 }
 
 int jodbc_prepare_schema(jodbc_db *db, char **error)
@@ -251,6 +259,8 @@ int jodbc_prepare_schema(jodbc_db *db, char **error)
     }
     if (version < 0 || version == 0)
         rc = create_schema(db, error);
+    else if (version < JODBC_SCHEMA_VERSION)
+        rc = run_schema_statements(db, jodbc_sql_upgrade_schema(db->prefix, version), error);
     /* The writer's transactions: one per batch. */
     if (rc == JODBC_OK)
         rc = set_autocommit(db, FALSE, error);
@@ -701,20 +711,24 @@ static gboolean parse_cursor(const char *text, int64_t *start, int64_t *id)
     return ok;
 }
 
-/* Parameters of the select, in jodbc_sql_select's order. */
+/* Parameters of the select, in jodbc_sql_select's order: at most 14
+ * integers (from, to, three number keys, the participant filter's bounds
+ * twice, the cursor three times), each with an indicator, and the texts'
+ * indicators (user, number, uuid, the participant filter's names). */
 typedef struct query_params {
-    SQLBIGINT ints[8];
-    SQLLEN ind[9];
-    unsigned count;
+    SQLBIGINT ints[16];
+    SQLLEN ind[16 + 3 + UCD_JOURNAL_MAX_PARTICIPANT_FILTER];
+    unsigned count, int_count;
 } query_params;
 
 static void bind_int_param(SQLHSTMT st, query_params *p, int64_t value)
 {
     unsigned i = p->count++;
-    p->ints[i] = value;
+    SQLBIGINT *slot = &p->ints[p->int_count++];
+    *slot = value;
     p->ind[i] = 0;
     SQLBindParameter(st, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
-                     &p->ints[i], 0, &p->ind[i]);
+                     slot, 0, &p->ind[i]);
 }
 
 static void bind_text_param(SQLHSTMT st, query_params *p, const char *value)
@@ -723,6 +737,21 @@ static void bind_text_param(SQLHSTMT st, query_params *p, const char *value)
     p->ind[i] = SQL_NTS;
     SQLBindParameter(st, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
                      JREC_LEN_MEMO, 0, (SQLPOINTER)value, 0, &p->ind[i]);
+}
+
+/* One list of the participant filter and its bounds. */
+static void bind_names(SQLHSTMT st, const ucd_journal_query *q, const jodbc_filter *f,
+                       const char *const *names, uint32_t count, int64_t cursor_start,
+                       query_params *p)
+{
+    for (uint32_t i = 0; i < count; i++)
+        bind_text_param(st, p, names[i]);
+    if (f->from)
+        bind_int_param(st, p, q->from_ms);
+    if (f->to)
+        bind_int_param(st, p, q->to_ms);
+    if (f->cursor)
+        bind_int_param(st, p, cursor_start);
 }
 
 static void bind_query(SQLHSTMT st, const ucd_journal_query *q, const jodbc_filter *f,
@@ -740,6 +769,12 @@ static void bind_query(SQLHSTMT st, const ucd_journal_query *q, const jodbc_filt
             bind_int_param(st, p, key);
         bind_text_param(st, p, q->number);
     }
+    if (f->uuid)
+        bind_text_param(st, p, q->uuid);
+    if (f->users)
+        bind_names(st, q, f, q->participant_users, f->users, cursor_start, p);
+    if (f->lines)
+        bind_names(st, q, f, q->participant_lines, f->lines, cursor_start, p);
     if (f->cursor) {
         bind_int_param(st, p, cursor_start);
         bind_int_param(st, p, cursor_start);
@@ -838,10 +873,14 @@ void jodbc_page_free(jodbc_page *page)
 int jodbc_query_fetch(jodbc_db *db, const ucd_journal_query *query, jodbc_page **page,
                       gboolean *connection_lost, char **error)
 {
-    ucd_journal_query q = {0};
-    memcpy(&q, query, MIN(query->struct_size, sizeof(q)));
+    ucd_journal_query q;
     *connection_lost = FALSE;
     *page = NULL;
+    if (jrec_query_read(query, &q) != UCD_OK) {
+        *error = g_strdup_printf("a participant filter of more than %d names or with a NULL one",
+                                 UCD_JOURNAL_MAX_PARTICIPANT_FILTER);
+        return UCD_E_INVALID;
+    }
     int64_t cursor_start = 0, cursor_id = 0;
     gboolean has_cursor = q.after != NULL && q.after[0] != '\0';
     if (has_cursor && !parse_cursor(q.after, &cursor_start, &cursor_id)) {
@@ -855,7 +894,10 @@ int jodbc_query_fetch(jodbc_db *db, const ucd_journal_query *query, jodbc_page *
                       .number = q.number != NULL,
                       .cursor = has_cursor,
                       .outcome_mask = q.outcome_mask,
-                      .limit = limit + 1};
+                      .limit = limit + 1,
+                      .uuid = q.uuid != NULL,
+                      .users = q.participant_user_count,
+                      .lines = q.participant_line_count};
     jodbc_page *p = g_new0(jodbc_page, 1);
     p->rows = g_array_new(FALSE, TRUE, sizeof(found));
     g_array_set_clear_func(p->rows, free_found);

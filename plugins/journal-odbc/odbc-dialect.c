@@ -141,10 +141,24 @@ char **jodbc_sql_create_schema(jodbc_dialect dialect, const char *prefix)
         {"conversation_requested", "conversation (requested_key)"},
         {"conversation_destination", "conversation (destination_key)"},
         {"participant_user", "participant (user_id, start_ms)"},
+        {"participant_line", "participant (line, start_ms)"}, /* since version 2 */
     };
     for (size_t i = 0; i < G_N_ELEMENTS(indexes); i++)
         g_ptr_array_add(all, g_strdup_printf("CREATE INDEX %s%s ON %s%s", prefix, indexes[i][0],
                                              prefix, indexes[i][1]));
+    g_ptr_array_add(all, g_strdup_printf("INSERT INTO %sschema_version (version) VALUES (%d)",
+                                         prefix, JODBC_SCHEMA_VERSION));
+    g_ptr_array_add(all, NULL);
+    return (char **)g_ptr_array_free(all, FALSE);
+}
+
+char **jodbc_sql_upgrade_schema(const char *prefix, int from)
+{
+    GPtrArray *all = g_ptr_array_new();
+    if (from < 2)
+        g_ptr_array_add(all, g_strdup_printf("CREATE INDEX %sparticipant_line ON %sparticipant "
+                                             "(line, start_ms)",
+                                             prefix, prefix));
     g_ptr_array_add(all, g_strdup_printf("INSERT INTO %sschema_version (version) VALUES (%d)",
                                          prefix, JODBC_SCHEMA_VERSION));
     g_ptr_array_add(all, NULL);
@@ -288,6 +302,36 @@ char *jodbc_sql_insert_participants_unnest(const char *prefix, const gboolean *i
 
 /* ---- queries ---- */
 
+/* One list of the participant filter; the participant's copy of start_ms
+ * bounds the range read in the (user_id or line, start_ms) index. */
+static void append_in_list(GString *s, const char *prefix, const char *column, uint32_t count,
+                           const jodbc_filter *f)
+{
+    g_string_append_printf(s, "SELECT conversation_uuid FROM %sparticipant WHERE %s IN (", prefix,
+                           column);
+    for (uint32_t i = 0; i < count; i++)
+        g_string_append(s, i ? ", ?" : "?");
+    g_string_append(s, ")");
+    if (f->from)
+        g_string_append(s, " AND start_ms >= ?");
+    if (f->to)
+        g_string_append(s, " AND start_ms < ?");
+    if (f->cursor)
+        g_string_append(s, " AND start_ms <= ?");
+}
+
+static void append_participant_filter(GString *s, const char *prefix, const jodbc_filter *f)
+{
+    g_string_append(s, " AND uuid IN (");
+    if (f->users)
+        append_in_list(s, prefix, "user_id", f->users, f);
+    if (f->users && f->lines)
+        g_string_append(s, " UNION ALL ");
+    if (f->lines)
+        append_in_list(s, prefix, "line", f->lines, f);
+    g_string_append(s, ")");
+}
+
 char *jodbc_sql_select(jodbc_dialect dialect, const char *prefix, const jodbc_filter *f)
 {
     size_t count = 0;
@@ -319,6 +363,10 @@ char *jodbc_sql_select(jodbc_dialect dialect, const char *prefix, const jodbc_fi
         g_string_append(s, " AND (source_key = ? OR requested_key = ? OR destination_key = ?)"
                            " AND ? IN (source_number, source_e164, requested_number,"
                            " requested_e164, destination_number, destination_e164)");
+    if (f->uuid)
+        g_string_append(s, " AND uuid = ?");
+    if (f->users || f->lines)
+        append_participant_filter(s, prefix, f);
     if (f->cursor)
         g_string_append(s, " AND (start_ms < ? OR (start_ms = ? AND id < ?))");
     g_string_append(s, " ORDER BY start_ms DESC, id DESC");

@@ -18,8 +18,9 @@
 
 #include <glib.h>
 
-/* The schema this code writes into PREFIXschema_version. */
-#define JODBC_SCHEMA_VERSION 1
+/* The schema this code writes into PREFIXschema_version. 2: the index of
+ * participants by line (journal 1.2's participant filter). */
+#define JODBC_SCHEMA_VERSION 2
 
 typedef enum jodbc_dialect {
     JODBC_AUTO = 0, /* ask the driver (SQL_DBMS_NAME) */
@@ -55,6 +56,11 @@ enum { JODBC_CONVERSATION_INT_COUNT = 9, JODBC_PARTICIPANT_COLUMNS = 9 };
 /* The statements that create the schema of version JODBC_SCHEMA_VERSION,
  * the version row last. NULL-terminated; g_strfreev. */
 char **jodbc_sql_create_schema(jodbc_dialect dialect, const char *prefix);
+/* The statements that bring a schema of version `from` (1 up to
+ * JODBC_SCHEMA_VERSION - 1) to JODBC_SCHEMA_VERSION, the version row last.
+ * Only ever adds (an index), so an older ucd's rows stay readable.
+ * NULL-terminated; g_strfreev. */
+char **jodbc_sql_upgrade_schema(const char *prefix, int from);
 /* SELECT MAX(version) FROM PREFIXschema_version */
 char *jodbc_sql_read_version(const char *prefix);
 
@@ -89,11 +95,15 @@ typedef struct jodbc_filter {
     gboolean from, to, user, number, cursor;
     uint32_t outcome_mask; /* written as integers into the text */
     uint32_t limit;        /* rows to return; written into the text */
+    gboolean uuid;
+    uint32_t users, lines; /* names in the participant filter (journal 1.2) */
 } jodbc_filter;
 
 /* Parameters, in order: from_ms; to_ms; user_id; number key three times and
- * the number; cursor start_ms twice and id. Columns: id, the 16 texts, the
- * first six integers; newest first (start_ms, id descending). */
+ * the number; uuid; the participant filter's user ids, then from_ms, to_ms
+ * and cursor start_ms as far as the filter has them, then its lines and the
+ * same bounds again; cursor start_ms twice and id. Columns: id, the 16
+ * texts, the first six integers; newest first (start_ms, id descending). */
 char *jodbc_sql_select(jodbc_dialect dialect, const char *prefix, const jodbc_filter *filter);
 /* The participants of the conversation with uuid ?, by position. */
 char *jodbc_sql_select_participants(const char *prefix);

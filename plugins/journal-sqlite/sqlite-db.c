@@ -22,6 +22,13 @@
  *     conversation id), which jsql_merge_numbers() moves into the index in
  *     key order every so often, one pass over its pages instead of one per
  *     commit. Queries look in both.
+ *   - the indexes of journal 1.2's filters are added to older files when
+ *     they are opened (added_indexes): lines as (line, start_ms), hot pages
+ *     like the user index; and the uuid, the one random key indexed as it
+ *     is. That costs a page per commit (a busy writer's commits then carry
+ *     one dirty page per new row in it), which the number scheme above
+ *     would avoid, but it needs no schema version: a plain index is kept up
+ *     by SQLite itself, also by an older ucd writing to the same file.
  */
 #include "sqlite-db.h"
 
@@ -89,6 +96,13 @@ static const char schema_v2[] =
     " PRIMARY KEY(conversation_id, number_key)) WITHOUT ROWID;"
     "CREATE TRIGGER IF NOT EXISTS conversation_deleted AFTER DELETE ON conversation BEGIN"
     " DELETE FROM number_recent WHERE conversation_id = old.id; END;";
+
+/* Indexes of later queries, created on files of any version 2 when opened;
+ * SQLite keeps them whoever writes, so they need no version of their own. */
+static const char added_indexes[] =
+    "CREATE INDEX IF NOT EXISTS conversation_uuid ON conversation(uuid);"
+    "CREATE INDEX IF NOT EXISTS participant_line ON participant(line, start_ms)"
+    " WHERE line IS NOT NULL;";
 
 /* The conversation columns in insert and select order (select adds id first). */
 #define CONVERSATION_COLUMNS                                                                       \
@@ -474,6 +488,8 @@ static int configure(jsql_db *db, const jsql_options *options, int created, char
         if (rc != SQLITE_OK)
             sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
     }
+    if (rc == SQLITE_OK)
+        rc = exec(db->sql, added_indexes, "adding the indexes of uuids and lines", error);
     return rc;
 }
 
@@ -866,6 +882,36 @@ static int parse_cursor(const char *text, query_plan *plan)
     return ok ? UCD_OK : UCD_E_INVALID;
 }
 
+/* The participant filter's names are numbered parameters (?1001.. users,
+ * ?2001.. lines; at most UCD_JOURNAL_MAX_PARTICIPANT_FILTER in all): a
+ * thousand names looked up one by one would cost a million comparisons. */
+#define USER_PARAMETERS 1001
+#define LINE_PARAMETERS (USER_PARAMETERS + UCD_JOURNAL_MAX_PARTICIPANT_FILTER)
+
+static void append_in_list(GString *s, const char *column, uint32_t count, int first, int bounded)
+{
+    g_string_append_printf(s, "SELECT conversation_id FROM participant WHERE %s IN (", column);
+    for (uint32_t i = 0; i < count; i++)
+        g_string_append_printf(s, "%s?%u", i ? "," : "", first + i);
+    /* The participant's copy of start_ms bounds the index range read. */
+    g_string_append(s, ") AND start_ms >= :from");
+    if (bounded)
+        g_string_append(s, " AND start_ms < :to");
+}
+
+/* Each list reads its own index, (user_id, start_ms) or (line, start_ms). */
+static void append_participant_filter(GString *s, const ucd_journal_query *q, int bounded)
+{
+    g_string_append(s, " AND id IN (");
+    if (q->participant_user_count)
+        append_in_list(s, "user_id", q->participant_user_count, USER_PARAMETERS, bounded);
+    if (q->participant_user_count && q->participant_line_count)
+        g_string_append(s, " UNION ALL ");
+    if (q->participant_line_count)
+        append_in_list(s, "line", q->participant_line_count, LINE_PARAMETERS, bounded);
+    g_string_append(s, ")");
+}
+
 /* Builds the statement; parameters are named so the binding order is free. */
 static void build_sql(const ucd_journal_query *q, query_plan *plan)
 {
@@ -888,6 +934,10 @@ static void build_sql(const ucd_journal_query *q, query_plan *plan)
     if (q->user_id)
         g_string_append(s, " AND id IN (SELECT conversation_id FROM participant"
                            " WHERE user_id = :user)");
+    if (q->uuid)
+        g_string_append(s, " AND uuid = :uuid");
+    if (q->participant_user_count || q->participant_line_count)
+        append_participant_filter(s, q, q->to_ms || plan->has_cursor);
     if (q->number) {
         plan->number_key = jrec_number_key(q->number);
         g_string_append(s, " AND id IN (SELECT conversation_id FROM conversation_number"
@@ -931,6 +981,11 @@ static void bind_query(sqlite3_stmt *st, const ucd_journal_query *q, const query
     bind_named_int(st, ":cstart", plan->cursor_start);
     bind_named_int(st, ":cid", plan->cursor_id);
     bind_named_int(st, ":limit", (int64_t)limit + 1); /* one more: is there a next page? */
+    bind_named_text(st, ":uuid", q->uuid);
+    for (uint32_t i = 0; i < q->participant_user_count; i++)
+        sqlite3_bind_text(st, USER_PARAMETERS + (int)i, q->participant_users[i], -1, SQLITE_STATIC);
+    for (uint32_t i = 0; i < q->participant_line_count; i++)
+        sqlite3_bind_text(st, LINE_PARAMETERS + (int)i, q->participant_lines[i], -1, SQLITE_STATIC);
 }
 
 /* A page of results, read completely before the first callback so that the
@@ -1194,9 +1249,13 @@ static int deliver(sqlite3 *sql, sqlite3_stmt *st, uint32_t limit, ucd_journal_r
 int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
                void *user_data, char *next_cursor, size_t next_cursor_size, char **error)
 {
-    ucd_journal_query q = {0};
-    memcpy(&q, query, query->struct_size < sizeof(q) ? query->struct_size : sizeof(q));
+    ucd_journal_query q;
     query_plan plan = {0};
+    if (jrec_query_read(query, &q) != UCD_OK) {
+        *error = g_strdup_printf("a participant filter of more than %d names or with a NULL one",
+                                 UCD_JOURNAL_MAX_PARTICIPANT_FILTER);
+        return UCD_E_INVALID;
+    }
     if (cb == NULL || parse_cursor(q.after, &plan) != UCD_OK) {
         *error = g_strdup("malformed paging cursor");
         return UCD_E_INVALID;

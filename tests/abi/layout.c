@@ -322,7 +322,7 @@ PIN_OFFSET(ucd_journal_record, participant_count, 176);
 PIN_OFFSET(ucd_journal_record, participant_size, 180);
 PIN_OFFSET(ucd_journal_record, end_cause, 184);           /* journal 1.1 */
 PIN_OFFSET(ucd_journal_record, forward_reason_code, 188); /* journal 1.1 */
-PIN_SIZE(ucd_journal_query, 56);
+PIN_SIZE(ucd_journal_query, 88); /* journal 1.2: uuid, participant filter */
 PIN_OFFSET(ucd_journal_query, struct_size, 0);
 PIN_OFFSET(ucd_journal_query, outcome_mask, 4);
 PIN_OFFSET(ucd_journal_query, user_id, 8);
@@ -332,6 +332,11 @@ PIN_OFFSET(ucd_journal_query, to_ms, 32);
 PIN_OFFSET(ucd_journal_query, limit, 40);
 PIN_OFFSET(ucd_journal_query, reserved, 44);
 PIN_OFFSET(ucd_journal_query, after, 48);
+PIN_OFFSET(ucd_journal_query, uuid, 56);                   /* journal 1.2 */
+PIN_OFFSET(ucd_journal_query, participant_users, 64);      /* journal 1.2 */
+PIN_OFFSET(ucd_journal_query, participant_lines, 72);      /* journal 1.2 */
+PIN_OFFSET(ucd_journal_query, participant_user_count, 80); /* journal 1.2 */
+PIN_OFFSET(ucd_journal_query, participant_line_count, 84); /* journal 1.2 */
 PIN_SIZE(ucd_journal_status, 40);
 PIN_OFFSET(ucd_journal_status, struct_size, 0);
 PIN_OFFSET(ucd_journal_status, healthy, 4);
@@ -688,6 +693,7 @@ PIN_VALUE(UCD_ROLE_PICKUP, 3);
 PIN_VALUE(UCD_ROLE_FORWARD_TARGET, 4);
 PIN_VALUE(UCD_ROLE_CONFERENCE, 5);
 PIN_VALUE(UCD_JOURNAL_FLAG_PRIVATE, 1);
+PIN_VALUE(UCD_JOURNAL_MAX_PARTICIPANT_FILTER, 1000); /* journal 1.2 */
 /* ---- directory.h, calls.h, permissions.h (host 1.4) ---- */
 PIN_VALUE(UCD_DIRECTORY_ACTIVE_HERE, 1);
 PIN_VALUE(UCD_CALL_DIAL, 1);

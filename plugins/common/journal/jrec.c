@@ -393,6 +393,30 @@ int64_t jrec_number_key(const char *number)
     return digits ? key * 10 + digits : -1;
 }
 
+static gboolean names_valid(const char *const *names, uint32_t count)
+{
+    if (count > 0 && names == NULL)
+        return FALSE;
+    for (uint32_t i = 0; i < count; i++) {
+        if (names[i] == NULL)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+int jrec_query_read(const ucd_journal_query *query, ucd_journal_query *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out, query, MIN(query->struct_size, sizeof(*out)));
+    out->struct_size = sizeof(*out);
+    uint64_t entries = (uint64_t)out->participant_user_count + out->participant_line_count;
+    if (entries > UCD_JOURNAL_MAX_PARTICIPANT_FILTER ||
+        !names_valid(out->participant_users, out->participant_user_count) ||
+        !names_valid(out->participant_lines, out->participant_line_count))
+        return UCD_E_INVALID;
+    return UCD_OK;
+}
+
 /* ---- the serialized form ---- */
 
 #define VARIANT_PARTICIPANT "(umsmsxxx)"

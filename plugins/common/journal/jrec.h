@@ -143,6 +143,13 @@ void jrec_reconcile_codes(ucd_journal_record *rec);
  * searchable on purpose). */
 int64_t jrec_number_key(const char *number);
 
+/* Copies the part of `query` its struct_size covers into `*out` (the rest
+ * zero: an older reader's query has no journal 1.2 filters) and checks the
+ * participant filter: UCD_E_INVALID for more than
+ * UCD_JOURNAL_MAX_PARTICIPANT_FILTER entries, a missing array or a NULL
+ * entry, else UCD_OK. Every store's query() starts with it. */
+int jrec_query_read(const ucd_journal_query *query, ucd_journal_query *out);
+
 /* The record as one GVariant (type JREC_VARIANT_TYPE), floating; and back:
  * NULL when `value` is not of that type. Strings must be valid UTF-8, which
  * every jrec_copy() guarantees. */

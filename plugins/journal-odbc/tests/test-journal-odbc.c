@@ -385,7 +385,7 @@ static void test_newer_schema_refused(void)
     store_many(m, "new", 1, 2);
     flush_ok(m); /* durable in the spool */
     int64_t deadline = g_get_monotonic_time() + WAIT_MS * 1000;
-    while (!fake_module_log_has(m, UCD_LOG_ERROR, "newer than this plugin's 1") &&
+    while (!fake_module_log_has(m, UCD_LOG_ERROR, "newer than this plugin's 2") &&
            g_get_monotonic_time() < deadline)
         g_usleep(50000);
     g_assert_true(fake_module_log_has(m, UCD_LOG_ERROR, "new_schema_version says 99"));
@@ -393,8 +393,144 @@ static void test_newer_schema_refused(void)
     g_assert_false(s.healthy);
     g_assert_cmpuint(s.pending, ==, 2);
     g_assert_true(g_str_has_prefix(s.detail, "spooling: 2 in the spool; database "));
-    g_assert_nonnull(strstr(s.detail, "newer than this plugin's 1"));
+    g_assert_nonnull(strstr(s.detail, "newer than this plugin's 2"));
     module_free(m);
+}
+
+/* The uuids a query finds, page by page (`limit` each; every page but the
+ * last full), in order, joined by ','. */
+static char *walk(fake_module *m, ucd_journal_query *q, uint32_t limit)
+{
+    char cursor[64] = "";
+    GString *all = g_string_new(NULL);
+    q->limit = limit;
+    q->after = NULL;
+    do {
+        collected *c = run_query(m, q, cursor);
+        if (cursor[0] != '\0')
+            g_assert_cmpuint(c->uuids->len, ==, limit);
+        for (guint i = 0; i < c->uuids->len; i++)
+            g_string_append_printf(all, "%s%s", all->len ? "," : "", (char *)c->uuids->pdata[i]);
+        collected_free(c);
+        q->after = cursor;
+    } while (cursor[0] != '\0');
+    q->after = NULL;
+    return g_string_free(all, FALSE);
+}
+
+/* journal 1.2: one conversation by uuid; the conversations of any of a set
+ * of users or lines, in full pages. make_record(n): user u1 (odd n) or u2
+ * (even n) on line 201, and line 202 without a user. */
+static void test_filters_1_2(void)
+{
+    fake_module *m = module_new("flt_", NULL);
+    void *impl = NULL;
+    const ucd_journal_v1 *j = iface(m, &impl);
+    int64_t base = base_ms();
+    test_record t;
+    for (int n = 1; n <= 10; n++) {
+        make_record(&t, "flt", n, base + n * 1000);
+        if (n == 10) {
+            t.parts[0].user_id = "u3";
+            t.parts[0].line = "203";
+            t.parts[1].line = "204"; /* u3 on 203, 204 without a user */
+        }
+        g_assert_cmpint(j->store(impl, &t.rec), ==, UCD_OK);
+    }
+    flush_ok(m);
+
+    ucd_journal_query q = {.struct_size = sizeof(q), .uuid = "flt-0004"};
+    char *found = walk(m, &q, 10);
+    g_assert_cmpstr(found, ==, "flt-0004");
+    g_free(found);
+    q.user_id = "u1"; /* 4 is even: u2's */
+    found = walk(m, &q, 10);
+    g_assert_cmpstr(found, ==, "");
+    g_free(found);
+
+    const char *u1_u3[] = {"u1", "u3", "nobody"}, *l202[] = {"202"}, *l203[] = {"203"};
+    ucd_journal_query p = {
+        .struct_size = sizeof(p), .participant_users = u1_u3, .participant_user_count = 3};
+    found = walk(m, &p, 2);
+    g_assert_cmpstr(found, ==, "flt-0010,flt-0009,flt-0007,flt-0005,flt-0003,flt-0001");
+    g_free(found);
+    /* every conversation has 202 once, none twice */
+    p.participant_user_count = 0;
+    p.participant_lines = l202;
+    p.participant_line_count = 1;
+    found = walk(m, &p, 4);
+    g_assert_cmpstr(found, ==,
+                    "flt-0009,flt-0008,flt-0007,flt-0006,flt-0005,flt-0004,flt-0003,flt-0002,"
+                    "flt-0001");
+    g_free(found);
+    /* users or lines, with a period: u1's and 203's from n = 3 to 9 */
+    p.participant_user_count = 1;
+    p.participant_lines = l203;
+    p.from_ms = base + 3 * 1000;
+    p.to_ms = base + 10 * 1000 + 1;
+    found = walk(m, &p, 3);
+    g_assert_cmpstr(found, ==, "flt-0010,flt-0009,flt-0007,flt-0005,flt-0003");
+    g_free(found);
+
+    /* more names than UCD_JOURNAL_MAX_PARTICIPANT_FILTER, or a NULL one */
+    const char **many = g_new0(const char *, UCD_JOURNAL_MAX_PARTICIPANT_FILTER);
+    for (guint i = 0; i < UCD_JOURNAL_MAX_PARTICIPANT_FILTER; i++)
+        many[i] = i % 2 ? "u3" : "nobody";
+    ucd_journal_query big = {.struct_size = sizeof(big),
+                             .participant_users = many,
+                             .participant_user_count = UCD_JOURNAL_MAX_PARTICIPANT_FILTER};
+    found = walk(m, &big, 10); /* a thousand bound parameters */
+    g_assert_cmpstr(found, ==, "flt-0010");
+    g_free(found);
+    big.participant_lines = l202;
+    big.participant_line_count = 1;
+    char cursor[64] = "x";
+    g_assert_cmpint(iface(m, &impl)->query(impl, &big, collect, NULL, cursor, sizeof cursor), ==,
+                    UCD_E_INVALID);
+    g_assert_cmpstr(cursor, ==, "");
+    big.participant_line_count = 0;
+    many[7] = NULL;
+    g_assert_cmpint(iface(m, &impl)->query(impl, &big, collect, NULL, NULL, 0), ==, UCD_E_INVALID);
+    g_free(many);
+    /* a journal 1.1 reader's query ends before uuid: the rest is not read */
+    q.user_id = NULL;
+    q.struct_size = offsetof(ucd_journal_query, uuid);
+    found = walk(m, &q, 100);
+    g_assert_cmpuint(strlen(found), ==, 10 * 8 + 9);
+    g_free(found);
+    module_free(m);
+}
+
+/* A schema of version 1 (an older ucd's) gets the line index and says 2;
+ * its rows stay. */
+static void test_schema_1_upgraded(void)
+{
+    fake_module *m = module_new("old_", NULL);
+    store_many(m, "old", 1, 3);
+    flush_ok(m);
+    module_free(m);
+    g_free(client(is_postgres() ? "DROP INDEX old_participant_line"
+                                : "DROP INDEX old_participant_line ON old_participant"));
+    g_free(client("DELETE FROM old_schema_version"));
+    g_free(client("INSERT INTO old_schema_version VALUES (1)"));
+    m = module_new("old_", NULL);
+    store_many(m, "old", 4, 1);
+    flush_ok(m);
+    g_assert_cmpint(count_rows("old_", "schema_version", "WHERE version = 2"), ==, 1);
+    g_assert_cmpint(count_rows("old_", "conversation", NULL), ==, 4);
+    const char *lines[] = {"201"};
+    ucd_journal_query q = {
+        .struct_size = sizeof(q), .participant_lines = lines, .participant_line_count = 1};
+    char *found = walk(m, &q, 3);
+    g_assert_cmpstr(found, ==, "old-0004,old-0003,old-0002,old-0001");
+    g_free(found);
+    module_free(m);
+    char *index = client(is_postgres() ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                         "'old_participant_line'"
+                                       : "SELECT count(*) FROM information_schema.statistics "
+                                         "WHERE index_name = 'old_participant_line'");
+    g_assert_cmpint(atoi(index), >=, 1);
+    g_free(index);
 }
 
 /* Down at start, then halted in the middle of traffic: every record
@@ -1129,7 +1265,17 @@ static void test_dialect_texts(void)
     g_assert_nonnull(strstr(ddl[1], "uuid NVARCHAR(64) NOT NULL UNIQUE"));
     g_assert_nonnull(strstr(ddl[1], "memo NVARCHAR(4000)"));
     g_assert_true(
-        g_str_has_suffix(ddl[g_strv_length(ddl) - 1], "ucd_schema_version (version) VALUES (1)"));
+        g_str_has_suffix(ddl[g_strv_length(ddl) - 1], "ucd_schema_version (version) VALUES (2)"));
+    g_assert_true(g_strv_contains((const char *const *)ddl,
+                                  "CREATE INDEX ucd_participant_line ON ucd_participant "
+                                  "(line, start_ms)"));
+    g_strfreev(ddl);
+    ddl = jodbc_sql_upgrade_schema("ucd_", 1);
+    g_assert_cmpuint(g_strv_length(ddl), ==, 2);
+    g_assert_cmpstr(ddl[0], ==,
+                    "CREATE INDEX ucd_participant_line ON ucd_participant (line, "
+                    "start_ms)");
+    g_assert_cmpstr(ddl[1], ==, "INSERT INTO ucd_schema_version (version) VALUES (2)");
     g_strfreev(ddl);
     ddl = jodbc_sql_create_schema(JODBC_MYSQL, "ucd_");
     g_assert_nonnull(strstr(ddl[1], "AUTO_INCREMENT PRIMARY KEY"));
@@ -1149,6 +1295,17 @@ static void test_dialect_texts(void)
     g_free(sql);
     sql = jodbc_sql_select(JODBC_POSTGRESQL, "ucd_", &f);
     g_assert_true(g_str_has_suffix(sql, " ORDER BY start_ms DESC, id DESC LIMIT 11"));
+    g_free(sql);
+    /* journal 1.2: the uuid and the participant filter, each list bounded
+     * by the period and the cursor, parameters in the header's order */
+    jodbc_filter pf = {
+        .from = TRUE, .cursor = TRUE, .limit = 5, .uuid = TRUE, .users = 2, .lines = 1};
+    sql = jodbc_sql_select(JODBC_POSTGRESQL, "p_", &pf);
+    g_assert_nonnull(strstr(
+        sql, " WHERE 1 = 1 AND start_ms >= ? AND uuid = ? AND uuid IN (SELECT "
+             "conversation_uuid FROM p_participant WHERE user_id IN (?, ?) AND start_ms >= ? "
+             "AND start_ms <= ? UNION ALL SELECT conversation_uuid FROM p_participant WHERE "
+             "line IN (?) AND start_ms >= ? AND start_ms <= ?) AND (start_ms < ? OR "));
     g_free(sql);
     sql = jodbc_sql_select_expired(JODBC_MSSQL, "ucd_", 500);
     g_assert_cmpstr(sql, ==,
@@ -1200,6 +1357,8 @@ int main(int argc, char **argv)
     g_test_add_func("/journal-odbc/round-trip", test_round_trip);
     g_test_add_func("/journal-odbc/idempotent-and-reopen", test_idempotent_and_reopen);
     g_test_add_func("/journal-odbc/newer-schema-refused", test_newer_schema_refused);
+    g_test_add_func("/journal-odbc/filters-1-2", test_filters_1_2);
+    g_test_add_func("/journal-odbc/schema-1-upgraded", test_schema_1_upgraded);
     g_test_add_func("/journal-odbc/outage", test_outage);
     g_test_add_func("/journal-odbc/bulk", test_bulk);
     g_test_add_func("/journal-odbc/refused-row", test_refused_row);

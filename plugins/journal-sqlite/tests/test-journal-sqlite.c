@@ -577,7 +577,8 @@ static void test_paging(void)
     finish_world();
 }
 
-static void test_filters(void)
+/* Records n = 0..59, a minute apart, for the filter tests. */
+static void *store_sixty(void)
 {
     world_reset(FALSE);
     void *state = start_journal();
@@ -587,6 +588,21 @@ static void test_filters(void)
         free_record(t);
     }
     g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+    return state;
+}
+
+static void finish_filters(void *state)
+{
+    stop_journal(state);
+    char *db = state_file("journal.sqlite");
+    assert_integrity(db);
+    g_free(db);
+    finish_world();
+}
+
+static void test_filters(void)
+{
+    void *state = store_sixty();
     ucd_journal_query q = {.struct_size = sizeof(q), .limit = 1000};
     g_assert_cmpuint(count_query(&q), ==, 60);
 
@@ -626,11 +642,132 @@ static void test_filters(void)
     /* all filters together */
     q.user_id = "u12"; /* n%20 in {12, 11}: n = 11, 12 in range; outcome filter keeps 11 */
     g_assert_cmpuint(count_query(&q), ==, 1);
-    stop_journal(state);
-    char *db = state_file("journal.sqlite");
-    assert_integrity(db);
-    g_free(db);
-    finish_world();
+    finish_filters(state);
+}
+
+static void test_uuid_filter(void)
+{
+    void *state = store_sixty();
+    ucd_journal_query q = {.struct_size = sizeof(q), .limit = 1000};
+    q.uuid = "uuid-00000017-0000-4000-8000-000000000000";
+    collected *c = run_query(&q, NULL, 0, TRUE);
+    g_assert_cmpuint(c->records->len, ==, 1);
+    assert_as_made(&((test_record *)g_ptr_array_index(c->records, 0))->rec);
+    g_assert_cmpstr(g_ptr_array_index(c->uuids, 0), ==, q.uuid);
+    free_collected(c);
+    /* with other filters: all must hold */
+    q.user_id = "u17";
+    g_assert_cmpuint(count_query(&q), ==, 1);
+    q.user_id = "u3";
+    g_assert_cmpuint(count_query(&q), ==, 0);
+    q.user_id = NULL;
+    q.uuid = "uuid-00000017"; /* a prefix is not the uuid */
+    g_assert_cmpuint(count_query(&q), ==, 0);
+    q.uuid = "uuid-00000099-0000-4000-8000-000000000000";
+    g_assert_cmpuint(count_query(&q), ==, 0);
+    /* a journal 1.1 reader's query ends before uuid: not read, whatever lies there */
+    q.uuid = "uuid-00000017-0000-4000-8000-000000000000";
+    q.struct_size = offsetof(ucd_journal_query, uuid);
+    g_assert_cmpuint(count_query(&q), ==, 60);
+    finish_filters(state);
+}
+
+/* Pages through `q` in pages of `limit`, checking that every page but the
+ * last is full; returns the uuids seen (each once). */
+static GHashTable *walk_pages(ucd_journal_query *q, uint32_t limit)
+{
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    char cursor[64] = "";
+    q->limit = limit;
+    do {
+        char *after = cursor[0] ? g_strdup(cursor) : NULL;
+        q->after = after;
+        collected *c = run_query(q, cursor, sizeof(cursor), FALSE);
+        if (cursor[0] != '\0')
+            g_assert_cmpuint(c->uuids->len, ==, limit);
+        for (guint i = 0; i < c->uuids->len; i++)
+            g_assert_true(g_hash_table_add(seen, g_strdup(g_ptr_array_index(c->uuids, i))));
+        free_collected(c);
+        g_free(after);
+    } while (cursor[0] != '\0');
+    q->after = NULL;
+    return seen;
+}
+
+/* The uuids of make_record(n) for n < 60 with n % 20 in `residues`. */
+static void assert_residues(GHashTable *seen, const int *residues, guint count)
+{
+    guint want = 0;
+    for (int n = 0; n < 60; n++) {
+        for (guint i = 0; i < count; i++) {
+            if (n % 20 == residues[i]) {
+                char *uuid = g_strdup_printf("uuid-%08d-0000-4000-8000-000000000000", n);
+                g_assert_true(g_hash_table_contains(seen, uuid));
+                g_free(uuid);
+                want++;
+            }
+        }
+    }
+    g_assert_cmpuint(g_hash_table_size(seen), ==, want);
+    g_hash_table_unref(seen);
+}
+
+static void test_participant_filter(void)
+{
+    void *state = store_sixty();
+    /* make_record(n): users u(n%20) and u(n+1 %20), lines 2(n%20), 2(n+1 %20)
+     * and 2(n+2 %20), the last without a user */
+    const char *users[] = {"u5", "u4"};
+    ucd_journal_query q = {
+        .struct_size = sizeof(q), .participant_users = users, .participant_user_count = 2};
+    /* u5: n%20 in {5, 4}; u4: {4, 3}; a conversation of both comes once */
+    const int both[] = {3, 4, 5};
+    assert_residues(walk_pages(&q, 4), both, 3);
+    /* a line of a participant without a user counts too: 207 in {7, 6, 5} */
+    const char *lines[] = {"207"};
+    ucd_journal_query l = {
+        .struct_size = sizeof(l), .participant_lines = lines, .participant_line_count = 1};
+    const int of_207[] = {5, 6, 7};
+    assert_residues(walk_pages(&l, 2), of_207, 3);
+    /* users or lines: u9 {9, 8}, 212 {12, 11, 10} */
+    const char *u9[] = {"u9", "nobody"}, *l212[] = {"212"};
+    ucd_journal_query ul = {.struct_size = sizeof(ul),
+                            .participant_users = u9,
+                            .participant_user_count = 2,
+                            .participant_lines = l212,
+                            .participant_line_count = 1};
+    const int either[] = {8, 9, 10, 11, 12};
+    assert_residues(walk_pages(&ul, 7), either, 5);
+    /* with a time range and the user filter: n in [20, 40), u9's of those */
+    ul.from_ms = 1700000000000 + 20 * 60000;
+    ul.to_ms = 1700000000000 + 40 * 60000;
+    ul.user_id = "u9";
+    ul.limit = 1000;
+    g_assert_cmpuint(count_query(&ul), ==, 2); /* n = 28, 29 */
+
+    /* at most UCD_JOURNAL_MAX_PARTICIPANT_FILTER names, none NULL */
+    const char **many = g_new0(const char *, UCD_JOURNAL_MAX_PARTICIPANT_FILTER + 1);
+    for (guint i = 0; i <= UCD_JOURNAL_MAX_PARTICIPANT_FILTER; i++)
+        many[i] = "u5";
+    ucd_journal_query big = {.struct_size = sizeof(big),
+                             .participant_users = many,
+                             .participant_user_count = UCD_JOURNAL_MAX_PARTICIPANT_FILTER - 1,
+                             .participant_lines = lines,
+                             .participant_line_count = 1,
+                             .limit = 1000};
+    g_assert_cmpuint(count_query(&big), ==, 4 * 3); /* u5 {4, 5} or 207 {5, 6, 7} */
+    big.participant_user_count++;
+    g_assert_cmpint(world.iface->query(world.impl, &big, collect_cb, NULL, NULL, 0), ==,
+                    UCD_E_INVALID);
+    many[3] = NULL;
+    big.participant_user_count = 10;
+    g_assert_cmpint(world.iface->query(world.impl, &big, collect_cb, NULL, NULL, 0), ==,
+                    UCD_E_INVALID);
+    big.participant_users = NULL;
+    g_assert_cmpint(world.iface->query(world.impl, &big, collect_cb, NULL, NULL, 0), ==,
+                    UCD_E_INVALID);
+    g_free(many);
+    finish_filters(state);
 }
 
 /* Stores one private inbound and one private outbound call under `policy`
@@ -1136,6 +1273,8 @@ int main(int argc, char **argv)
     g_test_add_func("/journal-sqlite/end-cause-of-each-outcome", test_end_cause_of_each_outcome);
     g_test_add_func("/journal-sqlite/paging", test_paging);
     g_test_add_func("/journal-sqlite/filters", test_filters);
+    g_test_add_func("/journal-sqlite/uuid-filter", test_uuid_filter);
+    g_test_add_func("/journal-sqlite/participant-filter", test_participant_filter);
     g_test_add_func("/journal-sqlite/private-numbers", test_private_numbers);
     g_test_add_func("/journal-sqlite/retention", test_retention);
     g_test_add_func("/journal-sqlite/migration-from-v1", test_migration_from_v1);

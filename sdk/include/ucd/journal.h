@@ -23,8 +23,9 @@ extern "C" {
 
 #define UCD_JOURNAL_SERVICE "journal"
 #define UCD_JOURNAL_MAJOR   1
-/* 1: the record's end_cause and forward_reason_code. */
-#define UCD_JOURNAL_MINOR 1
+/* 1: the record's end_cause and forward_reason_code.
+ * 2: the query's uuid and participant filters. */
+#define UCD_JOURNAL_MINOR 2
 
 typedef enum ucd_outcome {
     UCD_OUTCOME_ANSWERED = 0,
@@ -96,7 +97,8 @@ enum {
     UCD_JOURNAL_FLAG_PRIVATE = 1u << 0, /* the remote number was withheld */
 };
 
-/* A query; zero/NULL members do not restrict. Results are newest first. */
+/* A query; zero/NULL members do not restrict, the others all apply (AND).
+ * Results are newest first. */
 typedef struct ucd_journal_query {
     uint32_t struct_size;
     uint32_t outcome_mask; /* bit (1 << ucd_outcome); 0 = every outcome */
@@ -107,7 +109,26 @@ typedef struct ucd_journal_query {
     uint32_t limit;        /* page size; 0 = the store's default (100) */
     uint32_t reserved;
     const char *after; /* paging cursor from the previous page's last record, or NULL */
+    /* Since journal 1.2. A store reads these only when struct_size covers
+     * them; a journal 1.1 store ignores them and answers unfiltered, so a
+     * reader that sets them needs a provider of journal 1.2 (declare
+     * UCD_NEED(UCD_JOURNAL_SERVICE, 1, 2) or check ucd_service.minor). */
+    const char *uuid; /* only the conversation with this id */
+    /* Conversations in which ANY of these users or ANY of these lines took
+     * part (a participant whose user_id is one of participant_users, or whose
+     * line is one of participant_lines). Both counts 0: no restriction. At
+     * most UCD_JOURNAL_MAX_PARTICIPANT_FILTER entries in all; a store answers
+     * UCD_E_INVALID to more, and to a NULL entry or array. */
+    const char *const *participant_users;
+    const char *const *participant_lines;
+    uint32_t participant_user_count;
+    uint32_t participant_line_count;
 } ucd_journal_query;
+
+/* The most user ids and lines one query's participant filter may name
+ * together (journal 1.2). Every store takes this many as bound parameters
+ * of one statement. */
+#define UCD_JOURNAL_MAX_PARTICIPANT_FILTER 1000
 
 typedef int (*ucd_journal_record_cb)(const ucd_journal_record *record, void *user_data);
 
