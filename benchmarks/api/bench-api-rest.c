@@ -15,7 +15,8 @@
  * the measured path), on the same two cores as the server, so both sides
  * pay for them alike.
  *
- *   bench-api-rest [CLIENTS] [SECONDS]   (100 5)
+ *   bench-api-rest [CLIENTS] [SECONDS] [ONLY]   (100 5; ONLY: presence or
+ *                                               journal, for a profile of one)
  *
  * Needs meson's environment (UCD_BIN, UCD_TEST_PLUGIN_PATH,
  * UCD_NGINX_SCRIPT).
@@ -374,8 +375,10 @@ int main(int argc, char **argv)
 {
     int clients = argc > 1 ? atoi(argv[1]) : 100;
     int seconds = argc > 2 ? atoi(argv[2]) : 5;
-    if (clients < 1 || clients > 10000 || seconds < 1) {
-        fprintf(stderr, "usage: bench-api-rest [CLIENTS 1..10000] [SECONDS]\n");
+    const char *only = argc > 3 ? argv[3] : NULL;
+    if (clients < 1 || clients > 10000 || seconds < 1 ||
+        (only && strcmp(only, "presence") != 0 && strcmp(only, "journal") != 0)) {
+        fprintf(stderr, "usage: bench-api-rest [CLIENTS 1..10000] [SECONDS] [presence|journal]\n");
         return 2;
     }
     int port = bench_free_port();
@@ -392,15 +395,18 @@ int main(int argc, char **argv)
     }
     SoupSession *session = soup_session_new();
     char *token = login(session, port);
-    fill_journal(h, session, port, token);
+    if (only == NULL || strcmp(only, "journal") == 0)
+        fill_journal(h, session, port, token);
     printf("bench-api-rest: %d clients, one keep-alive connection and one request in flight "
            "each, %d s per server and request after 1 s of warm-up; nginx: 1 worker, static "
            "files of ucd's answers\n",
            clients, seconds);
-    compare("GET /presence", "/api/v1/presence", "presence.json", port, nginx, session, token,
-            clients, seconds);
-    compare("GET /journal?limit=50", "/api/v1/journal?limit=50", "journal.json", port, nginx,
-            session, token, clients, seconds);
+    if (only == NULL || strcmp(only, "presence") == 0)
+        compare("GET /presence", "/api/v1/presence", "presence.json", port, nginx, session, token,
+                clients, seconds);
+    if (only == NULL || strcmp(only, "journal") == 0)
+        compare("GET /journal?limit=50", "/api/v1/journal?limit=50", "journal.json", port, nginx,
+                session, token, clients, seconds);
     g_object_unref(session);
     g_free(token);
     harness_peer_stop(nginx);

@@ -26,6 +26,7 @@ typedef struct generations {
  * a pointer compared is the very object, never a new one at an old address),
  * the rest of its inputs, and the result. */
 typedef struct kept_answer {
+    GBytes *inputs; /* api_call_respond_fragments_keyed's, NULL: none */
     GPtrArray *fragments;
     gint64 total;
     char *next;
@@ -96,6 +97,8 @@ static gpointer generations_lookup(generations *g, GBytes *key)
 static void kept_answer_free(gpointer data)
 {
     kept_answer *a = data;
+    if (a->inputs)
+        g_bytes_unref(a->inputs);
     g_ptr_array_unref(a->fragments);
     g_free(a->next);
     g_bytes_unref(a->body);
@@ -131,23 +134,6 @@ void api_answer_cache_unref(api_answer_cache *cache)
     generations_clear(&cache->answers);
     g_mutex_clear(&cache->lock);
     g_free(cache);
-}
-
-/* ---- keys ---- */
-
-void api_key_string(GString *key, const char *value)
-{
-    /* The length first: ("ab", "c") and ("a", "bc") differ, and NULL
-     * (G_MAXUINT32) is not "" (0). */
-    guint32 length = value ? (guint32)strlen(value) : G_MAXUINT32;
-    g_string_append_len(key, (const char *)&length, sizeof length);
-    if (value)
-        g_string_append_len(key, value, length);
-}
-
-void api_key_int(GString *key, gint64 value)
-{
-    g_string_append_len(key, (const char *)&value, sizeof value);
 }
 
 /* ---- fragments ---- */
@@ -273,8 +259,24 @@ static gboolean same_answer(const kept_answer *a, GPtrArray *fragments, gint64 t
     return memcmp(a->fragments->pdata, fragments->pdata, fragments->len * sizeof(gpointer)) == 0;
 }
 
-void api_call_respond_fragments(api_call *call, api_fragment_list *list, gint64 total,
-                                const char *next)
+gboolean api_call_respond_kept(api_call *call, const GString *inputs)
+{
+    api_answer_cache *cache = api_answer_cache_of(api_call_ctx(call));
+    if (cache == NULL)
+        return FALSE;
+    GBytes *key = answer_key(call);
+    kept_answer *a = generations_lookup(&cache->answers, key);
+    g_bytes_unref(key);
+    gsize length = 0;
+    const char *kept = a && a->inputs ? g_bytes_get_data(a->inputs, &length) : NULL;
+    if (kept == NULL || length != inputs->len || memcmp(kept, inputs->str, length) != 0)
+        return FALSE;
+    api_call_respond_bytes(call, a->body, a->etag);
+    return TRUE;
+}
+
+static void respond(api_call *call, api_fragment_list *list, gint64 total, const char *next,
+                    const GString *inputs)
 {
     api_answer_cache *cache = api_answer_cache_of(api_call_ctx(call));
     if (total < 0)
@@ -305,6 +307,23 @@ void api_call_respond_fragments(api_call *call, api_fragment_list *list, gint64 
         else
             generations_insert(&cache->answers, key, a);
     }
+    /* The same body may come from other inputs (a change that did not
+     * show at this level): the kept inputs follow the last request. */
+    if (a->inputs)
+        g_bytes_unref(a->inputs);
+    a->inputs = inputs ? g_bytes_new(inputs->str, inputs->len) : NULL;
     api_call_respond_bytes(call, a->body, a->etag);
     api_fragment_list_free(list);
+}
+
+void api_call_respond_fragments(api_call *call, api_fragment_list *list, gint64 total,
+                                const char *next)
+{
+    respond(call, list, total, next, NULL);
+}
+
+void api_call_respond_fragments_keyed(api_call *call, api_fragment_list *list, gint64 total,
+                                      const char *next, const GString *inputs)
+{
+    respond(call, list, total, next, inputs);
 }

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "api-address.h"
@@ -49,7 +50,6 @@ api_call *api_call_new(api_ctx *ctx, SoupServerMessage *msg, const api_route_def
     call->def = def;
     call->data = data;
     call->params = params;
-    call->finished_id = g_signal_connect(msg, "finished", G_CALLBACK(on_finished), call);
     return call;
 }
 
@@ -57,7 +57,8 @@ void api_call_unref(api_call *call)
 {
     if (--call->refs > 0)
         return;
-    g_signal_handler_disconnect(call->msg, call->finished_id);
+    if (call->finished_id)
+        g_signal_handler_disconnect(call->msg, call->finished_id);
     g_object_unref(call->msg);
     if (call->params)
         g_hash_table_unref(call->params);
@@ -323,6 +324,9 @@ void api_call_defer(api_call *call)
         return;
     call->deferred = TRUE;
     call->refs++;
+    /* Only a deferred call can outlive its client: one answered while its
+     * handler runs needs no watch (a signal connection per request). */
+    call->finished_id = g_signal_connect(call->msg, "finished", G_CALLBACK(on_finished), call);
 }
 
 gboolean api_call_answered(api_call *call)
@@ -422,12 +426,10 @@ char *api_etag_of(const char *data, gsize length)
     unsigned int size = 0;
     if (EVP_Digest(data, length, sum, &size, EVP_sha256(), NULL) != 1 || size < 16)
         g_error("api-http: OpenSSL has no SHA-256");
-    GString *tag = g_string_sized_new(36);
-    g_string_append_c(tag, '"');
-    for (guint i = 0; i < 16; i++)
-        g_string_append_printf(tag, "%02x", sum[i]);
-    g_string_append_c(tag, '"');
-    return g_string_free(tag, FALSE);
+    char hex[33];
+    if (OPENSSL_buf2hexstr_ex(hex, sizeof hex, NULL, sum, 16, '\0') != 1)
+        g_error("api-http: OpenSSL could not write a hex string");
+    return g_strdup_printf("\"%s\"", hex);
 }
 
 /* RFC 9110 13.1.2: "*" or a list of tags, weak ones compared weakly. */

@@ -28,14 +28,17 @@ static const guint settable_states[] = {UCD_PRESENCE_AVAILABLE, UCD_PRESENCE_AWA
                                         UCD_PRESENCE_OUT_OF_OFFICE};
 #define SETTABLE_WORDS "available, away, busy, dnd, out_of_office"
 
-/* The list is built from fragments kept by their inputs
- * (api-answer-cache.h): a user whose presence and level did not change
- * costs a key and a lookup, not a JSON tree. */
+/* The list is made of fragments kept by their inputs (api-answer-cache.h):
+ * a first pass writes every visible user's key into `inputs`, and an
+ * unchanged list is answered from that alone; else a second pass looks up
+ * (or builds) each user's fragment. */
 typedef struct presence_list {
     api_call *call;
     api_answer_cache *cache;
-    api_fragment_list *items;
+    GString *inputs;          /* every record's key, in order */
+    api_fragment_list *items; /* second pass; NULL in the first */
     GString *key;
+    gint64 total;
 } presence_list;
 
 typedef struct presence_view {
@@ -49,15 +52,9 @@ static JsonNode *build_presence(gpointer data)
     return routes_presence_json(v->info, v->level);
 }
 
-static int list_cb(const ucd_presence_info *info, void *data)
+/* Every value routes_presence_json reads, and the level it cuts to. */
+static void presence_key(GString *key, const ucd_presence_info *info, guint level)
 {
-    presence_list *l = data;
-    guint level = routes_level(l->call, info->user_id);
-    if (level < UCD_PERM_PUBLIC)
-        return 0;
-    /* Every value routes_presence_json reads, and the level it cuts to. */
-    GString *key = l->key;
-    g_string_truncate(key, 0);
     api_key_string(key, "presence");
     api_key_int(key, level);
     api_key_string(key, info->user_id);
@@ -67,22 +64,45 @@ static int list_cb(const ucd_presence_info *info, void *data)
     api_key_int(key, info->calendar_state);
     api_key_string(key, info->note);
     api_key_int(key, info->until_ms);
-    presence_view view = {.info = info, .level = level};
-    api_fragment_list_add(l->items,
-                          api_answer_cache_fragment(l->cache, key, build_presence, &view));
+}
+
+static int list_cb(const ucd_presence_info *info, void *data)
+{
+    presence_list *l = data;
+    guint level = routes_level(l->call, info->user_id);
+    if (level < UCD_PERM_PUBLIC)
+        return 0;
+    l->total++;
+    gsize start = l->inputs->len;
+    presence_key(l->inputs, info, level);
+    if (l->items) {
+        g_string_truncate(l->key, 0);
+        g_string_append_len(l->key, l->inputs->str + start, (gssize)(l->inputs->len - start));
+        presence_view view = {.info = info, .level = level};
+        api_fragment_list_add(l->items,
+                              api_answer_cache_fragment(l->cache, l->key, build_presence, &view));
+    }
     return 0;
 }
 
 static void presence_list_all(api_call *call, gpointer data)
 {
     api_ctx *ctx = data;
-    presence_list l = {.call = call,
-                       .cache = api_answer_cache_of(ctx),
-                       .items = api_fragment_list_new(),
-                       .key = g_string_sized_new(128)};
+    presence_list l = {
+        .call = call, .cache = api_answer_cache_of(ctx), .inputs = g_string_sized_new(8192)};
     ctx->presence->foreach (ctx->presence_impl, list_cb, &l);
-    g_string_free(l.key, TRUE);
-    api_call_respond_fragments(call, l.items, api_fragment_list_length(l.items), NULL);
+    api_key_int(l.inputs, l.total);
+    if (!api_call_respond_kept(call, l.inputs)) {
+        g_string_truncate(l.inputs, 0);
+        l.total = 0;
+        l.items = api_fragment_list_new();
+        l.key = g_string_sized_new(256);
+        ctx->presence->foreach (ctx->presence_impl, list_cb, &l);
+        api_key_int(l.inputs, l.total);
+        api_call_respond_fragments_keyed(call, l.items, l.total, NULL, l.inputs);
+        g_string_free(l.key, TRUE);
+    }
+    g_string_free(l.inputs, TRUE);
 }
 
 /* Answers the presence of the user of the path, or 404 when there is none
