@@ -13,7 +13,16 @@
  *     a lower minimum (every client sees the same events);
  *   - ucd's resident memory before and after connecting the N idle clients,
  *     divided by N;
- *   - clients the server dropped as too slow.
+ *   - clients the server dropped as too slow;
+ *   - the floor of this machine for the same fan-out (the reference, as
+ *     nginx is for the REST benchmark): after ucd stopped, a plain sender
+ *     (a thread with blocking accept and one send() per client per event;
+ *     no main loop, no WebSocket library) gets the same number of new
+ *     loopback connections, read by the same epoll reader, and sends the
+ *     very messages ucd sent (their text as the first client received
+ *     them) at the same moments relative to each other, each stamped with
+ *     the time its fan-out starts. Its p50/p99 is what the kernel alone
+ *     allows here; ucd cannot do better on the same cores.
  * Never asserts a time. Raises its open-files limit to the hard limit (ucd
  * inherits it) and says what it got; fewer clients when that is too low.
  *
@@ -32,7 +41,10 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <glib.h>
 
 #include <libsoup/soup.h>
 
@@ -159,8 +171,24 @@ typedef struct bench {
     int closed;
     int refused; /* closed or reset before they subscribed */
     gboolean measuring;
+    gboolean reference; /* the clients of the reference: no upgrade, no subscribe */
     GArray *latency_us; /* gint64 */
+    GHashTable *sent;   /* seq -> ucd_message: what ucd sent, for the reference */
 } bench;
+
+/* One event as ucd sent it: the bus's stamp and the message's text. */
+typedef struct ucd_message {
+    gint64 time_ms;
+    char *text;
+    gsize len;
+} ucd_message;
+
+static void ucd_message_free(gpointer data)
+{
+    ucd_message *m = data;
+    g_free(m->text);
+    g_free(m);
+}
 
 /* FALSE when the server closed or reset the connection. */
 static gboolean send_all(int fd, const void *data, gsize len)
@@ -240,6 +268,14 @@ static void on_message(bench *b, client *c, const char *text, gsize len, gint64 
         gint64 lat = now_us - t * 1000;
         g_array_append_val(b->latency_us, lat);
     }
+    gint64 seq = json_int_after(text, len, "\"seq\":");
+    if (b->sent && t > 0 && seq > 0 && !g_hash_table_contains(b->sent, GSIZE_TO_POINTER(seq))) {
+        ucd_message *m = g_new0(ucd_message, 1);
+        m->time_ms = t;
+        m->text = g_strndup(text, len);
+        m->len = len;
+        g_hash_table_insert(b->sent, GSIZE_TO_POINTER(seq), m);
+    }
 }
 
 static void parse_frames(bench *b, client *c, gint64 now_us)
@@ -288,6 +324,12 @@ static void client_close(bench *b, client *c)
 static void on_ready(bench *b, int i, guint32 events, int port, char **tokens)
 {
     client *c = &b->clients[i];
+    if (c->state == C_CONNECTING && (events & EPOLLOUT) && b->reference) {
+        c->state = C_SUBSCRIBING; /* the reference says "subscribed" unasked */
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (guint32)i};
+        epoll_ctl(b->epoll, EPOLL_CTL_MOD, c->fd, &ev);
+        return;
+    }
     if (c->state == C_CONNECTING && (events & EPOLLOUT)) {
         char *req = g_strdup_printf("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                                     "Upgrade: websocket\r\nConnection: Upgrade\r\n" HANDSHAKE
@@ -347,6 +389,228 @@ static void poll_once(bench *b, int timeout_ms, int port, char **tokens)
         on_ready(b, (int)events[k].data.u32, events[k].events, port, tokens);
 }
 
+/* Opens `count` clients on `port`, at most `in_flight` of them connecting
+ * at a time, and waits until each is subscribed or closed; the seconds it
+ * took. */
+static double connect_clients(bench *b, int count, int in_flight, int port, char **tokens)
+{
+    gint64 t0 = g_get_monotonic_time();
+    int opened = 0;
+    while (b->subscribed + b->closed < count) {
+        while (opened < count && opened - (b->subscribed + b->closed) < in_flight)
+            client_open(b, opened++, port);
+        poll_once(b, 100, port, tokens);
+        if (g_get_monotonic_time() - t0 > 300 * G_USEC_PER_SEC)
+            g_error("only %d of %d clients subscribed after 300 s", b->subscribed, count);
+    }
+    return (g_get_monotonic_time() - t0) / 1e6;
+}
+
+/* Reads for `seconds`, then 2 s more for what is in flight, counting. */
+static void measure(bench *b, int seconds, int port, char **tokens)
+{
+    b->measuring = TRUE;
+    gint64 end = g_get_monotonic_time() + ((gint64)seconds + 2) * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < end)
+        poll_once(b, 50, port, tokens);
+    b->measuring = FALSE;
+}
+
+/* Events per client (min, max over the live ones) and the percentiles. */
+static void report(bench *b, const char *who, const char *dropped_what, int seconds,
+                   double calls_per_hour, long sent, long dropped)
+{
+    long min = G_MAXLONG, max = 0, live = 0;
+    for (int i = 0; i < b->count; i++) {
+        if (b->clients[i].state != C_LIVE)
+            continue;
+        live++;
+        min = MIN(min, b->clients[i].events);
+        max = MAX(max, b->clients[i].events);
+    }
+    bench_sort_us(b->latency_us);
+    printf("bench-api-ws: %s: %d s of traffic at %.0f calls/h on %d lines: %u presence "
+           "deliveries (%ld messages sent, %.0f/s); per client min %ld max %ld events "
+           "(%ld clients live, %ld %s)\n",
+           who, seconds, calls_per_hour, USERS, b->latency_us->len, sent, sent / (seconds + 2.0),
+           live ? min : 0, max, live, dropped, dropped_what);
+    printf("bench-api-ws: %s: fan-out latency -> client read: p50 %.1f ms, p99 %.1f ms, "
+           "max %.1f ms (target p99 < 50 ms)\n",
+           who, bench_percentile_ms(b->latency_us, 0.50), bench_percentile_ms(b->latency_us, 0.99),
+           bench_percentile_ms(b->latency_us, 1.0));
+}
+
+static void bench_clear(bench *b)
+{
+    for (int i = 0; i < b->count; i++) {
+        client_close(b, &b->clients[i]);
+        if (b->clients[i].in)
+            g_byte_array_free(b->clients[i].in, TRUE);
+    }
+    close(b->epoll);
+    g_free(b->clients);
+    g_array_free(b->latency_us, TRUE);
+}
+
+static bench bench_new(int count)
+{
+    return (bench){.clients = g_new0(client, count),
+                   .count = count,
+                   .epoll = epoll_create1(0),
+                   .latency_us = g_array_new(FALSE, FALSE, sizeof(gint64))};
+}
+
+/* ---- the reference: the same fan-out with nothing but send() ------------- */
+
+typedef struct reference {
+    int listener;
+    int port;
+    int count;
+    int *fds;
+    GPtrArray *messages; /* ucd_message*, in seq order (not owned) */
+    long sent;
+    long short_writes; /* a send that took less than the frame (never seen) */
+} reference;
+
+/* A server frame: FIN + text, the length, the payload; unmasked. */
+static GByteArray *frame_of(const char *text, gsize len)
+{
+    GByteArray *f = g_byte_array_sized_new((guint)len + 4);
+    guint8 head[4] = {0x81, 0, 0, 0};
+    guint head_len = 2;
+    if (len < 126) {
+        head[1] = (guint8)len;
+    } else {
+        g_assert_cmpuint(len, <, 65536);
+        head[1] = 126;
+        head[2] = (guint8)(len >> 8);
+        head[3] = (guint8)len;
+        head_len = 4;
+    }
+    g_byte_array_append(f, head, head_len);
+    g_byte_array_append(f, (const guint8 *)text, (guint)len);
+    return f;
+}
+
+/* Writes the current time in ms over the 13 digits after "time_ms": in
+ * the frame (same length: the stamp has 13 digits until 2286). */
+static void stamp(GByteArray *frame, gsize at)
+{
+    char digits[32];
+    g_snprintf(digits, sizeof digits, "%013" G_GINT64_FORMAT, g_get_real_time() / 1000);
+    memcpy(frame->data + at, digits, 13);
+}
+
+/* The reference's process: accepts its clients, waits for the word go,
+ * sends, and answers with what it sent. */
+static void reference_run(reference *r, int go_fd, int result_fd)
+{
+    const char *hello = "{\"op\":\"subscribed\",\"kinds\":[\"presence\"],\"seq\":0}";
+    GByteArray *welcome = frame_of(hello, strlen(hello));
+    for (int i = 0; i < r->count; i++) {
+        int fd = accept(r->listener, NULL, NULL);
+        g_assert_cmpint(fd, >=, 0);
+        /* As libsoup does on its sockets. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        g_assert_cmpint(send(fd, welcome->data, welcome->len, MSG_NOSIGNAL), ==, welcome->len);
+        r->fds[i] = fd;
+    }
+    g_byte_array_free(welcome, TRUE);
+    char go;
+    g_assert_cmpint(read(go_fd, &go, 1), ==, 1);
+
+    gint64 t0 = g_get_real_time();
+    gint64 first_ms = r->messages->len ? ((ucd_message *)r->messages->pdata[0])->time_ms : 0;
+    for (guint k = 0; k < r->messages->len; k++) {
+        ucd_message *m = r->messages->pdata[k];
+        GByteArray *frame = frame_of(m->text, m->len);
+        const char *key = "\"time_ms\":";
+        const guint8 *at = memmem(frame->data, frame->len, key, strlen(key));
+        g_assert_nonnull(at);
+        gsize stamp_at = (gsize)(at - frame->data) + strlen(key);
+        gint64 due = t0 + (m->time_ms - first_ms) * 1000;
+        gint64 now = g_get_real_time();
+        if (due > now)
+            g_usleep((gulong)(due - now));
+        stamp(frame, stamp_at);
+        for (int i = 0; i < r->count; i++) {
+            gssize n = send(r->fds[i], frame->data, frame->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            r->sent += n > 0;
+            r->short_writes += n != (gssize)frame->len;
+        }
+        g_byte_array_free(frame, TRUE);
+    }
+    long result[2] = {r->sent, r->short_writes};
+    g_assert_cmpint(write(result_fd, result, sizeof result), ==, sizeof result);
+    /* The connections stay open until the readers are done counting. */
+    while (read(go_fd, &go, 1) > 0)
+        ;
+}
+
+static int cmp_time(gconstpointer a, gconstpointer b)
+{
+    gint64 x = (*(ucd_message *const *)a)->time_ms, y = (*(ucd_message *const *)b)->time_ms;
+    return x < y ? -1 : x > y;
+}
+
+/* The reference with `count` clients and what ucd sent. Its sender is a
+ * process of its own, as ucd is (and the descriptors of both ends would
+ * not fit under one process's limit). */
+static void run_reference(int count, GHashTable *ucd_sent, int seconds, double calls_per_hour)
+{
+    reference r = {.count = count, .fds = g_new0(int, count)};
+    r.port = bench_free_port();
+    r.listener = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(r.listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons(r.port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    g_assert_cmpint(bind(r.listener, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+    g_assert_cmpint(listen(r.listener, 4096), ==, 0);
+    r.messages = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, ucd_sent);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        g_ptr_array_add(r.messages, value);
+    g_ptr_array_sort(r.messages, cmp_time);
+    int go[2], result[2];
+    g_assert_cmpint(pipe(go), ==, 0);
+    g_assert_cmpint(pipe(result), ==, 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        reference_run(&r, go[0], result[1]);
+        _exit(0);
+    }
+    close(r.listener);
+    close(go[0]);
+    close(result[1]);
+
+    bench b = bench_new(count);
+    b.reference = TRUE;
+    double connect_s = connect_clients(&b, count, 64, r.port, NULL);
+    printf("bench-api-ws: reference: %d clients connected in %.1f s; replaying the %u events "
+           "ucd sent, at their times\n",
+           b.subscribed, connect_s, r.messages->len);
+    g_assert_cmpint(write(go[1], "g", 1), ==, 1);
+    measure(&b, seconds, r.port, NULL);
+    long sent[2] = {0, 0};
+    if (read(result[0], sent, sizeof sent) != sizeof sent)
+        g_error("the reference's sender failed");
+    report(&b, "reference (plain send())", "short writes", seconds, calls_per_hour, sent[0],
+           sent[1]);
+    bench_clear(&b);
+    close(go[1]);
+    close(result[0]);
+    waitpid(pid, NULL, 0);
+    g_free(r.fds);
+    g_ptr_array_free(r.messages, TRUE);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -363,9 +627,15 @@ int main(int argc, char **argv)
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         rl.rlim_cur = before;
     int clients = (int)MIN((rlim_t)wanted, rl.rlim_cur > 200 ? rl.rlim_cur - 200 : 0);
-    printf("bench-api-ws: open files limit %lu (was %lu, hard %lu): %d clients%s\n",
+    printf("bench-api-ws: open files limit %lu (was %lu, hard %lu): %d clients%s; load average ",
            (unsigned long)rl.rlim_cur, (unsigned long)before, (unsigned long)rl.rlim_max, clients,
            clients < wanted ? " (fewer than asked: the limit)" : "");
+    char *load = NULL;
+    if (g_file_get_contents("/proc/loadavg", &load, NULL, NULL))
+        printf("%s", load);
+    else
+        printf("?\n");
+    g_free(load);
 
     int port = bench_free_port();
     harness *h = start_ucd(port, calls_per_hour);
@@ -377,22 +647,11 @@ int main(int argc, char **argv)
 
     g_usleep(G_USEC_PER_SEC);
     long rss0 = rss_kib(h);
-    bench b = {.clients = g_new0(client, clients),
-               .count = clients,
-               .epoll = epoll_create1(0),
-               .latency_us = g_array_new(FALSE, FALSE, sizeof(gint64))};
+    bench b = bench_new(clients);
+    b.sent = g_hash_table_new_full(NULL, NULL, NULL, ucd_message_free);
     /* At most 8 handshakes at a time: libsoup listens with GLib's default
      * backlog (10), and a SYN beyond it waits a second to be sent again. */
-    gint64 t0 = g_get_monotonic_time();
-    int opened = 0;
-    while (b.subscribed + b.closed < clients) {
-        while (opened < clients && opened - (b.subscribed + b.closed) < 8)
-            client_open(&b, opened++, port);
-        poll_once(&b, 100, port, tokens);
-        if (g_get_monotonic_time() - t0 > 300 * G_USEC_PER_SEC)
-            g_error("only %d of %d clients subscribed after 300 s", b.subscribed, clients);
-    }
-    double connect_s = (g_get_monotonic_time() - t0) / 1e6;
+    double connect_s = connect_clients(&b, clients, 8, port, tokens);
     if (b.refused > 0) {
         char *log = harness_log(h);
         gsize len = strlen(log);
@@ -412,51 +671,25 @@ int main(int argc, char **argv)
     const char *on[] = {"sim-office", "traffic", "on", NULL};
     const char *off[] = {"sim-office", "traffic", "off", NULL};
     long sent0 = counter(h, "api-http.ws_events_sent");
-    b.measuring = TRUE;
     json_node_free(harness_ok(h, on));
+    /* Calls in progress go on after the generator is off: what arrives in
+     * the 2 s after it still counts, then no more. */
     gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+    b.measuring = TRUE;
     while (g_get_monotonic_time() < end)
         poll_once(&b, 50, port, tokens);
     json_node_free(harness_ok(h, off));
-    /* Calls in progress go on: stop counting new presence once the
-     * generator is off, after what is in flight arrived. */
-    gint64 drain_end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
-    while (g_get_monotonic_time() < drain_end)
-        poll_once(&b, 50, port, tokens);
-    b.measuring = FALSE;
+    measure(&b, 0, port, tokens);
     long sent = counter(h, "api-http.ws_events_sent") - sent0;
     long dropped = counter(h, "api-http.ws_dropped_slow");
-
-    long min = G_MAXLONG, max = 0, live = 0;
-    for (int i = 0; i < clients; i++) {
-        if (b.clients[i].state != C_LIVE)
-            continue;
-        live++;
-        min = MIN(min, b.clients[i].events);
-        max = MAX(max, b.clients[i].events);
-    }
-    bench_sort_us(b.latency_us);
-    printf("bench-api-ws: %d s of traffic at %.0f calls/h on %d lines: %u presence deliveries "
-           "(%ld messages sent by ucd, %.0f/s); per client min %ld max %ld events "
-           "(%ld clients live, %ld dropped as slow)\n",
-           seconds, calls_per_hour, USERS, b.latency_us->len, sent, sent / (seconds + 2.0),
-           live ? min : 0, max, live, dropped);
-    printf("bench-api-ws: fan-out latency bus -> client read: p50 %.1f ms, p99 %.1f ms, "
-           "max %.1f ms (target p99 < 50 ms)\n",
-           bench_percentile_ms(b.latency_us, 0.50), bench_percentile_ms(b.latency_us, 0.99),
-           bench_percentile_ms(b.latency_us, 1.0));
-
-    for (int i = 0; i < clients; i++) {
-        client_close(&b, &b.clients[i]);
-        if (b.clients[i].in)
-            g_byte_array_free(b.clients[i].in, TRUE);
-    }
-    close(b.epoll);
-    g_free(b.clients);
-    g_array_free(b.latency_us, TRUE);
+    report(&b, "ucd", "dropped as slow", seconds, calls_per_hour, sent, dropped);
+    bench_clear(&b);
     for (int u = 0; u < USERS; u++)
         g_free(tokens[u]);
     harness_stop(h);
     harness_free(h);
+
+    run_reference(clients, b.sent, seconds, calls_per_hour);
+    g_hash_table_destroy(b.sent);
     return 0;
 }
