@@ -15,10 +15,6 @@
 #include "routes-model.h"
 #include "routes-journal.h"
 
-/* A leader's download reads at most this many records of the journal
- * (FILTER mode reads others' records too). */
-#define JOURNAL_CSV_MAX_SCAN ((guint64)JOURNAL_CSV_MAX_ROWS * 10)
-
 void journal_csv_cell(GString *out, const char *text)
 {
     if (text == NULL || *text == '\0')
@@ -153,7 +149,7 @@ static void csv_work(void *data)
 {
     csv_job *job = data;
     journal_csv_header(job->text);
-    journal_scan(job->req, JOURNAL_CSV_MAX_ROWS, JOURNAL_CSV_MAX_SCAN, add_row, job);
+    journal_scan(job->req, JOURNAL_CSV_MAX_ROWS, add_row, job);
 }
 
 static void csv_done(void *data)
@@ -167,9 +163,9 @@ static void csv_done(void *data)
     } else {
         if (req->next[0]) {
             ctx->host->log(ctx->self, UCD_LOG_INFO,
-                           "journal.csv: cut at %u rows (%" G_GUINT64_FORMAT
-                           " records read); the rest follows with after=X-Journal-Next",
-                           job->rows, req->scanned);
+                           "journal.csv: cut at %u rows; the rest follows with "
+                           "after=X-Journal-Next",
+                           job->rows);
             api_call_set_header(req->call, "X-Journal-Next", req->next);
         }
         GDateTime *now = g_date_time_new_now_utc();
@@ -189,15 +185,10 @@ static void journal_csv(api_call *call, gpointer data)
     journal_request *req = journal_request_new(call, 0);
     if (req == NULL)
         return;
-    api_ctx *ctx = req->ctx;
     csv_job *job = g_new0(csv_job, 1);
     job->req = req;
     job->text = g_string_sized_new(64 * 1024);
-    api_call_defer(call);
-    if (ctx->host->work_submit(ctx->self, csv_work, csv_done, job) != UCD_OK) {
-        req->result = UCD_E_UNAVAILABLE;
-        csv_done(job);
-    }
+    journal_submit(req, csv_work, csv_done, job);
 }
 
 const api_route_def journal_csv_route = {
@@ -209,8 +200,7 @@ const api_route_def journal_csv_route = {
     "/journal pages through (same filters, visibility and masking), newest first, as one "
     "RFC 4180 file (UTF-8, CRLF, a header row) sent as an attachment. At most 100000 rows "
     "(a fixed limit): a longer result is cut there and the header X-Journal-Next holds the "
-    "cursor to pass as after for the rest (a leader's download may also be cut after a "
-    "million records read). Cells a spreadsheet "
+    "cursor to pass as after for the rest. Cells a spreadsheet "
     "would evaluate (starting with = + - @, TAB or CR) get a leading single quote, so "
     "E.164 numbers read '+4930...; participant_users and participant_lines list the "
     "participants in order, ';'-separated.\",\"parameters\":["
@@ -227,5 +217,7 @@ const api_route_def journal_csv_route = {
     "\"Content-Disposition\":{\"schema\":{\"type\":\"string\",\"example\":"
     "\"attachment; filename=\\\"journal-20260301T080000Z.csv\\\"\"}}},\"content\":{\"text/csv\":"
     "{\"schema\":{\"type\":\"string\"}}}},\"400\":{\"description\":\"a bad filter\"},"
-    "\"503\":{\"description\":\"no journal runs\"}}}",
+    "\"422\":{\"description\":\"a leader who sees more than 1000 users asked without "
+    "user\"},\"503\":{\"description\":\"no journal runs, or one older than journal "
+    "1.2\"}}}",
     journal_csv};

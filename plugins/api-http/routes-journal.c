@@ -13,27 +13,28 @@
  * those of the members of the groups they lead on whom they have BUSINESS;
  * an admin and an API key with journal:read every one. A private
  * conversation's withheld number shows as "anonymous" to everyone but its
- * participants and admins (an API key never sees it).
+ * participants and admins (an API key never sees it). The store applies
+ * all of it (journal 1.2's participant and uuid filters), so a page holds
+ * `limit` conversations whenever there are that many, and `next` walks
+ * exactly the caller's.
+ *
+ * A page's items are JSON fragments kept by their inputs
+ * (api-answer-cache.h): a stored conversation never changes, so after its
+ * first page a record costs its key and a lookup instead of a JSON tree.
  */
 #include <string.h>
 #include <time.h>
 
 #include <ucd/directory.h>
 
+#include "api-answer-cache.h"
 #include "api-router.h"
 #include "api-routes.h"
 #include "routes-journal.h"
 #include "routes-model.h"
 
-/* A JSON page stops scanning after this many records of others' calls (a
- * leader's FILTER mode) and answers what it found with a cursor: a request
- * costs a bounded time however sparse the leader's conversations are. */
-#define JOURNAL_PAGE_MAX_SCAN 20000
-/* GET /journal/{uuid} looks this far back (the journal has no index by
- * uuid in its query); ?from and ?to reach further. */
-#define JOURNAL_FIND_MAX_SCAN 200000
-#define JOURNAL_NUMBER_MAX    64
-#define JOURNAL_UUID_MAX      64
+#define JOURNAL_NUMBER_MAX 64
+#define JOURNAL_UUID_MAX   64
 
 static const char *const outcome_words[] = {"answered", "no_answer", "busy",
                                             "failed",   "voicemail", "blocked"};
@@ -173,12 +174,20 @@ static gboolean read_filters(api_call *call, journal_request *req, guint max_lim
 
 /* ---- the journal and who sees what ---- */
 
+/* The filters of journal 1.2 decide what a caller sees: an older store
+ * would ignore them and show everyone's conversations, so it is passed by. */
+#define JOURNAL_MINOR_NEEDED 2
+
 static int first_queryable(const ucd_service *s, void *data)
 {
     journal_request *req = data;
     const ucd_journal_v1 *journal = s->iface;
     if (journal->query == NULL)
         return 0;
+    if (s->minor < JOURNAL_MINOR_NEEDED) {
+        req->too_old = TRUE;
+        return 0;
+    }
     req->journal = journal;
     req->journal_impl = s->impl;
     return 1;
@@ -220,6 +229,11 @@ static int add_member(const ucd_directory_user *u, void *data)
     return 0;
 }
 
+static gint compare_ids(gconstpointer a, gconstpointer b, gpointer unused)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 GHashTable *journal_leader_visible(api_call *call, const char *leader_id)
 {
     api_ctx *ctx = api_call_ctx(call);
@@ -237,8 +251,35 @@ GHashTable *journal_leader_visible(api_call *call, const char *leader_id)
     return visible;
 }
 
-/* Decides the mode (routes-journal.h) and whether ?user= is allowed;
- * FALSE after answering. */
+/* A leader's users as the store's participant filter, sorted (the same
+ * set gives the same statement); FALSE after answering when there are more
+ * than one query may name. */
+static gboolean use_visible(api_call *call, journal_request *req, GHashTable *visible)
+{
+    guint count = g_hash_table_size(visible);
+    if (count > UCD_JOURNAL_MAX_PARTICIPANT_FILTER) {
+        api_call_error(call, 422, API_ERR_UNSUPPORTED,
+                       "you see the conversations of %u users, more than the journal filters by "
+                       "at once (%d): name one with user=",
+                       count, UCD_JOURNAL_MAX_PARTICIPANT_FILTER);
+        return FALSE;
+    }
+    req->visible = g_new0(char *, count + 1);
+    GHashTableIter it;
+    gpointer id;
+    guint i = 0;
+    g_hash_table_iter_init(&it, visible);
+    while (g_hash_table_iter_next(&it, &id, NULL))
+        req->visible[i++] = g_strdup(id);
+    g_qsort_with_data(req->visible, (gint)count, sizeof(char *), (GCompareDataFunc)compare_ids,
+                      NULL);
+    req->query.participant_users = (const char *const *)req->visible;
+    req->query.participant_user_count = count;
+    return TRUE;
+}
+
+/* Decides what the caller sees (routes-journal.h) and whether ?user= is
+ * allowed; FALSE after answering. */
 static gboolean decide_view(api_call *call, journal_request *req)
 {
     const api_principal *who = api_call_principal(call);
@@ -268,13 +309,11 @@ static gboolean decide_view(api_call *call, journal_request *req)
                            "user: you see the conversations of your groups' members only");
             return FALSE;
         }
-        if (req->user_id) {
+        gboolean ok = req->user_id != NULL || use_visible(call, req, visible);
+        if (req->user_id)
             req->query.user_id = req->user_id;
-            g_hash_table_unref(visible);
-        } else {
-            req->visible = visible;
-        }
-        return TRUE;
+        g_hash_table_unref(visible);
+        return ok;
     }
     if (req->user_id && strcmp(req->user_id, who->user_id) != 0) {
         api_call_error(call, 403, API_ERR_FORBIDDEN, "user: you see your own conversations only");
@@ -298,7 +337,11 @@ journal_request *journal_request_new(api_call *call, guint max_limit)
     req->ctx->host->service_foreach(req->ctx->self, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR,
                                     first_queryable, req);
     if (req->journal == NULL) {
-        api_call_error(call, 503, API_ERR_UNAVAILABLE, "no running journal answers queries");
+        api_call_error(call, 503, API_ERR_UNAVAILABLE,
+                       req->too_old ? "the running journal is older than journal 1.%d, which "
+                                      "the API needs to show a caller only their conversations"
+                                    : "no running journal answers queries",
+                       JOURNAL_MINOR_NEEDED);
         journal_request_free(req);
         return NULL;
     }
@@ -313,8 +356,8 @@ void journal_request_free(journal_request *req)
     g_free(req->number);
     g_free(req->after);
     g_free(req->viewer_id);
-    if (req->visible)
-        g_hash_table_unref(req->visible);
+    g_free(req->uuid);
+    g_strfreev(req->visible);
     g_free(req);
 }
 
@@ -323,7 +366,6 @@ void journal_request_free(journal_request *req)
 typedef struct scan_state {
     journal_request *req;
     guint want, got;
-    guint64 max_scanned;
     journal_visit_cb visit;
     void *data;
     gboolean stopped;
@@ -339,35 +381,18 @@ static gboolean took_part(const ucd_journal_record *r, const char *user_id)
     return FALSE;
 }
 
-static gboolean any_visible(const ucd_journal_record *r, GHashTable *visible)
-{
-    for (guint32 i = 0; r->participants && i < r->participant_count; i++) {
-        const char *id = journal_participant(r, i)->user_id;
-        if (id && g_hash_table_contains(visible, id))
-            return TRUE;
-    }
-    return FALSE;
-}
-
 static int scan_record(const ucd_journal_record *r, void *data)
 {
     scan_state *s = data;
     journal_request *req = s->req;
-    req->scanned++;
-    if (req->visible == NULL || any_visible(r, req->visible)) {
-        gboolean masked = (r->flags & UCD_JOURNAL_FLAG_PRIVATE) && !req->sees_private &&
-                          !took_part(r, req->viewer_id);
-        /* A number filter may have matched the withheld number itself: a
-         * masked record in its result would tell whom that number called. */
-        if (!(masked && req->query.number)) {
-            s->got++;
-            if (s->visit(r, masked, s->data) != 0 || s->got >= s->want) {
-                s->stopped = TRUE;
-                return 1;
-            }
-        }
-    }
-    if (req->scanned >= s->max_scanned) {
+    gboolean masked = (r->flags & UCD_JOURNAL_FLAG_PRIVATE) && !req->sees_private &&
+                      !took_part(r, req->viewer_id);
+    /* A number filter may have matched the withheld number itself: a
+     * masked record in its result would tell whom that number called. */
+    if (masked && req->query.number)
+        return 0;
+    s->got++;
+    if (s->visit(r, masked, s->data) != 0 || s->got >= s->want) {
         s->stopped = TRUE;
         return 1;
     }
@@ -375,26 +400,16 @@ static int scan_record(const ucd_journal_record *r, void *data)
 }
 
 /*
- * A leader's conversations (FILTER mode) are found by paging through
- * everyone's and keeping those with a visible participant, not by one query
- * per member merged: the store's cursor then stays the one cursor of the
- * page (a merge would need a cursor per member inside ours, growing with the
- * group, and the store's cursor can only be taken after a record it
- * delivered, not at an arbitrary point of a merge), a conversation of two
- * members comes once without a de-duplication across pages, and a page
- * costs one query per JOURNAL_SCAN_PAGE records instead of one per member.
- * The price: a leader of a small group in a busy journal reads others'
- * records to find theirs, so a page stops after JOURNAL_PAGE_MAX_SCAN
- * records and answers short (even empty) with a cursor; ?user=MEMBER is the
- * store's indexed filter again. Paging stays exact either way: the scan
- * stops inside a store page by returning non-zero from the callback, and
- * the store's cursor then points just after the last record looked at.
+ * The store filters by everything that decides visibility, so one query of
+ * `want` records is the page. Only a record left out here (a masked one a
+ * number filter found) makes the scan ask again, for as many as are still
+ * missing; the scan stops inside a store page by returning non-zero from
+ * the callback, and the store's cursor then points just after the last
+ * record looked at, so paging stays exact.
  */
-void journal_scan(journal_request *req, guint want, guint64 max_scanned, journal_visit_cb visit,
-                  void *data)
+void journal_scan(journal_request *req, guint want, journal_visit_cb visit, void *data)
 {
-    scan_state s = {
-        .req = req, .want = want, .max_scanned = max_scanned, .visit = visit, .data = data};
+    scan_state s = {.req = req, .want = want, .visit = visit, .data = data};
     ucd_journal_query q = req->query;
     char *cursor = g_strdup(req->after);
     req->next[0] = '\0';
@@ -403,7 +418,7 @@ void journal_scan(journal_request *req, guint want, guint64 max_scanned, journal
         return;
     for (;;) {
         q.after = cursor;
-        q.limit = req->visible ? JOURNAL_SCAN_PAGE : MIN(want - s.got, JOURNAL_SCAN_PAGE);
+        q.limit = MIN(want - s.got, JOURNAL_SCAN_PAGE);
         req->result = req->journal->query(req->journal_impl, &q, scan_record, &s, req->next,
                                           sizeof req->next);
         if (req->result != UCD_OK || s.stopped || req->next[0] == '\0')
@@ -440,13 +455,20 @@ static void add_participant(JsonBuilder *b, const ucd_journal_participant *p)
     json_builder_end_object(b);
 }
 
+/* A journal 1.1 record: end_cause and forward_reason_code are there. */
+static gboolean has_codes(const ucd_journal_record *r)
+{
+    return r->struct_size >=
+           G_STRUCT_OFFSET(ucd_journal_record, forward_reason_code) + sizeof r->forward_reason_code;
+}
+
 /* Every field of the record, under its journal.h name. A masked record's
  * source (the withheld caller: only an inbound caller withholds a number
- * from us) is "anonymous" without E.164 or name. */
+ * from us) is "anonymous" without E.164 or name. record_key() names every
+ * value this reads: change both together. */
 static JsonNode *record_json(const ucd_journal_record *r, gboolean masked)
 {
-    gboolean is_1_1 = r->struct_size >= G_STRUCT_OFFSET(ucd_journal_record, forward_reason_code) +
-                                            sizeof r->forward_reason_code;
+    gboolean is_1_1 = has_codes(r);
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
     routes_add_string(b, "uuid", r->uuid);
@@ -490,51 +512,110 @@ static JsonNode *record_json(const ucd_journal_record *r, gboolean masked)
     return node;
 }
 
+/* The inputs of record_json(r, masked), for the fragment cache: equal keys,
+ * equal JSON. A stored conversation does not change, but another store
+ * (a reload) may hold it with other values (its privacy policy): so every
+ * value, not just the uuid. */
+static void record_key(GString *key, const ucd_journal_record *r, gboolean masked)
+{
+    gboolean is_1_1 = has_codes(r);
+    const char *const texts[] = {r->uuid,
+                                 r->driver_instance,
+                                 r->source_number,
+                                 r->source_e164,
+                                 r->source_name,
+                                 r->requested_number,
+                                 r->requested_e164,
+                                 r->destination_number,
+                                 r->destination_e164,
+                                 r->destination_name,
+                                 r->transferred_by,
+                                 r->forward_reason,
+                                 r->picked_up_by,
+                                 r->end_reason,
+                                 journal_end_cause_word(r),
+                                 r->tags,
+                                 r->memo};
+    const gint64 numbers[] = {masked,
+                              is_1_1 ? r->forward_reason_code : 0,
+                              r->direction,
+                              r->outcome,
+                              r->flags,
+                              r->start_ms,
+                              r->answer_ms,
+                              r->end_ms,
+                              r->participants ? r->participant_count : 0};
+    api_key_string(key, "journal");
+    for (guint i = 0; i < G_N_ELEMENTS(texts); i++)
+        api_key_string(key, texts[i]);
+    for (guint i = 0; i < G_N_ELEMENTS(numbers); i++)
+        api_key_int(key, numbers[i]);
+    for (guint32 i = 0; r->participants && i < r->participant_count; i++) {
+        const ucd_journal_participant *p = journal_participant(r, i);
+        api_key_int(key, p->role);
+        api_key_string(key, p->user_id);
+        api_key_string(key, p->line);
+        api_key_int(key, p->joined_ms);
+        api_key_int(key, p->answered_ms);
+        api_key_int(key, p->left_ms);
+    }
+}
+
 /* ---- GET /journal ---- */
 
 typedef struct page_job {
     journal_request *req;
-    JsonArray *items;
+    api_answer_cache *cache; /* a reference; NULL: none (fragments built each time) */
+    api_fragment_list *items;
+    GString *key;
 } page_job;
+
+typedef struct record_view {
+    const ucd_journal_record *record;
+    gboolean masked;
+} record_view;
+
+static JsonNode *build_record(gpointer data)
+{
+    record_view *v = data;
+    return record_json(v->record, v->masked);
+}
 
 static int add_item(const ucd_journal_record *r, gboolean masked, void *data)
 {
-    json_array_add_element(data, record_json(r, masked));
+    page_job *job = data;
+    record_view view = {r, masked};
+    g_string_truncate(job->key, 0);
+    record_key(job->key, r, masked);
+    api_fragment_list_add(job->items,
+                          api_answer_cache_fragment(job->cache, job->key, build_record, &view));
     return 0;
 }
 
 static void page_work(void *data)
 {
     page_job *job = data;
-    journal_scan(job->req, job->req->limit, JOURNAL_PAGE_MAX_SCAN, add_item, job->items);
+    journal_scan(job->req, job->req->limit, add_item, job);
 }
 
 static void page_done(void *data)
 {
     page_job *job = data;
     journal_request *req = job->req;
+    /* The store cannot count a filtered result cheaply: total is null. */
     if (req->result != UCD_OK) {
         journal_scan_error(req);
-        json_array_unref(job->items);
+        api_fragment_list_free(job->items);
     } else {
-        /* The store cannot count a filtered result cheaply: total is null. */
-        JsonObject *page = json_object_new();
-        json_object_set_array_member(page, "items", job->items);
-        json_object_set_null_member(page, "total");
-        if (req->next[0])
-            json_object_set_string_member(page, "next", req->next);
-        else
-            json_object_set_null_member(page, "next");
-        JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-        json_node_take_object(node, page);
-        api_call_respond_etag(req->call, node);
+        api_call_respond_fragments(req->call, job->items, -1, req->next[0] ? req->next : NULL);
     }
+    api_answer_cache_unref(job->cache);
+    g_string_free(job->key, TRUE);
     journal_request_free(req);
     g_free(job);
 }
 
-/* Runs `work` for the request on the pool, the call deferred meanwhile. */
-static void submit(journal_request *req, ucd_work_fn work, ucd_done_fn done, void *job)
+void journal_submit(journal_request *req, ucd_work_fn work, ucd_done_fn done, void *job)
 {
     api_ctx *ctx = req->ctx;
     api_call_defer(req->call);
@@ -551,23 +632,22 @@ static void journal_list(api_call *call, gpointer data)
         return;
     page_job *job = g_new0(page_job, 1);
     job->req = req;
-    job->items = json_array_new();
-    submit(req, page_work, page_done, job);
+    job->cache = api_answer_cache_ref(api_answer_cache_of(req->ctx));
+    job->items = api_fragment_list_new();
+    job->key = g_string_sized_new(1024);
+    journal_submit(req, page_work, page_done, job);
 }
 
 /* ---- GET /journal/{uuid} ---- */
 
 typedef struct find_job {
     journal_request *req;
-    char *uuid;
     JsonNode *found;
 } find_job;
 
-static int match_uuid(const ucd_journal_record *r, gboolean masked, void *data)
+static int keep_found(const ucd_journal_record *r, gboolean masked, void *data)
 {
     find_job *job = data;
-    if (r->uuid == NULL || strcmp(r->uuid, job->uuid) != 0)
-        return 0;
     job->found = record_json(r, masked);
     return 1;
 }
@@ -575,7 +655,7 @@ static int match_uuid(const ucd_journal_record *r, gboolean masked, void *data)
 static void find_work(void *data)
 {
     find_job *job = data;
-    journal_scan(job->req, G_MAXUINT, JOURNAL_FIND_MAX_SCAN, match_uuid, job);
+    journal_scan(job->req, 1, keep_found, job);
 }
 
 static void find_done(void *data)
@@ -586,16 +666,12 @@ static void find_done(void *data)
         journal_scan_error(req);
     else if (job->found)
         api_call_respond(req->call, 200, g_steal_pointer(&job->found));
-    else if (req->next[0])
-        api_call_error(req->call, 404, API_ERR_NOT_FOUND,
-                       "no conversation '%s' among the last %d you may see; give from and to "
-                       "to look further back",
-                       job->uuid, JOURNAL_FIND_MAX_SCAN);
     else
         api_call_error(req->call, 404, API_ERR_NOT_FOUND, "no conversation '%s' that you may see",
-                       job->uuid);
+                       req->uuid);
+    if (job->found)
+        json_node_unref(job->found);
     journal_request_free(req);
-    g_free(job->uuid);
     g_free(job);
 }
 
@@ -622,10 +698,10 @@ static void journal_get(api_call *call, gpointer data)
     journal_request *req = journal_request_new(call, 0);
     if (req == NULL)
         return;
+    req->query.uuid = req->uuid = g_strdup(uuid);
     find_job *job = g_new0(find_job, 1);
     job->req = req;
-    job->uuid = g_strdup(uuid);
-    submit(req, find_work, find_done, job);
+    journal_submit(req, find_work, find_done, job);
 }
 
 /* ---- the routes ---- */
@@ -671,11 +747,11 @@ static const api_route_def journal_routes[] = {
     {"GET", "/journal", UCD_HTTP_ROLE_USER, "journal:read",
      "{\"summary\":\"Finished conversations, newest first\",\"description\":\"A user sees the "
      "conversations they took part in, a leader also those of the members of the groups they "
-     "lead (BUSINESS level needed on the member), an admin and an API key with journal:read "
-     "every one. Keyset paging: pass the answer's next as after for the following page. A "
-     "leader's page may hold fewer than limit items (even none) with a non-null next when many "
-     "conversations of others lie between theirs: follow next. total is always null: the "
-     "journal cannot count a filtered result cheaply.\",\"parameters\":[" FILTER_PARAMETERS
+     "lead (BUSINESS level needed on the member; a leader who sees more than 1000 users gets "
+     "422 and names one with user), an admin and an API key with journal:read every one. "
+     "Keyset paging: pass the answer's next as after for the following page; a page holds "
+     "limit items unless it is the last (next null). total is always null: the journal "
+     "cannot count a filtered result cheaply.\",\"parameters\":[" FILTER_PARAMETERS
      ",{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,"
      "\"maximum\":500,\"default\":100}},{\"name\":\"after\",\"in\":\"query\",\"description\":"
      "\"the previous page's next (opaque)\",\"schema\":{\"type\":\"string\"}}],\"responses\":{"
@@ -683,15 +759,15 @@ static const api_route_def journal_routes[] = {
      "\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" RECORD_SCHEMA
      "},\"total\":{\"type\":\"null\"},\"next\":{\"type\":[\"string\",\"null\"]}}}}}},\"400\":{"
      "\"description\":\"a bad filter, limit or cursor\"},\"403\":{\"description\":\"user names "
-     "someone the caller may not see\"},\"503\":{\"description\":\"no journal runs\"}}}",
+     "someone the caller may not see\"},\"422\":{\"description\":\"a leader who sees more "
+     "than 1000 users asked without user\"},\"503\":{\"description\":\"no journal runs, or "
+     "one older than journal 1.2\"}}}",
      journal_list},
     {"GET", "/journal/{uuid}", UCD_HTTP_ROLE_USER, "journal:read",
      "{\"summary\":\"One finished conversation\",\"description\":\"Visibility and masking as "
-     "GET /journal. The journal has no index by uuid, so the newest 200000 conversations the "
-     "caller may see are searched; from and to search another period.\",\"parameters\":["
-     "{\"name\":\"uuid\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-     "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},{\"name\":\"to\","
-     "\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],\"responses\":{\"200\":{"
+     "GET /journal; a conversation the caller may not see is not found.\",\"parameters\":["
+     "{\"name\":\"uuid\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}"
+     "],\"responses\":{\"200\":{"
      "\"description\":\"the "
      "conversation\",\"content\":{\"application/json\":{\"schema\":" RECORD_SCHEMA
      "}}},\"404\":{\"description\":\"no such conversation the caller may "

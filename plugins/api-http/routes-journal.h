@@ -4,16 +4,14 @@
  * request's filters, who may see which conversation, and the scan through
  * the journal service's query() that applies it.
  *
- * The journal service filters by one user only, so a request runs in one of
- * three ways, chosen on the main loop (where the directory and the
- * permissions service may be asked):
- *   DIRECT  the store's own filter decides: a user asking for their own
- *           conversations, an admin or API key for everyone's or one user's,
- *           a leader for one member's. Each record the store gives is shown.
- *   FILTER  a leader without ?user=: the store pages through everyone's
- *           conversations and the scan keeps those with a participant the
- *           leader may see. See journal_scan() for why this and not one query
- *           per member.
+ * Who sees what is decided on the main loop (where the directory and the
+ * permissions service may be asked) and handed to the store as filters of
+ * its query (journal 1.2), so every record the store gives is shown:
+ *   - a user asking for their own conversations: user_id;
+ *   - a leader: the participant filter with the leader and each member
+ *     they may see (at most UCD_JOURNAL_MAX_PARTICIPANT_FILTER, else 422),
+ *     or user_id for one member (?user=);
+ *   - an admin or API key: nothing, or user_id for ?user=.
  * Everything the worker thread needs is copied into the journal_request, so
  * the scan never touches a main-loop service.
  */
@@ -26,8 +24,8 @@
 
 #define JOURNAL_DEFAULT_LIMIT 100
 #define JOURNAL_MAX_LIMIT     500
-/* Records one store query asks for when the scan filters after the store
- * (the store's page size; the cursor stays exact whatever it is). */
+/* Records one store query asks for at most (the CSV reads many pages; the
+ * cursor stays exact whatever it is). */
 #define JOURNAL_SCAN_PAGE 500
 
 /* One request against the journal, owned by its route until the answer. */
@@ -41,26 +39,29 @@ typedef struct journal_request {
     char *user_id;           /* ?user= as a directory id, NULL: none */
     char *number;
     char *after;
-    guint limit; /* records wanted (a page, the CSV's cap) */
+    char *uuid;     /* GET /journal/{uuid}'s */
+    char **visible; /* a leader's users (sorted ids) as the participant filter; NULL: none */
+    guint limit;    /* records wanted (a page, the CSV's cap) */
 
     /* Who asks. */
     char *viewer_id;       /* the caller's user id, NULL for an API key */
     gboolean sees_all;     /* admin or API key: every conversation */
     gboolean sees_private; /* admin: private numbers of every conversation */
-    GHashTable *visible;   /* FILTER mode: user ids whose conversations show; NULL: DIRECT */
+    gboolean too_old;      /* a store older than journal 1.2 was passed by */
 
     /* Filled by journal_scan (on the pool). */
-    char next[256]; /* the cursor after the last record scanned, "" at the end */
-    int result;     /* UCD_OK or the store's error */
-    guint64 scanned;
+    char next[256];  /* the cursor after the last record scanned, "" at the end */
+    int result;      /* UCD_OK or the store's error */
+    guint64 scanned; /* records the store gave */
 } journal_request;
 
 /* Reads the request's filters (?user ?number ?outcome ?from ?to ?after and,
  * when `max_limit` is not 0, ?limit from 1 to max_limit, default
  * JOURNAL_DEFAULT_LIMIT; else the request's limit is max_limit's caller's
- * to set), finds the journal and decides what the caller may see. On bad
- * input, a forbidden ?user= or no journal it answers the call with the
- * error and returns NULL. Main loop. */
+ * to set), finds the journal (one of journal 1.2 or newer) and turns what
+ * the caller may see into the query's filters. On bad input, a forbidden
+ * ?user=, a leader of too many users or no journal it answers the call with
+ * the error and returns NULL. Main loop. */
 journal_request *journal_request_new(api_call *call, guint max_limit);
 void journal_request_free(journal_request *req);
 
@@ -69,13 +70,16 @@ void journal_request_free(journal_request *req);
  * the pool; the record is valid during the call only. */
 typedef int (*journal_visit_cb)(const ucd_journal_record *record, gboolean masked, void *data);
 
-/* Pages through the store from req->after until `want` visible records were
- * visited, the journal ends or `max_scanned` records were read (then a page
- * comes back short with a cursor: the client follows it). Leaves the cursor
- * of the next page in req->next ("" at the end) and the store's result in
- * req->result. Blocking: call it from a work item. */
-void journal_scan(journal_request *req, guint want, guint64 max_scanned, journal_visit_cb visit,
-                  void *data);
+/* Pages through the store from req->after until `want` records were
+ * visited or the journal ends. Leaves the cursor of the next page in
+ * req->next ("" at the end) and the store's result in req->result.
+ * Blocking: call it from a work item. */
+void journal_scan(journal_request *req, guint want, journal_visit_cb visit, void *data);
+
+/* Defers the call and runs `work(job)` for it on the pool, then
+ * `done(job)` on the main loop; when the pool refuses, req->result is
+ * UCD_E_UNAVAILABLE and `done` runs at once. Main loop. */
+void journal_submit(journal_request *req, ucd_work_fn work, ucd_done_fn done, void *job);
 
 /* The error answer for a failed scan (a cursor the store refuses, the store
  * down). Main loop. */
