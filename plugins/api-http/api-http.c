@@ -15,6 +15,7 @@
 #include "api-config.h"
 #include "api-http-service.h"
 #include "api-parts.h"
+#include "api-pending.h"
 #include "api-routes.h"
 #include "api-server.h"
 #include "api-stream.h"
@@ -164,6 +165,10 @@ static gboolean add_routes(api_plugin *p, GError **error)
 static void stop_parts(api_plugin *p)
 {
     api_ctx *c = &p->ctx;
+    /* Requests another module answers later (an export, a reload) let go of
+     * their calls before the connections close; their callbacks find them
+     * orphaned. */
+    api_pending_orphan_all(c);
 #if API_HAVE_STREAM
     if (c->stream)
         api_stream_stop(c->stream);

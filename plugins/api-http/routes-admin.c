@@ -14,15 +14,20 @@
  */
 #include <string.h>
 
+#include "api-pending.h"
 #include "api-router.h"
 #include "api-routes.h"
 
 /* What to do with a command's successful reply. */
 typedef void (*admin_answer_fn)(api_call *call, JsonObject *reply, gpointer data);
 
+/* A command on its way. The control service answers after run() returned,
+ * maybe after api-http stopped (a reload that restarts it): the call and
+ * the context come from `pending`, NULL then. */
 typedef struct admin_job {
-    api_call *call;
+    api_call *call; /* until run_command hands it to `pending` */
     api_ctx *ctx;
+    api_pending *pending;
     admin_answer_fn answer;
     char *module; /* PUT /admin/log/levels */
     char *level;
@@ -113,6 +118,14 @@ static void answer_reply(api_call *call, JsonObject *reply, gpointer data)
 static void on_control_done(int result, const char *json, void *user_data)
 {
     admin_job *job = user_data;
+    api_pending *pending = job->pending;
+    job->call = api_pending_call(pending);
+    job->ctx = api_pending_ctx(pending);
+    if (job->call == NULL) { /* api-http stopped meanwhile */
+        api_pending_end(pending);
+        admin_job_free(job);
+        return;
+    }
     JsonParser *parser = json_parser_new();
     JsonObject *reply = NULL;
     if (json && json_parser_load_from_data(parser, json, -1, NULL) &&
@@ -126,18 +139,19 @@ static void on_control_done(int result, const char *json, void *user_data)
     else
         job->answer(job->call, reply, job);
     g_object_unref(parser);
+    api_pending_end(pending);
     admin_job_free(job);
 }
 
 /* Runs `argv` as the caller; `answer` gets the reply of a command that
- * succeeded, errors answer themselves. Takes `job`. The call is deferred
- * here unless a command before this one did it (`chained`). */
-static void run_command(admin_job *job, int argc, const char *const *argv, gboolean chained)
+ * succeeded, errors answer themselves. Takes `job`. The call stays
+ * deferred until the answer (a command chained after another keeps the
+ * deferral of the first). */
+static void run_command(admin_job *job, int argc, const char *const *argv)
 {
     const api_principal *who = api_call_principal(job->call);
     char *actor = g_strdup_printf("api-http: admin %s", who->login ? who->login : who->user_id);
-    if (!chained)
-        api_call_defer(job->call);
+    job->pending = api_pending_start(job->ctx, job->call);
     int rc =
         job->ctx->control->run(job->ctx->control_impl, actor, argc, argv, on_control_done, job);
     g_free(actor);
@@ -145,6 +159,7 @@ static void run_command(admin_job *job, int argc, const char *const *argv, gbool
         api_call_error_ucd(job->call, rc == UCD_E_NOT_FOUND ? UCD_E_UNAVAILABLE : rc,
                            rc == UCD_E_NOT_FOUND ? "this ucd core does not have that command"
                                                  : NULL);
+        api_pending_end(job->pending);
         admin_job_free(job);
     }
 }
@@ -163,7 +178,7 @@ static admin_job *job_new(api_call *call, gpointer data, admin_answer_fn answer)
     static void handler(api_call *call, gpointer data)                                             \
     {                                                                                              \
         static const char *const argv[] = {__VA_ARGS__};                                           \
-        run_command(job_new(call, data, answer_reply), G_N_ELEMENTS(argv), argv, FALSE);           \
+        run_command(job_new(call, data, answer_reply), G_N_ELEMENTS(argv), argv);                  \
     }
 
 FIXED_COMMAND(get_modules, "modules")
@@ -191,7 +206,7 @@ static void post_reload(api_call *call, gpointer data)
         force = f && json_node_get_boolean(f);
     }
     const char *argv[] = {"reload", "--force"};
-    run_command(job_new(call, data, answer_reply), force ? 2 : 1, argv, FALSE);
+    run_command(job_new(call, data, answer_reply), force ? 2 : 1, argv);
 }
 
 /* ---- log levels ---- */
@@ -233,7 +248,7 @@ static void set_level_if_known(api_call *call, JsonObject *reply, gpointer data)
     job->module = g_strdup(levels->module);
     job->level = g_strdup(levels->level);
     const char *argv[] = {"log", "level", job->module, job->level};
-    run_command(job, G_N_ELEMENTS(argv), argv, TRUE);
+    run_command(job, G_N_ELEMENTS(argv), argv);
 }
 
 /* PUT /admin/log/levels {"module": M, "level": L}; without module the
@@ -268,14 +283,14 @@ static void put_log_level(api_call *call, gpointer data)
         admin_job *job = job_new(call, data, answer_level_set);
         job->level = g_strdup(level);
         const char *argv[] = {"log", "level", level};
-        run_command(job, G_N_ELEMENTS(argv), argv, FALSE);
+        run_command(job, G_N_ELEMENTS(argv), argv);
         return;
     }
     admin_job *job = job_new(call, data, set_level_if_known);
     job->module = g_strdup(module);
     job->level = g_strdup(level);
     static const char *const list[] = {"log", "level"};
-    run_command(job, G_N_ELEMENTS(list), list, FALSE);
+    run_command(job, G_N_ELEMENTS(list), list);
 }
 
 /* ---- the support bundle ---- */
@@ -299,7 +314,7 @@ static void answer_bundle(api_call *call, JsonObject *reply, gpointer data)
 static void get_bundle(api_call *call, gpointer data)
 {
     static const char *const argv[] = {"log", "export"};
-    run_command(job_new(call, data, answer_bundle), G_N_ELEMENTS(argv), argv, FALSE);
+    run_command(job_new(call, data, answer_bundle), G_N_ELEMENTS(argv), argv);
 }
 
 /* ---- the routes ---- */

@@ -23,6 +23,7 @@
 #include <ucd/directory.h>
 #include <ucd/exporter.h>
 
+#include "api-pending.h"
 #include "api-router.h"
 #include "api-routes.h"
 #include "routes-journal.h"
@@ -31,9 +32,11 @@ static const char *const group_by_words[] = {"user", "group", "line", "tag", "di
 /* The breakdowns a leader keeps, each filtered to their own keys. */
 static const char *const leader_breakdowns[] = {"user", "group", "line", NULL};
 
+/* One request's export. The exporter may call back after api-http stopped
+ * (an export running at shutdown): the call and the context come from
+ * `pending`, NULL then, and only the directory is cleaned up. */
 typedef struct kpi_job {
-    api_call *call;
-    api_ctx *ctx;
+    api_pending *pending;
     char *dir;  /* the request's own directory */
     char *path; /* the file the exporter wrote */
     /* A leader's keys (sets); NULL for everyone's document. */
@@ -61,6 +64,8 @@ static void remove_dir(const char *dir)
 
 static void kpi_job_free(kpi_job *job)
 {
+    if (job->pending)
+        api_pending_end(job->pending);
     g_free(job->dir);
     g_free(job->path);
     if (job->users)
@@ -170,19 +175,26 @@ static void read_work(void *data)
 static void read_done(void *data)
 {
     kpi_job *job = data;
-    if (job->error)
-        api_call_error(job->call, 500, API_ERR_INTERNAL, "%s", job->error);
-    else
-        api_call_respond(job->call, 200, g_steal_pointer(&job->document));
+    api_call *call = api_pending_call(job->pending);
+    if (call && job->error)
+        api_call_error(call, 500, API_ERR_INTERNAL, "%s", job->error);
+    else if (call)
+        api_call_respond(call, 200, g_steal_pointer(&job->document));
     kpi_job_free(job);
 }
 
 static void on_export_done(int result, const char *path_or_message, void *user_data)
 {
     kpi_job *job = user_data;
-    api_ctx *ctx = job->ctx;
+    api_call *call = api_pending_call(job->pending);
+    api_ctx *ctx = api_pending_ctx(job->pending);
+    if (call == NULL) { /* api-http stopped meanwhile */
+        remove_dir(job->dir);
+        kpi_job_free(job);
+        return;
+    }
     if (result != UCD_OK) {
-        api_call_error(job->call, 503, API_ERR_UNAVAILABLE, "the export failed: %s",
+        api_call_error(call, 503, API_ERR_UNAVAILABLE, "the export failed: %s",
                        path_or_message ? path_or_message : ucd_strerror(result));
         remove_dir(job->dir);
         kpi_job_free(job);
@@ -191,7 +203,7 @@ static void on_export_done(int result, const char *path_or_message, void *user_d
     job->path = g_strdup(path_or_message);
     if (ctx->host->work_submit(ctx->self, read_work, read_done, job) != UCD_OK) {
         remove_dir(job->dir);
-        api_call_error(job->call, 503, API_ERR_UNAVAILABLE, "api-http is stopping");
+        api_call_error(call, 503, API_ERR_UNAVAILABLE, "api-http is stopping");
         kpi_job_free(job);
     }
 }
@@ -267,8 +279,6 @@ static void get_kpis(api_call *call, gpointer data)
         return;
     }
     kpi_job *job = g_new0(kpi_job, 1);
-    job->call = call;
-    job->ctx = ctx;
     char *template = g_build_filename(ctx->host->state_dir(ctx->self), "kpis-XXXXXX", NULL);
     job->dir = g_mkdtemp_full(template, 0700);
     if (job->dir == NULL) {
@@ -286,7 +296,7 @@ static void get_kpis(api_call *call, gpointer data)
     }
     request.output_dir = job->dir;
     const ucd_exporter_v1 *exporter = s.iface;
-    api_call_defer(call);
+    job->pending = api_pending_start(ctx, call);
     int rc = exporter->export_now(s.impl, &request, on_export_done, job);
     if (rc != UCD_OK) {
         refused(call, rc);
