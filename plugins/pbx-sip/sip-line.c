@@ -303,10 +303,44 @@ static void check_version(psip_line *line, const psip_doc *doc)
     line->version = doc->version;
 }
 
+/* A document numbered below the last applied one arrived late, but it may
+ * still be newer for some calls: Kamailio's presence workers send over UDP
+ * from several processes and number documents in another order than they
+ * built them, so version 3 ("confirmed", built first) can arrive before
+ * version 2 ("terminated", built last). Dropping the late one whole lost
+ * the call's end for good, as nothing is sent again until the line changes.
+ * So its calls may move forward (states only do, RFC 4235), and nothing
+ * else: it makes no new call (one it lists may be long over and forgotten)
+ * and ends none by leaving it out (one may have begun after it was built).
+ * Dialogs without a call-id (Asterisk's hints, which reuse their id and go
+ * back to idle) never take a late document. */
+static void catch_up_late(psip_line *line, const psip_doc *doc, GPtrArray *changes)
+{
+    GHashTable *picked = pick_by_key(doc);
+    for (guint i = 0; i < doc->dialogs->len; i++) {
+        const psip_dialog *dialog = g_ptr_array_index(doc->dialogs, i);
+        if (g_hash_table_lookup(picked, dialog_key(dialog)) != dialog || dialog->call_id == NULL ||
+            dialog->call_id[0] == '\0') {
+            continue;
+        }
+        tracked_dialog *tracked = g_hash_table_lookup(line->by_key, dialog_key(dialog));
+        if (tracked == NULL || dialog->state == PSIP_DIALOG_UNKNOWN ||
+            dialog->state <= tracked->state) {
+            continue;
+        }
+        update_details(tracked, dialog);
+        record_change(changes, tracked, dialog->state, PSIP_CHANGE_REPORTED);
+        tracked->state = dialog->state;
+        tracked->answered |= dialog->state == PSIP_DIALOG_CONFIRMED;
+    }
+    g_hash_table_unref(picked);
+}
+
 psip_line_result psip_line_apply(psip_line *line, const psip_doc *doc, GPtrArray *changes)
 {
     g_return_val_if_fail(line != NULL && doc != NULL, PSIP_LINE_STALE);
     if (line->has_version && doc->version <= line->version) {
+        catch_up_late(line, doc, changes);
         return PSIP_LINE_STALE;
     }
     check_version(line, doc);

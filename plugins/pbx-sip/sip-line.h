@@ -35,7 +35,7 @@ typedef struct psip_line psip_line;
 
 typedef enum psip_line_result {
     PSIP_LINE_APPLIED, /* the document was applied (check psip_line_needs_resync) */
-    PSIP_LINE_STALE,   /* version at or below the last applied: ignored */
+    PSIP_LINE_STALE,   /* version at or below the last applied: only moves calls forward */
 } psip_line_result;
 
 /* Why a dialog changed state. */
@@ -75,7 +75,9 @@ void psip_line_free(psip_line *line);
 /* Applies one parsed document. When `changes` is not NULL (an array made by
  * psip_line_changes_new()), every dialog state change is appended to it in
  * document order, ended-by-omission ones last. Returns PSIP_LINE_STALE when the
- * version says the document is old news; then nothing changes. Dialogs whose
+ * version says the document arrived late; then it only moves calls the line
+ * tracks further forward (Kamailio numbers documents out of the order it
+ * built them in): it starts none and ends none by omission. Dialogs whose
  * <state> this module does not know keep their previous state (a full document
  * listing one does not end it), and so does a live dialog said to be back in
  * an earlier state (confirmed -> early: states only move forward). */

@@ -663,6 +663,60 @@ static void test_line_terminated_is_final(void)
     psip_line_free(line);
 }
 
+/* Kamailio sends documents over UDP from several workers: a document can
+ * arrive after one numbered above it, and still be the newer news for a
+ * call (seen in sip-link under valgrind: the call's end came in version 2
+ * after version 3 still showing it confirmed). The late one moves calls
+ * forward only: it revives none, starts none and ends none by leaving it
+ * out, and Asterisk's hint dialogs (no call-id) ignore it. */
+static void test_line_late_document_moves_forward(void)
+{
+    psip_line *line = psip_line_new();
+    GPtrArray *changes = psip_line_changes_new();
+    g_autofree char *c_early = dialog_xml("C", "initiator", "early", BOB);
+    g_autofree char *c_up = dialog_xml("C", "initiator", "confirmed", BOB);
+    g_autofree char *c_down = dialog_xml("C", "initiator", "terminated", BOB);
+    g_autofree char *g_up = dialog_xml("G", "recipient", "confirmed", BOB);
+    apply_one(line, 1, "full", c_early, changes);
+    /* version 3 (early, built first) before version 2 (confirmed) */
+    g_assert_cmpint(apply_one(line, 3, "full", c_early, changes), ==, PSIP_LINE_APPLIED);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_assert_cmpint(apply_one(line, 2, "full", c_up, changes), ==, PSIP_LINE_STALE);
+    g_assert_cmpuint(changes->len, ==, 1);
+    assert_change(changes, 0, "C", PSIP_DIALOG_EARLY, PSIP_DIALOG_CONFIRMED);
+    g_assert_cmpstr(((psip_line_change *)g_ptr_array_index(changes, 0))->remote_identity, ==, BOB);
+    /* the end, late behind a document still showing the call up */
+    apply_one(line, 5, "full", c_up, changes);
+    g_assert_cmpint(apply_one(line, 4, "full", c_down, changes), ==, PSIP_LINE_STALE);
+    g_assert_cmpuint(changes->len, ==, 1);
+    assert_change(changes, 0, "C", PSIP_DIALOG_CONFIRMED, PSIP_DIALOG_TERMINATED);
+    g_assert_cmpuint(psip_line_live_count(line), ==, 0);
+    /* late news going backwards changes nothing */
+    g_assert_cmpint(apply_one(line, 4, "full", c_up, changes), ==, PSIP_LINE_STALE);
+    g_assert_cmpuint(changes->len, ==, 0);
+    /* a late document starts no call, and ends none by leaving it out */
+    g_assert_cmpint(apply_one(line, 4, "full", g_up, changes), ==, PSIP_LINE_STALE);
+    g_assert_cmpint(psip_line_dialog_state(line, "G"), ==, PSIP_DIALOG_NONE);
+    apply_one(line, 6, "full", g_up, changes);
+    g_assert_cmpint(apply_one(line, 5, "full", DUMMY_DIALOG, changes), ==, PSIP_LINE_STALE);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_assert_cmpint(psip_line_dialog_state(line, "G"), ==, PSIP_DIALOG_CONFIRMED);
+    /* hint dialogs (no call-id) take nothing from a late document */
+    const char *hint_up = "<dialog id=\"201\" direction=\"recipient\"><state>confirmed</state>"
+                          "</dialog>\n";
+    const char *hint_down = "<dialog id=\"201\" direction=\"recipient\"><state>terminated"
+                            "</state></dialog>\n";
+    g_autofree char *with_hint = g_strconcat(g_up, hint_up, NULL);
+    g_autofree char *hint_ended = g_strconcat(g_up, hint_down, NULL);
+    apply_one(line, 8, "full", with_hint, changes);
+    g_assert_cmpint(psip_line_dialog_state(line, "201"), ==, PSIP_DIALOG_CONFIRMED);
+    g_assert_cmpint(apply_one(line, 7, "full", hint_ended, changes), ==, PSIP_LINE_STALE);
+    g_assert_cmpuint(changes->len, ==, 0);
+    g_assert_cmpint(psip_line_dialog_state(line, "201"), ==, PSIP_DIALOG_CONFIRMED);
+    g_ptr_array_unref(changes);
+    psip_line_free(line);
+}
+
 static void test_line_new_subscription_and_link_lost(void)
 {
     psip_line *line = psip_line_new();
@@ -915,6 +969,8 @@ int main(int argc, char **argv)
     g_test_add_func("/psip/line/unknown-state", test_line_unknown_state_keeps_dialog);
     g_test_add_func("/psip/line/no-backwards-state", test_line_no_backwards_state);
     g_test_add_func("/psip/line/terminated-is-final", test_line_terminated_is_final);
+    g_test_add_func("/psip/line/late-document-moves-forward",
+                    test_line_late_document_moves_forward);
     g_test_add_func("/psip/line/new-subscription-link-lost",
                     test_line_new_subscription_and_link_lost);
     g_test_add_func("/psip/line/forked", test_line_forked_call);
