@@ -4,12 +4,14 @@
  * connection and one request in flight, ask ucd's api-http for
  *   GET /api/v1/presence           (50 users, as an admin: all of them)
  *   GET /api/v1/journal?limit=50   (a page of 50 conversations)
- * for S seconds each (default 5, after 1 s of warm-up), then ask a real
- * nginx (tests/peers/nginx.sh, one worker process: ucd's HTTP runs on one
- * main loop) for static files holding exactly the bytes ucd answered, the
- * same way in the same run. Printed per request: requests/s, p50 and p99
- * latency for both, and ucd's rate as a share of nginx's (target >= 0.5).
- * Never asserts a time.
+ * and, with another set of connections, a real nginx (tests/peers/nginx.sh,
+ * one worker process: ucd's HTTP runs on one main loop) for static files
+ * holding exactly the bytes ucd answered. The two servers take turns in
+ * rounds of one second (S measured rounds each, default 5, after one of
+ * warm-up; every answer in flight arrives before the other's round), so a
+ * change of the shared machine's load falls on both alike. Printed per
+ * request: requests/s, p50 and p99 latency for both, ucd's rate as a share
+ * of nginx's (target >= 0.5) and the load average. Never asserts a time.
  *
  * The clients are raw sockets on one thread with epoll (no HTTP library in
  * the measured path), on the same two cores as the server, so both sides
@@ -161,8 +163,9 @@ typedef struct load {
     int epoll;
     gboolean measuring;
     gboolean sending;
-    long answered; /* while measuring */
-    long wrong;    /* answers not 200 or of another length, ever */
+    long answered;     /* while measuring */
+    gint64 elapsed_us; /* measured, over all rounds */
+    long wrong;        /* answers not 200 or of another length, ever */
     GArray *latency_us;
 } load;
 
@@ -272,69 +275,79 @@ static void poll_for(load *l, gint64 until_us)
     }
 }
 
-/* CLIENTS connections to `address:port`, each asking for `path` again and
- * again: 1 s of warm-up, `seconds` measured, then the answers in flight. */
-static result run_load(const char *address, int port, const char *path, const char *token,
-                       gsize body_length, int clients, int seconds)
+/* CLIENTS connections to `address:port`, each asking for `path` when its
+ * load runs a round. */
+static void load_open(load *l, const char *address, int port, const char *path, const char *token,
+                      gsize body_length, int clients)
 {
-    load l = {.count = clients,
-              .body_length = body_length,
-              .epoll = epoll_create1(EPOLL_CLOEXEC),
-              .conns = g_new0(conn, clients),
-              .latency_us = g_array_new(FALSE, FALSE, sizeof(gint64))};
-    l.to.sin_family = AF_INET;
-    l.to.sin_port = htons((guint16)port);
-    g_assert_cmpint(inet_pton(AF_INET, address, &l.to.sin_addr), ==, 1);
-    l.request = g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
-                                "Accept: application/json\r\n\r\n",
-                                path, address, port, token);
-    l.request_length = strlen(l.request);
+    *l = (load){.count = clients,
+                .body_length = body_length,
+                .epoll = epoll_create1(EPOLL_CLOEXEC),
+                .conns = g_new0(conn, clients),
+                .latency_us = g_array_new(FALSE, FALSE, sizeof(gint64))};
+    l->to.sin_family = AF_INET;
+    l->to.sin_port = htons((guint16)port);
+    g_assert_cmpint(inet_pton(AF_INET, address, &l->to.sin_addr), ==, 1);
+    l->request = g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+                                 "Accept: application/json\r\n\r\n",
+                                 path, address, port, token);
+    l->request_length = strlen(l->request);
     for (int i = 0; i < clients; i++) {
-        conn *c = &l.conns[i];
+        conn *c = &l->conns[i];
         c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(c->fd, (struct sockaddr *)&l.to, sizeof l.to) != 0)
+        if (connect(c->fd, (struct sockaddr *)&l->to, sizeof l->to) != 0)
             g_error("connect %s:%d: %s", address, port, g_strerror(errno));
         c->in = g_byte_array_new();
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (guint32)i};
-        g_assert_cmpint(epoll_ctl(l.epoll, EPOLL_CTL_ADD, c->fd, &ev), ==, 0);
+        g_assert_cmpint(epoll_ctl(l->epoll, EPOLL_CTL_ADD, c->fd, &ev), ==, 0);
     }
-    l.sending = TRUE;
-    for (int i = 0; i < clients; i++)
-        send_request(&l, &l.conns[i]);
-    poll_for(&l, g_get_monotonic_time() + G_USEC_PER_SEC);
-    l.measuring = TRUE;
+}
+
+/* Every client asks again and again for `us` microseconds (counted when
+ * `measure`), then the answers in flight arrive before the round ends, so
+ * no server works during the other's round. */
+static void load_round(load *l, gint64 us, gboolean measure)
+{
+    l->sending = TRUE;
+    for (int i = 0; i < l->count; i++)
+        send_request(l, &l->conns[i]);
+    l->measuring = measure;
     gint64 start = g_get_monotonic_time();
-    poll_for(&l, start + (gint64)seconds * G_USEC_PER_SEC);
-    double elapsed = (g_get_monotonic_time() - start) / 1e6;
-    long answered = l.answered;
-    l.sending = FALSE;
-    l.measuring = FALSE;
-    /* Let what is in flight arrive before closing, so neither server sees
-     * a hundred resets at once in the next run. */
+    poll_for(l, start + us);
+    if (measure)
+        l->elapsed_us += g_get_monotonic_time() - start;
+    l->sending = FALSE;
+    l->measuring = FALSE;
     gint64 drain_end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
     for (;;) {
         gboolean busy = FALSE;
-        for (int i = 0; i < clients; i++)
-            busy |= l.conns[i].sent_us != 0;
-        if (!busy || g_get_monotonic_time() > drain_end)
+        for (int i = 0; i < l->count; i++)
+            busy |= l->conns[i].sent_us != 0;
+        if (!busy)
             break;
-        poll_for(&l, g_get_monotonic_time() + 20 * 1000);
+        if (g_get_monotonic_time() > drain_end)
+            g_error("answers still missing 5 s after a round");
+        poll_for(l, g_get_monotonic_time() + 20 * 1000);
     }
-    bench_sort_us(l.latency_us);
-    result r = {.per_second = answered / elapsed,
-                .p50_ms = bench_percentile_ms(l.latency_us, 0.50),
-                .p99_ms = bench_percentile_ms(l.latency_us, 0.99),
-                .wrong = l.wrong};
-    for (int i = 0; i < clients; i++) {
-        close(l.conns[i].fd);
-        g_byte_array_unref(l.conns[i].in);
+}
+
+static result load_close(load *l)
+{
+    bench_sort_us(l->latency_us);
+    result r = {.per_second = l->elapsed_us > 0 ? l->answered / (l->elapsed_us / 1e6) : 0,
+                .p50_ms = bench_percentile_ms(l->latency_us, 0.50),
+                .p99_ms = bench_percentile_ms(l->latency_us, 0.99),
+                .wrong = l->wrong};
+    for (int i = 0; i < l->count; i++) {
+        close(l->conns[i].fd);
+        g_byte_array_unref(l->conns[i].in);
     }
-    close(l.epoll);
-    g_free(l.conns);
-    g_free(l.request);
-    g_array_unref(l.latency_us);
+    close(l->epoll);
+    g_free(l->conns);
+    g_free(l->request);
+    g_array_unref(l->latency_us);
     return r;
 }
 
@@ -351,17 +364,32 @@ static void compare(const char *what, const char *api_path, const char *static_n
     g_assert_true(g_file_set_contents(file, g_bytes_get_data(body, NULL), (gssize)length, NULL));
     g_assert_cmpint(g_chmod(file, 0644), ==, 0);
 
-    result ucd = run_load("127.0.0.1", port, api_path, token, length, clients, seconds);
     const char *static_url = harness_peer_get(nginx, "NGINX_STATIC_URL");
     int static_port = atoi(strrchr(static_url, ':') + 1);
     char *static_path = g_strdup_printf("/%s", static_name);
-    result ngx = run_load(harness_peer_get(nginx, "NGINX_ADDR"), static_port, static_path, token,
-                          length, clients, seconds);
+    load ucd_load, ngx_load;
+    load_open(&ucd_load, "127.0.0.1", port, api_path, token, length, clients);
+    load_open(&ngx_load, harness_peer_get(nginx, "NGINX_ADDR"), static_port, static_path, token,
+              length, clients);
+    /* Rounds of a second, taken in turn: a change of the machine's load
+     * (other jobs on the shared cores) falls on both servers alike. */
+    load_round(&ucd_load, G_USEC_PER_SEC, FALSE);
+    load_round(&ngx_load, G_USEC_PER_SEC, FALSE);
+    for (int round = 0; round < seconds; round++) {
+        load_round(&ucd_load, G_USEC_PER_SEC, TRUE);
+        load_round(&ngx_load, G_USEC_PER_SEC, TRUE);
+    }
+    result ucd = load_close(&ucd_load);
+    result ngx = load_close(&ngx_load);
+    char *loadavg = NULL;
+    g_file_get_contents("/proc/loadavg", &loadavg, NULL, NULL);
     printf("bench-api-rest: %-28s %6zu B | ucd %8.0f req/s p50 %6.2f ms p99 %6.2f ms | "
-           "nginx %8.0f req/s p50 %6.2f ms p99 %6.2f ms | ucd/nginx %.2f (target >= 0.5)%s\n",
+           "nginx %8.0f req/s p50 %6.2f ms p99 %6.2f ms | ucd/nginx %.2f (target >= 0.5)%s | "
+           "load %.14s\n",
            what, length, ucd.per_second, ucd.p50_ms, ucd.p99_ms, ngx.per_second, ngx.p50_ms,
            ngx.p99_ms, ngx.per_second > 0 ? ucd.per_second / ngx.per_second : 0.0,
-           ucd.wrong + ngx.wrong > 0 ? " WRONG ANSWERS" : "");
+           ucd.wrong + ngx.wrong > 0 ? " WRONG ANSWERS" : "", loadavg ? loadavg : "?");
+    g_free(loadavg);
     if (ucd.wrong + ngx.wrong > 0)
         g_error("%ld answers from ucd and %ld from nginx were not 200 with %zu bytes", ucd.wrong,
                 ngx.wrong, length);
@@ -398,8 +426,8 @@ int main(int argc, char **argv)
     if (only == NULL || strcmp(only, "journal") == 0)
         fill_journal(h, session, port, token);
     printf("bench-api-rest: %d clients, one keep-alive connection and one request in flight "
-           "each, %d s per server and request after 1 s of warm-up; nginx: 1 worker, static "
-           "files of ucd's answers\n",
+           "each; ucd and nginx in turns of 1 s, %d measured each after 1 s of warm-up; nginx: "
+           "1 worker, static files of ucd's answers\n",
            clients, seconds);
     if (only == NULL || strcmp(only, "presence") == 0)
         compare("GET /presence", "/api/v1/presence", "presence.json", port, nginx, session, token,
