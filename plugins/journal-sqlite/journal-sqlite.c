@@ -48,6 +48,9 @@
  * that a query's scan of number_recent stays around a millisecond. */
 #define MERGE_ROWS     200000
 #define MERGE_EVERY_MS 600000 /* and when idle, this often */
+/* Read connections kept for queries (sqlite-db.h's jsql_reader): as many
+ * as queries usually run at once (the core's worker pool). */
+#define IDLE_READERS 4
 
 typedef struct journal {
     ucd_plugin *self;
@@ -65,6 +68,7 @@ typedef struct journal {
     int64_t failing_since_ms;
 
     ucd_counter *failed_counter;
+    GAsyncQueue *readers; /* jsql_reader, idle */
 } journal;
 
 static const ucd_config_key journal_keys[] = {
@@ -324,7 +328,14 @@ static int journal_query(void *owner, const ucd_journal_query *query, ucd_journa
 {
     journal *j = owner;
     char *error = NULL;
-    int rc = jsql_query(j->path, query, cb, user_data, next_cursor, next_cursor_size, &error);
+    jsql_reader *reader = g_async_queue_try_pop(j->readers);
+    if (reader == NULL)
+        reader = jsql_reader_new(j->path);
+    int rc = jsql_reader_query(reader, query, cb, user_data, next_cursor, next_cursor_size, &error);
+    if (g_async_queue_length(j->readers) < IDLE_READERS)
+        g_async_queue_push(j->readers, reader);
+    else
+        jsql_reader_free(reader);
     if (rc != UCD_OK)
         j->host->log(j->self, UCD_LOG_WARNING, "query on %s: %s", j->path, error);
     g_free(error);
@@ -411,6 +422,10 @@ static int check_existing_file(journal *j)
 
 static void journal_free(journal *j)
 {
+    jsql_reader *reader;
+    while ((reader = g_async_queue_try_pop(j->readers)) != NULL)
+        jsql_reader_free(reader);
+    g_async_queue_unref(j->readers);
     jstore_clear(&j->store);
     g_ptr_array_unref(j->batch);
     g_free(j->failure);
@@ -432,6 +447,7 @@ static int journal_init(ucd_plugin *self, const ucd_host *host, void **state)
     j->host = host;
     jstore_init(&j->store, self, host, j);
     j->batch = g_ptr_array_new_with_free_func((GDestroyNotify)jrec_free);
+    j->readers = g_async_queue_new();
     if (read_config(j) != UCD_OK || check_existing_file(j) != UCD_OK ||
         jstore_register(&j->store, &journal_hooks) != UCD_OK) {
         journal_free(j);

@@ -1088,16 +1088,97 @@ static ucd_journal_participant participant_columns(sqlite3_stmt *st, int first, 
     return p;
 }
 
+/* A read connection kept between queries: opening one reads the schema and
+ * preparing a statement parses it, which cost more than reading a page of
+ * 50 conversations. Statements are kept by their text (at most
+ * READER_STATEMENTS, then all are dropped: the texts vary only with the
+ * filters given). The file is checked by device and inode before each
+ * query: a file replaced (a migration, a file deleted and made again)
+ * gets a new connection, as a new query always did. */
+#define READER_STATEMENTS 32
+
+struct jsql_reader {
+    char *path;
+    sqlite3 *sql;
+    dev_t dev;
+    ino_t ino;
+    GHashTable *statements; /* text -> sqlite3_stmt */
+};
+
+static void finalize_statement(gpointer st)
+{
+    sqlite3_finalize(st);
+}
+
+jsql_reader *jsql_reader_new(const char *path)
+{
+    jsql_reader *r = g_new0(jsql_reader, 1);
+    r->path = g_strdup(path);
+    r->statements = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, finalize_statement);
+    return r;
+}
+
+static void reader_close(jsql_reader *r)
+{
+    g_hash_table_remove_all(r->statements);
+    sqlite3_close(r->sql);
+    r->sql = NULL;
+}
+
+void jsql_reader_free(jsql_reader *r)
+{
+    if (r == NULL)
+        return;
+    reader_close(r);
+    g_hash_table_unref(r->statements);
+    g_free(r->path);
+    g_free(r);
+}
+
+/* Opens the connection, or keeps it while the path is the file it opened. */
+static int reader_open(jsql_reader *r)
+{
+    GStatBuf now;
+    gboolean same = g_stat(r->path, &now) == 0 && now.st_dev == r->dev && now.st_ino == r->ino;
+    if (r->sql != NULL && same)
+        return SQLITE_OK;
+    reader_close(r);
+    int rc = sqlite3_open_v2(r->path, &r->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(r->sql, 5000);
+        r->dev = g_stat(r->path, &now) == 0 ? now.st_dev : 0;
+        r->ino = r->dev ? now.st_ino : 0;
+    }
+    return rc;
+}
+
+/* The prepared statement of `text`, reset and unbound. */
+static int reader_statement(jsql_reader *r, const char *text, sqlite3_stmt **st)
+{
+    *st = g_hash_table_lookup(r->statements, text);
+    if (*st != NULL) {
+        sqlite3_reset(*st);
+        sqlite3_clear_bindings(*st);
+        return SQLITE_OK;
+    }
+    if (g_hash_table_size(r->statements) >= READER_STATEMENTS)
+        g_hash_table_remove_all(r->statements);
+    int rc = sqlite3_prepare_v3(r->sql, text, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc == SQLITE_OK)
+        g_hash_table_insert(r->statements, g_strdup(text), *st);
+    return rc;
+}
+
 /* One query per conversation: for pages whose ids are far apart (a user's or
  * a number's conversations over years), where a range scan would read mostly
  * other conversations' participants. */
-static int load_each(sqlite3 *sql, page *pg)
+static int load_each(jsql_reader *r, page *pg)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(sql,
-                                "SELECT role, user_id, line, joined_ms, answered_ms, left_ms"
-                                " FROM participant WHERE conversation_id = ?1 ORDER BY seq",
-                                -1, &st, NULL);
+    int rc = reader_statement(r,
+                              "SELECT role, user_id, line, joined_ms, answered_ms, left_ms"
+                              " FROM participant WHERE conversation_id = ?1 ORDER BY seq",
+                              &st);
     for (guint i = 0; rc == SQLITE_OK && i < pg->ids->len; i++) {
         guint first = pg->parts->len;
         sqlite3_bind_int64(st, 1, g_array_index(pg->ids, int64_t, i));
@@ -1111,7 +1192,8 @@ static int load_each(sqlite3 *sql, page *pg)
         g_array_append_val(pg->first, first);
         g_array_append_val(pg->used, used);
     }
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
     return rc;
 }
 
@@ -1148,7 +1230,7 @@ static void group_parts(page *pg, GArray *found)
 
 /* All participants of the page's id range in one scan of the table's primary
  * key, matched to the page's records by a merge over the sorted ids. */
-static int load_range(sqlite3 *sql, page *pg)
+static int load_range(jsql_reader *r, page *pg)
 {
     guint n = pg->ids->len;
     id_slot *slots = g_new(id_slot, n);
@@ -1157,12 +1239,12 @@ static int load_range(sqlite3 *sql, page *pg)
     qsort(slots, n, sizeof(*slots), by_id);
     sqlite3_stmt *st = NULL;
     GArray *found = g_array_new(FALSE, FALSE, sizeof(owned_part));
-    int rc = sqlite3_prepare_v2(sql,
-                                "SELECT conversation_id, role, user_id, line, joined_ms,"
-                                " answered_ms, left_ms FROM participant"
-                                " WHERE conversation_id BETWEEN ?1 AND ?2"
-                                " ORDER BY conversation_id, seq",
-                                -1, &st, NULL);
+    int rc = reader_statement(r,
+                              "SELECT conversation_id, role, user_id, line, joined_ms,"
+                              " answered_ms, left_ms FROM participant"
+                              " WHERE conversation_id BETWEEN ?1 AND ?2"
+                              " ORDER BY conversation_id, seq",
+                              &st);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, slots[0].id);
         sqlite3_bind_int64(st, 2, slots[n - 1].id);
@@ -1180,7 +1262,8 @@ static int load_range(sqlite3 *sql, page *pg)
         }
         rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
     }
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
     if (rc == SQLITE_OK)
         group_parts(pg, found);
     g_array_free(found, TRUE);
@@ -1192,7 +1275,7 @@ static int load_range(sqlite3 *sql, page *pg)
  * not; below this density one query per conversation is cheaper. */
 #define RANGE_SPREAD 8
 
-static int load_page_participants(sqlite3 *sql, page *pg)
+static int load_page_participants(jsql_reader *r, page *pg)
 {
     guint n = pg->ids->len;
     if (n == 0)
@@ -1204,12 +1287,12 @@ static int load_page_participants(sqlite3 *sql, page *pg)
         hi = MAX(hi, id);
     }
     if ((uint64_t)(hi - lo) <= (uint64_t)n * RANGE_SPREAD + 64)
-        return load_range(sql, pg);
-    return load_each(sql, pg);
+        return load_range(r, pg);
+    return load_each(r, pg);
 }
 
 /* Reads a page, then calls back for each of its records. */
-static int deliver(sqlite3 *sql, sqlite3_stmt *st, uint32_t limit, ucd_journal_record_cb cb,
+static int deliver(jsql_reader *reader, sqlite3_stmt *st, uint32_t limit, ucd_journal_record_cb cb,
                    void *user_data, char *next_cursor, size_t next_cursor_size)
 {
     page pg;
@@ -1217,7 +1300,7 @@ static int deliver(sqlite3 *sql, sqlite3_stmt *st, uint32_t limit, ucd_journal_r
     int more = 0;
     int rc = read_page(st, limit, &pg, &more);
     if (rc == SQLITE_OK)
-        rc = load_page_participants(sql, &pg);
+        rc = load_page_participants(reader, &pg);
     guint delivered = 0;
     for (guint i = 0; rc == SQLITE_OK && i < pg.records->len; i++) {
         ucd_journal_record *r = &g_array_index(pg.records, ucd_journal_record, i);
@@ -1246,8 +1329,8 @@ static int deliver(sqlite3 *sql, sqlite3_stmt *st, uint32_t limit, ucd_journal_r
     return rc;
 }
 
-int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
-               void *user_data, char *next_cursor, size_t next_cursor_size, char **error)
+int jsql_reader_query(jsql_reader *r, const ucd_journal_query *query, ucd_journal_record_cb cb,
+                      void *user_data, char *next_cursor, size_t next_cursor_size, char **error)
 {
     ucd_journal_query q;
     query_plan plan = {0};
@@ -1262,22 +1345,30 @@ int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_rec
     }
     uint32_t limit = q.limit ? q.limit : 100;
 
-    sqlite3 *sql = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = reader_open(r);
     build_sql(&q, &plan);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(sql, 5000);
-        rc = sqlite3_prepare_v2(sql, plan.sql->str, -1, &st, NULL);
-    }
+    if (rc == SQLITE_OK)
+        rc = reader_statement(r, plan.sql->str, &st);
     if (rc == SQLITE_OK) {
         bind_query(st, &q, &plan, limit);
-        rc = deliver(sql, st, limit, cb, user_data, next_cursor, next_cursor_size);
+        rc = deliver(r, st, limit, cb, user_data, next_cursor, next_cursor_size);
     }
-    if (rc != SQLITE_OK)
-        *error = db_message(sql, "querying the journal");
-    sqlite3_finalize(st);
-    sqlite3_close(sql);
+    if (st != NULL)
+        sqlite3_reset(st); /* ends the read transaction: the writer's checkpoints go on */
+    if (rc != SQLITE_OK) {
+        *error = db_message(r->sql, "querying the journal");
+        reader_close(r); /* a new connection next time */
+    }
     g_string_free(plan.sql, TRUE);
     return rc == SQLITE_OK ? UCD_OK : UCD_E_UNAVAILABLE;
+}
+
+int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
+               void *user_data, char *next_cursor, size_t next_cursor_size, char **error)
+{
+    jsql_reader *r = jsql_reader_new(path);
+    int rc = jsql_reader_query(r, query, cb, user_data, next_cursor, next_cursor_size, error);
+    jsql_reader_free(r);
+    return rc;
 }

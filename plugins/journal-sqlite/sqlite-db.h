@@ -67,4 +67,15 @@ int jsql_expire(jsql_db *db, int64_t cutoff_ms, int limit, int *deleted, char **
 int jsql_query(const char *path, const ucd_journal_query *query, ucd_journal_record_cb cb,
                void *user_data, char *next_cursor, size_t next_cursor_size, char **error);
 
+/* A read connection of its own for jsql_reader_query, kept between queries
+ * with its prepared statements (opening and preparing cost more than a
+ * page), opened at the first query and again whenever the file at `path`
+ * is another one (device and inode) or a query failed. One thread at a
+ * time; jsql_query is one query on a new reader. */
+typedef struct jsql_reader jsql_reader;
+jsql_reader *jsql_reader_new(const char *path);
+int jsql_reader_query(jsql_reader *reader, const ucd_journal_query *query, ucd_journal_record_cb cb,
+                      void *user_data, char *next_cursor, size_t next_cursor_size, char **error);
+void jsql_reader_free(jsql_reader *reader);
+
 #endif /* SQLITE_DB_H */

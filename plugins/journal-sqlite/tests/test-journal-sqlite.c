@@ -645,6 +645,47 @@ static void test_filters(void)
     finish_filters(state);
 }
 
+/* Queries keep their read connection (jsql_reader): the next query must
+ * still see what was committed since, and a file made again at the same
+ * path, not the one the connection opened. */
+static void test_kept_reader_sees_commits(void)
+{
+    world_reset(FALSE);
+    void *state = start_journal();
+    ucd_journal_query q = {.struct_size = sizeof(q), .limit = 1000};
+    for (int round = 1; round <= 3; round++) {
+        for (int i = 0; i < 5; i++) {
+            test_record *t = make_record(round * 10 + i, 1700000000000 + round * 60000 + i);
+            store_ok(t);
+            free_record(t);
+        }
+        g_assert_cmpint(world.iface->flush(world.impl, 30000), ==, UCD_OK);
+        g_assert_cmpuint(count_query(&q), ==, (guint)round * 5);
+    }
+    /* the file deleted under the running plugin: the kept connection must
+     * not answer from the deleted file (a new connection at the path finds
+     * no file, or the one the writer made again) */
+    char *db = state_file("journal.sqlite");
+    for (const char *const *suffix = (const char *const[]){"", "-wal", "-shm", NULL}; *suffix;
+         suffix++) {
+        char *name = g_strconcat(db, *suffix, NULL);
+        g_unlink(name);
+        g_free(name);
+    }
+    test_record *t = make_record(99, 1700000999000);
+    store_ok(t);
+    free_record(t);
+    world.iface->flush(world.impl, 30000);
+    collected c = {g_ptr_array_new_with_free_func(g_free), NULL};
+    int rc = world.iface->query(world.impl, &q, collect_cb, &c, NULL, 0);
+    g_test_message("after the delete: %d, %u conversations", rc, c.uuids->len);
+    g_assert_true(rc == UCD_E_UNAVAILABLE || (rc == UCD_OK && c.uuids->len <= 1));
+    g_ptr_array_unref(c.uuids);
+    g_free(db);
+    stop_journal(state);
+    finish_world();
+}
+
 static void test_uuid_filter(void)
 {
     void *state = store_sixty();
@@ -1274,6 +1315,7 @@ int main(int argc, char **argv)
     g_test_add_func("/journal-sqlite/paging", test_paging);
     g_test_add_func("/journal-sqlite/filters", test_filters);
     g_test_add_func("/journal-sqlite/uuid-filter", test_uuid_filter);
+    g_test_add_func("/journal-sqlite/kept-reader-sees-commits", test_kept_reader_sees_commits);
     g_test_add_func("/journal-sqlite/participant-filter", test_participant_filter);
     g_test_add_func("/journal-sqlite/private-numbers", test_private_numbers);
     g_test_add_func("/journal-sqlite/retention", test_retention);
