@@ -10,7 +10,9 @@
  * answer to a wrong password and to an unknown login is the same, so the
  * API tells nobody which logins exist; the log, for the administrator, says
  * which it was. A disabled user, or one homed on another server, hears so
- * (403) whatever the password. Failed logins are limited per login and per address
+ * (403) only after giving the right password, and only when the backend
+ * takes it: users-file and Active Directory refuse a disabled user's
+ * password as wrong (401). Failed logins are limited per login and per address
  * (auth-ratelimit.h) before the backend is asked at all.
  */
 #include <string.h>
@@ -238,7 +240,8 @@ static void login_done(gpointer data)
     } else {
         char *why = auth_user_refusal(&user);
         if (why) {
-            /* disabled or moved while the password was being checked */
+            /* the right password of a user who may not log in (disabled, or
+             * active on another server): said only to who knows it */
             log_failure(auth, job->login, job->address, why);
             api_call_error(call, 403, API_ERR_FORBIDDEN, "%s", why);
             g_free(why);
@@ -287,19 +290,11 @@ static void on_login(api_call *call, gpointer data)
         api_call_error(call, 401, API_ERR_UNAUTHENTICATED, "wrong login or password");
         return;
     }
-    /* Said before the password is checked: a backend may refuse a disabled
-     * user's right password as wrong (users-file does), and the user should
-     * hear why. It tells a guesser that the login exists and is disabled,
-     * which the failure it counts makes slow to learn for many logins. */
-    char *why = auth_user_refusal(&user);
-    if (why) {
-        log_failure(auth, login, address, why);
-        auth_ratelimit_end(auth->limit, login, address, AUTH_ATTEMPT_FAILED);
-        api_call_error(call, 403, API_ERR_FORBIDDEN, "%s", why);
-        g_free(why);
-        auth_user_clear(&user);
-        return;
-    }
+    /* A disabled user, or one active on another server, is refused only
+     * after the backend took the password (login_done): before, the answer
+     * would tell anyone that the login exists. A backend that refuses a
+     * disabled user's right password too (users-file, Active Directory)
+     * makes it the same 401 as a wrong one. */
     ucd_service users = {.struct_size = sizeof users};
     if (user.backend == NULL ||
         host_of(auth)->service_get(self_of(auth), UCD_USERS_SERVICE, UCD_USERS_MAJOR, user.backend,

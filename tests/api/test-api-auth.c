@@ -88,26 +88,10 @@ static const char *error_message(JsonNode *node)
     return json_object_get_string_member(json_object_get_object_member(o, "error"), "message");
 }
 
-static char *login_body(const char *login, const char *password)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "login");
-    json_builder_add_string_value(b, login);
-    json_builder_set_member_name(b, "password");
-    json_builder_add_string_value(b, password);
-    json_builder_end_object(b);
-    JsonNode *root = json_builder_get_root(b);
-    char *text = json_to_string(root, FALSE);
-    json_node_free(root);
-    g_object_unref(b);
-    return text;
-}
-
 /* POST /auth/login; the answer and its status. */
 static JsonNode *try_login(api_env *e, const char *login, const char *password, guint *status)
 {
-    char *body = login_body(login, password);
+    char *body = api_login_body(login, password);
     JsonNode *node = api_req(e, "POST", "/auth/login", NULL, body, status);
     g_free(body);
     return node;
@@ -205,9 +189,13 @@ static void test_login(void)
     assert_error(node, status, 401, "unauthenticated", "wrong login or password");
     node = try_login(e, "nobody-at-all", "wrong-password", &status);
     assert_error(node, status, 401, "unauthenticated", "wrong login or password");
-    /* eve's password is right, but she is disabled */
+    /* eve is disabled: a wrong password gets the answer of an unknown
+     * login, so nobody learns that eve exists; users-file refuses her right
+     * password too (a backend that takes it: test_ldap_bind) */
+    node = try_login(e, "eve", "wrong-password", &status);
+    assert_error(node, status, 401, "unauthenticated", "wrong login or password");
     node = try_login(e, "eve", "pw-eve", &status);
-    assert_error(node, status, 403, "forbidden", "disabled");
+    assert_error(node, status, 401, "unauthenticated", "wrong login or password");
     /* bad bodies */
     node = api_req(e, "POST", "/auth/login", NULL, "{\"login\":\"alice\"}", &status);
     assert_error(node, status, 400, "invalid_argument", "\"password\" is missing");
@@ -335,7 +323,7 @@ static void test_expired(void)
 /* A login; its status and its Retry-After header (NULL: none). */
 static guint raw_login(api_env *e, const char *login, const char *password, char **retry_after)
 {
-    char *body = login_body(login, password);
+    char *body = api_login_body(login, password);
     guint status = 0;
     SoupMessageHeaders *headers = NULL;
     JsonNode *node = api_req_full(e, "POST", "/auth/login", NULL, body, NULL, &status, &headers);
@@ -555,33 +543,13 @@ static void test_api_keys(void)
 
 /* ---- LDAP: the password is checked by a bind on a real slapd ---------------- */
 
-static void test_ldap_bind(void)
+/* The directory fills from the sync: waits for `login` there (a login
+ * before would fail, and count against the limit). */
+static void wait_for_user(harness *h, const char *login)
 {
-    const char *args[] = {"20", NULL};
-    harness_peer *ldap = harness_peer_start(harness_env("UCD_SLAPD_SCRIPT"), "LDAP_DIR", args);
-    if (ldap == NULL)
-        return; /* skipped: slapd not installed and not CI */
-    char *extra = g_strdup_printf(
-        "\n[module users-ldap]\n"
-        "uris = %s\nstarttls = true\nca_file = %s\n"
-        "bind_dn = %s\nbind_password = %s\n"
-        "base_dn = ou=Users,dc=example,dc=test\ngroup_base_dn = ou=Groups,dc=example,dc=test\n"
-        "filter = (objectClass=inetOrgPerson)\ngroup_filter = (objectClass=groupOfNames)\n"
-        "home_server_attribute =\n",
-        harness_peer_get(ldap, "LDAP_URI"), harness_peer_get(ldap, "LDAP_CACERT"),
-        harness_peer_get(ldap, "LDAP_ADMIN_DN"), harness_peer_get(ldap, "LDAP_ADMIN_PW"));
-    api_env *e = api_env_start(extra);
-    harness *h = api_env_harness(e);
-    g_assert_true(harness_wait_state(h, "users-ldap", "running"));
-    secrets s = {0};
-    secrets_add(&s, "Passw0rd");
-    secrets_add(&s, "NotThePassword");
-
-    /* the directory fills from the sync: wait for user7 there (a login
-     * before would fail, and count against the limit) */
     gboolean known = FALSE;
     for (int i = 0; i < 400 && !known; i++) {
-        const char *show[] = {"users", "show", "user7", NULL};
+        const char *show[] = {"users", "show", login, NULL};
         JsonNode *r = harness_request(h, show);
         known = r && json_object_get_boolean_member(json_node_get_object(r), "ok");
         if (r)
@@ -590,6 +558,32 @@ static void test_ldap_bind(void)
             g_usleep(50 * 1000);
     }
     g_assert_true(known);
+}
+
+static void test_ldap_bind(void)
+{
+    const char *args[] = {"20", NULL};
+    harness_peer *ldap = harness_peer_start(harness_env("UCD_SLAPD_SCRIPT"), "LDAP_DIR", args);
+    if (ldap == NULL)
+        return; /* skipped: slapd not installed and not CI */
+    /* users-ldap's section without the home server keys */
+    char *common = g_strdup_printf(
+        "\n[module users-ldap]\n"
+        "uris = %s\nstarttls = true\nca_file = %s\n"
+        "bind_dn = %s\nbind_password = %s\n"
+        "base_dn = ou=Users,dc=example,dc=test\ngroup_base_dn = ou=Groups,dc=example,dc=test\n"
+        "filter = (objectClass=inetOrgPerson)\ngroup_filter = (objectClass=groupOfNames)\n",
+        harness_peer_get(ldap, "LDAP_URI"), harness_peer_get(ldap, "LDAP_CACERT"),
+        harness_peer_get(ldap, "LDAP_ADMIN_DN"), harness_peer_get(ldap, "LDAP_ADMIN_PW"));
+    char *extra = g_strconcat(common, "home_server_attribute =\n", NULL);
+    api_env *e = api_env_start(extra);
+    harness *h = api_env_harness(e);
+    g_assert_true(harness_wait_state(h, "users-ldap", "running"));
+    secrets s = {0};
+    secrets_add(&s, "Passw0rd");
+    secrets_add(&s, "NotThePassword");
+
+    wait_for_user(h, "user7");
     guint status = 0;
     JsonNode *node = try_login(e, "user7", "Passw0rd", &status);
     g_assert_cmpuint(status, ==, 200);
@@ -610,8 +604,27 @@ static void test_ldap_bind(void)
 
     assert_no_secrets(e, &s);
     api_env_stop(e);
+
+    /* every user disabled (no home server value, unhomed users not
+     * enabled), the bind still taking their passwords: only the right
+     * password hears that the account is disabled */
+    char *disabled = g_strconcat(common,
+                                 "home_server_attribute = roomNumber\n"
+                                 "unhomed_users_enabled = false\n",
+                                 NULL);
+    e = api_env_start(disabled);
+    h = api_env_harness(e);
+    g_assert_true(harness_wait_state(h, "users-ldap", "running"));
+    wait_for_user(h, "user7");
+    node = try_login(e, "user7", "NotThePassword", &status);
+    assert_error(node, status, 401, "unauthenticated", "wrong login or password");
+    node = try_login(e, "user7", "Passw0rd", &status);
+    assert_error(node, status, 403, "forbidden", "user7 is disabled");
+    api_env_stop(e);
+    g_free(disabled);
     harness_peer_stop(ldap);
     g_free(extra);
+    g_free(common);
 }
 
 int main(int argc, char **argv)
