@@ -206,7 +206,7 @@ JsonNode *api_req(api_env *e, const char *method, const char *path, const char *
     return api_req_full(e, method, path, token, json_body, NULL, status, NULL);
 }
 
-char *api_login(api_env *e, const char *login, const char *password)
+char *api_login_body(const char *login, const char *password)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -219,6 +219,12 @@ char *api_login(api_env *e, const char *login, const char *password)
     char *body = json_to_string(request, FALSE);
     json_node_unref(request);
     g_object_unref(b);
+    return body;
+}
+
+char *api_login(api_env *e, const char *login, const char *password)
+{
+    char *body = api_login_body(login, password);
     guint status = 0;
     JsonNode *node = api_req(e, "POST", "/auth/login", NULL, body, &status);
     g_free(body);

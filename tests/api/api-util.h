@@ -34,10 +34,6 @@ harness *api_env_harness(api_env *e);
 const char *api_env_base_url(api_env *e);
 /* The port api-http listens on. */
 guint16 api_env_port(api_env *e);
-/* Sends api_req, api_login and api_ws_connect of `e` from here on to
- * `base_url` ("https://PROXY/api/v1") with `session` (a reference is taken):
- * the same tests through a reverse proxy. */
-void api_env_route_via(api_env *e, const char *base_url, SoupSession *session);
 /* A port of 127.0.0.1 nothing listens on now. */
 guint16 api_free_port(void);
 /* From now on sends the requests and WebSocket connections of `e` (api_req*,
@@ -59,6 +55,9 @@ JsonNode *api_req(api_env *e, const char *method, const char *path, const char *
 JsonNode *api_req_full(api_env *e, const char *method, const char *path, const char *token,
                        const char *json_body, const char *const *headers, guint *status,
                        SoupMessageHeaders **response_headers);
+/* The body of POST /auth/login: {"login": ..., "password": ...} (g_free),
+ * JSON-escaped. */
+char *api_login_body(const char *login, const char *password);
 /* Logs in; the access token (g_free). Asserts 200. */
 char *api_login(api_env *e, const char *login, const char *password);
 
