@@ -7,10 +7,16 @@
  * user id goes in as the actor, and the service decides whether that user
  * may act on the line (their own; pickup with TEAM, forward and DND with
  * PERSONAL on another's), whether the line has the capability, and says
- * what is wrong in its message, which the answer carries. An API key has
- * no user: it acts as the system, so this file holds it to the lines of
- * the users the key lists (and, for a pickup, to their ringing calls)
- * before the service is asked. What this file checks itself is the shape
+ * what is wrong in its message, which the answer carries. An administrator
+ * acts as the console's administrator does (ucctl; ucd/calls.h: actor
+ * NULL): on any line, the line's user's too, and the call stays the line's
+ * (its number, its journal); the log names the administrator, for the
+ * audit. That is what the API already grants admins to see (every user at
+ * PERSONAL), and what an operator expects of a PBX's admin console: end a
+ * stuck call, switch off a forward left behind. An API key has no user: it
+ * acts as the system, so this file holds it to the lines of the users the
+ * key lists (and, for a pickup, to their ringing calls) before the service
+ * is asked. What this file checks itself is the shape
  * of the request: the action word, each member's type, and members the
  * action does not take (a client that sends digits with a dial has a bug
  * it should hear about).
@@ -302,7 +308,7 @@ static void calls_control(api_call *call, gpointer data)
         if (!key_checks(call, &req))
             return;
     } else {
-        req.actor = p->user_id;
+        req.actor = p->role >= UCD_HTTP_ROLE_ADMIN ? NULL : p->user_id;
         if (req.line == NULL && req.user == NULL)
             req.user = p->user_id;
     }
@@ -313,6 +319,9 @@ static void calls_control(api_call *call, gpointer data)
         api_call_error_ucd(call, rc, res.message[0] ? res.message : NULL);
         return;
     }
+    if (!routes_is_key(call) && req.actor == NULL)
+        ucd_notice(ctx->host, ctx->self, "admin %s: %s on line %s of %s", p->login, act->word,
+                   res.line[0] ? res.line : "(none)", res.driver[0] ? res.driver : "(no driver)");
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
     routes_add_string(b, "action", act->word);
@@ -358,8 +367,10 @@ static const api_route_def calls_routes[] = {
     {"POST", "/calls", UCD_HTTP_ROLE_USER, "calls:control",
      "{\"summary\":\"Call control\",\"description\":\"One action on a line, checked by the calls "
      "service with the caller as actor: their own lines; pickup with TEAM, forward and dnd with "
-     "PERSONAL on another's. An API key (calls:control) acts as the system on the lines of the "
-     "users it lists only. Accepted means the PBX took it: what follows arrives as call events "
+     "PERSONAL on another's. An admin acts as ucctl does, on any line (the call stays the "
+     "line's; the log names the admin). An API key (calls:control) acts as the system on the "
+     "lines of the users it lists only. Accepted means the PBX took it: what follows arrives as "
+     "call events "
      "and in GET /calls. Errors carry the service's message.\",\"requestBody\":{\"required\":"
      "true,\"content\":{\"application/json\":{\"schema\":" CONTROL_BODY_SCHEMA "}}},"
      "\"responses\":{\"202\":{\"description\":\"accepted by the PBX\",\"content\":{"

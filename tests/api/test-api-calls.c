@@ -180,9 +180,20 @@ static void test_dial_to_hangup(void)
                                  b, w.driver);
     expect_error(w.e, "POST", "/calls", w.t.dave, body, 403, "forbidden", "may not use 'hangup'");
     g_free(body);
-    /* the admin too acts as herself: bob's line is not hers */
-    body = g_strdup_printf("{\"action\":\"hangup\",\"call_id\":\"%s\",\"user\":\"bob\"}", b);
-    expect_error(w.e, "POST", "/calls", w.t.alice, body, 403, "forbidden", "bob");
+    /* carol may not either (business on bob is not enough) */
+    body = g_strdup_printf("{\"action\":\"hold\",\"call_id\":\"%s\",\"user\":\"bob\"}", b);
+    expect_error(w.e, "POST", "/calls", w.t.carol, body, 403, "forbidden", "may not use 'hold'");
+    /* the admin acts as the console's admin does: on bob's line, the call
+     * stays bob's, and the log names her */
+    g_free(control(&w, w.t.alice, body));
+    JsonNode *held = wait_leg(&w, w.t.bob, "202", "held");
+    g_assert_cmpstr(str(obj(held), "user_id"), ==, "file:bob");
+    json_node_free(held);
+    g_assert_true(harness_wait_log(api_env_harness(w.e), "admin alice: hold on line 202 of"));
+    g_free(controlf(&w, w.t.alice,
+                    "{\"action\":\"retrieve\",\"call_id\":\"%s\",\"line\":\"%s/202\"}", b,
+                    w.driver));
+    json_node_free(wait_leg(&w, w.t.bob, "202", "connected"));
     g_free(body);
 
     /* alice hangs up: the legs are gone, from the API and from ucctl */
@@ -441,10 +452,14 @@ static void test_capability(void)
     g_free(controlf(&w, w.t.dave, "{\"action\":\"hangup\",\"call_id\":\"%s\"}", call));
     g_assert_null(wait_leg(&w, w.t.dave, "204", NULL));
 
-    /* a line without a user: only the system may act on it, and a key only
-     * on its users' lines */
+    /* a line without a user: only the system and an admin may act on it,
+     * a key only on its users' lines */
     body = g_strdup_printf("{\"action\":\"dnd\",\"line\":\"%s/210\",\"on\":true}", w.driver);
-    expect_error(w.e, "POST", "/calls", w.t.alice, body, 403, "forbidden", "no user's line");
+    expect_error(w.e, "POST", "/calls", w.t.carol, body, 403, "forbidden", "no user's line");
+    g_free(control(&w, w.t.alice, body));
+    char *off = g_strdup_printf("{\"action\":\"dnd\",\"line\":\"%s/210\",\"on\":false}", w.driver);
+    g_free(control(&w, w.t.alice, off));
+    g_free(off);
     char *key = make_key(w.e, "ops", "calls:control", "dave");
     expect_error(w.e, "POST", "/calls", key, body, 403, "forbidden", "no user's line");
     g_free(body);
