@@ -80,13 +80,14 @@ static int journal_row(const ucd_journal_record *rec, void *ud)
  * command's own are gone by then. */
 typedef struct {
     ucd_journal_query q;
-    char *user_id, *number, *after;
+    char *user_id, *number, *after, *uuid;
     char *provider; /* the journal's module id: owns the work item */
     const ucd_journal_v1 *journal;
     void *impl;
     ucd_reply *r;
     char cursor[256];
     int rc;
+    gboolean too_old; /* a store was passed by: older than journal 1.2 */
 } query_job;
 
 static int query_first(const ucd_service *s, void *ud)
@@ -95,6 +96,11 @@ static int query_first(const ucd_service *s, void *ud)
     const ucd_journal_v1 *journal = s->iface;
     if (!journal->query)
         return 0;
+    /* A store older than journal 1.2 would ignore --uuid and list others. */
+    if (job->q.uuid && s->minor < 2) {
+        job->too_old = TRUE;
+        return 0;
+    }
     job->journal = journal;
     job->impl = s->impl;
     job->provider = g_strdup(s->provider);
@@ -120,6 +126,7 @@ static void query_done(void *ud)
     g_free(job->user_id);
     g_free(job->number);
     g_free(job->after);
+    g_free(job->uuid);
     g_free(job->provider);
     g_free(job);
 }
@@ -131,16 +138,21 @@ static int run_query(core_model_commands *c, const ucd_journal_query *q, ucd_rep
                                        "duration", "participants", "uuid",    "end_reason"};
     query_job *job = g_new0(query_job, 1);
     job->r = r;
+    job->q.uuid = q->uuid;
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
     core_modules_service_foreach(c->mods, UCD_JOURNAL_SERVICE, UCD_JOURNAL_MAJOR, query_first, job);
     if (!job->journal) {
+        gboolean too_old = job->too_old;
         g_free(job);
-        return command_fail(r, UCD_E_UNAVAILABLE, "no running journal answers queries");
+        return command_fail(r, UCD_E_UNAVAILABLE,
+                            too_old ? "--uuid needs a journal of journal 1.2 or newer"
+                                    : "no running journal answers queries");
     }
     job->q = *q;
     job->q.user_id = job->user_id = g_strdup(q->user_id);
     job->q.number = job->number = g_strdup(q->number);
     job->q.after = job->after = g_strdup(q->after);
+    job->q.uuid = job->uuid = g_strdup(q->uuid);
     core_reply_defer(r);
     core_workers_submit(c->workers, job->provider, query_work, query_done, job);
     return UCD_OK;
@@ -149,7 +161,7 @@ static int run_query(core_model_commands *c, const ucd_journal_query *q, ucd_rep
 static int journal_query(core_model_commands *c, int argc, const char *const *argv, ucd_reply *r)
 {
     char *user = NULL, *number = NULL, *from = NULL, *to = NULL, *outcome = NULL, *after = NULL,
-         **args = NULL;
+         *uuid = NULL, **args = NULL;
     int limit = 20;
     GOptionEntry entries[] = {
         {"user", 0, 0, G_OPTION_ARG_STRING, &user, "user id or login", "U"},
@@ -159,11 +171,12 @@ static int journal_query(core_model_commands *c, int argc, const char *const *ar
         {"outcome", 0, 0, G_OPTION_ARG_STRING, &outcome, "outcomes, comma-separated", "O"},
         {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "page size", "N"},
         {"after", 0, 0, G_OPTION_ARG_STRING, &after, "cursor of the previous page", "CURSOR"},
+        {"uuid", 0, 0, G_OPTION_ARG_STRING, &uuid, "one conversation", "ID"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     if (!command_parse_options(argc, argv, entries, &args, r))
         return UCD_E_INVALID;
-    ucd_journal_query q = {.struct_size = sizeof q, .number = number, .after = after};
+    ucd_journal_query q = {.struct_size = sizeof q, .number = number, .after = after, .uuid = uuid};
     /* A login is asked as the user's id; an unknown user as given. */
     dir_user *u = user ? dir_user_get(c, user, NULL) : NULL;
     q.user_id = u ? u->id : user;
@@ -190,6 +203,7 @@ static int journal_query(core_model_commands *c, int argc, const char *const *ar
     g_free(to);
     g_free(outcome);
     g_free(after);
+    g_free(uuid);
     g_strfreev(args);
     return rc;
 }
@@ -250,6 +264,6 @@ int cmd_journal(int argc, const char *const *argv, ucd_reply *r, void *ud)
         return journal_query(c, argc - 1, argv + 1, r);
     return command_fail(
         r, UCD_E_INVALID,
-        "usage: journal tail [N] | journal status | journal query [--user U] "
+        "usage: journal tail [N] | journal status | journal query [--user U] [--uuid ID] "
         "[--number N] [--from T] [--to T] [--outcome O] [--limit N] [--after CURSOR]");
 }

@@ -314,6 +314,13 @@ static void test_paging_and_views(void)
     json_array_unref(seen);
     g_free(query);
 
+    /* the console's --uuid (journal 1.2's filter) finds just that one */
+    const char *uuid_args[] = {"--uuid", item_string(everything, 2, "uuid"), NULL};
+    GPtrArray *just_one = console_uuids(e, uuid_args);
+    g_assert_cmpuint(just_one->len, ==, 1);
+    g_assert_cmpstr(just_one->pdata[0], ==, uuid_args[1]);
+    g_ptr_array_unref(just_one);
+
     /* one conversation by uuid, the same as in the list */
     char *path = g_strdup_printf("/journal/%s", item_string(everything, 0, "uuid"));
     JsonNode *one = get_ok(e, path, alice);
