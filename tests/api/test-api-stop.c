@@ -1,11 +1,14 @@
 /*
  * test-api-stop.c - requests another module answers after api-http stopped
- * (api-pending.h), against the real ucd: POST /admin/reload with a changed
+ * (api-pending.h), against the real ucd. POST /admin/reload with a changed
  * api-http section restarts api-http itself, so the control service answers
- * the reload after api-http's stop and fini. The reload takes, the old
+ * the reload after api-http's stop and fini: the reload takes, the old
  * request is dropped (its connection closes, or it reads 503), the new
- * api-http serves the old sessions, and the daemon exits 0 (under
- * UCD_WRAPPER=valgrind or ASan: no use of the freed module, no leak).
+ * api-http serves the old sessions. GET /analytics/kpis waiting on an
+ * export (exporter-stub.c holds it until it stops) when ucd stops: the
+ * export ends after api-http's stop and fini, and its directory is removed.
+ * The daemon exits 0 (under UCD_WRAPPER=valgrind or ASan: no use of the
+ * freed module, no leak).
  */
 #include <string.h>
 
@@ -67,9 +70,82 @@ static void test_reload_restarts_api_http(void)
     api_env_stop(e);
 }
 
+/* Reads the answer of `msg` once it came (it does not: ucd stops first). */
+static void kpis_answered(GObject *source, GAsyncResult *result, gpointer data)
+{
+    GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(source), result, NULL);
+    if (answer)
+        g_bytes_unref(answer);
+    *(gboolean *)data = TRUE;
+}
+
+/* The kpis-* directories api-http made under its state directory. */
+static guint export_dirs(harness *h)
+{
+    char *dir = g_build_filename(h->dir, "state", "api-http", NULL);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    guint n = 0;
+    const char *name;
+    while (d && (name = g_dir_read_name(d)))
+        n += g_str_has_prefix(name, "kpis-");
+    if (d)
+        g_dir_close(d);
+    g_free(dir);
+    return n;
+}
+
+static void test_export_at_shutdown(void)
+{
+    api_env *e = api_env_start(ADMIN_CONFIG "\n[module exporter-stub]\n");
+    harness *h = api_env_harness(e);
+    g_assert_true(harness_wait_state(h, "exporter-stub", "running"));
+    char *alice = api_login(e, "alice", "pw-alice");
+    char *url =
+        g_strconcat(api_env_base_url(e), "/analytics/kpis?from=2026-01-01&to=2026-01-02", NULL);
+    SoupMessage *msg = soup_message_new("GET", url);
+    char *bearer = g_strconcat("Bearer ", alice, NULL);
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", bearer);
+    SoupSession *session = soup_session_new_with_options("timeout", 60, NULL);
+    gboolean answered = FALSE;
+    soup_session_send_and_read_async(session, msg, G_PRIORITY_DEFAULT, NULL, kpis_answered,
+                                     &answered);
+    /* the request reached the exporter (this loop sends it): its
+     * directory is there */
+    gboolean held = FALSE;
+    for (int i = 0; i < 2000 && !held; i++) {
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        char *log = harness_log(h);
+        held = strstr(log, "exporter-stub: export held (1 waiting)") != NULL;
+        g_free(log);
+        if (!held)
+            g_usleep(10 * 1000);
+    }
+    g_assert_true(held);
+    g_assert_cmpuint(export_dirs(h), ==, 1);
+    g_assert_false(answered);
+    /* ucd stops: api-http first (the request is orphaned), then the stub,
+     * whose callback finds api-http gone and only removes the directory */
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    char *log = harness_log(h);
+    g_assert_nonnull(strstr(log, "stopping with 1 request waiting for another module"));
+    g_assert_nonnull(strstr(log, "exporter-stub: 1 held exports ended"));
+    g_free(log);
+    g_assert_cmpuint(export_dirs(h), ==, 0);
+    while (!answered)
+        g_main_context_iteration(NULL, TRUE);
+    api_env_stop(e);
+    g_object_unref(session);
+    g_object_unref(msg);
+    g_free(bearer);
+    g_free(url);
+    g_free(alice);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/api/stop/reload-restarts-api-http", test_reload_restarts_api_http);
+    g_test_add_func("/api/stop/export-at-shutdown", test_export_at_shutdown);
     return g_test_run();
 }
