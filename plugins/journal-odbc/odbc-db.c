@@ -260,7 +260,8 @@ int jodbc_prepare_schema(jodbc_db *db, char **error)
     if (version < 0 || version == 0)
         rc = create_schema(db, error);
     else if (version < JODBC_SCHEMA_VERSION)
-        rc = run_schema_statements(db, jodbc_sql_upgrade_schema(db->prefix, version), error);
+        rc = run_schema_statements(
+            db, jodbc_sql_upgrade_schema(db->target.dialect, db->prefix, version), error);
     /* The writer's transactions: one per batch. */
     if (rc == JODBC_OK)
         rc = set_autocommit(db, FALSE, error);

@@ -152,12 +152,18 @@ char **jodbc_sql_create_schema(jodbc_dialect dialect, const char *prefix)
     return (char **)g_ptr_array_free(all, FALSE);
 }
 
-char **jodbc_sql_upgrade_schema(const char *prefix, int from)
+char **jodbc_sql_upgrade_schema(jodbc_dialect dialect, const char *prefix, int from)
 {
     GPtrArray *all = g_ptr_array_new();
-    if (from < 2)
-        g_ptr_array_add(all, g_strdup_printf("CREATE INDEX %sparticipant_line ON %sparticipant "
-                                             "(line, start_ms)",
+    if (from < 2 && dialect == JODBC_MSSQL)
+        g_ptr_array_add(all, g_strdup_printf("IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE "
+                                             "name = '%sparticipant_line') CREATE INDEX "
+                                             "%sparticipant_line ON %sparticipant (line, "
+                                             "start_ms)",
+                                             prefix, prefix, prefix));
+    else if (from < 2)
+        g_ptr_array_add(all, g_strdup_printf("CREATE INDEX IF NOT EXISTS %sparticipant_line ON "
+                                             "%sparticipant (line, start_ms)",
                                              prefix, prefix));
     g_ptr_array_add(all, g_strdup_printf("INSERT INTO %sschema_version (version) VALUES (%d)",
                                          prefix, JODBC_SCHEMA_VERSION));

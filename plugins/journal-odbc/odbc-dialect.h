@@ -58,9 +58,12 @@ enum { JODBC_CONVERSATION_INT_COUNT = 9, JODBC_PARTICIPANT_COLUMNS = 9 };
 char **jodbc_sql_create_schema(jodbc_dialect dialect, const char *prefix);
 /* The statements that bring a schema of version `from` (1 up to
  * JODBC_SCHEMA_VERSION - 1) to JODBC_SCHEMA_VERSION, the version row last.
- * Only ever adds (an index), so an older ucd's rows stay readable.
+ * Only ever adds (an index), so an older ucd's rows stay readable. An index
+ * that is there already is no error: MariaDB commits each DDL statement, so
+ * a crash may leave the index without the version row (MySQL before 8.0
+ * and 8.0 itself lack CREATE INDEX IF NOT EXISTS; MariaDB has it).
  * NULL-terminated; g_strfreev. */
-char **jodbc_sql_upgrade_schema(const char *prefix, int from);
+char **jodbc_sql_upgrade_schema(jodbc_dialect dialect, const char *prefix, int from);
 /* SELECT MAX(version) FROM PREFIXschema_version */
 char *jodbc_sql_read_version(const char *prefix);
 
