@@ -219,7 +219,11 @@ static void login_done(gpointer data)
     api_call *call = job->call;
     auth_attempt outcome = AUTH_ATTEMPT_NEUTRAL;
     auth_user user = {0};
-    if (job->result == UCD_E_DENIED || job->result == UCD_E_NOT_FOUND) {
+    if (job->user_id == NULL) { /* whatever the backend said (check_unknown) */
+        outcome = AUTH_ATTEMPT_FAILED;
+        log_failure(auth, job->login, job->address, "no such login in the directory");
+        api_call_error(call, 401, API_ERR_UNAUTHENTICATED, "wrong login or password");
+    } else if (job->result == UCD_E_DENIED || job->result == UCD_E_NOT_FOUND) {
         outcome = AUTH_ATTEMPT_FAILED;
         log_failure(auth, job->login, job->address,
                     job->result == UCD_E_DENIED ? "wrong password"
@@ -263,6 +267,50 @@ static void login_done(gpointer data)
     login_job_free(job);
 }
 
+/* Hands the password to `users`' backend on a worker; login_done answers.
+ * `user` NULL: a login the directory does not know (check_unknown). */
+static void submit_check(api_auth *auth, api_call *call, const char *typed, const char *password,
+                         const char *address, const auth_user *user, const ucd_service *users)
+{
+    login_job *job = g_new0(login_job, 1);
+    job->guard = auth_guard_ref(auth->guard);
+    job->call = call;
+    job->typed = g_strdup(typed);
+    job->login = g_strdup(user ? user->login : typed);
+    job->password = g_strdup(password);
+    job->address = g_strdup(address);
+    job->user_agent = g_strdup(api_call_header(call, "User-Agent"));
+    job->user_id = g_strdup(user ? user->id : NULL);
+    job->backend = g_strdup(user ? user->backend : NULL);
+    job->users = users->iface;
+    job->users_impl = users->impl;
+    api_call_defer(call);
+    if (host_of(auth)->work_submit(self_of(auth), login_work, login_done, job) != UCD_OK) {
+        auth_ratelimit_end(auth->limit, typed, address, AUTH_ATTEMPT_NEUTRAL);
+        api_call_error(call, 503, API_ERR_UNAVAILABLE, "no worker to check the password now");
+        login_job_free(job);
+    }
+}
+
+/* A login nobody has is answered as late as a wrong password: a users
+ * backend is asked anyway (users-file spends a password hash on an unknown
+ * login), so the time of the answer does not tell which logins exist
+ * either. Without a backend that checks passwords, at once. */
+static void check_unknown(api_auth *auth, api_call *call, const char *login, const char *password,
+                          const char *address)
+{
+    ucd_service users = {.struct_size = sizeof users};
+    if (host_of(auth)->service_get(self_of(auth), UCD_USERS_SERVICE, UCD_USERS_MAJOR, NULL,
+                                   &users) == UCD_OK &&
+        ((const ucd_users_v1 *)users.iface)->authenticate) {
+        submit_check(auth, call, login, password, address, NULL, &users);
+        return;
+    }
+    log_failure(auth, login, address, "no such login in the directory");
+    auth_ratelimit_end(auth->limit, login, address, AUTH_ATTEMPT_FAILED);
+    api_call_error(call, 401, API_ERR_UNAUTHENTICATED, "wrong login or password");
+}
+
 static void on_login(api_call *call, gpointer data)
 {
     api_auth *auth = data;
@@ -285,9 +333,7 @@ static void on_login(api_call *call, gpointer data)
 
     auth_user user;
     if (auth_user_find(auth, login, &user) != UCD_OK) {
-        log_failure(auth, login, address, "no such login in the directory");
-        auth_ratelimit_end(auth->limit, login, address, AUTH_ATTEMPT_FAILED);
-        api_call_error(call, 401, API_ERR_UNAUTHENTICATED, "wrong login or password");
+        check_unknown(auth, call, login, password, address);
         return;
     }
     /* A disabled user, or one active on another server, is refused only
@@ -316,27 +362,10 @@ static void on_login(api_call *call, gpointer data)
         return;
     }
 
-    login_job *job = g_new0(login_job, 1);
-    job->guard = auth_guard_ref(auth->guard);
-    job->call = call;
-    job->typed = g_strdup(login);
     /* The backend checks the login it gave the directory ("alice" where
      * "Alice" was typed); the rate limit counts what was typed. */
-    job->login = g_strdup(user.login);
-    job->password = g_strdup(password);
-    job->address = g_strdup(address);
-    job->user_agent = g_strdup(api_call_header(call, "User-Agent"));
-    job->user_id = g_strdup(user.id);
-    job->backend = g_strdup(user.backend);
-    job->users = iface;
-    job->users_impl = users.impl;
+    submit_check(auth, call, login, password, address, &user, &users);
     auth_user_clear(&user);
-    api_call_defer(call);
-    if (host_of(auth)->work_submit(self_of(auth), login_work, login_done, job) != UCD_OK) {
-        auth_ratelimit_end(auth->limit, login, address, AUTH_ATTEMPT_NEUTRAL);
-        api_call_error(call, 503, API_ERR_UNAVAILABLE, "no worker to check the password now");
-        login_job_free(job);
-    }
 }
 
 /* ---- POST /auth/refresh -------------------------------------------------- */
