@@ -14,8 +14,6 @@
 
 #include <string.h>
 
-#include "api-call-internal.h"
-
 typedef struct generations {
     GHashTable *young, *old; /* GBytes key -> value */
     guint half;              /* entries in a generation */
@@ -235,15 +233,15 @@ static GBytes *join(GPtrArray *fragments, gint64 total, const char *next)
     return g_bytes_new_take(g_string_free(body, FALSE), length);
 }
 
-/* What one list answer is kept under: the route, the query as sent and who
- * asks. */
+/* What one list answer is kept under: the method, the path and query as
+ * sent and who asks. (Only a narrower key: an answer is reused only when
+ * its inputs or fragments are the same, never because the key matched.) */
 static GBytes *answer_key(api_call *call)
 {
-    const api_route_def *route = api_call_route(call);
     const api_principal *p = api_call_principal(call);
     GString *key = g_string_new(NULL);
-    api_key_string(key, route->method);
-    api_key_string(key, route->path);
+    api_key_string(key, api_call_method(call));
+    api_key_string(key, api_call_path(call));
     api_key_string(key, api_call_query_string(call));
     api_key_string(key, p ? p->user_id : NULL);
     api_key_string(key, p ? p->key_name : NULL);

@@ -133,6 +133,11 @@ const char *api_call_query(api_call *call, const char *name)
     return call->query ? g_hash_table_lookup(call->query, name) : NULL;
 }
 
+const char *api_call_path(api_call *call)
+{
+    return g_uri_get_path(soup_server_message_get_uri(call->msg));
+}
+
 const char *api_call_query_string(api_call *call)
 {
     return g_uri_get_query(soup_server_message_get_uri(call->msg));

@@ -72,6 +72,8 @@ api_ctx *api_call_ctx(api_call *call);
 const char *api_call_param(api_call *call, const char *name);
 /* A query parameter, NULL when absent. */
 const char *api_call_query(api_call *call, const char *name);
+/* The request's path as the client sent it (not decoded). */
+const char *api_call_path(api_call *call);
 /* The query as the client sent it (not decoded), NULL when none. */
 const char *api_call_query_string(api_call *call);
 const char *api_call_header(api_call *call, const char *name);
