@@ -20,7 +20,7 @@
  * Never one viewer's data to another: a fragment is the JSON of its inputs,
  * and the inputs hold the level the fields were cut to, so two callers get
  * one fragment only when they would get the same bytes. A list answer is
- * kept per route, query and viewer (user id or API key) and reused only
+ * kept per method, path, query and viewer (user id or API key) and reused only
  * when its fragments are the very same objects in the same order.
  *
  * ETag of a list: the process's random nonce and the answer's serial
@@ -134,7 +134,7 @@ void api_fragment_list_free(api_fragment_list *list);
  * null; next NULL: null) with an ETag and "Cache-Control: private,
  * no-cache", or 304 without a body when If-None-Match names the ETag, as
  * api_call_respond_etag does. The body and ETag are reused while the same
- * route, query and viewer get the same fragments, total and next. Takes
+ * path, query and viewer get the same fragments, total and next. Takes
  * `list`. Main loop. */
 void api_call_respond_fragments(api_call *call, api_fragment_list *list, gint64 total,
                                 const char *next);
@@ -146,7 +146,7 @@ void api_call_respond_fragments(api_call *call, api_fragment_list *list, gint64 
  *
  *   if (api_call_respond_kept(call, inputs)) return;
  *
- * which answers with the body kept for this route, query and viewer when
+ * which answers with the body kept for this path, query and viewer when
  * it was made from exactly these inputs (and the ETag, or 304). Else
  * (FALSE, nothing answered) the route makes the list as above, writing the
  * same inputs again, and answers with api_call_respond_fragments_keyed,
