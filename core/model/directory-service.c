@@ -172,7 +172,7 @@ static int foreach_user(void *impl, uint32_t flags, ucd_directory_user_cb cb, vo
     core_model *m = impl;
     if (!cb)
         return UCD_E_INVALID;
-    GPtrArray *users = sorted_values(m->users, core_directory_user_order);
+    const GPtrArray *users = core_directory_users_sorted(m);
     for (guint i = 0; i < users->len; i++) {
         const core_user *u = users->pdata[i];
         if ((flags & UCD_DIRECTORY_ACTIVE_HERE) && !core_model_user_here(m, u))
@@ -180,7 +180,6 @@ static int foreach_user(void *impl, uint32_t flags, ucd_directory_user_cb cb, vo
         if (give_user(m, u, cb, ud))
             break;
     }
-    g_ptr_array_free(users, TRUE);
     return UCD_OK;
 }
 
@@ -215,7 +214,7 @@ static int foreach_member(void *impl, const char *group_id, ucd_directory_user_c
         return UCD_E_INVALID;
     /* Members of a group no backend describes still count: users list it. */
     gboolean any = core_model_group(m, group_id) != NULL, stopped = FALSE;
-    GPtrArray *users = sorted_values(m->users, core_directory_user_order);
+    const GPtrArray *users = core_directory_users_sorted(m);
     for (guint i = 0; i < users->len && !stopped; i++) {
         const core_user *u = users->pdata[i];
         if (!in_strv(u->groups, group_id))
@@ -223,7 +222,6 @@ static int foreach_member(void *impl, const char *group_id, ucd_directory_user_c
         any = TRUE;
         stopped = give_user(m, u, cb, ud) != 0;
     }
-    g_ptr_array_free(users, TRUE);
     return any ? UCD_OK : UCD_E_NOT_FOUND;
 }
 

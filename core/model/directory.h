@@ -106,6 +106,10 @@ const core_user *core_directory_user_by_number(core_model *m, const char *number
 /* GCompareFunc of core_user * pointers: login, then id. The order users are
  * listed in by the directory and presence services. */
 gint core_directory_user_order(gconstpointer a, gconstpointer b);
+/* Every user (of all homes) of core_user *, in core_directory_user_order:
+ * the array is made once per directory pull, so it is valid until the next
+ * pull; do not keep it across a return to the main loop. */
+const GPtrArray *core_directory_users_sorted(core_model *m);
 /* GCompareFunc of core_line * pointers: driver, then address. The order of
  * every listing of lines, and of each user's line_ptrs. */
 gint core_directory_line_order(gconstpointer a, gconstpointer b);

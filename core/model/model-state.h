@@ -44,6 +44,7 @@ struct core_model {
 
     /* directory: directory.c */
     GHashTable *users;       /* id -> core_user * (owned) */
+    GPtrArray *users_sorted; /* the same users in core_directory_user_order */
     GHashTable *logins;      /* login -> core_user * */
     GHashTable *numbers;     /* E.164 and raw number -> core_user * */
     GHashTable *groups;      /* id -> core_group * (owned) */

@@ -57,18 +57,10 @@ static int foreach (void *impl, ucd_presence_info_cb cb, void *ud)
     core_model *m = impl;
     if (!cb)
         return UCD_E_INVALID;
-    GPtrArray *here = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, m->users);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        if (core_model_user_here(m, v))
-            g_ptr_array_add(here, v);
-    g_ptr_array_sort(here, core_directory_user_order);
-    for (guint i = 0; i < here->len; i++)
-        if (give(m, here->pdata[i], cb, ud))
+    const GPtrArray *users = core_directory_users_sorted(m);
+    for (guint i = 0; i < users->len; i++)
+        if (core_model_user_here(m, users->pdata[i]) && give(m, users->pdata[i], cb, ud))
             break;
-    g_ptr_array_free(here, TRUE);
     return UCD_OK;
 }
 
