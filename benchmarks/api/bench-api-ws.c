@@ -120,6 +120,23 @@ static long rss_kib(harness *h)
     return kib;
 }
 
+/* The CPU seconds (user + system) ucd has used so far. */
+static double cpu_s(harness *h)
+{
+    char *path = g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(h->proc));
+    char *text = NULL;
+    double s = -1;
+    /* Fields 14 and 15 (utime, stime) come after the name's closing paren. */
+    const char *at = g_file_get_contents(path, &text, NULL, NULL) ? strrchr(text, ')') : NULL;
+    unsigned long utime = 0, stime = 0;
+    if (at &&
+        sscanf(at + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2)
+        s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+    g_free(text);
+    g_free(path);
+    return s;
+}
+
 static long counter(harness *h, const char *name)
 {
     const char *argv[] = {"counters", NULL};
@@ -586,6 +603,10 @@ static void run_reference(int count, GHashTable *ucd_sent, int seconds, double c
     pid_t pid = fork();
     g_assert_cmpint(pid, >=, 0);
     if (pid == 0) {
+        /* Without its own copy of the write end, it sees the end of the
+         * parent's words. */
+        close(go[1]);
+        close(result[0]);
         reference_run(&r, go[0], result[1]);
         _exit(0);
     }
@@ -609,7 +630,13 @@ static void run_reference(int count, GHashTable *ucd_sent, int seconds, double c
     bench_clear(&b);
     close(go[1]);
     close(result[0]);
-    waitpid(pid, NULL, 0);
+    struct rusage ru;
+    wait4(pid, NULL, 0, &ru);
+    double cpu =
+        ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    printf("bench-api-ws: reference: its sender's CPU (accepting too) %.1f s, %.1f us per "
+           "message sent\n",
+           cpu, sent[0] > 0 ? cpu * 1e6 / sent[0] : 0.0);
     g_free(r.fds);
     g_ptr_array_free(r.messages, TRUE);
 }
@@ -664,18 +691,22 @@ int main(int argc, char **argv)
                log + (len > 2000 ? len - 2000 : 0));
         g_free(log);
     }
-    /* Idle for a moment: what the clients cost at rest. */
-    for (int k = 0; k < 20; k++)
+    /* Idle for a moment: what the clients cost at rest (memory, and the
+     * CPU of main-loop turns over every client's sources). */
+    double cpu0 = cpu_s(h);
+    for (int k = 0; k < 100; k++)
         poll_once(&b, 50, port, tokens);
+    double idle_cpu = (cpu_s(h) - cpu0) / 5.0;
     long rss1 = rss_kib(h);
     printf("bench-api-ws: %d clients subscribed in %.1f s (%d refused); ucd RSS %ld KiB "
-           "-> %ld KiB: %.1f KiB per idle client\n",
+           "-> %ld KiB: %.1f KiB per idle client; ucd CPU idle %.0f %% of a core\n",
            b.subscribed, connect_s, b.refused, rss0, rss1,
-           b.subscribed ? (double)(rss1 - rss0) / b.subscribed : 0.0);
+           b.subscribed ? (double)(rss1 - rss0) / b.subscribed : 0.0, idle_cpu * 100);
 
     const char *on[] = {"sim-office", "traffic", "on", NULL};
     const char *off[] = {"sim-office", "traffic", "off", NULL};
     long sent0 = counter(h, "api-http.ws_events_sent");
+    double cpu1 = cpu_s(h);
     json_node_free(harness_ok(h, on));
     /* Calls in progress go on after the generator is off: what arrives in
      * the 2 s after it still counts, then no more. */
@@ -687,7 +718,11 @@ int main(int argc, char **argv)
     measure(&b, 0, port, tokens);
     long sent = counter(h, "api-http.ws_events_sent") - sent0;
     long dropped = counter(h, "api-http.ws_dropped_slow");
+    double traffic_cpu = (cpu_s(h) - cpu1) / (seconds + 2.0);
     report(&b, "ucd", "dropped as slow", seconds, calls_per_hour, sent, dropped);
+    printf("bench-api-ws: ucd: CPU during the traffic %.0f %% of a core (%.1f us per message "
+           "sent)\n",
+           traffic_cpu * 100, sent > 0 ? traffic_cpu * (seconds + 2.0) * 1e6 / sent : 0.0);
     bench_clear(&b);
     for (int u = 0; u < USERS; u++)
         g_free(tokens[u]);
