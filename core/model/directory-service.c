@@ -91,18 +91,6 @@ static gint group_order(gconstpointer a, gconstpointer b)
     return strcmp((*(const core_group *const *)a)->id, (*(const core_group *const *)b)->id);
 }
 
-static GPtrArray *sorted_values(GHashTable *table, GCompareFunc order)
-{
-    GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(table));
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, table);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        g_ptr_array_add(all, v);
-    g_ptr_array_sort(all, order);
-    return all;
-}
-
 static gboolean in_strv(char **v, const char *s)
 {
     for (; v && *v; v++)
@@ -199,7 +187,7 @@ static int foreach_group(void *impl, ucd_directory_group_cb cb, void *ud)
     core_model *m = impl;
     if (!cb)
         return UCD_E_INVALID;
-    GPtrArray *groups = sorted_values(m->groups, group_order);
+    GPtrArray *groups = core_directory_sorted_values(m->groups, group_order);
     for (guint i = 0; i < groups->len; i++)
         if (give_group(groups->pdata[i], cb, ud))
             break;

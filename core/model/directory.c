@@ -88,18 +88,23 @@ static void directory_destroy(GHashTable *users, GHashTable *logins, GHashTable 
     g_hash_table_destroy(users);
 }
 
+GPtrArray *core_directory_sorted_values(GHashTable *table, GCompareFunc order)
+{
+    GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(table));
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, table);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(all, v);
+    g_ptr_array_sort(all, order);
+    return all;
+}
+
 /* The users in the order every listing gives them, made once per pull:
  * listing 10,000 users' presence sorted them on every request before. */
 static GPtrArray *users_in_order(GHashTable *users)
 {
-    GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(users));
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, users);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        g_ptr_array_add(all, v);
-    g_ptr_array_sort(all, core_directory_user_order);
-    return all;
+    return core_directory_sorted_values(users, core_directory_user_order);
 }
 
 const GPtrArray *core_directory_users_sorted(core_model *m)

@@ -110,6 +110,9 @@ gint core_directory_user_order(gconstpointer a, gconstpointer b);
  * the array is made once per directory pull, so it is valid until the next
  * pull; do not keep it across a return to the main loop. */
 const GPtrArray *core_directory_users_sorted(core_model *m);
+/* A new array (free it with g_ptr_array_free(a, TRUE)) of the values of
+ * `table`, sorted by `order` (a GCompareFunc of pointers to the values). */
+GPtrArray *core_directory_sorted_values(GHashTable *table, GCompareFunc order);
 /* GCompareFunc of core_line * pointers: driver, then address. The order of
  * every listing of lines, and of each user's line_ptrs. */
 gint core_directory_line_order(gconstpointer a, gconstpointer b);
