@@ -29,8 +29,8 @@ core_model_commands *core_model_commands_register(core_control *ctl, core_module
          "presence of the users active here (--all: every user); set or clear a manual state",
          cmd_presence},
         {"journal",
-         "journal tail [N] | journal status | journal query [--user U] [--number N] [--from T] "
-         "[--to T] [--outcome O] [--limit N] [--after CURSOR]",
+         "journal tail [N] | journal status | journal query [--user U] [--uuid ID] [--number N] "
+         "[--from T] [--to T] [--outcome O] [--limit N] [--after CURSOR]",
          "finished conversations; each journal's state, backlog and spool", cmd_journal},
         {"caps", "caps LINE", "what a line can do", cmd_caps},
     };
