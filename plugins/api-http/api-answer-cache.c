@@ -254,7 +254,9 @@ static gboolean same_answer(const kept_answer *a, GPtrArray *fragments, gint64 t
 {
     if (a->fragments->len != fragments->len || a->total != total || g_strcmp0(a->next, next) != 0)
         return FALSE;
-    return memcmp(a->fragments->pdata, fragments->pdata, fragments->len * sizeof(gpointer)) == 0;
+    /* an empty GPtrArray's pdata may be NULL, which memcmp must not get */
+    return fragments->len == 0 ||
+           memcmp(a->fragments->pdata, fragments->pdata, fragments->len * sizeof(gpointer)) == 0;
 }
 
 gboolean api_call_respond_kept(api_call *call, const GString *inputs)
