@@ -214,27 +214,6 @@ static gboolean is_exempt(api_limits *limits, const char *address)
     return proxies && g_strv_contains(proxies, address);
 }
 
-/* libsoup 3.1.2 to 3.2.x keeps the reference g_socket_accept() gave its
- * listener (upstream commit b545d5f0, "soup-listener: Plug a leak", fixed
- * it in 3.4.0): every connection's GSocket outlived it (some 350 bytes) for
- * the life of the daemon. The first request of a connection drops that
- * reference once; the connection's own references keep the socket until
- * libsoup closes it. A connection that ends before its first request (a
- * failed TLS handshake) still leaks it. */
-static void drop_listener_reference(GSocket *socket)
-{
-    static int leaks = -1;
-    if (leaks < 0) {
-        guint minor = soup_get_minor_version(), micro = soup_get_micro_version();
-        leaks = soup_get_major_version() == 3 &&
-                ((minor == 1 && micro >= 2) || minor == 2 || minor == 3);
-    }
-    if (!leaks || g_object_get_data(G_OBJECT(socket), "api-accept-ref"))
-        return;
-    g_object_set_data(G_OBJECT(socket), "api-accept-ref", GINT_TO_POINTER(1));
-    g_object_unref(socket);
-}
-
 static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
     (void)server;
@@ -243,7 +222,6 @@ static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpoin
     const char *address = soup_server_message_get_remote_host(msg);
     if (socket == NULL || address == NULL)
         return;
-    drop_listener_reference(socket);
     if (!g_hash_table_contains(limits->counted, socket) && !is_exempt(limits, address)) {
         gboolean taken = api_conn_table_acquire(limits->table, address);
         if (!taken) {
