@@ -69,9 +69,9 @@ void e2e_wait_presence_suffix(harness *h, const char *user, const char *suffix)
         g_usleep(POLL_US);
     }
     /* A wait that runs out is rare and timing-bound: show the daemon's own
-     * view (live legs, the user's presence parts) so the failure can be read
-     * from the log alone. */
-    const char *views[][3] = {{"calls", NULL, NULL}, {"presence", user, NULL}};
+     * view (live legs, the user's presence parts, the bus's subscribers and
+     * what they dropped) so the failure can be read from the log alone. */
+    const char *views[][3] = {{"calls", NULL, NULL}, {"presence", user, NULL}, {"bus", NULL, NULL}};
     for (size_t i = 0; i < G_N_ELEMENTS(views); i++) {
         JsonNode *r = e2e_ctl(h, views[i][0], views[i][1], views[i][2], NULL);
         char *text = json_to_string(r, FALSE);
