@@ -56,15 +56,34 @@ char *auth_session_id_new(void)
     return random_text("", AUTH_SESSION_ID_BYTES);
 }
 
+/* OpenSSL 3 looks SHA-256 up in its providers on every EVP_sha256() digest
+ * unless the algorithm was fetched once; every request hashes its token. */
+static const EVP_MD *sha256(void)
+{
+    static gsize fetched = 0;
+    if (g_once_init_enter(&fetched)) {
+        EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (md == NULL)
+            g_error("SHA-256 is not available from OpenSSL");
+        g_once_init_leave(&fetched, (gsize)md); /* kept for the process's life */
+    }
+    return (const EVP_MD *)fetched;
+}
+
 char *auth_token_hash(const char *token)
 {
+    static const char digits[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (EVP_Digest(token, strlen(token), digest, &length, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(token, strlen(token), digest, &length, sha256(), NULL) != 1)
         g_error("SHA-256 is not available from OpenSSL");
+    /* lower-case hex, as the hashes already stored in sessions.db are */
     char *hex = g_malloc(length * 2 + 1);
-    for (unsigned int i = 0; i < length; i++)
-        g_snprintf(hex + i * 2, 3, "%02x", digest[i]);
+    for (unsigned int i = 0; i < length; i++) {
+        hex[i * 2] = digits[digest[i] >> 4];
+        hex[i * 2 + 1] = digits[digest[i] & 0xf];
+    }
+    hex[length * 2] = '\0';
     return hex;
 }
 
