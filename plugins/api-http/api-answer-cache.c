@@ -249,6 +249,11 @@ static GBytes *answer_key(api_call *call)
     return g_bytes_new_take(g_string_free(key, FALSE), length);
 }
 
+api_answer_cache *api_answer_cache_of(api_ctx *ctx)
+{
+    return ctx->answers;
+}
+
 static gboolean same_answer(const kept_answer *a, GPtrArray *fragments, gint64 total,
                             const char *next)
 {

@@ -71,8 +71,8 @@
 typedef struct api_answer_cache api_answer_cache;
 typedef struct api_fragment_list api_fragment_list;
 
-/* The cache of the running server (api-server.c makes it with the server
- * and frees it with the server), NULL when there is none (a unit test's
+/* The cache of the running server (api-server.c makes it with the server,
+ * puts it in ctx->answers and frees it with the server), NULL when there is none (a unit test's
  * context without a server): then every fragment is built and nothing kept,
  * with the same bytes in the answer. Main loop. */
 api_answer_cache *api_answer_cache_of(api_ctx *ctx);

@@ -67,6 +67,9 @@ typedef struct api_ctx {
     api_auth *auth;
     api_stream *stream;
     api_server *server;
+    /* The routes' kept JSON (api-answer-cache.h), made and freed with the
+     * server; NULL without one. */
+    struct api_answer_cache *answers;
 } api_ctx;
 
 #define API_PREFIX "/api/v1"

@@ -321,6 +321,7 @@ api_server *api_server_new(api_ctx *ctx, GError **error)
     server->soup = soup_server_new("server-header", "ucd", NULL);
     server->limits = api_limits_new(ctx);
     server->answers = api_answer_cache_new();
+    ctx->answers = server->answers;
     const api_config *config = &ctx->config;
     if (config->https_listen[0] && !set_tls(server, error))
         goto fail;
@@ -347,13 +348,10 @@ void api_server_free(api_server *server)
     soup_server_disconnect(server->soup);
     api_limits_free(server->limits); /* disconnects from the server's signals */
     g_object_unref(server->soup);
+    if (server->ctx->answers == server->answers)
+        server->ctx->answers = NULL;
     api_answer_cache_unref(server->answers);
     g_free(server);
-}
-
-api_answer_cache *api_answer_cache_of(api_ctx *ctx)
-{
-    return ctx->server ? ctx->server->answers : NULL;
 }
 
 SoupServer *api_server_soup(api_server *server)
