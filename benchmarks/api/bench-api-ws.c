@@ -436,6 +436,19 @@ static void measure(bench *b, int seconds, int port, char **tokens)
     b->measuring = FALSE;
 }
 
+/* The first three fields of /proc/loadavg, for the figures' conditions. */
+static void print_load(const char *when)
+{
+    char *text = NULL;
+    char **f = g_file_get_contents("/proc/loadavg", &text, NULL, NULL)
+                   ? g_strsplit(g_strstrip(text), " ", 4)
+                   : NULL;
+    printf("bench-api-ws: load average %s: %s %s %s\n", when, f && f[0] ? f[0] : "?",
+           f && f[0] && f[1] ? f[1] : "?", f && f[0] && f[1] && f[2] ? f[2] : "?");
+    g_strfreev(f);
+    g_free(text);
+}
+
 /* Events per client (min, max over the live ones) and the percentiles. */
 static void report(bench *b, const char *who, const char *dropped_what, int seconds,
                    double calls_per_hour, long sent, long dropped)
@@ -625,6 +638,7 @@ static void run_reference(int count, GHashTable *ucd_sent, int seconds, double c
     long sent[2] = {0, 0};
     if (read(result[0], sent, sizeof sent) != sizeof sent)
         g_error("the reference's sender failed");
+    print_load("after the reference's traffic");
     report(&b, "reference (plain send())", "short writes", seconds, calls_per_hour, sent[0],
            sent[1]);
     bench_clear(&b);
@@ -659,16 +673,11 @@ int main(int argc, char **argv)
         rl.rlim_cur = before;
     int clients = (int)MIN((rlim_t)wanted, rl.rlim_cur > 200 ? rl.rlim_cur - 200 : 0);
     int ucd_clients = CLAMP(wanted_ucd, 1, clients);
-    printf("bench-api-ws: open files limit %lu (was %lu, hard %lu): %d clients%s; load average ",
+    printf("bench-api-ws: open files limit %lu (was %lu, hard %lu): %d clients%s\n",
            (unsigned long)rl.rlim_cur, (unsigned long)before, (unsigned long)rl.rlim_max, clients,
            clients < wanted ? " (fewer than asked: the limit)" : "");
-    char *load = NULL;
-    if (g_file_get_contents("/proc/loadavg", &load, NULL, NULL))
-        printf("%s", load);
-    else
-        printf("?\n");
-    g_free(load);
 
+    print_load("at the start");
     int port = bench_free_port();
     harness *h = start_ucd(port, calls_per_hour);
     SoupSession *session = soup_session_new();
@@ -719,6 +728,7 @@ int main(int argc, char **argv)
     long sent = counter(h, "api-http.ws_events_sent") - sent0;
     long dropped = counter(h, "api-http.ws_dropped_slow");
     double traffic_cpu = (cpu_s(h) - cpu1) / (seconds + 2.0);
+    print_load("after ucd's traffic");
     report(&b, "ucd", "dropped as slow", seconds, calls_per_hour, sent, dropped);
     printf("bench-api-ws: ucd: CPU during the traffic %.0f %% of a core (%.1f us per message "
            "sent)\n",
