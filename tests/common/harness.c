@@ -26,6 +26,8 @@ static gboolean proc_exited(harness *h)
     return g_subprocess_get_identifier(h->proc) == NULL;
 }
 
+static void print_log_tail(harness *h, int status);
+
 static char *preamble(harness *h)
 {
     return g_strdup_printf("[core]\n"
@@ -177,6 +179,14 @@ JsonNode *harness_request(harness *h, const char *const *argv)
 JsonNode *harness_ok(harness *h, const char *const *argv)
 {
     JsonNode *r = harness_request(h, argv);
+    if (!r) {
+        /* No answer usually means ucd died (a sanitizer report) or hung;
+         * its stderr says which, and the test's abort would lose it. */
+        g_usleep(500 * 1000);
+        int status = h->proc && proc_exited(h) ? harness_wait(h) : -1;
+        g_printerr("ucctl %s: no answer from ucd\n", argv[0]);
+        print_log_tail(h, status);
+    }
     g_assert_nonnull(r);
     JsonObject *o = json_node_get_object(r);
     if (!json_object_get_boolean_member_with_default(o, "ok", FALSE))
@@ -282,7 +292,11 @@ static void print_log_tail(harness *h, int status)
     char *log = harness_log(h);
     size_t len = strlen(log);
     const char *tail = len > 8192 ? log + len - 8192 : log;
-    g_printerr("ucd exited with %d; the end of its stderr (%s):\n%s\n", status, h->log_path, tail);
+    if (status < 0)
+        g_printerr("ucd is still running; the end of its stderr (%s):\n%s\n", h->log_path, tail);
+    else
+        g_printerr("ucd exited with %d; the end of its stderr (%s):\n%s\n", status, h->log_path,
+                   tail);
     g_free(log);
 }
 

@@ -2,7 +2,7 @@
  * ucd/ucd.h - includes the whole plugin SDK. Read plugin.h first, then host.h
  * and event.h. Each other header describes one versioned service interface:
  * those plugins provide (pbx.h, users.h, journal.h, calendar.h, exporter.h,
- * http.h) and those the core provides (numbers.h, directory.h, calls.h,
+ * http.h, contacts.h) and those the core provides (numbers.h, directory.h, calls.h,
  * presence.h, permissions.h, control.h).
  */
 #ifndef UCD_UCD_H
@@ -23,5 +23,6 @@
 #include <ucd/permissions.h>
 #include <ucd/http.h>
 #include <ucd/control.h>
+#include <ucd/contacts.h>
 
 #endif /* UCD_UCD_H */
