@@ -10,9 +10,12 @@
  * rounds (S counted rounds each, default 5, after one of warm-up; a round
  * counts one second after its first 0.3 s, and every answer in flight
  * arrives before the other's round), so a change of the shared machine's
- * load falls on both alike. Printed per request: requests/s, p50 and p99
- * latency for both, ucd's rate as a share
- * of nginx's (target >= 0.5) and the load average. Never asserts a time.
+ * load falls on both alike. A third server takes its turn too: libsoup
+ * alone (bench-soup-static.c: the same bytes from memory, nothing else),
+ * the ceiling of any server on libsoup's one main loop. Printed per
+ * request: requests/s, p50 and p99 latency for each, ucd's rate as a share
+ * of nginx's (target >= 0.5), libsoup's alone as a share of nginx's and
+ * ucd's of libsoup's, and the load average. Never asserts a time.
  *
  * The clients are raw sockets on one thread with epoll (no HTTP library in
  * the measured path), on the same two cores as the server, so both sides
@@ -22,7 +25,7 @@
  *                                               journal, for a profile of one)
  *
  * Needs meson's environment (UCD_BIN, UCD_TEST_PLUGIN_PATH,
- * UCD_NGINX_SCRIPT).
+ * UCD_NGINX_SCRIPT, UCD_SOUP_STATIC_BIN).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -361,6 +364,26 @@ static result load_close(load *l)
 
 /* ---- main ------------------------------------------------------------------- */
 
+/* libsoup alone (bench-soup-static) serving `file` on its own port: the
+ * ceiling of a server on libsoup's one main loop. */
+static GSubprocess *start_soup_static(const char *file, int *port)
+{
+    *port = bench_free_port();
+    char *port_text = g_strdup_printf("%d", *port);
+    GError *err = NULL;
+    GSubprocess *p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err,
+                                      harness_env("UCD_SOUP_STATIC_BIN"), port_text, file, NULL);
+    g_assert_no_error(err);
+    GDataInputStream *out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
+    char *line = g_data_input_stream_read_line_utf8(out, NULL, NULL, NULL);
+    if (g_strcmp0(line, "ready") != 0)
+        g_error("bench-soup-static did not start (it said \"%s\")", line ? line : "");
+    g_free(line);
+    g_object_unref(out);
+    g_free(port_text);
+    return p;
+}
+
 static void compare(const char *what, const char *api_path, const char *static_name, int port,
                     harness_peer *nginx, SoupSession *session, const char *token, int clients,
                     int seconds)
@@ -375,20 +398,29 @@ static void compare(const char *what, const char *api_path, const char *static_n
     const char *static_url = harness_peer_get(nginx, "NGINX_STATIC_URL");
     int static_port = atoi(strrchr(static_url, ':') + 1);
     char *static_path = g_strdup_printf("/%s", static_name);
-    load ucd_load, ngx_load;
+    int soup_port;
+    GSubprocess *soup = start_soup_static(file, &soup_port);
+    load ucd_load, ngx_load, soup_load;
     load_open(&ucd_load, "127.0.0.1", port, api_path, token, length, clients);
     load_open(&ngx_load, harness_peer_get(nginx, "NGINX_ADDR"), static_port, static_path, token,
               length, clients);
+    load_open(&soup_load, "127.0.0.1", soup_port, static_path, token, length, clients);
     /* Rounds of a second, taken in turn: a change of the machine's load
-     * (other jobs on the shared cores) falls on both servers alike. */
+     * (other jobs on the shared cores) falls on every server alike. */
     load_round(&ucd_load, G_USEC_PER_SEC, FALSE);
     load_round(&ngx_load, G_USEC_PER_SEC, FALSE);
+    load_round(&soup_load, G_USEC_PER_SEC, FALSE);
     for (int round = 0; round < seconds; round++) {
         load_round(&ucd_load, G_USEC_PER_SEC, TRUE);
         load_round(&ngx_load, G_USEC_PER_SEC, TRUE);
+        load_round(&soup_load, G_USEC_PER_SEC, TRUE);
     }
     result ucd = load_close(&ucd_load);
     result ngx = load_close(&ngx_load);
+    result lib = load_close(&soup_load);
+    g_subprocess_force_exit(soup);
+    g_subprocess_wait(soup, NULL, NULL);
+    g_object_unref(soup);
     char *loadavg = NULL;
     g_file_get_contents("/proc/loadavg", &loadavg, NULL, NULL);
     printf("bench-api-rest: %-28s %6zu B | ucd %8.0f req/s p50 %6.2f ms p99 %6.2f ms | "
@@ -397,10 +429,16 @@ static void compare(const char *what, const char *api_path, const char *static_n
            what, length, ucd.per_second, ucd.p50_ms, ucd.p99_ms, ngx.per_second, ngx.p50_ms,
            ngx.p99_ms, ngx.per_second > 0 ? ucd.per_second / ngx.per_second : 0.0,
            ucd.wrong + ngx.wrong > 0 ? " WRONG ANSWERS" : "", loadavg ? loadavg : "?");
+    printf("bench-api-rest: %-28s %6zu B | libsoup alone %8.0f req/s p50 %6.2f ms p99 %6.2f ms | "
+           "libsoup/nginx %.2f | ucd/libsoup %.2f\n",
+           what, length, lib.per_second, lib.p50_ms, lib.p99_ms,
+           ngx.per_second > 0 ? lib.per_second / ngx.per_second : 0.0,
+           lib.per_second > 0 ? ucd.per_second / lib.per_second : 0.0);
     g_free(loadavg);
-    if (ucd.wrong + ngx.wrong > 0)
-        g_error("%ld answers from ucd and %ld from nginx were not 200 with %zu bytes", ucd.wrong,
-                ngx.wrong, length);
+    if (ucd.wrong + ngx.wrong + lib.wrong > 0)
+        g_error("%ld answers from ucd, %ld from nginx and %ld from libsoup alone were not 200 "
+                "with %zu bytes",
+                ucd.wrong, ngx.wrong, lib.wrong, length);
     g_free(static_path);
     g_free(file);
     g_bytes_unref(body);
