@@ -1,0 +1,80 @@
+/*
+ * store-db.h - the contact store's SQLite file: every source's last good
+ * copy, its numbers, and the full-text index search uses.
+ *
+ * Schema (version 1):
+ *   sources(name, generation, first_id, contacts, numbers, priority, good_at)
+ *       one row per source with a good copy: the copy's generation and where
+ *       its rows are (ids first_id .. first_id + contacts - 1);
+ *   contacts(id, source, generation, source_id, display_name, ...) the rows;
+ *   numbers(contact, seq, kind, raw, e164) each number as the source has it
+ *       and in E.164 ("" when the number service did not understand it);
+ *   contacts_fts(...) FTS5 over the text fields and the numbers' digits,
+ *       rowid = contacts.id.
+ * A copy is written in one transaction that also deletes the source's
+ * previous generation, so a reader (WAL: readers never wait for the writer)
+ * sees either the old copy or the new one, never half of one.
+ *
+ * One store_db is the writer connection: one thread at a time. Searches use
+ * store_reader connections, one per thread at a time.
+ */
+#ifndef CONTACTS_STORE_STORE_DB_H
+#define CONTACTS_STORE_STORE_DB_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "contact-copy.h"
+
+#define STORE_DB_SCHEMA_VERSION 1
+
+typedef struct store_db store_db;
+typedef struct store_reader store_reader;
+
+/* What the database knows of one source's last good copy. */
+typedef struct store_source_row {
+    const char *name;
+    int64_t generation;
+    int64_t first_id;
+    int64_t contacts;
+    int64_t numbers;
+    int32_t priority;
+    int64_t good_at; /* unix seconds */
+} store_source_row;
+
+/* Opens (creating or checking the schema of) the database at `path`.
+ * NULL with `*error` set ("contacts.sqlite: file is not a database"). */
+store_db *store_db_open(const char *path, char **error);
+void store_db_close(store_db *db);
+
+/* Calls `cb` for every source with a copy in the database. */
+int store_db_foreach_source(store_db *db, void (*cb)(const store_source_row *row, void *data),
+                            void *data, char **error);
+
+/* Reads a source's copy back into memory (numbers' e164 as stored). NULL
+ * with `*error` set. */
+contact_copy *store_db_load_copy(store_db *db, const store_source_row *row, char **error);
+
+/* Writes `copy` as `copy->source`'s new generation and deletes its previous
+ * one, in one transaction; sets copy->generation and copy->first_id. The
+ * previous copy stays when it fails (`*error` set). */
+int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char **error);
+
+/* Deletes a source's copy (no longer wanted). */
+int store_db_forget_source(store_db *db, const char *source, char **error);
+
+/* A read connection on the same file. */
+store_reader *store_reader_open(const char *path, char **error);
+void store_reader_close(store_reader *reader);
+
+/* The FTS5 query for `words` (what a person typed): every word a prefix of
+ * a word of any field, a word of digits and number punctuation compressed to
+ * its digits. NULL when no word is left (only punctuation). g_free. */
+char *store_fts_query(const char *words);
+
+/* Runs a full-text query, best first, and calls `cb` with each contact id
+ * until it returns non-zero. */
+int store_reader_search(store_reader *reader, const char *fts_query,
+                        int (*cb)(int64_t id, void *data), void *data, char **error);
+
+#endif /* CONTACTS_STORE_STORE_DB_H */
