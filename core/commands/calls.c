@@ -14,7 +14,7 @@
 #include "model-commands-internal.h"
 
 typedef struct {
-    char *driver, *line, *call_id, *conversation, *remote, *since;
+    char *driver, *line, *call_id, *conversation, *remote, *party, *since;
     uint32_t state, direction;
 } call_row;
 
@@ -26,8 +26,20 @@ static void call_row_free(gpointer p)
     g_free(c->call_id);
     g_free(c->conversation);
     g_free(c->remote);
+    g_free(c->party);
     g_free(c->since);
     g_free(c);
+}
+
+/* "Name, Company (source)" of the identified remote party; "" when none. */
+static char *party_text(const ucd_call_leg *leg)
+{
+    GString *t = g_string_new(leg->party_name);
+    if (leg->party_company)
+        g_string_append_printf(t, "%s%s", t->len ? ", " : "", leg->party_company);
+    if (t->len && leg->party_source)
+        g_string_append_printf(t, " (%s)", leg->party_source);
+    return g_string_free(t, FALSE);
 }
 
 static int add_call_row(const ucd_call_leg *leg, void *ud)
@@ -44,6 +56,7 @@ static int add_call_row(const ucd_call_leg *leg, void *ud)
             ? g_strdup_printf("%s (%s)", leg->remote_number, leg->remote_name)
             : g_strdup(leg->remote_number ? leg->remote_number : or_empty(leg->remote_name));
     row->since = local_time_text(leg->since_ms);
+    row->party = party_text(leg);
     g_ptr_array_add(ud, row);
     return 0;
 }
@@ -98,8 +111,8 @@ int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
     page_reply_next(r, next);
     command_reply_count(r, "live_legs", rows->len);
     command_reply_count(r, "open_conversations", open);
-    static const char *const cols[] = {"driver", "line",      "call",   "conversation",
-                                       "state",  "direction", "remote", "since"};
+    static const char *const cols[] = {"driver",    "line",   "call",  "conversation", "state",
+                                       "direction", "remote", "party", "since"};
     core_reply_columns(r, G_N_ELEMENTS(cols), cols);
     for (guint i = start; i < end; i++) {
         const call_row *row = rows->pdata[i];
@@ -110,6 +123,7 @@ int cmd_calls(int argc, const char *const *argv, ucd_reply *r, void *ud)
                                ucd_call_state_word(row->state),
                                ucd_call_direction_word(row->direction),
                                row->remote,
+                               row->party,
                                row->since};
         core_reply_row(r, cells);
     }

@@ -71,6 +71,10 @@ static int foreach_leg(void *impl, const char *user, ucd_call_leg_cb cb, void *u
             .remote_number = v->remote_number,
             .remote_name = v->remote_name,
             .since_ms = v->since_ms,
+            .party_name = v->party->name,
+            .party_company = v->party->company,
+            .party_source = v->party->source,
+            .party_user_id = v->party->user_id,
         };
         if (cb(&leg, ud))
             break;

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "calls.h"
+#include "party.h"
 
 typedef struct core_conv core_conv;
 
@@ -29,6 +30,7 @@ typedef struct core_leg {
     char *call_id;
     char *remote_number;
     char *remote_name;
+    core_party party;       /* who remote_number is, identified by the model */
     char *requested_number; /* the driver's, first reported; never overwritten */
     char *dialled;          /* a caller leg's first remote number: what it dialled */
     char *related_line;
@@ -60,6 +62,7 @@ static void leg_free(gpointer p)
     g_free(leg->call_id);
     g_free(leg->remote_number);
     g_free(leg->remote_name);
+    core_party_clear(&leg->party);
     g_free(leg->requested_number);
     g_free(leg->dialled);
     g_free(leg->related_line);
@@ -208,15 +211,19 @@ static core_leg *leg_start(core_model *m, core_driver *d, const ucd_call_state_e
 
 /* ---- updating a leg ------------------------------------------------------------- */
 
-static void take_string(char **field, const char *value)
+/* TRUE when `value` replaced what `field` held. */
+static gboolean take_string(char **field, const char *value)
 {
     if (value && g_strcmp0(*field, value) != 0) {
         g_free(*field);
         *field = g_strdup(value);
+        return TRUE;
     }
+    return FALSE;
 }
 
-static void leg_update(core_leg *leg, const ucd_call_state_event *ev, int64_t time_ms)
+static void leg_update(core_model *m, core_leg *leg, const ucd_call_state_event *ev,
+                       int64_t time_ms)
 {
     core_conv *c = leg->conv;
     if (leg->state != ev->state)
@@ -225,7 +232,14 @@ static void leg_update(core_leg *leg, const ucd_call_state_event *ev, int64_t ti
     leg->cause = ev->cause;
     if (leg->direction == UCD_DIR_UNKNOWN)
         leg->direction = ev->direction;
-    take_string(&leg->remote_number, ev->remote_number);
+    /* Identified once per remote number: a pickup, forward or transfer
+     * changes who the remote party is; a withheld number names nobody. */
+    if (take_string(&leg->remote_number, ev->remote_number)) {
+        if (ev->flags & UCD_CALL_FLAG_PRIVATE)
+            core_party_clear(&leg->party);
+        else
+            core_party_identify(m, c->driver->id, leg->remote_number, &leg->party);
+    }
     take_string(&leg->remote_name, ev->remote_name);
     /* A caller's remote party changes when the call is picked up, forwarded
      * or transferred (a PBX's connected-line update); what was dialled is the
@@ -385,6 +399,18 @@ static uint32_t unanswered_cause(const core_conv *c)
     return cause_is_specific(best) ? best : UCD_CAUSE_NORMAL;
 }
 
+/* The remote party's name for the journal: the PBX's when it sent one
+ * (its phonebook knows the caller best), else the one the model identified,
+ * so the row keeps who called even after the contact is gone. A PBX that
+ * sends the number as the name sent none. */
+static const char *remote_party_name(const core_leg *leg)
+{
+    const char *pbx = leg->remote_name;
+    if (pbx && *pbx && g_strcmp0(pbx, leg->remote_number) != 0)
+        return pbx;
+    return leg->party.name ? leg->party.name : pbx;
+}
+
 static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *r,
                          record_numbers *n)
 {
@@ -392,7 +418,7 @@ static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *
     gboolean inbound = first->direction == UCD_DIR_INBOUND || first->direction == UCD_DIR_UNKNOWN;
     if (inbound) {
         r->source_number = first->remote_number;
-        r->source_name = first->remote_name;
+        r->source_name = remote_party_name(first);
         r->requested_number =
             first->requested_number ? first->requested_number : line_number(first->line);
     } else {
@@ -402,7 +428,7 @@ static void fill_parties(core_model *m, const core_conv *c, ucd_journal_record *
     }
     if (first->direction == UCD_DIR_OUTBOUND) {
         r->destination_number = first->remote_number;
-        r->destination_name = first->remote_name;
+        r->destination_name = remote_party_name(first);
     } else {
         const core_leg *dest = destination_leg(c);
         r->destination_number = dest ? line_number(dest->line) : NULL;
@@ -583,7 +609,7 @@ void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t 
         leg = leg_start(m, d, ev, time_ms);
     core_line *line = leg->line;
     int before = leg_kind(leg->state), after = leg_kind(ev->state);
-    leg_update(leg, ev, time_ms);
+    leg_update(m, leg, ev, time_ms);
     core_trace_call(m->trace, line, ev, time_ms);
     if (before != after) {
         line_count(line, before, -1);
@@ -641,6 +667,7 @@ void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, 
                 .direction = leg->direction,
                 .remote_number = leg->remote_number,
                 .remote_name = leg->remote_name,
+                .party = &leg->party,
                 .since_ms = leg->since_ms,
             };
             cb(&v, ud);

@@ -1,13 +1,15 @@
 /*
  * calls.h - the calls part of the model: legs (one call on one line, as a PBX
  * driver reports it) grouped into conversations, and the journal record of
- * each finished one. Reads the directory (whose line, whose number); tells
+ * each finished one. Reads the directory (whose line, whose number) and
+ * identifies remote parties (party.h); tells
  * presence through m->user_lines_changed; includes no later part.
  */
 #ifndef CORE_MODEL_CALLS_H
 #define CORE_MODEL_CALLS_H
 
 #include "directory.h"
+#include "party.h"
 
 void core_calls_init(core_model *m);
 /* Frees every conversation still open (and its legs), without records: the
@@ -26,8 +28,9 @@ typedef struct core_leg_view {
     uint32_t state, direction;
     const char *remote_number;
     const char *remote_name;
-    int64_t since_ms; /* when the leg reached its current state */
-    uint32_t flags;   /* UCD_CALL_FLAG_* */
+    const core_party *party; /* who remote_number is (members NULL: unknown) */
+    int64_t since_ms;        /* when the leg reached its current state */
+    uint32_t flags;          /* UCD_CALL_FLAG_* */
 } core_leg_view;
 /* Calls `cb` for every live leg, in no particular order. */
 void core_calls_foreach_leg(core_model *m, void (*cb)(const core_leg_view *leg, void *ud),

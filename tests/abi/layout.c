@@ -436,7 +436,7 @@ PIN_OFFSET(ucd_directory_v1, line_user, 72);
 PIN_OFFSET(ucd_directory_v1, server_name, 80);
 
 /* ---- calls.h (host 1.4: a service of the core) ---- */
-PIN_SIZE(ucd_call_leg, 88);
+PIN_SIZE(ucd_call_leg, 120); /* calls 1.1 appended the party_* members */
 PIN_OFFSET(ucd_call_leg, struct_size, 0);
 PIN_OFFSET(ucd_call_leg, state, 4);
 PIN_OFFSET(ucd_call_leg, direction, 8);
@@ -450,6 +450,10 @@ PIN_OFFSET(ucd_call_leg, uuid, 56);
 PIN_OFFSET(ucd_call_leg, remote_number, 64);
 PIN_OFFSET(ucd_call_leg, remote_name, 72);
 PIN_OFFSET(ucd_call_leg, since_ms, 80);
+PIN_OFFSET(ucd_call_leg, party_name, 88);
+PIN_OFFSET(ucd_call_leg, party_company, 96);
+PIN_OFFSET(ucd_call_leg, party_source, 104);
+PIN_OFFSET(ucd_call_leg, party_user_id, 112);
 PIN_SIZE(ucd_call_request, 80);
 PIN_OFFSET(ucd_call_request, struct_size, 0);
 PIN_OFFSET(ucd_call_request, action, 4);

@@ -6,6 +6,7 @@
  * object from a configuration file.
  */
 #include <glib/gstdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "conf-permissions.h"
@@ -625,6 +626,91 @@ static void test_conversation_event(fixture *f, gconstpointer data)
     g_ptr_array_free(got, TRUE);
 }
 
+/* ---- a fake contact store: one contact behind Berlin 555 ------------------------- */
+
+static int contacts_lookup(void *impl, const char *context, const char *number,
+                           const char *const *sources, ucd_contact_hit_cb cb, void *ud)
+{
+    (*(int *)impl)++;
+    if (g_strcmp0(number, "030555") != 0)
+        return UCD_E_NOT_FOUND;
+    ucd_contact c = {.struct_size = sizeof c,
+                     .source_id = "42",
+                     .display_name = "Hans M\xc3\xbcller",
+                     .company = "M\xc3\xbcller GmbH"};
+    ucd_contact_hit hit = {
+        .struct_size = sizeof hit, .priority = 100, .source = "contacts-csv:crm", .contact = &c};
+    cb(&hit, ud);
+    return UCD_OK;
+}
+
+static const ucd_contacts_v1 contacts_iface = {.struct_size = sizeof contacts_iface,
+                                               .lookup = contacts_lookup};
+
+static gint by_text(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int leg_party(const ucd_call_leg *l, void *ud)
+{
+    g_assert_cmpuint(l->struct_size, >=, offsetof(ucd_call_leg, party_user_id) + sizeof(char *));
+    g_ptr_array_add(ud,
+                    g_strdup_printf("%s %s|%s|%s|%s", l->call_id, s(l->party_name),
+                                    s(l->party_company), s(l->party_source), s(l->party_user_id)));
+    return 0;
+}
+
+/* Issue 15: every leg's remote party is identified, users first, then the
+ * contact store, once per remote number; the journal keeps the name when
+ * the PBX sent none. */
+static void test_call_party(fixture *f, gconstpointer data)
+{
+    void *impl;
+    const ucd_calls_v1 *calls = service(f, UCD_CALLS_SERVICE, &impl);
+    GPtrArray *got = g_ptr_array_new_with_free_func(g_free);
+    int lookups = 0;
+    fake_provider_add(f->mods, f->providers, "contacts-store", UCD_CONTACTS_SERVICE,
+                      &contacts_iface, &lookups);
+
+    /* A contact; a colleague by her number (never asked of the store); an
+     * internal call to bob's line; a withheld number; a name from the PBX. */
+    CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_OFFERING,
+         .direction = UCD_DIR_INBOUND, .remote_number = "030555");
+    CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_CONNECTED,
+         .direction = UCD_DIR_INBOUND, .remote_number = "030555");
+    CALL(f, .line = "203", .call_id = "c2", .state = UCD_CALL_OFFERING,
+         .direction = UCD_DIR_INBOUND, .remote_number = "+49895550201");
+    CALL(f, .line = "209", .call_id = "c3", .state = UCD_CALL_DIALING,
+         .direction = UCD_DIR_OUTBOUND, .remote_number = "202");
+    CALL(f, .driver_instance = "pbx-b", .line = "201", .call_id = "c4", .state = UCD_CALL_OFFERING,
+         .direction = UCD_DIR_INBOUND, .remote_number = "030555", .flags = UCD_CALL_FLAG_PRIVATE);
+    CALL(f, .line = "202", .call_id = "c5", .state = UCD_CALL_OFFERING,
+         .direction = UCD_DIR_INBOUND, .remote_number = "030555", .remote_name = "Hans (PBX)");
+    g_assert_cmpint(calls->foreach_leg(impl, NULL, leg_party, got), ==, UCD_OK);
+    g_ptr_array_sort(got, by_text);
+    g_assert_cmpuint(got->len, ==, 5);
+    g_assert_cmpstr(got->pdata[0], ==,
+                    "c1 Hans M\xc3\xbcller|M\xc3\xbcller GmbH|contacts-csv:crm|-");
+    g_assert_cmpstr(got->pdata[1], ==, "c2 Alice Example|-|directory|u-alice");
+    g_assert_cmpstr(got->pdata[2], ==, "c3 Bob Builder|-|directory|u-bob");
+    g_assert_cmpstr(got->pdata[3], ==, "c4 -|-|-|-");
+    g_assert_cmpstr(got->pdata[4], ==,
+                    "c5 Hans M\xc3\xbcller|M\xc3\xbcller GmbH|contacts-csv:crm|-");
+    /* c1 (once, not per event) and c5; c3 was found among the lines */
+    g_assert_cmpint(lookups, ==, 2);
+
+    CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NORMAL);
+    CALL(f, .line = "202", .call_id = "c5", .state = UCD_CALL_DISCONNECTED,
+         .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NO_ANSWER);
+    settle(f);
+    g_assert_cmpuint(f->stored->len, ==, 2);
+    g_assert_nonnull(strstr(f->stored->pdata[0], " src=030555/+4930555/Hans M\xc3\xbcller "));
+    g_assert_nonnull(strstr(f->stored->pdata[1], " src=030555/+4930555/Hans (PBX) "));
+    g_ptr_array_free(got, TRUE);
+}
+
 static void test_calls_control(fixture *f, gconstpointer data)
 {
     void *impl;
@@ -754,6 +840,7 @@ int main(int argc, char **argv)
     ADD("directory-events", test_directory_events);
     ADD("start-pulls-once", test_start_pulls_once);
     ADD("conversation-event", test_conversation_event);
+    ADD("call-party", test_call_party);
     ADD("calls-control", test_calls_control);
     ADD("presence", test_presence);
     ADD("permissions", test_permissions);

@@ -27,7 +27,8 @@ extern "C" {
 
 #define UCD_CALLS_SERVICE "calls"
 #define UCD_CALLS_MAJOR   1
-#define UCD_CALLS_MINOR   0
+/* 1: the identified remote party of a leg (party_*). */
+#define UCD_CALLS_MINOR 1
 
 /* One live leg: a call on one of our lines. */
 typedef struct ucd_call_leg {
@@ -44,6 +45,14 @@ typedef struct ucd_call_leg {
     const char *remote_number;   /* raw, as the PBX sent it */
     const char *remote_name;
     int64_t since_ms; /* when the leg reached its current state */
+    /* Since calls 1.1 (check struct_size): who remote_number is, as the core
+     * identified it, once per remote number: the directory's user owning
+     * it (or an internal call's other line), else the best contact of the
+     * contact store (contacts.h). NULL when unknown or withheld. */
+    const char *party_name;
+    const char *party_company;
+    const char *party_source;  /* "directory", or the contact source's module id */
+    const char *party_user_id; /* with "directory": the user */
 } ucd_call_leg;
 
 typedef int (*ucd_call_leg_cb)(const ucd_call_leg *leg, void *user_data);
