@@ -17,6 +17,7 @@
 #include <ucd/contacts.h>
 #include <ucd/ucd.h>
 
+#include "contact-link.h"
 #include "contact-source-config.h"
 #include "csql-map.h"
 #include "csql-rows.h"
@@ -230,10 +231,13 @@ static int csql_read_config(csql_state *state)
     if (state->map.text[CSQL_F_SOURCE_ID] == NULL)
         return host->config_error(state->self, "map_source_id",
                                   "needed: the column that keys a contact");
-    const char *why =
-        state->map.crm_link != NULL ? csql_map_check_template(state->map.crm_link) : NULL;
-    if (why != NULL)
-        return host->config_error(state->self, "crm_link", "%s", why);
+    if (state->map.crm_link != NULL) {
+        const char *why = NULL;
+        contact_link *link = contact_link_parse(state->map.crm_link, &why);
+        if (link == NULL)
+            return host->config_error(state->self, "crm_link", "%s", why);
+        contact_link_free(link);
+    }
     return UCD_OK;
 }
 

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "contact-link.h"
 #include "csql-map.h"
 
 const char *const csql_map_text_keys[CSQL_F_TEXT_COUNT] = {
@@ -23,12 +24,6 @@ const ucd_contact_number_kind csql_map_number_kinds[CSQL_NUMBER_KINDS] = {
     UCD_CONTACT_NUMBER_FAX,      UCD_CONTACT_NUMBER_OTHER,
 };
 
-/* A piece of the crm_link template: literal text, or a column's value. */
-typedef struct csql_piece {
-    char *text; /* literal, or NULL */
-    int column;
-} csql_piece;
-
 typedef struct csql_number_column {
     int column;
     ucd_contact_number_kind kind;
@@ -39,9 +34,9 @@ struct csql_bound {
     csql_rows *rows;
     int text[CSQL_F_TEXT_COUNT]; /* column index, -1: not mapped */
     GArray *numbers;             /* csql_number_column */
-    GArray *link;                /* csql_piece; NULL: no crm link */
+    contact_link *link;          /* NULL: no crm link */
+    int *link_columns;           /* the column of each of its names */
     ucd_contact_number *out_numbers;
-    GString *out_link;
     char *problem; /* the last row's problem */
 };
 
@@ -52,52 +47,6 @@ void csql_map_clear(csql_map *map)
     for (int i = 0; i < CSQL_NUMBER_KINDS; i++)
         g_clear_pointer(&map->numbers[i], g_strfreev);
     g_clear_pointer(&map->crm_link, g_free);
-}
-
-/* ---- the crm_link template ------------------------------------------------------ */
-
-/* Calls `piece` for each literal run and each {name} of `template`; FALSE
- * with a reason when the template is malformed. */
-typedef void (*csql_piece_fn)(const char *text, gsize length, gboolean is_name, void *data);
-
-static const char *csql_template_walk(const char *template, csql_piece_fn piece, void *data)
-{
-    GString *literal = g_string_new(NULL);
-    const char *reason = NULL;
-    for (const char *p = template; *p != '\0' && reason == NULL; p++) {
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            g_string_append_c(literal, *p++);
-        } else if (*p == '}') {
-            reason = "a } without its {: write }} for a literal brace";
-        } else if (*p == '{') {
-            const char *end = strchr(p + 1, '}');
-            if (end == NULL)
-                reason = "a { without its }";
-            else if (end == p + 1)
-                reason = "an empty {}";
-            else if (memchr(p + 1, '{', (gsize)(end - p - 1)) != NULL)
-                reason = "a { inside {...}";
-            if (reason != NULL)
-                break;
-            if (literal->len > 0 && piece != NULL)
-                piece(literal->str, literal->len, FALSE, data);
-            g_string_truncate(literal, 0);
-            if (piece != NULL)
-                piece(p + 1, (gsize)(end - p - 1), TRUE, data);
-            p = end;
-        } else {
-            g_string_append_c(literal, *p);
-        }
-    }
-    if (reason == NULL && literal->len > 0 && piece != NULL)
-        piece(literal->str, literal->len, FALSE, data);
-    g_string_free(literal, TRUE);
-    return reason;
-}
-
-const char *csql_map_check_template(const char *crm_link)
-{
-    return csql_template_walk(crm_link, NULL, NULL);
 }
 
 /* ---- binding -------------------------------------------------------------------- */
@@ -111,30 +60,6 @@ static int csql_find_column(csql_rows *rows, const char *name, gsize length)
             return i;
     }
     return -1;
-}
-
-typedef struct csql_link_bind {
-    csql_bound *bound;
-    char *missing; /* the first name the result lacks */
-} csql_link_bind;
-
-static void csql_link_piece(const char *text, gsize length, gboolean is_name, void *data)
-{
-    csql_link_bind *bind = data;
-    csql_piece piece = {NULL, -1};
-    if (is_name) {
-        piece.column = csql_find_column(bind->bound->rows, text, length);
-        if (piece.column < 0 && bind->missing == NULL)
-            bind->missing = g_strndup(text, length);
-    } else {
-        piece.text = g_strndup(text, length);
-    }
-    g_array_append_val(bind->bound->link, piece);
-}
-
-static void csql_piece_clear(gpointer data)
-{
-    g_free(((csql_piece *)data)->text);
 }
 
 static char *csql_missing(const char *key, const char *column)
@@ -166,7 +91,6 @@ csql_bound *csql_map_bind(const csql_map *map, csql_rows *rows, char **error)
     csql_bound *bound = g_new0(csql_bound, 1);
     bound->rows = rows;
     bound->numbers = g_array_new(FALSE, FALSE, sizeof(csql_number_column));
-    bound->out_link = g_string_new(NULL);
     for (int i = 0; i < CSQL_F_TEXT_COUNT; i++) {
         const char *name = map->text[i];
         bound->text[i] = name != NULL ? csql_find_column(rows, name, strlen(name)) : -1;
@@ -183,15 +107,18 @@ csql_bound *csql_map_bind(const csql_map *map, csql_rows *rows, char **error)
     }
     bound->out_numbers = g_new0(ucd_contact_number, MAX(bound->numbers->len, 1));
     if (map->crm_link != NULL) {
-        bound->link = g_array_new(FALSE, FALSE, sizeof(csql_piece));
-        g_array_set_clear_func(bound->link, csql_piece_clear);
-        csql_link_bind bind = {bound, NULL};
-        csql_template_walk(map->crm_link, csql_link_piece, &bind);
-        if (bind.missing != NULL) {
-            *error = csql_missing("crm_link", bind.missing);
-            g_free(bind.missing);
-            csql_bound_free(bound);
-            return NULL;
+        const char *why = NULL;
+        bound->link = contact_link_parse(map->crm_link, &why); /* checked at init */
+        size_t n = contact_link_names(bound->link);
+        bound->link_columns = g_new0(int, MAX(n, 1));
+        for (size_t i = 0; i < n; i++) {
+            const char *name = contact_link_name(bound->link, i);
+            bound->link_columns[i] = csql_find_column(rows, name, strlen(name));
+            if (bound->link_columns[i] < 0) {
+                *error = csql_missing("crm_link", name);
+                csql_bound_free(bound);
+                return NULL;
+            }
         }
     }
     return bound;
@@ -202,10 +129,9 @@ void csql_bound_free(csql_bound *bound)
     if (bound == NULL)
         return;
     g_array_unref(bound->numbers);
-    if (bound->link != NULL)
-        g_array_unref(bound->link);
+    contact_link_free(bound->link);
+    g_free(bound->link_columns);
     g_free(bound->out_numbers);
-    g_string_free(bound->out_link, TRUE);
     g_free(bound->problem);
     g_free(bound);
 }
@@ -236,26 +162,26 @@ static gboolean csql_text(csql_bound *bound, int col, const char **out)
     return TRUE;
 }
 
+/* A link value: the text of its column, already checked by csql_text. */
+static const char *csql_link_value(size_t i, size_t *length, void *data)
+{
+    csql_bound *bound = data;
+    gboolean too_long = FALSE;
+    return csql_rows_value(bound->rows, bound->link_columns[i], length, &too_long);
+}
+
+/* Every column the link names must be usable text, as every mapped one. */
 static gboolean csql_fill_link(csql_bound *bound, const char **out)
 {
     *out = NULL;
     if (bound->link == NULL)
         return TRUE;
-    g_string_truncate(bound->out_link, 0);
-    for (guint i = 0; i < bound->link->len; i++) {
-        const csql_piece *piece = &g_array_index(bound->link, csql_piece, i);
-        if (piece->text != NULL) {
-            g_string_append(bound->out_link, piece->text);
-            continue;
-        }
+    for (size_t i = 0; i < contact_link_names(bound->link); i++) {
         const char *value = NULL;
-        if (!csql_text(bound, piece->column, &value))
+        if (!csql_text(bound, bound->link_columns[i], &value))
             return FALSE;
-        if (value == NULL) /* a link to nothing is no link */
-            return TRUE;
-        g_string_append_uri_escaped(bound->out_link, value, NULL, FALSE);
     }
-    *out = bound->out_link->str;
+    *out = contact_link_fill(bound->link, csql_link_value, bound);
     return TRUE;
 }
 

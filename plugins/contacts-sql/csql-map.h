@@ -69,10 +69,6 @@ typedef struct csql_map {
     char *crm_link; /* NULL: none */
 } csql_map;
 
-/* Checks a crm_link template: braces balanced, every {name} non-empty
- * ({{ and }} are literal braces). NULL when usable, else a static reason. */
-const char *csql_map_check_template(const char *crm_link);
-
 void csql_map_clear(csql_map *map);
 
 /* A map bound to one result. */
