@@ -1,0 +1,186 @@
+/*
+ * bench-contacts-csv.c - how fast contacts-csv reads a large export
+ * (docs/PERFORMANCE.md, "contacts-csv"; issue 15): ROWS generated rows
+ * (default 1,000,000, in the shape of a CRM export: quoted names with
+ * commas, umlauts, three numbers) parsed, converted and mapped into a sink
+ * that only counts, as UTF-8 and as Windows-1252. Prints the median and
+ * the spread of BENCH_ROUNDS runs (default 3), rows/s, MB/s, and the peak
+ * RSS during the parse (VmHWM, reset before each run through
+ * /proc/self/clear_refs): it must not grow with the file.
+ *
+ *   bench-contacts-csv [ROWS]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "csv-source.h"
+
+typedef struct counting_sink {
+    uint64_t added, skipped, numbers;
+} counting_sink;
+
+static int count_add(void *impl, const ucd_contact *c)
+{
+    counting_sink *s = impl;
+    s->added++;
+    s->numbers += c->n_numbers;
+    return UCD_OK;
+}
+
+static void count_skipped(void *impl, const char *where, const char *problem)
+{
+    (void)where;
+    (void)problem;
+    ((counting_sink *)impl)->skipped++;
+}
+
+static void no_progress(void *impl, uint64_t done, uint64_t total)
+{
+    (void)impl;
+    (void)done;
+    (void)total;
+}
+
+static int never_cancelled(void *impl)
+{
+    (void)impl;
+    return 0;
+}
+
+static const ucd_contact_sink sink_iface = {sizeof(ucd_contact_sink), count_add, count_skipped,
+                                            no_progress, never_cancelled};
+
+/* Writes ROWS rows; every 7th name is quoted with a comma in it, every 5th
+ * has an umlaut, so the quoted path and the conversion both run. */
+static void generate(const char *path, unsigned rows, gboolean windows_1252)
+{
+    FILE *f = fopen(path, "w");
+    g_assert_nonnull(f);
+    fputs("Id,Name,Company,Department,Email,Street,ZIP,City,Phone,Mobile,Fax\r\n", f);
+    const char *u = windows_1252 ? "\xFC" : "\xC3\xBC";
+    for (unsigned i = 1; i <= rows; i++) {
+        if (i % 7 == 0)
+            fprintf(f, "C%u,\"Berg, Anna %u\",", i, i);
+        else
+            fprintf(f, "C%u,%s%u,", i, i % 5 == 0 ? "J" : "Anna Berg ", i);
+        if (i % 5 == 0)
+            fprintf(f, "M%sller GmbH,", u);
+        else
+            fputs("Example Trading GmbH,", f);
+        fprintf(f,
+                "Sales,contact%u@example.com,Hauptstr. %u,%05u,M%snchen,"
+                "+49 89 %07u,0171 %07u,+49 89 %07u-9\r\n",
+                i, i % 300, 10000 + i % 90000, u, i, i, i);
+    }
+    g_assert_cmpint(fclose(f), ==, 0);
+}
+
+static long status_kib(const char *field)
+{
+    char *text = NULL;
+    long kib = -1;
+    if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
+        return -1;
+    const char *at = strstr(text, field);
+    if (at != NULL)
+        kib = strtol(at + strlen(field) + 1, NULL, 10);
+    g_free(text);
+    return kib;
+}
+
+static void reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f != NULL) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void run(const char *label, const char *path, const char *encoding, unsigned rows,
+                unsigned rounds)
+{
+    static const char *const business[] = {"Phone", NULL};
+    static const char *const mobile[] = {"Mobile", NULL};
+    static const char *const fax[] = {"Fax", NULL};
+    static const char *const address[] = {"Street", "ZIP", "City", NULL};
+    csv_source_settings s = {.path = path, .delimiter = ',', .quote = '"', .encoding = encoding};
+    s.spec.columns[CSV_FIELD_SOURCE_ID] = "Id";
+    s.spec.columns[CSV_FIELD_DISPLAY_NAME] = "Name";
+    s.spec.columns[CSV_FIELD_COMPANY] = "Company";
+    s.spec.columns[CSV_FIELD_DEPARTMENT] = "Department";
+    s.spec.columns[CSV_FIELD_EMAIL] = "Email";
+    s.spec.address = address;
+    s.spec.numbers[UCD_CONTACT_NUMBER_BUSINESS] = business;
+    s.spec.numbers[UCD_CONTACT_NUMBER_MOBILE] = mobile;
+    s.spec.numbers[UCD_CONTACT_NUMBER_FAX] = fax;
+    s.spec.crm_link = "https://crm.example/c/{Id}";
+
+    GStatBuf st;
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    double *secs = g_new(double, rounds);
+    long peak = 0, before = status_kib("VmRSS");
+    for (unsigned r = 0; r < rounds; r++) {
+        counting_sink sink = {0};
+        char *error = NULL;
+        reset_peak();
+        gint64 t0 = g_get_monotonic_time();
+        int rc = csv_source_replicate(&s, &sink_iface, &sink, &error);
+        secs[r] = (double)(g_get_monotonic_time() - t0) / 1e6;
+        long hwm = status_kib("VmHWM");
+        peak = hwm > peak ? hwm : peak;
+        if (rc != UCD_OK || sink.added != rows || sink.skipped != 0 || sink.numbers != 3ull * rows)
+            g_error("%s: rc %d (%s), %" G_GUINT64_FORMAT " added, %" G_GUINT64_FORMAT
+                    " skipped, %" G_GUINT64_FORMAT " numbers",
+                    label, rc, error ? error : "-", sink.added, sink.skipped, sink.numbers);
+    }
+    qsort(secs, rounds, sizeof(double), compare_double);
+    double median = secs[rounds / 2];
+    printf("%-12s %u rows, %.1f MB: median %.2f s (min %.2f, max %.2f) = %.0f rows/s, %.0f MB/s; "
+           "peak RSS %ld KiB (RSS before %ld KiB)\n",
+           label, rows, (double)st.st_size / 1e6, median, secs[0], secs[rounds - 1], rows / median,
+           (double)st.st_size / 1e6 / median, peak, before);
+    g_free(secs);
+}
+
+int main(int argc, char **argv)
+{
+    unsigned rows = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1000000;
+    const char *rounds_env = g_getenv("BENCH_ROUNDS");
+    unsigned rounds = rounds_env != NULL ? (unsigned)strtoul(rounds_env, NULL, 10) : 3;
+    if (rounds == 0)
+        rounds = 1;
+    char *dir = g_dir_make_tmp("bench-contacts-csv-XXXXXX", NULL);
+    g_assert_nonnull(dir);
+    char *utf8 = g_build_filename(dir, "contacts-utf8.csv", NULL);
+    char *cp1252 = g_build_filename(dir, "contacts-cp1252.csv", NULL);
+    generate(utf8, rows, FALSE);
+    generate(cp1252, rows, TRUE);
+    char *load = NULL;
+    g_file_get_contents("/proc/loadavg", &load, NULL, NULL);
+    printf("contacts-csv parse into a counting sink, %u rounds; load average before: %s", rounds,
+           load != NULL ? load : "?\n");
+    g_free(load);
+    run("UTF-8", utf8, NULL, rows, rounds);
+    run("Windows-1252", cp1252, "WINDOWS-1252", rows, rounds);
+    g_file_get_contents("/proc/loadavg", &load, NULL, NULL);
+    printf("load average after: %s", load != NULL ? load : "?\n");
+    g_free(load);
+    g_unlink(utf8);
+    g_unlink(cp1252);
+    g_rmdir(dir);
+    g_free(utf8);
+    g_free(cp1252);
+    g_free(dir);
+    return 0;
+}
