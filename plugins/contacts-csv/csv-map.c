@@ -2,13 +2,16 @@
  * csv-map.c - see the header. A row costs no allocation: the contact's
  * strings point into the row, and the few made here (a composed name, a
  * joined address, the CRM link, the id) are written into buffers the map
- * keeps from row to row.
+ * keeps from row to row. The crm_link template is plugins/common's
+ * (contact-link.h), as in every source.
  */
 #include "csv-map.h"
 
 #include <string.h>
 
 #include <glib.h>
+
+#include "contact-link.h"
 
 const char *const csv_field_keys[CSV_FIELD_COUNT] = {
     "map_source_id", "map_display_name", "map_given_name", "map_surname",
@@ -23,76 +26,16 @@ typedef struct number_column {
     uint32_t kind;
 } number_column;
 
-/* One piece of the crm_link template: literal text, or a column's value. */
-typedef struct template_part {
-    char *text;    /* the literal, or the column's name */
-    size_t column; /* SIZE_MAX for a literal */
-} template_part;
-
 struct csv_map {
     size_t n_columns;
     size_t columns[CSV_FIELD_COUNT]; /* SIZE_MAX: not mapped */
     GArray *address;                 /* size_t */
     GArray *numbers;                 /* number_column */
-    GArray *crm;                     /* template_part; empty: no link */
+    contact_link *crm;               /* NULL: no link */
+    size_t *crm_columns;             /* the column of each of its placeholders */
     ucd_contact_number *contact_numbers;
-    GString *display, *joined, *link, *id;
+    GString *display, *joined, *id;
 };
-
-/* Splits `tmpl` into parts; NULL and a message when its braces do not pair. */
-static GArray *parse_template(const char *tmpl, char **error)
-{
-    GArray *parts = g_array_new(FALSE, FALSE, sizeof(template_part));
-    const char *p = tmpl;
-    while (p != NULL && *p != '\0') {
-        const char *open = strchr(p, '{');
-        const char *close = strchr(p, '}');
-        if (close != NULL && (open == NULL || close < open)) {
-            *error =
-                g_strdup_printf("has a '}' without '{' at character %ld", (long)(close - tmpl) + 1);
-            goto fail;
-        }
-        if (open == NULL) {
-            template_part lit = {g_strdup(p), SIZE_MAX};
-            g_array_append_val(parts, lit);
-            break;
-        }
-        if (open > p) {
-            template_part lit = {g_strndup(p, (gsize)(open - p)), SIZE_MAX};
-            g_array_append_val(parts, lit);
-        }
-        const char *end = strchr(open + 1, '}');
-        const char *nested = strchr(open + 1, '{');
-        if (end == NULL || (nested != NULL && nested < end)) {
-            *error = g_strdup_printf("has a '{' at character %ld that is not closed by '}'",
-                                     (long)(open - tmpl) + 1);
-            goto fail;
-        }
-        if (end == open + 1) {
-            *error = g_strdup_printf("has an empty {} at character %ld: name a column in it",
-                                     (long)(open - tmpl) + 1);
-            goto fail;
-        }
-        template_part col = {g_strndup(open + 1, (gsize)(end - open - 1)), 0};
-        g_array_append_val(parts, col);
-        p = end + 1;
-    }
-    return parts;
-fail:
-    for (guint i = 0; i < parts->len; i++)
-        g_free(g_array_index(parts, template_part, i).text);
-    g_array_free(parts, TRUE);
-    return NULL;
-}
-
-static void free_template(GArray *parts)
-{
-    if (parts == NULL)
-        return;
-    for (guint i = 0; i < parts->len; i++)
-        g_free(g_array_index(parts, template_part, i).text);
-    g_array_free(parts, TRUE);
-}
 
 static gboolean is_set(const char *s)
 {
@@ -111,12 +54,16 @@ char *csv_map_spec_check(const csv_map_spec *spec, const char **key)
         return g_strdup("no map_* key names a column: map at least a name or a number "
                         "(map_display_name, map_business ...)");
     }
-    char *error = NULL;
-    GArray *parts = parse_template(spec->crm_link, &error);
-    free_template(parts);
-    if (error != NULL)
-        *key = "crm_link";
-    return error;
+    if (!is_set(spec->crm_link))
+        return NULL;
+    const char *why = NULL;
+    contact_link *link = contact_link_parse(spec->crm_link, &why);
+    if (link != NULL) {
+        contact_link_free(link);
+        return NULL;
+    }
+    *key = "crm_link";
+    return g_strdup(why);
 }
 
 /* The header's index of column `name`: exact first, then ignoring ASCII
@@ -153,7 +100,6 @@ csv_map *csv_map_new(const csv_map_spec *spec, char *const *header, size_t n, ch
     m->numbers = g_array_new(FALSE, FALSE, sizeof(number_column));
     m->display = g_string_new(NULL);
     m->joined = g_string_new(NULL);
-    m->link = g_string_new(NULL);
     m->id = g_string_new(NULL);
     for (int f = 0; f < CSV_FIELD_COUNT; f++) {
         m->columns[f] = SIZE_MAX;
@@ -177,18 +123,19 @@ csv_map *csv_map_new(const csv_map_spec *spec, char *const *header, size_t n, ch
         }
     }
     m->contact_numbers = g_new0(ucd_contact_number, m->numbers->len + 1);
-    char *template_error = NULL;
-    m->crm = parse_template(spec->crm_link, &template_error);
-    if (m->crm == NULL) { /* csv_map_spec_check let it pass: cannot happen */
-        *error = g_strdup_printf("crm_link %s", template_error);
-        g_free(template_error);
-        goto fail;
-    }
-    for (guint i = 0; i < m->crm->len; i++) {
-        template_part *part = &g_array_index(m->crm, template_part, i);
-        if (part->column != SIZE_MAX &&
-            !resolve(header, n, part->text, "crm_link", &part->column, error))
+    if (is_set(spec->crm_link)) {
+        const char *why = NULL;
+        m->crm = contact_link_parse(spec->crm_link, &why);
+        if (m->crm == NULL) { /* csv_map_spec_check let it pass: cannot happen */
+            *error = g_strdup_printf("crm_link %s", why);
             goto fail;
+        }
+        m->crm_columns = g_new0(size_t, contact_link_names(m->crm) + 1);
+        for (size_t i = 0; i < contact_link_names(m->crm); i++) {
+            if (!resolve(header, n, contact_link_name(m->crm, i), "crm_link", &m->crm_columns[i],
+                         error))
+                goto fail;
+        }
     }
     return m;
 fail:
@@ -202,11 +149,12 @@ void csv_map_free(csv_map *m)
         return;
     g_array_free(m->address, TRUE);
     g_array_free(m->numbers, TRUE);
-    free_template(m->crm);
+    if (m->crm != NULL)
+        contact_link_free(m->crm);
+    g_free(m->crm_columns);
     g_free(m->contact_numbers);
     g_string_free(m->display, TRUE);
     g_string_free(m->joined, TRUE);
-    g_string_free(m->link, TRUE);
     g_string_free(m->id, TRUE);
     g_free(m);
 }
@@ -253,25 +201,17 @@ static const char *join_address(csv_map *m, char *const *fields)
     return m->joined->len > 0 ? m->joined->str : NULL;
 }
 
-/* The link with each {Column} replaced by its value, percent-encoded; no
- * link when a column it needs is empty (it would point at nothing). */
-static const char *fill_link(csv_map *m, char *const *fields)
+typedef struct link_row {
+    const csv_map *map;
+    char *const *fields;
+} link_row;
+
+static const char *link_value(size_t i, size_t *length, void *data)
 {
-    if (m->crm->len == 0)
-        return NULL;
-    g_string_truncate(m->link, 0);
-    for (guint i = 0; i < m->crm->len; i++) {
-        const template_part *part = &g_array_index(m->crm, template_part, i);
-        if (part->column == SIZE_MAX) {
-            g_string_append(m->link, part->text);
-            continue;
-        }
-        const char *v = value(fields, part->column);
-        if (v == NULL)
-            return NULL;
-        g_string_append_uri_escaped(m->link, v, NULL, FALSE);
-    }
-    return m->link->str;
+    const link_row *row = data;
+    const char *v = value(row->fields, row->map->crm_columns[i]);
+    *length = v != NULL ? strlen(v) : 0;
+    return v;
 }
 
 void csv_map_row(csv_map *m, char *const *fields, uint64_t row, ucd_contact *c)
@@ -292,7 +232,10 @@ void csv_map_row(csv_map *m, char *const *fields, uint64_t row, ucd_contact *c)
     if (c->display_name == NULL)
         c->display_name = compose_name(m, c);
     c->address = join_address(m, fields);
-    c->crm_link = fill_link(m, fields);
+    if (m->crm != NULL) {
+        link_row row_data = {m, fields};
+        c->crm_link = contact_link_fill(m->crm, link_value, &row_data);
+    }
     uint32_t n = 0;
     for (guint i = 0; i < m->numbers->len; i++) {
         const number_column *nc = &g_array_index(m->numbers, number_column, i);
