@@ -372,6 +372,16 @@ static int cmd_number(int argc, const char *const *argv, ucd_reply *r, void *ud)
     H->reply_field(r, "dialable", info.dialable);
     H->reply_field(r, "display", info.display);
     H->reply_field(r, "extension", info.extension);
+    H->reply_field(r, "international", info.international);
+    H->reply_field(r, "national", info.national);
+    /* What only a numbering plan (numbers-phonenumber) knows: shown when
+     * one is attached, so the output says nothing it did not check. */
+    if (info.validity != UCD_NUMBER_UNCHECKED) {
+        H->reply_field(r, "valid", core_numbers_validity_name(info.validity));
+        H->reply_field(r, "type", core_numbers_type_name(info.type));
+        H->reply_field(r, "region", info.region);
+        H->reply_field(r, "place", info.place);
+    }
     return UCD_OK;
 }
 

@@ -171,6 +171,8 @@ static int slot_normalize(void *impl, const char *context, const char *raw, ucd_
 static const ucd_numbers_v1 slot_iface = {
     .struct_size = sizeof(ucd_numbers_v1),
     .normalize = slot_normalize,
+    .attach_plan = core_numbers_iface_attach_plan,
+    .detach_plan = core_numbers_iface_detach_plan,
 };
 
 /* The services the core provides, in the registry under provider "core":

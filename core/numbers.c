@@ -20,6 +20,7 @@
  */
 #include "numbers.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -1055,6 +1056,18 @@ static void format_dialable(const location *loc, const number *num, const char *
     }
 }
 
+/* "+49 89 1234567": the area code split off where the rules know it. */
+static void format_international(const number *num, char *out, size_t size)
+{
+    sbuf b;
+
+    sb_init(&b, out, size);
+    sb_add(&b, "+");
+    sb_add(&b, num->country_code);
+    sb_add(&b, " ");
+    add_nsn_split(&b, num);
+}
+
 static void format_placed(const location *loc, const number *num, ucd_number_info *out)
 {
     sbuf b;
@@ -1066,6 +1079,11 @@ static void format_placed(const location *loc, const number *num, ucd_number_inf
     format_canonical(num, out->canonical, sizeof out->canonical);
     format_display(loc, num, out->display, sizeof out->display);
     format_dialable(loc, num, out->e164, out->dialable, sizeof out->dialable);
+    format_international(num, out->international, sizeof out->international);
+    /* The rules know only the own country's trunk prefix; a plan fills the
+     * national form of other countries. */
+    if (strcmp(num->country_code, loc->country_code) == 0)
+        sb_set(out->national, sizeof out->national, out->display);
 }
 
 /* Extensions, special numbers and what cannot be placed keep their digits. */
@@ -1083,6 +1101,77 @@ static void format_as_dialled(const location *loc, const number *num, ucd_number
     } else {
         sb_set(out->dialable, sizeof out->dialable, num->dialled);
     }
+}
+
+/* ---- The attached numbering plan -------------------------------------------
+ *
+ * One per process (the plan describes the world's numbers, not a
+ * configuration), so it outlives the core_numbers that reloads replace.
+ * Without a plan, normalize() pays one atomic load. A reader-writer lock
+ * would let a steady stream of normalize() calls (a contact replication on
+ * every worker) starve the plugin's stop, so the hand-off is a counted
+ * pointer instead: a caller counts itself in `inside`, then loads `current`;
+ * detach clears `current`, then waits until `inside` drops to zero. With
+ * sequentially consistent atomics either the caller sees NULL or detach sees
+ * the caller counted, so no describe() can run once detach returns, and new
+ * callers never wait. */
+typedef struct plan_binding {
+    const ucd_numbers_plan_v1 *plan;
+    void *impl;
+} plan_binding;
+
+static struct {
+    _Atomic(plan_binding *) current;
+    atomic_uint inside;
+    GMutex change; /* serializes attach and detach; static: needs no init */
+} numbers_plan;
+
+int core_numbers_attach_plan(const ucd_numbers_plan_v1 *plan, void *plan_impl)
+{
+    int rc = UCD_OK;
+
+    if (!plan ||
+        plan->struct_size < offsetof(ucd_numbers_plan_v1, describe) + sizeof plan->describe ||
+        !plan->describe)
+        return UCD_E_INVALID;
+    g_mutex_lock(&numbers_plan.change);
+    if (atomic_load(&numbers_plan.current)) {
+        rc = UCD_E_BUSY;
+    } else {
+        plan_binding *b = g_new(plan_binding, 1);
+
+        b->plan = plan;
+        b->impl = plan_impl;
+        atomic_store(&numbers_plan.current, b);
+    }
+    g_mutex_unlock(&numbers_plan.change);
+    return rc;
+}
+
+void core_numbers_detach_plan(void *plan_impl)
+{
+    g_mutex_lock(&numbers_plan.change);
+    plan_binding *b = atomic_load(&numbers_plan.current);
+    if (b && b->impl == plan_impl) {
+        atomic_store(&numbers_plan.current, NULL);
+        while (atomic_load(&numbers_plan.inside) > 0)
+            g_usleep(100); /* a describe() takes microseconds */
+        g_free(b);
+    }
+    g_mutex_unlock(&numbers_plan.change);
+}
+
+/* Lets the plan complete a number the rules placed. describe() receives the
+ * caller's struct_size, so it writes no field the caller lacks. */
+static void describe_with_plan(const location *loc, ucd_number_info *info)
+{
+    if (!atomic_load(&numbers_plan.current) || info->e164[0] == '\0')
+        return;
+    atomic_fetch_add(&numbers_plan.inside, 1);
+    plan_binding *b = atomic_load(&numbers_plan.current);
+    if (b)
+        b->plan->describe(b->impl, loc->country_code, info);
+    atomic_fetch_sub(&numbers_plan.inside, 1);
 }
 
 /* ---- Normalize ------------------------------------------------------------ */
@@ -1136,9 +1225,10 @@ static int normalize_at(const location *loc, int found_rc, const char *raw, ucd_
     rc = UCD_E_INVALID;
     if (loc && raw) {
         rc = normalize_into(loc, raw, &info);
-        if (rc == UCD_OK)
+        if (rc == UCD_OK) {
+            describe_with_plan(loc, &info);
             rc = found_rc;
-        else
+        } else
             memset(&info, 0, sizeof info); /* a half-classified number leaves nothing */
     }
     if (rc == UCD_E_INVALID) {
@@ -1187,9 +1277,38 @@ const char *core_numbers_kind_name(uint32_t kind)
     return kind < G_N_ELEMENTS(names) ? names[kind] : "unknown";
 }
 
+const char *core_numbers_type_name(uint32_t type)
+{
+    static const char *const names[] = {
+        "unknown",   "fixed line",   "mobile",      "fixed line or mobile",
+        "toll-free", "premium rate", "shared cost", "VoIP",
+        "personal",  "pager",        "UAN",         "voicemail"};
+
+    return type < G_N_ELEMENTS(names) ? names[type] : "unknown";
+}
+
+const char *core_numbers_validity_name(uint32_t validity)
+{
+    static const char *const names[] = {"unchecked", "valid", "invalid"};
+
+    return validity < G_N_ELEMENTS(names) ? names[validity] : "unchecked";
+}
+
 static int iface_normalize(void *impl, const char *context, const char *raw, ucd_number_info *out)
 {
     return core_numbers_normalize(impl, context, raw, out);
+}
+
+int core_numbers_iface_attach_plan(void *impl, const ucd_numbers_plan_v1 *plan, void *plan_impl)
+{
+    (void)impl;
+    return core_numbers_attach_plan(plan, plan_impl);
+}
+
+void core_numbers_iface_detach_plan(void *impl, void *plan_impl)
+{
+    (void)impl;
+    core_numbers_detach_plan(plan_impl);
 }
 
 const ucd_numbers_v1 *core_numbers_iface(void)
@@ -1197,6 +1316,8 @@ const ucd_numbers_v1 *core_numbers_iface(void)
     static const ucd_numbers_v1 iface = {
         .struct_size = sizeof(ucd_numbers_v1),
         .normalize = iface_normalize,
+        .attach_plan = core_numbers_iface_attach_plan,
+        .detach_plan = core_numbers_iface_detach_plan,
     };
 
     return &iface;

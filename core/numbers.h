@@ -31,7 +31,9 @@ const ucd_numbers_v1 *core_numbers_iface(void);
 
 /* Same as the interface's normalize(). Thread-safe, lock-free, and
  * allocation-free except for locations with rewrite rules (GRegex allocates
- * while it replaces). docs/admin/numbers.md says how numbers are read. */
+ * while it replaces) and while a numbering plan is attached (its describe()
+ * runs, counted so that detaching waits for it). docs/admin/numbers.md says
+ * how numbers are read. */
 int core_numbers_normalize(core_numbers *numbers, const char *context, const char *raw,
                            ucd_number_info *out);
 
@@ -47,5 +49,26 @@ char *core_numbers_location_names(core_numbers *numbers);
 
 /* "internal", "local", ... for a ucd_number_kind. */
 const char *core_numbers_kind_name(uint32_t kind);
+
+/* "fixed line", "mobile", "toll-free", ... for a ucd_number_type. */
+const char *core_numbers_type_name(uint32_t type);
+
+/* "unchecked", "valid" or "invalid" for a ucd_number_validity. */
+const char *core_numbers_validity_name(uint32_t validity);
+
+/* Attaches a numbering plan for every core_numbers of the process (SDK:
+ * ucd_numbers_v1.attach_plan): from then on, normalize() hands each number
+ * its rules placed to plan->describe(). UCD_E_BUSY when a plan is attached,
+ * UCD_E_INVALID for a plan without describe(). */
+int core_numbers_attach_plan(const ucd_numbers_plan_v1 *plan, void *plan_impl);
+
+/* Detaches the plan attached with `plan_impl` (nothing otherwise) and
+ * returns once no describe() runs any more in any thread. */
+void core_numbers_detach_plan(void *plan_impl);
+
+/* The two above in the interface's shape (impl unused), for the daemon's
+ * registration of the service. */
+int core_numbers_iface_attach_plan(void *impl, const ucd_numbers_plan_v1 *plan, void *plan_impl);
+void core_numbers_iface_detach_plan(void *impl, void *plan_impl);
 
 #endif /* CORE_NUMBERS_H */

@@ -116,6 +116,9 @@ UCD_ABI_ANCHOR(ucd_exporter_v1)
 UCD_ABI_ANCHOR(ucd_number_kind)
 UCD_ABI_ANCHOR(ucd_number_info)
 UCD_ABI_ANCHOR(ucd_numbers_v1)
+UCD_ABI_ANCHOR(ucd_number_type)
+UCD_ABI_ANCHOR(ucd_number_validity)
+UCD_ABI_ANCHOR(ucd_numbers_plan_v1)
 
 /* ---- directory.h (host 1.4) ---- */
 UCD_ABI_ANCHOR(ucd_directory_user)

@@ -262,15 +262,27 @@ PIN_OFFSET(ucd_group, name, 16);
 PIN_OFFSET(ucd_group, description, 24);
 PIN_OFFSET(ucd_group, leaders, 32);
 /* numbers.h, ABI 1.1 */
-PIN_SIZE(ucd_number_info, 168);
+PIN_SIZE(ucd_number_info, 324); /* 168 in numbers 1.0 */
 PIN_OFFSET(ucd_number_info, kind, 4);
 PIN_OFFSET(ucd_number_info, e164, 8);
 PIN_OFFSET(ucd_number_info, canonical, 32);
 PIN_OFFSET(ucd_number_info, dialable, 72);
 PIN_OFFSET(ucd_number_info, display, 112);
 PIN_OFFSET(ucd_number_info, extension, 152);
-PIN_SIZE(ucd_numbers_v1, 16);
+PIN_OFFSET(ucd_number_info, type, 168); /* numbers 1.1 */
+PIN_OFFSET(ucd_number_info, validity, 172);
+PIN_OFFSET(ucd_number_info, region, 176);
+PIN_OFFSET(ucd_number_info, international, 180);
+PIN_OFFSET(ucd_number_info, national, 220);
+PIN_OFFSET(ucd_number_info, place, 260);
+PIN_SIZE(ucd_numbers_v1, 32); /* 16 in numbers 1.0 */
 PIN_OFFSET(ucd_numbers_v1, normalize, 8);
+PIN_OFFSET(ucd_numbers_v1, attach_plan, 16); /* numbers 1.1 */
+PIN_OFFSET(ucd_numbers_v1, detach_plan, 24);
+PIN_SIZE(ucd_numbers_plan_v1, 16);
+PIN_OFFSET(ucd_numbers_plan_v1, describe, 8);
+PIN_VALUE(UCD_NUMBER_TYPE_VOICEMAIL, 11);
+PIN_VALUE(UCD_NUMBER_INVALID, 2);
 PIN_VALUE(UCD_NUMBER_SPECIAL, 5);
 PIN_VALUE(UCD_FORWARD_REASON_DEFLECT, 4);
 

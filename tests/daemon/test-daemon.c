@@ -247,7 +247,7 @@ static void test_versions(void)
                                   UCD_DIRECTORY_MAJOR, UCD_DIRECTORY_MINOR, UCD_CALLS_MAJOR,
                                   UCD_CALLS_MINOR, UCD_PRESENCE_MAJOR, UCD_PRESENCE_MINOR,
                                   UCD_PERMISSIONS_MAJOR, UCD_PERMISSIONS_MINOR);
-    g_assert_nonnull(strstr(field_of(r, "provides"), "numbers 1.0"));
+    g_assert_nonnull(strstr(field_of(r, "provides"), "numbers 1.1"));
     g_assert_nonnull(strstr(field_of(r, "provides"), model));
     g_free(model);
     json_node_free(r);
