@@ -329,6 +329,21 @@ JsonNode *routes_leg_json(api_call *call, const ucd_call_leg *leg)
     routes_add_string(b, "remote_number", masked ? ROUTES_MASKED_NUMBER : leg->remote_number);
     routes_add_string(b, "remote_name", masked ? NULL : leg->remote_name);
     routes_add_time(b, "since", leg->since_ms);
+    /* calls 1.1: who the remote party is; null when unknown, withheld, or
+     * from an older core. */
+    gboolean has_party =
+        leg->struct_size >= G_STRUCT_OFFSET(ucd_call_leg, party_user_id) + sizeof(char *);
+    json_builder_set_member_name(b, "party");
+    if (masked || !has_party || (!leg->party_name && !leg->party_company)) {
+        json_builder_add_null_value(b);
+    } else {
+        json_builder_begin_object(b);
+        routes_add_string(b, "name", leg->party_name);
+        routes_add_string(b, "company", leg->party_company);
+        routes_add_string(b, "source", leg->party_source);
+        routes_add_string(b, "user_id", leg->party_user_id);
+        json_builder_end_object(b);
+    }
     json_builder_end_object(b);
     JsonNode *node = json_builder_get_root(b);
     g_object_unref(b);

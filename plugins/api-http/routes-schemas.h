@@ -44,8 +44,14 @@
     "\"direction\":{\"enum\":[\"unknown\",\"inbound\",\"outbound\",\"internal\"]},\"private\":{"   \
     "\"type\":\"boolean\"},\"remote_number\":{\"type\":[\"string\",\"null\"]},\"remote_name\":{"   \
     "\"type\":[\"string\",\"null\"]},\"since\":{\"type\":[\"string\",\"null\"],\"format\":"        \
-    "\"date-time\"},\"since_ms\":{\"type\":[\"integer\",\"null\"]}},\"required\":[\"driver\","     \
-    "\"line\",\"call_id\",\"state\",\"private\",\"remote_number\"]}"
+    "\"date-time\"},\"since_ms\":{\"type\":[\"integer\",\"null\"]},\"party\":{\"type\":["          \
+    "\"object\","                                                                                  \
+    "\"null\"],\"description\":\"The remote party as ucd identified it: a user of the directory "  \
+    "(source 'directory', user_id set) or a contact of the contact store (source: its module); "   \
+    "null when unknown or withheld.\",\"properties\":{\"name\":{\"type\":[\"string\",\"null\"]},"  \
+    "\"company\":{\"type\":[\"string\",\"null\"]},\"source\":{\"type\":\"string\"},\"user_id\":{"  \
+    "\"type\":[\"string\",\"null\"]}}}},\"required\":[\"driver\",\"line\",\"call_id\",\"state\","  \
+    "\"private\",\"remote_number\"]}"
 
 #define USER_SCHEMA                                                                                \
     "{\"type\":\"object\",\"description\":\"A user as the caller may see them (level): id, "       \

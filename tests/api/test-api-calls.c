@@ -141,6 +141,12 @@ static void test_dial_to_hangup(void)
     g_assert_cmpstr(str(obj(leg), "user_id"), ==, "file:alice");
     g_assert_cmpstr(str(obj(leg), "driver"), ==, w.driver);
     g_assert_cmpstr(str(obj(leg), "remote_number"), ==, "202");
+    /* issue 15: the model names who 202 is, bob, from the directory */
+    JsonObject *party = json_object_get_object_member(obj(leg), "party");
+    g_assert_nonnull(party);
+    g_assert_cmpstr(str(party, "name"), ==, "Bob Boss");
+    g_assert_cmpstr(str(party, "source"), ==, "directory");
+    g_assert_cmpstr(str(party, "user_id"), ==, "file:bob");
     json_node_free(leg);
     g_assert_true(ucctl_calls_have(&w, a));
 
@@ -490,6 +496,7 @@ static void test_private_and_keys(void)
         leg = wait_leg(&w, others[i], "202", "offering");
         g_assert_cmpstr(str(obj(leg), "remote_number"), ==, "anonymous");
         g_assert_true(json_object_get_null_member(obj(leg), "remote_name"));
+        g_assert_true(json_object_get_null_member(obj(leg), "party"));
         json_node_free(leg);
         JsonNode *u = req_ok(w.e, "GET", "/users/bob", others[i], NULL, 200);
         char *text = json_to_string(u, FALSE);
