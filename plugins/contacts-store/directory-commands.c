@@ -61,9 +61,18 @@ static int cmd_sources(store *st, ucd_reply *reply)
         contact_copy *copy = store_current_copy(st, name);
         char prio[16] = "-", contacts[24] = "0", numbers[24] = "0", gen[24] = "-", good[32],
              attempt[32], skipped[24] = "-";
-        const char *state = src == NULL || !src->running ? "not running"
-                            : src->busy                  ? "replicating"
-                                                         : "running";
+        char state[64];
+        if (src == NULL || !src->running)
+            g_strlcpy(state, "not running", sizeof state);
+        else if (!src->busy)
+            g_strlcpy(state, "running", sizeof state);
+        else if (atomic_load(&src->progress_total) > 0)
+            g_snprintf(state, sizeof state, "replicating %" PRIu64 " of %" PRIu64,
+                       (uint64_t)atomic_load(&src->progress_done),
+                       (uint64_t)atomic_load(&src->progress_total));
+        else
+            g_snprintf(state, sizeof state, "replicating %" PRIu64 " read",
+                       (uint64_t)atomic_load(&src->progress_done));
         if (src != NULL && src->running)
             g_snprintf(prio, sizeof prio, "%d", src->info.priority);
         else if (copy != NULL)

@@ -179,6 +179,8 @@ static void sink_skipped(void *impl, const char *where, const char *what)
 static void sink_progress(void *impl, uint64_t done, uint64_t total)
 {
     replication *r = impl;
+    atomic_store(&r->src->progress_done, done);
+    atomic_store(&r->src->progress_total, total);
     if (!r->progress)
         return;
     int64_t now = g_get_monotonic_time();
@@ -389,6 +391,8 @@ int store_replicate(source_state *src, ucd_reply *reply, gboolean progress)
         contact_copy_unref(last);
     }
     src->busy = TRUE;
+    atomic_store(&src->progress_done, 0);
+    atomic_store(&src->progress_total, 0);
     src->busy_since = g_get_real_time() / G_USEC_PER_SEC;
     int rc = st->host->work_queue_submit(src->queue, replicate_work, replicate_done, r);
     if (rc != UCD_OK) {

@@ -41,6 +41,9 @@ typedef struct source_state {
     char *attempt_result;  /* "ok", "failed: ...", "refused: ..." */
     uint64_t skipped;      /* by the last attempt */
     uint64_t replications; /* attempts since start */
+    /* How far the running replication is, as its source says: written by
+     * the worker, read by `directory sources`. */
+    atomic_uint_fast64_t progress_done, progress_total;
 } source_state;
 
 struct store {
