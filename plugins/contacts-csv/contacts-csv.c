@@ -29,7 +29,8 @@ static const ucd_service_decl csv_provides[] = {
 };
 
 static const ucd_config_key csv_keys[] = {
-    {"path", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL, "the CSV file, read at each replication"},
+    /* Not "path": the core's key for the plugin's own file in every section. */
+    {"file", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL, "the CSV file, read at each replication"},
     {"delimiter", UCD_CONFIG_STRING, 0, ",", "one character between fields: , ; | or tab"},
     {"quote", UCD_CONFIG_STRING, 0, "\"", "the quote character; empty: fields are never quoted"},
     {"encoding", UCD_CONFIG_STRING, 0, "UTF-8",
@@ -160,10 +161,10 @@ static int csv_init(ucd_plugin *self, const ucd_host *host, void **state)
     csv_plugin *p = g_new0(csv_plugin, 1);
     p->self = self;
     p->host = host;
-    p->settings.path = config_string(p, "path");
+    p->settings.path = config_string(p, "file");
     int rc = UCD_FAIL;
     if (p->settings.path == NULL || p->settings.path[0] == '\0')
-        rc = host->config_error(self, "path", "must name the CSV file");
+        rc = host->config_error(self, "file", "must name the CSV file");
     else if (contact_source_config_read(self, host, &p->info) == UCD_OK &&
              read_format(p) == UCD_OK && read_map(p) == UCD_OK)
         rc = host->service_register(self, UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR,

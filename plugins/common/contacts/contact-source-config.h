@@ -23,7 +23,7 @@
     {"priority", UCD_CONFIG_INT, 0, "100",                                                         \
      "lower wins when two sources know the same number"},                                          \
     {"replicate_every", UCD_CONFIG_DURATION, 0, "1h",                                              \
-     "time between scheduled replications; 0: only on demand (ucctl directory replicate)"},       \
+     "time between scheduled replications; 0s: only on demand (ucctl directory replicate)"},       \
     {"min_ratio", UCD_CONFIG_INT, 0, "50",                                                         \
      "percent: a copy smaller than this share of the last good one is refused; 0 accepts any"},   \
     {"switchboard", UCD_CONFIG_BOOL, 0, "false",                                                   \

@@ -585,7 +585,7 @@ static void test_plugin(fixture *f, gconstpointer data)
     (void)data;
     write_file(f, "Nr;Name;Telefon\n1;Anna;089 1\n", -1);
     fake_module *m = fake_module_new(load(), "contacts-csv:crm");
-    const char *const pairs[] = {"path",
+    const char *const pairs[] = {"file",
                                  f->path,
                                  "delimiter",
                                  ";",
@@ -636,11 +636,11 @@ static void test_plugin_config_errors(fixture *f, gconstpointer data)
         {"encoding", "UTF-16"},
         {"crm_link", "https://x/{id"},
         {"min_ratio", "101"},
-        {"path", ""},
+        {"file", ""},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         fake_module *m = fake_module_new(load(), "contacts-csv");
-        fake_module_set(m, "path", f->path);
+        fake_module_set(m, "file", f->path);
         fake_module_set(m, "map_business", "Phone");
         fake_module_set(m, bad[i].key, bad[i].value);
         g_assert_cmpint(fake_module_init(m), ==, UCD_FAIL);
@@ -649,13 +649,13 @@ static void test_plugin_config_errors(fixture *f, gconstpointer data)
     }
     /* Nothing mapped at all. */
     fake_module *m = fake_module_new(load(), "contacts-csv");
-    fake_module_set(m, "path", f->path);
+    fake_module_set(m, "file", f->path);
     g_assert_cmpint(fake_module_init(m), ==, UCD_FAIL);
     g_assert_cmpstr(m->config_error_key, ==, "map_display_name");
     fake_module_free(m);
     /* "tab" and an empty quote are accepted; the file need not exist yet. */
     m = fake_module_new(load(), "contacts-csv");
-    fake_module_set(m, "path", "/nonexistent/contacts.csv");
+    fake_module_set(m, "file", "/nonexistent/contacts.csv");
     fake_module_set(m, "map_business", "Phone");
     fake_module_set(m, "delimiter", "tab");
     fake_module_set(m, "quote", "");

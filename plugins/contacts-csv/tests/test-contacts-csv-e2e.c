@@ -1,0 +1,170 @@
+/*
+ * test-contacts-csv-e2e.c - contacts-csv in the real ucd with the real
+ * contacts-store, driven with the real ucctl: the nightly export of the
+ * README (semicolons, Windows-1252, a quoted line end, a broken row) is
+ * replicated at start and answers `directory lookup` for every kind of
+ * number; then the export goes wrong three ways (a renamed column, the file
+ * missing, an empty file) and each time the replication fails naming the
+ * file while the last good copy keeps answering; a good new version is
+ * taken.
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "harness.h"
+
+#define SOURCE "contacts-csv:crm"
+
+/* README.md's example, in Windows-1252 (0xFC ü, 0xF6 ö, 0xE4 ä, 0xDF ß),
+ * plus a row with one field too many on line 5. */
+static const char EXPORT[] =
+    "Kundennr;Vorname;Nachname;Firma;Stra\xDF"
+    "e;PLZ;Ort;Telefon;Telefon 2;Mobil\r\n"
+    "10017;Jutta;M\xFCller;M\xFCller & S\xF6hne GmbH;Hauptstr. 1;80331;M\xFCnchen;"
+    "+49 89 123456-0;089 123456-17;0171 2345678\r\n"
+    "10018;;;\"B\xE4"
+    "ckerei \"\"Zum Korn\"\"\";\"Am Markt 3\r\nHinterhaus\";86150;Augsburg;0821 55 44 33;;\r\n"
+    "10019;Too;Many;;;;;089 7777777;;;extra\r\n"
+    "10020;Otto;Normal;;;;;030 9876543;;\r\n";
+
+/* Waits for `needle` in ucd's log; prints the log when it never comes. */
+static void wait_log(harness *h, const char *needle)
+{
+    if (harness_wait_log(h, needle))
+        return;
+    char *log = harness_log(h);
+    g_error("not in ucd's log: '%s'; the log:\n%s", needle, log);
+}
+
+static void write_file(const char *path, const char *text, gssize len)
+{
+    g_assert_true(g_file_set_contents(path, text, len, NULL));
+}
+
+/* Runs `ucctl ARGS...`; returns stdout and stderr joined and the exit
+ * status in `*status`. */
+static char *ucctl(harness *h, int *status, ...)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (char *)harness_env("UCCTL_BIN"));
+    va_list ap;
+    va_start(ap, status);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
+        g_ptr_array_add(argv, (char *)a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    char *out = NULL, *err = NULL;
+    *status = harness_run(h, (const char *const *)argv->pdata, &out, &err);
+    char *both = g_strconcat(out ? out : "", err ? err : "", NULL);
+    g_free(out);
+    g_free(err);
+    g_ptr_array_free(argv, TRUE);
+    return both;
+}
+
+/* `ucctl ARGS...` must end with `expect_ok` (exit 0 or not) and print
+ * `needle`. */
+static void ucctl_expect(harness *h, gboolean expect_ok, const char *needle, const char *a1,
+                         const char *a2, const char *a3)
+{
+    int status = -1;
+    char *out = ucctl(h, &status, a1, a2, a3, NULL);
+    if ((status == 0) != expect_ok || strstr(out, needle) == NULL)
+        g_error("ucctl %s %s %s: status %d, expected %s with '%s' in:\n%s", a1, a2, a3 ? a3 : "",
+                status, expect_ok ? "success" : "a failure", needle, out);
+    g_free(out);
+}
+
+#define LOOKUP_FINDS(h, number, name)                                                              \
+    ucctl_expect((h), TRUE, (name), "directory", "lookup", (number))
+#define REPLICATE(h, ok, needle) ucctl_expect((h), (ok), (needle), "directory", "replicate", SOURCE)
+
+static void test_nightly_export(void)
+{
+    harness *h = harness_new(NULL);
+    char *file = g_build_filename(h->dir, "kontakte.csv", NULL);
+    write_file(file, EXPORT, sizeof(EXPORT) - 1);
+    char *body = g_strdup_printf("[location default]\n"
+                                 "country_code = 49\n"
+                                 "area_code = 89\n"
+                                 "[module " SOURCE "]\n"
+                                 "file = %s\n"
+                                 "delimiter = ;\n"
+                                 "encoding = WINDOWS-1252\n"
+                                 "map_source_id = Kundennr\n"
+                                 "map_given_name = Vorname\n"
+                                 "map_surname = Nachname\n"
+                                 "map_company = Firma\n"
+                                 "map_address = Stra\xC3\x9F"
+                                 "e;PLZ;Ort\n"
+                                 "map_business = Telefon;Telefon 2\n"
+                                 "map_mobile = Mobil\n"
+                                 "crm_link = https://crm.example/kunde/{Kundennr}\n"
+                                 "replicate_every = 0s\n"
+                                 "switchboard = true\n"
+                                 "[module contacts-store]\n",
+                                 file);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    g_assert_true(harness_wait_state(h, "contacts-store", "running"));
+    wait_log(h, "source " SOURCE ": generation 1 in use: 3 contacts, 5 "
+                "numbers (0 not understood), 1 skipped");
+    wait_log(h, "kontakte.csv line 5: has 11 fields, the header has 10");
+
+    /* Names composed of given name and surname, converted from
+     * Windows-1252; a company's name with its doubled quotes. */
+    LOOKUP_FINDS(h, "+49 171 2345678", "Jutta M\xC3\xBCller");
+    LOOKUP_FINDS(h, "089 123456-17", "Jutta M\xC3\xBCller");
+    LOOKUP_FINDS(h, "0821 554433",
+                 "B\xC3\xA4"
+                 "ckerei \"Zum Korn\"");
+    LOOKUP_FINDS(h, "+49 30 9876543", "Otto Normal");
+    /* The switchboard: an extension nobody listed. */
+    LOOKUP_FINDS(h, "089 123456-55", "prefix +49 89 123456-0");
+    ucctl_expect(h, FALSE, "no contact has", "directory", "lookup", "089 7777777");
+
+    /* The export renames a column: the whole file is refused by name. */
+    char *renamed = g_strdup(EXPORT);
+    memcpy(strstr(renamed, "Telefon 2"), "Telefax 2", 9);
+    write_file(file, renamed, sizeof(EXPORT) - 1);
+    /* The command succeeds; its result says the replication failed. */
+    REPLICATE(h, TRUE,
+              "kontakte.csv line 1: the header has no column \"Telefon 2\" (map_business); the "
+              "last good copy stays (generation 1, 3 contacts)");
+    LOOKUP_FINDS(h, "+49 171 2345678", "Jutta M\xC3\xBCller");
+    ucctl_expect(h, TRUE, "kontakte.csv", "directory", "sources", NULL);
+
+    /* The file is missing, then empty. */
+    g_assert_cmpint(g_remove(file), ==, 0);
+    REPLICATE(h, TRUE,
+              "kontakte.csv: cannot open: No such file or directory; the last good copy stays");
+    LOOKUP_FINDS(h, "089 123456-17", "Jutta M\xC3\xBCller");
+    write_file(file, "", 0);
+    REPLICATE(h, TRUE, "kontakte.csv is empty: no header line; the last good copy stays");
+    LOOKUP_FINDS(h, "0821 554433", "Zum Korn");
+
+    /* A good new version: Otto leaves, Jutta gets a new mobile. */
+    char *next = g_strdup(EXPORT);
+    memcpy(strstr(next, "0171 2345678"), "0171 2345679", 12);
+    *strstr(next, "10020;") = '\0';
+    write_file(file, next, -1);
+    REPLICATE(h, TRUE, "generation: 2");
+    LOOKUP_FINDS(h, "0171 2345679", "Jutta M\xC3\xBCller");
+    ucctl_expect(h, FALSE, "no contact has", "directory", "lookup", "0171 2345678");
+    ucctl_expect(h, FALSE, "no contact has", "directory", "lookup", "+49 30 9876543");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+
+    g_free(next);
+    g_free(renamed);
+    g_free(body);
+    g_free(file);
+    harness_free(h);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/contacts-csv/e2e/nightly-export", test_nightly_export);
+    return g_test_run();
+}
