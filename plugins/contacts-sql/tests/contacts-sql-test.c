@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 #include <ucd/contacts.h>
 
+#include "contact-sink-recorder.h"
 #include "fake-host.h"
 #include "odbc-util.h"
 
@@ -111,92 +112,6 @@ static void db_fill(void)
                "CAST(X'61006200' AS TEXT))");
 }
 
-/* ---- the fake sink --------------------------------------------------------------- */
-
-typedef struct sink {
-    GPtrArray *contacts; /* "id|name|given|surname|company|dept|email|address|link|kind:raw,..." */
-    GPtrArray *skipped;  /* "where: problem" */
-    GArray *progress;    /* guint64 pairs: done, total */
-    guint64 cancel_after;
-    guint64 fail_after;
-    guint64 checks; /* cancelled() calls */
-} sink;
-
-#define OR_DASH(s) ((s) != NULL ? (s) : "-")
-
-static int sink_add(void *impl, const ucd_contact *c)
-{
-    sink *s = impl;
-    g_assert_cmpuint(c->struct_size, ==, sizeof(ucd_contact));
-    if (s->fail_after > 0 && s->contacts->len >= s->fail_after)
-        return UCD_E_NOMEM;
-    static const char *const kinds[] = {"other", "business", "mobile", "home", "fax"};
-    GString *out = g_string_new(NULL);
-    g_string_append_printf(out, "%s|%s|%s|%s|%s|%s|%s|%s|%s|", c->source_id,
-                           OR_DASH(c->display_name), OR_DASH(c->given_name), OR_DASH(c->surname),
-                           OR_DASH(c->company), OR_DASH(c->department), OR_DASH(c->email),
-                           OR_DASH(c->address), OR_DASH(c->crm_link));
-    for (uint32_t i = 0; i < c->n_numbers; i++)
-        g_string_append_printf(out, "%s%s:%s", i ? "," : "", kinds[c->numbers[i].kind],
-                               c->numbers[i].raw);
-    g_ptr_array_add(s->contacts, g_string_free(out, FALSE));
-    return UCD_OK;
-}
-
-static void sink_skipped(void *impl, const char *where, const char *problem)
-{
-    sink *s = impl;
-    g_ptr_array_add(s->skipped, g_strdup_printf("%s: %s", where, problem));
-}
-
-static void sink_progress(void *impl, uint64_t done, uint64_t total)
-{
-    sink *s = impl;
-    guint64 pair[2] = {done, total};
-    g_array_append_vals(s->progress, pair, 2);
-}
-
-static int sink_cancelled(void *impl)
-{
-    sink *s = impl;
-    s->checks++;
-    return s->cancel_after > 0 && s->contacts->len >= s->cancel_after;
-}
-
-static const ucd_contact_sink sink_iface = {
-    .struct_size = sizeof(ucd_contact_sink),
-    .add = sink_add,
-    .skipped = sink_skipped,
-    .progress = sink_progress,
-    .cancelled = sink_cancelled,
-};
-
-static void sink_init(sink *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->contacts = g_ptr_array_new_with_free_func(g_free);
-    s->skipped = g_ptr_array_new_with_free_func(g_free);
-    s->progress = g_array_new(FALSE, FALSE, sizeof(guint64));
-}
-
-static void sink_clear(sink *s)
-{
-    g_ptr_array_unref(s->contacts);
-    g_ptr_array_unref(s->skipped);
-    g_array_unref(s->progress);
-}
-
-static const char *contact_with_id(sink *s, const char *id)
-{
-    char *prefix = g_strconcat(id, "|", NULL);
-    const char *found = NULL;
-    for (guint i = 0; i < s->contacts->len && found == NULL; i++)
-        if (g_str_has_prefix(s->contacts->pdata[i], prefix))
-            found = s->contacts->pdata[i];
-    g_free(prefix);
-    return found;
-}
-
 /* ---- the plugin ------------------------------------------------------------------ */
 
 static fake_module *module_new(void)
@@ -250,14 +165,14 @@ static void module_set_map(fake_module *module)
 }
 
 /* Runs one replication into `s`; returns its result, the error in `*error`. */
-static int replicate(fake_module *module, sink *s, char **error)
+static int replicate(fake_module *module, contact_sink_recorder *s, char **error)
 {
     void *impl = NULL;
     const ucd_contact_source_v1 *iface =
         fake_module_service(module, UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR, &impl);
     g_assert_nonnull(iface);
     char *message = NULL;
-    int result = iface->replicate(impl, &sink_iface, s, &message);
+    int result = iface->replicate(impl, &contact_sink_recorder_iface, s, &message);
     g_assert_true((result == UCD_OK) == (message == NULL));
     *error = g_strdup(message);
     free(message);
@@ -280,18 +195,18 @@ static void test_replicate(void)
     fake_module *module = module_new();
     module_set_map(module);
     fake_module_start(module);
-    sink s;
-    sink_init(&s);
+    contact_sink_recorder s;
+    contact_sink_recorder_init(&s);
     char *error = NULL;
     g_assert_cmpint(replicate(module, &s, &error), ==, UCD_OK);
     g_assert_cmpuint(s.contacts->len, ==, PEOPLE);
-    g_assert_cmpstr(contact_with_id(&s, "c0001"), ==,
+    g_assert_cmpstr(contact_sink_recorder_find(s.contacts, "c0001|"), ==,
                     "c0001|Jörg Müller|Jörg|Müller|Müller & Söhne GmbH|Vertrieb|jm@example.com|"
                     "Hauptstr. 1, 80331 München|"
                     "https://crm.example.com/c/c0001?n=J%C3%B6rg%20M%C3%BCller&x={1}|"
                     "business:+49 89 1234567,business:089 7654321,mobile:+49 170 1,"
                     "fax:+49 89 123456-99");
-    g_assert_cmpstr(contact_with_id(&s, "c2500"), ==,
+    g_assert_cmpstr(contact_sink_recorder_find(s.contacts, "c2500|"), ==,
                     "c2500|Contact 2500|-|-|Firma 2500|-|-|-|"
                     "https://crm.example.com/c/c2500?n=Contact%202500&x={1}|"
                     "business:+49 30 0002500");
@@ -331,18 +246,18 @@ static void test_replicate(void)
     if (odbc_string != NULL)
         fake_module_set(streaming, "connection_string", connection);
     fake_module_start(streaming);
-    sink again;
-    sink_init(&again);
+    contact_sink_recorder again;
+    contact_sink_recorder_init(&again);
     g_assert_cmpint(replicate(streaming, &again, &error), ==, UCD_OK);
     g_assert_cmpuint(again.contacts->len, ==, PEOPLE);
     g_assert_cmpuint(again.skipped->len, ==, want->len);
     for (guint i = 0; i < PEOPLE; i++)
         g_assert_cmpstr(again.contacts->pdata[i], ==, s.contacts->pdata[i]);
-    sink_clear(&again);
+    contact_sink_recorder_clear(&again);
     module_done(streaming);
     g_free(connection);
     g_ptr_array_unref(want);
-    sink_clear(&s);
+    contact_sink_recorder_clear(&s);
     module_done(module);
 }
 
@@ -355,8 +270,8 @@ static void test_default_map(void)
                     "SELECT pid AS id, fullname AS display_name, phone AS business, cell AS mobile "
                     "FROM people WHERE pos <= 3 ORDER BY pos");
     fake_module_start(module);
-    sink s;
-    sink_init(&s);
+    contact_sink_recorder s;
+    contact_sink_recorder_init(&s);
     char *error = NULL;
     g_assert_cmpint(replicate(module, &s, &error), ==, UCD_OK);
     g_assert_cmpuint(s.contacts->len, ==, 3);
@@ -364,15 +279,15 @@ static void test_default_map(void)
                     "c0001|Jörg Müller|-|-|-|-|-|-|-|business:+49 89 1234567,mobile:+49 170 1");
     g_assert_cmpstr(s.contacts->pdata[2], ==,
                     "c0003|Contact 3|-|-|-|-|-|-|-|business:+49 30 0000003");
-    sink_clear(&s);
+    contact_sink_recorder_clear(&s);
     module_done(module);
 }
 
 static void expect_failure(fake_module *module, int code, const char *const *needles)
 {
     fake_module_start(module);
-    sink s;
-    sink_init(&s);
+    contact_sink_recorder s;
+    contact_sink_recorder_init(&s);
     char *error = NULL;
     g_assert_cmpint(replicate(module, &s, &error), ==, code);
     g_assert_nonnull(error);
@@ -382,7 +297,7 @@ static void expect_failure(fake_module *module, int code, const char *const *nee
     g_assert_null(strstr(error, "secret"));
     g_assert_null(strstr(error, "wrong-pw"));
     g_free(error);
-    sink_clear(&s);
+    contact_sink_recorder_clear(&s);
     module_done(module);
 }
 
@@ -464,22 +379,23 @@ static void test_cancel_and_store_errors(void)
     fake_module *module = module_new();
     module_set_map(module);
     fake_module_start(module);
-    sink s;
-    sink_init(&s);
+    contact_sink_recorder s;
+    contact_sink_recorder_init(&s);
     s.cancel_after = 100;
     char *error = NULL;
     g_assert_cmpint(replicate(module, &s, &error), ==, UCD_E_BUSY);
     g_assert_cmpstr(error, ==, "cancelled at query row 128");
     g_assert_cmpuint(s.contacts->len, ==, 127);
     g_free(error);
-    sink_clear(&s);
+    contact_sink_recorder_clear(&s);
 
-    sink_init(&s);
+    contact_sink_recorder_init(&s);
     s.fail_after = 10;
+    s.fail_code = UCD_E_NOMEM;
     g_assert_cmpint(replicate(module, &s, &error), ==, UCD_E_NOMEM);
     g_assert_cmpstr(error, ==, "the store refused query row 11: out of memory");
     g_free(error);
-    sink_clear(&s);
+    contact_sink_recorder_clear(&s);
     module_done(module);
 }
 
