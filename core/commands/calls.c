@@ -31,11 +31,12 @@ static void call_row_free(gpointer p)
     g_free(c);
 }
 
-/* "Name, Company (source)" of the identified remote party; "" when none. */
+/* "Name, Company (source)" of the identified remote party (a company's own
+ * entry is named after it: said once); "" when none. */
 static char *party_text(const ucd_call_leg *leg)
 {
     GString *t = g_string_new(leg->party_name);
-    if (leg->party_company)
+    if (leg->party_company && g_strcmp0(leg->party_company, leg->party_name) != 0)
         g_string_append_printf(t, "%s%s", t->len ? ", " : "", leg->party_company);
     if (t->len && leg->party_source)
         g_string_append_printf(t, " (%s)", leg->party_source);
