@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "bench-rows.h"
 #include "csv-source.h"
 
 typedef struct counting_sink {
@@ -53,31 +54,6 @@ static int never_cancelled(void *impl)
 
 static const ucd_contact_sink sink_iface = {sizeof(ucd_contact_sink), count_add, count_skipped,
                                             no_progress, never_cancelled};
-
-/* Writes ROWS rows; every 7th name is quoted with a comma in it, every 5th
- * has an umlaut, so the quoted path and the conversion both run. */
-static void generate(const char *path, unsigned rows, gboolean windows_1252)
-{
-    FILE *f = fopen(path, "w");
-    g_assert_nonnull(f);
-    fputs("Id,Name,Company,Department,Email,Street,ZIP,City,Phone,Mobile,Fax\r\n", f);
-    const char *u = windows_1252 ? "\xFC" : "\xC3\xBC";
-    for (unsigned i = 1; i <= rows; i++) {
-        if (i % 7 == 0)
-            fprintf(f, "C%u,\"Berg, Anna %u\",", i, i);
-        else
-            fprintf(f, "C%u,%s%u,", i, i % 5 == 0 ? "J" : "Anna Berg ", i);
-        if (i % 5 == 0)
-            fprintf(f, "M%sller GmbH,", u);
-        else
-            fputs("Example Trading GmbH,", f);
-        fprintf(f,
-                "Sales,contact%u@example.com,Hauptstr. %u,%05u,M%snchen,"
-                "+49 89 %07u,0171 %07u,+49 89 %07u-9\r\n",
-                i, i % 300, 10000 + i % 90000, u, i, i, i);
-    }
-    g_assert_cmpint(fclose(f), ==, 0);
-}
 
 static long status_kib(const char *field)
 {
@@ -164,8 +140,8 @@ int main(int argc, char **argv)
     g_assert_nonnull(dir);
     char *utf8 = g_build_filename(dir, "contacts-utf8.csv", NULL);
     char *cp1252 = g_build_filename(dir, "contacts-cp1252.csv", NULL);
-    generate(utf8, rows, FALSE);
-    generate(cp1252, rows, TRUE);
+    bench_rows_write(utf8, rows, FALSE);
+    bench_rows_write(cp1252, rows, TRUE);
     char *load = NULL;
     g_file_get_contents("/proc/loadavg", &load, NULL, NULL);
     printf("contacts-csv parse into a counting sink, %u rounds; load average before: %s", rounds,
