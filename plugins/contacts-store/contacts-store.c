@@ -137,7 +137,6 @@ int store_lookup(void *impl, const char *context, const char *number, const char
     if (number == NULL || cb == NULL)
         return UCD_E_INVALID;
     uint64_t digits = store_normalize(st, context, number, NULL, &rc);
-    st->host->counter_add(st->lookups, 1);
     if (rc == UCD_E_INVALID)
         return UCD_E_INVALID;
     if (digits == 0)
@@ -147,10 +146,7 @@ int store_lookup(void *impl, const char *context, const char *number, const char
     number_index *index = index_cell_enter(&st->cell, &ticket);
     unsigned found = number_index_lookup(index, digits, sources, on_match, &ctx);
     index_cell_leave(&st->cell, ticket);
-    if (found == 0)
-        return UCD_E_NOT_FOUND;
-    st->host->counter_add(st->lookup_hits, 1);
-    return UCD_OK;
+    return found == 0 ? UCD_E_NOT_FOUND : UCD_OK;
 }
 
 typedef struct search_ctx {
@@ -279,10 +275,8 @@ static int store_init(ucd_plugin *self, const ucd_host *host, void **state)
         store_free(st);
         return UCD_FAIL;
     }
-    st->lookups =
-        host->counter_new(self, "lookups", UCD_COUNTER_MONOTONIC, "reverse lookups asked");
-    st->lookup_hits = host->counter_new(self, "lookup_hits", UCD_COUNTER_MONOTONIC,
-                                        "reverse lookups that found a contact");
+    /* No counter of lookups: two shared counters per lookup cost more
+     * than the lookup on several cores (docs/PERFORMANCE.md). */
     st->replications_failed =
         host->counter_new(self, "replications_failed", UCD_COUNTER_MONOTONIC,
                           "replications that kept the last good copy (failed or refused)");

@@ -6,7 +6,8 @@
  * the equal keys in the order it must report them and compares integers
  * only.
  *
- * The grace period: readers count themselves in readers[epoch & 1]. A
+ * The grace period: readers count themselves in readers[epoch & 1] (one
+ * counter spread over stripes, summed by the publisher). A
  * publisher swaps the pointer, moves the epoch on, and waits until the
  * counter of the old epoch is zero: every reader that could have read the
  * old pointer counted itself there before re-checking the epoch, and any
@@ -16,6 +17,7 @@
  */
 #include "number-index.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,43 @@ static unsigned digit_count(uint64_t v)
     return n;
 }
 
+static uint64_t key_hash(uint64_t key)
+{
+    key ^= key >> 31;
+    key *= 0x9e3779b97f4a7c15u;
+    return key ^ (key >> 29);
+}
+
+/* Sized to stay at most half full. Entries must be sorted by key. */
+static void key_table_build(key_table *t, const index_entry *entries, size_t n)
+{
+    uint64_t size = 16;
+    while (size < 2 * (uint64_t)n)
+        size *= 2;
+    t->slots = g_new0(uint32_t, size);
+    t->mask = size - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && entries[i - 1].key == entries[i].key)
+            continue;
+        uint64_t h = key_hash(entries[i].key) & t->mask;
+        while (t->slots[h] != 0)
+            h = (h + 1) & t->mask;
+        t->slots[h] = (uint32_t)i + 1;
+    }
+}
+
+/* The position of the first entry with `key`, or `n` when there is none. */
+static size_t key_table_find(const key_table *t, const index_entry *entries, size_t n, uint64_t key)
+{
+    for (uint64_t h = key_hash(key) & t->mask;; h = (h + 1) & t->mask) {
+        uint32_t slot = t->slots[h];
+        if (slot == 0)
+            return n;
+        if (entries[slot - 1].key == key)
+            return slot - 1;
+    }
+}
+
 number_index *number_index_build(contact_copy *const *copies, guint n_copies)
 {
     number_index *index = g_new0(number_index, 1);
@@ -80,16 +119,19 @@ number_index *number_index_build(contact_copy *const *copies, guint n_copies)
                 index_entry e = {
                     .key = num->e164, .contact = k, .copy = (uint16_t)c, .number = (uint16_t)j};
                 index->exact[index->n_exact++] = e;
-                if (num->switchboard &&
-                    digit_count(num->e164 / 10) >= NUMBER_INDEX_MIN_PREFIX_DIGITS) {
+                unsigned length = digit_count(num->e164 / 10);
+                if (num->switchboard && length >= NUMBER_INDEX_MIN_PREFIX_DIGITS) {
                     e.key = num->e164 / 10;
                     index->prefix[index->n_prefix++] = e;
+                    index->prefix_lengths |= 1u << length;
                 }
             }
         }
     }
     qsort(index->exact, index->n_exact, sizeof(index_entry), entry_cmp);
     qsort(index->prefix, index->n_prefix, sizeof(index_entry), entry_cmp);
+    key_table_build(&index->exact_keys, index->exact, index->n_exact);
+    key_table_build(&index->prefix_keys, index->prefix, index->n_prefix);
     return index;
 }
 
@@ -102,6 +144,8 @@ void number_index_free(number_index *index)
     g_free(index->copies);
     g_free(index->exact);
     g_free(index->prefix);
+    g_free(index->exact_keys.slots);
+    g_free(index->prefix_keys.slots);
     g_free(index);
 }
 
@@ -114,20 +158,6 @@ gboolean number_index_source_visible(const number_index *index, guint copy,
         if (strcmp(*s, index->copies[copy]->source) == 0)
             return TRUE;
     return FALSE;
-}
-
-/* The first entry whose key is not below `key`. */
-static size_t lower_bound(const index_entry *entries, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (entries[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 /* Contacts reported so far, so a switchboard's own number found exactly is
@@ -160,7 +190,7 @@ unsigned number_index_lookup(const number_index *index, uint64_t digits, const c
     unsigned reported = 0;
     if (index == NULL || digits == 0)
         return 0;
-    for (size_t i = lower_bound(index->exact, index->n_exact, digits);
+    for (size_t i = key_table_find(&index->exact_keys, index->exact, index->n_exact, digits);
          i < index->n_exact && index->exact[i].key == digits; i++) {
         const index_entry *e = &index->exact[i];
         if (!number_index_source_visible(index, e->copy, sources) || !seen_add(&seen, e))
@@ -171,9 +201,12 @@ unsigned number_index_lookup(const number_index *index, uint64_t digits, const c
     }
     if (index->n_prefix == 0)
         return reported;
-    for (uint64_t prefix = digits / 10; digit_count(prefix) >= NUMBER_INDEX_MIN_PREFIX_DIGITS;
-         prefix /= 10) {
-        for (size_t i = lower_bound(index->prefix, index->n_prefix, prefix);
+    uint64_t prefix = digits / 10;
+    for (unsigned length = digit_count(prefix); length >= NUMBER_INDEX_MIN_PREFIX_DIGITS;
+         length--, prefix /= 10) {
+        if (!(index->prefix_lengths & 1u << length))
+            continue;
+        for (size_t i = key_table_find(&index->prefix_keys, index->prefix, index->n_prefix, prefix);
              i < index->n_prefix && index->prefix[i].key == prefix; i++) {
             const index_entry *e = &index->prefix[i];
             if (!number_index_source_visible(index, e->copy, sources) || !seen_add(&seen, e))
@@ -192,8 +225,9 @@ void index_cell_init(index_cell *cell)
 {
     atomic_init(&cell->current, NULL);
     atomic_init(&cell->epoch, 0);
-    atomic_init(&cell->readers[0], 0);
-    atomic_init(&cell->readers[1], 0);
+    for (int e = 0; e < 2; e++)
+        for (int i = 0; i < INDEX_CELL_STRIPES; i++)
+            atomic_init(&cell->stripes[e][i].readers, 0);
     g_mutex_init(&cell->publish_lock);
 }
 
@@ -203,22 +237,42 @@ void index_cell_clear(index_cell *cell)
     g_mutex_clear(&cell->publish_lock);
 }
 
+/* This thread's stripe, handed out in turn to threads as they first read. */
+static unsigned my_stripe(void)
+{
+    static atomic_uint next_stripe;
+    static _Thread_local unsigned stripe = UINT_MAX;
+    if (stripe == UINT_MAX)
+        stripe = atomic_fetch_add(&next_stripe, 1) % INDEX_CELL_STRIPES;
+    return stripe;
+}
+
 number_index *index_cell_enter(index_cell *cell, unsigned *ticket)
 {
+    unsigned stripe = my_stripe();
     for (;;) {
         unsigned epoch = atomic_load(&cell->epoch);
-        atomic_fetch_add(&cell->readers[epoch & 1], 1);
+        atomic_long *readers = &cell->stripes[epoch & 1][stripe].readers;
+        atomic_fetch_add(readers, 1);
         if (atomic_load(&cell->epoch) == epoch) {
-            *ticket = epoch & 1;
+            *ticket = (epoch & 1) | stripe << 1;
             return atomic_load(&cell->current);
         }
-        atomic_fetch_sub(&cell->readers[epoch & 1], 1);
+        atomic_fetch_sub(readers, 1);
     }
 }
 
 void index_cell_leave(index_cell *cell, unsigned ticket)
 {
-    atomic_fetch_sub(&cell->readers[ticket], 1);
+    atomic_fetch_sub(&cell->stripes[ticket & 1][ticket >> 1].readers, 1);
+}
+
+static long readers_of(index_cell *cell, unsigned parity)
+{
+    long n = 0;
+    for (int i = 0; i < INDEX_CELL_STRIPES; i++)
+        n += atomic_load(&cell->stripes[parity][i].readers);
+    return n;
 }
 
 void index_cell_publish(index_cell *cell, number_index *next)
@@ -226,7 +280,10 @@ void index_cell_publish(index_cell *cell, number_index *next)
     g_mutex_lock(&cell->publish_lock);
     number_index *old = atomic_exchange(&cell->current, next);
     unsigned epoch = atomic_fetch_add(&cell->epoch, 1);
-    while (atomic_load(&cell->readers[epoch & 1]) != 0)
+    /* A reader that counted itself in the old parity before the epoch moved
+     * did so before this read of its stripe (both are sequentially
+     * consistent), so a zero sum means none of them is left. */
+    while (readers_of(cell, epoch & 1) != 0)
         g_usleep(50);
     g_mutex_unlock(&cell->publish_lock);
     number_index_free(old);

@@ -24,9 +24,17 @@ struct store_db {
     sqlite3_stmt *insert_fts;
 };
 
+/* A query matching more contacts than this is answered in index order, not
+ * by relevance: ranking means scoring every match (a second for the "m" of a
+ * million contacts), and a person typing a name wants the next letter's
+ * answer now rather than the best of half the directory. */
+#define RANK_AT_MOST 2000
+
 struct store_reader {
     sqlite3 *db;
-    sqlite3_stmt *search;
+    sqlite3_stmt *count; /* matches, up to RANK_AT_MOST + 1 */
+    sqlite3_stmt *ranked;
+    sqlite3_stmt *unranked;
 };
 
 static const char schema_sql[] =
@@ -449,16 +457,25 @@ int store_db_forget_source(store_db *db, const char *source, char **error)
 store_reader *store_reader_open(const char *path, char **error)
 {
     store_reader *r = g_new0(store_reader, 1);
+    char *count_sql = g_strdup_printf("SELECT count(*) FROM (SELECT 1 FROM contacts_fts WHERE "
+                                      "contacts_fts MATCH ?1 LIMIT %d)",
+                                      RANK_AT_MOST + 1);
     if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db, count_sql, -1, SQLITE_PREPARE_PERSISTENT, &r->count, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v3(r->db,
                            "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?1"
                            " ORDER BY rank",
-                           -1, SQLITE_PREPARE_PERSISTENT, &r->search, NULL) != SQLITE_OK) {
+                           -1, SQLITE_PREPARE_PERSISTENT, &r->ranked, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db, "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &r->unranked, NULL) != SQLITE_OK) {
         *error = db_error(r->db, path, "open for search");
         store_reader_close(r);
-        return NULL;
+        r = NULL;
+    } else {
+        sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
     }
-    sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+    g_free(count_sql);
     return r;
 }
 
@@ -466,7 +483,9 @@ void store_reader_close(store_reader *reader)
 {
     if (reader == NULL)
         return;
-    sqlite3_finalize(reader->search);
+    sqlite3_finalize(reader->count);
+    sqlite3_finalize(reader->ranked);
+    sqlite3_finalize(reader->unranked);
     sqlite3_close(reader->db);
     g_free(reader);
 }
@@ -517,16 +536,23 @@ char *store_fts_query(const char *words)
 int store_reader_search(store_reader *reader, const char *fts_query,
                         int (*cb)(int64_t id, void *data), void *data, char **error)
 {
-    sqlite3_bind_text(reader->search, 1, fts_query, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(reader->search)) == SQLITE_ROW)
-        if (cb(sqlite3_column_int64(reader->search, 0), data) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
+    sqlite3_bind_text(reader->count, 1, fts_query, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(reader->count);
+    int64_t matches = rc == SQLITE_ROW ? sqlite3_column_int64(reader->count, 0) : 0;
+    sqlite3_reset(reader->count);
+    sqlite3_stmt *stmt = NULL;
+    if (rc == SQLITE_ROW) {
+        stmt = matches > RANK_AT_MOST ? reader->unranked : reader->ranked;
+        sqlite3_bind_text(stmt, 1, fts_query, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+            if (cb(sqlite3_column_int64(stmt, 0), data) != 0) {
+                rc = SQLITE_DONE;
+                break;
+            }
+    }
     if (rc != SQLITE_DONE)
         *error = g_strdup_printf("search '%s': %s", fts_query, sqlite3_errmsg(reader->db));
-    sqlite3_reset(reader->search);
-    sqlite3_clear_bindings(reader->search);
+    if (stmt != NULL)
+        sqlite3_reset(stmt);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }

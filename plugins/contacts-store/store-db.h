@@ -72,8 +72,10 @@ void store_reader_close(store_reader *reader);
  * its digits. NULL when no word is left (only punctuation). g_free. */
 char *store_fts_query(const char *words);
 
-/* Runs a full-text query, best first, and calls `cb` with each contact id
- * until it returns non-zero. */
+/* Runs a full-text query and calls `cb` with each contact id until it
+ * returns non-zero: best first, unless the query matches so many contacts
+ * that ranking them all would take long (more than 2,000: then in the
+ * index's order). */
 int store_reader_search(store_reader *reader, const char *fts_query,
                         int (*cb)(int64_t id, void *data), void *data, char **error);
 

@@ -66,7 +66,7 @@ struct store {
     GHashTable *sources; /* name -> source_state *; main loop */
     gboolean loaded;
     char *load_error;
-    ucd_counter *lookups, *lookup_hits, *replications_failed;
+    ucd_counter *replications_failed;
 };
 
 /* ---- replication.c ---- */
