@@ -168,11 +168,19 @@ static int slot_normalize(void *impl, const char *context, const char *raw, ucd_
     return core_numbers_normalize(atomic_load(&slot->current), context, raw, out);
 }
 
+static int slot_normalize_rules(void *impl, const char *context, const char *raw,
+                                ucd_number_info *out)
+{
+    core_numbers_slot *slot = impl;
+    return core_numbers_normalize_rules(atomic_load(&slot->current), context, raw, out);
+}
+
 static const ucd_numbers_v1 slot_iface = {
     .struct_size = sizeof(ucd_numbers_v1),
     .normalize = slot_normalize,
     .attach_plan = core_numbers_iface_attach_plan,
     .detach_plan = core_numbers_iface_detach_plan,
+    .normalize_rules = slot_normalize_rules,
 };
 
 /* The services the core provides, in the registry under provider "core":

@@ -1211,8 +1211,10 @@ static int normalize_into(const location *loc, const char *raw, ucd_number_info 
 }
 
 /* Normalizes `raw` at `loc` (NULL: no number service) into `out`; a found
- * number returns `found_rc`. */
-static int normalize_at(const location *loc, int found_rc, const char *raw, ucd_number_info *out)
+ * number returns `found_rc`. The plan, when attached, completes it unless
+ * `rules_only`. */
+static int normalize_at(const location *loc, int found_rc, const char *raw, ucd_number_info *out,
+                        gboolean rules_only)
 {
     ucd_number_info info;
     int rc;
@@ -1226,7 +1228,8 @@ static int normalize_at(const location *loc, int found_rc, const char *raw, ucd_
     if (loc && raw) {
         rc = normalize_into(loc, raw, &info);
         if (rc == UCD_OK) {
-            describe_with_plan(loc, &info);
+            if (!rules_only)
+                describe_with_plan(loc, &info);
             rc = found_rc;
         } else
             memset(&info, 0, sizeof info); /* a half-classified number leaves nothing */
@@ -1246,7 +1249,16 @@ int core_numbers_normalize(core_numbers *numbers, const char *context, const cha
     int context_rc = UCD_OK;
     const location *loc = numbers ? location_for(numbers, context, &context_rc) : NULL;
 
-    return normalize_at(loc, context_rc, raw, out);
+    return normalize_at(loc, context_rc, raw, out, FALSE);
+}
+
+int core_numbers_normalize_rules(core_numbers *numbers, const char *context, const char *raw,
+                                 ucd_number_info *out)
+{
+    int context_rc = UCD_OK;
+    const location *loc = numbers ? location_for(numbers, context, &context_rc) : NULL;
+
+    return normalize_at(loc, context_rc, raw, out, TRUE);
 }
 
 int core_numbers_normalize_in(core_numbers *numbers, const char *location_name, const char *raw,
@@ -1261,7 +1273,7 @@ int core_numbers_normalize_in(core_numbers *numbers, const char *location_name, 
         return UCD_E_NOT_FOUND;
     if (used)
         *used = loc->name;
-    return normalize_at(loc, UCD_OK, raw, out);
+    return normalize_at(loc, UCD_OK, raw, out, FALSE);
 }
 
 char *core_numbers_location_names(core_numbers *numbers)
@@ -1299,6 +1311,12 @@ static int iface_normalize(void *impl, const char *context, const char *raw, ucd
     return core_numbers_normalize(impl, context, raw, out);
 }
 
+static int iface_normalize_rules(void *impl, const char *context, const char *raw,
+                                 ucd_number_info *out)
+{
+    return core_numbers_normalize_rules(impl, context, raw, out);
+}
+
 int core_numbers_iface_attach_plan(void *impl, const ucd_numbers_plan_v1 *plan, void *plan_impl)
 {
     (void)impl;
@@ -1318,6 +1336,7 @@ const ucd_numbers_v1 *core_numbers_iface(void)
         .normalize = iface_normalize,
         .attach_plan = core_numbers_iface_attach_plan,
         .detach_plan = core_numbers_iface_detach_plan,
+        .normalize_rules = iface_normalize_rules,
     };
 
     return &iface;

@@ -37,6 +37,11 @@ const ucd_numbers_v1 *core_numbers_iface(void);
 int core_numbers_normalize(core_numbers *numbers, const char *context, const char *raw,
                            ucd_number_info *out);
 
+/* Same as the interface's normalize_rules(): normalize() without the
+ * attached plan, lock-free and allocation-free as without one. */
+int core_numbers_normalize_rules(core_numbers *numbers, const char *context, const char *raw,
+                                 ucd_number_info *out);
+
 /* The same at the location named `location_name` (NULL: the default one, as
  * for a NULL context), for `ucctl number`. UCD_E_NOT_FOUND, with `out`
  * untouched, when no location has that name; *used (may be NULL) gets the

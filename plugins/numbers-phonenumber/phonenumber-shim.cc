@@ -116,18 +116,30 @@ static uint32_t type_of(PhoneNumberUtil::PhoneNumberType type)
     }
 }
 
-/* The super-canonical form, "+49 (30) 1234567", with libphonenumber's
- * national destination code (the area code, or a mobile network's code)
- * in the parentheses; "+CC NSN" when the plan has none. */
-static std::string canonical_of(const PhoneNumberUtil &util, const PhoneNumber &number)
+/* The super-canonical form, "+49 (30) 1234567", from the international
+ * format already made: its second group of digits is the national
+ * destination code (the area code, or a mobile network's code), as
+ * PhoneNumberUtil::GetLengthOfNationalDestinationCode() finds it, which
+ * would format the number a second time (its one exception, Argentina's
+ * mobile token 9, is not followed here). "+CC NSN" with fewer than three
+ * groups. */
+static std::string canonical_of(const PhoneNumber &number, const std::string &nsn,
+                                const std::string &international)
 {
-    std::string nsn;
-    util.GetNationalSignificantNumber(number, &nsn);
-    int ndc = util.GetLengthOfNationalDestinationCode(number);
     std::string out = "+" + std::to_string(number.country_code()) + " ";
+    size_t ndc_len = 0, groups = 0;
+    bool in_digits = false;
 
-    if (ndc > 0 && (size_t)ndc < nsn.size())
-        return out + "(" + nsn.substr(0, ndc) + ") " + nsn.substr(ndc);
+    for (char c : international) {
+        bool digit = c >= '0' && c <= '9';
+        if (digit && !in_digits)
+            groups++;
+        if (digit && groups == 2)
+            ndc_len++;
+        in_digits = digit;
+    }
+    if (groups >= 3 && ndc_len > 0 && ndc_len < nsn.size())
+        return out + "(" + nsn.substr(0, ndc_len) + ") " + nsn.substr(ndc_len);
     return out + nsn;
 }
 
@@ -151,32 +163,30 @@ static int describe(phonenumber_shim *shim, const char *country_code, ucd_number
         util.GetRegionCodeForCountryCode(home_code, &home_region);
     if (util.Parse(info->e164, home_region, &number) != PhoneNumberUtil::NO_PARSING_ERROR)
         return UCD_E_INVALID;
-    if (!HAS_FIELD(info, validity)) {
-        /* A 1.0 caller: only canonical and display can improve, and only
-         * for a valid number. */
-        if (!util.IsValidNumber(number))
-            return UCD_OK;
-    }
-
+    /* GetNumberType() finds the region and matches the type patterns,
+     * which is all IsValidNumber() does: a number is valid exactly when it
+     * has a type, so neither is asked twice. */
+    PhoneNumberUtil::PhoneNumberType type = util.GetNumberType(number);
+    bool valid = type != PhoneNumberUtil::UNKNOWN;
     std::string region;
-    util.GetRegionCodeForNumber(number, &region); /* "ZZ" for an invalid number */
-    if (region == "ZZ" || region.empty())
-        util.GetRegionCodeForCountryCode(number.country_code(), &region);
-    bool valid = util.IsValidNumber(number);
+    if (HAS_FIELD(info, region)) {
+        util.GetRegionCodeForNumber(number, &region); /* "ZZ" for an invalid number */
+        if (region == "ZZ" || region.empty())
+            util.GetRegionCodeForCountryCode(number.country_code(), &region);
+        copy_field(info->region, sizeof info->region, region == "ZZ" ? std::string() : region);
+    }
     if (HAS_FIELD(info, validity)) {
         info->validity = valid ? (uint32_t)UCD_NUMBER_VALID : (uint32_t)UCD_NUMBER_INVALID;
-        info->type =
-            valid ? type_of(util.GetNumberType(number)) : (uint32_t)UCD_NUMBER_TYPE_UNKNOWN;
+        info->type = valid ? type_of(type) : (uint32_t)UCD_NUMBER_TYPE_UNKNOWN;
     }
-    if (HAS_FIELD(info, region))
-        copy_field(info->region, sizeof info->region, region == "ZZ" ? std::string() : region);
     if (!valid)
         return UCD_OK; /* the core's forms stand: libphonenumber's guess is no better */
 
-    std::string international, national;
+    std::string international, national, nsn;
     util.Format(number, PhoneNumberUtil::INTERNATIONAL, &international);
     util.Format(number, PhoneNumberUtil::NATIONAL, &national);
-    copy_field(info->canonical, sizeof info->canonical, canonical_of(util, number));
+    util.GetNationalSignificantNumber(number, &nsn);
+    copy_field(info->canonical, sizeof info->canonical, canonical_of(number, nsn, international));
     copy_field(info->display, sizeof info->display,
                (int)number.country_code() == home_code ? national : international);
     if (HAS_FIELD(info, international))

@@ -275,10 +275,11 @@ PIN_OFFSET(ucd_number_info, region, 176);
 PIN_OFFSET(ucd_number_info, international, 180);
 PIN_OFFSET(ucd_number_info, national, 220);
 PIN_OFFSET(ucd_number_info, place, 260);
-PIN_SIZE(ucd_numbers_v1, 32); /* 16 in numbers 1.0 */
+PIN_SIZE(ucd_numbers_v1, 40); /* 16 in numbers 1.0 */
 PIN_OFFSET(ucd_numbers_v1, normalize, 8);
 PIN_OFFSET(ucd_numbers_v1, attach_plan, 16); /* numbers 1.1 */
 PIN_OFFSET(ucd_numbers_v1, detach_plan, 24);
+PIN_OFFSET(ucd_numbers_v1, normalize_rules, 32);
 PIN_SIZE(ucd_numbers_plan_v1, 16);
 PIN_OFFSET(ucd_numbers_plan_v1, describe, 8);
 PIN_VALUE(UCD_NUMBER_TYPE_VOICEMAIL, 11);

@@ -283,7 +283,7 @@ static void test_no_places(void)
 
 /* The PBX layer stays the core's: extensions and special numbers never
  * reach the plan; a 1.0 caller's struct gets the split forms it has fields
- * for and nothing beyond them. */
+ * for and nothing beyond them; normalize_rules() skips the plan. */
 static void test_pbx_layer_and_old_callers(void)
 {
     fixture f;
@@ -309,6 +309,17 @@ static void test_pbx_layer_and_old_callers(void)
     g_assert_cmpstr(old->display, ==, "030 1234567");
     for (size_t i = old_size; i < sizeof buf; i++)
         g_assert_cmpuint(buf[i], ==, 0xA5);
+
+    /* normalize_rules(): the core's rules alone while the plan is attached,
+     * the same E.164. */
+    ucd_number_info rules = {.struct_size = sizeof rules};
+    g_assert_cmpint(core_numbers_normalize_rules(f.numbers, NULL, "+49 30 1234567", &rules), ==,
+                    UCD_OK);
+    g_assert_cmpstr(rules.e164, ==, "+49301234567");
+    g_assert_cmpstr(rules.canonical, ==, "+49 301234567");
+    g_assert_cmpstr(rules.international, ==, "+49 301234567");
+    g_assert_cmpuint(rules.validity, ==, UCD_NUMBER_UNCHECKED);
+    g_assert_cmpstr(rules.place, ==, "");
     fixture_close(&f);
 }
 
