@@ -109,12 +109,7 @@ static int replicate(fake_module *module, contact_sink_recorder *s, char **error
     const ucd_contact_source_v1 *iface =
         fake_module_service(module, UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR, &impl);
     g_assert_nonnull(iface);
-    char *message = NULL;
-    int result = iface->replicate(impl, &contact_sink_recorder_iface, s, &message);
-    g_assert_true((result == UCD_OK) == (message == NULL));
-    *error = g_strdup(message);
-    free(message);
-    return result;
+    return contact_sink_recorder_run(s, iface, impl, error);
 }
 
 static void module_done(fake_module *module)

@@ -1,6 +1,7 @@
 /*
  * contact-sink-recorder.c - the recording contact sink of the source tests.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "contact-sink-recorder.h"
@@ -69,6 +70,18 @@ void contact_sink_recorder_clear(contact_sink_recorder *r)
     g_ptr_array_unref(r->contacts);
     g_ptr_array_unref(r->skipped);
     g_array_unref(r->progress);
+}
+
+int contact_sink_recorder_run(contact_sink_recorder *r, const ucd_contact_source_v1 *iface,
+                              void *impl, char **error)
+{
+    g_assert_nonnull(iface);
+    char *message = NULL;
+    int result = iface->replicate(impl, &contact_sink_recorder_iface, r, &message);
+    g_assert_true((result == UCD_OK) == (message == NULL));
+    *error = g_strdup(message);
+    free(message); /* the store frees it with free() */
+    return result;
 }
 
 const char *contact_sink_recorder_find(GPtrArray *lines, const char *prefix)

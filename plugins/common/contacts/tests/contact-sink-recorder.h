@@ -30,6 +30,13 @@ extern const ucd_contact_sink contact_sink_recorder_iface;
 void contact_sink_recorder_init(contact_sink_recorder *recorder);
 void contact_sink_recorder_clear(contact_sink_recorder *recorder);
 
+/* Runs `iface->replicate(impl, ...)` into the recorder, as the store
+ * would, and checks the contract: an error message exactly when the result
+ * is not UCD_OK. Returns the result; the message (or NULL) goes to
+ * `*error` (g_free). */
+int contact_sink_recorder_run(contact_sink_recorder *recorder, const ucd_contact_source_v1 *iface,
+                              void *impl, char **error);
+
 /* The first line of `lines` that starts with `prefix`, or NULL. */
 const char *contact_sink_recorder_find(GPtrArray *lines, const char *prefix);
 
