@@ -1,7 +1,7 @@
 /*
  * test-contacts-csv.c - contacts-csv without a daemon: the reader, the
- * encodings and the mapping through csv_source_replicate into a fake sink
- * that keeps what it is given, then the plugin itself on the fake host
+ * encodings and the mapping through csv_source_replicate into
+ * plugins/common's recording sink, then the plugin itself on the fake host
  * (its keys, its config errors, its service). Every expectation is exact:
  * which rows arrived with which values, which lines were skipped and why.
  */
@@ -12,107 +12,68 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "contact-sink-recorder.h"
 #include "csv-source.h"
 #include "fake-host.h"
 
 static char *plugin_path;
 
-/* ---- a sink that keeps everything ---------------------------------------------- */
+/* ---- the sink ---------------------------------------------------------------- */
 
-typedef struct fake_sink {
-    GPtrArray *contacts; /* char *: one line per contact, see describe() */
-    GPtrArray *skipped;  /* char *: "WHERE: PROBLEM" */
-    uint64_t last_done, last_total;
-    unsigned progress_calls;
-    int cancel_after; /* cancelled() answers 1 from this call on; 0: never */
-    int cancelled_calls;
-    int fail_after; /* add() returns UCD_E_UNAVAILABLE from this contact on; 0: never */
-    unsigned added;
-} fake_sink;
-
-static void append_field(GString *s, const char *name, const char *value)
-{
-    if (value != NULL)
-        g_string_append_printf(s, "%s%s=%s", s->len > 0 ? "|" : "", name, value);
-}
-
-/* "id=1|name=...|company=...|business=+49...|mobile=..." : only the fields
- * the contact has, numbers in the order given. */
-static char *describe(const ucd_contact *c)
-{
-    static const char *const kinds[] = {"other", "business", "mobile", "home", "fax"};
-    GString *s = g_string_new(NULL);
-    append_field(s, "id", c->source_id);
-    append_field(s, "name", c->display_name);
-    append_field(s, "given", c->given_name);
-    append_field(s, "surname", c->surname);
-    append_field(s, "company", c->company);
-    append_field(s, "department", c->department);
-    append_field(s, "email", c->email);
-    append_field(s, "address", c->address);
-    append_field(s, "crm", c->crm_link);
-    for (uint32_t i = 0; i < c->n_numbers; i++) {
-        g_assert_cmpuint(c->numbers[i].struct_size, ==, sizeof(ucd_contact_number));
-        g_assert_cmpuint(c->numbers[i].kind, <, G_N_ELEMENTS(kinds));
-        append_field(s, kinds[c->numbers[i].kind], c->numbers[i].raw);
-    }
-    return g_string_free(s, FALSE);
-}
-
-static int sink_add(void *impl, const ucd_contact *contact)
-{
-    fake_sink *s = impl;
-    g_assert_cmpuint(contact->struct_size, ==, sizeof(ucd_contact));
-    s->added++;
-    if (s->fail_after > 0 && s->added >= (unsigned)s->fail_after)
-        return UCD_E_UNAVAILABLE;
-    g_ptr_array_add(s->contacts, describe(contact));
-    return UCD_OK;
-}
-
-static void sink_skipped(void *impl, const char *where, const char *problem)
-{
-    fake_sink *s = impl;
-    g_ptr_array_add(s->skipped, g_strdup_printf("%s: %s", where, problem));
-}
-
-static void sink_progress(void *impl, uint64_t done, uint64_t total)
-{
-    fake_sink *s = impl;
-    g_assert_cmpuint(done, >=, s->last_done);
-    s->last_done = done;
-    s->last_total = total;
-    s->progress_calls++;
-}
-
-static int sink_cancelled(void *impl)
-{
-    fake_sink *s = impl;
-    s->cancelled_calls++;
-    return s->cancel_after > 0 && s->cancelled_calls >= s->cancel_after;
-}
-
-static const ucd_contact_sink sink_iface = {
-    .struct_size = sizeof(ucd_contact_sink),
-    .add = sink_add,
-    .skipped = sink_skipped,
-    .progress = sink_progress,
-    .cancelled = sink_cancelled,
-};
+/* plugins/common's recording sink (contact-sink-recorder.h), on the heap so
+ * a test can start over with a fresh one. */
+typedef contact_sink_recorder fake_sink;
 
 static fake_sink *sink_new(void)
 {
-    fake_sink *s = g_new0(fake_sink, 1);
-    s->contacts = g_ptr_array_new_with_free_func(g_free);
-    s->skipped = g_ptr_array_new_with_free_func(g_free);
+    fake_sink *s = g_new(fake_sink, 1);
+    contact_sink_recorder_init(s);
     return s;
 }
 
 static void sink_free(fake_sink *s)
 {
-    g_ptr_array_free(s->contacts, TRUE);
-    g_ptr_array_free(s->skipped, TRUE);
+    contact_sink_recorder_clear(s);
     g_free(s);
+}
+
+/* The recorder's line ("ID|NAME|GIVEN|SURNAME|COMPANY|DEPARTMENT|EMAIL|
+ * ADDRESS|CRM|kind:raw,...", "-" for none) as "id=1|name=...|business=..."
+ * with only the fields the contact has: shorter expectations. */
+static char *describe(const char *line)
+{
+    static const char *const names[] = {"id",         "name",  "given",   "surname", "company",
+                                        "department", "email", "address", "crm"};
+    char **parts = g_strsplit(line, "|", G_N_ELEMENTS(names) + 1);
+    g_assert_cmpuint(g_strv_length(parts), ==, G_N_ELEMENTS(names) + 1);
+    GString *out = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(parts[i], "-") != 0)
+            g_string_append_printf(out, "%s%s=%s", out->len ? "|" : "", names[i], parts[i]);
+    }
+    char **numbers = g_strsplit(parts[G_N_ELEMENTS(names)], ",", -1);
+    for (char **n = numbers; *n != NULL && **n != '\0'; n++) {
+        char *colon = strchr(*n, ':');
+        g_assert_nonnull(colon);
+        *colon = '=';
+        g_string_append_printf(out, "%s%s", out->len ? "|" : "", *n);
+    }
+    g_strfreev(numbers);
+    g_strfreev(parts);
+    return g_string_free(out, FALSE);
+}
+
+/* The last progress the source reported; every report's `done` at least
+ * the one before. */
+static void last_progress(const fake_sink *sink, uint64_t *done, uint64_t *total)
+{
+    const GArray *pairs = sink->progress;
+    g_assert_cmpuint(pairs->len, >=, 2);
+    for (guint i = 2; i < pairs->len; i += 2)
+        g_assert_cmpuint(g_array_index(pairs, guint64, i), >=,
+                         g_array_index(pairs, guint64, i - 2));
+    *done = g_array_index(pairs, guint64, pairs->len - 2);
+    *total = g_array_index(pairs, guint64, pairs->len - 1);
 }
 
 /* ---- files ------------------------------------------------------------------------ */
@@ -161,7 +122,7 @@ static csv_source_settings settings_for(fixture *f)
 static int run(const csv_source_settings *s, fake_sink *sink, char **error)
 {
     char *e = NULL;
-    int rc = csv_source_replicate(s, &sink_iface, sink, &e);
+    int rc = csv_source_replicate(s, &contact_sink_recorder_iface, sink, &e);
     if (rc == UCD_OK)
         g_assert_null(e);
     else
@@ -173,8 +134,11 @@ static int run(const csv_source_settings *s, fake_sink *sink, char **error)
 static void assert_rows(fake_sink *sink, const char *const *expected)
 {
     guint n = g_strv_length((char **)expected);
-    for (guint i = 0; i < sink->contacts->len && i < n; i++)
-        g_assert_cmpstr(g_ptr_array_index(sink->contacts, i), ==, expected[i]);
+    for (guint i = 0; i < sink->contacts->len && i < n; i++) {
+        char *got = describe(g_ptr_array_index(sink->contacts, i));
+        g_assert_cmpstr(got, ==, expected[i]);
+        g_free(got);
+    }
     g_assert_cmpuint(sink->contacts->len, ==, n);
 }
 
@@ -206,11 +170,13 @@ static void test_plain(fixture *f, gconstpointer data)
     assert_rows(sink, rows);
     g_assert_cmpuint(sink->skipped->len, ==, 0);
     /* The last progress says the whole file. */
-    g_assert_cmpuint(sink->last_done, ==,
+    uint64_t done = 0, total = 0;
+    last_progress(sink, &done, &total);
+    g_assert_cmpuint(done, ==,
                      strlen("Id,Name,Company,Phone,Mobile\n"
                             "1,Anna Berg,Berg GmbH,+49 89 1234567,0171 1234567\n"
                             "2,  Carl Dorn , ,089 7654321,\n"));
-    g_assert_cmpuint(sink->last_total, ==, sink->last_done);
+    g_assert_cmpuint(total, ==, done);
     sink_free(sink);
 }
 
@@ -422,7 +388,9 @@ static void test_empty_and_header_only(fixture *f, gconstpointer data)
         g_assert_cmpint(run(&s, sink, &error), ==, UCD_OK);
         g_assert_cmpuint(sink->contacts->len, ==, 0);
         g_assert_cmpuint(sink->skipped->len, ==, 0);
-        g_assert_cmpuint(sink->last_done, ==, strlen(headers[i]));
+        uint64_t done = 0, total = 0;
+        last_progress(sink, &done, &total);
+        g_assert_cmpuint(done, ==, strlen(headers[i]));
         sink_free(sink);
     }
 }
@@ -505,7 +473,9 @@ static void test_mapping(fixture *f, gconstpointer data)
     sink = sink_new();
     g_assert_cmpint(run(&s, sink, &error), ==, UCD_OK);
     g_assert_cmpuint(sink->contacts->len, ==, 3);
-    g_assert_true(g_str_has_prefix(g_ptr_array_index(sink->contacts, 2), "id=3|name=Ohne Id|"));
+    char *third = describe(g_ptr_array_index(sink->contacts, 2));
+    g_assert_true(g_str_has_prefix(third, "id=3|name=Ohne Id|"));
+    g_free(third);
     sink_free(sink);
 }
 
@@ -550,15 +520,16 @@ static void test_cancel_and_store_error(fixture *f, gconstpointer data)
     sink_free(sink);
 
     sink = sink_new();
-    sink->cancel_after = 2;
+    sink->cancel_after = 5000; /* asked at 4,096 rows (no), then at 8,192 */
     g_assert_cmpint(run(&s, sink, &error), ==, UCD_E_BUSY);
     g_assert_nonnull(strstr(error, "cancelled"));
     free(error);
-    g_assert_cmpuint(sink->contacts->len, ==, 8192); /* asked every 4,096 rows */
+    g_assert_cmpuint(sink->contacts->len, ==, 8192);
     sink_free(sink);
 
     sink = sink_new();
-    sink->fail_after = 5;
+    sink->fail_after = 4; /* the 5th contact, on line 6, is refused */
+    sink->fail_code = UCD_E_UNAVAILABLE;
     g_assert_cmpint(run(&s, sink, &error), ==, UCD_E_UNAVAILABLE);
     char *expected = g_strdup_printf("%s line 6: the store cannot take more: %s", f->path,
                                      ucd_strerror(UCD_E_UNAVAILABLE));
@@ -613,7 +584,8 @@ static void test_plugin(fixture *f, gconstpointer data)
     g_assert_cmpuint(info.min_ratio, ==, 50);
     fake_sink *sink = sink_new();
     char *error = NULL;
-    g_assert_cmpint(source->replicate(impl, &sink_iface, sink, &error), ==, UCD_OK);
+    g_assert_cmpint(source->replicate(impl, &contact_sink_recorder_iface, sink, &error), ==,
+                    UCD_OK);
     static const char *const rows[] = {"id=1|name=Anna|business=089 1", NULL};
     assert_rows(sink, rows);
     sink_free(sink);
