@@ -391,6 +391,22 @@ static void bench_search(const ucd_contacts_v1 *contacts, void *impl)
         contacts->search(impl, g_ptr_array_index(samples, k), NULL, 20, count_hit, &hits);
         ns[k] = now_ns() - t0;
     }
+    /* The slowest few, to see which kind of query they are, and each once
+     * more (a slow one by chance comes back fast). */
+    uint64_t *seen = g_memdup2(ns, samples->len * sizeof *ns);
+    for (int worst = 0; worst < 5; worst++) {
+        guint at = 0;
+        for (guint k = 1; k < samples->len; k++)
+            if (seen[k] > seen[at])
+                at = k;
+        uint64_t t0 = now_ns();
+        unsigned again = 0;
+        contacts->search(impl, g_ptr_array_index(samples, at), NULL, 20, count_hit, &again);
+        printf("  slow: '%s' %.2f ms, again %.2f ms\n",
+               (const char *)g_ptr_array_index(samples, at), seen[at] / 1e6, (now_ns() - t0) / 1e6);
+        seen[at] = 0;
+    }
+    g_free(seen);
     print_latency("search as you type (20 hits)", ns, samples->len, 1e6, "ms");
     printf("  (%u searches of 1 to %d characters, %u hits)\n", samples->len, 25, hits);
     g_free(ns);

@@ -9,6 +9,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1 */
+#endif
+#define HUGE_PAGE (2u << 20)
 
 contact_copy *contact_copy_new(const char *source, int32_t priority)
 {
@@ -121,4 +127,28 @@ size_t contact_copy_bytes(const contact_copy *copy)
 {
     return sizeof *copy + copy->contacts->len * sizeof(copy_contact) +
            copy->numbers->len * sizeof(copy_number) + copy->arena->len;
+}
+
+void contact_prefer_huge_pages(void *data, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t start = ((uintptr_t)data + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)data + size) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (data == NULL || end <= start)
+        return;
+    /* MADV_HUGEPAGE for what is faulted in later, MADV_COLLAPSE for what
+     * is there now (without it, khugepaged would take minutes). */
+    madvise((void *)start, end - start, MADV_HUGEPAGE);
+    madvise((void *)start, end - start, MADV_COLLAPSE);
+#else
+    (void)data;
+    (void)size;
+#endif
+}
+
+void contact_copy_settle(contact_copy *copy)
+{
+    contact_prefer_huge_pages(copy->arena->data, copy->arena->len);
+    contact_prefer_huge_pages(copy->contacts->data, copy->contacts->len * sizeof(copy_contact));
+    contact_prefer_huge_pages(copy->numbers->data, copy->numbers->len * sizeof(copy_number));
 }

@@ -110,6 +110,15 @@ void contact_e164_text(uint64_t digits, char *buf, size_t size);
  * form (empty, too long). */
 uint64_t contact_e164_digits(const char *e164);
 
+/* Asks the kernel to back the copy's large arrays with huge pages, now
+ * that they stop growing: a lookup touches four or five random places of
+ * hundreds of megabytes, and a TLB miss per place costs as much as the
+ * cache miss. Best effort: nothing happens where the kernel cannot. */
+void contact_copy_settle(contact_copy *copy);
+
+/* The same for any large block of memory that no longer moves. */
+void contact_prefer_huge_pages(void *data, size_t size);
+
 /* Bytes the copy holds, for `directory sources` and the benchmark. */
 size_t contact_copy_bytes(const contact_copy *copy);
 

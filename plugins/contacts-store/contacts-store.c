@@ -151,12 +151,39 @@ int store_lookup(void *impl, const char *context, const char *number, const char
 
 typedef struct search_ctx {
     store *st;
+    const char *short_words; /* checked here, not by the full-text index */
     const char *const *sources;
     uint32_t limit, reported;
     ucd_contact_hit_cb cb;
     void *user_data;
     int stopped;
 } search_ctx;
+
+/* The short words of a query, checked on contact `k`'s searchable fields
+ * and numbers as the full-text index would: each word a prefix of a word
+ * (case and diacritics folded). */
+static gboolean matches_short_words(const contact_copy *copy, uint32_t k, const char *short_words)
+{
+    GString *text = g_string_sized_new(256);
+    for (int f = CONTACT_FIELD_DISPLAY_NAME; f <= CONTACT_FIELD_ADDRESS; f++) {
+        const char *v = contact_copy_field(copy, k, f);
+        if (v != NULL)
+            g_string_append_printf(text, "%s ", v);
+    }
+    const copy_contact *c = &g_array_index(copy->contacts, copy_contact, k);
+    for (uint32_t i = 0; i < c->n_numbers; i++) {
+        const copy_number *n = contact_copy_number(copy, c->first_number + i);
+        if (n->e164 != 0)
+            g_string_append_printf(text, "%" G_GUINT64_FORMAT " ", n->e164);
+        if (n->display != 0)
+            g_string_append_printf(text, "%s ", contact_copy_text(copy, n->display));
+        if (n->raw != 0)
+            g_string_append_printf(text, "%s ", contact_copy_text(copy, n->raw));
+    }
+    gboolean match = g_str_match_string(short_words, text->str, TRUE);
+    g_string_free(text, TRUE);
+    return match;
+}
 
 static int on_search_row(int64_t id, void *data)
 {
@@ -167,7 +194,9 @@ static int on_search_row(int64_t id, void *data)
         const contact_copy *copy = index->copies[c];
         if (id < copy->first_id || id >= copy->first_id + contact_copy_count(copy))
             continue;
-        if (number_index_source_visible(index, c, ctx->sources)) {
+        uint32_t k = (uint32_t)(id - copy->first_id);
+        if (number_index_source_visible(index, c, ctx->sources) &&
+            (ctx->short_words == NULL || matches_short_words(copy, k, ctx->short_words))) {
             ctx->reported++;
             ctx->stopped =
                 report(copy, (uint32_t)(id - copy->first_id), -1, 0, ctx->cb, ctx->user_data);
@@ -184,7 +213,8 @@ int store_search(void *impl, const char *query, const char *const *sources, uint
     store *st = impl;
     if (cb == NULL)
         return UCD_E_INVALID;
-    char *fts = store_fts_query(query);
+    char *short_words = NULL;
+    char *fts = store_fts_query(query, &short_words);
     if (fts == NULL)
         return UCD_E_INVALID;
     char *error = NULL;
@@ -193,7 +223,7 @@ int store_search(void *impl, const char *query, const char *const *sources, uint
         reader = store_reader_open(st->path, &error);
     int rc = UCD_FAIL;
     if (reader != NULL) {
-        search_ctx ctx = {st, sources, limit ? limit : 50, 0, cb, user_data, 0};
+        search_ctx ctx = {st, short_words, sources, limit ? limit : 50, 0, cb, user_data, 0};
         rc = store_reader_search(reader, fts, on_search_row, &ctx, &error) == 0 ? UCD_OK : UCD_FAIL;
         if (g_async_queue_length(st->readers) < IDLE_READERS)
             g_async_queue_push(st->readers, reader);
@@ -204,6 +234,7 @@ int store_search(void *impl, const char *query, const char *const *sources, uint
         st->host->log(st->self, UCD_LOG_WARNING, "%s", error);
     g_free(error);
     g_free(fts);
+    g_free(short_words);
     return rc;
 }
 
@@ -231,6 +262,7 @@ static void store_free(store *st)
     store_db_close(st->db);
     g_mutex_clear(&st->write_lock);
     g_mutex_clear(&st->copies_lock);
+    g_mutex_clear(&st->index_lock);
     g_free(st->load_error);
     g_free(st->path);
     g_free(st);
@@ -243,6 +275,7 @@ static int store_init(ucd_plugin *self, const ucd_host *host, void **state)
     st->host = host;
     g_mutex_init(&st->write_lock);
     g_mutex_init(&st->copies_lock);
+    g_mutex_init(&st->index_lock);
     index_cell_init(&st->cell);
     st->copies =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)contact_copy_unref);

@@ -312,7 +312,7 @@ static int cmd_search(store *st, int argc, const char *const *argv, ucd_reply *r
             g_string_append_printf(words, "%s%s", words->len ? " " : "", argv[i]);
         }
     }
-    char *fts = store_fts_query(words->str);
+    char *fts = store_fts_query(words->str, NULL);
     if (fts == NULL) {
         st->host->reply_error(reply, "usage: directory search WORDS... [--limit N] [--source "
                                      "NAME]... (a word with a letter or digit)");

@@ -58,33 +58,56 @@ static uint64_t key_hash(uint64_t key)
     return key ^ (key >> 29);
 }
 
-/* Sized to stay at most half full. Entries must be sorted by key. */
+/* A slot whose `copy` is this holds no entry but, in `contact`, where the
+ * entries of its key begin: the key belongs to several contacts. */
+#define SLOT_SEVERAL 0xffffu
+
+/* Sized to stay at most half full. Entries must be sorted by key. A key of
+ * one contact (nearly all) has its entry in the slot itself, so the probe
+ * that finds the key also finds the contact: one cache miss, not two. */
 static void key_table_build(key_table *t, const index_entry *entries, size_t n)
 {
     uint64_t size = 16;
     while (size < 2 * (uint64_t)n)
         size *= 2;
-    t->slots = g_new0(uint32_t, size);
+    t->slots = g_new0(index_entry, size);
     t->mask = size - 1;
+    contact_prefer_huge_pages(t->slots, size * sizeof *t->slots);
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && entries[i - 1].key == entries[i].key)
             continue;
         uint64_t h = key_hash(entries[i].key) & t->mask;
-        while (t->slots[h] != 0)
+        while (t->slots[h].key != 0)
             h = (h + 1) & t->mask;
-        t->slots[h] = (uint32_t)i + 1;
+        if (i + 1 < n && entries[i + 1].key == entries[i].key)
+            t->slots[h] =
+                (index_entry){.key = entries[i].key, .contact = (uint32_t)i, .copy = SLOT_SEVERAL};
+        else
+            t->slots[h] = entries[i];
     }
 }
 
-/* The position of the first entry with `key`, or `n` when there is none. */
-static size_t key_table_find(const key_table *t, const index_entry *entries, size_t n, uint64_t key)
+/* The entries of `key`: `*count` of them from the returned one (0: none). */
+static const index_entry *key_table_find(const key_table *t, const index_entry *entries, size_t n,
+                                         uint64_t key, size_t *count)
 {
     for (uint64_t h = key_hash(key) & t->mask;; h = (h + 1) & t->mask) {
-        uint32_t slot = t->slots[h];
-        if (slot == 0)
-            return n;
-        if (entries[slot - 1].key == key)
-            return slot - 1;
+        const index_entry *slot = &t->slots[h];
+        if (slot->key == 0) {
+            *count = 0;
+            return NULL;
+        }
+        if (slot->key != key)
+            continue;
+        if (slot->copy != SLOT_SEVERAL) {
+            *count = 1;
+            return slot;
+        }
+        size_t first = slot->contact, last = first;
+        while (last < n && entries[last].key == key)
+            last++;
+        *count = last - first;
+        return &entries[first];
     }
 }
 
@@ -130,6 +153,7 @@ number_index *number_index_build(contact_copy *const *copies, guint n_copies)
     }
     qsort(index->exact, index->n_exact, sizeof(index_entry), entry_cmp);
     qsort(index->prefix, index->n_prefix, sizeof(index_entry), entry_cmp);
+    contact_prefer_huge_pages(index->exact, index->n_exact * sizeof(index_entry));
     key_table_build(&index->exact_keys, index->exact, index->n_exact);
     key_table_build(&index->prefix_keys, index->prefix, index->n_prefix);
     return index;
@@ -190,9 +214,11 @@ unsigned number_index_lookup(const number_index *index, uint64_t digits, const c
     unsigned reported = 0;
     if (index == NULL || digits == 0)
         return 0;
-    for (size_t i = key_table_find(&index->exact_keys, index->exact, index->n_exact, digits);
-         i < index->n_exact && index->exact[i].key == digits; i++) {
-        const index_entry *e = &index->exact[i];
+    size_t count = 0;
+    const index_entry *found =
+        key_table_find(&index->exact_keys, index->exact, index->n_exact, digits, &count);
+    for (size_t i = 0; i < count; i++) {
+        const index_entry *e = &found[i];
         if (!number_index_source_visible(index, e->copy, sources) || !seen_add(&seen, e))
             continue;
         reported++;
@@ -206,9 +232,9 @@ unsigned number_index_lookup(const number_index *index, uint64_t digits, const c
          length--, prefix /= 10) {
         if (!(index->prefix_lengths & 1u << length))
             continue;
-        for (size_t i = key_table_find(&index->prefix_keys, index->prefix, index->n_prefix, prefix);
-             i < index->n_prefix && index->prefix[i].key == prefix; i++) {
-            const index_entry *e = &index->prefix[i];
+        found = key_table_find(&index->prefix_keys, index->prefix, index->n_prefix, prefix, &count);
+        for (size_t i = 0; i < count; i++) {
+            const index_entry *e = &found[i];
             if (!number_index_source_visible(index, e->copy, sources) || !seen_add(&seen, e))
                 continue;
             reported++;

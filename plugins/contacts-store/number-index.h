@@ -30,11 +30,11 @@ typedef struct index_entry {
     uint16_t number;  /* the number's place within the contact */
 } index_entry;
 
-/* Where the first entry of each key is: open addressing over the entries'
- * positions + 1 (0: empty), so a lookup costs a probe or two instead of the
- * twenty cache misses of a binary search over a million entries. */
+/* Each key's entry, or where its entries begin: open addressing, so a
+ * lookup costs a probe or two instead of the twenty cache misses of a
+ * binary search over a million entries (number-index.c). */
 typedef struct key_table {
-    uint32_t *slots;
+    struct index_entry *slots; /* key 0: empty */
     uint64_t mask;
 } key_table;
 

@@ -227,26 +227,29 @@ contact_copy *store_current_copy(store *st, const char *name)
     return copy;
 }
 
-/* With copies_lock held: the index of every current copy, published. */
-static void publish_locked(store *st)
+/* Puts `copy` (NULL: none) in place and publishes the index of every
+ * current copy. index_lock makes swaps take turns, so each index is built
+ * from the copies of every swap before it; copies_lock is held only to
+ * change and snapshot the table, never while the index is built (a second
+ * for a million numbers) or readers drain, so `directory sources` on the
+ * main loop never waits for that. */
+static void swap_and_publish(store *st, contact_copy *copy)
 {
-    GPtrArray *all = g_ptr_array_new();
+    g_mutex_lock(&st->index_lock);
+    GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)contact_copy_unref);
+    g_mutex_lock(&st->copies_lock);
+    if (copy != NULL)
+        g_hash_table_replace(st->copies, g_strdup(copy->source), contact_copy_ref(copy));
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, st->copies);
     while (g_hash_table_iter_next(&it, NULL, &value))
-        g_ptr_array_add(all, value);
+        g_ptr_array_add(all, contact_copy_ref(value));
+    g_mutex_unlock(&st->copies_lock);
     number_index *index = number_index_build((contact_copy *const *)all->pdata, all->len);
     g_ptr_array_unref(all);
     index_cell_publish(&st->cell, index);
-}
-
-static void swap_in(store *st, contact_copy *copy)
-{
-    g_mutex_lock(&st->copies_lock);
-    g_hash_table_replace(st->copies, g_strdup(copy->source), contact_copy_ref(copy));
-    publish_locked(st);
-    g_mutex_unlock(&st->copies_lock);
+    g_mutex_unlock(&st->index_lock);
 }
 
 static char *keeping(const replication *r)
@@ -288,7 +291,8 @@ static void replicate_work(void *data)
             r->outcome = g_strdup_printf("failed writing the store: %s; %s",
                                          db_error ? db_error : "no database", keep);
         } else {
-            swap_in(st, r->copy);
+            contact_copy_settle(r->copy);
+            swap_and_publish(st, r->copy);
             r->ok = TRUE;
             r->outcome = g_strdup("ok");
         }
@@ -428,7 +432,6 @@ void store_load(store *st)
         st->host->log(st->self, UCD_LOG_ERROR, "%s", error);
         g_clear_pointer(&error, g_free);
     }
-    g_mutex_lock(&st->copies_lock);
     for (guint i = 0; i < rows->len; i++) {
         const store_source_row *row = g_ptr_array_index(rows, i);
         contact_copy *copy = store_db_load_copy(st->db, row, &error);
@@ -443,10 +446,12 @@ void store_load(store *st)
         st->host->log(st->self, UCD_LOG_INFO,
                       "source %s: generation %" PRId64 " loaded: %u contacts, %u numbers",
                       row->name, copy->generation, contact_copy_count(copy), copy->numbers->len);
+        contact_copy_settle(copy);
+        g_mutex_lock(&st->copies_lock);
         g_hash_table_replace(st->copies, g_strdup(row->name), copy);
+        g_mutex_unlock(&st->copies_lock);
     }
-    publish_locked(st);
-    g_mutex_unlock(&st->copies_lock);
     g_mutex_unlock(&st->write_lock);
+    swap_and_publish(st, NULL);
     g_ptr_array_unref(rows);
 }

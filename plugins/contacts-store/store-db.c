@@ -502,34 +502,50 @@ static gboolean is_number_word(const char *word)
     return digits;
 }
 
-char *store_fts_query(const char *words)
+/* A word worth giving the full-text index: one with a letter or digit. */
+static gboolean searchable(const char *word)
+{
+    for (const char *p = word; *p; p++)
+        if (g_ascii_isalnum(*p) || (unsigned char)*p >= 0x80)
+            return TRUE;
+    return FALSE;
+}
+
+static void append_word(GString *q, const char *word)
+{
+    if (q->len > 0)
+        g_string_append_c(q, ' ');
+    g_string_append_c(q, '"');
+    for (const char *p = word; *p; p++) {
+        if (is_number_word(word) && !g_ascii_isdigit(*p))
+            continue;
+        if (*p == '"')
+            g_string_append_c(q, '"');
+        g_string_append_c(q, *p);
+    }
+    g_string_append(q, "\"*");
+}
+
+char *store_fts_query(const char *words, char **short_words)
 {
     char **parts = g_strsplit_set(words ? words : "", " \t\r\n", -1);
-    GString *q = g_string_new(NULL);
+    gboolean has_long = FALSE;
+    for (char **w = parts; *w != NULL; w++)
+        has_long |= searchable(*w) && g_utf8_strlen(*w, -1) >= STORE_SHORT_WORD;
+    GString *q = g_string_new(NULL), *rest = g_string_new(NULL);
     for (char **w = parts; *w != NULL; w++) {
-        const char *word = *w;
-        gboolean alnum = FALSE;
-        for (const char *p = word; *p && !alnum; p++)
-            alnum = g_ascii_isalnum(*p) || (unsigned char)*p >= 0x80;
-        if (!alnum)
+        if (!searchable(*w))
             continue;
-        if (q->len > 0)
-            g_string_append_c(q, ' ');
-        g_string_append_c(q, '"');
-        if (is_number_word(word)) {
-            for (const char *p = word; *p; p++)
-                if (g_ascii_isdigit(*p))
-                    g_string_append_c(q, *p);
-        } else {
-            for (const char *p = word; *p; p++) {
-                if (*p == '"')
-                    g_string_append_c(q, '"');
-                g_string_append_c(q, *p);
-            }
-        }
-        g_string_append(q, "\"*");
+        if (has_long && g_utf8_strlen(*w, -1) < STORE_SHORT_WORD)
+            g_string_append_printf(rest, "%s%s", rest->len ? " " : "", *w);
+        else
+            append_word(q, *w);
     }
     g_strfreev(parts);
+    if (short_words != NULL)
+        *short_words = rest->len ? g_string_free(rest, FALSE) : (g_string_free(rest, TRUE), NULL);
+    else
+        g_string_free(rest, TRUE);
     return q->len == 0 ? (g_string_free(q, TRUE), NULL) : g_string_free(q, FALSE);
 }
 

@@ -67,10 +67,18 @@ int store_db_forget_source(store_db *db, const char *source, char **error);
 store_reader *store_reader_open(const char *path, char **error);
 void store_reader_close(store_reader *reader);
 
+/* Words shorter than this (in characters) are not given to the full-text
+ * index when a longer word is there: a prefix of one or two letters reads
+ * the doclist of a good part of the directory ("müller a" spent 40 ms on the
+ * "a"). They are checked on the hits instead. */
+#define STORE_SHORT_WORD 3
+
 /* The FTS5 query for `words` (what a person typed): every word a prefix of
  * a word of any field, a word of digits and number punctuation compressed to
- * its digits. NULL when no word is left (only punctuation). g_free. */
-char *store_fts_query(const char *words);
+ * its digits. NULL when no word is left (only punctuation). The short words
+ * left out go to `*short_words` (NULL: none; may be NULL), for the caller to
+ * check on each hit with g_str_match_string. g_free both. */
+char *store_fts_query(const char *words, char **short_words);
 
 /* Runs a full-text query and calls `cb` with each contact id until it
  * returns non-zero: best first, unless the query matches so many contacts

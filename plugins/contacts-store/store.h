@@ -8,7 +8,8 @@
  * loop. Replications run on one work queue per source (never two at once for
  * one source) and share the writer connection under `write_lock`; `copies`
  * (the current copy of every source) is changed under `copies_lock` by the
- * replication that swaps, which then publishes a new number index in `cell`.
+ * replication that swaps, which then publishes a new number index in `cell`
+ * (under `index_lock`, one swap at a time).
  * Lookups read only `cell`; searches read `cell` and a reader connection.
  */
 #ifndef CONTACTS_STORE_STORE_H
@@ -59,7 +60,8 @@ struct store {
     store_db *db;
     GAsyncQueue *readers; /* idle store_reader */
 
-    GMutex copies_lock;
+    GMutex copies_lock; /* `copies` */
+    GMutex index_lock;  /* one swap_and_publish at a time (replication.c) */
     GHashTable *copies; /* source name -> contact_copy *, the current copy */
     index_cell cell;
 

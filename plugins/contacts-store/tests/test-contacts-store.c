@@ -450,6 +450,14 @@ static void test_search(void)
         {"9876", "Bernd Schmidt@contacts-fake:crm/exact"},        /* the raw form's last part */
         {"rossi \"carla", "Carla Rossi@contacts-fake:crm/exact"}, /* a quote is a character */
         {"nobody", ""},
+        /* A short word beside a longer one is checked on the hits. */
+        {"mül g", "Anna Müller@contacts-fake:crm/exact"},
+        {"muller a", "Anna Müller@contacts-fake:crm/exact"},
+        {"müller x", ""},
+        {"rossi C", "Carla Rossi@contacts-fake:crm/exact"},
+        {"müller 08", "Anna Müller@contacts-fake:crm/exact"},
+        {"müller 03", ""},
+        {"b schmi", "Bernd Schmidt@contacts-fake:crm/exact"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         char *got = search(&fx, cases[i].query, NULL);
