@@ -10,6 +10,7 @@
  * enabled.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,10 @@ static int np_init(ucd_plugin *self, const ucd_host *host, void **state)
         return UCD_FAIL;
     }
     const ucd_numbers_v1 *numbers = s.iface;
-    if (numbers->struct_size < sizeof(ucd_numbers_v1) || !numbers->attach_plan) {
+    /* attach_plan and detach_plan are all this module needs of 1.1. */
+    if (numbers->struct_size <
+            offsetof(ucd_numbers_v1, detach_plan) + sizeof numbers->detach_plan ||
+        !numbers->attach_plan || !numbers->detach_plan) {
         host->set_error(self, "the core's number service cannot attach a numbering plan (< 1.1)");
         return UCD_FAIL;
     }
