@@ -18,64 +18,8 @@
 #include <glib/gstdio.h>
 
 #include "bench-rows.h"
+#include "contact-bench.h"
 #include "csv-source.h"
-
-typedef struct counting_sink {
-    uint64_t added, skipped, numbers;
-} counting_sink;
-
-static int count_add(void *impl, const ucd_contact *c)
-{
-    counting_sink *s = impl;
-    s->added++;
-    s->numbers += c->n_numbers;
-    return UCD_OK;
-}
-
-static void count_skipped(void *impl, const char *where, const char *problem)
-{
-    (void)where;
-    (void)problem;
-    ((counting_sink *)impl)->skipped++;
-}
-
-static void no_progress(void *impl, uint64_t done, uint64_t total)
-{
-    (void)impl;
-    (void)done;
-    (void)total;
-}
-
-static int never_cancelled(void *impl)
-{
-    (void)impl;
-    return 0;
-}
-
-static const ucd_contact_sink sink_iface = {sizeof(ucd_contact_sink), count_add, count_skipped,
-                                            no_progress, never_cancelled};
-
-static long status_kib(const char *field)
-{
-    char *text = NULL;
-    long kib = -1;
-    if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
-        return -1;
-    const char *at = strstr(text, field);
-    if (at != NULL)
-        kib = strtol(at + strlen(field) + 1, NULL, 10);
-    g_free(text);
-    return kib;
-}
-
-static void reset_peak(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (f != NULL) {
-        fputs("5", f);
-        fclose(f);
-    }
-}
 
 static int compare_double(const void *a, const void *b)
 {
@@ -105,15 +49,15 @@ static void run(const char *label, const char *path, const char *encoding, unsig
     GStatBuf st;
     g_assert_cmpint(g_stat(path, &st), ==, 0);
     double *secs = g_new(double, rounds);
-    long peak = 0, before = status_kib("VmRSS");
+    long peak = 0, before = bench_proc_kib("self", "VmRSS");
     for (unsigned r = 0; r < rounds; r++) {
         counting_sink sink = {0};
         char *error = NULL;
-        reset_peak();
+        bench_reset_peak();
         gint64 t0 = g_get_monotonic_time();
-        int rc = csv_source_replicate(&s, &sink_iface, &sink, &error);
+        int rc = csv_source_replicate(&s, &counting_sink_iface, &sink, &error);
         secs[r] = (double)(g_get_monotonic_time() - t0) / 1e6;
-        long hwm = status_kib("VmHWM");
+        long hwm = bench_proc_kib("self", "VmHWM");
         peak = hwm > peak ? hwm : peak;
         if (rc != UCD_OK || sink.added != rows || sink.skipped != 0 || sink.numbers != 3ull * rows)
             g_error("%s: rc %d (%s), %" G_GUINT64_FORMAT " added, %" G_GUINT64_FORMAT
@@ -142,15 +86,14 @@ int main(int argc, char **argv)
     char *cp1252 = g_build_filename(dir, "contacts-cp1252.csv", NULL);
     bench_rows_write(utf8, rows, FALSE);
     bench_rows_write(cp1252, rows, TRUE);
-    char *load = NULL;
-    g_file_get_contents("/proc/loadavg", &load, NULL, NULL);
-    printf("contacts-csv parse into a counting sink, %u rounds; load average before: %s", rounds,
-           load != NULL ? load : "?\n");
+    char *load = bench_loadavg();
+    printf("contacts-csv parse into a counting sink, %u rounds; load average before: %s\n", rounds,
+           load);
     g_free(load);
     run("UTF-8", utf8, NULL, rows, rounds);
     run("Windows-1252", cp1252, "WINDOWS-1252", rows, rounds);
-    g_file_get_contents("/proc/loadavg", &load, NULL, NULL);
-    printf("load average after: %s", load != NULL ? load : "?\n");
+    load = bench_loadavg();
+    printf("load average after: %s\n", load);
     g_free(load);
     g_unlink(utf8);
     g_unlink(cp1252);

@@ -25,31 +25,8 @@
 #include <glib/gstdio.h>
 
 #include "bench-rows.h"
+#include "contact-bench.h"
 #include "harness.h"
-
-static char *loadavg(void)
-{
-    char *text = NULL;
-    g_file_get_contents("/proc/loadavg", &text, NULL, NULL);
-    if (text != NULL)
-        g_strchomp(text);
-    return text != NULL ? text : g_strdup("?");
-}
-
-static long proc_kib(const char *pid, const char *field)
-{
-    char *path = g_strdup_printf("/proc/%s/status", pid);
-    char *text = NULL;
-    long kib = -1;
-    if (g_file_get_contents(path, &text, NULL, NULL)) {
-        const char *at = strstr(text, field);
-        if (at != NULL)
-            kib = strtol(at + strlen(field) + 1, NULL, 10);
-    }
-    g_free(text);
-    g_free(path);
-    return kib;
-}
 
 /* Waits (up to `seconds`) for `needle` in ucd's log; the line it is on. */
 static char *wait_line(harness *h, const char *needle, int seconds)
@@ -168,13 +145,13 @@ int main(int argc, char **argv)
                                  csv);
     harness_write_config(h, body);
 
-    char *load_before = loadavg();
+    char *load_before = bench_loadavg();
     gint64 t0 = g_get_monotonic_time();
     g_assert_true(harness_start(h));
     char *line = wait_line(h, "source contacts-csv:bench: generation 1 in use", 3600);
     double ucd_secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     const char *pid = g_subprocess_get_identifier(h->proc);
-    long hwm = proc_kib(pid, "VmHWM"), rss = proc_kib(pid, "VmRSS");
+    long hwm = bench_proc_kib(pid, "VmHWM"), rss = bench_proc_kib(pid, "VmRSS");
     char *expect =
         g_strdup_printf("%u contacts, %u numbers (0 not understood), 0 skipped", rows, 3 * rows);
     if (strstr(line, expect) == NULL)
@@ -218,7 +195,7 @@ int main(int argc, char **argv)
         "COMMIT;\n",
         schema, csv);
     double ref_secs = sqlite3_run(ref_db, full);
-    char *load_after = loadavg();
+    char *load_after = bench_loadavg();
 
     printf("contacts-csv -> contacts-store, %u rows, %.1f MB (load average before %s)\n", rows,
            (double)st.st_size / 1e6, load_before);
