@@ -6,7 +6,9 @@
  * number; then the export goes wrong three ways (a renamed column, the file
  * missing, an empty file) and each time the replication fails naming the
  * file while the last good copy keeps answering; a good new version is
- * taken.
+ * taken. Then the same export beside a contacts-xml source that knows one
+ * of its numbers too: priority decides which answers first, and a truncated
+ * XML file keeps the XML source's last good copy.
  */
 #include <string.h>
 
@@ -162,9 +164,96 @@ static void test_nightly_export(void)
     harness_free(h);
 }
 
+/* The `source` column of every row `directory lookup NUMBER` answers, in
+ * order, joined with ", ". */
+static char *lookup_sources(harness *h, const char *number)
+{
+    const char *argv[] = {"directory", "lookup", number, NULL};
+    JsonNode *resp = harness_ok(h, argv);
+    JsonObject *o = json_node_get_object(resp);
+    JsonArray *columns = json_object_get_array_member(o, "columns");
+    guint source = G_MAXUINT;
+    for (guint i = 0; i < json_array_get_length(columns); i++) {
+        if (strcmp(json_array_get_string_element(columns, i), "source") == 0)
+            source = i;
+    }
+    g_assert_cmpuint(source, !=, G_MAXUINT);
+    GString *out = g_string_new(NULL);
+    JsonArray *rows = json_object_get_array_member(o, "rows");
+    for (guint i = 0; i < json_array_get_length(rows); i++)
+        g_string_append_printf(
+            out, "%s%s", i ? ", " : "",
+            json_array_get_string_element(json_array_get_array_element(rows, i), source));
+    json_node_free(resp);
+    return g_string_free(out, FALSE);
+}
+
+static void test_with_xml_source(void)
+{
+    harness *h = harness_new(NULL);
+    char *csv = g_build_filename(h->dir, "kontakte.csv", NULL);
+    char *xml = g_build_filename(h->dir, "phonebook.xml", NULL);
+    write_file(csv, EXPORT, sizeof(EXPORT) - 1);
+    static const char PHONEBOOK[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<contacts>\n"
+        "  <contact id=\"p1\"><display_name>Einkauf M\xC3\xBCller</display_name>\n"
+        "    <number kind=\"business\">+49 89 123456-17</number></contact>\n"
+        "  <contact id=\"p2\"><company>Taxi &amp; Co</company>\n"
+        "    <number>089 444 333</number></contact>\n"
+        "</contacts>\n";
+    write_file(xml, PHONEBOOK, -1);
+    char *body = g_strdup_printf("[location default]\n"
+                                 "country_code = 49\n"
+                                 "area_code = 89\n"
+                                 "[module " SOURCE "]\n"
+                                 "file = %s\n"
+                                 "delimiter = ;\n"
+                                 "encoding = WINDOWS-1252\n"
+                                 "map_source_id = Kundennr\n"
+                                 "map_given_name = Vorname\n"
+                                 "map_surname = Nachname\n"
+                                 "map_company = Firma\n"
+                                 "map_business = Telefon;Telefon 2\n"
+                                 "map_mobile = Mobil\n"
+                                 "priority = 50\n"
+                                 "replicate_every = 0s\n"
+                                 "[module contacts-xml:phonebook]\n"
+                                 "file = %s\n"
+                                 "replicate_every = 0s\n"
+                                 "[module contacts-store]\n",
+                                 csv, xml);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    wait_log(h, "source " SOURCE ": generation 1 in use: 3 contacts");
+    wait_log(h, "source contacts-xml:phonebook: generation 1 in use: 2 contacts, 2 numbers");
+
+    /* Both know +49 89 123456-17: the CSV's priority 50 before the XML's
+     * default 100. */
+    char *order = lookup_sources(h, "089 123456-17");
+    g_assert_cmpstr(order, ==, SOURCE ", contacts-xml:phonebook");
+    g_free(order);
+    LOOKUP_FINDS(h, "+49 89 444333", "Taxi & Co");
+
+    /* The XML export is cut short: refused whole, its copy stays. */
+    write_file(xml, PHONEBOOK, 150);
+    ucctl_expect(h, TRUE, "not well-formed XML", "directory", "replicate",
+                 "contacts-xml:phonebook");
+    ucctl_expect(h, TRUE, "the last good copy stays (generation 1, 2 contacts)", "directory",
+                 "replicate", "contacts-xml:phonebook");
+    LOOKUP_FINDS(h, "+49 89 444333", "Taxi & Co");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+
+    g_free(body);
+    g_free(xml);
+    g_free(csv);
+    harness_free(h);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/contacts-csv/e2e/nightly-export", test_nightly_export);
+    g_test_add_func("/contacts-csv/e2e/with-xml-source", test_with_xml_source);
     return g_test_run();
 }
