@@ -10,10 +10,9 @@
  * without the plan: the core alone knows no area code outside its own area
  * ("+49 301234567" for Berlin from Munich), no type and no place.
  */
-#include <glib/gstdio.h>
 #include <string.h>
 
-#include "numbers.h"
+#include "numbers-fixture.h"
 #include "phonenumber-shim.h"
 
 static const char conf_text[] = "[location munich]\n"
@@ -37,28 +36,15 @@ static const ucd_numbers_plan_v1 plan = {
 };
 
 typedef struct fixture {
-    char *dir, *file;
-    core_config *cfg;
+    numbers_fixture base;
     core_numbers *numbers;
     phonenumber_shim *shim;
 } fixture;
 
 static void fixture_open(fixture *f, const char *language)
 {
-    GError *err = NULL;
-    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-
-    f->dir = g_dir_make_tmp("ucd-phonenumber-XXXXXX", &err);
-    g_assert_no_error(err);
-    f->file = g_build_filename(f->dir, "ucd.conf", NULL);
-    g_file_set_contents(f->file, conf_text, -1, &err);
-    g_assert_no_error(err);
-    f->cfg = core_config_load(f->file, NULL, errors);
-    g_assert_nonnull(f->cfg);
-    f->numbers = core_numbers_new(f->cfg, errors);
-    g_assert_nonnull(f->numbers);
-    g_assert_cmpuint(errors->len, ==, 0);
-    g_ptr_array_unref(errors);
+    numbers_fixture_open(&f->base, conf_text);
+    f->numbers = f->base.numbers;
     f->shim = phonenumber_shim_new(language);
     g_assert_nonnull(f->shim);
     g_assert_cmpint(core_numbers_attach_plan(&plan, f->shim), ==, UCD_OK);
@@ -68,12 +54,7 @@ static void fixture_close(fixture *f)
 {
     core_numbers_detach_plan(f->shim);
     phonenumber_shim_free(f->shim);
-    core_numbers_free(f->numbers);
-    core_config_free(f->cfg);
-    g_remove(f->file);
-    g_rmdir(f->dir);
-    g_free(f->file);
-    g_free(f->dir);
+    numbers_fixture_close(&f->base);
 }
 
 typedef struct row {
