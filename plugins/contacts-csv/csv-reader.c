@@ -183,6 +183,30 @@ static void end_field(csv_reader *r)
     r->record[r->record_len++] = '\0';
 }
 
+typedef enum separator_kind {
+    SEP_NONE,
+    SEP_FIELD,  /* the delimiter: the next field begins */
+    SEP_RECORD, /* a line end: the record is complete */
+} separator_kind;
+
+/* What `c` ends outside quotes; a line end is counted and its CR LF taken
+ * whole. */
+static separator_kind separator(csv_reader *r, int c)
+{
+    if (c == r->delimiter) {
+        end_field(r);
+        begin_field(r);
+        return SEP_FIELD;
+    }
+    if (c == '\n' || c == '\r') {
+        if (c == '\r')
+            swallow_lf(r);
+        r->line++;
+        return SEP_RECORD;
+    }
+    return SEP_NONE;
+}
+
 static csv_result finish(csv_reader *r, csv_record *out, const char *problem)
 {
     static char empty[] = "";
@@ -248,19 +272,16 @@ csv_result csv_reader_next(csv_reader *r, csv_record *out)
                 state = UNQUOTED;
                 /* fall through */
             case UNQUOTED:
-                if (c == r->delimiter) {
-                    end_field(r);
-                    begin_field(r);
+                switch (separator(r, c)) {
+                case SEP_FIELD:
                     state = FIELD_START;
-                } else if (c == '\n' || c == '\r') {
-                    if (c == '\r')
-                        swallow_lf(r);
-                    r->line++;
+                    break;
+                case SEP_RECORD:
                     /* A blank line is no record: passed over. */
                     if (r->n_fields == 1 && r->record_len == 0 && problem == NULL)
                         goto next_record;
                     return finish(r, out, problem);
-                } else {
+                default:
                     append(r, (char)c);
                 }
                 break;
@@ -277,16 +298,15 @@ csv_result csv_reader_next(csv_reader *r, csv_record *out)
                 if (c == r->quote) {
                     append(r, (char)c);
                     state = QUOTED;
-                } else if (c == r->delimiter) {
-                    end_field(r);
-                    begin_field(r);
+                    break;
+                }
+                switch (separator(r, c)) {
+                case SEP_FIELD:
                     state = FIELD_START;
-                } else if (c == '\n' || c == '\r') {
-                    if (c == '\r')
-                        swallow_lf(r);
-                    r->line++;
+                    break;
+                case SEP_RECORD:
                     return finish(r, out, problem);
-                } else {
+                default:
                     if (problem == NULL)
                         problem = "has text after a closing quote";
                     append(r, (char)c);

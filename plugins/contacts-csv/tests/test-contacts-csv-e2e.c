@@ -78,15 +78,16 @@ static void ucctl_expect(harness *h, gboolean expect_ok, const char *needle, con
     g_free(out);
 }
 
-#define LOOKUP_FINDS(h, number, name)                                                              \
-    ucctl_expect((h), TRUE, (name), "directory", "lookup", (number))
-#define REPLICATE(h, ok, needle) ucctl_expect((h), (ok), (needle), "directory", "replicate", SOURCE)
-
-static void test_nightly_export(void)
+/* ucd.conf's body: the README's section for `csv` (priority 50), a
+ * contacts-xml source of `xml` when not NULL (priority 100, the default),
+ * the store. */
+static char *config_body(const char *csv, const char *xml)
 {
-    harness *h = harness_new(NULL);
-    char *file = g_build_filename(h->dir, "kontakte.csv", NULL);
-    write_file(file, EXPORT, sizeof(EXPORT) - 1);
+    char *xml_section = xml != NULL ? g_strdup_printf("[module contacts-xml:phonebook]\n"
+                                                      "file = %s\n"
+                                                      "replicate_every = 0s\n",
+                                                      xml)
+                                    : g_strdup("");
     char *body = g_strdup_printf("[location default]\n"
                                  "country_code = 49\n"
                                  "area_code = 89\n"
@@ -103,10 +104,26 @@ static void test_nightly_export(void)
                                  "map_business = Telefon;Telefon 2\n"
                                  "map_mobile = Mobil\n"
                                  "crm_link = https://crm.example/kunde/{Kundennr}\n"
+                                 "priority = 50\n"
                                  "replicate_every = 0s\n"
                                  "switchboard = true\n"
+                                 "%s"
                                  "[module contacts-store]\n",
-                                 file);
+                                 csv, xml_section);
+    g_free(xml_section);
+    return body;
+}
+
+#define LOOKUP_FINDS(h, number, name)                                                              \
+    ucctl_expect((h), TRUE, (name), "directory", "lookup", (number))
+#define REPLICATE(h, ok, needle) ucctl_expect((h), (ok), (needle), "directory", "replicate", SOURCE)
+
+static void test_nightly_export(void)
+{
+    harness *h = harness_new(NULL);
+    char *file = g_build_filename(h->dir, "kontakte.csv", NULL);
+    write_file(file, EXPORT, sizeof(EXPORT) - 1);
+    char *body = config_body(file, NULL);
     harness_write_config(h, body);
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "contacts-store", "running"));
@@ -203,26 +220,7 @@ static void test_with_xml_source(void)
         "    <number>089 444 333</number></contact>\n"
         "</contacts>\n";
     write_file(xml, PHONEBOOK, -1);
-    char *body = g_strdup_printf("[location default]\n"
-                                 "country_code = 49\n"
-                                 "area_code = 89\n"
-                                 "[module " SOURCE "]\n"
-                                 "file = %s\n"
-                                 "delimiter = ;\n"
-                                 "encoding = WINDOWS-1252\n"
-                                 "map_source_id = Kundennr\n"
-                                 "map_given_name = Vorname\n"
-                                 "map_surname = Nachname\n"
-                                 "map_company = Firma\n"
-                                 "map_business = Telefon;Telefon 2\n"
-                                 "map_mobile = Mobil\n"
-                                 "priority = 50\n"
-                                 "replicate_every = 0s\n"
-                                 "[module contacts-xml:phonebook]\n"
-                                 "file = %s\n"
-                                 "replicate_every = 0s\n"
-                                 "[module contacts-store]\n",
-                                 csv, xml);
+    char *body = config_body(csv, xml);
     harness_write_config(h, body);
     g_assert_true(harness_start(h));
     wait_log(h, "source " SOURCE ": generation 1 in use: 3 contacts");
