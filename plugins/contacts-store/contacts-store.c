@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "store-routes.h"
 #include "store.h"
 
 #define IDLE_READERS 4
@@ -28,6 +29,7 @@ static const ucd_config_key store_keys[] = {
     {"database", UCD_CONFIG_STRING, 0, NULL, "the SQLite file; default STATE_DIR/contacts.sqlite"},
     {"replicate_at_start", UCD_CONFIG_BOOL, 0, "true",
      "replicate every source when ucd starts (else only on schedule and on demand)"},
+    STORE_ROUTES_KEYS,
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -259,6 +261,7 @@ static void store_free(store *st)
             store_reader_close(r);
         g_async_queue_unref(st->readers);
     }
+    store_routes_free(st->routes);
     store_db_close(st->db);
     g_mutex_clear(&st->write_lock);
     g_mutex_clear(&st->copies_lock);
@@ -308,6 +311,11 @@ static int store_init(ucd_plugin *self, const ucd_host *host, void **state)
         store_free(st);
         return UCD_FAIL;
     }
+    st->routes = store_routes_new(st);
+    if (st->routes == NULL) {
+        store_free(st);
+        return UCD_FAIL;
+    }
     /* No counter of lookups: two shared counters per lookup cost more
      * than the lookup on several cores (docs/PERFORMANCE.md). */
     st->replications_failed =
@@ -354,12 +362,14 @@ static void load_done(void *data)
 static int store_start(void *state)
 {
     store *st = state;
+    store_routes_start(st->routes);
     return st->host->work_submit(st->self, load_work, load_done, st);
 }
 
 static void store_stop(void *state)
 {
     store *st = state;
+    store_routes_stop(st->routes);
     atomic_store(&st->stopping, 1);
     GHashTableIter it;
     gpointer value;
@@ -393,6 +403,10 @@ static const ucd_service_decl store_provides[] = {
  * first and stop them after the store. */
 static const ucd_service_decl store_uses[] = {
     UCD_NEED(UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR, 0),
+    /* the client API's routes (store-routes.c), when api-http runs, and the
+     * caller's groups for the directory profiles */
+    UCD_NEED(UCD_HTTP_SERVICE, UCD_HTTP_MAJOR, 0),
+    UCD_NEED(UCD_DIRECTORY_SERVICE, UCD_DIRECTORY_MAJOR, 0),
     {NULL, 0, 0, 0, 0},
 };
 

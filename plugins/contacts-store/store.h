@@ -69,6 +69,7 @@ struct store {
     gboolean loaded;
     char *load_error;
     ucd_counter *replications_failed;
+    struct store_routes *routes; /* the client API's /contacts (store-routes.c) */
 };
 
 /* ---- replication.c ---- */
