@@ -75,6 +75,7 @@ typedef struct parse {
     int current;           /* F_*: the field whose text is being read */
     uint32_t current_kind; /* for F_NUMBER */
     GString *text;
+    GString *attr;         /* an attribute's value */
     GPtrArray *number_raw; /* char * */
     GArray *number_kind;   /* uint32_t */
 } parse;
@@ -189,20 +190,28 @@ static void contact_finish(parse *p)
     contact_reset(p);
 }
 
-static const char *attribute(const xmlChar **attributes, int n, const char *name)
+/* The value of attribute `name` (no namespace), in `into`; NULL when the
+ * element has none. Without entity substitution (XML_PARSE_NOENT, left off
+ * on purpose) libxml2 hands "&amp;" in an attribute over as "&#38;", and
+ * only that: it is turned back into "&" here. */
+static const char *attribute(const xmlChar **attributes, int n, const char *name, GString *into)
 {
     /* SAX2: five pointers an attribute: localname, prefix, URI, value, end. */
     for (int i = 0; i < n; i++) {
         const xmlChar **a = attributes + i * 5;
-        if (a[1] == NULL && strcmp((const char *)a[0], name) == 0) {
-            static __thread char value[1024];
-            size_t len = (size_t)(a[4] - a[3]);
-            if (len >= sizeof(value))
-                len = sizeof(value) - 1;
-            memcpy(value, a[3], len);
-            value[len] = '\0';
-            return value;
+        if (a[1] != NULL || strcmp((const char *)a[0], name) != 0)
+            continue;
+        g_string_truncate(into, 0);
+        const char *v = (const char *)a[3], *end = (const char *)a[4];
+        while (v < end) {
+            if (end - v >= 5 && memcmp(v, "&#38;", 5) == 0) {
+                g_string_append_c(into, '&');
+                v += 5;
+            } else {
+                g_string_append_c(into, *v++);
+            }
         }
+        return into->str;
     }
     return NULL;
 }
@@ -244,7 +253,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
             contact_problem(p, "is an unknown element <%s> (expected <contact>)", name);
             return;
         }
-        const char *id = attribute(attributes, nb_attributes, "id");
+        const char *id = attribute(attributes, nb_attributes, "id", p->attr);
         if (id != NULL) {
             p->have[F_ID] = 1;
             g_string_assign(p->fields[F_ID], id);
@@ -260,7 +269,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         if (f == F_NONE) {
             contact_problem(p, "has an unknown element <%s>", name);
         } else if (f == F_NUMBER) {
-            const char *kind = attribute(attributes, nb_attributes, "kind");
+            const char *kind = attribute(attributes, nb_attributes, "kind", p->attr);
             uint32_t k = 0;
             while (kind != NULL && k < G_N_ELEMENTS(kind_names) && strcmp(kind, kind_names[k]) != 0)
                 k++;
@@ -389,6 +398,7 @@ static void parse_free(parse *p)
     for (int f = 0; f < F_COUNT; f++)
         g_string_free(p->fields[f], TRUE);
     g_string_free(p->text, TRUE);
+    g_string_free(p->attr, TRUE);
     g_ptr_array_free(p->number_raw, TRUE);
     g_array_free(p->number_kind, TRUE);
     g_free(p->problem);
@@ -493,6 +503,7 @@ int xml_source_replicate(const xml_source_settings *s, const ucd_contact_sink *s
     for (int f = 0; f < F_COUNT; f++)
         p.fields[f] = g_string_new(NULL);
     p.text = g_string_new(NULL);
+    p.attr = g_string_new(NULL);
     p.number_raw = g_ptr_array_new_with_free_func(g_free);
     p.number_kind = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     if (s->crm_link != NULL && s->crm_link[0] != '\0') {

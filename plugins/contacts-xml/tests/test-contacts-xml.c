@@ -106,6 +106,7 @@ static void test_shape(fixture *f, gconstpointer data)
                "<number kind=\"home\">0821 55</number>"
                "<crm_link>https://other.example/x</crm_link></contact>\n"
                "  <contact><display_name>No Id</display_name></contact>\n"
+               "  <contact id=\"A&amp;B&lt;&#67;&amp;#38;\"><surname>Entities</surname></contact>\n"
                "</contacts>\n",
                -1);
     char *error = NULL;
@@ -118,7 +119,10 @@ static void test_shape(fixture *f, gconstpointer data)
         "10018|-|-|-|B\xC3\xA4"
         "ckerei \"Zum Korn\" & Co|-|-|-|https://other.example/x|home:0821 55",
         /* The third contact's ordinal is its id; no company: no link. */
-        "3|No Id|-|-|-|-|-|-|-|", NULL};
+        "3|No Id|-|-|-|-|-|-|-|",
+        /* Entities and character references in an attribute as in text
+         * (no company: no link). */
+        "A&B<C&#38;|-|-|Entities|-|-|-|-|-|", NULL};
     assert_lines(f->sink.contacts, contacts);
     g_assert_cmpuint(f->sink.skipped->len, ==, 0);
     /* The last progress is the whole file. */
