@@ -464,6 +464,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "the replication failed, see the log (--verbose)\n");
         return 1;
     }
+    for (guint i = 0; i < m->log_lines->len; i++)
+        if (strstr(g_ptr_array_index(m->log_lines, i), "in use") != NULL)
+            printf("  the store: %s\n", (const char *)g_ptr_array_index(m->log_lines, i));
     print_load("after replication");
     bench_lookups(contacts, impl, numbers);
     print_load("after lookups");

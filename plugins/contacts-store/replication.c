@@ -49,7 +49,7 @@ typedef struct replication {
     ucd_reply *reply;
     gboolean ok;
     char *outcome; /* for the log, the reply and `directory sources` */
-    double seconds;
+    double seconds, read_seconds, write_seconds; /* all, the source's read, the write */
 } replication;
 
 uint64_t store_normalize(store *st, const char *context, const char *raw, ucd_number_info *info,
@@ -270,6 +270,7 @@ static void replicate_work(void *data)
     r->copy = contact_copy_new(r->name, r->info.priority);
     int rc =
         atomic_load(&st->stopping) ? UCD_E_BUSY : r->iface->replicate(r->impl, &sink, r, &error);
+    r->read_seconds = (g_get_monotonic_time() - r->started_us) / 1e6;
     uint32_t got = contact_copy_count(r->copy);
     char *keep = keeping(r);
     if (rc != UCD_OK) {
@@ -281,12 +282,14 @@ static void replicate_work(void *data)
                                      got, r->info.min_ratio, keep);
     } else {
         char *db_error = NULL;
+        int64_t write_start = g_get_monotonic_time();
         g_mutex_lock(&st->write_lock);
         int wrc = st->db != NULL
                       ? store_db_write_copy(st->db, r->copy, g_get_real_time() / G_USEC_PER_SEC,
                                             &db_error)
                       : -1;
         g_mutex_unlock(&st->write_lock);
+        r->write_seconds = (g_get_monotonic_time() - write_start) / 1e6;
         if (wrc != 0) {
             r->outcome = g_strdup_printf("failed writing the store: %s; %s",
                                          db_error ? db_error : "no database", keep);
@@ -350,9 +353,12 @@ static void replicate_done(void *data)
     if (r->ok)
         st->host->log(st->self, UCD_LOG_NOTICE,
                       "source %s: generation %" PRId64 " in use: %u contacts, %u numbers (%" PRIu64
-                      " not understood), %" PRIu64 " skipped, in %.2f s",
+                      " not understood), %" PRIu64 " skipped, in %.2f s (read %.2f s, "
+                      "write %.2f s, index %.2f s)",
                       r->name, r->copy->generation, contact_copy_count(r->copy),
-                      r->copy->numbers->len, r->bad_numbers, r->skipped, r->seconds);
+                      r->copy->numbers->len, r->bad_numbers, r->skipped, r->seconds,
+                      r->read_seconds, r->write_seconds,
+                      r->seconds - r->read_seconds - r->write_seconds);
     else {
         st->host->log(st->self, UCD_LOG_WARNING, "source %s: replication %s", r->name, r->outcome);
         st->host->counter_add(st->replications_failed, 1);

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define BUSY_TIMEOUT_MS 10000
+/* The writer's page cache while it writes a copy (store_db_write_copy). */
+#define WRITE_CACHE_KIB 262144
 
 struct store_db {
     sqlite3 *db;
@@ -267,13 +269,10 @@ static void numbers_text(const contact_copy *copy, const copy_contact *c, GStrin
             g_string_append_printf(out, "%" G_GUINT64_FORMAT " ", n->e164);
         if (n->display != 0)
             g_string_append_printf(out, "%s ", contact_copy_text(copy, n->display));
-        if (n->raw != 0) {
-            const char *raw = contact_copy_text(copy, n->raw);
-            for (const char *p = raw; *p; p++)
-                if (g_ascii_isdigit(*p))
-                    g_string_append_c(out, *p);
-            g_string_append_printf(out, " %s ", raw);
-        }
+        /* The raw form's own parts ("1234567" of "+49 89 1234567"); its
+         * digits run together are already there as E.164 or national. */
+        if (n->raw != 0)
+            g_string_append_printf(out, "%s ", contact_copy_text(copy, n->raw));
     }
 }
 
@@ -398,6 +397,14 @@ static int save_source_row(store_db *db, const contact_copy *copy, int64_t good_
 int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char **error)
 {
     int64_t old_generation = 0;
+    /* A copy is one transaction of a million rows and their index entries:
+     * with SQLite's default 2 MiB page cache its dirty pages spill into the
+     * WAL and are read back again and again (a CSV helper's perf put most
+     * of an 86 s replication in pread and pwrite). The cache grows for the
+     * write and is given back after it. */
+    char *ignored = NULL;
+    exec(db, "PRAGMA cache_size = -" G_STRINGIFY(WRITE_CACHE_KIB), &ignored);
+    g_clear_pointer(&ignored, g_free);
     int rc = exec(db, "BEGIN IMMEDIATE", error);
     if (rc != SQLITE_OK)
         return rc;
@@ -414,12 +421,13 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
         rc = save_source_row(db, copy, good_at, error);
     if (rc == SQLITE_OK)
         rc = exec(db, "COMMIT", error);
-    if (rc != SQLITE_OK) {
-        char *ignored = NULL;
+    if (rc != SQLITE_OK)
         exec(db, "ROLLBACK", &ignored);
-        g_free(ignored);
+    g_clear_pointer(&ignored, g_free);
+    exec(db, "PRAGMA cache_size = -2000; PRAGMA shrink_memory", &ignored);
+    g_free(ignored);
+    if (rc != SQLITE_OK)
         return rc;
-    }
     /* A copy of a million contacts leaves a WAL of its size: fold it back
      * now, while no replication writes, rather than at an arbitrary later
      * commit. Readers that still use the old pages keep them. */
@@ -502,46 +510,51 @@ static gboolean is_number_word(const char *word)
     return digits;
 }
 
-/* A word worth giving the full-text index: one with a letter or digit. */
-static gboolean searchable(const char *word)
+/* The terms of what a person typed: a word of digits and number
+ * punctuation is its digits ("089-123" -> "089123"); any other word is cut
+ * at ASCII characters that are no letter or digit, as the tokenizer cuts
+ * the indexed text ("o'brien" -> "o", "brien"; bytes of UTF-8 letters stay). */
+static GPtrArray *query_terms(const char *words)
 {
-    for (const char *p = word; *p; p++)
-        if (g_ascii_isalnum(*p) || (unsigned char)*p >= 0x80)
-            return TRUE;
-    return FALSE;
-}
-
-static void append_word(GString *q, const char *word)
-{
-    if (q->len > 0)
-        g_string_append_c(q, ' ');
-    g_string_append_c(q, '"');
-    for (const char *p = word; *p; p++) {
-        if (is_number_word(word) && !g_ascii_isdigit(*p))
-            continue;
-        if (*p == '"')
-            g_string_append_c(q, '"');
-        g_string_append_c(q, *p);
+    GPtrArray *terms = g_ptr_array_new_with_free_func(g_free);
+    char **parts = g_strsplit_set(words ? words : "", " \t\r\n", -1);
+    for (char **w = parts; *w != NULL; w++) {
+        GString *term = g_string_new(NULL);
+        gboolean number = is_number_word(*w);
+        for (const char *p = *w;; p++) {
+            gboolean keep =
+                *p != '\0' &&
+                (number ? g_ascii_isdigit(*p) : g_ascii_isalnum(*p) || (unsigned char)*p >= 0x80);
+            if (keep) {
+                g_string_append_c(term, *p);
+            } else if (term->len > 0 && (!number || *p == '\0')) {
+                g_ptr_array_add(terms, g_strdup(term->str));
+                g_string_truncate(term, 0);
+            }
+            if (*p == '\0')
+                break;
+        }
+        g_string_free(term, TRUE);
     }
-    g_string_append(q, "\"*");
+    g_strfreev(parts);
+    return terms;
 }
 
 char *store_fts_query(const char *words, char **short_words)
 {
-    char **parts = g_strsplit_set(words ? words : "", " \t\r\n", -1);
+    GPtrArray *terms = query_terms(words);
     gboolean has_long = FALSE;
-    for (char **w = parts; *w != NULL; w++)
-        has_long |= searchable(*w) && g_utf8_strlen(*w, -1) >= STORE_SHORT_WORD;
+    for (guint i = 0; i < terms->len; i++)
+        has_long |= g_utf8_strlen(g_ptr_array_index(terms, i), -1) >= STORE_SHORT_WORD;
     GString *q = g_string_new(NULL), *rest = g_string_new(NULL);
-    for (char **w = parts; *w != NULL; w++) {
-        if (!searchable(*w))
-            continue;
-        if (has_long && g_utf8_strlen(*w, -1) < STORE_SHORT_WORD)
-            g_string_append_printf(rest, "%s%s", rest->len ? " " : "", *w);
+    for (guint i = 0; i < terms->len; i++) {
+        const char *term = g_ptr_array_index(terms, i);
+        if (has_long && g_utf8_strlen(term, -1) < STORE_SHORT_WORD)
+            g_string_append_printf(rest, "%s%s", rest->len ? " " : "", term);
         else
-            append_word(q, *w);
+            g_string_append_printf(q, "%s\"%s\"*", q->len ? " " : "", term);
     }
-    g_strfreev(parts);
+    g_ptr_array_unref(terms);
     if (short_words != NULL)
         *short_words = rest->len ? g_string_free(rest, FALSE) : (g_string_free(rest, TRUE), NULL);
     else
