@@ -3,7 +3,7 @@
 #
 #   with-peer.sh KIND PEERS_DIR PROGRAM [ARGS...]
 #
-# KIND is none, sqlite-odbc, postgres, mariadb or slapd. The peer's script
+# KIND is none, sqlite-odbc, postgres, mariadb, slapd or samba-ad. The peer's script
 # (PEERS_DIR/KIND.sh) starts it, its export lines are evaluated, so PROGRAM
 # finds the peer in its environment (PG_ODBC, MARIADB_ODBC, LDAP_URI, ...),
 # and the peer is stopped when PROGRAM ends, however it ends. A peer the
@@ -19,6 +19,7 @@ sqlite-odbc) dir_var=SQLITE_ODBC_DIR ;;
 postgres) dir_var=PG_DIR ;;
 mariadb) dir_var=MARIADB_DIR ;;
 slapd) dir_var=LDAP_DIR ;;
+samba-ad) dir_var=SAMBA_DIR ;;
 *) echo "with-peer.sh: unknown peer $kind" >&2; exit 2 ;;
 esac
 script="$peers/$kind.sh"
