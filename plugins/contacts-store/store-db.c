@@ -13,6 +13,9 @@
 
 #include <sqlite3.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define BUSY_TIMEOUT_MS 10000
 /* The writer's page cache while it writes a copy (store_db_write_copy). */
@@ -426,6 +429,11 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
     g_clear_pointer(&ignored, g_free);
     exec(db, "PRAGMA cache_size = -2000; PRAGMA shrink_memory", &ignored);
     g_free(ignored);
+#ifdef __GLIBC__
+    /* The cache's pages went back to malloc; give them to the system, or
+     * the process keeps the write's 256 MiB for good. */
+    malloc_trim(0);
+#endif
     if (rc != SQLITE_OK)
         return rc;
     /* A copy of a million contacts leaves a WAL of its size: fold it back
