@@ -25,6 +25,7 @@ esac
 script="$peers/$kind.sh"
 exports=$("$script" start ${WITH_PEER_ARGS:-}) || exit $?
 eval "$exports"
+export WITH_PEER_SCRIPT="$script" # for a test that stops its peer midway
 trap '"$script" stop "${!dir_var}" >/dev/null 2>&1' EXIT
 trap 'exit 143' TERM INT
 "$@"

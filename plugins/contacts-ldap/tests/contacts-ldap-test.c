@@ -10,6 +10,8 @@
  * attribute, an entry without a name) with ldapadd, then checks exactly
  * what reaches the sink.
  */
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -329,6 +331,49 @@ static void test_config(void)
     module_done(module);
 }
 
+/* The server stops answering in the middle of the paged search (SIGSTOP,
+ * timeout 2s): the replication fails, naming the base and how far it got;
+ * the server is woken again afterwards. */
+static gboolean frozen;
+
+static int freezing_add(void *impl, const ucd_contact *contact)
+{
+    contact_sink_recorder *s = impl;
+    if (s->contacts->len == 100 && !frozen) {
+        g_assert_cmpint(kill(atoi(env("LDAP_PID")), SIGSTOP), ==, 0);
+        frozen = TRUE;
+    }
+    return contact_sink_recorder_iface.add(impl, contact);
+}
+
+static void test_server_gone_midway(void)
+{
+    fake_module *module = module_new("ou=Users");
+    const char *const pairs[] = {"page_size", "50", "timeout", "2s", NULL};
+    fake_module_set_pairs(module, pairs);
+    fake_module_start(module);
+    void *impl = NULL;
+    const ucd_contact_source_v1 *iface =
+        fake_module_service(module, UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR, &impl);
+    ucd_contact_sink freezing = contact_sink_recorder_iface;
+    freezing.add = freezing_add;
+    contact_sink_recorder s;
+    contact_sink_recorder_init(&s);
+    char *error = NULL;
+    int result = iface->replicate(impl, &freezing, &s, &error);
+    g_assert_cmpint(kill(atoi(env("LDAP_PID")), SIGCONT), ==, 0);
+    g_assert_true(frozen);
+    g_assert_cmpint(result, !=, UCD_OK);
+    g_assert_nonnull(error);
+    g_test_message("%s", error);
+    if (strstr(error, "search of \"ou=Users,") == NULL || strstr(error, "failed after 1") == NULL)
+        g_error("error \"%s\" lacks the base or how far it got", error);
+    g_assert_cmpuint(s.contacts->len, <, USERS);
+    free(error);
+    contact_sink_recorder_clear(&s);
+    module_done(module);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -344,6 +389,7 @@ int main(int argc, char **argv)
     g_test_add_func("/contacts-ldap/tls-and-bind", test_tls_and_bind);
     g_test_add_func("/contacts-ldap/cancel", test_cancel);
     g_test_add_func("/contacts-ldap/config", test_config);
+    g_test_add_func("/contacts-ldap/server-gone-midway", test_server_gone_midway);
     int result = g_test_run();
 
     const char *argv_rm[] = {"rm", "-rf", temp_dir, NULL};

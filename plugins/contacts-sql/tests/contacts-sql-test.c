@@ -458,6 +458,56 @@ static void test_config(void)
     module_done(module);
 }
 
+/* The server goes away in the middle of a replication (PostgreSQL read
+ * through a cursor, so rows are still to come from it): the replication
+ * fails, naming the server and how far it got. Runs last: the server stays
+ * down. */
+static gboolean halted;
+
+static int halting_add(void *impl, const ucd_contact *contact)
+{
+    contact_sink_recorder *s = impl;
+    if (s->contacts->len == 500 && !halted) {
+        const char *argv[] = {g_getenv("WITH_PEER_SCRIPT"), "halt", g_getenv("PG_DIR"), NULL};
+        int status = 0;
+        g_assert_true(
+            g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, NULL, NULL, &status, NULL));
+        g_assert_true(g_spawn_check_wait_status(status, NULL));
+        halted = TRUE;
+    }
+    return contact_sink_recorder_iface.add(impl, contact);
+}
+
+static void test_server_gone_midway(void)
+{
+    fake_module *module = module_new();
+    module_set_map(module);
+    char *connection = g_strconcat(odbc_string, ";UseDeclareFetch=1;Fetch=100", NULL);
+    fake_module_set(module, "connection_string", connection);
+    fake_module_start(module);
+    void *impl = NULL;
+    const ucd_contact_source_v1 *iface =
+        fake_module_service(module, UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR, &impl);
+    ucd_contact_sink halting = contact_sink_recorder_iface;
+    halting.add = halting_add;
+    contact_sink_recorder s;
+    contact_sink_recorder_init(&s);
+    char *error = NULL;
+    int result = iface->replicate(impl, &halting, &s, &error);
+    g_assert_true(halted);
+    g_assert_cmpint(result, ==, UCD_FAIL);
+    g_assert_nonnull(error);
+    if (strstr(error, "Servername=") == NULL || strstr(error, "after ") == NULL)
+        g_error("error \"%s\" lacks the server or how far it got", error);
+    g_test_message("%s", error);
+    g_assert_null(strstr(error, "secret"));
+    g_assert_cmpuint(s.contacts->len, <, PEOPLE);
+    free(error);
+    contact_sink_recorder_clear(&s);
+    module_done(module);
+    g_free(connection);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -505,6 +555,8 @@ int main(int argc, char **argv)
     if (kind == KIND_SQLITE) /* the file is opened read-only */
         g_test_add_func("/contacts-sql/read-only", test_read_only);
     g_test_add_func("/contacts-sql/config", test_config);
+    if (kind == KIND_POSTGRES) /* last: the server stays down */
+        g_test_add_func("/contacts-sql/server-gone-midway", test_server_gone_midway);
     int result = g_test_run();
 
     const char *argv_rm[] = {"rm", "-rf", temp_dir, NULL};
