@@ -358,7 +358,15 @@ gboolean core_model_normalize(core_model *m, const char *context, const char *ra
             UCD_OK)
         return FALSE;
     const ucd_numbers_v1 *numbers = s.iface;
-    int rc = numbers->normalize(s.impl, context, raw, out);
+    /* Only the E.164 form is wanted here, which the core's rules give: an
+     * attached numbering plan (numbers-phonenumber, 40 - 60 us a number)
+     * would add nothing but its cost to every directory pull and leg. A
+     * numbers service older than 1.1 (a test's) has only normalize(). */
+    gboolean has_rules = numbers->struct_size >= G_STRUCT_OFFSET(ucd_numbers_v1, normalize_rules) +
+                                                     sizeof numbers->normalize_rules &&
+                         numbers->normalize_rules;
+    int rc = has_rules ? numbers->normalize_rules(s.impl, context, raw, out)
+                       : numbers->normalize(s.impl, context, raw, out);
     return (rc == UCD_OK || rc == UCD_E_NOT_FOUND) && out->e164[0];
 }
 
