@@ -271,6 +271,13 @@ static void replicate_work(void *data)
     int rc =
         atomic_load(&st->stopping) ? UCD_E_BUSY : r->iface->replicate(r->impl, &sink, r, &error);
     r->read_seconds = (g_get_monotonic_time() - r->started_us) / 1e6;
+    /* A source that stopped reading because it was told to may still say
+     * UCD_OK: what it read is not the whole source. */
+    if (rc == UCD_OK && atomic_load(&st->stopping)) {
+        rc = UCD_E_BUSY;
+        free(error);
+        error = strdup("cancelled: ucd is stopping");
+    }
     uint32_t got = contact_copy_count(r->copy);
     char *keep = keeping(r);
     if (rc != UCD_OK) {

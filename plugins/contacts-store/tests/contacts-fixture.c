@@ -18,11 +18,13 @@ typedef struct fixture_source {
     ucd_plugin *self;
     const ucd_host *host;
     char *file;
+    int64_t delay_ms;
     ucd_contact_source_info info;
 } fixture_source;
 
 static const ucd_config_key fixture_keys[] = {
     {"file", UCD_CONFIG_STRING, UCD_KEY_REQUIRED, NULL, "the contacts, one per line"},
+    {"delay", UCD_CONFIG_DURATION, 0, "0ms", "a pause after each line (a slow source)"},
     CONTACT_SOURCE_CONFIG_KEYS,
     {NULL, 0, 0, NULL, NULL},
 };
@@ -80,17 +82,23 @@ static int fixture_replicate(void *impl, const ucd_contact_sink *sink, void *sin
     }
     char **lines = g_strsplit(text, "\n", -1);
     guint total = g_strv_length(lines);
+    int rc = UCD_OK;
     for (guint i = 0; lines[i] != NULL; i++) {
-        if (sink->cancelled(sink_impl))
+        if (sink->cancelled(sink_impl)) {
+            *error = strdup("stopped halfway: the store is stopping");
+            rc = UCD_E_BUSY;
             break;
+        }
         g_strstrip(lines[i]);
         if (lines[i][0] != '\0' && lines[i][0] != '#')
             push_line(sink, sink_impl, s->file, (int)i + 1, lines[i]);
         sink->progress(sink_impl, i + 1, total);
+        if (s->delay_ms > 0)
+            g_usleep((gulong)s->delay_ms * 1000);
     }
     g_strfreev(lines);
     g_free(text);
-    return UCD_OK;
+    return rc;
 }
 
 static const ucd_contact_source_v1 fixture_iface = {
@@ -106,6 +114,7 @@ static int fixture_init(ucd_plugin *self, const ucd_host *host, void **state)
     s->self = self;
     s->host = host;
     if (host->config_string(self, "file", &file) != UCD_OK ||
+        host->config_int(self, "delay", &s->delay_ms) != UCD_OK ||
         contact_source_config_read(self, host, &s->info) != UCD_OK) {
         g_free(s);
         return UCD_FAIL;

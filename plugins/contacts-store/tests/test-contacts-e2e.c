@@ -176,9 +176,62 @@ static void test_fixture_source(void)
     harness_free(h);
 }
 
+/* A source still reading when ucd stops: the replication is cancelled, ucd
+ * stops cleanly, and the next start answers from the last good copy. */
+static void test_stop_during_replication(void)
+{
+    harness *h = harness_new(NULL);
+    char *file = g_build_filename(h->dir, "crm.txt", NULL);
+    write_file(file, CONTACTS);
+    char *base = config(file);
+    char *slow = g_strconcat(base, "", NULL);
+    /* 300 ms after each of the file's 7 lines: about 2 s a replication. */
+    char *at = strstr(slow, "replicate_every = 0s\n");
+    g_assert_nonnull(at);
+    char *body = g_strdup_printf("%.*sdelay = 300ms\n%s", (int)(at - slow), slow, at);
+    harness_write_config(h, body);
+    g_assert_true(harness_start(h));
+    wait_log(h, "source " SOURCE ": generation 1 in use: 4 contacts");
+
+    char *renamed = g_strdup(CONTACTS);
+    memcpy(strstr(renamed, "Anna Müller"), "Anja", 4);
+    write_file(file, renamed);
+    const char *argv[] = {
+        harness_env("UCCTL_BIN"), "directory", "replicate", SOURCE, "--progress", NULL};
+    GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                              G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+    g_subprocess_launcher_setenv(launcher, "UCD_SOCKET", h->sock, TRUE);
+    GError *err = NULL;
+    GSubprocess *replicate = g_subprocess_launcher_spawnv(launcher, argv, &err);
+    g_assert_no_error(err);
+    wait_log(h, " of 7 (28 %), 1 contacts"); /* two lines read, one a contact */
+    g_assert_cmpint(harness_stop(h), ==, 0);
+    g_subprocess_wait(replicate, NULL, NULL);
+    wait_log(h, "source " SOURCE ": replication failed: stopped halfway: the store is stopping; "
+                "the last good copy stays (generation 1, 4 contacts)");
+
+    char *again = g_strconcat(body, "replicate_at_start = false\n", NULL);
+    harness_write_config(h, again);
+    g_assert_true(harness_start(h));
+    wait_log(h, "source " SOURCE ": generation 1 loaded: 4 contacts");
+    UCCTL_HAS(h, "Anna Müller", "directory", "lookup", "0891234567");
+    g_assert_cmpint(harness_stop(h), ==, 0);
+
+    g_object_unref(replicate);
+    g_object_unref(launcher);
+    g_free(again);
+    g_free(renamed);
+    g_free(body);
+    g_free(slow);
+    g_free(base);
+    g_free(file);
+    harness_free(h);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/contacts-store/e2e/fixture-source", test_fixture_source);
+    g_test_add_func("/contacts-store/e2e/stop-during-replication", test_stop_during_replication);
     return g_test_run();
 }
