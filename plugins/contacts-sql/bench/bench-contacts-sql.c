@@ -7,51 +7,19 @@
  * driver's streaming options). The servers come from
  * tests/peers/with-peer.sh. The table is filled by the database itself
  * (a recursive CTE, generate_series, MariaDB's sequence engine), then one
- * replication runs into a sink that only counts. Peak RSS (getrusage) is
- * printed before and after: one run per process, so each figure is its
- * own; the difference is what the replication (plugin plus driver) held
- * at its peak.
+ * replication runs into a sink that only counts. The peak RSS is reset
+ * before the replication (plugins/common/contacts' contact-bench), so the
+ * peak printed after it, less the RSS before, is what the replication
+ * (plugin plus driver) held at its peak.
  */
 #include <sqlite3.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <ucd/contacts.h>
 
+#include "contact-bench.h"
 #include "fake-host.h"
 #include "odbc-util.h"
-
-static guint64 added;
-
-static int count_add(void *impl, const ucd_contact *contact)
-{
-    added++;
-    return UCD_OK;
-}
-
-static void count_skipped(void *impl, const char *where, const char *problem)
-{
-    g_error("skipped %s: %s", where, problem);
-}
-
-static void count_progress(void *impl, uint64_t done, uint64_t total)
-{
-}
-
-static int count_cancelled(void *impl)
-{
-    return 0;
-}
-
-static const ucd_contact_sink counting_sink = {sizeof(ucd_contact_sink), count_add, count_skipped,
-                                               count_progress, count_cancelled};
-
-static long peak_rss_kb(void)
-{
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss;
-}
 
 static void odbc_exec(const char *target, const char *sql)
 {
@@ -143,23 +111,23 @@ int main(int argc, char **argv)
     void *impl = NULL;
     const ucd_contact_source_v1 *iface =
         fake_module_service(module, UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR, &impl);
-    long rss_before = peak_rss_kb();
+    bench_reset_peak();
+    long rss_before = bench_proc_kib("self", "VmRSS");
     start = g_get_monotonic_time();
     char *error = NULL;
-    int result = iface->replicate(impl, &counting_sink, NULL, &error);
+    counting_sink counts = {0};
+    int result = iface->replicate(impl, &counting_sink_iface, &counts, &error);
     double seconds = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
     if (result != UCD_OK)
         g_error("replicate: %s", error);
-    g_assert_cmpuint(added, ==, (guint64)rows);
-    char loadavg[64] = "?";
-    char *text = NULL;
-    if (g_file_get_contents("/proc/loadavg", &text, NULL, NULL))
-        g_strlcpy(loadavg, g_strstrip(text), 15);
-    g_free(text);
+    g_assert_cmpuint(counts.added, ==, (guint64)rows);
+    long peak = bench_proc_kib("self", "VmHWM");
+    char *loadavg = bench_loadavg();
     g_print("contacts-sql %s%s%s: %ld rows in %.2f s (%.0f rows/s; table filled in %.1f s), "
-            "peak RSS %ld KB before, %ld KB after (+%ld KB); load %s\n",
+            "RSS %ld KiB before, peak %ld KiB during (+%ld KiB); load %s\n",
             kind, argc > 3 ? " " : "", argc > 3 ? argv[3] : "", rows, seconds, rows / seconds,
-            fill_s, rss_before, peak_rss_kb(), peak_rss_kb() - rss_before, loadavg);
+            fill_s, rss_before, peak, peak - rss_before, loadavg);
+    g_free(loadavg);
     if (target != NULL)
         odbc_exec(target, "DROP TABLE people");
     fake_module_stop(module);
