@@ -19,7 +19,7 @@
  *     static const ucd_service_decl provides[] = {
  *         UCD_PROVIDE(UCD_CONTACT_SOURCE_SERVICE, UCD_CONTACT_SOURCE_MAJOR,
  *                     UCD_CONTACT_SOURCE_MINOR, 0),
- *         UCD_SERVICE_END};
+ *         {NULL, 0, 0, 0, 0}};
  *
  * Every other plugin (the core's caller identification, the client API, a
  * CRM link) uses the store's "contacts" service: lookup by number, search.
