@@ -84,6 +84,12 @@ static void world_stop(world *w)
     g_free(w->dave);
 }
 
+/* GCompareFunc of an array of strings: it is handed pointers to them. */
+static gint by_string(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The names in an answer's items, sorted and joined with ", " (g_free). */
 static char *names(JsonNode *answer)
 {
@@ -91,7 +97,7 @@ static char *names(JsonNode *answer)
     GPtrArray *all = g_ptr_array_new();
     for (guint i = 0; i < json_array_get_length(items); i++)
         g_ptr_array_add(all, (gpointer)str(json_array_get_object_element(items, i), "name"));
-    g_ptr_array_sort(all, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort(all, by_string);
     g_ptr_array_add(all, NULL);
     char *text = g_strjoinv(", ", (char **)all->pdata);
     g_ptr_array_free(all, TRUE);
