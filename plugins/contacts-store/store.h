@@ -1,6 +1,7 @@
 /*
  * store.h - the contact store's state, shared by its files: the plugin
- * (contacts-store.c: life cycle, the "contacts" service), replication
+ * (contacts-store.c: life cycle; store-query.c: the "contacts" service's
+ * lookup and search; store-sources.c: the sources' states), replication
  * (replication.c: a source's copy from replicate() to the swap) and the
  * control commands (directory-commands.c).
  *
@@ -88,13 +89,22 @@ void store_load(store *st);
 uint64_t store_normalize(store *st, const char *context, const char *raw, ucd_number_info *info,
                          int *rc);
 
-/* ---- contacts-store.c ---- */
+/* ---- store-sources.c ---- */
 
 /* The source called `name`, found among the running contact sources now
  * when it is not known yet; NULL when there is none. Main loop. */
 source_state *store_source(store *st, const char *name);
 
-/* The service functions, also for the commands. */
+/* A running "contact-source" service becomes a source of the store (a
+ * ucd_service_cb for service_foreach; `data` is the store). Main loop. */
+int store_adopt_source(const ucd_service *service, void *data);
+
+/* GDestroyNotify of the store's `sources` table. */
+void store_source_state_free(gpointer p);
+
+/* ---- store-query.c ---- */
+
+/* The service functions, also for the commands and the routes. */
 int store_lookup(void *impl, const char *context, const char *number, const char *const *sources,
                  ucd_contact_hit_cb cb, void *user_data);
 int store_search(void *impl, const char *query, const char *const *sources, uint32_t limit,
