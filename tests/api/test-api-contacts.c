@@ -191,6 +191,27 @@ static void test_profiles(void)
     g_assert_cmpuint(status, ==, 401);
     json_node_unref(a);
 
+    /* A reload that changes api-http's section restarts it with an empty
+     * route table; the loader restarts the store with it (it uses "http"),
+     * and the routes come back. */
+    harness *h = api_env_harness(w.e);
+    harness_write_dropin(h, "50-api.conf", "[module api-http]\nsession_lifetime = 2h\n");
+    const char *reload[] = {"reload", NULL};
+    json_node_free(harness_ok(h, reload));
+    g_assert_true(harness_wait_state(h, "api-http", "running"));
+    n = NULL;
+    for (int i = 0; i < 100 && g_strcmp0(n, "Taxi Zentrale") != 0; i++) {
+        g_free(n);
+        n = NULL;
+        g_usleep(i ? 50 * 1000 : 0);
+        a = api_req(w.e, "GET", "/contacts?q=taxi", w.dave, NULL, &status);
+        if (status == 200)
+            n = names(a);
+        json_node_unref(a);
+    }
+    g_assert_cmpstr(n, ==, "Taxi Zentrale");
+    g_free(n);
+
     world_stop(&w);
 }
 
