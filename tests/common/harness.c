@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "harness.h"
@@ -385,6 +386,25 @@ int harness_run(harness *h, const char *const *argv, char **out, char **err)
     else
         g_free(r);
     return status;
+}
+
+char *harness_ucctl(harness *h, int *status, ...)
+{
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (char *)harness_env("UCCTL_BIN"));
+    va_list ap;
+    va_start(ap, status);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
+        g_ptr_array_add(argv, (char *)a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    char *out = NULL, *err = NULL;
+    *status = harness_run(h, (const char *const *)argv->pdata, &out, &err);
+    char *both = g_strconcat(out ? out : "", err ? err : "", NULL);
+    g_free(out);
+    g_free(err);
+    g_ptr_array_free(argv, TRUE);
+    return both;
 }
 
 /* ---- real peer servers ---------------------------------------------------------- */

@@ -58,6 +58,10 @@ void harness_free(harness *h);
 /* Runs a program (the real ucctl, ucd --check-config ...) with UCD_SOCKET set
  * to the harness socket; returns exit status, output in *out / *err. */
 int harness_run(harness *h, const char *const *argv, char **out, char **err);
+/* Runs the real ucctl (UCCTL_BIN) with the words that follow, up to a NULL,
+ * as harness_run does; returns its stdout and stderr joined (g_free) and its
+ * exit status in `*status`. */
+char *harness_ucctl(harness *h, int *status, ...) G_GNUC_NULL_TERMINATED;
 
 /* Writes `config` as DIR/ucd.conf and runs `UCD_BIN -c DIR/ucd.conf
  * --check-config`, which starts nothing: TRUE when it passes; what it printed

@@ -44,34 +44,13 @@ static void write_file(const char *path, const char *text, gssize len)
     g_assert_true(g_file_set_contents(path, text, len, NULL));
 }
 
-/* Runs `ucctl ARGS...`; returns stdout and stderr joined and the exit
- * status in `*status`. */
-static char *ucctl(harness *h, int *status, ...)
-{
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (char *)harness_env("UCCTL_BIN"));
-    va_list ap;
-    va_start(ap, status);
-    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
-        g_ptr_array_add(argv, (char *)a);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    char *out = NULL, *err = NULL;
-    *status = harness_run(h, (const char *const *)argv->pdata, &out, &err);
-    char *both = g_strconcat(out ? out : "", err ? err : "", NULL);
-    g_free(out);
-    g_free(err);
-    g_ptr_array_free(argv, TRUE);
-    return both;
-}
-
 /* `ucctl ARGS...` must end with `expect_ok` (exit 0 or not) and print
  * `needle`. */
 static void ucctl_expect(harness *h, gboolean expect_ok, const char *needle, const char *a1,
                          const char *a2, const char *a3)
 {
     int status = -1;
-    char *out = ucctl(h, &status, a1, a2, a3, NULL);
+    char *out = harness_ucctl(h, &status, a1, a2, a3, NULL);
     if ((status == 0) != expect_ok || strstr(out, needle) == NULL)
         g_error("ucctl %s %s %s: status %d, expected %s with '%s' in:\n%s", a1, a2, a3 ? a3 : "",
                 status, expect_ok ? "success" : "a failure", needle, out);

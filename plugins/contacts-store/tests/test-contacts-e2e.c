@@ -38,32 +38,11 @@ static void write_file(const char *path, const char *text)
     g_assert_true(g_file_set_contents(path, text, -1, NULL));
 }
 
-/* Runs `ucctl ARGS...`; returns its stdout and stderr joined, and its
- * exit status in `*status`. */
-static char *ucctl(harness *h, int *status, ...)
-{
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (char *)harness_env("UCCTL_BIN"));
-    va_list ap;
-    va_start(ap, status);
-    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
-        g_ptr_array_add(argv, (char *)a);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    char *out = NULL, *err = NULL;
-    *status = harness_run(h, (const char *const *)argv->pdata, &out, &err);
-    char *both = g_strconcat(out ? out : "", err ? err : "", NULL);
-    g_free(out);
-    g_free(err);
-    g_ptr_array_free(argv, TRUE);
-    return both;
-}
-
 /* `ucctl ARGS...` must succeed and print `needle`. */
 #define UCCTL_HAS(h, needle, ...)                                                                  \
     do {                                                                                           \
         int st_ = -1;                                                                              \
-        char *o_ = ucctl((h), &st_, __VA_ARGS__, NULL);                                            \
+        char *o_ = harness_ucctl((h), &st_, __VA_ARGS__, NULL);                                    \
         if (st_ != 0 || strstr(o_, (needle)) == NULL)                                              \
             g_error("ucctl %s: status %d, expected '%s' in:\n%s", #__VA_ARGS__, st_, (needle),     \
                     o_);                                                                           \
@@ -74,7 +53,7 @@ static char *ucctl(harness *h, int *status, ...)
 #define UCCTL_FAILS(h, needle, ...)                                                                \
     do {                                                                                           \
         int st_ = -1;                                                                              \
-        char *o_ = ucctl((h), &st_, __VA_ARGS__, NULL);                                            \
+        char *o_ = harness_ucctl((h), &st_, __VA_ARGS__, NULL);                                    \
         if (st_ == 0 || strstr(o_, (needle)) == NULL)                                              \
             g_error("ucctl %s: status %d, expected a failure with '%s' in:\n%s", #__VA_ARGS__,     \
                     st_, (needle), o_);                                                            \

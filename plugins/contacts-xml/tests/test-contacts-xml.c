@@ -64,14 +64,6 @@ static int run(fixture *f, const char *crm_link, char **error)
     return rc;
 }
 
-static void assert_lines(GPtrArray *got, const char *const *expected)
-{
-    guint n = g_strv_length((char **)expected);
-    for (guint i = 0; i < got->len && i < n; i++)
-        g_assert_cmpstr(g_ptr_array_index(got, i), ==, expected[i]);
-    g_assert_cmpuint(got->len, ==, n);
-}
-
 /* Fails unless the replication fails with `rc` and an error that contains
  * the file's path and `needle`. */
 static void assert_fails(fixture *f, int rc, const char *needle)
@@ -123,7 +115,7 @@ static void test_shape(fixture *f, gconstpointer data)
         /* Entities and character references in an attribute as in text
          * (no company: no link). */
         "A&B<C&#38;|-|-|Entities|-|-|-|-|-|", NULL};
-    assert_lines(f->sink.contacts, contacts);
+    contact_sink_recorder_assert_lines(f->sink.contacts, contacts);
     g_assert_cmpuint(f->sink.skipped->len, ==, 0);
     /* The last progress is the whole file. */
     g_assert_cmpuint(f->sink.progress->len, >=, 2);
@@ -146,7 +138,7 @@ static void test_declared_encoding(fixture *f, gconstpointer data)
     char *error = NULL;
     g_assert_cmpint(run(f, NULL, &error), ==, UCD_OK);
     static const char *const contacts[] = {"1|-|-|M\xC3\xBCller|-|-|-|-|-|", NULL};
-    assert_lines(f->sink.contacts, contacts);
+    contact_sink_recorder_assert_lines(f->sink.contacts, contacts);
 
     /* The same byte in a file that says nothing (so UTF-8): refused. */
     write_file(f, "<contacts><contact id=\"1\"><surname>M\xFCller</surname></contact></contacts>",
@@ -172,7 +164,7 @@ static void test_bad_contacts(fixture *f, gconstpointer data)
     char *error = NULL;
     g_assert_cmpint(run(f, NULL, &error), ==, UCD_OK);
     static const char *const contacts[] = {"1|-|-|Ok|-|-|-|-|-|", "8|-|-|Ok too|-|-|-|-|-|", NULL};
-    assert_lines(f->sink.contacts, contacts);
+    contact_sink_recorder_assert_lines(f->sink.contacts, contacts);
     static const char *const skipped[] = {
         "contacts.xml line 3: has an unknown element <nickname>",
         "contacts.xml line 5: has a <number> of kind \"pager\" (business, mobile, home, fax or "
@@ -182,7 +174,7 @@ static void test_bad_contacts(fixture *f, gconstpointer data)
         "contacts.xml line 8: is an unknown element <person> (expected <contact>)",
         "contacts.xml line 9: has an empty id attribute",
         NULL};
-    assert_lines(f->sink.skipped, skipped);
+    contact_sink_recorder_assert_lines(f->sink.skipped, skipped);
 }
 
 static void test_long_field(fixture *f, gconstpointer data)
@@ -198,10 +190,10 @@ static void test_long_field(fixture *f, gconstpointer data)
     char *error = NULL;
     g_assert_cmpint(run(f, NULL, &error), ==, UCD_OK);
     static const char *const contacts[] = {"2|-|-|S|-|-|-|-|-|", NULL};
-    assert_lines(f->sink.contacts, contacts);
+    contact_sink_recorder_assert_lines(f->sink.contacts, contacts);
     static const char *const skipped[] = {
         "contacts.xml line 1: has a field longer than 65536 bytes", NULL};
-    assert_lines(f->sink.skipped, skipped);
+    contact_sink_recorder_assert_lines(f->sink.skipped, skipped);
 }
 
 /* What makes the whole file unusable: the store keeps its last good copy. */
@@ -323,7 +315,7 @@ static void test_plugin(fixture *f, gconstpointer data)
     g_assert_cmpint(source->replicate(impl, &contact_sink_recorder_iface, &f->sink, &error), ==,
                     UCD_OK);
     static const char *const contacts[] = {"a|-|-|S|-|-|-|-|https://crm/a|", NULL};
-    assert_lines(f->sink.contacts, contacts);
+    contact_sink_recorder_assert_lines(f->sink.contacts, contacts);
     fake_module_stop(m);
     fake_module_free(m);
 

@@ -91,3 +91,11 @@ const char *contact_sink_recorder_find(GPtrArray *lines, const char *prefix)
             return lines->pdata[i];
     return NULL;
 }
+
+void contact_sink_recorder_assert_lines(GPtrArray *lines, const char *const *expected)
+{
+    guint n = g_strv_length((char **)expected);
+    for (guint i = 0; i < lines->len && i < n; i++)
+        g_assert_cmpstr(g_ptr_array_index(lines, i), ==, expected[i]);
+    g_assert_cmpuint(lines->len, ==, n);
+}

@@ -40,4 +40,8 @@ int contact_sink_recorder_run(contact_sink_recorder *recorder, const ucd_contact
 /* The first line of `lines` that starts with `prefix`, or NULL. */
 const char *contact_sink_recorder_find(GPtrArray *lines, const char *prefix);
 
+/* Asserts that `lines` (contacts or skipped) are exactly `expected`
+ * (NULL-terminated), in order. */
+void contact_sink_recorder_assert_lines(GPtrArray *lines, const char *const *expected);
+
 #endif /* UCD_CONTACT_SINK_RECORDER_H */
