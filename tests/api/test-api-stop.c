@@ -58,6 +58,9 @@ static void test_reload_restarts_api_http(void)
     guint status = request(e, "POST", "/admin/reload", alice, NULL);
     g_assert_true(status == 0 || status == 503);
     g_assert_true(harness_wait_log(h, "stopping with 1 request waiting for another module"));
+    /* the state reads "running" before the old api-http stopped too: the
+     * second "serving" line is the new one's */
+    g_assert_true(harness_wait_log_count(h, "serving /api/v1 on", 2));
     g_assert_true(harness_wait_state(h, "api-http", "running"));
     /* the new api-http serves, the session store kept alice's session */
     JsonNode *me = NULL;

@@ -255,11 +255,18 @@ char *harness_log(harness *h)
 
 gboolean harness_wait_log(harness *h, const char *needle)
 {
+    return harness_wait_log_count(h, needle, 1);
+}
+
+gboolean harness_wait_log_count(harness *h, const char *needle, guint count)
+{
     for (int i = 0; i < 400; i++) {
         char *log = harness_log(h);
-        gboolean hit = strstr(log, needle) != NULL;
+        guint seen = 0;
+        for (const char *at = strstr(log, needle); at; at = strstr(at + 1, needle))
+            seen++;
         g_free(log);
-        if (hit)
+        if (seen >= count)
             return TRUE;
         g_usleep(50 * 1000);
     }

@@ -46,6 +46,10 @@ gboolean harness_wait_state(harness *h, const char *module, const char *state);
 char *harness_log(harness *h);
 /* Waits until the log contains `needle` (up to 20 s). */
 gboolean harness_wait_log(harness *h, const char *needle);
+/* Waits (up to 20 s) until ucd's log holds `needle` at least `count` times:
+ * how a test tells a module's second start from its first, whose state
+ * reads the same. */
+gboolean harness_wait_log_count(harness *h, const char *needle, guint count);
 void harness_signal(harness *h, int sig);
 /* Waits for exit (up to 30 s) and returns the exit status, or -1. */
 int harness_wait(harness *h);

@@ -161,12 +161,14 @@ static void test_click_to_dial(harness *h, harness_peer *peer)
     g_free(trace);
 }
 
-/* Waits (up to 10 s) until the baresip phone `who` has logged `needle`. */
+/* Waits (up to 30 s: an INVITE from ucd under ASan or valgrind on a busy
+ * machine) until the baresip phone `who` has logged `needle`; on failure
+ * prints what the phone did log. */
 static void wait_phone_log(harness_peer *peer, const char *who, const char *needle)
 {
     char *path = g_build_filename(harness_peer_get(peer, "SIP_DIR"), who, "log", NULL);
     char *text = NULL;
-    for (int i = 0; i < 500; i++) {
+    for (int i = 0; i < 1500; i++) {
         g_free(text);
         text = NULL;
         if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL)
@@ -174,7 +176,7 @@ static void wait_phone_log(harness_peer *peer, const char *who, const char *need
         g_usleep(20000);
     }
     if (text == NULL || strstr(text, needle) == NULL)
-        g_error("phone %s never logged \"%s\"", who, needle);
+        g_error("phone %s never logged \"%s\"; its log:\n%s", who, needle, text ? text : "(none)");
     g_free(text);
     g_free(path);
 }
