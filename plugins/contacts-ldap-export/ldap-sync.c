@@ -1,0 +1,289 @@
+/*
+ * ldap-sync.c - one comparison of the base's entries with the store's
+ * (ldap-sync.h).
+ *
+ * The search only reads and notes what to do; the writes follow once it
+ * has ended, so no operation is sent while a page is being received on the
+ * same connection. Deletes go first (an entry renamed in the source is a
+ * delete and an add), then replacements, then adds. A modify replaces only
+ * the attributes whose values differ (as sets: LDAP keeps no order), each
+ * with all its wanted values; an attribute no longer wanted is replaced by
+ * none, which removes it.
+ */
+#include "ldap-sync.h"
+
+#include <string.h>
+
+#include "export-entry.h"
+
+/* After this many refused operations and none accepted, the server refuses
+ * them all (no write access, a schema without inetOrgPerson): stop. */
+#define REFUSED_GIVE_UP 100
+
+typedef struct pending_modify {
+    char *dn;
+    const export_entry *entry;
+    guint32 changed; /* bit per export_attr */
+} pending_modify;
+
+typedef struct sync_run {
+    GHashTable *wanted;
+    GHashTable *present; /* uid (the wanted entry's) -> itself */
+    GPtrArray *deletes;  /* DN */
+    GArray *modifies;    /* pending_modify */
+    const gint *cancel;
+    ldap_sync_stats *stats;
+} sync_run;
+
+void ldap_sync_stats_clear(ldap_sync_stats *stats)
+{
+    g_free(stats->first_failure);
+    memset(stats, 0, sizeof *stats);
+}
+
+/* The value of `dn`'s first RDN when it is uid=VALUE alone, else NULL. */
+static char *uid_of(const char *dn)
+{
+    LDAPDN parsed = NULL;
+    if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || parsed == NULL)
+        return NULL;
+    char *uid = NULL;
+    LDAPRDN rdn = parsed[0];
+    if (rdn != NULL && rdn[0] != NULL && rdn[1] == NULL &&
+        g_ascii_strncasecmp(rdn[0]->la_attr.bv_val, "uid", rdn[0]->la_attr.bv_len) == 0 &&
+        rdn[0]->la_attr.bv_len == 3)
+        uid = g_strndup(rdn[0]->la_value.bv_val, rdn[0]->la_value.bv_len);
+    ldap_dnfree(parsed);
+    return uid;
+}
+
+static gboolean same_values(const GPtrArray *want, struct berval **have)
+{
+    guint n_have = 0;
+    while (have != NULL && have[n_have] != NULL)
+        n_have++;
+    if ((want != NULL ? want->len : 0) != n_have)
+        return FALSE;
+    for (guint i = 0; want != NULL && i < want->len; i++) {
+        const char *value = g_ptr_array_index(want, i);
+        size_t len = strlen(value);
+        gboolean found = FALSE;
+        for (guint j = 0; j < n_have && !found; j++)
+            found = have[j]->bv_len == len && memcmp(have[j]->bv_val, value, len) == 0;
+        if (!found)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean on_entry(LDAP *ld, LDAPMessage *message, void *data)
+{
+    sync_run *run = data;
+    if (g_atomic_int_get(run->cancel))
+        return FALSE;
+    char *dn = ldap_get_dn(ld, message);
+    char *uid = dn != NULL ? uid_of(dn) : NULL;
+    if (uid == NULL) { /* not one of ours */
+        ldap_memfree(dn);
+        return TRUE;
+    }
+    run->stats->found++;
+    const export_entry *entry = g_hash_table_lookup(run->wanted, uid);
+    if (entry == NULL) {
+        g_ptr_array_add(run->deletes, g_strdup(dn));
+    } else {
+        g_hash_table_add(run->present, entry->uid);
+        pending_modify pending = {.entry = entry};
+        for (int a = 0; a < EXPORT_ATTR_COUNT; a++) {
+            struct berval **have = ldap_get_values_len(ld, message, export_attr_names[a]);
+            if (!same_values(entry->values[a], have))
+                pending.changed |= 1u << a;
+            ldap_value_free_len(have);
+        }
+        if (pending.changed != 0) {
+            pending.dn = g_strdup(dn);
+            g_array_append_val(run->modifies, pending);
+        } else {
+            run->stats->unchanged++;
+        }
+    }
+    g_free(uid);
+    ldap_memfree(dn);
+    return TRUE;
+}
+
+/* A result that means the connection, not the entry, failed. */
+static gboolean connection_failed(int rc)
+{
+    return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT ||
+           rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_TIMELIMIT_EXCEEDED;
+}
+
+static char *server_says(LDAP *ld, int rc)
+{
+    char *diag = NULL;
+    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+    char *text = diag != NULL && *diag != '\0'
+                     ? g_strdup_printf("%s (%s)", ldap_err2string(rc), diag)
+                     : g_strdup(ldap_err2string(rc));
+    ldap_memfree(diag);
+    return text;
+}
+
+/* Counts a refused operation; FALSE (with `*error`) when the run must stop. */
+static gboolean note_result(LDAP *ld, int rc, const char *what, const char *dn, guint64 *done,
+                            ldap_sync_stats *stats, char **error)
+{
+    if (rc == LDAP_SUCCESS) {
+        (*done)++;
+        return TRUE;
+    }
+    char *why = server_says(ld, rc);
+    if (connection_failed(rc)) {
+        *error = g_strdup_printf("%s %s: %s", what, dn, why);
+        g_free(why);
+        return FALSE;
+    }
+    stats->failed++;
+    if (stats->first_failure == NULL)
+        stats->first_failure = g_strdup_printf("%s %s: %s", what, dn, why);
+    g_free(why);
+    if (stats->failed >= REFUSED_GIVE_UP && stats->added + stats->modified + stats->deleted == 0) {
+        *error = g_strdup_printf("the server refused the first %d operations; the first: %s",
+                                 REFUSED_GIVE_UP, stats->first_failure);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* `mods` for the attributes of `entry` in `mask`, REPLACE or ADD. */
+static LDAPMod **build_mods(const export_entry *entry, guint32 mask, int op, LDAPMod *storage,
+                            GPtrArray *to_free)
+{
+    LDAPMod **mods = g_new0(LDAPMod *, EXPORT_ATTR_COUNT + 3);
+    int n = 0;
+    for (int a = 0; a < EXPORT_ATTR_COUNT; a++) {
+        if (!(mask & (1u << a)))
+            continue;
+        const GPtrArray *values = entry->values[a];
+        if (op == LDAP_MOD_ADD && values == NULL)
+            continue;
+        char **list = g_new0(char *, (values != NULL ? values->len : 0) + 1);
+        for (guint i = 0; values != NULL && i < values->len; i++)
+            list[i] = g_ptr_array_index(values, i);
+        g_ptr_array_add(to_free, list);
+        storage[n] = (LDAPMod){.mod_op = op,
+                               .mod_type = (char *)export_attr_names[a],
+                               .mod_values = values != NULL ? list : NULL};
+        mods[n] = &storage[n];
+        n++;
+    }
+    g_ptr_array_add(to_free, mods);
+    return mods;
+}
+
+static int add_entry(LDAP *ld, const char *dn, const export_entry *entry)
+{
+    static char *classes[] = {"top", "person", "organizationalPerson", "inetOrgPerson", NULL};
+    LDAPMod storage[EXPORT_ATTR_COUNT + 2];
+    GPtrArray *to_free = g_ptr_array_new_with_free_func(g_free);
+    LDAPMod **mods = build_mods(entry, G_MAXUINT32, LDAP_MOD_ADD, storage, to_free);
+    int n = 0;
+    while (mods[n] != NULL)
+        n++;
+    char *uid[] = {entry->uid, NULL};
+    storage[n] =
+        (LDAPMod){.mod_op = LDAP_MOD_ADD, .mod_type = "objectClass", .mod_values = classes};
+    storage[n + 1] = (LDAPMod){.mod_op = LDAP_MOD_ADD, .mod_type = "uid", .mod_values = uid};
+    mods[n] = &storage[n];
+    mods[n + 1] = &storage[n + 1];
+    int rc = ldap_add_ext_s(ld, dn, mods, NULL, NULL);
+    g_ptr_array_unref(to_free);
+    return rc;
+}
+
+static int modify_entry(LDAP *ld, const pending_modify *pending)
+{
+    LDAPMod storage[EXPORT_ATTR_COUNT + 2];
+    GPtrArray *to_free = g_ptr_array_new_with_free_func(g_free);
+    LDAPMod **mods =
+        build_mods(pending->entry, pending->changed, LDAP_MOD_REPLACE, storage, to_free);
+    int rc = ldap_modify_ext_s(ld, pending->dn, mods, NULL, NULL);
+    g_ptr_array_unref(to_free);
+    return rc;
+}
+
+static gboolean cancelled(const gint *cancel, char **error)
+{
+    if (!g_atomic_int_get(cancel))
+        return FALSE;
+    *error = g_strdup("stopped");
+    return TRUE;
+}
+
+static gboolean apply(LDAP *ld, const char *base, sync_run *run, char **error)
+{
+    ldap_sync_stats *stats = run->stats;
+    for (guint i = 0; i < run->deletes->len; i++) {
+        const char *dn = g_ptr_array_index(run->deletes, i);
+        if (cancelled(run->cancel, error) ||
+            !note_result(ld, ldap_delete_ext_s(ld, dn, NULL, NULL), "delete", dn, &stats->deleted,
+                         stats, error))
+            return FALSE;
+    }
+    for (guint i = 0; i < run->modifies->len; i++) {
+        const pending_modify *pending = &g_array_index(run->modifies, pending_modify, i);
+        if (cancelled(run->cancel, error) ||
+            !note_result(ld, modify_entry(ld, pending), "modify", pending->dn, &stats->modified,
+                         stats, error))
+            return FALSE;
+    }
+    GHashTableIter iter;
+    gpointer value;
+    g_hash_table_iter_init(&iter, run->wanted);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        const export_entry *entry = value;
+        if (g_hash_table_contains(run->present, entry->uid))
+            continue;
+        char *dn = export_entry_dn(entry, base);
+        gboolean go_on =
+            !cancelled(run->cancel, error) &&
+            note_result(ld, add_entry(ld, dn, entry), "add", dn, &stats->added, stats, error);
+        g_free(dn);
+        if (!go_on)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static void pending_modify_clear(gpointer p)
+{
+    g_free(((pending_modify *)p)->dn);
+}
+
+gboolean ldap_sync_run(LDAP *ld, const ul_server_config *server, const char *base,
+                       GHashTable *wanted, const gint *cancel, ldap_sync_stats *stats, char **error)
+{
+    sync_run run = {
+        .wanted = wanted,
+        .present = g_hash_table_new(g_str_hash, g_str_equal),
+        .deletes = g_ptr_array_new_with_free_func(g_free),
+        .modifies = g_array_new(FALSE, FALSE, sizeof(pending_modify)),
+        .cancel = cancel,
+        .stats = stats,
+    };
+    g_array_set_clear_func(run.modifies, pending_modify_clear);
+    stats->wanted = g_hash_table_size(wanted);
+    const char *attrs[EXPORT_ATTR_COUNT + 2];
+    memcpy(attrs, export_attr_names, sizeof(char *) * EXPORT_ATTR_COUNT);
+    attrs[EXPORT_ATTR_COUNT] = "uid";
+    attrs[EXPORT_ATTR_COUNT + 1] = NULL;
+    gboolean ok = ul_ldap_search(ld, server, base, LDAP_SCOPE_ONELEVEL, "(uid=*)", (char **)attrs,
+                                 TRUE, on_entry, NULL, &run, cancel, error);
+    if (ok)
+        ok = apply(ld, base, &run, error);
+    g_hash_table_unref(run.present);
+    g_ptr_array_unref(run.deletes);
+    g_array_unref(run.modifies);
+    return ok;
+}
