@@ -204,7 +204,11 @@ static int deliver(run *r, const char *url, const dav_resource *res)
     return rc;
 }
 
-/* One addressbook-multiget of members[from, from + n) of `book`. */
+/* One addressbook-multiget of members[from, from + n) of `book`. An answer
+ * that is a 207 but not XML (one card's bytes are not UTF-8, and the whole
+ * answer with it) is asked again one card at a time, so only that card is
+ * skipped; when no card of the batch can be read that way, the server is
+ * broken rather than one card, and the replication fails. */
 static int fetch(run *r, const char *book, GPtrArray *members, guint from, guint n)
 {
     GString *body = g_string_new(XML_HEAD "<C:addressbook-multiget " NS_ATTRS ">"
@@ -218,28 +222,56 @@ static int fetch(run *r, const char *book, GPtrArray *members, guint from, guint
         g_hash_table_insert(asked, m->url, m);
     }
     g_string_append(body, "</C:addressbook-multiget>\n");
-    GPtrArray *answer = dav_client_query(r->client, "REPORT", book, "1", body->str, &r->error);
+    char *error = NULL;
+    GPtrArray *answer = dav_client_query(r->client, "REPORT", book, "1", body->str, &error);
     g_string_free(body, TRUE);
-    int rc = answer != NULL ? UCD_OK : UCD_FAIL;
-    for (guint i = 0; answer != NULL && i < answer->len && rc == UCD_OK; i++) {
+    int rc = UCD_OK;
+    if (answer == NULL && dav_client_last_status(r->client) == 207 && n == 1) {
+        member *m = members->pdata[from];
+        r->sink->skipped(r->sink_impl, m->url, error);
+        r->done++;
+        rc = UCD_E_INVALID; /* for the caller's count of unreadable cards */
+    } else if (answer == NULL && dav_client_last_status(r->client) == 207) {
+        guint unreadable = 0;
+        for (guint i = from; i < from + n && (rc == UCD_OK || rc == UCD_E_INVALID); i++) {
+            rc = fetch(r, book, members, i, 1);
+            unreadable += rc == UCD_E_INVALID;
+        }
+        if (rc == UCD_E_INVALID)
+            rc = UCD_OK;
+        if (rc == UCD_OK && unreadable == n) {
+            r->error = error;
+            error = NULL;
+            rc = UCD_FAIL;
+        }
+    } else if (answer == NULL) {
+        r->error = error;
+        error = NULL;
+        rc = UCD_FAIL;
+    }
+    g_free(error);
+    /* The server's answers by URL (an href not asked for is ignored), then
+     * handed over in the order asked, which is href order. */
+    GHashTable *answered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; answer != NULL && i < answer->len; i++) {
         const dav_resource *res = answer->pdata[i];
         char *url = res->href != NULL ? dav_resolve(book, res->href) : NULL;
-        member *m = url != NULL ? g_hash_table_lookup(asked, url) : NULL;
-        if (m != NULL) { /* an href not asked for, or twice, is ignored */
-            g_hash_table_remove(asked, url);
-            rc = deliver(r, m->url, res);
-            r->done++;
-        }
-        g_free(url);
+        if (url != NULL && g_hash_table_contains(asked, url) &&
+            !g_hash_table_contains(answered, url))
+            g_hash_table_insert(answered, url, (gpointer)res);
+        else
+            g_free(url);
     }
-    /* What the server left out of its answer. */
-    for (guint i = from; i < from + n && rc == UCD_OK; i++) {
+    for (guint i = from; answer != NULL && i < from + n && rc == UCD_OK; i++) {
         member *m = members->pdata[i];
-        if (g_hash_table_contains(asked, m->url)) {
+        const dav_resource *res = g_hash_table_lookup(answered, m->url);
+        if (res != NULL)
+            rc = deliver(r, m->url, res);
+        else
             r->sink->skipped(r->sink_impl, m->url, "missing from the server's multiget answer");
-            r->done++;
-        }
+        r->done++;
     }
+    g_hash_table_destroy(answered);
     if (answer != NULL)
         g_ptr_array_unref(answer);
     g_hash_table_destroy(asked);
@@ -272,6 +304,8 @@ static int replicate_book(run *r, const char *book, GPtrArray *members)
             break;
         }
         rc = fetch(r, book, wanted, from, MIN(batch, wanted->len - from));
+        if (rc == UCD_E_INVALID) /* a batch of one card that was skipped */
+            rc = UCD_OK;
         r->sink->progress(r->sink_impl, r->done, r->total);
     }
     g_ptr_array_free(wanted, TRUE);

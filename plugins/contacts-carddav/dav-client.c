@@ -23,6 +23,7 @@ struct dav_client {
     unsigned timeout;
     gsize max_answer;
     char *location; /* the last answer's Location header, for a redirect's message */
+    unsigned last_status;
 };
 
 dav_client *dav_client_new(const dav_client_settings *settings, char **error)
@@ -91,6 +92,7 @@ unsigned dav_client_send(dav_client *client, const char *method, const char *url
 {
     *answer = NULL;
     *error = NULL;
+    client->last_status = 0;
     GError *e = NULL;
     GUri *uri = g_uri_parse(url, SOUP_HTTP_URI_FLAGS, &e);
     if (uri == NULL || (g_strcmp0(g_uri_get_scheme(uri), "http") != 0 &&
@@ -152,7 +154,13 @@ unsigned dav_client_send(dav_client *client, const char *method, const char *url
     client->location =
         g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location"));
     g_object_unref(msg);
+    client->last_status = status;
     return status;
+}
+
+unsigned dav_client_last_status(const dav_client *client)
+{
+    return client->last_status;
 }
 
 GPtrArray *dav_client_query(dav_client *client, const char *method, const char *url,

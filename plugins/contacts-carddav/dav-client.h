@@ -50,6 +50,11 @@ unsigned dav_client_send(dav_client *client, const char *method, const char *url
 GPtrArray *dav_client_query(dav_client *client, const char *method, const char *url,
                             const char *depth, const char *body, char **error);
 
+/* The HTTP status of the client's last answer (0: none): 207 after
+ * dav_client_query failed means the answer was a 207 whose body could not be
+ * read. */
+unsigned dav_client_last_status(const dav_client *client);
+
 /* `href` resolved against `base` (an absolute URL), without a fragment;
  * NULL when it cannot be (g_free). */
 char *dav_resolve(const char *base, const char *href);
