@@ -49,6 +49,8 @@
 /* Host 1.4 types: their first version is this one. */
 #define CONVERSATION_SIZE_1_4 sizeof(ucd_conversation_event)
 #define DIRECTORY_SIZE_1_4    sizeof(ucd_directory_event)
+/* Host 1.6. */
+#define CALL_PARTY_SIZE_1_6 sizeof(ucd_call_party_event)
 
 /* Custom data is copied byte for byte; a bound keeps one careless publisher
  * from making every subscriber's queue hold gigabytes. */
@@ -66,8 +68,8 @@
  * microseconds). */
 #define OWN_THREAD_SPIN 2000
 
-/* The most string members a payload has (ucd_call_state_event). */
-#define MAX_PAYLOAD_STRINGS 8
+/* The most string members a payload has (ucd_call_party_event). */
+#define MAX_PAYLOAD_STRINGS 10
 
 /* What the copy needs to know about one payload type. */
 typedef struct payload_kind {
@@ -136,6 +138,16 @@ static const payload_kind payload_kinds[UCD_EVENT_TYPE_COUNT_] = {
                              OFF(ucd_directory_event, id),
                              1,
                              {OFF(ucd_directory_event, id)}},
+    [UCD_EVENT_CALL_PARTY] =
+        {CALL_PARTY_SIZE_1_6,
+         sizeof(ucd_call_party_event),
+         OFF(ucd_call_party_event, line),
+         10,
+         {OFF(ucd_call_party_event, driver_instance), OFF(ucd_call_party_event, line),
+          OFF(ucd_call_party_event, call_id), OFF(ucd_call_party_event, conversation_id),
+          OFF(ucd_call_party_event, user_id), OFF(ucd_call_party_event, remote_number),
+          OFF(ucd_call_party_event, party_name), OFF(ucd_call_party_event, party_company),
+          OFF(ucd_call_party_event, party_source), OFF(ucd_call_party_event, party_user_id)}},
 };
 
 /* One published event and everything it points to, in one allocation:
@@ -256,12 +268,14 @@ typedef union payload_image {
     ucd_custom_event custom;
     ucd_conversation_event conversation;
     ucd_directory_event directory;
+    ucd_call_party_event call_party;
 } payload_image;
 
 /* Types only the core may publish (event.h): a plugin's would be a lie. */
 static gboolean core_only(uint32_t type)
 {
-    return type == UCD_EVENT_CONVERSATION_ENDED || type == UCD_EVENT_DIRECTORY;
+    return type == UCD_EVENT_CONVERSATION_ENDED || type == UCD_EVENT_DIRECTORY ||
+           type == UCD_EVENT_CALL_PARTY;
 }
 
 /* Checks the header and payload and brings the payload to this core's size.

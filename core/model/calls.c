@@ -222,6 +222,27 @@ static gboolean take_string(char **field, const char *value)
     return FALSE;
 }
 
+/* UCD_EVENT_CALL_PARTY for `leg`, whose party just became what it holds. */
+static void publish_party(core_model *m, const core_leg *leg, uint32_t flags)
+{
+    ucd_call_party_event pe = {.struct_size = sizeof pe,
+                               .flags = flags,
+                               .driver_instance = leg->conv->driver->id,
+                               .line = leg->line->address,
+                               .call_id = leg->call_id,
+                               .conversation_id = leg->conv->id,
+                               .user_id = leg->line->user ? leg->line->user->id : NULL,
+                               .remote_number = leg->remote_number,
+                               .party_name = leg->party.name,
+                               .party_company = leg->party.company,
+                               .party_source = leg->party.source,
+                               .party_user_id = leg->party.user_id};
+    ucd_event ev = {.struct_size = sizeof ev, .type = UCD_EVENT_CALL_PARTY, .payload = &pe};
+    int rc = core_bus_publish(m->rt->bus, "core", &ev);
+    if (rc != UCD_OK)
+        core_warn("model: call %s: cannot publish its party: %s", leg->call_id, ucd_strerror(rc));
+}
+
 static void leg_update(core_model *m, core_leg *leg, const ucd_call_state_event *ev,
                        int64_t time_ms)
 {
@@ -235,10 +256,13 @@ static void leg_update(core_model *m, core_leg *leg, const ucd_call_state_event 
     /* Identified once per remote number: a pickup, forward or transfer
      * changes who the remote party is; a withheld number names nobody. */
     if (take_string(&leg->remote_number, ev->remote_number)) {
-        if (ev->flags & UCD_CALL_FLAG_PRIVATE)
-            core_party_clear(&leg->party);
-        else
+        core_party before = leg->party;
+        leg->party = (core_party){0};
+        if (!(ev->flags & UCD_CALL_FLAG_PRIVATE))
             core_party_identify(m, c->driver->id, leg->remote_number, &leg->party);
+        if (!core_party_same(&before, &leg->party))
+            publish_party(m, leg, ev->flags);
+        core_party_clear(&before);
     }
     take_string(&leg->remote_name, ev->remote_name);
     /* A caller's remote party changes when the call is picked up, forwarded

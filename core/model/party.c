@@ -14,6 +14,12 @@ void core_party_clear(core_party *p)
     g_clear_pointer(&p->user_id, g_free);
 }
 
+gboolean core_party_same(const core_party *a, const core_party *b)
+{
+    return g_strcmp0(a->name, b->name) == 0 && g_strcmp0(a->company, b->company) == 0 &&
+           g_strcmp0(a->source, b->source) == 0 && g_strcmp0(a->user_id, b->user_id) == 0;
+}
+
 /* The first hit is the best: the store orders by exact match and source
  * priority before switchboard prefixes. */
 static int take_first_hit(const ucd_contact_hit *hit, void *ud)

@@ -30,6 +30,9 @@ typedef struct core_party {
  * for a replication). */
 void core_party_identify(core_model *m, const char *driver, const char *raw, core_party *out);
 
+/* TRUE when `a` and `b` name the same party (both unknown counts). */
+gboolean core_party_same(const core_party *a, const core_party *b);
+
 /* Frees the members of `p` and sets them NULL. */
 void core_party_clear(core_party *p);
 

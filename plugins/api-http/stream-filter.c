@@ -80,6 +80,12 @@ void stream_filter_prepare(const stream_lookup *lookup, const ucd_event *event, 
             prepare_conversation(lookup, c->record, out);
         break;
     }
+    case UCD_EVENT_CALL_PARTY: {
+        const ucd_call_party_event *e = event->payload;
+        out->user = lookup->line_user(lookup->data, e->driver_instance, e->line);
+        out->is_private = (e->flags & UCD_CALL_FLAG_PRIVATE) != 0;
+        break;
+    }
     default:
         break;
     }
@@ -130,6 +136,7 @@ static stream_view key_view(const stream_event *event)
     case STREAM_KIND_MODULE:
         return STREAM_VIEW_NONE;
     case STREAM_KIND_CALL:
+    case STREAM_KIND_PARTY:
     case STREAM_KIND_CONVERSATION:
         return STREAM_VIEW_REDUCED;
     default:
@@ -153,6 +160,7 @@ stream_view stream_filter_view(const stream_lookup *lookup, const stream_viewer 
             return STREAM_VIEW_FULL;
         return leader_sees(lookup, viewer, event) ? STREAM_VIEW_REDUCED : STREAM_VIEW_NONE;
     case STREAM_KIND_CALL:
+    case STREAM_KIND_PARTY: /* who a user talks to is as much a call's as its number */
         if (same_user(event->user, viewer->user_id))
             return STREAM_VIEW_FULL;
         if (viewer->admin || level_of(lookup, viewer, event->user) >= UCD_PERM_BUSINESS)

@@ -13,7 +13,7 @@
 #include "stream-json.h"
 
 static const char *const KIND_WORDS[STREAM_KIND_COUNT_] = {
-    "line", "call", "presence", "conversation", "directory", "appointment", "module"};
+    "line", "call", "presence", "conversation", "directory", "appointment", "module", "party"};
 
 const char *stream_kind_word(stream_kind kind)
 {
@@ -46,6 +46,8 @@ int stream_kind_of_event(uint32_t type)
         return STREAM_KIND_APPOINTMENT;
     case UCD_EVENT_MODULE_STATE:
         return STREAM_KIND_MODULE;
+    case UCD_EVENT_CALL_PARTY:
+        return STREAM_KIND_PARTY;
     default:
         return -1;
     }
@@ -132,6 +134,32 @@ static void call_data(JsonBuilder *b, const ucd_call_state_event *e, gboolean ma
     gboolean has_reason = e->struct_size >= G_STRUCT_OFFSET(ucd_call_state_event, forward_reason) +
                                                 sizeof e->forward_reason;
     add_string(b, "forward_reason", has_reason ? ucd_forward_reason_word(e->forward_reason) : NULL);
+}
+
+/* The leg's ids and its "party" as GET /calls writes it: null when nobody
+ * is known (the core never names a withheld number's party). */
+static void party_data(JsonBuilder *b, const ucd_call_party_event *e, gboolean masked)
+{
+    add_string(b, "driver", e->driver_instance);
+    add_string(b, "line", e->line);
+    add_string(b, "call_id", e->call_id);
+    add_string(b, "conversation_id", e->conversation_id);
+    add_string(b, "user_id", e->user_id);
+    gboolean private_number = (e->flags & UCD_CALL_FLAG_PRIVATE) != 0;
+    add_bool(b, "private", private_number);
+    add_string(b, "remote_number",
+               masked && private_number ? STREAM_MASKED_NUMBER : e->remote_number);
+    json_builder_set_member_name(b, "party");
+    if (private_number || (e->party_name == NULL && e->party_company == NULL)) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    add_string(b, "name", e->party_name);
+    add_string(b, "company", e->party_company);
+    add_string(b, "source", e->party_source);
+    add_string(b, "user_id", e->party_user_id);
+    json_builder_end_object(b);
 }
 
 static void presence_data(JsonBuilder *b, const ucd_presence_event *e, gboolean reduced)
@@ -230,6 +258,8 @@ gboolean stream_json_reduces(const ucd_event *event)
         return TRUE;
     case UCD_EVENT_CALL_STATE:
         return (((const ucd_call_state_event *)event->payload)->flags & UCD_CALL_FLAG_PRIVATE) != 0;
+    case UCD_EVENT_CALL_PARTY:
+        return (((const ucd_call_party_event *)event->payload)->flags & UCD_CALL_FLAG_PRIVATE) != 0;
     case UCD_EVENT_CONVERSATION_ENDED: {
         const ucd_conversation_event *c = event->payload;
         return c->record && (c->record->flags & UCD_JOURNAL_FLAG_PRIVATE) != 0;
@@ -276,6 +306,9 @@ GBytes *stream_json_event(const ucd_event *event, guint64 seq, stream_view view)
         break;
     case STREAM_KIND_MODULE:
         module_data(b, event->payload);
+        break;
+    case STREAM_KIND_PARTY:
+        party_data(b, event->payload, reduced);
         break;
     }
     json_builder_end_object(b);

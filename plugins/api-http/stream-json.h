@@ -23,7 +23,8 @@ typedef enum stream_kind {
     STREAM_KIND_DIRECTORY = 4,
     STREAM_KIND_APPOINTMENT = 5,
     STREAM_KIND_MODULE = 6,
-    STREAM_KIND_COUNT_ = 7
+    STREAM_KIND_PARTY = 7, /* who a call's remote party is (host 1.6) */
+    STREAM_KIND_COUNT_ = 8
 } stream_kind;
 
 #define STREAM_KIND_MASK_ALL ((1u << STREAM_KIND_COUNT_) - 1)
@@ -37,7 +38,7 @@ typedef enum stream_view {
 } stream_view;
 
 /* "line", "call", "presence", "conversation", "directory", "appointment",
- * "module". */
+ * "module", "party". */
 const char *stream_kind_word(stream_kind kind);
 /* The kind a word names; -1 for any other word (and NULL). */
 int stream_kind_from_word(const char *word);

@@ -54,6 +54,7 @@ UCD_ABI_ANCHOR(ucd_module_state_event)
 UCD_ABI_ANCHOR(ucd_conversation_event) /* host 1.4 */
 UCD_ABI_ANCHOR(ucd_directory_kind)     /* host 1.4 */
 UCD_ABI_ANCHOR(ucd_directory_event)    /* host 1.4 */
+UCD_ABI_ANCHOR(ucd_call_party_event)   /* host 1.6 */
 UCD_ABI_ANCHOR(ucd_custom_event)
 UCD_ABI_ANCHOR(ucd_event)
 UCD_ABI_ANCHOR(ucd_event_filter)

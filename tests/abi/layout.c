@@ -157,6 +157,19 @@ PIN_OFFSET(ucd_directory_event, change, 4);
 PIN_OFFSET(ucd_directory_event, kind, 8);
 PIN_OFFSET(ucd_directory_event, reserved, 12);
 PIN_OFFSET(ucd_directory_event, id, 16);
+PIN_SIZE(ucd_call_party_event, 88); /* host 1.6 */
+PIN_OFFSET(ucd_call_party_event, struct_size, 0);
+PIN_OFFSET(ucd_call_party_event, flags, 4);
+PIN_OFFSET(ucd_call_party_event, driver_instance, 8);
+PIN_OFFSET(ucd_call_party_event, line, 16);
+PIN_OFFSET(ucd_call_party_event, call_id, 24);
+PIN_OFFSET(ucd_call_party_event, conversation_id, 32);
+PIN_OFFSET(ucd_call_party_event, user_id, 40);
+PIN_OFFSET(ucd_call_party_event, remote_number, 48);
+PIN_OFFSET(ucd_call_party_event, party_name, 56);
+PIN_OFFSET(ucd_call_party_event, party_company, 64);
+PIN_OFFSET(ucd_call_party_event, party_source, 72);
+PIN_OFFSET(ucd_call_party_event, party_user_id, 80);
 
 /* ---- host.h ---- */
 PIN_SIZE(ucd_service, 48); /* host 1.4: minor, reserved */
@@ -599,7 +612,8 @@ PIN_VALUE(UCD_EVENT_MODULE_STATE, 5);
 PIN_VALUE(UCD_EVENT_CUSTOM, 6);
 PIN_VALUE(UCD_EVENT_CONVERSATION_ENDED, 7); /* host 1.4 */
 PIN_VALUE(UCD_EVENT_DIRECTORY, 8);          /* host 1.4 */
-PIN_VALUE(UCD_EVENT_TYPE_COUNT_, 9);
+PIN_VALUE(UCD_EVENT_CALL_PARTY, 9);         /* host 1.6 */
+PIN_VALUE(UCD_EVENT_TYPE_COUNT_, 10);
 PIN_VALUE(UCD_LINE_UNKNOWN, 0);
 PIN_VALUE(UCD_LINE_IDLE, 1);
 PIN_VALUE(UCD_LINE_RINGING, 2);

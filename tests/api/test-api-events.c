@@ -251,6 +251,103 @@ static gushort wait_closed(SoupWebsocketConnection *ws)
     return wait_closed_within(ws, WAIT_S);
 }
 
+/* ---- who is calling: "party" events ------------------------------------------- */
+
+/* The "party" events about `call` in `events`. */
+static GPtrArray *parties_of(GPtrArray *events, const char *call)
+{
+    GPtrArray *out = g_ptr_array_new();
+    for (guint i = 0; i < events->len; i++) {
+        JsonNode *n = events->pdata[i];
+        if (strcmp(kind_of(n), "party") == 0 &&
+            g_strcmp0(json_object_get_string_member(data_of(n), "call_id"), call) == 0)
+            g_ptr_array_add(out, n);
+    }
+    return out;
+}
+
+/* alice calls carol from her desk number as the PBX sends it: the model
+ * names her from the directory, right after the call's first event; carol
+ * and her leader bob get it, dave (PUBLIC on carol) does not. A withheld
+ * number and one nobody owns name nobody: no party event at all. */
+static void test_party_events(void)
+{
+    api_env *e = api_env_start(NULL);
+    char *bob = api_login(e, "bob", "pw-bob");
+    char *carol = api_login(e, "carol", "pw-carol");
+    char *dave = api_login(e, "dave", "pw-dave");
+    SoupWebsocketConnection *wb = connect_ws(e, bob);
+    SoupWebsocketConnection *wc = connect_ws(e, carol);
+    SoupWebsocketConnection *wd = connect_ws(e, dave);
+    json_node_unref(subscribe(wb, "[\"call\",\"party\"]"));
+    json_node_unref(subscribe(wc, "[\"party\"]"));
+    json_node_unref(subscribe(wd, "[\"*\"]"));
+
+    char *call = sim_call(e, "+49 89 452133201", "203", FALSE);
+    GPtrArray *carol_seen = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    collect_until(wc, carol_seen, "party", "call_id", call);
+    JsonObject *d = data_of(carol_seen->pdata[carol_seen->len - 1]);
+    g_assert_cmpstr(json_object_get_string_member(d, "line"), ==, "203");
+    g_assert_cmpstr(json_object_get_string_member(d, "user_id"), ==, "file:carol");
+    g_assert_cmpstr(json_object_get_string_member(d, "remote_number"), ==, "+49 89 452133201");
+    JsonObject *party = json_object_get_object_member(d, "party");
+    g_assert_nonnull(party);
+    g_assert_cmpstr(json_object_get_string_member(party, "name"), ==, "Alice Admin");
+    g_assert_cmpstr(json_object_get_string_member(party, "source"), ==, "directory");
+    g_assert_cmpstr(json_object_get_string_member(party, "user_id"), ==, "file:alice");
+    act(e, "hangup", "203", call);
+
+    /* bob: the call's first event comes before its party */
+    GPtrArray *bob_seen = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    collect_until(wb, bob_seen, "call", "state", "disconnected");
+    GPtrArray *bob_parties = parties_of(bob_seen, call);
+    g_assert_cmpuint(bob_parties->len, ==, 1);
+    g_assert_cmpstr(kind_of(bob_seen->pdata[0]), ==, "call");
+    g_assert_cmpstr(json_object_get_string_member(data_of(bob_seen->pdata[0]), "state"), ==,
+                    "offering");
+    g_ptr_array_free(bob_parties, TRUE);
+
+    /* withheld, then a number nobody owns: calls, but no party */
+    char *withheld = sim_call(e, "+49 89 452133201", "203", TRUE);
+    act(e, "hangup", "203", withheld);
+    char *stranger = sim_call(e, "+4930999", "203", FALSE);
+    act(e, "hangup", "203", stranger);
+    collect_until(wb, bob_seen, "call", "call_id", stranger);
+    collect_until(wb, bob_seen, "call", "state", "disconnected");
+    g_ptr_array_extend_and_steal(bob_seen, drain(wb));
+    g_ptr_array_extend_and_steal(carol_seen, drain(wc));
+    for (guint i = 0; i < 2; i++) {
+        GPtrArray *seen = i ? carol_seen : bob_seen;
+        GPtrArray *none = parties_of(seen, withheld);
+        g_assert_cmpuint(none->len, ==, 0);
+        g_ptr_array_free(none, TRUE);
+        none = parties_of(seen, stranger);
+        g_assert_cmpuint(none->len, ==, 0);
+        g_ptr_array_free(none, TRUE);
+    }
+
+    /* dave saw presence, never a call or who is on it */
+    GPtrArray *dave_seen = drain(wd);
+    g_assert_cmpuint(count_kind(dave_seen, "party"), ==, 0);
+    g_assert_cmpuint(count_kind(dave_seen, "call"), ==, 0);
+    g_assert_false(any_text_contains(dave_seen, "Alice Admin"));
+    g_assert_cmpuint(count_kind(dave_seen, "presence"), >, 0);
+
+    g_ptr_array_free(dave_seen, TRUE);
+    g_ptr_array_free(bob_seen, TRUE);
+    g_ptr_array_free(carol_seen, TRUE);
+    g_free(stranger);
+    g_free(withheld);
+    g_free(call);
+    g_object_unref(wb);
+    g_object_unref(wc);
+    g_object_unref(wd);
+    g_free(bob);
+    g_free(carol);
+    g_free(dave);
+    api_env_stop(e);
+}
+
 /* ---- a call, seen by three users --------------------------------------------- */
 
 static void test_call_events(void)
@@ -594,13 +691,13 @@ static void test_protocol_errors(void)
     JsonNode *sub = subscribe(ws, "[\"*\"]");
     g_assert_cmpuint(
         json_array_get_length(json_object_get_array_member(json_node_get_object(sub), "kinds")), ==,
-        7);
+        8);
     json_node_unref(sub);
     send_json(ws, "{\"op\":\"unsubscribe\",\"kinds\":[\"module\",\"line\"]}");
     sub = wait_op(ws, "subscribed", NULL);
     g_assert_cmpuint(
         json_array_get_length(json_object_get_array_member(json_node_get_object(sub), "kinds")), ==,
-        5);
+        6);
     json_node_unref(sub);
     g_ptr_array_free(drain(ws), TRUE);
 
@@ -850,6 +947,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/api/events/call", test_call_events);
+    g_test_add_func("/api/events/party", test_party_events);
     g_test_add_func("/api/events/api-key", test_api_key);
     g_test_add_func("/api/events/resume", test_resume);
     g_test_add_func("/api/events/resync", test_resync);

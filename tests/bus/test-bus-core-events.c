@@ -56,6 +56,12 @@ static void record_cb(const ucd_event *ev, void *ud)
         const ucd_directory_event *d = ev->payload;
         g_string_append_printf(line, "directory %u %u %u %s", d->struct_size, d->change, d->kind,
                                s(d->id));
+    } else if (ev->type == UCD_EVENT_CALL_PARTY) {
+        const ucd_call_party_event *p = ev->payload;
+        g_string_append_printf(line, "party %s/%s %s %s %s %s %s|%s|%s|%s", s(p->driver_instance),
+                               s(p->line), s(p->call_id), s(p->conversation_id), s(p->user_id),
+                               s(p->remote_number), s(p->party_name), s(p->party_company),
+                               s(p->party_source), s(p->party_user_id));
     }
     g_ptr_array_add(g->lines, g_string_free(line, FALSE));
 }
@@ -282,6 +288,34 @@ static void test_directory_copied(fixture *f, gconstpointer data)
     g_free(want_resync);
 }
 
+/* Who a call's party is: the core's word only, every string copied (the
+ * publisher's freed right after), the line its subject. */
+static void test_call_party_copied(fixture *f, gconstpointer data)
+{
+    char *name = g_strdup("Hans M\xc3\xbcller");
+    ucd_call_party_event p = {.struct_size = sizeof p,
+                              .driver_instance = "pbx-sim:office",
+                              .line = "201",
+                              .call_id = "c1",
+                              .conversation_id = "v1",
+                              .user_id = "file:alice",
+                              .remote_number = "0301234567",
+                              .party_name = name,
+                              .party_source = "contacts-csv:crm"};
+    ucd_event ev = {.struct_size = sizeof ev, .type = UCD_EVENT_CALL_PARTY, .payload = &p};
+    g_assert_cmpint(core_bus_publish(f->bus, "core", &ev), ==, UCD_OK);
+    memset(name, 'X', strlen(name));
+    g_free(name);
+    /* a driver naming a party would be a lie the clients believe */
+    g_assert_cmpint(core_bus_publish(f->bus, "pbx-sim:office", &ev), ==, UCD_E_INVALID);
+    p.struct_size = sizeof p - 1;
+    g_assert_cmpint(core_bus_publish(f->bus, "core", &ev), ==, UCD_E_INVALID);
+    assert_got(f, (const char *const[]){"[core|201] party pbx-sim:office/201 c1 v1 file:alice "
+                                        "0301234567 Hans M\xc3\xbcller|(null)|contacts-csv:crm|"
+                                        "(null)",
+                                        NULL});
+}
+
 /* A subscriber filtering on a subject gets the events about it only. */
 static void test_subject_filter(fixture *f, gconstpointer data)
 {
@@ -312,6 +346,7 @@ int main(int argc, char **argv)
     ADD("conversation-sizes-normalized", test_conversation_sizes_normalized);
     ADD("conversation-invalid", test_conversation_invalid);
     ADD("directory-copied", test_directory_copied);
+    ADD("call-party-copied", test_call_party_copied);
     ADD("subject-filter", test_subject_filter);
     return g_test_run();
 }

@@ -185,6 +185,7 @@ typedef struct fixture {
     GPtrArray *stored;     /* record_text of each record the journal got */
     GPtrArray *ended;      /* record_text of each UCD_EVENT_CONVERSATION_ENDED */
     GPtrArray *dir_events; /* "CHANGE KIND ID" of each UCD_EVENT_DIRECTORY */
+    GPtrArray *parties;    /* "CALL NAME|SOURCE|USER" of each UCD_EVENT_CALL_PARTY */
     ucd_subscription *sub;
 } fixture;
 
@@ -200,6 +201,11 @@ static void on_event(const ucd_event *e, void *ud)
         g_assert_cmpstr(e->subject, ==, de->id);
         g_ptr_array_add(f->dir_events,
                         g_strdup_printf("%u %u %s", de->change, de->kind, s(de->id)));
+    } else if (e->type == UCD_EVENT_CALL_PARTY) {
+        const ucd_call_party_event *pe = e->payload;
+        g_assert_cmpstr(e->subject, ==, pe->line);
+        g_ptr_array_add(f->parties, g_strdup_printf("%s %s|%s|%s", pe->call_id, s(pe->party_name),
+                                                    s(pe->party_source), s(pe->party_user_id)));
     }
 }
 
@@ -228,6 +234,7 @@ static void set_up(fixture *f, gconstpointer data)
     f->stored = g_ptr_array_new_with_free_func(g_free);
     f->ended = g_ptr_array_new_with_free_func(g_free);
     f->dir_events = g_ptr_array_new_with_free_func(g_free);
+    f->parties = g_ptr_array_new_with_free_func(g_free);
     f->pbx_a.lines = pbx_a_lines;
     f->pbx_b.lines = pbx_b_lines;
     fake_users_init(&f->users_a, users_a, G_N_ELEMENTS(users_a), "sales", "sales", "a team",
@@ -251,7 +258,8 @@ static void set_up(fixture *f, gconstpointer data)
     core_model_register_services(f->model, f->mods);
     ucd_event_filter filter = {.struct_size = sizeof filter,
                                .type_mask = UCD_EVENT_MASK(UCD_EVENT_CONVERSATION_ENDED) |
-                                            UCD_EVENT_MASK(UCD_EVENT_DIRECTORY)};
+                                            UCD_EVENT_MASK(UCD_EVENT_DIRECTORY) |
+                                            UCD_EVENT_MASK(UCD_EVENT_CALL_PARTY)};
     f->sub = core_bus_subscribe(f->rt.bus, "test", &filter, on_event, f);
     core_model_start(f->model);
 
@@ -276,6 +284,7 @@ static void tear_down(fixture *f, gconstpointer data)
     core_model_free(f->model);
     core_permissions_free(f->perms);
     core_config_free(f->cfg);
+    g_ptr_array_free(f->parties, TRUE);
     g_ptr_array_free(f->providers, TRUE);
     core_bus_free(f->rt.bus);
     while (g_main_context_iteration(f->ctx, FALSE))
@@ -699,6 +708,15 @@ static void test_call_party(fixture *f, gconstpointer data)
                     "c5 Hans M\xc3\xbcller|M\xc3\xbcller GmbH|contacts-csv:crm|-");
     /* c1 (once, not per event) and c5; c3 was found among the lines */
     g_assert_cmpint(lookups, ==, 2);
+    /* on the bus once per leg whose party is known, none for the
+     * withheld c4 */
+    settle(f);
+    g_ptr_array_sort(f->parties, by_text);
+    g_assert_cmpuint(f->parties->len, ==, 4);
+    g_assert_cmpstr(f->parties->pdata[0], ==, "c1 Hans M\xc3\xbcller|contacts-csv:crm|-");
+    g_assert_cmpstr(f->parties->pdata[1], ==, "c2 Alice Example|directory|u-alice");
+    g_assert_cmpstr(f->parties->pdata[2], ==, "c3 Bob Builder|directory|u-bob");
+    g_assert_cmpstr(f->parties->pdata[3], ==, "c5 Hans M\xc3\xbcller|contacts-csv:crm|-");
 
     CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_DISCONNECTED,
          .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NORMAL);
@@ -708,6 +726,14 @@ static void test_call_party(fixture *f, gconstpointer data)
     g_assert_cmpuint(f->stored->len, ==, 2);
     g_assert_nonnull(strstr(f->stored->pdata[0], " src=030555/+4930555/Hans M\xc3\xbcller "));
     g_assert_nonnull(strstr(f->stored->pdata[1], " src=030555/+4930555/Hans (PBX) "));
+    /* a transfer brings a number that names nobody: the party is cleared,
+     * and said so */
+    g_ptr_array_set_size(f->parties, 0);
+    CALL(f, .line = "203", .call_id = "c2", .state = UCD_CALL_CONNECTED,
+         .direction = UCD_DIR_INBOUND, .remote_number = "0309999");
+    settle(f);
+    g_assert_cmpuint(f->parties->len, ==, 1);
+    g_assert_cmpstr(f->parties->pdata[0], ==, "c2 -|-|-");
     g_ptr_array_free(got, TRUE);
 }
 

@@ -156,6 +156,61 @@ static void test_call(void)
     json_node_unref(full);
 }
 
+/* Who a call's remote party is: the leg's ids and "party" as GET /calls
+ * writes it; a private leg's number masked in the reduced view, its party
+ * null in both (the core names nobody for it anyway). */
+static void test_party(void)
+{
+    ucd_call_party_event p = {.struct_size = sizeof p,
+                              .driver_instance = "pbx-sim:office",
+                              .line = "201",
+                              .call_id = "office-7",
+                              .conversation_id = "office-6",
+                              .user_id = "file:alice",
+                              .remote_number = "030 1234567",
+                              .party_name = "Hans M\xc3\xbcller",
+                              .party_company = "M\xc3\xbcller GmbH",
+                              .party_source = "contacts-csv:crm"};
+    ucd_event e = bus_event(UCD_EVENT_CALL_PARTY, &p);
+    g_assert_false(stream_json_reduces(&e));
+    JsonNode *full = message(&e, 5, STREAM_VIEW_FULL);
+    g_assert_cmpstr(json_object_get_string_member(json_node_get_object(full), "kind"), ==, "party");
+    JsonObject *d = data_of(full);
+    g_assert_cmpstr(json_object_get_string_member(d, "driver"), ==, "pbx-sim:office");
+    g_assert_cmpstr(json_object_get_string_member(d, "line"), ==, "201");
+    g_assert_cmpstr(json_object_get_string_member(d, "call_id"), ==, "office-7");
+    g_assert_cmpstr(json_object_get_string_member(d, "conversation_id"), ==, "office-6");
+    g_assert_cmpstr(json_object_get_string_member(d, "user_id"), ==, "file:alice");
+    g_assert_cmpstr(json_object_get_string_member(d, "remote_number"), ==, "030 1234567");
+    g_assert_false(json_object_get_boolean_member(d, "private"));
+    JsonObject *party = json_object_get_object_member(d, "party");
+    g_assert_cmpstr(json_object_get_string_member(party, "name"), ==, "Hans M\xc3\xbcller");
+    g_assert_cmpstr(json_object_get_string_member(party, "company"), ==, "M\xc3\xbcller GmbH");
+    g_assert_cmpstr(json_object_get_string_member(party, "source"), ==, "contacts-csv:crm");
+    g_assert_true(json_object_get_null_member(party, "user_id"));
+    json_node_unref(full);
+
+    /* the party went (a transfer to a number nobody owns): null, present */
+    p.party_name = p.party_company = p.party_source = NULL;
+    full = message(&e, 6, STREAM_VIEW_FULL);
+    g_assert_true(json_object_get_null_member(data_of(full), "party"));
+    json_node_unref(full);
+
+    p.flags = UCD_CALL_FLAG_PRIVATE;
+    p.party_name = "leaked?";
+    g_assert_true(stream_json_reduces(&e));
+    JsonNode *reduced = message(&e, 7, STREAM_VIEW_REDUCED);
+    d = data_of(reduced);
+    g_assert_cmpstr(json_object_get_string_member(d, "remote_number"), ==, STREAM_MASKED_NUMBER);
+    g_assert_true(json_object_get_null_member(d, "party"));
+    json_node_unref(reduced);
+    full = message(&e, 8, STREAM_VIEW_FULL);
+    g_assert_cmpstr(json_object_get_string_member(data_of(full), "remote_number"), ==,
+                    "030 1234567");
+    g_assert_true(json_object_get_null_member(data_of(full), "party"));
+    json_node_unref(full);
+}
+
 static void test_line(void)
 {
     ucd_line_state_event l = {.struct_size = sizeof l,
@@ -301,6 +356,7 @@ int main(int argc, char **argv)
     g_test_add_func("/stream-json/kinds", test_kinds);
     g_test_add_func("/stream-json/presence", test_presence);
     g_test_add_func("/stream-json/call", test_call);
+    g_test_add_func("/stream-json/party", test_party);
     g_test_add_func("/stream-json/line", test_line);
     g_test_add_func("/stream-json/conversation", test_conversation);
     g_test_add_func("/stream-json/directory-appointment-module", test_directory_appointment_module);

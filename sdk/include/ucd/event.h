@@ -40,7 +40,9 @@ typedef enum ucd_event_type {
     /* Since host 1.4, published by the core only: */
     UCD_EVENT_CONVERSATION_ENDED = 7, /* payload: ucd_conversation_event */
     UCD_EVENT_DIRECTORY = 8,          /* payload: ucd_directory_event */
-    UCD_EVENT_TYPE_COUNT_ = 9         /* not a type: the count in this host version */
+    /* Since host 1.6, published by the core only: */
+    UCD_EVENT_CALL_PARTY = 9,  /* payload: ucd_call_party_event */
+    UCD_EVENT_TYPE_COUNT_ = 10 /* not a type: the count in this host version */
 } ucd_event_type;
 
 #define UCD_EVENT_MASK(type) (UINT64_C(1) << (type))
@@ -250,6 +252,31 @@ typedef struct ucd_directory_event {
     const char *id; /* user id, group id, or "DRIVER/ADDRESS" of a line */
 } ucd_directory_event;
 
+/* ---- Who a call's remote party is (published by the core, host 1.6) --------
+ *
+ * A PBX sends a number and at best the name of its own phonebook. The calls
+ * model (calls.h) identifies each leg's remote number once: a colleague of
+ * the directory, else the best contact of the contact store (contacts.h).
+ * It publishes this event right after the call event that brought a number
+ * whose party is known, and again when a pickup, forward or transfer brings
+ * a number that names someone else or nobody (then every party_* member is
+ * NULL). A withheld number (UCD_CALL_FLAG_PRIVATE) names nobody. The same
+ * values are the leg's party_* in the calls service. Subject: the line. */
+typedef struct ucd_call_party_event {
+    uint32_t struct_size;
+    uint32_t flags;              /* UCD_CALL_FLAG_* of the leg */
+    const char *driver_instance; /* module id of the PBX driver */
+    const char *line;            /* the line the leg is on */
+    const char *call_id;
+    const char *conversation_id;
+    const char *user_id;       /* the line's user, NULL when none */
+    const char *remote_number; /* raw, as the PBX sent it */
+    const char *party_name;
+    const char *party_company;
+    const char *party_source;  /* "directory", or the contact source's module id */
+    const char *party_user_id; /* with "directory": the user */
+} ucd_call_party_event;
+
 /* ---- Plugin-defined events ------------------------------------------------- */
 typedef struct ucd_custom_event {
     uint32_t struct_size;
@@ -270,7 +297,8 @@ typedef struct ucd_event {
                             user id, call id or custom name; NULL = derived by the bus
                             (line for line/call events, user id for presence, user and
                             appointment events, module id, custom name, the uuid of an
-                            ended conversation, the id of a directory change) */
+                            ended conversation, the id of a directory change, the line
+                            of a call party) */
     const void *payload; /* the ucd_*_event struct for `type` */
 } ucd_event;
 

@@ -73,7 +73,7 @@ extern "C" {
  * else. UCD_ABI_MINOR is the host minor under its older name. */
 /* clang-format off */
 #define UCD_ABI_MAJOR 1
-#define UCD_HOST_MINOR 5
+#define UCD_HOST_MINOR 6
 #define UCD_ABI_MINOR UCD_HOST_MINOR
 /* clang-format on */
 
