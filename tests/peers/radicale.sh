@@ -2,7 +2,7 @@
 # tests/peers/radicale.sh - a Radicale CardDAV/CalDAV server for the
 # contacts-carddav tests. Any user, no root, loopback only, its own temp dir.
 #
-#   eval "$(tests/peers/radicale.sh start)"   # prints shell exports
+#   eval "$(tests/peers/radicale.sh start [tls])"   # prints shell exports
 #   tests/peers/radicale.sh stop "$RADICALE_DIR"   # stops it by PID, removes the dir
 #
 # What it gives: Radicale on a free port of 127.0.0.1 with htpasswd
@@ -10,8 +10,9 @@
 # htpasswd and python3-bcrypt are there, else the plain htpasswd form),
 # owner_only rights and filesystem storage in the temp dir. No collection
 # exists yet: the tests make theirs (MKCOL) and PUT their vCards.
-# With RADICALE_TLS=1 in the environment it speaks HTTPS with a server
-# certificate for 127.0.0.1 signed by a test CA (RADICALE_CACERT).
+# With "tls" (or RADICALE_TLS=1 in the environment) it speaks HTTPS with a
+# server certificate for 127.0.0.1 and localhost signed by a test CA
+# (RADICALE_CACERT).
 # Exports: RADICALE_DIR RADICALE_PID RADICALE_URL RADICALE_USER
 #          RADICALE_PASSWORD RADICALE_VERSION [RADICALE_CACERT]
 # Exit 3 when radicale is not installed (with-peer.sh and the test harness
@@ -28,7 +29,8 @@ if [ "${1:-}" = stop ]; then
     rm -rf "$dir"
     exit 0
 fi
-[ "${1:-}" = start ] || { echo "usage: radicale.sh start | stop DIR" >&2; exit 2; }
+[ "${1:-}" = start ] || { echo "usage: radicale.sh start [tls] | stop DIR" >&2; exit 2; }
+[ "${2:-}" = tls ] && RADICALE_TLS=1
 
 for tool in python3 curl openssl; do
     command -v "$tool" >/dev/null || { echo "radicale.sh: $tool not found (apt-get install radicale curl openssl)" >&2; exit 3; }
