@@ -59,7 +59,8 @@ typedef struct sync_job {
     exporter *ex;
     gboolean forced;
     ucd_reply *reply;
-    gboolean compared; /* FALSE: nothing moved, nothing done */
+    gboolean compared;    /* FALSE: nothing moved, nothing done */
+    gboolean empty_store; /* the store holds no copy of an exported source */
     gboolean ok;
     char *error;
     char *generations;
@@ -118,7 +119,7 @@ static gboolean build_entry(const snapshot_contact *contact, void *data)
         run->job->duplicates++; /* one source id twice in a source: the first wins */
         export_entry_free(entry);
     } else {
-        g_hash_table_insert(run->wanted, entry->uid, entry);
+        g_hash_table_insert(run->wanted, (gpointer)entry->uid, entry);
     }
     return TRUE;
 }
@@ -152,6 +153,14 @@ static void sync_work(void *data)
         store_snapshot_fingerprint(snap, (const char *const *)ex->sources, &job->error);
     if (job->generations == NULL) {
         store_snapshot_close(snap);
+        return;
+    }
+    if (job->generations[0] == '\0') {
+        /* A store without any copy (its file new or just recreated) would
+         * empty the subtree until the first replication: leave it. */
+        store_snapshot_close(snap);
+        job->ok = TRUE;
+        job->empty_store = TRUE;
         return;
     }
     gboolean stale = ex->resync_every_ms > 0 &&
@@ -191,6 +200,8 @@ static char *job_summary(const sync_job *job)
     GString *out = g_string_new(NULL);
     if (!job->ok)
         g_string_append_printf(out, "failed: %s", job->error != NULL ? job->error : "unknown");
+    else if (job->empty_store)
+        g_string_append(out, "waiting: the store holds no copy of an exported source yet");
     else if (!job->compared)
         g_string_append(out, "ok: the store did not change");
     else
@@ -286,7 +297,7 @@ static void sync_done(void *data)
         ex->syncs_failed++;
         ex->host->counter_add(ex->failed_counter, 1);
     }
-    if (job->compared || !job->ok) {
+    if (job->compared || job->empty_store || !job->ok) {
         g_free(ex->last_result);
         ex->last_result = g_strdup(summary);
     }

@@ -33,7 +33,13 @@ const char *const export_attr_names[EXPORT_ATTR_COUNT + 1] = {
     [EXPORT_ATTR_COUNT] = NULL,
 };
 
-static void add_value(export_entry *entry, export_attr attr, const char *value)
+/* An entry while it is built: each attribute's values apart. */
+typedef struct entry_builder {
+    char *uid;
+    GPtrArray *values[EXPORT_ATTR_COUNT]; /* of char * */
+} entry_builder;
+
+static void add_value(entry_builder *entry, export_attr attr, const char *value)
 {
     if (value == NULL)
         return;
@@ -42,9 +48,41 @@ static void add_value(export_entry *entry, export_attr attr, const char *value)
         g_free(trimmed);
         return;
     }
-    if (entry->values[attr] == NULL)
-        entry->values[attr] = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(entry->values[attr], trimmed);
+}
+
+static const char *first_value(const entry_builder *entry, export_attr attr)
+{
+    return entry->values[attr]->len > 0 ? g_ptr_array_index(entry->values[attr], 0) : NULL;
+}
+
+/* The builder as one allocation; frees the builder's parts. */
+static export_entry *pack(entry_builder *b)
+{
+    gsize n_values = 0, bytes = strlen(b->uid) + 1;
+    for (int a = 0; a < EXPORT_ATTR_COUNT; a++) {
+        n_values += b->values[a]->len;
+        for (guint i = 0; i < b->values[a]->len; i++)
+            bytes += strlen(g_ptr_array_index(b->values[a], i)) + 1;
+    }
+    /* at most 32 numbers of three forms and nine text values: fits uint8_t */
+    g_assert(n_values <= G_MAXUINT8);
+    export_entry *e = g_malloc(sizeof *e + n_values * sizeof(char *) + bytes);
+    char *text = (char *)&e->value[n_values];
+    gsize at = 0;
+    e->uid = text;
+    text = g_stpcpy(text, b->uid) + 1;
+    for (int a = 0; a < EXPORT_ATTR_COUNT; a++) {
+        e->first[a] = (uint8_t)at;
+        for (guint i = 0; i < b->values[a]->len; i++) {
+            e->value[at++] = text;
+            text = g_stpcpy(text, g_ptr_array_index(b->values[a], i)) + 1;
+        }
+        g_ptr_array_unref(b->values[a]);
+    }
+    e->first[EXPORT_ATTR_COUNT] = (uint8_t)at;
+    g_free(b->uid);
+    return e;
 }
 
 static gboolean is_ascii(const char *text)
@@ -156,57 +194,49 @@ static export_attr number_attr(uint32_t kind)
 
 export_entry *export_entry_new(const snapshot_contact *contact, const export_numbers *numbers)
 {
-    export_entry *entry = g_new0(export_entry, 1);
+    entry_builder b = {0};
+    for (int a = 0; a < EXPORT_ATTR_COUNT; a++)
+        b.values[a] = g_ptr_array_new_with_free_func(g_free);
     char *id = contact->source_id != NULL ? g_strdup(contact->source_id) : content_id(contact);
-    entry->uid = g_strdup_printf("%s-%s", contact->source, id);
+    b.uid = g_strdup_printf("%s-%s", contact->source, id);
     g_free(id);
 
-    for (guint i = 0; i < contact->n_numbers; i++) {
-        export_attr attr = number_attr(contact->numbers[i].kind);
-        if (entry->values[attr] == NULL)
-            entry->values[attr] = g_ptr_array_new_with_free_func(g_free);
-        export_number_forms(numbers, &contact->numbers[i], entry->values[attr]);
-        if (entry->values[attr]->len == 0)
-            g_clear_pointer(&entry->values[attr], g_ptr_array_unref);
-    }
+    for (guint i = 0; i < contact->n_numbers; i++)
+        export_number_forms(numbers, &contact->numbers[i],
+                            b.values[number_attr(contact->numbers[i].kind)]);
 
     char *composed = contact->given_name != NULL || contact->surname != NULL
                          ? g_strstrip(g_strjoin(" ", contact->given_name ? contact->given_name : "",
                                                 contact->surname ? contact->surname : "", NULL))
                          : NULL;
-    const char *names[] = {contact->display_name, composed, contact->company};
-    for (size_t i = 0; i < G_N_ELEMENTS(names) && entry->values[EXPORT_CN] == NULL; i++)
-        add_value(entry, EXPORT_CN, names[i]);
-    if (entry->values[EXPORT_CN] == NULL) {
-        GPtrArray *tel = entry->values[EXPORT_TELEPHONE];
-        add_value(entry, EXPORT_CN, tel != NULL ? g_ptr_array_index(tel, 0) : entry->uid);
-    }
+    const char *names[] = {contact->display_name,
+                           composed,
+                           contact->company,
+                           first_value(&b, EXPORT_TELEPHONE),
+                           first_value(&b, EXPORT_MOBILE),
+                           b.uid};
+    for (size_t i = 0; i < G_N_ELEMENTS(names) && b.values[EXPORT_CN]->len == 0; i++)
+        add_value(&b, EXPORT_CN, names[i]);
     g_free(composed);
-    add_value(entry, EXPORT_SN, contact->surname);
-    if (entry->values[EXPORT_SN] == NULL)
-        add_value(entry, EXPORT_SN, g_ptr_array_index(entry->values[EXPORT_CN], 0));
-    add_value(entry, EXPORT_GIVEN_NAME, contact->given_name);
-    add_value(entry, EXPORT_DISPLAY_NAME, contact->display_name);
-    add_value(entry, EXPORT_O, contact->company);
-    add_value(entry, EXPORT_OU, contact->department);
+    add_value(&b, EXPORT_SN, contact->surname);
+    if (b.values[EXPORT_SN]->len == 0)
+        add_value(&b, EXPORT_SN, first_value(&b, EXPORT_CN));
+    add_value(&b, EXPORT_GIVEN_NAME, contact->given_name);
+    add_value(&b, EXPORT_DISPLAY_NAME, contact->display_name);
+    add_value(&b, EXPORT_O, contact->company);
+    add_value(&b, EXPORT_OU, contact->department);
     if (contact->email != NULL && is_ascii(contact->email) && strchr(contact->email, '@') != NULL)
-        add_value(entry, EXPORT_MAIL, contact->email);
+        add_value(&b, EXPORT_MAIL, contact->email);
     char *postal = export_postal_address(contact->address);
-    add_value(entry, EXPORT_POSTAL_ADDRESS, postal);
+    add_value(&b, EXPORT_POSTAL_ADDRESS, postal);
     g_free(postal);
     if (contact->crm_link != NULL && is_ascii(contact->crm_link))
-        add_value(entry, EXPORT_LABELED_URI, contact->crm_link);
-    return entry;
+        add_value(&b, EXPORT_LABELED_URI, contact->crm_link);
+    return pack(&b);
 }
 
 void export_entry_free(export_entry *entry)
 {
-    if (entry == NULL)
-        return;
-    for (int a = 0; a < EXPORT_ATTR_COUNT; a++)
-        if (entry->values[a] != NULL)
-            g_ptr_array_unref(entry->values[a]);
-    g_free(entry->uid);
     g_free(entry);
 }
 

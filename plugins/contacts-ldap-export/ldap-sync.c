@@ -57,15 +57,15 @@ static char *uid_of(const char *dn)
     return uid;
 }
 
-static gboolean same_values(const GPtrArray *want, struct berval **have)
+static gboolean same_values(const export_entry *entry, export_attr attr, struct berval **have)
 {
-    guint n_have = 0;
+    guint n_have = 0, n_want = export_entry_count(entry, attr);
     while (have != NULL && have[n_have] != NULL)
         n_have++;
-    if ((want != NULL ? want->len : 0) != n_have)
+    if (n_want != n_have)
         return FALSE;
-    for (guint i = 0; want != NULL && i < want->len; i++) {
-        const char *value = g_ptr_array_index(want, i);
+    for (guint i = 0; i < n_want; i++) {
+        const char *value = export_entry_value(entry, attr, i);
         size_t len = strlen(value);
         gboolean found = FALSE;
         for (guint j = 0; j < n_have && !found; j++)
@@ -92,11 +92,11 @@ static gboolean on_entry(LDAP *ld, LDAPMessage *message, void *data)
     if (entry == NULL) {
         g_ptr_array_add(run->deletes, g_strdup(dn));
     } else {
-        g_hash_table_add(run->present, entry->uid);
+        g_hash_table_add(run->present, (gpointer)entry->uid);
         pending_modify pending = {.entry = entry};
         for (int a = 0; a < EXPORT_ATTR_COUNT; a++) {
             struct berval **have = ldap_get_values_len(ld, message, export_attr_names[a]);
-            if (!same_values(entry->values[a], have))
+            if (!same_values(entry, a, have))
                 pending.changed |= 1u << a;
             ldap_value_free_len(have);
         }
@@ -165,16 +165,16 @@ static LDAPMod **build_mods(const export_entry *entry, guint32 mask, int op, LDA
     for (int a = 0; a < EXPORT_ATTR_COUNT; a++) {
         if (!(mask & (1u << a)))
             continue;
-        const GPtrArray *values = entry->values[a];
-        if (op == LDAP_MOD_ADD && values == NULL)
+        guint count = export_entry_count(entry, a);
+        if (op == LDAP_MOD_ADD && count == 0)
             continue;
-        char **list = g_new0(char *, (values != NULL ? values->len : 0) + 1);
-        for (guint i = 0; values != NULL && i < values->len; i++)
-            list[i] = g_ptr_array_index(values, i);
+        char **list = g_new0(char *, count + 1);
+        for (guint i = 0; i < count; i++)
+            list[i] = (char *)export_entry_value(entry, a, i);
         g_ptr_array_add(to_free, list);
         storage[n] = (LDAPMod){.mod_op = op,
                                .mod_type = (char *)export_attr_names[a],
-                               .mod_values = values != NULL ? list : NULL};
+                               .mod_values = count > 0 ? list : NULL};
         mods[n] = &storage[n];
         n++;
     }
@@ -191,7 +191,7 @@ static int add_entry(LDAP *ld, const char *dn, const export_entry *entry)
     int n = 0;
     while (mods[n] != NULL)
         n++;
-    char *uid[] = {entry->uid, NULL};
+    char *uid[] = {(char *)entry->uid, NULL};
     storage[n] =
         (LDAPMod){.mod_op = LDAP_MOD_ADD, .mod_type = "objectClass", .mod_values = classes};
     storage[n + 1] = (LDAPMod){.mod_op = LDAP_MOD_ADD, .mod_type = "uid", .mod_values = uid};

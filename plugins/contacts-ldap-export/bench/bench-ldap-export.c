@@ -156,8 +156,8 @@ static gboolean write_entry(const snapshot_contact *contact, void *data)
     fputs("objectClass: inetOrgPerson\n", run->out);
     ldif_line(run->out, "uid", e->uid);
     for (int a = 0; a < EXPORT_ATTR_COUNT; a++)
-        for (guint i = 0; e->values[a] != NULL && i < e->values[a]->len; i++) {
-            ldif_line(run->out, export_attr_names[a], g_ptr_array_index(e->values[a], i));
+        for (guint i = 0; i < export_entry_count(e, a); i++) {
+            ldif_line(run->out, export_attr_names[a], export_entry_value(e, a, i));
             run->values++;
         }
     fputc('\n', run->out);
@@ -326,7 +326,7 @@ static gboolean add_wanted(const snapshot_contact *contact, void *data)
 {
     void **args = data;
     export_entry *entry = export_entry_new(contact, args[1]);
-    g_hash_table_insert(args[0], entry->uid, entry);
+    g_hash_table_insert(args[0], (gpointer)entry->uid, entry);
     return TRUE;
 }
 

@@ -8,6 +8,7 @@
  *   a contact by every form a phone may send, also by forms that are not
  *   stored literally (0891234567, 089-1234567): slapd's
  *   telephoneNumberMatch at work; a near miss finds nothing;
+ * - while the store holds no copy, the subtree is left alone;
  * - a source id with DN specials (K,7+8) is escaped in the DN;
  * - an entry of ours that the store does not know is deleted, while an
  *   entry outside the base (looking like ours) and a non-uid entry inside
@@ -194,6 +195,7 @@ static char *config_body(const char *csv, const char *password_file)
                                  "map_email = Mail\n"
                                  "replicate_every = 0s\n"
                                  "[module contacts-store]\n"
+                                 "replicate_at_start = false\n"
                                  "[module contacts-ldap-export]\n"
                                  "location = office\n"
                                  "uris = %s\n"
@@ -254,6 +256,11 @@ static void test_export(void)
     char *body = config_body(csv, password_file);
     harness_write_config(h, body);
     g_assert_true(harness_start(h));
+
+    /* The store holds no copy yet: the subtree is left alone, not emptied. */
+    g_free(ucctl_has(h, "waiting: the store holds no copy", "directory-export", "sync", NULL));
+    finds("(uid=" SOURCE "-stale)", SOURCE "-stale");
+    g_free(ucctl_has(h, "ok", "directory", "replicate", SOURCE));
     wait_log(h, "source " SOURCE ": generation 1 in use: 3 contacts");
 
     /* An explicit sync compares everything whatever the rounds did. */

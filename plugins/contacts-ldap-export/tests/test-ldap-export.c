@@ -12,6 +12,7 @@
 #include "config.h"
 #include "contact-copy.h"
 #include "export-entry.h"
+#include "fake-host.h"
 #include "numbers.h"
 #include "store-db.h"
 #include "store-snapshot.h"
@@ -90,8 +91,7 @@ static const snapshot_number jutta_numbers[] = {
 
 static const char *values(const export_entry *e, export_attr a, guint i)
 {
-    return e->values[a] != NULL && i < e->values[a]->len ? g_ptr_array_index(e->values[a], i)
-                                                         : NULL;
+    return i < export_entry_count(e, a) ? export_entry_value(e, a, i) : NULL;
 }
 
 static void test_entry(void)
@@ -121,7 +121,7 @@ static void test_entry(void)
     g_assert_cmpstr(values(e, EXPORT_LABELED_URI, 0), ==, "https://crm.example/kunde/10017");
     /* two business numbers that are one: its forms once; the "other"
      * extension goes with them */
-    g_assert_cmpuint(e->values[EXPORT_TELEPHONE]->len, ==, 4);
+    g_assert_cmpuint(export_entry_count(e, EXPORT_TELEPHONE), ==, 4);
     g_assert_cmpstr(values(e, EXPORT_TELEPHONE, 0), ==, "+49891234567");
     g_assert_cmpstr(values(e, EXPORT_TELEPHONE, 3), ==, "201");
     g_assert_cmpstr(values(e, EXPORT_MOBILE, 1), ==, "01712345678");
@@ -151,9 +151,9 @@ static void test_entry_fallbacks(void)
     g_assert_cmpstr(values(e, EXPORT_SN, 0), ==,
                     "B\xC3\xA4"
                     "ckerei");
-    g_assert_null(e->values[EXPORT_MAIL]);
-    g_assert_null(e->values[EXPORT_DISPLAY_NAME]);
-    g_assert_null(e->values[EXPORT_TELEPHONE]);
+    g_assert_cmpuint(export_entry_count(e, EXPORT_MAIL), ==, 0);
+    g_assert_cmpuint(export_entry_count(e, EXPORT_DISPLAY_NAME), ==, 0);
+    g_assert_cmpuint(export_entry_count(e, EXPORT_TELEPHONE), ==, 0);
     /* the id from its content: stable, and another for other content */
     g_assert_true(g_str_has_prefix(e->uid, "contacts-xml:book-"));
     g_assert_cmpuint(strlen(e->uid), ==, strlen("contacts-xml:book-") + 16);
@@ -313,9 +313,65 @@ static void test_store_file(void)
     g_free(dir);
 }
 
+/* ---- the plugin's keys ---- */
+
+static const char *plugin_path;
+
+/* init with `pairs` over a good section; the key the error names, or NULL
+ * when init succeeded (the module is then stopped and freed). */
+static char *init_with(const char *const *pairs)
+{
+    void *handle = NULL;
+    const ucd_plugin_descriptor *d = fake_load_plugin(plugin_path, "contacts-ldap-export", &handle);
+    fake_module *m = fake_module_new(d, "contacts-ldap-export");
+    fake_module_set_state_dir(m, g_get_tmp_dir());
+    const char *const good[] = {
+        "uris", "ldaps://ldap.example.com",      "bind_dn",       "cn=ucd,dc=example,dc=com",
+        "base", "ou=contacts,dc=example,dc=com", "bind_password", "secret",
+        NULL};
+    fake_module_set_pairs(m, good);
+    fake_module_set_pairs(m, pairs);
+    int rc = fake_module_init(m);
+    char *key = rc == UCD_OK ? NULL : g_strdup(m->config_error_key ? m->config_error_key : "?");
+    if (rc == UCD_OK)
+        g_assert_cmpstr(fake_module_command_name(m), ==, "directory-export");
+    fake_module_free(m);
+    return key;
+}
+
+#define INIT_FAILS_ON(key, ...)                                                                    \
+    do {                                                                                           \
+        const char *const p_[] = {__VA_ARGS__, NULL};                                              \
+        char *k_ = init_with(p_);                                                                  \
+        g_assert_cmpstr(k_, ==, (key));                                                            \
+        g_free(k_);                                                                                \
+    } while (0)
+
+static void test_keys(void)
+{
+    const char *const none[] = {NULL};
+    char *key = init_with(none);
+    g_assert_null(key);
+    char *dir = g_dir_make_tmp("ldap-export-pw-XXXXXX", NULL);
+    char *file = g_build_filename(dir, "pw", NULL);
+    g_assert_true(g_file_set_contents(file, "secret\n", -1, NULL));
+    INIT_FAILS_ON("password_file", "password_file", file);
+    INIT_FAILS_ON("bind_password", "bind_password", "");
+    INIT_FAILS_ON("base", "base", "contacts at example");
+    INIT_FAILS_ON("uris", "uris", "https://ldap.example.com");
+    INIT_FAILS_ON("sync_every", "sync_every", "500ms");
+    INIT_FAILS_ON("page_size", "page_size", "0");
+    INIT_FAILS_ON("timeout", "timeout", "10ms");
+    g_remove(file);
+    g_rmdir(dir);
+    g_free(file);
+    g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    plugin_path = argc > 1 ? argv[1] : NULL;
     char *dir = g_dir_make_tmp("ldap-export-conf-XXXXXX", NULL);
     setup_numbers(dir);
     g_test_add_func("/contacts-ldap-export/number-forms", test_number_forms);
@@ -323,6 +379,8 @@ int main(int argc, char **argv)
     g_test_add_func("/contacts-ldap-export/entry-fallbacks", test_entry_fallbacks);
     g_test_add_func("/contacts-ldap-export/escaping", test_escaping);
     g_test_add_func("/contacts-ldap-export/store-file", test_store_file);
+    if (plugin_path != NULL)
+        g_test_add_func("/contacts-ldap-export/keys", test_keys);
     int rc = g_test_run();
     core_numbers_free(numbers);
     core_config_free(cfg);
