@@ -476,13 +476,15 @@ static gpointer fake_serve(gpointer data)
             g_object_unref(conn);
             return NULL;
         }
+        /* offsets, not pointers: the string moves as it grows */
+        gsize head = (end - request->str) + 4;
         const char *length = strstr(request->str, "Content-Length: ");
-        gsize want = (end - request->str) + 4 + (length ? strtoul(length + 16, NULL, 10) : 0);
+        gsize want = head + (length ? strtoul(length + 16, NULL, 10) : 0);
         while (request->len < want &&
                (n = g_input_stream_read(in, buf, sizeof buf, NULL, NULL)) > 0)
             g_string_append_len(request, buf, n);
         f->requests++;
-        char *body = fake_answer(f, request->str, request->str + (end - request->str) + 4);
+        char *body = fake_answer(f, request->str, request->str + head);
         char *reply = g_strdup_printf("HTTP/1.1 207 Multi-Status\r\nContent-Type: text/xml\r\n"
                                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                                       strlen(body), body);
