@@ -160,6 +160,14 @@ static void respond_error(ucd_http_call *c, unsigned status, const char *code, c
                    message ? message : "");
 }
 
+static void respond_file(ucd_http_call *c, const char *content_type, const void *body,
+                         size_t length, const char *filename)
+{
+    api_call_respond_file((api_call *)c,
+                          content_type && *content_type ? content_type : "application/octet-stream",
+                          g_bytes_new(body, body ? length : 0), filename);
+}
+
 static const ucd_http_v1 iface = {
     .struct_size = sizeof(ucd_http_v1),
     .route_add = route_add,
@@ -172,6 +180,7 @@ static const ucd_http_v1 iface = {
     .defer = defer,
     .respond = respond,
     .respond_error = respond_error,
+    .respond_file = respond_file,
 };
 
 const ucd_http_v1 *api_http_service_iface(void)

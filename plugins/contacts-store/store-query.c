@@ -5,6 +5,7 @@
  * index on a reader connection, the contact taken from memory too.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -117,6 +118,14 @@ static int on_search_row(int64_t id, void *data)
     return ctx->stopped || ctx->reported >= ctx->limit;
 }
 
+gboolean store_has_word(const char *text)
+{
+    for (const char *p = text; p && *p; p++)
+        if (!g_ascii_isspace(*p))
+            return TRUE;
+    return FALSE;
+}
+
 int store_search(void *impl, const char *query, const char *const *sources, uint32_t limit,
                  ucd_contact_hit_cb cb, void *user_data)
 {
@@ -146,4 +155,94 @@ int store_search(void *impl, const char *query, const char *const *sources, uint
     g_free(fts);
     g_free(short_words);
     return rc;
+}
+
+/* ---- a listing in name order ---- */
+
+typedef struct listed {
+    guint copy;
+    uint32_t contact;
+    const char *name;
+} listed;
+
+/* Names compare with ASCII letters folded: a cheap order for a scan of a
+ * million names (letters beyond ASCII sort after Z). */
+static int name_order(const listed *a, const listed *b)
+{
+    int c = g_ascii_strcasecmp(a->name, b->name);
+    return c ? c : strcmp(a->name, b->name);
+}
+
+static int listed_cmp(gconstpointer a, gconstpointer b)
+{
+    return name_order(a, b);
+}
+
+/* Sifts heap[i] down a max-heap of `n` (the last name kept on top). */
+static void sift_down(listed *heap, guint n, guint i)
+{
+    for (;;) {
+        guint big = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && name_order(&heap[l], &heap[big]) > 0)
+            big = l;
+        if (r < n && name_order(&heap[r], &heap[big]) > 0)
+            big = r;
+        if (big == i)
+            return;
+        listed t = heap[i];
+        heap[i] = heap[big];
+        heap[big] = t;
+        i = big;
+    }
+}
+
+static void sift_up(listed *heap, guint i)
+{
+    while (i > 0) {
+        guint parent = (i - 1) / 2;
+        if (name_order(&heap[i], &heap[parent]) <= 0)
+            return;
+        listed t = heap[i];
+        heap[i] = heap[parent];
+        heap[parent] = t;
+        i = parent;
+    }
+}
+
+int store_list(store *st, const char *const *sources, uint32_t limit, ucd_contact_hit_cb cb,
+               void *user_data)
+{
+    if (cb == NULL || limit == 0)
+        return UCD_E_INVALID;
+    unsigned ticket;
+    number_index *index = index_cell_enter(&st->cell, &ticket);
+    /* The first `limit` names: a max-heap of that many, so a million
+     * contacts cost a million comparisons with its top, not a sort. */
+    listed *heap = g_new(listed, limit);
+    guint n = 0;
+    for (guint c = 0; index != NULL && c < index->n_copies; c++) {
+        if (!number_index_source_visible(index, c, sources))
+            continue;
+        const contact_copy *copy = index->copies[c];
+        for (uint32_t k = 0; k < contact_copy_count(copy); k++) {
+            const char *name = contact_copy_field(copy, k, CONTACT_FIELD_DISPLAY_NAME);
+            listed item = {c, k, name ? name : ""};
+            if (*item.name == '\0')
+                continue;
+            if (n < limit) {
+                heap[n] = item;
+                sift_up(heap, n++);
+            } else if (name_order(&item, &heap[0]) < 0) {
+                heap[0] = item;
+                sift_down(heap, n, 0);
+            }
+        }
+    }
+    qsort(heap, n, sizeof *heap, listed_cmp);
+    for (guint i = 0; i < n; i++)
+        if (report(index->copies[heap[i].copy], heap[i].contact, -1, 0, cb, user_data))
+            break;
+    index_cell_leave(&st->cell, ticket);
+    g_free(heap);
+    return UCD_OK;
 }

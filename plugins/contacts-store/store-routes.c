@@ -7,12 +7,15 @@
  * Search reads the store's database, so it runs on a worker and answers
  * from its done callback; lookup answers from memory at once. Both list
  * only the sources the caller's profile allows, decided here before the
- * store is asked, so a hidden source's contact never leaves the store.
+ * store is asked, so a hidden source's contact never leaves the store. The
+ * phones' XML phonebooks (phonebook-routes.c) are added here too, with the
+ * same profiles.
  */
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
+#include "phonebook-routes.h"
 #include "store-routes.h"
 #include "store.h"
 
@@ -24,6 +27,7 @@ struct store_routes {
     GHashTable *by_group; /* group id -> char ** of sources */
     const ucd_http_v1 *http;
     void *http_impl;
+    phonebook_routes *phonebooks;
 };
 
 /* ---- profiles ---- */
@@ -63,6 +67,7 @@ void store_routes_free(store_routes *r)
         return;
     g_strfreev(r->visible);
     g_hash_table_destroy(r->by_group);
+    phonebook_routes_free(r->phonebooks);
     g_free(r);
 }
 
@@ -111,6 +116,11 @@ static char **caller_sources(store_routes *r, ucd_http_call *call)
     char **sources = store_routes_visible(r, (const char *const *)groups);
     g_strfreev(groups);
     return sources;
+}
+
+static char **phonebook_sources(ucd_http_call *call, void *data)
+{
+    return caller_sources(data, call);
 }
 
 /* ---- JSON ---- */
@@ -222,20 +232,12 @@ static void search_done(void *data)
     g_free(j);
 }
 
-static gboolean has_word(const char *q)
-{
-    for (const char *p = q; p && *p; p++)
-        if (!g_ascii_isspace(*p))
-            return TRUE;
-    return FALSE;
-}
-
 static void get_search(ucd_http_call *call, void *data)
 {
     store_routes *r = data;
     const char *q = r->http->query_param(call, "q");
     const char *limit_text = r->http->query_param(call, "limit");
-    if (!has_word(q)) {
+    if (!store_has_word(q)) {
         r->http->respond_error(call, 400, "invalid_argument", "q: words to search for are needed");
         return;
     }
@@ -349,6 +351,13 @@ void store_routes_start(store_routes *r)
             r->st->host->log(r->st->self, UCD_LOG_WARNING, "client API route %s %s: %s",
                              routes[i].method, routes[i].path, ucd_strerror(rc));
     }
+    if (!r->phonebooks)
+        r->phonebooks = phonebook_routes_new(r->st, phonebook_sources, r);
+    int rc = phonebook_routes_add(r->phonebooks, r->http, r->http_impl);
+    if (rc != UCD_OK)
+        r->st->host->log(r->st->self, UCD_LOG_WARNING, "client API phonebooks: %s%s",
+                         ucd_strerror(rc),
+                         rc == UCD_E_UNSUPPORTED ? " (api-http is older than http 1.1)" : "");
 }
 
 void store_routes_stop(store_routes *r)

@@ -110,6 +110,17 @@ int store_lookup(void *impl, const char *context, const char *number, const char
 int store_search(void *impl, const char *query, const char *const *sources, uint32_t limit,
                  ucd_contact_hit_cb cb, void *user_data);
 
+/* TRUE when `text` (NULL allowed) has something besides spaces: a query
+ * worth a search. */
+gboolean store_has_word(const char *text);
+
+/* The first `limit` contacts with a name, in name order (ASCII letters
+ * folded), of the copies `sources` allows (NULL: all): what a phone's
+ * phonebook lists before anyone searches. From memory, any thread; a scan of
+ * every contact, so a worker's job for a large directory. */
+int store_list(store *st, const char *const *sources, uint32_t limit, ucd_contact_hit_cb cb,
+               void *user_data);
+
 /* The current copy of `name` (a reference), or NULL. Any thread. */
 contact_copy *store_current_copy(store *st, const char *name);
 

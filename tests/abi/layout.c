@@ -562,7 +562,7 @@ PIN_OFFSET(ucd_http_route, scope, 24);
 PIN_OFFSET(ucd_http_route, openapi, 32);
 PIN_OFFSET(ucd_http_route, handler, 40);
 PIN_OFFSET(ucd_http_route, user_data, 48);
-PIN_SIZE(ucd_http_v1, 88);
+PIN_SIZE(ucd_http_v1, 96); /* 88 in http 1.0 */
 PIN_OFFSET(ucd_http_v1, struct_size, 0);
 PIN_OFFSET(ucd_http_v1, route_add, 8);
 PIN_OFFSET(ucd_http_v1, route_remove_all, 16);
@@ -574,6 +574,7 @@ PIN_OFFSET(ucd_http_v1, body, 56);
 PIN_OFFSET(ucd_http_v1, defer, 64);
 PIN_OFFSET(ucd_http_v1, respond, 72);
 PIN_OFFSET(ucd_http_v1, respond_error, 80);
+PIN_OFFSET(ucd_http_v1, respond_file, 88); /* http 1.1 */
 
 #endif /* __LP64__ */
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "api-util.h"
 #include "routes-check.h"
@@ -215,9 +217,129 @@ static void test_profiles(void)
     world_stop(&w);
 }
 
+/* ---- the phones' XML phonebooks ---- */
+
+/* GET `path` (the token in it, as a phone sends it: no header); the
+ * phonebook as "Name: tel tel; Name: tel" after checking it is a
+ * well-formed document with `root` (g_free). */
+static char *phonebook(world *w, const char *path, const char *root)
+{
+    guint status = 0;
+    SoupMessageHeaders *headers = NULL;
+    JsonNode *a = api_req_full(w->e, "GET", path, NULL, NULL, NULL, &status, &headers);
+    g_assert_cmpuint(status, ==, 200);
+    g_assert_true(
+        g_str_has_prefix(soup_message_headers_get_content_type(headers, NULL), "application/xml"));
+    soup_message_headers_unref(headers);
+    const char *text = json_node_get_string(a);
+    xmlDocPtr doc = xmlReadMemory(text, (int)strlen(text), "phonebook.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    g_assert_nonnull(doc);
+    xmlNodePtr top = xmlDocGetRootElement(doc);
+    g_assert_cmpstr((const char *)top->name, ==, root);
+    GString *out = g_string_new(NULL);
+    for (xmlNodePtr e = top->children; e; e = e->next) {
+        if (e->type != XML_ELEMENT_NODE || strcmp((const char *)e->name, "DirectoryEntry") != 0)
+            continue;
+        if (out->len)
+            g_string_append(out, "; ");
+        for (xmlNodePtr f = e->children; f; f = f->next) {
+            if (f->type != XML_ELEMENT_NODE)
+                continue;
+            xmlChar *v = xmlNodeGetContent(f);
+            if (strcmp((const char *)f->name, "Name") == 0)
+                g_string_append_printf(out, "%s:", (const char *)v);
+            else
+                g_string_append_printf(out, " %s", (const char *)v);
+            xmlFree(v);
+        }
+    }
+    xmlFreeDoc(doc);
+    json_node_unref(a);
+    return g_string_free(out, FALSE);
+}
+
+#define HANS  "Hans M\xc3\xbcller: +49301234567 +491712345678"
+#define MARIA "Maria M\xc3\xbcller: +49407654321"
+#define PIZZA "Pizza Express: +4989555123"
+#define TAXI  "Taxi Zentrale: +498921610"
+
+/* Yealink's remote phone book and Snom's XML directory: what the caller's
+ * profile shows, in name order or as a search, the token in the URL; the
+ * numbers in E.164 or as the phones of a PBX dial them. */
+static void test_phonebooks(void)
+{
+    world w = {0};
+    world_start(&w);
+    wait_replicated(&w);
+    char *path = g_strdup_printf("/phonebook/yealink?token=%s", w.carol);
+    char *book = phonebook(&w, path, "YealinkIPPhoneDirectory");
+    g_assert_cmpstr(book, ==, HANS "; " MARIA "; " PIZZA "; " TAXI);
+    g_free(book);
+    g_free(path);
+
+    /* a phone's search, as Yealink sends what was typed (q=#SEARCH) */
+    path = g_strdup_printf("/phonebook/yealink?q=m%%C3%%BCl&token=%s", w.carol);
+    book = phonebook(&w, path, "YealinkIPPhoneDirectory");
+    g_assert_cmpstr(book, ==, HANS "; " MARIA);
+    g_free(book);
+    g_free(path);
+    path = g_strdup_printf("/phonebook/yealink?q=&limit=2&token=%s", w.carol);
+    book = phonebook(&w, path, "YealinkIPPhoneDirectory");
+    g_assert_cmpstr(book, ==, HANS "; " MARIA);
+    g_free(book);
+    g_free(path);
+
+    /* dave's profile: no CRM, not even an empty trace of it */
+    path = g_strdup_printf("/phonebook/snom?token=%s", w.dave);
+    book = phonebook(&w, path, "SnomIPPhoneDirectory");
+    g_assert_cmpstr(book, ==, PIZZA "; " TAXI);
+    g_free(book);
+    g_free(path);
+    path = g_strdup_printf("/phonebook/snom?q=m%%C3%%BCller&token=%s", w.dave);
+    book = phonebook(&w, path, "SnomIPPhoneDirectory");
+    g_assert_cmpstr(book, ==, "");
+    g_free(book);
+    g_free(path);
+
+    /* the phones of the PBX pbx-sim dial in its numbering (Munich, no
+     * outside-line prefix in this world): national forms */
+    path = g_strdup_printf("/phonebook/snom?context=pbx-sim&token=%s", w.carol);
+    book = phonebook(&w, path, "SnomIPPhoneDirectory");
+    g_assert_cmpstr(book, ==,
+                    "Hans M\xc3\xbcller: 0301234567 01712345678; Maria M\xc3\xbcller: "
+                    "0407654321; Pizza Express: 089555123; Taxi Zentrale: 08921610");
+    g_free(book);
+    g_free(path);
+
+    /* an API key as a phone's credential: every source, like any key */
+    char *key = make_key(w.e, "phones", "contacts:read", NULL);
+    path = g_strdup_printf("/phonebook/yealink?q=taxi&token=%s", key);
+    book = phonebook(&w, path, "YealinkIPPhoneDirectory");
+    g_assert_cmpstr(book, ==, TAXI);
+    g_free(book);
+    g_free(path);
+    g_free(key);
+
+    /* what is wrong is said in the API's JSON shape */
+    path = g_strdup_printf("/phonebook/yealink?limit=0&token=%s", w.carol);
+    expect_error(w.e, "GET", path, NULL, NULL, 400, "invalid_argument", "limit");
+    g_free(path);
+    guint status = 0;
+    JsonNode *a = api_req(w.e, "GET", "/phonebook/yealink", NULL, NULL, &status);
+    g_assert_cmpuint(status, ==, 401);
+    json_node_unref(a);
+    a = api_req(w.e, "GET", "/phonebook/grandstream", w.carol, NULL, &status);
+    g_assert_cmpuint(status, ==, 404);
+    json_node_unref(a);
+
+    world_stop(&w);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/api/contacts/profiles", test_profiles);
+    g_test_add_func("/api/contacts/phonebooks", test_phonebooks);
     return g_test_run();
 }

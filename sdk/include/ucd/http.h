@@ -40,7 +40,8 @@ extern "C" {
 
 #define UCD_HTTP_SERVICE "http"
 #define UCD_HTTP_MAJOR   1
-#define UCD_HTTP_MINOR   0
+/* 1: respond_file (answers that are not JSON). */
+#define UCD_HTTP_MINOR 1
 
 /* Who may call a route, each role including the ones before it. */
 typedef enum ucd_http_role {
@@ -55,13 +56,13 @@ typedef struct ucd_http_call ucd_http_call; /* opaque: one request being answere
 /* Who is calling. Strings are valid until the call is answered. */
 typedef struct ucd_http_caller {
     uint32_t struct_size;
-    uint32_t role;              /* ucd_http_role; an API key is USER with scopes */
-    const char *user_id;        /* the logged-in user's directory id; NULL for an API key */
-    const char *key_name;       /* the API key's name; NULL for a user */
-    const char *const *scopes;  /* an API key's scopes, NULL-terminated; NULL for a user */
-    const char *const *users;   /* an API key's listed users (call control); NULL: none */
-    const char *address;        /* the client's address (behind a trusted proxy: the
-                                   address the proxy names) */
+    uint32_t role;             /* ucd_http_role; an API key is USER with scopes */
+    const char *user_id;       /* the logged-in user's directory id; NULL for an API key */
+    const char *key_name;      /* the API key's name; NULL for a user */
+    const char *const *scopes; /* an API key's scopes, NULL-terminated; NULL for a user */
+    const char *const *users;  /* an API key's listed users (call control); NULL: none */
+    const char *address;       /* the client's address (behind a trusted proxy: the
+                                  address the proxy names) */
 } ucd_http_caller;
 
 typedef void (*ucd_http_handler)(ucd_http_call *call, void *user_data);
@@ -122,6 +123,19 @@ typedef struct ucd_http_v1 {
      * for people what is wrong. The call is invalid afterwards. */
     void (*respond_error)(ucd_http_call *call, unsigned status, const char *code,
                           const char *message);
+
+    /* ---- since http 1.1 (check struct_size, or UCD_NEED the minor) ---- */
+
+    /* Answers 200 with `length` bytes of `body` (copied) as `content_type`
+     * ("application/xml; charset=utf-8", "text/csv"), with
+     * Content-Disposition: attachment when `filename` is not NULL: for what
+     * is not JSON, a phone's XML phonebook, a CSV export. A GET route whose
+     * OpenAPI 200 answer names a content type other than JSON is a download, whose
+     * token may come as ?token= (a phone or a plain link cannot send a
+     * header). Errors still go through respond_error. The call is invalid
+     * afterwards. */
+    void (*respond_file)(ucd_http_call *call, const char *content_type, const void *body,
+                         size_t length, const char *filename);
 } ucd_http_v1;
 
 #ifdef __cplusplus
