@@ -77,55 +77,6 @@ static harness *start_ucd(int port)
     return h;
 }
 
-/* One request with libsoup (setting up, not measured): the body, or a
- * failure naming the request. */
-static GBytes *fetch(SoupSession *session, const char *method, const char *url, const char *token,
-                     const char *json)
-{
-    SoupMessage *msg = soup_message_new(method, url);
-    if (token != NULL) {
-        char *auth = g_strdup_printf("Bearer %s", token);
-        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
-        g_free(auth);
-    }
-    if (json != NULL) {
-        GBytes *req = g_bytes_new(json, strlen(json));
-        soup_message_set_request_body_from_bytes(msg, "application/json", req);
-        g_bytes_unref(req);
-    }
-    GError *error = NULL;
-    GBytes *resp = soup_session_send_and_read(session, msg, NULL, &error);
-    g_assert_no_error(error);
-    if (soup_message_get_status(msg) != 200)
-        g_error("%s %s: HTTP %u: %.*s", method, url, soup_message_get_status(msg),
-                (int)g_bytes_get_size(resp), (const char *)g_bytes_get_data(resp, NULL));
-    g_object_unref(msg);
-    return resp;
-}
-
-static JsonObject *parse_object(GBytes *bytes, JsonNode **root)
-{
-    GError *error = NULL;
-    *root = json_from_string(g_bytes_get_data(bytes, NULL), &error);
-    g_assert_no_error(error);
-    return json_node_get_object(*root);
-}
-
-static char *login(SoupSession *session, int port)
-{
-    char *url = g_strdup_printf("http://127.0.0.1:%d/api/v1/auth/login", port);
-    char *body = g_strdup_printf("{\"login\":\"u%d\",\"password\":\"" PASSWORD "\"}", FIRST);
-    GBytes *resp = fetch(session, "POST", url, NULL, body);
-    JsonNode *root = NULL;
-    char *token =
-        g_strdup(json_object_get_string_member(parse_object(resp, &root), "access_token"));
-    json_node_unref(root);
-    g_bytes_unref(resp);
-    g_free(body);
-    g_free(url);
-    return token;
-}
-
 /* Runs generated calls to their end until the journal answers a full page
  * (the store writes in batches, a moment after the calls end). */
 static void fill_journal(harness *h, SoupSession *session, int port, const char *token)
@@ -134,10 +85,10 @@ static void fill_journal(harness *h, SoupSession *session, int port, const char 
     json_node_free(harness_ok(h, burst));
     char *url = g_strdup_printf("http://127.0.0.1:%d/api/v1/journal?limit=50", port);
     for (int round = 0; round < 300; round++) {
-        GBytes *resp = fetch(session, "GET", url, token, NULL);
+        GBytes *resp = bench_fetch(session, "GET", url, token, NULL);
         JsonNode *root = NULL;
-        guint items =
-            json_array_get_length(json_object_get_array_member(parse_object(resp, &root), "items"));
+        guint items = json_array_get_length(
+            json_object_get_array_member(bench_parse_object(resp, &root), "items"));
         json_node_unref(root);
         g_bytes_unref(resp);
         if (items >= 50) {
@@ -364,32 +315,12 @@ static result load_close(load *l)
 
 /* ---- main ------------------------------------------------------------------- */
 
-/* libsoup alone (bench-soup-static) serving `file` on its own port: the
- * ceiling of a server on libsoup's one main loop. */
-static GSubprocess *start_soup_static(const char *file, int *port)
-{
-    *port = bench_free_port();
-    char *port_text = g_strdup_printf("%d", *port);
-    GError *err = NULL;
-    GSubprocess *p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err,
-                                      harness_env("UCD_SOUP_STATIC_BIN"), port_text, file, NULL);
-    g_assert_no_error(err);
-    GDataInputStream *out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(p));
-    char *line = g_data_input_stream_read_line_utf8(out, NULL, NULL, NULL);
-    if (g_strcmp0(line, "ready") != 0)
-        g_error("bench-soup-static did not start (it said \"%s\")", line ? line : "");
-    g_free(line);
-    g_object_unref(out);
-    g_free(port_text);
-    return p;
-}
-
 static void compare(const char *what, const char *api_path, const char *static_name, int port,
                     harness_peer *nginx, SoupSession *session, const char *token, int clients,
                     int seconds)
 {
     char *url = g_strdup_printf("http://127.0.0.1:%d%s", port, api_path);
-    GBytes *body = fetch(session, "GET", url, token, NULL);
+    GBytes *body = bench_fetch(session, "GET", url, token, NULL);
     gsize length = g_bytes_get_size(body);
     char *file = g_build_filename(harness_peer_get(nginx, "NGINX_STATIC_DIR"), static_name, NULL);
     g_assert_true(g_file_set_contents(file, g_bytes_get_data(body, NULL), (gssize)length, NULL));
@@ -399,7 +330,7 @@ static void compare(const char *what, const char *api_path, const char *static_n
     int static_port = atoi(strrchr(static_url, ':') + 1);
     char *static_path = g_strdup_printf("/%s", static_name);
     int soup_port;
-    GSubprocess *soup = start_soup_static(file, &soup_port);
+    GSubprocess *soup = bench_start_soup_static(file, &soup_port);
     load ucd_load, ngx_load, soup_load;
     load_open(&ucd_load, "127.0.0.1", port, api_path, token, length, clients);
     load_open(&ngx_load, harness_peer_get(nginx, "NGINX_ADDR"), static_port, static_path, token,
@@ -468,7 +399,7 @@ int main(int argc, char **argv)
         return 77;
     }
     SoupSession *session = soup_session_new();
-    char *token = login(session, port);
+    char *token = bench_login(session, port, FIRST, PASSWORD);
     if (only == NULL || strcmp(only, "journal") == 0)
         fill_journal(h, session, port, token);
     printf("bench-api-rest: %d clients, one keep-alive connection and one request in flight "

@@ -1,11 +1,14 @@
 /*
  * bench-api-util.h - what the client API's benchmarks share: a free port,
- * the users file of numbered users, latency percentiles.
+ * the users file of numbered users, latency percentiles, requests and a
+ * login with libsoup, and libsoup alone as a reference server.
  */
 #ifndef BENCH_API_UTIL_H
 #define BENCH_API_UTIL_H
 
-#include <glib.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 /* A port nothing listens on now, on 127.0.0.1 (the kernel's choice). */
 int bench_free_port(void);
@@ -22,5 +25,21 @@ char *bench_write_users(const char *dir, int first, int count, const char *hash,
 void bench_sort_us(GArray *us);
 /* The `p` (0..1) percentile of sorted microseconds, in ms; 0 when empty. */
 double bench_percentile_ms(GArray *sorted, double p);
+
+/* One request with libsoup (setting up, not measured): the body; any
+ * status but 200 fails the benchmark, naming the request. `token` (NULL:
+ * none) goes as Bearer, `json` (NULL: none) as the body. */
+GBytes *bench_fetch(SoupSession *session, const char *method, const char *url, const char *token,
+                    const char *json);
+/* `bytes` parsed as a JSON object (the root into *root, to unref). */
+JsonObject *bench_parse_object(GBytes *bytes, JsonNode **root);
+/* Logs user uN in on api-http at 127.0.0.1:`port`: the access token
+ * (g_free). */
+char *bench_login(SoupSession *session, int port, int user, const char *password);
+
+/* libsoup alone (bench-soup-static, UCD_SOUP_STATIC_BIN) serving `file` on
+ * a port of its own (into *port): the ceiling of a server on libsoup's one
+ * main loop. Stop it with g_subprocess_force_exit. */
+GSubprocess *bench_start_soup_static(const char *file, int *port);
 
 #endif /* BENCH_API_UTIL_H */

@@ -147,30 +147,6 @@ static long counter(harness *h, const char *name)
     return n;
 }
 
-static char *login(SoupSession *session, int port, int user)
-{
-    char *url = g_strdup_printf("http://127.0.0.1:%d/api/v1/auth/login", port);
-    char *body = g_strdup_printf("{\"login\":\"u%d\",\"password\":\"" PASSWORD "\"}", user);
-    SoupMessage *msg = soup_message_new("POST", url);
-    GBytes *req = g_bytes_new_take(body, strlen(body));
-    soup_message_set_request_body_from_bytes(msg, "application/json", req);
-    GError *error = NULL;
-    GBytes *resp = soup_session_send_and_read(session, msg, NULL, &error);
-    g_assert_no_error(error);
-    if (soup_message_get_status(msg) != 200)
-        g_error("login u%d: HTTP %u: %.*s", user, soup_message_get_status(msg),
-                (int)g_bytes_get_size(resp), (const char *)g_bytes_get_data(resp, NULL));
-    JsonNode *n = json_from_string(g_bytes_get_data(resp, NULL), &error);
-    g_assert_no_error(error);
-    char *token = g_strdup(json_object_get_string_member(json_node_get_object(n), "access_token"));
-    json_node_unref(n);
-    g_bytes_unref(resp);
-    g_bytes_unref(req);
-    g_object_unref(msg);
-    g_free(url);
-    return token;
-}
-
 /* ---- the clients: raw sockets, epoll ------------------------------------- */
 
 typedef enum { C_CONNECTING, C_UPGRADING, C_SUBSCRIBING, C_LIVE, C_CLOSED } client_state;
@@ -683,7 +659,7 @@ int main(int argc, char **argv)
     SoupSession *session = soup_session_new();
     char *tokens[USERS];
     for (int u = 0; u < USERS; u++)
-        tokens[u] = login(session, port, FIRST + u);
+        tokens[u] = bench_login(session, port, FIRST + u, PASSWORD);
     g_object_unref(session);
 
     g_usleep(G_USEC_PER_SEC);
