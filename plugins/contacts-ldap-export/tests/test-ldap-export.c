@@ -333,8 +333,10 @@ static char *init_with(const char *const *pairs)
     fake_module_set_pairs(m, pairs);
     int rc = fake_module_init(m);
     char *key = rc == UCD_OK ? NULL : g_strdup(m->config_error_key ? m->config_error_key : "?");
-    if (rc == UCD_OK)
+    if (rc == UCD_OK) {
         g_assert_cmpstr(fake_module_command_name(m), ==, "directory-export");
+        fake_module_stop(m); /* stop and fini */
+    }
     fake_module_free(m);
     return key;
 }
