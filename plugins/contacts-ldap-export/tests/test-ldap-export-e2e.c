@@ -138,22 +138,25 @@ static char *ucctl_has(harness *h, const char *needle, const char *a1, const cha
     return out;
 }
 
-static const char CSV_V1[] = "Kundennr;Name;Firma;Abteilung;Telefon;Mobil;Fax;Mail\n"
-                             "1;Jutta M\xC3\xBCller;M\xC3\xBCller GmbH;Sales;089 1234567;"
-                             "0171 2345678;089 1234568;jutta@example.com\n"
-                             "2;Otto Normal;;;+49 30 9876543;;;\n"
-                             "K,7+8;Anna Komma;;;+1 212 555 0100;;;\n";
+static const char CSV_V1[] =
+    "Kundennr;Name;Firma;Abteilung;Telefon;Mobil;Fax;Mail;Adresse\n"
+    "1;Jutta M\xC3\xBCller;M\xC3\xBCller GmbH;Sales;089 1234567;"
+    "0171 2345678;089 1234568;jutta@example.com;\"Hauptstr. 1\n80331 M\xC3\xBCnchen $ Hof\"\n"
+    "2;Otto Normal;;;+49 30 9876543;;;;\n"
+    "K,7+8;Anna Komma;;;+1 212 555 0100;;;;\n";
 /* Otto left, Jutta moved to Purchasing. */
-static const char CSV_V2[] = "Kundennr;Name;Firma;Abteilung;Telefon;Mobil;Fax;Mail\n"
-                             "1;Jutta M\xC3\xBCller;M\xC3\xBCller GmbH;Purchasing;089 1234567;"
-                             "0171 2345678;089 1234568;jutta@example.com\n"
-                             "K,7+8;Anna Komma;;;+1 212 555 0100;;;\n";
+static const char CSV_V2[] =
+    "Kundennr;Name;Firma;Abteilung;Telefon;Mobil;Fax;Mail;Adresse\n"
+    "1;Jutta M\xC3\xBCller;M\xC3\xBCller GmbH;Purchasing;089 1234567;"
+    "0171 2345678;089 1234568;jutta@example.com;\"Hauptstr. 1\n80331 M\xC3\xBCnchen $ Hof\"\n"
+    "K,7+8;Anna Komma;;;+1 212 555 0100;;;;\n";
 /* Carla joins while slapd is down. */
-static const char CSV_V3[] = "Kundennr;Name;Firma;Abteilung;Telefon;Mobil;Fax;Mail\n"
-                             "1;Jutta M\xC3\xBCller;M\xC3\xBCller GmbH;Purchasing;089 1234567;"
-                             "0171 2345678;089 1234568;jutta@example.com\n"
-                             "K,7+8;Anna Komma;;;+1 212 555 0100;;;\n"
-                             "9;Carla Neu;;;0821 554433;;;\n";
+static const char CSV_V3[] =
+    "Kundennr;Name;Firma;Abteilung;Telefon;Mobil;Fax;Mail;Adresse\n"
+    "1;Jutta M\xC3\xBCller;M\xC3\xBCller GmbH;Purchasing;089 1234567;"
+    "0171 2345678;089 1234568;jutta@example.com;\"Hauptstr. 1\n80331 M\xC3\xBCnchen $ Hof\"\n"
+    "K,7+8;Anna Komma;;;+1 212 555 0100;;;;\n"
+    "9;Carla Neu;;;0821 554433;;;;\n";
 
 static void seed_directory(void)
 {
@@ -193,6 +196,8 @@ static char *config_body(const char *csv, const char *password_file)
                                  "map_mobile = Mobil\n"
                                  "map_fax = Fax\n"
                                  "map_email = Mail\n"
+                                 "map_address = Adresse\n"
+                                 "crm_link = https://crm.example/k/{Kundennr}\n"
                                  "replicate_every = 0s\n"
                                  "[module contacts-store]\n"
                                  "replicate_at_start = false\n"
@@ -302,6 +307,26 @@ static void test_export(void)
     g_assert_nonnull(strstr(entry, "facsimileTelephoneNumber: +49891234568\n"));
     g_assert_nonnull(strstr(entry, "objectClass: inetOrgPerson\n"));
     g_free(entry);
+    /* the address's line break and '$' as RFC 4517 wants them */
+    char *postal = search(NULL, "(uid=" SOURCE "-1)", "postalAddress");
+    const char *b64 = strstr(postal, "postalAddress:: ");
+    g_assert_nonnull(b64);
+    char *encoded = g_strndup(b64 + 16, strcspn(b64 + 16, "\n"));
+    gsize len = 0;
+    guchar *decoded = g_base64_decode(encoded, &len);
+    char *value = g_strndup((const char *)decoded, len);
+    g_assert_cmpstr(value, ==, "Hauptstr. 1$80331 M\xC3\xBCnchen \\24 Hof");
+    g_free(value);
+    g_free(decoded);
+    g_free(encoded);
+    g_free(postal);
+    char *link = search(NULL, "(labeledURI=https://crm.example/k/1)", "uid");
+    g_assert_nonnull(strstr(link, "uid: " SOURCE "-1\n"));
+    g_free(link);
+    /* What slapd gives back is what the exporter wrote, every attribute:
+     * another full comparison changes nothing. */
+    g_free(ucctl_has(h, "ok: 0 added, 0 modified, 0 deleted, 3 unchanged", "directory-export",
+                     "sync", NULL));
     char *escaped = search(NULL, "(uid=" SOURCE "-K,7+8)", "dn");
     /* slapd answers with its own (hex) form of the escapes we sent */
     if (strstr(escaped, "dn: uid=" SOURCE "-K\\2C7\\2B8,ou=contacts,") == NULL &&
