@@ -33,7 +33,8 @@
  * The sizes of the 1.0 structs. A struct smaller than these is refused. When a
  * struct grows in a later minor version, its sizeof here is replaced by the end
  * of its last 1.0 member (frozen), or older plugins would be refused.
- * Frozen so far: ucd_call_state_event (1.1 added forward_reason), and
+ * Frozen so far: ucd_call_state_event (1.1 added forward_reason),
+ * ucd_presence_event (1.6 added party_name, party_company), and
  * ucd_event_filter (1.1 named its tail padding `reserved`; a 1.0 plugin's
  * sizeof is the same, but the minimum is where the 1.0 members end).
  */
@@ -41,7 +42,7 @@
 #define EVENT_FILTER_SIZE_1_0 (offsetof(ucd_event_filter, queue_size) + sizeof(uint32_t))
 #define LINE_STATE_SIZE_1_0   sizeof(ucd_line_state_event)
 #define CALL_STATE_SIZE_1_0   offsetof(ucd_call_state_event, forward_reason)
-#define PRESENCE_SIZE_1_0     sizeof(ucd_presence_event)
+#define PRESENCE_SIZE_1_0     offsetof(ucd_presence_event, party_name)
 #define USER_CHANGED_SIZE_1_0 sizeof(ucd_user_changed_event)
 #define APPOINTMENT_SIZE_1_0  sizeof(ucd_appointment_event)
 #define MODULE_STATE_SIZE_1_0 sizeof(ucd_module_state_event)
@@ -102,8 +103,10 @@ static const payload_kind payload_kinds[UCD_EVENT_TYPE_COUNT_] = {
     [UCD_EVENT_PRESENCE] = {PRESENCE_SIZE_1_0,
                             sizeof(ucd_presence_event),
                             OFF(ucd_presence_event, user_id),
-                            2,
-                            {OFF(ucd_presence_event, user_id), OFF(ucd_presence_event, note)}},
+                            4,
+                            {OFF(ucd_presence_event, user_id), OFF(ucd_presence_event, note),
+                             OFF(ucd_presence_event, party_name),
+                             OFF(ucd_presence_event, party_company)}},
     [UCD_EVENT_USER_CHANGED] = {USER_CHANGED_SIZE_1_0,
                                 sizeof(ucd_user_changed_event),
                                 OFF(ucd_user_changed_event, user_id),

@@ -8,17 +8,21 @@
 #include "control.h"
 #include "model-commands-internal.h"
 
-/* The presence columns; the last two (shown for one user and with --all) say
- * whether the user is active on this server and which home server the
- * backend names. A row is read only as far as its reply's columns go. */
-static const char *const presence_cols[] = {"user",     "login", "state", "manual", "line",
-                                            "calendar", "note",  "until", "active", "home_server"};
-#define PRESENCE_COLS       8
-#define PRESENCE_WHERE_COLS 10
+/* The presence columns ("with": who the user is on the phone with, as the
+ * call model identified the remote party); the last two (shown for one user
+ * and with --all) say whether the user is active on this server and which
+ * home server the backend names. A row is read only as far as its reply's
+ * columns go. */
+static const char *const presence_cols[] = {"user", "login",    "state",      "manual",
+                                            "line", "calendar", "note",       "until",
+                                            "with", "active",   "home_server"};
+#define PRESENCE_COLS       9
+#define PRESENCE_WHERE_COLS 11
 
 typedef struct {
     ucd_presence_info info;
     char *note;
+    char *with;
 } presence_copy;
 
 static int keep_info(const ucd_presence_info *info, void *ud)
@@ -26,12 +30,16 @@ static int keep_info(const ucd_presence_info *info, void *ud)
     presence_copy *p = ud;
     p->info = *info;
     p->note = g_strdup(info->note);
+    if (info->party_name && info->party_company)
+        p->with = g_strdup_printf("%s (%s)", info->party_name, info->party_company);
+    else
+        p->with = g_strdup(info->party_name ? info->party_name : info->party_company);
     return 1;
 }
 
 static void presence_row(const ucd_service *presence, const dir_user *u, ucd_reply *r)
 {
-    presence_copy p = {{0}, NULL};
+    presence_copy p = {{0}, NULL, NULL};
     ((const ucd_presence_v1 *)presence->iface)->get(presence->impl, u->id, keep_info, &p);
     const ucd_presence_info *v = &p.info;
     char *until = local_time_text(v->until_ms);
@@ -43,11 +51,13 @@ static void presence_row(const ucd_service *presence, const dir_user *u, ucd_rep
                          v->calendar_state ? ucd_presence_word(v->calendar_state) : "",
                          or_empty(p.note),
                          until,
+                         or_empty(p.with),
                          u->active_here ? "yes" : "no",
                          or_empty(u->home_server)};
     core_reply_row(r, row);
     g_free(until);
     g_free(p.note);
+    g_free(p.with);
 }
 
 /* `presence USER`: one user, active here or not, with where the user is. */

@@ -139,6 +139,44 @@ static void line_count(core_line *line, int kind, int delta)
         line->active += delta;
 }
 
+/* A live leg on `line` other than `gone`, connected ones first: whose party
+ * the line shows once `gone` ended beside it (call waiting, a consultation).
+ * Scans the driver's legs, which happens only then. */
+static const core_leg *other_live_leg(core_driver *d, const core_line *line, const core_leg *gone)
+{
+    const core_leg *best = NULL;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, d->legs);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const core_leg *leg = v;
+        if (leg == gone || leg->line != line || leg_kind(leg->state) == KIND_NONE)
+            continue;
+        if (!best || (leg_kind(leg->state) == KIND_ACTIVE && leg_kind(best->state) != KIND_ACTIVE))
+            best = leg;
+    }
+    return best;
+}
+
+/* The line's party becomes that of `leg` when it is live (it just changed),
+ * else, `leg` having ended, that of another live call on the line or
+ * nobody's. TRUE when it changed. */
+static gboolean line_take_party(core_line *line, const core_leg *leg)
+{
+    const core_leg *live = leg_kind(leg->state) != KIND_NONE ? leg : NULL;
+    if (!live && (line->offering || line->active))
+        live = other_live_leg(leg->conv->driver, line, leg);
+    const char *name = live ? live->party.name : NULL;
+    const char *company = live ? live->party.company : NULL;
+    if (g_strcmp0(line->party_name, name) == 0 && g_strcmp0(line->party_company, company) == 0)
+        return FALSE;
+    g_free(line->party_name);
+    g_free(line->party_company);
+    line->party_name = g_strdup(name);
+    line->party_company = g_strdup(company);
+    return TRUE;
+}
+
 /* ---- starting a leg ----------------------------------------------------------- */
 
 static gboolean line_in_conv(const core_conv *c, const core_line *line)
@@ -638,9 +676,10 @@ void core_calls_on_event(core_model *m, const ucd_call_state_event *ev, int64_t 
     if (before != after) {
         line_count(line, before, -1);
         line_count(line, after, +1);
-        if (line->user && m->user_lines_changed)
-            m->user_lines_changed(m, line->user);
     }
+    gboolean party_moved = line_take_party(line, leg);
+    if ((before != after || party_moved) && line->user && m->user_lines_changed)
+        m->user_lines_changed(m, line->user);
     if (is_final(ev->state))
         leg_end(m, leg, time_ms);
 }

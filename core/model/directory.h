@@ -60,6 +60,10 @@ typedef struct core_line {
      * has to scan legs. */
     guint offering;
     guint active; /* dialing, ringback, connected, held, conferenced */
+    /* Who the live call that changed last is with (calls.c; party.h), for
+     * presence; NULL when unknown or when no call is live. */
+    char *party_name;
+    char *party_company;
 } core_line;
 
 /* One PBX driver instance as the model knows it: from a pbx service or from

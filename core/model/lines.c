@@ -30,6 +30,8 @@ static void line_free(gpointer p)
     g_free(line->number);
     g_free(line->name);
     g_free(line->forward_to);
+    g_free(line->party_name);
+    g_free(line->party_company);
     g_free(line);
 }
 

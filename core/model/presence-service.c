@@ -37,6 +37,8 @@ static int give(core_model *m, const core_user *u, ucd_presence_info_cb cb, void
         .user_id = u->id,
         .note = v.note,
         .until_ms = v.until_ms,
+        .party_name = v.party_name,
+        .party_company = v.party_company,
     };
     return cb(&info, ud);
 }

@@ -48,6 +48,11 @@ typedef struct core_presence {
     GSource *expiry;          /* clears the manual state at until_ms */
     GHashTable *appointments; /* uid -> appointment *, NULL until the first */
     GSource *calendar_timer;  /* at the next start or end of an appointment */
+    /* Who the user is on the phone with (a connected call first, else the
+     * one ringing), as the call model identified the remote party; NULL when
+     * not known or not on the phone. */
+    char *party_name;
+    char *party_company;
 } core_presence;
 
 static int64_t now_ms(void)
@@ -82,6 +87,8 @@ static void presence_free(gpointer p)
         g_hash_table_destroy(e->appointments);
     g_free(e->user_id);
     g_free(e->note);
+    g_free(e->party_name);
+    g_free(e->party_company);
     g_free(e);
 }
 
@@ -141,6 +148,8 @@ static void commit(core_presence *e, snapshot before, gboolean detail_changed)
         .user_id = e->user_id,
         .note = e->note,
         .until_ms = e->until_ms,
+        .party_name = e->party_name,
+        .party_company = e->party_company,
     };
     ucd_event ev = {.struct_size = sizeof ev, .type = UCD_EVENT_PRESENCE, .payload = &pe};
     core_bus_publish(e->m->rt->bus, "core", &ev);
@@ -165,12 +174,42 @@ static ucd_presence_state line_presence(const core_user *u)
     return all_out ? UCD_PRESENCE_OFFLINE : UCD_PRESENCE_AVAILABLE;
 }
 
+/* The line whose call the user is on: one with a live call and a known
+ * party, a line in a call before one that rings; NULL when none. */
+static const core_line *party_line(const core_user *u)
+{
+    const core_line *ringing = NULL;
+    for (guint i = 0; u && i < u->line_ptrs->len; i++) {
+        const core_line *line = u->line_ptrs->pdata[i];
+        if (!line->party_name && !line->party_company)
+            continue;
+        if (line->active)
+            return line;
+        if (line->offering && !ringing)
+            ringing = line;
+    }
+    return ringing;
+}
+
+/* TRUE when `*field` became `value`. */
+static gboolean take(char **field, const char *value)
+{
+    if (g_strcmp0(*field, value) == 0)
+        return FALSE;
+    g_free(*field);
+    *field = g_strdup(value);
+    return TRUE;
+}
+
 void core_presence_line_changed(core_model *m, core_user *user)
 {
     core_presence *e = entry_get(m, user->id);
     snapshot before = snap(e);
     e->line = line_presence(user);
-    commit(e, before, FALSE);
+    const core_line *with = party_line(user);
+    gboolean party = take(&e->party_name, with ? with->party_name : NULL);
+    party = take(&e->party_company, with ? with->party_company : NULL) || party;
+    commit(e, before, party);
 }
 
 void core_presence_directory_changed(core_model *m)
@@ -472,6 +511,7 @@ gboolean core_presence_view_get(core_model *m, const char *user_id, core_presenc
     const core_presence *e = g_hash_table_lookup(m->presence, user_id);
     if (!e)
         return FALSE;
-    *out = (core_presence_view){e->state, e->manual, e->line, e->calendar, e->note, e->until_ms};
+    *out = (core_presence_view){e->state, e->manual,   e->line,       e->calendar,
+                                e->note,  e->until_ms, e->party_name, e->party_company};
     return TRUE;
 }

@@ -25,6 +25,8 @@ typedef struct core_presence_view {
     ucd_presence_state state, manual, line, calendar;
     const char *note;
     int64_t until_ms;
+    const char *party_name; /* who the user is on the phone with, when known */
+    const char *party_company;
 } core_presence_view;
 /* FALSE (and *out untouched) when the user has no presence entry. */
 gboolean core_presence_view_get(core_model *m, const char *user_id, core_presence_view *out);

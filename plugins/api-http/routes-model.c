@@ -265,6 +265,20 @@ gboolean routes_read_limit(api_call *call, guint *limit)
     return TRUE;
 }
 
+void routes_add_call_party(JsonBuilder *b, const char *member, const char *name,
+                           const char *company)
+{
+    json_builder_set_member_name(b, member);
+    if (!name && !company) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    routes_add_string(b, "name", name);
+    routes_add_string(b, "company", company);
+    json_builder_end_object(b);
+}
+
 /* ---- presence ---- */
 
 JsonNode *routes_presence_json(const ucd_presence_info *info, guint level)
@@ -279,6 +293,11 @@ JsonNode *routes_presence_json(const ucd_presence_info *info, guint level)
         routes_add_string(b, "manual_state", ucd_presence_word(info->manual_state));
         routes_add_string(b, "line_state", ucd_presence_word(info->line_state));
         routes_add_string(b, "calendar_state", ucd_presence_word(info->calendar_state));
+        gboolean has_party =
+            info->struct_size >=
+            G_STRUCT_OFFSET(ucd_presence_info, party_company) + sizeof info->party_company;
+        routes_add_call_party(b, "on_call_with", has_party ? info->party_name : NULL,
+                              has_party ? info->party_company : NULL);
     }
     json_builder_end_object(b);
     JsonNode *node = json_builder_get_root(b);

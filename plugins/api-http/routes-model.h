@@ -43,6 +43,10 @@
 void routes_add_string(JsonBuilder *b, const char *name, const char *value);
 /* Adds "name": [values...] of a NULL-terminated list (NULL: []). */
 void routes_add_strings(JsonBuilder *b, const char *name, const char *const *values);
+/* `member`: {"name", "company"} of a call's remote party, or null when
+ * both are NULL (nobody known). */
+void routes_add_call_party(JsonBuilder *b, const char *member, const char *name,
+                           const char *company);
 /* `ms` as ISO 8601 UTC with milliseconds ("2026-12-07T17:36:37.586Z")
  * into `buf`; "" for 0 or less. Returns `buf`. */
 const char *routes_iso_time(gint64 ms, char *buf, gsize size);

@@ -64,6 +64,10 @@ static void presence_key(GString *key, const ucd_presence_info *info, guint leve
     api_key_int(key, info->calendar_state);
     api_key_string(key, info->note);
     api_key_int(key, info->until_ms);
+    gboolean has_party = info->struct_size >= G_STRUCT_OFFSET(ucd_presence_info, party_company) +
+                                                  sizeof info->party_company;
+    api_key_string(key, has_party ? info->party_name : NULL);
+    api_key_string(key, has_party ? info->party_company : NULL);
 }
 
 static int list_cb(const ucd_presence_info *info, void *data)

@@ -12,13 +12,18 @@
 
 #define PRESENCE_SCHEMA                                                                            \
     "{\"type\":[\"object\",\"null\"],\"description\":\"null when the user has no presence on "     \
-    "this server. PUBLIC sees user_id and state; note, until and the parts need BUSINESS.\","      \
+    "this server. PUBLIC sees user_id and state; note, until, the parts and on_call_with need "    \
+    "BUSINESS.\","                                                                                 \
     "\"properties\":{\"user_id\":{\"type\":\"string\"},\"state\":{\"enum\":[\"unknown\","          \
     "\"available\",\"away\",\"busy\",\"on_phone\",\"ringing\",\"dnd\",\"out_of_office\","          \
     "\"offline\"]},\"note\":{\"type\":[\"string\",\"null\"]},\"until\":{\"type\":[\"string\","     \
     "\"null\"],\"format\":\"date-time\"},\"until_ms\":{\"type\":[\"integer\",\"null\"]},"          \
     "\"manual_state\":{\"type\":\"string\"},\"line_state\":{\"type\":\"string\"},"                 \
-    "\"calendar_state\":{\"type\":\"string\"}},\"required\":[\"user_id\",\"state\"]}"
+    "\"calendar_state\":{\"type\":\"string\"},\"on_call_with\":{\"type\":[\"object\",\"null\"],"       \
+    "\"description\":\"who the user is on the phone with, as ucd identified the remote party "    \
+    "(a connected call before a ringing one); null when not known or not on the "                 \
+    "phone\",\"properties\":{\"name\":{\"type\":[\"string\",\"null\"]},\"company\":{\"type\":["       \
+    "\"string\",\"null\"]}}}},\"required\":[\"user_id\",\"state\"]}"
 
 #define LINE_SCHEMA                                                                                \
     "{\"type\":\"object\",\"description\":\"A line, shown at BUSINESS on its user (a line "        \

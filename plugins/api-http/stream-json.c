@@ -174,6 +174,17 @@ static void presence_data(JsonBuilder *b, const ucd_presence_event *e, gboolean 
     add_string(b, "calendar_state", ucd_presence_word(e->calendar_state));
     add_string(b, "note", e->note);
     add_time(b, "until_ms", e->until_ms);
+    gboolean has_party = e->struct_size >= G_STRUCT_OFFSET(ucd_presence_event, party_company) +
+                                               sizeof e->party_company;
+    json_builder_set_member_name(b, "on_call_with");
+    if (!has_party || (!e->party_name && !e->party_company)) {
+        json_builder_add_null_value(b);
+        return;
+    }
+    json_builder_begin_object(b);
+    add_string(b, "name", e->party_name);
+    add_string(b, "company", e->party_company);
+    json_builder_end_object(b);
 }
 
 static void participant_data(JsonBuilder *b, const ucd_journal_participant *p)

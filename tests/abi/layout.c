@@ -94,7 +94,7 @@ PIN_OFFSET(ucd_call_state_event, requested_number, 72);
 PIN_OFFSET(ucd_call_state_event, related_line, 80);
 PIN_OFFSET(ucd_call_state_event, forward_reason, 88); /* 1.1 */
 PIN_OFFSET(ucd_call_state_event, reserved, 92);       /* 1.1 */
-PIN_SIZE(ucd_presence_event, 48);
+PIN_SIZE(ucd_presence_event, 64);                     /* 48 in 1.0 */
 PIN_OFFSET(ucd_presence_event, struct_size, 0);
 PIN_OFFSET(ucd_presence_event, state, 4);
 PIN_OFFSET(ucd_presence_event, prev_state, 8);
@@ -104,6 +104,8 @@ PIN_OFFSET(ucd_presence_event, calendar_state, 20);
 PIN_OFFSET(ucd_presence_event, user_id, 24);
 PIN_OFFSET(ucd_presence_event, note, 32);
 PIN_OFFSET(ucd_presence_event, until_ms, 40);
+PIN_OFFSET(ucd_presence_event, party_name, 48);    /* host 1.6 */
+PIN_OFFSET(ucd_presence_event, party_company, 56); /* host 1.6 */
 PIN_SIZE(ucd_user_changed_event, 24);
 PIN_OFFSET(ucd_user_changed_event, struct_size, 0);
 PIN_OFFSET(ucd_user_changed_event, change, 4);
@@ -507,7 +509,7 @@ PIN_OFFSET(ucd_calls_v1, foreach_conversation, 16);
 PIN_OFFSET(ucd_calls_v1, control, 24);
 
 /* ---- presence.h (host 1.4: a service of the core) ---- */
-PIN_SIZE(ucd_presence_info, 48);
+PIN_SIZE(ucd_presence_info, 64); /* 48 in presence 1.0 */
 PIN_OFFSET(ucd_presence_info, struct_size, 0);
 PIN_OFFSET(ucd_presence_info, state, 4);
 PIN_OFFSET(ucd_presence_info, manual_state, 8);
@@ -517,6 +519,8 @@ PIN_OFFSET(ucd_presence_info, reserved, 20);
 PIN_OFFSET(ucd_presence_info, user_id, 24);
 PIN_OFFSET(ucd_presence_info, note, 32);
 PIN_OFFSET(ucd_presence_info, until_ms, 40);
+PIN_OFFSET(ucd_presence_info, party_name, 48);    /* presence 1.1 */
+PIN_OFFSET(ucd_presence_info, party_company, 56); /* presence 1.1 */
 PIN_SIZE(ucd_presence_v1, 40);
 PIN_OFFSET(ucd_presence_v1, struct_size, 0);
 PIN_OFFSET(ucd_presence_v1, get, 8);

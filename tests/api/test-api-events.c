@@ -295,6 +295,19 @@ static void test_party_events(void)
     g_assert_cmpstr(json_object_get_string_member(party, "name"), ==, "Alice Admin");
     g_assert_cmpstr(json_object_get_string_member(party, "source"), ==, "directory");
     g_assert_cmpstr(json_object_get_string_member(party, "user_id"), ==, "file:alice");
+    /* carol's presence says with whom her phone rings: to bob (BUSINESS),
+     * not to dave (PUBLIC) */
+    guint status = 0;
+    JsonNode *p = api_req(e, "GET", "/presence/carol", bob, NULL, &status);
+    g_assert_cmpuint(status, ==, 200);
+    JsonObject *with = json_object_get_object_member(json_node_get_object(p), "on_call_with");
+    g_assert_nonnull(with);
+    g_assert_cmpstr(json_object_get_string_member(with, "name"), ==, "Alice Admin");
+    json_node_unref(p);
+    p = api_req(e, "GET", "/presence/carol", dave, NULL, &status);
+    g_assert_cmpuint(status, ==, 200);
+    g_assert_false(json_object_has_member(json_node_get_object(p), "on_call_with"));
+    json_node_unref(p);
     act(e, "hangup", "203", call);
 
     /* bob: the call's first event comes before its party */

@@ -310,7 +310,8 @@ static const char *const PERSONAL_MEMBERS[] = {"enabled",    "active_here",  "ho
                                                "backend",    "e164",         "dnd",
                                                "forward_to", "capabilities", NULL};
 static const char *const BUSINESS_PRESENCE_MEMBERS[] = {
-    "note", "until", "until_ms", "manual_state", "line_state", "calendar_state", NULL};
+    "note",       "until",          "until_ms",     "manual_state",
+    "line_state", "calendar_state", "on_call_with", NULL};
 
 static void fail_leak(const char *where, viewer_kind v, const char *what, JsonNode *node)
 {

@@ -8,14 +8,15 @@
 #include "routes-check.h"
 
 /* The presence members a viewer below BUSINESS must not get. */
-static const char *const BUSINESS_PARTS[] = {
-    "note", "until", "until_ms", "manual_state", "line_state", "calendar_state", NULL};
+static const char *const BUSINESS_PARTS[] = {"note",         "until",      "until_ms",
+                                             "manual_state", "line_state", "calendar_state",
+                                             "on_call_with", NULL};
 
 static void assert_parts(JsonObject *p, gboolean business)
 {
     for (const char *const *n = BUSINESS_PARTS; *n; n++)
         g_assert_true(json_object_has_member(p, *n) == business);
-    g_assert_cmpuint(json_object_get_size(p), ==, business ? 8 : 2);
+    g_assert_cmpuint(json_object_get_size(p), ==, business ? 9 : 2);
 }
 
 /* An ISO 8601 time `seconds` from now, UTC, whole seconds; the same in

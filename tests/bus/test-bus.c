@@ -55,9 +55,10 @@ static char *describe_payload(const ucd_event *ev)
     }
     case UCD_EVENT_PRESENCE: {
         const ucd_presence_event *p = ev->payload;
-        return g_strdup_printf("presence %u %u %u %u %u %s %s %" G_GINT64_FORMAT, p->state,
+        return g_strdup_printf("presence %u %u %u %u %u %s %s %" G_GINT64_FORMAT " %s|%s", p->state,
                                p->prev_state, p->manual_state, p->line_state, p->calendar_state,
-                               s(p->user_id), s(p->note), p->until_ms);
+                               s(p->user_id), s(p->note), p->until_ms, s(p->party_name),
+                               s(p->party_company));
     }
     case UCD_EVENT_USER_CHANGED: {
         const ucd_user_changed_event *p = ev->payload;
@@ -166,7 +167,7 @@ static void publish_every_type(core_bus *bus)
     ev = header(UCD_EVENT_CALL_STATE, &call);
     g_assert_cmpint(publish_then_free(bus, "pbx-sim:office", &ev, v), ==, UCD_OK);
 
-    v = strv("alice", "at lunch", NULL);
+    v = strv("alice", "at lunch", "Hans M\xc3\xbcller", "M\xc3\xbcller GmbH", NULL);
     ucd_presence_event presence = {sizeof(presence),
                                    UCD_PRESENCE_AWAY,
                                    UCD_PRESENCE_AVAILABLE,
@@ -175,7 +176,9 @@ static void publish_every_type(core_bus *bus)
                                    UCD_PRESENCE_UNKNOWN,
                                    v[0],
                                    v[1],
-                                   1700000000000};
+                                   1700000000000,
+                                   v[2],
+                                   v[3]};
     ev = header(UCD_EVENT_PRESENCE, &presence);
     g_assert_cmpint(publish_then_free(bus, NULL, &ev, v), ==, UCD_OK);
 
@@ -205,7 +208,8 @@ static void publish_every_type(core_bus *bus)
 static const char *const every_type_expected[] = {
     "[pbx-sim:office|201] line 4 pbx-sim:office 201 1 300",
     "[pbx-sim:office|202] call 4 3 1 1 1 pbx-sim:office 202 c1 conv1 +4930123 Alice 555 203 2 0",
-    "[core|alice] presence 2 1 2 1 0 alice at lunch 1700000000000",
+    "[core|alice] presence 2 1 2 1 0 alice at lunch 1700000000000 Hans M\xc3\xbcller|M\xc3\xbcller "
+    "GmbH",
     "[users-ldap|bob] user 2 bob users-ldap",
     "[cal-ews|carol] appointment 1 2 carol uid-7 Review 1000 2000 cal-ews",
     "[core|journal-sqlite] module 5 journal-sqlite disk full",

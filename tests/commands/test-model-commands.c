@@ -499,8 +499,8 @@ static void test_presence(fixture *f, gconstpointer data)
 {
     assert_column(f, "presence", 1, "alice,bob|-");
     assert_column(f, "presence", 3, "away,away|-");
-    assert_column(f, "presence --all", 8, "yes,yes,no|-");
-    assert_column(f, "presence --all", 9, ",,elsewhere|-");
+    assert_column(f, "presence --all", 9, "yes,yes,no|-");
+    assert_column(f, "presence --all", 10, ",,elsewhere|-");
     assert_column(f, "presence dora", 2, "unknown|-");
     assert_error(f, "presence set dora away",
                  "user 'dora' is not active on this server (disabled, or homed on another "

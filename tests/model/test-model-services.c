@@ -670,6 +670,30 @@ static int leg_party(const ucd_call_leg *l, void *ud)
     return 0;
 }
 
+static int presence_party(const ucd_presence_info *p, void *ud)
+{
+    *(char **)ud = g_strdup_printf("%s %s|%s", ucd_presence_word(p->state), s(p->party_name),
+                                   s(p->party_company));
+    return 0;
+}
+
+/* "STATE NAME|COMPANY" of `user`'s presence (g_free). */
+static char *party_of(fixture *f, const char *user)
+{
+    void *impl;
+    const ucd_presence_v1 *pr = service(f, UCD_PRESENCE_SERVICE, &impl);
+    char *text = NULL;
+    g_assert_cmpint(pr->get(impl, user, presence_party, &text), ==, UCD_OK);
+    return text;
+}
+
+#define ASSERT_PARTY(f, user, want)                                                                \
+    do {                                                                                           \
+        char *got_ = party_of(f, user);                                                            \
+        g_assert_cmpstr(got_, ==, want);                                                           \
+        g_free(got_);                                                                              \
+    } while (0)
+
 /* Issue 15: every leg's remote party is identified, users first, then the
  * contact store, once per remote number; the journal keeps the name when
  * the PBX sent none. */
@@ -717,6 +741,10 @@ static void test_call_party(fixture *f, gconstpointer data)
     g_assert_cmpstr(f->parties->pdata[1], ==, "c2 Alice Example|directory|u-alice");
     g_assert_cmpstr(f->parties->pdata[2], ==, "c3 Bob Builder|directory|u-bob");
     g_assert_cmpstr(f->parties->pdata[3], ==, "c5 Hans M\xc3\xbcller|contacts-csv:crm|-");
+    /* presence says whom each is on the phone with: alice talks to Hans,
+     * carol's phone rings with alice's call */
+    ASSERT_PARTY(f, "alice", "on_phone Hans M\xc3\xbcller|M\xc3\xbcller GmbH");
+    ASSERT_PARTY(f, "carol", "ringing Alice Example|-");
 
     CALL(f, .line = "201", .call_id = "c1", .state = UCD_CALL_DISCONNECTED,
          .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NORMAL);
@@ -724,6 +752,7 @@ static void test_call_party(fixture *f, gconstpointer data)
          .direction = UCD_DIR_INBOUND, .cause = UCD_CAUSE_NO_ANSWER);
     settle(f);
     g_assert_cmpuint(f->stored->len, ==, 2);
+    ASSERT_PARTY(f, "alice", "available -|-"); /* the call ended */
     g_assert_nonnull(strstr(f->stored->pdata[0], " src=030555/+4930555/Hans M\xc3\xbcller "));
     g_assert_nonnull(strstr(f->stored->pdata[1], " src=030555/+4930555/Hans (PBX) "));
     /* a transfer brings a number that names nobody: the party is cleared,
@@ -734,6 +763,7 @@ static void test_call_party(fixture *f, gconstpointer data)
     settle(f);
     g_assert_cmpuint(f->parties->len, ==, 1);
     g_assert_cmpstr(f->parties->pdata[0], ==, "c2 -|-|-");
+    ASSERT_PARTY(f, "carol", "on_phone -|-");
     g_ptr_array_free(got, TRUE);
 }
 

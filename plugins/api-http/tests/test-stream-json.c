@@ -96,6 +96,27 @@ static void test_presence(void)
     d = data_of(full);
     g_assert_true(json_object_get_null_member(d, "note"));
     g_assert_true(json_object_get_null_member(d, "until_ms"));
+    g_assert_true(json_object_get_null_member(d, "on_call_with"));
+    json_node_unref(full);
+
+    /* on the phone with someone ucd identified: business information,
+     * absent from the reduced view */
+    p.state = UCD_PRESENCE_ON_PHONE;
+    p.party_name = "Hans M\xc3\xbcller";
+    p.party_company = "M\xc3\xbcller GmbH";
+    full = message(&e, 44, STREAM_VIEW_FULL);
+    JsonObject *with = json_object_get_object_member(data_of(full), "on_call_with");
+    g_assert_cmpstr(json_object_get_string_member(with, "name"), ==, "Hans M\xc3\xbcller");
+    g_assert_cmpstr(json_object_get_string_member(with, "company"), ==, "M\xc3\xbcller GmbH");
+    json_node_unref(full);
+    reduced = message(&e, 44, STREAM_VIEW_REDUCED);
+    g_assert_false(json_object_has_member(data_of(reduced), "on_call_with"));
+    json_node_unref(reduced);
+
+    /* a 1.0 publisher's event (no party members): null, not garbage */
+    p.struct_size = G_STRUCT_OFFSET(ucd_presence_event, party_name);
+    full = message(&e, 45, STREAM_VIEW_FULL);
+    g_assert_true(json_object_get_null_member(data_of(full), "on_call_with"));
     json_node_unref(full);
 }
 

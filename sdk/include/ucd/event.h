@@ -162,6 +162,12 @@ typedef struct ucd_presence_event {
     const char *user_id;
     const char *note; /* free text with the manual state */
     int64_t until_ms; /* end of the manual state, 0 = open-ended */
+    /* Since host 1.6 (zero from an older core): who the user is on the
+     * phone with, the remote party the calls model identified (a connected
+     * call before one that rings); NULL when not known or not on the phone.
+     * The event goes out when it changes, too. */
+    const char *party_name;
+    const char *party_company;
 } ucd_presence_event;
 
 /* ---- A user record changed in a user backend ------------------------------ */

@@ -24,7 +24,8 @@ extern "C" {
 
 #define UCD_PRESENCE_SERVICE "presence"
 #define UCD_PRESENCE_MAJOR   1
-#define UCD_PRESENCE_MINOR   0
+/* 1: who the user is on the phone with (party_*). */
+#define UCD_PRESENCE_MINOR 1
 
 typedef struct ucd_presence_info {
     uint32_t struct_size;
@@ -36,6 +37,12 @@ typedef struct ucd_presence_info {
     const char *user_id;
     const char *note; /* with the manual state, NULL when none */
     int64_t until_ms; /* end of the manual state, 0 = open-ended */
+    /* Since presence 1.1 (check struct_size): who the user is on the phone
+     * with, as the calls model identified the remote party (a connected
+     * call before one that rings); NULL when not known or not on the
+     * phone. Business information: show it where calls may be seen. */
+    const char *party_name;
+    const char *party_company;
 } ucd_presence_info;
 
 typedef int (*ucd_presence_info_cb)(const ucd_presence_info *info, void *user_data);
@@ -64,9 +71,9 @@ typedef struct ucd_presence_v1 {
  * "available", "on_phone", "out_of_office" ... */
 static inline const char *ucd_presence_word(uint32_t state)
 {
-    static const char *const words[] = {"unknown",  "available", "away",          "busy",
-                                        "on_phone", "ringing",   "dnd",           "out_of_office",
-                                        "offline"};
+    static const char *const words[] = {"unknown", "available",     "away",
+                                        "busy",    "on_phone",      "ringing",
+                                        "dnd",     "out_of_office", "offline"};
     return state < sizeof words / sizeof words[0] ? words[state] : "unknown";
 }
 
