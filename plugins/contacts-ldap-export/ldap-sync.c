@@ -4,8 +4,9 @@
  *
  * The search only reads and notes what to do; the writes follow once it
  * has ended, so no operation is sent while a page is being received on the
- * same connection. Deletes go first (an entry renamed in the source is a
- * delete and an add), then replacements, then adds. A modify replaces only
+ * same connection. Deletes are sent first (an entry renamed in the source
+ * is a delete and an add), then replacements, then adds, up to IN_FLIGHT at
+ * a time. A modify replaces only
  * the attributes whose values differ (as sets: LDAP keeps no order), each
  * with all its wanted values; an attribute no longer wanted is replaced by
  * none, which removes it.
@@ -119,26 +120,18 @@ static gboolean connection_failed(int rc)
            rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_TIMELIMIT_EXCEEDED;
 }
 
-static char *server_says(LDAP *ld, int rc)
-{
-    char *diag = NULL;
-    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-    char *text = diag != NULL && *diag != '\0'
-                     ? g_strdup_printf("%s (%s)", ldap_err2string(rc), diag)
-                     : g_strdup(ldap_err2string(rc));
-    ldap_memfree(diag);
-    return text;
-}
-
-/* Counts a refused operation; FALSE (with `*error`) when the run must stop. */
-static gboolean note_result(LDAP *ld, int rc, const char *what, const char *dn, guint64 *done,
-                            ldap_sync_stats *stats, char **error)
+/* Counts a write's result; FALSE (with `*error`) when the run must stop.
+ * `diag` is the server's message, may be NULL. */
+static gboolean note_result(int rc, const char *diag, const char *what, const char *dn,
+                            guint64 *done, ldap_sync_stats *stats, char **error)
 {
     if (rc == LDAP_SUCCESS) {
         (*done)++;
         return TRUE;
     }
-    char *why = server_says(ld, rc);
+    char *why = diag != NULL && *diag != '\0'
+                    ? g_strdup_printf("%s (%s)", ldap_err2string(rc), diag)
+                    : g_strdup(ldap_err2string(rc));
     if (connection_failed(rc)) {
         *error = g_strdup_printf("%s %s: %s", what, dn, why);
         g_free(why);
@@ -153,6 +146,80 @@ static gboolean note_result(LDAP *ld, int rc, const char *what, const char *dn, 
                                  REFUSED_GIVE_UP, stats->first_failure);
         return FALSE;
     }
+    return TRUE;
+}
+
+/* ---- writes, several in flight ----
+ * A write's time is mostly its round trip (the socket, slapd handing it to
+ * a thread and back), so up to IN_FLIGHT of them are sent before the first
+ * answer is awaited. The writes of one run name distinct DNs (a DN is
+ * deleted, modified or added, never two of these), so their order does not
+ * matter. */
+#define IN_FLIGHT 32
+
+typedef struct in_flight {
+    const char *what; /* "add", "modify", "delete" */
+    char *dn;
+    guint64 *done; /* the counter a success adds to */
+} in_flight;
+
+typedef struct writer {
+    LDAP *ld;
+    int timeout_s;
+    GHashTable *sent; /* msgid -> in_flight * */
+    ldap_sync_stats *stats;
+    char **error;
+} writer;
+
+static void in_flight_free(gpointer p)
+{
+    in_flight *f = p;
+    g_free(f->dn);
+    g_free(f);
+}
+
+/* Waits for one answer. */
+static gboolean collect_one(writer *w)
+{
+    struct timeval timeout = {.tv_sec = w->timeout_s, .tv_usec = 0};
+    LDAPMessage *message = NULL;
+    int type = ldap_result(w->ld, LDAP_RES_ANY, LDAP_MSG_ALL, &timeout, &message);
+    if (type <= 0) { /* -1: the connection failed; 0: no answer in time */
+        int rc = LDAP_TIMEOUT;
+        if (type < 0)
+            ldap_get_option(w->ld, LDAP_OPT_RESULT_CODE, &rc);
+        ldap_msgfree(message);
+        *w->error = g_strdup_printf("waiting for the answers to %u writes: %s",
+                                    g_hash_table_size(w->sent), ldap_err2string(rc));
+        return FALSE;
+    }
+    gpointer key = GINT_TO_POINTER(ldap_msgid(message));
+    in_flight *f = g_hash_table_lookup(w->sent, key);
+    int code = LDAP_OTHER;
+    char *diag = NULL;
+    if (ldap_parse_result(w->ld, message, &code, NULL, &diag, NULL, NULL, 1) != LDAP_SUCCESS)
+        code = LDAP_OTHER; /* the message is freed either way */
+    gboolean go_on = TRUE;
+    if (f != NULL) { /* else not ours: an unsolicited notice */
+        go_on = note_result(code, diag, f->what, f->dn, f->done, w->stats, w->error);
+        g_hash_table_remove(w->sent, key);
+    }
+    ldap_memfree(diag);
+    return go_on;
+}
+
+/* Notes a write just sent (`rc` and `msgid` of ldap_*_ext), then waits
+ * for answers while IN_FLIGHT are out. */
+static gboolean sent(writer *w, int rc, int msgid, const char *what, const char *dn, guint64 *done)
+{
+    if (rc != LDAP_SUCCESS)
+        return note_result(rc, NULL, what, dn, done, w->stats, w->error);
+    in_flight *f = g_new(in_flight, 1);
+    *f = (in_flight){what, g_strdup(dn), done};
+    g_hash_table_insert(w->sent, GINT_TO_POINTER(msgid), f);
+    while (g_hash_table_size(w->sent) >= IN_FLIGHT)
+        if (!collect_one(w))
+            return FALSE;
     return TRUE;
 }
 
@@ -182,7 +249,7 @@ static LDAPMod **build_mods(const export_entry *entry, guint32 mask, int op, LDA
     return mods;
 }
 
-static int add_entry(LDAP *ld, const char *dn, const export_entry *entry)
+static int add_entry(LDAP *ld, const char *dn, const export_entry *entry, int *msgid)
 {
     static char *classes[] = {"top", "person", "organizationalPerson", "inetOrgPerson", NULL};
     LDAPMod storage[EXPORT_ATTR_COUNT + 2];
@@ -197,18 +264,18 @@ static int add_entry(LDAP *ld, const char *dn, const export_entry *entry)
     storage[n + 1] = (LDAPMod){.mod_op = LDAP_MOD_ADD, .mod_type = "uid", .mod_values = uid};
     mods[n] = &storage[n];
     mods[n + 1] = &storage[n + 1];
-    int rc = ldap_add_ext_s(ld, dn, mods, NULL, NULL);
+    int rc = ldap_add_ext(ld, dn, mods, NULL, NULL, msgid); /* encoded now: mods may go */
     g_ptr_array_unref(to_free);
     return rc;
 }
 
-static int modify_entry(LDAP *ld, const pending_modify *pending)
+static int modify_entry(LDAP *ld, const pending_modify *pending, int *msgid)
 {
     LDAPMod storage[EXPORT_ATTR_COUNT + 2];
     GPtrArray *to_free = g_ptr_array_new_with_free_func(g_free);
     LDAPMod **mods =
         build_mods(pending->entry, pending->changed, LDAP_MOD_REPLACE, storage, to_free);
-    int rc = ldap_modify_ext_s(ld, pending->dn, mods, NULL, NULL);
+    int rc = ldap_modify_ext(ld, pending->dn, mods, NULL, NULL, msgid);
     g_ptr_array_unref(to_free);
     return rc;
 }
@@ -221,21 +288,24 @@ static gboolean cancelled(const gint *cancel, char **error)
     return TRUE;
 }
 
-static gboolean apply(LDAP *ld, const char *base, sync_run *run, char **error)
+static gboolean send_all(writer *w, const char *base, sync_run *run)
 {
     ldap_sync_stats *stats = run->stats;
+    int msgid = 0, rc;
     for (guint i = 0; i < run->deletes->len; i++) {
         const char *dn = g_ptr_array_index(run->deletes, i);
-        if (cancelled(run->cancel, error) ||
-            !note_result(ld, ldap_delete_ext_s(ld, dn, NULL, NULL), "delete", dn, &stats->deleted,
-                         stats, error))
+        if (cancelled(run->cancel, w->error))
+            return FALSE;
+        rc = ldap_delete_ext(w->ld, dn, NULL, NULL, &msgid);
+        if (!sent(w, rc, msgid, "delete", dn, &stats->deleted))
             return FALSE;
     }
     for (guint i = 0; i < run->modifies->len; i++) {
         const pending_modify *pending = &g_array_index(run->modifies, pending_modify, i);
-        if (cancelled(run->cancel, error) ||
-            !note_result(ld, modify_entry(ld, pending), "modify", pending->dn, &stats->modified,
-                         stats, error))
+        if (cancelled(run->cancel, w->error))
+            return FALSE;
+        rc = modify_entry(w->ld, pending, &msgid);
+        if (!sent(w, rc, msgid, "modify", pending->dn, &stats->modified))
             return FALSE;
     }
     GHashTableIter iter;
@@ -245,15 +315,34 @@ static gboolean apply(LDAP *ld, const char *base, sync_run *run, char **error)
         const export_entry *entry = value;
         if (g_hash_table_contains(run->present, entry->uid))
             continue;
+        if (cancelled(run->cancel, w->error))
+            return FALSE;
         char *dn = export_entry_dn(entry, base);
-        gboolean go_on =
-            !cancelled(run->cancel, error) &&
-            note_result(ld, add_entry(ld, dn, entry), "add", dn, &stats->added, stats, error);
+        rc = add_entry(w->ld, dn, entry, &msgid);
+        gboolean go_on = sent(w, rc, msgid, "add", dn, &stats->added);
         g_free(dn);
         if (!go_on)
             return FALSE;
     }
+    while (g_hash_table_size(w->sent) > 0)
+        if (!collect_one(w))
+            return FALSE;
     return TRUE;
+}
+
+static gboolean apply(LDAP *ld, const ul_server_config *server, const char *base, sync_run *run,
+                      char **error)
+{
+    writer w = {
+        .ld = ld,
+        .timeout_s = server->timeout_s,
+        .sent = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, in_flight_free),
+        .stats = run->stats,
+        .error = error,
+    };
+    gboolean ok = send_all(&w, base, run);
+    g_hash_table_unref(w.sent); /* answers still due are lost with the connection */
+    return ok;
 }
 
 static void pending_modify_clear(gpointer p)
@@ -281,7 +370,7 @@ gboolean ldap_sync_run(LDAP *ld, const ul_server_config *server, const char *bas
     gboolean ok = ul_ldap_search(ld, server, base, LDAP_SCOPE_ONELEVEL, "(uid=*)", (char **)attrs,
                                  TRUE, on_entry, NULL, &run, cancel, error);
     if (ok)
-        ok = apply(ld, base, &run, error);
+        ok = apply(ld, server, base, &run, error);
     g_hash_table_unref(run.present);
     g_ptr_array_unref(run.deletes);
     g_array_unref(run.modifies);
