@@ -38,7 +38,12 @@ typedef struct replication {
     int64_t last_generation;
 
     contact_copy *copy;
-    uint64_t skipped, unusable, bad_numbers, extra_numbers;
+    /* The source ids added so far, as a 64-bit hash of the id -> the
+     * contact's index + 1: a second contact with an id is a duplicate. Ids
+     * live in the copy's arena, which moves as it grows, so the table keeps
+     * no pointers. */
+    GHashTable *ids;
+    uint64_t skipped, unusable, bad_numbers, extra_numbers, duplicates;
     unsigned problems_logged;
 
     gboolean progress;
@@ -128,6 +133,33 @@ static void add_number(replication *r, const ucd_contact *c, const ucd_contact_n
                             r->info.switchboard && digits != 0 && looks_like_switchboard(num->raw));
 }
 
+/* FNV-1a, 64 bits: a million ids collide with odds of 1 in 10^7. */
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* TRUE when `id` was added already; else notes it as the next contact's.
+ * Two ids of one hash that differ are both kept (the second not noted). */
+static gboolean seen_before(replication *r, const char *id)
+{
+    if (r->ids == NULL)
+        r->ids = g_hash_table_new(g_direct_hash, g_direct_equal);
+    gpointer key = (gpointer)(uintptr_t)id_hash(id);
+    gpointer at = g_hash_table_lookup(r->ids, key);
+    if (at == NULL) {
+        uintptr_t next = contact_copy_count(r->copy) + 1;
+        g_hash_table_insert(r->ids, key, (gpointer)next);
+        return FALSE;
+    }
+    const char *first =
+        contact_copy_field(r->copy, (uint32_t)((uintptr_t)at - 1), CONTACT_FIELD_SOURCE_ID);
+    return g_strcmp0(first, id) == 0;
+}
+
 static int sink_add(void *impl, const ucd_contact *c)
 {
     replication *r = impl;
@@ -149,6 +181,14 @@ static int sink_add(void *impl, const ucd_contact *c)
         r->skipped++;
         problem(r, "contact %s has no name and no number: left out",
                 has_text(c->source_id) ? c->source_id : "without id");
+        g_free(made_name);
+        return UCD_E_INVALID;
+    }
+    if (has_text(c->source_id) && seen_before(r, c->source_id)) {
+        r->duplicates++;
+        r->skipped++;
+        problem(r, "contact %s appears again (%s): the first one kept, this one left out",
+                c->source_id, has_text(name) ? name : "without name");
         g_free(made_name);
         return UCD_E_INVALID;
     }
@@ -280,6 +320,10 @@ static void replicate_work(void *data)
     int rc =
         atomic_load(&st->stopping) ? UCD_E_BUSY : r->iface->replicate(r->impl, &sink, r, &error);
     r->read_seconds = (g_get_monotonic_time() - r->started_us) / 1e6;
+    if (r->ids) { /* needed while the source adds */
+        g_hash_table_destroy(r->ids);
+        r->ids = NULL;
+    }
     /* A source that stopped reading because it was told to may still say
      * UCD_OK: what it read is not the whole source. */
     if (rc == UCD_OK && atomic_load(&st->stopping)) {
@@ -324,6 +368,8 @@ static void replicate_work(void *data)
 
 static void replication_free(replication *r)
 {
+    if (r->ids)
+        g_hash_table_destroy(r->ids);
     contact_copy_unref(r->copy);
     g_ptr_array_unref(r->progress_lines);
     g_free(r->outcome);

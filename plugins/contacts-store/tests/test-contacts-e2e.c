@@ -22,7 +22,8 @@ static const char *const CONTACTS = "# id|name|company|numbers\n"
                                     "c2|Bernd Schmidt|Schmidt & Co|+49 (30) 9876543:1\n"
                                     "c3|Acme Switchboard|Acme|+49 89 123456-0:1\n"
                                     "c4|Carla Rossi||0039 06 5551234:2\n"
-                                    "broken line without fields\n";
+                                    "broken line without fields\n"
+                                    "c2|Bernd Again|Twice GmbH|030 1111111:1\n";
 
 /* Waits for `needle` in ucd's log; prints the log when it never comes. */
 static void wait_log(harness *h, const char *needle)
@@ -90,8 +91,12 @@ static void test_fixture_source(void)
     g_assert_true(harness_start(h));
     g_assert_true(harness_wait_state(h, "contacts-store", "running"));
     wait_log(h, "source " SOURCE ": generation 1 in use: 4 contacts, 5 "
-                "numbers (0 not understood), 1 skipped");
+                "numbers (0 not understood), 2 skipped");
     wait_log(h, "crm.txt line 6: 1 fields, expected 4 (skipped)");
+    /* a source id twice: the first contact stays, the second is named */
+    wait_log(h, "contact c2 appears again (Bernd Again): the first one kept, this one left out");
+    UCCTL_FAILS(h, "no contact has", "directory", "lookup", "030 1111111");
+    UCCTL_HAS(h, "Bernd Schmidt", "directory", "lookup", "030 9876543");
 
     UCCTL_HAS(h, SOURCE, "directory", "sources");
     UCCTL_HAS(h, "ok", "directory", "sources");
@@ -132,7 +137,7 @@ static void test_fixture_source(void)
     memcpy(strstr(renamed, "Anna Müller"), "Anja", 4);
     write_file(file, renamed);
     UCCTL_HAS(h, "generation", "directory", "replicate", SOURCE, "--progress");
-    UCCTL_HAS(h, "of 7 (100 %)", "directory", "replicate", SOURCE, "--progress");
+    UCCTL_HAS(h, "of 8 (100 %)", "directory", "replicate", SOURCE, "--progress");
     UCCTL_HAS(h, "Anja Müller", "directory", "lookup", "+49 89 1234567");
     UCCTL_HAS(h, "Anja Müller", "directory", "search", "anja");
     g_assert_cmpint(harness_stop(h), ==, 0);
@@ -164,7 +169,7 @@ static void test_stop_during_replication(void)
     write_file(file, CONTACTS);
     char *base = config(file);
     char *slow = g_strconcat(base, "", NULL);
-    /* 300 ms after each of the file's 7 lines: about 2 s a replication. */
+    /* 300 ms after each of the file's 8 lines: about 2.4 s a replication. */
     char *at = strstr(slow, "replicate_every = 0s\n");
     g_assert_nonnull(at);
     char *body = g_strdup_printf("%.*sdelay = 300ms\n%s", (int)(at - slow), slow, at);
@@ -183,7 +188,7 @@ static void test_stop_during_replication(void)
     GError *err = NULL;
     GSubprocess *replicate = g_subprocess_launcher_spawnv(launcher, argv, &err);
     g_assert_no_error(err);
-    wait_log(h, " of 7 (28 %), 1 contacts"); /* two lines read, one a contact */
+    wait_log(h, " of 8 (25 %), 1 contacts"); /* two lines read, one a contact */
     g_assert_cmpint(harness_stop(h), ==, 0);
     g_subprocess_wait(replicate, NULL, NULL);
     wait_log(h, "source " SOURCE ": replication failed: stopped halfway: the store is stopping; "
