@@ -39,6 +39,7 @@ typedef struct exporter {
     gint stopping;
     gboolean round_queued; /* a timer's sync is queued or running */
     ucd_counter *failed_counter, *entries_gauge;
+    char *command; /* directory-export, or directory-export-INSTANCE */
 
     /* Work items only (one queue: one at a time). */
     char *converged;         /* the store's generations when a sync last left nothing to do */
@@ -395,7 +396,7 @@ static int export_command(int argc, const char *const *argv, ucd_reply *reply, v
         }
         return UCD_OK;
     }
-    host->reply_error(reply, "usage: directory-export [status|sync]");
+    host->reply_error(reply, "usage: %s [status|sync]", ex->command);
     return UCD_E_INVALID;
 }
 
@@ -523,6 +524,7 @@ static void exporter_free(exporter *ex)
     g_free(ex->last_logged_error);
     g_free(ex->last_result);
     g_free(ex->generations);
+    g_free(ex->command);
     g_free(ex);
 }
 
@@ -544,11 +546,15 @@ static int export_init(ucd_plugin *self, const ucd_host *host, void **state_out)
     if (result == UCD_OK &&
         host->service_get(self, UCD_NUMBERS_SERVICE, UCD_NUMBERS_MAJOR, NULL, &numbers) == UCD_OK)
         ex->numbers = (export_numbers){numbers.iface, numbers.impl, host->module_id(self)};
+    /* one command per instance: two exports (two servers) may run */
+    const char *instance = host->instance(self);
+    ex->command = instance != NULL ? g_strdup_printf("directory-export-%s", instance)
+                                   : g_strdup("directory-export");
     if (result == UCD_OK &&
-        host->command_register(self, "directory-export", "[status|sync]",
+        host->command_register(self, ex->command, "[status|sync]",
                                "the contact directory's export to LDAP: status, or sync now",
                                export_command, ex) != UCD_OK) {
-        host->set_error(self, "the command directory-export is taken");
+        host->set_error(self, "the command %s is taken", ex->command);
         result = UCD_FAIL;
     }
     if (result != UCD_OK) {

@@ -17,7 +17,9 @@
  *   round (polling the store's generation) removes the contact that left
  *   and modifies the one that changed;
  * - slapd stopped: the sync fails naming the server, `directory-export
- *   status` says so; slapd started again: the next round converges alone.
+ *   status` says so; slapd started again: the next round converges alone;
+ * - a second instance has its own command, and names a base that does not
+ *   exist.
  */
 #include <signal.h>
 #include <string.h>
@@ -209,9 +211,17 @@ static char *config_body(const char *csv, const char *password_file)
                                  "password_file = %s\n"
                                  "base = %s\n"
                                  "sync_every = 1s\n"
-                                 "timeout = 3s\n",
+                                 "timeout = 3s\n"
+                                 /* a second export, to a base nobody created */
+                                 "[module contacts-ldap-export:nobase]\n"
+                                 "uris = %s\n"
+                                 "bind_dn = %s\n"
+                                 "password_file = %s\n"
+                                 "base = ou=missing,%s\n"
+                                 "sync_every = 1h\n",
                                  csv, env("LDAPS_URI"), env("LDAP_CACERT"), env("LDAP_ADMIN_DN"),
-                                 password_file, base);
+                                 password_file, base, env("LDAP_URI"), env("LDAP_ADMIN_DN"),
+                                 password_file, env("LDAP_BASE"));
     g_free(base);
     return body;
 }
@@ -363,16 +373,25 @@ static void test_export(void)
     g_free(ucctl_has(h, "ok", "directory", "replicate", SOURCE));
     char *down = ucctl_has(h, "failed", "directory-export", "status", NULL);
     g_free(down);
+    wait_log(h, "export to ou=contacts,dc=example,dc=test failed: ");
     wait_log(h, "retried every 1 s");
 
     /* slapd is back: a round converges without anyone asking. */
     slapd_start();
-    wait_log(h, "works again");
+    wait_log(h, "export to ou=contacts,dc=example,dc=test works again");
     wait_log(h, "(store " SOURCE "=3): ok: 1 added, 0 modified, 0 deleted, 2 unchanged");
     finds("(telephoneNumber=0821 554433)", SOURCE "-9");
     finds("(telephoneNumber=+49821554433)", SOURCE "-9");
     status = ucctl_has(h, "ok: 1 added", "directory-export", "status", NULL);
     g_free(status);
+
+    /* The second instance has a command of its own, and a base that does
+     * not exist is named. */
+    g_free(ucctl_has(h,
+                     "failed: search of \"ou=missing,dc=example,dc=test\" failed after 0 entries: "
+                     "No such object",
+                     "directory-export-nobase", "sync", NULL));
+    g_free(ucctl_has(h, "ou=missing", "directory-export-nobase", "status", NULL));
 
     /* The password is in no log line. */
     log = harness_log(h);
