@@ -146,8 +146,7 @@ static void sync_work(void *data)
     sync_job *job = data;
     exporter *ex = job->ex;
     gint64 t0 = g_get_monotonic_time();
-    gboolean missing = FALSE;
-    store_snapshot *snap = store_snapshot_open(ex->store_path, &missing, &job->error);
+    store_snapshot *snap = store_snapshot_open(ex->store_path, NULL, &job->error);
     if (snap == NULL)
         return;
     job->generations =
@@ -176,8 +175,7 @@ static void sync_work(void *data)
     store_snapshot_close(snap); /* the store's WAL may move on while LDAP works */
     if (wanted == NULL)
         return;
-    gboolean unavailable = FALSE;
-    LDAP *ld = ul_ldap_connect(&ex->server, &job->error, &unavailable, NULL);
+    LDAP *ld = ul_ldap_connect(&ex->server, &job->error, NULL, NULL);
     if (ld != NULL) {
         job->ok = ldap_sync_run(ld, &ex->server, ex->base, wanted, &ex->stopping, &job->stats,
                                 &job->error);

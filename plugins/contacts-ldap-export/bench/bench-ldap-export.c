@@ -16,7 +16,8 @@
  *    one connection, and to the store's lookup() on one thread.
  * Prints lookups/s and latency percentiles of both, and the load average.
  * Never asserts a time. LDAP_EXPORT_BENCH_N sets N (default 1,000,000),
- * LDAP_EXPORT_BENCH_QUERIES the lookups (default 100,000).
+ * LDAP_EXPORT_BENCH_QUERIES the lookups (default 100,000),
+ * LDAP_EXPORT_BENCH_FIRST the entries of the first export (default 20,000).
  */
 #include <glib/gstdio.h>
 #include <ldap.h>
@@ -38,10 +39,10 @@
 #define BASE   "ou=contacts,dc=bench,dc=test"
 #define SUFFIX "dc=bench,dc=test"
 /* An empty subtree for a first export through the exporter's writes. */
-#define FIRST_BASE  "ou=first,dc=bench,dc=test"
-#define FIRST_COUNT 20000
-#define EXPORTER    "contacts-ldap-export"
-#define PBX         "pbx-sim:munich"
+#define FIRST_BASE "ou=first,dc=bench,dc=test"
+static unsigned first_count = 20000; /* LDAP_EXPORT_BENCH_FIRST */
+#define EXPORTER "contacts-ldap-export"
+#define PBX      "pbx-sim:munich"
 
 static const char numbers_conf[] = "[location default]\ncountry_code = 49\narea_code = 89\n"
                                    "[location munich]\ncountry_code = 49\narea_code = 89\n"
@@ -377,13 +378,13 @@ static void bench_sync(const char *db, const char *uri, export_numbers *numbers)
            stats.unchanged, stats.added, stats.modified, stats.deleted);
     ldap_sync_stats_clear(&stats);
 
-    /* A first export: the first FIRST_COUNT entries into an empty subtree,
+    /* A first export: the first `first_count` entries into an empty subtree,
      * one synchronous add after the other, as the exporter writes. */
     GHashTable *first = g_hash_table_new(g_str_hash, g_str_equal);
     GHashTableIter iter;
     gpointer key, value;
     g_hash_table_iter_init(&iter, wanted);
-    while (g_hash_table_size(first) < FIRST_COUNT && g_hash_table_iter_next(&iter, &key, &value))
+    while (g_hash_table_size(first) < first_count && g_hash_table_iter_next(&iter, &key, &value))
         g_hash_table_insert(first, key, value);
     t0 = now_s();
     ok = ldap_sync_run(ld, &server, FIRST_BASE, first, &cancel, &stats, &error);
@@ -416,6 +417,9 @@ int main(int argc, char **argv)
     const char *q_env = g_getenv("LDAP_EXPORT_BENCH_QUERIES");
     if (q_env != NULL)
         n_queries = (unsigned)g_ascii_strtoull(q_env, NULL, 10);
+    const char *f_env = g_getenv("LDAP_EXPORT_BENCH_FIRST");
+    if (f_env != NULL)
+        first_count = (unsigned)g_ascii_strtoull(f_env, NULL, 10);
     if (n_contacts < 1 || n_queries < 10) {
         fprintf(stderr, "LDAP_EXPORT_BENCH_N >= 1 and LDAP_EXPORT_BENCH_QUERIES >= 10\n");
         return 2;
