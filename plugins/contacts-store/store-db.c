@@ -6,8 +6,17 @@
  * [first_id, first_id + contacts), its old generation is deleted by range,
  * and a search hit's id finds its copy in memory by range too.
  *
- * The full-text table keeps its own content (SQLite 3.40 has no contentless
- * delete), so deleting an old generation's rows needs nothing but their ids.
+ * The full-text table is an external-content FTS5 table over `contacts`:
+ * the text is stored once, in contacts, and a contact's numbers are given to
+ * the index as one column of terms (contacts.number_terms). A copy's index
+ * entries are built in one of two ways, whichever tokenizes fewer rows
+ * (write_copy): row by row after deleting the old generation's entries,
+ * which FTS5 has to tokenize again to delete; or, when the source's old copy
+ * is at least as big as all the other sources together (always with one
+ * source), by FTS5's 'rebuild' of the whole index from contacts, which
+ * tokenizes every row once and leaves a compact index with no deleted
+ * entries in it. The same transaction holds the rows, the index and the
+ * swap either way.
  */
 #include "store-db.h"
 
@@ -51,13 +60,19 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS contacts("
     "  id INTEGER PRIMARY KEY, source TEXT NOT NULL, generation INTEGER NOT NULL,"
     "  source_id TEXT, display_name TEXT, given_name TEXT, surname TEXT, company TEXT,"
-    "  department TEXT, email TEXT, address TEXT, crm_link TEXT);"
+    "  department TEXT, email TEXT, address TEXT, crm_link TEXT, number_terms TEXT);"
     "CREATE TABLE IF NOT EXISTS numbers("
     "  contact INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL, raw TEXT,"
     "  e164 TEXT NOT NULL, display_digits TEXT, switchboard INTEGER NOT NULL,"
-    "  PRIMARY KEY(contact, seq)) WITHOUT ROWID;"
+    "  PRIMARY KEY(contact, seq)) WITHOUT ROWID;";
+
+/* The full-text index (search index layout 2). A file of layout 1 has a
+ * contacts_fts of its own content in its place, so IF NOT EXISTS leaves it
+ * for migrate_search_index. */
+static const char fts_sql[] =
     "CREATE VIRTUAL TABLE IF NOT EXISTS contacts_fts USING fts5("
-    "  display_name, given_name, surname, company, department, email, address, numbers,"
+    "  display_name, given_name, surname, company, department, email, address, number_terms,"
+    "  content = 'contacts', content_rowid = 'id',"
     "  tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');";
 
 static char *db_error(sqlite3 *db, const char *path, const char *what)
@@ -83,27 +98,242 @@ static int prepare(store_db *db, const char *sql, sqlite3_stmt **stmt, char **er
     return rc;
 }
 
-static int check_version(store_db *db, char **error)
+static const char *col_text(sqlite3_stmt *stmt, int col)
+{
+    return (const char *)sqlite3_column_text(stmt, col);
+}
+
+static int step_reset(store_db *db, sqlite3_stmt *stmt, const char *what, char **error)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE)
+        *error = db_error(db->db, db->path, what);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The whole full-text index anew from contacts. */
+static int rebuild_index(store_db *db, char **error)
+{
+    return exec(db, "INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')", error);
+}
+
+/* ---- a contact's number terms ----
+ * The number_terms column of the full-text index: each number's E.164
+ * digits, its national digits and its raw form's parts, so any of them is
+ * found by prefix. A word of digits that is a prefix of another one of the
+ * same contact (or the same word again) is left out: every typed prefix of
+ * it is a prefix of the longer one too, so the same contacts match, and the
+ * index takes far fewer terms ("+49 89 1234567", its fax "-9" and mobile
+ * give 16 words and 7 terms: the business number's E.164 and national digits
+ * are prefixes of the fax's, "49" and "0171" of E.164 and national forms).
+ * A part with anything but ASCII digits is kept as it is. */
+
+typedef struct number_terms {
+    GPtrArray *digits; /* words of ASCII digits (g_free) */
+    GString *other;    /* the other parts, space-separated */
+} number_terms;
+
+static void terms_init(number_terms *t)
+{
+    t->digits = g_ptr_array_new_with_free_func(g_free);
+    t->other = g_string_new(NULL);
+}
+
+static void terms_clear(number_terms *t)
+{
+    g_ptr_array_set_size(t->digits, 0);
+    g_string_truncate(t->other, 0);
+}
+
+static void terms_free(number_terms *t)
+{
+    g_ptr_array_unref(t->digits);
+    g_string_free(t->other, TRUE);
+}
+
+/* Adds `text` cut as the tokenizer cuts it: at every ASCII character that
+ * is no letter or digit (bytes of UTF-8 characters stay in a part; the
+ * tokenizer may cut them further, which only matters for parts kept as
+ * they are). */
+static void terms_add_text(number_terms *t, const char *text)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        while (*p != '\0' && !g_ascii_isalnum(*p) && (unsigned char)*p < 0x80)
+            p++;
+        const char *start = p;
+        gboolean all_digits = TRUE;
+        while (*p != '\0' && (g_ascii_isalnum(*p) || (unsigned char)*p >= 0x80)) {
+            all_digits &= g_ascii_isdigit(*p) != 0;
+            p++;
+        }
+        if (p == start)
+            continue;
+        if (all_digits)
+            g_ptr_array_add(t->digits, g_strndup(start, (gsize)(p - start)));
+        else
+            g_string_append_printf(t->other, "%.*s ", (int)(p - start), start);
+    }
+}
+
+/* One number: its E.164 digits (0: none), national digits and raw form
+ * (each may be NULL). */
+static void terms_add_number(number_terms *t, uint64_t e164, const char *display, const char *raw)
+{
+    if (e164 != 0)
+        g_ptr_array_add(t->digits, g_strdup_printf("%" G_GUINT64_FORMAT, e164));
+    if (display != NULL)
+        terms_add_text(t, display);
+    if (raw != NULL)
+        terms_add_text(t, raw);
+}
+
+static gint compare_strings(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The column's text into `out`: in sorted order a word that the next one
+ * starts with is a prefix of it (or equal), and is left out. */
+static void terms_text(number_terms *t, GString *out)
+{
+    g_string_assign(out, t->other->str);
+    g_ptr_array_sort(t->digits, compare_strings);
+    for (guint i = 0; i < t->digits->len; i++) {
+        const char *word = g_ptr_array_index(t->digits, i);
+        if (i + 1 < t->digits->len && g_str_has_prefix(g_ptr_array_index(t->digits, i + 1), word))
+            continue;
+        g_string_append_printf(out, "%s ", word);
+    }
+    if (out->len > 0)
+        g_string_truncate(out, out->len - 1);
+}
+
+static int meta_int(store_db *db, const char *key, int *value, char **error)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'", &stmt, error);
+    int rc = prepare(db, "SELECT value FROM meta WHERE key = ?1", &stmt, error);
     if (rc != SQLITE_OK)
         return rc;
-    int version = 0;
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        version = sqlite3_column_int(stmt, 0);
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    *value = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
     sqlite3_finalize(stmt);
+    return SQLITE_OK;
+}
+
+/* Layout 1's contacts and numbers are layout 2's without number_terms; its
+ * contacts_fts held its own copy of the text. In one transaction: the
+ * column is added and filled from the numbers table as write_rows fills it,
+ * the index is made anew over contacts and rebuilt. A crash halfway leaves
+ * layout 1 as it was, and the next start migrates again. */
+static int migrate_search_index(store_db *db, char **error)
+{
+    int rc = exec(db, "BEGIN IMMEDIATE", error);
+    sqlite3_stmt *has_column = NULL, *numbers = NULL, *update = NULL;
+    if (rc == SQLITE_OK)
+        rc = prepare(db,
+                     "SELECT count(*) FROM pragma_table_info('contacts')"
+                     " WHERE name = 'number_terms'",
+                     &has_column, error);
+    /* The statement ends before the schema changes (a running one locks it). */
+    gboolean add_column = rc == SQLITE_OK && sqlite3_step(has_column) == SQLITE_ROW &&
+                          sqlite3_column_int(has_column, 0) == 0;
+    g_clear_pointer(&has_column, sqlite3_finalize);
+    if (add_column)
+        rc = exec(db, "ALTER TABLE contacts ADD COLUMN number_terms TEXT", error);
+    if (rc == SQLITE_OK)
+        rc = exec(db, "DROP TABLE contacts_fts", error);
+    if (rc == SQLITE_OK)
+        rc = exec(db, fts_sql, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db,
+                     "SELECT contact, e164, display_digits, raw FROM numbers"
+                     " ORDER BY contact, seq",
+                     &numbers, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db, "UPDATE contacts SET number_terms = ?2 WHERE id = ?1", &update, error);
+    if (rc == SQLITE_OK) {
+        number_terms terms;
+        terms_init(&terms);
+        GString *text = g_string_new(NULL);
+        int64_t contact = -1;
+        for (int step = sqlite3_step(numbers); rc == SQLITE_OK; step = sqlite3_step(numbers)) {
+            int64_t next = step == SQLITE_ROW ? sqlite3_column_int64(numbers, 0) : -1;
+            if (next != contact && contact != -1) {
+                terms_text(&terms, text);
+                sqlite3_bind_int64(update, 1, contact);
+                sqlite3_bind_text(update, 2, text->str, (int)text->len, SQLITE_STATIC);
+                rc = step_reset(db, update, "migrate number terms", error);
+                terms_clear(&terms);
+            }
+            if (step != SQLITE_ROW) {
+                if (step != SQLITE_DONE && rc == SQLITE_OK) {
+                    *error = db_error(db->db, db->path, "migrate: reading numbers");
+                    rc = step;
+                }
+                break;
+            }
+            contact = next;
+            terms_add_number(&terms, contact_e164_digits(col_text(numbers, 1)),
+                             col_text(numbers, 2), col_text(numbers, 3));
+        }
+        g_string_free(text, TRUE);
+        terms_free(&terms);
+    }
+    sqlite3_finalize(numbers);
+    sqlite3_finalize(update);
+    if (rc == SQLITE_OK)
+        rc = rebuild_index(db, error);
+    if (rc == SQLITE_OK)
+        rc = exec(db,
+                  "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', "
+                  "'" G_STRINGIFY(STORE_DB_SEARCH_INDEX) "')",
+                  error);
+    if (rc == SQLITE_OK)
+        rc = exec(db, "COMMIT", error);
+    if (rc != SQLITE_OK) {
+        char *ignored = NULL;
+        exec(db, "ROLLBACK", &ignored);
+        g_free(ignored);
+    }
+    return rc;
+}
+
+/* schema_version is what other readers of the file rely on (contacts,
+ * numbers and sources: contacts-ldap-export reads them); search_index is
+ * the full-text index's layout, which only this file reads. A new file gets
+ * both; a file of search index layout 1 is migrated. */
+static int check_version(store_db *db, char **error)
+{
+    int version = 0, search_index = 0;
+    int rc = meta_int(db, "schema_version", &version, error);
+    if (rc == SQLITE_OK)
+        rc = meta_int(db, "search_index", &search_index, error);
+    if (rc != SQLITE_OK)
+        return rc;
     if (version == 0)
         return exec(db,
-                    "INSERT INTO meta(key, value) VALUES ('schema_version', '1')"
-                    " ON CONFLICT(key) DO NOTHING",
+                    "INSERT INTO meta(key, value) VALUES ('schema_version', "
+                    "'" G_STRINGIFY(
+                        STORE_DB_SCHEMA_VERSION) "'), ('search_index', "
+                                                 "'" G_STRINGIFY(
+                                                     STORE_DB_SEARCH_INDEX) "') ON CONFLICT(key) "
+                                                                            "DO NOTHING",
                     error);
     if (version != STORE_DB_SCHEMA_VERSION) {
         *error = g_strdup_printf("%s: schema version %d, this contacts-store reads version %d",
                                  db->path, version, STORE_DB_SCHEMA_VERSION);
         return SQLITE_ERROR;
     }
-    return SQLITE_OK;
+    if (search_index == STORE_DB_SEARCH_INDEX)
+        return SQLITE_OK;
+    if (search_index == 0)
+        return migrate_search_index(db, error);
+    *error = g_strdup_printf("%s: search index layout %d, this contacts-store reads layout %d",
+                             db->path, search_index, STORE_DB_SEARCH_INDEX);
+    return SQLITE_ERROR;
 }
 
 store_db *store_db_open(const char *path, char **error)
@@ -118,11 +348,12 @@ store_db *store_db_open(const char *path, char **error)
     }
     sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
     if (exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", error) != SQLITE_OK ||
-        exec(db, schema_sql, error) != SQLITE_OK || check_version(db, error) != SQLITE_OK ||
+        exec(db, schema_sql, error) != SQLITE_OK || exec(db, fts_sql, error) != SQLITE_OK ||
+        check_version(db, error) != SQLITE_OK ||
         prepare(db,
                 "INSERT INTO contacts(id, source, generation, source_id, display_name, given_name,"
-                " surname, company, department, email, address, crm_link)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                " surname, company, department, email, address, crm_link, number_terms)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 &db->insert_contact, error) != SQLITE_OK ||
         prepare(db,
                 "INSERT INTO numbers(contact, seq, kind, raw, e164, display_digits, switchboard)"
@@ -130,7 +361,8 @@ store_db *store_db_open(const char *path, char **error)
                 &db->insert_number, error) != SQLITE_OK ||
         prepare(db,
                 "INSERT INTO contacts_fts(rowid, display_name, given_name, surname, company,"
-                " department, email, address, numbers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                " department, email, address, number_terms)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 &db->insert_fts, error) != SQLITE_OK) {
         store_db_close(db);
         return NULL;
@@ -174,11 +406,6 @@ int store_db_foreach_source(store_db *db, void (*cb)(const store_source_row *row
         *error = db_error(db->db, db->path, "reading sources");
     sqlite3_finalize(stmt);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static const char *col_text(sqlite3_stmt *stmt, int col)
-{
-    return (const char *)sqlite3_column_text(stmt, col);
 }
 
 contact_copy *store_db_load_copy(store_db *db, const store_source_row *row, char **error)
@@ -251,47 +478,37 @@ static void bind_text_or_null(sqlite3_stmt *stmt, int col, const char *text)
         sqlite3_bind_text(stmt, col, text, -1, SQLITE_STATIC);
 }
 
-static int step_reset(store_db *db, sqlite3_stmt *stmt, const char *what, char **error)
+static void numbers_text(const contact_copy *copy, const copy_contact *c, number_terms *t,
+                         GString *out)
 {
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE)
-        *error = db_error(db->db, db->path, what);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* The numbers column of the full-text index: each number's E.164 digits,
- * its national digits and its raw form, so any of them is found by prefix. */
-static void numbers_text(const contact_copy *copy, const copy_contact *c, GString *out)
-{
-    g_string_truncate(out, 0);
+    terms_clear(t);
     for (uint32_t i = 0; i < c->n_numbers; i++) {
         const copy_number *n = contact_copy_number(copy, c->first_number + i);
-        if (n->e164 != 0)
-            g_string_append_printf(out, "%" G_GUINT64_FORMAT " ", n->e164);
-        if (n->display != 0)
-            g_string_append_printf(out, "%s ", contact_copy_text(copy, n->display));
-        /* The raw form's own parts ("1234567" of "+49 89 1234567"); its
-         * digits run together are already there as E.164 or national. */
-        if (n->raw != 0)
-            g_string_append_printf(out, "%s ", contact_copy_text(copy, n->raw));
+        terms_add_number(t, n->e164, n->display ? contact_copy_text(copy, n->display) : NULL,
+                         n->raw ? contact_copy_text(copy, n->raw) : NULL);
     }
+    terms_text(t, out);
 }
 
-static int write_rows(store_db *db, contact_copy *copy, char **error)
+/* Inserts the copy's contacts and numbers, and with `index_rows` each
+ * contact's full-text entry too (else the caller rebuilds the index). */
+static int write_rows(store_db *db, contact_copy *copy, gboolean index_rows, char **error)
 {
     GString *text = g_string_sized_new(128);
+    number_terms terms;
+    terms_init(&terms);
     int rc = SQLITE_OK;
     char e164[24];
     for (uint32_t k = 0; k < contact_copy_count(copy) && rc == SQLITE_OK; k++) {
         const copy_contact *c = &g_array_index(copy->contacts, copy_contact, k);
         int64_t id = copy->first_id + k;
+        numbers_text(copy, c, &terms, text);
         sqlite3_bind_int64(db->insert_contact, 1, id);
         sqlite3_bind_text(db->insert_contact, 2, copy->source, -1, SQLITE_STATIC);
         sqlite3_bind_int64(db->insert_contact, 3, copy->generation);
         for (int f = 0; f < CONTACT_FIELDS; f++)
             bind_text_or_null(db->insert_contact, 4 + f, contact_copy_field(copy, k, f));
+        bind_text_or_null(db->insert_contact, 4 + CONTACT_FIELDS, text->len ? text->str : NULL);
         rc = step_reset(db, db->insert_contact, "insert contact", error);
         for (uint32_t i = 0; i < c->n_numbers && rc == SQLITE_OK; i++) {
             const copy_number *n = contact_copy_number(copy, c->first_number + i);
@@ -309,22 +526,26 @@ static int write_rows(store_db *db, contact_copy *copy, char **error)
             sqlite3_bind_int(db->insert_number, 7, n->switchboard);
             rc = step_reset(db, db->insert_number, "insert number", error);
         }
-        if (rc != SQLITE_OK)
-            break;
-        numbers_text(copy, c, text);
+        if (rc != SQLITE_OK || !index_rows)
+            continue;
         sqlite3_bind_int64(db->insert_fts, 1, id);
         for (int f = CONTACT_FIELD_DISPLAY_NAME; f <= CONTACT_FIELD_ADDRESS; f++)
             bind_text_or_null(db->insert_fts, 1 + f, contact_copy_field(copy, k, f));
-        sqlite3_bind_text(db->insert_fts, 9, text->str, (int)text->len, SQLITE_STATIC);
+        bind_text_or_null(db->insert_fts, 9, text->len ? text->str : NULL);
         rc = step_reset(db, db->insert_fts, "insert search index", error);
     }
+    terms_free(&terms);
     g_string_free(text, TRUE);
     return rc;
 }
 
-/* Deletes the rows of the source's current generation (the range its
- * sources row names) and returns that generation in `*generation`. */
-static int delete_current(store_db *db, const char *source, int64_t *generation, char **error)
+/* The source's current generation from its sources row: generation, first
+ * id and contacts, all 0 when it has none. */
+typedef struct current_copy {
+    int64_t generation, first, count;
+} current_copy;
+
+static int read_current(store_db *db, const char *source, current_copy *cur, char **error)
 {
     sqlite3_stmt *stmt = NULL;
     int rc = prepare(db, "SELECT generation, first_id, contacts FROM sources WHERE name = ?1",
@@ -332,28 +553,52 @@ static int delete_current(store_db *db, const char *source, int64_t *generation,
     if (rc != SQLITE_OK)
         return rc;
     sqlite3_bind_text(stmt, 1, source, -1, SQLITE_STATIC);
-    int64_t first = 0, count = 0;
-    *generation = 0;
+    *cur = (current_copy){0};
     if (sqlite3_step(stmt) == SQLITE_ROW) {
-        *generation = sqlite3_column_int64(stmt, 0);
-        first = sqlite3_column_int64(stmt, 1);
-        count = sqlite3_column_int64(stmt, 2);
+        cur->generation = sqlite3_column_int64(stmt, 0);
+        cur->first = sqlite3_column_int64(stmt, 1);
+        cur->count = sqlite3_column_int64(stmt, 2);
     }
     sqlite3_finalize(stmt);
-    if (count == 0)
+    return SQLITE_OK;
+}
+
+/* Contacts of every source but `source`. */
+static int64_t other_contacts(store_db *db, const char *source)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT coalesce(sum(contacts), 0) FROM sources WHERE name != ?1", -1,
+                           &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, source, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+/* Deletes the rows of `cur`, and with `index_too` their full-text entries
+ * first: FTS5 reads a row's text from contacts to delete its entries, so
+ * they go before the row does. */
+static int delete_current(store_db *db, const current_copy *cur, gboolean index_too, char **error)
+{
+    if (cur->count == 0)
         return SQLITE_OK;
     static const char *const deletes[] = {
         "DELETE FROM contacts_fts WHERE rowid BETWEEN ?1 AND ?2",
         "DELETE FROM numbers WHERE contact BETWEEN ?1 AND ?2",
         "DELETE FROM contacts WHERE id BETWEEN ?1 AND ?2",
     };
-    for (size_t i = 0; i < G_N_ELEMENTS(deletes) && rc == SQLITE_OK; i++) {
-        stmt = NULL;
+    int rc = SQLITE_OK;
+    for (size_t i = index_too ? 0 : 1; i < G_N_ELEMENTS(deletes) && rc == SQLITE_OK; i++) {
+        sqlite3_stmt *stmt = NULL;
         rc = prepare(db, deletes[i], &stmt, error);
         if (rc != SQLITE_OK)
             break;
-        sqlite3_bind_int64(stmt, 1, first);
-        sqlite3_bind_int64(stmt, 2, first + count - 1);
+        sqlite3_bind_int64(stmt, 1, cur->first);
+        sqlite3_bind_int64(stmt, 2, cur->first + cur->count - 1);
         rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
         if (rc != SQLITE_OK)
             *error = db_error(db->db, db->path, "delete old generation");
@@ -399,7 +644,6 @@ static int save_source_row(store_db *db, const contact_copy *copy, int64_t good_
 
 int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char **error)
 {
-    int64_t old_generation = 0;
     /* A copy is one transaction of a million rows and their index entries:
      * with SQLite's default 2 MiB page cache its dirty pages spill into the
      * WAL and are read back again and again (a CSV helper's perf put most
@@ -415,11 +659,19 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
      * be in memory, so an id always names one contact of one copy. */
     copy->first_id = next_id(db);
     copy->good_at = good_at;
-    rc = delete_current(db, copy->source, &old_generation, error);
+    current_copy cur;
+    rc = read_current(db, copy->source, &cur, error);
+    /* Row by row the index tokenizes the old copy (to delete it) and the new
+     * one; a rebuild tokenizes the new copy and every other source's. */
+    gboolean rebuild = rc == SQLITE_OK && cur.count >= other_contacts(db, copy->source);
+    if (rc == SQLITE_OK)
+        rc = delete_current(db, &cur, !rebuild, error);
     if (rc == SQLITE_OK) {
-        copy->generation = old_generation + 1;
-        rc = write_rows(db, copy, error);
+        copy->generation = cur.generation + 1;
+        rc = write_rows(db, copy, !rebuild, error);
     }
+    if (rc == SQLITE_OK && rebuild)
+        rc = rebuild_index(db, error);
     if (rc == SQLITE_OK)
         rc = save_source_row(db, copy, good_at, error);
     if (rc == SQLITE_OK)
@@ -445,10 +697,17 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
 
 int store_db_forget_source(store_db *db, const char *source, char **error)
 {
-    int64_t generation = 0;
     int rc = exec(db, "BEGIN IMMEDIATE", error);
+    current_copy cur = {0};
     if (rc == SQLITE_OK)
-        rc = delete_current(db, source, &generation, error);
+        rc = read_current(db, source, &cur, error);
+    /* The only source's entries are the whole index: a rebuild from the
+     * contacts left (none) empties it without tokenizing a row. */
+    gboolean rebuild = rc == SQLITE_OK && other_contacts(db, source) == 0;
+    if (rc == SQLITE_OK)
+        rc = delete_current(db, &cur, !rebuild, error);
+    if (rc == SQLITE_OK && rebuild && cur.count > 0)
+        rc = rebuild_index(db, error);
     if (rc == SQLITE_OK) {
         sqlite3_stmt *stmt = NULL;
         rc = prepare(db, "DELETE FROM sources WHERE name = ?1", &stmt, error);

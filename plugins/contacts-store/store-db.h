@@ -2,15 +2,19 @@
  * store-db.h - the contact store's SQLite file: every source's last good
  * copy, its numbers, and the full-text index search uses.
  *
- * Schema (version 1):
+ * Schema (version 1, search index layout 2):
  *   sources(name, generation, first_id, contacts, numbers, priority, good_at)
  *       one row per source with a good copy: the copy's generation and where
  *       its rows are (ids first_id .. first_id + contacts - 1);
- *   contacts(id, source, generation, source_id, display_name, ...) the rows;
+ *   contacts(id, source, generation, source_id, display_name, ...,
+ *       number_terms) the rows; number_terms is the words of the contact's
+ *       numbers the full-text index is given;
  *   numbers(contact, seq, kind, raw, e164) each number as the source has it
  *       and in E.164 ("" when the number service did not understand it);
- *   contacts_fts(...) FTS5 over the text fields and the numbers' digits,
- *       rowid = contacts.id.
+ *   contacts_fts(...) FTS5 over the text fields and number_terms, external
+ *       content: its text is contacts' (rowid = contacts.id).
+ * A file of search index layout 1 (contacts_fts with its own copy of the
+ * text, no number_terms) is migrated by store_db_open.
  * A copy is written in one transaction that also deletes the source's
  * previous generation, so a reader (WAL: readers never wait for the writer)
  * sees either the old copy or the new one, never half of one.
@@ -27,6 +31,8 @@
 #include "contact-copy.h"
 
 #define STORE_DB_SCHEMA_VERSION 1
+/* The full-text index's layout (store-db.c); 1 had no meta row. */
+#define STORE_DB_SEARCH_INDEX 2
 
 typedef struct store_db store_db;
 typedef struct store_reader store_reader;
@@ -42,8 +48,10 @@ typedef struct store_source_row {
     int64_t good_at; /* unix seconds */
 } store_source_row;
 
-/* Opens (creating or checking the schema of) the database at `path`.
- * NULL with `*error` set ("contacts.sqlite: file is not a database"). */
+/* Opens (creating, checking the schema of, or migrating) the database at
+ * `path`. NULL with `*error` set ("contacts.sqlite: file is not a
+ * database"). A migration runs in one transaction: a failed one leaves the
+ * file as it was. */
 store_db *store_db_open(const char *path, char **error);
 void store_db_close(store_db *db);
 
@@ -57,7 +65,11 @@ contact_copy *store_db_load_copy(store_db *db, const store_source_row *row, char
 
 /* Writes `copy` as `copy->source`'s new generation and deletes its previous
  * one, in one transaction; sets copy->generation and copy->first_id. The
- * previous copy stays when it fails (`*error` set). */
+ * previous copy stays when it fails (`*error` set). The search index is
+ * rebuilt from contacts when the previous copy is at least as big as every
+ * other source's together (always with one source), else its entries are
+ * deleted and the new ones written row by row: whichever tokenizes fewer
+ * rows. */
 int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char **error);
 
 /* Deletes a source's copy (no longer wanted). */

@@ -579,6 +579,126 @@ static void test_restart(void)
     fixture_down(&fx);
 }
 
+/* Runs `sql` on the store's file (no store running). */
+static void db_exec(fixture *fx, const char *sql)
+{
+    char *path = g_build_filename(fx->state_dir, "contacts.sqlite", NULL);
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        g_error("%s: %s", sql, msg);
+    sqlite3_close(db);
+    g_free(path);
+}
+
+/* FTS5's own check of the index against contacts, the content it indexes:
+ * an entry left behind or missing fails it. */
+static void index_is_sound(fixture *fx)
+{
+    db_exec(fx, "INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('integrity-check', 1)");
+}
+
+/* Search answers the same through every way the index is written: a file
+ * of search index layout 1 (the full-text table held its own copy of the
+ * text) is migrated at start and answers before any replication; a source
+ * replaced while a bigger one is there gets its entries deleted and written
+ * row by row; the bigger one replaced, the index is rebuilt. A number's
+ * digits that are a prefix of another's are left out of the index, and
+ * still find the contact. */
+static void test_search_index(void)
+{
+    static const char *const small_lines[] = {"s1|Sven Small||+49 89 4440000:1", NULL};
+    static const char *const small_new[] = {"s1|Susi Small||+49 89 4440000:1,089 444000012:4",
+                                            NULL};
+    fixture fx;
+    fixture_up(&fx);
+    fake_source *crm = add_source(&fx, "contacts-fake:crm", 100, 0, crm_lines);
+    fake_source *small = add_source(&fx, "contacts-fake:small", 100, 0, small_lines);
+    small->info.min_ratio = 0;
+    store_up(&fx, TRUE);
+    store_down(&fx);
+
+    /* The file as the layout 1 store wrote it. */
+    db_exec(&fx, "DROP TABLE contacts_fts;"
+                 "ALTER TABLE contacts DROP COLUMN number_terms;"
+                 "DELETE FROM meta WHERE key = 'search_index';"
+                 "CREATE VIRTUAL TABLE contacts_fts USING fts5("
+                 "  display_name, given_name, surname, company, department, email, address,"
+                 "  numbers, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');"
+                 "INSERT INTO contacts_fts(rowid, display_name, given_name, surname, company,"
+                 "  department, email, address, numbers)"
+                 " SELECT id, display_name, given_name, surname, company, department, email,"
+                 "  address, (SELECT group_concat(substr(e164, 2) || ' ' ||"
+                 "  coalesce(display_digits, '') || ' ' || coalesce(raw, ''), ' ')"
+                 "  FROM numbers WHERE contact = id) FROM contacts;");
+    g_assert_cmpint(db_count(&fx, "SELECT count(*) FROM contacts_fts_content"), ==, 6);
+
+    store_up(&fx, FALSE);
+    g_assert_cmpint(crm->replications, ==, 1);
+    g_assert_cmpint(db_count(&fx, "SELECT value FROM meta WHERE key = 'search_index'"), ==, 2);
+    g_assert_cmpint(db_count(&fx, "SELECT count(*) FROM sqlite_master"
+                                  " WHERE name = 'contacts_fts_content'"),
+                    ==, 0);
+    index_is_sound(&fx);
+    static const struct {
+        const char *query, *expected;
+    } cases[] = {
+        {"mül gmb", "Anna Müller@contacts-fake:crm/exact"},
+        {"0891234", "Anna Müller@contacts-fake:crm/exact"},
+        {"49171555", "Anna Müller@contacts-fake:crm/exact"},
+        {"9876", "Bernd Schmidt@contacts-fake:crm/exact"},
+        {"rossi", "Carla Rossi@contacts-fake:crm/exact"},
+        {"sven", "Sven Small@contacts-fake:small/exact"},
+        {"susi", ""},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *got = search(&fx, cases[i].query, NULL);
+        if (strcmp(got, cases[i].expected) != 0)
+            g_error("after migration, search '%s': got '%s', expected '%s'", cases[i].query, got,
+                    cases[i].expected);
+        g_free(got);
+    }
+    lookup_is(&fx, NULL, "+49 89 1234567", "Anna Müller@contacts-fake:crm/exact");
+
+    /* The small source replaced row by row beside the crm's five. */
+    fake_source_set(small, small_new);
+    g_free(replicate(&fx, "contacts-fake:small"));
+    index_is_sound(&fx);
+    /* The business number's E.164 and national digits and its last part
+     * (4440000) are prefixes of the fax's (089 444000012): only the fax's
+     * are in the index, "49" of the E.164 digits too. */
+    g_assert_cmpint(db_count(&fx, "SELECT count(*) FROM contacts WHERE number_terms ="
+                                  " '89 4440000 0894440000 4989444000012 089444000012'"),
+                    ==, 0);
+    g_assert_cmpint(db_count(&fx, "SELECT count(*) FROM contacts WHERE number_terms ="
+                                  " '089444000012 444000012 4989444000012 89'"),
+                    ==, 1);
+    static const char *const small_queries[] = {"susi",    "08944400", "498944400",
+                                                "4440000", "89",       NULL};
+    for (const char *const *q = small_queries; *q != NULL; q++) {
+        char *got = search(&fx, *q, NULL);
+        if (strstr(got, "Susi Small@contacts-fake:small/exact") == NULL)
+            g_error("search '%s': got '%s', expected Susi Small", *q, got);
+        g_free(got);
+    }
+    char *got = search(&fx, "sven", NULL);
+    g_assert_cmpstr(got, ==, "");
+    g_free(got);
+
+    /* The crm replaced: the index is rebuilt, the small source's stays. */
+    g_free(replicate(&fx, "contacts-fake:crm"));
+    index_is_sound(&fx);
+    got = search(&fx, "susi", NULL);
+    g_assert_cmpstr(got, ==, "Susi Small@contacts-fake:small/exact");
+    g_free(got);
+    got = search(&fx, "bernd", NULL);
+    g_assert_cmpstr(got, ==, "Bernd Schmidt@contacts-fake:crm/exact");
+    g_free(got);
+    g_assert_cmpint(db_count(&fx, "SELECT count(*) FROM contacts_fts"), ==, 6);
+    fixture_down(&fx);
+}
+
 /* Readers on other threads look up all through replications that swap the
  * copy back and forth: each lookup finds exactly one of the two names,
  * never none and never both. */
@@ -700,6 +820,7 @@ int main(int argc, char **argv)
     g_test_add_func("/contacts-store/search", test_search);
     g_test_add_func("/contacts-store/last-good-copy", test_last_good_copy);
     g_test_add_func("/contacts-store/restart", test_restart);
+    g_test_add_func("/contacts-store/search-index", test_search_index);
     g_test_add_func("/contacts-store/readers-during-replication", test_readers_during_replication);
     g_test_add_func("/contacts-store/bad-input", test_bad_input);
     return g_test_run();
