@@ -91,7 +91,21 @@ level = warning
 INI
 
 URL=$SCHEME://127.0.0.1:$PORT
-/usr/bin/python3 -m radicale --config "$D/config" >"$D/log" 2>&1 </dev/null &
+# A test server needs no fsync per write (slapd.sh's dbnosync): with it,
+# the PUT of 2,000 cards took 42.7 s instead of 13.6 s (load 9.5-10.2).
+# Radicale takes its internal _filesystem_fsync only as a default (not from
+# a config file), so the default is changed before it starts, where this
+# Radicale has it.
+/usr/bin/python3 -c '
+import sys
+import radicale.config
+try:
+    radicale.config.DEFAULT_CONFIG_SCHEMA["storage"]["_filesystem_fsync"]["value"] = "False"
+except (KeyError, TypeError):
+    pass
+from radicale.__main__ import run
+sys.argv = ["radicale", "--config", sys.argv[1]]
+run()' "$D/config" >"$D/log" 2>&1 </dev/null &
 echo $! > "$D/pid"
 CURL_CA=()
 [ "$SCHEME" = https ] && CURL_CA=(--cacert "$D/ca.pem")
