@@ -140,9 +140,15 @@ static GPtrArray *unfold(const char *text, gsize len)
     return lines;
 }
 
+/* `line` is `what` (case-insensitive), give or take trailing blanks. */
 static gboolean is_line(const char *line, const char *what)
 {
-    return g_ascii_strcasecmp(g_strstrip((char *)line), what) == 0;
+    gsize n = strlen(what);
+    if (g_ascii_strncasecmp(line, what, n) != 0)
+        return FALSE;
+    for (line += n; *line == ' ' || *line == '\t'; line++) {
+    }
+    return *line == '\0';
 }
 
 /* vCard 2.1's encodings change what the value's bytes mean; RFC 6350 has
