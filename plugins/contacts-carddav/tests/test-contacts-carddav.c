@@ -411,7 +411,8 @@ typedef struct fake_server {
     GSocketListener *listener;
     GThread *thread;
     guint16 port;
-    gboolean garbage; /* the listing PROPFIND gets a 207 that is not XML */
+    gboolean garbage;  /* the listing PROPFIND gets a 207 that is not XML */
+    gboolean redirect; /* every request gets a 301 */
     guint requests;
 } fake_server;
 
@@ -507,9 +508,13 @@ static gpointer fake_serve(gpointer data)
             g_string_append_len(request, buf, n);
         f->requests++;
         char *body = fake_answer(f, request->str, request->str + head);
-        char *reply = g_strdup_printf("HTTP/1.1 207 Multi-Status\r\nContent-Type: text/xml\r\n"
-                                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                                      strlen(body), body);
+        char *reply =
+            f->redirect ? g_strdup("HTTP/1.1 301 Moved Permanently\r\n"
+                                   "Location: https://elsewhere.example/dav/\r\n"
+                                   "Content-Length: 0\r\nConnection: close\r\n\r\n")
+                        : g_strdup_printf("HTTP/1.1 207 Multi-Status\r\nContent-Type: text/xml\r\n"
+                                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                          strlen(body), body);
         g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), reply,
                                   strlen(reply), NULL, NULL, NULL);
         g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
@@ -583,6 +588,14 @@ static void test_bad_cards(void)
     /* A listing that is not XML fails the replication. */
     f.garbage = TRUE;
     char *expected = g_strdup_printf("the answer of %s to PROPFIND is not XML: ", url);
+    assert_fails(&s, expected);
+    g_free(expected);
+
+    /* A redirect is not followed (the credentials stay with this server). */
+    f.redirect = TRUE;
+    expected = g_strdup_printf("%s redirects (301) to https://elsewhere.example/dav/; set url to "
+                               "where it points",
+                               url);
     assert_fails(&s, expected);
     g_free(expected);
     fake_stop(&f);
