@@ -109,12 +109,20 @@ run()' "$D/config" >"$D/log" 2>&1 </dev/null &
 echo $! > "$D/pid"
 CURL_CA=()
 [ "$SCHEME" = https ] && CURL_CA=(--cacert "$D/ca.pem")
+# (the ERR trap does not fire inside || lists: a failed start cleans up here)
+gone() {
+    echo "radicale.sh: $1" >&2
+    cat "$D/log" >&2
+    kill "$(cat "$D/pid")" 2>/dev/null || true
+    rm -rf "$D"
+    exit 1
+}
 for _ in $(seq 200); do
     curl -s "${CURL_CA[@]}" -o /dev/null "$URL/" && break
-    kill -0 "$(cat "$D/pid")" 2>/dev/null || { echo "radicale.sh: radicale exited:" >&2; cat "$D/log" >&2; false; }
+    kill -0 "$(cat "$D/pid")" 2>/dev/null || gone "radicale exited:"
     sleep 0.05
 done
-curl -s "${CURL_CA[@]}" -o /dev/null "$URL/" || { echo "radicale.sh: radicale does not answer on $URL" >&2; false; }
+curl -s "${CURL_CA[@]}" -o /dev/null "$URL/" || gone "radicale does not answer on $URL"
 trap - ERR
 
 echo "export RADICALE_DIR=$D RADICALE_PID=$(cat "$D/pid") RADICALE_URL=$URL RADICALE_USER=alice RADICALE_PASSWORD=secret RADICALE_VERSION=$VERSION"
