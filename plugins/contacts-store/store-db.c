@@ -119,6 +119,19 @@ static int rebuild_index(store_db *db, char **error)
     return exec(db, "INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')", error);
 }
 
+/* COMMIT when `rc` is SQLITE_OK, else ROLLBACK (the error is `rc`'s). */
+static int end_transaction(store_db *db, int rc, char **error)
+{
+    if (rc == SQLITE_OK)
+        rc = exec(db, "COMMIT", error);
+    if (rc != SQLITE_OK) {
+        char *ignored = NULL;
+        exec(db, "ROLLBACK", &ignored);
+        g_free(ignored);
+    }
+    return rc;
+}
+
 /* ---- a contact's number terms ----
  * The number_terms column of the full-text index: each number's E.164
  * digits, its national digits and its raw form's parts, so any of them is
@@ -291,14 +304,7 @@ static int migrate_search_index(store_db *db, char **error)
                   "INSERT OR REPLACE INTO meta(key, value) VALUES ('search_index', "
                   "'" G_STRINGIFY(STORE_DB_SEARCH_INDEX) "')",
                   error);
-    if (rc == SQLITE_OK)
-        rc = exec(db, "COMMIT", error);
-    if (rc != SQLITE_OK) {
-        char *ignored = NULL;
-        exec(db, "ROLLBACK", &ignored);
-        g_free(ignored);
-    }
-    return rc;
+    return end_transaction(db, rc, error);
 }
 
 /* schema_version is what other readers of the file rely on (contacts,
@@ -642,6 +648,33 @@ static int save_source_row(store_db *db, const contact_copy *copy, int64_t good_
     return rc;
 }
 
+/* The copy's rows and index entries, the old generation's gone, inside the
+ * caller's transaction. */
+static int write_generation(store_db *db, contact_copy *copy, int64_t good_at, char **error)
+{
+    /* Before the delete: ids are never reused while the old copy may still
+     * be in memory, so an id always names one contact of one copy. */
+    copy->first_id = next_id(db);
+    copy->good_at = good_at;
+    current_copy cur;
+    int rc = read_current(db, copy->source, &cur, error);
+    if (rc != SQLITE_OK)
+        return rc;
+    /* Row by row the index tokenizes the old copy (to delete it) and the new
+     * one; a rebuild tokenizes the new copy and every other source's. */
+    gboolean rebuild = cur.count >= other_contacts(db, copy->source);
+    rc = delete_current(db, &cur, !rebuild, error);
+    if (rc == SQLITE_OK) {
+        copy->generation = cur.generation + 1;
+        rc = write_rows(db, copy, !rebuild, error);
+    }
+    if (rc == SQLITE_OK && rebuild)
+        rc = rebuild_index(db, error);
+    if (rc == SQLITE_OK)
+        rc = save_source_row(db, copy, good_at, error);
+    return rc;
+}
+
 int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char **error)
 {
     /* A copy is one transaction of a million rows and their index entries:
@@ -653,32 +686,8 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
     exec(db, "PRAGMA cache_size = -" G_STRINGIFY(WRITE_CACHE_KIB), &ignored);
     g_clear_pointer(&ignored, g_free);
     int rc = exec(db, "BEGIN IMMEDIATE", error);
-    if (rc != SQLITE_OK)
-        return rc;
-    /* Before the delete: ids are never reused while the old copy may still
-     * be in memory, so an id always names one contact of one copy. */
-    copy->first_id = next_id(db);
-    copy->good_at = good_at;
-    current_copy cur;
-    rc = read_current(db, copy->source, &cur, error);
-    /* Row by row the index tokenizes the old copy (to delete it) and the new
-     * one; a rebuild tokenizes the new copy and every other source's. */
-    gboolean rebuild = rc == SQLITE_OK && cur.count >= other_contacts(db, copy->source);
     if (rc == SQLITE_OK)
-        rc = delete_current(db, &cur, !rebuild, error);
-    if (rc == SQLITE_OK) {
-        copy->generation = cur.generation + 1;
-        rc = write_rows(db, copy, !rebuild, error);
-    }
-    if (rc == SQLITE_OK && rebuild)
-        rc = rebuild_index(db, error);
-    if (rc == SQLITE_OK)
-        rc = save_source_row(db, copy, good_at, error);
-    if (rc == SQLITE_OK)
-        rc = exec(db, "COMMIT", error);
-    if (rc != SQLITE_OK)
-        exec(db, "ROLLBACK", &ignored);
-    g_clear_pointer(&ignored, g_free);
+        rc = end_transaction(db, write_generation(db, copy, good_at, error), error);
     exec(db, "PRAGMA cache_size = -2000; PRAGMA shrink_memory", &ignored);
     g_free(ignored);
 #ifdef __GLIBC__
@@ -717,14 +726,7 @@ int store_db_forget_source(store_db *db, const char *source, char **error)
             sqlite3_finalize(stmt);
         }
     }
-    if (rc == SQLITE_OK)
-        rc = exec(db, "COMMIT", error);
-    if (rc != SQLITE_OK) {
-        char *ignored = NULL;
-        exec(db, "ROLLBACK", &ignored);
-        g_free(ignored);
-    }
-    return rc;
+    return end_transaction(db, rc, error);
 }
 
 /* ---- search ---- */
