@@ -28,7 +28,7 @@
 
 #define BUSY_TIMEOUT_MS 10000
 /* The writer's page cache while it writes a copy (store_db_write_copy). */
-#define WRITE_CACHE_KIB 262144
+#define WRITE_CACHE_KIB 65536
 
 struct store_db {
     sqlite3 *db;
@@ -679,9 +679,12 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
 {
     /* A copy is one transaction of a million rows and their index entries:
      * with SQLite's default 2 MiB page cache its dirty pages spill into the
-     * WAL and are read back again and again (a CSV helper's perf put most
-     * of an 86 s replication in pread and pwrite). The cache grows for the
-     * write and is given back after it. */
+     * WAL and are read back (a CSV helper's perf put most of an 86 s
+     * replication in pread and pwrite, when the index was written row by
+     * row). Rows written in id order and the index rebuilt in one pass
+     * took as long with 64 MiB as with 256 MiB, and the peak RSS is 150 MiB
+     * lower (docs/PERFORMANCE.md). The cache grows for the write and is
+     * given back after it. */
     char *ignored = NULL;
     exec(db, "PRAGMA cache_size = -" G_STRINGIFY(WRITE_CACHE_KIB), &ignored);
     g_clear_pointer(&ignored, g_free);
@@ -692,7 +695,7 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
     g_free(ignored);
 #ifdef __GLIBC__
     /* The cache's pages went back to malloc; give them to the system, or
-     * the process keeps the write's 256 MiB for good. */
+     * the process keeps the write's cache for good. */
     malloc_trim(0);
 #endif
     if (rc != SQLITE_OK)
