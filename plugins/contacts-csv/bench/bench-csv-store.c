@@ -20,8 +20,8 @@
  * three numbers of each into numbers, and the full-text index (external
  * content over contacts) built by FTS5's 'rebuild', as the store builds it
  * for a lone source. Run with sqlite3's default page cache and again with
- * the 256 MiB the store's writer uses; the .import alone too. Each run's
- * row counts are checked: a reference that loaded nothing is no limit. The
+ * a 256 MiB one (the store's writer uses 64 MiB); the .import alone too.
+ * Each run's row counts are checked: a reference that loaded nothing is no limit. The
  * in-memory number index is work ucd does and the reference does not.
  * sqlite3's peak RSS is each run's own (wait4).
  *
@@ -337,8 +337,8 @@ int main(int argc, char **argv)
     printf("  sqlite3 .import into the same schema (+ numbers, FTS5 with the store's terms): "
            "%.2f s, peak RSS %ld KiB, file %.1f MB\n",
            ref_secs, ref_peak, (double)ref_st.st_size / 1e6);
-    printf("  the same with the store's 256 MiB page cache: %.2f s, peak RSS %ld KiB\n",
-           cached_secs, cached_peak);
+    printf("  the same with a 256 MiB page cache: %.2f s, peak RSS %ld KiB\n", cached_secs,
+           cached_peak);
     printf("  .import alone: %.2f s, peak RSS %ld KiB\n", import_secs, import_peak);
     printf("  ratio ucd / sqlite3 same schema: %.2f (target <= 2), %.2f against the cached run; "
            "generation 2: %.2f, %.2f; load average after %s\n",
