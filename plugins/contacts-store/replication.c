@@ -496,6 +496,21 @@ void store_load(store *st)
     char *error = NULL;
     GPtrArray *rows = g_ptr_array_new_with_free_func(source_row_free);
     g_mutex_lock(&st->write_lock);
+    /* Here on the worker, not in init: a million contacts' index takes
+     * half a minute to rebuild. Until it is done searches use the old
+     * index; a failure leaves it, and the next write tries again. */
+    if (store_db_migration_pending(st->db)) {
+        int64_t t0 = g_get_monotonic_time();
+        st->host->log(st->self, UCD_LOG_NOTICE, "%s: migrating the search index to layout %d",
+                      st->path, STORE_DB_SEARCH_INDEX);
+        if (store_db_migrate(st->db, &error) != 0) {
+            st->host->log(st->self, UCD_LOG_ERROR, "%s", error);
+            g_clear_pointer(&error, g_free);
+        } else {
+            st->host->log(st->self, UCD_LOG_NOTICE, "%s: search index migrated in %.2f s", st->path,
+                          (g_get_monotonic_time() - t0) / 1e6);
+        }
+    }
     if (store_db_foreach_source(st->db, load_one, rows, &error) != 0) {
         st->host->log(st->self, UCD_LOG_ERROR, "%s", error);
         g_clear_pointer(&error, g_free);

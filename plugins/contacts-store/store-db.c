@@ -33,9 +33,10 @@
 struct store_db {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *insert_contact;
+    sqlite3_stmt *insert_contact; /* the writes' statements: prepare_writes */
     sqlite3_stmt *insert_number;
     sqlite3_stmt *insert_fts;
+    gboolean migrate; /* the search index is of layout 1 (store_db_migrate) */
 };
 
 /* A query matching more contacts than this is answered in index order, not
@@ -307,10 +308,54 @@ static int migrate_search_index(store_db *db, char **error)
     return end_transaction(db, rc, error);
 }
 
+gboolean store_db_migration_pending(const store_db *db)
+{
+    return db->migrate;
+}
+
+static int migrate_if_pending(store_db *db, char **error)
+{
+    if (!db->migrate)
+        return SQLITE_OK;
+    int rc = migrate_search_index(db, error);
+    if (rc == SQLITE_OK)
+        db->migrate = FALSE;
+    return rc;
+}
+
+/* The writer's page cache grows for a big write (store_db_write_copy says
+ * why) and is given back after it. */
+static void write_cache(store_db *db, gboolean big)
+{
+    char *ignored = NULL;
+    exec(db,
+         big ? "PRAGMA cache_size = -" G_STRINGIFY(WRITE_CACHE_KIB)
+             : "PRAGMA cache_size = -2000; PRAGMA shrink_memory",
+         &ignored);
+    g_free(ignored);
+#ifdef __GLIBC__
+    /* The cache's pages went back to malloc; give them to the system, or
+     * the process keeps the write's cache for good. */
+    if (!big)
+        malloc_trim(0);
+#endif
+}
+
+int store_db_migrate(store_db *db, char **error)
+{
+    if (!db->migrate)
+        return SQLITE_OK;
+    write_cache(db, TRUE);
+    int rc = migrate_if_pending(db, error);
+    write_cache(db, FALSE);
+    return rc;
+}
+
 /* schema_version is what other readers of the file rely on (contacts,
  * numbers and sources: contacts-ldap-export reads them); search_index is
  * the full-text index's layout, which only this file reads. A new file gets
- * both; a file of search index layout 1 is migrated. */
+ * both; a file of search index layout 1 is marked for store_db_migrate
+ * (searches work on either layout meanwhile). */
 static int check_version(store_db *db, char **error)
 {
     int version = 0, search_index = 0;
@@ -335,8 +380,10 @@ static int check_version(store_db *db, char **error)
     }
     if (search_index == STORE_DB_SEARCH_INDEX)
         return SQLITE_OK;
-    if (search_index == 0)
-        return migrate_search_index(db, error);
+    if (search_index == 0) {
+        db->migrate = TRUE;
+        return SQLITE_OK;
+    }
     *error = g_strdup_printf("%s: search index layout %d, this contacts-store reads layout %d",
                              db->path, search_index, STORE_DB_SEARCH_INDEX);
     return SQLITE_ERROR;
@@ -355,21 +402,7 @@ store_db *store_db_open(const char *path, char **error)
     sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
     if (exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", error) != SQLITE_OK ||
         exec(db, schema_sql, error) != SQLITE_OK || exec(db, fts_sql, error) != SQLITE_OK ||
-        check_version(db, error) != SQLITE_OK ||
-        prepare(db,
-                "INSERT INTO contacts(id, source, generation, source_id, display_name, given_name,"
-                " surname, company, department, email, address, crm_link, number_terms)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                &db->insert_contact, error) != SQLITE_OK ||
-        prepare(db,
-                "INSERT INTO numbers(contact, seq, kind, raw, e164, display_digits, switchboard)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                &db->insert_number, error) != SQLITE_OK ||
-        prepare(db,
-                "INSERT INTO contacts_fts(rowid, display_name, given_name, surname, company,"
-                " department, email, address, number_terms)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                &db->insert_fts, error) != SQLITE_OK) {
+        check_version(db, error) != SQLITE_OK) {
         store_db_close(db);
         return NULL;
     }
@@ -648,6 +681,36 @@ static int save_source_row(store_db *db, const contact_copy *copy, int64_t good_
     return rc;
 }
 
+/* The writes' statements, prepared at the first write: a file of layout 1
+ * has no number_terms until it is migrated. */
+static int prepare_writes(store_db *db, char **error)
+{
+    if (db->insert_fts != NULL)
+        return SQLITE_OK;
+    int rc =
+        prepare(db,
+                "INSERT INTO contacts(id, source, generation, source_id, display_name,"
+                " given_name, surname, company, department, email, address, crm_link,"
+                " number_terms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                &db->insert_contact, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db,
+                     "INSERT INTO numbers(contact, seq, kind, raw, e164, display_digits,"
+                     " switchboard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     &db->insert_number, error);
+    if (rc == SQLITE_OK)
+        rc = prepare(db,
+                     "INSERT INTO contacts_fts(rowid, display_name, given_name, surname, company,"
+                     " department, email, address, number_terms)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     &db->insert_fts, error);
+    if (rc != SQLITE_OK) {
+        g_clear_pointer(&db->insert_contact, sqlite3_finalize);
+        g_clear_pointer(&db->insert_number, sqlite3_finalize);
+    }
+    return rc;
+}
+
 /* The copy's rows and index entries, the old generation's gone, inside the
  * caller's transaction. */
 static int write_generation(store_db *db, contact_copy *copy, int64_t good_at, char **error)
@@ -685,19 +748,15 @@ int store_db_write_copy(store_db *db, contact_copy *copy, int64_t good_at, char 
      * took as long with 64 MiB as with 256 MiB, and the peak RSS is 150 MiB
      * lower (docs/PERFORMANCE.md). The cache grows for the write and is
      * given back after it. */
-    char *ignored = NULL;
-    exec(db, "PRAGMA cache_size = -" G_STRINGIFY(WRITE_CACHE_KIB), &ignored);
-    g_clear_pointer(&ignored, g_free);
-    int rc = exec(db, "BEGIN IMMEDIATE", error);
+    write_cache(db, TRUE);
+    int rc = migrate_if_pending(db, error);
+    if (rc == SQLITE_OK)
+        rc = prepare_writes(db, error);
+    if (rc == SQLITE_OK)
+        rc = exec(db, "BEGIN IMMEDIATE", error);
     if (rc == SQLITE_OK)
         rc = end_transaction(db, write_generation(db, copy, good_at, error), error);
-    exec(db, "PRAGMA cache_size = -2000; PRAGMA shrink_memory", &ignored);
-    g_free(ignored);
-#ifdef __GLIBC__
-    /* The cache's pages went back to malloc; give them to the system, or
-     * the process keeps the write's cache for good. */
-    malloc_trim(0);
-#endif
+    write_cache(db, FALSE);
     if (rc != SQLITE_OK)
         return rc;
     /* A copy of a million contacts leaves a WAL of its size: fold it back

@@ -14,7 +14,7 @@
  *   contacts_fts(...) FTS5 over the text fields and number_terms, external
  *       content: its text is contacts' (rowid = contacts.id).
  * A file of search index layout 1 (contacts_fts with its own copy of the
- * text, no number_terms) is migrated by store_db_open.
+ * text, no number_terms) is migrated by store_db_migrate.
  * A copy is written in one transaction that also deletes the source's
  * previous generation, so a reader (WAL: readers never wait for the writer)
  * sees either the old copy or the new one, never half of one.
@@ -48,12 +48,19 @@ typedef struct store_source_row {
     int64_t good_at; /* unix seconds */
 } store_source_row;
 
-/* Opens (creating, checking the schema of, or migrating) the database at
- * `path`. NULL with `*error` set ("contacts.sqlite: file is not a
- * database"). A migration runs in one transaction: a failed one leaves the
- * file as it was. */
+/* Opens (creating or checking the schema of) the database at `path`. NULL
+ * with `*error` set ("contacts.sqlite: file is not a database"). */
 store_db *store_db_open(const char *path, char **error);
 void store_db_close(store_db *db);
+
+/* TRUE when the file's search index is of an older layout: searches work,
+ * and store_db_migrate (or the next store_db_write_copy) migrates it. */
+gboolean store_db_migration_pending(const store_db *db);
+
+/* Migrates the search index to this layout (a rebuild: seconds for a
+ * million contacts, so on a worker, not in init). One transaction: a failed
+ * one leaves the file as it was. SQLITE_OK when there is nothing to do. */
+int store_db_migrate(store_db *db, char **error);
 
 /* Calls `cb` for every source with a copy in the database. */
 int store_db_foreach_source(store_db *db, void (*cb)(const store_source_row *row, void *data),

@@ -601,7 +601,8 @@ static void index_is_sound(fixture *fx)
 
 /* Search answers the same through every way the index is written: a file
  * of search index layout 1 (the full-text table held its own copy of the
- * text) is migrated at start and answers before any replication; a source
+ * text) is migrated at start (on the load worker, not in init) and answers
+ * before any replication; a source
  * replaced while a bigger one is there gets its entries deleted and written
  * row by row; the bigger one replaced, the index is rebuilt. A number's
  * digits that are a prefix of another's are left out of the index, and
@@ -636,6 +637,7 @@ static void test_search_index(void)
 
     store_up(&fx, FALSE);
     g_assert_cmpint(crm->replications, ==, 1);
+    g_assert_true(fake_module_log_has(fx.module, UCD_LOG_NOTICE, "search index migrated in"));
     g_assert_cmpint(db_count(&fx, "SELECT value FROM meta WHERE key = 'search_index'"), ==, 2);
     g_assert_cmpint(db_count(&fx, "SELECT count(*) FROM sqlite_master"
                                   " WHERE name = 'contacts_fts_content'"),
