@@ -185,15 +185,6 @@ static void print_row(const char *what, result *r)
            bench_percentile_ms(us, 0.999), bench_percentile_ms(us, 1.0), r->wrong);
 }
 
-static char *loadavg(void)
-{
-    char *text = NULL;
-    g_file_get_contents("/proc/loadavg", &text, NULL, NULL);
-    if (text)
-        g_strchomp(text);
-    return text ? text : g_strdup("?");
-}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -232,10 +223,10 @@ int main(int argc, char **argv)
     int soup_port = 0;
     GSubprocess *soup = bench_start_soup_static(sample_file, &soup_port);
 
-    char *load_before = loadavg();
+    char *load_before = bench_load_text();
     result ucd = run(port, token, contacts, requests, TRUE);
     result alone = run(soup_port, token, contacts, requests, FALSE);
-    char *load_after = loadavg();
+    char *load_after = bench_load_text();
 
     printf("\n%u contacts (replicated and answering %.1f s after ucd started), %u lookups "
            "each, one at a time on one keep-alive connection; load %s before, %s after\n\n",

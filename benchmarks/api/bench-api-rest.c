@@ -352,14 +352,13 @@ static void compare(const char *what, const char *api_path, const char *static_n
     g_subprocess_force_exit(soup);
     g_subprocess_wait(soup, NULL, NULL);
     g_object_unref(soup);
-    char *loadavg = NULL;
-    g_file_get_contents("/proc/loadavg", &loadavg, NULL, NULL);
+    char *loadavg = bench_load_text();
     printf("bench-api-rest: %-28s %6zu B | ucd %8.0f req/s p50 %6.2f ms p99 %6.2f ms | "
            "nginx %8.0f req/s p50 %6.2f ms p99 %6.2f ms | ucd/nginx %.2f (target >= 0.5)%s | "
            "load %.14s\n",
            what, length, ucd.per_second, ucd.p50_ms, ucd.p99_ms, ngx.per_second, ngx.p50_ms,
            ngx.p99_ms, ngx.per_second > 0 ? ucd.per_second / ngx.per_second : 0.0,
-           ucd.wrong + ngx.wrong > 0 ? " WRONG ANSWERS" : "", loadavg ? loadavg : "?");
+           ucd.wrong + ngx.wrong > 0 ? " WRONG ANSWERS" : "", loadavg);
     printf("bench-api-rest: %-28s %6zu B | libsoup alone %8.0f req/s p50 %6.2f ms p99 %6.2f ms | "
            "libsoup/nginx %.2f | ucd/libsoup %.2f\n",
            what, length, lib.per_second, lib.p50_ms, lib.p99_ms,

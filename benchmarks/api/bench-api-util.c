@@ -22,6 +22,19 @@ int bench_free_port(void)
     return ntohs(sa.sin_port);
 }
 
+char *bench_load_text(void)
+{
+    char *text = NULL;
+    if (!g_file_get_contents("/proc/loadavg", &text, NULL, NULL))
+        return g_strdup("?");
+    char **f = g_strsplit(g_strstrip(text), " ", 4);
+    char *load =
+        g_strv_length(f) >= 3 ? g_strdup_printf("%s %s %s", f[0], f[1], f[2]) : g_strdup(text);
+    g_strfreev(f);
+    g_free(text);
+    return load;
+}
+
 char *bench_write_users(const char *dir, int first, int count, const char *hash,
                         const char *admin_group, char **lines)
 {

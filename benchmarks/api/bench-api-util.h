@@ -21,6 +21,10 @@ int bench_free_port(void);
 char *bench_write_users(const char *dir, int first, int count, const char *hash,
                         const char *admin_group, char **lines);
 
+/* The 1, 5 and 15 minute load averages, "3.97 4.56 4.06" (g_free; "?"
+ * when /proc/loadavg cannot be read): the conditions of every figure. */
+char *bench_load_text(void);
+
 /* Sorts latencies (gint64 microseconds) in place. */
 void bench_sort_us(GArray *us);
 /* The `p` (0..1) percentile of sorted microseconds, in ms; 0 when empty. */

@@ -412,17 +412,12 @@ static void measure(bench *b, int seconds, int port, char **tokens)
     b->measuring = FALSE;
 }
 
-/* The first three fields of /proc/loadavg, for the figures' conditions. */
+/* The load averages, for the figures' conditions. */
 static void print_load(const char *when)
 {
-    char *text = NULL;
-    char **f = g_file_get_contents("/proc/loadavg", &text, NULL, NULL)
-                   ? g_strsplit(g_strstrip(text), " ", 4)
-                   : NULL;
-    printf("bench-api-ws: load average %s: %s %s %s\n", when, f && f[0] ? f[0] : "?",
-           f && f[0] && f[1] ? f[1] : "?", f && f[0] && f[1] && f[2] ? f[2] : "?");
-    g_strfreev(f);
-    g_free(text);
+    char *load = bench_load_text();
+    printf("bench-api-ws: load average %s: %s\n", when, load);
+    g_free(load);
 }
 
 /* Events per client (min, max over the live ones) and the percentiles. */
